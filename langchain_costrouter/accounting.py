@@ -1,0 +1,119 @@
+"""Turn answers into priced attempt records and the call's ``costrouter`` record.
+
+Pure functions over values: the price table is data, usage comes from the
+provider (or a flagged tiktoken estimate when it gave none), and one unknown
+price makes a total unknown instead of $0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+
+from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata, sum_costs
+from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.routing import Deployment
+from langchain_costrouter.tokens import count_messages, count_text
+
+# Providers that report their own charge put it here (ReplayChatModel does).
+PROVIDER_COST_KEY = "recorded_cost_usd"
+
+
+@dataclass(frozen=True)
+class Accountant:
+    """Prices attempts of one router: its price table and its reference model."""
+
+    prices: PriceTable
+    reference_model: str | None
+
+    def attempt(
+        self, deployment: Deployment, message: AIMessage, prompt: Sequence[BaseMessage]
+    ) -> AttemptRecord:
+        """A priced record of one answered attempt (usage estimated if the provider gave none)."""
+        usage, estimated = usage_of(message, prompt)
+        cost, source = self._cost(deployment, message, usage)
+        record = AttemptRecord(
+            model=deployment.model_id,
+            provider=deployment.provider,
+            usage=dict(usage),
+            cost_usd=_float(cost),
+            baseline_cost_usd=self.baseline(usage),
+            price_source=source,  # type: ignore[typeddict-item]
+            reason="",
+        )
+        if estimated:
+            record["usage_estimated"] = True
+        return record
+
+    def baseline(self, usage: UsageMetadata) -> float | None:
+        """What the same tokens cost on the reference model (None if unpriced)."""
+        if self.reference_model is None:
+            return None
+        return _float(self.prices.price(self.reference_model, usage).cost_usd)
+
+    def estimate(self, deployment: Deployment, prompt_tokens: int, max_tokens: int) -> float | None:
+        """Upper estimate of one attempt's cost, for budget decisions."""
+        usage = UsageMetadata(
+            input_tokens=prompt_tokens, output_tokens=max_tokens,
+            total_tokens=prompt_tokens + max_tokens,
+        )
+        return _float(self.prices.price(deployment.model_id, usage).cost_usd)
+
+    def _cost(
+        self, deployment: Deployment, message: AIMessage, usage: UsageMetadata
+    ) -> tuple[Decimal | None, str]:
+        reported = message.response_metadata.get(PROVIDER_COST_KEY)
+        if isinstance(reported, int | float | str):
+            return Decimal(str(reported)), "provider"
+        priced = self.prices.price(deployment.model_id, usage, provider=deployment.provider)
+        return priced.cost_usd, priced.source
+
+
+def usage_of(message: AIMessage, prompt: Sequence[BaseMessage]) -> tuple[UsageMetadata, bool]:
+    """The provider's usage, or a tiktoken estimate flagged as estimated."""
+    if message.usage_metadata:
+        return message.usage_metadata, False
+    input_tokens = count_messages(prompt)
+    output_tokens = count_text(message.text) + sum(
+        count_text(str(call["args"])) for call in message.tool_calls
+    )
+    return UsageMetadata(
+        input_tokens=input_tokens, output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    ), True
+
+
+def call_record(
+    *,
+    task: str,
+    namespace: str,
+    attempts: list[AttemptRecord],
+    served: AttemptRecord | None,
+    accepted: bool,
+    cache_hit: bool,
+    extra: dict[str, Any] | None = None,
+) -> CostRouterMetadata:
+    """The ``response_metadata["costrouter"]`` record of one routed call."""
+    record = CostRouterMetadata(
+        task=task,
+        namespace=namespace,
+        cache_hit=cache_hit,
+        attempts=attempts,
+        cost_usd=sum_costs([a.get("cost_usd") for a in attempts]),
+        baseline_cost_usd=served.get("baseline_cost_usd") if served else None,
+        escalated=bool(served and served.get("tier", 0) > 0),
+        accepted=accepted,
+        served_by=served.get("model", "") if served else "",
+    )
+    if extra:
+        record.update(extra)  # type: ignore[typeddict-item]
+    return record
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)

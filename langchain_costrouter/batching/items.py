@@ -1,0 +1,67 @@
+"""Items as the batcher sees them: a stable id, the payload, and its size in tokens.
+
+The id is derived from the item's position in the input list (``i0``, ``i1``, ...), so
+it never depends on the item's text and stays the same through every re-send; two equal
+items in the input are still two items with two ids and two results.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+Item: TypeAlias = str | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input item, ready to be packed into a prompt."""
+
+    index: int  # position in the input list; results come back in this order
+    id: str  # the key the model answers under
+    payload: str | dict[str, Any]  # what the model reads: the text, or the item's fields
+    tokens: int  # tokens its prompt entry costs
+
+
+def item_id(index: int) -> str:
+    """Short ids keep the per-item overhead of a batch to a couple of tokens."""
+    return f"i{index}"
+
+
+def entry(id_: str, payload: str | dict[str, Any]) -> dict[str, Any]:
+    """The object an item becomes inside the prompt's JSON array."""
+    return {"id": id_, "item": payload}
+
+
+def entry_json(id_: str, payload: str | dict[str, Any]) -> str:
+    """Serialise one entry; non-ASCII stays readable (and cheaper in tokens)."""
+    return json.dumps(entry(id_, payload), ensure_ascii=False)
+
+
+def as_payload(item: Item) -> str | dict[str, Any]:
+    """Keep text as text; copy a mapping so the caller's object is never shared."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping):
+        return dict(item)
+    raise TypeError(f"an item must be a str or a mapping, got {type(item).__name__}")
+
+
+def canonical_text(payload: str | dict[str, Any]) -> str:
+    """One spelling per item content, for cache keys (mapping order does not matter)."""
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True)
+
+
+def to_batch_items(items: Sequence[Item], count_tokens: Callable[[str], int]) -> list[BatchItem]:
+    """Give every input item its id and token size, in input order."""
+    batch_items = []
+    for index, item in enumerate(items):
+        payload = as_payload(item)
+        id_ = item_id(index)
+        tokens = count_tokens(entry_json(id_, payload))
+        batch_items.append(BatchItem(index, id_, payload, tokens))
+    return batch_items

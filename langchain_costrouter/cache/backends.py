@@ -1,0 +1,115 @@
+"""The storage contract every cache backend meets: bytes in, bytes out.
+
+Backends know nothing of messages or keys' meaning; they store JSON bytes under
+string keys with an optional expiry, and, when they are shared between processes
+(diskcache, Redis), offer a lock with a timeout for request coalescing.
+
+Every failure of the store itself (connection refused, timeout, corrupt database)
+surfaces as `CacheBackendError`, so the layer above can turn exactly those into a
+miss with a warning while real bugs still raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+
+
+class CacheBackendError(OSError):
+    """The store failed (down, unreachable, corrupt). Callers treat it as a miss."""
+
+
+class CacheBackend(ABC):
+    """A key/value store for cached answers.
+
+    Async twins default to running the sync method in a worker thread, which keeps
+    one implementation per backend; fast local backends override them to call the
+    sync method directly, because a thread hop costs more than their lookup.
+    """
+
+    shared: bool = False
+    """True when other processes see the same entries (enables cross-process locks)."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes | None:
+        """Return the stored bytes, or None when absent or expired."""
+
+    @abstractmethod
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Store ``value``; ``ttl`` seconds of life, or None for no expiry."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one entry (absent entries are fine)."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every entry this backend owns (its prefix only, for Redis)."""
+
+    def append(self, key: str, value: bytes) -> None:
+        """Append ``value`` to the list stored under ``key`` (semantic vectors)."""
+        raise NotImplementedError(f"{type(self).__name__} stores no lists")
+
+    def read_list(self, key: str) -> list[bytes]:
+        """Every value appended under ``key``, oldest first."""
+        raise NotImplementedError(f"{type(self).__name__} stores no lists")
+
+    def try_lock(self, name: str, ttl: float, token: str) -> bool:
+        """Take the lock ``name`` for ``ttl`` seconds unless someone holds it."""
+        raise NotImplementedError(f"{type(self).__name__} is not shared between processes")
+
+    def unlock(self, name: str, token: str) -> None:
+        """Release the lock if ``token`` still holds it (it may have expired)."""
+        raise NotImplementedError(f"{type(self).__name__} is not shared between processes")
+
+    def is_locked(self, name: str) -> bool:
+        """Whether someone holds the lock ``name`` now."""
+        raise NotImplementedError(f"{type(self).__name__} is not shared between processes")
+
+    def close(self) -> None:
+        """Release connections and files. The backend may not be used afterwards."""
+        return None
+
+    async def aget(self, key: str) -> bytes | None:
+        """Async `get`."""
+        return await asyncio.to_thread(self.get, key)
+
+    async def aset(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Async `set`."""
+        await asyncio.to_thread(self.set, key, value, ttl)
+
+    async def atry_lock(self, name: str, ttl: float, token: str) -> bool:
+        """Async `try_lock`."""
+        return await asyncio.to_thread(self.try_lock, name, ttl, token)
+
+    async def aunlock(self, name: str, token: str) -> None:
+        """Async `unlock`."""
+        await asyncio.to_thread(self.unlock, name, token)
+
+    async def ais_locked(self, name: str) -> bool:
+        """Async `is_locked`."""
+        return await asyncio.to_thread(self.is_locked, name)
+
+
+class LocalBackend(CacheBackend, ABC):
+    """A backend whose operations take microseconds: async twins call sync directly."""
+
+    async def aget(self, key: str) -> bytes | None:
+        """Async `get` without a thread hop."""
+        return self.get(key)
+
+    async def aset(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Async `set` without a thread hop."""
+        self.set(key, value, ttl)
+
+    async def atry_lock(self, name: str, ttl: float, token: str) -> bool:
+        """Async `try_lock` without a thread hop."""
+        return self.try_lock(name, ttl, token)
+
+    async def aunlock(self, name: str, token: str) -> None:
+        """Async `unlock` without a thread hop."""
+        self.unlock(name, token)
+
+    async def ais_locked(self, name: str) -> bool:
+        """Async `is_locked` without a thread hop."""
+        return self.is_locked(name)

@@ -1,0 +1,88 @@
+"""JSON encoding of cached answers. Never pickle, never ``langchain_core.load``.
+
+A shared store (Redis, a directory other processes write) is untrusted input:
+unpickling or ``load.loads`` on it can run code. A cached answer is therefore plain
+JSON that can only ever become an `AIMessage`, validated by pydantic.
+
+Everything an answer carries survives the trip: content and content blocks,
+``tool_calls`` (ids included), ``invalid_tool_calls``, ``usage_metadata``,
+``response_metadata`` and ``additional_kwargs``. A pydantic object in
+``additional_kwargs["parsed"]`` (OpenAI structured output) is stored as its JSON
+dict, which LangChain's structured-output parsers accept and rebuild into the same
+object.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from pydantic import BaseModel, ValidationError
+
+CODEC_VERSION = 1
+
+# Fields of a chunk that are stream plumbing, not part of the answer.
+_CHUNK_ONLY_FIELDS = frozenset({"type", "tool_call_chunks", "chunk_position"})
+
+
+class CacheDecodeError(ValueError):
+    """A stored entry is not a valid cached answer (corrupt, foreign or outdated)."""
+
+
+class CacheEncodeError(TypeError):
+    """An answer holds a value with no JSON form, so it cannot be cached."""
+
+
+def encode_message(message: AIMessage) -> bytes:
+    """Encode an answer (an `AIMessage` or a complete aggregated chunk) as JSON bytes.
+
+    Raises:
+        CacheEncodeError: a metadata value has no JSON form.
+    """
+    data = {k: v for k, v in message.model_dump().items() if k not in _CHUNK_ONLY_FIELDS}
+    try:
+        return json.dumps({"v": CODEC_VERSION, "type": "ai", "data": data}, default=_to_json).encode()
+    except (TypeError, ValueError) as error:
+        raise CacheEncodeError(f"answer cannot be cached as JSON: {error}") from error
+
+
+def decode_message(raw: bytes | str) -> AIMessage:
+    """Decode bytes written by `encode_message` into a fresh `AIMessage`.
+
+    Raises:
+        CacheDecodeError: the bytes are not a cached answer of this codec version.
+    """
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CacheDecodeError(f"entry is not JSON: {error}") from error
+    return message_from_document(document)
+
+
+def message_from_document(document: Any) -> AIMessage:
+    """Validate a decoded JSON document (``{"v", "type", "data"}``) into an `AIMessage`.
+
+    Raises:
+        CacheDecodeError: the document is not a cached answer of this codec version.
+    """
+    if not isinstance(document, dict) or document.get("v") != CODEC_VERSION:
+        raise CacheDecodeError("entry has an unknown codec version")
+    if document.get("type") != "ai" or not isinstance(document.get("data"), dict):
+        raise CacheDecodeError("entry is not an AI message")
+    try:
+        return AIMessage.model_validate(document["data"])
+    except ValidationError as error:
+        raise CacheDecodeError(f"entry does not validate as an AIMessage: {error}") from error
+
+
+def message_document(message: AIMessage) -> dict[str, Any]:
+    """The JSON document `encode_message` writes, as a dict (for embedding in lists)."""
+    decoded: dict[str, Any] = json.loads(encode_message(message))
+    return decoded
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__qualname__} is not JSON serialisable")

@@ -1,0 +1,130 @@
+"""Redis backend: one cache for many machines, with plain commands only.
+
+GET/SET with PX for entries, SET NX PX for coalescing locks, a compare-and-delete
+EVAL to release a lock, RPUSH/LRANGE for semantic vectors, SCAN+DEL to clear. No
+modules (RedisJSON, RediSearch) are needed. Every key carries ``prefix``, so several
+applications (and tests) share one database without touching each other's keys.
+
+Short socket timeouts keep a dead server from stalling calls: a request that cannot
+reach Redis within them is a miss, and the call goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
+
+DEFAULT_PREFIX = "costrouter:cache:"
+
+_UNLOCK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisBackend(CacheBackend):
+    """Answers in Redis under ``prefix``; values are JSON bytes.
+
+    Args:
+        url: ``redis://[:password@]HOST:PORT/DB`` (``rediss://`` for TLS).
+        prefix: prepended to every key this backend writes.
+        connect_timeout: seconds to wait for a connection.
+        timeout: seconds to wait for a reply.
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        connect_timeout: float = 0.5,
+        timeout: float = 1.0,
+    ) -> None:
+        """Create a client; no connection is made until the first command."""
+        self.prefix = prefix
+        self._client: redis.Redis = redis.Redis.from_url(
+            url, socket_connect_timeout=connect_timeout, socket_timeout=timeout
+        )
+
+    def get(self, key: str) -> bytes | None:
+        """GET the prefixed key."""
+        with _errors():
+            value: bytes | None = self._client.get(self.prefix + key)
+        return value
+
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        """SET with PX expiry (milliseconds), or without expiry when ttl is None."""
+        expiry_ms = None if ttl is None else max(1, int(ttl * 1000))
+        with _errors():
+            self._client.set(self.prefix + key, value, px=expiry_ms)
+
+    def delete(self, key: str) -> None:
+        """DEL the prefixed key."""
+        with _errors():
+            self._client.delete(self.prefix + key)
+
+    def clear(self) -> None:
+        """Delete every key under this backend's prefix (and only those)."""
+        with _errors():
+            batch: list[Any] = []
+            for name in self._client.scan_iter(match=_glob_escape(self.prefix) + "*", count=500):
+                batch.append(name)
+                if len(batch) >= 500:
+                    self._client.delete(*batch)
+                    batch.clear()
+            if batch:
+                self._client.delete(*batch)
+
+    def append(self, key: str, value: bytes) -> None:
+        """RPUSH one value to the list under ``key``."""
+        with _errors():
+            self._client.rpush(self.prefix + key, value)
+
+    def read_list(self, key: str) -> list[bytes]:
+        """LRANGE the whole list."""
+        with _errors():
+            values: list[bytes] = self._client.lrange(self.prefix + key, 0, -1)
+        return values
+
+    def try_lock(self, name: str, ttl: float, token: str) -> bool:
+        """SET NX PX: atomic across every process that shares the server."""
+        with _errors():
+            taken = self._client.set(
+                self.prefix + "lock:" + name, token, nx=True, px=max(1, int(ttl * 1000))
+            )
+        return bool(taken)
+
+    def unlock(self, name: str, token: str) -> None:
+        """Delete the lock only if ``token`` still holds it (never someone else's)."""
+        with _errors():
+            self._client.eval(_UNLOCK_SCRIPT, 1, self.prefix + "lock:" + name, token)
+
+    def is_locked(self, name: str) -> bool:
+        """EXISTS on the lock key."""
+        with _errors():
+            return bool(self._client.exists(self.prefix + "lock:" + name))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn connection and server errors into `CacheBackendError`."""
+    try:
+        yield
+    except redis.RedisError as error:
+        raise CacheBackendError(f"Redis failed: {error}") from error
+
+
+def _glob_escape(text: str) -> str:
+    """Escape SCAN MATCH wildcards so a prefix matches only itself."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

@@ -1,0 +1,250 @@
+"""The response cache the router consults before routing.
+
+Usage from a request path (sync; async is the same with ``a`` twins)::
+
+    hit = cache.lookup(request)
+    if hit is None:
+        with cache.coalesce(request) as leader:
+            hit = cache.lookup(request)  # always re-check: a leader may have answered
+            if hit is None:
+                answer = call_the_provider()
+                cache.store(request, answer)  # only complete, accepted answers
+
+Per task, the cache decides whether to cache at all, how long entries live and how
+prompts are normalised. A failing backend or a corrupt entry is a miss with one
+`BackendUnavailableWarning`; these methods never raise because of the store.
+Returned messages are fresh objects decoded from JSON, never shared ones.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from langchain_core.messages import AIMessage
+
+from langchain_costrouter.cache.backends import CacheBackend
+from langchain_costrouter.cache.codec import (
+    CacheDecodeError,
+    CacheEncodeError,
+    decode_message,
+    encode_message,
+)
+from langchain_costrouter.cache.coalesce import Coalescer
+from langchain_costrouter.cache.guard import BackendGuard
+from langchain_costrouter.cache.keys import DEFAULT_NORMALIZATION, CacheRequest, Normalization
+from langchain_costrouter.cache.semantic import SemanticLayer
+from langchain_costrouter.cache.semantic_store import SemanticStore
+from langchain_costrouter.errors import BackendUnavailableWarning
+
+V = TypeVar("V")
+PerTask = V | Mapping[str, V]
+"""One value for every task, or a mapping task -> value with optional ``"*"`` default."""
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """A cached answer and how it was found (for the ledger and metadata)."""
+
+    message: AIMessage
+    key: str
+    kind: Literal["exact", "semantic"] = "exact"
+    similarity: float = 1.0
+
+
+class ResponseCache:
+    """Exact (and optionally semantic) answer cache over any `CacheBackend`.
+
+    Args:
+        backend: where entries live (memory, diskcache, Redis).
+        ttl: seconds an entry lives; None = until evicted. Per task via a mapping
+            (``{"chat": 3600, "*": 86400}``; tasks absent and no ``"*"``: no expiry).
+        enabled_tasks: if given, only these tasks are cached.
+        disabled_tasks: tasks never cached (e.g. ones whose answers must be fresh).
+        normalization: prompt normalisation, one for all tasks or per task (see
+            `Normalization`; default strips outer whitespace of text parts only).
+        semantic: an optional `SemanticLayer`; off by default.
+        lock_timeout: seconds a coalescing leader is waited for before others proceed.
+        retry_after: seconds a failed backend is skipped before being tried again.
+    """
+
+    def __init__(
+        self,
+        backend: CacheBackend,
+        *,
+        ttl: PerTask[float | None] = None,
+        enabled_tasks: Collection[str] | None = None,
+        disabled_tasks: Collection[str] = (),
+        normalization: PerTask[Normalization] = DEFAULT_NORMALIZATION,
+        semantic: SemanticLayer | None = None,
+        lock_timeout: float = 30.0,
+        retry_after: float = 5.0,
+    ) -> None:
+        """Configure the cache; the backend is touched on first use only."""
+        self.backend = backend
+        self.ttl = ttl
+        self.enabled_tasks = None if enabled_tasks is None else frozenset(enabled_tasks)
+        self.disabled_tasks = frozenset(disabled_tasks)
+        self.normalization = normalization
+        self.semantic = semantic
+        self._guard = BackendGuard(backend, retry_after=retry_after)
+        self._coalescer = Coalescer(self._guard, lock_timeout=lock_timeout)
+        self._semantic = None if semantic is None else SemanticStore(semantic, self._guard)
+
+    def enabled_for(self, task: str) -> bool:
+        """Whether answers of ``task`` are cached at all."""
+        if task in self.disabled_tasks:
+            return False
+        return self.enabled_tasks is None or task in self.enabled_tasks
+
+    def ttl_for(self, task: str) -> float | None:
+        """Seconds an answer of ``task`` lives, None for no expiry."""
+        return _per_task(self.ttl, task, None)
+
+    def normalization_for(self, request: CacheRequest) -> Normalization:
+        """The request's own normalisation, else the task's, else the default."""
+        if request.normalization is not None:
+            return request.normalization
+        return _per_task(self.normalization, request.task, DEFAULT_NORMALIZATION)
+
+    def key(self, request: CacheRequest) -> str:
+        """The backend key of a request under its task's normalisation."""
+        normalization = self.normalization_for(request)
+        if normalization == (request.normalization or DEFAULT_NORMALIZATION):
+            return request.key  # memoised on the request
+        return request.key_for(normalization)
+
+    def lookup(self, request: CacheRequest) -> AIMessage | None:
+        """The cached answer (a fresh copy), or None on a miss or disabled task."""
+        hit = self.lookup_hit(request)
+        return None if hit is None else hit.message
+
+    async def alookup(self, request: CacheRequest) -> AIMessage | None:
+        """Async `lookup`."""
+        hit = await self.alookup_hit(request)
+        return None if hit is None else hit.message
+
+    def lookup_hit(self, request: CacheRequest) -> CacheHit | None:
+        """Like `lookup`, also telling whether the hit was exact or semantic."""
+        if not self.enabled_for(request.task):
+            return None
+        key = self.key(request)
+        message = self._read(key, self._guard.run("reading", lambda: self.backend.get(key)))
+        if message is not None or self._semantic is None:
+            return None if message is None else CacheHit(message, key)
+        match = self._semantic.find(request, self.normalization_for(request))
+        if match is None:
+            return None
+        found = self._guard.run("reading", lambda: self.backend.get(match.key))
+        message = self._read(match.key, found)
+        return None if message is None else CacheHit(message, key, "semantic", match.similarity)
+
+    async def alookup_hit(self, request: CacheRequest) -> CacheHit | None:
+        """Async `lookup_hit`."""
+        if not self.enabled_for(request.task):
+            return None
+        key = self.key(request)
+        message = self._read(key, await self._guard.arun("reading", lambda: self.backend.aget(key)))
+        if message is not None or self._semantic is None:
+            return None if message is None else CacheHit(message, key)
+        match = await self._semantic.afind(request, self.normalization_for(request))
+        if match is None:
+            return None
+        found = await self._guard.arun("reading", lambda: self.backend.aget(match.key))
+        message = self._read(match.key, found)
+        return None if message is None else CacheHit(message, key, "semantic", match.similarity)
+
+    def store(self, request: CacheRequest, message: AIMessage) -> None:
+        """Cache a complete, accepted answer (a no-op for disabled tasks)."""
+        value = self._encodable(request, message)
+        if value is None:
+            return
+        key, ttl = self.key(request), self.ttl_for(request.task)
+        self._guard.run("writing", lambda: self.backend.set(key, value, ttl))
+        if self._semantic is not None:
+            self._semantic.remember(request, self.normalization_for(request), key)
+
+    async def astore(self, request: CacheRequest, message: AIMessage) -> None:
+        """Async `store`."""
+        value = self._encodable(request, message)
+        if value is None:
+            return
+        key, ttl = self.key(request), self.ttl_for(request.task)
+        await self._guard.arun("writing", lambda: self.backend.aset(key, value, ttl))
+        if self._semantic is not None:
+            await self._semantic.aremember(request, self.normalization_for(request), key)
+
+    def coalesce(self, request: CacheRequest) -> AbstractContextManager[bool]:
+        """Make concurrent identical misses wait for one leader (see module docstring).
+
+        Yields True to the caller that should call the provider, False to a follower
+        released after the leader finished (or timed out); both re-run `lookup`.
+        Disabled tasks are not coalesced (their answers never reach the cache).
+        """
+        if not self.enabled_for(request.task):
+            return _leader()
+        return self._coalescer.hold(self.key(request))
+
+    def acoalesce(self, request: CacheRequest) -> AbstractAsyncContextManager[bool]:
+        """Async `coalesce`, safe to mix with threads coalescing the same keys."""
+        if not self.enabled_for(request.task):
+            return _aleader()
+        return self._coalescer.ahold(self.key(request))
+
+    def clear(self) -> None:
+        """Remove every entry of the backend (only this cache's prefix, for Redis)."""
+        self._guard.run("clearing", self.backend.clear)
+
+    def close(self) -> None:
+        """Release the backend's connections and files."""
+        self.backend.close()
+
+    def _read(self, key: str, raw: bytes | None) -> AIMessage | None:
+        if raw is None:
+            return None
+        try:
+            return decode_message(raw)
+        except CacheDecodeError as error:
+            self._guard.corrupt_entry(key, error)
+            return None
+
+    def _encodable(self, request: CacheRequest, message: AIMessage) -> bytes | None:
+        """Encoded answer, or None if the task is uncached or the answer incomplete."""
+        if not self.enabled_for(request.task) or not is_complete(message):
+            return None
+        try:
+            return encode_message(message)
+        except CacheEncodeError as error:
+            warnings.warn(f"Answer not cached: {error}", BackendUnavailableWarning, stacklevel=3)
+            return None
+
+
+def is_complete(message: AIMessage) -> bool:
+    """An answer worth replaying: it says something and has no broken tool calls."""
+    if message.invalid_tool_calls:
+        return False
+    return bool(message.content) or bool(message.tool_calls)
+
+
+def _per_task(value: PerTask[V], task: str, default: V) -> V:
+    if isinstance(value, Mapping):
+        return value.get(task, value.get("*", default))
+    return value
+
+
+@contextmanager
+def _leader() -> Iterator[bool]:
+    yield True
+
+
+@asynccontextmanager
+async def _aleader() -> AsyncIterator[bool]:
+    yield True

@@ -1,0 +1,174 @@
+"""Optional semantic layer: answer a rephrased question from the cache, carefully.
+
+Semantic caches are where the anchors leaked answers across tenants and served
+"yes" to "no" questions. Three rules keep this one safe:
+
+* Hard partition. Only the last user message is compared by meaning; everything
+  else (namespace, task, policy version, parameters, tools, every earlier message)
+  must match exactly, because it is hashed into the partition the vectors live in.
+* A per-task threshold, and no semantic matching for a task without one.
+* A second guard against near misses that embeddings rate as similar: numbers,
+  negations and capitalised words (names, places, products) must match
+  (`near_miss_guard`). "Refund order 1234" never answers "refund order 1235".
+
+Vectors live in the backend as JSON lines (so Redis and diskcache share them across
+processes), one list per partition, compared by cosine similarity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.messages import HumanMessage
+
+from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
+
+_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+_NEGATIONS = frozenset(
+    {"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without"}
+)
+_NEGATING_WORDS = {"cannot": "not", "dont": "not", "doesnt": "not", "isnt": "not", "cant": "not"}
+
+NearMissGuard = Callable[[str, str], bool]
+
+
+def near_miss_guard(query: str, cached: str) -> bool:
+    """True when two similar texts also agree on numbers, negations and named entities."""
+    return _signature(query) == _signature(cached)
+
+
+def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
+    numbers = Counter(n.replace(",", "") for n in _NUMBER.findall(text))
+    negations: Counter[str] = Counter()
+    names: set[str] = set()
+    for match in _WORD.finditer(text):
+        word = match.group()
+        negation = _negation(word)
+        if negation is not None:
+            negations[negation] += 1
+        if word[0].isupper() and word != "I" and not _starts_sentence(text, match.start()):
+            names.add(word)
+    return numbers, negations, frozenset(names)
+
+
+def _negation(word: str) -> str | None:
+    """The canonical negation a word carries ("can't", "cannot" and "not" are all "not")."""
+    lowered = word.lower().replace("’", "'")
+    if lowered.endswith("n't"):
+        return "not"
+    if lowered in _NEGATIONS:
+        return lowered
+    return _NEGATING_WORDS.get(lowered)
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    before = text[:position]
+    return not before.strip() or _SENTENCE_END.search(before) is not None
+
+
+@dataclass(frozen=True)
+class SemanticMatch:
+    """A stored request close enough to answer this one."""
+
+    key: str
+    similarity: float
+    text: str
+    vector: list[float] = field(default_factory=list, repr=False)
+
+
+class SemanticLayer:
+    """Near-identical prompt matching with any LangChain `Embeddings`. Off unless passed.
+
+    Args:
+        embeddings: any LangChain embeddings model.
+        threshold: minimum cosine similarity; one value for every task in ``tasks``,
+            or a mapping task -> threshold (tasks absent from it get no semantic
+            matching).
+        tasks: tasks the layer serves when ``threshold`` is a single value; None = all.
+        guard: the near-miss check; both texts must pass it.
+    """
+
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        *,
+        threshold: float | Mapping[str, float] = 0.95,
+        tasks: Collection[str] | None = None,
+        guard: NearMissGuard = near_miss_guard,
+    ) -> None:
+        """Configure the layer; nothing is embedded until the first lookup."""
+        self.embeddings = embeddings
+        self.threshold = threshold
+        self.tasks = tasks
+        self.guard = guard
+
+    def threshold_for(self, task: str) -> float | None:
+        """The task's threshold, or None when the task gets no semantic matching."""
+        if isinstance(self.threshold, Mapping):
+            return self.threshold.get(task)
+        return self.threshold if self.tasks is None or task in self.tasks else None
+
+    def query_text(self, request: CacheRequest, normalization: Normalization) -> str | None:
+        """The text compared by meaning: the last message, if it is a plain user text."""
+        last = request.messages[-1] if request.messages else None
+        if not isinstance(last, HumanMessage) or self.threshold_for(request.task) is None:
+            return None
+        text = last.text
+        return normalization.apply(text) if text else None
+
+    def partition(self, request: CacheRequest, normalization: Normalization) -> str:
+        """Backend list key: everything but the last user text, hashed exactly."""
+        context = replace(request, messages=request.messages[:-1])
+        return f"sem:v1:{digest(context.payload(normalization))}"
+
+    def embed(self, text: str) -> list[float]:
+        """Embed and L2-normalise, so similarity is a dot product."""
+        return _unit(self.embeddings.embed_query(text))
+
+    async def aembed(self, text: str) -> list[float]:
+        """Async `embed`."""
+        return _unit(await self.embeddings.aembed_query(text))
+
+    def best_match(
+        self, task: str, text: str, vector: list[float], stored: list[bytes]
+    ) -> SemanticMatch | None:
+        """The most similar stored entry above the threshold that passes the guard."""
+        threshold = self.threshold_for(task)
+        if threshold is None:
+            return None
+        best: SemanticMatch | None = None
+        for entry in filter(None, map(_parse_entry, stored)):
+            if len(entry.vector) != len(vector):
+                continue  # stored by another embeddings model
+            similarity = math.fsum(a * b for a, b in zip(vector, entry.vector, strict=True))
+            better = similarity >= threshold and (best is None or similarity > best.similarity)
+            if better and self.guard(text, entry.text):
+                best = SemanticMatch(entry.key, similarity, entry.text)
+        return best
+
+    @staticmethod
+    def entry(key: str, text: str, vector: list[float]) -> bytes:
+        """The JSON line stored in a partition for one cached answer."""
+        return json.dumps({"k": key, "t": text, "e": vector}, separators=(",", ":")).encode()
+
+
+def _parse_entry(line: bytes) -> SemanticMatch | None:
+    """A stored entry (similarity unknown yet, 0.0), or None if the line is unusable."""
+    try:
+        entry = json.loads(line)
+        return SemanticMatch(str(entry["k"]), 0.0, str(entry["t"]), [float(x) for x in entry["e"]])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = math.sqrt(math.fsum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]

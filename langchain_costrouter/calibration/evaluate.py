@@ -1,0 +1,211 @@
+"""Pure figures over recorded outcomes: splits, single models, the oracle, a policy.
+
+Nothing here calls a model. The search uses these functions to score candidate
+cascades on the train split; the CLI uses the same figures for its JSON (design.md
+4.5: ``quality``, ``cost_usd``, ``calls_by_model``, ``baseline``, ``oracle``,
+``savings_pct``), while the authoritative test figures come from running the real
+router over replay children.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.messages import AIMessage, HumanMessage
+
+from langchain_costrouter.calibration.features import FloatArray
+from langchain_costrouter.calibration.policy import Policy
+from langchain_costrouter.calibration.runtime import check_for
+from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
+
+CostFunction = Callable[[str, ModelOutcome], float]
+"""Dollar cost of one model's recorded outcome (recorded, or tokens x a price table)."""
+
+AnswerScore = Callable[[OutcomeRecord, int, Sequence[str]], float]
+"""A stage rule at simulation time: (record, stage, answers so far) -> score in [0, 1]."""
+
+
+def recorded_cost(model: str, outcome: ModelOutcome) -> float:
+    """The recorded ``cost_usd``; pass a pricing-based function when only tokens exist."""
+    if outcome.cost_usd is None:
+        raise ConfigError(
+            f"model {model!r} has no recorded cost_usd; pass a cost function that prices "
+            "input_tokens/output_tokens"
+        )
+    return outcome.cost_usd
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Quality and cost of a way of answering a set of records."""
+
+    quality: float
+    cost_usd: float
+    size: int
+    calls_by_model: Mapping[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "quality": round(self.quality, 6),
+            "cost_usd": round(self.cost_usd, 6),
+            "calls_by_model": dict(sorted(self.calls_by_model.items())),
+        }
+
+
+@dataclass(frozen=True)
+class OutcomeMatrix:
+    """Scores and costs of a record set as arrays, models sorted by mean cost."""
+
+    records: tuple[OutcomeRecord, ...]
+    models: tuple[str, ...]
+    quality: FloatArray  # [records, models]
+    cost: FloatArray  # [records, models]
+
+    @classmethod
+    def of(
+        cls, records: Sequence[OutcomeRecord], cost_of: CostFunction = recorded_cost
+    ) -> OutcomeMatrix:
+        if not records:
+            raise ConfigError("no records to evaluate")
+        names = sorted(records[0].outcomes)
+        quality = np.array([[r.outcomes[m].score for m in names] for r in records])
+        cost = np.array([[cost_of(m, r.outcomes[m]) for m in names] for r in records])
+        order = np.argsort(cost.mean(axis=0), kind="stable")
+        return cls(
+            records=tuple(records),
+            models=tuple(names[i] for i in order),
+            quality=quality[:, order],
+            cost=cost[:, order],
+        )
+
+    def answers(self, model: int) -> list[str]:
+        """Recorded answer texts of one model (empty when none was recorded)."""
+        name = self.models[model]
+        return [record.outcomes[name].text or "" for record in self.records]
+
+
+def split_records(
+    records: Sequence[OutcomeRecord], train_fraction: float, seed: int
+) -> tuple[list[OutcomeRecord], list[OutcomeRecord]]:
+    """A deterministic train/test split by seed, stratified by task label."""
+    if not 0.0 < train_fraction < 1.0:
+        raise ConfigError(f"train fraction must be in (0, 1), got {train_fraction}")
+    train: list[OutcomeRecord] = []
+    test: list[OutcomeRecord] = []
+    rng = np.random.default_rng(seed)
+    for task in sorted({record.task for record in records}):
+        members = [record for record in records if record.task == task]
+        order = rng.permutation(len(members))
+        cut = int(round(len(members) * train_fraction))
+        train.extend(members[i] for i in sorted(order[:cut]))
+        test.extend(members[i] for i in sorted(order[cut:]))
+    return train, test
+
+
+def single_model_figures(matrix: OutcomeMatrix) -> dict[str, Figures]:
+    """Always-this-model figures for every model."""
+    size = len(matrix.records)
+    return {
+        name: Figures(
+            quality=float(matrix.quality[:, i].mean()),
+            cost_usd=float(matrix.cost[:, i].sum()),
+            size=size,
+            calls_by_model={name: size},
+        )
+        for i, name in enumerate(matrix.models)
+    }
+
+
+def best_single_model(matrix: OutcomeMatrix) -> str:
+    """The highest-quality single model (the cheaper one on a tie)."""
+    figures = single_model_figures(matrix)
+    return max(matrix.models, key=lambda m: (figures[m].quality, -figures[m].cost_usd))
+
+
+def oracle_figures(matrix: OutcomeMatrix) -> Figures:
+    """Per query, the cheapest model with the best score: an upper bound on quality."""
+    best = matrix.quality.max(axis=1, keepdims=True)
+    cheapest = np.where(matrix.quality >= best, matrix.cost, np.inf).argmin(axis=1)
+    rows = np.arange(len(matrix.records))
+    return Figures(
+        quality=float(best.mean()),
+        cost_usd=float(matrix.cost[rows, cheapest].sum()),
+        size=len(rows),
+        calls_by_model=_count(matrix.models[i] for i in cheapest),
+    )
+
+
+def simulate_cascade(
+    matrix: OutcomeMatrix, tiers: Sequence[str], rules: Sequence[AnswerScore], thresholds: Sequence[float]
+) -> Figures:
+    """Run one cascade over recorded outcomes: pay every tier tried, keep the accepted one.
+
+    ``rules[k]`` and ``thresholds[k]`` decide on tier ``k``'s answer; the last tier
+    is always accepted.
+    """
+    columns = [matrix.models.index(model) for model in tiers]
+    total_quality, total_cost = 0.0, 0.0
+    calls: Counter[str] = Counter()
+    for row, record in enumerate(matrix.records):
+        answers: list[str] = []
+        for stage, column in enumerate(columns):
+            answers.append(record.outcomes[tiers[stage]].text or "")
+            total_cost += float(matrix.cost[row, column])
+            calls[tiers[stage]] += 1
+            last = stage == len(columns) - 1
+            if last or rules[stage](record, stage, answers) >= thresholds[stage]:
+                total_quality += float(matrix.quality[row, column])
+                break
+    size = len(matrix.records)
+    return Figures(total_quality / size, total_cost, size, dict(calls))
+
+
+def combine(parts: Iterable[Figures]) -> Figures:
+    """Figures of several tasks together (quality weighted by record count)."""
+    items = list(parts)
+    size = sum(part.size for part in items)
+    calls: Counter[str] = Counter()
+    for part in items:
+        calls.update(part.calls_by_model)
+    quality = sum(part.quality * part.size for part in items) / max(size, 1)
+    return Figures(quality, sum(part.cost_usd for part in items), size, dict(calls))
+
+
+def savings_pct(cost: float, baseline_cost: float) -> float:
+    """Percent saved against the baseline's cost (0 when the baseline is free)."""
+    return 0.0 if baseline_cost <= 0 else round(100.0 * (1.0 - cost / baseline_cost), 2)
+
+
+def _count(names: Iterable[str]) -> dict[str, int]:
+    return dict(Counter(names))
+
+
+def simulate_policy(
+    policy: Policy, records: Sequence[OutcomeRecord], cost_of: CostFunction = recorded_cost
+) -> Figures:
+    """Figures of a policy over records, with the same checks the router runs."""
+    parts = []
+    for task in sorted({record.task for record in records}):
+        spec = policy.tasks.get(task)
+        if spec is None:
+            raise ConfigError(f"policy has no cascade for task {task!r}", key="tasks")
+        matrix = OutcomeMatrix.of([r for r in records if r.task == task], cost_of)
+        checks = [check_for(rule) for rule in spec.rules]
+        rules = [_record_rule(check) for check in checks]
+        thresholds = [rule.threshold for rule in spec.rules]
+        parts.append(simulate_cascade(matrix, spec.tiers, rules, thresholds))
+    return combine(parts)
+
+
+def _record_rule(check: QualityCheck) -> AnswerScore:
+    def score(record: OutcomeRecord, stage: int, answers: Sequence[str]) -> float:
+        messages = [HumanMessage(m["content"]) for m in record.messages]
+        previous = [AIMessage(text) for text in answers[:-1]]
+        return check.score(messages, AIMessage(answers[-1]), previous=previous)
+
+    return score

@@ -1,0 +1,302 @@
+"""The tiered cascade as a generator of I/O steps, with thin sync and async drivers.
+
+`run_cascade` decides everything (which deployment next, retry or fail over,
+accept or escalate, skip for budget) and yields `CallModel`, `RunCheck` and `Sleep`
+steps; `drive` and `adrive` perform them with blocking or awaited I/O. One
+implementation therefore serves invoke, ainvoke, batch and the buffered stream
+(the httpx ``auth_flow`` pattern), and the policy can be tested without a provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from langchain_costrouter.breaker import CircuitBreakers
+from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError, ProviderError
+from langchain_costrouter.faults import Fault, backoff_delay, classify
+from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.routing import Deployment, Route, Tier
+
+Pricer = Callable[[Deployment, AIMessage], AttemptRecord]
+Estimator = Callable[[Deployment], float | None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries per deployment; the router is the only retry loop."""
+
+    max_retries: int = 2
+    backoff_base: float = 0.25
+    backoff_cap: float = 8.0
+
+
+@dataclass(frozen=True)
+class CallModel:
+    deployment: Deployment
+    tier: int
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    check: QualityCheck
+    answer: AIMessage
+    previous: tuple[AIMessage, ...]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Called:
+    """What a driver sends back for `CallModel`: an answer or the error, and the time."""
+
+    message: AIMessage | None
+    error: BaseException | None
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class Checked:
+    score: float
+    side_calls: tuple[AIMessage, ...] = ()
+
+
+Step = CallModel | RunCheck | Sleep
+
+
+@dataclass
+class CascadeOutcome:
+    """The answer to return and every attempt that led to it."""
+
+    message: AIMessage
+    attempts: list[AttemptRecord]
+    accepted: bool
+    served_by: Deployment
+    side_calls: list[tuple[str, AIMessage]] = field(default_factory=list)
+
+
+@dataclass
+class CascadeContext:
+    """What the policy needs besides the route: pricing, budget, breakers, retries."""
+
+    task: str
+    price: Pricer
+    estimate_cost: Estimator
+    breakers: CircuitBreakers
+    retry: RetryPolicy
+    rng: Any
+
+
+def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, CascadeOutcome]:
+    """Attempt tiers cheapest first; accept on a passing check, escalate otherwise."""
+    attempts: list[AttemptRecord] = []
+    answered: list[tuple[float, int, AIMessage, Deployment]] = []
+    overflow_window: list[int | None] = []
+    spent = 0.0
+    for index, tier in enumerate(route.tiers):
+        if _too_small(tier, overflow_window):
+            attempts.append(_skip(tier, index, "skipped: context window too small"))
+            continue
+        estimate = ctx.estimate_cost(tier.primary)
+        if _over_budget(route, spent, estimate):
+            attempts.append(_skip(tier, index, f"skipped: estimated ${estimate:.6f} over budget"))
+            continue
+        served = yield from _answer_from_tier(tier, index, ctx, attempts, overflow_window)
+        if served is None:
+            continue
+        message, deployment, record = served
+        spent += record.get("cost_usd") or 0.0
+        previous = tuple(m for _, _, m, _ in answered)
+        score = yield from _score(tier, message, previous, record)
+        answered.append((score, index, message, deployment))
+        if tier.check is None or score >= tier.threshold:
+            record.update(accepted=True, reason=_accept_reason(tier, score))
+            return CascadeOutcome(message, attempts, True, deployment)
+        record["reason"] = f"escalated: score {score:.3f} < threshold {tier.threshold}"
+    return _best_effort(route, ctx, attempts, answered)
+
+
+def _answer_from_tier(
+    tier: Tier,
+    index: int,
+    ctx: CascadeContext,
+    attempts: list[AttemptRecord],
+    overflow_window: list[int | None],
+) -> Generator[Step, Any, tuple[AIMessage, Deployment, AttemptRecord] | None]:
+    """Try the tier's deployments in order, retrying transient faults on each."""
+    for deployment in tier.deployments:
+        if not ctx.breakers.allow(deployment.provider):
+            attempts.append(_failed(deployment, index, "skipped: circuit open", None, 0.0))
+            continue
+        for retry in range(ctx.retry.max_retries + 1):
+            called: Called = yield CallModel(deployment, index)
+            if called.message is not None:
+                ctx.breakers.record_success(deployment.provider)
+                record = ctx.price(deployment, called.message)
+                record.update(tier=index, latency_ms=called.latency_ms, accepted=False)
+                attempts.append(record)
+                return called.message, deployment, record
+            fault = _fault_or_raise(called.error, deployment)
+            attempts.append(_failed(deployment, index, f"error: {fault.kind}", fault, called.latency_ms))
+            if fault.kind == "context_overflow":
+                overflow_window.append(deployment.context_window)
+                return None
+            ctx.breakers.record_failure(deployment.provider)
+            if retry == ctx.retry.max_retries:
+                break
+            yield Sleep(backoff_delay(retry, fault, base=ctx.retry.backoff_base,
+                                      cap=ctx.retry.backoff_cap, rng=ctx.rng))
+    return None
+
+
+def _fault_or_raise(error: BaseException | None, deployment: Deployment) -> Fault:
+    """Classify a failed call; errors that no tier can fix are raised at once."""
+    assert error is not None  # noqa: S101 - a Called without a message carries its error
+    fault = classify(error)
+    if fault is None:
+        raise error
+    if not fault.escalates:
+        raise ProviderError(
+            f"{deployment.label} rejected the request ({fault.error_type}: {fault.message}). "
+            "This is not retryable: check the API key, the model name and the request.",
+            model=deployment.model_id,
+            provider=deployment.provider,
+            retryable=False,
+            kind=fault.kind,
+        ) from error
+    return fault
+
+
+def _score(
+    tier: Tier, message: AIMessage, previous: tuple[AIMessage, ...], record: AttemptRecord
+) -> Generator[Step, Any, float]:
+    if tier.check is None:
+        return 1.0
+    checked: Checked = yield RunCheck(tier.check, message, previous)
+    record["score"] = checked.score
+    return checked.score
+
+
+def _best_effort(
+    route: Route,
+    ctx: CascadeContext,
+    attempts: list[AttemptRecord],
+    answered: list[tuple[float, int, AIMessage, Deployment]],
+) -> CascadeOutcome:
+    """No tier passed: return the best-scoring answer, marked as not accepted."""
+    if not answered:
+        if any(a.get("reason", "").startswith("skipped: estimated") for a in attempts):
+            raise BudgetExceededError(ctx.task, route.max_cost_usd, list(attempts))
+        raise AllTiersFailedError(ctx.task, [dict(a) for a in attempts])
+    score, _, message, deployment = max(answered, key=lambda item: (item[0], item[1]))
+    for record in attempts:
+        if record.get("model") == deployment.model_id and record.get("score") == score:
+            record["reason"] = "best effort: no tier passed its check"
+            break
+    return CascadeOutcome(message, attempts, False, deployment)
+
+
+def _too_small(tier: Tier, overflow_window: list[int | None]) -> bool:
+    if not overflow_window or overflow_window[-1] is None:
+        return False
+    window = tier.primary.context_window
+    return window is not None and window <= overflow_window[-1]
+
+
+def _over_budget(route: Route, spent: float, estimate: float | None) -> bool:
+    if route.max_cost_usd is None or estimate is None:
+        return False
+    return spent + estimate > route.max_cost_usd
+
+
+def _accept_reason(tier: Tier, score: float) -> str:
+    return "accepted" if tier.check is None else f"accepted: score {score:.3f}"
+
+
+def _skip(tier: Tier, index: int, reason: str) -> AttemptRecord:
+    deployment = tier.primary
+    return AttemptRecord(model=deployment.model_id, provider=deployment.provider, tier=index,
+                         usage={}, cost_usd=0.0, accepted=False, reason=reason)
+
+
+def _failed(
+    deployment: Deployment, index: int, reason: str, fault: Fault | None, latency_ms: float
+) -> AttemptRecord:
+    return AttemptRecord(model=deployment.model_id, provider=deployment.provider, tier=index,
+                         usage={}, cost_usd=0.0, accepted=False, reason=reason,
+                         error=fault.error_type if fault else None, latency_ms=latency_ms)
+
+
+CallFn = Callable[[Deployment], AIMessage]
+
+
+def drive(flow: Generator[Step, Any, CascadeOutcome], call: CallFn,
+          messages: Sequence[BaseMessage]) -> CascadeOutcome:
+    """Run the cascade with blocking I/O."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply = perform(step, call, messages)
+
+
+def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called | Checked | None:
+    """Carry out one step with blocking I/O."""
+    if isinstance(step, CallModel):
+        return _timed(lambda: call(step.deployment))
+    if isinstance(step, RunCheck):
+        return Checked(step.check.score(messages, step.answer, previous=step.previous))
+    time.sleep(step.seconds)
+    return None
+
+
+async def adrive(flow: Generator[Step, Any, CascadeOutcome], acall: Callable[[Deployment], Any],
+                 messages: Sequence[BaseMessage]) -> CascadeOutcome:
+    """Run the cascade with awaited I/O."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply = await aperform(step, acall, messages)
+
+
+async def aperform(step: Step, acall: Callable[[Deployment], Any],
+                   messages: Sequence[BaseMessage]) -> Called | Checked | None:
+    """Carry out one step with awaited I/O."""
+    if isinstance(step, CallModel):
+        return await _atimed(acall, step.deployment)
+    if isinstance(step, RunCheck):
+        return Checked(await step.check.ascore(messages, step.answer, previous=step.previous))
+    await asyncio.sleep(step.seconds)
+    return None
+
+
+def _timed(fn: Callable[[], AIMessage]) -> Called:
+    start = time.perf_counter()
+    try:
+        message = fn()
+    except Exception as error:  # noqa: BLE001 - classified by the policy, unknown ones re-raised
+        return Called(None, error, (time.perf_counter() - start) * 1000)
+    return Called(message, None, (time.perf_counter() - start) * 1000)
+
+
+async def _atimed(acall: Callable[[Deployment], Any], deployment: Deployment) -> Called:
+    start = time.perf_counter()
+    try:
+        message = await acall(deployment)
+    except Exception as error:  # noqa: BLE001 - classified by the policy, unknown ones re-raised
+        return Called(None, error, (time.perf_counter() - start) * 1000)
+    return Called(message, None, (time.perf_counter() - start) * 1000)

@@ -1,0 +1,229 @@
+"""`RoutedChatModel`: a LangChain chat model that sends each call to the cheapest fit model.
+
+The request path, one stage per module (design.md 2)::
+
+    resolve task (routing) -> cache lookup (cache) -> compression -> route plan
+      -> cascade (cascade) -> provider call (delegation) -> ledger -> cache update
+
+`_generate` and `_agenerate` read as that list; `pipeline.Pipeline` holds the stages
+so that sync, async and streaming paths share one implementation of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+
+from langchain_costrouter import tokens
+from langchain_costrouter.breaker import CircuitBreakers
+from langchain_costrouter.cascade import RetryPolicy
+from langchain_costrouter.pipeline import Pipeline
+from langchain_costrouter.routing import Route, normalise_routes, task_from_config
+from langchain_costrouter.structured import openai_tools, structured_runnable
+
+# One breaker registry per process unless a router is given its own: a provider
+# that is down for one route is down for all of them (issue: "shared by all routes").
+PROCESS_BREAKERS = CircuitBreakers()
+
+
+class RoutedChatModel(BaseChatModel):
+    """Route each call by task label to a table of chat models, cheapest tier first.
+
+    Example:
+        .. code-block:: python
+
+            router = RoutedChatModel(
+                routes={"classification": [cheap, strong], "chat": [mid]},
+                default_task="chat",
+            )
+            router.invoke("Is this spam? ...", task="classification")
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    routes: dict[str, Any]
+    """Task label -> route: a chat model, a list of tiers, or a `Route`."""
+    default_task: str | None = None
+    """The route for calls that carry no task label."""
+    namespace: str = "default"
+    """Tenant partition of the cache and the ledger."""
+    cache: Any = None  # type: ignore[assignment]
+    """A cache URL (``memory://``, ``diskcache:///PATH``, ``redis://...``), a
+    `ResponseCache`, a LangChain `BaseCache`, or None/True/False as in langchain-core.
+    The router consults its own cache before routing (streams included), so when one
+    is given langchain-core's lookup is switched off: one lookup, one entry per call."""
+    ledger: Any = None
+    """A ledger URL (``memory://``, ``sqlite:///PATH``, ``postgresql://...``) or a `Ledger`."""
+    reference_model: str | None = None
+    """Model whose price the savings are measured against (default: the priciest routed)."""
+    prices: Any = None
+    """A `PriceTable`; default: genai-prices plus the routes' overrides."""
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    breakers: CircuitBreakers = Field(default_factory=lambda: PROCESS_BREAKERS)
+    default_max_tokens: int = 1024
+    """Output tokens assumed for budget estimates when a call sets no ``max_tokens``."""
+    compressors: dict[str, Any] = Field(default_factory=dict)
+    """Task label -> `PromptCompressor` run before routing (``"*"`` for every task)."""
+    unknown_task: Literal["error", "default"] = "error"
+    """What a label without a route does: raise, or use ``default_task``."""
+
+    _pipeline: Pipeline = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _adopt_cache(cls, data: Any) -> Any:
+        """Keep the router's cache out of langchain-core's own cache path."""
+        if isinstance(data, dict) and data.get("cache") not in (None, True, False):
+            data = {**data, "response_cache": data["cache"], "cache": False}
+        return data
+
+    response_cache: Any = None
+    """The router-owned cache (set from ``cache=``); None when there is none."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self.routes = normalise_routes(self.routes)
+        self._pipeline = Pipeline.build(self)
+
+    @classmethod
+    def from_config(cls, path: str | Path, **overrides: Any) -> RoutedChatModel:
+        """Build a router from a TOML file of providers, models and routes."""
+        from langchain_costrouter.config import load_router_kwargs
+
+        return cls(**{**load_router_kwargs(Path(path)), **overrides})
+
+    @property
+    def _llm_type(self) -> str:
+        return "costrouter"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        """Stable and secret-free: route labels, never object reprs or keys."""
+        return {
+            "routes": {task: route.describe() for task, route in self.route_table.items()},
+            "default_task": self.default_task,
+            "namespace": self.namespace,
+        }
+
+    @property
+    def route_table(self) -> dict[str, Route]:
+        return self.routes  # normalised in model_post_init
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "costrouter"
+        params["ls_model_name"] = kwargs.get("model") or self._default_model_id()
+        return params
+
+    def _default_model_id(self) -> str:
+        task = self.default_task or next(iter(self.route_table))
+        return self.route_table[task].tiers[0].primary.model_id
+
+    # -- task label: copied from config into the call, since stream() gets no run manager
+
+    def invoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
+               stop: list[str] | None = None, **kwargs: Any) -> AIMessage:
+        return super().invoke(input, config, stop=stop, **_with_task(config, kwargs))
+
+    async def ainvoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
+                      stop: list[str] | None = None, **kwargs: Any) -> AIMessage:
+        return await super().ainvoke(input, config, stop=stop, **_with_task(config, kwargs))
+
+    def stream(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
+               stop: list[str] | None = None, **kwargs: Any) -> Iterator[AIMessageChunk]:
+        return super().stream(input, config, stop=stop, **_with_task(config, kwargs))
+
+    def astream(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
+                stop: list[str] | None = None, **kwargs: Any) -> AsyncIterator[AIMessageChunk]:
+        return super().astream(input, config, stop=stop, **_with_task(config, kwargs))
+
+    # -- the request path
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None,
+                  **kwargs: Any) -> ChatResult:
+        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
+        message = self._pipeline.run(request)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                         **kwargs: Any) -> ChatResult:
+        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
+        message = await self._pipeline.arun(request)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
+        yield from self._pipeline.stream(request)
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
+        async for chunk in self._pipeline.astream(request):
+            yield chunk
+
+    # -- tools and structured output
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools in OpenAI format; each child re-binds them in its own dialect."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=openai_tools(tools), **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Structured output by tool calling, JSON mode or JSON schema, as asked."""
+        if method == "function_calling":
+            return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        return structured_runnable(self, schema, method=method, include_raw=include_raw,
+                                   strict=strict)
+
+    # -- offline token counting (tiktoken cl100k_base; exact counts come from usage)
+
+    def get_token_ids(self, text: str) -> list[int]:
+        return tokens.encoding().encode(text, disallowed_special=())
+
+    def get_num_tokens(self, text: str) -> int:
+        return tokens.count_text(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        extra = sum(tokens.count_text(str(tool)) for tool in openai_tools(tools or []))
+        return tokens.count_messages(messages) + extra
+
+
+def _with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Copy the config's task label into the call kwargs unless one was passed."""
+    if "task" in kwargs:
+        return kwargs
+    task = task_from_config(ensure_config(config))
+    return {**kwargs, "task": task} if task else kwargs

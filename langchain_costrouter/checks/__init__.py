@@ -1,0 +1,73 @@
+"""Quality checks: score a candidate answer in [0, 1] so the cascade can accept or escalate.
+
+Free checks look at the text (`NonEmpty`, `NotRefusal`, `LabelSet`, `RegexMatch`,
+`LengthBounds`) or its structure (`ValidJSON`, `JSONSchemaCheck`, `PydanticCheck`,
+`ToolCallCheck`); `Agreement` compares with the previous tier; paid ones ask a
+model (`JudgeCheck`) or an embedding service (`EmbeddingSimilarity`);
+`FunctionCheck` plugs in any scorer, such as a learned one. `AllOf`, `AnyOf` and
+`Weighted` compose them, and `check_from_config` builds them from a config table.
+
+Every built-in check returns a `CheckResult` from `evaluate`/`aevaluate` (score,
+reason, and the side calls' messages for the ledger); `evaluate_check` gives the
+same for any `QualityCheck`.
+"""
+
+from langchain_costrouter.checks.agreement import Agreement
+from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.checks.compose import AllOf, AnyOf, Weighted
+from langchain_costrouter.checks.embedding import EmbeddingSimilarity, cosine_similarity
+from langchain_costrouter.checks.from_config import CHECK_KINDS, check_from_config
+from langchain_costrouter.checks.function import FunctionCheck
+from langchain_costrouter.checks.heuristics import (
+    LabelSet,
+    LengthBounds,
+    NonEmpty,
+    NotRefusal,
+    RegexMatch,
+)
+from langchain_costrouter.checks.json_schema import SchemaValidator
+from langchain_costrouter.checks.judge import DEFAULT_JUDGE_PROMPT, JudgeCheck, parse_judge_score
+from langchain_costrouter.checks.result import (
+    BaseCheck,
+    CheckResult,
+    EvaluatingCheck,
+    aevaluate_check,
+    evaluate_check,
+)
+from langchain_costrouter.checks.structured import (
+    JSONSchemaCheck,
+    PydanticCheck,
+    ToolCallCheck,
+    ValidJSON,
+)
+
+__all__ = [
+    "CHECK_KINDS",
+    "DEFAULT_JUDGE_PROMPT",
+    "Agreement",
+    "AllOf",
+    "AnyOf",
+    "BaseCheck",
+    "CheckResult",
+    "EmbeddingSimilarity",
+    "EvaluatingCheck",
+    "FunctionCheck",
+    "JSONSchemaCheck",
+    "JudgeCheck",
+    "LabelSet",
+    "LengthBounds",
+    "NonEmpty",
+    "NotRefusal",
+    "PydanticCheck",
+    "QualityCheck",
+    "RegexMatch",
+    "SchemaValidator",
+    "ToolCallCheck",
+    "ValidJSON",
+    "Weighted",
+    "aevaluate_check",
+    "check_from_config",
+    "cosine_similarity",
+    "evaluate_check",
+    "parse_judge_score",
+]

@@ -1,0 +1,122 @@
+"""The free strategy: rule-based shrinking of masked prose, identical output for identical input.
+
+It runs on text whose protected spans are already placeholders, so none of its rules can
+touch code, data or examples. Rules, in order: collapse runs of spaces and blank lines, drop
+filler phrases (or swap wordy ones for their short form), drop a paragraph seen before, drop
+a sentence of four or more words seen before. Leading and trailing whitespace of the whole
+text is kept, because string prompts are often concatenated with what follows.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPACES = re.compile(r"(?<=\S)[ \t]{2,}")
+_TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[ ]+(?=\S)")
+_BULLET = re.compile(r"^[-*\u2022\d.)\s]+")
+_MIN_SENTENCE_WORDS = 4
+
+# (phrase, replacement); matched case-insensitively on word boundaries.
+_BOILERPLATE: tuple[tuple[str, str], ...] = (
+    ("it is important to note that ", ""),
+    ("it's important to note that ", ""),
+    ("it is important to remember that ", ""),
+    ("it is worth noting that ", ""),
+    ("it should be noted that ", ""),
+    ("please note that ", ""),
+    ("please keep in mind that ", ""),
+    ("keep in mind that ", ""),
+    ("bear in mind that ", ""),
+    ("as previously mentioned, ", ""),
+    ("as mentioned above, ", ""),
+    ("needless to say, ", ""),
+    ("i would like you to ", ""),
+    ("i want you to ", ""),
+    ("please make sure to ", ""),
+    ("please make sure that ", "ensure "),
+    ("make sure to ", ""),
+    ("please ", ""),
+    ("in order to ", "to "),
+    ("due to the fact that ", "because "),
+    ("at this point in time", "now"),
+    ("for the purpose of ", "for "),
+    ("in the event that ", "if "),
+    ("a large number of ", "many "),
+    ("the vast majority of ", "most "),
+    ("is able to ", "can "),
+    ("are able to ", "can "),
+    ("has the ability to ", "can "),
+    ("with regard to ", "about "),
+    ("with regards to ", "about "),
+    ("prior to ", "before "),
+    ("at all times", "always"),
+    ("each and every ", "every "),
+    ("first and foremost, ", "first, "),
+)
+_BOILERPLATE_PATTERN = re.compile(
+    "(?P<phrase>" + "|".join(rf"\b{re.escape(phrase)}" for phrase, _ in _BOILERPLATE) + ")"
+    r"(?P<next>[a-z]?)",
+    re.IGNORECASE,
+)
+_REPLACEMENTS = {phrase: replacement for phrase, replacement in _BOILERPLATE}
+
+
+def compress_deterministic(text: str) -> str:
+    """Shrink masked prose with the free rules; keeps the text's outer whitespace."""
+    core = text.strip()
+    if not core:
+        return text
+    head, tail = text[: text.index(core)], text[text.index(core) + len(core) :]
+    core = _BOILERPLATE_PATTERN.sub(_shorten, _collapse_whitespace(core))
+    core = _drop_repeated_sentences(_drop_repeated_paragraphs(core))
+    return head + _BLANK_LINES.sub("\n\n", core).strip() + tail
+
+
+def _collapse_whitespace(text: str) -> str:
+    text = _SPACES.sub(" ", text)
+    text = _TRAILING_SPACES.sub("", text)
+    return _BLANK_LINES.sub("\n\n", text)
+
+
+def _shorten(match: re.Match[str]) -> str:
+    """Replace a filler phrase, moving a sentence-opening capital to the next word."""
+    phrase, following = match["phrase"], match["next"]
+    replacement = _REPLACEMENTS[phrase.lower()] + following
+    if phrase[0].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+def _drop_repeated_paragraphs(text: str) -> str:
+    seen: set[str] = set()
+    kept: list[str] = []
+    for paragraph in text.split("\n\n"):
+        key = " ".join(paragraph.lower().split())
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(paragraph)
+    return "\n\n".join(kept)
+
+
+def _drop_repeated_sentences(text: str) -> str:
+    seen: set[str] = set()
+    lines: list[str] = []
+    for line in text.split("\n"):
+        sentences = _SENTENCE_BREAK.split(line)
+        kept = [sentence for sentence in sentences if _is_new(sentence, seen)]
+        if kept or not line.strip():
+            lines.append(" ".join(kept) if len(sentences) > 1 else line)
+    return "\n".join(lines)
+
+
+def _is_new(sentence: str, seen: set[str]) -> bool:
+    key = " ".join(_BULLET.sub("", sentence).lower().rstrip(".!? ").split())
+    if len(key.split()) < _MIN_SENTENCE_WORDS:
+        return True
+    if key in seen:
+        return False
+    seen.add(key)
+    return True

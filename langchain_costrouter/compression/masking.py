@@ -1,0 +1,104 @@
+"""Placeholders for protected spans, the user's ``<keep>`` marker, and the final byte check.
+
+The compressor only ever sees prose in which each protected span is replaced by a marker
+such as ``[[KEEP_3]]``. Its answer is accepted only if every marker comes back exactly once
+and in order; the spans are then put back and checked once more, byte for byte, against the
+original. Anything else means the original text is used.
+
+The ``<keep>...</keep>`` marker: wrap any part of a prompt in it to protect that part. The
+markers themselves are removed from every text the compressor processes (whether it ends up
+compressed or not), so the downstream model never sees them; the content between them is
+passed through byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_costrouter.compression.spans import Span
+
+KEEP_OPEN = "<keep>"
+KEEP_CLOSE = "</keep>"
+_KEEP = re.compile(re.escape(KEEP_OPEN) + r"(.*?)" + re.escape(KEEP_CLOSE), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class MaskedText:
+    """Prose with placeholders, and what each placeholder stands for (in order)."""
+
+    text: str
+    placeholders: tuple[str, ...]
+    protected: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+
+def strip_keep_markers(text: str) -> tuple[str, list[Span]]:
+    """Remove ``<keep>``/``</keep>`` pairs; return the text and the spans they enclosed."""
+    parts: list[str] = []
+    spans: list[Span] = []
+    position = length = 0
+    for match in _KEEP.finditer(text):
+        before, inner = text[position : match.start()], match.group(1)
+        spans.append(Span(length + len(before), length + len(before) + len(inner), "keep"))
+        parts += [before, inner]
+        length += len(before) + len(inner)
+        position = match.end()
+    parts.append(text[position:])
+    return "".join(parts), spans
+
+
+def mask(text: str, spans: Sequence[Span]) -> MaskedText:
+    """Replace each (disjoint, sorted) span by a placeholder that does not occur in ``text``."""
+    tag = "KEEP"
+    while f"[[{tag}_" in text:
+        tag += "X"
+    placeholders = tuple(f"[[{tag}_{number}]]" for number in range(1, len(spans) + 1))
+    parts: list[str] = []
+    position = 0
+    for span, placeholder in zip(spans, placeholders, strict=True):
+        parts += [text[position : span.start], placeholder]
+        position = span.end
+    parts.append(text[position:])
+    return MaskedText(
+        text="".join(parts),
+        placeholders=placeholders,
+        protected=tuple(text[span.start : span.end] for span in spans),
+        kinds=tuple(span.kind for span in spans),
+    )
+
+
+def placeholder_problem(output: str, masked: MaskedText) -> str | None:
+    """Why ``output`` cannot be unmasked safely, or None when every marker is intact."""
+    previous = -1
+    for placeholder, kind in zip(masked.placeholders, masked.kinds, strict=True):
+        count = output.count(placeholder)
+        if count != 1:
+            state = "missing from" if count == 0 else f"repeated {count} times in"
+            return f"protected {kind} span {placeholder} {state} the compressed text"
+        position = output.find(placeholder)
+        if position < previous:
+            return f"protected {kind} span {placeholder} moved out of order"
+        previous = position
+    return None
+
+
+def unmask(output: str, masked: MaskedText) -> str:
+    """Put the protected spans back in place of their placeholders."""
+    if not masked.placeholders:
+        return output
+    by_placeholder = dict(zip(masked.placeholders, masked.protected, strict=True))
+    pattern = re.compile("|".join(re.escape(p) for p in masked.placeholders))
+    return pattern.sub(lambda match: by_placeholder[match.group()], output)
+
+
+def spans_problem(output: str, protected: Sequence[str]) -> str | None:
+    """Check that every protected span occurs byte-identical and in order in ``output``."""
+    position = 0
+    for number, span in enumerate(protected, start=1):
+        found = output.find(span, position)
+        if found < 0:
+            return f"protected span #{number} is not byte-identical in the compressed text"
+        position = found + len(span)
+    return None

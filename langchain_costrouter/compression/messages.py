@@ -1,0 +1,61 @@
+"""Which messages of a chat request may be compressed, and how their text is swapped.
+
+Only instructions and the current turn are compressible: system messages and the human
+messages after the last AI message. Earlier human/AI pairs are the conversation or few-shot
+example pairs, and the model imitates them, so they pass untouched; so do AI, tool and
+function messages, and any message named ``example_*`` (OpenAI's few-shot convention).
+In list content only ``text`` blocks are rewritten; their other keys (``cache_control``)
+and all other blocks (images, files) are kept as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+
+def compressible_indices(messages: Sequence[BaseMessage]) -> list[int]:
+    """Positions of the messages whose text may be compressed."""
+    last_ai = max((i for i, m in enumerate(messages) if isinstance(m, AIMessage)), default=-1)
+    return [
+        index
+        for index, message in enumerate(messages)
+        if not (message.name or "").startswith("example")
+        and (
+            isinstance(message, SystemMessage)
+            or (isinstance(message, HumanMessage) and index > last_ai)
+        )
+    ]
+
+
+def is_cached_prefix(messages: Sequence[BaseMessage], index: int) -> bool:
+    """Whether the message belongs to the leading run of system messages.
+
+    That run is what providers cache across requests, so the prefix-cache rule applies.
+    """
+    return all(isinstance(message, SystemMessage) for message in messages[: index + 1])
+
+
+def message_texts(message: BaseMessage) -> list[str]:
+    """The rewritable texts of a message, in order."""
+    if isinstance(message.content, str):
+        return [message.content]
+    return [block["text"] for block in message.content if _is_text_block(block)]
+
+
+def with_texts(message: BaseMessage, texts: Sequence[str]) -> BaseMessage:
+    """A copy of ``message`` whose texts (as listed by `message_texts`) are replaced."""
+    if isinstance(message.content, str):
+        return message.model_copy(update={"content": texts[0]})
+    replacements = iter(texts)
+    content = [
+        {**block, "text": next(replacements)} if _is_text_block(block) else block
+        for block in message.content
+    ]
+    return message.model_copy(update={"content": content})
+
+
+def _is_text_block(block: str | dict[Any, Any]) -> bool:
+    return isinstance(block, dict) and block.get("type") == "text" and "text" in block

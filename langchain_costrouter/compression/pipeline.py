@@ -1,0 +1,149 @@
+"""Compressing one text: detect, mask, run the strategies, verify, memoise.
+
+Written as a generator of steps: it yields a `CompressorCall` whenever the LLM strategy
+needs the model and receives the model's `AIMessage` back (or the model's exception, thrown
+in). The sync and async drivers in `runnable` only perform those calls, so both share this
+one implementation (the httpx ``auth_flow`` pattern).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.exceptions import ModelError
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+
+from langchain_costrouter.compression import llm as llm_strategy
+from langchain_costrouter.compression.deterministic import compress_deterministic
+from langchain_costrouter.compression.masking import (
+    MaskedText,
+    mask,
+    placeholder_problem,
+    spans_problem,
+    strip_keep_markers,
+    unmask,
+)
+from langchain_costrouter.compression.memo import Memo, MemoEntry, memo_key
+from langchain_costrouter.compression.spans import find_protected_spans
+from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.tokens import count_text
+
+# Failures of the compressor model that leave the prompt uncompressed instead of failing the
+# user's call: compression is an optimisation. Anything else is a bug and propagates.
+COMPRESSOR_ERRORS = (ModelError, CostRouterError)
+STRATEGIES = ("deterministic", "llm")
+
+
+@dataclass(frozen=True)
+class CompressorCall:
+    """A request for the compressor model, yielded by the step generator."""
+
+    messages: list[BaseMessage]
+
+
+@dataclass(frozen=True)
+class TextOutcome:
+    """The text to send, why it is the original (if it is), and what the compressor said."""
+
+    text: str
+    fallback_reason: str | None = None
+    compressor_messages: tuple[AIMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The compressor's configuration, as the step generator needs it."""
+
+    strategies: tuple[str, ...]
+    target_ratio: float
+    min_tokens: int
+    protect_patterns: tuple[str | re.Pattern[str], ...] = ()
+    llm: BaseChatModel | None = None
+    memo: Memo | None = field(default=None, compare=False)
+
+    def fingerprint(self, identifiers: Iterable[str]) -> dict[str, Any]:
+        """Everything besides the text that shapes the result, for the memo key."""
+        return {
+            "strategies": list(self.strategies),
+            "target_ratio": self.target_ratio,
+            "min_tokens": self.min_tokens,
+            "patterns": [getattr(p, "pattern", p) for p in self.protect_patterns],
+            "identifiers": sorted(set(identifiers)),
+            "model": [type(self.llm).__name__, llm_strategy.model_name(self.llm)]
+            if self.llm
+            else None,
+            "instructions": hashlib.sha256(llm_strategy.INSTRUCTIONS.encode()).hexdigest(),
+        }
+
+
+Steps = Generator[CompressorCall, AIMessage, TextOutcome]
+
+
+def compress_text_steps(text: str, settings: Settings, identifiers: Iterable[str] = ()) -> Steps:
+    """Compress ``text``; the result keeps every protected span byte-identical or is the original.
+
+    ``<keep>`` markers are removed in every outcome, compressed or not.
+    """
+    identifiers = tuple(identifiers)
+    original, keep_spans = strip_keep_markers(text)
+    if count_text(original) < settings.min_tokens:
+        return TextOutcome(original)
+    key = memo_key(original, settings.fingerprint(identifiers))
+    if "llm" in settings.strategies and settings.memo and (entry := settings.memo.get(key)):
+        return TextOutcome(entry.text, entry.fallback_reason)
+    spans = find_protected_spans(
+        original, patterns=settings.protect_patterns, identifiers=identifiers, extra=keep_spans
+    )
+    masked = mask(original, spans)
+    try:
+        compressed, answers = yield from _run_strategies(masked, settings)
+    except COMPRESSOR_ERRORS as error:
+        # Not memoised: the next request tries again.
+        return TextOutcome(original, f"compressor failed: {type(error).__name__}: {error}")
+    outcome = _verified(original, masked, compressed, answers)
+    if answers and settings.memo:
+        settings.memo.set(key, MemoEntry(outcome.text, outcome.fallback_reason))
+    return outcome
+
+
+def _run_strategies(
+    masked: MaskedText, settings: Settings
+) -> Generator[CompressorCall, AIMessage, tuple[str, tuple[AIMessage, ...]]]:
+    text = masked.text
+    answers: list[AIMessage] = []
+    for strategy in settings.strategies:
+        if strategy == "deterministic":
+            text = compress_deterministic(text)
+        elif settings.llm is not None and _prose_tokens(text, masked) >= settings.min_tokens:
+            request = llm_strategy.build_request(text, masked.placeholders, settings.target_ratio)
+            answer = yield CompressorCall(request)
+            answers.append(llm_strategy.accounted(answer, request, settings.llm))
+            text = llm_strategy.answer_text(answer)
+    return text, tuple(answers)
+
+
+def _prose_tokens(text: str, masked: MaskedText) -> int:
+    for placeholder in masked.placeholders:
+        text = text.replace(placeholder, " ")
+    return count_text(text)
+
+
+def _verified(
+    original: str, masked: MaskedText, compressed: str, answers: tuple[AIMessage, ...]
+) -> TextOutcome:
+    """The compressed text if every protected span survived and it is shorter; else the original."""
+    problem = placeholder_problem(compressed, masked)
+    result = unmask(compressed, masked) if problem is None else original
+    problem = problem or spans_problem(result, masked.protected)
+    if problem is None and not result.strip():
+        problem = "the compressed text is empty"
+    if problem is None and answers and count_text(result) >= count_text(original):
+        problem = "compression saved no tokens"
+    if problem is not None:
+        return TextOutcome(original, problem, answers)
+    return TextOutcome(result, None, answers)

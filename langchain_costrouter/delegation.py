@@ -1,0 +1,124 @@
+"""Inline delegation to a child chat model, and the chunk shapes the router emits.
+
+The router calls the child's ``_generate``/``_agenerate``/``_stream``/``_astream``
+directly instead of its ``invoke``: one LLM run per call, so no usage handler
+counts a call twice and the standard suites see one ``on_chat_model_start``
+(design.md 6.2). That bypasses the child's own cache and rate limiter, so the
+limiter is applied here and children are built with ``cache=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+
+from langchain_costrouter.structured import native_tool_kwargs
+
+# Keys of a child's response_metadata that the router sets itself, exactly once.
+_ROUTER_KEYS = ("model_name", "costrouter")
+
+
+def call_child(
+    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+) -> AIMessage:
+    """One blocking call of ``child``; its first generation as an AIMessage."""
+    if child.rate_limiter:
+        child.rate_limiter.acquire(blocking=True)
+    result = child._generate(messages, stop=stop, **native_tool_kwargs(child, kwargs))
+    return first_message(result)
+
+
+async def acall_child(
+    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+) -> AIMessage:
+    """Async twin of `call_child`; uses the child's native ``_agenerate`` when it has one."""
+    if child.rate_limiter:
+        await child.rate_limiter.aacquire(blocking=True)
+    result = await child._agenerate(messages, stop=stop, **native_tool_kwargs(child, kwargs))
+    return first_message(result)
+
+
+def stream_child(
+    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+) -> Iterator[ChatGenerationChunk]:
+    if child.rate_limiter:
+        child.rate_limiter.acquire(blocking=True)
+    yield from child._stream(messages, stop=stop, **native_tool_kwargs(child, kwargs))
+
+
+async def astream_child(
+    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+) -> AsyncIterator[ChatGenerationChunk]:
+    if child.rate_limiter:
+        await child.rate_limiter.aacquire(blocking=True)
+    async for chunk in child._astream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
+        yield chunk
+
+
+def first_message(result: ChatResult) -> AIMessage:
+    """The first generation, with llm_output and generation_info folded into its metadata.
+
+    langchain-core does this folding in ``_generate_with_cache``, which inline
+    delegation skips; doing it here keeps e.g. ``finish_reason`` on the answer.
+    """
+    generation = result.generations[0]
+    message = generation.message
+    if not isinstance(message, AIMessage):
+        message = AIMessage(content=message.content)
+    extra = {**(result.llm_output or {}), **(generation.generation_info or {})}
+    extra.pop("token_usage", None)
+    message.response_metadata = {**extra, **message.response_metadata}
+    return message
+
+
+def strip_router_keys(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+    """Drop usage and model_name from a child's chunk: the router emits them once, last."""
+    message = chunk.message
+    if isinstance(message, AIMessageChunk):
+        message.usage_metadata = None
+        message.chunk_position = None
+    message.response_metadata = {
+        k: v for k, v in message.response_metadata.items() if k not in _ROUTER_KEYS
+    }
+    chunk.generation_info = None
+    return chunk
+
+
+def content_chunk(message: AIMessage) -> ChatGenerationChunk:
+    """The body of a finished answer as one chunk: text, tool calls, extra kwargs."""
+    tool_call_chunks = [
+        {"name": call["name"], "args": _json(call["args"]), "id": call.get("id"), "index": i,
+         "type": "tool_call_chunk"}
+        for i, call in enumerate(message.tool_calls)
+    ]
+    extra = {k: v for k, v in message.additional_kwargs.items() if k != "tool_calls"}
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=message.content, additional_kwargs=extra, tool_call_chunks=tool_call_chunks,  # type: ignore[arg-type]
+            id=message.id,
+        )
+    )
+
+
+def final_chunk(message: AIMessage, response_metadata: dict[str, Any]) -> ChatGenerationChunk:
+    """The closing chunk: the only one carrying usage, model_name and the costrouter record."""
+    empty: str | list[str | dict[str, Any]] = "" if isinstance(message.content, str) else []
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=empty,
+            usage_metadata=message.usage_metadata,
+            response_metadata=response_metadata,
+            chunk_position="last",
+            id=message.id,
+        )
+    )
+
+
+def _json(args: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(args)

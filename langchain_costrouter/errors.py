@@ -1,0 +1,119 @@
+"""One small error tree. Every message says what happened and what to do next.
+
+Provider errors are translated at the edge (the cascade), so callers catch
+`CostRouterError` subclasses instead of a different SDK's exceptions per provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class CostRouterError(Exception):
+    """Base class of every error raised by langchain-costrouter."""
+
+
+class ConfigError(CostRouterError, ValueError):
+    """A configuration file or argument is invalid.
+
+    The message names the file (when there is one), the key and what was expected.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        where = ", ".join(part for part in (path and f"file {path}", key and f"key {key!r}") if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.key = key
+
+
+class UnknownTaskError(CostRouterError, KeyError):
+    """A task label has no route and no default route is configured."""
+
+    def __init__(self, task: str, known: Iterable[str]) -> None:
+        self.task = task
+        self.known = sorted(known)
+        super().__init__(
+            f"No route for task {task!r}. Known task labels: {', '.join(self.known) or '(none)'}. "
+            "Pass one of them (invoke(..., task=...), metadata={'task': ...}) or set default_task."
+        )
+
+    def __str__(self) -> str:
+        # KeyError would otherwise wrap the message in quotes.
+        return str(self.args[0])
+
+
+class MissingAPIKeyError(CostRouterError):
+    """The environment variable that holds a provider's API key is not set."""
+
+    def __init__(self, provider: str, env_var: str) -> None:
+        self.provider = provider
+        self.env_var = env_var
+        super().__init__(
+            f"Provider {provider!r} needs an API key in the environment variable {env_var}, "
+            f"which is not set. Export {env_var}=... before calling this model."
+        )
+
+
+class ProviderError(CostRouterError):
+    """A provider call failed. `retryable` tells whether trying again can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        provider: str,
+        retryable: bool,
+        kind: str,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.provider = provider
+        self.retryable = retryable
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class AllTiersFailedError(CostRouterError):
+    """Every tier of a route failed with a provider error; nothing could answer."""
+
+    def __init__(self, task: str, attempts: list[dict[str, object]]) -> None:
+        self.task = task
+        self.attempts = attempts
+        reasons = "; ".join(f"{a.get('model')}: {a.get('reason')}" for a in attempts)
+        super().__init__(
+            f"All tiers of route {task!r} failed ({reasons}). "
+            "Check the providers' status and keys, or add a failover provider to the route."
+        )
+
+
+class OutcomesFormatError(CostRouterError, ValueError):
+    """A recorded-outcomes file has a bad line. Carries the file and the line number."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        self.path = path
+        self.line = line
+        super().__init__(f"{path}:{line}: {message}")
+
+
+class UnknownPriceWarning(UserWarning):
+    """A model has no known price: its cost is recorded as unknown, never as $0."""
+
+
+class BackendUnavailableWarning(UserWarning):
+    """A cache or ledger backend failed; the call went on without it."""
+
+
+class BudgetExceededError(CostRouterError):
+    """Every tier of a route was skipped because its estimated cost broke the budget."""
+
+    def __init__(self, task: str, budget: float | None, attempts: list[Any]) -> None:
+        self.task = task
+        self.budget = budget
+        self.attempts = attempts
+        super().__init__(
+            f"No tier of route {task!r} fits the per-request budget of ${budget}. "
+            "Raise max_cost_usd, lower max_tokens, or add a cheaper tier."
+        )

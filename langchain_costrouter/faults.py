@@ -1,0 +1,115 @@
+"""Provider faults: what went wrong, whether retrying can help, and how long to wait.
+
+Translating at the edge keeps the cascade provider-agnostic: it sees a `Fault`,
+never an SDK exception. Only errors known to be transient are retried; anything
+unknown propagates unchanged, because an unexpected exception is usually a bug in
+the caller's code, not a flaky provider.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+from langchain_core.exceptions import ContextOverflowError, ModelError
+
+FaultKind = Literal[
+    "rate_limit", "server", "timeout", "connection", "malformed", "context_overflow", "fatal"
+]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A classified provider failure."""
+
+    kind: FaultKind
+    retryable: bool
+    retry_after: float | None
+    error_type: str
+    message: str
+
+    @property
+    def escalates(self) -> bool:
+        """True when a later tier may still answer (everything but a fatal error)."""
+        return self.kind != "fatal"
+
+
+def classify(error: BaseException) -> Fault | None:
+    """Classify a provider error, or return None for an error that is not one (a bug)."""
+    name = type(error).__name__
+    message = str(error)[:300]
+    if isinstance(error, ContextOverflowError):
+        return Fault("context_overflow", False, None, name, message)
+    if isinstance(error, ModelError):
+        kind = _kind_of_model_error(error)
+        return Fault(kind, error.is_retryable, _retry_after(error), name, message)
+    transient = _transient_kind(error)
+    if transient is not None:
+        return Fault(transient, True, _retry_after(error), name, message)
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        retryable = status == 429 or status >= 500
+        kind: FaultKind = "rate_limit" if status == 429 else ("server" if retryable else "fatal")
+        return Fault(kind, retryable, _retry_after(error), name, message)
+    return None
+
+
+def backoff_delay(
+    attempt: int, fault: Fault, *, base: float, cap: float, rng: random.Random
+) -> float:
+    """Exponential backoff with full jitter, honouring Retry-After (both capped)."""
+    if fault.retry_after is not None:
+        return min(max(fault.retry_after, 0.0), cap)
+    return min(cap, base * (2**attempt)) * rng.uniform(0.5, 1.0)
+
+
+def _kind_of_model_error(error: ModelError) -> FaultKind:
+    from langchain_core.exceptions import (
+        ModelConnectionError,
+        ModelRateLimitError,
+        ModelTimeoutError,
+    )
+
+    if isinstance(error, ModelRateLimitError):
+        return "rate_limit"
+    if isinstance(error, ModelTimeoutError):
+        return "timeout"
+    if isinstance(error, ModelConnectionError):
+        return "connection"
+    return "server" if error.is_retryable else "fatal"
+
+
+def _transient_kind(error: BaseException) -> FaultKind | None:
+    """Errors raised below the SDK: a dropped stream, a bad body, a socket timeout."""
+    if isinstance(error, httpx.TimeoutException | TimeoutError):
+        return "timeout"
+    if isinstance(error, httpx.TransportError | ConnectionError):
+        return "connection"
+    if isinstance(error, json.JSONDecodeError):
+        return "malformed"
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai depends on openai
+        return None
+    if isinstance(error, openai.APIResponseValidationError):
+        return "malformed"
+    if isinstance(error, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(error, openai.APIConnectionError):
+        return "connection"
+    return None
+
+
+def _retry_after(error: BaseException) -> float | None:
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

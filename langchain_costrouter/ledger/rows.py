@@ -1,0 +1,176 @@
+"""`LedgerRow`: one provider attempt (or one cache hit), as the ledger stores it.
+
+Rows are built from the ``response_metadata["costrouter"]`` record a routed answer
+carries (every attempt, discarded ones too) or, by `CostCallbackHandler`, from any
+chat model's usage. Money is `Decimal` here; the JSON record carries floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.pricing.usage import token_counts
+
+_PICO = Decimal("1e-12")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One provider attempt or cache hit (design.md 4.3).
+
+    ``(run_id, attempt)`` identifies a row: recording the same call twice (the
+    router's own ledger and a handler on the same database) stores it once.
+
+    Attributes:
+        time: When the call ended (UTC).
+        run_id: The LangChain run id of the call; all attempts of a call share it.
+        attempt: Index of the attempt within the call, 0 first.
+        task: The task label, or None when there was none.
+        model: The model that was asked.
+        namespace: The tenant or namespace the call was made for.
+        provider: The provider that served (or failed) the attempt.
+        tier: The attempt's tier in its route (0 = cheapest); None outside routing.
+        role: ``"answer"``, ``"judge"`` or ``"compressor"``.
+        input_tokens: All prompt tokens, cached ones included.
+        cache_read_tokens: Prompt tokens read from the provider's prompt cache.
+        cache_write_tokens: Prompt tokens written to it (any time to live).
+        output_tokens: All completion tokens, reasoning included.
+        reasoning_tokens: Hidden reasoning tokens (a part of ``output_tokens``).
+        cost_usd: Dollars spent, None when unknown (unknown price or an error).
+        price_source: ``"provider"``, ``"price_map"``, ``"override"`` or ``"unknown"``.
+        baseline_cost_usd: The same tokens on the reference model.
+        reference_model: The model ``baseline_cost_usd`` was priced on.
+        cache_hit: Answered from the cache: $0 spent, the baseline is the saving.
+        accepted: Whether this attempt's answer was returned.
+        escalated: Whether the call escalated past its first tier.
+        reason: Why the attempt was accepted, escalated, skipped or failed.
+        error: The exception type name when the attempt failed.
+        latency_ms: Wall time of the attempt.
+        compression_tokens_saved: Prompt tokens removed by compression (first row only).
+        batch_size: Items packed into this call by batching (1 when not batched).
+        usage_estimated: Token counts are a tiktoken estimate; the provider gave none.
+    """
+
+    time: datetime
+    run_id: str
+    model: str
+    attempt: int = 0
+    task: str | None = None
+    namespace: str | None = None
+    provider: str | None = None
+    tier: int | None = None
+    role: str = "answer"
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: Decimal | None = None
+    price_source: str = "unknown"
+    baseline_cost_usd: Decimal | None = None
+    reference_model: str | None = None
+    cache_hit: bool = False
+    accepted: bool = True
+    escalated: bool = False
+    reason: str | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+    compression_tokens_saved: int = 0
+    batch_size: int = 1
+    usage_estimated: bool = False
+
+
+def rows_from_costrouter(
+    meta: CostRouterMetadata,
+    *,
+    run_id: str,
+    when: datetime,
+    reference_model: str | None = None,
+) -> list[LedgerRow]:
+    """One row per attempt of a routed call's record (discarded attempts too).
+
+    A cache hit is one row with ``cache_hit`` set, $0 spent and the avoided cost
+    as its baseline; a record with a hit and no attempts gets that row made up
+    from the record's own figures.
+    """
+    attempts = list(meta.get("attempts") or ())
+    if not attempts and meta.get("cache_hit"):
+        attempts = [_cache_hit_attempt(meta)]
+    call = {
+        "time": _utc(when),
+        "run_id": run_id,
+        "task": meta.get("task"),
+        "namespace": meta.get("namespace"),
+        "reference_model": reference_model,
+        "cache_hit": bool(meta.get("cache_hit")),
+        "escalated": bool(meta.get("escalated")),
+        "batch_size": int(meta.get("batch_size") or 1),
+    }
+    rows = [_attempt_row(index, attempt, call) for index, attempt in enumerate(attempts)]
+    saved = int(meta.get("compression_tokens_saved") or 0)
+    if rows and saved:
+        rows[0] = replace(rows[0], compression_tokens_saved=saved)
+    return rows
+
+
+def _attempt_row(index: int, attempt: AttemptRecord, call: dict[str, Any]) -> LedgerRow:
+    tokens = token_counts(attempt.get("usage"))
+    return LedgerRow(
+        attempt=index,
+        model=attempt.get("model") or "unknown",
+        provider=attempt.get("provider"),
+        tier=attempt.get("tier"),
+        role=attempt.get("role") or "answer",
+        input_tokens=tokens.input,
+        cache_read_tokens=tokens.cache_read,
+        cache_write_tokens=tokens.cache_write_total,
+        output_tokens=tokens.output,
+        reasoning_tokens=tokens.reasoning,
+        cost_usd=usd(attempt.get("cost_usd")),
+        price_source=attempt.get("price_source") or "unknown",
+        baseline_cost_usd=usd(attempt.get("baseline_cost_usd")),
+        accepted=bool(attempt.get("accepted", False)),
+        reason=attempt.get("reason"),
+        error=attempt.get("error"),
+        latency_ms=attempt.get("latency_ms"),
+        usage_estimated=bool(attempt.get("usage_estimated", False)),
+        **call,
+    )
+
+
+def _cache_hit_attempt(meta: CostRouterMetadata) -> AttemptRecord:
+    return {
+        "model": meta.get("served_by") or "unknown",
+        "cost_usd": 0.0,
+        "baseline_cost_usd": meta.get("baseline_cost_usd"),
+        "price_source": "price_map",
+        "accepted": True,
+        "reason": "cache hit",
+    }
+
+
+def usd(value: float | Decimal | None) -> Decimal | None:
+    """Dollars as an exact Decimal; a float is read by its shortest repr (0.1 -> 0.1)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(repr(float(value)))
+
+
+def to_picousd(value: Decimal | None) -> int | None:
+    """Dollars as integer picodollars, how databases store them: sums stay exact."""
+    if value is None:
+        return None
+    return int(value.scaleb(12).to_integral_value(ROUND_HALF_EVEN))
+
+
+def from_picousd(value: int | Decimal | None) -> Decimal | None:
+    """Integer picodollars (as stored) back to Decimal dollars."""
+    return None if value is None else Decimal(int(value)) * _PICO
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)

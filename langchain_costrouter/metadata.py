@@ -1,0 +1,55 @@
+"""The record a routed answer carries in ``response_metadata["costrouter"]``.
+
+It is the contract between the request path and everything that audits it: the
+ledger, `CostCallbackHandler`, `costrouter report` and the calibration replay all
+read these dicts, so they are plain JSON (floats for dollars, ``None`` when a price
+is unknown), never objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+PriceSource = Literal["provider", "price_map", "override", "unknown", "estimated"]
+
+
+class AttemptRecord(TypedDict, total=False):
+    """One provider attempt (or one cache hit) of a routed call."""
+
+    model: str  # the model id that was asked
+    provider: str  # the provider (config name, or the child's class) that served it
+    tier: int  # index of the tier in the route, 0 = cheapest
+    usage: dict[str, Any]  # langchain-core UsageMetadata of this attempt
+    cost_usd: float | None  # None when the price is unknown
+    baseline_cost_usd: float | None  # the same tokens on the reference model
+    price_source: PriceSource
+    accepted: bool  # whether this attempt's answer was returned as accepted
+    reason: str  # why it was accepted, escalated, skipped or failed
+    score: float | None  # quality check score, when a check ran
+    error: str | None  # exception type name when the attempt failed
+    latency_ms: float
+    usage_estimated: bool  # usage counted with tiktoken, the provider gave none
+    role: str  # "answer" (default), "judge", "compressor"
+
+
+class CostRouterMetadata(TypedDict, total=False):
+    """What ``response_metadata["costrouter"]`` holds (design.md 4.2)."""
+
+    task: str
+    namespace: str
+    cache_hit: bool
+    attempts: list[AttemptRecord]
+    cost_usd: float | None  # all attempts; None if any price is unknown
+    baseline_cost_usd: float | None
+    escalated: bool
+    accepted: bool
+    served_by: str
+    compression_tokens_saved: int
+    batch_size: int
+
+
+def sum_costs(values: list[float | None]) -> float | None:
+    """Add dollar amounts; one unknown amount makes the total unknown (never $0)."""
+    if any(value is None for value in values):
+        return None
+    return float(sum(value for value in values if value is not None))

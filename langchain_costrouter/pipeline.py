@@ -1,0 +1,228 @@
+"""The stages of one routed call, shared by the sync, async and streaming paths.
+
+`Pipeline.begin` resolves everything that is known before any I/O (task, route,
+child kwargs, cache request); `run`/`arun` then walk the request path: cache lookup,
+coalescing, compression, cascade, finish (metadata, ledger), cache update.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.messages import AIMessage, BaseMessage
+
+from langchain_costrouter import stages
+from langchain_costrouter.accounting import Accountant, call_record
+from langchain_costrouter.cascade import (
+    CascadeContext,
+    CascadeOutcome,
+    adrive,
+    drive,
+    run_cascade,
+)
+from langchain_costrouter.delegation import acall_child, call_child
+from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.routing import Deployment, Route, resolve_task
+from langchain_costrouter.tokens import count_messages
+
+if TYPE_CHECKING:
+    from langchain_costrouter.chat_model import RoutedChatModel
+
+_CALL_ONLY_KWARGS = ("task", "stream")
+
+
+@dataclass
+class Request:
+    """One routed call: what was asked and what has been spent on it so far."""
+
+    task: str
+    route: Route
+    messages: list[BaseMessage]
+    stop: list[str] | None
+    kwargs: dict[str, Any]
+    run_id: str
+    cache_request: Any = None
+    side_attempts: list[AttemptRecord] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    _prompt_tokens: int | None = None
+
+    @property
+    def prompt_tokens(self) -> int:
+        if self._prompt_tokens is None:
+            self._prompt_tokens = count_messages(self.messages)
+        return self._prompt_tokens
+
+
+@dataclass
+class Pipeline:
+    """The router's stages, built once per router from its fields."""
+
+    router: RoutedChatModel
+    accountant: Accountant
+    cache: Any
+    ledger: Any
+    rng: random.Random
+
+    @classmethod
+    def build(cls, router: RoutedChatModel) -> Pipeline:
+        return cls(
+            router=router,
+            accountant=stages.accountant_for(router),
+            cache=stages.open_router_cache(router.response_cache),
+            ledger=stages.open_router_ledger(router.ledger),
+            rng=random.Random(),
+        )
+
+    def begin(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+        kwargs: dict[str, Any],
+    ) -> Request:
+        """Resolve the task and route and split call-only kwargs from the child's."""
+        router = self.router
+        task = self._task(kwargs.get("task"), run_manager)
+        child_kwargs = {k: v for k, v in kwargs.items() if k not in _CALL_ONLY_KWARGS}
+        run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
+        request = Request(task, router.route_table[task], messages, stop, child_kwargs, run_id)
+        request.cache_request = stages.cache_request(self.cache, request, router.namespace)
+        return request
+
+    def _task(self, explicit: Any, run_manager: Any) -> str:
+        router = self.router
+        metadata = run_manager.metadata if run_manager else None
+        try:
+            return resolve_task(explicit, metadata, None, routes=router.route_table,
+                                default_task=router.default_task)
+        except KeyError:
+            if router.unknown_task == "default" and router.default_task:
+                return router.default_task
+            raise
+
+    # -- sync
+
+    def run(self, request: Request) -> AIMessage:
+        hit = stages.lookup(self.cache, request.cache_request)
+        if hit is not None:
+            return self.serve_hit(request, hit)
+        with self._coalesce(request) as leader:
+            if not leader and (hit := stages.lookup(self.cache, request.cache_request)):
+                return self.serve_hit(request, hit)
+            stages.compress(self, request)
+            outcome = drive(self._cascade(request), partial(self._call, request), request.messages)
+            message = self.finish(request, outcome)
+            stages.store(self.cache, request, message)
+        return message
+
+    def _call(self, request: Request, deployment: Deployment) -> AIMessage:
+        return call_child(deployment.model, request.messages, request.stop, request.kwargs)
+
+    def _coalesce(self, request: Request) -> AbstractContextManager[bool]:
+        if self.cache is None or request.cache_request is None:
+            return nullcontext(True)
+        return self.cache.coalesce(request.cache_request)  # type: ignore[no-any-return]
+
+    # -- async
+
+    async def arun(self, request: Request) -> AIMessage:
+        hit = await stages.alookup(self.cache, request.cache_request)
+        if hit is not None:
+            return self.serve_hit(request, hit)
+        async with self._acoalesce(request) as leader:
+            if not leader and (hit := await stages.alookup(self.cache, request.cache_request)):
+                return self.serve_hit(request, hit)
+            await stages.acompress(self, request)
+            outcome = await adrive(self._cascade(request), partial(self._acall, request),
+                                   request.messages)
+            message = self.finish(request, outcome)
+            await stages.astore(self.cache, request, message)
+        return message
+
+    async def _acall(self, request: Request, deployment: Deployment) -> AIMessage:
+        return await acall_child(deployment.model, request.messages, request.stop, request.kwargs)
+
+    def _acoalesce(self, request: Request) -> AbstractAsyncContextManager[bool]:
+        if self.cache is None or request.cache_request is None:
+            return _AsyncTrue()
+        return self.cache.acoalesce(request.cache_request)  # type: ignore[no-any-return]
+
+    # -- streaming (see streaming.py)
+
+    def stream(self, request: Request) -> Iterator[Any]:
+        from langchain_costrouter.streaming import stream_request
+
+        return stream_request(self, request)
+
+    def astream(self, request: Request) -> Any:
+        from langchain_costrouter.streaming import astream_request
+
+        return astream_request(self, request)
+
+    # -- shared stages
+
+    def _cascade(self, request: Request) -> Any:
+        return run_cascade(request.route, self.cascade_context(request))
+
+    def cascade_context(self, request: Request) -> CascadeContext:
+        router = self.router
+        max_tokens = request.kwargs.get("max_tokens")
+        return CascadeContext(
+            task=request.task,
+            price=lambda d, m: self.accountant.attempt(d, m, request.messages),
+            estimate_cost=lambda d: self.accountant.estimate(
+                d, request.prompt_tokens,
+                max_tokens or _model_max_tokens(d, router.default_max_tokens)),
+            breakers=router.breakers,
+            retry=router.retry,
+            rng=self.rng,
+        )
+
+    def finish(self, request: Request, outcome: CascadeOutcome) -> AIMessage:
+        """Stamp the served answer with its record, and write the ledger rows."""
+        served = next((a for a in reversed(outcome.attempts) if a.get("accepted")), None)
+        if served is None:
+            served = next((a for a in outcome.attempts if a.get("reason", "").startswith("best")),
+                          None)
+        attempts = request.side_attempts + outcome.attempts
+        record = call_record(task=request.task, namespace=self.router.namespace,
+                             attempts=attempts, served=served, accepted=outcome.accepted,
+                             cache_hit=False, extra=request.extra)
+        message = outcome.message.model_copy(deep=True)
+        message.response_metadata = {**message.response_metadata,
+                                     "model_name": outcome.served_by.model_id,
+                                     "costrouter": record}
+        if served is not None and served.get("usage"):
+            message.usage_metadata = served["usage"]  # type: ignore[assignment]
+        stages.record(self.ledger, record, request.run_id)
+        return message
+
+    def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
+        """Answer from the cache: $0 spent, the avoided cost on the record."""
+        record = stages.hit_record(self, request, hit)
+        message = hit.model_copy(deep=True)
+        message.response_metadata = {**message.response_metadata, "costrouter": record}
+        if message.usage_metadata:
+            message.usage_metadata = {**message.usage_metadata, "total_cost": 0}  # type: ignore[typeddict-unknown-key]
+        stages.record(self.ledger, record, request.run_id)
+        return message
+
+
+def _model_max_tokens(deployment: Deployment, default: int) -> int:
+    value = getattr(deployment.model, "max_tokens", None)
+    return value if isinstance(value, int) and value > 0 else default
+
+
+class _AsyncTrue:
+    async def __aenter__(self) -> bool:
+        return True
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,14 @@
+"""What a call cost, in exact `Decimal` dollars.
+
+Prices are data: the `genai-prices` snapshot bundled with that package (offline)
+plus overrides from code or the config file for models it lacks, such as
+self-hosted ones. `PriceTable.price` turns a LangChain ``UsageMetadata`` into
+dollars: uncached, cached-read and cache-written input, output with reasoning,
+service tiers, batch discounts and long-context tiers.
+"""
+
+from langchain_costrouter.pricing.model_price import ModelPrice, PriceValue
+from langchain_costrouter.pricing.table import PricedUsage, PriceTable
+from langchain_costrouter.pricing.usage import TokenCounts, token_counts
+
+__all__ = ["ModelPrice", "PriceTable", "PriceValue", "PricedUsage", "TokenCounts", "token_counts"]

@@ -1,0 +1,105 @@
+"""Per-token rates: the resolved form of a price, cheap to apply on every call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from langchain_costrouter.metadata import PriceSource
+from langchain_costrouter.pricing.usage import TokenCounts
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Dollars per token of each kind of token, for one price tier."""
+
+    input: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        """Exact dollars of ``tokens``; reasoning is inside output, so not added again."""
+        cost = tokens.uncached_input * self.input + tokens.output * self.output
+        if tokens.cache_read:
+            cost += tokens.cache_read * self.cache_read
+        if tokens.cache_write_total:
+            cost += (
+                tokens.cache_write * self.cache_write
+                + tokens.cache_write_5m * self.cache_write_5m
+                + tokens.cache_write_1h * self.cache_write_1h
+            )
+        return cost
+
+    def scaled(self, factor: Decimal) -> Rates:
+        """Every rate multiplied by ``factor`` (a batch discount)."""
+        return Rates(
+            input=self.input * factor,
+            cache_read=self.cache_read * factor,
+            cache_write=self.cache_write * factor,
+            cache_write_5m=self.cache_write_5m * factor,
+            cache_write_1h=self.cache_write_1h * factor,
+            output=self.output * factor,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSchedule:
+    """A model's rates with its long-context tiers.
+
+    Attributes:
+        base: Rates of prompts up to the first tier's start.
+        tiers: ``(start, rates)`` ascending; a prompt of more than ``start`` tokens
+            is billed entirely at ``rates`` (the providers' "cliff" model).
+        source: Where the price came from, recorded in the ledger.
+    """
+
+    base: Rates
+    tiers: tuple[tuple[int, Rates], ...]
+    source: PriceSource
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        """Exact dollars of ``tokens`` at the tier their prompt size falls in."""
+        return self.rates_for(tokens.input).cost(tokens)
+
+    def rates_for(self, input_tokens: int) -> Rates:
+        """The rates that apply to a prompt of ``input_tokens`` tokens."""
+        rates = self.base
+        for start, tier_rates in self.tiers:
+            if input_tokens <= start:
+                break
+            rates = tier_rates
+        return rates
+
+    def scaled(self, factor: Decimal) -> PriceSchedule:
+        """The same schedule with every rate multiplied by ``factor``."""
+        tiers = tuple((start, rates.scaled(factor)) for start, rates in self.tiers)
+        return replace(self, base=self.base.scaled(factor), tiers=tiers)
+
+
+def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
+    """Rates from dollars per million tokens by kind, filling unset cache prices.
+
+    Providers bill an unpriced cache read or write at the input price, and an
+    unpriced 5-minute/1-hour write at the plain cache-write price.
+    """
+    input_rate = _per_token(per_mtok.get("input"))
+    cache_write = _per_token(per_mtok.get("cache_write"), input_rate)
+    return Rates(
+        input=input_rate,
+        cache_read=_per_token(per_mtok.get("cache_read"), input_rate),
+        cache_write=cache_write,
+        cache_write_5m=_per_token(per_mtok.get("cache_write_5m"), cache_write),
+        cache_write_1h=_per_token(per_mtok.get("cache_write_1h"), cache_write),
+        output=_per_token(per_mtok.get("output")),
+    )
+
+
+def _per_token(per_mtok: Decimal | None, default: Decimal = _ZERO) -> Decimal:
+    # scaleb is exact: $0.15/M becomes 1.5E-7 per token with no rounding.
+    return default if per_mtok is None else per_mtok.scaleb(-6)

@@ -1,0 +1,192 @@
+"""`ReplayChatModel`: a chat model that answers from recorded outcomes.
+
+Calibration and `costrouter replay` run the real `RoutedChatModel` over an eval set
+without calling any provider: each child is a `ReplayChatModel` that answers a recorded
+prompt with what one recorded model said, with its recorded usage and cost. The figures
+then come from the product's own path (cascade, checks, ledger), not from a side
+simulation. A prompt that was never recorded is an error, because inventing an answer
+would silently corrupt those figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr, SkipValidation
+
+from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
+from langchain_costrouter.tokens import count_messages, count_text
+
+
+class UnrecordedPromptError(CostRouterError, KeyError):
+    """A replayed model was asked a prompt that the outcomes file does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def prompt_key(contents: Iterable[str]) -> str:
+    """The lookup key of a prompt: a hash of its message contents, in order.
+
+    Roles are left out on purpose: LangChain says ``human`` where the file says
+    ``user``, and the contents alone already identify an eval question.
+    """
+    return hashlib.sha256(json.dumps(list(contents), ensure_ascii=False).encode()).hexdigest()
+
+
+def record_key(record: OutcomeRecord) -> str:
+    """`prompt_key` of a recorded question."""
+    return prompt_key(message["content"] for message in record.messages)
+
+
+class ReplayChatModel(BaseChatModel):
+    """Answers recorded prompts with one recorded model's text, usage and cost.
+
+    ``response_metadata`` carries ``model_name``, ``recorded_cost_usd`` (the file's
+    cost, ``None`` when only tokens were recorded), ``recorded_score`` and
+    ``record_id``, so a router can price the call and score the served answer.
+
+    Example:
+        .. code-block:: python
+
+            records = read_outcomes("overruling.jsonl")
+            cheap = ReplayChatModel(records=records, model_name="gpt-3.5-turbo")
+            cheap.invoke(records[0].messages[-1]["content"])
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    records: SkipValidation[Sequence[OutcomeRecord]]
+    """The recorded questions this model can answer."""
+    model_name: str
+    """Which recorded model of the file this replays."""
+
+    _index: dict[str, OutcomeRecord] = PrivateAttr(default_factory=dict)
+    _digest: str = PrivateAttr(default="")
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Index the records by prompt key; fails early on an unknown model name."""
+        for record in self.records:
+            if self.model_name not in record.outcomes:
+                raise KeyError(
+                    f"Model {self.model_name!r} is not in record {record.id!r}; "
+                    f"recorded models: {', '.join(sorted(record.outcomes))}"
+                )
+            self._index[record_key(record)] = record
+        # A stable digest, not an object repr, so LangChain cache keys survive restarts.
+        self._digest = hashlib.sha256("\n".join(sorted(self._index)).encode()).hexdigest()[:16]
+
+    @property
+    def _llm_type(self) -> str:
+        return "costrouter-replay"
+
+    @property
+    def _identifying_params(self) -> Mapping[str, Any]:
+        return {"model_name": self.model_name, "records_digest": self._digest}
+
+    def lookup(self, messages: Sequence[BaseMessage]) -> OutcomeRecord:
+        """The record whose prompt is ``messages``, or `UnrecordedPromptError`."""
+        record = self._index.get(prompt_key(message.text for message in messages))
+        if record is None:
+            preview = messages[-1].text[:80] if messages else ""
+            raise UnrecordedPromptError(
+                f"Replay model {self.model_name!r} has no recorded answer for the prompt "
+                f"ending {preview!r} ({len(messages)} messages). Only prompts of the "
+                "outcomes file can be replayed; pass the recorded messages unchanged."
+            )
+        return record
+
+    def _answer(self, messages: list[BaseMessage]) -> AIMessage:
+        record = self.lookup(messages)
+        outcome = record.outcomes[self.model_name]
+        return AIMessage(
+            content=outcome.text or "",
+            usage_metadata=_usage(outcome, messages),
+            response_metadata={
+                "model_name": self.model_name,
+                "recorded_cost_usd": outcome.cost_usd,
+                "recorded_score": outcome.score,
+                "record_id": record.id,
+            },
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._generate(messages, stop, **kwargs)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        chunk = _as_chunk(self._answer(messages))
+        if run_manager:
+            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        chunk = _as_chunk(self._answer(messages))
+        if run_manager:
+            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+
+def _usage(outcome: ModelOutcome, messages: Sequence[BaseMessage]) -> UsageMetadata:
+    """Recorded token counts, or tiktoken estimates for the ones not recorded."""
+    input_tokens = outcome.input_tokens
+    if input_tokens is None:
+        input_tokens = count_messages(messages)
+    output_tokens = outcome.output_tokens
+    if output_tokens is None:
+        output_tokens = count_text(outcome.text or "")
+    return UsageMetadata(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
+
+
+def _as_chunk(message: AIMessage) -> ChatGenerationChunk:
+    """The whole answer as one chunk: text, usage and metadata exactly once."""
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=message.content,
+            usage_metadata=message.usage_metadata,
+            response_metadata=message.response_metadata,
+            chunk_position="last",
+        )
+    )

@@ -1,0 +1,177 @@
+"""Task labels and the route table: which models may answer which task, in what order.
+
+Everything here is pure: a route is data (tiers of interchangeable deployments, each
+tier with an optional quality check), and planning a call is a function of the route
+and the request. The cascade executes a plan; the façade only wires the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+
+from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.errors import ConfigError, UnknownTaskError
+
+TASK_KEY = "task"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One model on one provider. Deployments of a tier are failover alternatives."""
+
+    model: BaseChatModel
+    model_id: str
+    provider: str
+    context_window: int | None = None
+
+    @classmethod
+    def of(cls, model: BaseChatModel | Deployment) -> Deployment:
+        """Wrap a chat model, naming it from its own fields (no memory addresses)."""
+        if isinstance(model, Deployment):
+            return model
+        return cls(model=model, model_id=model_id_of(model), provider=provider_of(model))
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}/{self.model_id}"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A rung of the cascade: deployments tried in order, then a check on the answer.
+
+    An answer is accepted when ``check`` is None or its score is at least ``threshold``.
+    """
+
+    deployments: tuple[Deployment, ...]
+    check: QualityCheck | None = None
+    threshold: float = 0.5
+
+    @classmethod
+    def of(cls, spec: Tier | BaseChatModel | Deployment | Sequence[Any]) -> Tier:
+        if isinstance(spec, Tier):
+            return spec
+        if isinstance(spec, BaseChatModel | Deployment):
+            return cls(deployments=(Deployment.of(spec),))
+        return cls(deployments=tuple(Deployment.of(item) for item in spec))
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+
+@dataclass(frozen=True)
+class Route:
+    """The ordered tiers serving one task label, cheapest first, and its budget."""
+
+    tiers: tuple[Tier, ...]
+    max_cost_usd: float | None = None
+    version: str = "1"
+    cache: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spec: Route | BaseChatModel | Tier | Sequence[Any], *, task: str) -> Route:
+        """Accept a Route, a single model or a list of tiers (models, Tiers or lists)."""
+        if isinstance(spec, Route):
+            route = spec
+        elif isinstance(spec, BaseChatModel | Tier | Deployment):
+            route = cls(tiers=(Tier.of(spec),))
+        elif isinstance(spec, Sequence) and not isinstance(spec, str):
+            route = cls(tiers=tuple(Tier.of(item) for item in spec))
+        else:
+            raise ConfigError(
+                f"a route must be a chat model, a Route or a list of tiers, got {type(spec)!r}",
+                key=f"routes.{task}",
+            )
+        if not route.tiers or any(not tier.deployments for tier in route.tiers):
+            raise ConfigError("a route needs at least one tier with one model", key=f"routes.{task}")
+        return route
+
+    @property
+    def deployments(self) -> list[Deployment]:
+        return [d for tier in self.tiers for d in tier.deployments]
+
+    def describe(self) -> list[list[str]]:
+        """A stable, secret-free description: tiers of provider/model labels."""
+        return [[d.label for d in tier.deployments] for tier in self.tiers]
+
+
+def model_id_of(model: BaseChatModel) -> str:
+    """The model id a chat model calls, e.g. ``gpt-4o-mini``; its class name if none."""
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return model._llm_type
+
+
+def provider_of(model: BaseChatModel) -> str:
+    """The provider a chat model talks to, from LangSmith params or its type."""
+    try:
+        provider = model._get_ls_params().get("ls_provider")
+    except (AttributeError, NotImplementedError, TypeError):
+        provider = None
+    return provider or model._llm_type
+
+
+def resolve_task(
+    explicit: str | None,
+    run_metadata: Mapping[str, Any] | None,
+    config: RunnableConfig | None,
+    *,
+    routes: Mapping[str, Route],
+    default_task: str | None,
+) -> str:
+    """Pick the task label: kwarg > run metadata > config metadata/configurable > default.
+
+    Raises UnknownTaskError naming the known labels when the label has no route and
+    there is no default route to fall back on.
+    """
+    task = explicit or _from_mapping(run_metadata) or _from_config(config)
+    if task is None:
+        if default_task is None:
+            raise UnknownTaskError("<none given>", routes)
+        return default_task
+    if task in routes:
+        return task
+    raise UnknownTaskError(task, routes)
+
+
+def task_from_config(config: RunnableConfig | None) -> str | None:
+    """The task label a RunnableConfig carries, for copying into the call's kwargs."""
+    return _from_config(config)
+
+
+def _from_config(config: RunnableConfig | None) -> str | None:
+    if not config:
+        return None
+    return _from_mapping(config.get("metadata")) or _from_mapping(config.get("configurable"))
+
+
+def _from_mapping(mapping: Mapping[str, Any] | None) -> str | None:
+    if not mapping:
+        return None
+    value = mapping.get(TASK_KEY)
+    return value if isinstance(value, str) and value else None
+
+
+def normalise_routes(routes: Mapping[str, Any]) -> dict[str, Route]:
+    """Turn the user's route spec into Route objects, keyed by task label."""
+    if not isinstance(routes, Mapping) or not routes:
+        raise ConfigError("routes must be a non-empty mapping of task label -> tiers", key="routes")
+    return {str(task): Route.of(spec, task=str(task)) for task, spec in routes.items()}
+
+
+def known_models(routes: Iterable[Route]) -> list[Deployment]:
+    """Every deployment in the table, in route order, without repeats."""
+    seen: dict[str, Deployment] = {}
+    for route in routes:
+        for deployment in route.deployments:
+            seen.setdefault(deployment.label, deployment)
+    return list(seen.values())

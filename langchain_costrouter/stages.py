@@ -1,0 +1,174 @@
+"""Adapters between the pipeline and the optional stages: cache, ledger, compression.
+
+Each function is a no-op when its stage is not configured, so the pipeline reads as
+the request path without ``if cache is not None`` at every step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessage
+
+from langchain_costrouter.accounting import Accountant, call_record, usage_of
+from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.routing import Deployment, known_models
+
+if TYPE_CHECKING:
+    from langchain_costrouter.chat_model import RoutedChatModel
+    from langchain_costrouter.pipeline import Pipeline, Request
+
+
+def accountant_for(router: RoutedChatModel) -> Accountant:
+    """The router's price table, and its reference model (default: the priciest routed)."""
+    prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
+    reference = router.reference_model
+    if reference is None:
+        models = [d.model_id for d in known_models(router.route_table.values())]
+        reference = prices.most_expensive(models)
+    return Accountant(prices=prices, reference_model=reference)
+
+
+# -- cache
+
+
+def open_router_cache(spec: Any) -> Any:
+    """The router-owned cache for a URL, a ResponseCache or a LangChain BaseCache."""
+    if spec is None:
+        return None
+    from langchain_costrouter.cache import as_response_cache
+
+    return as_response_cache(spec)
+
+
+def cache_request(cache: Any, request: Request, namespace: str) -> Any:
+    if cache is None or not request.route.cache:
+        return None
+    from langchain_costrouter.cache import CacheRequest
+
+    return CacheRequest(
+        messages=request.messages,
+        task=request.task,
+        namespace=namespace,
+        params={**request.kwargs, "stop": request.stop},
+        policy_version=request.route.version,
+    )
+
+
+def lookup(cache: Any, cache_request: Any) -> AIMessage | None:
+    if cache is None or cache_request is None:
+        return None
+    return cache.lookup(cache_request)  # type: ignore[no-any-return]
+
+
+async def alookup(cache: Any, cache_request: Any) -> AIMessage | None:
+    if cache is None or cache_request is None:
+        return None
+    return await cache.alookup(cache_request)  # type: ignore[no-any-return]
+
+
+def store(cache: Any, request: Request, message: AIMessage) -> None:
+    """Store accepted, complete answers only: a best-effort answer is not reused."""
+    if cache is None or request.cache_request is None or not _accepted(message):
+        return
+    cache.store(request.cache_request, message)
+
+
+async def astore(cache: Any, request: Request, message: AIMessage) -> None:
+    if cache is None or request.cache_request is None or not _accepted(message):
+        return
+    await cache.astore(request.cache_request, message)
+
+
+def _accepted(message: AIMessage) -> bool:
+    return bool(message.response_metadata.get("costrouter", {}).get("accepted"))
+
+
+def hit_record(pipeline: Pipeline, request: Request, hit: AIMessage) -> CostRouterMetadata:
+    """A cache hit: $0 spent; what the original answer cost is recorded as avoided."""
+    original = hit.response_metadata.get("costrouter", {})
+    model = str(hit.response_metadata.get("model_name", ""))
+    usage, estimated = usage_of(hit, request.messages)
+    deployment = _deployment_named(request, model)
+    priced = pipeline.accountant.attempt(deployment, hit, request.messages)
+    attempt = AttemptRecord(
+        model=model, provider="cache", tier=int(original.get("attempts", [{}])[-1].get("tier", 0))
+        if original.get("attempts") else 0,
+        usage=dict(usage), cost_usd=0.0, baseline_cost_usd=priced.get("baseline_cost_usd"),
+        price_source="provider", accepted=True, reason="cache hit", latency_ms=0.0,
+    )
+    attempt["avoided_cost_usd"] = priced.get("cost_usd")  # type: ignore[typeddict-unknown-key]
+    if estimated:
+        attempt["usage_estimated"] = True
+    return call_record(task=request.task, namespace=pipeline.router.namespace,
+                       attempts=[attempt], served=attempt, accepted=True, cache_hit=True)
+
+
+def _deployment_named(request: Request, model: str) -> Deployment:
+    for deployment in request.route.deployments:
+        if deployment.model_id == model:
+            return deployment
+    return request.route.tiers[0].primary
+
+
+# -- compression
+
+
+def compress(pipeline: Pipeline, request: Request) -> None:
+    compressor = _compressor(pipeline, request)
+    if compressor is not None:
+        _apply(pipeline, request, compressor.compress_messages(request.messages, **_spans(request)))
+
+
+async def acompress(pipeline: Pipeline, request: Request) -> None:
+    compressor = _compressor(pipeline, request)
+    if compressor is not None:
+        result = await compressor.acompress_messages(request.messages, **_spans(request))
+        _apply(pipeline, request, result)
+
+
+def _compressor(pipeline: Pipeline, request: Request) -> Any:
+    compressors = pipeline.router.compressors
+    return compressors.get(request.task) or compressors.get("*")
+
+
+def _spans(request: Request) -> dict[str, Any]:
+    return {"tools": request.kwargs.get("tools"),
+            "response_format": request.kwargs.get("response_format")}
+
+
+def _apply(pipeline: Pipeline, request: Request, result: Any) -> None:
+    """Use the compressed prompt and account for the compressor's own calls."""
+    request.messages = list(result.messages)
+    request._prompt_tokens = None
+    request.extra["compression_tokens_saved"] = max(0, result.tokens_before - result.tokens_after)
+    for answer in result.compressor_messages:
+        model = str(answer.response_metadata.get("model_name", "compressor"))
+        deployment = Deployment(model=pipeline.router, model_id=model, provider="compressor")
+        attempt = pipeline.accountant.attempt(deployment, answer, request.messages)
+        attempt.update(tier=-1, accepted=False, reason="compression", role="compressor")
+        request.side_attempts.append(attempt)
+
+
+# -- ledger
+
+
+def open_router_ledger(spec: Any) -> Any:
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        from langchain_costrouter.ledger import open_ledger
+
+        return open_ledger(spec)
+    return spec
+
+
+def record(ledger: Any, record: CostRouterMetadata, run_id: str) -> None:
+    """One ledger row per attempt; a ledger failure never fails the call (it warns)."""
+    if ledger is None:
+        return
+    from langchain_costrouter.ledger import rows_from_costrouter
+
+    ledger.add(rows_from_costrouter(record, run_id=run_id, when=datetime.now(timezone.utc)))

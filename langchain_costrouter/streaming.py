@@ -1,0 +1,167 @@
+"""Streaming through the router.
+
+A tier without a quality check accepts whatever its model says, so its answer is
+streamed live, chunk by chunk, with failover before the first chunk. A tier with a
+check must be judged on the whole answer, so that answer is buffered and streamed
+only once accepted: the trade-off is time-to-first-token for never showing the user
+an answer that is then replaced. Cache hits replay as a stream. Usage, model_name
+and the costrouter record come once, on the last chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessage, message_chunk_to_message
+from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
+
+from langchain_costrouter import stages
+from langchain_costrouter.cascade import CallModel, Called, CascadeOutcome, aperform, perform
+from langchain_costrouter.delegation import (
+    astream_child,
+    content_chunk,
+    final_chunk,
+    strip_router_keys,
+)
+from langchain_costrouter.errors import ProviderError
+from langchain_costrouter.routing import Deployment, Route
+
+if TYPE_CHECKING:
+    from langchain_costrouter.pipeline import Pipeline, Request
+
+
+def live(route: Route) -> bool:
+    """Stream live when the first tier has no check (its answer is accepted as is)."""
+    return route.tiers[0].check is None
+
+
+def stream_request(pipeline: Pipeline, request: Request) -> Iterator[ChatGenerationChunk]:
+    if not live(request.route):
+        yield from replay(pipeline.run(request))
+        return
+    if (hit := stages.lookup(pipeline.cache, request.cache_request)) is not None:
+        yield from replay(pipeline.serve_hit(request, hit))
+        return
+    stages.compress(pipeline, request)
+    flow = pipeline._cascade(request)
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            outcome: CascadeOutcome = done.value
+            break
+        if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
+            reply = yield from _stream_call(request, step.deployment)
+        else:
+            reply = perform(step, lambda d: pipeline._call(request, d), request.messages)
+    yield from _close(pipeline, request, outcome)
+
+
+def _stream_call(
+    request: Request, deployment: Deployment
+) -> Generator[ChatGenerationChunk, None, Called]:
+    from langchain_costrouter.delegation import stream_child
+
+    start = time.perf_counter()
+    chunks: list[ChatGenerationChunk] = []
+    try:
+        for chunk in stream_child(deployment.model, request.messages, request.stop, request.kwargs):
+            chunks.append(chunk.model_copy(deep=True))
+            yield strip_router_keys(chunk)
+    except Exception as error:  # noqa: BLE001 - classified by the cascade policy
+        _raise_if_cut(chunks, error, deployment)
+        return Called(None, error, _ms(start))
+    return Called(_merge(chunks), None, _ms(start))
+
+
+def _close(pipeline: Pipeline, request: Request, outcome: CascadeOutcome) -> Iterator[ChatGenerationChunk]:
+    message = pipeline.finish(request, outcome)
+    stages.store(pipeline.cache, request, message)
+    yield final_chunk(message, message.response_metadata)
+
+
+def replay(message: AIMessage) -> Iterator[ChatGenerationChunk]:
+    """A finished (buffered or cached) answer as a body chunk and a closing chunk."""
+    yield content_chunk(message)
+    yield final_chunk(message, message.response_metadata)
+
+
+async def astream_request(pipeline: Pipeline, request: Request) -> AsyncIterator[ChatGenerationChunk]:
+    if not live(request.route):
+        for chunk in replay(await pipeline.arun(request)):
+            yield chunk
+        return
+    if (hit := await stages.alookup(pipeline.cache, request.cache_request)) is not None:
+        for chunk in replay(pipeline.serve_hit(request, hit)):
+            yield chunk
+        return
+    await stages.acompress(pipeline, request)
+    flow = pipeline._cascade(request)
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            outcome: CascadeOutcome = done.value
+            break
+        if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
+            chunks: list[ChatGenerationChunk] = []
+            async for chunk in _astream_call(request, step.deployment, chunks):
+                yield chunk
+            reply = _called_from(chunks)
+        else:
+            reply = await aperform(step, lambda d: pipeline._acall(request, d), request.messages)
+    message = pipeline.finish(request, outcome)
+    await stages.astore(pipeline.cache, request, message)
+    yield final_chunk(message, message.response_metadata)
+
+
+async def _astream_call(
+    request: Request, deployment: Deployment, sink: list[Any]
+) -> AsyncIterator[ChatGenerationChunk]:
+    """Yield stripped chunks; leave the collected chunks and then a `Called` in ``sink``."""
+    start = time.perf_counter()
+    chunks: list[ChatGenerationChunk] = []
+    try:
+        async for chunk in astream_child(deployment.model, request.messages, request.stop,
+                                         request.kwargs):
+            chunks.append(chunk.model_copy(deep=True))
+            yield strip_router_keys(chunk)
+    except Exception as error:  # noqa: BLE001 - classified by the cascade policy
+        _raise_if_cut(chunks, error, deployment)
+        sink.append(Called(None, error, _ms(start)))
+        return
+    sink.append(Called(_merge(chunks), None, _ms(start)))
+
+
+def _called_from(sink: list[Any]) -> Called:
+    return sink[-1]  # type: ignore[no-any-return]
+
+
+def _raise_if_cut(chunks: list[ChatGenerationChunk], error: Exception, deployment: Deployment) -> None:
+    """A stream that already reached the user cannot be retried without duplicating text."""
+    if chunks:
+        raise ProviderError(
+            f"{deployment.label} cut the stream after {len(chunks)} chunks ({type(error).__name__}). "
+            "The partial answer was already streamed, so it was not retried; retry the call, "
+            "or add a quality check to the route's first tier to buffer its answers.",
+            model=deployment.model_id, provider=deployment.provider, retryable=True,
+            kind="stream_cut",
+        ) from error
+
+
+def _merge(chunks: list[ChatGenerationChunk]) -> AIMessage:
+    merged = merge_chat_generation_chunks(chunks)
+    if merged is None:
+        return AIMessage(content="")
+    message = message_chunk_to_message(merged.message)
+    assert isinstance(message, AIMessage)  # noqa: S101 - chunks of a chat model are AI chunks
+    return message
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000

@@ -1,0 +1,149 @@
+"""Turn a ``Reply`` into OpenAI's chat completions wire format: one JSON body or SSE chunks.
+
+The request's own parameters shape the answer the way OpenAI applies them: ``stop`` cuts the
+text at the first stop sequence, ``max_completion_tokens``/``max_tokens`` truncate it (finish
+reason ``length``), and ``usage`` reports what was actually sent.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_costrouter.testing.replies import Reply, ToolCall
+from langchain_costrouter.testing.tokens import count_text_tokens, truncate_to_tokens
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A rendered answer, ready to be sent whole or as a stream."""
+
+    id: str
+    created: int
+    model: str
+    content: str | None
+    tool_calls: tuple[dict[str, Any], ...]
+    finish_reason: str
+    usage: dict[str, Any]
+
+
+def render(reply: Reply, body: dict[str, Any], prompt_tokens: int) -> Completion:
+    """Apply the request's stop and length limits to ``reply`` and count its usage."""
+    content, finish_reason = _limit_text(reply.text, body)
+    tool_calls = tuple(_wire_tool_call(call) for call in reply.tool_calls)
+    if tool_calls and finish_reason == "stop":
+        finish_reason = "tool_calls"
+    return Completion(
+        id=f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        created=int(time.time()),
+        model=reply.model or str(body.get("model") or "unknown"),
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=reply.finish_reason or finish_reason,
+        usage=_usage(reply, prompt_tokens, content, reply.tool_calls),
+    )
+
+
+def completion_body(completion: Completion) -> dict[str, Any]:
+    """The non-streaming response body."""
+    message: dict[str, Any] = {"role": "assistant", "content": completion.content, "refusal": None}
+    if completion.tool_calls:
+        message["tool_calls"] = list(completion.tool_calls)
+    return {
+        "id": completion.id,
+        "object": "chat.completion",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}
+        ],
+        "usage": completion.usage,
+    }
+
+
+def stream_chunks(completion: Completion, *, include_usage: bool) -> list[dict[str, Any]]:
+    """The SSE chunks of a streamed answer, without the final ``[DONE]`` marker.
+
+    The first chunk carries the role; then one chunk per word of content, then each tool
+    call's header and arguments, then the finish reason; with ``include_usage`` every chunk
+    has ``usage: null`` and a last chunk with no choices carries the usage.
+    """
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    deltas += [{"content": piece} for piece in _pieces(completion.content or "")]
+    for index, call in enumerate(completion.tool_calls):
+        header = {**call, "index": index, "function": {**call["function"], "arguments": ""}}
+        deltas.append({"tool_calls": [header]})
+        for piece in _pieces(call["function"]["arguments"]):
+            deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    chunks = [_chunk(completion, [_choice(delta, None)], include_usage) for delta in deltas]
+    chunks.append(_chunk(completion, [_choice({}, completion.finish_reason)], include_usage))
+    if include_usage:
+        chunks.append({**_chunk(completion, [], include_usage), "usage": completion.usage})
+    return chunks
+
+
+def _chunk(completion: Completion, choices: list[dict[str, Any]], include_usage: bool) -> dict[str, Any]:
+    chunk: dict[str, Any] = {
+        "id": completion.id,
+        "object": "chat.completion.chunk",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": choices,
+    }
+    if include_usage:
+        chunk["usage"] = None
+    return chunk
+
+
+def _choice(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+
+def _pieces(text: str) -> list[str]:
+    """Split text into word-sized pieces that concatenate back to it."""
+    return re.findall(r"\s*\S+\s*|\s+", text) if text else []
+
+
+def _limit_text(text: str | None, body: dict[str, Any]) -> tuple[str | None, str]:
+    if text is None:
+        return None, "stop"
+    stops = body.get("stop") or []
+    for stop in [stops] if isinstance(stops, str) else stops:
+        if stop and stop in text:
+            text = text[: text.index(stop)]
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    if isinstance(limit, int) and count_text_tokens(text) > limit:
+        return truncate_to_tokens(text, limit), "length"
+    return text, "stop"
+
+
+def _wire_tool_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id or f"call_{uuid.uuid4().hex[:24]}",
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments_json()},
+    }
+
+
+def _usage(
+    reply: Reply, prompt_tokens: int, content: str | None, tool_calls: tuple[ToolCall, ...]
+) -> dict[str, Any]:
+    prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens
+    completion = reply.completion_tokens
+    if completion is None:
+        visible = count_text_tokens(content or "")
+        visible += sum(count_text_tokens(call.name + call.arguments_json()) for call in tool_calls)
+        completion = visible + (reply.reasoning_tokens or 0)
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if reply.cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": min(reply.cached_tokens, prompt)}
+    if reply.reasoning_tokens is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
+    return usage

@@ -1,0 +1,56 @@
+"""Pytest plugin: the OpenAI-compatible test servers (loaded by tests/conftest.py).
+
+LangChain's standard suites build their model from ``chat_model_params``, a property read
+outside any fixture, so the main server is reachable without fixtures too:
+``get_test_server()`` starts it on first use and returns the same instance for the rest of
+the session. Tests that script the server take the ``openai_server`` fixture, which hands it
+over clean and cleans it again afterwards, so scripts never leak into the next test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+import pytest
+
+from langchain_costrouter.testing import LocalOpenAIServer
+
+
+@lru_cache(maxsize=1)
+def get_test_server() -> LocalOpenAIServer:
+    """The session's main test server, started on first use."""
+    return LocalOpenAIServer().start()
+
+
+@lru_cache(maxsize=1)
+def get_second_test_server() -> LocalOpenAIServer:
+    """A second, independent server: another provider for failover tests."""
+    return LocalOpenAIServer().start()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_test_servers() -> Iterator[None]:
+    """Stop whichever test servers the session started."""
+    yield
+    for getter in (get_test_server, get_second_test_server):
+        if getter.cache_info().currsize:
+            getter().stop()
+
+
+@pytest.fixture
+def openai_server() -> Iterator[LocalOpenAIServer]:
+    """The main test server, reset before and after the test."""
+    yield from _clean(get_test_server())
+
+
+@pytest.fixture
+def second_openai_server() -> Iterator[LocalOpenAIServer]:
+    """The second test server, reset before and after the test."""
+    yield from _clean(get_second_test_server())
+
+
+def _clean(server: LocalOpenAIServer) -> Iterator[LocalOpenAIServer]:
+    server.reset()
+    yield server
+    server.reset()
