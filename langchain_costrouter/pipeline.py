@@ -29,7 +29,7 @@ from langchain_costrouter.cascade import (
 )
 from langchain_costrouter.delegation import acall_child, call_child
 from langchain_costrouter.metadata import AttemptRecord
-from langchain_costrouter.routing import Deployment, Route, resolve_task
+from langchain_costrouter.routing import Deployment, Route, pinned_route, resolve_task
 from langchain_costrouter.tokens import count_messages
 
 if TYPE_CHECKING:
@@ -91,8 +91,11 @@ class Pipeline:
         router = self.router
         task = self._task(kwargs.get("task"), run_manager)
         child_kwargs = {k: v for k, v in kwargs.items() if k not in _CALL_ONLY_KWARGS}
+        route = router.route_table[task]
+        if "model" in child_kwargs:
+            route = pinned_route(router.route_table.values(), child_kwargs.pop("model"))
         run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
-        request = Request(task, router.route_table[task], messages, stop, child_kwargs, run_id)
+        request = Request(task, route, messages, stop, child_kwargs, run_id)
         request.cache_request = stages.cache_request(self.cache, request, router.namespace)
         return request
 

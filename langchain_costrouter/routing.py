@@ -175,3 +175,13 @@ def known_models(routes: Iterable[Route]) -> list[Deployment]:
         for deployment in route.deployments:
             seen.setdefault(deployment.label, deployment)
     return list(seen.values())
+
+
+def pinned_route(routes: Iterable[Route], model: str) -> Route:
+    """A one-tier route to the deployment called ``model``: what ``invoke(..., model=)`` asks."""
+    deployments = [d for d in known_models(routes) if model in (d.model_id, d.label)]
+    if not deployments:
+        known = ", ".join(d.model_id for d in known_models(routes))
+        raise ConfigError(f"model {model!r} is not in any route; routed models: {known}",
+                          key="model")
+    return Route(tiers=(Tier(deployments=tuple(deployments)),), version=f"pinned:{model}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -43,3 +44,18 @@ def build_messages(
 ) -> list[BaseMessage]:
     """The chat messages of one batch call."""
     return [SystemMessage(system_text(instruction, schema)), HumanMessage(items_text(batch))]
+
+
+def read_items_text(text: str) -> list[tuple[str, Any]] | None:
+    """Inverse of `items_text`: the (id, item) pairs of a batch prompt, or None.
+
+    Fakes and test servers use it to answer batch prompts per id, as a model would.
+    """
+    head, _, array = text.partition("\n")
+    if not head.endswith(" items:"):
+        return None
+    try:
+        entries = json.loads(array)
+    except json.JSONDecodeError:
+        return None
+    return [(entry["id"], entry["item"]) for entry in entries]

@@ -66,9 +66,9 @@ class CacheBackend(ABC):
         """Whether someone holds the lock ``name`` now."""
         raise NotImplementedError(f"{type(self).__name__} is not shared between processes")
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections and files. The backend may not be used afterwards."""
-        return None
 
     async def aget(self, key: str) -> bytes | None:
         """Async `get`."""

@@ -41,8 +41,9 @@ def encode_message(message: AIMessage) -> bytes:
         CacheEncodeError: a metadata value has no JSON form.
     """
     data = {k: v for k, v in message.model_dump().items() if k not in _CHUNK_ONLY_FIELDS}
+    document = {"v": CODEC_VERSION, "type": "ai", "data": data}
     try:
-        return json.dumps({"v": CODEC_VERSION, "type": "ai", "data": data}, default=_to_json).encode()
+        return json.dumps(document, default=_to_json).encode()
     except (TypeError, ValueError) as error:
         raise CacheEncodeError(f"answer cannot be cached as JSON: {error}") from error
 

@@ -169,7 +169,8 @@ def content_form(content: str | list[Any], normalization: Normalization) -> Json
 def _block_form(block: Any, normalization: Normalization) -> JsonValue:
     if isinstance(block, str):
         return normalization.apply(block)
-    if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+    is_text = isinstance(block, dict) and block.get("type") == "text"
+    if is_text and isinstance(block.get("text"), str):
         return canonical({**block, "text": normalization.apply(block["text"])})
     return canonical(block, path="content block")
 

@@ -60,6 +60,9 @@ class MemoryBackend(LocalBackend):
             self._entries.clear()
             self._lists.clear()
 
+    def close(self) -> None:
+        """Nothing to release: the entries live and die with the process."""
+
     def __len__(self) -> int:
         """Number of stored entries (expired ones included until next touched)."""
         return len(self._entries)

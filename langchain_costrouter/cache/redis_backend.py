@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -56,8 +56,8 @@ class RedisBackend(CacheBackend):
     def get(self, key: str) -> bytes | None:
         """GET the prefixed key."""
         with _errors():
-            value: bytes | None = self._client.get(self.prefix + key)
-        return value
+            value = self._client.get(self.prefix + key)
+        return cast("bytes | None", value)
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
         """SET with PX expiry (milliseconds), or without expiry when ttl is None."""
@@ -90,8 +90,8 @@ class RedisBackend(CacheBackend):
     def read_list(self, key: str) -> list[bytes]:
         """LRANGE the whole list."""
         with _errors():
-            values: list[bytes] = self._client.lrange(self.prefix + key, 0, -1)
-        return values
+            values = self._client.lrange(self.prefix + key, 0, -1)
+        return cast("list[bytes]", values)
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """SET NX PX: atomic across every process that shares the server."""

@@ -27,18 +27,18 @@ from contextlib import (
     contextmanager,
 )
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.cache.backends import CacheBackend
+from langchain_costrouter.cache.coalesce import Coalescer
 from langchain_costrouter.cache.codec import (
     CacheDecodeError,
     CacheEncodeError,
     decode_message,
     encode_message,
 )
-from langchain_costrouter.cache.coalesce import Coalescer
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import DEFAULT_NORMALIZATION, CacheRequest, Normalization
 from langchain_costrouter.cache.semantic import SemanticLayer
@@ -46,8 +46,6 @@ from langchain_costrouter.cache.semantic_store import SemanticStore
 from langchain_costrouter.errors import BackendUnavailableWarning
 
 V = TypeVar("V")
-PerTask = V | Mapping[str, V]
-"""One value for every task, or a mapping task -> value with optional ``"*"`` default."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +78,10 @@ class ResponseCache:
         self,
         backend: CacheBackend,
         *,
-        ttl: PerTask[float | None] = None,
+        ttl: float | Mapping[str, float | None] | None = None,
         enabled_tasks: Collection[str] | None = None,
         disabled_tasks: Collection[str] = (),
-        normalization: PerTask[Normalization] = DEFAULT_NORMALIZATION,
+        normalization: Normalization | Mapping[str, Normalization] = DEFAULT_NORMALIZATION,
         semantic: SemanticLayer | None = None,
         lock_timeout: float = 30.0,
         retry_after: float = 5.0,
@@ -234,9 +232,10 @@ def is_complete(message: AIMessage) -> bool:
     return bool(message.content) or bool(message.tool_calls)
 
 
-def _per_task(value: PerTask[V], task: str, default: V) -> V:
+def _per_task(value: V | Mapping[str, V], task: str, default: V) -> V:
+    """One value for every task, or a mapping task -> value with a ``"*"`` default."""
     if isinstance(value, Mapping):
-        return value.get(task, value.get("*", default))
+        return cast("V", value.get(task, value.get("*", default)))
     return value
 
 

@@ -30,7 +30,7 @@ from langchain_core.messages import HumanMessage
 from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
 
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _NEGATIONS = frozenset(
     {"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without"}
@@ -61,7 +61,7 @@ def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
 
 def _negation(word: str) -> str | None:
     """The canonical negation a word carries ("can't", "cannot" and "not" are all "not")."""
-    lowered = word.lower().replace("’", "'")
+    lowered = word.lower().replace("\u2019", "'")
     if lowered.endswith("n't"):
         return "not"
     if lowered in _NEGATIONS:

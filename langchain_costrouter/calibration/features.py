@@ -5,7 +5,9 @@ and must be stored as plain JSON. Feature hashing gives both: every feature is a
 CRC-32 bucket of a named token, so no vocabulary is stored or fitted and the same
 text always lands in the same buckets, in any process. Each block (query words,
 answer words, answer characters, answer tail, format flags) is scaled by one over the
-square root of its size, so a long prompt does not drown a one-word answer.
+square root of its size, so a long prompt does not drown a one-word answer. Only the
+end of the query is read: that is where a prompt puts its question, while few-shot
+prefixes repeat on every call and carry no per-query signal.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 
 N_BUCKETS = 2**18
 FEATURES_VERSION = 1
-_QUERY_CHARS = 4000
+_QUERY_CHARS = 1000
 _ANSWER_CHARS = 3000
 _TAIL_CHARS = 200
 _SHORT_ANSWER = 40
@@ -94,8 +96,10 @@ def text_features(query: str, answer: str) -> tuple[IntArray, FloatArray]:
     """
     answer_head = answer[:_ANSWER_CHARS]
     normalized = normalize_answer(answer_head)
+    query_words = _word_ngrams(query[-_QUERY_CHARS:])
     blocks = {
-        "q": _word_ngrams(query[-_QUERY_CHARS:]),
+        "q": query_words,
+        "x": _label_crosses(normalized, query_words),
         "a": _word_ngrams(answer_head),
         "c": _char_ngrams(normalized[:_SHORT_ANSWER * 5]),
         "t": set(_WORD.findall(answer[-_TAIL_CHARS:].lower())),
@@ -110,6 +114,18 @@ def text_features(query: str, answer: str) -> tuple[IntArray, FloatArray]:
         indices.extend(_bucket(f"{block}:{token}") for token in tokens)
         values.extend([weight] * len(tokens))
     return np.array(indices, dtype=np.int64), np.array(values, dtype=np.float64)
+
+
+def _label_crosses(normalized: str, query_words: set[str]) -> set[str]:
+    """Query words crossed with a short answer's label.
+
+    Whether "Yes" is right depends on the question, which a linear model over separate
+    query and answer features cannot express; the crosses make the scorer a per-label
+    classifier of the query, the strongest signal on classification tasks.
+    """
+    if not normalized or len(normalized) > _SHORT_ANSWER:
+        return set()
+    return {f"{normalized}|{word}" for word in query_words}
 
 
 def _format_flags(answer: str, normalized: str) -> set[str]:

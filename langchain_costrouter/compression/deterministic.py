@@ -32,6 +32,7 @@ _BOILERPLATE: tuple[tuple[str, str], ...] = (
     ("as previously mentioned, ", ""),
     ("as mentioned above, ", ""),
     ("needless to say, ", ""),
+    ("basically, ", ""),
     ("i would like you to ", ""),
     ("i want you to ", ""),
     ("please make sure to ", ""),
@@ -51,7 +52,6 @@ _BOILERPLATE: tuple[tuple[str, str], ...] = (
     ("with regard to ", "about "),
     ("with regards to ", "about "),
     ("prior to ", "before "),
-    ("at all times", "always"),
     ("each and every ", "every "),
     ("first and foremost, ", "first, "),
 )
@@ -60,7 +60,7 @@ _BOILERPLATE_PATTERN = re.compile(
     r"(?P<next>[a-z]?)",
     re.IGNORECASE,
 )
-_REPLACEMENTS = {phrase: replacement for phrase, replacement in _BOILERPLATE}
+_REPLACEMENTS = dict(_BOILERPLATE)
 
 
 def compress_deterministic(text: str) -> str:

@@ -38,7 +38,9 @@ Reply with the compressed text only."""
 _OUTER_FENCE = re.compile(r"\A```[\w-]*\n(?P<body>.*)\n```\Z", re.DOTALL)
 
 
-def build_request(masked_text: str, placeholders: tuple[str, ...], target_ratio: float) -> list[BaseMessage]:
+def build_request(
+    masked_text: str, placeholders: tuple[str, ...], target_ratio: float
+) -> list[BaseMessage]:
     """The compressor's messages: the instruction prompt and the masked prose."""
     tokens = count_text(masked_text)
     instructions = INSTRUCTIONS.format(

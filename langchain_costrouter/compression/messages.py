@@ -42,7 +42,9 @@ def message_texts(message: BaseMessage) -> list[str]:
     """The rewritable texts of a message, in order."""
     if isinstance(message.content, str):
         return [message.content]
-    return [block["text"] for block in message.content if _is_text_block(block)]
+    return [
+        block["text"] for block in message.content if isinstance(block, dict) and _is_text(block)
+    ]
 
 
 def with_texts(message: BaseMessage, texts: Sequence[str]) -> BaseMessage:
@@ -51,11 +53,13 @@ def with_texts(message: BaseMessage, texts: Sequence[str]) -> BaseMessage:
         return message.model_copy(update={"content": texts[0]})
     replacements = iter(texts)
     content = [
-        {**block, "text": next(replacements)} if _is_text_block(block) else block
+        {**block, "text": next(replacements)}
+        if isinstance(block, dict) and _is_text(block)
+        else block
         for block in message.content
     ]
     return message.model_copy(update={"content": content})
 
 
-def _is_text_block(block: str | dict[Any, Any]) -> bool:
-    return isinstance(block, dict) and block.get("type") == "text" and "text" in block
+def _is_text(block: dict[Any, Any]) -> bool:
+    return block.get("type") == "text" and isinstance(block.get("text"), str)

@@ -28,7 +28,9 @@ class Span:
     kind: str
 
 
-_FENCED_CODE = re.compile(r"(?ms)^[ \t]{0,3}(?P<fence>`{3,}|~{3,}).*?(?:^[ \t]{0,3}(?P=fence)[ \t]*$|\Z)")
+_FENCED_CODE = re.compile(
+    r"(?ms)^[ \t]{0,3}(?P<fence>`{3,}|~{3,}).*?(?:^[ \t]{0,3}(?P=fence)[ \t]*$|\Z)"
+)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _INDENTED_LINE = re.compile(r"(?: {4}|\t)\S")
 _SIGNATURE = re.compile(

@@ -41,7 +41,7 @@ class ValuePool:
 
     def take_identifiers(self) -> list[str]:
         """Quoted identifiers ("'setup' and 'punchline' keys"): the keys a JSON reply needs."""
-        keys = [text for text in self.strings if text.isidentifier()]
+        keys = [text for text in self.facts.quoted() if text.isidentifier()]
         self.strings = [text for text in self.strings if text not in keys]
         return keys
 

@@ -41,6 +41,10 @@ class TestChatOpenAIOnTestServer(ChatModelIntegrationTests):
         return True
 
     @property
+    def supports_anthropic_inputs(self) -> bool:
+        return True
+
+    @property
     def model_override_value(self) -> str:
         return "gpt-4.1-nano"
 
@@ -58,7 +62,12 @@ class TestChatOpenAIUnitOnTestServer(ChatModelUnitTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": MODEL, "base_url": "http://127.0.0.1:9/v1", "stream_usage": True}
+        return {
+            "model": MODEL,
+            "base_url": "http://127.0.0.1:9/v1",
+            "api_key": "test",
+            "stream_usage": True,
+        }
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:

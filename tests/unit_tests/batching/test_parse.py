@@ -35,7 +35,9 @@ def test_missing_duplicated_and_invalid_ids_fail_alone() -> None:
 
 
 def test_list_and_wrapped_shapes_are_understood() -> None:
-    listed = '[{"id": "i0", "label": "spam"}, {"id": "i1", "answer": "ham"}, {"id": "i2", "x": "ham"}]'
+    listed = (
+        '[{"id": "i0", "label": "spam"}, {"id": "i1", "answer": "ham"}, {"id": "i2", "x": "ham"}]'
+    )
     assert parse_answer(listed, IDS, LABELS).values == {"i0": "spam", "i1": "ham", "i2": "ham"}
     wrapped = '{"results": {"i0": "spam", "i1": "ham", "i2": "ham"}}'
     assert len(parse_answer(wrapped, IDS, LABELS).values) == 3

@@ -1,0 +1,177 @@
+"""The same backends as a LangChain `BaseCache`, for models outside the router.
+
+``set_llm_cache(CostRouterLLMCache.from_url("redis://..."))`` gives any LangChain
+model a shared cache with the router's safety rules: JSON values (LangChain's own
+Redis and SQLite caches serialise with ``dumps``/``loads``), failures as misses with
+one warning, prefixes and expiry.
+
+The key is LangChain's: the serialised prompt plus ``llm_string``. LangChain builds
+``llm_string`` from the model's identifying parameters and call kwargs; objects in
+those whose repr holds a memory address make keys per-process (design 6.4), which
+this adapter cannot repair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, Generation
+
+from langchain_costrouter.cache.backends import CacheBackend
+from langchain_costrouter.cache.codec import (
+    CacheDecodeError,
+    CacheEncodeError,
+    message_document,
+    message_from_document,
+)
+from langchain_costrouter.cache.guard import BackendGuard
+from langchain_costrouter.errors import BackendUnavailableWarning
+
+_KEY_PREFIX = "lc:v1:"
+
+
+class CostRouterLLMCache(BaseCache):
+    """A LangChain LLM cache over a costrouter backend (memory, diskcache, Redis).
+
+    Args:
+        backend: the store.
+        ttl: seconds an entry lives; None = until evicted.
+    """
+
+    def __init__(self, backend: CacheBackend, *, ttl: float | None = None) -> None:
+        """Wrap ``backend``."""
+        self.backend = backend
+        self.ttl = ttl
+        self._guard = BackendGuard(backend)
+
+    @classmethod
+    def from_url(cls, url: str, *, ttl: float | None = None) -> CostRouterLLMCache:
+        """Open from a cache URL (see `open_cache`); ``ttl`` wins over ``?ttl=``."""
+        # Imported here: urls imports this module for BaseCacheBackend.
+        from langchain_costrouter.cache.urls import open_backend
+
+        backend, options = open_backend(url)
+        return cls(backend, ttl=ttl if ttl is not None else options.get("ttl"))
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """Fresh generations for this prompt and model, or None."""
+        key = _key(prompt, llm_string)
+        return self._decode(key, self._guard.run("reading", lambda: self.backend.get(key)))
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """Async `lookup`."""
+        key = _key(prompt, llm_string)
+        raw = await self._guard.arun("reading", lambda: self.backend.aget(key))
+        return self._decode(key, raw)
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Store the generations as JSON (skipped with a warning if they are not JSON)."""
+        value = _encode(return_val)
+        if value is not None:
+            key = _key(prompt, llm_string)
+            self._guard.run("writing", lambda: self.backend.set(key, value, self.ttl))
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Async `update`."""
+        value = _encode(return_val)
+        if value is not None:
+            key = _key(prompt, llm_string)
+            await self._guard.arun("writing", lambda: self.backend.aset(key, value, self.ttl))
+
+    def clear(self, **kwargs: Any) -> None:
+        """Remove every entry of the backend (its prefix only, for Redis)."""
+        self._guard.run("clearing", self.backend.clear)
+
+    def _decode(self, key: str, raw: bytes | None) -> list[Generation] | None:
+        if raw is None:
+            return None
+        try:
+            return [_generation(item) for item in _items(raw)]
+        except CacheDecodeError as error:
+            self._guard.corrupt_entry(key, error)
+            return None
+
+
+def _key(prompt: str, llm_string: str) -> str:
+    text = json.dumps([prompt, llm_string])
+    return _KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _encode(generations: Sequence[Generation]) -> bytes | None:
+    try:
+        items = [_generation_document(g) for g in generations]
+        return json.dumps(items).encode()
+    except (CacheEncodeError, TypeError, ValueError) as error:
+        warnings.warn(f"Generations not cached: {error}", BackendUnavailableWarning, stacklevel=4)
+        return None
+
+
+def _generation_document(generation: Generation) -> dict[str, Any]:
+    document: dict[str, Any] = {"info": generation.generation_info}
+    if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
+        document["message"] = message_document(generation.message)
+    else:
+        document["text"] = generation.text
+    return document
+
+
+def _items(raw: bytes) -> list[Any]:
+    try:
+        items = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CacheDecodeError(f"entry is not JSON: {error}") from error
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise CacheDecodeError("entry is not a list of generations")
+    return items
+
+
+def _generation(item: dict[str, Any]) -> Generation:
+    info = item.get("info")
+    if info is not None and not isinstance(info, dict):
+        raise CacheDecodeError("generation_info is not an object")
+    if "message" in item:
+        return ChatGeneration(message=message_from_document(item["message"]), generation_info=info)
+    if not isinstance(item.get("text"), str):
+        raise CacheDecodeError("generation has neither a message nor a text")
+    return Generation(text=item["text"], generation_info=info)
+
+
+class BaseCacheBackend(CacheBackend):
+    """Any LangChain `BaseCache` (InMemoryCache, SQLiteCache, ...) as a router backend.
+
+    Entries are stored as one `Generation` whose text is the JSON value, so the
+    wrapped cache only ever holds strings. It has no expiry (``ttl`` is ignored) and
+    no cross-process locks; prefer a native backend when there is one.
+    """
+
+    _LLM_STRING = "langchain-costrouter/response-cache"
+
+    def __init__(self, cache: BaseCache) -> None:
+        """Wrap ``cache``."""
+        self.cache = cache
+
+    def get(self, key: str) -> bytes | None:
+        """The value's text, if the wrapped cache holds one generation for ``key``."""
+        found = self.cache.lookup(key, self._LLM_STRING)
+        return found[0].text.encode() if found else None
+
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Store the value as the text of one generation."""
+        self.cache.update(key, self._LLM_STRING, [Generation(text=value.decode())])
+
+    def delete(self, key: str) -> None:
+        """BaseCache has no per-entry delete: overwrite with an empty, undecodable entry."""
+        self.cache.update(key, self._LLM_STRING, [])
+
+    def clear(self) -> None:
+        """Clear the wrapped cache (all of it: BaseCache has no prefixes)."""
+        self.cache.clear()
+
+    def close(self) -> None:
+        """Nothing to release here; the wrapped cache owns its resources."""

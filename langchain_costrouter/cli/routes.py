@@ -1,0 +1,67 @@
+"""``costrouter routes``: show the routes, tiers and prices a config file defines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages.ai import UsageMetadata
+
+from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.routing import Route
+
+EXAMPLE = "bundled example config"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "routes", help="show the task routes of a config file (default: the bundled example)"
+    )
+    parser.add_argument("config", nargs="?", help="a costrouter TOML file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from langchain_costrouter.chat_model import RoutedChatModel
+
+    path = Path(args.config) if args.config else example_config_path()
+    router = RoutedChatModel.from_config(path)
+    prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
+    table = {task: _describe(route, prices) for task, route in router.route_table.items()}
+    if args.json:
+        print(json.dumps({"config": str(path), "default_task": router.default_task,
+                          "routes": table}))
+        return 0
+    print(f"Routes in {path} (default task: {router.default_task}):")
+    for task, tiers in table.items():
+        for index, tier in enumerate(tiers):
+            label = task if index == 0 else ""
+            models = ", ".join(f"{m['model']} ({m['provider']}, {m['price']})" for m in tier)
+            print(f"  {label:<15} tier {index}: {models}")
+    return 0
+
+
+def example_config_path() -> Path:
+    """The example config shipped in the package (a copy of examples/costrouter.toml)."""
+    return Path(str(resources.files("langchain_costrouter") / "data" / "costrouter.toml"))
+
+
+def _describe(route: Route, prices: PriceTable) -> list[list[dict[str, str]]]:
+    return [[{"model": d.model_id, "provider": d.provider, "price": _price_label(prices, d.model_id)}
+             for d in tier.deployments] for tier in route.tiers]
+
+
+def _price_label(prices: PriceTable, model: str) -> str:
+    """Dollars per million input / output tokens, or 'price unknown'."""
+    one_million = 1_000_000
+    cost_in = prices.price(model, UsageMetadata(input_tokens=one_million, output_tokens=0,
+                                                total_tokens=one_million)).cost_usd
+    cost_out = prices.price(model, UsageMetadata(input_tokens=0, output_tokens=one_million,
+                                                 total_tokens=one_million)).cost_usd
+    if cost_in is None or cost_out is None:
+        return "price unknown"
+    return f"${cost_in.normalize():f}/${cost_out.normalize():f} per M in/out"

@@ -1,0 +1,51 @@
+"""The cost ledger: one row per provider attempt and per cache hit (design.md 4.3).
+
+``open_ledger(url)`` picks the store from the URL:
+
+- ``memory://``: `InMemoryLedger`, rows in a list (tests, notebooks);
+- ``sqlite:///PATH``: `SQLLedger` on a SQLite file (the default, in the user data dir);
+- ``postgresql://...``: `SQLLedger` on Postgres (psycopg 3), for many app replicas.
+"""
+
+from __future__ import annotations
+
+from langchain_costrouter.ledger.base import Ledger
+from langchain_costrouter.ledger.engine import default_ledger_path, default_ledger_url
+from langchain_costrouter.ledger.memory import InMemoryLedger
+from langchain_costrouter.ledger.rows import LedgerRow, rows_from_costrouter
+from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
+from langchain_costrouter.ledger.sql import SQLLedger
+from langchain_costrouter.ledger.summary import GroupBy, Summary, SummaryRow
+
+MEMORY_URL = "memory://"
+
+__all__ = [
+    "MEMORY_URL",
+    "GroupBy",
+    "InMemoryLedger",
+    "Ledger",
+    "LedgerRow",
+    "SQLLedger",
+    "Summary",
+    "SummaryRow",
+    "default_ledger_path",
+    "default_ledger_url",
+    "open_ledger",
+    "rows_from_costrouter",
+]
+
+
+def open_ledger(
+    url: str | Ledger | None = None, *, table_prefix: str = DEFAULT_TABLE_PREFIX
+) -> Ledger:
+    """Open the ledger at ``url`` (None: the default SQLite file); a `Ledger` passes through.
+
+    Args:
+        url: ``memory://``, ``sqlite:///PATH`` or a Postgres/SQLAlchemy URL.
+        table_prefix: Prefix of the SQL tables, so several apps can share a database.
+    """
+    if isinstance(url, Ledger):
+        return url
+    if url == MEMORY_URL:
+        return InMemoryLedger()
+    return SQLLedger(url or default_ledger_url(), table_prefix=table_prefix)

@@ -1,0 +1,54 @@
+"""The `Ledger` interface every store implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+
+from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.summary import GroupBy, Summary
+
+
+class Ledger(ABC):
+    """Where rows go: one per provider attempt and one per cache hit.
+
+    `add` is called on the user's call path, so it never blocks on I/O and never
+    raises: stores that write to a database hand rows to a background writer.
+    """
+
+    url: str
+
+    @abstractmethod
+    def add(self, rows: Iterable[LedgerRow]) -> None:
+        """Record rows; a row already recorded (same run id and attempt) is kept once."""
+
+    def flush(self) -> int:
+        """Write what is pending now; return how many rows could not be written yet."""
+        return 0
+
+    def close(self) -> None:  # noqa: B027 - stores without resources need no close
+        """Flush and release the store's resources."""
+
+    @abstractmethod
+    def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
+        """Spend per ``by`` group (``"all"`` for totals), rows from ``since`` (ISO, UTC) on.
+
+        Pending rows are flushed first, so a summary sees every row added before it.
+        """
+
+    @abstractmethod
+    def rows(self) -> list[LedgerRow]:
+        """Every row in the order recorded (after a flush)."""
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,94 @@
+"""Ledger URLs to SQLAlchemy engines tuned for many concurrent writers.
+
+SQLite: WAL journal (readers never block the writer), a 30 s busy timeout (writers
+of other processes wait instead of failing) and ``BEGIN IMMEDIATE`` transactions
+(a writer takes the lock up front, so two never deadlock upgrading a read lock).
+The default file lives in the user data dir, owner-only: it records prompts' sizes
+and spend, which is nobody else's business.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import sqlalchemy as sa
+
+APP_NAME = "langchain-costrouter"
+_BUSY_TIMEOUT_MS = 30_000
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def default_ledger_path() -> Path:
+    """Where the default SQLite ledger lives (the user data dir)."""
+    return platformdirs.user_data_path(APP_NAME) / "ledger.sqlite3"
+
+
+def default_ledger_url() -> str:
+    """The default ledger: SQLite in the user data dir."""
+    return f"sqlite:///{default_ledger_path()}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The SQLAlchemy URL of a ledger URL: bare ``postgresql://`` means psycopg 3."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` URL, None for other databases or in-memory SQLite."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def create_ledger_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; a SQLite file (and its directory) is created owner-only."""
+    path = sqlite_path(url)
+    if path is None:
+        return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+    create_private_file(path)
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+    sa.event.listen(engine, "connect", _configure_sqlite)
+    sa.event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0600), its new directories 0700."""
+    if path.exists():
+        return
+    _make_private_dirs(path.parent)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process created it first
+    os.close(fd)
+
+
+def _make_private_dirs(directory: Path) -> None:
+    missing = [parent for parent in (directory, *directory.parents) if not parent.exists()]
+    for parent in reversed(missing):
+        try:
+            parent.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

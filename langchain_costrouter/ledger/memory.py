@@ -1,0 +1,39 @@
+"""`InMemoryLedger`: rows in a list, for tests, notebooks and short scripts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+
+from langchain_costrouter.ledger.base import Ledger
+from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.summary import GroupBy, Summary, parse_since, summarise_rows
+
+
+class InMemoryLedger(Ledger):
+    """Keeps rows in memory, lost when the process ends. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self._rows: list[LedgerRow] = []
+        self._keys: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, rows: Iterable[LedgerRow]) -> None:
+        """Append rows, skipping any (run id, attempt) recorded already."""
+        with self._lock:
+            for row in rows:
+                key = (row.run_id, row.attempt)
+                if key not in self._keys:
+                    self._keys.add(key)
+                    self._rows.append(row)
+
+    def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
+        """Spend per group, aggregated in Python."""
+        return summarise_rows(self.rows(), by, parse_since(since))
+
+    def rows(self) -> list[LedgerRow]:
+        """A copy of the rows in the order added."""
+        with self._lock:
+            return list(self._rows)

@@ -1,0 +1,115 @@
+"""SQLAlchemy Core statements of the SQL ledgers: insert, read back, summarise.
+
+The summary aggregates in the database (one GROUP BY, portable between SQLite and
+Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
+from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals
+
+_MONEY = {"cost_usd": "cost_picousd", "baseline_cost_usd": "baseline_cost_picousd"}
+_ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
+_TOKEN_COLUMNS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+def insert_rows(table: sa.Table, dialect: str) -> sa.Insert:
+    """An INSERT that skips rows already recorded (same run id and attempt)."""
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["run_id", "attempt"])
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["run_id", "attempt"])
+    return sa.insert(table)
+
+
+def row_params(row: LedgerRow) -> dict[str, Any]:
+    """Column values of a row: naive UTC time, money in integer picodollars."""
+    params = {name: getattr(row, name) for name in _ROW_FIELDS}
+    params["time"] = row.time.astimezone(timezone.utc).replace(tzinfo=None)
+    for field_name, column in _MONEY.items():
+        params[column] = to_picousd(params.pop(field_name))
+    return params
+
+
+def row_from_db(record: sa.RowMapping) -> LedgerRow:
+    """A stored row back as a `LedgerRow`."""
+    values = {name: record[name] for name in _ROW_FIELDS if name not in _MONEY}
+    values["time"] = record["time"].replace(tzinfo=timezone.utc)
+    for field_name, column in _MONEY.items():
+        values[field_name] = from_picousd(record[column])
+    return LedgerRow(**values)
+
+
+def select_rows(table: sa.Table) -> sa.Select[Any]:
+    """Every row in the order recorded."""
+    return sa.select(table).order_by(table.c.id)
+
+
+def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Select[Any]:
+    """Per-group sums; ``by="all"`` gives one row even over an empty ledger."""
+    c = table.c
+    key = _group_key(table, by)
+    both_known = sa.and_(c.cost_picousd.is_not(None), c.baseline_cost_picousd.is_not(None))
+    query = sa.select(
+        key.label("key"),
+        sa.func.count(sa.distinct(c.run_id)).label("calls"),
+        sa.func.count().label("attempts"),
+        *(sa.func.coalesce(sa.func.sum(c[name]), 0).label(name) for name in _TOKEN_COLUMNS),
+        sa.func.sum(c.cost_picousd).label("cost_picousd"),
+        sa.func.sum(c.baseline_cost_picousd).label("baseline_picousd"),
+        _sum_when(both_known, c.cost_picousd).label("paired_cost_picousd"),
+        _sum_when(both_known, c.baseline_cost_picousd).label("paired_baseline_picousd"),
+        _distinct_runs_when(c.cache_hit == sa.true(), c.run_id).label("cache_hit_calls"),
+        _distinct_runs_when(c.escalated == sa.true(), c.run_id).label("escalated_calls"),
+        _sum_when(c.error.is_not(None), 1).label("errors"),
+        _sum_when(sa.and_(c.cost_picousd.is_(None), c.error.is_(None)), 1).label("unpriced"),
+        _sum_when(c.usage_estimated == sa.true(), 1).label("estimated"),
+    )
+    if since is not None:
+        query = query.where(c.time >= since.astimezone(timezone.utc).replace(tzinfo=None))
+    return query if by == "all" else query.group_by(key)
+
+
+def group_totals(record: sa.RowMapping) -> GroupTotals:
+    """One result row of `summary_query` as plain ints (Postgres sums are Decimals)."""
+    values = {name: record[name] for name in record.keys()}  # noqa: SIM118 - RowMapping
+    key = str(values.pop("key"))
+    return GroupTotals(key=key, **{name: _int_or_none(value) for name, value in values.items()})
+
+
+def _group_key(table: sa.Table, by: GroupBy) -> sa.ColumnElement[Any]:
+    if by == "task":
+        # Constants are inlined: Postgres must see GROUP BY and SELECT as one expression.
+        return sa.func.coalesce(table.c.task, sa.literal_column(f"'{NO_TASK}'"))
+    if by == "model":
+        return table.c.model
+    if by == "day":
+        # date() exists in both SQLite and Postgres; the stored time is naive UTC.
+        return sa.func.date(table.c.time)
+    return sa.literal_column("'all'")
+
+
+def _sum_when(condition: sa.ColumnElement[bool], value: Any) -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+
+
+def _distinct_runs_when(condition: sa.ColumnElement[bool], run_id: Any) -> sa.ColumnElement[Any]:
+    return sa.func.count(sa.distinct(sa.case((condition, run_id))))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

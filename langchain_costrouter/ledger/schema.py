@@ -1,0 +1,140 @@
+"""Ledger tables and their explicit, numbered migrations.
+
+Like simonw/llm's logs database: a ``schema_version`` table records which
+migrations ran, and `migrate` applies the missing ones in order inside one
+transaction that holds a lock (SQLite ``BEGIN IMMEDIATE``, a Postgres advisory
+lock), so several processes opening a new ledger at once create it exactly once.
+A migration is never edited once released; a change of schema is a new migration.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from langchain_costrouter.errors import ConfigError
+
+DEFAULT_TABLE_PREFIX = "costrouter_"
+# SQLite only autoincrements an INTEGER PRIMARY KEY, Postgres wants a BIGINT.
+_ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+@dataclass(frozen=True)
+class LedgerTables:
+    """The tables of one ledger (one table prefix) at the current schema."""
+
+    rows: sa.Table
+    versions: sa.Table
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered schema change."""
+
+    version: int
+    description: str
+    apply: Callable[[sa.Connection, str], None]
+
+
+def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
+    """Table objects for queries, matching the schema after every migration."""
+    metadata = sa.MetaData()
+    return LedgerTables(rows=_rows_table_v1(metadata, prefix), versions=_versions_table(metadata, prefix))
+
+
+def migrate(engine: sa.Engine, prefix: str = DEFAULT_TABLE_PREFIX) -> int:
+    """Bring the ledger's schema up to date; return its version.
+
+    Raises:
+        ConfigError: The database was migrated by a newer version of this package.
+    """
+    versions = _versions_table(sa.MetaData(), prefix)
+    with engine.begin() as conn:
+        _lock_migrations(conn, prefix)
+        versions.create(conn, checkfirst=True)
+        current = conn.execute(sa.select(sa.func.max(versions.c.version))).scalar() or 0
+        if current > LATEST_VERSION:
+            raise ConfigError(
+                f"the ledger at {engine.url.render_as_string()} has schema version {current}, "
+                f"newer than this langchain-costrouter understands ({LATEST_VERSION}). "
+                "Upgrade langchain-costrouter."
+            )
+        for migration in MIGRATIONS[current:]:
+            migration.apply(conn, prefix)
+            conn.execute(sa.insert(versions).values(version=migration.version))
+    return LATEST_VERSION
+
+
+def _lock_migrations(conn: sa.Connection, prefix: str) -> None:
+    # SQLite transactions of a ledger engine begin IMMEDIATE: already exclusive.
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"langchain-costrouter:{prefix}".encode())
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+def _versions_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    return sa.Table(
+        f"{prefix}schema_version",
+        metadata,
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("applied_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+    )
+
+
+def _rows_table_v1(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    name = f"{prefix}ledger"
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+        sa.Column("time", sa.DateTime, nullable=False),  # naive UTC
+        sa.Column("run_id", sa.String, nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("task", sa.String),
+        sa.Column("namespace", sa.String),
+        sa.Column("model", sa.String, nullable=False),
+        sa.Column("provider", sa.String),
+        sa.Column("tier", sa.Integer),
+        sa.Column("role", sa.String, nullable=False),
+        *(
+            sa.Column(column, sa.BigInteger, nullable=False)
+            for column in (
+                "input_tokens",
+                "cache_read_tokens",
+                "cache_write_tokens",
+                "output_tokens",
+                "reasoning_tokens",
+            )
+        ),
+        # Money as integer picodollars: exact in every database, sums included.
+        sa.Column("cost_picousd", sa.BigInteger),
+        sa.Column("price_source", sa.String, nullable=False),
+        sa.Column("baseline_cost_picousd", sa.BigInteger),
+        sa.Column("reference_model", sa.String),
+        sa.Column("cache_hit", sa.Boolean, nullable=False),
+        sa.Column("accepted", sa.Boolean, nullable=False),
+        sa.Column("escalated", sa.Boolean, nullable=False),
+        sa.Column("reason", sa.Text),
+        sa.Column("error", sa.String),
+        sa.Column("latency_ms", sa.Float),
+        sa.Column("compression_tokens_saved", sa.Integer, nullable=False),
+        sa.Column("batch_size", sa.Integer, nullable=False),
+        sa.Column("usage_estimated", sa.Boolean, nullable=False),
+        sa.UniqueConstraint("run_id", "attempt", name=f"{name}_run_attempt"),
+        sa.Index(f"{name}_time", "time"),
+        sa.Index(f"{name}_task", "task"),
+        sa.Index(f"{name}_model", "model"),
+    )
+
+
+def _create_rows_table(conn: sa.Connection, prefix: str) -> None:
+    _rows_table_v1(sa.MetaData(), prefix).create(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create the ledger table", _create_rows_table),
+)
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,131 @@
+"""`SQLLedger`: SQLite (the embedded default) or Postgres through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.ledger import queries
+from langchain_costrouter.ledger.base import Ledger
+from langchain_costrouter.ledger.engine import create_ledger_engine
+from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
+from langchain_costrouter.ledger.summary import GroupBy, Summary, parse_since, summary_of
+from langchain_costrouter.ledger.writer import BatchWriter
+
+# What "the database is unavailable" looks like; anything else is a bug and raises.
+_UNAVAILABLE = (SQLAlchemyError, OSError)
+
+
+class _RowStore:
+    """The database side, kept apart from `SQLLedger` so the background writer does
+    not hold the ledger alive (the ledger's finalizer flushes when it is collected)."""
+
+    def __init__(self, engine: sa.Engine, prefix: str) -> None:
+        self.engine = engine
+        self.prefix = prefix
+        self.tables = ledger_tables(prefix)
+        self.insert = queries.insert_rows(self.tables.rows, engine.dialect.name)
+        self.migrated = False
+
+    def migrate(self) -> None:
+        if not self.migrated:
+            migrate(self.engine, self.prefix)
+            self.migrated = True
+
+    def write(self, rows: list[LedgerRow]) -> None:
+        self.migrate()
+        with self.engine.begin() as conn:
+            conn.execute(self.insert, [queries.row_params(row) for row in rows])
+
+
+class SQLLedger(Ledger):
+    """A ledger in a SQL database, written in batches by a background thread.
+
+    Safe with many threads, asyncio tasks and processes writing at once. Rows reach
+    the database within ``flush_interval`` seconds, on `flush`, on `close`, when the
+    ledger is garbage-collected and at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        table_prefix: str = DEFAULT_TABLE_PREFIX,
+        flush_interval: float = 0.2,
+        batch_size: int = 500,
+    ) -> None:
+        """Args:
+        url: A SQLAlchemy URL (``sqlite:///PATH``, ``postgresql+psycopg://...``).
+        table_prefix: Prefix of the ledger's tables, so apps can share a database.
+        flush_interval: Seconds between background writes.
+        batch_size: Pending rows that trigger a write before the interval ends.
+        """
+        engine = create_ledger_engine(url)
+        self.url = engine.url.render_as_string(hide_password=True)
+        self._store = _RowStore(engine, table_prefix)
+        self._migrate_or_defer()
+        self._writer = BatchWriter(
+            self._store.write,
+            recoverable=_UNAVAILABLE,
+            where=self.url,
+            interval=flush_interval,
+            batch_size=batch_size,
+            after_fork=lambda: engine.dispose(close=False),
+        )
+        self._finalizer = weakref.finalize(self, _shut_down, self._writer, engine)
+
+    def add(self, rows: Iterable[LedgerRow]) -> None:
+        """Queue rows for the background writer (microseconds, never raises)."""
+        self._writer.submit(rows)
+
+    def flush(self) -> int:
+        """Write pending rows now; return how many could not be written (kept for retry)."""
+        return self._writer.flush()
+
+    def close(self) -> None:
+        """Write what is pending and release the database connections."""
+        self._finalizer()
+
+    def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
+        """Spend per group, aggregated by the database."""
+        self._ready()
+        query = queries.summary_query(self._store.tables.rows, by, parse_since(since))
+        with self._store.engine.connect() as conn:
+            groups = [queries.group_totals(record) for record in conn.execute(query).mappings()]
+        return summary_of(groups, by)
+
+    def rows(self) -> list[LedgerRow]:
+        """Every stored row in the order written."""
+        self._ready()
+        with self._store.engine.connect() as conn:
+            records = conn.execute(queries.select_rows(self._store.tables.rows)).mappings()
+            return [queries.row_from_db(record) for record in records]
+
+    def _ready(self) -> None:
+        self.flush()
+        self._store.migrate()
+
+    def _migrate_or_defer(self) -> None:
+        # An unreachable database must not stop the app: rows wait in memory and the
+        # schema is created before the first write that gets through.
+        try:
+            self._store.migrate()
+        except _UNAVAILABLE as error:
+            warnings.warn(
+                f"Ledger {self.url} is unavailable ({type(error).__name__}: {error}); "
+                "rows are kept in memory until it answers.",
+                BackendUnavailableWarning,
+                stacklevel=3,
+            )
+
+
+def _shut_down(writer: BatchWriter, engine: sa.Engine) -> None:
+    writer.close()
+    engine.dispose()

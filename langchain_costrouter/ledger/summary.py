@@ -1,0 +1,206 @@
+"""Spend, tokens and savings per task, model or day, from ledger rows.
+
+SQL ledgers aggregate in the database and the in-memory ledger in Python; both
+fill the same `GroupTotals` (money in integer picodollars), so the figures of a
+report do not depend on where the rows live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+GroupBy = Literal["task", "model", "day", "all"]
+GROUP_BY: tuple[GroupBy, ...] = ("task", "model", "day", "all")
+NO_TASK = "(none)"
+
+
+@dataclass
+class GroupTotals:
+    """Raw sums of one group, as a database returns them."""
+
+    key: str
+    calls: int = 0
+    attempts: int = 0
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_picousd: int | None = None
+    baseline_picousd: int | None = None
+    paired_cost_picousd: int = 0  # rows with both a cost and a baseline
+    paired_baseline_picousd: int = 0
+    cache_hit_calls: int = 0
+    escalated_calls: int = 0
+    errors: int = 0
+    unpriced: int = 0
+    estimated: int = 0
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """Spend of one group. Rates are fractions of calls (distinct run ids).
+
+    ``cost_usd`` sums the rows with a known cost (None if there is none) and
+    ``unpriced`` counts the others, so an unknown price never reads as $0.
+    ``savings_pct`` compares cost and baseline over rows where both are known.
+    """
+
+    key: str
+    calls: int
+    attempts: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    cost_usd: Decimal | None
+    baseline_cost_usd: Decimal | None
+    savings_usd: Decimal | None
+    savings_pct: float | None
+    cache_hit_rate: float
+    escalation_rate: float
+    errors: int
+    unpriced: int
+    estimated: int
+
+    @classmethod
+    def from_totals(cls, totals: GroupTotals) -> SummaryRow:
+        """Turn raw sums into dollars and rates."""
+        paired_baseline = totals.paired_baseline_picousd
+        savings = paired_baseline - totals.paired_cost_picousd
+        calls = totals.calls
+        return cls(
+            key=totals.key,
+            calls=calls,
+            attempts=totals.attempts,
+            input_tokens=totals.input_tokens,
+            cache_read_tokens=totals.cache_read_tokens,
+            cache_write_tokens=totals.cache_write_tokens,
+            output_tokens=totals.output_tokens,
+            reasoning_tokens=totals.reasoning_tokens,
+            cost_usd=from_picousd(totals.cost_picousd),
+            baseline_cost_usd=from_picousd(totals.baseline_picousd),
+            savings_usd=from_picousd(savings) if paired_baseline else None,
+            savings_pct=100.0 * savings / paired_baseline if paired_baseline else None,
+            cache_hit_rate=totals.cache_hit_calls / calls if calls else 0.0,
+            escalation_rate=totals.escalated_calls / calls if calls else 0.0,
+            errors=totals.errors,
+            unpriced=totals.unpriced,
+            estimated=totals.estimated,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: dollars as floats (like ``response_metadata["costrouter"]``)."""
+        return {
+            name: float(value) if isinstance(value, Decimal) else value
+            for name, value in asdict(self).items()
+        }
+
+
+class Summary(tuple[SummaryRow, ...]):
+    """The rows of a summary: a plain tuple, plus `to_pandas` when pandas is there."""
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Every row as a JSON-ready dict."""
+        return [row.to_dict() for row in self]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A DataFrame indexed by the group key (needs ``pip install pandas``)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dicts()).set_index("key")
+
+
+def summary_of(groups: Iterable[GroupTotals], by: GroupBy) -> Summary:
+    """Order groups for reading: days in order, others by spend, largest first."""
+    rows = [SummaryRow.from_totals(group) for group in groups]
+    if by == "day":
+        rows.sort(key=lambda row: row.key)
+    else:
+        rows.sort(key=lambda row: (-(row.cost_usd or 0), row.key))
+    return Summary(rows)
+
+
+def summarise_rows(rows: Iterable[LedgerRow], by: GroupBy, since: datetime | None) -> Summary:
+    """Aggregate rows in Python, the way the SQL ledgers aggregate in the database."""
+    groups: dict[str, _Group] = {}
+    if by == "all":
+        groups["all"] = _Group(GroupTotals("all"))
+    for row in rows:
+        if since is None or row.time >= since:
+            key = _group_key(row, by)
+            groups.setdefault(key, _Group(GroupTotals(key))).add(row)
+    return summary_of((group.totals() for group in groups.values()), by)
+
+
+def parse_since(since: datetime | str | None) -> datetime | None:
+    """An aware UTC datetime from an ISO string or datetime (naive means UTC)."""
+    if since is None:
+        return None
+    moment = datetime.fromisoformat(since) if isinstance(since, str) else since
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _group_key(row: LedgerRow, by: GroupBy) -> str:
+    if by == "task":
+        return row.task if row.task is not None else NO_TASK
+    if by == "model":
+        return row.model
+    if by == "day":
+        return row.time.date().isoformat()
+    return "all"
+
+
+@dataclass
+class _Group:
+    sums: GroupTotals
+    run_ids: set[str] = field(default_factory=set)
+    cache_hit_run_ids: set[str] = field(default_factory=set)
+    escalated_run_ids: set[str] = field(default_factory=set)
+
+    def add(self, row: LedgerRow) -> None:
+        sums = self.sums
+        sums.attempts += 1
+        sums.input_tokens += row.input_tokens
+        sums.cache_read_tokens += row.cache_read_tokens
+        sums.cache_write_tokens += row.cache_write_tokens
+        sums.output_tokens += row.output_tokens
+        sums.reasoning_tokens += row.reasoning_tokens
+        self._add_money(row)
+        sums.errors += row.error is not None
+        sums.unpriced += row.cost_usd is None and row.error is None
+        sums.estimated += row.usage_estimated
+        self.run_ids.add(row.run_id)
+        if row.cache_hit:
+            self.cache_hit_run_ids.add(row.run_id)
+        if row.escalated:
+            self.escalated_run_ids.add(row.run_id)
+
+    def _add_money(self, row: LedgerRow) -> None:
+        sums = self.sums
+        cost, baseline = to_picousd(row.cost_usd), to_picousd(row.baseline_cost_usd)
+        if cost is not None:
+            sums.cost_picousd = (sums.cost_picousd or 0) + cost
+        if baseline is not None:
+            sums.baseline_picousd = (sums.baseline_picousd or 0) + baseline
+        if cost is not None and baseline is not None:
+            sums.paired_cost_picousd += cost
+            sums.paired_baseline_picousd += baseline
+
+    def totals(self) -> GroupTotals:
+        self.sums.calls = len(self.run_ids)
+        self.sums.cache_hit_calls = len(self.cache_hit_run_ids)
+        self.sums.escalated_calls = len(self.escalated_run_ids)
+        return self.sums

@@ -1,0 +1,104 @@
+"""Shared pieces of the cache tests: requests, answers, a counted provider call."""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from langchain_costrouter.cache import CacheRequest, ResponseCache, open_cache
+
+
+def request(text: str = "What is the capital of France?", **overrides: object) -> CacheRequest:
+    fields: dict[str, object] = {
+        "messages": [SystemMessage("Answer briefly."), HumanMessage(text)],
+        "task": "chat",
+        "namespace": "tenant-a",
+        "params": {"temperature": 0.0, "max_tokens": 50},
+        "policy_version": "1",
+    }
+    fields.update(overrides)
+    return CacheRequest(**fields)  # type: ignore[arg-type]
+
+
+def answer(text: str = "Paris.") -> AIMessage:
+    return AIMessage(
+        content=text,
+        response_metadata={"model_name": "small", "finish_reason": "stop"},
+        usage_metadata={"input_tokens": 12, "output_tokens": 2, "total_tokens": 14},
+    )
+
+
+def cached_or_called(cache: ResponseCache, req: CacheRequest, counter: Path) -> AIMessage:
+    """The router's pattern: lookup, coalesce, look up again, call and store once."""
+    hit = cache.lookup(req)
+    if hit is not None:
+        return hit
+    with cache.coalesce(req):
+        hit = cache.lookup(req)
+        if hit is not None:
+            return hit
+        message = counted_call(counter)
+        cache.store(req, message)
+        return message
+
+
+def counted_call(counter: Path, latency: float = 0.3) -> AIMessage:
+    """A slow "provider call" that appends one byte to a file shared by processes."""
+    with counter.open("ab") as handle:
+        handle.write(b"x")
+    time.sleep(latency)
+    return answer()
+
+
+def calls(counter: Path) -> int:
+    return counter.stat().st_size if counter.exists() else 0
+
+
+def process_worker(url: str, counter: str, start_at: float, threads: int) -> int:
+    """One of several processes: ``threads`` identical requests at the same instant."""
+    cache = open_cache(url)
+    time.sleep(max(0.0, start_at - time.time()))
+    req = request()
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(lambda _: cached_or_called(cache, req, Path(counter)), range(threads)))
+    cache.close()
+    return sum(r.text == "Paris." for r in results)
+
+
+def key_in_fresh_process(text: str) -> str:
+    """Computed in another interpreter: keys must not depend on the process."""
+    return request(text, params={"temperature": 0.5, "tools": [_Weather]}).key
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+class BagOfWordsEmbeddings(Embeddings):
+    """Deterministic embeddings where texts sharing words are close (a real Embeddings)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.calls = 0
+
+    def embed_query(self, text: str) -> list[float]:
+        self.calls += 1
+        vector = [0.0] * self.size
+        for word in _TOKEN.findall(text.lower()):
+            vector[zlib.crc32(word.encode()) % self.size] += 1.0
+        return vector
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+
+class _Weather(BaseModel):
+    """Get the weather for a city."""
+
+    city: str
