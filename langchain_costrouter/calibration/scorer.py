@@ -120,27 +120,27 @@ class LinearScorer:
 def fit_text_model(rows: SparseRows, labels: FloatArray) -> tuple[FloatArray, float]:
     """L2-regularised logistic regression by full-batch Adam (deterministic).
 
-    Labels may be soft (judge scores in [0, 1]). Returns dense weights and the bias.
+    Labels may be soft (judge scores in [0, 1]). Works in the compact space of the
+    buckets the rows use, then returns dense weights over all buckets and the bias.
     """
-    weights = np.zeros(N_BUCKETS)
-    bias = float(np.log((labels.mean() + 1e-3) / (1 - labels.mean() + 1e-3)))
-    used = np.unique(rows.indices)
-    moment, velocity = np.zeros(len(used) + 1), np.zeros(len(used) + 1)
+    used, compact = np.unique(rows.indices, return_inverse=True)
     row_of_entry = np.repeat(np.arange(len(rows)), np.diff(rows.indptr))
+    weights = np.zeros(len(used) + 1)  # the last entry is the bias
+    mean = float(labels.mean())
+    weights[-1] = np.log((mean + 1e-3) / (1 - mean + 1e-3))
+    moment, velocity = np.zeros_like(weights), np.zeros_like(weights)
     for step in range(1, _STEPS + 1):
-        residual = _sigmoid(rows.dot(weights) + bias) - labels
-        grad_all = np.bincount(
-            rows.indices, weights=residual[row_of_entry] * rows.values, minlength=N_BUCKETS
-        )
-        grad = np.append(grad_all[used] / len(rows) + _L2 * weights[used], residual.mean())
+        logits = np.bincount(row_of_entry, weights[compact] * rows.values, minlength=len(rows))
+        residual = _sigmoid(logits + weights[-1]) - labels
+        grad = np.bincount(compact, residual[row_of_entry] * rows.values, minlength=len(used))
+        grad = np.append(grad / len(rows) + _L2 * weights[:-1], residual.mean())
         moment = 0.9 * moment + 0.1 * grad
         velocity = 0.999 * velocity + 0.001 * grad**2
-        update = _LEARNING_RATE * (moment / (1 - 0.9**step)) / (
-            np.sqrt(velocity / (1 - 0.999**step)) + 1e-8
-        )
-        weights[used] -= update[:-1]
-        bias -= float(update[-1])
-    return weights, bias
+        corrected = moment / (1 - 0.9**step)
+        weights -= _LEARNING_RATE * corrected / (np.sqrt(velocity / (1 - 0.999**step)) + 1e-8)
+    dense = np.zeros(N_BUCKETS)
+    dense[used] = weights[:-1]
+    return dense, float(weights[-1])
 
 
 def fit_stack(text_logits: FloatArray, relations: FloatArray, labels: FloatArray) -> dict[str, float]:

@@ -145,10 +145,14 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         self._send_json(400, _error_body("invalid_request_error", None, message))
 
     def _wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; False as soon as the client hangs up or the server stops."""
+        """Sleep up to ``seconds``; False as soon as the client hangs up or the server stops.
+
+        Giving up closes the connection, so a client still waiting sees it end.
+        """
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
             if self.server.behaviour.is_closing() or self._client_gone(min(_POLL_SECONDS, remaining)):
+                self.close_connection = True
                 return False
         return True
 
@@ -181,7 +185,6 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         self._start_events()
         for index, event in enumerate(events):
             if index and per_chunk and not self._wait(per_chunk):
-                self.close_connection = True
                 return
             self._write_event(event)
         self.wfile.write(b"0\r\n\r\n")

@@ -63,12 +63,14 @@ class PromptFacts:
 
     def proper_phrases(self) -> list[str]:
         """Capitalised phrases that do not merely start a sentence ("San Francisco")."""
-        text = self.user_text
-        return [
-            match.group(0)
-            for match in _CAPITALISED_PHRASE.finditer(text)
-            if not _SENTENCE_START.search(text[: match.start()])
-        ]
+        phrases = []
+        for match in _CAPITALISED_PHRASE.finditer(self.user_text):
+            phrase = match.group(0)
+            if _SENTENCE_START.search(self.user_text[: match.start()]):
+                phrase = phrase.partition(" ")[2].strip()
+            if phrase:
+                phrases.append(phrase)
+        return phrases
 
     def topic(self) -> str:
         """What the message is about: the words after "about", else the message itself."""

@@ -1,0 +1,88 @@
+"""Cached answers round-trip exactly as JSON, and nothing else decodes."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_openai.chat_models.base import _oai_structured_outputs_parser
+from pydantic import BaseModel
+
+from langchain_costrouter.cache import CacheDecodeError, decode_message, encode_message
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+def tool_calling_answer() -> AIMessage:
+    return AIMessage(
+        content=[{"type": "text", "text": "Checking."}],
+        tool_calls=[
+            {"name": "get_weather", "args": {"city": "Oslo", "days": [1, 2]}, "id": "call_a"},
+            {"name": "get_time", "args": {}, "id": "call_b"},
+        ],
+        invalid_tool_calls=[],
+        usage_metadata={
+            "input_tokens": 100,
+            "output_tokens": 20,
+            "total_tokens": 120,
+            "input_token_details": {"cache_read": 64},
+            "output_token_details": {"reasoning": 5},
+        },
+        response_metadata={"model_name": "gpt-4o-mini", "finish_reason": "tool_calls"},
+        additional_kwargs={"refusal": None},
+        id="run-123",
+        name="assistant",
+    )
+
+
+def test_tool_calls_usage_and_metadata_round_trip_exactly() -> None:
+    original = tool_calling_answer()
+    decoded = decode_message(encode_message(original))
+    assert decoded == original
+    assert decoded.tool_calls == original.tool_calls
+    assert decoded.usage_metadata == original.usage_metadata
+
+
+def test_structured_output_is_rebuilt_by_langchain_parsers() -> None:
+    parsed = Person(name="Ada", age=36)
+    original = AIMessage(content=parsed.model_dump_json(), additional_kwargs={"parsed": parsed})
+    decoded = decode_message(encode_message(original))
+    assert _oai_structured_outputs_parser(decoded, Person) == parsed
+    assert decoded.content == original.content
+
+
+def test_a_complete_chunk_is_stored_as_a_plain_message() -> None:
+    chunk = AIMessageChunk(content="Hel") + AIMessageChunk(
+        content="lo", usage_metadata={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}
+    )
+    decoded = decode_message(encode_message(chunk))
+    assert type(decoded) is AIMessage
+    assert decoded.content == "Hello"
+    assert decoded.usage_metadata == chunk.usage_metadata
+
+
+def test_values_are_plain_json() -> None:
+    document = json.loads(encode_message(tool_calling_answer()))
+    assert document["v"] == 1
+    assert document["type"] == "ai"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x00\xffgarbage",
+        b"[1, 2]",
+        b'{"v": 99, "type": "ai", "data": {}}',
+        b'{"v": 1, "type": "human", "data": {"content": "x"}}',
+        b'{"v": 1, "type": "ai", "data": {"content": 5}}',
+        pickle.dumps(AIMessage("x")),
+    ],
+)
+def test_anything_else_is_a_decode_error(raw: bytes) -> None:
+    with pytest.raises(CacheDecodeError):
+        decode_message(raw)

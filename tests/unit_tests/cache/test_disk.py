@@ -1,0 +1,113 @@
+"""The diskcache backend: private files, no pickle, corruption is a miss."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sqlite3
+import stat
+import warnings
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cache import DiskBackend, ResponseCache, default_cache_dir, open_cache
+from langchain_costrouter.errors import BackendUnavailableWarning
+from tests.unit_tests.cache.support import answer, request
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_directory_and_files_are_owner_only(tmp_path: Path) -> None:
+    directory = tmp_path / "new" / "cache"
+    cache = open_cache(f"diskcache://{directory}")
+    cache.store(request(), answer())
+    cache.close()
+    assert mode(directory) == 0o700
+    files = [p for p in directory.rglob("*") if p.is_file()]
+    assert files
+    assert all(mode(f) & 0o077 == 0 for f in files), {f.name: oct(mode(f)) for f in files}
+
+
+def test_default_directory_is_under_the_user_data_dir() -> None:
+    assert default_cache_dir().parts[-2:] == ("langchain-costrouter", "cache")
+
+
+def test_corrupt_database_file_is_a_miss_with_one_warning(tmp_path: Path) -> None:
+    (tmp_path / "cache.db").write_bytes(b"this is not a sqlite database" * 100)
+    cache = open_cache(f"diskcache://{tmp_path}")
+    with pytest.warns(BackendUnavailableWarning, match="diskcache") as caught:
+        assert cache.lookup(request()) is None
+        cache.store(request(), answer())  # skipped during the pause, no second warning
+        assert cache.lookup(request()) is None
+    assert len(caught) == 1
+
+
+def test_corrupt_entry_is_a_miss_and_is_removed(tmp_path: Path) -> None:
+    backend = DiskBackend(tmp_path)
+    cache = ResponseCache(backend)
+    backend.set(cache.key(request()), b'{"v": 1, "type": "ai", "data": {"content": 5}}', None)
+    with pytest.warns(BackendUnavailableWarning, match="could not be decoded"):
+        assert cache.lookup(request()) is None
+    assert backend.get(cache.key(request())) is None
+
+
+def test_pickled_rows_are_never_unpickled(tmp_path: Path) -> None:
+    backend = DiskBackend(tmp_path)
+    cache = ResponseCache(backend)
+    key = cache.key(request())
+    backend.set(key, b"placeholder", None)
+    backend.close()
+    with sqlite3.connect(tmp_path / "cache.db") as db:
+        db.execute("UPDATE Cache SET mode = 4, value = ? WHERE key = ?", (pickle.dumps(answer()), key))
+    with pytest.warns(BackendUnavailableWarning, match="refusing to unpickle"):
+        assert ResponseCache(DiskBackend(tmp_path)).lookup(request()) is None
+
+
+def test_non_bytes_values_are_refused(tmp_path: Path) -> None:
+    backend = DiskBackend(tmp_path)
+    with pytest.raises(TypeError, match="bytes or str"):
+        backend._open().set("k", {"a": 1})
+
+
+def _store_in_child(directory: str) -> None:
+    open_cache(f"diskcache://{directory}").store(request(), answer("From the child."))
+
+
+def test_a_second_process_hits(tmp_path: Path) -> None:
+    child = multiprocessing.get_context("spawn").Process(target=_store_in_child, args=(str(tmp_path),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hit = open_cache(f"diskcache://{tmp_path}").lookup(request())
+    assert hit is not None
+    assert hit.content == "From the child."
+
+
+def test_ttl_expires_entries(tmp_path: Path) -> None:
+    backend = DiskBackend(tmp_path)
+    backend.set("k", b"v", 0.05)
+    assert backend.get("k") == b"v"
+    import time
+
+    time.sleep(0.1)
+    assert backend.get("k") is None
+
+
+def test_locks_are_exclusive_until_released_or_expired(tmp_path: Path) -> None:
+    backend = DiskBackend(tmp_path)
+    assert backend.try_lock("k", 10, "a")
+    assert not backend.try_lock("k", 10, "b")
+    backend.unlock("k", "b")  # not the holder: no effect
+    assert backend.is_locked("k")
+    backend.unlock("k", "a")
+    assert not backend.is_locked("k")
+    assert backend.try_lock("k", 0.05, "c")
+    import time
+
+    time.sleep(0.1)
+    assert backend.try_lock("k", 10, "d")

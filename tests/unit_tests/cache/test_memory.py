@@ -1,0 +1,41 @@
+"""The in-memory backend: bounded LRU with expiry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from langchain_costrouter.cache import MemoryBackend
+
+
+def test_least_recently_used_entry_is_evicted() -> None:
+    backend = MemoryBackend(max_entries=2)
+    backend.set("a", b"1", None)
+    backend.set("b", b"2", None)
+    assert backend.get("a") == b"1"  # "a" becomes most recent
+    backend.set("c", b"3", None)
+    assert backend.get("b") is None
+    assert backend.get("a") == b"1"
+    assert len(backend) == 2
+
+
+def test_entries_expire() -> None:
+    backend = MemoryBackend()
+    backend.set("short", b"1", 0.05)
+    backend.set("long", b"2", None)
+    time.sleep(0.08)
+    assert backend.get("short") is None
+    assert backend.get("long") == b"2"
+
+
+def test_lists_are_bounded_too() -> None:
+    backend = MemoryBackend(max_entries=2)
+    for value in (b"1", b"2", b"3"):
+        backend.append("l", value)
+    assert backend.read_list("l") == [b"2", b"3"]
+
+
+def test_max_entries_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_entries"):
+        MemoryBackend(max_entries=0)

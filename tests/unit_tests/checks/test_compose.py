@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+
+from langchain_costrouter.checks import (
+    AllOf,
+    AnyOf,
+    FunctionCheck,
+    JudgeCheck,
+    LabelSet,
+    NotRefusal,
+    RegexMatch,
+    Weighted,
+)
+
+QUESTION = [HumanMessage("Is this sentence overruling? Answer Yes or No.")]
+USAGE = {"input_tokens": 50, "output_tokens": 5, "total_tokens": 55}
+
+
+def judge(*ratings: int) -> FakeMessagesListChatModel:
+    replies = [
+        AIMessage(f"Rating: [[{r}]]", usage_metadata=USAGE, response_metadata={"model_name": "j"})
+        for r in ratings
+    ]
+    return FakeMessagesListChatModel(responses=replies)
+
+
+def constant(value: float, name: str) -> FunctionCheck:
+    return FunctionCheck(lambda messages, answer, previous: value, name=name)
+
+
+def test_all_of_takes_the_minimum_and_collects_side_calls() -> None:
+    check = AllOf([NotRefusal(), JudgeCheck(judge(7), name="judge_a"), constant(0.9, "c")])
+    result = check.evaluate(QUESTION, AIMessage("Yes"))
+    assert result.score == pytest.approx(6 / 9)
+    assert len(result.cost_messages) == 1
+    assert result.reason.startswith("not_refusal=1.00 (ok); judge_a=0.67")
+
+
+def test_all_of_stops_before_the_judge_on_a_free_failure() -> None:
+    model = judge(10)
+    result = AllOf([NotRefusal(), JudgeCheck(model)]).evaluate(QUESTION, AIMessage("I can't help"))
+    assert result.score == 0.0
+    assert result.cost_messages == ()
+    assert model.i == 0  # the judge was never called
+
+
+def test_any_of_takes_the_maximum_and_stops_at_a_pass() -> None:
+    labels = LabelSet(["Yes", "No"])
+    fallback = RegexMatch(r"^(Yes|No)\b")
+    assert AnyOf([labels, fallback]).evaluate(QUESTION, AIMessage("No, it is not")).score == 1.0
+    result = AnyOf([labels, constant(0.2, "never_run")]).evaluate(QUESTION, AIMessage("Yes"))
+    assert "never_run" not in result.reason
+    assert AnyOf([labels, constant(0.2, "c")]).evaluate(QUESTION, AIMessage("Maybe")).score == 0.2
+
+
+def test_weighted_mean() -> None:
+    check = Weighted([constant(1.0, "a"), constant(0.0, "b"), constant(0.5, "c")], [2, 1, 1])
+    assert check.evaluate(QUESTION, AIMessage("x")).score == pytest.approx(0.625)
+
+
+def test_weighted_float_sums_stay_in_range() -> None:
+    check = Weighted([constant(1.0, str(i)) for i in range(10)], [0.1] * 10)
+    assert check.evaluate(QUESTION, AIMessage("x")).score == 1.0
+
+
+async def test_async_composition_collects_nested_side_calls() -> None:
+    inner = AllOf([NotRefusal(), JudgeCheck(judge(10))])
+    check = Weighted([inner, JudgeCheck(judge(1))], [1, 1])
+    result = await check.aevaluate(QUESTION, AIMessage("Yes"))
+    assert result.score == pytest.approx(0.5)
+    assert len(result.cost_messages) == 2
+
+
+@pytest.mark.parametrize(
+    ("checks", "weights"), [([], []), ([NotRefusal()], [1, 2]), ([NotRefusal()], [0]), ([NotRefusal()], [-1])]
+)
+def test_weighted_rejects_bad_weights(checks: list[NotRefusal], weights: list[float]) -> None:
+    with pytest.raises(ValueError):
+        Weighted(checks, weights)
+
+
+def test_empty_all_of_is_rejected() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        AllOf([])

@@ -1,0 +1,269 @@
+"""PromptCompressor end to end on the bloated prompt, with scripted compressor models."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.exceptions import ModelRateLimitError
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.prompt_values import ChatPromptValue, StringPromptValue
+from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+
+from langchain_costrouter.compression import PromptCompressor
+from langchain_costrouter.compression.scripted import ScriptedCompressorModel
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.tokens import count_text
+
+
+def _in_order(text: str, parts: list[str]) -> bool:
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
+def test_protected_spans_survive_a_prose_rewrite(
+    bloated_prompt: str, protected_parts: list[str], summariser: ScriptedCompressorModel
+) -> None:
+    result = PromptCompressor(summariser, cache={}).compress_messages([SystemMessage(bloated_prompt)])
+
+    compressed = result.messages[0].text
+    assert count_text(bloated_prompt) >= 2000
+    assert result.fallback_reason is None
+    assert result.tokens_after < result.tokens_before * 0.8
+    assert _in_order(compressed, protected_parts)
+
+
+def test_protected_spans_are_never_sent_to_the_compressor(
+    bloated_prompt: str, protected_parts: list[str], summariser: ScriptedCompressorModel
+) -> None:
+    PromptCompressor(summariser).compress_messages([SystemMessage(bloated_prompt)])
+
+    (sent,) = summariser.requests
+    assert not any(part in sent for part in protected_parts)
+    assert '"additionalProperties"' not in sent
+    assert "[[KEEP_1]]" in sent
+
+
+def test_a_corrupted_span_falls_back_to_the_original_with_a_reason(
+    bloated_prompt: str, corrupter: ScriptedCompressorModel
+) -> None:
+    result = PromptCompressor(corrupter, cache={}).compress_messages([SystemMessage(bloated_prompt)])
+
+    assert result.messages[0].text == bloated_prompt
+    assert result.tokens_after == result.tokens_before
+    assert result.fallback_reason is not None
+    assert "[[KEEP_2]] missing" in result.fallback_reason
+    assert len(result.compressor_messages) == 1  # the failed call still cost money
+
+
+def test_the_second_call_makes_no_compressor_call(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    compressor = PromptCompressor(summariser, cache={})
+    first = compressor.compress_messages([SystemMessage(bloated_prompt), HumanMessage("Hi")])
+    second = compressor.compress_messages([SystemMessage(bloated_prompt), HumanMessage("Hey")])
+
+    assert len(summariser.requests) == 1
+    assert second.compressor_messages == []
+    assert second.messages[0].text == first.messages[0].text
+
+
+def test_a_memoised_fallback_is_not_paid_for_again(
+    bloated_prompt: str, corrupter: ScriptedCompressorModel
+) -> None:
+    compressor = PromptCompressor(corrupter, cache={})
+    compressor.compress_messages([SystemMessage(bloated_prompt)])
+    again = compressor.compress_messages([SystemMessage(bloated_prompt)])
+
+    assert len(corrupter.requests) == 1
+    assert again.fallback_reason is not None
+    assert again.messages[0].text == bloated_prompt
+
+
+def test_a_compressor_error_keeps_the_original_and_is_retried_later(bloated_prompt: str) -> None:
+    def fail(text: str) -> str:
+        raise ModelRateLimitError("slow down")
+
+    failing = ScriptedCompressorModel(rewrite=fail)
+    compressor = PromptCompressor(failing, cache={})
+    result = compressor.compress_messages([SystemMessage(bloated_prompt)])
+    compressor.compress_messages([SystemMessage(bloated_prompt)])
+
+    assert result.messages[0].text == bloated_prompt
+    assert result.fallback_reason == "message 0: compressor failed: ModelRateLimitError: slow down"
+    assert len(failing.requests) == 2
+
+
+def test_compressor_answers_carry_usage_and_model_name(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    result = PromptCompressor(summariser).compress_messages([SystemMessage(bloated_prompt)])
+
+    (answer,) = result.compressor_messages
+    assert answer.response_metadata["model_name"] == "scripted-compressor"
+    assert answer.usage_metadata is not None
+    assert answer.usage_metadata["input_tokens"] > 1000
+
+
+def test_history_and_example_messages_are_untouched(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    messages = [
+        SystemMessage("Follow the examples."),
+        HumanMessage(bloated_prompt),
+        AIMessage("An example answer."),
+        HumanMessage(bloated_prompt, name="example_user"),
+        HumanMessage("Short question"),
+    ]
+    result = PromptCompressor(summariser, min_tokens=0).compress_messages(messages)
+
+    assert result.messages[1:4] == messages[1:4]
+    assert summariser.requests == ["Follow the examples.", "Short question"]
+
+
+def test_tools_are_untouched_and_their_names_protected(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "create_return",
+            "description": "Open a return.",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+        },
+    }
+    snapshot = repr(tool)
+    PromptCompressor(summariser).compress_messages([SystemMessage(bloated_prompt)], tools=[tool])
+
+    (sent,) = summariser.requests
+    assert repr(tool) == snapshot
+    assert "create_return" not in sent
+    assert "order_id" not in sent
+
+
+def test_text_blocks_are_compressed_and_their_other_keys_kept(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    block = {"type": "text", "text": bloated_prompt, "cache_control": {"type": "ephemeral"}}
+    result = PromptCompressor(summariser).compress_messages([SystemMessage([block])])
+
+    (new_block,) = result.messages[0].content
+    assert isinstance(new_block, dict)
+    assert new_block["cache_control"] == {"type": "ephemeral"}
+    assert len(new_block["text"]) < len(bloated_prompt)
+
+
+def test_keep_markers_protect_and_are_removed(summariser: ScriptedCompressorModel) -> None:
+    prose = "Answer politely and never share internal notes with anyone at all. " * 40
+    text = f"{prose}<keep>Say exactly: Thank you for shopping with us.</keep> {prose}"
+    out = PromptCompressor(summariser, min_tokens=10).invoke(text)
+
+    assert isinstance(out, str)
+    assert "<keep>" not in out
+    assert "Say exactly: Thank you for shopping with us." in out
+    assert "Thank you for shopping" not in summariser.requests[0]
+
+
+def test_short_texts_are_left_alone(summariser: ScriptedCompressorModel) -> None:
+    text = "Hello   there.   Please be brief."
+
+    assert PromptCompressor(summariser).invoke(text) == text
+    assert summariser.requests == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bloated",
+        StringPromptValue(text="bloated"),
+        ChatPromptValue(messages=[SystemMessage("bloated")]),
+        [SystemMessage("bloated")],
+    ],
+    ids=["str", "string-prompt-value", "chat-prompt-value", "messages"],
+)
+def test_type_in_is_type_out(
+    value: object, bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    value = _with_prompt(value, bloated_prompt)
+    out = PromptCompressor(summariser).invoke(value)  # type: ignore[arg-type]
+
+    assert type(out) is type(value)
+    assert count_text(_text_of(out)) < count_text(bloated_prompt)
+
+
+async def test_async_matches_sync(bloated_prompt: str, summariser: ScriptedCompressorModel) -> None:
+    compressor = PromptCompressor(summariser)
+    sync = compressor.compress_messages([SystemMessage(bloated_prompt)])
+    asynchronous = await compressor.acompress_messages([SystemMessage(bloated_prompt)])
+    via_ainvoke = await compressor.ainvoke(bloated_prompt)
+
+    assert asynchronous.messages == sync.messages
+    assert via_ainvoke == sync.messages[0].text
+    assert len(summariser.requests) == 3
+
+
+async def test_abatch_and_batch(bloated_prompt: str, summariser: ScriptedCompressorModel) -> None:
+    compressor = PromptCompressor(summariser, cache={})
+    outputs = compressor.batch([bloated_prompt, "short"]) + await compressor.abatch(["tiny"])
+
+    assert outputs[1:] == ["short", "tiny"]
+    assert count_text(str(outputs[0])) < count_text(bloated_prompt)
+
+
+def test_lcel_composition_reaches_the_model_compressed(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    answerer = ScriptedCompressorModel(rewrite=lambda text: "Your order is on its way.")
+    prompt = ChatPromptTemplate.from_messages([("system", "{rules}"), ("human", "{question}")])
+    chain = prompt | PromptCompressor(summariser, cache={}) | answerer
+
+    answer = chain.invoke({"rules": bloated_prompt.replace("{", "{{"), "question": "Where?"})
+
+    assert answer.text == "Your order is on its way."
+    assert len(summariser.requests) == 1
+    assert answerer.requests == ["Where?"]
+
+
+def test_lcel_with_a_string_prompt(bloated_prompt: str, summariser: ScriptedCompressorModel) -> None:
+    chain = PromptTemplate.from_template("{text}") | PromptCompressor(summariser)
+
+    out = chain.invoke({"text": bloated_prompt})
+
+    assert isinstance(out, StringPromptValue)
+    assert count_text(out.text) < count_text(bloated_prompt)
+
+
+def test_deterministic_alone_needs_no_model(bloated_prompt: str) -> None:
+    result = PromptCompressor().compress_messages([SystemMessage(bloated_prompt)])
+
+    assert result.compressor_messages == []
+    assert result.tokens_after < result.tokens_before
+
+
+def test_the_llm_strategy_needs_a_model() -> None:
+    with pytest.raises(ConfigError, match="needs a chat model"):
+        PromptCompressor(strategies=("llm",))
+
+
+def _with_prompt(value: object, prompt: str) -> object:
+    if isinstance(value, str):
+        return prompt
+    if isinstance(value, StringPromptValue):
+        return StringPromptValue(text=prompt)
+    if isinstance(value, ChatPromptValue):
+        return ChatPromptValue(messages=[SystemMessage(prompt)])
+    return [SystemMessage(prompt)]
+
+
+def _text_of(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, StringPromptValue):
+        return value.text
+    if isinstance(value, ChatPromptValue):
+        return value.messages[0].text
+    assert isinstance(value, list)
+    return str(value[0].text)
