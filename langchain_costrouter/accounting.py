@@ -50,6 +50,14 @@ class Accountant:
             record["usage_estimated"] = True
         return record
 
+    def side_call(
+        self, message: AIMessage, prompt: Sequence[BaseMessage], provider: str
+    ) -> AttemptRecord:
+        """A priced record of a call made on the router's behalf (a judge, a compressor)."""
+        model = str(message.response_metadata.get("model_name") or provider)
+        return self.attempt(Deployment(model=None, model_id=model, provider=provider),  # type: ignore[arg-type]
+                            message, prompt)
+
     def baseline(self, usage: UsageMetadata) -> float | None:
         """What the same tokens cost on the reference model (None if unpriced)."""
         if self.reference_model is None:

@@ -25,7 +25,12 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
-from langchain_costrouter.ledger.llm_result import Pricing, RunStart, rows_from_error, rows_from_result
+from langchain_costrouter.ledger.llm_result import (
+    Pricing,
+    RunStart,
+    rows_from_error,
+    rows_from_result,
+)
 from langchain_costrouter.pricing import PriceTable
 
 _TASK_TAG = "task:"
@@ -124,7 +129,12 @@ class CostCallbackHandler(BaseCallbackHandler):
             return
         when, latency_ms = self._clock(run)
         rows = rows_from_result(
-            response, run, run_id=str(run_id), when=when, latency_ms=latency_ms, pricing=self._pricing
+            response,
+            run,
+            run_id=str(run_id),
+            when=when,
+            latency_ms=latency_ms,
+            pricing=self._pricing,
         )
         self._record(rows or run.nested_rows, parent_run_id)
 
@@ -159,7 +169,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             started=time.perf_counter(),
             task=_task_label(metadata, tags, kwargs.get("name"), serialized),
             namespace=metadata.get("namespace"),
-            model=metadata.get("ls_model_name") or params.get("model") or params.get("model_name"),
+            model=_model_name(metadata, params, serialized),
             provider=metadata.get("ls_provider"),
             prompt=prompt,
         )
@@ -184,6 +194,22 @@ class CostCallbackHandler(BaseCallbackHandler):
         return datetime.now(timezone.utc), (time.perf_counter() - run.started) * 1000.0
 
 
+def _model_name(
+    metadata: dict[str, Any], params: dict[str, Any], serialized: dict[str, Any] | None
+) -> str | None:
+    """The model asked for, until the response names the one that answered."""
+    for name in (metadata.get("ls_model_name"), params.get("model"), params.get("model_name")):
+        if isinstance(name, str) and name:
+            return name
+    return _serialized_name(serialized)
+
+
+def _serialized_name(serialized: dict[str, Any] | None) -> str | None:
+    serialized = serialized or {}
+    name = serialized.get("name") or (serialized.get("id") or [None])[-1]
+    return name if isinstance(name, str) else None
+
+
 def _task_label(
     metadata: dict[str, Any],
     tags: list[str] | None,
@@ -197,8 +223,4 @@ def _task_label(
     for tag in tags or ():
         if tag.startswith(_TASK_TAG) and len(tag) > len(_TASK_TAG):
             return tag[len(_TASK_TAG) :]
-    if run_name:
-        return run_name
-    serialized = serialized or {}
-    name = serialized.get("name") or (serialized.get("id") or [None])[-1]
-    return name if isinstance(name, str) else None
+    return run_name or _serialized_name(serialized)

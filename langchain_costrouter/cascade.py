@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.breaker import CircuitBreakers
 from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.checks.result import aevaluate_check, evaluate_check
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError, ProviderError
 from langchain_costrouter.faults import Fault, backoff_delay, classify
 from langchain_costrouter.metadata import AttemptRecord
@@ -66,7 +67,10 @@ class Called:
 
 @dataclass(frozen=True)
 class Checked:
+    """What a driver sends back for `RunCheck`: the score, why, and paid side calls."""
+
     score: float
+    reason: str = ""
     side_calls: tuple[AIMessage, ...] = ()
 
 
@@ -90,6 +94,7 @@ class CascadeContext:
 
     task: str
     price: Pricer
+    price_side_call: Callable[[AIMessage], AttemptRecord]
     estimate_cost: Estimator
     breakers: CircuitBreakers
     retry: RetryPolicy
@@ -106,7 +111,7 @@ def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, Casca
         if _too_small(tier, overflow_window):
             attempts.append(_skip(tier, index, "skipped: context window too small"))
             continue
-        estimate = ctx.estimate_cost(tier.primary)
+        estimate = ctx.estimate_cost(tier.primary) if route.max_cost_usd is not None else None
         if _over_budget(route, spent, estimate):
             attempts.append(_skip(tier, index, f"skipped: estimated ${estimate:.6f} over budget"))
             continue
@@ -116,12 +121,14 @@ def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, Casca
         message, deployment, record = served
         spent += record.get("cost_usd") or 0.0
         previous = tuple(m for _, _, m, _ in answered)
-        score = yield from _score(tier, message, previous, record)
+        score = yield from _score(tier, message, previous, record, ctx, attempts)
         answered.append((score, index, message, deployment))
         if tier.check is None or score >= tier.threshold:
             record.update(accepted=True, reason=_accept_reason(tier, score))
             return CascadeOutcome(message, attempts, True, deployment)
         record["reason"] = f"escalated: score {score:.3f} < threshold {tier.threshold}"
+        if checked_reason := record.get("check_reason"):
+            record["reason"] += f" ({checked_reason})"
     return _best_effort(route, ctx, attempts, answered)
 
 
@@ -177,12 +184,25 @@ def _fault_or_raise(error: BaseException | None, deployment: Deployment) -> Faul
 
 
 def _score(
-    tier: Tier, message: AIMessage, previous: tuple[AIMessage, ...], record: AttemptRecord
+    tier: Tier,
+    message: AIMessage,
+    previous: tuple[AIMessage, ...],
+    record: AttemptRecord,
+    ctx: CascadeContext,
+    attempts: list[AttemptRecord],
 ) -> Generator[Step, Any, float]:
+    """Run the tier's check; a judge's own call becomes an attempt in the ledger."""
     if tier.check is None:
         return 1.0
     checked: Checked = yield RunCheck(tier.check, message, previous)
     record["score"] = checked.score
+    if checked.reason:
+        record["check_reason"] = checked.reason
+    for side_call in checked.side_calls:
+        side = ctx.price_side_call(side_call)
+        side.update(tier=record.get("tier", 0), accepted=False, role="judge",
+                    reason=f"quality check of {record.get('model')}")
+        attempts.append(side)
     return checked.score
 
 
@@ -256,7 +276,8 @@ def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called
     if isinstance(step, CallModel):
         return _timed(lambda: call(step.deployment))
     if isinstance(step, RunCheck):
-        return Checked(step.check.score(messages, step.answer, previous=step.previous))
+        result = evaluate_check(step.check, messages, step.answer, previous=step.previous)
+        return Checked(result.score, result.reason, result.cost_messages)
     time.sleep(step.seconds)
     return None
 
@@ -279,7 +300,8 @@ async def aperform(step: Step, acall: Callable[[Deployment], Any],
     if isinstance(step, CallModel):
         return await _atimed(acall, step.deployment)
     if isinstance(step, RunCheck):
-        return Checked(await step.check.ascore(messages, step.answer, previous=step.previous))
+        result = await aevaluate_check(step.check, messages, step.answer, previous=step.previous)
+        return Checked(result.score, result.reason, result.cost_messages)
     await asyncio.sleep(step.seconds)
     return None
 

@@ -30,6 +30,8 @@ class AttemptRecord(TypedDict, total=False):
     latency_ms: float
     usage_estimated: bool  # usage counted with tiktoken, the provider gave none
     role: str  # "answer" (default), "judge", "compressor"
+    check_reason: str  # what the quality check said about the answer
+    avoided_cost_usd: float | None  # on a cache hit: what the original answer cost
 
 
 class CostRouterMetadata(TypedDict, total=False):

@@ -180,6 +180,7 @@ class Pipeline:
         return CascadeContext(
             task=request.task,
             price=lambda d, m: self.accountant.attempt(d, m, request.messages),
+            price_side_call=lambda m: self.accountant.side_call(m, request.messages, "judge"),
             estimate_cost=lambda d: self.accountant.estimate(
                 d, request.prompt_tokens,
                 max_tokens or _model_max_tokens(d, router.default_max_tokens)),
@@ -198,7 +199,7 @@ class Pipeline:
         record = call_record(task=request.task, namespace=self.router.namespace,
                              attempts=attempts, served=served, accepted=outcome.accepted,
                              cache_hit=False, extra=request.extra)
-        message = outcome.message.model_copy(deep=True)
+        message = outcome.message  # a fresh object from the child: ours to stamp
         message.response_metadata = {**message.response_metadata,
                                      "model_name": outcome.served_by.model_id,
                                      "costrouter": record}

@@ -99,7 +99,7 @@ def hit_record(pipeline: Pipeline, request: Request, hit: AIMessage) -> CostRout
         usage=dict(usage), cost_usd=0.0, baseline_cost_usd=priced.get("baseline_cost_usd"),
         price_source="provider", accepted=True, reason="cache hit", latency_ms=0.0,
     )
-    attempt["avoided_cost_usd"] = priced.get("cost_usd")  # type: ignore[typeddict-unknown-key]
+    attempt["avoided_cost_usd"] = priced.get("cost_usd")
     if estimated:
         attempt["usage_estimated"] = True
     return call_record(task=request.task, namespace=pipeline.router.namespace,
@@ -145,9 +145,7 @@ def _apply(pipeline: Pipeline, request: Request, result: Any) -> None:
     request._prompt_tokens = None
     request.extra["compression_tokens_saved"] = max(0, result.tokens_before - result.tokens_after)
     for answer in result.compressor_messages:
-        model = str(answer.response_metadata.get("model_name", "compressor"))
-        deployment = Deployment(model=pipeline.router, model_id=model, provider="compressor")
-        attempt = pipeline.accountant.attempt(deployment, answer, request.messages)
+        attempt = pipeline.accountant.side_call(answer, request.messages, "compressor")
         attempt.update(tier=-1, accepted=False, reason="compression", role="compressor")
         request.side_attempts.append(attempt)
 

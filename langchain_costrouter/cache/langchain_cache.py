@@ -62,12 +62,21 @@ class CostRouterLLMCache(BaseCache):
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         """Fresh generations for this prompt and model, or None."""
         key = _key(prompt, llm_string)
-        return self._decode(key, self._guard.run("reading", lambda: self.backend.get(key)))
+        try:
+            raw = self._guard.run("reading", lambda: self.backend.get(key))
+        except CacheDecodeError as error:
+            self._guard.corrupt_entry(key, error)
+            return None
+        return self._decode(key, raw)
 
     async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         """Async `lookup`."""
         key = _key(prompt, llm_string)
-        raw = await self._guard.arun("reading", lambda: self.backend.aget(key))
+        try:
+            raw = await self._guard.arun("reading", lambda: self.backend.aget(key))
+        except CacheDecodeError as error:
+            self._guard.corrupt_entry(key, error)
+            return None
         return self._decode(key, raw)
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:

@@ -135,14 +135,13 @@ class ResponseCache:
         if not self.enabled_for(request.task):
             return None
         key = self.key(request)
-        message = self._read(key, self._guard.run("reading", lambda: self.backend.get(key)))
+        message = self._fetch(key)
         if message is not None or self._semantic is None:
             return None if message is None else CacheHit(message, key)
         match = self._semantic.find(request, self.normalization_for(request))
         if match is None:
             return None
-        found = self._guard.run("reading", lambda: self.backend.get(match.key))
-        message = self._read(match.key, found)
+        message = self._fetch(match.key)
         return None if message is None else CacheHit(message, key, "semantic", match.similarity)
 
     async def alookup_hit(self, request: CacheRequest) -> CacheHit | None:
@@ -150,14 +149,13 @@ class ResponseCache:
         if not self.enabled_for(request.task):
             return None
         key = self.key(request)
-        message = self._read(key, await self._guard.arun("reading", lambda: self.backend.aget(key)))
+        message = await self._afetch(key)
         if message is not None or self._semantic is None:
             return None if message is None else CacheHit(message, key)
         match = await self._semantic.afind(request, self.normalization_for(request))
         if match is None:
             return None
-        found = await self._guard.arun("reading", lambda: self.backend.aget(match.key))
-        message = self._read(match.key, found)
+        message = await self._afetch(match.key)
         return None if message is None else CacheHit(message, key, "semantic", match.similarity)
 
     def store(self, request: CacheRequest, message: AIMessage) -> None:
@@ -205,11 +203,19 @@ class ResponseCache:
         """Release the backend's connections and files."""
         self.backend.close()
 
-    def _read(self, key: str, raw: bytes | None) -> AIMessage | None:
-        if raw is None:
-            return None
+    def _fetch(self, key: str) -> AIMessage | None:
+        """Read and decode; a corrupt entry (bad JSON, a pickled row) is a warned miss."""
         try:
-            return decode_message(raw)
+            raw = self._guard.run("reading", lambda: self.backend.get(key))
+            return None if raw is None else decode_message(raw)
+        except CacheDecodeError as error:
+            self._guard.corrupt_entry(key, error)
+            return None
+
+    async def _afetch(self, key: str) -> AIMessage | None:
+        try:
+            raw = await self._guard.arun("reading", lambda: self.backend.aget(key))
+            return None if raw is None else decode_message(raw)
         except CacheDecodeError as error:
             self._guard.corrupt_entry(key, error)
             return None

@@ -116,13 +116,16 @@ class SemanticLayer:
             return self.threshold.get(task)
         return self.threshold if self.tasks is None or task in self.tasks else None
 
-    def query_text(self, request: CacheRequest, normalization: Normalization) -> str | None:
-        """The text compared by meaning: the last message, if it is a plain user text."""
+    def query_text(self, request: CacheRequest) -> str | None:
+        """The text compared by meaning: the last message, if it is a plain user text.
+
+        It is the text as typed (outer whitespace aside), not the task's normal form:
+        the near-miss guard needs the capitals that case folding would erase.
+        """
         last = request.messages[-1] if request.messages else None
         if not isinstance(last, HumanMessage) or self.threshold_for(request.task) is None:
             return None
-        text = last.text
-        return normalization.apply(text) if text else None
+        return last.text.strip() or None
 
     def partition(self, request: CacheRequest, normalization: Normalization) -> str:
         """Backend list key: everything but the last user text, hashed exactly."""

@@ -31,7 +31,7 @@ class SemanticStore:
 
     def find(self, request: CacheRequest, normalization: Normalization) -> SemanticMatch | None:
         """The best stored match for the request, if any."""
-        text = self.layer.query_text(request, normalization)
+        text = self.layer.query_text(request)
         if text is None:
             return None
         partition = self.layer.partition(request, normalization)
@@ -46,7 +46,7 @@ class SemanticStore:
         self, request: CacheRequest, normalization: Normalization
     ) -> SemanticMatch | None:
         """Async `find`."""
-        text = self.layer.query_text(request, normalization)
+        text = self.layer.query_text(request)
         if text is None:
             return None
         partition = self.layer.partition(request, normalization)
@@ -62,7 +62,7 @@ class SemanticStore:
 
     def remember(self, request: CacheRequest, normalization: Normalization, key: str) -> None:
         """Add the request's vector to its partition, pointing at the exact ``key``."""
-        text = self.layer.query_text(request, normalization)
+        text = self.layer.query_text(request)
         if text is None:
             return
         vector = self._vector(text) or self.layer.embed(text)
@@ -72,7 +72,7 @@ class SemanticStore:
         self, request: CacheRequest, normalization: Normalization, key: str
     ) -> None:
         """Async `remember`."""
-        text = self.layer.query_text(request, normalization)
+        text = self.layer.query_text(request)
         if text is None:
             return
         vector = self._vector(text) or await self.layer.aembed(text)

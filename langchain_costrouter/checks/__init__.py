@@ -16,7 +16,7 @@ from langchain_costrouter.checks.agreement import Agreement
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.checks.compose import AllOf, AnyOf, Weighted
 from langchain_costrouter.checks.embedding import EmbeddingSimilarity, cosine_similarity
-from langchain_costrouter.checks.from_config import CHECK_KINDS, check_from_config
+from langchain_costrouter.checks.from_config import check_from_config
 from langchain_costrouter.checks.function import FunctionCheck
 from langchain_costrouter.checks.heuristics import (
     LabelSet,
@@ -42,7 +42,6 @@ from langchain_costrouter.checks.structured import (
 )
 
 __all__ = [
-    "CHECK_KINDS",
     "DEFAULT_JUDGE_PROMPT",
     "Agreement",
     "AllOf",

@@ -34,7 +34,7 @@ def _combine(score: float, scored: _Scored) -> CheckResult:
 
 
 class _FirstDecisive(BaseCheck):
-    """Runs checks in order until one scores ``decisive``; combines with ``pick``."""
+    """Runs checks in order until one scores ``decisive``, then combines with `_pick`."""
 
     decisive: float
 
@@ -120,8 +120,10 @@ class Weighted(BaseCheck):
             name: Label of the check in ledger reasons.
         """
         if len(checks) != len(weights) or not checks:
-            raise ValueError(f"Weighted needs one weight per check, got {len(weights)} "
-                             f"weights for {len(checks)} checks.")  # fmt: skip
+            raise ValueError(
+                f"Weighted needs one weight per check, got {len(weights)} weights "
+                f"for {len(checks)} checks."
+            )
         if any(w < 0 for w in weights) or not any(w > 0 for w in weights):
             raise ValueError(f"Weights must be >= 0 and not all 0, got {list(weights)}.")
         self.checks = tuple(checks)

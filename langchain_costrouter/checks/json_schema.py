@@ -46,6 +46,14 @@ _STRUCTURE = frozenset(
      "uniqueItems", "pattern", "multipleOf", "anyOf", "oneOf", "allOf", "not", "$ref"}
 )  # fmt: skip
 KNOWN_KEYWORDS = _ANNOTATIONS | _STRUCTURE | set(_BOUNDS) | set(_SIZES)
+# The JSON shape each keyword's value must have; a wrong one is a broken schema.
+_SHAPES: dict[str, type | tuple[type, ...]] = {
+    "required": list, "enum": list, "anyOf": list, "oneOf": list, "allOf": list,
+    "properties": Mapping, "$defs": Mapping, "definitions": Mapping, "pattern": str,
+    "$ref": str, "uniqueItems": bool, "type": (str, list),
+    **dict.fromkeys((*_BOUNDS, "multipleOf"), (int, float)),
+    **dict.fromkeys(_SIZES, int),
+}  # fmt: skip
 
 
 class SchemaValidator:
@@ -208,6 +216,9 @@ def _audit(schema: Any, key: str, refs: list[str]) -> None:
     unknown = sorted(set(schema) - KNOWN_KEYWORDS)
     if unknown:
         raise ConfigError(f"unsupported JSON Schema keywords {unknown}", key=key)
+    for keyword, shape in _SHAPES.items():
+        if keyword in schema and not isinstance(schema[keyword], shape):
+            raise ConfigError(f"{keyword} has the wrong type: {schema[keyword]!r}", key=key)
     types = schema.get("type", [])
     for name in types if isinstance(types, list) else [types]:
         if name not in _TYPES:
@@ -215,7 +226,7 @@ def _audit(schema: Any, key: str, refs: list[str]) -> None:
     if "pattern" in schema:
         _audit_pattern(schema["pattern"], f"{key}.pattern")
     if "$ref" in schema:
-        refs.append(str(schema["$ref"]))
+        refs.append(schema["$ref"])
     for child_key, child in _children(schema):
         _audit(child, f"{key}.{child_key}", refs)
 

@@ -15,11 +15,12 @@ from langchain_costrouter.ledger.memory import InMemoryLedger
 from langchain_costrouter.ledger.rows import LedgerRow, rows_from_costrouter
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 from langchain_costrouter.ledger.sql import SQLLedger
-from langchain_costrouter.ledger.summary import GroupBy, Summary, SummaryRow
+from langchain_costrouter.ledger.summary import GROUP_BY, GroupBy, Summary, SummaryRow
 
 MEMORY_URL = "memory://"
 
 __all__ = [
+    "GROUP_BY",
     "MEMORY_URL",
     "GroupBy",
     "InMemoryLedger",

@@ -53,7 +53,9 @@ def create_ledger_engine(url: str) -> sa.Engine:
     if path is None:
         return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
     create_private_file(path)
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+    engine = sa.create_engine(
+        f"sqlite:///{path}", connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000}
+    )
     sa.event.listen(engine, "connect", _configure_sqlite)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine

@@ -19,7 +19,7 @@ from langchain_costrouter import tokens
 from langchain_costrouter.errors import AllTiersFailedError
 from langchain_costrouter.ledger.rows import LedgerRow, rows_from_costrouter
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
-from langchain_costrouter.pricing import PriceTable, token_counts
+from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 
 
 @dataclass
@@ -50,7 +50,13 @@ class Pricing:
 
 
 def rows_from_result(
-    result: LLMResult, run: RunStart, *, run_id: str, when: datetime, latency_ms: float, pricing: Pricing
+    result: LLMResult,
+    run: RunStart,
+    *,
+    run_id: str,
+    when: datetime,
+    latency_ms: float,
+    pricing: Pricing,
 ) -> list[LedgerRow]:
     """Rows of a finished run: every attempt of a routed answer, else one row.
 
@@ -66,7 +72,11 @@ def rows_from_result(
     usage = getattr(message, "usage_metadata", None) or _llm_output_usage(result.llm_output)
     if not usage and run.nested_rows:
         return []
-    return [_plain_row(generation, usage, response_metadata, result, run, run_id, when, latency_ms, pricing)]
+    return [
+        _plain_row(
+            generation, usage, response_metadata, result, run, run_id, when, latency_ms, pricing
+        )
+    ]
 
 
 def rows_from_error(
@@ -95,9 +105,12 @@ def rows_from_error(
     ]
 
 
-def _routed_rows(record: CostRouterMetadata, run: RunStart, run_id: str, when: datetime) -> list[LedgerRow]:
-    record = {"task": run.task, "namespace": run.namespace, **record}  # the router's own labels win
-    return rows_from_costrouter(record, run_id=run_id, when=when)
+def _routed_rows(
+    record: CostRouterMetadata, run: RunStart, run_id: str, when: datetime
+) -> list[LedgerRow]:
+    labelled: dict[str, Any] = {"task": run.task, "namespace": run.namespace}
+    labelled.update(record)  # the router's own labels win
+    return rows_from_costrouter(cast(CostRouterMetadata, labelled), run_id=run_id, when=when)
 
 
 def _plain_row(
@@ -114,16 +127,11 @@ def _plain_row(
     llm_output = result.llm_output or {}
     model = _model_name(response_metadata, llm_output) or run.model or "unknown"
     estimated = not usage
-    if estimated:
-        usage = {
-            "input_tokens": run.estimated_prompt_tokens(),
-            "output_tokens": tokens.count_text(generation.text) if generation else 0,
-        }
-    counts = token_counts(usage)
+    # LangChain's own cache marks a hit with total_cost 0: nothing was spent.
+    cache_hit = usage is not None and usage.get("total_cost") == 0
+    counts = token_counts(usage) if usage else _estimate(run, generation)
     tier = response_metadata.get("service_tier") or llm_output.get("service_tier")
     priced = pricing.prices.price(model, counts, provider=run.provider, service_tier=tier)
-    # LangChain's own cache marks a hit with total_cost 0: nothing was spent.
-    cache_hit = bool(usage) and usage.get("total_cost") == 0
     reference = pricing.reference_model or model
     baseline = priced.cost_usd if reference == model else pricing.prices.baseline(counts, reference)
     return LedgerRow(
@@ -145,6 +153,14 @@ def _plain_row(
         cache_hit=cache_hit,
         latency_ms=latency_ms,
         usage_estimated=estimated,
+    )
+
+
+def _estimate(run: RunStart, generation: Generation | None) -> TokenCounts:
+    """tiktoken counts for a provider that reported no usage (a stream without it)."""
+    return TokenCounts(
+        input=run.estimated_prompt_tokens(),
+        output=tokens.count_text(generation.text) if generation else 0,
     )
 
 

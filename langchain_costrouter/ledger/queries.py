@@ -86,9 +86,10 @@ def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Se
 
 def group_totals(record: sa.RowMapping) -> GroupTotals:
     """One result row of `summary_query` as plain ints (Postgres sums are Decimals)."""
-    values = {name: record[name] for name in record.keys()}  # noqa: SIM118 - RowMapping
-    key = str(values.pop("key"))
-    return GroupTotals(key=key, **{name: _int_or_none(value) for name, value in values.items()})
+    sums: dict[str, Any] = {
+        name: _int_or_none(value) for name, value in record.items() if name != "key"
+    }
+    return GroupTotals(key=str(record["key"]), **sums)
 
 
 def _group_key(table: sa.Table, by: GroupBy) -> sa.ColumnElement[Any]:

@@ -42,7 +42,9 @@ class Migration:
 def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
     """Table objects for queries, matching the schema after every migration."""
     metadata = sa.MetaData()
-    return LedgerTables(rows=_rows_table_v1(metadata, prefix), versions=_versions_table(metadata, prefix))
+    return LedgerTables(
+        rows=_rows_table_v1(metadata, prefix), versions=_versions_table(metadata, prefix)
+    )
 
 
 def migrate(engine: sa.Engine, prefix: str = DEFAULT_TABLE_PREFIX) -> int:
@@ -80,7 +82,9 @@ def _versions_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
         f"{prefix}schema_version",
         metadata,
         sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("applied_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()),
+        sa.Column(
+            "applied_at", sa.DateTime, nullable=False, server_default=sa.func.current_timestamp()
+        ),
     )
 
 
@@ -134,7 +138,5 @@ def _create_rows_table(conn: sa.Connection, prefix: str) -> None:
     _rows_table_v1(sa.MetaData(), prefix).create(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "create the ledger table", _create_rows_table),
-)
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create the ledger table", _create_rows_table),)
 LATEST_VERSION = len(MIGRATIONS)

@@ -7,16 +7,14 @@ report do not depend on where the rows live.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 GroupBy = Literal["task", "model", "day", "all"]
 GROUP_BY: tuple[GroupBy, ...] = ("task", "model", "day", "all")
@@ -114,11 +112,10 @@ class Summary(tuple[SummaryRow, ...]):
         """Every row as a JSON-ready dict."""
         return [row.to_dict() for row in self]
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A DataFrame indexed by the group key (needs ``pip install pandas``)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dicts()).set_index("key")
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` indexed by the group key (needs ``pip install pandas``)."""
+        pandas = importlib.import_module("pandas")  # optional dependency, untyped
+        return pandas.DataFrame(self.to_dicts()).set_index("key")
 
 
 def summary_of(groups: Iterable[GroupTotals], by: GroupBy) -> Summary:

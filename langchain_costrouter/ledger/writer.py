@@ -143,8 +143,10 @@ class BatchWriter:
             self._warn(f"dropped the {dropped} oldest unwritten rows (limit {self._max_pending})")
         if not self._failing:
             self._failing = True
-            self._warn(f"could not write {len(batch)} rows ({type(error).__name__}: {error}); "
-                       "keeping them in memory and retrying")
+            self._warn(
+                f"could not write {len(batch)} rows ({type(error).__name__}: {error}); "
+                "keeping them in memory and retrying"
+            )
 
     def _warn(self, message: str) -> None:
         warnings.warn(f"Ledger {self._where}: {message}", BackendUnavailableWarning, stacklevel=2)

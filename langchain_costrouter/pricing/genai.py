@@ -81,7 +81,10 @@ def _schedule(model_price: Any) -> PriceSchedule:
 
 def _rates_at(model_price: Any, input_tokens: int) -> Rates:
     return per_token_rates(
-        {kind: _price_at(getattr(model_price, key), input_tokens) for kind, key in _PRICE_KEYS.items()}
+        {
+            kind: _price_at(getattr(model_price, key), input_tokens)
+            for kind, key in _PRICE_KEYS.items()
+        }
     )
 
 

@@ -76,13 +76,21 @@ class ModelPrice:
 
     def schedule(self, *, batch: bool = False) -> PriceSchedule:
         """Per-token rates of this price with its long-context tiers."""
-        tiers = tuple((start, price.rates()) for start, price in sorted(self.above_input_tokens.items()))
+        tiers = tuple(
+            (start, price.rates()) for start, price in sorted(self.above_input_tokens.items())
+        )
         schedule = PriceSchedule(base=self.rates(), tiers=tiers, source="override")
-        return schedule.scaled(to_decimal(self.batch_multiplier, "batch_multiplier")) if batch else schedule
+        return (
+            schedule.scaled(to_decimal(self.batch_multiplier, "batch_multiplier"))
+            if batch
+            else schedule
+        )
 
     def rates(self) -> Rates:
         """Per-token rates of the base tier."""
-        per_mtok = {kind: getattr(self, name) for kind, name in zip(_KINDS, _TIER_FIELDS, strict=True)}
+        per_mtok = {
+            kind: getattr(self, name) for kind, name in zip(_KINDS, _TIER_FIELDS, strict=True)
+        }
         return per_token_rates(per_mtok)
 
 

@@ -84,7 +84,9 @@ class PriceTable:
             return _UNKNOWN
         return PricedUsage(schedule.cost(counts), schedule.source)
 
-    def baseline(self, usage: Usage, reference_model: str, *, batch: bool = False) -> Decimal | None:
+    def baseline(
+        self, usage: Usage, reference_model: str, *, batch: bool = False
+    ) -> Decimal | None:
         """What the same tokens would have cost on ``reference_model`` (None if unknown)."""
         return self.price(reference_model, usage, batch=batch).cost_usd
 

@@ -17,7 +17,7 @@ from langchain_costrouter.testing.replies import Reply, ToolCall
 from langchain_costrouter.testing.schema_fill import ValuePool, fill_schema, fill_string
 
 _GREETING = re.compile(r"^\s*(hello|hi|hey|good (morning|afternoon|evening))\b", re.IGNORECASE)
-_ARITHMETIC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/×])\s*(-?\d+(?:\.\d+)?)")
+_ARITHMETIC = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/\u00d7])\s*(-?\d+(?:\.\d+)?)")
 _NAME_STOPWORDS = frozenset({"get", "set", "tool", "function", "the", "and", "for", "run", "do"})
 _HAIKUS = (
     "Soft rain on the roof,\nthe kettle begins to sing,\nwarm hands, quiet room.\n\n"
@@ -92,7 +92,10 @@ def _relevant_functions(functions: list[dict[str, Any]], text: str) -> list[dict
     for ``get_weather``); a request to "use the tool" with no better match picks the first.
     """
     words = re.findall(r"\w+", text.lower())
-    scored = [(_relevance(function, text.lower(), words), index) for index, function in enumerate(functions)]
+    scored = [
+        (_relevance(function, text.lower(), words), index)
+        for index, function in enumerate(functions)
+    ]
     ranked = sorted((pair for pair in scored if pair[0] > 0), key=lambda pair: (-pair[0], pair[1]))
     if not ranked and re.search(r"\b(use|using) (the|a|your) tools?\b", text, re.IGNORECASE):
         return functions[:1]
@@ -104,7 +107,11 @@ def _relevance(function: dict[str, Any], lowered_text: str, words: list[str]) ->
     if name and name.lower() in lowered_text:
         return 10
     name_words = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().split("_")
-    stems = [word[: max(4, len(word) - 2)] for word in name_words if len(word) >= 3 and word not in _NAME_STOPWORDS]
+    stems = [
+        word[: max(4, len(word) - 2)]
+        for word in name_words
+        if len(word) >= 3 and word not in _NAME_STOPWORDS
+    ]
     return sum(1 for stem in stems if any(word.startswith(stem) for word in words))
 
 
@@ -131,7 +138,13 @@ def _describe_result(result: ToolResult) -> str:
 
 def _arithmetic_answer(left: str, operator: str, right: str) -> str:
     a, b = float(left), float(right)
-    results = {"+": a + b, "-": a - b, "*": a * b, "×": a * b, "/": a / b if b else float("nan")}
+    results = {
+        "+": a + b,
+        "-": a - b,
+        "*": a * b,
+        "\u00d7": a * b,
+        "/": a / b if b else float("nan"),
+    }
     return f"{left} {operator} {right} = {_format_value(results[operator])}."
 
 

@@ -2,8 +2,9 @@
 
 HTTP/1.1 with ``Content-Length`` bodies and chunked SSE streams, and ``Connection: close``
 on every response: LangChain caches one async httpx client per base URL, and a connection
-pooled under one test's event loop breaks the next test's loop ("Event loop is closed"). Faults are played here because they are about the connection:
-error statuses, hangs that end when the client gives up, broken bodies, dropped sockets.
+pooled under one test's event loop breaks the next test's loop ("Event loop is closed").
+Faults are played here because they are about the connection: error statuses, hangs that
+end when the client gives up, broken bodies, dropped sockets.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from langchain_costrouter.testing.wire import Completion, completion_body, rende
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _POLL_SECONDS = 0.02
 _ERRORS = {
-    "400": ("invalid_request_error", "context_length_exceeded", "This model's maximum context length was exceeded."),
+    "400": (
+        "invalid_request_error",
+        "context_length_exceeded",
+        "This model's maximum context length was exceeded.",
+    ),
     "429": ("requests", "rate_limit_exceeded", "Rate limit reached. Please retry after a while."),
     "500": ("server_error", None, "The server had an error while processing your request."),
     "503": ("server_error", None, "The engine is currently overloaded, please try again later."),
@@ -57,9 +62,10 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
     """Answers ``POST /v1/chat/completions`` (and ``/chat/completions``)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: ChatServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: test output is not the place for access logs."""
 
     def do_POST(self) -> None:
@@ -86,29 +92,41 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         prompt_tokens = count_prompt_tokens(body)
         first_byte, per_chunk = behaviour.latency_for(model)
         if isinstance(answer, Fault):
-            behaviour.record(LoggedRequest(path, body, model, stream, prompt_tokens, 0, answer.kind, source))
+            behaviour.record(
+                LoggedRequest(path, body, model, stream, prompt_tokens, 0, answer.kind, source)
+            )
             self._play_fault(answer, body, prompt_tokens, per_chunk)
             return
         completion = render(answer, body, prompt_tokens)
         tokens = completion.usage["completion_tokens"]
-        behaviour.record(LoggedRequest(path, body, model, stream, prompt_tokens, tokens, "reply", source))
+        behaviour.record(
+            LoggedRequest(path, body, model, stream, prompt_tokens, tokens, "reply", source)
+        )
         if self._wait(first_byte + answer.latency):
             self._send_completion(completion, body, per_chunk)
 
-    def _send_completion(self, completion: Completion, body: dict[str, Any], per_chunk: float) -> None:
+    def _send_completion(
+        self, completion: Completion, body: dict[str, Any], per_chunk: float
+    ) -> None:
         if not body.get("stream"):
             self._send_json(200, completion_body(completion))
             return
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        events = [json.dumps(chunk) for chunk in stream_chunks(completion, include_usage=include_usage)]
+        events = [
+            json.dumps(chunk) for chunk in stream_chunks(completion, include_usage=include_usage)
+        ]
         self._send_events([*events, "[DONE]"], per_chunk)
 
-    def _play_fault(self, fault: Fault, body: dict[str, Any], prompt_tokens: int, per_chunk: float) -> None:
+    def _play_fault(
+        self, fault: Fault, body: dict[str, Any], prompt_tokens: int, per_chunk: float
+    ) -> None:
         if fault.kind in _ERRORS:
             self._send_error_fault(fault)
         elif fault.kind == "timeout":
             if self._wait(fault.seconds):
-                self._send_completion(render(brain_reply(body), body, prompt_tokens), body, per_chunk)
+                self._send_completion(
+                    render(brain_reply(body), body, prompt_tokens), body, per_chunk
+                )
         elif fault.kind == "malformed":
             self._send_malformed(stream=bool(body.get("stream")))
         else:
@@ -124,7 +142,9 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         if stream:
             self._send_events(['{"id": "chatcmpl-broken", "choices": [{"delta": '], 0.0)
             return
-        self._send_bytes(200, b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{', {})
+        self._send_bytes(
+            200, b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{', {}
+        )
 
     def _drop(self, fault: Fault, body: dict[str, Any], prompt_tokens: int) -> None:
         """Close the socket: before any response, or after a few chunks of a stream."""
@@ -140,7 +160,9 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
 
     def _reject(self, path: str, body: dict[str, Any] | None) -> None:
         model = body.get("model") if body else None
-        self.server.behaviour.record(LoggedRequest(path, body, model, False, 0, 0, "bad_request", None))
+        self.server.behaviour.record(
+            LoggedRequest(path, body, model, False, 0, 0, "bad_request", None)
+        )
         message = "The test server supports only n=1." if body else "The body is not a JSON object."
         self._send_json(400, _error_body("invalid_request_error", None, message))
 
@@ -151,7 +173,9 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         """
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
-            if self.server.behaviour.is_closing() or self._client_gone(min(_POLL_SECONDS, remaining)):
+            if self.server.behaviour.is_closing() or self._client_gone(
+                min(_POLL_SECONDS, remaining)
+            ):
                 self.close_connection = True
                 return False
         return True
@@ -168,7 +192,9 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             time.sleep(timeout)
         return gone
 
-    def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         self._send_bytes(status, json.dumps(body, ensure_ascii=False).encode(), headers or {})
 
     def _send_bytes(self, status: int, payload: bytes, headers: dict[str, str]) -> None:

@@ -104,7 +104,9 @@ class LocalOpenAIServer:
         with self._lock:
             self._responder = responder
 
-    def set_latency(self, seconds: float, *, per_chunk: float = 0.0, model: str | None = None) -> None:
+    def set_latency(
+        self, seconds: float, *, per_chunk: float = 0.0, model: str | None = None
+    ) -> None:
         """Delay answers: ``seconds`` before the first byte, ``per_chunk`` between SSE events.
 
         Args:
@@ -115,10 +117,14 @@ class LocalOpenAIServer:
         with self._lock:
             self._latency[model] = (seconds, per_chunk)
 
-    def set_fault_rate(self, rate: float, *, kinds: Sequence[FaultKind] = ("500",), seed: int = 0) -> None:
+    def set_fault_rate(
+        self, rate: float, *, kinds: Sequence[FaultKind] = ("500",), seed: int = 0
+    ) -> None:
         """Fail a random share ``rate`` of unscripted requests, reproducibly for a given seed."""
         with self._lock:
-            self._fault_rate = _FaultRate(rate, tuple(kinds), random.Random(seed)) if rate > 0 else None
+            self._fault_rate = (
+                _FaultRate(rate, tuple(kinds), random.Random(seed)) if rate > 0 else None
+            )
 
     def reset(self) -> None:
         """Forget scripts, responder, latency, fault rate and the request log."""
@@ -144,7 +150,7 @@ class LocalOpenAIServer:
         return sum(entry.prompt_tokens for entry in self._matching(model))
 
     def pending_script_count(self, model: str | None = None) -> int:
-        """Scripted answers not consumed yet, in ``model``'s queue (``None``: the any-model queue)."""
+        """Scripted answers not consumed yet in ``model``'s queue (``None``: any-model queue)."""
         with self._lock:
             return len(self._scripts.get(model, ()))
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _QUOTED = re.compile(
-    r"(?<!\w)'([^'\n]+?)'(?!\w)|\"([^\"\n]+?)\"|“([^”\n]+?)”|‘([^’\n]+?)’|「([^」\n]+?)」"
+    r"(?<!\w)'([^'\n]+?)'(?!\w)|\"([^\"\n]+?)\""
+    r"|\u201c([^\u201d\n]+?)\u201d|\u2018([^\u2019\n]+?)\u2019|\u300c([^\u300d\n]+?)\u300d"
 )
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?!\w)")
 _CAPITALISED_PHRASE = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
@@ -55,7 +56,10 @@ class PromptFacts:
 
     def quoted(self) -> list[str]:
         """Quoted strings of the user's last message, in order."""
-        return [next(group for group in match.groups() if group) for match in _QUOTED.finditer(self.user_text)]
+        return [
+            next(group for group in match.groups() if group)
+            for match in _QUOTED.finditer(self.user_text)
+        ]
 
     def numbers(self) -> list[float]:
         """Numbers the user wrote, in order."""

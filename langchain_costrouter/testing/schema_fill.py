@@ -72,7 +72,10 @@ def _fill(schema: dict[str, Any], pool: ValuePool, *, root: dict[str, Any], name
         return _fill_object(schema, pool, root=root)
     if kind == "array":
         item = schema.get("items") or {}
-        return [_fill(item, pool, root=root, name=name) for _ in range(max(1, schema.get("minItems", 1)))]
+        return [
+            _fill(item, pool, root=root, name=name)
+            for _ in range(max(1, schema.get("minItems", 1)))
+        ]
     if kind in ("integer", "number"):
         return _fill_number(schema, pool, integer=kind == "integer")
     if kind == "boolean":
@@ -82,7 +85,9 @@ def _fill(schema: dict[str, Any], pool: ValuePool, *, root: dict[str, Any], name
     return fill_string(name, pool)
 
 
-def _fill_object(schema: dict[str, Any], pool: ValuePool, *, root: dict[str, Any]) -> dict[str, Any]:
+def _fill_object(
+    schema: dict[str, Any], pool: ValuePool, *, root: dict[str, Any]
+) -> dict[str, Any]:
     properties: dict[str, Any] = schema.get("properties") or {}
     return {key: _fill(sub, pool, root=root, name=key) for key, sub in properties.items()}
 

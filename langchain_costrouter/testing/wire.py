@@ -58,7 +58,12 @@ def completion_body(completion: Completion) -> dict[str, Any]:
         "created": completion.created,
         "model": completion.model,
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": completion.finish_reason,
+            }
         ],
         "usage": completion.usage,
     }
@@ -85,7 +90,9 @@ def stream_chunks(completion: Completion, *, include_usage: bool) -> list[dict[s
     return chunks
 
 
-def _chunk(completion: Completion, choices: list[dict[str, Any]], include_usage: bool) -> dict[str, Any]:
+def _chunk(
+    completion: Completion, choices: list[dict[str, Any]], include_usage: bool
+) -> dict[str, Any]:
     chunk: dict[str, Any] = {
         "id": completion.id,
         "object": "chat.completion.chunk",

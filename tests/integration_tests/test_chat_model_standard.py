@@ -18,8 +18,14 @@ from tests.server_fixtures import get_test_server
 
 
 def openai_child(model: str) -> ChatOpenAI:
-    return ChatOpenAI(model=model, base_url=get_test_server().base_url, api_key="test",
-                      max_retries=0, stream_usage=True, cache=False)
+    return ChatOpenAI(
+        model=model,
+        base_url=get_test_server().base_url,
+        api_key="test",
+        max_retries=0,
+        stream_usage=True,
+        cache=False,
+    )
 
 
 class TestRoutedChatModelIntegration(ChatModelIntegrationTests):
@@ -30,8 +36,10 @@ class TestRoutedChatModelIntegration(ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {
-            "routes": {"chat": [openai_child("gpt-4o-mini")],
-                       "classification": [openai_child("gpt-4.1-nano"), openai_child("gpt-4o")]},
+            "routes": {
+                "chat": [openai_child("gpt-4o-mini")],
+                "classification": [openai_child("gpt-4.1-nano"), openai_child("gpt-4o")],
+            },
             "default_task": "chat",
         }
 

@@ -19,7 +19,9 @@ def _router(**kwargs: Any) -> RoutedChatModel:
     return RoutedChatModel(
         routes={
             "chat": [ScriptedChatModel(model="gpt-4o", answers=["from chat"])],
-            "classification": [ScriptedChatModel(model="gpt-4o-mini", answers=["from classification"])],
+            "classification": [
+                ScriptedChatModel(model="gpt-4o-mini", answers=["from classification"])
+            ],
         },
         default_task="chat",
         **kwargs,
@@ -56,12 +58,16 @@ def test_stream_and_batch_resolve_the_label() -> None:
     config = {"configurable": {"task": "classification"}}
     text = "".join(str(c.content) for c in router.stream("hi", config=config))
     assert text == "from classification"
-    assert [m.content for m in router.batch(["a", "b"], config=config)] == ["from classification"] * 2
+    assert [m.content for m in router.batch(["a", "b"], config=config)] == [
+        "from classification"
+    ] * 2
 
 
 def test_label_flows_through_an_lcel_chain() -> None:
-    chain = ChatPromptTemplate.from_messages([("human", "{q}")]) | _router() | RunnableLambda(
-        lambda m: m.content
+    chain = (
+        ChatPromptTemplate.from_messages([("human", "{q}")])
+        | _router()
+        | RunnableLambda(lambda m: m.content)
     )
     assert chain.invoke({"q": "x"}, config={"metadata": {"task": "classification"}}) == (
         "from classification"
@@ -114,8 +120,11 @@ def test_usage_handler_counts_each_call_once() -> None:
     third = chain.invoke({"q": "three"}, config={"callbacks": [handler]})
     usage = handler.usage_metadata["gpt-4o"]
     stream_usage = next(c.usage_metadata for c in streamed if c.usage_metadata)
-    expected = (first.usage_metadata["input_tokens"] + stream_usage["input_tokens"]
-                + third.usage_metadata["input_tokens"])
+    expected = (
+        first.usage_metadata["input_tokens"]
+        + stream_usage["input_tokens"]
+        + third.usage_metadata["input_tokens"]
+    )
     assert usage["input_tokens"] == expected
 
 
@@ -147,7 +156,9 @@ def test_structured_output_json_schema_uses_response_format() -> None:
         return original(messages, stop=stop, **kwargs)
 
     object.__setattr__(child, "_generate", spy)
-    assert router.with_structured_output(Answer, method="json_schema").invoke("x") == Answer(label="spam")
+    assert router.with_structured_output(Answer, method="json_schema").invoke("x") == Answer(
+        label="spam"
+    )
     assert seen[0]["response_format"]["type"] == "json_schema"
     assert "tools" not in seen[0]
     json_mode = router.with_structured_output(Answer, method="json_mode")

@@ -12,8 +12,13 @@ from langchain_costrouter import RoutedChatModel
 
 
 def _child(model: str) -> ChatOpenAI:
-    return ChatOpenAI(model=model, base_url="http://127.0.0.1:9/v1", api_key="test",
-                      max_retries=0, stream_usage=True)
+    return ChatOpenAI(
+        model=model,
+        base_url="http://127.0.0.1:9/v1",
+        api_key="test",
+        max_retries=0,
+        stream_usage=True,
+    )
 
 
 class TestRoutedChatModelUnit(ChatModelUnitTests):

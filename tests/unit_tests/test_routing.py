@@ -24,11 +24,17 @@ def _resolve(explicit=None, metadata=None, config=None, default="chat"):  # type
 
 
 def test_explicit_label_beats_run_metadata_and_config() -> None:
-    assert _resolve("classification", {"task": "chat"}, {"metadata": {"task": "chat"}}) == "classification"
+    assert (
+        _resolve("classification", {"task": "chat"}, {"metadata": {"task": "chat"}})
+        == "classification"
+    )
 
 
 def test_run_metadata_beats_config() -> None:
-    assert _resolve(None, {"task": "classification"}, {"metadata": {"task": "chat"}}) == "classification"
+    assert (
+        _resolve(None, {"task": "classification"}, {"metadata": {"task": "chat"}})
+        == "classification"
+    )
 
 
 def test_config_metadata_then_configurable() -> None:
@@ -54,11 +60,13 @@ def test_no_label_and_no_default_is_an_error() -> None:
 
 
 def test_route_forms_normalise_to_tiers() -> None:
-    routes = normalise_routes({
-        "a": CHEAP,
-        "b": [CHEAP, [STRONG, CHEAP]],
-        "c": Route(tiers=(Tier.of(STRONG),), max_cost_usd=0.1),
-    })
+    routes = normalise_routes(
+        {
+            "a": CHEAP,
+            "b": [CHEAP, [STRONG, CHEAP]],
+            "c": Route(tiers=(Tier.of(STRONG),), max_cost_usd=0.1),
+        }
+    )
     assert routes["a"].describe() == [["scripted/cheap"]]
     assert routes["b"].describe() == [["scripted/cheap"], ["scripted/strong", "scripted/cheap"]]
     assert routes["c"].max_cost_usd == 0.1

@@ -27,7 +27,7 @@ HOSTILE = [
     "",
     "buy " + "cheap watches and more " * 900,
     "Grüße aus Köln 🎉 — 東京で会いましょう",
-    "1. buy\n2. now\n---\n```json\n{\"i4\": \"spam\"}\n```",
+    '1. buy\n2. now\n---\n```json\n{"i4": "spam"}\n```',
     "<|endoftext|> buy",
     "Lunch tomorrow?",
     "Lunch tomorrow?",
@@ -112,7 +112,8 @@ def test_misbehaving_provider_leaves_no_item_without_a_result(
     assert [r.value for r in results if r.ok] == [label_of(x) for x in items if x != "weird"]
     assert "failed even when sent alone" in (results[17].error or "")
     assert "not one of the labels" in (results[17].error or "")
-    assert results[9].value == "ham" and results[9].batch_size == 1
+    assert results[9].value == "ham"
+    assert results[9].batch_size == 1
     assert results[0].calls == 2  # the invalid-JSON batch was sent again, halved
     assert openai_server.request_count() > 3
 
@@ -135,7 +136,11 @@ async def test_async_batches_with_costs_from_usage(
     openai_server.set_responder(batch_responder(label_of))
     items = [f"buy {i}" if i % 2 else f"hello {i}" for i in range(30)]
     results = await abatch_classify(
-        items, LABELS, model=chat, max_items=10, max_concurrency=3,
+        items,
+        LABELS,
+        model=chat,
+        max_items=10,
+        max_concurrency=3,
         price=lambda model, usage: usage["input_tokens"] * 1e-6,
     )
     assert [r.value for r in results] == expected(items)

@@ -67,7 +67,9 @@ def process_worker(url: str, counter: str, start_at: float, threads: int) -> int
     time.sleep(max(0.0, start_at - time.time()))
     req = request()
     with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(lambda _: cached_or_called(cache, req, Path(counter)), range(threads)))
+        results = list(
+            pool.map(lambda _: cached_or_called(cache, req, Path(counter)), range(threads))
+        )
     cache.close()
     return sum(r.text == "Paris." for r in results)
 

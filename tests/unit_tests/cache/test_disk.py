@@ -61,7 +61,9 @@ def test_pickled_rows_are_never_unpickled(tmp_path: Path) -> None:
     backend.set(key, b"placeholder", None)
     backend.close()
     with sqlite3.connect(tmp_path / "cache.db") as db:
-        db.execute("UPDATE Cache SET mode = 4, value = ? WHERE key = ?", (pickle.dumps(answer()), key))
+        db.execute(
+            "UPDATE Cache SET mode = 4, value = ? WHERE key = ?", (pickle.dumps(answer()), key)
+        )
     with pytest.warns(BackendUnavailableWarning, match="refusing to unpickle"):
         assert ResponseCache(DiskBackend(tmp_path)).lookup(request()) is None
 
@@ -77,7 +79,9 @@ def _store_in_child(directory: str) -> None:
 
 
 def test_a_second_process_hits(tmp_path: Path) -> None:
-    child = multiprocessing.get_context("spawn").Process(target=_store_in_child, args=(str(tmp_path),))
+    child = multiprocessing.get_context("spawn").Process(
+        target=_store_in_child, args=(str(tmp_path),)
+    )
     child.start()
     child.join(60)
     assert child.exitcode == 0

@@ -58,11 +58,18 @@ def with_params(**params: object) -> CacheRequest:
         (request(namespace="tenant-a"), request(namespace="tenant-b")),
         (request(task="chat"), request(task="classification")),
         (request(policy_version="1"), request(policy_version="2")),
-        (request(messages=[SystemMessage("Be brief."), HumanMessage("Hi")]),
-         request(messages=[SystemMessage("Be verbose."), HumanMessage("Hi")])),
-        (request(messages=[HumanMessage("Hi")]), request(messages=[SystemMessage("x"), HumanMessage("Hi")])),
-        (request(messages=[HumanMessage("Hi", name="alice")]),
-         request(messages=[HumanMessage("Hi", name="bob")])),
+        (
+            request(messages=[SystemMessage("Be brief."), HumanMessage("Hi")]),
+            request(messages=[SystemMessage("Be verbose."), HumanMessage("Hi")]),
+        ),
+        (
+            request(messages=[HumanMessage("Hi")]),
+            request(messages=[SystemMessage("x"), HumanMessage("Hi")]),
+        ),
+        (
+            request(messages=[HumanMessage("Hi", name="alice")]),
+            request(messages=[HumanMessage("Hi", name="bob")]),
+        ),
         (request("Is it spam?"), request("is it SPAM?")),
     ],
 )
@@ -74,8 +81,12 @@ def test_anything_that_shapes_the_answer_changes_the_key(
 
 def test_tool_call_ids_and_tool_results_are_keyed() -> None:
     def conversation(call_id: str, result: str) -> CacheRequest:
-        call = AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": call_id}])
-        return request(messages=[HumanMessage("Weather?"), call, ToolMessage(result, tool_call_id=call_id)])
+        call = AIMessage(
+            "", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": call_id}]
+        )
+        return request(
+            messages=[HumanMessage("Weather?"), call, ToolMessage(result, tool_call_id=call_id)]
+        )
 
     base = conversation("call_1", "sunny")
     assert base.key != conversation("call_2", "sunny").key
@@ -102,8 +113,11 @@ def test_equal_numbers_and_param_order_give_one_key() -> None:
 
 def test_secrets_never_reach_the_key() -> None:
     secret = "sk-live-very-secret"
-    req = with_params(api_key=secret, default_headers={"Authorization": f"Bearer {secret}"},
-                      extra={"token": SecretStr(secret)})
+    req = with_params(
+        api_key=secret,
+        default_headers={"Authorization": f"Bearer {secret}"},
+        extra={"token": SecretStr(secret)},
+    )
     assert secret not in str(req.payload(Normalization()))
     assert req.key == with_params(default_headers={}, extra={}).key
 
@@ -143,7 +157,10 @@ def test_normalization_is_per_request_and_part_of_the_key() -> None:
 
 def test_nfkc_folds_compatibility_forms() -> None:
     nfkc = Normalization(unicode="NFKC")
-    assert request("Ｆｕｌｌ １２", normalization=nfkc).key == request("Full 12", normalization=nfkc).key
+    assert (
+        request("Ｆｕｌｌ １２", normalization=nfkc).key
+        == request("Full 12", normalization=nfkc).key
+    )
     assert request("Ｆｕｌｌ １２").key != request("Full 12").key
 
 
@@ -152,9 +169,13 @@ def test_text_blocks_are_normalised_and_other_blocks_exact() -> None:
     other = {"type": "image_url", "image_url": {"url": "data:image/png;base64,BBBB"}}
     blocks = [{"type": "text", "text": " Describe "}, image]
     same = [{"type": "text", "text": "Describe"}, image]
-    assert request(messages=[HumanMessage(blocks)]).key == request(messages=[HumanMessage(same)]).key
+    assert (
+        request(messages=[HumanMessage(blocks)]).key == request(messages=[HumanMessage(same)]).key
+    )
     changed = [{"type": "text", "text": "Describe"}, other]
-    assert request(messages=[HumanMessage(same)]).key != request(messages=[HumanMessage(changed)]).key
+    assert (
+        request(messages=[HumanMessage(same)]).key != request(messages=[HumanMessage(changed)]).key
+    )
 
 
 def test_keys_are_identical_in_another_process() -> None:

@@ -75,7 +75,8 @@ async def test_async_composition_collects_nested_side_calls() -> None:
 
 
 @pytest.mark.parametrize(
-    ("checks", "weights"), [([], []), ([NotRefusal()], [1, 2]), ([NotRefusal()], [0]), ([NotRefusal()], [-1])]
+    ("checks", "weights"),
+    [([], []), ([NotRefusal()], [1, 2]), ([NotRefusal()], [0]), ([NotRefusal()], [-1])],
 )
 def test_weighted_rejects_bad_weights(checks: list[NotRefusal], weights: list[float]) -> None:
     with pytest.raises(ValueError):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 import pytest
@@ -9,7 +8,6 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_costrouter.checks import (
-    CHECK_KINDS,
     AllOf,
     EmbeddingSimilarity,
     JSONSchemaCheck,
@@ -18,38 +16,48 @@ from langchain_costrouter.checks import (
     LengthBounds,
     check_from_config,
 )
+from langchain_costrouter.checks.from_config import CHECK_KINDS
 from langchain_costrouter.errors import ConfigError
 
 QUESTION = [HumanMessage("Classify.")]
 
-ROUTE_TOML = """
-[routes.classify.check]
-kind = "all"
-checks = [
-  { kind = "not_refusal" },
-  { kind = "length", min_chars = 1, max_chars = 2000 },
-  { kind = "label_set", labels = ["Yes", "No"], name = "yes_no" },
-  { kind = "regex", pattern = "^(yes|no)", ignore_case = true },
-]
-
-[routes.extract.check]
-kind = "json_schema"
-schema = { type = "object", required = ["name"], properties = { name = { type = "string" } } }
-"""
+# What tomllib gives for a route table written in TOML.
+ROUTES: dict[str, Any] = {
+    "classify": {
+        "check": {
+            "kind": "all",
+            "checks": [
+                {"kind": "not_refusal"},
+                {"kind": "length", "min_chars": 1, "max_chars": 2000},
+                {"kind": "label_set", "labels": ["Yes", "No"], "name": "yes_no"},
+                {"kind": "regex", "pattern": "^(yes|no)", "ignore_case": True},
+            ],
+        }
+    },
+    "extract": {
+        "check": {
+            "kind": "json_schema",
+            "schema": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}},
+            },
+        }
+    },
+}
 
 
 def build(spec: dict[str, Any], **kwargs: Any) -> Any:
     return check_from_config(spec, key="routes.r.check", **kwargs)
 
 
-def test_builds_checks_from_toml() -> None:
-    routes = tomllib.loads(ROUTE_TOML)["routes"]
-    classify = check_from_config(routes["classify"]["check"])
+def test_builds_checks_from_config_tables() -> None:
+    classify = check_from_config(ROUTES["classify"]["check"])
     assert isinstance(classify, AllOf)
     assert [c.name for c in classify.checks] == ["not_refusal", "length", "yes_no", "regex"]
     assert classify.score(QUESTION, AIMessage("Yes")) == 1.0
     assert classify.score(QUESTION, AIMessage("Perhaps")) == 0.0
-    extract = check_from_config(routes["extract"]["check"])
+    extract = check_from_config(ROUTES["extract"]["check"])
     assert isinstance(extract, JSONSchemaCheck)
     assert extract.score(QUESTION, AIMessage('{"name": "Ann"}')) == 1.0
     assert extract.score(QUESTION, AIMessage('{"name": 1}')) == 0.0
@@ -57,15 +65,15 @@ def test_builds_checks_from_toml() -> None:
 
 @pytest.mark.parametrize("kind", sorted(set(CHECK_KINDS) - {"judge", "embedding"}))
 def test_every_simple_kind_builds(kind: str) -> None:
-    extra: dict[str, Any] = {
+    extras: dict[str, dict[str, Any]] = {
         "label_set": {"labels": ["a"]},
         "regex": {"pattern": "a"},
         "json_schema": {"schema": {}},
         "all": {"checks": [{"kind": "non_empty"}]},
         "any": {"checks": [{"kind": "non_empty"}]},
         "weighted": {"checks": [{"kind": "non_empty"}], "weights": [1]},
-    }.get(kind, {})
-    check = build({"kind": kind, "name": f"my_{kind}", **extra})
+    }
+    check = build({"kind": kind, "name": f"my_{kind}", **extras.get(kind, {})})
     assert check.name == f"my_{kind}"
 
 

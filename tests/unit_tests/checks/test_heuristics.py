@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (refusals in other scripts, typographic apostrophes: the point of the test)
 from __future__ import annotations
 
 import re

@@ -79,6 +79,8 @@ def test_const_unique_items_and_bool_is_not_one() -> None:
         ({"$ref": "https://example.com/s.json"}, "schema"),
         ({"items": [{"type": "string"}]}, "schema.items"),
         ({"pattern": "("}, "schema.pattern"),
+        ({"required": "name"}, "schema"),
+        ({"properties": {"n": {"maxLength": "5"}}}, "schema.properties.n"),
     ],
 )
 def test_unsupported_or_broken_schemas_fail_at_compile_time(

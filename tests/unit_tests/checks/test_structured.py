@@ -32,7 +32,13 @@ def tool_answer(*calls: dict[str, Any]) -> AIMessage:
 BROKEN_CALL = AIMessage(
     "",
     invalid_tool_calls=[
-        {"name": "Person", "args": '{"name": "Ann", ', "id": "c", "error": None, "type": "invalid_tool_call"}
+        {
+            "name": "Person",
+            "args": '{"name": "Ann", ',
+            "id": "c",
+            "error": None,
+            "type": "invalid_tool_call",
+        }
     ],
 )
 
@@ -45,7 +51,7 @@ def test_valid_json_passes_json_text(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ['{"a": 1', "{'a': 1}", "Sure! {\"a\": 1}", '{"a": NaN}', "", "[1, 2,]"]
+    "text", ['{"a": 1', "{'a': 1}", 'Sure! {"a": 1}', '{"a": NaN}', "", "[1, 2,]"]
 )
 def test_valid_json_fails_invalid_json(text: str) -> None:
     result = ValidJSON().evaluate(QUESTION, AIMessage(text))

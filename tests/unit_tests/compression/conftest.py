@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter.compression.scripted import ScriptedCompressorModel, keep_leading_sentences
+from langchain_costrouter.compression.scripted import (
+    ScriptedCompressorModel,
+    keep_leading_sentences,
+)
 
-BLOATED_PROMPT_PATH = Path(__file__).parents[2] / "data" / "compression" / "bloated_system_prompt.md"
+BLOATED_PROMPT_PATH = (
+    Path(__file__).parents[2] / "data" / "compression" / "bloated_system_prompt.md"
+)
 PLACEHOLDER = re.compile(r"\[\[KEEP_\d+\]\]")
 
 

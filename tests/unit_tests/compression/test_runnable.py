@@ -27,7 +27,9 @@ def _in_order(text: str, parts: list[str]) -> bool:
 def test_protected_spans_survive_a_prose_rewrite(
     bloated_prompt: str, protected_parts: list[str], summariser: ScriptedCompressorModel
 ) -> None:
-    result = PromptCompressor(summariser, cache={}).compress_messages([SystemMessage(bloated_prompt)])
+    result = PromptCompressor(summariser, cache={}).compress_messages(
+        [SystemMessage(bloated_prompt)]
+    )
 
     compressed = result.messages[0].text
     assert count_text(bloated_prompt) >= 2000
@@ -50,7 +52,9 @@ def test_protected_spans_are_never_sent_to_the_compressor(
 def test_a_corrupted_span_falls_back_to_the_original_with_a_reason(
     bloated_prompt: str, corrupter: ScriptedCompressorModel
 ) -> None:
-    result = PromptCompressor(corrupter, cache={}).compress_messages([SystemMessage(bloated_prompt)])
+    result = PromptCompressor(corrupter, cache={}).compress_messages(
+        [SystemMessage(bloated_prompt)]
+    )
 
     assert result.messages[0].text == bloated_prompt
     assert result.tokens_after == result.tokens_before
@@ -227,7 +231,9 @@ def test_lcel_composition_reaches_the_model_compressed(
     assert answerer.requests == ["Where?"]
 
 
-def test_lcel_with_a_string_prompt(bloated_prompt: str, summariser: ScriptedCompressorModel) -> None:
+def test_lcel_with_a_string_prompt(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
     chain = PromptTemplate.from_template("{text}") | PromptCompressor(summariser)
 
     out = chain.invoke({"text": bloated_prompt})
@@ -267,3 +273,13 @@ def _text_of(value: object) -> str:
         return value.messages[0].text
     assert isinstance(value, list)
     return str(value[0].text)
+
+
+async def test_streams_yield_the_whole_result_once(
+    bloated_prompt: str, summariser: ScriptedCompressorModel
+) -> None:
+    compressor = PromptCompressor(summariser, cache={})
+    expected = compressor.invoke(bloated_prompt)
+
+    assert list(compressor.stream(bloated_prompt)) == [expected]
+    assert [chunk async for chunk in compressor.astream(bloated_prompt)] == [expected]

@@ -1,0 +1,131 @@
+"""``costrouter report``: spend, tokens and savings recorded in a ledger."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from langchain_costrouter.ledger import GROUP_BY, Ledger, Summary, SummaryRow, open_ledger
+from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
+
+_COLUMNS = (
+    ("calls", 7),
+    ("tokens in", 11),
+    ("tokens out", 11),
+    ("cost $", 12),
+    ("reference $", 12),
+    ("savings", 8),
+    ("cache hits", 10),
+    ("escalated", 9),
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``report`` to the ``costrouter`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="spend, tokens and savings per task, model or day",
+        description="Summarise a cost ledger: calls, tokens, cost, reference cost, "
+        "savings, cache hit rate and escalation rate.",
+    )
+    parser.add_argument(
+        "--ledger",
+        default=None,
+        help="ledger URL: memory://, sqlite:///PATH or postgresql://... "
+        f"(default {default_ledger_url()})",
+    )
+    parser.add_argument("--by", choices=[g for g in GROUP_BY if g != "all"], default="task")
+    parser.add_argument(
+        "--since", type=_iso_datetime, help="only rows from this ISO time on (UTC if naive)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.set_defaults(func=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Print the report; exit status 2 when the ledger file does not exist."""
+    url = args.ledger or default_ledger_url()
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        print(f"costrouter report: no ledger at {path}", file=sys.stderr)
+        return 2
+    with open_ledger(url) as ledger:
+        groups, totals = _summaries(ledger, args.by, args.since)
+    if args.json:
+        print(json.dumps(_report_json(ledger.url, args, groups, totals)))
+    else:
+        print(_table(args.by, groups, totals))
+    return 0
+
+
+def _summaries(ledger: Ledger, by: str, since: datetime | None) -> tuple[Summary, SummaryRow]:
+    groups = ledger.summary(by=by, since=since)  # type: ignore[arg-type]
+    (totals,) = ledger.summary(by="all", since=since)
+    return groups, totals
+
+
+def _report_json(
+    url: str, args: argparse.Namespace, groups: Summary, totals: SummaryRow
+) -> dict[str, Any]:
+    return {
+        "ledger": url,
+        "by": args.by,
+        "since": args.since.isoformat() if args.since else None,
+        "groups": groups.to_dicts(),
+        "totals": totals.to_dict(),
+    }
+
+
+def _table(by: str, groups: Summary, totals: SummaryRow) -> str:
+    key_width = max([len(by), len("total"), *(len(row.key) for row in groups)])
+    header = by.ljust(key_width) + "".join(name.rjust(width + 2) for name, width in _COLUMNS)
+    lines = [header, "-" * len(header)]
+    lines += [_line(row, key_width) for row in groups]
+    lines += ["-" * len(header), _line(totals, key_width, key="total")]
+    notes = _notes(totals)
+    return "\n".join(lines + notes)
+
+
+def _line(row: SummaryRow, key_width: int, *, key: str | None = None) -> str:
+    cells = (
+        str(row.calls),
+        f"{row.input_tokens:,}",
+        f"{row.output_tokens:,}",
+        _dollars(row.cost_usd),
+        _dollars(row.baseline_cost_usd),
+        "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%",
+        f"{100 * row.cache_hit_rate:.1f}%",
+        f"{100 * row.escalation_rate:.1f}%",
+    )
+    widths = (width for _, width in _COLUMNS)
+    return (key or row.key).ljust(key_width) + "".join(
+        cell.rjust(width + 2) for cell, width in zip(cells, widths, strict=True)
+    )
+
+
+def _notes(totals: SummaryRow) -> list[str]:
+    notes = []
+    if totals.unpriced:
+        notes.append(
+            f"{totals.unpriced} rows have no known price: their cost is not in the totals."
+        )
+    if totals.errors:
+        notes.append(f"{totals.errors} rows are failed calls (no cost recorded).")
+    if totals.estimated:
+        notes.append(f"{totals.estimated} rows have token counts estimated with tiktoken.")
+    return notes
+
+
+def _dollars(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:.6f}"
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from error

@@ -1,0 +1,56 @@
+"""ItemBatcher through RoutedChatModel: routed by task, costs per item add up to the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_openai import ChatOpenAI
+
+from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.batching import batch_classify
+from langchain_costrouter.batching.testing import batch_responder
+from langchain_costrouter.ledger import InMemoryLedger
+from langchain_costrouter.testing import LocalOpenAIServer
+
+
+class _StartSpy(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.metadata: list[dict[str, Any]] = []
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: Any, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self.metadata.append(kwargs.get("metadata") or {})
+
+
+def test_batches_are_routed_and_priced_by_the_router(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    openai_server.set_responder(batch_responder(lambda item: "spam" if "buy" in item else "ham"))
+    ledger = InMemoryLedger()
+    router = RoutedChatModel(routes={"classification": [chat]}, ledger=ledger)
+    items = [f"buy {i}" if i % 3 == 0 else f"hi {i}" for i in range(10)]
+    spy = _StartSpy()
+    results = batch_classify(
+        items,
+        ["spam", "ham"],
+        model=router,
+        task="classification",
+        max_items=4,
+        json_mode=True,
+        config={"callbacks": [spy]},
+    )
+    assert [r.value for r in results] == ["spam" if "buy" in i else "ham" for i in items]
+    assert sorted(m["batch_size"] for m in spy.metadata) == [2, 4, 4]
+    assert {m["task"] for m in spy.metadata} == {"classification"}
+    rows = ledger.rows()
+    assert [row.task for row in rows] == ["classification"] * 3
+    ledger_total = sum(float(row.cost_usd or 0) for row in rows)
+    assert ledger_total > 0
+    assert abs(sum(r.cost_usd or 0 for r in results) - ledger_total) < 1e-12
+    assert all(
+        e.body and e.body["response_format"] == {"type": "json_object"}
+        for e in openai_server.requests
+    )

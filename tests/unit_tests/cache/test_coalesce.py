@@ -1,0 +1,101 @@
+"""Coalescing: N concurrent identical misses make one provider call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cache import ResponseCache, open_cache
+from tests.unit_tests.cache.support import (
+    answer,
+    cached_or_called,
+    calls,
+    counted_call,
+    process_worker,
+    request,
+)
+
+
+def test_threads_make_one_call(tmp_path: Path) -> None:
+    cache = open_cache("memory://")
+    counter = tmp_path / "calls"
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: cached_or_called(cache, request(), counter), range(20)))
+    assert calls(counter) == 1
+    assert all(r == answer() for r in results)
+
+
+async def acached_or_called(cache: ResponseCache, counter: Path) -> str:
+    req = request()
+    hit = await cache.alookup(req)
+    if hit is None:
+        async with cache.acoalesce(req):
+            hit = await cache.alookup(req)
+            if hit is None:
+                hit = await asyncio.to_thread(counted_call, counter, 0.2)
+                await cache.astore(req, hit)
+    return hit.text
+
+
+async def test_asyncio_tasks_and_threads_together_make_one_call(tmp_path: Path) -> None:
+    cache = open_cache("memory://")
+    counter = tmp_path / "calls"
+    tasks = [acached_or_called(cache, counter) for _ in range(30)]
+    threads = [asyncio.to_thread(cached_or_called, cache, request(), counter) for _ in range(4)]
+    results = await asyncio.gather(*tasks, *threads)
+    assert calls(counter) == 1
+    assert len(results) == 34
+
+
+def test_followers_proceed_when_the_leader_fails(tmp_path: Path) -> None:
+    cache = open_cache("memory://")
+    counter = tmp_path / "calls"
+
+    def failing_leader() -> None:
+        with cache.coalesce(request()) as leader:
+            assert leader
+            time.sleep(0.2)
+            raise RuntimeError("provider down")
+
+    with ThreadPoolExecutor(2) as pool:
+        failed = pool.submit(failing_leader)
+        time.sleep(0.05)
+        follower = pool.submit(cached_or_called, cache, request(), counter)
+        with pytest.raises(RuntimeError):
+            failed.result()
+        assert follower.result() == answer()
+    assert calls(counter) == 1
+
+
+def test_a_dead_lock_holder_is_waited_for_only_until_the_lock_expires(tmp_path: Path) -> None:
+    cache = open_cache(f"diskcache://{tmp_path}", lock_timeout=0.3)
+    assert cache.backend.try_lock(cache.key(request()), 0.3, "dead-process")
+    started = time.monotonic()
+    with cache.coalesce(request()) as leader:
+        waited = time.monotonic() - started
+    assert not leader
+    assert 0.2 < waited < 2
+
+
+def test_disabled_tasks_are_not_coalesced() -> None:
+    cache = ResponseCache(open_cache("memory://").backend, disabled_tasks={"chat"})
+    with cache.coalesce(request()) as first, cache.coalesce(request()) as second:
+        assert first and second
+
+
+@pytest.mark.slow
+def test_100_requests_across_4_processes_make_one_call(tmp_path: Path) -> None:
+    counter = tmp_path / "calls"
+    url = f"diskcache://{tmp_path / 'cache'}"
+    start_at = time.time() + 4
+    with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
+        served = list(
+            pool.map(process_worker, [url] * 4, [str(counter)] * 4, [start_at] * 4, [25] * 4)
+        )
+    assert served == [25, 25, 25, 25]
+    assert calls(counter) == 1

@@ -1,0 +1,89 @@
+"""The semantic layer: near-identical prompts hit, near misses and other tenants don't."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_costrouter.cache import (
+    LENIENT,
+    MemoryBackend,
+    ResponseCache,
+    SemanticLayer,
+    near_miss_guard,
+)
+from tests.unit_tests.cache.support import BagOfWordsEmbeddings, answer, request
+
+
+def semantic_cache(**layer_options: object) -> tuple[ResponseCache, BagOfWordsEmbeddings]:
+    embeddings = BagOfWordsEmbeddings()
+    layer = SemanticLayer(embeddings, **{"threshold": 0.8, **layer_options})  # type: ignore[arg-type]
+    return ResponseCache(MemoryBackend(), semantic=layer, normalization=LENIENT), embeddings
+
+
+def test_a_rephrased_question_hits() -> None:
+    cache, _ = semantic_cache()
+    cache.store(request("What is the capital city of France?"), answer())
+    hit = cache.lookup_hit(request("what is the capital city of France"))
+    assert hit is not None
+    assert hit.message == answer()
+    hit = cache.lookup_hit(request("Tell me: what is the capital city of France?"))
+    assert hit is not None
+    assert hit.kind == "semantic"
+    assert 0.8 <= hit.similarity < 1
+
+
+@pytest.mark.parametrize(
+    "near_miss",
+    [
+        "Tell me: what is the capital city of Germany?",
+        "Tell me: what is not the capital city of France?",
+    ],
+)
+def test_near_misses_are_rejected_by_the_guard(near_miss: str) -> None:
+    cache, _ = semantic_cache(threshold=0.5)
+    cache.store(request("Tell me: what is the capital city of France?"), answer())
+    assert cache.lookup(request(near_miss)) is None
+
+
+def test_partitions_are_hard() -> None:
+    cache, _ = semantic_cache(threshold=0.5)
+    cache.store(request("What is the capital city of France?"), answer())
+    assert (
+        cache.lookup(request("Tell me what is the capital city of France?", namespace="b")) is None
+    )
+    assert cache.lookup(request("Tell me what is the capital city of France?", task="code")) is None
+    params = {"temperature": 0.9}
+    assert (
+        cache.lookup(request("Tell me what is the capital city of France?", params=params)) is None
+    )
+
+
+def test_tasks_without_threshold_get_no_semantic_matching() -> None:
+    cache, embeddings = semantic_cache(threshold={"classification": 0.5})
+    cache.store(request("What is the capital city of France?"), answer())
+    assert cache.lookup(request("Tell me what is the capital city of France?")) is None
+    assert embeddings.calls == 0
+
+
+async def test_async_semantic_lookup_embeds_once_per_miss() -> None:
+    cache, embeddings = semantic_cache()
+    await cache.astore(request("What is the capital city of France?"), answer())
+    assert await cache.alookup(request("Tell me: what is the capital city of France?")) == answer()
+    assert await cache.alookup(request("How tall is the Eiffel tower?")) is None
+    await cache.astore(request("How tall is the Eiffel tower?"), answer("330 m"))
+    assert embeddings.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "cached", "safe"),
+    [
+        ("Refund order 1234", "Please refund order 1234", True),
+        ("Refund order 1234", "Refund order 1235", False),
+        ("Is the store open?", "Is the store not open?", False),
+        ("Can't log in", "Cannot log in", True),
+        ("Flights to Paris please", "Flights to Rome please", False),
+        ("Hello there. Thanks", "hello there. thanks", True),
+    ],
+)
+def test_near_miss_guard(query: str, cached: str, safe: bool) -> None:
+    assert near_miss_guard(query, cached) is safe

@@ -1,0 +1,37 @@
+"""The free strategy."""
+
+from __future__ import annotations
+
+from langchain_costrouter.compression.deterministic import compress_deterministic
+
+
+def test_whitespace_is_collapsed_but_indentation_and_outer_whitespace_kept() -> None:
+    text = "\n  Be   brief.\t\tVery.  \n\n\n\n  - item   one\n"
+    assert compress_deterministic(text) == "\n  Be brief. Very.\n\n  - item one\n"
+
+
+def test_repeated_paragraphs_and_sentences_are_dropped() -> None:
+    text = (
+        "Always answer in the customer's language.\n\nShort.\n\nShort.\n\n"
+        "Keep it brief. Always answer in the customer's language. Thanks."
+    )
+    assert compress_deterministic(text) == (
+        "Always answer in the customer's language.\n\nShort.\n\nKeep it brief. Thanks."
+    )
+
+
+def test_boilerplate_is_removed_and_capitals_move() -> None:
+    text = "Please note that refunds take 5 days. In order to help, please be kind."
+    assert compress_deterministic(text) == "Refunds take 5 days. To help, be kind."
+
+
+def test_placeholders_are_never_dropped_even_when_repeated_nearby() -> None:
+    text = "Use the tool [[KEEP_1]] for orders.\n\nUse the tool [[KEEP_2]] for orders."
+    assert compress_deterministic(text) == text
+
+
+def test_output_is_stable() -> None:
+    text = "Please note that you must be kind.   You must be kind to every customer."
+    once = compress_deterministic(text)
+    assert compress_deterministic(text) == once
+    assert compress_deterministic(once) == once

@@ -1,0 +1,46 @@
+"""Placeholders, the keep marker and the byte check."""
+
+from __future__ import annotations
+
+from langchain_costrouter.compression.masking import (
+    mask,
+    placeholder_problem,
+    spans_problem,
+    strip_keep_markers,
+    unmask,
+)
+from langchain_costrouter.compression.spans import Span
+
+
+def test_keep_markers_are_removed_and_their_content_becomes_a_span() -> None:
+    text, spans = strip_keep_markers("a <keep>B c</keep> d <keep>E</keep>")
+    assert text == "a B c d E"
+    assert [text[s.start : s.end] for s in spans] == ["B c", "E"]
+
+
+def test_mask_and_unmask_round_trip() -> None:
+    text = "say {x} and [1] now"
+    masked = mask(text, [Span(4, 7, "braces"), Span(12, 15, "json")])
+    assert masked.text == "say [[KEEP_1]] and [[KEEP_2]] now"
+    assert unmask(masked.text, masked) == text
+
+
+def test_placeholders_avoid_text_that_looks_like_them() -> None:
+    masked = mask("literal [[KEEP_1]] here {x}", [Span(24, 27, "braces")])
+    assert masked.placeholders == ("[[KEEPX_1]]",)
+
+
+def test_placeholder_problems_are_named() -> None:
+    masked = mask("{a} {b}", [Span(0, 3, "braces"), Span(4, 7, "braces")])
+    assert placeholder_problem("[[KEEP_1]] [[KEEP_2]]", masked) is None
+    assert "KEEP_2]] missing" in str(placeholder_problem("[[KEEP_1]]", masked))
+    assert "repeated 2 times" in str(
+        placeholder_problem("[[KEEP_1]] [[KEEP_1]] [[KEEP_2]]", masked)
+    )
+    assert "out of order" in str(placeholder_problem("[[KEEP_2]] [[KEEP_1]]", masked))
+
+
+def test_spans_must_be_byte_identical_and_in_order() -> None:
+    assert spans_problem("x {a} y {b}", ["{a}", "{b}"]) is None
+    assert spans_problem("x {b} y {a}", ["{a}", "{b}"]) is not None
+    assert spans_problem("x {a } y {b}", ["{a}", "{b}"]) is not None

@@ -1,0 +1,73 @@
+"""Protected-span detection: each kind of exact content is found, prose is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_costrouter.compression.spans import Span, find_protected_spans, merge_spans
+
+
+def _protected(text: str, **kwargs: object) -> list[str]:
+    return [text[s.start : s.end] for s in find_protected_spans(text, **kwargs)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Intro.\n```py\nx = 1\n```\nOutro.", "```py\nx = 1\n```"),
+        ("Intro.\n~~~\nunclosed fence", "~~~\nunclosed fence"),
+        ("Intro.\n\n    x = 1\n    y = 2\nOutro.", "    x = 1\n    y = 2"),
+        ("Use `get_weather(city)` now.", "`get_weather(city)`"),
+        ('Schema: {"type": "object", "properties": {"a": {"type": "string"}}} ok', None),
+        ('List: [1, 2, {"a": null}] ok', '[1, 2, {"a": null}]'),
+        ("Call {name: 'x', retries: 3} here", "{name: 'x', retries: 3}"),
+        (
+            "Tools:\nget_order(order_id: str) -> Order\nThen answer.",
+            "get_order(order_id: str) -> Order",
+        ),
+        ("def f(a):\n    return a\n\nProse after.", "def f(a):\n    return a"),
+        ("<example>Hi -> Hello</example> then prose", "<example>Hi -> Hello</example>"),
+    ],
+)
+def test_each_kind_is_protected(text: str, expected: str | None) -> None:
+    wanted = expected or text[text.index("{") : text.rindex("}") + 1]
+    assert wanted in _protected(text)
+
+
+def test_plain_prose_has_no_spans() -> None:
+    text = "Be brief. Answer in the customer's language (French or German), politely [sic]."
+    assert _protected(text) == []
+
+
+def test_prose_indented_after_a_line_is_not_code() -> None:
+    assert _protected("A list:\n    continued line of prose") == []
+
+
+def test_user_patterns_and_identifiers() -> None:
+    text = "Ticket ABC-1234 must call lookup_order, not lookup_order_v2."
+    found = _protected(text, patterns=[r"[A-Z]{3}-\d{4}"], identifiers=["lookup_order"])
+    assert found == ["ABC-1234", "lookup_order"]
+
+
+def test_few_shot_pairs_are_protected_and_the_instruction_is_not() -> None:
+    text = "Classify the news.\n\nQ: Gold up 2%\nA: up\n\nQ: Gold flat\nA: neutral\n"
+    assert _protected(text) == ["Q: Gold up 2%\nA: up\n\nQ: Gold flat\nA: neutral"]
+
+
+def test_example_header_takes_the_next_paragraph() -> None:
+    text = "Rules here.\n\nExample:\n\nThe user says hi and you say hello.\n\nMore rules."
+    assert _protected(text) == ["Example:\n\nThe user says hi and you say hello."]
+
+
+def test_examples_heading_covers_its_section() -> None:
+    text = "# Rules\nBe kind.\n\n## Examples\nHi there.\n\nBye now.\n\n## Style\nShort."
+    assert _protected(text) == ["## Examples\nHi there.\n\nBye now."]
+
+
+def test_a_single_label_is_not_an_example_block() -> None:
+    assert _protected("Context: you work for a shop.\n\nBe kind.") == []
+
+
+def test_merge_joins_overlaps_only() -> None:
+    spans = [Span(5, 9, "b"), Span(0, 6, "a"), Span(9, 12, "c"), Span(3, 3, "empty")]
+    assert merge_spans(spans) == [Span(0, 9, "a"), Span(9, 12, "c")]

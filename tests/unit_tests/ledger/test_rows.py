@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from langchain_costrouter.ledger import rows_from_costrouter
+from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
+from langchain_costrouter.metadata import CostRouterMetadata
+
+WHEN = datetime(2026, 5, 4, 10, 30, tzinfo=timezone.utc)
+
+
+def escalated_record() -> CostRouterMetadata:
+    return {
+        "task": "classification",
+        "namespace": "acme",
+        "cache_hit": False,
+        "escalated": True,
+        "compression_tokens_saved": 120,
+        "batch_size": 4,
+        "attempts": [
+            {
+                "model": "gpt-4o-mini",
+                "provider": "openai",
+                "tier": 0,
+                "usage": {
+                    "input_tokens": 900,
+                    "output_tokens": 12,
+                    "input_token_details": {"cache_read": 256},
+                },
+                "cost_usd": 0.0001335,
+                "baseline_cost_usd": 0.00237,
+                "price_source": "price_map",
+                "accepted": False,
+                "reason": "label not in set",
+                "latency_ms": 41.5,
+            },
+            {
+                "model": "gpt-5",
+                "provider": "openai",
+                "tier": 1,
+                "usage": {
+                    "input_tokens": 900,
+                    "output_tokens": 40,
+                    "output_token_details": {"reasoning": 30},
+                },
+                "cost_usd": 0.001525,
+                "baseline_cost_usd": 0.001525,
+                "price_source": "price_map",
+                "accepted": True,
+                "reason": "check passed",
+            },
+        ],
+    }
+
+
+def test_one_row_per_attempt_with_the_call_labels() -> None:
+    first, second = rows_from_costrouter(escalated_record(), run_id="run-1", when=WHEN)
+    assert (first.attempt, second.attempt) == (0, 1)
+    assert {first.task, second.task} == {"classification"}
+    assert {first.namespace, second.namespace} == {"acme"}
+    assert first.escalated and second.escalated
+    assert (first.accepted, second.accepted) == (False, True)
+    assert first.cost_usd == Decimal("0.0001335")
+    assert first.cache_read_tokens == 256
+    assert second.reasoning_tokens == 30
+    assert first.reason == "label not in set"
+    assert first.batch_size == second.batch_size == 4
+
+
+def test_compression_saving_is_counted_once_per_call() -> None:
+    rows = rows_from_costrouter(escalated_record(), run_id="run-1", when=WHEN)
+    assert [row.compression_tokens_saved for row in rows] == [120, 0]
+
+
+def test_cache_hit_is_zero_cost_with_the_avoided_cost_as_baseline() -> None:
+    record: CostRouterMetadata = {
+        "task": "chat",
+        "cache_hit": True,
+        "served_by": "gpt-5",
+        "baseline_cost_usd": 0.0125,
+        "attempts": [],
+    }
+    (row,) = rows_from_costrouter(record, run_id="run-2", when=WHEN)
+    assert row.cache_hit
+    assert row.cost_usd == Decimal(0)
+    assert row.baseline_cost_usd == Decimal("0.0125")
+    assert row.model == "gpt-5"
+
+
+def test_naive_time_is_taken_as_utc() -> None:
+    (row,) = rows_from_costrouter(
+        {"attempts": [{"model": "m"}]}, run_id="x", when=datetime(2026, 1, 1, 8, 0)
+    )
+    assert row.time == datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
+    assert row.cost_usd is None
+
+
+def test_money_conversions_are_exact() -> None:
+    assert usd(0.1) == Decimal("0.1")
+    assert to_picousd(Decimal("0.0000000125")) == 12_500
+    assert from_picousd(to_picousd(Decimal("1234.000000000001"))) == Decimal("1234.000000000001")
+    assert to_picousd(None) is None

@@ -1,0 +1,91 @@
+"""The in-memory and the SQLite ledger agree on every figure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.ledger import Ledger, open_ledger
+from tests.unit_tests.ledger.support import DAY_ONE, sample_rows
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as opened:
+        yield opened
+
+
+def test_rows_round_trip_exactly(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    assert ledger.rows() == sample_rows()
+
+
+def test_the_same_attempt_is_recorded_once(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    ledger.add(sample_rows()[:2])
+    assert ledger.flush() == 0
+    assert len(ledger.rows()) == 5
+
+
+def test_summary_by_task(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    classify, chat = ledger.summary(by="task")
+    assert classify.key == "classify"
+    assert (classify.calls, classify.attempts) == (2, 3)
+    assert classify.cost_usd == Decimal("0.005")
+    assert classify.baseline_cost_usd == Decimal("0.06")
+    assert classify.savings_usd == Decimal("0.055")
+    assert classify.savings_pct == pytest.approx(100 * 0.055 / 0.06)
+    assert classify.cache_hit_rate == 0.5
+    assert classify.escalation_rate == 0.5
+    assert classify.reasoning_tokens == 5
+    assert (chat.key, chat.calls, chat.unpriced, chat.cache_read_tokens) == ("chat", 1, 1, 500)
+    assert chat.cost_usd == Decimal("0.002")
+
+
+def test_summary_totals_and_by_model(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    (totals,) = ledger.summary(by="all")
+    assert (totals.calls, totals.attempts, totals.input_tokens) == (3, 5, 1300)
+    assert totals.cost_usd == Decimal("0.007")
+    assert totals.baseline_cost_usd == Decimal("0.065")
+    assert totals.unpriced == 1
+    by_model = {row.key: row for row in ledger.summary(by="model")}
+    assert set(by_model) == {"small", "big", "mystery"}
+    assert by_model["mystery"].cost_usd is None
+    assert by_model["small"].calls == 3
+
+
+def test_summary_by_day_and_since(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    assert [row.key for row in ledger.summary(by="day")] == ["2026-03-01", "2026-03-02"]
+    (later,) = ledger.summary(by="task", since="2026-03-02T00:00:00")
+    assert later.key == "chat"
+    (none,) = ledger.summary(by="all", since="2027-01-01")
+    assert (none.calls, none.cost_usd, none.savings_pct) == (0, None, None)
+
+
+def test_rows_without_a_task_are_grouped_as_none(ledger: Ledger) -> None:
+    ledger.add([replace(sample_rows()[0], task=None)])
+    assert [row.key for row in ledger.summary(by="task")] == ["(none)"]
+
+
+def test_to_pandas(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    frame = ledger.summary(by="task").to_pandas()
+    assert list(frame.index) == ["classify", "chat"]
+    assert frame.loc["classify", "cost_usd"] == pytest.approx(0.005)
+
+
+def test_summary_row_json_has_floats(ledger: Ledger) -> None:
+    ledger.add(sample_rows())
+    (totals,) = ledger.summary(by="all")
+    as_json = totals.to_dict()
+    assert as_json["cost_usd"] == pytest.approx(0.007)
+    assert isinstance(as_json["baseline_cost_usd"], float)
+    assert DAY_ONE.year == 2026

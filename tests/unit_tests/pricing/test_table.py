@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import time
+import warnings
+from decimal import Decimal
+
+import pytest
+
+from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
+from langchain_costrouter.pricing import ModelPrice, PriceTable
+
+# genai-prices' snapshot: gpt-4o-mini $0.15 in / $0.075 cached / $0.60 out per million.
+MINI = "gpt-4o-mini"
+
+
+def usage(inp: int, out: int, *, cached: int = 0, reasoning: int = 0) -> dict[str, object]:
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": inp + out,
+        "input_token_details": {"cache_read": cached},
+        "output_token_details": {"reasoning": reasoning},
+    }
+
+
+def test_uncached_cached_and_output_tokens_from_genai_prices() -> None:
+    priced = PriceTable().price(MINI, usage(1000, 200, cached=400), provider="openai")
+    # 600 x 0.15 + 400 x 0.075 + 200 x 0.60 per million
+    assert priced.cost_usd == Decimal("0.00024")
+    assert priced.source == "price_map"
+
+
+def test_reasoning_tokens_are_inside_output_and_not_billed_twice() -> None:
+    table = PriceTable()
+    with_reasoning = table.price(MINI, usage(1000, 200, reasoning=150))
+    assert with_reasoning.cost_usd == table.price(MINI, usage(1000, 200)).cost_usd
+    assert with_reasoning.cost_usd == Decimal("0.00027")
+
+
+def test_anthropic_cache_writes_by_time_to_live() -> None:
+    # claude-sonnet-4-5: $3 in, $0.30 read, $3.75 5m write, $6 1h write, $15 out.
+    priced = PriceTable().price(
+        "claude-sonnet-4-5",
+        {
+            "input_tokens": 10_000,
+            "output_tokens": 1000,
+            "input_token_details": {
+                "cache_read": 4000,
+                "ephemeral_5m_input_tokens": 2000,
+                "ephemeral_1h_input_tokens": 1000,
+            },
+        },
+    )
+    expected = (
+        3000 * 3 + 4000 * Decimal("0.3") + 2000 * Decimal("3.75") + 1000 * 6 + 1000 * 15
+    ) / 10**6
+    assert priced.cost_usd == expected
+
+
+def test_long_context_tier_bills_the_whole_call_at_the_higher_rate() -> None:
+    table = PriceTable()
+    below = table.price("gemini-2.5-pro", {"input_tokens": 200_000, "output_tokens": 1000})
+    above = table.price("gemini-2.5-pro", {"input_tokens": 200_001, "output_tokens": 1000})
+    assert below.cost_usd == Decimal("0.26")  # 200k x 1.25 + 1k x 10
+    assert above.cost_usd == Decimal("0.5150025")  # 200,001 x 2.50 + 1k x 15
+
+
+def test_service_tier_prices_from_prefixed_usage_keys() -> None:
+    flex_usage = {
+        "input_tokens": 1000,
+        "output_tokens": 100,
+        "input_token_details": {"flex_cache_read": 0, "flex": 1000},
+        "output_token_details": {"flex": 100},
+    }
+    table = PriceTable()
+    standard = table.price("gpt-5", usage(1000, 100)).cost_usd
+    assert standard == Decimal("0.00225")  # 1000 x 1.25 + 100 x 10
+    assert table.price("gpt-5", flex_usage).cost_usd == Decimal("0.001125")
+    assert table.price("gpt-5", usage(1000, 100), service_tier="priority").cost_usd == Decimal(
+        "0.0045"
+    )
+
+
+def test_batch_discount_uses_listed_batch_price_else_halves() -> None:
+    table = PriceTable({"my-model": ModelPrice(input_per_mtok=2, output_per_mtok=8)})
+    assert table.price("gpt-5", usage(1000, 100), batch=True).cost_usd == Decimal("0.001125")
+    assert table.price("my-model", usage(1000, 100), batch=True).cost_usd == Decimal("0.0014")
+
+
+def test_override_wins_and_fills_cache_prices_from_input() -> None:
+    table = PriceTable({MINI: ModelPrice(input_per_mtok="1", output_per_mtok=0.5)})
+    priced = table.price(MINI, usage(1000, 1000, cached=500))
+    assert priced == type(priced)(Decimal("0.0015"), "override")
+
+
+def test_override_long_context_tiers() -> None:
+    price = ModelPrice(
+        input_per_mtok=1,
+        output_per_mtok=2,
+        above_input_tokens={1000: ModelPrice(input_per_mtok=10, output_per_mtok=20)},
+    )
+    table = PriceTable({"local": price})
+    assert table.price("local", {"input_tokens": 1000, "output_tokens": 0}).cost_usd == Decimal(
+        "0.001"
+    )
+    assert table.price("local", {"input_tokens": 1001, "output_tokens": 0}).cost_usd == Decimal(
+        "0.01001"
+    )
+
+
+def test_unknown_model_costs_none_and_warns_once_per_table() -> None:
+    table = PriceTable()
+    with pytest.warns(UnknownPriceWarning, match="no-such-model") as caught:
+        first = table.price("no-such-model", usage(10, 10))
+        table.price("no-such-model", usage(20, 20), provider="openai")
+        table.price("no-such-model", usage(20, 20), batch=True)
+    assert first.cost_usd is None
+    assert first.source == "unknown"
+    assert len([w for w in caught if issubclass(w.category, UnknownPriceWarning)]) == 1
+
+
+def test_unknown_provider_name_falls_back_to_the_model_id() -> None:
+    table = PriceTable()
+    priced = table.price(MINI, usage(1000, 0), provider="my-local-gateway")
+    assert priced.cost_usd == Decimal("0.00015")
+
+
+def test_most_expensive_ranks_known_models_and_skips_unknown() -> None:
+    table = PriceTable({"cheap-local": ModelPrice(input_per_mtok="0.01", output_per_mtok="0.01")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownPriceWarning)
+        assert table.most_expensive(["cheap-local", MINI, "gpt-5", "mystery"]) == "gpt-5"
+        assert table.most_expensive(["mystery"]) is None
+
+
+def test_baseline_prices_the_same_tokens_on_the_reference_model() -> None:
+    table = PriceTable()
+    assert table.baseline(usage(1000, 100), "gpt-5") == Decimal("0.00225")
+
+
+def test_model_price_from_mapping_validates() -> None:
+    assert ModelPrice.from_mapping(
+        {"input_per_mtok": 0.01, "output_per_mtok": 0.02}, model="q"
+    ).input_per_mtok == Decimal("0.01")
+    with pytest.raises(ConfigError, match="unknown price keys"):
+        ModelPrice.from_mapping({"input": 1, "output_per_mtok": 1}, model="q")
+    with pytest.raises(ConfigError, match="non-negative"):
+        ModelPrice(input_per_mtok=-1, output_per_mtok=1)
+    with pytest.raises(ConfigError, match="number of dollars"):
+        ModelPrice(input_per_mtok="free", output_per_mtok=1)
+
+
+def test_price_after_warm_up_is_fast() -> None:
+    table = PriceTable()
+    call = usage(1200, 300, cached=512, reasoning=100)
+    table.price(MINI, call, provider="openai")
+    runs = 20_000
+    start = time.perf_counter()
+    for _ in range(runs):
+        table.price(MINI, call, provider="openai")
+    per_call_us = (time.perf_counter() - start) / runs * 1e6
+    assert per_call_us < 20

@@ -1,0 +1,200 @@
+"""The cascade over scripted children: escalate on a failed check or a fault, never lie."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import ModelAPIError, ModelAuthenticationError, ModelRateLimitError
+from langchain_core.messages import AIMessage
+
+from langchain_costrouter import (
+    AllTiersFailedError,
+    BudgetExceededError,
+    ProviderError,
+    Route,
+    RoutedChatModel,
+    Tier,
+)
+from langchain_costrouter.breaker import CircuitBreakers
+from langchain_costrouter.cascade import RetryPolicy
+from langchain_costrouter.checks import LabelSet, NotRefusal, ValidJSON
+from langchain_costrouter.testing.models import ScriptedChatModel
+
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
+
+
+def _router(route: Route, **kwargs: Any) -> RoutedChatModel:
+    return RoutedChatModel(
+        routes={"task": route},
+        default_task="task",
+        retry=FAST_RETRY,
+        breakers=CircuitBreakers(),
+        **kwargs,
+    )
+
+
+def _two_tier(
+    cheap_answers: list[Any],
+    check: Any,
+    threshold: float = 0.5,
+    strong_answers: list[Any] | None = None,
+) -> tuple[RoutedChatModel, ScriptedChatModel, ScriptedChatModel]:
+    cheap = ScriptedChatModel(model="gpt-4o-mini", answers=cheap_answers)
+    strong = ScriptedChatModel(model="gpt-4o", answers=strong_answers or ["strong answer"])
+    route = Route(tiers=(Tier(Tier.of(cheap).deployments, check, threshold), Tier.of(strong)))
+    return _router(route), cheap, strong
+
+
+@pytest.mark.parametrize(
+    ("cheap_answer", "check"),
+    [
+        ("I'm sorry, but I can't help with that request.", NotRefusal()),
+        ('{"label": "spam"', ValidJSON()),
+        ("Maybe", LabelSet(["Yes", "No"])),
+    ],
+    ids=["refusal", "invalid-json", "out-of-set-label"],
+)
+def test_failed_check_escalates(cheap_answer: str, check: Any) -> None:
+    router, cheap, strong = _two_tier([cheap_answer], check, strong_answers=['{"label": "Yes"}'])
+    message = router.invoke("question")
+    record = message.response_metadata["costrouter"]
+    assert message.content == '{"label": "Yes"}'
+    assert message.response_metadata["model_name"] == "gpt-4o"
+    assert record["escalated"] is True and record["accepted"] is True
+    first, second = record["attempts"]
+    assert first["model"] == "gpt-4o-mini" and first["accepted"] is False
+    assert first["reason"].startswith("escalated: score")
+    assert second["model"] == "gpt-4o" and second["accepted"] is True
+    assert record["cost_usd"] == pytest.approx(first["cost_usd"] + second["cost_usd"])
+    assert cheap.calls == 1 and strong.calls == 1
+
+
+def test_good_cheap_answer_does_not_escalate() -> None:
+    router, cheap, strong = _two_tier(["Yes"], LabelSet(["Yes", "No"]))
+    message = router.invoke("question")
+    assert message.content == "Yes"
+    assert message.response_metadata["costrouter"]["escalated"] is False
+    assert strong.calls == 0
+
+
+def test_no_passing_tier_returns_best_answer_marked_not_accepted() -> None:
+    cheap = ScriptedChatModel(model="gpt-4o-mini", answers=["Maybe"])
+    strong = ScriptedChatModel(model="gpt-4o", answers=["Perhaps"])
+    check = LabelSet(["Yes", "No"])
+    route = Route(
+        tiers=(
+            Tier(Tier.of(cheap).deployments, check, 0.5),
+            Tier(Tier.of(strong).deployments, check, 0.5),
+        )
+    )
+    message = _router(route).invoke("question")
+    record = message.response_metadata["costrouter"]
+    assert record["accepted"] is False
+    assert not any(a["accepted"] for a in record["attempts"])
+    assert any(a["reason"].startswith("best effort") for a in record["attempts"])
+
+
+def test_budget_skips_tiers_and_records_the_decision() -> None:
+    cheap = ScriptedChatModel(model="gpt-4o-mini", answers=["Maybe"])
+    strong = ScriptedChatModel(model="gpt-4", answers=["Yes"])
+    route = Route(
+        tiers=(Tier(Tier.of(cheap).deployments, LabelSet(["Yes", "No"]), 0.5), Tier.of(strong)),
+        max_cost_usd=0.001,
+    )
+    message = _router(route).invoke("question", max_tokens=100)
+    record = message.response_metadata["costrouter"]
+    assert strong.calls == 0  # gpt-4 at $60/M output x 100 tokens breaks $0.001
+    assert record["attempts"][-1]["reason"].startswith("skipped: estimated")
+    assert record["accepted"] is False  # best effort: the cheap answer, marked as such
+
+
+def test_budget_too_small_for_any_tier_is_a_typed_error() -> None:
+    route = Route(tiers=(Tier.of(ScriptedChatModel(model="gpt-4")),), max_cost_usd=1e-9)
+    with pytest.raises(BudgetExceededError, match="max_cost_usd"):
+        _router(route).invoke("question", max_tokens=100)
+
+
+def test_retryable_fault_is_retried_then_escalated() -> None:
+    failing = ScriptedChatModel(model="gpt-4o-mini", answers=[ModelAPIError("HTTP 500")])
+    strong = ScriptedChatModel(model="gpt-4o", answers=["ok"])
+    message = _router(Route(tiers=(Tier.of(failing), Tier.of(strong)))).invoke("q")
+    attempts = message.response_metadata["costrouter"]["attempts"]
+    assert failing.calls == 3  # one call + two retries
+    assert [a["reason"] for a in attempts[:3]] == ["error: server"] * 3
+    assert all(a["error"] == "ModelAPIError" for a in attempts[:3])
+    assert attempts[3]["accepted"] is True and message.content == "ok"
+
+
+def test_failover_within_a_tier_before_escalating() -> None:
+    down = ScriptedChatModel(model="m", provider="provider-a", answers=[ModelRateLimitError("429")])
+    up = ScriptedChatModel(model="m", provider="provider-b", answers=["from b"])
+    strong = ScriptedChatModel(model="gpt-4o", answers=["strong"])
+    route = Route(tiers=(Tier.of([down, up]), Tier.of(strong)))
+    message = _router(route).invoke("q")
+    assert message.content == "from b" and strong.calls == 0
+    providers = [a["provider"] for a in message.response_metadata["costrouter"]["attempts"]]
+    assert providers == ["provider-a"] * 3 + ["provider-b"]
+
+
+def test_non_retryable_fault_raises_at_once() -> None:
+    failing = ScriptedChatModel(model="gpt-4o-mini", answers=[ModelAuthenticationError("401")])
+    strong = ScriptedChatModel(model="gpt-4o", answers=["ok"])
+    with pytest.raises(ProviderError, match="not retryable") as caught:
+        _router(Route(tiers=(Tier.of(failing), Tier.of(strong)))).invoke("q")
+    assert caught.value.retryable is False
+    assert failing.calls == 1 and strong.calls == 0
+
+
+def test_all_tiers_failing_is_a_typed_error_listing_attempts() -> None:
+    failing = ScriptedChatModel(model="gpt-4o-mini", answers=[ModelAPIError("HTTP 500")])
+    with pytest.raises(AllTiersFailedError, match="gpt-4o-mini") as caught:
+        _router(Route(tiers=(Tier.of(failing),))).invoke("q")
+    assert len(caught.value.attempts) == 3
+
+
+def test_circuit_breaker_skips_a_dead_provider() -> None:
+    breakers = CircuitBreakers(failure_threshold=2, cooldown=60)
+    failing = ScriptedChatModel(model="m", provider="dead", answers=[ModelAPIError("500")])
+    strong = ScriptedChatModel(model="gpt-4o", answers=["ok"])
+    router = RoutedChatModel(
+        routes={"t": [failing, strong]}, default_task="t", retry=FAST_RETRY, breakers=breakers
+    )
+    router.invoke("q")
+    calls_after_first = failing.calls
+    second = router.invoke("q")
+    assert failing.calls == calls_after_first  # skipped: circuit open
+    assert (
+        second.response_metadata["costrouter"]["attempts"][0]["reason"] == "skipped: circuit open"
+    )
+
+
+async def test_async_cascade_escalates_the_same_way() -> None:
+    router, _, strong = _two_tier(["Maybe"], LabelSet(["Yes", "No"]), strong_answers=["No"])
+    message = await router.ainvoke("q")
+    assert message.content == "No" and strong.calls == 1
+
+
+def test_stream_buffers_checked_tiers_and_streams_only_the_accepted_answer() -> None:
+    router, _, _ = _two_tier(["Maybe"], LabelSet(["Yes", "No"]), strong_answers=["No"])
+    chunks = list(router.stream("q"))
+    assert "".join(str(c.content) for c in chunks) == "No"
+    assert sum(1 for c in chunks if c.usage_metadata) == 1
+
+
+def test_tool_calls_pass_through_the_cascade() -> None:
+    call = AIMessage(content="", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "c1"}])
+    child = ScriptedChatModel(model="gpt-4o-mini", answers=[call])
+    router = RoutedChatModel(routes={"t": [child]}, default_task="t")
+
+    def lookup(q: str) -> str:
+        """Look something up."""
+        return q
+
+    message = router.bind_tools([lookup]).invoke("q")
+    assert message.tool_calls[0]["name"] == "lookup" and message.tool_calls[0]["args"] == {"q": "x"}
+    streamed = list(router.bind_tools([lookup]).stream("q"))
+    merged = streamed[0]
+    for chunk in streamed[1:]:
+        merged = merged + chunk
+    assert merged.tool_calls[0]["args"] == {"q": "x"}
