@@ -70,7 +70,7 @@ class Accountant:
             input_tokens=prompt_tokens, output_tokens=max_tokens,
             total_tokens=prompt_tokens + max_tokens,
         )
-        return _float(self.prices.price(deployment.model_id, usage).cost_usd)
+        return _float(self.prices.price(deployment.priced_as, usage).cost_usd)
 
     def _cost(
         self, deployment: Deployment, message: AIMessage, usage: UsageMetadata
@@ -78,7 +78,7 @@ class Accountant:
         reported = message.response_metadata.get(PROVIDER_COST_KEY)
         if isinstance(reported, int | float | str):
             return Decimal(str(reported)), "provider"
-        priced = self.prices.price(deployment.model_id, usage, provider=deployment.provider)
+        priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
         return priced.cost_usd, priced.source
 
 

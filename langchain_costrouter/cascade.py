@@ -99,11 +99,13 @@ class CascadeContext:
     breakers: CircuitBreakers
     retry: RetryPolicy
     rng: Any
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    """Every attempt so far; kept here so a failed call can still be written to the ledger."""
 
 
 def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, CascadeOutcome]:
     """Attempt tiers cheapest first; accept on a passing check, escalate otherwise."""
-    attempts: list[AttemptRecord] = []
+    attempts = ctx.attempts
     answered: list[tuple[float, int, AIMessage, Deployment]] = []
     overflow_window: list[int | None] = []
     spent = 0.0

@@ -99,9 +99,12 @@ class _Reader:
             raise self.fail(f"{key}.provider", f"expected one of {sorted(providers)}, got {provider_name!r}")
         provider = providers[provider_name]
         self.known_keys(provider, _PROVIDER_KEYS, f"providers.{provider_name}")
-        model = self.chat_model(provider_name, provider, spec.get("model", name), spec.get("params", {}), key)
-        window = spec.get("context_window")
-        return Deployment(model=model, model_id=name, provider=provider_name, context_window=window)
+        model_id = spec.get("model", name)
+        model = self.chat_model(provider_name, provider, model_id, spec.get("params", {}), key)
+        # Overrides are keyed by the config name; genai-prices knows the provider's id.
+        price_model = None if "price" in spec else model_id
+        return Deployment(model=model, model_id=name, provider=provider_name,
+                          context_window=spec.get("context_window"), price_model=price_model)
 
     def chat_model(self, provider_name: str, provider: Mapping[str, Any], model_id: str,
                    params: Any, key: str) -> BaseChatModel:
@@ -143,19 +146,21 @@ class _Reader:
         missing = [m for m in spec["models"] if m not in deployments]
         if missing or not spec["models"]:
             raise self.fail(key, f"unknown models {missing}; defined: {sorted(deployments)}")
-        check = self.check(f"{key}.check", spec.get("check"))
+        check = self.check(f"{key}.check", spec.get("check"), deployments)
         return Tier(deployments=tuple(deployments[m] for m in spec["models"]), check=check,
                     threshold=float(spec.get("threshold", 0.5)))
 
-    def check(self, key: str, spec: Any) -> Any:
+    def check(self, key: str, spec: Any, deployments: Mapping[str, Deployment]) -> Any:
+        """A quality check; a judge check names one of the file's models."""
         if spec is None:
             return None
         from langchain_costrouter.checks import check_from_config
 
+        models = {name: d.model for name, d in deployments.items()}
         try:
-            return check_from_config(spec)
+            return check_from_config(spec, key=key, chat_models=models)
         except ConfigError as error:
-            raise self.fail(key, str(error)) from error
+            raise ConfigError(str(error), path=self.path) from error
 
     def prices(self, models: Mapping[str, Any]) -> dict[str, ModelPrice]:
         overrides = {}

@@ -10,7 +10,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -120,7 +125,10 @@ class Pipeline:
             if not leader and (hit := stages.lookup(self.cache, request.cache_request)):
                 return self.serve_hit(request, hit)
             stages.compress(self, request)
-            outcome = drive(self._cascade(request), partial(self._call, request), request.messages)
+            ctx = self.cascade_context(request)
+            with self.recording_failures(request, ctx):
+                outcome = drive(run_cascade(request.route, ctx), partial(self._call, request),
+                                request.messages)
             message = self.finish(request, outcome)
             stages.store(self.cache, request, message)
         return message
@@ -143,8 +151,10 @@ class Pipeline:
             if not leader and (hit := await stages.alookup(self.cache, request.cache_request)):
                 return self.serve_hit(request, hit)
             await stages.acompress(self, request)
-            outcome = await adrive(self._cascade(request), partial(self._acall, request),
-                                   request.messages)
+            ctx = self.cascade_context(request)
+            with self.recording_failures(request, ctx):
+                outcome = await adrive(run_cascade(request.route, ctx),
+                                       partial(self._acall, request), request.messages)
             message = self.finish(request, outcome)
             await stages.astore(self.cache, request, message)
         return message
@@ -171,8 +181,17 @@ class Pipeline:
 
     # -- shared stages
 
-    def _cascade(self, request: Request) -> Any:
-        return run_cascade(request.route, self.cascade_context(request))
+    @contextmanager
+    def recording_failures(self, request: Request, ctx: CascadeContext) -> Iterator[None]:
+        """A call that ends in an error still leaves its attempts in the ledger."""
+        try:
+            yield
+        except Exception:
+            record = call_record(task=request.task, namespace=self.router.namespace,
+                                 attempts=request.side_attempts + ctx.attempts, served=None,
+                                 accepted=False, cache_hit=False, extra=request.extra)
+            stages.record(self.ledger, record, request.run_id)
+            raise
 
     def cascade_context(self, request: Request) -> CascadeContext:
         router = self.router

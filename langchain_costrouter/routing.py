@@ -28,6 +28,8 @@ class Deployment:
     model_id: str
     provider: str
     context_window: int | None = None
+    price_model: str | None = None
+    """The name to look up in the price table, when it differs from ``model_id``."""
 
     @classmethod
     def of(cls, model: BaseChatModel | Deployment) -> Deployment:
@@ -39,6 +41,10 @@ class Deployment:
     @property
     def label(self) -> str:
         return f"{self.provider}/{self.model_id}"
+
+    @property
+    def priced_as(self) -> str:
+        return self.price_model or self.model_id
 
 
 @dataclass(frozen=True)

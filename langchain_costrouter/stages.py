@@ -26,7 +26,7 @@ def accountant_for(router: RoutedChatModel) -> Accountant:
     prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
     reference = router.reference_model
     if reference is None:
-        models = [d.model_id for d in known_models(router.route_table.values())]
+        models = [d.priced_as for d in known_models(router.route_table.values())]
         reference = prices.most_expensive(models)
     return Accountant(prices=prices, reference_model=reference)
 

@@ -19,7 +19,15 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
 
 from langchain_costrouter import stages
-from langchain_costrouter.cascade import CallModel, Called, CascadeOutcome, aperform, perform
+from langchain_costrouter.cascade import (
+    CallModel,
+    Called,
+    CascadeContext,
+    CascadeOutcome,
+    aperform,
+    perform,
+    run_cascade,
+)
 from langchain_costrouter.delegation import (
     astream_child,
     content_chunk,
@@ -46,19 +54,27 @@ def stream_request(pipeline: Pipeline, request: Request) -> Iterator[ChatGenerat
         yield from replay(pipeline.serve_hit(request, hit))
         return
     stages.compress(pipeline, request)
-    flow = pipeline._cascade(request)
+    ctx = pipeline.cascade_context(request)
+    with pipeline.recording_failures(request, ctx):
+        outcome = yield from _drive_live(pipeline, request, ctx)
+    yield from _close(pipeline, request, outcome)
+
+
+def _drive_live(
+    pipeline: Pipeline, request: Request, ctx: CascadeContext
+) -> Generator[ChatGenerationChunk, None, CascadeOutcome]:
+    """The cascade, with calls to unchecked tiers streamed straight to the caller."""
+    flow = run_cascade(request.route, ctx)
     reply: Any = None
     while True:
         try:
             step = flow.send(reply)
         except StopIteration as done:
-            outcome: CascadeOutcome = done.value
-            break
+            return done.value  # type: ignore[no-any-return]
         if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
             reply = yield from _stream_call(request, step.deployment)
         else:
             reply = perform(step, lambda d: pipeline._call(request, d), request.messages)
-    yield from _close(pipeline, request, outcome)
 
 
 def _stream_call(
@@ -100,21 +116,24 @@ async def astream_request(pipeline: Pipeline, request: Request) -> AsyncIterator
             yield chunk
         return
     await stages.acompress(pipeline, request)
-    flow = pipeline._cascade(request)
+    ctx = pipeline.cascade_context(request)
+    flow = run_cascade(request.route, ctx)
     reply: Any = None
-    while True:
-        try:
-            step = flow.send(reply)
-        except StopIteration as done:
-            outcome: CascadeOutcome = done.value
-            break
-        if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
-            chunks: list[ChatGenerationChunk] = []
-            async for chunk in _astream_call(request, step.deployment, chunks):
-                yield chunk
-            reply = _called_from(chunks)
-        else:
-            reply = await aperform(step, lambda d: pipeline._acall(request, d), request.messages)
+    with pipeline.recording_failures(request, ctx):
+        while True:
+            try:
+                step = flow.send(reply)
+            except StopIteration as done:
+                outcome: CascadeOutcome = done.value
+                break
+            if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
+                sink: list[Any] = []
+                async for chunk in _astream_call(request, step.deployment, sink):
+                    yield chunk
+                reply = _called_from(sink)
+            else:
+                reply = await aperform(step, lambda d: pipeline._acall(request, d),
+                                       request.messages)
     message = pipeline.finish(request, outcome)
     await stages.astore(pipeline.cache, request, message)
     yield final_chunk(message, message.response_metadata)

@@ -9,10 +9,14 @@ over clean and cleans it again afterwards, so scripts never leak into the next t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
+import httpx
 import pytest
+from langchain_openai import ChatOpenAI
 
 from langchain_costrouter.testing import LocalOpenAIServer
 
@@ -54,3 +58,28 @@ def _clean(server: LocalOpenAIServer) -> Iterator[LocalOpenAIServer]:
     server.reset()
     yield server
     server.reset()
+
+
+@pytest.fixture
+def raw_http() -> Iterator[httpx.Client]:
+    """A plain HTTP client for wire-level checks (one per test: each costs ~100 ms of TLS setup)."""
+    with httpx.Client(timeout=5) as client:
+        yield client
+
+
+def openai_chat(server: LocalOpenAIServer, model: str = "m", **kwargs: Any) -> ChatOpenAI:
+    """The real ``ChatOpenAI`` on ``server``: no retries, streamed usage, overridable."""
+    params = {"api_key": "test", "max_retries": 0, "stream_usage": True, **kwargs}
+    return ChatOpenAI(model=model, base_url=server.base_url, **params)
+
+
+def post_raw(
+    http: httpx.Client,
+    server: LocalOpenAIServer,
+    body: dict[str, Any] | bytes,
+    path: str = "/v1/chat/completions",
+) -> httpx.Response:
+    """POST a JSON body (or raw bytes) to ``server`` below its root, bypassing the SDK."""
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    url = server.base_url.removesuffix("/v1") + path
+    return http.post(url, content=content, headers={"Content-Type": "application/json"})

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForChainRun, CallbackManagerForChainRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForChainRun,
+    BaseCallbackManager,
+    CallbackManagerForChainRun,
+)
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -137,6 +141,8 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
 
     def _prepare(self, items: Sequence[Item]) -> tuple[BatchPlan, list[Batch], tqdm[Any]]:
         """Look items up in the cache and pack the rest into the first batches."""
+        if isinstance(items, str):
+            raise TypeError("ItemBatcher takes a list of items; wrap a single text in a list")
         items = list(items)
         bar = progress_bar(len(items), self.progress, min_total=self.max_items + 1)
         plan = BatchPlan(
@@ -157,7 +163,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
                 plan.add_cached(item, value)
         return plan, plan.start(to_send), bar
 
-    def _call(self, batch: Batch, *, callbacks: Any, config: RunnableConfig) -> CallOutcome:
+    def _call(
+        self, batch: Batch, *, callbacks: BaseCallbackManager, config: RunnableConfig
+    ) -> CallOutcome:
         messages = build_messages(self.instruction, self.schema, batch.items)
         try:
             message = self._model.invoke(messages, self._child_config(batch, callbacks, config))
@@ -165,7 +173,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             return CallOutcome(error=error)
         return CallOutcome(message=message)
 
-    async def _acall(self, batch: Batch, *, callbacks: Any, config: RunnableConfig) -> CallOutcome:
+    async def _acall(
+        self, batch: Batch, *, callbacks: BaseCallbackManager, config: RunnableConfig
+    ) -> CallOutcome:
         messages = build_messages(self.instruction, self.schema, batch.items)
         try:
             message = await self._model.ainvoke(
@@ -175,7 +185,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             return CallOutcome(error=error)
         return CallOutcome(message=message)
 
-    def _child_config(self, batch: Batch, callbacks: Any, config: RunnableConfig) -> RunnableConfig:
+    def _child_config(
+        self, batch: Batch, callbacks: BaseCallbackManager, config: RunnableConfig
+    ) -> RunnableConfig:
         """Nest the call under this run and tell the router the task and batch size."""
         child = patch_config(config, callbacks=callbacks)
         metadata: dict[str, Any] = {**child.get("metadata", {}), "batch_size": len(batch.items)}

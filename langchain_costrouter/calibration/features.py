@@ -89,14 +89,23 @@ def keys_agreement(key: str | None, previous_key: str | None) -> FloatArray:
     return np.array([float(key == previous_key), float(key != previous_key)])
 
 
-def text_features(query: str, answer: str) -> tuple[IntArray, FloatArray]:
+def query_ngrams(query: str) -> set[str]:
+    """Word uni- and bigrams of the end of the query."""
+    return _word_ngrams(query[-_QUERY_CHARS:])
+
+
+def text_features(
+    query: str, answer: str, query_words: set[str] | None = None
+) -> tuple[IntArray, FloatArray]:
     """Hashed, block-normalised features of a query and a candidate answer.
 
-    Returns bucket indices and values (duplicates summed by the caller's arithmetic).
+    ``query_words`` (from `query_ngrams`) saves re-tokenising a query shared by
+    several answers. Returns bucket indices and their values.
     """
     answer_head = answer[:_ANSWER_CHARS]
     normalized = normalize_answer(answer_head)
-    query_words = _word_ngrams(query[-_QUERY_CHARS:])
+    if query_words is None:
+        query_words = query_ngrams(query)
     blocks = {
         "q": query_words,
         "x": _label_crosses(normalized, query_words),

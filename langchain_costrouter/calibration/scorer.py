@@ -22,13 +22,14 @@ from langchain_costrouter.calibration.features import (
     FloatArray,
     IntArray,
     agreement_features,
+    query_ngrams,
     text_features,
 )
 from langchain_costrouter.errors import ConfigError
 
 _L2 = 1e-3
-_STEPS = 120
-_LEARNING_RATE = 0.2
+_STEPS = 60
+_LEARNING_RATE = 0.3
 _STACK_L2 = 1e-2
 _STACK_KEYS = ("text", "agree", "disagree", "bias")
 
@@ -43,8 +44,12 @@ class SparseRows:
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> SparseRows:
-        """Featurise (query, answer) pairs."""
-        rows = [text_features(query, answer) for query, answer in pairs]
+        """Featurise (query, answer) pairs; each distinct query is tokenised once."""
+        query_words: dict[str, set[str]] = {}
+        rows = [
+            text_features(query, answer, query_words.setdefault(query, query_ngrams(query)))
+            for query, answer in pairs
+        ]
         lengths = np.array([len(indices) for indices, _ in rows], dtype=np.int64)
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int64)

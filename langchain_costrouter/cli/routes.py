@@ -51,7 +51,7 @@ def example_config_path() -> Path:
 
 
 def _describe(route: Route, prices: PriceTable) -> list[list[dict[str, str]]]:
-    return [[{"model": d.model_id, "provider": d.provider, "price": _price_label(prices, d.model_id)}
+    return [[{"model": d.model_id, "provider": d.provider, "price": _price_label(prices, d.priced_as)}
              for d in tier.deployments] for tier in route.tiers]
 
 

@@ -122,13 +122,13 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> LanguageModelInput:
         """Compress a prompt; the output has the input's type."""
-        return self._call_with_config(self._compress_value, input, config, **kwargs)
+        return self._call_with_config(self._compress_value, input, config)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> LanguageModelInput:
         """Async twin of `invoke`."""
-        return await self._acall_with_config(self._acompress_value, input, config, **kwargs)
+        return await self._acall_with_config(self._acompress_value, input, config)
 
     def _compress_value(
         self, value: LanguageModelInput, run_manager: Any, config: RunnableConfig

@@ -2,11 +2,11 @@
 
 Compression may only rewrite free prose. Everything a model must read exactly is found here
 and later replaced by placeholders, so it is never sent to the compressor at all: code
-(fenced, indented, inline), JSON objects and arrays (schemas included) and other brace
-blocks, function/tool signatures, few-shot example blocks, ``<example>`` tags, the
-identifiers of the call's tools and response format, and whatever the user's regex list
-matches. Detection errs on the side of protecting too much: a false positive costs a few
-tokens of saving, a false negative could break a tool call.
+(fenced, indented, inline), URLs and email addresses, JSON objects and arrays (schemas
+included) and other brace blocks, function/tool signatures, few-shot example blocks,
+``<example>`` tags, the identifiers of the call's tools and response format, and whatever
+the user's regex list matches. Detection errs on the side of protecting too much: a false
+positive costs a few tokens of saving, a false negative could break a tool call.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ _SIGNATURE = re.compile(
     r"|[-*]?[ \t]*\w+\([^()\n]*\)(?:[ \t]*(?:->|:)[ \t]*[^\n]+)?[ \t]*$)",
     re.DOTALL,
 )
+_URL_OR_EMAIL = re.compile(
+    r"\bhttps?://[^\s<>()\]]+[^\s<>()\].,;:!?'\"]|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+)
 _EXAMPLE_TAG = re.compile(r"(?is)<(examples?)\b[^>]*>.*?</\1>")
 _BRACKET = re.compile(r"[{\[]")
 _JSON = json.JSONDecoder()
@@ -64,6 +67,7 @@ def find_protected_spans(
         *_regex_spans(_FENCED_CODE, text, "code"),
         *_indented_code_spans(text),
         *_regex_spans(_INLINE_CODE, text, "code"),
+        *_regex_spans(_URL_OR_EMAIL, text, "url"),
         *_bracket_spans(text),
         *_regex_spans(_SIGNATURE, text, "signature"),
         *_regex_spans(_EXAMPLE_TAG, text, "example"),

@@ -16,6 +16,8 @@ from typing import Any
 import platformdirs
 import sqlalchemy as sa
 
+from langchain_costrouter.errors import ConfigError
+
 APP_NAME = "langchain-costrouter"
 _BUSY_TIMEOUT_MS = 30_000
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -52,7 +54,13 @@ def create_ledger_engine(url: str) -> sa.Engine:
     path = sqlite_path(url)
     if path is None:
         return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
-    create_private_file(path)
+    try:
+        create_private_file(path)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot create the ledger file {path} ({error.strerror}). "
+            "Pass a writable sqlite:///PATH, or memory:// for no file."
+        ) from error
     engine = sa.create_engine(
         f"sqlite:///{path}", connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000}
     )

@@ -52,6 +52,7 @@ class ChatServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 512  # load tests open hundreds of connections at once
 
     def __init__(self, address: tuple[str, int], behaviour: Behaviour) -> None:
         super().__init__(address, ChatCompletionsHandler)

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from langchain_openai import ChatOpenAI
+from pydantic import BaseModel
 
 from langchain_costrouter.batching import ItemBatcher, batch_classify
 from langchain_costrouter.batching.runnable import abatch_classify
@@ -151,8 +152,6 @@ async def test_async_batches_with_costs_from_usage(
 def test_pydantic_schema_through_json_mode(
     openai_server: LocalOpenAIServer, chat: ChatOpenAI
 ) -> None:
-    from pydantic import BaseModel
-
     class Triage(BaseModel):
         label: str
         urgent: bool

@@ -7,9 +7,13 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel
 
 from langchain_costrouter.cache import CacheRequest, ResponseCache, open_cache
@@ -104,3 +108,28 @@ class _Weather(BaseModel):
     """Get the weather for a city."""
 
     city: str
+
+
+class CountingChatModel(BaseChatModel):
+    """A tiny in-process chat model: a fixed tool-calling answer, and a call counter."""
+
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "counting"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls += 1
+        message = AIMessage(
+            "Calling a tool.",
+            tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_1"}],
+            usage_metadata={"input_tokens": 9, "output_tokens": 3, "total_tokens": 12},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])

@@ -154,7 +154,9 @@ def test_text_blocks_are_compressed_and_their_other_keys_kept(
     block = {"type": "text", "text": bloated_prompt, "cache_control": {"type": "ephemeral"}}
     result = PromptCompressor(summariser).compress_messages([SystemMessage([block])])
 
-    (new_block,) = result.messages[0].content
+    content = result.messages[0].content
+    assert isinstance(content, list)
+    (new_block,) = content
     assert isinstance(new_block, dict)
     assert new_block["cache_control"] == {"type": "ephemeral"}
     assert len(new_block["text"]) < len(bloated_prompt)

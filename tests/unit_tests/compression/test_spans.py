@@ -27,6 +27,8 @@ def _protected(text: str, **kwargs: object) -> list[str]:
         ),
         ("def f(a):\n    return a\n\nProse after.", "def f(a):\n    return a"),
         ("<example>Hi -> Hello</example> then prose", "<example>Hi -> Hello</example>"),
+        ("See https://ex.com/a?b=1. Then go.", "https://ex.com/a?b=1"),
+        ("Mail help@north-wind.com today.", "help@north-wind.com"),
     ],
 )
 def test_each_kind_is_protected(text: str, expected: str | None) -> None:

@@ -59,7 +59,7 @@ def test_one_row_per_attempt_with_the_call_labels() -> None:
     assert (first.attempt, second.attempt) == (0, 1)
     assert {first.task, second.task} == {"classification"}
     assert {first.namespace, second.namespace} == {"acme"}
-    assert first.escalated and second.escalated
+    assert (first.escalated, second.escalated) == (True, True)
     assert (first.accepted, second.accepted) == (False, True)
     assert first.cost_usd == Decimal("0.0001335")
     assert first.cache_read_tokens == 256

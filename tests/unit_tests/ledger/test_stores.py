@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from langchain_costrouter.ledger import Ledger, open_ledger
-from tests.unit_tests.ledger.support import DAY_ONE, sample_rows
+from tests.unit_tests.ledger.support import sample_rows
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -88,4 +88,3 @@ def test_summary_row_json_has_floats(ledger: Ledger) -> None:
     as_json = totals.to_dict()
     assert as_json["cost_usd"] == pytest.approx(0.007)
     assert isinstance(as_json["baseline_cost_usd"], float)
-    assert DAY_ONE.year == 2026

@@ -1,0 +1,94 @@
+"""from_config against the test server: TOML -> ChatOpenAI children, keys from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter import ConfigError, MissingAPIKeyError, RoutedChatModel
+from langchain_costrouter.testing import LocalOpenAIServer, Reply
+
+CONFIG = """
+[router]
+default_task = "chat"
+
+[providers.local]
+base_url = "{base_url}"
+api_key_env = "COSTROUTER_TEST_KEY"
+timeout = 5
+
+[models.small]
+provider = "local"
+model = "gpt-4o-mini"
+price = {{ input_per_mtok = 0.15, output_per_mtok = 0.6 }}
+
+[models.big]
+provider = "local"
+model = "gpt-4o"
+
+[routes]
+chat = ["small"]
+classification = {{ tiers = [{{ models = ["small"], check = {{ kind = "label_set", labels = ["Yes", "No"] }}, threshold = 1.0 }}, "big"] }}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "costrouter.toml"
+    path.write_text(text)
+    return path
+
+
+def test_config_routes_over_http_and_escalates(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test-secret")
+    router = RoutedChatModel.from_config(_write(tmp_path, CONFIG.format(base_url=openai_server.base_url)))
+    openai_server.script([Reply("Maybe")], model="gpt-4o-mini")
+    openai_server.script([Reply("Yes")], model="gpt-4o")
+    message = router.invoke("Is it spam?", task="classification")
+    record = message.response_metadata["costrouter"]
+    assert message.content == "Yes"
+    assert [a["model"] for a in record["attempts"]] == ["small", "big"]
+    assert record["attempts"][0]["price_source"] == "override"
+    assert record["attempts"][1]["price_source"] == "price_map"  # big = gpt-4o in genai-prices
+    assert openai_server.request_count() == 2
+    assert "sk-test-secret" not in repr(router) and "sk-test-secret" not in str(router.asdict())
+
+
+def test_missing_api_key_is_reported_at_first_use_by_name(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COSTROUTER_TEST_KEY", raising=False)
+    router = RoutedChatModel.from_config(_write(tmp_path, CONFIG.format(base_url=openai_server.base_url)))
+    with pytest.raises(MissingAPIKeyError, match="COSTROUTER_TEST_KEY"):
+        router.invoke("hello")
+    assert openai_server.request_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("broken", "key"),
+    [
+        (CONFIG.replace('provider = "local"\nmodel = "gpt-4o"', 'provider = "nope"\nmodel = "gpt-4o"'),
+         "models.big.provider"),
+        (CONFIG.replace('chat = ["small"]', 'chat = ["tiny"]'), "routes.chat.tiers[0]"),
+        (CONFIG.replace('base_url = "{base_url}"', 'base_url = "ftp://x"'), "providers.local.base_url"),
+        (CONFIG.replace('labels = ["Yes", "No"]', 'labels = 3'), "routes.classification.tiers[0].check"),
+    ],
+)
+def test_config_errors_name_file_and_key(tmp_path: Path, broken: str, key: str) -> None:
+    path = _write(tmp_path, broken.format(base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(ConfigError) as caught:
+        RoutedChatModel.from_config(path)
+    assert str(path) in str(caught.value) and key in str(caught.value)
+
+
+def test_bundled_example_config_builds_every_route() -> None:
+    root = Path(__file__).parents[2]
+    example = root / "examples" / "costrouter.toml"
+    packaged = root / "langchain_costrouter" / "data" / "costrouter.toml"
+    assert example.read_bytes() == packaged.read_bytes()
+    router = RoutedChatModel.from_config(example)
+    assert sorted(router.route_table) == [
+        "chat", "classification", "code", "reasoning", "summarization", "translation"]
+    assert router.route_table["classification"].tiers[0].primary.model_id == "Qwen/Qwen3-8B"
