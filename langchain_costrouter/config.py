@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +50,24 @@ def load_router_kwargs(path: Path) -> dict[str, Any]:
     reader = _Reader(path=str(path))
     providers = reader.table(data, "providers")
     models = reader.table(data, "models")
-    deployments = {name: reader.deployment(name, spec, providers) for name, spec in models.items()}
+    prices = PriceTable(reader.prices(models))
+    deployments = {name: _priced(reader.deployment(name, spec, providers), prices)
+                   for name, spec in models.items()}
     routes = {task: reader.route(task, spec, deployments) for task, spec in reader.table(data, "routes").items()}
     router = data.get("router", {})
     reader.known_keys(router, _ROUTER_KEYS, "router")
-    kwargs: dict[str, Any] = {"routes": routes, "prices": PriceTable(reader.prices(models))}
+    kwargs: dict[str, Any] = {"routes": routes, "prices": prices}
     kwargs.update({k: v for k, v in router.items() if k != "policy"})
     if "policy" in router:
         kwargs["routes"] = reader.apply_policy(router["policy"], routes, deployments)
     return kwargs
+
+
+def _priced(deployment: Deployment, prices: PriceTable) -> Deployment:
+    """Price by the provider's model id when the price table knows it, else by config name."""
+    if deployment.price_model and not prices.knows(deployment.price_model):
+        return replace(deployment, price_model=None)
+    return deployment
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

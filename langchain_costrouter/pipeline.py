@@ -56,6 +56,7 @@ class Request:
     cache_request: Any = None
     side_attempts: list[AttemptRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    compress: bool = True
     _prompt_tokens: int | None = None
 
     @property
@@ -102,6 +103,7 @@ class Pipeline:
         run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
         request = Request(task, route, messages, stop, child_kwargs, run_id)
         request.cache_request = stages.cache_request(self.cache, request, router.namespace)
+        _read_run_metadata(request, run_manager.metadata if run_manager else {})
         return request
 
     def _task(self, explicit: Any, run_manager: Any) -> str:
@@ -236,6 +238,16 @@ class Pipeline:
             message.usage_metadata = {**message.usage_metadata, "total_cost": 0}  # type: ignore[typeddict-unknown-key]
         stages.record(self.ledger, record, request.run_id)
         return message
+
+
+def _read_run_metadata(request: Request, metadata: dict[str, Any]) -> None:
+    """Facts other stages put in run metadata: a batch's size, a compressor's own call."""
+    batch_size = metadata.get("batch_size")
+    if isinstance(batch_size, int) and batch_size > 0:
+        request.extra["batch_size"] = batch_size
+    # The compressor may itself be a route of this router: never compress its own call.
+    if metadata.get("costrouter_role") == "compressor":
+        request.compress = False
 
 
 def _model_max_tokens(deployment: Deployment, default: int) -> int:

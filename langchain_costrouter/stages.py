@@ -130,6 +130,8 @@ async def acompress(pipeline: Pipeline, request: Request) -> None:
 
 
 def _compressor(pipeline: Pipeline, request: Request) -> Any:
+    if not request.compress:
+        return None
     compressors = pipeline.router.compressors
     return compressors.get(request.task) or compressors.get("*")
 

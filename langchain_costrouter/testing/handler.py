@@ -96,7 +96,8 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             behaviour.record(
                 LoggedRequest(path, body, model, stream, prompt_tokens, 0, answer.kind, source)
             )
-            self._play_fault(answer, body, prompt_tokens, per_chunk)
+            if self._wait(first_byte):
+                self._play_fault(answer, body, prompt_tokens, per_chunk)
             return
         completion = render(answer, body, prompt_tokens)
         tokens = completion.usage["completion_tokens"]

@@ -1,0 +1,122 @@
+"""The Redis backend against this machine's Redis: sharing, expiry, coalescing, outages."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+import redis
+
+from langchain_costrouter.cache import ResponseCache, open_cache
+from langchain_costrouter.errors import BackendUnavailableWarning
+from tests.unit_tests.cache.support import answer, calls, process_worker, request
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def prefixed_url(redis_url: str) -> Iterator[str]:
+    """A Redis URL with a prefix of its own; only that prefix is flushed afterwards."""
+    prefix = f"costrouter-test:{uuid.uuid4().hex}:"
+    url = f"{redis_url}?prefix={prefix}"
+    yield url
+    open_cache(url).clear()
+    assert not redis.Redis.from_url(redis_url).keys(prefix + "*")
+
+
+def test_entries_are_json_under_the_prefix_with_expiry(prefixed_url: str, redis_url: str) -> None:
+    cache = open_cache(prefixed_url, ttl=60)
+    cache.store(request(), answer())
+    assert cache.lookup(request()) == answer()
+    client = redis.Redis.from_url(redis_url)
+    prefix = prefixed_url.split("prefix=")[1]
+    (name,) = client.keys(prefix + "*")
+    assert client.get(name).startswith(b'{"v": 1')
+    assert 0 < client.pttl(name) <= 60_000
+
+
+def test_ttl_expires_in_redis(prefixed_url: str) -> None:
+    cache = open_cache(prefixed_url, ttl=0.1)
+    cache.store(request(), answer())
+    time.sleep(0.2)
+    assert cache.lookup(request()) is None
+
+
+def test_clear_touches_only_its_prefix(prefixed_url: str, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    neighbour = f"costrouter-test:neighbour:{uuid.uuid4().hex}"
+    client.set(neighbour, b"keep", px=60_000)
+    cache = open_cache(prefixed_url)
+    cache.store(request(), answer())
+    cache.clear()
+    assert cache.lookup(request()) is None
+    assert client.get(neighbour) == b"keep"
+    client.delete(neighbour)
+
+
+def test_unreachable_redis_is_a_miss_with_one_warning() -> None:
+    cache = open_cache("redis://127.0.0.1:1/0")
+    with pytest.warns(BackendUnavailableWarning, match="Redis") as caught:
+        assert cache.lookup(request()) is None
+        cache.store(request(), answer())
+        with cache.coalesce(request()) as leader:
+            assert leader
+    assert len(caught) == 1
+
+
+async def test_unreachable_redis_async_is_a_miss() -> None:
+    cache = open_cache("redis://127.0.0.1:1/0")
+    with pytest.warns(BackendUnavailableWarning):
+        assert await cache.alookup(request()) is None
+
+
+def _store_in_child(url: str) -> None:
+    open_cache(url).store(request(), answer("From the child."))
+
+
+def test_a_second_process_hits(prefixed_url: str) -> None:
+    child = multiprocessing.get_context("spawn").Process(target=_store_in_child, args=(prefixed_url,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    hit = open_cache(prefixed_url).lookup(request())
+    assert hit is not None
+    assert hit.content == "From the child."
+
+
+def test_100_requests_across_4_processes_make_one_call(prefixed_url: str, tmp_path: Path) -> None:
+    counter = tmp_path / "calls"
+    start_at = time.time() + 1
+    with ProcessPoolExecutor(4, mp_context=get_context("fork")) as pool:
+        served = list(
+            pool.map(process_worker, [prefixed_url] * 4, [str(counter)] * 4, [start_at] * 4, [25] * 4)
+        )
+    assert served == [25, 25, 25, 25]
+    assert calls(counter) == 1
+
+
+async def test_async_followers_wait_for_a_leader_in_another_cache(prefixed_url: str) -> None:
+    leader_cache, follower_cache = open_cache(prefixed_url), open_cache(prefixed_url)
+    async with leader_cache.acoalesce(request()) as leader:
+        assert leader
+        assert leader_cache.backend.is_locked(leader_cache.key(request()))
+        leader_cache.store(request(), answer())
+    async with follower_cache.acoalesce(request()) as second:
+        assert second  # the lock was released: a new flight, answered by the lookup
+    assert await follower_cache.alookup(request()) == answer()
+
+
+def test_a_dead_holder_releases_the_others_when_its_lock_expires(prefixed_url: str) -> None:
+    cache: ResponseCache = open_cache(prefixed_url, lock_timeout=5)
+    cache.backend.try_lock(cache.key(request()), 0.3, "a-process-that-died")
+    started = time.monotonic()
+    with cache.coalesce(request()) as leader:
+        waited = time.monotonic() - started
+    assert not leader
+    assert 0.2 < waited < 2

@@ -1,0 +1,81 @@
+"""The outcomes JSONL reader and writer (design.md 4.4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.errors import OutcomesFormatError
+from langchain_costrouter.outcomes import (
+    ModelOutcome,
+    OutcomeRecord,
+    read_outcomes,
+    write_outcomes,
+)
+
+GOOD = {
+    "id": "q1",
+    "task": "classification",
+    "messages": [{"role": "user", "content": "Is it overruling?"}],
+    "reference": "Yes",
+    "outcomes": {
+        "big": {"text": "Yes", "score": 1.0, "cost_usd": 0.009},
+        "small": {"text": "No", "score": 0.0, "input_tokens": 412, "output_tokens": 1},
+    },
+}
+
+
+def _write(tmp_path: Path, lines: list[object]) -> Path:
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    records = read_outcomes(_write(tmp_path, [GOOD, {**GOOD, "id": "q2", "category": "law"}]))
+    out = tmp_path / "copy.jsonl"
+    assert write_outcomes(out, records) == 2
+    again = read_outcomes(out)
+    assert again == records
+    assert again[0].outcomes["small"] == ModelOutcome(0.0, "No", None, 412, 1)
+    assert again[1].extra == {"category": "law"}
+    assert again[0].reference == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ({**GOOD, "id": ""}, "'id' must be a non-empty string"),
+        ({**GOOD, "messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
+        ({**GOOD, "outcomes": {"big": {"score": 1.5}, "small": {"score": 0}}}, "in [0, 1]"),
+        ({**GOOD, "outcomes": {"big": {"score": 1}, "small": {"score": 0, "cost_usd": -1}}}, ">= 0"),
+        ({**GOOD, "outcomes": {"big": {"score": 1}}}, "model set"),
+        ({**GOOD, "id": "q1"}, "duplicate id"),
+        ({**GOOD, "id": "q9", "version": 2}, "unsupported version"),
+    ],
+)
+def test_bad_line_names_file_and_line(tmp_path: Path, bad: object, message: str) -> None:
+    path = _write(tmp_path, [GOOD, "", bad])
+    with pytest.raises(OutcomesFormatError, match=message) as caught:
+        read_outcomes(path)
+    assert caught.value.line == 3
+    assert str(caught.value).startswith(f"{path}:3: ")
+
+
+def test_empty_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(OutcomesFormatError, match="no records"):
+        read_outcomes(_write(tmp_path, [""]))
+
+
+def test_record_json_omits_unset_fields() -> None:
+    record = OutcomeRecord(
+        id="a", task="t", messages=({"role": "user", "content": "hi"},),
+        outcomes={"m": ModelOutcome(score=0.5)},
+    )  # fmt: skip
+    assert record.to_json() == {
+        "id": "a", "task": "t", "messages": [{"role": "user", "content": "hi"}],
+        "outcomes": {"m": {"score": 0.5}},
+    }  # fmt: skip

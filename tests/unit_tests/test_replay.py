@@ -1,0 +1,93 @@
+"""ReplayChatModel answers recorded prompts with recorded text, usage and cost."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessageChunk, HumanMessage
+
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
+from langchain_costrouter.replay import ReplayChatModel, UnrecordedPromptError
+
+RECORDS = [
+    OutcomeRecord(
+        id="q1",
+        task="math",
+        messages=({"role": "user", "content": "What is 2+2?"},),
+        outcomes={
+            "big": ModelOutcome(1.0, "4", cost_usd=0.01, input_tokens=7, output_tokens=1),
+            "small": ModelOutcome(0.0, "five, I think", cost_usd=None),
+        },
+    ),
+    OutcomeRecord(
+        id="q2",
+        task="chat",
+        messages=(
+            {"role": "user", "content": "Hi"},
+            {"role": "user", "content": "Tell me a joke"},
+        ),
+        outcomes={"big": ModelOutcome(0.8, "knock knock"), "small": ModelOutcome(0.3, "no")},
+    ),
+]
+
+
+def test_invoke_returns_recorded_text_usage_and_cost() -> None:
+    model = ReplayChatModel(records=RECORDS, model_name="big")
+    answer = model.invoke("What is 2+2?")
+    assert answer.content == "4"
+    assert answer.usage_metadata == {"input_tokens": 7, "output_tokens": 1, "total_tokens": 8}
+    assert answer.response_metadata["recorded_cost_usd"] == 0.01
+    assert answer.response_metadata["recorded_score"] == 1.0
+    assert answer.response_metadata["model_name"] == "big"
+    assert answer.response_metadata["record_id"] == "q1"
+
+
+def test_missing_tokens_are_estimated_and_cost_is_none() -> None:
+    answer = ReplayChatModel(records=RECORDS, model_name="small").invoke("What is 2+2?")
+    assert answer.content == "five, I think"
+    assert answer.usage_metadata is not None
+    assert answer.usage_metadata["output_tokens"] == 4
+    assert answer.usage_metadata["input_tokens"] > 5
+    assert answer.response_metadata["recorded_cost_usd"] is None
+
+
+def test_multi_message_prompt_is_matched_by_contents() -> None:
+    model = ReplayChatModel(records=RECORDS, model_name="big")
+    answer = model.invoke([HumanMessage("Hi"), HumanMessage("Tell me a joke")])
+    assert answer.content == "knock knock"
+
+
+def test_unrecorded_prompt_is_a_clear_error() -> None:
+    model = ReplayChatModel(records=RECORDS, model_name="big")
+    with pytest.raises(UnrecordedPromptError, match="no recorded answer .* 'What is 3\\+3\\?'"):
+        model.invoke("What is 3+3?")
+
+
+def test_unknown_model_fails_at_construction() -> None:
+    with pytest.raises(KeyError, match="recorded models: big, small"):
+        ReplayChatModel(records=RECORDS, model_name="medium")
+
+
+def test_stream_yields_one_chunk_with_usage() -> None:
+    chunks = list(ReplayChatModel(records=RECORDS, model_name="big").stream("What is 2+2?"))
+    assert len(chunks) == 1
+    assert isinstance(chunks[0], AIMessageChunk)
+    assert chunks[0].content == "4"
+    assert chunks[0].usage_metadata is not None
+    assert chunks[0].usage_metadata["total_tokens"] == 8
+
+
+async def test_async_paths_match_sync() -> None:
+    model = ReplayChatModel(records=RECORDS, model_name="small")
+    answer = await model.ainvoke("What is 2+2?")
+    chunks = [chunk async for chunk in model.astream("What is 2+2?")]
+    assert answer.content == "five, I think"
+    assert [chunk.content for chunk in chunks] == ["five, I think"]
+
+
+def test_identifying_params_are_stable_and_distinguish_models() -> None:
+    big = ReplayChatModel(records=RECORDS, model_name="big")
+    again = ReplayChatModel(records=list(RECORDS), model_name="big")
+    small = ReplayChatModel(records=RECORDS, model_name="small")
+    assert big._identifying_params == again._identifying_params
+    assert big._identifying_params != small._identifying_params
+    assert big._llm_type == "costrouter-replay"
