@@ -27,21 +27,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import interleaved, print_table  # noqa: E402
-from langchain_core.caches import RETURN_VAL_TYPE, BaseCache, InMemoryCache  # noqa: E402
-from langchain_core.language_models import BaseChatModel  # noqa: E402
-from langchain_core.load import dumps, loads  # noqa: E402
-from langchain_core.messages import HumanMessage  # noqa: E402
-from sqlalchemy import Column, Integer, String, create_engine, select  # noqa: E402
-from sqlalchemy.orm import Session, declarative_base  # noqa: E402
+from _timing import interleaved, print_table
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache, InMemoryCache
+from langchain_core.language_models import BaseChatModel
+from langchain_core.load import dumps, loads
+from langchain_core.messages import HumanMessage
+from sqlalchemy import Column, Integer, String, create_engine, select
+from sqlalchemy.orm import Session, declarative_base
 
-from langchain_costrouter.cache import (  # noqa: E402
+from langchain_costrouter.cache import (
     CacheRequest,
     CostRouterLLMCache,
     ResponseCache,
     open_cache,
 )
-from langchain_costrouter.testing.models import ScriptedChatModel  # noqa: E402
+from langchain_costrouter.testing.models import ScriptedChatModel
 
 PROMPT = "Classify the sentiment of: the delivery was late but the support was great."
 ANSWER = "positive"
@@ -130,9 +130,7 @@ def backend_hit_fns(directory: Path) -> dict[str, Callable[[], object]]:
 
 
 def request() -> CacheRequest:
-    return CacheRequest(
-        messages=[HumanMessage(PROMPT)], task="chat", params={"temperature": 0.0}
-    )
+    return CacheRequest(messages=[HumanMessage(PROMPT)], task="chat", params={"temperature": 0.0})
 
 
 def _lookup(cache: ResponseCache) -> Callable[[], object]:
@@ -146,7 +144,9 @@ def bench_router_hits(directory: Path) -> dict[str, Callable[[], object]]:
     fns = {}
     for name, url in (("memory://", "memory://"), ("diskcache", f"diskcache://{directory / 'rt'}")):
         child = ScriptedChatModel(model="gpt-4o-mini", answers=[ANSWER])
-        router = RoutedChatModel(routes={"chat": [child]}, default_task="chat", cache=open_cache(url))
+        router = RoutedChatModel(
+            routes={"chat": [child]}, default_task="chat", cache=open_cache(url)
+        )
         fns[f"RoutedChatModel {name} hit"] = warm(lambda router=router: router.invoke(PROMPT))
     return fns
 

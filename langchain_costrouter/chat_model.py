@@ -114,6 +114,22 @@ class RoutedChatModel(BaseChatModel):
             "namespace": self.namespace,
         }
 
+    def _stages(self) -> Pipeline:
+        """This router's pipeline; a copy (``model_copy``) shares the cache and ledger."""
+        if self._pipeline.router is not self:
+            self._pipeline = self._pipeline.rebind(self)
+        return self._pipeline
+
+    @property
+    def ledger_store(self) -> Any:
+        """The opened ledger (None without ``ledger=``), e.g. for ``.summary()``."""
+        return self._stages().ledger
+
+    @property
+    def cache_store(self) -> Any:
+        """The router-owned cache (None without ``cache=``)."""
+        return self._stages().cache
+
     @property
     def route_table(self) -> dict[str, Route]:
         return self.routes  # normalised in model_post_init
@@ -151,28 +167,28 @@ class RoutedChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None,
                   **kwargs: Any) -> ChatResult:
-        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
-        message = self._pipeline.run(request)
+        pipeline = self._stages()
+        message = pipeline.run(pipeline.begin(messages, stop, run_manager, kwargs))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None,
                          **kwargs: Any) -> ChatResult:
-        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
-        message = await self._pipeline.arun(request)
+        pipeline = self._stages()
+        message = await pipeline.arun(pipeline.begin(messages, stop, run_manager, kwargs))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
-        yield from self._pipeline.stream(request)
+        pipeline = self._stages()
+        yield from pipeline.stream(pipeline.begin(messages, stop, run_manager, kwargs))
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None,
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        request = self._pipeline.begin(messages, stop, run_manager, kwargs)
-        async for chunk in self._pipeline.astream(request):
+        pipeline = self._stages()
+        async for chunk in pipeline.astream(pipeline.begin(messages, stop, run_manager, kwargs)):
             yield chunk
 
     # -- tools and structured output

@@ -16,7 +16,7 @@ from contextlib import (
     contextmanager,
     nullcontext,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,10 @@ class Pipeline:
             ledger=stages.open_router_ledger(router.ledger),
             rng=random.Random(),
         )
+
+    def rebind(self, router: RoutedChatModel) -> Pipeline:
+        """The same open cache and ledger, serving a copy of the router."""
+        return replace(self, router=router, accountant=stages.accountant_for(router))
 
     def begin(
         self,

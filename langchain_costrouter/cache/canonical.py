@@ -56,9 +56,9 @@ def canonical_params(params: Mapping[str, Any]) -> dict[str, JsonValue]:
         TypeError: a parameter value has no stable JSON form.
     """
     return {
-        str(name): canonical(value, path=str(name))
-        for name, value in params.items()
-        if name not in IGNORED_PARAMS and _keep(str(name), value)
+        str(name): canonical(params[name], path=str(name))
+        for name in sorted(params, key=str)
+        if name not in IGNORED_PARAMS and _keep(str(name), params[name])
     }
 
 
@@ -74,8 +74,11 @@ def canonical(value: Any, *, path: str = "value") -> JsonValue:
         # temperature=1 and temperature=1.0 are the same request.
         return int(value) if value.is_integer() else value
     if isinstance(value, Mapping):
+        # Sorted here, so the key's JSON needs no sort_keys pass (half its cost).
         return {
-            str(k): canonical(v, path=f"{path}.{k}") for k, v in value.items() if _keep(str(k), v)
+            str(k): canonical(value[k], path=f"{path}.{k}")
+            for k in sorted(value, key=str)
+            if _keep(str(k), value[k])
         }
     if isinstance(value, list | tuple):
         return [canonical(item, path=f"{path}[{i}]") for i, item in enumerate(value)]

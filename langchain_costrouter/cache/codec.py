@@ -22,8 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 CODEC_VERSION = 1
 
-# Fields of a chunk that are stream plumbing, not part of the answer.
-_CHUNK_ONLY_FIELDS = frozenset({"type", "tool_call_chunks", "chunk_position"})
+# Stream plumbing of a chunk, and the message id: a replayed answer must get the id
+# of its new run (LangGraph's add_messages would otherwise overwrite the original).
+_NOT_STORED = frozenset({"type", "tool_call_chunks", "chunk_position", "id"})
 
 
 class CacheDecodeError(ValueError):
@@ -40,7 +41,7 @@ def encode_message(message: AIMessage) -> bytes:
     Raises:
         CacheEncodeError: a metadata value has no JSON form.
     """
-    data = {k: v for k, v in message.model_dump().items() if k not in _CHUNK_ONLY_FIELDS}
+    data = {k: v for k, v in message.model_dump().items() if k not in _NOT_STORED}
     document = {"v": CODEC_VERSION, "type": "ai", "data": data}
     try:
         return json.dumps(document, default=_to_json).encode()

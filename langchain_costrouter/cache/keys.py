@@ -132,8 +132,12 @@ class CacheRequest:
 
 
 def digest(document: JsonValue) -> str:
-    """SHA-256 of the canonical JSON text of ``document`` (sorted keys, no spaces)."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    """SHA-256 of the JSON text of ``document``.
+
+    Key order is part of the canonical form: `canonical` sorts every mapping and the
+    payload and message forms are built in a fixed order, so no sort pass is needed.
+    """
+    text = json.dumps(document, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

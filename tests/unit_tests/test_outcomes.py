@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,17 +50,17 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     [
         ("{not json", "not valid JSON"),
         ({**GOOD, "id": ""}, "'id' must be a non-empty string"),
-        ({**GOOD, "messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
-        ({**GOOD, "outcomes": {"big": {"score": 1.5}, "small": {"score": 0}}}, "in [0, 1]"),
-        ({**GOOD, "outcomes": {"big": {"score": 1}, "small": {"score": 0, "cost_usd": -1}}}, ">= 0"),
-        ({**GOOD, "outcomes": {"big": {"score": 1}}}, "model set"),
+        ({**GOOD, "id": "q9", "messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
+        ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1.5}, "small": {"score": 0}}}, "in [0, 1]"),
+        ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1}, "small": {"score": 0, "cost_usd": -1}}}, ">= 0"),
+        ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1}}}, "model set"),
         ({**GOOD, "id": "q1"}, "duplicate id"),
         ({**GOOD, "id": "q9", "version": 2}, "unsupported version"),
     ],
 )
 def test_bad_line_names_file_and_line(tmp_path: Path, bad: object, message: str) -> None:
     path = _write(tmp_path, [GOOD, "", bad])
-    with pytest.raises(OutcomesFormatError, match=message) as caught:
+    with pytest.raises(OutcomesFormatError, match=re.escape(message)) as caught:
         read_outcomes(path)
     assert caught.value.line == 3
     assert str(caught.value).startswith(f"{path}:3: ")

@@ -81,7 +81,9 @@ def _store_in_child(url: str) -> None:
 
 
 def test_a_second_process_hits(prefixed_url: str) -> None:
-    child = multiprocessing.get_context("spawn").Process(target=_store_in_child, args=(prefixed_url,))
+    child = multiprocessing.get_context("spawn").Process(
+        target=_store_in_child, args=(prefixed_url,)
+    )
     child.start()
     child.join(60)
     assert child.exitcode == 0
@@ -95,7 +97,9 @@ def test_100_requests_across_4_processes_make_one_call(prefixed_url: str, tmp_pa
     start_at = time.time() + 1
     with ProcessPoolExecutor(4, mp_context=get_context("fork")) as pool:
         served = list(
-            pool.map(process_worker, [prefixed_url] * 4, [str(counter)] * 4, [start_at] * 4, [25] * 4)
+            pool.map(
+                process_worker, [prefixed_url] * 4, [str(counter)] * 4, [start_at] * 4, [25] * 4
+            )
         )
     assert served == [25, 25, 25, 25]
     assert calls(counter) == 1

@@ -1,0 +1,74 @@
+"""Hashed features, answer agreement and the JSON linear scorer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from langchain_costrouter.calibration.features import (
+    N_BUCKETS,
+    answer_key,
+    answers_agree,
+    final_number,
+    text_features,
+)
+from langchain_costrouter.calibration.scorer import (
+    LinearScorer,
+    SparseRows,
+    fit_text_model,
+    scorer_from_dense,
+)
+from langchain_costrouter.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("so 9 * 2 = 18.\n#### 18", "18"),
+        ("The answer is 1,250.00 dollars, not 3", "1250"),
+        ("total 3 then 7", "7"),
+        ("no digits here", None),
+    ],
+)
+def test_final_number(text: str, number: str | None) -> None:
+    assert final_number(text) == number
+
+
+def test_answer_keys_and_agreement() -> None:
+    assert answer_key(" Yes. ") == "yes"
+    assert answers_agree("Yes", "yes!") is True
+    assert answers_agree("No", "Yes") is False
+    long_a = "First we add the numbers carefully and then we get #### 42"
+    long_b = "Adding all of the numbers, step by step, the total is 42 in the end."
+    assert answers_agree(long_a, long_b) is True
+    assert answers_agree("", "Yes") is None
+
+
+def test_features_are_stable_and_in_range() -> None:
+    first = text_features("Is it overruling? expressly overruled", "Yes")
+    second = text_features("Is it overruling? expressly overruled", "Yes")
+    assert np.array_equal(first[0], second[0])
+    assert first[0].max() < N_BUCKETS
+    assert first[0].min() >= 0
+    assert not np.array_equal(first[0], text_features("Is it overruling?", "No")[0])
+
+
+def test_scorer_learns_and_round_trips_through_json() -> None:
+    pairs = [(f"about {w} {i}", "Yes") for i, w in enumerate(["easy", "hard"] * 50)]
+    labels = np.array([1.0 if "easy" in q else 0.0 for q, _ in pairs])
+    weights, bias = fit_text_model(SparseRows.from_pairs(pairs), labels)
+    scorer = scorer_from_dense(weights, bias, {"text": 1.0, "agree": 2.0, "disagree": -2.0, "bias": 0.0})
+    easy, hard = scorer.score("about easy 999", "Yes"), scorer.score("about hard 999", "Yes")
+    assert easy > 0.8 > 0.2 > hard
+    assert scorer.score("about hard 999", "Yes", ["Yes"]) > hard
+    loaded = LinearScorer.from_json(json.loads(json.dumps(scorer.to_json())))
+    assert loaded.score("about easy 1", "Yes", ["No"]) == pytest.approx(
+        scorer.score("about easy 1", "Yes", ["No"]), abs=1e-4
+    )
+
+
+def test_scorer_of_another_layout_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="hashed-logistic"):
+        LinearScorer.from_json({"kind": "distilbert"})

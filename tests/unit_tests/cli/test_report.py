@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cli import main
+from langchain_costrouter.ledger import open_ledger
+from tests.unit_tests.ledger.support import sample_rows
+
+
+@pytest.fixture
+def ledger_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as ledger:
+        ledger.add(sample_rows())
+    return url
+
+
+def test_json_report_totals(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--ledger", ledger_url, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["by"] == "task"
+    assert [group["key"] for group in report["groups"]] == ["classify", "chat"]
+    totals = report["totals"]
+    assert totals["cost_usd"] == pytest.approx(0.007)
+    assert totals["baseline_cost_usd"] == pytest.approx(0.065)
+    assert (totals["calls"], totals["attempts"], totals["unpriced"]) == (3, 5, 1)
+    assert totals["savings_pct"] == pytest.approx(100 * (0.065 - 0.007) / 0.065)
+    assert totals["cache_hit_rate"] == pytest.approx(1 / 3)
+    assert totals["escalation_rate"] == pytest.approx(1 / 3)
+
+
+def test_json_report_by_day_since(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["report", "--ledger", ledger_url, "--by", "day", "--since", "2026-03-02", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [group["key"] for group in report["groups"]] == ["2026-03-02"]
+    assert report["totals"]["cost_usd"] == pytest.approx(0.002)
+    assert report["since"].startswith("2026-03-02")
+
+
+def test_table_report(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--ledger", ledger_url, "--by", "model"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["model", "calls", "tokens"]
+    assert any(
+        line.startswith("total") and "0.007000" in line and "0.065000" in line for line in lines
+    )
+    assert "1 rows have no known price" in out
+
+
+def test_missing_ledger_file_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.db"
+    assert main(["report", "--ledger", f"sqlite:///{missing}", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no ledger at" in captured.err
+    assert not missing.exists()
