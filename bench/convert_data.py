@@ -45,7 +45,9 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "langchain-costrouter" / "data"
 
 
-def priced(model: str, text: str | None, input_tokens: int, output_tokens: int, score: float) -> ModelOutcome:
+def priced(
+    model: str, text: str | None, input_tokens: int, output_tokens: int, score: float
+) -> ModelOutcome:
     """An outcome with token counts and the cost they have at the README's list prices."""
     price_in, price_out = PRICES[model]
     cost = round(input_tokens * price_in + output_tokens * price_out, 9)
@@ -124,8 +126,12 @@ def mmlu(data: Path) -> Iterator[OutcomeRecord]:
                 )
 
 
-_ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]", re.S)
-_TURNS = re.compile(r"### Assistant A:\n(.*?)\n\n(?:### User:|<\|The End of Assistant A's Conversation)", re.S)
+_ANSWER = re.compile(
+    r"\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]", re.S
+)
+_TURNS = re.compile(
+    r"### Assistant A:\n(.*?)\n\n(?:### User:|<\|The End of Assistant A's Conversation)", re.S
+)
 
 
 def judged_answer(user_prompt: str, turn: int) -> tuple[str, str]:
@@ -182,7 +188,11 @@ def demo_sample(data: Path) -> list[OutcomeRecord]:
     knowledge = list(mmlu(data))
     chat = [record for record in mt_bench(data) if record.id.endswith("-1")]
     sample: list[OutcomeRecord] = []
-    for records, size in ((math, DEMO_SIZES["math"]), (knowledge, DEMO_SIZES["knowledge"]), (chat, DEMO_SIZES["chat"])):
+    for records, size in (
+        (math, DEMO_SIZES["math"]),
+        (knowledge, DEMO_SIZES["knowledge"]),
+        (chat, DEMO_SIZES["chat"]),
+    ):
         step = max(1, len(records) // size)
         sample.extend(records[::step][:size])
     return sample

@@ -196,7 +196,7 @@ def _outcome(model: str, entry: Any) -> ModelOutcome:
     if not isinstance(entry, dict):
         raise _LineError(f"outcomes[{model!r}] must be an object, got {entry!r}")
     score = entry.get("score")
-    if not _is_number(score) or not 0.0 <= score <= 1.0:
+    if not isinstance(score, int | float) or not _is_number(score) or not 0.0 <= score <= 1.0:
         raise _LineError(f"outcomes[{model!r}].score must be a number in [0, 1], got {score!r}")
     text = entry.get("text")
     if text is not None and not isinstance(text, str):
@@ -218,6 +218,4 @@ def _tokens(model: str, entry: Mapping[str, Any], key: str) -> int | None:
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -59,12 +59,19 @@ class Tier:
     threshold: float = 0.5
 
     @classmethod
-    def of(cls, spec: Tier | BaseChatModel | Deployment | Sequence[Any]) -> Tier:
+    def of(
+        cls,
+        spec: Tier | BaseChatModel | Deployment | Sequence[Any],
+        *,
+        check: QualityCheck | None = None,
+        threshold: float = 0.5,
+    ) -> Tier:
+        """A tier of one model, or of several interchangeable ones (failover order)."""
         if isinstance(spec, Tier):
             return spec
-        if isinstance(spec, BaseChatModel | Deployment):
-            return cls(deployments=(Deployment.of(spec),))
-        return cls(deployments=tuple(Deployment.of(item) for item in spec))
+        items = [spec] if isinstance(spec, BaseChatModel | Deployment) else list(spec)
+        deployments = tuple(Deployment.of(item) for item in items)
+        return cls(deployments=deployments, check=check, threshold=threshold)
 
     @property
     def primary(self) -> Deployment:

@@ -101,7 +101,7 @@ def split_records(
     for task in sorted({record.task for record in records}):
         members = [record for record in records if record.task == task]
         order = rng.permutation(len(members))
-        cut = int(round(len(members) * train_fraction))
+        cut = round(len(members) * train_fraction)
         train.extend(members[i] for i in sorted(order[:cut]))
         test.extend(members[i] for i in sorted(order[cut:]))
     return train, test
@@ -141,7 +141,10 @@ def oracle_figures(matrix: OutcomeMatrix) -> Figures:
 
 
 def simulate_cascade(
-    matrix: OutcomeMatrix, tiers: Sequence[str], rules: Sequence[AnswerScore], thresholds: Sequence[float]
+    matrix: OutcomeMatrix,
+    tiers: Sequence[str],
+    rules: Sequence[AnswerScore],
+    thresholds: Sequence[float],
 ) -> Figures:
     """Run one cascade over recorded outcomes: pay every tier tried, keep the accepted one.
 

@@ -12,6 +12,7 @@ prefixes repeat on every call and carry no per-query signal.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Iterable, Sequence
@@ -110,7 +111,7 @@ def text_features(
         "q": query_words,
         "x": _label_crosses(normalized, query_words),
         "a": _word_ngrams(answer_head),
-        "c": _char_ngrams(normalized[:_SHORT_ANSWER * 5]),
+        "c": _char_ngrams(normalized[: _SHORT_ANSWER * 5]),
         "t": set(_WORD.findall(answer[-_TAIL_CHARS:].lower())),
         "f": _format_flags(answer, normalized),
     }
@@ -155,7 +156,7 @@ def _format_flags(answer: str, normalized: str) -> set[str]:
 
 def _word_ngrams(text: str) -> set[str]:
     words = _WORD.findall(text.lower())
-    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+    return set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
 
 
 def _char_ngrams(text: str) -> set[str]:

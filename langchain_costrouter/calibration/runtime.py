@@ -24,7 +24,7 @@ RouteStage = tuple[BaseChatModel, QualityCheck | None, float]
 """(model, check on its answer or None for the last tier, acceptance threshold)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class LearnedScorerCheck:
     """P(answer is good) from the calibrated hashed-feature scorer of one tier."""
 
@@ -53,7 +53,7 @@ class LearnedScorerCheck:
         return self.score(messages, answer, previous=previous)
 
 
-@dataclass(frozen=True)
+@dataclass
 class TierAgreementCheck:
     """1.0 when the answer agrees with the previous tier's (same label or final number).
 

@@ -86,13 +86,15 @@ class LinearScorer:
     def text_logit(self, query: str, answer: str) -> float:
         """The first layer's logit for one pair."""
         indices, values = text_features(query, answer)
-        return self.bias + sum(
-            self.weights.get(int(i), 0.0) * v for i, v in zip(indices, values, strict=True)
+        return self.bias + float(
+            sum(self.weights.get(int(i), 0.0) * v for i, v in zip(indices, values, strict=True))
         )
 
     def score(self, query: str, answer: str, previous: Sequence[str] = ()) -> float:
         """The probability in [0, 1] that ``answer`` is good."""
-        return float(stacked_probability(self.stack, self.text_logit(query, answer), answer, previous))
+        return float(
+            stacked_probability(self.stack, self.text_logit(query, answer), answer, previous)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object: sparse weights keyed by bucket, rounded to 6 significant digits."""
@@ -148,7 +150,9 @@ def fit_text_model(rows: SparseRows, labels: FloatArray) -> tuple[FloatArray, fl
     return dense, float(weights[-1])
 
 
-def fit_stack(text_logits: FloatArray, relations: FloatArray, labels: FloatArray) -> dict[str, float]:
+def fit_stack(
+    text_logits: FloatArray, relations: FloatArray, labels: FloatArray
+) -> dict[str, float]:
     """Fit the second layer (text logit, agree, disagree, bias) by Newton's method."""
     design = np.column_stack([text_logits, relations, np.ones(len(labels))])
     coef = np.array([1.0, 0.0, 0.0, 0.0])
@@ -175,7 +179,9 @@ def stacked_probability(
     return float(_sigmoid(np.array(logit)))
 
 
-def scorer_from_dense(weights: FloatArray, bias: float, stack: Mapping[str, float] | None) -> LinearScorer:
+def scorer_from_dense(
+    weights: FloatArray, bias: float, stack: Mapping[str, float] | None
+) -> LinearScorer:
     """Keep only the buckets the training data touched (all others stayed zero)."""
     nonzero = np.flatnonzero(weights)
     return LinearScorer(

@@ -154,8 +154,8 @@ def _cascade_grid(
     rest_cost = c[:, 1] + (1 - second_accept) * c[:, 2]
     quality = first_accept @ q[:, 0][:, None] + (1 - first_accept) @ rest_quality.T
     cost = c[:, 0].sum() + (1 - first_accept) @ rest_cost.T
-    rules = [(a, b) for a, b in itertools.product(first_rules, second_rules)]
-    return rules, quality.ravel(), cost.ravel()
+    rules = list(itertools.product(first_rules, second_rules))
+    return list(rules), np.asarray(quality).ravel(), np.asarray(cost, dtype=np.float64).ravel()
 
 
 def _second_stage(

@@ -51,8 +51,18 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
         ("{not json", "not valid JSON"),
         ({**GOOD, "id": ""}, "'id' must be a non-empty string"),
         ({**GOOD, "id": "q9", "messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
-        ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1.5}, "small": {"score": 0}}}, "in [0, 1]"),
-        ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1}, "small": {"score": 0, "cost_usd": -1}}}, ">= 0"),
+        (
+            {**GOOD, "id": "q9", "outcomes": {"big": {"score": 1.5}, "small": {"score": 0}}},
+            "in [0, 1]",
+        ),
+        (
+            {
+                **GOOD,
+                "id": "q9",
+                "outcomes": {"big": {"score": 1}, "small": {"score": 0, "cost_usd": -1}},
+            },
+            ">= 0",
+        ),
         ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1}}}, "model set"),
         ({**GOOD, "id": "q1"}, "duplicate id"),
         ({**GOOD, "id": "q9", "version": 2}, "unsupported version"),

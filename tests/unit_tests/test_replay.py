@@ -58,7 +58,7 @@ def test_multi_message_prompt_is_matched_by_contents() -> None:
 
 def test_unrecorded_prompt_is_a_clear_error() -> None:
     model = ReplayChatModel(records=RECORDS, model_name="big")
-    with pytest.raises(UnrecordedPromptError, match="no recorded answer .* 'What is 3\\+3\\?'"):
+    with pytest.raises(UnrecordedPromptError, match=r"no recorded answer .* 'What is 3\+3\?'"):
         model.invoke("What is 3+3?")
 
 

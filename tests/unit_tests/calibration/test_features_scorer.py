@@ -59,7 +59,9 @@ def test_scorer_learns_and_round_trips_through_json() -> None:
     pairs = [(f"about {w} {i}", "Yes") for i, w in enumerate(["easy", "hard"] * 50)]
     labels = np.array([1.0 if "easy" in q else 0.0 for q, _ in pairs])
     weights, bias = fit_text_model(SparseRows.from_pairs(pairs), labels)
-    scorer = scorer_from_dense(weights, bias, {"text": 1.0, "agree": 2.0, "disagree": -2.0, "bias": 0.0})
+    scorer = scorer_from_dense(
+        weights, bias, {"text": 1.0, "agree": 2.0, "disagree": -2.0, "bias": 0.0}
+    )
     easy, hard = scorer.score("about easy 999", "Yes"), scorer.score("about hard 999", "Yes")
     assert easy > 0.8 > 0.2 > hard
     assert scorer.score("about hard 999", "Yes", ["Yes"]) > hard

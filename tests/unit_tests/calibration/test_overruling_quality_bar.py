@@ -23,7 +23,9 @@ DATA = REPO / ".." / "shared" / "data"
 
 
 def _converters() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("convert_data", REPO / "bench" / "convert_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "convert_data", REPO / "bench" / "convert_data.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

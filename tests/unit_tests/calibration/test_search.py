@@ -77,7 +77,9 @@ def test_policy_file_round_trip(records: list[OutcomeRecord], tmp_path: Path) ->
 
 def test_bad_policy_file_names_the_key(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
-    path.write_text('{"kind": "costrouter-policy", "version": 1, "tasks": {"x": {"tiers": ["a", "b"]}}}')
+    path.write_text(
+        '{"kind": "costrouter-policy", "version": 1, "tasks": {"x": {"tiers": ["a", "b"]}}}'
+    )
     with pytest.raises(ConfigError, match="needs 1 rules"):
         load_policy(path)
 
