@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
@@ -116,9 +117,14 @@ class RoutedChatModel(BaseChatModel):
 
     def _stages(self) -> Pipeline:
         """This router's pipeline; a copy (``model_copy``) shares the cache and ledger."""
-        if self._pipeline.router is not self:
-            self._pipeline = self._pipeline.rebind(self)
-        return self._pipeline
+        # Read from the private dict directly: pydantic's __getattr__ path for private
+        # attributes costs microseconds on every call.
+        private = self.__pydantic_private__
+        assert private is not None  # noqa: S101 - set by model_post_init
+        pipeline: Pipeline = private["_pipeline"]
+        if pipeline.router is not self:
+            pipeline = private["_pipeline"] = pipeline.rebind(self)
+        return pipeline
 
     @property
     def ledger_store(self) -> Any:
@@ -134,10 +140,16 @@ class RoutedChatModel(BaseChatModel):
     def route_table(self) -> dict[str, Route]:
         return self.routes  # normalised in model_post_init
 
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
-        params = super()._get_ls_params(stop=stop, **kwargs)
-        params["ls_provider"] = "costrouter"
-        params["ls_model_name"] = kwargs.get("model") or self._default_model_id()
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        # Built directly: the base class probes attributes through exceptions, which
+        # costs more than the rest of the router's per-call work.
+        params = LangSmithParams(ls_provider="costrouter", ls_model_type="chat",
+                                 ls_model_name=kwargs.get("model") or self._default_model_id())
+        if stop:
+            params["ls_stop"] = stop
+        for key in ("temperature", "max_tokens"):
+            if isinstance(kwargs.get(key), int | float):
+                params[f"ls_{key}"] = kwargs[key]  # type: ignore[literal-required]
         return params
 
     def _default_model_id(self) -> str:

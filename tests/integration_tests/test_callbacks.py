@@ -107,10 +107,12 @@ def test_langchain_cache_hit_is_free_and_records_the_avoided_cost(
 def test_provider_error_is_a_row_without_cost(openai_server: LocalOpenAIServer) -> None:
     openai_server.script([Fault("500")])
     handler = CostCallbackHandler(InMemoryLedger())
-    with pytest.raises(openai.InternalServerError):
+    with pytest.raises(openai.InternalServerError) as raised:
         run_chain(openai_server, handler, "gpt-4o-mini")
     (row,) = handler.ledger.rows()
-    assert (row.error, row.cost_usd, row.task) == ("InternalServerError", None, "qa")
+    # langchain-openai raises OpenAIAPIError (an InternalServerError and a ModelError)
+    assert (row.error, row.cost_usd, row.task) == (type(raised.value).__name__, None, "qa")
+    assert row.error == "OpenAIAPIError"
 
 
 def test_report_over_a_sqlite_ledger_of_real_calls(

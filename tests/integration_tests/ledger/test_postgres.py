@@ -1,0 +1,63 @@
+"""The ledger on the real Postgres of this machine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+
+from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.ledger import GROUP_BY, InMemoryLedger, SQLLedger, open_ledger
+from tests.integration_tests.ledger.test_concurrency import drop_tables
+from tests.unit_tests.ledger.support import sample_rows
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def prefix(postgres_url: str) -> Iterator[str]:
+    name = f"t{uuid.uuid4().hex[:10]}_"
+    yield name
+    drop_tables(postgres_url, name)
+
+
+def bare(url: str) -> str:
+    """The URL as a user writes it: postgresql:// without a driver."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def test_rows_and_summaries_match_the_in_memory_ledger(postgres_url: str, prefix: str) -> None:
+    rows = [*sample_rows(), replace(sample_rows()[0], run_id="untasked", task=None)]
+    memory = InMemoryLedger()
+    memory.add(rows)
+    with open_ledger(bare(postgres_url), table_prefix=prefix) as postgres:
+        postgres.add(rows)
+        postgres.add(rows[:2])  # recorded once
+        assert postgres.rows() == rows
+        for by in GROUP_BY:
+            assert postgres.summary(by=by) == memory.summary(by=by)
+        assert postgres.summary(since="2026-03-02") == memory.summary(since="2026-03-02")
+
+
+def test_concurrent_first_opens_create_the_schema_once(postgres_url: str, prefix: str) -> None:
+    def open_and_add(index: int) -> None:
+        with open_ledger(postgres_url, table_prefix=prefix) as ledger:
+            ledger.add([replace(sample_rows()[0], run_id=f"run-{index}")])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(open_and_add, range(8)))
+    with open_ledger(postgres_url, table_prefix=prefix) as ledger:
+        assert sorted(row.run_id for row in ledger.rows()) == [f"run-{i}" for i in range(8)]
+
+
+def test_an_unreachable_server_never_fails_the_caller() -> None:
+    with pytest.warns(BackendUnavailableWarning, match="kept in memory"):
+        ledger = SQLLedger("postgresql://nobody@127.0.0.1:1/none")
+    ledger.add(sample_rows())  # must not raise
+    with pytest.warns(BackendUnavailableWarning, match="keeping them in memory"):
+        pending = ledger.flush()
+    assert pending == 5
+    ledger.close()
