@@ -161,9 +161,11 @@ class DiskBackend(LocalBackend):
     def _create(self) -> diskcache.Cache:
         if not self.directory.exists():
             self.directory.mkdir(mode=0o700, parents=True)
-        db_path = self.directory / _DB_FILE
-        new_db = not db_path.exists()
         cache = diskcache.Cache(str(self.directory), disk=JsonOnlyDisk, **self._settings)
-        if new_db:
-            db_path.chmod(0o600)
+        # diskcache's setup has written, so SQLite's -wal and -shm files exist now; make
+        # them owner-only like the database (the 0700 directory already shuts others out).
+        for name in (_DB_FILE, f"{_DB_FILE}-wal", f"{_DB_FILE}-shm"):
+            path = self.directory / name
+            if path.exists() and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
         return cache

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing.usage import token_counts
@@ -97,31 +96,49 @@ def rows_from_costrouter(
     as its baseline; a record with a hit and no attempts gets that row made up
     from the record's own figures.
     """
-    attempts = list(meta.get("attempts") or ())
+    attempts = meta.get("attempts") or ()
     if not attempts and meta.get("cache_hit"):
         attempts = [_cache_hit_attempt(meta)]
-    call = {
-        "time": _utc(when),
-        "run_id": run_id,
-        "task": meta.get("task"),
-        "namespace": meta.get("namespace"),
-        "reference_model": reference_model,
-        "cache_hit": bool(meta.get("cache_hit")),
-        "escalated": bool(meta.get("escalated")),
-        "batch_size": int(meta.get("batch_size") or 1),
-    }
+    call = _Call(
+        time=_utc(when),
+        run_id=run_id,
+        task=meta.get("task"),
+        namespace=meta.get("namespace"),
+        reference_model=reference_model,
+        cache_hit=bool(meta.get("cache_hit")),
+        escalated=bool(meta.get("escalated")),
+        batch_size=meta.get("batch_size") or 1,
+    )
     rows = [_attempt_row(index, attempt, call) for index, attempt in enumerate(attempts)]
-    saved = int(meta.get("compression_tokens_saved") or 0)
+    saved = meta.get("compression_tokens_saved") or 0
     if rows and saved:
         rows[0] = replace(rows[0], compression_tokens_saved=saved)
     return rows
 
 
-def _attempt_row(index: int, attempt: AttemptRecord, call: dict[str, Any]) -> LedgerRow:
+@dataclass(slots=True)
+class _Call:
+    """What every row of one call shares."""
+
+    time: datetime
+    run_id: str
+    task: str | None
+    namespace: str | None
+    reference_model: str | None
+    cache_hit: bool
+    escalated: bool
+    batch_size: int
+
+
+def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
     tokens = token_counts(attempt.get("usage"))
     return LedgerRow(
-        attempt=index,
+        time=call.time,
+        run_id=call.run_id,
         model=attempt.get("model") or "unknown",
+        attempt=index,
+        task=call.task,
+        namespace=call.namespace,
         provider=attempt.get("provider"),
         tier=attempt.get("tier"),
         role=attempt.get("role") or "answer",
@@ -133,12 +150,15 @@ def _attempt_row(index: int, attempt: AttemptRecord, call: dict[str, Any]) -> Le
         cost_usd=usd(attempt.get("cost_usd")),
         price_source=attempt.get("price_source") or "unknown",
         baseline_cost_usd=usd(attempt.get("baseline_cost_usd")),
+        reference_model=call.reference_model,
+        cache_hit=call.cache_hit,
         accepted=bool(attempt.get("accepted", False)),
+        escalated=call.escalated,
         reason=attempt.get("reason"),
         error=attempt.get("error"),
         latency_ms=attempt.get("latency_ms"),
+        batch_size=call.batch_size,
         usage_estimated=bool(attempt.get("usage_estimated", False)),
-        **call,
     )
 
 

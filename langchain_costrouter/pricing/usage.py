@@ -58,6 +58,10 @@ class TokenCounts:
         return self.input + self.output
 
 
+_NO_TOKENS = TokenCounts()
+_NO_DETAILS: Mapping[str, Any] = {}
+
+
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     """Normalise a ``UsageMetadata``-like mapping (missing keys count as zero).
 
@@ -66,28 +70,31 @@ def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     they are taken as additive (Anthropic's raw API shape) and added to the input.
     """
     if not usage:
-        return TokenCounts()
-    inputs: Mapping[str, Any] = usage.get("input_token_details") or {}
-    outputs: Mapping[str, Any] = usage.get("output_token_details") or {}
+        return _NO_TOKENS
+    input_tokens: int = usage.get("input_tokens") or 0
+    output_tokens: int = usage.get("output_tokens") or 0
+    inputs: Mapping[str, Any] = usage.get("input_token_details") or _NO_DETAILS
+    outputs: Mapping[str, Any] = usage.get("output_token_details") or _NO_DETAILS
+    if not inputs and not outputs:  # the common case, kept fast: priced on every call
+        return TokenCounts(input_tokens, output=output_tokens)
     tier = _prefixed_tier(inputs, outputs)
     cache_read = _detail(inputs, "cache_read", tier)
-    write_5m = _count(inputs.get("ephemeral_5m_input_tokens"))
-    write_1h = _count(inputs.get("ephemeral_1h_input_tokens"))
+    write_5m = inputs.get("ephemeral_5m_input_tokens") or 0
+    write_1h = inputs.get("ephemeral_1h_input_tokens") or 0
     # When a TTL breakdown is present, "cache_creation" (if still there) is its total.
     write_plain = max(_detail(inputs, "cache_creation", tier) - write_5m - write_1h, 0)
     cached = cache_read + write_plain + write_5m + write_1h
-    input_tokens = _count(usage.get("input_tokens"))
     if cached > input_tokens:
         input_tokens += cached
     return TokenCounts(
-        input=input_tokens,
-        cache_read=cache_read,
-        cache_write=write_plain,
-        cache_write_5m=write_5m,
-        cache_write_1h=write_1h,
-        output=_count(usage.get("output_tokens")),
-        reasoning=_detail(outputs, "reasoning", tier),
-        service_tier=tier,
+        input_tokens,
+        cache_read,
+        write_plain,
+        write_5m,
+        write_1h,
+        output_tokens,
+        _detail(outputs, "reasoning", tier),
+        tier,
     )
 
 
@@ -101,9 +108,5 @@ def _prefixed_tier(inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> str
 
 def _detail(details: Mapping[str, Any], key: str, tier: str | None) -> int:
     if tier is not None and (prefixed := details.get(f"{tier}_{key}")) is not None:
-        return _count(prefixed)
-    return _count(details.get(key))
-
-
-def _count(value: Any) -> int:
-    return int(value) if value else 0
+        return int(prefixed)
+    return details.get(key) or 0
