@@ -55,8 +55,11 @@ class Accountant:
     ) -> AttemptRecord:
         """A priced record of a call made on the router's behalf (a judge, a compressor)."""
         model = str(message.response_metadata.get("model_name") or provider)
-        return self.attempt(Deployment(model=None, model_id=model, provider=provider),  # type: ignore[arg-type]
-                            message, prompt)
+        return self.attempt(
+            Deployment(model=None, model_id=model, provider=provider),  # type: ignore[arg-type]
+            message,
+            prompt,
+        )
 
     def baseline(self, usage: UsageMetadata) -> float | None:
         """What the same tokens cost on the reference model (None if unpriced)."""
@@ -67,7 +70,8 @@ class Accountant:
     def estimate(self, deployment: Deployment, prompt_tokens: int, max_tokens: int) -> float | None:
         """Upper estimate of one attempt's cost, for budget decisions."""
         usage = UsageMetadata(
-            input_tokens=prompt_tokens, output_tokens=max_tokens,
+            input_tokens=prompt_tokens,
+            output_tokens=max_tokens,
             total_tokens=prompt_tokens + max_tokens,
         )
         return _float(self.prices.price(deployment.priced_as, usage).cost_usd)
@@ -91,7 +95,8 @@ def usage_of(message: AIMessage, prompt: Sequence[BaseMessage]) -> tuple[UsageMe
         count_text(str(call["args"])) for call in message.tool_calls
     )
     return UsageMetadata(
-        input_tokens=input_tokens, output_tokens=output_tokens,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         total_tokens=input_tokens + output_tokens,
     ), True
 

@@ -36,7 +36,9 @@ class CircuitBreakers:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"CircuitBreakers(failure_threshold={self.failure_threshold}, cooldown={self.cooldown})"
+        return (
+            f"CircuitBreakers(failure_threshold={self.failure_threshold}, cooldown={self.cooldown})"
+        )
 
     def allow(self, provider: str) -> bool:
         """Whether a call to ``provider`` may go ahead now."""

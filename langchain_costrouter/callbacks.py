@@ -27,6 +27,7 @@ from langchain_core.outputs import LLMResult
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
 from langchain_costrouter.ledger.llm_result import (
     Pricing,
+    RunEnd,
     RunStart,
     rows_from_error,
     rows_from_result,
@@ -127,15 +128,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         run = self._pop(run_id)
         if run is None:
             return
-        when, latency_ms = self._clock(run)
-        rows = rows_from_result(
-            response,
-            run,
-            run_id=str(run_id),
-            when=when,
-            latency_ms=latency_ms,
-            pricing=self._pricing,
-        )
+        rows = rows_from_result(response, run, _ended(run, run_id), self._pricing)
         self._record(rows or run.nested_rows, parent_run_id)
 
     def on_llm_error(
@@ -150,8 +143,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         run = self._pop(run_id)
         if run is None:
             return
-        when, latency_ms = self._clock(run)
-        rows = rows_from_error(error, run, run_id=str(run_id), when=when, latency_ms=latency_ms)
+        rows = rows_from_error(error, run, _ended(run, run_id))
         self._record(rows + run.nested_rows, parent_run_id)
 
     def _start(
@@ -189,9 +181,10 @@ class CostCallbackHandler(BaseCallbackHandler):
                 return
         self.ledger.add(rows)
 
-    @staticmethod
-    def _clock(run: RunStart) -> tuple[datetime, float]:
-        return datetime.now(timezone.utc), (time.perf_counter() - run.started) * 1000.0
+
+def _ended(run: RunStart, run_id: UUID) -> RunEnd:
+    latency_ms = (time.perf_counter() - run.started) * 1000.0
+    return RunEnd(run_id=str(run_id), when=datetime.now(timezone.utc), latency_ms=latency_ms)
 
 
 def _model_name(

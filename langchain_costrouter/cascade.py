@@ -155,15 +155,24 @@ def _answer_from_tier(
                 attempts.append(record)
                 return called.message, deployment, record
             fault = _fault_or_raise(called.error, deployment)
-            attempts.append(_failed(deployment, index, f"error: {fault.kind}", fault, called.latency_ms))
+            attempts.append(
+                _failed(deployment, index, f"error: {fault.kind}", fault, called.latency_ms)
+            )
             if fault.kind == "context_overflow":
                 overflow_window.append(deployment.context_window)
                 return None
             ctx.breakers.record_failure(deployment.provider)
             if retry == ctx.retry.max_retries:
                 break
-            yield Sleep(backoff_delay(retry, fault, base=ctx.retry.backoff_base,
-                                      cap=ctx.retry.backoff_cap, rng=ctx.rng))
+            yield Sleep(
+                backoff_delay(
+                    retry,
+                    fault,
+                    base=ctx.retry.backoff_base,
+                    cap=ctx.retry.backoff_cap,
+                    rng=ctx.rng,
+                )
+            )
     return None
 
 
@@ -202,8 +211,12 @@ def _score(
         record["check_reason"] = checked.reason
     for side_call in checked.side_calls:
         side = ctx.price_side_call(side_call)
-        side.update(tier=record.get("tier", 0), accepted=False, role="judge",
-                    reason=f"quality check of {record.get('model')}")
+        side.update(
+            tier=record.get("tier", 0),
+            accepted=False,
+            role="judge",
+            reason=f"quality check of {record.get('model')}",
+        )
         attempts.append(side)
     return checked.score
 
@@ -246,23 +259,39 @@ def _accept_reason(tier: Tier, score: float) -> str:
 
 def _skip(tier: Tier, index: int, reason: str) -> AttemptRecord:
     deployment = tier.primary
-    return AttemptRecord(model=deployment.model_id, provider=deployment.provider, tier=index,
-                         usage={}, cost_usd=0.0, accepted=False, reason=reason)
+    return AttemptRecord(
+        model=deployment.model_id,
+        provider=deployment.provider,
+        tier=index,
+        usage={},
+        cost_usd=0.0,
+        accepted=False,
+        reason=reason,
+    )
 
 
 def _failed(
     deployment: Deployment, index: int, reason: str, fault: Fault | None, latency_ms: float
 ) -> AttemptRecord:
-    return AttemptRecord(model=deployment.model_id, provider=deployment.provider, tier=index,
-                         usage={}, cost_usd=0.0, accepted=False, reason=reason,
-                         error=fault.error_type if fault else None, latency_ms=latency_ms)
+    return AttemptRecord(
+        model=deployment.model_id,
+        provider=deployment.provider,
+        tier=index,
+        usage={},
+        cost_usd=0.0,
+        accepted=False,
+        reason=reason,
+        error=fault.error_type if fault else None,
+        latency_ms=latency_ms,
+    )
 
 
 CallFn = Callable[[Deployment], AIMessage]
 
 
-def drive(flow: Generator[Step, Any, CascadeOutcome], call: CallFn,
-          messages: Sequence[BaseMessage]) -> CascadeOutcome:
+def drive(
+    flow: Generator[Step, Any, CascadeOutcome], call: CallFn, messages: Sequence[BaseMessage]
+) -> CascadeOutcome:
     """Run the cascade with blocking I/O."""
     reply: Any = None
     while True:
@@ -284,8 +313,11 @@ def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called
     return None
 
 
-async def adrive(flow: Generator[Step, Any, CascadeOutcome], acall: Callable[[Deployment], Any],
-                 messages: Sequence[BaseMessage]) -> CascadeOutcome:
+async def adrive(
+    flow: Generator[Step, Any, CascadeOutcome],
+    acall: Callable[[Deployment], Any],
+    messages: Sequence[BaseMessage],
+) -> CascadeOutcome:
     """Run the cascade with awaited I/O."""
     reply: Any = None
     while True:
@@ -296,8 +328,9 @@ async def adrive(flow: Generator[Step, Any, CascadeOutcome], acall: Callable[[De
         reply = await aperform(step, acall, messages)
 
 
-async def aperform(step: Step, acall: Callable[[Deployment], Any],
-                   messages: Sequence[BaseMessage]) -> Called | Checked | None:
+async def aperform(
+    step: Step, acall: Callable[[Deployment], Any], messages: Sequence[BaseMessage]
+) -> Called | Checked | None:
     """Carry out one step with awaited I/O."""
     if isinstance(step, CallModel):
         return await _atimed(acall, step.deployment)

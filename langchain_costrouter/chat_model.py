@@ -143,8 +143,11 @@ class RoutedChatModel(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         # Built directly: the base class probes attributes through exceptions, which
         # costs more than the rest of the router's per-call work.
-        params = LangSmithParams(ls_provider="costrouter", ls_model_type="chat",
-                                 ls_model_name=kwargs.get("model") or self._default_model_id())
+        params = LangSmithParams(
+            ls_provider="costrouter",
+            ls_model_type="chat",
+            ls_model_name=kwargs.get("model") or self._default_model_id(),
+        )
         if stop:
             params["ls_stop"] = stop
         for key in ("temperature", "max_tokens"):
@@ -158,47 +161,87 @@ class RoutedChatModel(BaseChatModel):
 
     # -- task label: copied from config into the call, since stream() gets no run manager
 
-    def invoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
-               stop: list[str] | None = None, **kwargs: Any) -> AIMessage:
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
         return super().invoke(input, config, stop=stop, **_with_task(config, kwargs))
 
-    async def ainvoke(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
-                      stop: list[str] | None = None, **kwargs: Any) -> AIMessage:
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
         return await super().ainvoke(input, config, stop=stop, **_with_task(config, kwargs))
 
-    def stream(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
-               stop: list[str] | None = None, **kwargs: Any) -> Iterator[AIMessageChunk]:
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
         return super().stream(input, config, stop=stop, **_with_task(config, kwargs))
 
-    def astream(self, input: LanguageModelInput, config: RunnableConfig | None = None, *,
-                stop: list[str] | None = None, **kwargs: Any) -> AsyncIterator[AIMessageChunk]:
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
         return super().astream(input, config, stop=stop, **_with_task(config, kwargs))
 
     # -- the request path
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         pipeline = self._stages()
         message = pipeline.run(pipeline.begin(messages, stop, run_manager, kwargs))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                         **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         pipeline = self._stages()
         message = await pipeline.arun(pipeline.begin(messages, stop, run_manager, kwargs))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         pipeline = self._stages()
         yield from pipeline.stream(pipeline.begin(messages, stop, run_manager, kwargs))
 
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         pipeline = self._stages()
         async for chunk in pipeline.astream(pipeline.begin(messages, stop, run_manager, kwargs)):
             yield chunk
@@ -231,8 +274,9 @@ class RoutedChatModel(BaseChatModel):
             return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
-        return structured_runnable(self, schema, method=method, include_raw=include_raw,
-                                   strict=strict)
+        return structured_runnable(
+            self, schema, method=method, include_raw=include_raw, strict=strict
+        )
 
     # -- offline token counting (tiktoken cl100k_base; exact counts come from usage)
 

@@ -23,8 +23,16 @@ from langchain_costrouter.routing import Deployment, Route, Tier
 
 _PROVIDER_KEYS = {"base_url", "api_key_env", "timeout", "max_retries", "kind", "headers"}
 _MODEL_KEYS = {"provider", "model", "price", "params", "context_window"}
-_ROUTER_KEYS = {"default_task", "namespace", "cache", "ledger", "reference_model", "unknown_task",
-                "policy", "default_max_tokens"}
+_ROUTER_KEYS = {
+    "default_task",
+    "namespace",
+    "cache",
+    "ledger",
+    "reference_model",
+    "unknown_task",
+    "policy",
+    "default_max_tokens",
+}
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,14 @@ def load_router_kwargs(path: Path) -> dict[str, Any]:
     providers = reader.table(data, "providers")
     models = reader.table(data, "models")
     prices = PriceTable(reader.prices(models))
-    deployments = {name: _priced(reader.deployment(name, spec, providers), prices)
-                   for name, spec in models.items()}
-    routes = {task: reader.route(task, spec, deployments) for task, spec in reader.table(data, "routes").items()}
+    deployments = {
+        name: _priced(reader.deployment(name, spec, providers), prices)
+        for name, spec in models.items()
+    }
+    routes = {
+        task: reader.route(task, spec, deployments)
+        for task, spec in reader.table(data, "routes").items()
+    }
     router = data.get("router", {})
     reader.known_keys(router, _ROUTER_KEYS, "router")
     kwargs: dict[str, Any] = {"routes": routes, "prices": prices}
@@ -105,18 +118,26 @@ class _Reader:
         self.known_keys(spec, _MODEL_KEYS, key)
         provider_name = spec.get("provider")
         if provider_name not in providers:
-            raise self.fail(f"{key}.provider", f"expected one of {sorted(providers)}, got {provider_name!r}")
+            raise self.fail(
+                f"{key}.provider", f"expected one of {sorted(providers)}, got {provider_name!r}"
+            )
         provider = providers[provider_name]
         self.known_keys(provider, _PROVIDER_KEYS, f"providers.{provider_name}")
         model_id = spec.get("model", name)
         model = self.chat_model(provider_name, provider, model_id, spec.get("params", {}), key)
         # Overrides are keyed by the config name; genai-prices knows the provider's id.
         price_model = None if "price" in spec else model_id
-        return Deployment(model=model, model_id=name, provider=provider_name,
-                          context_window=spec.get("context_window"), price_model=price_model)
+        return Deployment(
+            model=model,
+            model_id=name,
+            provider=provider_name,
+            context_window=spec.get("context_window"),
+            price_model=price_model,
+        )
 
-    def chat_model(self, provider_name: str, provider: Mapping[str, Any], model_id: str,
-                   params: Any, key: str) -> BaseChatModel:
+    def chat_model(
+        self, provider_name: str, provider: Mapping[str, Any], model_id: str, params: Any, key: str
+    ) -> BaseChatModel:
         """A ChatOpenAI on the provider's endpoint; its own retries off (the router retries)."""
         from langchain_openai import ChatOpenAI
 
@@ -127,21 +148,35 @@ class _Reader:
             raise self.fail(f"providers.{provider_name}.base_url", "expected an http(s) URL")
         env_var = provider.get("api_key_env")
         if not isinstance(env_var, str) or not env_var:
-            raise self.fail(f"providers.{provider_name}.api_key_env",
-                            "expected the NAME of the environment variable holding the API key")
+            raise self.fail(
+                f"providers.{provider_name}.api_key_env",
+                "expected the NAME of the environment variable holding the API key",
+            )
         return ChatOpenAI(
-            model=model_id, base_url=base_url, api_key=EnvAPIKey(provider_name, env_var),
-            timeout=provider.get("timeout", 60), max_retries=0, stream_usage=True,
-            default_headers=provider.get("headers"), cache=False, **params,
+            model=model_id,
+            base_url=base_url,
+            api_key=EnvAPIKey(provider_name, env_var),
+            timeout=provider.get("timeout", 60),
+            max_retries=0,
+            stream_usage=True,
+            default_headers=provider.get("headers"),
+            cache=False,
+            **params,
         )
 
     def route(self, task: str, spec: Any, deployments: Mapping[str, Deployment]) -> Route:
         key = f"routes.{task}"
         if isinstance(spec, list):
             spec = {"tiers": spec}
-        if not isinstance(spec, dict) or not isinstance(spec.get("tiers"), list) or not spec["tiers"]:
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("tiers"), list)
+            or not spec["tiers"]
+        ):
             raise self.fail(key, "expected a list of tiers, or a table with tiers = [...]")
-        tiers = tuple(self.tier(f"{key}.tiers[{i}]", t, deployments) for i, t in enumerate(spec["tiers"]))
+        tiers = tuple(
+            self.tier(f"{key}.tiers[{i}]", t, deployments) for i, t in enumerate(spec["tiers"])
+        )
         budget = spec.get("max_cost_usd")
         if budget is not None and not isinstance(budget, int | float):
             raise self.fail(f"{key}.max_cost_usd", "expected a number of dollars")
@@ -156,8 +191,11 @@ class _Reader:
         if missing or not spec["models"]:
             raise self.fail(key, f"unknown models {missing}; defined: {sorted(deployments)}")
         check = self.check(f"{key}.check", spec.get("check"), deployments)
-        return Tier(deployments=tuple(deployments[m] for m in spec["models"]), check=check,
-                    threshold=float(spec.get("threshold", 0.5)))
+        return Tier(
+            deployments=tuple(deployments[m] for m in spec["models"]),
+            check=check,
+            threshold=float(spec.get("threshold", 0.5)),
+        )
 
     def check(self, key: str, spec: Any, deployments: Mapping[str, Deployment]) -> Any:
         """A quality check; a judge check names one of the file's models."""
@@ -181,8 +219,9 @@ class _Reader:
                     raise self.fail(f"models.{name}.price", str(error)) from error
         return overrides
 
-    def apply_policy(self, policy: Any, routes: dict[str, Route],
-                     deployments: Mapping[str, Deployment]) -> dict[str, Route]:
+    def apply_policy(
+        self, policy: Any, routes: dict[str, Route], deployments: Mapping[str, Deployment]
+    ) -> dict[str, Route]:
         from langchain_costrouter.calibration.runtime import routes_from_policy_file
 
         base = Path(self.path).parent

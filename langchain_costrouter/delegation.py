@@ -23,7 +23,10 @@ _ROUTER_KEYS = ("model_name", "costrouter")
 
 
 def call_child(
-    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    child: BaseChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
 ) -> AIMessage:
     """One blocking call of ``child``; its first generation as an AIMessage."""
     if child.rate_limiter:
@@ -33,7 +36,10 @@ def call_child(
 
 
 async def acall_child(
-    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    child: BaseChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
 ) -> AIMessage:
     """Async twin of `call_child`; uses the child's native ``_agenerate`` when it has one."""
     if child.rate_limiter:
@@ -43,7 +49,10 @@ async def acall_child(
 
 
 def stream_child(
-    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    child: BaseChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
 ) -> Iterator[ChatGenerationChunk]:
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
@@ -51,7 +60,10 @@ def stream_child(
 
 
 async def astream_child(
-    child: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    child: BaseChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
 ) -> AsyncIterator[ChatGenerationChunk]:
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
@@ -91,14 +103,21 @@ def strip_router_keys(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
 def content_chunk(message: AIMessage) -> ChatGenerationChunk:
     """The body of a finished answer as one chunk: text, tool calls, extra kwargs."""
     tool_call_chunks = [
-        {"name": call["name"], "args": _json(call["args"]), "id": call.get("id"), "index": i,
-         "type": "tool_call_chunk"}
+        {
+            "name": call["name"],
+            "args": _json(call["args"]),
+            "id": call.get("id"),
+            "index": i,
+            "type": "tool_call_chunk",
+        }
         for i, call in enumerate(message.tool_calls)
     ]
     extra = {k: v for k, v in message.additional_kwargs.items() if k != "tool_calls"}
     return ChatGenerationChunk(
         message=AIMessageChunk(
-            content=message.content, additional_kwargs=extra, tool_call_chunks=tool_call_chunks,  # type: ignore[arg-type]
+            content=message.content,
+            additional_kwargs=extra,
+            tool_call_chunks=tool_call_chunks,  # type: ignore[arg-type]
             id=message.id,
         )
     )

@@ -21,7 +21,9 @@ class ConfigError(CostRouterError, ValueError):
     """
 
     def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
-        where = ", ".join(part for part in (path and f"file {path}", key and f"key {key!r}") if part)
+        where = ", ".join(
+            part for part in (path and f"file {path}", key and f"key {key!r}") if part
+        )
         super().__init__(f"{where}: {message}" if where else message)
         self.path = path
         self.key = key

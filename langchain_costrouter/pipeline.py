@@ -114,8 +114,13 @@ class Pipeline:
         router = self.router
         metadata = run_manager.metadata if run_manager else None
         try:
-            return resolve_task(explicit, metadata, None, routes=router.route_table,
-                                default_task=router.default_task)
+            return resolve_task(
+                explicit,
+                metadata,
+                None,
+                routes=router.route_table,
+                default_task=router.default_task,
+            )
         except KeyError:
             if router.unknown_task == "default" and router.default_task:
                 return router.default_task
@@ -133,8 +138,9 @@ class Pipeline:
             stages.compress(self, request)
             ctx = self.cascade_context(request)
             with self.recording_failures(request, ctx):
-                outcome = drive(run_cascade(request.route, ctx), partial(self._call, request),
-                                request.messages)
+                outcome = drive(
+                    run_cascade(request.route, ctx), partial(self._call, request), request.messages
+                )
             message = self.finish(request, outcome)
             stages.store(self.cache, request, message)
         return message
@@ -159,8 +165,9 @@ class Pipeline:
             await stages.acompress(self, request)
             ctx = self.cascade_context(request)
             with self.recording_failures(request, ctx):
-                outcome = await adrive(run_cascade(request.route, ctx),
-                                       partial(self._acall, request), request.messages)
+                outcome = await adrive(
+                    run_cascade(request.route, ctx), partial(self._acall, request), request.messages
+                )
             message = self.finish(request, outcome)
             await stages.astore(self.cache, request, message)
         return message
@@ -193,9 +200,15 @@ class Pipeline:
         try:
             yield
         except Exception:
-            record = call_record(task=request.task, namespace=self.router.namespace,
-                                 attempts=request.side_attempts + ctx.attempts, served=None,
-                                 accepted=False, cache_hit=False, extra=request.extra)
+            record = call_record(
+                task=request.task,
+                namespace=self.router.namespace,
+                attempts=request.side_attempts + ctx.attempts,
+                served=None,
+                accepted=False,
+                cache_hit=False,
+                extra=request.extra,
+            )
             stages.record(self.ledger, record, request.run_id)
             raise
 
@@ -207,8 +220,10 @@ class Pipeline:
             price=lambda d, m: self.accountant.attempt(d, m, request.messages),
             price_side_call=lambda m: self.accountant.side_call(m, request.messages, "judge"),
             estimate_cost=lambda d: self.accountant.estimate(
-                d, request.prompt_tokens,
-                max_tokens or _model_max_tokens(d, router.default_max_tokens)),
+                d,
+                request.prompt_tokens,
+                max_tokens or _model_max_tokens(d, router.default_max_tokens),
+            ),
             breakers=router.breakers,
             retry=router.retry,
             rng=self.rng,
@@ -218,16 +233,25 @@ class Pipeline:
         """Stamp the served answer with its record, and write the ledger rows."""
         served = next((a for a in reversed(outcome.attempts) if a.get("accepted")), None)
         if served is None:
-            served = next((a for a in outcome.attempts if a.get("reason", "").startswith("best")),
-                          None)
+            served = next(
+                (a for a in outcome.attempts if a.get("reason", "").startswith("best")), None
+            )
         attempts = request.side_attempts + outcome.attempts
-        record = call_record(task=request.task, namespace=self.router.namespace,
-                             attempts=attempts, served=served, accepted=outcome.accepted,
-                             cache_hit=False, extra=request.extra)
+        record = call_record(
+            task=request.task,
+            namespace=self.router.namespace,
+            attempts=attempts,
+            served=served,
+            accepted=outcome.accepted,
+            cache_hit=False,
+            extra=request.extra,
+        )
         message = outcome.message  # a fresh object from the child: ours to stamp
-        message.response_metadata = {**message.response_metadata,
-                                     "model_name": outcome.served_by.model_id,
-                                     "costrouter": record}
+        message.response_metadata = {
+            **message.response_metadata,
+            "model_name": outcome.served_by.model_id,
+            "costrouter": record,
+        }
         if served is not None and served.get("usage"):
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
         stages.record(self.ledger, record, request.run_id)

@@ -103,7 +103,9 @@ class Route:
                 key=f"routes.{task}",
             )
         if not route.tiers or any(not tier.deployments for tier in route.tiers):
-            raise ConfigError("a route needs at least one tier with one model", key=f"routes.{task}")
+            raise ConfigError(
+                "a route needs at least one tier with one model", key=f"routes.{task}"
+            )
         return route
 
     @property
@@ -195,6 +197,7 @@ def pinned_route(routes: Iterable[Route], model: str) -> Route:
     deployments = [d for d in known_models(routes) if model in (d.model_id, d.label)]
     if not deployments:
         known = ", ".join(d.model_id for d in known_models(routes))
-        raise ConfigError(f"model {model!r} is not in any route; routed models: {known}",
-                          key="model")
+        raise ConfigError(
+            f"model {model!r} is not in any route; routed models: {known}", key="model"
+        )
     return Route(tiers=(Tier(deployments=tuple(deployments)),), version=f"pinned:{model}")

@@ -94,16 +94,30 @@ def hit_record(pipeline: Pipeline, request: Request, hit: AIMessage) -> CostRout
     deployment = _deployment_named(request, model)
     priced = pipeline.accountant.attempt(deployment, hit, request.messages)
     attempt = AttemptRecord(
-        model=model, provider="cache", tier=int(original.get("attempts", [{}])[-1].get("tier", 0))
-        if original.get("attempts") else 0,
-        usage=dict(usage), cost_usd=0.0, baseline_cost_usd=priced.get("baseline_cost_usd"),
-        price_source="provider", accepted=True, reason="cache hit", latency_ms=0.0,
+        model=model,
+        provider="cache",
+        tier=int(original.get("attempts", [{}])[-1].get("tier", 0))
+        if original.get("attempts")
+        else 0,
+        usage=dict(usage),
+        cost_usd=0.0,
+        baseline_cost_usd=priced.get("baseline_cost_usd"),
+        price_source="provider",
+        accepted=True,
+        reason="cache hit",
+        latency_ms=0.0,
     )
     attempt["avoided_cost_usd"] = priced.get("cost_usd")
     if estimated:
         attempt["usage_estimated"] = True
-    return call_record(task=request.task, namespace=pipeline.router.namespace,
-                       attempts=[attempt], served=attempt, accepted=True, cache_hit=True)
+    return call_record(
+        task=request.task,
+        namespace=pipeline.router.namespace,
+        attempts=[attempt],
+        served=attempt,
+        accepted=True,
+        cache_hit=True,
+    )
 
 
 def _deployment_named(request: Request, model: str) -> Deployment:
@@ -137,8 +151,10 @@ def _compressor(pipeline: Pipeline, request: Request) -> Any:
 
 
 def _spans(request: Request) -> dict[str, Any]:
-    return {"tools": request.kwargs.get("tools"),
-            "response_format": request.kwargs.get("response_format")}
+    return {
+        "tools": request.kwargs.get("tools"),
+        "response_format": request.kwargs.get("response_format"),
+    }
 
 
 def _apply(pipeline: Pipeline, request: Request, result: Any) -> None:

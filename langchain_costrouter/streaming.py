@@ -94,7 +94,9 @@ def _stream_call(
     return Called(_merge(chunks), None, _ms(start))
 
 
-def _close(pipeline: Pipeline, request: Request, outcome: CascadeOutcome) -> Iterator[ChatGenerationChunk]:
+def _close(
+    pipeline: Pipeline, request: Request, outcome: CascadeOutcome
+) -> Iterator[ChatGenerationChunk]:
     message = pipeline.finish(request, outcome)
     stages.store(pipeline.cache, request, message)
     yield final_chunk(message, message.response_metadata)
@@ -106,7 +108,9 @@ def replay(message: AIMessage) -> Iterator[ChatGenerationChunk]:
     yield final_chunk(message, message.response_metadata)
 
 
-async def astream_request(pipeline: Pipeline, request: Request) -> AsyncIterator[ChatGenerationChunk]:
+async def astream_request(
+    pipeline: Pipeline, request: Request
+) -> AsyncIterator[ChatGenerationChunk]:
     if not live(request.route):
         for chunk in replay(await pipeline.arun(request)):
             yield chunk
@@ -132,8 +136,9 @@ async def astream_request(pipeline: Pipeline, request: Request) -> AsyncIterator
                     yield chunk
                 reply = _called_from(sink)
             else:
-                reply = await aperform(step, lambda d: pipeline._acall(request, d),
-                                       request.messages)
+                reply = await aperform(
+                    step, lambda d: pipeline._acall(request, d), request.messages
+                )
     message = pipeline.finish(request, outcome)
     await stages.astore(pipeline.cache, request, message)
     yield final_chunk(message, message.response_metadata)
@@ -146,8 +151,9 @@ async def _astream_call(
     start = time.perf_counter()
     chunks: list[ChatGenerationChunk] = []
     try:
-        async for chunk in astream_child(deployment.model, request.messages, request.stop,
-                                         request.kwargs):
+        async for chunk in astream_child(
+            deployment.model, request.messages, request.stop, request.kwargs
+        ):
             chunks.append(chunk.model_copy(deep=True))
             yield strip_router_keys(chunk)
     except Exception as error:  # noqa: BLE001 - classified by the cascade policy
@@ -161,14 +167,18 @@ def _called_from(sink: list[Any]) -> Called:
     return sink[-1]  # type: ignore[no-any-return]
 
 
-def _raise_if_cut(chunks: list[ChatGenerationChunk], error: Exception, deployment: Deployment) -> None:
+def _raise_if_cut(
+    chunks: list[ChatGenerationChunk], error: Exception, deployment: Deployment
+) -> None:
     """A stream that already reached the user cannot be retried without duplicating text."""
     if chunks:
         raise ProviderError(
             f"{deployment.label} cut the stream after {len(chunks)} chunks ({type(error).__name__}). "
             "The partial answer was already streamed, so it was not retried; retry the call, "
             "or add a quality check to the route's first tier to buffer its answers.",
-            model=deployment.model_id, provider=deployment.provider, retryable=True,
+            model=deployment.model_id,
+            provider=deployment.provider,
+            retryable=True,
             kind="stream_cut",
         ) from error
 

@@ -41,7 +41,9 @@ def native_tool_kwargs(child: BaseChatModel, kwargs: dict[str, Any]) -> dict[str
     return {**rest, **native}
 
 
-def response_format_for(schema: dict[str, Any] | type, method: str, strict: bool | None) -> dict[str, Any]:
+def response_format_for(
+    schema: dict[str, Any] | type, method: str, strict: bool | None
+) -> dict[str, Any]:
     """The OpenAI ``response_format`` for JSON mode or a JSON schema."""
     if method == "json_mode":
         return {"type": "json_object"}

@@ -33,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
     table = {task: _describe(route, prices) for task, route in router.route_table.items()}
     if args.json:
-        print(json.dumps({"config": str(path), "default_task": router.default_task,
-                          "routes": table}))
+        print(
+            json.dumps({"config": str(path), "default_task": router.default_task, "routes": table})
+        )
         return 0
     print(f"Routes in {path} (default task: {router.default_task}):")
     for task, tiers in table.items():
@@ -51,17 +52,28 @@ def example_config_path() -> Path:
 
 
 def _describe(route: Route, prices: PriceTable) -> list[list[dict[str, str]]]:
-    return [[{"model": d.model_id, "provider": d.provider, "price": _price_label(prices, d.priced_as)}
-             for d in tier.deployments] for tier in route.tiers]
+    return [
+        [
+            {
+                "model": d.model_id,
+                "provider": d.provider,
+                "price": _price_label(prices, d.priced_as),
+            }
+            for d in tier.deployments
+        ]
+        for tier in route.tiers
+    ]
 
 
 def _price_label(prices: PriceTable, model: str) -> str:
     """Dollars per million input / output tokens, or 'price unknown'."""
     one_million = 1_000_000
-    cost_in = prices.price(model, UsageMetadata(input_tokens=one_million, output_tokens=0,
-                                                total_tokens=one_million)).cost_usd
-    cost_out = prices.price(model, UsageMetadata(input_tokens=0, output_tokens=one_million,
-                                                 total_tokens=one_million)).cost_usd
+    cost_in = prices.price(
+        model, UsageMetadata(input_tokens=one_million, output_tokens=0, total_tokens=one_million)
+    ).cost_usd
+    cost_out = prices.price(
+        model, UsageMetadata(input_tokens=0, output_tokens=one_million, total_tokens=one_million)
+    ).cost_usd
     if cost_in is None or cost_out is None:
         return "price unknown"
     return f"${cost_in.normalize():f}/${cost_out.normalize():f} per M in/out"

@@ -49,39 +49,67 @@ class Pricing:
     reference_model: str | None
 
 
+@dataclass(frozen=True)
+class RunEnd:
+    """When and how fast a run ended."""
+
+    run_id: str
+    when: datetime
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The parts of an `LLMResult` a row is made of."""
+
+    generation: Generation | None
+    usage: Mapping[str, Any] | None
+    response_metadata: Mapping[str, Any]
+    llm_output: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, result: LLMResult) -> _Answer:
+        first = result.generations[0] if result.generations else []
+        generation = first[0] if first else None
+        message = getattr(generation, "message", None)
+        llm_output = result.llm_output or {}
+        return cls(
+            generation=generation,
+            usage=getattr(message, "usage_metadata", None) or _llm_output_usage(llm_output),
+            response_metadata=getattr(message, "response_metadata", None) or {},
+            llm_output=llm_output,
+        )
+
+    def model(self) -> str | None:
+        for source in (self.response_metadata, self.llm_output):
+            for key in ("model_name", "model"):
+                if isinstance(name := source.get(key), str) and name:
+                    return name
+        return None
+
+    def service_tier(self) -> str | None:
+        tier = self.response_metadata.get("service_tier") or self.llm_output.get("service_tier")
+        return tier if isinstance(tier, str) else None
+
+
 def rows_from_result(
-    result: LLMResult,
-    run: RunStart,
-    *,
-    run_id: str,
-    when: datetime,
-    latency_ms: float,
-    pricing: Pricing,
+    result: LLMResult, run: RunStart, end: RunEnd, pricing: Pricing
 ) -> list[LedgerRow]:
     """Rows of a finished run: every attempt of a routed answer, else one row.
 
     Returns no rows when the run reported no usage of its own but nested runs did:
     the caller then keeps the nested rows instead.
     """
-    generation = result.generations[0][0] if result.generations and result.generations[0] else None
-    message = getattr(generation, "message", None)
-    response_metadata: Mapping[str, Any] = getattr(message, "response_metadata", None) or {}
-    record = response_metadata.get("costrouter")
+    answer = _Answer.of(result)
+    record = answer.response_metadata.get("costrouter")
     if isinstance(record, Mapping):
-        return _routed_rows(cast(CostRouterMetadata, record), run, run_id, when)
-    usage = getattr(message, "usage_metadata", None) or _llm_output_usage(result.llm_output)
-    if not usage and run.nested_rows:
+        return _routed_rows(cast(CostRouterMetadata, record), run, end)
+    if not answer.usage and run.nested_rows:
         return []
-    return [
-        _plain_row(
-            generation, usage, response_metadata, result, run, run_id, when, latency_ms, pricing
-        )
-    ]
+    return [_plain_row(answer, run, end, pricing)]
 
 
-def rows_from_error(
-    error: BaseException, run: RunStart, *, run_id: str, when: datetime, latency_ms: float
-) -> list[LedgerRow]:
+def rows_from_error(error: BaseException, run: RunStart, end: RunEnd) -> list[LedgerRow]:
     """A failed run: its routed attempts when the router gave up, else one error row.
 
     The router's attempts already include its nested runs, so they are dropped then.
@@ -89,58 +117,48 @@ def rows_from_error(
     if isinstance(error, AllTiersFailedError):
         attempts = cast(list[AttemptRecord], error.attempts)
         run.nested_rows.clear()
-        return _routed_rows({"task": error.task, "attempts": attempts}, run, run_id, when)
+        return _routed_rows({"task": error.task, "attempts": attempts}, run, end)
     return [
         LedgerRow(
-            time=when,
-            run_id=run_id,
+            time=end.when,
+            run_id=end.run_id,
             model=run.model or "unknown",
             task=run.task,
             namespace=run.namespace,
             provider=run.provider,
             accepted=False,
             error=type(error).__name__,
-            latency_ms=latency_ms,
+            latency_ms=end.latency_ms,
         )
     ]
 
 
-def _routed_rows(
-    record: CostRouterMetadata, run: RunStart, run_id: str, when: datetime
-) -> list[LedgerRow]:
+def _routed_rows(record: CostRouterMetadata, run: RunStart, end: RunEnd) -> list[LedgerRow]:
     labelled: dict[str, Any] = {"task": run.task, "namespace": run.namespace}
     labelled.update(record)  # the router's own labels win
-    return rows_from_costrouter(cast(CostRouterMetadata, labelled), run_id=run_id, when=when)
+    return rows_from_costrouter(
+        cast(CostRouterMetadata, labelled), run_id=end.run_id, when=end.when
+    )
 
 
-def _plain_row(
-    generation: Generation | None,
-    usage: Mapping[str, Any] | None,
-    response_metadata: Mapping[str, Any],
-    result: LLMResult,
-    run: RunStart,
-    run_id: str,
-    when: datetime,
-    latency_ms: float,
-    pricing: Pricing,
-) -> LedgerRow:
-    llm_output = result.llm_output or {}
-    model = _model_name(response_metadata, llm_output) or run.model or "unknown"
-    estimated = not usage
+def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) -> LedgerRow:
+    model = answer.model() or run.model or "unknown"
+    usage = answer.usage
     # LangChain's own cache marks a hit with total_cost 0: nothing was spent.
     cache_hit = usage is not None and usage.get("total_cost") == 0
-    counts = token_counts(usage) if usage else _estimate(run, generation)
-    tier = response_metadata.get("service_tier") or llm_output.get("service_tier")
-    priced = pricing.prices.price(model, counts, provider=run.provider, service_tier=tier)
+    counts = token_counts(usage) if usage else _estimate(run, answer.generation)
+    priced = pricing.prices.price(
+        model, counts, provider=run.provider, service_tier=answer.service_tier()
+    )
     reference = pricing.reference_model or model
     baseline = priced.cost_usd if reference == model else pricing.prices.baseline(counts, reference)
     return LedgerRow(
-        time=when,
-        run_id=run_id,
+        time=end.when,
+        run_id=end.run_id,
         model=model,
         task=run.task,
         namespace=run.namespace,
-        provider=run.provider or response_metadata.get("model_provider"),
+        provider=run.provider or answer.response_metadata.get("model_provider"),
         input_tokens=counts.input,
         cache_read_tokens=counts.cache_read,
         cache_write_tokens=counts.cache_write_total,
@@ -151,8 +169,8 @@ def _plain_row(
         baseline_cost_usd=baseline,
         reference_model=reference,
         cache_hit=cache_hit,
-        latency_ms=latency_ms,
-        usage_estimated=estimated,
+        latency_ms=end.latency_ms,
+        usage_estimated=not usage,
     )
 
 
@@ -162,14 +180,6 @@ def _estimate(run: RunStart, generation: Generation | None) -> TokenCounts:
         input=run.estimated_prompt_tokens(),
         output=tokens.count_text(generation.text) if generation else 0,
     )
-
-
-def _model_name(response_metadata: Mapping[str, Any], llm_output: Mapping[str, Any]) -> str | None:
-    for source in (response_metadata, llm_output):
-        for key in ("model_name", "model"):
-            if isinstance(name := source.get(key), str) and name:
-                return name
-    return None
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any] | None) -> dict[str, Any] | None:

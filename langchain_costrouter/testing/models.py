@@ -61,46 +61,75 @@ class ScriptedChatModel(BaseChatModel):
             index = self.calls
             self.calls += 1
             self.seen.append(list(messages))
-        answer = self.responder(messages) if self.responder else self.answers[index % len(self.answers)]
+        answer = (
+            self.responder(messages) if self.responder else self.answers[index % len(self.answers)]
+        )
         if isinstance(answer, BaseException):
             raise answer
-        message = answer.model_copy(deep=True) if isinstance(answer, AIMessage) else AIMessage(content=answer)
+        message = (
+            answer.model_copy(deep=True)
+            if isinstance(answer, AIMessage)
+            else AIMessage(content=answer)
+        )
         if message.usage_metadata is None:
             message.usage_metadata = _usage(messages, message)
         message.response_metadata = {"model_name": self.model, **message.response_metadata}
         return message
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=self._next_answer(messages))])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         message = self._next_answer(messages)
         words = message.text.split(" ") if message.text else [""]
         for i, word in enumerate(words):
             text = word if i == 0 else " " + word
             yield ChatGenerationChunk(message=AIMessageChunk(content=text))
-        yield ChatGenerationChunk(message=AIMessageChunk(
-            content="", usage_metadata=message.usage_metadata,
-            response_metadata=message.response_metadata,
-            tool_call_chunks=[{"name": c["name"], "args": _dumps(c["args"]), "id": c.get("id"),
-                               "index": i, "type": "tool_call_chunk"}
-                              for i, c in enumerate(message.tool_calls)],
-            chunk_position="last",
-        ))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=message.usage_metadata,
+                response_metadata=message.response_metadata,
+                tool_call_chunks=[
+                    {
+                        "name": c["name"],
+                        "args": _dumps(c["args"]),
+                        "id": c.get("id"),
+                        "index": i,
+                        "type": "tool_call_chunk",
+                    }
+                    for i, c in enumerate(message.tool_calls)
+                ],
+                chunk_position="last",
+            )
+        )
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None,
-                   **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         return self.bind(tools=list(tools), tool_choice=tool_choice, **kwargs)
 
 
 def _usage(messages: list[BaseMessage], message: AIMessage) -> UsageMetadata:
     input_tokens = count_messages(messages)
     output_tokens = max(1, count_text(message.text))
-    return UsageMetadata(input_tokens=input_tokens, output_tokens=output_tokens,
-                         total_tokens=input_tokens + output_tokens)
+    return UsageMetadata(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
 
 
 def _dumps(args: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ KEY_OUTPUTS = {
         "cascade behaved as described",
         "Saving vs always-gpt-4o",
     ),
-    "quickstart.ipynb": ("reasoning", "total", "Saving vs always-gpt-4o"),
+    "quickstart.ipynb": ("reasoning", "total", "Saving vs the same tokens on gpt-4o"),
 }
 
 # The headline a notebook prints for a saving, e.g. "Saving vs always-gpt-4o: 47.9%".
