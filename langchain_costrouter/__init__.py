@@ -11,30 +11,59 @@ The request path of `RoutedChatModel`::
       -> provider call          inline delegation to the child chat model
       -> ledger                 one row per attempt, dollars from usage x price
       -> cache update           accepted, complete answers only
+
+Around it: `CostCallbackHandler` audits any chain, `PromptCompressor` and
+`ItemBatcher` are LCEL runnables, `ReplayChatModel` and `calibration` learn the
+cheapest cascade that keeps quality from recorded outcomes.
 """
 
+from langchain_costrouter.batching import ItemBatcher, ItemResult, abatch_classify, batch_classify
+from langchain_costrouter.cache import CostRouterLLMCache, ResponseCache, open_cache
+from langchain_costrouter.callbacks import CostCallbackHandler
 from langchain_costrouter.chat_model import RoutedChatModel
+from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.errors import (
     AllTiersFailedError,
     BudgetExceededError,
     ConfigError,
     CostRouterError,
     MissingAPIKeyError,
+    OutcomesFormatError,
     ProviderError,
     UnknownTaskError,
 )
+from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
+from langchain_costrouter.pricing import ModelPrice, PriceTable
+from langchain_costrouter.replay import ReplayChatModel
 from langchain_costrouter.routing import Deployment, Route, Tier
 
 __all__ = [
     "AllTiersFailedError",
     "BudgetExceededError",
+    "CompressionResult",
     "ConfigError",
+    "CostCallbackHandler",
     "CostRouterError",
+    "CostRouterLLMCache",
     "Deployment",
+    "ItemBatcher",
+    "ItemResult",
+    "Ledger",
+    "LedgerRow",
     "MissingAPIKeyError",
+    "ModelPrice",
+    "OutcomesFormatError",
+    "PriceTable",
+    "PromptCompressor",
     "ProviderError",
+    "ReplayChatModel",
+    "ResponseCache",
     "Route",
     "RoutedChatModel",
     "Tier",
     "UnknownTaskError",
+    "abatch_classify",
+    "batch_classify",
+    "open_cache",
+    "open_ledger",
 ]

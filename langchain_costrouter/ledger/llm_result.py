@@ -136,9 +136,10 @@ def rows_from_error(error: BaseException, run: RunStart, end: RunEnd) -> list[Le
 def _routed_rows(record: CostRouterMetadata, run: RunStart, end: RunEnd) -> list[LedgerRow]:
     labelled: dict[str, Any] = {"task": run.task, "namespace": run.namespace}
     labelled.update(record)  # the router's own labels win
-    return rows_from_costrouter(
-        cast(CostRouterMetadata, labelled), run_id=end.run_id, when=end.when
-    )
+    # A router that records into a ledger itself names the run id it used, so the
+    # rows a handler makes of the same call collide with its rows and are kept once.
+    run_id = str(labelled.get("run_id") or end.run_id)
+    return rows_from_costrouter(cast(CostRouterMetadata, labelled), run_id=run_id, when=end.when)
 
 
 def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) -> LedgerRow:

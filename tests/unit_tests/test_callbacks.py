@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +16,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
 
+from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.callbacks import CostCallbackHandler
 from langchain_costrouter.errors import AllTiersFailedError, UnknownPriceWarning
-from langchain_costrouter.ledger import InMemoryLedger
+from langchain_costrouter.ledger import InMemoryLedger, rows_from_costrouter
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.testing.models import ScriptedChatModel
 from langchain_costrouter.tokens import count_messages, count_text
@@ -274,3 +276,28 @@ def test_a_ledger_url_is_opened(tmp_path: Any) -> None:
     mini(answer()).invoke("hi", config={"callbacks": [handler]})
     handler.ledger.close()
     assert len(CostCallbackHandler(f"sqlite:///{tmp_path / 'l.db'}").ledger.rows()) == 1
+
+
+def test_a_router_and_a_handler_on_one_ledger_record_a_call_once(
+    handler: CostCallbackHandler,
+) -> None:
+    record = {
+        "task": "chat",
+        "run_id": "router-run",
+        "attempts": [{"model": "gpt-4o-mini", "cost_usd": 0.0001, "accepted": True}],
+    }
+    handler.ledger.add(
+        rows_from_costrouter(record, run_id="router-run", when=datetime.now(timezone.utc))
+    )
+    routed = AIMessage("ok", response_metadata={"costrouter": record})
+    mini(routed).invoke("hi", config={"callbacks": [handler]})
+    (row,) = handler.ledger.rows()
+    assert (row.run_id, row.cost_usd) == ("router-run", Decimal("0.0001"))
+
+
+def test_routed_chat_model_with_the_handlers_ledger_counts_once() -> None:
+    ledger = InMemoryLedger()
+    router = RoutedChatModel(routes={"chat": [mini(answer())]}, default_task="chat", ledger=ledger)
+    router.invoke("hi", config={"callbacks": [CostCallbackHandler(ledger)]})
+    (row,) = ledger.rows()
+    assert (row.model, row.cost_usd) == ("gpt-4o-mini", Decimal("0.00027"))

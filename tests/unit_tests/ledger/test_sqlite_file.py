@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 import subprocess
 import sys
 import textwrap
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,22 @@ def test_rows_are_written_at_interpreter_exit_without_close(tmp_path: Path) -> N
 def test_an_uncreatable_file_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="cannot create the ledger file"):
         open_ledger("sqlite:////proc/no/such/dir/ledger.db")
+
+
+def _child_records(ledger: SQLLedger) -> None:
+    ledger.add([replace(row, run_id=f"child-{row.run_id}") for row in sample_rows()])
+    ledger.close()
+
+
+def test_a_forked_child_writes_its_rows_not_the_parents_pending_ones(tmp_path: Path) -> None:
+    ledger = SQLLedger(f"sqlite:///{tmp_path / 'l.db'}", flush_interval=3600)
+    ledger.add(sample_rows())  # pending in the parent when it forks
+    child = multiprocessing.get_context("fork").Process(target=_child_records, args=(ledger,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    rows = ledger.rows()
+    ledger.close()
+    assert sorted(row.run_id for row in rows) == sorted(
+        [row.run_id for row in sample_rows()] + [f"child-{row.run_id}" for row in sample_rows()]
+    )
