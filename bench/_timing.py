@@ -18,7 +18,9 @@ def median_seconds(fn: Callable[[], object], *, calls: int, rounds: int) -> floa
     return statistics.median(samples)
 
 
-def interleaved(fns: dict[str, Callable[[], object]], *, calls: int, rounds: int) -> dict[str, float]:
+def interleaved(
+    fns: dict[str, Callable[[], object]], *, calls: int, rounds: int
+) -> dict[str, float]:
     """Medians of each function, measured round-robin so drift hits all alike."""
     per_fn: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):

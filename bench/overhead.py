@@ -14,13 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import interleaved, print_table  # noqa: E402
-from langchain_core.language_models import BaseChatModel  # noqa: E402
-from langchain_openai import ChatOpenAI  # noqa: E402
+from _timing import interleaved, print_table
+from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI
 
-from langchain_costrouter import RoutedChatModel  # noqa: E402
-from langchain_costrouter.testing import LocalOpenAIServer  # noqa: E402
-from langchain_costrouter.testing.models import ScriptedChatModel  # noqa: E402
+from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.testing import LocalOpenAIServer
+from langchain_costrouter.testing.models import ScriptedChatModel
 
 PROMPT = "Classify the sentiment of: the delivery was late but the support was great."
 
@@ -36,11 +36,22 @@ def measure(name: str, child: BaseChatModel, *, calls: int, rounds: int) -> list
 
 
 def main() -> None:
-    rows = [measure("in-process child", ScriptedChatModel(model="gpt-4o-mini", answers=["positive"]),
-                    calls=200, rounds=15)]
+    rows = [
+        measure(
+            "in-process child",
+            ScriptedChatModel(model="gpt-4o-mini", answers=["positive"]),
+            calls=200,
+            rounds=15,
+        )
+    ]
     with LocalOpenAIServer() as server:
-        child = ChatOpenAI(model="gpt-4o-mini", base_url=server.base_url, api_key="bench",
-                           max_retries=0, cache=False)
+        child = ChatOpenAI(
+            model="gpt-4o-mini",
+            base_url=server.base_url,
+            api_key="bench",
+            max_retries=0,
+            cache=False,
+        )
         rows.append(measure("ChatOpenAI over HTTP", child, calls=30, rounds=15))
     print_table(["child", "child median (us)", "router median (us)", "router/child"], rows)
 

@@ -126,7 +126,7 @@ def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, Casca
         score = yield from _score(tier, message, previous, record, ctx, attempts)
         answered.append((score, index, message, deployment))
         if tier.check is None or score >= tier.threshold:
-            record.update(accepted=True, reason=_accept_reason(tier, score))
+            record.update({"accepted": True, "reason": _accept_reason(tier, score)})
             return CascadeOutcome(message, attempts, True, deployment)
         record["reason"] = f"escalated: score {score:.3f} < threshold {tier.threshold}"
         if checked_reason := record.get("check_reason"):
@@ -151,7 +151,7 @@ def _answer_from_tier(
             if called.message is not None:
                 ctx.breakers.record_success(deployment.provider)
                 record = ctx.price(deployment, called.message)
-                record.update(tier=index, latency_ms=called.latency_ms, accepted=False)
+                record.update({"tier": index, "latency_ms": called.latency_ms, "accepted": False})
                 attempts.append(record)
                 return called.message, deployment, record
             fault = _fault_or_raise(called.error, deployment)
@@ -178,7 +178,7 @@ def _answer_from_tier(
 
 def _fault_or_raise(error: BaseException | None, deployment: Deployment) -> Fault:
     """Classify a failed call; errors that no tier can fix are raised at once."""
-    assert error is not None  # noqa: S101 - a Called without a message carries its error
+    assert error is not None
     fault = classify(error)
     if fault is None:
         raise error
@@ -212,10 +212,12 @@ def _score(
     for side_call in checked.side_calls:
         side = ctx.price_side_call(side_call)
         side.update(
-            tier=record.get("tier", 0),
-            accepted=False,
-            role="judge",
-            reason=f"quality check of {record.get('model')}",
+            {
+                "tier": record.get("tier", 0),
+                "accepted": False,
+                "role": "judge",
+                "reason": f"quality check of {record.get('model')}",
+            }
         )
         attempts.append(side)
     return checked.score
@@ -345,7 +347,7 @@ def _timed(fn: Callable[[], AIMessage]) -> Called:
     start = time.perf_counter()
     try:
         message = fn()
-    except Exception as error:  # noqa: BLE001 - classified by the policy, unknown ones re-raised
+    except Exception as error:
         return Called(None, error, (time.perf_counter() - start) * 1000)
     return Called(message, None, (time.perf_counter() - start) * 1000)
 
@@ -354,6 +356,6 @@ async def _atimed(acall: Callable[[Deployment], Any], deployment: Deployment) ->
     start = time.perf_counter()
     try:
         message = await acall(deployment)
-    except Exception as error:  # noqa: BLE001 - classified by the policy, unknown ones re-raised
+    except Exception as error:
         return Called(None, error, (time.perf_counter() - start) * 1000)
     return Called(message, None, (time.perf_counter() - start) * 1000)

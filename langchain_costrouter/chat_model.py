@@ -57,7 +57,7 @@ class RoutedChatModel(BaseChatModel):
     """The route for calls that carry no task label."""
     namespace: str = "default"
     """Tenant partition of the cache and the ledger."""
-    cache: Any = None  # type: ignore[assignment]
+    cache: Any = None
     """A cache URL (``memory://``, ``diskcache:///PATH``, ``redis://...``), a
     `ResponseCache`, a LangChain `BaseCache`, or None/True/False as in langchain-core.
     The router consults its own cache before routing (streams included), so when one
@@ -120,7 +120,7 @@ class RoutedChatModel(BaseChatModel):
         # Read from the private dict directly: pydantic's __getattr__ path for private
         # attributes costs microseconds on every call.
         private = self.__pydantic_private__
-        assert private is not None  # noqa: S101 - set by model_post_init
+        assert private is not None
         pipeline: Pipeline = private["_pipeline"]
         if pipeline.router is not self:
             pipeline = private["_pipeline"] = pipeline.rebind(self)

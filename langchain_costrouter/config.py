@@ -9,12 +9,12 @@ set after start-up is picked up).
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.errors import ConfigError, MissingAPIKeyError
@@ -117,7 +117,7 @@ class _Reader:
             raise self.fail(key, "expected a table with provider and model")
         self.known_keys(spec, _MODEL_KEYS, key)
         provider_name = spec.get("provider")
-        if provider_name not in providers:
+        if not isinstance(provider_name, str) or provider_name not in providers:
             raise self.fail(
                 f"{key}.provider", f"expected one of {sorted(providers)}, got {provider_name!r}"
             )

@@ -117,7 +117,7 @@ def content_chunk(message: AIMessage) -> ChatGenerationChunk:
         message=AIMessageChunk(
             content=message.content,
             additional_kwargs=extra,
-            tool_call_chunks=tool_call_chunks,  # type: ignore[arg-type]
+            tool_call_chunks=tool_call_chunks,
             id=message.id,
         )
     )

@@ -52,8 +52,10 @@ def classify(error: BaseException) -> Fault | None:
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
         retryable = status == 429 or status >= 500
-        kind: FaultKind = "rate_limit" if status == 429 else ("server" if retryable else "fatal")
-        return Fault(kind, retryable, _retry_after(error), name, message)
+        by_status: FaultKind = (
+            "rate_limit" if status == 429 else ("server" if retryable else "fatal")
+        )
+        return Fault(by_status, retryable, _retry_after(error), name, message)
     return None
 
 
@@ -63,7 +65,8 @@ def backoff_delay(
     """Exponential backoff with full jitter, honouring Retry-After (both capped)."""
     if fault.retry_after is not None:
         return min(max(fault.retry_after, 0.0), cap)
-    return min(cap, base * (2**attempt)) * rng.uniform(0.5, 1.0)
+    jitter: float = rng.uniform(0.5, 1.0)
+    return min(cap, base * float(2**attempt)) * jitter
 
 
 def _kind_of_model_error(error: ModelError) -> FaultKind:

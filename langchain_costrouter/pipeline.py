@@ -18,10 +18,11 @@ from contextlib import (
 )
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter import stages
 from langchain_costrouter.accounting import Accountant, call_record
@@ -263,7 +264,10 @@ class Pipeline:
         message = hit.model_copy(deep=True)
         message.response_metadata = {**message.response_metadata, "costrouter": record}
         if message.usage_metadata:
-            message.usage_metadata = {**message.usage_metadata, "total_cost": 0}  # type: ignore[typeddict-unknown-key]
+            # langchain-core's own cache hits keep the tokens and add total_cost 0.
+            message.usage_metadata = cast(
+                UsageMetadata, {**message.usage_metadata, "total_cost": 0}
+            )
         stages.record(self.ledger, record, request.run_id)
         return message
 

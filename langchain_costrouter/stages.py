@@ -164,7 +164,9 @@ def _apply(pipeline: Pipeline, request: Request, result: Any) -> None:
     request.extra["compression_tokens_saved"] = max(0, result.tokens_before - result.tokens_after)
     for answer in result.compressor_messages:
         attempt = pipeline.accountant.side_call(answer, request.messages, "compressor")
-        attempt.update(tier=-1, accepted=False, reason="compression", role="compressor")
+        attempt.update(
+            {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
+        )
         request.side_attempts.append(attempt)
 
 

@@ -20,8 +20,8 @@ from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
 
 from langchain_costrouter import stages
 from langchain_costrouter.cascade import (
-    CallModel,
     Called,
+    CallModel,
     CascadeContext,
     CascadeOutcome,
     aperform,
@@ -88,7 +88,7 @@ def _stream_call(
         for chunk in stream_child(deployment.model, request.messages, request.stop, request.kwargs):
             chunks.append(chunk.model_copy(deep=True))
             yield strip_router_keys(chunk)
-    except Exception as error:  # noqa: BLE001 - classified by the cascade policy
+    except Exception as error:
         _raise_if_cut(chunks, error, deployment)
         return Called(None, error, _ms(start))
     return Called(_merge(chunks), None, _ms(start))
@@ -156,7 +156,7 @@ async def _astream_call(
         ):
             chunks.append(chunk.model_copy(deep=True))
             yield strip_router_keys(chunk)
-    except Exception as error:  # noqa: BLE001 - classified by the cascade policy
+    except Exception as error:
         _raise_if_cut(chunks, error, deployment)
         sink.append(Called(None, error, _ms(start)))
         return
@@ -173,7 +173,8 @@ def _raise_if_cut(
     """A stream that already reached the user cannot be retried without duplicating text."""
     if chunks:
         raise ProviderError(
-            f"{deployment.label} cut the stream after {len(chunks)} chunks ({type(error).__name__}). "
+            f"{deployment.label} cut the stream after {len(chunks)} chunks "
+            f"({type(error).__name__}). "
             "The partial answer was already streamed, so it was not retried; retry the call, "
             "or add a quality check to the route's first tier to buffer its answers.",
             model=deployment.model_id,
@@ -188,7 +189,7 @@ def _merge(chunks: list[ChatGenerationChunk]) -> AIMessage:
     if merged is None:
         return AIMessage(content="")
     message = message_chunk_to_message(merged.message)
-    assert isinstance(message, AIMessage)  # noqa: S101 - chunks of a chat model are AI chunks
+    assert isinstance(message, AIMessage)
     return message
 
 

@@ -59,7 +59,7 @@ def install_offline_bpe() -> Path:
         or os.environ.get("DATA_GYM_CACHE_DIR")
         or Path(tempfile.gettempdir()) / "data-gym-cache"
     )
-    target = cache_dir / hashlib.sha1(_CL100K_URL.encode()).hexdigest()  # noqa: S324 - tiktoken's naming
+    target = cache_dir / hashlib.sha1(_CL100K_URL.encode()).hexdigest()
     if not target.exists():
         source = Path(_bundled_bpe_path())
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 # Subcommand modules, in the order `costrouter --help` lists them.
 SUBCOMMANDS = ("demo", "routes", "calibrate", "replay", "report")
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.func(args))
 
 
-def _load(name: str) -> object | None:
+def _load(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"langchain_costrouter.cli.{name}")
     except ModuleNotFoundError as error:

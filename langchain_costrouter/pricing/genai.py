@@ -13,7 +13,7 @@ from typing import Any
 
 import genai_prices
 
-from langchain_costrouter.pricing.rates import PriceSchedule, Rates, per_token_rates
+from langchain_costrouter.pricing.rates import BATCH_DISCOUNT, PriceSchedule, Rates, per_token_rates
 
 # Our token kinds and the genai-prices price keys that bill them.
 _PRICE_KEYS = {
@@ -24,7 +24,6 @@ _PRICE_KEYS = {
     "cache_write_1h": "cache_write_1h_mtok",
     "output": "output_mtok",
 }
-BATCH_DISCOUNT = Decimal("0.5")  # OpenAI, Anthropic and Google all halve batch prices.
 
 
 def genai_price_schedule(

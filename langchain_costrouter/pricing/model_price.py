@@ -9,10 +9,9 @@ from types import MappingProxyType
 from typing import Any
 
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.pricing.rates import PriceSchedule, Rates, per_token_rates
+from langchain_costrouter.pricing.rates import BATCH_DISCOUNT, PriceSchedule, Rates, per_token_rates
 
 PriceValue = Decimal | int | float | str
-_BATCH_DISCOUNT = Decimal("0.5")
 _TIER_FIELDS = (
     "input_per_mtok",
     "output_per_mtok",
@@ -49,7 +48,7 @@ class ModelPrice:
     cache_write_per_mtok: PriceValue | None = None
     cache_write_5m_per_mtok: PriceValue | None = None
     cache_write_1h_per_mtok: PriceValue | None = None
-    batch_multiplier: PriceValue = _BATCH_DISCOUNT
+    batch_multiplier: PriceValue = BATCH_DISCOUNT
     above_input_tokens: Mapping[int, ModelPrice] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from langchain_costrouter.metadata import PriceSource
 from langchain_costrouter.pricing.usage import TokenCounts
 
 _ZERO = Decimal(0)
+BATCH_DISCOUNT = Decimal("0.5")  # OpenAI, Anthropic and Google all halve batch prices.
 
 
 @dataclass(frozen=True, slots=True)

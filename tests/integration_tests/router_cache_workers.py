@@ -11,8 +11,14 @@ from langchain_costrouter import RoutedChatModel
 
 
 def router_for(base_url: str, cache_url: str) -> RoutedChatModel:
-    child = ChatOpenAI(model="gpt-4o-mini", base_url=base_url, api_key="test", max_retries=0,
-                       timeout=30, cache=False)
+    child = ChatOpenAI(
+        model="gpt-4o-mini",
+        base_url=base_url,
+        api_key="test",
+        max_retries=0,
+        timeout=30,
+        cache=False,
+    )
     return RoutedChatModel(routes={"chat": [child]}, default_task="chat", cache=cache_url)
 
 

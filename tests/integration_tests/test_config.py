@@ -29,7 +29,10 @@ model = "gpt-4o"
 
 [routes]
 chat = ["small"]
-classification = {{ tiers = [{{ models = ["small"], check = {{ kind = "label_set", labels = ["Yes", "No"] }}, threshold = 1.0 }}, "big"] }}
+classification = {{ tiers = [
+    {{ models = ["small"], check = {{ kind = "label_set", labels = ["Yes", "No"] }}, threshold = 1.0 }},  # noqa: E501
+    "big",
+] }}
 """
 
 
@@ -43,7 +46,9 @@ def test_config_routes_over_http_and_escalates(
     tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test-secret")
-    router = RoutedChatModel.from_config(_write(tmp_path, CONFIG.format(base_url=openai_server.base_url)))
+    router = RoutedChatModel.from_config(
+        _write(tmp_path, CONFIG.format(base_url=openai_server.base_url))
+    )
     openai_server.script([Reply("Maybe")], model="gpt-4o-mini")
     openai_server.script([Reply("Yes")], model="gpt-4o")
     message = router.invoke("Is it spam?", task="classification")
@@ -60,7 +65,9 @@ def test_missing_api_key_is_reported_at_first_use_by_name(
     tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("COSTROUTER_TEST_KEY", raising=False)
-    router = RoutedChatModel.from_config(_write(tmp_path, CONFIG.format(base_url=openai_server.base_url)))
+    router = RoutedChatModel.from_config(
+        _write(tmp_path, CONFIG.format(base_url=openai_server.base_url))
+    )
     with pytest.raises(MissingAPIKeyError, match="COSTROUTER_TEST_KEY"):
         router.invoke("hello")
     assert openai_server.request_count() == 0
@@ -69,11 +76,21 @@ def test_missing_api_key_is_reported_at_first_use_by_name(
 @pytest.mark.parametrize(
     ("broken", "key"),
     [
-        (CONFIG.replace('provider = "local"\nmodel = "gpt-4o"', 'provider = "nope"\nmodel = "gpt-4o"'),
-         "models.big.provider"),
+        (
+            CONFIG.replace(
+                'provider = "local"\nmodel = "gpt-4o"', 'provider = "nope"\nmodel = "gpt-4o"'
+            ),
+            "models.big.provider",
+        ),
         (CONFIG.replace('chat = ["small"]', 'chat = ["tiny"]'), "routes.chat.tiers[0]"),
-        (CONFIG.replace('base_url = "{base_url}"', 'base_url = "ftp://x"'), "providers.local.base_url"),
-        (CONFIG.replace('labels = ["Yes", "No"]', 'labels = 3'), "routes.classification.tiers[0].check"),
+        (
+            CONFIG.replace('base_url = "{base_url}"', 'base_url = "ftp://x"'),
+            "providers.local.base_url",
+        ),
+        (
+            CONFIG.replace('labels = ["Yes", "No"]', "labels = 3"),
+            "routes.classification.tiers[0].check",
+        ),
     ],
 )
 def test_config_errors_name_file_and_key(tmp_path: Path, broken: str, key: str) -> None:
@@ -90,5 +107,11 @@ def test_bundled_example_config_builds_every_route() -> None:
     assert example.read_bytes() == packaged.read_bytes()
     router = RoutedChatModel.from_config(example)
     assert sorted(router.route_table) == [
-        "chat", "classification", "code", "reasoning", "summarization", "translation"]
+        "chat",
+        "classification",
+        "code",
+        "reasoning",
+        "summarization",
+        "translation",
+    ]
     assert router.route_table["classification"].tiers[0].primary.model_id == "Qwen/Qwen3-8B"

@@ -31,10 +31,14 @@ def test_second_process_hits(openai_server: LocalOpenAIServer, shared_cache_url:
     openai_server.script([Reply("cached across processes")], model="gpt-4o-mini")
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as first:
         assert first.submit(ask, openai_server.base_url, shared_cache_url, "hi").result() == (
-            "cached across processes", False)
+            "cached across processes",
+            False,
+        )
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as second:
         assert second.submit(ask, openai_server.base_url, shared_cache_url, "hi").result() == (
-            "cached across processes", True)
+            "cached across processes",
+            True,
+        )
     assert openai_server.request_count() == 1
 
 
@@ -45,8 +49,10 @@ def test_hundred_concurrent_requests_across_four_processes_make_one_call(
     openai_server.script([Reply("one answer for all")], model="gpt-4o-mini")
     start_at = time.time() + 6  # spawned workers import langchain first
     with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(burst, openai_server.base_url, shared_cache_url, "same", start_at, 25)
-                   for _ in range(4)]
+        futures = [
+            pool.submit(burst, openai_server.base_url, shared_cache_url, "same", start_at, 25)
+            for _ in range(4)
+        ]
         answers = [answer for future in futures for answer in future.result()]
     assert answers == ["one answer for all"] * 100
     assert openai_server.request_count() == 1

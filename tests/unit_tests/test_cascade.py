@@ -71,7 +71,7 @@ def test_failed_check_escalates(cheap_answer: str, check: Any) -> None:
 
 
 def test_good_cheap_answer_does_not_escalate() -> None:
-    router, cheap, strong = _two_tier(["Yes"], LabelSet(["Yes", "No"]))
+    router, _, strong = _two_tier(["Yes"], LabelSet(["Yes", "No"]))
     message = router.invoke("question")
     assert message.content == "Yes"
     assert message.response_metadata["costrouter"]["escalated"] is False

@@ -9,19 +9,26 @@ from typing import Any
 import pytest
 from langchain_core.caches import InMemoryCache
 from langchain_core.globals import set_llm_cache
-from langchain_core.messages import AIMessage, SystemMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.cache import CostRouterLLMCache, open_cache
+from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.testing import ScriptedChatModel
 
 
-def _router(cache: Any = "memory://", child: ScriptedChatModel | None = None,
-            **kwargs: Any) -> tuple[RoutedChatModel, ScriptedChatModel]:
+def _router(
+    cache: Any = "memory://", child: ScriptedChatModel | None = None, **kwargs: Any
+) -> tuple[RoutedChatModel, ScriptedChatModel]:
     child = child or ScriptedChatModel(model="gpt-4o-mini", answers=["first", "second", "third"])
-    router = RoutedChatModel(routes={"chat": [child], "other": [child]}, default_task="chat",
-                             cache=cache, ledger="memory://", **kwargs)
+    router = RoutedChatModel(
+        routes={"chat": [child], "other": [child]},
+        default_task="chat",
+        cache=cache,
+        ledger="memory://",
+        **kwargs,
+    )
     return router, child
 
 
@@ -62,8 +69,9 @@ def test_core_cache_path_is_off_for_a_router_owned_cache() -> None:
     ],
     ids=["temperature", "task", "stop", "response-format"],
 )
-def test_anything_that_shapes_the_answer_changes_the_key(first: dict[str, Any],
-                                                          second: dict[str, Any]) -> None:
+def test_anything_that_shapes_the_answer_changes_the_key(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
     router, child = _router()
     router.invoke("hello", **first)
     router.invoke("hello", **second)
@@ -98,9 +106,12 @@ class Verdict(BaseModel):
 
 
 def test_structured_output_and_tool_calls_round_trip_exactly() -> None:
-    call = AIMessage(content="", tool_calls=[{"name": "lookup", "args": {"q": "x", "n": 2},
-                                              "id": "call_1"}])
-    child = ScriptedChatModel(model="gpt-4o-mini", answers=[call, '{"label": "spam", "confidence": 0.9}'])
+    call = AIMessage(
+        content="", tool_calls=[{"name": "lookup", "args": {"q": "x", "n": 2}, "id": "call_1"}]
+    )
+    child = ScriptedChatModel(
+        model="gpt-4o-mini", answers=[call, '{"label": "spam", "confidence": 0.9}']
+    )
     router, _ = _router(child=child)
 
     def lookup(q: str, n: int) -> str:
@@ -137,20 +148,23 @@ def test_best_effort_answers_are_not_cached() -> None:
     from langchain_costrouter.checks import LabelSet
 
     child = ScriptedChatModel(model="gpt-4o-mini", answers=["Maybe"])
-    router = RoutedChatModel(routes={"c": [Tier.of(child, check=LabelSet(["Yes", "No"]))]},
-                             default_task="c", cache="memory://")
+    router = RoutedChatModel(
+        routes={"c": [Tier.of(child, check=LabelSet(["Yes", "No"]))]},
+        default_task="c",
+        cache="memory://",
+    )
     router.invoke("q")
     router.invoke("q")
     assert child.calls == 2
 
 
 def test_corrupt_diskcache_is_a_miss_not_an_error(tmp_path: Path) -> None:
-    router, child = _router(cache=f"diskcache://{tmp_path}/cache")
+    router, _ = _router(cache=f"diskcache://{tmp_path}/cache")
     router.invoke("hello")
     for path in (tmp_path / "cache").glob("*.db"):
         path.write_bytes(b"this is not a sqlite database" * 100)
     fresh, fresh_child = _router(cache=f"diskcache://{tmp_path}/cache")
-    with pytest.warns(UserWarning):
+    with pytest.warns(BackendUnavailableWarning):
         message = fresh.invoke("hello")
     assert message.content == "first" and fresh_child.calls == 1
 

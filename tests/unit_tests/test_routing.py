@@ -73,7 +73,7 @@ def test_route_forms_normalise_to_tiers() -> None:
 
 
 def test_bad_route_spec_names_the_key() -> None:
-    with pytest.raises(ConfigError, match="routes.x"):
+    with pytest.raises(ConfigError, match=r"routes\.x"):
         normalise_routes({"x": 42})
     with pytest.raises(ConfigError, match="routes"):
         normalise_routes({})
