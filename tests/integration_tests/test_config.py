@@ -29,10 +29,14 @@ model = "gpt-4o"
 
 [routes]
 chat = ["small"]
-classification = {{ tiers = [
-    {{ models = ["small"], check = {{ kind = "label_set", labels = ["Yes", "No"] }}, threshold = 1.0 }},  # noqa: E501
-    "big",
-] }}
+
+[[routes.classification.tiers]]
+models = ["small"]
+threshold = 1.0
+check = {{ kind = "label_set", labels = ["Yes", "No"] }}
+
+[[routes.classification.tiers]]
+models = ["big"]
 """
 
 
