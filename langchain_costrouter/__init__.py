@@ -18,8 +18,10 @@ cheapest cascade that keeps quality from recorded outcomes.
 """
 
 from langchain_costrouter.batching import ItemBatcher, ItemResult, abatch_classify, batch_classify
+from langchain_costrouter.breaker import CircuitBreakers
 from langchain_costrouter.cache import CostRouterLLMCache, ResponseCache, open_cache
 from langchain_costrouter.callbacks import CostCallbackHandler
+from langchain_costrouter.cascade import RetryPolicy
 from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.errors import (
@@ -40,6 +42,7 @@ from langchain_costrouter.routing import Deployment, Route, Tier
 __all__ = [
     "AllTiersFailedError",
     "BudgetExceededError",
+    "CircuitBreakers",
     "CompressionResult",
     "ConfigError",
     "CostCallbackHandler",
@@ -58,6 +61,7 @@ __all__ = [
     "ProviderError",
     "ReplayChatModel",
     "ResponseCache",
+    "RetryPolicy",
     "Route",
     "RoutedChatModel",
     "Tier",

@@ -109,11 +109,8 @@ class RoutedChatModel(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         """Stable and secret-free: route labels, never object reprs or keys."""
-        return {
-            "routes": {task: route.describe() for task, route in self.route_table.items()},
-            "default_task": self.default_task,
-            "namespace": self.namespace,
-        }
+        described = self._stages().described_routes
+        return {"routes": described, "default_task": self.default_task, "namespace": self.namespace}
 
     def _stages(self) -> Pipeline:
         """This router's pipeline; a copy (``model_copy``) shares the cache and ledger."""

@@ -76,6 +76,8 @@ class Pipeline:
     cache: Any
     ledger: Any
     rng: random.Random
+    described_routes: dict[str, list[list[str]]]
+    """Route labels for `_identifying_params`, computed once (read on every call)."""
 
     @classmethod
     def build(cls, router: RoutedChatModel) -> Pipeline:
@@ -85,11 +87,17 @@ class Pipeline:
             cache=stages.open_router_cache(router.response_cache),
             ledger=stages.open_router_ledger(router.ledger),
             rng=random.Random(),
+            described_routes=_describe(router),
         )
 
     def rebind(self, router: RoutedChatModel) -> Pipeline:
         """The same open cache and ledger, serving a copy of the router."""
-        return replace(self, router=router, accountant=stages.accountant_for(router))
+        return replace(
+            self,
+            router=router,
+            accountant=stages.accountant_for(router),
+            described_routes=_describe(router),
+        )
 
     def begin(
         self,
@@ -261,7 +269,7 @@ class Pipeline:
     def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
         """Answer from the cache: $0 spent, the avoided cost on the record."""
         record = stages.hit_record(self, request, hit)
-        message = hit.model_copy(deep=True)
+        message = hit  # the cache decodes a fresh copy for every lookup
         message.response_metadata = {**message.response_metadata, "costrouter": record}
         if message.usage_metadata:
             # langchain-core's own cache hits keep the tokens and add total_cost 0.
@@ -270,6 +278,10 @@ class Pipeline:
             )
         stages.record(self.ledger, record, request.run_id)
         return message
+
+
+def _describe(router: RoutedChatModel) -> dict[str, list[list[str]]]:
+    return {task: route.describe() for task, route in router.route_table.items()}
 
 
 def _read_run_metadata(request: Request, metadata: dict[str, Any]) -> None:

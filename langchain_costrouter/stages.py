@@ -87,27 +87,35 @@ def _accepted(message: AIMessage) -> bool:
 
 
 def hit_record(pipeline: Pipeline, request: Request, hit: AIMessage) -> CostRouterMetadata:
-    """A cache hit: $0 spent; what the original answer cost is recorded as avoided."""
-    original = hit.response_metadata.get("costrouter", {})
+    """A cache hit: $0 spent; what the original call cost is recorded as avoided.
+
+    The stored answer carries its original record, so a hit is not re-priced: the
+    avoided cost is what answering again would cost (all of the original attempts).
+    """
+    original = hit.response_metadata.get("costrouter") or {}
     model = str(hit.response_metadata.get("model_name", ""))
     usage, estimated = usage_of(hit, request.messages)
-    deployment = _deployment_named(request, model)
-    priced = pipeline.accountant.attempt(deployment, hit, request.messages)
+    if "cost_usd" in original:
+        avoided, baseline = original.get("cost_usd"), original.get("baseline_cost_usd")
+    else:  # an entry written without a record (e.g. by another tool): price it now
+        priced = pipeline.accountant.attempt(
+            _deployment_named(request, model), hit, request.messages
+        )
+        avoided, baseline = priced.get("cost_usd"), priced.get("baseline_cost_usd")
+    served = [a for a in original.get("attempts", []) if a.get("accepted")]
     attempt = AttemptRecord(
         model=model,
         provider="cache",
-        tier=int(original.get("attempts", [{}])[-1].get("tier", 0))
-        if original.get("attempts")
-        else 0,
+        tier=served[-1].get("tier", 0) if served else 0,
         usage=dict(usage),
         cost_usd=0.0,
-        baseline_cost_usd=priced.get("baseline_cost_usd"),
+        baseline_cost_usd=baseline,
+        avoided_cost_usd=avoided,
         price_source="provider",
         accepted=True,
         reason="cache hit",
         latency_ms=0.0,
     )
-    attempt["avoided_cost_usd"] = priced.get("cost_usd")
     if estimated:
         attempt["usage_estimated"] = True
     return call_record(

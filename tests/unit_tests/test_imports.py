@@ -7,6 +7,7 @@ import langchain_costrouter
 EXPECTED_ALL = [
     "AllTiersFailedError",
     "BudgetExceededError",
+    "CircuitBreakers",
     "CompressionResult",
     "ConfigError",
     "CostCallbackHandler",
@@ -25,6 +26,7 @@ EXPECTED_ALL = [
     "ProviderError",
     "ReplayChatModel",
     "ResponseCache",
+    "RetryPolicy",
     "Route",
     "RoutedChatModel",
     "Tier",
