@@ -48,6 +48,8 @@ class CostRouterMetadata(TypedDict, total=False):
     served_by: str
     compression_tokens_saved: int
     batch_size: int
+    run_id: str  # the id the ledger rows carry, so a handler on the same ledger skips them
+    reference_model: str | None  # the model baseline_cost_usd is priced on
 
 
 def sum_costs(values: list[float | None]) -> float | None:

@@ -218,7 +218,7 @@ class Pipeline:
                 cache_hit=False,
                 extra=request.extra,
             )
-            stages.record(self.ledger, record, request.run_id)
+            stages.record(self, record, request.run_id)
             raise
 
     def cascade_context(self, request: Request) -> CascadeContext:
@@ -263,7 +263,7 @@ class Pipeline:
         }
         if served is not None and served.get("usage"):
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
-        stages.record(self.ledger, record, request.run_id)
+        stages.record(self, record, request.run_id)
         return message
 
     def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
@@ -276,7 +276,7 @@ class Pipeline:
             message.usage_metadata = cast(
                 UsageMetadata, {**message.usage_metadata, "total_cost": 0}
             )
-        stages.record(self.ledger, record, request.run_id)
+        stages.record(self, record, request.run_id)
         return message
 
 

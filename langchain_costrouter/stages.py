@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.accounting import Accountant, call_record, usage_of
+from langchain_costrouter.ledger import open_ledger, rows_from_costrouter
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.routing import Deployment, known_models
@@ -185,16 +186,21 @@ def open_router_ledger(spec: Any) -> Any:
     if spec is None:
         return None
     if isinstance(spec, str):
-        from langchain_costrouter.ledger import open_ledger
-
         return open_ledger(spec)
     return spec
 
 
-def record(ledger: Any, record: CostRouterMetadata, run_id: str) -> None:
-    """One ledger row per attempt; a ledger failure never fails the call (it warns)."""
-    if ledger is None:
-        return
-    from langchain_costrouter.ledger import rows_from_costrouter
+def record(pipeline: Pipeline, record: CostRouterMetadata, run_id: str) -> None:
+    """Stamp the record with its run and reference model; one ledger row per attempt.
 
-    ledger.add(rows_from_costrouter(record, run_id=run_id, when=datetime.now(timezone.utc)))
+    A ledger failure never fails the call: the ledger warns and keeps rows for retry.
+    """
+    reference = pipeline.accountant.reference_model
+    record["run_id"] = run_id
+    record["reference_model"] = reference
+    if pipeline.ledger is None:
+        return
+    rows = rows_from_costrouter(
+        record, run_id=run_id, when=datetime.now(timezone.utc), reference_model=reference
+    )
+    pipeline.ledger.add(rows)

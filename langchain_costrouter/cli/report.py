@@ -76,8 +76,17 @@ def _report_json(
         "by": args.by,
         "since": args.since.isoformat() if args.since else None,
         "groups": groups.to_dicts(),
-        "totals": totals.to_dict(),
+        "totals": _with_reference_alias(totals.to_dict()),
     }
+
+
+def _with_reference_alias(totals: dict[str, Any]) -> dict[str, Any]:
+    """``reference_cost_usd`` names the same figure as ``baseline_cost_usd``.
+
+    The ledger calls it the baseline (as the metadata record does); reports speak of
+    the reference model, so both names are given.
+    """
+    return {**totals, "reference_cost_usd": totals.get("baseline_cost_usd")}
 
 
 def _table(by: str, groups: Summary, totals: SummaryRow) -> str:

@@ -81,6 +81,7 @@ class PriceTable:
         counts = usage if isinstance(usage, TokenCounts) else token_counts(usage)
         schedule = self._schedule(model, provider, service_tier or counts.service_tier, batch)
         if schedule is None:
+            self._warn_unknown(model)
             return _UNKNOWN
         return PricedUsage(schedule.cost(counts), schedule.source)
 
@@ -116,21 +117,24 @@ class PriceTable:
             return self._resolve(key)
 
     def _resolve(self, key: _Key) -> PriceSchedule | None:
-        model, provider, tier, batch = key
         with self._resolve_lock:
             if key not in self._schedules:
-                self._schedules[key] = self._lookup(model, provider, tier, batch)
-            schedule = self._schedules[key]
-            if schedule is None and model not in self._unknown_models:
-                self._unknown_models.add(model)
-                warnings.warn(
-                    f"No price known for model {model!r}: its cost is recorded as unknown. "
-                    "Give it one with PriceTable(overrides={model: ModelPrice(...)}) or in "
-                    "the config file's prices table.",
-                    UnknownPriceWarning,
-                    stacklevel=4,
-                )
-            return schedule
+                self._schedules[key] = self._lookup(*key)
+            return self._schedules[key]
+
+    def _warn_unknown(self, model: str) -> None:
+        """Warn once per model, when a cost is actually recorded as unknown."""
+        with self._resolve_lock:
+            if model in self._unknown_models:
+                return
+            self._unknown_models.add(model)
+        warnings.warn(
+            f"No price known for model {model!r}: its cost is recorded as unknown. "
+            "Give it one with PriceTable(overrides={model: ModelPrice(...)}) or in "
+            "the config file's prices table.",
+            UnknownPriceWarning,
+            stacklevel=3,
+        )
 
     def _lookup(
         self, model: str, provider: str | None, tier: str | None, batch: bool

@@ -1,0 +1,118 @@
+"""The figures of ``costrouter calibrate`` and ``replay`` (design.md 4.5).
+
+The routed figures come from a run of the real router (`run.run_records`); the
+baseline and the oracle are pure figures over the same recorded outcomes, so the
+three are measured on exactly the same records. The baseline model is chosen on
+the train split and measured on the test split, as a team would have had to pick it.
+
+A policy remembers the split it was calibrated on (fraction, seed and a digest of
+the file's records). ``replay`` on that same file evaluates the test split again, so
+it reproduces ``calibrate``'s figures instead of flattering the policy with its own
+train rows; on any other file every record is unseen and all of them are evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_costrouter.calibration.evaluate import (
+    CostFunction,
+    Figures,
+    OutcomeMatrix,
+    best_single_model,
+    oracle_figures,
+    savings_pct,
+    single_model_figures,
+    split_records,
+)
+from langchain_costrouter.calibration.policy import Policy
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.outcomes import OutcomeRecord
+from langchain_costrouter.replay import record_key
+
+SPLIT_KEY = "split"
+
+Split = tuple[list[OutcomeRecord], list[OutcomeRecord]]
+
+
+def checked_split(records: Sequence[OutcomeRecord], train_fraction: float, seed: int) -> Split:
+    """`split_records`, refusing a split that leaves a task without train or test records."""
+    train, test = split_records(records, train_fraction, seed)
+    for task in sorted({record.task for record in records}):
+        sizes = [sum(r.task == task for r in part) for part in (train, test)]
+        if 0 in sizes:
+            raise ConfigError(
+                f"task {task!r} has {sum(sizes)} records: a train fraction of "
+                f"{train_fraction} leaves it {sizes[0]} train and {sizes[1]} test records; "
+                "record more questions or change --train-fraction"
+            )
+    return train, test
+
+
+def with_split(
+    policy: Policy, records: Sequence[OutcomeRecord], train_fraction: float, seed: int
+) -> Policy:
+    """The policy with the split it was calibrated on recorded in its metadata."""
+    split = {"train_fraction": train_fraction, "seed": seed, "records": records_digest(records)}
+    return Policy(tasks=policy.tasks, meta={**policy.meta, SPLIT_KEY: split})
+
+
+def replay_split(policy: Policy, records: Sequence[OutcomeRecord]) -> Split:
+    """(train, test): the recorded split on the calibration file, else ([], every record)."""
+    split = policy.meta.get(SPLIT_KEY)
+    if not isinstance(split, dict) or split.get("records") != records_digest(records):
+        return [], list(records)
+    return split_records(records, float(split["train_fraction"]), int(split["seed"]))
+
+
+def records_digest(records: Sequence[OutcomeRecord]) -> str:
+    """A digest of a file's questions (ids and prompts), independent of line order."""
+    keys = sorted(f"{record.id}\t{record_key(record)}" for record in records)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+
+
+def figures_report(
+    *,
+    policy: Policy,
+    train: Sequence[OutcomeRecord],
+    test: Sequence[OutcomeRecord],
+    routed: Figures,
+    cost_of: CostFunction,
+    policy_path: Path | None = None,
+) -> dict[str, Any]:
+    """The JSON object of design.md 4.5 (the baseline is chosen on ``train`` when given)."""
+    tested = OutcomeMatrix.of(test, cost_of)
+    baseline_model = best_single_model(OutcomeMatrix.of(train or test, cost_of))
+    baseline = single_model_figures(tested)[baseline_model]
+    oracle = oracle_figures(tested)
+    return {
+        "train_size": len(train),
+        "test_size": len(test),
+        "policy": describe_policy(policy, policy_path),
+        "test": routed.to_json(),
+        "baseline": {"model": baseline_model, **_quality_cost(baseline)},
+        "oracle": _quality_cost(oracle),
+        "savings_pct": savings_pct(routed.cost_usd, baseline.cost_usd),
+    }
+
+
+def describe_policy(policy: Policy, path: Path | None = None) -> dict[str, Any]:
+    """The readable part of a policy: tiers, rule kinds and thresholds (no weights)."""
+    tasks = {
+        task: {
+            "tiers": list(spec.tiers),
+            "rules": [
+                {"kind": rule.kind, "threshold": round(rule.threshold, 6)} for rule in spec.rules
+            ],
+            "train": dict(spec.train),
+        }
+        for task, spec in sorted(policy.tasks.items())
+    }
+    return {"path": None if path is None else str(path), "tasks": tasks}
+
+
+def _quality_cost(figures: Figures) -> dict[str, float]:
+    return {"quality": round(figures.quality, 6), "cost_usd": round(figures.cost_usd, 6)}

@@ -1,0 +1,133 @@
+"""``costrouter calibrate``: learn the cheapest safe cascade from recorded outcomes, and prove it.
+
+The test figures come from the product's own path: the calibrated policy is loaded
+into a `RoutedChatModel` whose children replay the recorded answers, every test
+record goes through ``invoke``, and cost is read back from the router's ledger.
+``replay`` shares the evaluation and the table of this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_costrouter.calibration import SearchOptions, calibrate, save_policy
+from langchain_costrouter.calibration.evaluate import CostFunction
+from langchain_costrouter.calibration.policy import Policy
+from langchain_costrouter.calibration.report import checked_split, figures_report, with_split
+from langchain_costrouter.calibration.run import (
+    RunSummary,
+    outcome_cost,
+    replay_router,
+    run_records,
+)
+from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
+
+EXIT_BAD_INPUT = 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``calibrate`` to the ``costrouter`` command."""
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="learn the cheapest cascade that keeps quality, from recorded outcomes",
+        description="Split an outcomes file (JSONL, one question a line with every model's "
+        "answer, score and cost), search per task label the cheapest cascade whose train "
+        "quality meets the target, then run it through RoutedChatModel on the test split.",
+    )
+    parser.add_argument("outcomes", type=Path, metavar="OUTCOMES", help="outcomes JSONL file")
+    parser.add_argument("--train-fraction", type=float, default=0.5, help="default 0.5")
+    parser.add_argument("--seed", type=int, default=0, help="split and fold seed (default 0)")
+    parser.add_argument(
+        "--target-quality",
+        type=_unit_interval,
+        help="train quality every task's cascade must reach (default: each task's best "
+        "single model's train quality, so at least the baseline's)",
+    )
+    parser.add_argument("--out", type=Path, metavar="POLICY", help="write the policy JSON here")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """Calibrate, evaluate on the test split, print the figures."""
+    return guarded("calibrate", lambda: _calibrate(args), as_json=args.json)
+
+
+def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
+    records = read_outcomes(args.outcomes)
+    train, test = checked_split(records, args.train_fraction, args.seed)
+    cost_of = outcome_cost()
+    options = SearchOptions(target_quality=args.target_quality, seed=args.seed)
+    policy = calibrate(train, options, cost_of)
+    policy = with_split(policy, records, args.train_fraction, args.seed)
+    if args.out is not None:
+        save_policy(policy, args.out)
+    return evaluate_policy(policy, records, (train, test), cost_of, args.out)
+
+
+def evaluate_policy(
+    policy: Policy,
+    records: Sequence[OutcomeRecord],
+    split: tuple[list[OutcomeRecord], list[OutcomeRecord]],
+    cost_of: CostFunction,
+    policy_path: Path | None,
+) -> dict[str, Any]:
+    """Run ``policy`` through a replay router over the test records; the 4.5 figures."""
+    train, test = split
+    calls = run_records(replay_router(policy, records), test)
+    return figures_report(
+        policy=policy,
+        train=train,
+        test=test,
+        routed=RunSummary.of(calls).figures(),
+        cost_of=cost_of,
+        policy_path=policy_path,
+    )
+
+
+def guarded(command: str, build: Callable[[], dict[str, Any]], *, as_json: bool) -> int:
+    """Print the report built by ``build``; a bad input is one line on stderr and exit 2."""
+    try:
+        report = build()
+    except (CostRouterError, OSError) as error:
+        print(f"costrouter {command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(report) if as_json else render(report))
+    return 0
+
+
+def render(report: dict[str, Any]) -> str:
+    """The readable table of a calibrate/replay report."""
+    lines = [f"records: {report['train_size']} train, {report['test_size']} evaluated"]
+    policy = report["policy"]
+    lines.append(f"policy{'' if policy['path'] is None else ' ' + policy['path']}:")
+    for task, spec in policy["tasks"].items():
+        rules = ", ".join(f"{r['kind']} >= {r['threshold']:.3f}" for r in spec["rules"])
+        lines.append(f"  {task}: {' -> '.join(spec['tiers'])}" + (f"  [{rules}]" if rules else ""))
+    rows = [
+        ("routed (policy)", report["test"]),
+        (f"baseline {report['baseline']['model']}", report["baseline"]),
+        ("oracle (per query)", report["oracle"]),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines += ["", f"{'':{width}}  {'quality':>8}  {'cost $':>12}"]
+    lines += [f"{name:{width}}  {f['quality']:8.4f}  {f['cost_usd']:12.6f}" for name, f in rows]
+    calls = ", ".join(f"{m} {n}" for m, n in report["test"]["calls_by_model"].items())
+    lines += ["", f"calls by model: {calls}", f"savings vs baseline: {report['savings_pct']:.2f}%"]
+    return "\n".join(lines)
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
