@@ -159,13 +159,20 @@ class DiskBackend(LocalBackend):
         return self._cache
 
     def _create(self) -> diskcache.Cache:
-        if not self.directory.exists():
-            self.directory.mkdir(mode=0o700, parents=True)
+        # exist_ok: several processes may open a new shared directory at the same time.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         cache = diskcache.Cache(str(self.directory), disk=JsonOnlyDisk, **self._settings)
         # diskcache's setup has written, so SQLite's -wal and -shm files exist now; make
         # them owner-only like the database (the 0700 directory already shuts others out).
         for name in (_DB_FILE, f"{_DB_FILE}-wal", f"{_DB_FILE}-shm"):
-            path = self.directory / name
-            if path.exists() and path.stat().st_uid == os.getuid():
-                path.chmod(0o600)
+            _make_private(self.directory / name)
         return cache
+
+
+def _make_private(path: Path) -> None:
+    """chmod 600 a file of ours; SQLite may remove -wal/-shm at any moment, which is fine."""
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+    except FileNotFoundError:
+        return

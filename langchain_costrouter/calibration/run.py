@@ -102,6 +102,12 @@ def replay_router(
     policy: Policy, records: Sequence[OutcomeRecord], **router_options: Any
 ) -> RoutedChatModel:
     """A router running ``policy`` on replay children (ledger ``memory://`` unless given)."""
+    uncovered = sorted({record.task for record in records} - set(policy.tasks))
+    if uncovered:
+        raise ConfigError(
+            f"the policy has no cascade for task labels {uncovered} of these records "
+            f"(its tasks: {sorted(policy.tasks)}); calibrate on records with these labels"
+        )
     options = {"ledger": "memory://", "namespace": "replay", **router_options}
     routes = routes_from_policy(policy, replay_deployments(records))
     return RoutedChatModel(routes=routes, **options)
@@ -120,7 +126,9 @@ def run_records(
         # Replayed costs are reported by the provider (the file); an unpriced model only
         # leaves the ledger's baseline column empty, which no figure here reads.
         warnings.simplefilter("ignore", UnknownPriceWarning)
-        bar = tqdm(records, desc=label, unit="call", file=sys.stderr, delay=0.5, leave=False)
+        bar = tqdm(
+            records, label, unit="call", file=sys.stderr, delay=0.5, disable=None, leave=False
+        )
         for record in bar:
             run_id = uuid.uuid4()
             router.invoke(record_messages(record), {"run_id": run_id}, task=record.task)

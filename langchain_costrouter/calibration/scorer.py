@@ -27,7 +27,7 @@ from langchain_costrouter.calibration.features import (
 )
 from langchain_costrouter.errors import ConfigError
 
-_L2 = 1e-3
+_L2 = 1e-5
 _STEPS = 60
 _LEARNING_RATE = 0.3
 _STACK_L2 = 1e-2

@@ -25,15 +25,31 @@ EXPECTED = Decimal("0.007")
 
 
 def _reply() -> Reply:
-    return Reply("priced answer", prompt_tokens=1000, completion_tokens=500,
-                 cached_tokens=400, reasoning_tokens=200)
+    return Reply(
+        "priced answer",
+        prompt_tokens=1000,
+        completion_tokens=500,
+        cached_tokens=400,
+        reasoning_tokens=200,
+    )
 
 
 def _router(server: LocalOpenAIServer, ledger: str, **kwargs: object) -> RoutedChatModel:
-    child = ChatOpenAI(model="gpt-4o", base_url=server.base_url, api_key="test", max_retries=0,
-                       stream_usage=True, cache=False)
-    return RoutedChatModel(routes={"chat": [child]}, default_task="chat", ledger=ledger,
-                           reference_model="gpt-4", **kwargs)  # type: ignore[arg-type]
+    child = ChatOpenAI(
+        model="gpt-4o",
+        base_url=server.base_url,
+        api_key="test",
+        max_retries=0,
+        stream_usage=True,
+        cache=False,
+    )
+    return RoutedChatModel(
+        routes={"chat": [child]},
+        default_task="chat",
+        ledger=ledger,
+        reference_model="gpt-4",
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["sqlite", "postgres", "memory"])
@@ -41,8 +57,8 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     if request.param == "postgres":
-        base = request.getfixturevalue("postgres_url")
-        return base  # rows are told apart by the test's own run ids below
+        # Rows of other tests share the table: they are told apart by run id below.
+        return str(request.getfixturevalue("postgres_url"))
     return "memory://"
 
 
@@ -50,8 +66,9 @@ def test_exact_dollars_for_invoke_stream_and_cache_hit(
     openai_server: LocalOpenAIServer, ledger_url: str
 ) -> None:
     openai_server.script([_reply(), _reply()])
-    router = _router(openai_server, ledger_url, cache="memory://",
-                     namespace=f"test-{uuid.uuid4().hex}")
+    router = _router(
+        openai_server, ledger_url, cache="memory://", namespace=f"test-{uuid.uuid4().hex}"
+    )
     invoked = router.invoke("price me")
     streamed = list(router.stream("price me too"))
     hit = router.invoke("price me")
@@ -60,8 +77,7 @@ def test_exact_dollars_for_invoke_stream_and_cache_hit(
     assert hit.response_metadata["costrouter"]["cache_hit"] is True
     ledger = router.ledger_store
     ledger.flush()
-    run_ids = {m.response_metadata["costrouter"]["run_id"]
-               for m in (invoked, streamed[-1], hit)}
+    run_ids = {m.response_metadata["costrouter"]["run_id"] for m in (invoked, streamed[-1], hit)}
     rows = [r for r in ledger.rows() if r.run_id in run_ids]
     paid = [r for r in rows if not r.cache_hit]
     assert len(rows) == 3 and len(paid) == 2
@@ -82,8 +98,12 @@ def test_report_json_over_a_test_ledger(openai_server: LocalOpenAIServer, tmp_pa
     router.invoke("b")
     router.invoke("a")  # cache hit
     router.ledger_store.close()
-    done = subprocess.run([sys.executable, "-m", "langchain_costrouter", "report", "--ledger", url,
-                           "--json"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "langchain_costrouter", "report", "--ledger", url, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     report = json.loads(done.stdout)
     totals = report["totals"]
     assert totals["cost_usd"] == pytest.approx(0.014)

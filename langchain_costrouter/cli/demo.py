@@ -1,0 +1,235 @@
+"""``costrouter demo``: the whole product on the bundled sample, no API key, no network.
+
+It calibrates a policy on half of RouteLLM's recorded answers (shipped as package
+data), then sends the other half through `RoutedChatModel` twice, with the embedded
+defaults a real deployment starts with: the diskcache cache and the SQLite ledger.
+The first pass shows the cascade's saving against always calling the strongest
+model; the second shows the cache answering every repeated question for $0. The
+children replay recorded answers, so every figure is real data, not a simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+from langchain_costrouter.calibration import SearchOptions, calibrate, save_policy
+from langchain_costrouter.calibration.evaluate import (
+    CostFunction,
+    OutcomeMatrix,
+    best_single_model,
+    savings_pct,
+    single_model_figures,
+)
+from langchain_costrouter.calibration.report import checked_split, with_split
+from langchain_costrouter.calibration.run import (
+    RunSummary,
+    ServedCall,
+    outcome_cost,
+    replay_router,
+    run_records,
+)
+from langchain_costrouter.chat_model import RoutedChatModel
+from langchain_costrouter.ledger.engine import APP_NAME
+from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
+
+NEXT_STEPS = """\
+Next: the same router on real providers. Copy the example config
+  {example}
+(examples/costrouter.toml in the repository), point [providers.*] base_url at any
+OpenAI-compatible endpoint and export the variable its api_key_env names (keys never
+go in the file). Record your own eval set as outcomes JSONL, run
+`costrouter calibrate mine.jsonl --out policy.json`, name the [models.*] entries like
+the policy's tiers and add `[router] policy = "policy.json"`:
+RoutedChatModel.from_config("costrouter.toml") then routes with the calibrated
+cascade, and `costrouter report` reads its ledger."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``demo`` to the ``costrouter`` command."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="calibrate and route the bundled sample: no API key, no network",
+        description="Calibrate on the bundled RouteLLM sample, route its test half through "
+        "RoutedChatModel with the diskcache cache and the SQLite ledger, then repeat the "
+        "same questions to show the cache.",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="where the demo's policy, cache and ledger go (default: the user data dir)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.set_defaults(func=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run both passes and print the per-task figures."""
+    directory = (args.dir or default_demo_dir()).expanduser().resolve()
+    report = demo_report(directory)
+    print(json.dumps(report) if args.json else render(report))
+    return 0
+
+
+def default_demo_dir() -> Path:
+    """The demo's own folder in the user data dir (never the app's cache or ledger)."""
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME) / "demo"
+
+
+def demo_report(directory: Path) -> dict[str, Any]:
+    """Calibrate, route the test split twice, and collect the figures of both passes."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    records, textless = _answered_records(_bundled_records())
+    train, test = checked_split(records, 0.5, 0)
+    cost_of = outcome_cost()
+    policy = with_split(calibrate(train, SearchOptions(), cost_of), records, 0.5, 0)
+    policy_path = save_policy(policy, directory / "policy.json")
+    policy_path.chmod(0o600)
+    strongest = best_single_model(OutcomeMatrix.of(train, cost_of))
+    router = replay_router(
+        policy,
+        records,
+        cache=f"diskcache://{directory / 'cache'}",
+        ledger=f"sqlite:///{directory / 'ledger.sqlite3'}",
+        namespace="demo",
+        reference_model=strongest,
+    )
+    try:
+        router.cache_store.clear()  # every demo run starts cold, like a fresh deployment
+        first = run_records(router, test, label="pass 1")
+        second = run_records(router, test, label="pass 2")
+    finally:
+        _close(router)
+    per_task = _task_figures(strongest, cost_of)
+    return {
+        "records": {"total": len(records), "train": len(train), "test": len(test)},
+        "left_out": textless,
+        "strongest_model": strongest,
+        "policy": str(policy_path),
+        "ledger": router.ledger_store.url,
+        "cache": str(directory / "cache"),
+        "first_pass": per_task(first),
+        "second_pass": per_task(second),
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """The demo's readable output: both passes per task, then the next steps."""
+    counts = report["records"]
+    lines = [
+        f"Calibrated on {counts['train']} of {counts['total']} recorded questions (RouteLLM "
+        "sample), then routed the other",
+        f"{counts['test']} through RoutedChatModel with replayed answers: no API key, no network.",
+        f"Policy: {report['policy']}",
+        *_left_out_note(report["left_out"]),
+        "",
+        f"Pass 1: the calibrated cascade vs always {report['strongest_model']}",
+        _table(report["first_pass"], _FIRST_COLUMNS),
+        "",
+        "Pass 2: the same questions again, answered by the diskcache cache",
+        _table(report["second_pass"], _SECOND_COLUMNS),
+        "",
+        f"Ledger: {report['ledger']} (see `costrouter report --ledger {report['ledger']}`)",
+        "",
+        NEXT_STEPS.format(example=files("langchain_costrouter") / "data" / "costrouter.toml"),
+    ]
+    return "\n".join(lines)
+
+
+Column = tuple[str, str, Callable[[Any], str]]
+_FIRST_COLUMNS: tuple[Column, ...] = (
+    ("calls", "calls", str),
+    ("quality", "quality", "{:.3f}".format),
+    ("strongest q", "strongest_quality", "{:.3f}".format),
+    ("cost $", "cost_usd", "{:.4f}".format),
+    ("strongest $", "strongest_cost_usd", "{:.4f}".format),
+    ("saving", "savings_pct", "{:.1f}%".format),
+    ("escalated", "escalation_rate", "{:.1%}".format),
+)
+_SECOND_COLUMNS: tuple[Column, ...] = (
+    ("calls", "calls", str),
+    ("cache hits", "cache_hit_rate", "{:.1%}".format),
+    ("cost $", "cost_usd", "{:.4f}".format),
+    ("strongest $", "strongest_cost_usd", "{:.4f}".format),
+    ("saving", "savings_pct", "{:.1f}%".format),
+)
+
+
+def _table(groups: dict[str, dict[str, Any]], columns: Sequence[Column]) -> str:
+    width = max(len("task"), *(len(task) for task in groups))
+    header = "task".ljust(width) + "".join(title.rjust(13) for title, _, _ in columns)
+    rows = [
+        task.ljust(width) + "".join(fmt(figures[key]).rjust(13) for _, key, fmt in columns)
+        for task, figures in groups.items()
+    ]
+    return "\n".join([header, *rows[:-1], "-" * len(header), rows[-1]])
+
+
+def _task_figures(
+    strongest: str, cost_of: CostFunction
+) -> Callable[[Sequence[ServedCall]], dict[str, dict[str, Any]]]:
+    """Per task label and in total: routed figures next to always-``strongest``."""
+
+    def per_task(calls: Sequence[ServedCall]) -> dict[str, dict[str, Any]]:
+        groups: dict[str, list[ServedCall]] = {}
+        for call in calls:
+            groups.setdefault(call.record.task, []).append(call)
+        figures = {
+            task: _figures(group, strongest, cost_of) for task, group in sorted(groups.items())
+        }
+        return {**figures, "total": _figures(calls, strongest, cost_of)}
+
+    return per_task
+
+
+def _figures(calls: Sequence[ServedCall], strongest: str, cost_of: CostFunction) -> dict[str, Any]:
+    summary = RunSummary.of(calls)
+    matrix = OutcomeMatrix.of([call.record for call in calls], cost_of)
+    always = single_model_figures(matrix)[strongest]
+    return {
+        "calls": summary.size,
+        "quality": round(summary.quality, 6),
+        "strongest_quality": round(always.quality, 6),
+        "cost_usd": round(summary.cost_usd, 6),
+        "strongest_cost_usd": round(always.cost_usd, 6),
+        "savings_pct": savings_pct(summary.cost_usd, always.cost_usd),
+        "escalation_rate": round(summary.escalations / summary.size, 6),
+        "cache_hit_rate": round(summary.cache_hits / summary.size, 6),
+    }
+
+
+def _answered_records(
+    records: Sequence[OutcomeRecord],
+) -> tuple[list[OutcomeRecord], dict[str, int]]:
+    """The records every model answered with text, and per task how many were left out.
+
+    RouteLLM recorded MMLU correctness without the answers; replaying an empty answer
+    would show a router that answers nothing, and the cache rightly never stores one.
+    """
+    kept = [r for r in records if all(o.text for o in r.outcomes.values())]
+    left_out = Counter(r.task for r in records if not all(o.text for o in r.outcomes.values()))
+    return kept, dict(sorted(left_out.items()))
+
+
+def _left_out_note(left_out: dict[str, int]) -> list[str]:
+    if not left_out:
+        return []
+    tasks = ", ".join(f"{count} {task!r}" for task, count in left_out.items())
+    return [f"Left out: {tasks} questions recorded without answer text (nothing to replay)."]
+
+
+def _bundled_records() -> list[OutcomeRecord]:
+    with as_file(files("langchain_costrouter") / "data" / "demo_outcomes.jsonl") as path:
+        return read_outcomes(path)
+
+
+def _close(router: RoutedChatModel) -> None:
+    router.ledger_store.close()
+    router.cache_store.close()

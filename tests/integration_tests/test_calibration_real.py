@@ -1,0 +1,97 @@
+"""The issue's bars on real recorded outcomes, through ``costrouter calibrate --json``.
+
+FrugalGPT's OVERRULING answers of 12 models and RouteLLM's GSM8K and MT-Bench answers
+of GPT-4 and Mixtral (../shared/data) are converted by bench/convert_data.py into
+outcomes files in a temporary folder, then calibrated and replayed through the
+router exactly as a user would run it (seed 0, half for train).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from langchain_costrouter.calibration.evaluate import (
+    OutcomeMatrix,
+    single_model_figures,
+    split_records,
+)
+from langchain_costrouter.cli import main
+from langchain_costrouter.outcomes import OutcomeRecord, write_outcomes
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "data"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not DATA.is_dir(), reason=f"recorded data not found at {DATA}"),
+]
+
+
+def converters() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "convert_data", REPO / "bench" / "convert_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def calibrate_cli(
+    convert: Callable[[Path], Iterator[OutcomeRecord]],
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[dict[str, Any], list[OutcomeRecord]]:
+    """Convert, write, run the CLI; return its JSON and the records."""
+    records = list(convert(DATA))
+    path = folder / "outcomes.jsonl"
+    write_outcomes(path, records)
+    args = ["calibrate", str(path), "--train-fraction", "0.5", "--seed", "0", "--json"]
+    assert main(args) == 0
+    return json.loads(capsys.readouterr().out), records
+
+
+def single_model_on_test(records: list[OutcomeRecord], model: str) -> tuple[float, float]:
+    _, test = split_records(records, 0.5, seed=0)
+    figures = single_model_figures(OutcomeMatrix.of(test))[model]
+    return figures.quality, figures.cost_usd
+
+
+def test_overruling_keeps_gpt4_accuracy_for_a_quarter_of_the_cost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, records = calibrate_cli(converters().overruling, tmp_path, capsys)
+    quality, cost = report["test"]["quality"], report["test"]["cost_usd"]
+    gpt4_quality, gpt4_cost = single_model_on_test(records, "gpt-4")
+    saving_vs_gpt4 = 100 * (1 - cost / gpt4_cost)
+    print(f"OVERRULING: {report}\nsaving vs always-GPT-4: {saving_vs_gpt4:.1f}%")
+    assert report["test_size"] == 1080
+    assert quality >= gpt4_quality - 0.005
+    assert saving_vs_gpt4 >= 73.0  # FrugalGPT's reported saving against always-GPT-4
+    assert quality <= report["oracle"]["quality"]
+    # The JSON's own saving is against the best single model chosen on the train split.
+    baseline = report["baseline"]
+    expected = round(100 * (1 - cost / baseline["cost_usd"]), 2)
+    assert report["savings_pct"] == pytest.approx(expected, abs=0.01)
+    assert report["savings_pct"] > 0
+
+
+@pytest.mark.parametrize("name", ["gsm8k", "mt_bench"])
+def test_routellm_sets_stay_within_5pct_of_the_best_single_model(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, records = calibrate_cli(getattr(converters(), name), tmp_path, capsys)
+    best_quality, best_cost = single_model_on_test(records, report["baseline"]["model"])
+    print(f"{name}: {report}")
+    assert report["baseline"]["model"] == "gpt-4-1106-preview"
+    assert report["test"]["quality"] >= 0.95 * best_quality
+    assert report["test"]["quality"] <= report["oracle"]["quality"]
+    assert report["test"]["cost_usd"] < best_cost
+    assert report["savings_pct"] > 0

@@ -1,0 +1,165 @@
+"""``costrouter calibrate``: the JSON contract, the router path, and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.calibration import load_policy
+from langchain_costrouter.calibration.evaluate import (
+    OutcomeMatrix,
+    simulate_policy,
+    single_model_figures,
+    split_records,
+)
+from langchain_costrouter.calibration.run import outcome_cost
+from langchain_costrouter.cli import main
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes, write_outcomes
+from tests.unit_tests.cli.outcome_files import CHEAP, DEAR, MIDDLE, write_file, write_lines
+
+CONTRACT_KEYS = {
+    "train_size", "test_size", "policy", "test", "baseline", "oracle", "savings_pct",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_file(tmp_path_factory.mktemp("outcomes") / "evals.jsonl")
+
+
+def calibrate_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["calibrate", *args, "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)  # exactly one JSON object: anything else on stdout fails here
+    assert isinstance(report, dict)
+    return report
+
+
+def test_json_has_the_contract_fields(outcomes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = calibrate_json(capsys, str(outcomes), "--train-fraction", "0.5", "--seed", "0")
+    assert set(report) == CONTRACT_KEYS
+    assert (report["train_size"], report["test_size"]) == (80, 80)
+    test, baseline, oracle = report["test"], report["baseline"], report["oracle"]
+    assert set(test) == {"quality", "cost_usd", "calls_by_model"}
+    assert set(baseline) == {"model", "quality", "cost_usd"}
+    assert set(oracle) == {"quality", "cost_usd"}
+    assert baseline["model"] == DEAR
+    assert oracle["quality"] >= test["quality"] >= baseline["quality"] - 0.05
+    assert set(test["calls_by_model"]) <= {CHEAP, MIDDLE, DEAR}
+    expected = round(100 * (1 - test["cost_usd"] / baseline["cost_usd"]), 2)
+    assert report["savings_pct"] == pytest.approx(expected, abs=0.01)
+    assert report["savings_pct"] > 30
+
+
+def test_router_figures_match_the_pure_simulation(
+    outcomes: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ledger of the real router agrees with an independent replay of the policy."""
+    policy_path = tmp_path / "policy.json"
+    report = calibrate_json(capsys, str(outcomes), "--out", str(policy_path))
+    _, test = split_records(read_outcomes(outcomes), 0.5, seed=0)
+    simulated = simulate_policy(load_policy(policy_path), test)
+    assert report["test"]["quality"] == pytest.approx(simulated.quality, abs=1e-6)
+    assert report["test"]["cost_usd"] == pytest.approx(simulated.cost_usd, abs=1e-6)
+    assert report["test"]["calls_by_model"] == dict(sorted(simulated.calls_by_model.items()))
+    assert report["policy"]["path"] == str(policy_path)
+
+
+def test_target_quality_zero_picks_the_cheapest_model(
+    outcomes: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = calibrate_json(capsys, str(outcomes), "--target-quality", "0")
+    _, test = split_records(read_outcomes(outcomes), 0.5, seed=0)
+    cheap = single_model_figures(OutcomeMatrix.of(test))[CHEAP]
+    assert report["test"]["calls_by_model"] == {CHEAP: 80}
+    assert report["test"]["cost_usd"] == pytest.approx(cheap.cost_usd)
+    assert report["test"]["quality"] == pytest.approx(cheap.quality, abs=1e-6)
+
+
+def test_table_output_names_the_baseline_and_saving(
+    outcomes: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["calibrate", str(outcomes)]) == 0
+    out = capsys.readouterr().out
+    assert f"baseline {DEAR}" in out
+    assert "oracle (per query)" in out
+    assert "savings vs baseline:" in out
+
+
+def test_a_bad_line_is_reported_with_its_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = json.loads((write_file(tmp_path / "good.jsonl", size=4)).read_text().splitlines()[0])
+    bad = write_lines(tmp_path / "bad.jsonl", [good, {**good, "id": "x2"}, "{not json"])
+    assert main(["calibrate", str(bad), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"{bad}:3: not valid JSON" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calibrate", str(tmp_path / "missing.jsonl")]) == 2
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_a_bad_train_fraction_exits_2(outcomes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calibrate", str(outcomes), "--train-fraction", "1.5"]) == 2
+    assert "train fraction must be in (0, 1)" in capsys.readouterr().err
+
+
+def test_a_task_too_small_to_split_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_file(tmp_path / "tiny.jsonl", size=3)  # the second task has one record
+    assert main(["calibrate", str(path)]) == 2
+    assert "task 'triage' has 1 records" in capsys.readouterr().err
+
+
+def test_the_installed_costrouter_script(outcomes: Path, tmp_path: Path) -> None:
+    script = shutil.which("costrouter")
+    assert script is not None, "the costrouter console script is not installed"
+    policy_path = tmp_path / "policy.json"
+    done = subprocess.run(
+        [script, "calibrate", str(outcomes), "--seed", "0", "--out", str(policy_path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == CONTRACT_KEYS
+    assert load_policy(policy_path).tasks.keys() == {"sentiment", "triage"}
+
+
+def test_a_file_with_token_counts_only_is_priced_by_the_price_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [
+        OutcomeRecord(
+            id=str(index),
+            task="summarization",
+            messages=({"role": "user", "content": f"Summarise document {index}"},),
+            outcomes={
+                "gpt-4o-mini": ModelOutcome(float(index % 3 > 0), "short", None, 900, 60),
+                "gpt-4o": ModelOutcome(1.0, "a summary", None, 900, 80),
+            },
+        )
+        for index in range(30)
+    ]
+    write_outcomes(tmp_path / "tokens.jsonl", records)
+    report = calibrate_json(capsys, str(tmp_path / "tokens.jsonl"))
+    _, test = split_records(records, 0.5, seed=0)
+    gpt4o = single_model_figures(OutcomeMatrix.of(test, outcome_cost()))["gpt-4o"]
+    assert report["baseline"] == {
+        "model": "gpt-4o",
+        "quality": 1.0,
+        "cost_usd": pytest.approx(gpt4o.cost_usd),
+    }
+    assert 0 < report["test"]["cost_usd"] <= gpt4o.cost_usd * 1.2
+    assert report["test"]["quality"] <= report["oracle"]["quality"]

@@ -1,0 +1,47 @@
+"""``costrouter demo``: calibrate and route the bundled sample with no key and no network."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cli import main
+
+TOTAL = re.compile(r"^total\s+(.+)$", re.MULTILINE)
+
+
+def test_demo_prints_a_saving_then_a_fully_cached_second_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    first, second = (line.split() for line in TOTAL.findall(out))
+    # pass 1: calls quality strongest-q cost strongest-$ saving escalated
+    assert float(first[5].rstrip("%")) > 0
+    assert float(first[1]) <= 1.0
+    # pass 2: calls cache-hits cost strongest-$ saving
+    assert second[1] == "100.0%"
+    assert float(second[2]) == 0.0
+    assert "api_key_env" in out
+    assert '[router] policy = "policy.json"' in out
+
+
+def test_demo_files_are_private_and_each_run_starts_cold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = []
+    for _ in range(2):
+        assert main(["demo", "--dir", str(tmp_path / "demo"), "--json"]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert runs[0]["first_pass"] == runs[1]["first_pass"]
+    assert runs[1]["first_pass"]["total"]["cache_hit_rate"] == 0.0
+    assert runs[1]["second_pass"]["total"]["cache_hit_rate"] == 1.0
+    assert runs[1]["first_pass"]["total"]["savings_pct"] > 0
+    folder = tmp_path / "demo"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("ledger.sqlite3", "policy.json"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
