@@ -15,6 +15,7 @@ import numpy as np
 
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
 from langchain_costrouter.calibration.features import (
+    N_BUCKETS,
     FloatArray,
     IntArray,
     answer_key,
@@ -22,12 +23,13 @@ from langchain_costrouter.calibration.features import (
     query_text,
 )
 from langchain_costrouter.calibration.scorer import (
+    FeatureCache,
     LinearScorer,
     SparseRows,
-    fit_stack,
     fit_text_model,
     scorer_from_dense,
 )
+from langchain_costrouter.calibration.stack import fit_stack, stack_design, stack_probabilities
 
 
 def fold_ids(size: int, folds: int, seed: int) -> IntArray:
@@ -37,13 +39,22 @@ def fold_ids(size: int, folds: int, seed: int) -> IntArray:
 
 @dataclass
 class StageScores:
-    """Lazily computed OOF scores of one task's models (tiers sorted by cost)."""
+    """Lazily computed OOF scores of one task's models (tiers sorted by cost).
+
+    Each model's text layer is fitted once per fold; the layer shipped in the policy
+    is the mean of those fold models, so run-time logits follow the same distribution
+    as the OOF logits the thresholds were chosen on (a model refitted on all rows is
+    more confident, and would accept more than the search planned for).
+    """
 
     matrix: OutcomeMatrix
     folds: IntArray
     _rows: dict[int, SparseRows] = field(default_factory=dict)
     _logits: dict[int, FloatArray] = field(default_factory=dict)
+    _bagged: dict[int, tuple[FloatArray, float]] = field(default_factory=dict)
     _keys: dict[int, list[str | None]] = field(default_factory=dict)
+    _stages: dict[tuple[int, int | None], FloatArray] = field(default_factory=dict)
+    _features: FeatureCache = field(default_factory=dict)
 
     @classmethod
     def of(cls, matrix: OutcomeMatrix, folds: int, seed: int) -> StageScores:
@@ -56,7 +67,7 @@ class StageScores:
                 query_text(m["content"] for m in record.messages) for record in self.matrix.records
             ]
             pairs = list(zip(queries, self.matrix.answers(model), strict=True))
-            self._rows[model] = SparseRows.from_pairs(pairs)
+            self._rows[model] = SparseRows.from_pairs(pairs, self._features)
         return self._rows[model]
 
     def text_logits(self, model: int) -> FloatArray:
@@ -64,35 +75,52 @@ class StageScores:
         if model not in self._logits:
             rows, labels = self.rows(model), self.matrix.quality[:, model]
             logits = np.zeros(len(labels))
+            bagged, bias = np.zeros(N_BUCKETS), 0.0
             for fold in np.unique(self.folds):
                 held = np.flatnonzero(self.folds == fold)
                 kept = np.flatnonzero(self.folds != fold)
-                weights, bias = fit_text_model(rows.take(kept), labels[kept])
-                logits[held] = rows.take(held).dot(weights) + bias
+                weights, fold_bias = fit_text_model(rows.take(kept), labels[kept])
+                logits[held] = rows.take(held).dot(weights) + fold_bias
+                bagged += weights
+                bias += fold_bias
+            count = len(np.unique(self.folds))
             self._logits[model] = logits
+            self._bagged[model] = (bagged / count, bias / count)
         return self._logits[model]
 
     def first_stage(self, model: int) -> FloatArray:
-        """OOF scorer probabilities of a cascade's first tier (no previous answers)."""
-        return _sigmoid(self.text_logits(model))
+        """OOF probabilities of a cascade's first tier (no previous answers)."""
+        return self.stage(model, None)
+
+    def later_stage(self, model: int, previous: int) -> FloatArray:
+        """OOF probabilities of a later tier, stacked with what the previous tier said."""
+        return self.stage(model, previous)
+
+    def stage(self, model: int, previous: int | None) -> FloatArray:
+        """OOF stacked probabilities: each fold's stack is fitted on the other folds."""
+        if (model, previous) not in self._stages:
+            design, labels = self.design(model, previous), self.matrix.quality[:, model]
+            scores = np.zeros(len(labels))
+            for fold in np.unique(self.folds):
+                held, kept = self.folds == fold, self.folds != fold
+                stack = fit_stack(design[kept], labels[kept])
+                scores[held] = stack_probabilities(stack, design[held])
+            self._stages[(model, previous)] = scores
+        return self._stages[(model, previous)]
+
+    def design(self, model: int, previous: int | None) -> FloatArray:
+        """The stack's inputs for one stage over every train row."""
+        logits = self.text_logits(model)
+        if previous is None:
+            zeros = np.zeros(len(logits))
+            return stack_design(logits, np.zeros((len(logits), 2)), zeros)
+        relations = self.agreement(model, previous)
+        return stack_design(logits, relations, self.text_logits(previous))
 
     def agreement(self, model: int, previous: int) -> FloatArray:
         """[agree, disagree] indicators of ``model``'s answers against ``previous``'s."""
         keys, previous_keys = self.keys(model), self.keys(previous)
         return np.array([keys_agreement(k, p) for k, p in zip(keys, previous_keys, strict=True)])
-
-    def later_stage(self, model: int, previous: int) -> FloatArray:
-        """OOF probabilities of a later tier: text logit stacked with agreement."""
-        logits, relations = self.text_logits(model), self.agreement(model, previous)
-        labels = self.matrix.quality[:, model]
-        scores = np.zeros(len(labels))
-        for fold in np.unique(self.folds):
-            held, kept = self.folds == fold, self.folds != fold
-            stack = fit_stack(logits[kept], relations[kept], labels[kept])
-            design = np.column_stack([logits[held], relations[held], np.ones(held.sum())])
-            coef = np.array([stack["text"], stack["agree"], stack["disagree"], stack["bias"]])
-            scores[held] = _sigmoid(design @ coef)
-        return scores
 
     def keys(self, model: int) -> list[str | None]:
         """Agreement keys (short label or final number) of one model's answers."""
@@ -101,20 +129,15 @@ class StageScores:
         return self._keys[model]
 
     def final_scorer(self, model: int, previous: int | None) -> LinearScorer:
-        """The scorer shipped in the policy: trained on every train row.
-
-        The stacking layer is fitted on OOF logits, because at run time the text model
-        meets questions it never saw, just like a held-out fold.
-        """
-        weights, bias = fit_text_model(self.rows(model), self.matrix.quality[:, model])
-        stack = None
+        """The scorer shipped in the policy: bagged fold text layers, stack on all OOF rows."""
+        self.text_logits(model)
+        weights, bias = self._bagged[model]
+        stack = fit_stack(self.design(model, previous), self.matrix.quality[:, model])
+        previous_layer = None
         if previous is not None:
-            stack = fit_stack(
-                self.text_logits(model),
-                self.agreement(model, previous),
-                self.matrix.quality[:, model],
-            )
-        return scorer_from_dense(weights, bias, stack)
+            self.text_logits(previous)
+            previous_layer = scorer_from_dense(*self._bagged[previous], stack=None)
+        return scorer_from_dense(weights, bias, stack, previous_layer)
 
 
 def threshold_grid(scores: FloatArray, size: int) -> FloatArray:
@@ -126,7 +149,3 @@ def threshold_grid(scores: FloatArray, size: int) -> FloatArray:
 def accept_masks(scores: FloatArray, thresholds: Sequence[float] | FloatArray) -> FloatArray:
     """1.0 where a row's score reaches a threshold: [thresholds, rows]."""
     return (scores[None, :] >= np.asarray(thresholds)[:, None]).astype(np.float64)
-
-
-def _sigmoid(logits: FloatArray) -> FloatArray:
-    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float64)

@@ -25,13 +25,15 @@ from langchain_costrouter.calibration.features import (
     query_ngrams,
     text_features,
 )
+from langchain_costrouter.calibration.stack import STACK_KEYS, stack_design, stack_probabilities
 from langchain_costrouter.errors import ConfigError
+
+FeatureCache = dict[tuple[str, str], tuple[IntArray, FloatArray]]
+"""Hashed features of (query, answer) pairs already computed, shared across models."""
 
 _L2 = 1e-5
 _STEPS = 60
 _LEARNING_RATE = 0.3
-_STACK_L2 = 1e-2
-_STACK_KEYS = ("text", "agree", "disagree", "bias")
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,21 @@ class SparseRows:
     values: FloatArray
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> SparseRows:
-        """Featurise (query, answer) pairs; each distinct query is tokenised once."""
+    def from_pairs(
+        cls, pairs: Sequence[tuple[str, str]], cache: FeatureCache | None = None
+    ) -> SparseRows:
+        """Featurise (query, answer) pairs; each distinct query is tokenised once.
+
+        ``cache`` shares rows of identical pairs between calls: on short-label tasks
+        most models give the same few answers, so most pairs were seen already.
+        """
+        known: FeatureCache = {} if cache is None else cache
         query_words: dict[str, set[str]] = {}
-        rows = [
-            text_features(query, answer, query_words.setdefault(query, query_ngrams(query)))
-            for query, answer in pairs
-        ]
+        for query, answer in pairs:
+            if (query, answer) not in known:
+                words = query_words.setdefault(query, query_ngrams(query))
+                known[(query, answer)] = text_features(query, answer, words)
+        rows = [known[pair] for pair in pairs]
         lengths = np.array([len(indices) for indices, _ in rows], dtype=np.int64)
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int64)
@@ -76,12 +86,18 @@ class SparseRows:
 
 @dataclass(frozen=True)
 class LinearScorer:
-    """P(answer is good | query, answer, previous answers) as a JSON-able linear model."""
+    """P(answer is good | query, answer, previous answers) as a JSON-able linear model.
+
+    ``previous`` is the previous tier's text layer (its weights and bias only): the
+    stack reads its logit on the previous tier's answer, so a stage can use what the
+    lower tier's scorer knew without the router passing scores between checks.
+    """
 
     weights: Mapping[int, float]
     bias: float
     stack: Mapping[str, float] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    previous: LinearScorer | None = None
 
     def text_logit(self, query: str, answer: str) -> float:
         """The first layer's logit for one pair."""
@@ -92,35 +108,50 @@ class LinearScorer:
 
     def score(self, query: str, answer: str, previous: Sequence[str] = ()) -> float:
         """The probability in [0, 1] that ``answer`` is good."""
-        return float(
-            stacked_probability(self.stack, self.text_logit(query, answer), answer, previous)
-        )
+        text_logit = self.text_logit(query, answer)
+        if self.stack is None:
+            return float(_sigmoid(np.array(text_logit)))
+        previous_logit = 0.0
+        if self.previous is not None and previous:
+            previous_logit = self.previous.text_logit(query, previous[-1])
+        relations = agreement_features(answer, previous)[None, :]
+        design = stack_design(np.array([text_logit]), relations, np.array([previous_logit]))
+        return float(stack_probabilities(self.stack, design)[0])
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object: sparse weights keyed by bucket, rounded to 6 significant digits."""
-        return {
+        data = {
             "kind": "hashed-logistic",
             "features_version": FEATURES_VERSION,
             "n_buckets": N_BUCKETS,
-            "bias": _round(self.bias),
-            "weights": {str(i): _round(w) for i, w in sorted(self.weights.items())},
+            **_text_layer_json(self),
             "stack": None if self.stack is None else {k: _round(v) for k, v in self.stack.items()},
             "meta": dict(self.meta),
         }
+        if self.previous is not None:
+            data["previous"] = _text_layer_json(self.previous)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LinearScorer:
-        """Load `to_json` output; a scorer of another feature layout is a ConfigError."""
+        """Load `to_json` output; a scorer of another feature layout is a ConfigError.
+
+        Stack keys a file lacks weigh zero, so files from before a key existed load.
+        """
         if data.get("kind") != "hashed-logistic" or data.get("n_buckets") != N_BUCKETS:
             raise ConfigError("not a hashed-logistic scorer of this version", key="scorer")
         if data.get("features_version") != FEATURES_VERSION:
             raise ConfigError("scorer features_version differs; re-run calibrate", key="scorer")
         stack = data.get("stack")
+        previous = data.get("previous")
         return cls(
-            weights={int(i): float(w) for i, w in data["weights"].items()},
+            weights=_weights_from_json(data["weights"]),
             bias=float(data["bias"]),
-            stack=None if stack is None else {k: float(stack[k]) for k in _STACK_KEYS},
+            stack=None if stack is None else {k: float(stack.get(k, 0.0)) for k in STACK_KEYS},
             meta=dict(data.get("meta", {})),
+            previous=None
+            if previous is None
+            else cls(weights=_weights_from_json(previous["weights"]), bias=float(previous["bias"])),
         )
 
 
@@ -150,43 +181,31 @@ def fit_text_model(rows: SparseRows, labels: FloatArray) -> tuple[FloatArray, fl
     return dense, float(weights[-1])
 
 
-def fit_stack(
-    text_logits: FloatArray, relations: FloatArray, labels: FloatArray
-) -> dict[str, float]:
-    """Fit the second layer (text logit, agree, disagree, bias) by Newton's method."""
-    design = np.column_stack([text_logits, relations, np.ones(len(labels))])
-    coef = np.array([1.0, 0.0, 0.0, 0.0])
-    for _ in range(25):
-        prob = _sigmoid(design @ coef)
-        hessian = design.T @ (design * (prob * (1 - prob))[:, None]) + _STACK_L2 * np.eye(4)
-        coef -= np.linalg.solve(hessian, design.T @ (prob - labels) + _STACK_L2 * coef)
-    return dict(zip(_STACK_KEYS, (float(c) for c in coef), strict=True))
-
-
-def stacked_probability(
-    stack: Mapping[str, float] | None, text_logit: float, answer: str, previous: Sequence[str]
-) -> float:
-    """The final probability: the text logit alone, or stacked with agreement."""
-    if stack is None:
-        return float(_sigmoid(np.array(text_logit)))
-    agree, disagree = agreement_features(answer, previous)
-    logit = (
-        stack["text"] * text_logit
-        + stack["agree"] * agree
-        + stack["disagree"] * disagree
-        + stack["bias"]
-    )
-    return float(_sigmoid(np.array(logit)))
-
-
 def scorer_from_dense(
-    weights: FloatArray, bias: float, stack: Mapping[str, float] | None
+    weights: FloatArray,
+    bias: float,
+    stack: Mapping[str, float] | None,
+    previous: LinearScorer | None = None,
 ) -> LinearScorer:
     """Keep only the buckets the training data touched (all others stayed zero)."""
     nonzero = np.flatnonzero(weights)
     return LinearScorer(
-        weights={int(i): float(weights[i]) for i in nonzero}, bias=bias, stack=stack
+        weights={int(i): float(weights[i]) for i in nonzero},
+        bias=bias,
+        stack=stack,
+        previous=previous,
     )
+
+
+def _text_layer_json(scorer: LinearScorer) -> dict[str, Any]:
+    return {
+        "bias": _round(scorer.bias),
+        "weights": {str(i): _round(w) for i, w in sorted(scorer.weights.items())},
+    }
+
+
+def _weights_from_json(weights: Mapping[str, Any]) -> dict[int, float]:
+    return {int(i): float(w) for i, w in weights.items()}
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:

@@ -91,18 +91,24 @@ def evaluate_policy(
     )
 
 
-def guarded(command: str, build: Callable[[], dict[str, Any]], *, as_json: bool) -> int:
+def guarded(
+    command: str,
+    build: Callable[[], dict[str, Any]],
+    *,
+    as_json: bool,
+    render: Callable[[dict[str, Any]], str] | None = None,
+) -> int:
     """Print the report built by ``build``; a bad input is one line on stderr and exit 2."""
     try:
         report = build()
     except (CostRouterError, OSError) as error:
         print(f"costrouter {command}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(json.dumps(report) if as_json else render(report))
+    print(json.dumps(report) if as_json else (render or render_figures)(report))
     return 0
 
 
-def render(report: dict[str, Any]) -> str:
+def render_figures(report: dict[str, Any]) -> str:
     """The readable table of a calibrate/replay report."""
     lines = [f"records: {report['train_size']} train, {report['test_size']} evaluated"]
     policy = report["policy"]

@@ -11,12 +11,13 @@ children replay recorded answers, so every figure is real data, not a simulation
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 from langchain_costrouter.calibration import SearchOptions, calibrate, save_policy
 from langchain_costrouter.calibration.evaluate import (
@@ -26,6 +27,7 @@ from langchain_costrouter.calibration.evaluate import (
     savings_pct,
     single_model_figures,
 )
+from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.report import checked_split, with_split
 from langchain_costrouter.calibration.run import (
     RunSummary,
@@ -35,7 +37,8 @@ from langchain_costrouter.calibration.run import (
     run_records,
 )
 from langchain_costrouter.chat_model import RoutedChatModel
-from langchain_costrouter.ledger.engine import APP_NAME
+from langchain_costrouter.cli.calibrate import guarded
+from langchain_costrouter.ledger.engine import APP_NAME, create_private_file
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
 
 NEXT_STEPS = """\
@@ -71,36 +74,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_demo(args: argparse.Namespace) -> int:
     """Run both passes and print the per-task figures."""
     directory = (args.dir or default_demo_dir()).expanduser().resolve()
-    report = demo_report(directory)
-    print(json.dumps(report) if args.json else render(report))
-    return 0
+    return guarded("demo", lambda: demo_report(directory), as_json=args.json, render=render)
 
 
 def default_demo_dir() -> Path:
     """The demo's own folder in the user data dir (never the app's cache or ledger)."""
-    import platformdirs
-
     return platformdirs.user_data_path(APP_NAME) / "demo"
 
 
 def demo_report(directory: Path) -> dict[str, Any]:
     """Calibrate, route the test split twice, and collect the figures of both passes."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     records, textless = _answered_records(_bundled_records())
     train, test = checked_split(records, 0.5, 0)
     cost_of = outcome_cost()
     policy = with_split(calibrate(train, SearchOptions(), cost_of), records, 0.5, 0)
-    policy_path = save_policy(policy, directory / "policy.json")
-    policy_path.chmod(0o600)
     strongest = best_single_model(OutcomeMatrix.of(train, cost_of))
-    router = replay_router(
-        policy,
-        records,
-        cache=f"diskcache://{directory / 'cache'}",
-        ledger=f"sqlite:///{directory / 'ledger.sqlite3'}",
-        namespace="demo",
-        reference_model=strongest,
-    )
+    router = _demo_router(directory, policy, records, strongest)
     try:
         router.cache_store.clear()  # every demo run starts cold, like a fresh deployment
         first = run_records(router, test, label="pass 1")
@@ -112,12 +101,29 @@ def demo_report(directory: Path) -> dict[str, Any]:
         "records": {"total": len(records), "train": len(train), "test": len(test)},
         "left_out": textless,
         "strongest_model": strongest,
-        "policy": str(policy_path),
+        "policy": str(directory / "policy.json"),
         "ledger": router.ledger_store.url,
         "cache": str(directory / "cache"),
         "first_pass": per_task(first),
         "second_pass": per_task(second),
     }
+
+
+def _demo_router(
+    directory: Path, policy: Policy, records: Sequence[OutcomeRecord], strongest: str
+) -> RoutedChatModel:
+    """The embedded defaults in ``directory``: the policy file, diskcache and SQLite, private."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    create_private_file(directory / "policy.json")
+    save_policy(policy, directory / "policy.json")
+    return replay_router(
+        policy,
+        records,
+        cache=f"diskcache://{directory / 'cache'}",
+        ledger=f"sqlite:///{directory / 'ledger.sqlite3'}",
+        namespace="demo",
+        reference_model=strongest,
+    )
 
 
 def render(report: dict[str, Any]) -> str:
