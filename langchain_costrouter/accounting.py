@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata, sum_costs
-from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 from langchain_costrouter.routing import Deployment
 from langchain_costrouter.tokens import count_messages, count_text
 
@@ -36,13 +36,14 @@ class Accountant:
     ) -> AttemptRecord:
         """A priced record of one answered attempt (usage estimated if the provider gave none)."""
         usage, estimated = usage_of(message, prompt)
-        cost, source = self._cost(deployment, message, usage)
+        counts = token_counts(usage)  # normalised once, priced twice (model and reference)
+        cost, source = self._cost(deployment, message, counts)
         record = AttemptRecord(
             model=deployment.model_id,
             provider=deployment.provider,
             usage=dict(usage),
             cost_usd=_float(cost),
-            baseline_cost_usd=self.baseline(usage),
+            baseline_cost_usd=self.baseline(counts),
             price_source=source,  # type: ignore[typeddict-item]
             reason="",
         )
@@ -61,7 +62,7 @@ class Accountant:
             prompt,
         )
 
-    def baseline(self, usage: UsageMetadata) -> float | None:
+    def baseline(self, usage: UsageMetadata | TokenCounts) -> float | None:
         """What the same tokens cost on the reference model (None if unpriced)."""
         if self.reference_model is None:
             return None
@@ -77,7 +78,7 @@ class Accountant:
         return _float(self.prices.price(deployment.priced_as, usage).cost_usd)
 
     def _cost(
-        self, deployment: Deployment, message: AIMessage, usage: UsageMetadata
+        self, deployment: Deployment, message: AIMessage, usage: TokenCounts
     ) -> tuple[Decimal | None, str]:
         reported = message.response_metadata.get(PROVIDER_COST_KEY)
         if isinstance(reported, int | float | str):

@@ -12,9 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import (
     AbstractAsyncContextManager,
-    AbstractContextManager,
     contextmanager,
-    nullcontext,
 )
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -138,29 +136,30 @@ class Pipeline:
     # -- sync
 
     def run(self, request: Request) -> AIMessage:
+        if request.cache_request is None:
+            return self._answer(request)
         hit = stages.lookup(self.cache, request.cache_request)
         if hit is not None:
             return self.serve_hit(request, hit)
-        with self._coalesce(request) as leader:
+        with self.cache.coalesce(request.cache_request) as leader:
             if not leader and (hit := stages.lookup(self.cache, request.cache_request)):
                 return self.serve_hit(request, hit)
-            stages.compress(self, request)
-            ctx = self.cascade_context(request)
-            with self.recording_failures(request, ctx):
-                outcome = drive(
-                    run_cascade(request.route, ctx), partial(self._call, request), request.messages
-                )
-            message = self.finish(request, outcome)
+            message = self._answer(request)
             stages.store(self.cache, request, message)
         return message
 
+    def _answer(self, request: Request) -> AIMessage:
+        """Compression, cascade and finish: everything after a cache miss."""
+        stages.compress(self, request)
+        ctx = self.cascade_context(request)
+        with self.recording_failures(request, ctx):
+            outcome = drive(
+                run_cascade(request.route, ctx), partial(self._call, request), request.messages
+            )
+        return self.finish(request, outcome)
+
     def _call(self, request: Request, deployment: Deployment) -> AIMessage:
         return call_child(deployment.model, request.messages, request.stop, request.kwargs)
-
-    def _coalesce(self, request: Request) -> AbstractContextManager[bool]:
-        if self.cache is None or request.cache_request is None:
-            return nullcontext(True)
-        return self.cache.coalesce(request.cache_request)  # type: ignore[no-any-return]
 
     # -- async
 

@@ -23,6 +23,7 @@ from langchain_costrouter.calibration.features import (
     query_text,
 )
 from langchain_costrouter.calibration.scorer import (
+    L2_CHOICES,
     FeatureCache,
     LinearScorer,
     SparseRows,
@@ -71,22 +72,32 @@ class StageScores:
         return self._rows[model]
 
     def text_logits(self, model: int) -> FloatArray:
-        """OOF first-layer logits of one model's answers."""
+        """OOF first-layer logits of one model's answers, at its best penalty.
+
+        The penalty is picked per model by OOF log-loss: thousands of short labels
+        want a weak one, eighty long chat answers a strong one.
+        """
         if model not in self._logits:
-            rows, labels = self.rows(model), self.matrix.quality[:, model]
-            logits = np.zeros(len(labels))
-            bagged, bias = np.zeros(N_BUCKETS), 0.0
-            for fold in np.unique(self.folds):
-                held = np.flatnonzero(self.folds == fold)
-                kept = np.flatnonzero(self.folds != fold)
-                weights, fold_bias = fit_text_model(rows.take(kept), labels[kept])
-                logits[held] = rows.take(held).dot(weights) + fold_bias
-                bagged += weights
-                bias += fold_bias
-            count = len(np.unique(self.folds))
-            self._logits[model] = logits
-            self._bagged[model] = (bagged / count, bias / count)
+            fits = [self._fold_fits(model, l2) for l2 in L2_CHOICES]
+            labels = self.matrix.quality[:, model]
+            logits, bagged = min(fits, key=lambda fit: _log_loss(fit[0], labels))
+            self._logits[model], self._bagged[model] = logits, bagged
         return self._logits[model]
+
+    def _fold_fits(self, model: int, l2: float) -> tuple[FloatArray, tuple[FloatArray, float]]:
+        """OOF logits and the mean of the fold models (weights, bias) at one penalty."""
+        rows, labels = self.rows(model), self.matrix.quality[:, model]
+        logits = np.zeros(len(labels))
+        bagged, bias = np.zeros(N_BUCKETS), 0.0
+        folds = np.unique(self.folds)
+        for fold in folds:
+            held = np.flatnonzero(self.folds == fold)
+            kept = np.flatnonzero(self.folds != fold)
+            weights, fold_bias = fit_text_model(rows.take(kept), labels[kept], l2)
+            logits[held] = rows.take(held).dot(weights) + fold_bias
+            bagged += weights
+            bias += fold_bias
+        return logits, (bagged / len(folds), bias / len(folds))
 
     def first_stage(self, model: int) -> FloatArray:
         """OOF probabilities of a cascade's first tier (no previous answers)."""
@@ -149,3 +160,8 @@ def threshold_grid(scores: FloatArray, size: int) -> FloatArray:
 def accept_masks(scores: FloatArray, thresholds: Sequence[float] | FloatArray) -> FloatArray:
     """1.0 where a row's score reaches a threshold: [thresholds, rows]."""
     return (scores[None, :] >= np.asarray(thresholds)[:, None]).astype(np.float64)
+
+
+def _log_loss(logits: FloatArray, labels: FloatArray) -> float:
+    """Mean logistic loss (labels may be soft)."""
+    return float(np.mean(np.logaddexp(0.0, logits) - labels * logits))

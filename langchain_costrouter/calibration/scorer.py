@@ -31,7 +31,8 @@ from langchain_costrouter.errors import ConfigError
 FeatureCache = dict[tuple[str, str], tuple[IntArray, FloatArray]]
 """Hashed features of (query, answer) pairs already computed, shared across models."""
 
-_L2 = 1e-5
+L2_CHOICES = (1e-5, 1e-3)
+"""Penalties tried per model: weak suits many short-label rows, strong few long answers."""
 _STEPS = 60
 _LEARNING_RATE = 0.3
 
@@ -155,7 +156,9 @@ class LinearScorer:
         )
 
 
-def fit_text_model(rows: SparseRows, labels: FloatArray) -> tuple[FloatArray, float]:
+def fit_text_model(
+    rows: SparseRows, labels: FloatArray, l2: float = L2_CHOICES[0]
+) -> tuple[FloatArray, float]:
     """L2-regularised logistic regression by full-batch Adam (deterministic).
 
     Labels may be soft (judge scores in [0, 1]). Works in the compact space of the
@@ -171,7 +174,7 @@ def fit_text_model(rows: SparseRows, labels: FloatArray) -> tuple[FloatArray, fl
         logits = np.bincount(row_of_entry, weights[compact] * rows.values, minlength=len(rows))
         residual = _sigmoid(logits + weights[-1]) - labels
         grad = np.bincount(compact, residual[row_of_entry] * rows.values, minlength=len(used))
-        grad = np.append(grad / len(rows) + _L2 * weights[:-1], residual.mean())
+        grad = np.append(grad / len(rows) + l2 * weights[:-1], residual.mean())
         moment = 0.9 * moment + 0.1 * grad
         velocity = 0.999 * velocity + 0.001 * grad**2
         corrected = moment / (1 - 0.9**step)

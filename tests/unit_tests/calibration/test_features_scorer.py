@@ -20,6 +20,7 @@ from langchain_costrouter.calibration.scorer import (
     fit_text_model,
     scorer_from_dense,
 )
+from langchain_costrouter.calibration.stack import fit_stack, stack_design, stack_probabilities
 from langchain_costrouter.errors import ConfigError
 
 
@@ -74,3 +75,28 @@ def test_scorer_learns_and_round_trips_through_json() -> None:
 def test_scorer_of_another_layout_is_rejected() -> None:
     with pytest.raises(ConfigError, match="hashed-logistic"):
         LinearScorer.from_json({"kind": "distilbert"})
+
+
+def test_stack_fit_stays_finite_on_separable_data() -> None:
+    logits = np.linspace(-3, 3, 200)
+    relations = np.column_stack([(logits > 0).astype(float), (logits <= 0).astype(float)])
+    labels = (logits > 0).astype(float)
+    stack = fit_stack(stack_design(logits, relations, np.zeros(200)), labels)
+    assert all(np.isfinite(value) and abs(value) < 50 for value in stack.values())
+    probabilities = stack_probabilities(stack, stack_design(logits, relations, np.zeros(200)))
+    assert probabilities[labels == 1].min() > probabilities[labels == 0].max()
+
+
+def test_previous_tier_layer_moves_the_score_and_round_trips() -> None:
+    pairs = [(f"about {w} {i}", "Yes") for i, w in enumerate(["easy", "hard"] * 50)]
+    labels = np.array([1.0 if "easy" in q else 0.0 for q, _ in pairs])
+    weights, bias = fit_text_model(SparseRows.from_pairs(pairs), labels)
+    witness = scorer_from_dense(weights, bias, None)
+    stack = {"text": 0.0, "previous_agree": 1.0, "previous_disagree": -1.0, "bias": 0.0}
+    scorer = scorer_from_dense(np.zeros(N_BUCKETS), 0.0, stack, previous=witness)
+    agreeing = scorer.score("about easy 7", "Yes", ["Yes"])
+    contradicting = scorer.score("about easy 7", "No", ["Yes"])
+    assert agreeing > 0.8 > 0.2 > contradicting
+    assert scorer.score("about easy 7", "No") == pytest.approx(0.5)
+    loaded = LinearScorer.from_json(json.loads(json.dumps(scorer.to_json())))
+    assert loaded.score("about easy 7", "No", ["Yes"]) == pytest.approx(contradicting, abs=1e-4)
