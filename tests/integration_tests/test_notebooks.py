@@ -39,6 +39,10 @@ KEY_OUTPUTS = {
         "Saving vs always-gpt-4o",
     ),
     "quickstart.ipynb": ("reasoning", "total", "Saving vs the same tokens on gpt-4o"),
+    "calibration.ipynb": (
+        "Saving vs always-gpt-4-1106-preview",
+        "every calibrated policy is at or below the oracle's quality",
+    ),
 }
 
 # The headline a notebook prints for a saving, e.g. "Saving vs always-gpt-4o: 47.9%".
