@@ -68,6 +68,16 @@ class Accountant:
             return None
         return _float(self.prices.price(self.reference_model, usage).cost_usd)
 
+    def input_cost(self, deployment: Deployment, tokens: int) -> float | None:
+        """What ``tokens`` prompt tokens cost on ``deployment``: the worth of tokens not sent.
+
+        Priced from the table even when the provider reports its own charges, because
+        tokens that were never sent have no reported charge; None when unpriced.
+        """
+        usage = UsageMetadata(input_tokens=tokens, output_tokens=0, total_tokens=tokens)
+        priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
+        return _float(priced.cost_usd)
+
     def estimate(self, deployment: Deployment, prompt_tokens: int, max_tokens: int) -> float | None:
         """Upper estimate of one attempt's cost, for budget decisions."""
         usage = UsageMetadata(

@@ -32,7 +32,10 @@ _ROUTER_KEYS = {
     "unknown_task",
     "policy",
     "default_max_tokens",
+    "compress",
 }
+# Router keys that configure the loader's output rather than a RoutedChatModel field.
+_LOADER_KEYS = {"policy", "compress"}
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,15 @@ def load_router_kwargs(path: Path) -> dict[str, Any]:
         name: _priced(reader.deployment(name, spec, providers), prices)
         for name, spec in models.items()
     }
-    routes = {
-        task: reader.route(task, spec, deployments)
-        for task, spec in reader.table(data, "routes").items()
-    }
+    route_specs = reader.table(data, "routes")
+    routes = {task: reader.route(task, spec, deployments) for task, spec in route_specs.items()}
     router = data.get("router", {})
     reader.known_keys(router, _ROUTER_KEYS, "router")
     kwargs: dict[str, Any] = {"routes": routes, "prices": prices}
-    kwargs.update({k: v for k, v in router.items() if k != "policy"})
+    kwargs.update({k: v for k, v in router.items() if k not in _LOADER_KEYS})
+    compressors = reader.compressors(route_specs, router.get("compress"), deployments)
+    if compressors:
+        kwargs["compressors"] = compressors
     if "policy" in router:
         kwargs["routes"] = reader.apply_policy(router["policy"], routes, deployments)
     return kwargs
@@ -208,6 +212,25 @@ class _Reader:
             return check_from_config(spec, key=key, chat_models=models)
         except ConfigError as error:
             raise ConfigError(str(error), path=self.path) from error
+
+    def compressors(
+        self, routes: Mapping[str, Any], everywhere: Any, deployments: Mapping[str, Deployment]
+    ) -> dict[str, Any]:
+        """Each route's ``compress`` table, and ``[router.compress]`` as every task's ("*")."""
+        from langchain_costrouter.compression.config import compressor_from_config
+
+        specs = {
+            (task, f"routes.{task}.compress"): spec["compress"]
+            for task, spec in routes.items()
+            if isinstance(spec, dict) and "compress" in spec
+        }
+        if everywhere is not None:
+            specs["*", "router.compress"] = everywhere
+        models = {name: d.model for name, d in deployments.items()}
+        return {
+            task: compressor_from_config(spec, path=self.path, key=key, chat_models=models)
+            for (task, key), spec in specs.items()
+        }
 
     def prices(self, models: Mapping[str, Any]) -> dict[str, ModelPrice]:
         overrides = {}

@@ -41,7 +41,7 @@ def classify(error: BaseException) -> Fault | None:
     """Classify a provider error, or return None for an error that is not one (a bug)."""
     name = type(error).__name__
     message = str(error)[:300]
-    if isinstance(error, ContextOverflowError):
+    if isinstance(error, ContextOverflowError) or _says_context_overflow(error):
         return Fault("context_overflow", False, None, name, message)
     if isinstance(error, ModelError):
         kind = _kind_of_model_error(error)
@@ -67,6 +67,25 @@ def backoff_delay(
         return min(max(fault.retry_after, 0.0), cap)
     jitter: float = rng.uniform(0.5, 1.0)
     return min(cap, base * float(2**attempt)) * jitter
+
+
+# How providers word a context overflow when their SDK maps it to a plain 400.
+_OVERFLOW_PHRASES = (
+    "maximum context length",
+    "context window",
+    "prompt is too long",
+    "context_length_exceeded",
+    "too many tokens",
+)
+
+
+def _says_context_overflow(error: BaseException) -> bool:
+    """A 400 whose error code or message says the prompt does not fit the model."""
+    if getattr(error, "code", None) == "context_length_exceeded":
+        return True
+    status = getattr(error, "status_code", None)
+    text = str(error).lower()
+    return status == 400 and any(phrase in text for phrase in _OVERFLOW_PHRASES)
 
 
 def _kind_of_model_error(error: ModelError) -> FaultKind:

@@ -47,6 +47,7 @@ class CostRouterMetadata(TypedDict, total=False):
     accepted: bool
     served_by: str
     compression_tokens_saved: int
+    compression_saved_usd: float | None  # those tokens on the serving model; None if unpriced
     batch_size: int
     run_id: str  # the id the ledger rows carry, so a handler on the same ledger skips them
     reference_model: str | None  # the model baseline_cost_usd is priced on

@@ -245,6 +245,7 @@ class Pipeline:
                 (a for a in outcome.attempts if a.get("reason", "").startswith("best")), None
             )
         attempts = request.side_attempts + outcome.attempts
+        stages.price_compression_saving(self, request, outcome.served_by)
         record = call_record(
             task=request.task,
             namespace=self.router.namespace,

@@ -179,6 +179,17 @@ def _apply(pipeline: Pipeline, request: Request, result: Any) -> None:
         request.side_attempts.append(attempt)
 
 
+def price_compression_saving(pipeline: Pipeline, request: Request, served: Deployment) -> None:
+    """Record what the prompt tokens compression removed would have cost the serving model.
+
+    Priced once the cascade has chosen that model, so the figure can be set against the
+    compressor's own cost (its "compressor" attempts) for the net saving per task.
+    """
+    saved = request.extra.get("compression_tokens_saved")
+    if saved:
+        request.extra["compression_saved_usd"] = pipeline.accountant.input_cost(served, saved)
+
+
 # -- ledger
 
 

@@ -22,6 +22,7 @@ _COLUMNS = (
     ("cache hits", 10),
     ("escalated", 9),
 )
+_COMPRESSION_COLUMN = ("compression net $", 17)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,17 +91,40 @@ def _with_reference_alias(totals: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table(by: str, groups: Summary, totals: SummaryRow) -> str:
+    # The compression column only appears once compression has run: most ledgers have none.
+    columns = _columns(any(_compressed(row) for row in groups))
     key_width = max([len(by), len("total"), *(len(row.key) for row in groups)])
-    header = by.ljust(key_width) + "".join(name.rjust(width + 2) for name, width in _COLUMNS)
+    header = by.ljust(key_width) + "".join(name.rjust(width + 2) for name, width in columns)
     lines = [header, "-" * len(header)]
-    lines += [_line(row, key_width) for row in groups]
-    lines += ["-" * len(header), _line(totals, key_width, key="total")]
-    notes = _notes(totals)
-    return "\n".join(lines + notes)
+    lines += [_line(row, key_width, columns) for row in groups]
+    lines += ["-" * len(header), _line(totals, key_width, columns, key="total")]
+    return "\n".join(lines + _notes(totals))
 
 
-def _line(row: SummaryRow, key_width: int, *, key: str | None = None) -> str:
-    cells = (
+def _columns(compression: bool) -> tuple[tuple[str, int], ...]:
+    return (*_COLUMNS, _COMPRESSION_COLUMN) if compression else _COLUMNS
+
+
+def _line(
+    row: SummaryRow,
+    key_width: int,
+    columns: tuple[tuple[str, int], ...],
+    *,
+    key: str | None = None,
+) -> str:
+    cells = (*_cells(row), _net_dollars(row))[: len(columns)]
+    widths = (width for _, width in columns)
+    return (key or row.key).ljust(key_width) + "".join(
+        cell.rjust(width + 2) for cell, width in zip(cells, widths, strict=True)
+    )
+
+
+def _compressed(row: SummaryRow) -> bool:
+    return row.compression_tokens_saved > 0 or row.compression_cost_usd is not None
+
+
+def _cells(row: SummaryRow) -> tuple[str, ...]:
+    return (
         str(row.calls),
         f"{row.input_tokens:,}",
         f"{row.output_tokens:,}",
@@ -110,10 +134,11 @@ def _line(row: SummaryRow, key_width: int, *, key: str | None = None) -> str:
         f"{100 * row.cache_hit_rate:.1f}%",
         f"{100 * row.escalation_rate:.1f}%",
     )
-    widths = (width for _, width in _COLUMNS)
-    return (key or row.key).ljust(key_width) + "".join(
-        cell.rjust(width + 2) for cell, width in zip(cells, widths, strict=True)
-    )
+
+
+def _net_dollars(row: SummaryRow) -> str:
+    """Signed: a compressor that costs more than it saves shows a negative net."""
+    return "-" if row.compression_net_usd is None else f"{row.compression_net_usd:+.6f}"
 
 
 def _notes(totals: SummaryRow) -> list[str]:

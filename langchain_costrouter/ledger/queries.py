@@ -16,7 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
 from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals
 
-_MONEY = {"cost_usd": "cost_picousd", "baseline_cost_usd": "baseline_cost_picousd"}
+_MONEY = {
+    "cost_usd": "cost_picousd",
+    "baseline_cost_usd": "baseline_cost_picousd",
+    "compression_saved_usd": "compression_saved_picousd",
+}
 _ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
 _TOKEN_COLUMNS = (
     "input_tokens",
@@ -78,6 +82,14 @@ def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Se
         _sum_when(c.error.is_not(None), 1).label("errors"),
         _sum_when(sa.and_(c.cost_picousd.is_(None), c.error.is_(None)), 1).label("unpriced"),
         _sum_when(c.usage_estimated == sa.true(), 1).label("estimated"),
+        sa.func.coalesce(sa.func.sum(c.compression_tokens_saved), 0).label(
+            "compression_tokens_saved"
+        ),
+        sa.func.sum(c.compression_saved_picousd).label("compression_saved_picousd"),
+        # No ELSE: a group without priced compressor calls sums to NULL, not $0.
+        sa.func.sum(sa.case((c.role == "compressor", c.cost_picousd))).label(
+            "compression_cost_picousd"
+        ),
     )
     if since is not None:
         query = query.where(c.time >= since.astimezone(timezone.utc).replace(tzinfo=None))

@@ -50,6 +50,8 @@ class LedgerRow:
         error: The exception type name when the attempt failed.
         latency_ms: Wall time of the attempt.
         compression_tokens_saved: Prompt tokens removed by compression (first row only).
+        compression_saved_usd: What those tokens would have cost on the serving model
+            (first row only); None when nothing was saved or the price is unknown.
         batch_size: Items packed into this call by batching (1 when not batched).
         usage_estimated: Token counts are a tiktoken estimate; the provider gave none.
     """
@@ -79,6 +81,7 @@ class LedgerRow:
     error: str | None = None
     latency_ms: float | None = None
     compression_tokens_saved: int = 0
+    compression_saved_usd: Decimal | None = None
     batch_size: int = 1
     usage_estimated: bool = False
 
@@ -112,7 +115,11 @@ def rows_from_costrouter(
     rows = [_attempt_row(index, attempt, call) for index, attempt in enumerate(attempts)]
     saved = meta.get("compression_tokens_saved") or 0
     if rows and saved:
-        rows[0] = replace(rows[0], compression_tokens_saved=saved)
+        rows[0] = replace(
+            rows[0],
+            compression_tokens_saved=saved,
+            compression_saved_usd=usd(meta.get("compression_saved_usd")),
+        )
     return rows
 
 

@@ -42,9 +42,9 @@ class Migration:
 def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
     """Table objects for queries, matching the schema after every migration."""
     metadata = sa.MetaData()
-    return LedgerTables(
-        rows=_rows_table_v1(metadata, prefix), versions=_versions_table(metadata, prefix)
-    )
+    rows = _rows_table_v1(metadata, prefix)
+    rows.append_column(_compression_saved_column())  # migration 2
+    return LedgerTables(rows=rows, versions=_versions_table(metadata, prefix))
 
 
 def migrate(engine: sa.Engine, prefix: str = DEFAULT_TABLE_PREFIX) -> int:
@@ -138,5 +138,23 @@ def _create_rows_table(conn: sa.Connection, prefix: str) -> None:
     _rows_table_v1(sa.MetaData(), prefix).create(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "create the ledger table", _create_rows_table),)
+def _compression_saved_column() -> sa.Column[int]:
+    # Nullable: rows written before migration 2, and calls that saved nothing, have none.
+    return sa.Column("compression_saved_picousd", sa.BigInteger, nullable=True)
+
+
+def _add_compression_saved(conn: sa.Connection, prefix: str) -> None:
+    """Dollars saved by compression, so reports can net them against the compressor's cost."""
+    column = _compression_saved_column()
+    quote = conn.dialect.identifier_preparer.quote
+    column_type = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(
+        f"ALTER TABLE {quote(f'{prefix}ledger')} ADD COLUMN {quote(column.name)} {column_type}"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create the ledger table", _create_rows_table),
+    Migration(2, "add compression_saved_picousd", _add_compression_saved),
+)
 LATEST_VERSION = len(MIGRATIONS)

@@ -42,6 +42,9 @@ class GroupTotals:
     errors: int = 0
     unpriced: int = 0
     estimated: int = 0
+    compression_tokens_saved: int = 0
+    compression_saved_picousd: int | None = None
+    compression_cost_picousd: int | None = None  # rows of role "compressor"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class SummaryRow:
     ``cost_usd`` sums the rows with a known cost (None if there is none) and
     ``unpriced`` counts the others, so an unknown price never reads as $0.
     ``savings_pct`` compares cost and baseline over rows where both are known.
+    ``compression_net_usd`` is what compression saved on the serving models minus what
+    the compressor's own calls cost; None when there was no compression, or when tokens
+    were saved at an unknown price.
     """
 
     key: str
@@ -70,6 +76,10 @@ class SummaryRow:
     errors: int
     unpriced: int
     estimated: int
+    compression_tokens_saved: int
+    compression_saved_usd: Decimal | None
+    compression_cost_usd: Decimal | None
+    compression_net_usd: Decimal | None
 
     @classmethod
     def from_totals(cls, totals: GroupTotals) -> SummaryRow:
@@ -95,6 +105,10 @@ class SummaryRow:
             errors=totals.errors,
             unpriced=totals.unpriced,
             estimated=totals.estimated,
+            compression_tokens_saved=totals.compression_tokens_saved,
+            compression_saved_usd=from_picousd(totals.compression_saved_picousd),
+            compression_cost_usd=from_picousd(totals.compression_cost_picousd),
+            compression_net_usd=from_picousd(_compression_net(totals)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +130,13 @@ class Summary(tuple[SummaryRow, ...]):
         """A ``pandas.DataFrame`` indexed by the group key (needs ``pip install pandas``)."""
         pandas = importlib.import_module("pandas")  # optional dependency, untyped
         return pandas.DataFrame(self.to_dicts()).set_index("key")
+
+
+def _compression_net(totals: GroupTotals) -> int | None:
+    saved, cost = totals.compression_saved_picousd, totals.compression_cost_picousd
+    if saved is None and (totals.compression_tokens_saved or cost is None):
+        return None  # nothing compressed, or a saving of unknown worth (never $0)
+    return (saved or 0) - (cost or 0)
 
 
 def summary_of(groups: Iterable[GroupTotals], by: GroupBy) -> Summary:
@@ -179,6 +200,7 @@ class _Group:
         sums.errors += row.error is not None
         sums.unpriced += row.cost_usd is None and row.error is None
         sums.estimated += row.usage_estimated
+        self._add_compression_saving(row)
         self.run_ids.add(row.run_id)
         if row.cache_hit:
             self.cache_hit_run_ids.add(row.run_id)
@@ -195,6 +217,15 @@ class _Group:
         if cost is not None and baseline is not None:
             sums.paired_cost_picousd += cost
             sums.paired_baseline_picousd += baseline
+        if cost is not None and row.role == "compressor":
+            sums.compression_cost_picousd = (sums.compression_cost_picousd or 0) + cost
+
+    def _add_compression_saving(self, row: LedgerRow) -> None:
+        sums = self.sums
+        sums.compression_tokens_saved += row.compression_tokens_saved
+        saved = to_picousd(row.compression_saved_usd)
+        if saved is not None:
+            sums.compression_saved_picousd = (sums.compression_saved_picousd or 0) + saved
 
     def totals(self) -> GroupTotals:
         self.sums.calls = len(self.run_ids)

@@ -198,3 +198,29 @@ def test_tool_calls_pass_through_the_cascade() -> None:
     for chunk in streamed[1:]:
         merged = merged + chunk
     assert merged.tool_calls[0]["args"] == {"q": "x"}
+
+
+def test_context_overflow_escalates_to_a_longer_context_tier() -> None:
+    from langchain_core.exceptions import ContextOverflowError
+
+    from langchain_costrouter import Deployment
+
+    small = ScriptedChatModel(model="small", answers=[ContextOverflowError("too long")])
+    smaller = ScriptedChatModel(model="smaller", answers=["never asked"])
+    large = ScriptedChatModel(model="gpt-4o", answers=["fits"])
+    route = Route(
+        tiers=(
+            Tier.of(Deployment(model=small, model_id="small", provider="p", context_window=8000)),
+            Tier.of(
+                Deployment(model=smaller, model_id="smaller", provider="p", context_window=4000)
+            ),
+            Tier.of(
+                Deployment(model=large, model_id="gpt-4o", provider="p", context_window=128000)
+            ),
+        )
+    )
+    message = _router(route).invoke("a very long prompt")
+    reasons = [a["reason"] for a in message.response_metadata["costrouter"]["attempts"]]
+    assert message.content == "fits"
+    assert reasons == ["error: context_overflow", "skipped: context window too small", "accepted"]
+    assert small.calls == 1 and smaller.calls == 0
