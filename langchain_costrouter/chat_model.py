@@ -28,7 +28,12 @@ from langchain_costrouter import tokens
 from langchain_costrouter.breaker import CircuitBreakers
 from langchain_costrouter.cascade import RetryPolicy
 from langchain_costrouter.pipeline import Pipeline
-from langchain_costrouter.routing import Route, normalise_routes, task_from_config
+from langchain_costrouter.routing import (
+    Route,
+    normalise_routes,
+    task_from_config,
+    warn_about_child_retries,
+)
 from langchain_costrouter.structured import openai_tools, structured_runnable
 
 # One breaker registry per process unless a router is given its own: a provider
@@ -93,6 +98,7 @@ class RoutedChatModel(BaseChatModel):
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         self.routes = normalise_routes(self.routes)
+        warn_about_child_retries(self.routes.values())
         self._pipeline = Pipeline.build(self)
 
     @classmethod

@@ -7,6 +7,7 @@ and the request. The cascade executes a plan; the façade only wires the two.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,3 +202,22 @@ def pinned_route(routes: Iterable[Route], model: str) -> Route:
             f"model {model!r} is not in any route; routed models: {known}", key="model"
         )
     return Route(tiers=(Tier(deployments=tuple(deployments)),), version=f"pinned:{model}")
+
+
+def warn_about_child_retries(routes: Iterable[Route]) -> None:
+    """Warn about children that retry on their own: the router should be the only retry loop.
+
+    A child SDK retrying inside the router multiplies latency before a failover and hides
+    faults from the circuit breaker. ``max_retries=None`` on ChatOpenAI means the SDK
+    default (two retries).
+    """
+    for deployment in known_models(routes):
+        retries = getattr(deployment.model, "max_retries", 0)
+        if retries is None or (isinstance(retries, int) and retries > 0):
+            warnings.warn(
+                f"{deployment.label} retries on its own (max_retries={retries}); build it "
+                "with max_retries=0 so that the router's retry, failover and circuit breaker "
+                "see every fault.",
+                UserWarning,
+                stacklevel=4,
+            )

@@ -84,3 +84,13 @@ def test_pinned_route_finds_a_model_in_any_route() -> None:
     assert route.describe() == [["scripted/strong"]]
     with pytest.raises(ConfigError, match="routed models: cheap, strong"):
         pinned_route(ROUTES.values(), "gpt-5")
+
+
+def test_children_that_retry_on_their_own_are_warned_about() -> None:
+    from langchain_openai import ChatOpenAI
+
+    from langchain_costrouter import RoutedChatModel
+
+    retrying = ChatOpenAI(model="gpt-4o", api_key="k", base_url="http://127.0.0.1:9/v1")
+    with pytest.warns(UserWarning, match="max_retries=0"):
+        RoutedChatModel(routes={"chat": [retrying]}, default_task="chat")
