@@ -38,15 +38,15 @@ def compressor_from_config(
     """
     reader = _Spec(path, key)
     table = reader.table(spec)
+    llm = reader.model(table, chat_models)
+    options: dict[str, Any] = {
+        "strategies": reader.strings(table, "strategies"),
+        "target_ratio": reader.number(table, "target_ratio", 0.5),
+        "min_tokens": reader.whole_number(table, "min_tokens", 200),
+        "protect_patterns": reader.patterns(table),
+    }
     try:
-        return PromptCompressor(
-            reader.model(table, chat_models),
-            strategies=reader.strings(table, "strategies"),
-            target_ratio=reader.number(table, "target_ratio", 0.5),
-            min_tokens=reader.whole_number(table, "min_tokens", 200),
-            protect_patterns=reader.patterns(table),
-            cache={},
-        )
+        return PromptCompressor(llm, cache={}, **options)
     except ConfigError as error:  # the constructor's own argument checks, without a key
         raise reader.fail(key, str(error)) from error
 

@@ -1,0 +1,48 @@
+"""Migration 2 on a Postgres ledger created before it existed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from langchain_costrouter.ledger import InMemoryLedger, open_ledger
+from langchain_costrouter.ledger.engine import create_ledger_engine
+from tests.integration_tests.ledger.test_concurrency import drop_tables
+from tests.unit_tests.ledger.compression_support import compression_rows, create_v1_ledger
+from tests.unit_tests.ledger.support import sample_rows
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def prefix(postgres_url: str) -> Iterator[str]:
+    name = f"t{uuid.uuid4().hex[:10]}_"
+    yield name
+    drop_tables(postgres_url, name)
+
+
+def test_an_old_ledger_gains_the_column_and_keeps_its_rows(postgres_url: str, prefix: str) -> None:
+    engine = create_ledger_engine(postgres_url)
+    create_v1_ledger(engine, prefix, sample_rows())
+    memory = InMemoryLedger()
+    memory.add([*sample_rows(), *compression_rows()])
+
+    with open_ledger(postgres_url, table_prefix=prefix) as ledger:
+        assert ledger.rows() == sample_rows()
+        ledger.add(compression_rows())
+        assert ledger.rows() == [*sample_rows(), *compression_rows()]
+        by_task = ledger.summary(by="task")
+        assert by_task == memory.summary(by="task")
+
+    assert {row.key: row.compression_net_usd for row in by_task}["chat"] == Decimal("0.0049")
+    columns = sa.inspect(engine).get_columns(f"{prefix}ledger")
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version")).all()
+    engine.dispose()
+    saved = next(c for c in columns if c["name"] == "compression_saved_picousd")
+    assert saved["nullable"] and isinstance(saved["type"], sa.BigInteger)
+    assert sorted(v for (v,) in versions) == [1, 2]

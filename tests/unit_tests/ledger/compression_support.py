@@ -1,0 +1,53 @@
+"""Ledger rows of calls with prompt compression, and a ledger file of the old schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from langchain_costrouter.ledger import LedgerRow
+from langchain_costrouter.ledger import schema as ledger_schema
+from langchain_costrouter.ledger.queries import row_params
+from tests.unit_tests.ledger.support import DAY_ONE
+
+
+def compression_rows() -> list[LedgerRow]:
+    """Four calls.
+
+    - c1 (chat): the compressor ($0.0001) saved 1,000 tokens worth $0.0025; answer $0.005.
+    - c2 (chat): the memo served the same text: 1,000 tokens worth $0.0025, no compressor.
+    - c3 (classify): no compression.
+    - c4 (extract): the compressor ran ($0.0002) and its result was not used: nothing saved.
+    """
+    answer = LedgerRow(
+        time=DAY_ONE, run_id="", task="chat", model="big", cost_usd=Decimal("0.005")
+    )
+    compressor = replace(answer, model="mini", tier=-1, role="compressor", accepted=False)
+    saving = {"compression_tokens_saved": 1000, "compression_saved_usd": Decimal("0.0025")}
+    return [
+        replace(compressor, run_id="c1", cost_usd=Decimal("0.0001"), **saving),
+        replace(answer, run_id="c1", attempt=1),
+        replace(answer, run_id="c2", **saving),
+        replace(answer, run_id="c3", task="classify", cost_usd=Decimal("0.001")),
+        replace(compressor, run_id="c4", task="extract", cost_usd=Decimal("0.0002")),
+        replace(answer, run_id="c4", attempt=1, task="extract"),
+    ]
+
+
+def create_v1_ledger(engine: sa.Engine, prefix: str, rows: Iterable[LedgerRow]) -> None:
+    """A ledger as the package wrote it before migration 2, holding ``rows``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger_schema, "MIGRATIONS", ledger_schema.MIGRATIONS[:1])
+        patch.setattr(ledger_schema, "LATEST_VERSION", 1)
+        ledger_schema.migrate(engine, prefix)
+    table = sa.Table(f"{prefix}ledger", sa.MetaData(), autoload_with=engine)
+    assert "compression_saved_picousd" not in table.c
+    values = [
+        {k: v for k, v in row_params(row).items() if k in table.c} for row in rows
+    ]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table), values)
