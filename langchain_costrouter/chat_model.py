@@ -215,7 +215,7 @@ class RoutedChatModel(BaseChatModel):
     ) -> ChatResult:
         pipeline = self._stages()
         message = pipeline.run(pipeline.begin(messages, stop, run_manager, kwargs))
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return _result(message)
 
     async def _agenerate(
         self,
@@ -226,7 +226,7 @@ class RoutedChatModel(BaseChatModel):
     ) -> ChatResult:
         pipeline = self._stages()
         message = await pipeline.arun(pipeline.begin(messages, stop, run_manager, kwargs))
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return _result(message)
 
     def _stream(
         self,
@@ -294,6 +294,10 @@ class RoutedChatModel(BaseChatModel):
     ) -> int:
         extra = sum(tokens.count_text(str(tool)) for tool in openai_tools(tools or []))
         return tokens.count_messages(messages) + extra
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def _with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:

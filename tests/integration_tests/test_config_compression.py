@@ -15,7 +15,9 @@ from langchain_costrouter.config import load_router_kwargs
 from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 
-PROMPT = (Path(__file__).parents[1] / "data" / "compression" / "bloated_system_prompt.md").read_text()
+PROMPT = (
+    Path(__file__).parents[1] / "data" / "compression" / "bloated_system_prompt.md"
+).read_text()
 
 HEAD = """
 [router]
@@ -52,7 +54,11 @@ MINI_USD_PER_TOKEN = (0.15 / 1_000_000, 0.6 / 1_000_000)
 
 
 def _config(
-    tmp_path: Path, server: LocalOpenAIServer, *, route_compress: str = "", router_compress: str = ""
+    tmp_path: Path,
+    server: LocalOpenAIServer,
+    *,
+    route_compress: str = "",
+    router_compress: str = "",
 ) -> Path:
     path = tmp_path / "costrouter.toml"
     text = HEAD.format(
@@ -127,7 +133,7 @@ def test_a_route_compresses_with_a_configured_model_once(
 def test_router_compress_applies_to_every_task_without_a_model(
     tmp_path: Path, server: LocalOpenAIServer
 ) -> None:
-    deterministic = "[router.compress]\nstrategies = [\"deterministic\"]\nmin_tokens = 100"
+    deterministic = '[router.compress]\nstrategies = ["deterministic"]\nmin_tokens = 100'
     router = RoutedChatModel.from_config(_config(tmp_path, server, router_compress=deterministic))
 
     record = _ask(router, "Where is order NW-1?", task="plain")
@@ -161,9 +167,9 @@ def test_a_route_setting_overrides_the_router_wide_one(
     ("compress", "key", "message"),
     [
         ('compress = { model = "nope" }', "routes.chat.compress.model", "expected one of"),
-        ('compress = { ratio = 0.5 }', "routes.chat.compress", "unknown keys ['ratio']"),
-        ('compress = { min_tokens = 1.5 }', "routes.chat.compress.min_tokens", "whole number"),
-        ('compress = { target_ratio = 2 }', "routes.chat.compress", "target_ratio"),
+        ("compress = { ratio = 0.5 }", "routes.chat.compress", "unknown keys ['ratio']"),
+        ("compress = { min_tokens = 1.5 }", "routes.chat.compress.min_tokens", "whole number"),
+        ("compress = { target_ratio = 2 }", "routes.chat.compress", "target_ratio"),
         ('compress = { strategies = ["llm"] }', "routes.chat.compress", "needs a chat model"),
         (
             'compress = { protect_patterns = ["("] }',
