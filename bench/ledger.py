@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.callbacks import CostCallbackHandler
-from langchain_costrouter.ledger import open_ledger
+from langchain_costrouter.ledger import Ledger, open_ledger
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 PROMPT = "Classify the sentiment of: the delivery was late but the support was great."
@@ -42,7 +42,8 @@ def router(ledger: str | None) -> RoutedChatModel:
     return RoutedChatModel(routes={"chat": [child()]}, default_task="chat", ledger=ledger)
 
 
-def scenarios(directory: Path) -> dict[str, Callable[[], object]]:
+def scenarios(directory: Path) -> tuple[dict[str, Callable[[], object]], Ledger]:
+    """The timed calls, and the SQLite router's ledger (flushed before rows are counted)."""
     plain, handled = child(), child()
     handler = CostCallbackHandler(f"sqlite:///{directory / 'handler.db'}")
     memory_handler = CostCallbackHandler("memory://")
@@ -60,15 +61,16 @@ def scenarios(directory: Path) -> dict[str, Callable[[], object]]:
         "router, ledger=memory://": lambda: memory_router.invoke(PROMPT),
         "router, ledger=sqlite": lambda: sqlite_router.invoke(PROMPT),
         "router + handler (sqlite)": lambda: bare_router.invoke(PROMPT, config=with_handler),
-    }
+    }, sqlite_router.ledger_store
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
-        fns = scenarios(Path(directory))
+        fns, sqlite_ledger = scenarios(Path(directory))
         for fn in fns.values():  # warm up imports, price lookups, the writer threads
             fn()
         medians = interleaved(fns, calls=300, rounds=15)
+        sqlite_ledger.close()  # the background writer's last batch
         rows_written = open_ledger(f"sqlite:///{directory}/router.db").summary(by="all")[0].attempts
     baselines = {"model": medians["model"], "router": medians["router"]}
     rows = []

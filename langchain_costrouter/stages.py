@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.accounting import Accountant, call_record, usage_of
-from langchain_costrouter.ledger import open_ledger, rows_from_costrouter
+from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.routing import Deployment, known_models
@@ -211,7 +211,6 @@ def record(pipeline: Pipeline, record: CostRouterMetadata, run_id: str) -> None:
     record["reference_model"] = reference
     if pipeline.ledger is None:
         return
-    rows = rows_from_costrouter(
+    pipeline.ledger.add_call(
         record, run_id=run_id, when=datetime.now(timezone.utc), reference_model=reference
     )
-    pipeline.ledger.add(rows)

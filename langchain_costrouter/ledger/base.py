@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 
-from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.summary import GroupBy, Summary
+from langchain_costrouter.metadata import CostRouterMetadata
 
 
 class Ledger(ABC):
@@ -23,6 +24,17 @@ class Ledger(ABC):
     @abstractmethod
     def add(self, rows: Iterable[LedgerRow]) -> None:
         """Record rows; a row already recorded (same run id and attempt) is kept once."""
+
+    def add_call(
+        self,
+        meta: CostRouterMetadata,
+        *,
+        run_id: str,
+        when: datetime,
+        reference_model: str | None = None,
+    ) -> None:
+        """Record a routed call's attempts; stores may build the rows off the call path."""
+        self.add(PendingCall(meta, run_id, when, reference_model).rows())
 
     def flush(self) -> int:
         """Write what is pending now; return how many rows could not be written yet."""

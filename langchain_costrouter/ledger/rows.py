@@ -7,6 +7,7 @@ chat model's usage. Money is `Decimal` here; the JSON record carries floats.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -203,3 +204,34 @@ def _utc(when: datetime) -> datetime:
     return (
         when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCall:
+    """A routed call whose rows are built later, off the caller's path.
+
+    Building a call's rows costs as much as a tenth of a routed in-process call, so
+    stores queue this and expand it when they write (or read). The record is read
+    at that time: it is the router's own dict, not changed after the call.
+    """
+
+    meta: CostRouterMetadata
+    run_id: str
+    when: datetime
+    reference_model: str | None
+
+    def rows(self) -> list[LedgerRow]:
+        return rows_from_costrouter(
+            self.meta, run_id=self.run_id, when=self.when, reference_model=self.reference_model
+        )
+
+
+def expand(items: Iterable[LedgerRow | PendingCall]) -> list[LedgerRow]:
+    """Rows, with every pending call expanded into its rows, in order."""
+    rows: list[LedgerRow] = []
+    for item in items:
+        if isinstance(item, PendingCall):
+            rows.extend(item.rows())
+        else:
+            rows.append(item)
+    return rows

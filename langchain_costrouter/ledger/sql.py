@@ -14,10 +14,11 @@ from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import queries
 from langchain_costrouter.ledger.base import Ledger
 from langchain_costrouter.ledger.engine import create_ledger_engine
-from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
 from langchain_costrouter.ledger.summary import GroupBy, Summary, parse_since, summary_of
 from langchain_costrouter.ledger.writer import BatchWriter
+from langchain_costrouter.metadata import CostRouterMetadata
 
 # What "the database is unavailable" looks like; anything else is a bug and raises.
 _UNAVAILABLE = (SQLAlchemyError, OSError)
@@ -84,6 +85,17 @@ class SQLLedger(Ledger):
     def add(self, rows: Iterable[LedgerRow]) -> None:
         """Queue rows for the background writer (microseconds, never raises)."""
         self._writer.submit(rows)
+
+    def add_call(
+        self,
+        meta: CostRouterMetadata,
+        *,
+        run_id: str,
+        when: datetime,
+        reference_model: str | None = None,
+    ) -> None:
+        """Queue the call; the background writer builds its rows."""
+        self._writer.submit((PendingCall(meta, run_id, when, reference_model),))
 
     def flush(self) -> int:
         """Write pending rows now; return how many could not be written (kept for retry)."""

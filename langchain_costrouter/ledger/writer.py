@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 
 from langchain_costrouter.errors import BackendUnavailableWarning
-from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.rows import LedgerRow, PendingCall, expand
 
 WriteRows = Callable[[list[LedgerRow]], None]
 
@@ -52,7 +52,7 @@ class BatchWriter:
         self._batch_size = batch_size
         self._max_pending = max_pending
         self._after_fork = after_fork
-        self._queue: collections.deque[LedgerRow] = collections.deque()
+        self._queue: collections.deque[LedgerRow | PendingCall] = collections.deque()
         self._retry: list[LedgerRow] = []
         self._drain_lock = threading.Lock()
         self._wake = threading.Event()
@@ -61,7 +61,7 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def submit(self, rows: Iterable[LedgerRow]) -> None:
+    def submit(self, rows: Iterable[LedgerRow | PendingCall]) -> None:
         """Queue rows for the background thread; never blocks on I/O, never raises."""
         if self._pid != os.getpid():
             self._reset_in_child()
@@ -130,11 +130,12 @@ class BatchWriter:
             self._failing = False
 
     def _take_queued(self) -> list[LedgerRow]:
+        """Queued rows, with pending calls expanded here, on the writer's thread."""
         taken = []
         popleft = self._queue.popleft
         for _ in range(len(self._queue)):
             taken.append(popleft())
-        return taken
+        return expand(taken)
 
     def _keep_for_retry(self, batch: list[LedgerRow], error: BaseException) -> None:
         dropped = max(len(batch) - self._max_pending, 0)
