@@ -42,6 +42,8 @@ class CircuitBreakers:
 
     def allow(self, provider: str) -> bool:
         """Whether a call to ``provider`` may go ahead now."""
+        if provider not in self._states:  # the common case, answered without the lock
+            return True
         with self._lock:
             state = self._states.get(provider)
             if state is None or state.opened_at is None:
@@ -52,6 +54,8 @@ class CircuitBreakers:
             return True
 
     def record_success(self, provider: str) -> None:
+        if provider not in self._states:
+            return
         with self._lock:
             self._states.pop(provider, None)
 

@@ -38,25 +38,25 @@ class RetryPolicy:
     backoff_cap: float = 8.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallModel:
     deployment: Deployment
     tier: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunCheck:
     check: QualityCheck
     answer: AIMessage
     previous: tuple[AIMessage, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sleep:
     seconds: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Called:
     """What a driver sends back for `CallModel`: an answer or the error, and the time."""
 
@@ -65,7 +65,7 @@ class Called:
     latency_ms: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Checked:
     """What a driver sends back for `RunCheck`: the score, why, and paid side calls."""
 
@@ -122,8 +122,10 @@ def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, Casca
             continue
         message, deployment, record = served
         spent += record.get("cost_usd") or 0.0
-        previous = tuple(m for _, _, m, _ in answered)
-        score = yield from _score(tier, message, previous, record, ctx, attempts)
+        previous = tuple(answer[2] for answer in answered)
+        score = 1.0
+        if tier.check is not None:
+            score = yield from _score(tier.check, message, previous, record, ctx, attempts)
         answered.append((score, index, message, deployment))
         if tier.check is None or score >= tier.threshold:
             record.update({"accepted": True, "reason": _accept_reason(tier, score)})
@@ -195,7 +197,7 @@ def _fault_or_raise(error: BaseException | None, deployment: Deployment) -> Faul
 
 
 def _score(
-    tier: Tier,
+    check: QualityCheck,
     message: AIMessage,
     previous: tuple[AIMessage, ...],
     record: AttemptRecord,
@@ -203,9 +205,7 @@ def _score(
     attempts: list[AttemptRecord],
 ) -> Generator[Step, Any, float]:
     """Run the tier's check; a judge's own call becomes an attempt in the ledger."""
-    if tier.check is None:
-        return 1.0
-    checked: Checked = yield RunCheck(tier.check, message, previous)
+    checked: Checked = yield RunCheck(check, message, previous)
     record["score"] = checked.score
     if checked.reason:
         record["check_reason"] = checked.reason
