@@ -11,6 +11,7 @@ so that sync, async and streaming paths share one implementation of each.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,9 @@ from langchain_costrouter.routing import (
     warn_about_child_retries,
 )
 from langchain_costrouter.structured import openai_tools, structured_runnable
+
+CONFIG_ENV = "COSTROUTER_CONFIG"
+"""Environment variable naming the config file read when ``routes`` is not given."""
 
 # One breaker registry per process unless a router is given its own: a provider
 # that is down for one route is down for all of them (issue: "shared by all routes").
@@ -83,6 +87,20 @@ class RoutedChatModel(BaseChatModel):
     """What a label without a route does: raise, or use ``default_task``."""
 
     _pipeline: Pipeline = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _config_from_environment(cls, data: Any) -> Any:
+        """With no ``routes``, read the config file named by ``COSTROUTER_CONFIG``.
+
+        Lets a deployment switch providers and routes without a code change;
+        keyword arguments given in code override the file's.
+        """
+        if isinstance(data, dict) and "routes" not in data and os.environ.get(CONFIG_ENV):
+            from langchain_costrouter.config import load_router_kwargs
+
+            return {**load_router_kwargs(Path(os.environ[CONFIG_ENV])), **data}
+        return data
 
     @model_validator(mode="before")
     @classmethod

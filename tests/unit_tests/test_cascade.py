@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.exceptions import ModelAPIError, ModelAuthenticationError, ModelRateLimitError
 from langchain_core.messages import AIMessage
+from pydantic import BaseModel
 
 from langchain_costrouter import (
     AllTiersFailedError,
@@ -224,3 +225,44 @@ def test_context_overflow_escalates_to_a_longer_context_tier() -> None:
     assert message.content == "fits"
     assert reasons == ["error: context_overflow", "skipped: context window too small", "accepted"]
     assert small.calls == 1 and smaller.calls == 0
+
+
+class Label(BaseModel):
+    label: str
+
+
+def test_structured_output_escalates_on_an_invalid_object() -> None:
+    from langchain_costrouter.checks import PydanticCheck
+
+    cheap = ScriptedChatModel(model="gpt-4o-mini", answers=['{"labl": "spam"}'])
+    strong = ScriptedChatModel(model="gpt-4o", answers=['{"label": "spam"}'])
+    router = _router(Route(tiers=(Tier.of(cheap, check=PydanticCheck(Label)), Tier.of(strong))))
+    structured = router.with_structured_output(Label, method="json_mode", include_raw=True)
+    result = structured.invoke("classify")
+    assert result["parsed"] == Label(label="spam")
+    assert result["raw"].response_metadata["costrouter"]["escalated"] is True
+    assert cheap.calls == 1 and strong.calls == 1
+
+
+async def test_tool_calls_are_checked_and_escalated_async_and_in_batch() -> None:
+    from langchain_costrouter.checks import ToolCallCheck
+
+    def lookup(query: str) -> str:
+        """Look something up."""
+        return query
+
+    bad = AIMessage(content="", tool_calls=[{"name": "lookup", "args": {"q": 1}, "id": "c1"}])
+    good = AIMessage(
+        content="", tool_calls=[{"name": "lookup", "args": {"query": "x"}, "id": "c2"}]
+    )
+    cheap = ScriptedChatModel(model="gpt-4o-mini", answers=[bad])
+    strong = ScriptedChatModel(model="gpt-4o", answers=[good])
+    route = Route(
+        tiers=(Tier.of(cheap, check=ToolCallCheck([lookup]), threshold=1.0), Tier.of(strong))
+    )
+    bound = _router(route).bind_tools([lookup])
+    answer = await bound.ainvoke("find x")
+    assert answer.tool_calls[0]["args"] == {"query": "x"}
+    answers = bound.batch(["a", "b"])
+    assert all(a.tool_calls[0]["args"] == {"query": "x"} for a in answers)
+    assert cheap.calls == 3 and strong.calls == 3
