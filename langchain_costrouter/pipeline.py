@@ -11,10 +11,9 @@ import random
 import uuid
 from collections.abc import Iterator
 from contextlib import (
-    AbstractAsyncContextManager,
     contextmanager,
 )
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,45 +23,16 @@ from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter import stages
 from langchain_costrouter.accounting import Accountant, call_record
-from langchain_costrouter.cascade import (
-    CascadeContext,
-    CascadeOutcome,
-    adrive,
-    drive,
-    run_cascade,
-)
+from langchain_costrouter.cascade import CascadeContext, CascadeOutcome, run_cascade
 from langchain_costrouter.delegation import acall_child, call_child
-from langchain_costrouter.metadata import AttemptRecord
-from langchain_costrouter.routing import Deployment, Route, pinned_route, resolve_task
-from langchain_costrouter.tokens import count_messages
+from langchain_costrouter.request import Request, model_max_tokens, read_run_metadata
+from langchain_costrouter.routing import Deployment, pinned_route, resolve_task
+from langchain_costrouter.steps import adrive, drive
 
 if TYPE_CHECKING:
     from langchain_costrouter.chat_model import RoutedChatModel
 
 _CALL_ONLY_KWARGS = ("task", "stream")
-
-
-@dataclass
-class Request:
-    """One routed call: what was asked and what has been spent on it so far."""
-
-    task: str
-    route: Route
-    messages: list[BaseMessage]
-    stop: list[str] | None
-    kwargs: dict[str, Any]
-    run_id: str
-    cache_request: Any = None
-    side_attempts: list[AttemptRecord] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-    compress: bool = True
-    _prompt_tokens: int | None = None
-
-    @property
-    def prompt_tokens(self) -> int:
-        if self._prompt_tokens is None:
-            self._prompt_tokens = count_messages(self.messages)
-        return self._prompt_tokens
 
 
 @dataclass
@@ -114,7 +84,7 @@ class Pipeline:
         run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
         request = Request(task, route, messages, stop, child_kwargs, run_id)
         request.cache_request = stages.cache_request(self.cache, request, router.namespace)
-        _read_run_metadata(request, run_manager.metadata if run_manager else {})
+        read_run_metadata(request, run_manager.metadata if run_manager else {})
         return request
 
     def _task(self, explicit: Any, run_manager: Any) -> str:
@@ -164,29 +134,29 @@ class Pipeline:
     # -- async
 
     async def arun(self, request: Request) -> AIMessage:
+        if request.cache_request is None:
+            return await self._aanswer(request)
         hit = await stages.alookup(self.cache, request.cache_request)
         if hit is not None:
             return self.serve_hit(request, hit)
-        async with self._acoalesce(request) as leader:
+        async with self.cache.acoalesce(request.cache_request) as leader:
             if not leader and (hit := await stages.alookup(self.cache, request.cache_request)):
                 return self.serve_hit(request, hit)
-            await stages.acompress(self, request)
-            ctx = self.cascade_context(request)
-            with self.recording_failures(request, ctx):
-                outcome = await adrive(
-                    run_cascade(request.route, ctx), partial(self._acall, request), request.messages
-                )
-            message = self.finish(request, outcome)
+            message = await self._aanswer(request)
             await stages.astore(self.cache, request, message)
         return message
 
+    async def _aanswer(self, request: Request) -> AIMessage:
+        await stages.acompress(self, request)
+        ctx = self.cascade_context(request)
+        with self.recording_failures(request, ctx):
+            outcome = await adrive(
+                run_cascade(request.route, ctx), partial(self._acall, request), request.messages
+            )
+        return self.finish(request, outcome)
+
     async def _acall(self, request: Request, deployment: Deployment) -> AIMessage:
         return await acall_child(deployment.model, request.messages, request.stop, request.kwargs)
-
-    def _acoalesce(self, request: Request) -> AbstractAsyncContextManager[bool]:
-        if self.cache is None or request.cache_request is None:
-            return _AsyncTrue()
-        return self.cache.acoalesce(request.cache_request)  # type: ignore[no-any-return]
 
     # -- streaming (see streaming.py)
 
@@ -230,7 +200,7 @@ class Pipeline:
             estimate_cost=lambda d: self.accountant.estimate(
                 d,
                 request.prompt_tokens,
-                max_tokens or _model_max_tokens(d, router.default_max_tokens),
+                max_tokens or model_max_tokens(d, router.default_max_tokens),
             ),
             breakers=router.breakers,
             retry=router.retry,
@@ -282,26 +252,3 @@ class Pipeline:
 
 def _describe(router: RoutedChatModel) -> dict[str, list[list[str]]]:
     return {task: route.describe() for task, route in router.route_table.items()}
-
-
-def _read_run_metadata(request: Request, metadata: dict[str, Any]) -> None:
-    """Facts other stages put in run metadata: a batch's size, a compressor's own call."""
-    batch_size = metadata.get("batch_size")
-    if isinstance(batch_size, int) and batch_size > 0:
-        request.extra["batch_size"] = batch_size
-    # The compressor may itself be a route of this router: never compress its own call.
-    if metadata.get("costrouter_role") == "compressor":
-        request.compress = False
-
-
-def _model_max_tokens(deployment: Deployment, default: int) -> int:
-    value = getattr(deployment.model, "max_tokens", None)
-    return value if isinstance(value, int) and value > 0 else default
-
-
-class _AsyncTrue:
-    async def __aenter__(self) -> bool:
-        return True
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None

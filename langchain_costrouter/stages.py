@@ -19,7 +19,8 @@ from langchain_costrouter.routing import Deployment, known_models
 
 if TYPE_CHECKING:
     from langchain_costrouter.chat_model import RoutedChatModel
-    from langchain_costrouter.pipeline import Pipeline, Request
+    from langchain_costrouter.pipeline import Pipeline
+    from langchain_costrouter.request import Request
 
 
 def accountant_for(router: RoutedChatModel) -> Accountant:

@@ -19,15 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
 
 from langchain_costrouter import stages
-from langchain_costrouter.cascade import (
-    Called,
-    CallModel,
-    CascadeContext,
-    CascadeOutcome,
-    aperform,
-    perform,
-    run_cascade,
-)
+from langchain_costrouter.cascade import CascadeContext, CascadeOutcome, run_cascade
 from langchain_costrouter.delegation import (
     astream_child,
     content_chunk,
@@ -36,9 +28,11 @@ from langchain_costrouter.delegation import (
 )
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.routing import Deployment, Route
+from langchain_costrouter.steps import Called, CallModel, aperform, perform
 
 if TYPE_CHECKING:
-    from langchain_costrouter.pipeline import Pipeline, Request
+    from langchain_costrouter.pipeline import Pipeline
+    from langchain_costrouter.request import Request
 
 
 def live(route: Route) -> bool:

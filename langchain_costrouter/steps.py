@@ -1,0 +1,135 @@
+"""The I/O steps the cascade yields, and the drivers that perform them.
+
+`cascade.run_cascade` decides; a driver carries out each `CallModel`, `RunCheck` or
+`Sleep` with blocking (`drive`) or awaited (`adrive`) I/O and sends the result back.
+Keeping the two drivers this thin is what lets sync and async share one policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.checks.result import aevaluate_check, evaluate_check
+from langchain_costrouter.routing import Deployment
+
+if TYPE_CHECKING:
+    from langchain_costrouter.cascade import CascadeOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class CallModel:
+    deployment: Deployment
+    tier: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunCheck:
+    check: QualityCheck
+    answer: AIMessage
+    previous: tuple[AIMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Called:
+    """What a driver sends back for `CallModel`: an answer or the error, and the time."""
+
+    message: AIMessage | None
+    error: BaseException | None
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What a driver sends back for `RunCheck`: the score, why, and paid side calls."""
+
+    score: float
+    reason: str = ""
+    side_calls: tuple[AIMessage, ...] = ()
+
+
+Step = CallModel | RunCheck | Sleep
+
+
+CallFn = Callable[[Deployment], AIMessage]
+
+
+def drive(
+    flow: Generator[Step, Any, CascadeOutcome], call: CallFn, messages: Sequence[BaseMessage]
+) -> CascadeOutcome:
+    """Run the cascade with blocking I/O."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply = perform(step, call, messages)
+
+
+def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called | Checked | None:
+    """Carry out one step with blocking I/O."""
+    if isinstance(step, CallModel):
+        return _timed(lambda: call(step.deployment))
+    if isinstance(step, RunCheck):
+        result = evaluate_check(step.check, messages, step.answer, previous=step.previous)
+        return Checked(result.score, result.reason, result.cost_messages)
+    time.sleep(step.seconds)
+    return None
+
+
+async def adrive(
+    flow: Generator[Step, Any, CascadeOutcome],
+    acall: Callable[[Deployment], Any],
+    messages: Sequence[BaseMessage],
+) -> CascadeOutcome:
+    """Run the cascade with awaited I/O."""
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply = await aperform(step, acall, messages)
+
+
+async def aperform(
+    step: Step, acall: Callable[[Deployment], Any], messages: Sequence[BaseMessage]
+) -> Called | Checked | None:
+    """Carry out one step with awaited I/O."""
+    if isinstance(step, CallModel):
+        return await _atimed(acall, step.deployment)
+    if isinstance(step, RunCheck):
+        result = await aevaluate_check(step.check, messages, step.answer, previous=step.previous)
+        return Checked(result.score, result.reason, result.cost_messages)
+    await asyncio.sleep(step.seconds)
+    return None
+
+
+def _timed(fn: Callable[[], AIMessage]) -> Called:
+    start = time.perf_counter()
+    try:
+        message = fn()
+    except Exception as error:
+        return Called(None, error, (time.perf_counter() - start) * 1000)
+    return Called(message, None, (time.perf_counter() - start) * 1000)
+
+
+async def _atimed(acall: Callable[[Deployment], Any], deployment: Deployment) -> Called:
+    start = time.perf_counter()
+    try:
+        message = await acall(deployment)
+    except Exception as error:
+        return Called(None, error, (time.perf_counter() - start) * 1000)
+    return Called(message, None, (time.perf_counter() - start) * 1000)
