@@ -72,7 +72,9 @@ class RoutedChatModel(BaseChatModel):
     The router consults its own cache before routing (streams included), so when one
     is given langchain-core's lookup is switched off: one lookup, one entry per call."""
     ledger: Any = None
-    """A ledger URL (``memory://``, ``sqlite:///PATH``, ``postgresql://...``) or a `Ledger`."""
+    """A ledger URL (``memory://``, ``sqlite:///PATH``, ``postgresql://...``), a `Ledger`,
+    or True for the embedded default (SQLite in the user data dir, which
+    ``costrouter report`` reads without ``--ledger``)."""
     reference_model: str | None = None
     """Model whose price the savings are measured against (default: the priciest routed)."""
     prices: Any = None

@@ -6,12 +6,15 @@ the request path without ``if cache is not None`` at every step.
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.accounting import Accountant, call_record, usage_of
+from langchain_costrouter.cache import CacheRequest
+from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing import PriceTable
@@ -46,17 +49,26 @@ def open_router_cache(spec: Any) -> Any:
 
 
 def cache_request(cache: Any, request: Request, namespace: str) -> Any:
+    """The request's cache identity, or None when this call cannot be cached.
+
+    A call argument with no stable JSON form (an arbitrary object) cannot be keyed
+    safely: that call skips the cache, with a warning, rather than risk a wrong hit.
+    """
     if cache is None or not request.route.cache:
         return None
-    from langchain_costrouter.cache import CacheRequest
-
-    return CacheRequest(
+    cache_request = CacheRequest(
         messages=request.messages,
         task=request.task,
         namespace=namespace,
         params={**request.kwargs, "stop": request.stop},
         policy_version=request.route.version,
     )
+    try:
+        cache.key(cache_request)
+    except TypeError as error:
+        warnings.warn(f"This call is not cached: {error}", BackendUnavailableWarning, stacklevel=2)
+        return None
+    return cache_request
 
 
 def lookup(cache: Any, cache_request: Any) -> AIMessage | None:
@@ -195,8 +207,11 @@ def price_compression_saving(pipeline: Pipeline, request: Request, served: Deplo
 
 
 def open_router_ledger(spec: Any) -> Any:
-    if spec is None:
+    """None/False: no ledger; True: the embedded SQLite file; a URL or a `Ledger`."""
+    if spec is None or spec is False:
         return None
+    if spec is True:
+        return open_ledger(None)  # the default SQLite file in the user data dir
     if isinstance(spec, str):
         return open_ledger(spec)
     return spec

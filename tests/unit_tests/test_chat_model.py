@@ -164,3 +164,14 @@ def test_structured_output_json_schema_uses_response_format() -> None:
     json_mode = router.with_structured_output(Answer, method="json_mode")
     assert json_mode.invoke("x") == Answer(label="spam")
     assert seen[1]["response_format"] == {"type": "json_object"}
+
+
+def test_ledger_true_uses_the_embedded_sqlite_default(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    router = _router(ledger=True)
+    router.invoke("hi")
+    router.ledger_store.close()
+    [path] = list(tmp_path.rglob("*.sqlite3")) or list(tmp_path.rglob("*.db"))
+    assert path.stat().st_mode & 0o077 == 0

@@ -194,3 +194,16 @@ def test_cache_values_are_json_not_pickle(tmp_path: Path) -> None:
     backend = cache.backend
     raw = [backend.get(key) for key in list(backend._entries)]  # type: ignore[attr-defined]
     assert raw and all(json.loads(value) for value in raw if value is not None)
+
+
+def test_a_call_argument_without_a_json_form_skips_the_cache_with_a_warning() -> None:
+    router, child = _router()
+
+    class Opaque:
+        pass
+
+    with pytest.warns(BackendUnavailableWarning, match="not cached"):
+        router.invoke("hello", extra_object=Opaque())
+    with pytest.warns(BackendUnavailableWarning):
+        router.invoke("hello", extra_object=Opaque())
+    assert child.calls == 2
