@@ -121,7 +121,7 @@ def _timed(fn: Callable[[], AIMessage]) -> Called:
     start = time.perf_counter()
     try:
         message = fn()
-    except Exception as error:
+    except Exception as error:  # handed to the policy, which re-raises non-provider errors
         return Called(None, error, (time.perf_counter() - start) * 1000)
     return Called(message, None, (time.perf_counter() - start) * 1000)
 
@@ -130,6 +130,6 @@ async def _atimed(acall: Callable[[Deployment], Any], deployment: Deployment) ->
     start = time.perf_counter()
     try:
         message = await acall(deployment)
-    except Exception as error:
+    except Exception as error:  # handed to the policy, which re-raises non-provider errors
         return Called(None, error, (time.perf_counter() - start) * 1000)
     return Called(message, None, (time.perf_counter() - start) * 1000)

@@ -82,7 +82,7 @@ def _stream_call(
         for chunk in stream_child(deployment.model, request.messages, request.stop, request.kwargs):
             chunks.append(chunk.model_copy(deep=True))
             yield strip_router_keys(chunk)
-    except Exception as error:
+    except Exception as error:  # handed to the policy, which re-raises non-provider errors
         _raise_if_cut(chunks, error, deployment)
         return Called(None, error, _ms(start))
     return Called(_merge(chunks), None, _ms(start))
@@ -150,7 +150,7 @@ async def _astream_call(
         ):
             chunks.append(chunk.model_copy(deep=True))
             yield strip_router_keys(chunk)
-    except Exception as error:
+    except Exception as error:  # handed to the policy, which re-raises non-provider errors
         _raise_if_cut(chunks, error, deployment)
         sink.append(Called(None, error, _ms(start)))
         return
