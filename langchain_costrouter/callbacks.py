@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -184,7 +184,7 @@ class CostCallbackHandler(BaseCallbackHandler):
 
 def _ended(run: RunStart, run_id: UUID) -> RunEnd:
     latency_ms = (time.perf_counter() - run.started) * 1000.0
-    return RunEnd(run_id=str(run_id), when=datetime.now(timezone.utc), latency_ms=latency_ms)
+    return RunEnd(run_id=str(run_id), when=datetime.now(UTC), latency_ms=latency_ms)
 
 
 def _model_name(

@@ -9,12 +9,12 @@ set after start-up is picked up).
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.errors import ConfigError, MissingAPIKeyError

@@ -7,7 +7,7 @@ the request path without ``if cache is not None`` at every step.
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage
@@ -228,5 +228,5 @@ def record(pipeline: Pipeline, record: CostRouterMetadata, run_id: str) -> None:
     if pipeline.ledger is None:
         return
     pipeline.ledger.add_call(
-        record, run_id=run_id, when=datetime.now(timezone.utc), reference_model=reference
+        record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
     )

@@ -7,7 +7,7 @@ Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,7 +43,7 @@ def insert_rows(table: sa.Table, dialect: str) -> sa.Insert:
 def row_params(row: LedgerRow) -> dict[str, Any]:
     """Column values of a row: naive UTC time, money in integer picodollars."""
     params = {name: getattr(row, name) for name in _ROW_FIELDS}
-    params["time"] = row.time.astimezone(timezone.utc).replace(tzinfo=None)
+    params["time"] = row.time.astimezone(UTC).replace(tzinfo=None)
     for field_name, column in _MONEY.items():
         params[column] = to_picousd(params.pop(field_name))
     return params
@@ -52,7 +52,7 @@ def row_params(row: LedgerRow) -> dict[str, Any]:
 def row_from_db(record: sa.RowMapping) -> LedgerRow:
     """A stored row back as a `LedgerRow`."""
     values = {name: record[name] for name in _ROW_FIELDS if name not in _MONEY}
-    values["time"] = record["time"].replace(tzinfo=timezone.utc)
+    values["time"] = record["time"].replace(tzinfo=UTC)
     for field_name, column in _MONEY.items():
         values[field_name] = from_picousd(record[column])
     return LedgerRow(**values)
@@ -92,7 +92,7 @@ def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Se
         ),
     )
     if since is not None:
-        query = query.where(c.time >= since.astimezone(timezone.utc).replace(tzinfo=None))
+        query = query.where(c.time >= since.astimezone(UTC).replace(tzinfo=None))
     return query if by == "all" else query.group_by(key)
 
 

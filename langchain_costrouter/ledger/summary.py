@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -167,8 +167,8 @@ def parse_since(since: datetime | str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(since) if isinstance(since, str) else since
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _group_key(row: LedgerRow, by: GroupBy) -> str:

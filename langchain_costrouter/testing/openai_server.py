@@ -20,9 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
-
-from typing_extensions import Self
+from typing import Any, Self
 
 from langchain_costrouter.testing.brain import brain_reply
 from langchain_costrouter.testing.handler import ChatServer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -286,9 +286,7 @@ def test_a_router_and_a_handler_on_one_ledger_record_a_call_once(
         "run_id": "router-run",
         "attempts": [{"model": "gpt-4o-mini", "cost_usd": 0.0001, "accepted": True}],
     }
-    handler.ledger.add(
-        rows_from_costrouter(record, run_id="router-run", when=datetime.now(timezone.utc))
-    )
+    handler.ledger.add(rows_from_costrouter(record, run_id="router-run", when=datetime.now(UTC)))
     routed = AIMessage("ok", response_metadata={"costrouter": record})
     mini(routed).invoke("hi", config={"callbacks": [handler]})
     (row,) = handler.ledger.rows()

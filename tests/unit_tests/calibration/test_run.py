@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -23,7 +23,7 @@ from langchain_costrouter.outcomes import ModelOutcome
 from langchain_costrouter.pricing import PriceTable
 from tests.unit_tests.cli.outcome_files import CHEAP, DEAR, MIDDLE, synthetic_records
 
-NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def cascade(rule: StageRule) -> Policy:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from langchain_costrouter.ledger import LedgerRow
 
-DAY_ONE = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+DAY_ONE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def sample_rows() -> list[LedgerRow]:

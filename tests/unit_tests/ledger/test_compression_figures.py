@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,7 +33,7 @@ def test_the_saving_in_dollars_goes_on_the_first_row_only() -> None:
             {"model": "big", "cost_usd": 0.004, "accepted": True},
         ],
     }
-    when = datetime(2026, 5, 4, tzinfo=timezone.utc)
+    when = datetime(2026, 5, 4, tzinfo=UTC)
     first, second = rows_from_costrouter(record, run_id="r", when=when)
     assert (first.compression_saved_usd, second.compression_saved_usd) == (Decimal("0.002"), None)
     assert (first.role, first.compression_tokens_saved) == ("compressor", 800)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from langchain_costrouter.ledger import rows_from_costrouter
 from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
 from langchain_costrouter.metadata import CostRouterMetadata
 
-WHEN = datetime(2026, 5, 4, 10, 30, tzinfo=timezone.utc)
+WHEN = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
 
 
 def escalated_record() -> CostRouterMetadata:
@@ -92,7 +92,7 @@ def test_naive_time_is_taken_as_utc() -> None:
     (row,) = rows_from_costrouter(
         {"attempts": [{"model": "m"}]}, run_id="x", when=datetime(2026, 1, 1, 8, 0)
     )
-    assert row.time == datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
+    assert row.time == datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     assert row.cost_usd is None
 
 
