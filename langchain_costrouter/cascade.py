@@ -51,7 +51,8 @@ class CascadeOutcome:
     attempts: list[AttemptRecord]
     accepted: bool
     served_by: Deployment
-    side_calls: list[tuple[str, AIMessage]] = field(default_factory=list)
+    served: AttemptRecord
+    """The attempt whose answer is returned (accepted, or the best effort)."""
 
 
 @dataclass
@@ -69,10 +70,14 @@ class CascadeContext:
     """Every attempt so far; kept here so a failed call can still be written to the ledger."""
 
 
+# (score, tier index, answer, deployment, its attempt record) of each tier that answered
+_Answered = tuple[float, int, AIMessage, Deployment, AttemptRecord]
+
+
 def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, CascadeOutcome]:
     """Attempt tiers cheapest first; accept on a passing check, escalate otherwise."""
     attempts = ctx.attempts
-    answered: list[tuple[float, int, AIMessage, Deployment]] = []
+    answered: list[_Answered] = []
     overflow_window: list[int | None] = []
     spent = 0.0
     for index, tier in enumerate(route.tiers):
@@ -92,10 +97,11 @@ def run_cascade(route: Route, ctx: CascadeContext) -> Generator[Step, Any, Casca
         score = 1.0
         if tier.check is not None:
             score = yield from _score(tier.check, message, previous, record, ctx, attempts)
-        answered.append((score, index, message, deployment))
+        answered.append((score, index, message, deployment, record))
         if tier.check is None or score >= tier.threshold:
-            record.update({"accepted": True, "reason": _accept_reason(tier, score)})
-            return CascadeOutcome(message, attempts, True, deployment)
+            record["accepted"] = True
+            record["reason"] = _accept_reason(tier, score)
+            return CascadeOutcome(message, attempts, True, deployment, record)
         record["reason"] = f"escalated: score {score:.3f} < threshold {tier.threshold}"
         if checked_reason := record.get("check_reason"):
             record["reason"] += f" ({checked_reason})"
@@ -193,19 +199,16 @@ def _best_effort(
     route: Route,
     ctx: CascadeContext,
     attempts: list[AttemptRecord],
-    answered: list[tuple[float, int, AIMessage, Deployment]],
+    answered: list[_Answered],
 ) -> CascadeOutcome:
     """No tier passed: return the best-scoring answer, marked as not accepted."""
     if not answered:
         if any(a.get("reason", "").startswith("skipped: estimated") for a in attempts):
             raise BudgetExceededError(ctx.task, route.max_cost_usd, list(attempts))
         raise AllTiersFailedError(ctx.task, [dict(a) for a in attempts])
-    score, _, message, deployment = max(answered, key=lambda item: (item[0], item[1]))
-    for record in attempts:
-        if record.get("model") == deployment.model_id and record.get("score") == score:
-            record["reason"] = "best effort: no tier passed its check"
-            break
-    return CascadeOutcome(message, attempts, False, deployment)
+    _, _, message, deployment, record = max(answered, key=lambda item: (item[0], item[1]))
+    record["reason"] = "best effort: no tier passed its check"
+    return CascadeOutcome(message, attempts, False, deployment, record)
 
 
 def _too_small(tier: Tier, overflow_window: list[int | None]) -> bool:

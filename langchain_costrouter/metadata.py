@@ -55,6 +55,9 @@ class CostRouterMetadata(TypedDict, total=False):
 
 def sum_costs(values: list[float | None]) -> float | None:
     """Add dollar amounts; one unknown amount makes the total unknown (never $0)."""
-    if any(value is None for value in values):
-        return None
-    return float(sum(value for value in values if value is not None))
+    total = 0.0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total

@@ -209,12 +209,12 @@ class Pipeline:
 
     def finish(self, request: Request, outcome: CascadeOutcome) -> AIMessage:
         """Stamp the served answer with its record, and write the ledger rows."""
-        served = next((a for a in reversed(outcome.attempts) if a.get("accepted")), None)
-        if served is None:
-            served = next(
-                (a for a in outcome.attempts if a.get("reason", "").startswith("best")), None
-            )
-        attempts = request.side_attempts + outcome.attempts
+        served = outcome.served
+        attempts = (
+            request.side_attempts + outcome.attempts
+            if request.side_attempts
+            else (outcome.attempts)
+        )
         stages.price_compression_saving(self, request, outcome.served_by)
         record = call_record(
             task=request.task,
@@ -231,7 +231,7 @@ class Pipeline:
             "model_name": outcome.served_by.model_id,
             "costrouter": record,
         }
-        if served is not None and served.get("usage"):
+        if served.get("usage"):
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
         stages.record(self, record, request.run_id)
         return message
