@@ -53,6 +53,10 @@ class CircuitBreakers:
             state.trial_in_flight = True
             return True
 
+    def is_closed(self, provider: str) -> bool:
+        """No failures on record for ``provider`` (read without the lock)."""
+        return provider not in self._states
+
     def record_success(self, provider: str) -> None:
         if provider not in self._states:
             return

@@ -123,10 +123,7 @@ def _answer_from_tier(
         for retry in range(ctx.retry.max_retries + 1):
             called: Called = yield CallModel(deployment, index)
             if called.message is not None:
-                ctx.breakers.record_success(deployment.provider)
-                record = ctx.price(deployment, called.message)
-                record.update({"tier": index, "latency_ms": called.latency_ms, "accepted": False})
-                attempts.append(record)
+                record = _record_answer(ctx, deployment, index, called.message, called.latency_ms)
                 return called.message, deployment, record
             fault = _fault_or_raise(called.error, deployment)
             attempts.append(
@@ -148,6 +145,43 @@ def _answer_from_tier(
                 )
             )
     return None
+
+
+def _record_answer(
+    ctx: CascadeContext, deployment: Deployment, index: int, message: AIMessage, latency_ms: float
+) -> AttemptRecord:
+    """A priced attempt for an answer that came back (not yet accepted)."""
+    ctx.breakers.record_success(deployment.provider)
+    record = ctx.price(deployment, message)
+    record.update({"tier": index, "latency_ms": latency_ms, "accepted": False})
+    ctx.attempts.append(record)
+    return record
+
+
+def decided_by_first_call(route: Route, ctx: CascadeContext) -> Deployment | None:
+    """The deployment whose answer ends the cascade if its first call succeeds.
+
+    When tier 0 has no check, no budget applies and its first provider's breaker is
+    closed, the cascade's first step and its outcome on success are known before it
+    runs; the pipeline then makes that call directly and only starts the cascade (primed
+    with that call's failure) when it fails. It saves the step machinery on the most
+    common call, routing without escalation.
+    """
+    tier = route.tiers[0]
+    if tier.check is not None or route.max_cost_usd is not None:
+        return None
+    deployment = tier.deployments[0]
+    return deployment if ctx.breakers.is_closed(deployment.provider) else None
+
+
+def accept_first_answer(
+    ctx: CascadeContext, deployment: Deployment, message: AIMessage, latency_ms: float
+) -> CascadeOutcome:
+    """The outcome the cascade reaches when `decided_by_first_call`'s call answers."""
+    record = _record_answer(ctx, deployment, 0, message, latency_ms)
+    record["accepted"] = True
+    record["reason"] = "accepted"
+    return CascadeOutcome(message, ctx.attempts, True, deployment, record)
 
 
 def _fault_or_raise(error: BaseException | None, deployment: Deployment) -> Fault:

@@ -23,11 +23,17 @@ from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter import stages
 from langchain_costrouter.accounting import Accountant, call_record
-from langchain_costrouter.cascade import CascadeContext, CascadeOutcome, run_cascade
+from langchain_costrouter.cascade import (
+    CascadeContext,
+    CascadeOutcome,
+    accept_first_answer,
+    decided_by_first_call,
+    run_cascade,
+)
 from langchain_costrouter.delegation import acall_child, call_child
 from langchain_costrouter.request import Request, model_max_tokens, read_run_metadata
 from langchain_costrouter.routing import Deployment, pinned_route, resolve_task
-from langchain_costrouter.steps import adrive, drive
+from langchain_costrouter.steps import adrive, atimed, drive, timed
 
 if TYPE_CHECKING:
     from langchain_costrouter.chat_model import RoutedChatModel
@@ -123,10 +129,18 @@ class Pipeline:
         stages.compress(self, request)
         ctx = self.cascade_context(request)
         with self.recording_failures(request, ctx):
-            outcome = drive(
-                run_cascade(request.route, ctx), partial(self._call, request), request.messages
-            )
+            outcome = self._cascade(request, ctx)
         return self.finish(request, outcome)
+
+    def _cascade(self, request: Request, ctx: CascadeContext) -> CascadeOutcome:
+        """The cascade; its first call made directly when that call alone can decide it."""
+        call = partial(self._call, request)
+        primed = None
+        if (first := decided_by_first_call(request.route, ctx)) is not None:
+            primed = timed(lambda: call(first))
+            if primed.message is not None:
+                return accept_first_answer(ctx, first, primed.message, primed.latency_ms)
+        return drive(run_cascade(request.route, ctx), call, request.messages, primed)
 
     def _call(self, request: Request, deployment: Deployment) -> AIMessage:
         return call_child(deployment.model, request.messages, request.stop, request.kwargs)
@@ -150,10 +164,18 @@ class Pipeline:
         await stages.acompress(self, request)
         ctx = self.cascade_context(request)
         with self.recording_failures(request, ctx):
-            outcome = await adrive(
-                run_cascade(request.route, ctx), partial(self._acall, request), request.messages
-            )
+            outcome = await self._acascade(request, ctx)
         return self.finish(request, outcome)
+
+    async def _acascade(self, request: Request, ctx: CascadeContext) -> CascadeOutcome:
+        """Async twin of `_cascade`."""
+        acall = partial(self._acall, request)
+        primed = None
+        if (first := decided_by_first_call(request.route, ctx)) is not None:
+            primed = await atimed(acall, first)
+            if primed.message is not None:
+                return accept_first_answer(ctx, first, primed.message, primed.latency_ms)
+        return await adrive(run_cascade(request.route, ctx), acall, request.messages, primed)
 
     async def _acall(self, request: Request, deployment: Deployment) -> AIMessage:
         return await acall_child(deployment.model, request.messages, request.stop, request.kwargs)

@@ -66,22 +66,28 @@ CallFn = Callable[[Deployment], AIMessage]
 
 
 def drive(
-    flow: Generator[Step, Any, CascadeOutcome], call: CallFn, messages: Sequence[BaseMessage]
+    flow: Generator[Step, Any, CascadeOutcome],
+    call: CallFn,
+    messages: Sequence[BaseMessage],
+    primed: Called | None = None,
 ) -> CascadeOutcome:
-    """Run the cascade with blocking I/O."""
+    """Run the cascade with blocking I/O; ``primed`` answers its first `CallModel`."""
     reply: Any = None
     while True:
         try:
             step = flow.send(reply)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        reply = perform(step, call, messages)
+        if primed is not None and isinstance(step, CallModel):
+            reply, primed = primed, None
+        else:
+            reply = perform(step, call, messages)
 
 
 def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called | Checked | None:
     """Carry out one step with blocking I/O."""
     if isinstance(step, CallModel):
-        return _timed(lambda: call(step.deployment))
+        return timed(lambda: call(step.deployment))
     if isinstance(step, RunCheck):
         result = evaluate_check(step.check, messages, step.answer, previous=step.previous)
         return Checked(result.score, result.reason, result.cost_messages)
@@ -93,15 +99,19 @@ async def adrive(
     flow: Generator[Step, Any, CascadeOutcome],
     acall: Callable[[Deployment], Any],
     messages: Sequence[BaseMessage],
+    primed: Called | None = None,
 ) -> CascadeOutcome:
-    """Run the cascade with awaited I/O."""
+    """Run the cascade with awaited I/O; ``primed`` answers its first `CallModel`."""
     reply: Any = None
     while True:
         try:
             step = flow.send(reply)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        reply = await aperform(step, acall, messages)
+        if primed is not None and isinstance(step, CallModel):
+            reply, primed = primed, None
+        else:
+            reply = await aperform(step, acall, messages)
 
 
 async def aperform(
@@ -109,7 +119,7 @@ async def aperform(
 ) -> Called | Checked | None:
     """Carry out one step with awaited I/O."""
     if isinstance(step, CallModel):
-        return await _atimed(acall, step.deployment)
+        return await atimed(acall, step.deployment)
     if isinstance(step, RunCheck):
         result = await aevaluate_check(step.check, messages, step.answer, previous=step.previous)
         return Checked(result.score, result.reason, result.cost_messages)
@@ -117,7 +127,7 @@ async def aperform(
     return None
 
 
-def _timed(fn: Callable[[], AIMessage]) -> Called:
+def timed(fn: Callable[[], AIMessage]) -> Called:
     start = time.perf_counter()
     try:
         message = fn()
@@ -126,7 +136,7 @@ def _timed(fn: Callable[[], AIMessage]) -> Called:
     return Called(message, None, (time.perf_counter() - start) * 1000)
 
 
-async def _atimed(acall: Callable[[Deployment], Any], deployment: Deployment) -> Called:
+async def atimed(acall: Callable[[Deployment], Any], deployment: Deployment) -> Called:
     start = time.perf_counter()
     try:
         message = await acall(deployment)
