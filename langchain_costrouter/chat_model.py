@@ -35,6 +35,7 @@ from langchain_costrouter.routing import (
     task_from_config,
     warn_about_child_retries,
 )
+from langchain_costrouter.streaming import astream_request, stream_request
 from langchain_costrouter.structured import openai_tools, structured_runnable
 
 CONFIG_ENV = "COSTROUTER_CONFIG"
@@ -256,7 +257,7 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         pipeline = self._stages()
-        yield from pipeline.stream(pipeline.begin(messages, stop, run_manager, kwargs))
+        yield from stream_request(pipeline, pipeline.begin(messages, stop, run_manager, kwargs))
 
     async def _astream(
         self,
@@ -266,7 +267,8 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         pipeline = self._stages()
-        async for chunk in pipeline.astream(pipeline.begin(messages, stop, run_manager, kwargs)):
+        request = pipeline.begin(messages, stop, run_manager, kwargs)
+        async for chunk in astream_request(pipeline, request):
             yield chunk
 
     # -- tools and structured output

@@ -9,11 +9,13 @@ limiter is applied here and children are built with ``cache=False``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCall
+from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.structured import native_tool_kwargs
@@ -102,22 +104,12 @@ def strip_router_keys(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
 
 def content_chunk(message: AIMessage) -> ChatGenerationChunk:
     """The body of a finished answer as one chunk: text, tool calls, extra kwargs."""
-    tool_call_chunks = [
-        {
-            "name": call["name"],
-            "args": _json(call["args"]),
-            "id": call.get("id"),
-            "index": i,
-            "type": "tool_call_chunk",
-        }
-        for i, call in enumerate(message.tool_calls)
-    ]
     extra = {k: v for k, v in message.additional_kwargs.items() if k != "tool_calls"}
     return ChatGenerationChunk(
         message=AIMessageChunk(
             content=message.content,
             additional_kwargs=extra,
-            tool_call_chunks=tool_call_chunks,
+            tool_call_chunks=tool_call_chunks(message.tool_calls),
             id=message.id,
         )
     )
@@ -137,7 +129,11 @@ def final_chunk(message: AIMessage, response_metadata: dict[str, Any]) -> ChatGe
     )
 
 
-def _json(args: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(args)
+def tool_call_chunks(tool_calls: list[ToolCall]) -> list[ToolCallChunk]:
+    """Finished tool calls as the chunks a stream carries (arguments as JSON text)."""
+    return [
+        tool_call_chunk(
+            name=call["name"], args=json.dumps(call["args"]), id=call.get("id"), index=index
+        )
+        for index, call in enumerate(tool_calls)
+    ]

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx
-from langchain_core.exceptions import ContextOverflowError, ModelError
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelConnectionError,
+    ModelError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
 
 FaultKind = Literal[
     "rate_limit", "server", "timeout", "connection", "malformed", "context_overflow", "fatal"
@@ -89,12 +95,6 @@ def _says_context_overflow(error: BaseException) -> bool:
 
 
 def _kind_of_model_error(error: ModelError) -> FaultKind:
-    from langchain_core.exceptions import (
-        ModelConnectionError,
-        ModelRateLimitError,
-        ModelTimeoutError,
-    )
-
     if isinstance(error, ModelRateLimitError):
         return "rate_limit"
     if isinstance(error, ModelTimeoutError):

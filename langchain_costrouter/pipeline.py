@@ -180,18 +180,6 @@ class Pipeline:
     async def _acall(self, request: Request, deployment: Deployment) -> AIMessage:
         return await acall_child(deployment.model, request.messages, request.stop, request.kwargs)
 
-    # -- streaming (see streaming.py)
-
-    def stream(self, request: Request) -> Iterator[Any]:
-        from langchain_costrouter.streaming import stream_request
-
-        return stream_request(self, request)
-
-    def astream(self, request: Request) -> Any:
-        from langchain_costrouter.streaming import astream_request
-
-        return astream_request(self, request)
-
     # -- shared stages
 
     @contextmanager

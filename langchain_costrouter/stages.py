@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.accounting import Accountant, call_record, usage_of
-from langchain_costrouter.cache import CacheRequest
+from langchain_costrouter.cache import CacheRequest, as_response_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
@@ -43,8 +43,6 @@ def open_router_cache(spec: Any) -> Any:
     """The router-owned cache for a URL, a ResponseCache or a LangChain BaseCache."""
     if spec is None:
         return None
-    from langchain_costrouter.cache import as_response_cache
-
     return as_response_cache(spec)
 
 

@@ -20,6 +20,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from langchain_costrouter.delegation import tool_call_chunks
 from langchain_costrouter.tokens import count_messages, count_text
 
 Answer = str | AIMessage | BaseException
@@ -102,16 +103,7 @@ class ScriptedChatModel(BaseChatModel):
                 content="",
                 usage_metadata=message.usage_metadata,
                 response_metadata=message.response_metadata,
-                tool_call_chunks=[
-                    {
-                        "name": c["name"],
-                        "args": _dumps(c["args"]),
-                        "id": c.get("id"),
-                        "index": i,
-                        "type": "tool_call_chunk",
-                    }
-                    for i, c in enumerate(message.tool_calls)
-                ],
+                tool_call_chunks=tool_call_chunks(message.tool_calls),
                 chunk_position="last",
             )
         )
@@ -130,9 +122,3 @@ def _usage(messages: list[BaseMessage], message: AIMessage) -> UsageMetadata:
         output_tokens=output_tokens,
         total_tokens=input_tokens + output_tokens,
     )
-
-
-def _dumps(args: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(args)
