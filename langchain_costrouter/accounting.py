@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata, sum_costs
-from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
+from langchain_costrouter.pricing import PriceTable, token_counts
 from langchain_costrouter.routing import Deployment
 from langchain_costrouter.tokens import count_messages, count_text
 
@@ -35,15 +35,25 @@ class Accountant:
         self, deployment: Deployment, message: AIMessage, prompt: Sequence[BaseMessage]
     ) -> AttemptRecord:
         """A priced record of one answered attempt (usage estimated if the provider gave none)."""
+        # Priced on every call, so written flat: normalised once, priced twice.
         usage, estimated = usage_of(message, prompt)
-        counts = token_counts(usage)  # normalised once, priced twice (model and reference)
-        cost, source = self._cost(deployment, message, counts)
+        counts = token_counts(usage)
+        reported = message.response_metadata.get(PROVIDER_COST_KEY)
+        cost: Decimal | None
+        if reported is not None and isinstance(reported, int | float | str):
+            cost, source = Decimal(str(reported)), "provider"
+        else:
+            cost, source = self.prices.price(
+                deployment.priced_as, counts, provider=deployment.provider
+            )
+        reference = self.reference_model
+        baseline = self.prices.price(reference, counts).cost_usd if reference else None
         record = AttemptRecord(
             model=deployment.model_id,
             provider=deployment.provider,
             usage=dict(usage),
             cost_usd=_float(cost),
-            baseline_cost_usd=self.baseline(counts),
+            baseline_cost_usd=_float(baseline),
             price_source=source,  # type: ignore[typeddict-item]
             reason="",
         )
@@ -61,12 +71,6 @@ class Accountant:
             message,
             prompt,
         )
-
-    def baseline(self, usage: UsageMetadata | TokenCounts) -> float | None:
-        """What the same tokens cost on the reference model (None if unpriced)."""
-        if self.reference_model is None:
-            return None
-        return _float(self.prices.price(self.reference_model, usage).cost_usd)
 
     def input_cost(self, deployment: Deployment, tokens: int) -> float | None:
         """What ``tokens`` prompt tokens cost on ``deployment``: the worth of tokens not sent.
@@ -86,15 +90,6 @@ class Accountant:
             total_tokens=prompt_tokens + max_tokens,
         )
         return _float(self.prices.price(deployment.priced_as, usage).cost_usd)
-
-    def _cost(
-        self, deployment: Deployment, message: AIMessage, usage: TokenCounts
-    ) -> tuple[Decimal | None, str]:
-        reported = message.response_metadata.get(PROVIDER_COST_KEY)
-        if isinstance(reported, int | float | str):
-            return Decimal(str(reported)), "provider"
-        priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
-        return priced.cost_usd, priced.source
 
 
 def usage_of(message: AIMessage, prompt: Sequence[BaseMessage]) -> tuple[UsageMetadata, bool]:

@@ -67,7 +67,7 @@ class CascadeContext:
     retry: RetryPolicy
     rng: Any
     attempts: list[AttemptRecord] = field(default_factory=list)
-    """Every attempt so far; kept here so a failed call can still be written to the ledger."""
+    """Every attempt so far (the request's list, so a failed call still reaches the ledger)."""
 
 
 # (score, tier index, answer, deployment, its attempt record) of each tier that answered
@@ -158,7 +158,7 @@ def _record_answer(
     return record
 
 
-def decided_by_first_call(route: Route, ctx: CascadeContext) -> Deployment | None:
+def decided_by_first_call(route: Route, breakers: CircuitBreakers) -> Deployment | None:
     """The deployment whose answer ends the cascade if its first call succeeds.
 
     When tier 0 has no check, no budget applies and its first provider's breaker is
@@ -171,17 +171,25 @@ def decided_by_first_call(route: Route, ctx: CascadeContext) -> Deployment | Non
     if tier.check is not None or route.max_cost_usd is not None:
         return None
     deployment = tier.deployments[0]
-    return deployment if ctx.breakers.is_closed(deployment.provider) else None
+    return deployment if breakers.is_closed(deployment.provider) else None
 
 
 def accept_first_answer(
-    ctx: CascadeContext, deployment: Deployment, message: AIMessage, latency_ms: float
+    attempts: list[AttemptRecord],
+    breakers: CircuitBreakers,
+    deployment: Deployment,
+    message: AIMessage,
+    record: AttemptRecord,
 ) -> CascadeOutcome:
-    """The outcome the cascade reaches when `decided_by_first_call`'s call answers."""
-    record = _record_answer(ctx, deployment, 0, message, latency_ms)
-    record["accepted"] = True
-    record["reason"] = "accepted"
-    return CascadeOutcome(message, ctx.attempts, True, deployment, record)
+    """The outcome the cascade reaches when `decided_by_first_call`'s call answers.
+
+    Takes the parts of a `CascadeContext` it needs rather than one: this path is
+    the common call, and it builds no context.
+    """
+    breakers.record_success(deployment.provider)
+    record.update({"tier": 0, "accepted": True, "reason": "accepted"})
+    attempts.append(record)
+    return CascadeOutcome(message, attempts, True, deployment, record)
 
 
 def _fault_or_raise(error: BaseException | None, deployment: Deployment) -> Fault:

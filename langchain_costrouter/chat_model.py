@@ -22,6 +22,7 @@ from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
@@ -35,6 +36,7 @@ from langchain_costrouter.routing import (
     task_from_config,
     warn_about_child_retries,
 )
+from langchain_costrouter.signatures import presigned
 from langchain_costrouter.streaming import astream_request, stream_request
 from langchain_costrouter.structured import openai_tools, structured_runnable
 
@@ -170,7 +172,7 @@ class RoutedChatModel(BaseChatModel):
         params = LangSmithParams(
             ls_provider="costrouter",
             ls_model_type="chat",
-            ls_model_name=kwargs.get("model") or self._default_model_id(),
+            ls_model_name=kwargs.get("model") or self._stages().default_model_id,
         )
         if stop:
             params["ls_stop"] = stop
@@ -178,10 +180,6 @@ class RoutedChatModel(BaseChatModel):
             if isinstance(kwargs.get(key), int | float):
                 params[f"ls_{key}"] = kwargs[key]  # type: ignore[literal-required]
         return params
-
-    def _default_model_id(self) -> str:
-        task = self.default_task or next(iter(self.route_table))
-        return self.route_table[task].tiers[0].primary.model_id
 
     # -- task label: copied from config into the call, since stream() gets no run manager
 
@@ -227,6 +225,7 @@ class RoutedChatModel(BaseChatModel):
 
     # -- the request path
 
+    @presigned
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -238,6 +237,7 @@ class RoutedChatModel(BaseChatModel):
         message = pipeline.run(pipeline.begin(messages, stop, run_manager, kwargs))
         return _result(message)
 
+    @presigned
     async def _agenerate(
         self,
         messages: list[BaseMessage],
@@ -326,5 +326,7 @@ def _with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[st
     """Copy the config's task label into the call kwargs unless one was passed."""
     if "task" in kwargs:
         return kwargs
+    if config is None and var_child_runnable_config.get() is None:
+        return kwargs  # a top-level call with no config: no label to copy, skip ensure_config
     task = task_from_config(ensure_config(config))
     return {**kwargs, "task": task} if task else kwargs

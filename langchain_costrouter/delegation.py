@@ -83,6 +83,8 @@ def first_message(result: ChatResult) -> AIMessage:
     message = generation.message
     if not isinstance(message, AIMessage):
         message = AIMessage(content=message.content)
+    if not result.llm_output and not generation.generation_info:
+        return message
     extra = {**(result.llm_output or {}), **(generation.generation_info or {})}
     extra.pop("token_usage", None)
     message.response_metadata = {**extra, **message.response_metadata}

@@ -38,8 +38,6 @@ from langchain_costrouter.steps import adrive, atimed, drive, timed
 if TYPE_CHECKING:
     from langchain_costrouter.chat_model import RoutedChatModel
 
-_CALL_ONLY_KWARGS = ("task", "stream")
-
 
 @dataclass
 class Pipeline:
@@ -52,6 +50,8 @@ class Pipeline:
     rng: random.Random
     described_routes: dict[str, list[list[str]]]
     """Route labels for `_identifying_params`, computed once (read on every call)."""
+    default_model_id: str
+    """The model LangSmith is told of when a call pins none (also read on every call)."""
 
     @classmethod
     def build(cls, router: RoutedChatModel) -> Pipeline:
@@ -62,6 +62,7 @@ class Pipeline:
             ledger=stages.open_router_ledger(router.ledger),
             rng=random.Random(),
             described_routes=_describe(router),
+            default_model_id=_default_model_id(router),
         )
 
     def rebind(self, router: RoutedChatModel) -> Pipeline:
@@ -71,6 +72,7 @@ class Pipeline:
             router=router,
             accountant=stages.accountant_for(router),
             described_routes=_describe(router),
+            default_model_id=_default_model_id(router),
         )
 
     def begin(
@@ -82,13 +84,14 @@ class Pipeline:
     ) -> Request:
         """Resolve the task and route and split call-only kwargs from the child's."""
         router = self.router
-        task = self._task(kwargs.get("task"), run_manager)
-        child_kwargs = {k: v for k, v in kwargs.items() if k not in _CALL_ONLY_KWARGS}
+        # ``kwargs`` is the call's own ``**kwargs`` dict: what is left of it goes to the child.
+        task = self._task(kwargs.pop("task", None), run_manager)
+        kwargs.pop("stream", None)
         route = router.route_table[task]
-        if "model" in child_kwargs:
-            route = pinned_route(router.route_table.values(), child_kwargs.pop("model"))
+        if "model" in kwargs:
+            route = pinned_route(router.route_table.values(), kwargs.pop("model"))
         run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
-        request = Request(task, route, messages, stop, child_kwargs, run_id)
+        request = Request(task, route, messages, stop, kwargs, run_id)
         request.cache_request = stages.cache_request(self.cache, request, router.namespace)
         read_run_metadata(request, run_manager.metadata if run_manager else {})
         return request
@@ -127,20 +130,23 @@ class Pipeline:
     def _answer(self, request: Request) -> AIMessage:
         """Compression, cascade and finish: everything after a cache miss."""
         stages.compress(self, request)
-        ctx = self.cascade_context(request)
-        with self.recording_failures(request, ctx):
-            outcome = self._cascade(request, ctx)
+        try:  # plain, not `recording_failures`: a generator context manager costs ~2 us
+            outcome = self._cascade(request)
+        except Exception:
+            self.record_failure(request)
+            raise
         return self.finish(request, outcome)
 
-    def _cascade(self, request: Request, ctx: CascadeContext) -> CascadeOutcome:
+    def _cascade(self, request: Request) -> CascadeOutcome:
         """The cascade; its first call made directly when that call alone can decide it."""
         call = partial(self._call, request)
         primed = None
-        if (first := decided_by_first_call(request.route, ctx)) is not None:
-            primed = timed(lambda: call(first))
+        if (first := decided_by_first_call(request.route, self.router.breakers)) is not None:
+            primed = timed(call, first)
             if primed.message is not None:
-                return accept_first_answer(ctx, first, primed.message, primed.latency_ms)
-        return drive(run_cascade(request.route, ctx), call, request.messages, primed)
+                return self._accept_first(request, first, primed.message, primed.latency_ms)
+        flow = run_cascade(request.route, self.cascade_context(request))
+        return drive(flow, call, request.messages, primed)
 
     def _call(self, request: Request, deployment: Deployment) -> AIMessage:
         return call_child(deployment.model, request.messages, request.stop, request.kwargs)
@@ -162,43 +168,58 @@ class Pipeline:
 
     async def _aanswer(self, request: Request) -> AIMessage:
         await stages.acompress(self, request)
-        ctx = self.cascade_context(request)
-        with self.recording_failures(request, ctx):
-            outcome = await self._acascade(request, ctx)
+        try:
+            outcome = await self._acascade(request)
+        except Exception:
+            self.record_failure(request)
+            raise
         return self.finish(request, outcome)
 
-    async def _acascade(self, request: Request, ctx: CascadeContext) -> CascadeOutcome:
+    async def _acascade(self, request: Request) -> CascadeOutcome:
         """Async twin of `_cascade`."""
         acall = partial(self._acall, request)
         primed = None
-        if (first := decided_by_first_call(request.route, ctx)) is not None:
+        if (first := decided_by_first_call(request.route, self.router.breakers)) is not None:
             primed = await atimed(acall, first)
             if primed.message is not None:
-                return accept_first_answer(ctx, first, primed.message, primed.latency_ms)
-        return await adrive(run_cascade(request.route, ctx), acall, request.messages, primed)
+                return self._accept_first(request, first, primed.message, primed.latency_ms)
+        flow = run_cascade(request.route, self.cascade_context(request))
+        return await adrive(flow, acall, request.messages, primed)
 
     async def _acall(self, request: Request, deployment: Deployment) -> AIMessage:
         return await acall_child(deployment.model, request.messages, request.stop, request.kwargs)
 
     # -- shared stages
 
+    def _accept_first(
+        self, request: Request, deployment: Deployment, message: AIMessage, latency_ms: float
+    ) -> CascadeOutcome:
+        record = self.accountant.attempt(deployment, message, request.messages)
+        record["latency_ms"] = latency_ms
+        return accept_first_answer(
+            request.attempts, self.router.breakers, deployment, message, record
+        )
+
     @contextmanager
-    def recording_failures(self, request: Request, ctx: CascadeContext) -> Iterator[None]:
+    def recording_failures(self, request: Request) -> Iterator[None]:
         """A call that ends in an error still leaves its attempts in the ledger."""
         try:
             yield
         except Exception:
-            record = call_record(
-                task=request.task,
-                namespace=self.router.namespace,
-                attempts=request.side_attempts + ctx.attempts,
-                served=None,
-                accepted=False,
-                cache_hit=False,
-                extra=request.extra,
-            )
-            stages.record(self, record, request.run_id)
+            self.record_failure(request)
             raise
+
+    def record_failure(self, request: Request) -> None:
+        record = call_record(
+            task=request.task,
+            namespace=self.router.namespace,
+            attempts=request.side_attempts + request.attempts,
+            served=None,
+            accepted=False,
+            cache_hit=False,
+            extra=request.extra,
+        )
+        stages.record(self, record, request.run_id)
 
     def cascade_context(self, request: Request) -> CascadeContext:
         router = self.router
@@ -215,6 +236,7 @@ class Pipeline:
             breakers=router.breakers,
             retry=router.retry,
             rng=self.rng,
+            attempts=request.attempts,
         )
 
     def finish(self, request: Request, outcome: CascadeOutcome) -> AIMessage:
@@ -241,7 +263,7 @@ class Pipeline:
             "model_name": outcome.served_by.model_id,
             "costrouter": record,
         }
-        if served.get("usage"):
+        if not message.usage_metadata and served.get("usage"):  # estimated: not reported
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
         stages.record(self, record, request.run_id)
         return message
@@ -262,3 +284,8 @@ class Pipeline:
 
 def _describe(router: RoutedChatModel) -> dict[str, list[list[str]]]:
     return {task: route.describe() for task, route in router.route_table.items()}
+
+
+def _default_model_id(router: RoutedChatModel) -> str:
+    task = router.default_task or next(iter(router.route_table))
+    return router.route_table[task].tiers[0].primary.model_id

@@ -12,7 +12,7 @@ from langchain_costrouter.routing import Deployment, Route
 from langchain_costrouter.tokens import count_messages
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """One routed call: what was asked and what has been spent on it so far."""
 
@@ -23,6 +23,8 @@ class Request:
     kwargs: dict[str, Any]
     run_id: str
     cache_request: Any = None
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    """The cascade's attempts so far: kept here so a failed call still reaches the ledger."""
     side_attempts: list[AttemptRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     compress: bool = True

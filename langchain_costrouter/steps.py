@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import AIMessage, BaseMessage
 
@@ -41,9 +41,11 @@ class Sleep:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Called:
-    """What a driver sends back for `CallModel`: an answer or the error, and the time."""
+class Called(NamedTuple):
+    """What a driver sends back for `CallModel`: an answer or the error, and the time.
+
+    A named tuple: one is built for every call a router makes.
+    """
 
     message: AIMessage | None
     error: BaseException | None
@@ -87,7 +89,7 @@ def drive(
 def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called | Checked | None:
     """Carry out one step with blocking I/O."""
     if isinstance(step, CallModel):
-        return timed(lambda: call(step.deployment))
+        return timed(call, step.deployment)
     if isinstance(step, RunCheck):
         result = evaluate_check(step.check, messages, step.answer, previous=step.previous)
         return Checked(result.score, result.reason, result.cost_messages)
@@ -127,10 +129,10 @@ async def aperform(
     return None
 
 
-def timed(fn: Callable[[], AIMessage]) -> Called:
+def timed(call: CallFn, deployment: Deployment) -> Called:
     start = time.perf_counter()
     try:
-        message = fn()
+        message = call(deployment)
     except Exception as error:  # handed to the policy, which re-raises non-provider errors
         return Called(None, error, (time.perf_counter() - start) * 1000)
     return Called(message, None, (time.perf_counter() - start) * 1000)

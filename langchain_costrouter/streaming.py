@@ -49,7 +49,7 @@ def stream_request(pipeline: Pipeline, request: Request) -> Iterator[ChatGenerat
         return
     stages.compress(pipeline, request)
     ctx = pipeline.cascade_context(request)
-    with pipeline.recording_failures(request, ctx):
+    with pipeline.recording_failures(request):
         outcome = yield from _drive_live(pipeline, request, ctx)
     yield from _close(pipeline, request, outcome)
 
@@ -117,7 +117,7 @@ async def astream_request(
     ctx = pipeline.cascade_context(request)
     flow = run_cascade(request.route, ctx)
     reply: Any = None
-    with pipeline.recording_failures(request, ctx):
+    with pipeline.recording_failures(request):
         while True:
             try:
                 step = flow.send(reply)

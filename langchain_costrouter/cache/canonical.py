@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import functools
+import math
 import re
 import types
 import uuid
@@ -42,6 +44,7 @@ IGNORED_PARAMS = frozenset({"callbacks", "run_manager", "run_name", "tags", "met
 _SCALARS = (str, int, bool, type(None))
 
 
+@functools.lru_cache(maxsize=4096)  # few distinct parameter names; every key checks each
 def is_secret_name(name: str) -> bool:
     """Tell whether a parameter name denotes a credential (``api_key``, ``Authorization``...)."""
     return _SECRET_NAME.search(name) is not None
@@ -71,6 +74,8 @@ def canonical(value: Any, *, path: str = "value") -> JsonValue:
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):  # JSON has no NaN: it would be keyed as null
+            raise TypeError(f"Cannot build a cache key from {path}={value}: not a finite number.")
         # temperature=1 and temperature=1.0 are the same request.
         return int(value) if value.is_integer() else value
     if isinstance(value, Mapping):

@@ -42,7 +42,10 @@ def encode_message(message: AIMessage) -> bytes:
     Raises:
         CacheEncodeError: a metadata value has no JSON form.
     """
-    data = {k: v for k, v in message.model_dump().items() if k not in _NOT_STORED}
+    # Fields left at their defaults (no tool calls, no name...) are not written: each
+    # field a hit does not have to validate is time saved on every hit.
+    dumped = message.model_dump(exclude_defaults=True)
+    data = {k: v for k, v in dumped.items() if k not in _NOT_STORED}
     document = {"v": CODEC_VERSION, "type": "ai", "data": data}
     try:
         return json.dumps(document, default=_to_json).encode()

@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
 from langchain_costrouter.cache.codec import CacheDecodeError
@@ -36,12 +36,12 @@ class BackendGuard:
         """False while the backend is paused after a failure."""
         return time.monotonic() >= self._down_until
 
-    def run(self, action: str, operation: Callable[[], T]) -> T | None:
-        """Run ``operation``; None if the backend is paused or fails."""
+    def run(self, action: str, operation: Callable[..., T], *args: Any) -> T | None:
+        """Run ``operation(*args)``; None if the backend is paused or fails."""
         if not self.available():
             return None
         try:
-            return operation()
+            return operation(*args)
         except CacheBackendError as error:
             self._failed(action, error)
             return None

@@ -16,22 +16,32 @@ meaning; everything else is exact.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, ToolMessage
+import orjson
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 
 from langchain_costrouter.cache.canonical import JsonValue, canonical, canonical_params
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 """Bumped whenever the key payload changes shape, so old entries are never misread."""
 
 _WHITESPACE_RUN = re.compile(r"\s+")
+
+# Message types whose form is role and content alone when they carry no name or kwargs
+# (not AIMessage: its tool calls are part of the form).
+_PLAIN_TEXT_TYPES = frozenset({HumanMessage, SystemMessage})
 
 
 @dataclass(frozen=True)
@@ -105,17 +115,25 @@ class CacheRequest:
     policy_version: str = "0"
     normalization: Normalization | None = None
 
-    @cached_property
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
     def key(self) -> str:
-        """The canonical key under `normalization` (or `DEFAULT_NORMALIZATION`).
+        """The canonical key under `normalization` (or `DEFAULT_NORMALIZATION`), memoised.
+
+        Memoised by hand: `functools.cached_property` takes a lock on Python 3.11.
 
         Raises:
             TypeError: a parameter has no stable JSON form.
         """
-        return self.key_for(self.normalization or DEFAULT_NORMALIZATION)
+        key = self._key
+        if key is None:
+            key = self.key_for(self.normalization or DEFAULT_NORMALIZATION)
+            object.__setattr__(self, "_key", key)  # frozen, but the key is derived
+        return key
 
     def key_for(self, normalization: Normalization) -> str:
-        """The canonical key under a given normalisation: ``"v1:" + sha256 hex``."""
+        """The canonical key under a given normalisation: ``"v2:" + sha256 hex``."""
         return f"v{KEY_VERSION}:{digest(self.payload(normalization))}"
 
     def payload(self, normalization: Normalization) -> dict[str, JsonValue]:
@@ -132,20 +150,24 @@ class CacheRequest:
 
 
 def digest(document: JsonValue) -> str:
-    """SHA-256 of the JSON text of ``document``.
+    """SHA-256 of the compact UTF-8 JSON of ``document`` (orjson: every hit pays for it).
 
     Key order is part of the canonical form: `canonical` sorts every mapping and the
     payload and message forms are built in a fixed order, so no sort pass is needed.
+    orjson writes NaN as null, so `canonical` refuses non-finite floats, and it raises
+    a `TypeError` for integers beyond 64 bits: such a request is simply not cached.
     """
-    text = json.dumps(document, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(document)).hexdigest()
 
 
 def message_form(message: BaseMessage, normalization: Normalization) -> dict[str, JsonValue]:
     """What of a message the model reads: role, name, content, tool calls, tool-call id."""
+    content = message.content
+    if _plain_text(message):  # most prompts: the same form as below, without its checks
+        return {"role": message.type, "content": normalization.apply(content)}  # type: ignore[arg-type]
     form: dict[str, JsonValue] = {
         "role": _role(message),
-        "content": content_form(message.content, normalization),
+        "content": content_form(content, normalization),
     }
     if message.name is not None:
         form["name"] = message.name
@@ -161,6 +183,16 @@ def message_form(message: BaseMessage, normalization: Normalization) -> dict[str
     if extra:
         form["additional_kwargs"] = canonical(extra, path="additional_kwargs")
     return form
+
+
+def _plain_text(message: BaseMessage) -> bool:
+    """A human or system message of plain text with no name and no extra kwargs."""
+    return (
+        type(message) in _PLAIN_TEXT_TYPES
+        and type(message.content) is str
+        and message.name is None
+        and not message.additional_kwargs
+    )
 
 
 def content_form(content: str | list[Any], normalization: Normalization) -> JsonValue:

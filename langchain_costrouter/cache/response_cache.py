@@ -26,8 +26,7 @@ from contextlib import (
     asynccontextmanager,
     contextmanager,
 )
-from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import Literal, NamedTuple, TypeVar, cast
 
 from langchain_core.messages import AIMessage
 
@@ -48,8 +47,7 @@ from langchain_costrouter.errors import BackendUnavailableWarning
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class CacheHit:
+class CacheHit(NamedTuple):
     """A cached answer and how it was found (for the ledger and metadata)."""
 
     message: AIMessage
@@ -111,12 +109,15 @@ class ResponseCache:
         """The request's own normalisation, else the task's, else the default."""
         if request.normalization is not None:
             return request.normalization
+        if type(self.normalization) is Normalization:  # one for all tasks: no Mapping check
+            return self.normalization
         return _per_task(self.normalization, request.task, DEFAULT_NORMALIZATION)
 
     def key(self, request: CacheRequest) -> str:
         """The backend key of a request under its task's normalisation."""
         normalization = self.normalization_for(request)
-        if normalization == (request.normalization or DEFAULT_NORMALIZATION):
+        own = request.normalization or DEFAULT_NORMALIZATION
+        if normalization is own or normalization == own:
             return request.key  # memoised on the request
         return request.key_for(normalization)
 
@@ -206,7 +207,7 @@ class ResponseCache:
     def _fetch(self, key: str) -> AIMessage | None:
         """Read and decode; a corrupt entry (bad JSON, a pickled row) is a warned miss."""
         try:
-            raw = self._guard.run("reading", lambda: self.backend.get(key))
+            raw = self._guard.run("reading", self.backend.get, key)
             return None if raw is None else decode_message(raw)
         except CacheDecodeError as error:
             self._guard.corrupt_entry(key, error)

@@ -26,6 +26,8 @@ class Rates:
 
     def cost(self, tokens: TokenCounts) -> Decimal:
         """Exact dollars of ``tokens``; reasoning is inside output, so not added again."""
+        if not (tokens.cache_read or tokens.cache_write_total):  # most calls: kept short
+            return tokens.input * self.input + tokens.output * self.output
         cost = tokens.uncached_input * self.input + tokens.output * self.output
         if tokens.cache_read:
             cost += tokens.cache_read * self.cache_read
@@ -66,7 +68,8 @@ class PriceSchedule:
 
     def cost(self, tokens: TokenCounts) -> Decimal:
         """Exact dollars of ``tokens`` at the tier their prompt size falls in."""
-        return self.rates_for(tokens.input).cost(tokens)
+        rates = self.rates_for(tokens.input) if self.tiers else self.base
+        return rates.cost(tokens)
 
     def rates_for(self, input_tokens: int) -> Rates:
         """The rates that apply to a prompt of ``input_tokens`` tokens."""

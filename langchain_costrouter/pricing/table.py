@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_costrouter.errors import UnknownPriceWarning
 from langchain_costrouter.metadata import PriceSource
@@ -22,9 +21,8 @@ _BLEND_INPUT_WEIGHT = 3
 Usage = Mapping[str, Any] | TokenCounts | None
 
 
-@dataclass(frozen=True, slots=True)
-class PricedUsage:
-    """The cost of one call and where its price came from.
+class PricedUsage(NamedTuple):
+    """The cost of one call and where its price came from (a tuple: built per call).
 
     Attributes:
         cost_usd: Exact dollars, or None when the model's price is unknown (never $0).
@@ -36,6 +34,7 @@ class PricedUsage:
 
 
 _UNKNOWN = PricedUsage(cost_usd=None, source="unknown")
+_UNRESOLVED: Any = object()
 _Key = tuple[str, str | None, str | None, bool]
 
 
@@ -78,8 +77,11 @@ class PriceTable:
                 keys when langchain-openai prefixed them with the tier.
             batch: Whether the call went through a batch API (discounted).
         """
-        counts = usage if isinstance(usage, TokenCounts) else token_counts(usage)
-        schedule = self._schedule(model, provider, service_tier or counts.service_tier, batch)
+        counts = usage if type(usage) is TokenCounts else token_counts(usage)  # type: ignore[arg-type]
+        key = (model, provider, service_tier or counts.service_tier, batch)
+        schedule = self._schedules.get(key, _UNRESOLVED)  # inlined `_schedule`: the hot path
+        if schedule is _UNRESOLVED:
+            schedule = self._resolve(key)
         if schedule is None:
             self._warn_unknown(model)
             return _UNKNOWN

@@ -11,16 +11,17 @@ untangled once, here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # The tiers for which langchain-openai prefixes the token-detail keys.
 PREFIXED_SERVICE_TIERS = ("flex", "priority")
 
 
-@dataclass(frozen=True, slots=True)
-class TokenCounts:
+class TokenCounts(NamedTuple):
     """Token counts of one call, every count a part of ``input`` or ``output``.
+
+    A named tuple rather than a frozen dataclass: it is built on every priced call,
+    and a tuple is built several times faster.
 
     Attributes:
         input: All prompt tokens, cached and cache-written ones included.

@@ -102,7 +102,7 @@ def test_message_ids_do_not_change_the_key() -> None:
 def test_key_is_versioned_sha256() -> None:
     key = request().key
     prefix, digest = key.split(":")
-    assert prefix == "v1"
+    assert prefix == "v2"
     assert len(digest) == 64
     assert int(digest, 16) >= 0
 
@@ -128,6 +128,13 @@ def test_unknown_objects_raise_instead_of_leaking_a_repr() -> None:
 
     with pytest.raises(TypeError, match="Opaque"):
         _ = with_params(client=Opaque()).key
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 2**70])
+def test_values_json_cannot_hold_exactly_raise_instead_of_colliding(value: object) -> None:
+    # NaN would be written as null (the key of temperature=None), a 70-bit int not at all.
+    with pytest.raises(TypeError):
+        _ = with_params(temperature=value).key
 
 
 def test_schema_classes_are_keyed_by_schema() -> None:
