@@ -50,8 +50,21 @@ class CacheBackend(ABC):
         """Append ``value`` to the list stored under ``key`` (semantic vectors)."""
         raise NotImplementedError(f"{type(self).__name__} stores no lists")
 
-    def read_list(self, key: str) -> list[bytes]:
-        """Every value appended under ``key``, oldest first."""
+    def list_length(self, key: str) -> int:
+        """How many values were ever appended under ``key`` (since it was last cleared).
+
+        Positions never move, so a reader that has seen ``n`` values reads only what
+        came after (`read_list` from ``n``) instead of the whole list on every lookup.
+        """
+        raise NotImplementedError(f"{type(self).__name__} stores no lists")
+
+    def read_list(self, key: str, start: int = 0) -> list[bytes]:
+        """The values at positions ``start`` and after, oldest first.
+
+        A backend may have dropped old values (bounded memory, eviction); those are
+        simply absent, so a reader checks the first value it gets against the one it
+        saw at that position.
+        """
         raise NotImplementedError(f"{type(self).__name__} stores no lists")
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:

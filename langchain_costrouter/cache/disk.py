@@ -29,7 +29,6 @@ from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
 
 _DB_FILE = "cache.db"
-_LIST_SEPARATOR = b"\n"  # JSON text written by json.dumps never holds a raw newline.
 
 
 def default_cache_dir() -> Path:
@@ -110,18 +109,28 @@ class DiskBackend(LocalBackend):
             cache.clear()
 
     def append(self, key: str, value: bytes) -> None:
-        """Append one newline-free JSON value to the list under ``key`` atomically."""
-        if _LIST_SEPARATOR in value:
-            raise ValueError("list values must be single-line JSON")
-        with self._errors() as cache, cache.transact():
-            current = cache.get(key)
-            cache.set(key, value if current is None else current + _LIST_SEPARATOR + value)
+        """Store the value at the list's next position, atomically across processes.
 
-    def read_list(self, key: str) -> list[bytes]:
-        """Every value appended under ``key``."""
+        One row per value (and one for the count), so appending and reading what is
+        new cost one value's I/O, not the whole list's. Eviction may remove a value;
+        readers skip the gap.
+        """
+        with self._errors() as cache, cache.transact():
+            length = _count(cache.get(_length_key(key)))
+            cache.set(_item_key(key, length), value)
+            cache.set(_length_key(key), str(length + 1))
+
+    def list_length(self, key: str) -> int:
+        """Values ever appended under ``key``."""
         with self._errors() as cache:
-            current = cache.get(key)
-        return [] if current is None else bytes(current).split(_LIST_SEPARATOR)
+            return _count(cache.get(_length_key(key)))
+
+    def read_list(self, key: str, start: int = 0) -> list[bytes]:
+        """The values at positions ``start`` and after (evicted ones skipped)."""
+        with self._errors() as cache:
+            length = _count(cache.get(_length_key(key)))
+            values = [cache.get(_item_key(key, i)) for i in range(start, length)]
+        return [v.encode() if isinstance(v, str) else v for v in values if v is not None]
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """diskcache ``add`` is atomic across processes: only one caller adds the key."""
@@ -176,3 +185,16 @@ def _make_private(path: Path) -> None:
             path.chmod(0o600)
     except FileNotFoundError:
         return
+
+
+def _length_key(key: str) -> str:
+    return f"{key}#length"
+
+
+def _item_key(key: str, position: int) -> str:
+    return f"{key}#{position}"
+
+
+def _count(stored: Any) -> int:
+    """A stored list length (a str row; absent means empty)."""
+    return int(stored) if stored is not None else 0

@@ -25,6 +25,7 @@ class MemoryBackend(LocalBackend):
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
         self._lists: dict[str, list[bytes]] = {}
+        self._dropped: dict[str, int] = {}  # per list, how many of its oldest values went
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
@@ -59,6 +60,7 @@ class MemoryBackend(LocalBackend):
         with self._lock:
             self._entries.clear()
             self._lists.clear()
+            self._dropped.clear()
 
     def close(self) -> None:
         """Nothing to release: the entries live and die with the process."""
@@ -74,8 +76,15 @@ class MemoryBackend(LocalBackend):
             values.append(value)
             if len(values) > self.max_entries:
                 del values[0]
+                self._dropped[key] = self._dropped.get(key, 0) + 1
 
-    def read_list(self, key: str) -> list[bytes]:
-        """A snapshot of the list under ``key``."""
+    def list_length(self, key: str) -> int:
+        """Values ever appended under ``key``, dropped ones included (positions are stable)."""
         with self._lock:
-            return list(self._lists.get(key, ()))
+            return self._dropped.get(key, 0) + len(self._lists.get(key, ()))
+
+    def read_list(self, key: str, start: int = 0) -> list[bytes]:
+        """A snapshot of the values at positions ``start`` and after that are still kept."""
+        with self._lock:
+            offset = max(start - self._dropped.get(key, 0), 0)
+            return self._lists.get(key, [])[offset:]

@@ -1,7 +1,7 @@
 """Redis backend: one cache for many machines, with plain commands only.
 
 GET/SET with PX for entries, SET NX PX for coalescing locks, a compare-and-delete
-EVAL to release a lock, RPUSH/LRANGE for semantic vectors, SCAN+DEL to clear. No
+EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors, SCAN+DEL to clear. No
 modules (RedisJSON, RediSearch) are needed. Every key carries ``prefix``, so several
 applications (and tests) share one database without touching each other's keys.
 
@@ -87,10 +87,15 @@ class RedisBackend(CacheBackend):
         with _errors():
             self._client.rpush(self.prefix + key, value)
 
-    def read_list(self, key: str) -> list[bytes]:
-        """LRANGE the whole list."""
+    def list_length(self, key: str) -> int:
+        """LLEN."""
         with _errors():
-            values = self._client.lrange(self.prefix + key, 0, -1)
+            return int(self._client.llen(self.prefix + key))
+
+    def read_list(self, key: str, start: int = 0) -> list[bytes]:
+        """LRANGE from ``start`` to the end."""
+        with _errors():
+            values = self._client.lrange(self.prefix + key, start, -1)
         return cast("list[bytes]", values)
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:

@@ -11,23 +11,23 @@ Semantic caches are where the anchors leaked answers across tenants and served
   negations and capitalised words (names, places, products) must match
   (`near_miss_guard`). "Refund order 1234" never answers "refund order 1235".
 
-Vectors live in the backend as JSON lines (so Redis and diskcache share them across
-processes), one list per partition, compared by cosine similarity.
+Vectors live in the backend (so Redis and diskcache share them across processes), one
+list per partition, compared by cosine similarity (`semantic_index`).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import HumanMessage
 
 from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
+from langchain_costrouter.cache.semantic_index import PartitionIndex
 
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
@@ -35,6 +35,8 @@ _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _NEGATIONS = frozenset(
     {"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without"}
 )
+# Stored vectors are float32: a similarity may read up to about 1e-7 low.
+_FLOAT32_TOLERANCE = 1e-6
 _NEGATING_WORDS = {"cannot": "not", "dont": "not", "doesnt": "not", "isnt": "not", "cant": "not"}
 
 NearMissGuard = Callable[[str, str], bool]
@@ -81,7 +83,6 @@ class SemanticMatch:
     key: str
     similarity: float
     text: str
-    vector: list[float] = field(default_factory=list, repr=False)
 
 
 class SemanticLayer:
@@ -130,7 +131,7 @@ class SemanticLayer:
     def partition(self, request: CacheRequest, normalization: Normalization) -> str:
         """Backend list key: everything but the last user text, hashed exactly."""
         context = replace(request, messages=request.messages[:-1])
-        return f"sem:v1:{digest(context.payload(normalization))}"
+        return f"sem:v2:{digest(context.payload(normalization))}"
 
     def embed(self, text: str) -> list[float]:
         """Embed and L2-normalise, so similarity is a dot product."""
@@ -141,37 +142,20 @@ class SemanticLayer:
         return _unit(await self.embeddings.aembed_query(text))
 
     def best_match(
-        self, task: str, text: str, vector: list[float], stored: list[bytes]
+        self, task: str, text: str, vector: list[float], index: PartitionIndex
     ) -> SemanticMatch | None:
         """The most similar stored entry above the threshold that passes the guard."""
         threshold = self.threshold_for(task)
         if threshold is None:
             return None
-        best: SemanticMatch | None = None
-        for entry in filter(None, map(_parse_entry, stored)):
-            if len(entry.vector) != len(vector):
-                continue  # stored by another embeddings model
-            similarity = math.fsum(a * b for a, b in zip(vector, entry.vector, strict=True))
-            better = similarity >= threshold and (best is None or similarity > best.similarity)
-            if better and self.guard(text, entry.text):
-                best = SemanticMatch(entry.key, similarity, entry.text)
-        return best
-
-    @staticmethod
-    def entry(key: str, text: str, vector: list[float]) -> bytes:
-        """The JSON line stored in a partition for one cached answer."""
-        return json.dumps({"k": key, "t": text, "e": vector}, separators=(",", ":")).encode()
-
-
-def _parse_entry(line: bytes) -> SemanticMatch | None:
-    """A stored entry (similarity unknown yet, 0.0), or None if the line is unusable."""
-    try:
-        entry = json.loads(line)
-        return SemanticMatch(str(entry["k"]), 0.0, str(entry["t"]), [float(x) for x in entry["e"]])
-    except (ValueError, TypeError, KeyError):
+        for similarity, entry in index.ranked(vector, threshold - _FLOAT32_TOLERANCE):
+            if self.guard(text, entry.text):
+                return SemanticMatch(entry.key, min(similarity, 1.0), entry.text)
         return None
 
 
 def _unit(vector: list[float]) -> list[float]:
-    norm = math.sqrt(math.fsum(x * x for x in vector)) or 1.0
-    return [x / norm for x in vector]
+    array = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(array)) or 1.0
+    unit: list[float] = (array / norm).tolist()
+    return unit

@@ -14,9 +14,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from langchain_costrouter.cache import ResponseCache, open_cache
+from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
-from tests.unit_tests.cache.support import answer, calls, process_worker, request
+from tests.unit_tests.cache.support import (
+    BagOfWordsEmbeddings,
+    answer,
+    calls,
+    process_worker,
+    request,
+)
 
 pytestmark = pytest.mark.services
 
@@ -129,3 +135,19 @@ def test_a_dead_holder_releases_the_others_when_its_lock_expires(prefixed_url: s
         waited = time.monotonic() - started
     assert not leader
     assert 0.2 < waited < 2
+
+
+async def test_semantic_entries_are_shared_and_read_incrementally(prefixed_url: str) -> None:
+    def semantic_cache() -> ResponseCache:
+        return open_cache(
+            prefixed_url, semantic=SemanticLayer(BagOfWordsEmbeddings(), threshold=0.8)
+        )
+
+    writer, reader = semantic_cache(), semantic_cache()
+    writer.store(request("What is the capital city of France?"), answer("Paris."))
+    paris = reader.lookup(request("Tell me: what is the capital city of France?"))
+    assert paris == answer("Paris.")
+    await writer.astore(request("How tall is the Eiffel tower?"), answer("330 m"))
+    hit = await reader.alookup(request("Tell me: how tall is the Eiffel tower?"))
+    assert hit is not None
+    assert hit.content == "330 m"

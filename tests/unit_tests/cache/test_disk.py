@@ -119,3 +119,14 @@ def test_locks_are_exclusive_until_released_or_expired(tmp_path: Path) -> None:
 
     time.sleep(0.1)
     assert backend.try_lock("k", 10, "d")
+
+
+def test_lists_are_read_from_a_position_by_every_instance(tmp_path: Path) -> None:
+    writer, reader = DiskBackend(tmp_path / "c"), DiskBackend(tmp_path / "c")
+    for value in (b'{"a":1}', b'{"b":2}', b'{"c":3}'):
+        writer.append("sem", value)
+    assert reader.list_length("sem") == 3
+    assert reader.read_list("sem") == [b'{"a":1}', b'{"b":2}', b'{"c":3}']
+    assert reader.read_list("sem", 2) == [b'{"c":3}']
+    assert reader.read_list("sem", 3) == []
+    assert reader.list_length("other") == 0

@@ -36,6 +36,17 @@ def test_lists_are_bounded_too() -> None:
     assert backend.read_list("l") == [b"2", b"3"]
 
 
+def test_list_positions_stay_put_when_old_values_are_dropped() -> None:
+    backend = MemoryBackend(max_entries=2)
+    for value in (b"1", b"2", b"3"):
+        backend.append("l", value)
+    assert backend.list_length("l") == 3  # positions 0..2; position 0 was dropped
+    assert backend.read_list("l", 2) == [b"3"]
+    assert backend.read_list("l", 0) == [b"2", b"3"]
+    backend.clear()
+    assert backend.list_length("l") == 0
+
+
 def test_max_entries_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_entries"):
         MemoryBackend(max_entries=0)

@@ -1,0 +1,99 @@
+"""Parsed semantic partitions: compact entries, ranking, and reading only what is new."""
+
+from __future__ import annotations
+
+import math
+
+from langchain_costrouter.cache import MemoryBackend, ResponseCache, SemanticLayer
+from langchain_costrouter.cache.semantic_index import (
+    PartitionIndex,
+    decode_entry,
+    encode_entry,
+)
+from tests.unit_tests.cache.support import BagOfWordsEmbeddings, answer, request
+
+
+def unit(*values: float) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
+
+
+def test_entries_round_trip_as_compact_float32() -> None:
+    vector = unit(*(float(i % 7) for i in range(1536)))
+    line = encode_entry("v2:key", "What is the capital of France?", vector)
+    entry = decode_entry(line)
+    assert entry is not None
+    assert (entry.key, entry.text) == ("v2:key", "What is the capital of France?")
+    assert max(abs(a - b) for a, b in zip(entry.vector, vector, strict=True)) < 1e-7
+    assert len(line) < 9_000  # JSON numbers would take about 30 KB
+
+
+def test_lines_that_are_not_entries_are_skipped() -> None:
+    good = encode_entry("k", "t", unit(1, 0))
+    index = PartitionIndex.empty().extended([b"not json", b'{"k": "x"}', good], 3)
+    assert [e.key for e in index.entries] == ["k"]
+    assert index.length == 3
+
+
+def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None:
+    lines = [
+        encode_entry("far", "a", unit(0, 1)),
+        encode_entry("near", "b", unit(1, 0.1)),
+        encode_entry("exact", "c", unit(1, 0)),
+        encode_entry("other-model", "d", unit(1, 0, 0)),
+    ]
+    index = PartitionIndex.empty().extended(lines, 4)
+    ranked = list(index.ranked(unit(1, 0), floor=0.5))
+    assert [entry.key for _, entry in ranked] == ["exact", "near"]
+    assert ranked[0][0] > ranked[1][0] > 0.5
+
+
+class CountingBackend(MemoryBackend):
+    """Records how many list values each lookup reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values_read = 0
+
+    def read_list(self, key: str, start: int = 0) -> list[bytes]:
+        values = super().read_list(key, start)
+        self.values_read += len(values)
+        return values
+
+
+def caches_sharing(backend: MemoryBackend) -> tuple[ResponseCache, ResponseCache]:
+    def cache() -> ResponseCache:
+        return ResponseCache(backend, semantic=SemanticLayer(BagOfWordsEmbeddings(), threshold=0.8))
+
+    return cache(), cache()
+
+
+def test_a_lookup_reads_only_values_appended_since_the_last_one() -> None:
+    backend = CountingBackend()
+    writer, reader = caches_sharing(backend)
+    questions = [f"What is the capital city of country number {n}?" for n in range(20)]
+    for question in questions:
+        writer.store(request(question), answer())
+    assert reader.lookup(request("Tell me: " + questions[3])) is not None
+    assert backend.values_read == 20
+    assert reader.lookup(request("Tell me: " + questions[7])) is not None
+    assert backend.values_read == 20  # nothing new: only the length was asked
+    writer.store(request("How tall is the Eiffel tower?"), answer("330 m"))
+    hit = reader.lookup(request("Tell me: how tall is the Eiffel tower?"))
+    assert hit is not None
+    assert hit.content == "330 m"
+    assert backend.values_read == 22  # the last value known (to check it) and the new one
+
+
+def test_a_cleared_partition_is_read_again_from_the_start() -> None:
+    backend = CountingBackend()
+    writer, reader = caches_sharing(backend)
+    writer.store(request("What is the capital city of France?"), answer("Paris."))
+    assert reader.lookup(request("Tell me: what is the capital city of France?")) is not None
+    backend.clear()
+    writer.store(request("What is the capital city of Italy?"), answer("Rome."))
+    writer.store(request("What is the largest city of Italy?"), answer("Rome."))
+    assert reader.lookup(request("Tell me: what is the capital city of France?")) is None
+    hit = reader.lookup(request("Tell me: what is the capital city of Italy?"))
+    assert hit is not None
+    assert hit.content == "Rome."
