@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
-from contextlib import (
-    contextmanager,
-)
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
 
-from langchain_costrouter import stages
-from langchain_costrouter.accounting import Accountant, call_record
+from langchain_costrouter import records, stages
+from langchain_costrouter.accounting import Accountant
 from langchain_costrouter.cascade import (
     CascadeContext,
     CascadeOutcome,
@@ -119,10 +114,10 @@ class Pipeline:
             return self._answer(request)
         hit = stages.lookup(self.cache, request.cache_request)
         if hit is not None:
-            return self.serve_hit(request, hit)
+            return records.serve_hit(self, request, hit)
         with self.cache.coalesce(request.cache_request) as leader:
             if not leader and (hit := stages.lookup(self.cache, request.cache_request)):
-                return self.serve_hit(request, hit)
+                return records.serve_hit(self, request, hit)
             message = self._answer(request)
             stages.store(self.cache, request, message)
         return message
@@ -130,12 +125,12 @@ class Pipeline:
     def _answer(self, request: Request) -> AIMessage:
         """Compression, cascade and finish: everything after a cache miss."""
         stages.compress(self, request)
-        try:  # plain, not `recording_failures`: a generator context manager costs ~2 us
+        try:  # not `records.recording_failures`: a generator context manager costs ~2 us
             outcome = self._cascade(request)
         except Exception:
-            self.record_failure(request)
+            records.record_failure(self, request)
             raise
-        return self.finish(request, outcome)
+        return records.finish(self, request, outcome)
 
     def _cascade(self, request: Request) -> CascadeOutcome:
         """The cascade; its first call made directly when that call alone can decide it."""
@@ -158,10 +153,10 @@ class Pipeline:
             return await self._aanswer(request)
         hit = await stages.alookup(self.cache, request.cache_request)
         if hit is not None:
-            return self.serve_hit(request, hit)
+            return records.serve_hit(self, request, hit)
         async with self.cache.acoalesce(request.cache_request) as leader:
             if not leader and (hit := await stages.alookup(self.cache, request.cache_request)):
-                return self.serve_hit(request, hit)
+                return records.serve_hit(self, request, hit)
             message = await self._aanswer(request)
             await stages.astore(self.cache, request, message)
         return message
@@ -171,9 +166,9 @@ class Pipeline:
         try:
             outcome = await self._acascade(request)
         except Exception:
-            self.record_failure(request)
+            records.record_failure(self, request)
             raise
-        return self.finish(request, outcome)
+        return records.finish(self, request, outcome)
 
     async def _acascade(self, request: Request) -> CascadeOutcome:
         """Async twin of `_cascade`."""
@@ -200,27 +195,6 @@ class Pipeline:
             request.attempts, self.router.breakers, deployment, message, record
         )
 
-    @contextmanager
-    def recording_failures(self, request: Request) -> Iterator[None]:
-        """A call that ends in an error still leaves its attempts in the ledger."""
-        try:
-            yield
-        except Exception:
-            self.record_failure(request)
-            raise
-
-    def record_failure(self, request: Request) -> None:
-        record = call_record(
-            task=request.task,
-            namespace=self.router.namespace,
-            attempts=request.side_attempts + request.attempts,
-            served=None,
-            accepted=False,
-            cache_hit=False,
-            extra=request.extra,
-        )
-        stages.record(self, record, request.run_id)
-
     def cascade_context(self, request: Request) -> CascadeContext:
         router = self.router
         max_tokens = request.kwargs.get("max_tokens")
@@ -238,48 +212,6 @@ class Pipeline:
             rng=self.rng,
             attempts=request.attempts,
         )
-
-    def finish(self, request: Request, outcome: CascadeOutcome) -> AIMessage:
-        """Stamp the served answer with its record, and write the ledger rows."""
-        served = outcome.served
-        attempts = (
-            request.side_attempts + outcome.attempts
-            if request.side_attempts
-            else (outcome.attempts)
-        )
-        stages.price_compression_saving(self, request, outcome.served_by)
-        record = call_record(
-            task=request.task,
-            namespace=self.router.namespace,
-            attempts=attempts,
-            served=served,
-            accepted=outcome.accepted,
-            cache_hit=False,
-            extra=request.extra,
-        )
-        message = outcome.message  # a fresh object from the child: ours to stamp
-        message.response_metadata = {
-            **message.response_metadata,
-            "model_name": outcome.served_by.model_id,
-            "costrouter": record,
-        }
-        if not message.usage_metadata and served.get("usage"):  # estimated: not reported
-            message.usage_metadata = served["usage"]  # type: ignore[assignment]
-        stages.record(self, record, request.run_id)
-        return message
-
-    def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
-        """Answer from the cache: $0 spent, the avoided cost on the record."""
-        record = stages.hit_record(self, request, hit)
-        message = hit  # the cache decodes a fresh copy for every lookup
-        message.response_metadata = {**message.response_metadata, "costrouter": record}
-        if message.usage_metadata:
-            # langchain-core's own cache hits keep the tokens and add total_cost 0.
-            message.usage_metadata = cast(
-                UsageMetadata, {**message.usage_metadata, "total_cost": 0}
-            )
-        stages.record(self, record, request.run_id)
-        return message
 
 
 def _describe(router: RoutedChatModel) -> dict[str, list[list[str]]]:

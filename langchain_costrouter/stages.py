@@ -1,4 +1,6 @@
-"""Adapters between the pipeline and the optional stages: cache, ledger, compression.
+"""Adapters between the pipeline and the optional stages: cache, compression, ledger.
+
+(What a call writes to the ledger is built in `records`; this opens the ledger.)
 
 Each function is a no-op when its stage is not configured, so the pipeline reads as
 the request path without ``if cache is not None`` at every step.
@@ -7,16 +9,14 @@ the request path without ``if cache is not None`` at every step.
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage
 
-from langchain_costrouter.accounting import Accountant, call_record, usage_of
+from langchain_costrouter.accounting import Accountant
 from langchain_costrouter.cache import CacheRequest, as_response_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import open_ledger
-from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.routing import Deployment, known_models
 
@@ -98,55 +98,6 @@ def _accepted(message: AIMessage) -> bool:
     return bool(message.response_metadata.get("costrouter", {}).get("accepted"))
 
 
-def hit_record(pipeline: Pipeline, request: Request, hit: AIMessage) -> CostRouterMetadata:
-    """A cache hit: $0 spent; what the original call cost is recorded as avoided.
-
-    The stored answer carries its original record, so a hit is not re-priced: the
-    avoided cost is what answering again would cost (all of the original attempts).
-    """
-    original = hit.response_metadata.get("costrouter") or {}
-    model = str(hit.response_metadata.get("model_name", ""))
-    usage, estimated = usage_of(hit, request.messages)
-    if "cost_usd" in original:
-        avoided, baseline = original.get("cost_usd"), original.get("baseline_cost_usd")
-    else:  # an entry written without a record (e.g. by another tool): price it now
-        priced = pipeline.accountant.attempt(
-            _deployment_named(request, model), hit, request.messages
-        )
-        avoided, baseline = priced.get("cost_usd"), priced.get("baseline_cost_usd")
-    served = [a for a in original.get("attempts", []) if a.get("accepted")]
-    attempt = AttemptRecord(
-        model=model,
-        provider="cache",
-        tier=served[-1].get("tier", 0) if served else 0,
-        usage=dict(usage),
-        cost_usd=0.0,
-        baseline_cost_usd=baseline,
-        avoided_cost_usd=avoided,
-        price_source="provider",
-        accepted=True,
-        reason="cache hit",
-        latency_ms=0.0,
-    )
-    if estimated:
-        attempt["usage_estimated"] = True
-    return call_record(
-        task=request.task,
-        namespace=pipeline.router.namespace,
-        attempts=[attempt],
-        served=attempt,
-        accepted=True,
-        cache_hit=True,
-    )
-
-
-def _deployment_named(request: Request, model: str) -> Deployment:
-    for deployment in request.route.deployments:
-        if deployment.model_id == model:
-            return deployment
-    return request.route.tiers[0].primary
-
-
 # -- compression
 
 
@@ -213,18 +164,3 @@ def open_router_ledger(spec: Any) -> Any:
     if isinstance(spec, str):
         return open_ledger(spec)
     return spec
-
-
-def record(pipeline: Pipeline, record: CostRouterMetadata, run_id: str) -> None:
-    """Stamp the record with its run and reference model; one ledger row per attempt.
-
-    A ledger failure never fails the call: the ledger warns and keeps rows for retry.
-    """
-    reference = pipeline.accountant.reference_model
-    record["run_id"] = run_id
-    record["reference_model"] = reference
-    if pipeline.ledger is None:
-        return
-    pipeline.ledger.add_call(
-        record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
-    )

@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, message_chunk_to_message
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
 
-from langchain_costrouter import stages
+from langchain_costrouter import records, stages
 from langchain_costrouter.cascade import CascadeContext, CascadeOutcome, run_cascade
 from langchain_costrouter.delegation import (
     astream_child,
@@ -45,11 +45,11 @@ def stream_request(pipeline: Pipeline, request: Request) -> Iterator[ChatGenerat
         yield from replay(pipeline.run(request))
         return
     if (hit := stages.lookup(pipeline.cache, request.cache_request)) is not None:
-        yield from replay(pipeline.serve_hit(request, hit))
+        yield from replay(records.serve_hit(pipeline, request, hit))
         return
     stages.compress(pipeline, request)
     ctx = pipeline.cascade_context(request)
-    with pipeline.recording_failures(request):
+    with records.recording_failures(pipeline, request):
         outcome = yield from _drive_live(pipeline, request, ctx)
     yield from _close(pipeline, request, outcome)
 
@@ -91,7 +91,7 @@ def _stream_call(
 def _close(
     pipeline: Pipeline, request: Request, outcome: CascadeOutcome
 ) -> Iterator[ChatGenerationChunk]:
-    message = pipeline.finish(request, outcome)
+    message = records.finish(pipeline, request, outcome)
     stages.store(pipeline.cache, request, message)
     yield final_chunk(message, message.response_metadata)
 
@@ -110,14 +110,14 @@ async def astream_request(
             yield chunk
         return
     if (hit := await stages.alookup(pipeline.cache, request.cache_request)) is not None:
-        for chunk in replay(pipeline.serve_hit(request, hit)):
+        for chunk in replay(records.serve_hit(pipeline, request, hit)):
             yield chunk
         return
     await stages.acompress(pipeline, request)
     ctx = pipeline.cascade_context(request)
     flow = run_cascade(request.route, ctx)
     reply: Any = None
-    with pipeline.recording_failures(request):
+    with records.recording_failures(pipeline, request):
         while True:
             try:
                 step = flow.send(reply)
@@ -133,7 +133,7 @@ async def astream_request(
                 reply = await aperform(
                     step, lambda d: pipeline._acall(request, d), request.messages
                 )
-    message = pipeline.finish(request, outcome)
+    message = records.finish(pipeline, request, outcome)
     await stages.astore(pipeline.cache, request, message)
     yield final_chunk(message, message.response_metadata)
 

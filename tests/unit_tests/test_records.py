@@ -1,0 +1,50 @@
+"""What a routed call leaves behind: failed calls reach the ledger, foreign hits are priced."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.exceptions import ModelAPIError
+from langchain_core.messages import AIMessage, HumanMessage
+
+from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.breaker import CircuitBreakers
+from langchain_costrouter.cascade import RetryPolicy
+from langchain_costrouter.errors import AllTiersFailedError
+from langchain_costrouter.records import hit_record
+from langchain_costrouter.testing.models import ScriptedChatModel
+
+
+def test_a_failed_call_still_writes_its_attempts_to_the_ledger() -> None:
+    failing = ScriptedChatModel(model="gpt-4o-mini", answers=[ModelAPIError("HTTP 500")])
+    router = RoutedChatModel(
+        routes={"chat": [failing]},
+        default_task="chat",
+        ledger="memory://",
+        retry=RetryPolicy(max_retries=1, backoff_base=0.001),
+        breakers=CircuitBreakers(),
+    )
+    with pytest.raises(AllTiersFailedError):
+        router.invoke("hello")
+    rows = router.ledger_store.rows()
+    assert [row.attempt for row in rows] == [0, 1]
+    assert {row.model for row in rows} == {"gpt-4o-mini"}
+    assert not any(row.accepted for row in rows)
+    assert all(row.reason.startswith("error:") for row in rows)
+
+
+def test_a_hit_written_without_a_record_is_priced_as_avoided_now() -> None:
+    child = ScriptedChatModel(model="gpt-4o-mini", answers=["unused"])
+    router = RoutedChatModel(routes={"chat": [child]}, default_task="chat")
+    pipeline = router._stages()
+    request = pipeline.begin([HumanMessage("What is 2 + 2?")], None, None, {})
+    foreign = AIMessage(
+        content="4",
+        response_metadata={"model_name": "gpt-4o-mini"},
+        usage_metadata={"input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000},
+    )
+    record = hit_record(pipeline, request, foreign)
+    (attempt,) = record["attempts"]
+    assert record["cache_hit"] and record["cost_usd"] == 0.0
+    # gpt-4o-mini: $0.15 per million prompt tokens, $0.60 per million completion tokens
+    assert attempt["avoided_cost_usd"] == pytest.approx(0.00075)
+    assert attempt["provider"] == "cache"
