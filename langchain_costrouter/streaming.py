@@ -14,9 +14,8 @@ import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessage, message_chunk_to_message
+from langchain_core.messages import AIMessage, BaseMessageChunk, message_chunk_to_message
 from langchain_core.outputs import ChatGenerationChunk
-from langchain_core.outputs.chat_generation import merge_chat_generation_chunks
 
 from langchain_costrouter import records, stages
 from langchain_costrouter.cascade import CascadeContext, CascadeOutcome, run_cascade
@@ -77,10 +76,10 @@ def _stream_call(
     from langchain_costrouter.delegation import stream_child
 
     start = time.perf_counter()
-    chunks: list[ChatGenerationChunk] = []
+    chunks: list[BaseMessageChunk] = []
     try:
         for chunk in stream_child(deployment.model, request.messages, request.stop, request.kwargs):
-            chunks.append(chunk.model_copy(deep=True))
+            chunks.append(chunk.message.model_copy())  # see `_merge`
             yield strip_router_keys(chunk)
     except Exception as error:  # handed to the policy, which re-raises non-provider errors
         _raise_if_cut(chunks, error, deployment)
@@ -143,12 +142,12 @@ async def _astream_call(
 ) -> AsyncIterator[ChatGenerationChunk]:
     """Yield stripped chunks; leave the collected chunks and then a `Called` in ``sink``."""
     start = time.perf_counter()
-    chunks: list[ChatGenerationChunk] = []
+    chunks: list[BaseMessageChunk] = []
     try:
         async for chunk in astream_child(
             deployment.model, request.messages, request.stop, request.kwargs
         ):
-            chunks.append(chunk.model_copy(deep=True))
+            chunks.append(chunk.message.model_copy())  # see `_merge`
             yield strip_router_keys(chunk)
     except Exception as error:  # handed to the policy, which re-raises non-provider errors
         _raise_if_cut(chunks, error, deployment)
@@ -161,9 +160,7 @@ def _called_from(sink: list[Any]) -> Called:
     return sink[-1]  # type: ignore[no-any-return]
 
 
-def _raise_if_cut(
-    chunks: list[ChatGenerationChunk], error: Exception, deployment: Deployment
-) -> None:
+def _raise_if_cut(chunks: list[BaseMessageChunk], error: Exception, deployment: Deployment) -> None:
     """A stream that already reached the user cannot be retried without duplicating text."""
     if chunks:
         raise ProviderError(
@@ -178,11 +175,19 @@ def _raise_if_cut(
         ) from error
 
 
-def _merge(chunks: list[ChatGenerationChunk]) -> AIMessage:
-    merged = merge_chat_generation_chunks(chunks)
-    if merged is None:
+def _merge(chunks: list[BaseMessageChunk]) -> AIMessage:
+    """The child's answer from the messages of its chunks, as they came.
+
+    The caller's chunks are stripped of usage and metadata (`strip_router_keys`), so
+    the router keeps a copy of each message first. A shallow copy is enough: the
+    stripping reassigns fields and never changes them in place (a deep copy per chunk
+    cost as much as the rest of the streaming path).
+    """
+    if not chunks:
         return AIMessage(content="")
-    message = message_chunk_to_message(merged.message)
+    first, *rest = chunks
+    merged = first + rest if rest else first
+    message = message_chunk_to_message(merged)
     assert isinstance(message, AIMessage)
     return message
 
