@@ -139,7 +139,7 @@ class Pipeline:
         if (first := decided_by_first_call(request.route, self.router.breakers)) is not None:
             primed = timed(call, first)
             if primed.message is not None:
-                return self._accept_first(request, first, primed.message, primed.latency_ms)
+                return self.accept_first(request, first, primed.message, primed.latency_ms)
         flow = run_cascade(request.route, self.cascade_context(request))
         return drive(flow, call, request.messages, primed)
 
@@ -177,7 +177,7 @@ class Pipeline:
         if (first := decided_by_first_call(request.route, self.router.breakers)) is not None:
             primed = await atimed(acall, first)
             if primed.message is not None:
-                return self._accept_first(request, first, primed.message, primed.latency_ms)
+                return self.accept_first(request, first, primed.message, primed.latency_ms)
         flow = run_cascade(request.route, self.cascade_context(request))
         return await adrive(flow, acall, request.messages, primed)
 
@@ -186,9 +186,10 @@ class Pipeline:
 
     # -- shared stages
 
-    def _accept_first(
+    def accept_first(
         self, request: Request, deployment: Deployment, message: AIMessage, latency_ms: float
     ) -> CascadeOutcome:
+        """The outcome when the call `decided_by_first_call` picked answered (any path)."""
         record = self.accountant.attempt(deployment, message, request.messages)
         record["latency_ms"] = latency_ms
         return accept_first_answer(

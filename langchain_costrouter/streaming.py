@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessageChunk, message_chunk_t
 from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_costrouter import records, stages
-from langchain_costrouter.cascade import CascadeContext, CascadeOutcome, run_cascade
+from langchain_costrouter.cascade import CascadeOutcome, decided_by_first_call, run_cascade
 from langchain_costrouter.delegation import (
     astream_child,
     content_chunk,
@@ -47,24 +47,34 @@ def stream_request(pipeline: Pipeline, request: Request) -> Iterator[ChatGenerat
         yield from replay(records.serve_hit(pipeline, request, hit))
         return
     stages.compress(pipeline, request)
-    ctx = pipeline.cascade_context(request)
     with records.recording_failures(pipeline, request):
-        outcome = yield from _drive_live(pipeline, request, ctx)
+        outcome = yield from _drive_live(pipeline, request)
     yield from _close(pipeline, request, outcome)
 
 
 def _drive_live(
-    pipeline: Pipeline, request: Request, ctx: CascadeContext
+    pipeline: Pipeline, request: Request
 ) -> Generator[ChatGenerationChunk, None, CascadeOutcome]:
-    """The cascade, with calls to unchecked tiers streamed straight to the caller."""
-    flow = run_cascade(request.route, ctx)
+    """The cascade, with calls to unchecked tiers streamed straight to the caller.
+
+    As in `Pipeline.run`, a first call that alone decides the cascade is made
+    directly, and the cascade starts (primed with that call) only when it fails.
+    """
+    primed = None
+    if (first := decided_by_first_call(request.route, pipeline.router.breakers)) is not None:
+        primed = yield from _stream_call(request, first)
+        if primed.message is not None:
+            return pipeline.accept_first(request, first, primed.message, primed.latency_ms)
+    flow = run_cascade(request.route, pipeline.cascade_context(request))
     reply: Any = None
     while True:
         try:
             step = flow.send(reply)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
+        if primed is not None and isinstance(step, CallModel):
+            reply, primed = primed, None
+        elif isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
             reply = yield from _stream_call(request, step.deployment)
         else:
             reply = perform(step, lambda d: pipeline._call(request, d), request.messages)
@@ -113,34 +123,53 @@ async def astream_request(
             yield chunk
         return
     await stages.acompress(pipeline, request)
-    ctx = pipeline.cascade_context(request)
-    flow = run_cascade(request.route, ctx)
-    reply: Any = None
+    outcomes: list[CascadeOutcome] = []
     with records.recording_failures(pipeline, request):
-        while True:
-            try:
-                step = flow.send(reply)
-            except StopIteration as done:
-                outcome: CascadeOutcome = done.value
-                break
-            if isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
-                sink: list[Any] = []
-                async for chunk in _astream_call(request, step.deployment, sink):
-                    yield chunk
-                reply = _called_from(sink)
-            else:
-                reply = await aperform(
-                    step, lambda d: pipeline._acall(request, d), request.messages
-                )
-    message = records.finish(pipeline, request, outcome)
+        async for chunk in _adrive_live(pipeline, request, outcomes):
+            yield chunk
+    message = records.finish(pipeline, request, outcomes[-1])
     await stages.astore(pipeline.cache, request, message)
     yield final_chunk(message, message.response_metadata)
 
 
-async def _astream_call(
-    request: Request, deployment: Deployment, sink: list[Any]
+async def _adrive_live(
+    pipeline: Pipeline, request: Request, outcomes: list[CascadeOutcome]
 ) -> AsyncIterator[ChatGenerationChunk]:
-    """Yield stripped chunks; leave the collected chunks and then a `Called` in ``sink``."""
+    """Async twin of `_drive_live`; the outcome is left in ``outcomes``."""
+    primed = None
+    if (first := decided_by_first_call(request.route, pipeline.router.breakers)) is not None:
+        calls: list[Called] = []
+        async for chunk in _astream_call(request, first, calls):
+            yield chunk
+        primed = calls[-1]
+        if primed.message is not None:
+            outcomes.append(
+                pipeline.accept_first(request, first, primed.message, primed.latency_ms)
+            )
+            return
+    flow = run_cascade(request.route, pipeline.cascade_context(request))
+    reply: Any = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            outcomes.append(done.value)
+            return
+        if primed is not None and isinstance(step, CallModel):
+            reply, primed = primed, None
+        elif isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
+            calls = []
+            async for chunk in _astream_call(request, step.deployment, calls):
+                yield chunk
+            reply = calls[-1]
+        else:
+            reply = await aperform(step, lambda d: pipeline._acall(request, d), request.messages)
+
+
+async def _astream_call(
+    request: Request, deployment: Deployment, sink: list[Called]
+) -> AsyncIterator[ChatGenerationChunk]:
+    """Yield stripped chunks; leave the call's `Called` in ``sink``."""
     start = time.perf_counter()
     chunks: list[BaseMessageChunk] = []
     try:
@@ -154,10 +183,6 @@ async def _astream_call(
         sink.append(Called(None, error, _ms(start)))
         return
     sink.append(Called(_merge(chunks), None, _ms(start)))
-
-
-def _called_from(sink: list[Any]) -> Called:
-    return sink[-1]  # type: ignore[no-any-return]
 
 
 def _raise_if_cut(chunks: list[BaseMessageChunk], error: Exception, deployment: Deployment) -> None:

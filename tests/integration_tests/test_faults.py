@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
@@ -152,8 +153,9 @@ def _streamed(router: RoutedChatModel) -> Callable[[str], AIMessage]:
     return stream
 
 
-def test_stream_survives_faults_before_the_first_chunk(
-    openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_streams_survive_faults_before_the_first_chunk(
+    openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer, method: str
 ) -> None:
     openai_server.script([Fault("503"), Fault("malformed")], model="gpt-4o-mini")
     second_openai_server.script([Reply("streamed after failover")], model="gpt-4o-mini")
@@ -161,7 +163,10 @@ def test_stream_survives_faults_before_the_first_chunk(
         openai_server,
         second_openai_server,
     ).model_copy(update={"retry": RetryPolicy(max_retries=1, backoff_base=0.0)})
-    chunks = list(router.stream("hello"))
+    if method == "stream":
+        chunks = list(router.stream("hello"))
+    else:
+        chunks = [chunk async for chunk in router.astream("hello")]
     assert "".join(str(c.content) for c in chunks) == "streamed after failover"
     final = chunks[-1].response_metadata["costrouter"]
     assert [a["provider"] for a in final["attempts"]] == ["provider-a", "provider-a", "provider-b"]
