@@ -60,13 +60,13 @@ def decode_message(raw: bytes | str) -> AIMessage:
         CacheDecodeError: the bytes are not a cached answer of this codec version.
     """
     try:
-        document = _loads(raw)
+        document = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise CacheDecodeError(f"entry is not JSON: {error}") from error
     return message_from_document(document)
 
 
-def _loads(raw: bytes | str) -> Any:
+def parse_json(raw: bytes | str) -> Any:
     """Parse JSON with orjson (a hit's largest cost otherwise), json for what it rejects.
 
     orjson refuses the NaN/Infinity literals ``json.dumps`` may have written into

@@ -16,6 +16,7 @@ meaning; everything else is exact.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -150,14 +151,20 @@ class CacheRequest:
 
 
 def digest(document: JsonValue) -> str:
-    """SHA-256 of the compact UTF-8 JSON of ``document`` (orjson: every hit pays for it).
+    """SHA-256 of the compact JSON of ``document`` (orjson: every hit pays for it).
 
     Key order is part of the canonical form: `canonical` sorts every mapping and the
     payload and message forms are built in a fixed order, so no sort pass is needed.
-    orjson writes NaN as null, so `canonical` refuses non-finite floats, and it raises
-    a `TypeError` for integers beyond 64 bits: such a request is simply not cached.
+    orjson writes NaN as null, so `canonical` refuses non-finite floats. What orjson
+    cannot write at all (a lone surrogate, an integer beyond 64 bits) is written by
+    the standard library instead, as ASCII escapes and long digits that orjson never
+    emits, so the two forms never produce the same bytes for different documents.
     """
-    return hashlib.sha256(orjson.dumps(document)).hexdigest()
+    try:
+        text = orjson.dumps(document)
+    except TypeError:
+        text = json.dumps(document, separators=(",", ":")).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 def message_form(message: BaseMessage, normalization: Normalization) -> dict[str, JsonValue]:

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
@@ -29,11 +30,12 @@ from langchain_costrouter.cache.codec import (
     CacheEncodeError,
     message_document,
     message_from_document,
+    parse_json,
 )
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.errors import BackendUnavailableWarning
 
-_KEY_PREFIX = "lc:v1:"
+_KEY_PREFIX = "lc:v2:"
 
 
 class CostRouterLLMCache(BaseCache):
@@ -63,7 +65,7 @@ class CostRouterLLMCache(BaseCache):
         """Fresh generations for this prompt and model, or None."""
         key = _key(prompt, llm_string)
         try:
-            raw = self._guard.run("reading", lambda: self.backend.get(key))
+            raw = self._guard.run("reading", self.backend.get, key)
         except CacheDecodeError as error:
             self._guard.corrupt_entry(key, error)
             return None
@@ -108,8 +110,11 @@ class CostRouterLLMCache(BaseCache):
 
 
 def _key(prompt: str, llm_string: str) -> str:
-    text = json.dumps([prompt, llm_string])
-    return _KEY_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+    try:
+        text = orjson.dumps([prompt, llm_string])
+    except TypeError:  # orjson refuses lone surrogates; json escapes them
+        text = json.dumps([prompt, llm_string]).encode()
+    return _KEY_PREFIX + hashlib.sha256(text).hexdigest()
 
 
 def _encode(generations: Sequence[Generation]) -> bytes | None:
@@ -132,7 +137,7 @@ def _generation_document(generation: Generation) -> dict[str, Any]:
 
 def _items(raw: bytes) -> list[Any]:
     try:
-        items = json.loads(raw)
+        items = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise CacheDecodeError(f"entry is not JSON: {error}") from error
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):

@@ -42,6 +42,13 @@ def test_text_generations_and_clear() -> None:
     assert cache.lookup("prompt", "llm") is None
 
 
+def test_prompts_any_str_can_hold_are_keyed() -> None:
+    cache = CostRouterLLMCache(MemoryBackend())
+    for prompt in ("naïve café", "lone surrogate \ud800"):
+        cache.update(prompt, "llm", [Generation(text=prompt)])
+        assert cache.lookup(prompt, "llm") == [Generation(text=prompt)]
+
+
 def test_corrupt_values_are_misses_with_a_warning() -> None:
     backend = MemoryBackend()
     cache = CostRouterLLMCache(backend)
