@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 Matrix = npt.NDArray[np.float32]
 
@@ -39,10 +40,10 @@ class Entry:
 def decode_entry(line: bytes) -> Entry | None:
     """A stored entry, or None for a line that is not one (skipped, never fatal)."""
     try:
-        entry = json.loads(line)
+        entry = orjson.loads(line)
         vector = np.frombuffer(base64.b64decode(entry["e"], validate=True), dtype="<f4")
         return Entry(str(entry["k"]), str(entry["t"]), vector.astype(np.float32))
-    except (ValueError, TypeError, KeyError, binascii.Error):
+    except (ValueError, TypeError, KeyError, binascii.Error):  # orjson's error is a ValueError
         return None
 
 
