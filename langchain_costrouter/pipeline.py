@@ -28,7 +28,7 @@ from langchain_costrouter.cascade import (
 from langchain_costrouter.delegation import acall_child, call_child
 from langchain_costrouter.request import Request, model_max_tokens, read_run_metadata
 from langchain_costrouter.routing import Deployment, pinned_route, resolve_task
-from langchain_costrouter.steps import adrive, atimed, drive, timed
+from langchain_costrouter.steps import Primed, adrive, atimed, drive, timed
 
 if TYPE_CHECKING:
     from langchain_costrouter.chat_model import RoutedChatModel
@@ -137,9 +137,10 @@ class Pipeline:
         call = partial(self._call, request)
         primed = None
         if (first := decided_by_first_call(request.route, self.router.breakers)) is not None:
-            primed = timed(call, first)
-            if primed.message is not None:
-                return self.accept_first(request, first, primed.message, primed.latency_ms)
+            called = timed(call, first)
+            if called.message is not None:
+                return self.accept_first(request, first, called.message, called.latency_ms)
+            primed = Primed(first, called)
         flow = run_cascade(request.route, self.cascade_context(request))
         return drive(flow, call, request.messages, primed)
 
@@ -175,9 +176,10 @@ class Pipeline:
         acall = partial(self._acall, request)
         primed = None
         if (first := decided_by_first_call(request.route, self.router.breakers)) is not None:
-            primed = await atimed(acall, first)
-            if primed.message is not None:
-                return self.accept_first(request, first, primed.message, primed.latency_ms)
+            called = await atimed(acall, first)
+            if called.message is not None:
+                return self.accept_first(request, first, called.message, called.latency_ms)
+            primed = Primed(first, called)
         flow = run_cascade(request.route, self.cascade_context(request))
         return await adrive(flow, acall, request.messages, primed)
 

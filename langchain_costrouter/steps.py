@@ -64,6 +64,25 @@ class Checked:
 Step = CallModel | RunCheck | Sleep
 
 
+class Primed(NamedTuple):
+    """A call made before the cascade started, and the deployment it went to."""
+
+    deployment: Deployment
+    called: Called
+
+
+def use_primed(step: Step, primed: Primed | None) -> tuple[Called | None, Primed | None]:
+    """The primed result if ``step`` is the call it stands for, and what stays primed.
+
+    It is offered once, to the cascade's first `CallModel`: a cascade that starts
+    with another deployment (its breaker opened meanwhile) drops it rather than hand
+    one provider's result to another.
+    """
+    if primed is None or not isinstance(step, CallModel):
+        return None, primed
+    return (primed.called if step.deployment is primed.deployment else None), None
+
+
 CallFn = Callable[[Deployment], AIMessage]
 
 
@@ -71,7 +90,7 @@ def drive(
     flow: Generator[Step, Any, CascadeOutcome],
     call: CallFn,
     messages: Sequence[BaseMessage],
-    primed: Called | None = None,
+    primed: Primed | None = None,
 ) -> CascadeOutcome:
     """Run the cascade with blocking I/O; ``primed`` answers its first `CallModel`."""
     reply: Any = None
@@ -80,10 +99,8 @@ def drive(
             step = flow.send(reply)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        if primed is not None and isinstance(step, CallModel):
-            reply, primed = primed, None
-        else:
-            reply = perform(step, call, messages)
+        answer, primed = use_primed(step, primed)
+        reply = answer if answer is not None else perform(step, call, messages)
 
 
 def perform(step: Step, call: CallFn, messages: Sequence[BaseMessage]) -> Called | Checked | None:
@@ -101,7 +118,7 @@ async def adrive(
     flow: Generator[Step, Any, CascadeOutcome],
     acall: Callable[[Deployment], Any],
     messages: Sequence[BaseMessage],
-    primed: Called | None = None,
+    primed: Primed | None = None,
 ) -> CascadeOutcome:
     """Run the cascade with awaited I/O; ``primed`` answers its first `CallModel`."""
     reply: Any = None
@@ -110,10 +127,8 @@ async def adrive(
             step = flow.send(reply)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        if primed is not None and isinstance(step, CallModel):
-            reply, primed = primed, None
-        else:
-            reply = await aperform(step, acall, messages)
+        answer, primed = use_primed(step, primed)
+        reply = answer if answer is not None else await aperform(step, acall, messages)
 
 
 async def aperform(

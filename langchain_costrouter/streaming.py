@@ -23,11 +23,12 @@ from langchain_costrouter.delegation import (
     astream_child,
     content_chunk,
     final_chunk,
+    stream_child,
     strip_router_keys,
 )
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.routing import Deployment, Route
-from langchain_costrouter.steps import Called, CallModel, aperform, perform
+from langchain_costrouter.steps import Called, CallModel, Primed, aperform, perform, use_primed
 
 if TYPE_CHECKING:
     from langchain_costrouter.pipeline import Pipeline
@@ -62,9 +63,10 @@ def _drive_live(
     """
     primed = None
     if (first := decided_by_first_call(request.route, pipeline.router.breakers)) is not None:
-        primed = yield from _stream_call(request, first)
-        if primed.message is not None:
-            return pipeline.accept_first(request, first, primed.message, primed.latency_ms)
+        called = yield from _stream_call(request, first)
+        if called.message is not None:
+            return pipeline.accept_first(request, first, called.message, called.latency_ms)
+        primed = Primed(first, called)
     flow = run_cascade(request.route, pipeline.cascade_context(request))
     reply: Any = None
     while True:
@@ -72,8 +74,9 @@ def _drive_live(
             step = flow.send(reply)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        if primed is not None and isinstance(step, CallModel):
-            reply, primed = primed, None
+        answer, primed = use_primed(step, primed)
+        if answer is not None:
+            reply = answer
         elif isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
             reply = yield from _stream_call(request, step.deployment)
         else:
@@ -83,8 +86,6 @@ def _drive_live(
 def _stream_call(
     request: Request, deployment: Deployment
 ) -> Generator[ChatGenerationChunk, None, Called]:
-    from langchain_costrouter.delegation import stream_child
-
     start = time.perf_counter()
     chunks: list[BaseMessageChunk] = []
     try:
@@ -141,12 +142,12 @@ async def _adrive_live(
         calls: list[Called] = []
         async for chunk in _astream_call(request, first, calls):
             yield chunk
-        primed = calls[-1]
-        if primed.message is not None:
+        if (called := calls[-1]).message is not None:
             outcomes.append(
-                pipeline.accept_first(request, first, primed.message, primed.latency_ms)
+                pipeline.accept_first(request, first, called.message, called.latency_ms)
             )
             return
+        primed = Primed(first, called)
     flow = run_cascade(request.route, pipeline.cascade_context(request))
     reply: Any = None
     while True:
@@ -155,8 +156,9 @@ async def _adrive_live(
         except StopIteration as done:
             outcomes.append(done.value)
             return
-        if primed is not None and isinstance(step, CallModel):
-            reply, primed = primed, None
+        answer, primed = use_primed(step, primed)
+        if answer is not None:
+            reply = answer
         elif isinstance(step, CallModel) and request.route.tiers[step.tier].check is None:
             calls = []
             async for chunk in _astream_call(request, step.deployment, calls):
