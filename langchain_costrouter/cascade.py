@@ -10,7 +10,7 @@ implementation therefore serves invoke, ainvoke, batch and the buffered stream
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -66,7 +66,7 @@ class CascadeContext:
     breakers: CircuitBreakers
     retry: RetryPolicy
     rng: Any
-    attempts: list[AttemptRecord] = field(default_factory=list)
+    attempts: list[AttemptRecord]
     """Every attempt so far (the request's list, so a failed call still reaches the ledger)."""
 
 

@@ -51,24 +51,15 @@ class Pipeline:
     @classmethod
     def build(cls, router: RoutedChatModel) -> Pipeline:
         return cls(
-            router=router,
-            accountant=stages.accountant_for(router),
             cache=stages.open_router_cache(router.response_cache),
             ledger=stages.open_router_ledger(router.ledger),
             rng=random.Random(),
-            described_routes=_describe(router),
-            default_model_id=_default_model_id(router),
+            **_read_from(router),
         )
 
     def rebind(self, router: RoutedChatModel) -> Pipeline:
         """The same open cache and ledger, serving a copy of the router."""
-        return replace(
-            self,
-            router=router,
-            accountant=stages.accountant_for(router),
-            described_routes=_describe(router),
-            default_model_id=_default_model_id(router),
-        )
+        return replace(self, **_read_from(router))
 
     def begin(
         self,
@@ -217,10 +208,12 @@ class Pipeline:
         )
 
 
-def _describe(router: RoutedChatModel) -> dict[str, list[list[str]]]:
-    return {task: route.describe() for task, route in router.route_table.items()}
-
-
-def _default_model_id(router: RoutedChatModel) -> str:
+def _read_from(router: RoutedChatModel) -> dict[str, Any]:
+    """The fields derived from the router itself (built again for a copy of it)."""
     task = router.default_task or next(iter(router.route_table))
-    return router.route_table[task].tiers[0].primary.model_id
+    return {
+        "router": router,
+        "accountant": stages.accountant_for(router),
+        "described_routes": {t: route.describe() for t, route in router.route_table.items()},
+        "default_model_id": router.route_table[task].tiers[0].primary.model_id,
+    }

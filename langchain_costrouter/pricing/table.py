@@ -78,10 +78,7 @@ class PriceTable:
             batch: Whether the call went through a batch API (discounted).
         """
         counts = usage if type(usage) is TokenCounts else token_counts(usage)  # type: ignore[arg-type]
-        key = (model, provider, service_tier or counts.service_tier, batch)
-        schedule = self._schedules.get(key, _UNRESOLVED)  # inlined `_schedule`: the hot path
-        if schedule is _UNRESOLVED:
-            schedule = self._resolve(key)
+        schedule = self._schedule(model, provider, service_tier or counts.service_tier, batch)
         if schedule is None:
             self._warn_unknown(model)
             return _UNKNOWN
@@ -113,10 +110,8 @@ class PriceTable:
         self, model: str, provider: str | None, tier: str | None, batch: bool
     ) -> PriceSchedule | None:
         key = (model, provider, tier, batch)
-        try:
-            return self._schedules[key]
-        except KeyError:
-            return self._resolve(key)
+        schedule = self._schedules.get(key, _UNRESOLVED)
+        return self._resolve(key) if schedule is _UNRESOLVED else schedule
 
     def _resolve(self, key: _Key) -> PriceSchedule | None:
         with self._resolve_lock:

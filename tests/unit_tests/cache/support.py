@@ -9,16 +9,14 @@ import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.caches import BaseCache
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from langchain_costrouter.cache import CacheRequest, ResponseCache, open_cache
+from langchain_costrouter.testing import ScriptedChatModel
 
 
 def request(text: str = "What is the capital of France?", **overrides: object) -> CacheRequest:
@@ -116,26 +114,11 @@ class _Weather(BaseModel):
     city: str
 
 
-class CountingChatModel(BaseChatModel):
-    """A tiny in-process chat model: a fixed tool-calling answer, and a call counter."""
-
-    calls: int = 0
-
-    @property
-    def _llm_type(self) -> str:
-        return "counting"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.calls += 1
-        message = AIMessage(
-            "Calling a tool.",
-            tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_1"}],
-            usage_metadata={"input_tokens": 9, "output_tokens": 3, "total_tokens": 12},
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+def tool_calling_model(cache: BaseCache) -> ScriptedChatModel:
+    """A plain in-process chat model behind ``cache``: a fixed tool-calling answer."""
+    message = AIMessage(
+        "Calling a tool.",
+        tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_1"}],
+        usage_metadata={"input_tokens": 9, "output_tokens": 3, "total_tokens": 12},
+    )
+    return ScriptedChatModel(answers=[message], cache=cache)

@@ -9,13 +9,13 @@ from langchain_core.outputs import Generation
 
 from langchain_costrouter.cache import CostRouterLLMCache, MemoryBackend
 from langchain_costrouter.errors import BackendUnavailableWarning
-from tests.unit_tests.cache.support import CountingChatModel
+from tests.unit_tests.cache.support import tool_calling_model
 
 
 @pytest.mark.parametrize("url", ["memory://", "diskcache://{tmp}"])
 def test_a_plain_model_hits_with_tool_calls_intact(url: str, tmp_path: Path) -> None:
     cache = CostRouterLLMCache.from_url(url.format(tmp=tmp_path))
-    model = CountingChatModel(cache=cache)
+    model = tool_calling_model(cache)
     first = model.invoke("Weather in Oslo?")
     second = model.invoke("Weather in Oslo?")
     assert model.calls == 1
@@ -27,8 +27,8 @@ def test_a_plain_model_hits_with_tool_calls_intact(url: str, tmp_path: Path) -> 
 
 async def test_async_path_and_a_second_model_share_entries(tmp_path: Path) -> None:
     cache = CostRouterLLMCache.from_url(f"diskcache://{tmp_path}")
-    await CountingChatModel(cache=cache).ainvoke("Hi")
-    other = CountingChatModel(cache=CostRouterLLMCache.from_url(f"diskcache://{tmp_path}"))
+    await tool_calling_model(cache).ainvoke("Hi")
+    other = tool_calling_model(CostRouterLLMCache.from_url(f"diskcache://{tmp_path}"))
     await other.ainvoke("Hi")
     assert other.calls == 0
 
