@@ -37,7 +37,7 @@ from langchain_costrouter.errors import (
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.replay import ReplayChatModel
-from langchain_costrouter.routing import Deployment, Route, Tier
+from langchain_costrouter.routes import Deployment, Route, Tier
 
 __all__ = [
     "AllTiersFailedError",

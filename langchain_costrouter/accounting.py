@@ -17,7 +17,7 @@ from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata, sum_costs
 from langchain_costrouter.pricing import PriceTable, token_counts
-from langchain_costrouter.routing import Deployment
+from langchain_costrouter.routes import Deployment
 from langchain_costrouter.tokens import count_messages, count_text
 
 # Providers that report their own charge put it here (ReplayChatModel does).

@@ -20,7 +20,7 @@ from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError, ProviderError
 from langchain_costrouter.faults import Fault, backoff_delay, classify
 from langchain_costrouter.metadata import AttemptRecord
-from langchain_costrouter.routing import Deployment, Route, Tier
+from langchain_costrouter.routes import Deployment, Route, Tier
 from langchain_costrouter.steps import (
     Called,
     CallModel,

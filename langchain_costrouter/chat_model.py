@@ -30,7 +30,7 @@ from langchain_costrouter import tokens
 from langchain_costrouter.breaker import CircuitBreakers
 from langchain_costrouter.cascade import RetryPolicy
 from langchain_costrouter.pipeline import Pipeline
-from langchain_costrouter.routing import (
+from langchain_costrouter.routes import (
     Route,
     normalise_routes,
     task_from_config,

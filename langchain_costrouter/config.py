@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.errors import ConfigError, MissingAPIKeyError
 from langchain_costrouter.pricing import ModelPrice, PriceTable
-from langchain_costrouter.routing import Deployment, Route, Tier
+from langchain_costrouter.routes import Deployment, Route, Tier
 
 _PROVIDER_KEYS = {"base_url", "api_key_env", "timeout", "max_retries", "kind", "headers"}
 _MODEL_KEYS = {"provider", "model", "price", "params", "context_window"}

@@ -27,7 +27,7 @@ from langchain_costrouter.cascade import (
 )
 from langchain_costrouter.delegation import acall_child, call_child
 from langchain_costrouter.request import Request, model_max_tokens, read_run_metadata
-from langchain_costrouter.routing import Deployment, pinned_route, resolve_task
+from langchain_costrouter.routes import Deployment, pinned_route, resolve_task
 from langchain_costrouter.steps import Primed, adrive, atimed, drive, timed
 
 if TYPE_CHECKING:

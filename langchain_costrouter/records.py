@@ -18,7 +18,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_costrouter import stages
 from langchain_costrouter.accounting import call_record, usage_of
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
-from langchain_costrouter.routing import Deployment
+from langchain_costrouter.routes import Deployment
 
 if TYPE_CHECKING:
     from langchain_costrouter.cascade import CascadeOutcome

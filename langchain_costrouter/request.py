@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_costrouter.metadata import AttemptRecord
-from langchain_costrouter.routing import Deployment, Route
+from langchain_costrouter.routes import Deployment, Route
 from langchain_costrouter.tokens import count_messages
 
 

@@ -18,7 +18,7 @@ from langchain_costrouter.cache import CacheRequest, as_response_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.pricing import PriceTable
-from langchain_costrouter.routing import Deployment, known_models
+from langchain_costrouter.routes import Deployment, known_models
 
 if TYPE_CHECKING:
     from langchain_costrouter.chat_model import RoutedChatModel

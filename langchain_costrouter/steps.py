@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.checks.result import aevaluate_check, evaluate_check
-from langchain_costrouter.routing import Deployment
+from langchain_costrouter.routes import Deployment
 
 if TYPE_CHECKING:
     from langchain_costrouter.cascade import CascadeOutcome

@@ -27,7 +27,7 @@ from langchain_costrouter.delegation import (
     strip_router_keys,
 )
 from langchain_costrouter.errors import ProviderError
-from langchain_costrouter.routing import Deployment, Route
+from langchain_costrouter.routes import Deployment, Route
 from langchain_costrouter.steps import Called, CallModel, Primed, aperform, perform, use_primed
 
 if TYPE_CHECKING:

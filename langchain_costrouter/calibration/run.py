@@ -25,14 +25,14 @@ from tqdm import tqdm
 
 from langchain_costrouter.calibration.evaluate import CostFunction, Figures
 from langchain_costrouter.calibration.policy import Policy
-from langchain_costrouter.calibration.routing import routes_from_policy
+from langchain_costrouter.calibration.policy_routes import routes_from_policy
 from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
 from langchain_costrouter.ledger import LedgerRow
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.replay import ReplayChatModel
-from langchain_costrouter.routing import Deployment
+from langchain_costrouter.routes import Deployment
 
 REPLAY_PROVIDER = "replay"
 _MESSAGE_TYPES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.calibration.features import answers_agree, query_text
 from langchain_costrouter.calibration.policy import Policy, StageRule
-from langchain_costrouter.calibration.routing import (
+from langchain_costrouter.calibration.policy_routes import (
     routes_from_policy_file as routes_from_policy_file,
 )
 from langchain_costrouter.calibration.scorer import LinearScorer

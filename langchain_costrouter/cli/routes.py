@@ -11,7 +11,7 @@ from typing import Any
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.pricing import PriceTable
-from langchain_costrouter.routing import Route
+from langchain_costrouter.routes import Route
 
 EXAMPLE = "bundled example config"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from langchain_costrouter.errors import ConfigError, UnknownTaskError
-from langchain_costrouter.routing import (
+from langchain_costrouter.routes import (
     Route,
     Tier,
     normalise_routes,

@@ -6,7 +6,7 @@ import pytest
 
 from langchain_costrouter import ConfigError, Deployment, ReplayChatModel
 from langchain_costrouter.calibration import Policy, StageRule, TaskPolicy
-from langchain_costrouter.calibration.routing import policy_digest, routes_from_policy
+from langchain_costrouter.calibration.policy_routes import policy_digest, routes_from_policy
 from langchain_costrouter.calibration.runtime import LearnedScorerCheck, TierAgreementCheck
 from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.testing.models import ScriptedChatModel
