@@ -29,6 +29,13 @@ class ConfigError(CostRouterError, ValueError):
         self.key = key
 
 
+class InvalidRequestError(CostRouterError, ValueError):
+    """A call's input cannot be sent to any provider; raised before any provider call.
+
+    The message names the offending message (by index) and how to fix it.
+    """
+
+
 class UnknownTaskError(CostRouterError, KeyError):
     """A task label has no route and no default route is configured."""
 
