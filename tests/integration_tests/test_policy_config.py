@@ -14,7 +14,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_costrouter import ConfigError, RoutedChatModel
 from langchain_costrouter.calibration import Policy, StageRule, TaskPolicy, save_policy
-from langchain_costrouter.calibration.runtime import LearnedScorerCheck, routes_from_policy_file
+from langchain_costrouter.calibration.policy_routes import routes_from_policy_file
+from langchain_costrouter.calibration.runtime import LearnedScorerCheck
 from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 
