@@ -62,7 +62,8 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
         whole_number(fields["default_max_tokens"], "default_max_tokens", low=1)
     if fields.get("retry") is not None:
         _check_retry(fields["retry"])
-    _check_compressors(fields.get("compressors") or {}, routes)
+    if fields.get("compressors") is not None:
+        _check_compressors(fields["compressors"], routes)
     return fields
 
 
