@@ -167,3 +167,15 @@ def test_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
 def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the file"):
         load_router_kwargs(tmp_path)
+
+
+def test_the_example_options_shown_in_comments_are_valid(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "costrouter.toml"
+    text = example.read_text()
+    for option in ("# max_retries = 2", '# output_cap_field = "max_tokens"'):
+        assert option in text
+        text = text.replace(option, option.removeprefix("# "))
+    kwargs = _load(tmp_path, text)
+    assert kwargs["retry"] == {"max_retries": 2}
+    child = kwargs["routes"]["chat"].tiers[0].primary.model  # type: ignore[index]
+    assert type(child).__name__ == "MaxTokensChatOpenAI"
