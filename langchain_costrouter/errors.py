@@ -30,6 +30,12 @@ class ConfigError(CostRouterError, ValueError):
         self.path = path
         self.key = key
 
+    @classmethod
+    def not_utf8(cls, error: UnicodeDecodeError, *, path: str) -> ConfigError:
+        """A text file with bytes that are not UTF-8, named with the first bad line."""
+        line = bytes(error.object[: error.start]).count(b"\n") + 1
+        return cls(f"line {line} is not UTF-8 text; save the file as UTF-8", path=path)
+
     def in_file(self, path: str) -> ConfigError:
         """The same error, naming the file it was found in (builders know only the key)."""
         return ConfigError(self.reason, path=path, key=self.key)
