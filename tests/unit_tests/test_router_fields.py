@@ -53,7 +53,7 @@ def test_each_broken_rule_names_its_key(fields: dict[str, object], key: str) -> 
 
 
 def test_errors_from_a_file_name_it() -> None:
-    with pytest.raises(ConfigError, match="file x.toml, key 'default_task'"):
+    with pytest.raises(ConfigError, match=r"file x\.toml, key 'default_task'"):
         validate_router_fields({"routes": {"chat": MODEL}, "default_task": "x"}, path="x.toml")
 
 
@@ -64,9 +64,9 @@ def test_config_errors_unwraps_our_error_from_pydantic() -> None:
 
 
 def test_config_errors_names_the_field_pydantic_refused() -> None:
-    with pytest.raises(ConfigError, match="key 'reference_model': Input should be a valid string, got 3"):
-        with config_errors():
-            RoutedChatModel(routes={"chat": MODEL}, reference_model=3)  # type: ignore[arg-type]
+    expected = "key 'reference_model': Input should be a valid string, got 3"
+    with pytest.raises(ConfigError, match=expected), config_errors():
+        RoutedChatModel(routes={"chat": MODEL}, reference_model=3)  # type: ignore[arg-type]
 
 
 def test_an_error_in_the_file_config_env_names_names_the_variable(
