@@ -53,6 +53,13 @@ def unknown_key_message(name: str, known: Iterable[str]) -> str:
     return f"unknown key; {did_you_mean(name, choices)}known keys: {', '.join(choices) or '(none)'}"
 
 
+class InvalidRequestError(CostRouterError, ValueError):
+    """A call's input cannot be sent to any provider; raised before any provider call.
+
+    The message names the offending message (by index) and how to fix it.
+    """
+
+
 class UnknownTaskError(CostRouterError, KeyError):
     """A task label has no route and no default route is configured."""
 

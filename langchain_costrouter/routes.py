@@ -1,8 +1,9 @@
-"""Task labels and the route table: which models may answer which task, in what order.
+"""The route table: which models may answer which task label, in what order.
 
-Everything here is pure: a route is data (tiers of interchangeable deployments, each
-tier with an optional quality check), and planning a call is a function of the route
-and the request. The cascade executes a plan; the façade only wires the two.
+Everything here is data: a route is tiers of interchangeable deployments, each tier
+with an optional quality check. `RoutedChatModel` normalises what the user gives it
+(chat models, lists, `Tier`s, `Route`s) into this form once; the request path
+(`langchain_costrouter.router`) then reads it on every call.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableConfig
 
 from langchain_costrouter.checks.base import QualityCheck
-from langchain_costrouter.errors import ConfigError, UnknownTaskError
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.values import label, number_in, whole_number
 
-TASK_KEY = "task"
 T = TypeVar("T")
 
 
@@ -34,6 +33,14 @@ class Deployment:
     context_window: int | None = None
     price_model: str | None = None
     """The name to look up in the price table, when it differs from ``model_id``."""
+    breaker_key: str = field(init=False, repr=False, compare=False)
+    """What the circuit breaker tracks: provider, endpoint and model, so a dead endpoint
+    never trips a healthy one of the same provider, and one model's successes never
+    reset another's failures."""
+
+    def __post_init__(self) -> None:
+        endpoint = endpoint_of(self.model) or ""
+        object.__setattr__(self, "breaker_key", f"{self.provider}|{endpoint}|{self.model_id}")
 
     @classmethod
     def of(cls, model: BaseChatModel | Deployment) -> Deployment:
@@ -185,6 +192,15 @@ def model_id_of(model: BaseChatModel) -> str:
     return model._llm_type
 
 
+def endpoint_of(model: BaseChatModel | None) -> str | None:
+    """The base URL a chat model calls, when it has one (``ChatOpenAI(base_url=...)``)."""
+    for attr in ("openai_api_base", "base_url", "api_base", "endpoint"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def provider_of(model: BaseChatModel) -> str:
     """The provider a chat model talks to, from LangSmith params or its type."""
     try:
@@ -192,47 +208,6 @@ def provider_of(model: BaseChatModel) -> str:
     except (AttributeError, NotImplementedError, TypeError):
         provider = None
     return provider or model._llm_type
-
-
-def resolve_task(
-    explicit: str | None,
-    run_metadata: Mapping[str, Any] | None,
-    config: RunnableConfig | None,
-    *,
-    routes: Mapping[str, Route],
-    default_task: str | None,
-) -> str:
-    """Pick the task label: kwarg > run metadata > config metadata/configurable > default.
-
-    Raises UnknownTaskError naming the known labels when the label has no route and
-    there is no default route to fall back on.
-    """
-    task = explicit or _from_mapping(run_metadata) or _from_config(config)
-    if task is None:
-        if default_task is None:
-            raise UnknownTaskError("<none given>", routes)
-        return default_task
-    if task in routes:
-        return task
-    raise UnknownTaskError(task, routes)
-
-
-def task_from_config(config: RunnableConfig | None) -> str | None:
-    """The task label a RunnableConfig carries, for copying into the call's kwargs."""
-    return _from_config(config)
-
-
-def _from_config(config: RunnableConfig | None) -> str | None:
-    if not config:
-        return None
-    return _from_mapping(config.get("metadata")) or _from_mapping(config.get("configurable"))
-
-
-def _from_mapping(mapping: Mapping[str, Any] | None) -> str | None:
-    if not mapping:
-        return None
-    value = mapping.get(TASK_KEY)
-    return value if isinstance(value, str) and value else None
 
 
 def normalise_routes(routes: Mapping[str, Any]) -> dict[str, Route]:

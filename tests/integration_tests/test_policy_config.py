@@ -69,8 +69,10 @@ def test_the_policy_from_the_config_decides_the_cascade(
     message = router.invoke("Is this ticket urgent?", task="triage")
     record = message.response_metadata["costrouter"]
     first = record["attempts"][0]
-    expected = LearnedScorerCheck(SCORER).score(
-        [HumanMessage("Is this ticket urgent?")], AIMessage("Yes")
+    expected = (
+        LearnedScorerCheck(SCORER)
+        .evaluate([HumanMessage("Is this ticket urgent?")], AIMessage("Yes"))
+        .score
     )
     assert first["model"] == "small"
     assert first["score"] == pytest.approx(expected)

@@ -1,62 +1,16 @@
-"""Task resolution order, route normalisation and model pinning (pure functions)."""
+"""Route normalisation, endpoint-aware breaker keys and model pinning (pure functions)."""
 
 from __future__ import annotations
 
 import pytest
 
-from langchain_costrouter.errors import ConfigError, UnknownTaskError
-from langchain_costrouter.routes import (
-    Route,
-    Tier,
-    normalise_routes,
-    pinned_route,
-    resolve_task,
-)
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.routes import Route, Tier, normalise_routes, pinned_route
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 CHEAP = ScriptedChatModel(model="cheap")
 STRONG = ScriptedChatModel(model="strong")
 ROUTES = normalise_routes({"chat": [CHEAP], "classification": [CHEAP, STRONG]})
-
-
-def _resolve(explicit=None, metadata=None, config=None, default="chat"):  # type: ignore[no-untyped-def]
-    return resolve_task(explicit, metadata, config, routes=ROUTES, default_task=default)
-
-
-def test_explicit_label_beats_run_metadata_and_config() -> None:
-    assert (
-        _resolve("classification", {"task": "chat"}, {"metadata": {"task": "chat"}})
-        == "classification"
-    )
-
-
-def test_run_metadata_beats_config() -> None:
-    assert (
-        _resolve(None, {"task": "classification"}, {"metadata": {"task": "chat"}})
-        == "classification"
-    )
-
-
-def test_config_metadata_then_configurable() -> None:
-    assert _resolve(None, None, {"configurable": {"task": "classification"}}) == "classification"
-    config = {"metadata": {"task": "chat"}, "configurable": {"task": "classification"}}
-    assert _resolve(None, None, config) == "chat"
-
-
-def test_default_when_no_label() -> None:
-    assert _resolve() == "chat"
-
-
-def test_unknown_label_lists_known_labels() -> None:
-    with pytest.raises(UnknownTaskError) as caught:
-        _resolve("summarise")
-    assert "chat, classification" in str(caught.value)
-    assert caught.value.task == "summarise"
-
-
-def test_no_label_and_no_default_is_an_error() -> None:
-    with pytest.raises(UnknownTaskError, match="Known task labels"):
-        _resolve(default=None)
 
 
 def test_route_forms_normalise_to_tiers() -> None:
