@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter.chat_model import RoutedChatModel
+from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.config import CONFIG_ENV, checked_router_kwargs
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.router_fields import config_errors, validate_router_fields
@@ -105,7 +105,6 @@ def test_routed_chat_model_raises_config_error_for_an_unrouted_default_task() ->
         RoutedChatModel(routes={"chat": MODEL}, default_task="nope")
 
 
-@NEEDS_HOOK
 def test_routed_chat_model_with_one_route_needs_no_task_label() -> None:
     assert RoutedChatModel(routes={"chat": MODEL}).invoke("hi").content == "ok"
 
