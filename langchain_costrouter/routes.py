@@ -112,12 +112,7 @@ class Tier:
 
         A threshold above 1 is allowed here: calibration writes one for "never accept".
         """
-        if not isinstance(self.deployments, tuple) or not self.deployments:
-            raise ConfigError("a tier needs a tuple of at least one Deployment", key="deployments")
-        for index, deployment in enumerate(self.deployments):
-            if not isinstance(deployment, Deployment):
-                raise ConfigError(f"expected a Deployment, got {deployment!r}", key=f"[{index}]")
-            _located(Deployment.checked, deployment, f"[{index}]")
+        _check_each(self.deployments, Deployment, key="deployments", index_key="")
         if self.check is not None and not isinstance(self.check, QualityCheck):
             raise ConfigError(
                 f"expected a quality check (score/ascore methods) or None, got {self.check!r}",
@@ -164,12 +159,7 @@ class Route:
 
     def checked(self) -> Route:
         """This route, when its tiers and budget are well-formed."""
-        if not isinstance(self.tiers, tuple) or not self.tiers:
-            raise ConfigError("a route needs a tuple of at least one Tier", key="tiers")
-        for index, tier in enumerate(self.tiers):
-            if not isinstance(tier, Tier):
-                raise ConfigError(f"expected a Tier, got {tier!r}", key=f"tiers[{index}]")
-            _located(Tier.checked, tier, f"tiers[{index}]")
+        _check_each(self.tiers, Tier, key="tiers", index_key="tiers")
         if self.max_cost_usd is not None:
             number_in(self.max_cost_usd, "max_cost_usd", low=0.0, low_included=False)
         return self
@@ -221,6 +211,18 @@ def normalise_routes(routes: Mapping[str, Any]) -> dict[str, Route]:
     for task in routes:
         label(task, "routes (task label)")
     return {task: Route.of(spec, task=task) for task, spec in routes.items()}
+
+
+def _check_each(items: Any, kind: type[Deployment | Tier], *, key: str, index_key: str) -> None:
+    """``items`` is a non-empty tuple of well-formed ``kind``; errors keyed ``index_key[i]``."""
+    if not isinstance(items, tuple) or not items:
+        raise ConfigError(f"expected a tuple of at least one {kind.__name__}", key=key)
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise ConfigError(
+                f"expected a {kind.__name__}, got {item!r}", key=f"{index_key}[{index}]"
+            )
+        _located(type(item).checked, item, f"{index_key}[{index}]")
 
 
 def _located(build: Callable[[Any], T], spec: Any, key: str) -> T:
