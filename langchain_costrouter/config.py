@@ -231,7 +231,7 @@ class _Builder:
     def apply_policy(
         self, policy: str, routes: dict[str, Route], deployments: Mapping[str, Deployment]
     ) -> dict[str, Route]:
-        from langchain_costrouter.calibration.runtime import routes_from_policy_file
+        from langchain_costrouter.calibration.policy_routes import routes_from_policy_file
 
         base = Path(self.path).parent
         return {**routes, **routes_from_policy_file(base / policy, deployments)}

@@ -16,9 +16,6 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.calibration.features import answers_agree, query_text
 from langchain_costrouter.calibration.policy import Policy, StageRule
-from langchain_costrouter.calibration.policy_routes import (
-    routes_from_policy_file as routes_from_policy_file,
-)
 from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.checks.base import BaseCheck, CheckResult, QualityCheck
 from langchain_costrouter.errors import ConfigError

@@ -43,12 +43,9 @@ class Compressors:
 
 
 def compress(
-    request: Request, compressors: Compressors, accountant: Accountant
+    request: Request, compressor: PromptCompressor, accountant: Accountant
 ) -> Generator[CompressorCall, AIMessage, None]:
     """Replace the request's messages with their compressed form, billing the compressor."""
-    compressor = compressors.for_request(request)
-    if compressor is None:
-        return
     result: CompressionResult = yield from compressor.message_steps(
         request.messages,
         tools=request.kwargs.get("tools"),

@@ -51,7 +51,8 @@ def serve(request: Request, stages: Stages) -> Generator[Step, Any, AIMessage]:
         if hit is not None:
             return stages.recorder.serve_hit(request, hit)
     try:
-        yield from compress(request, stages.compressors, stages.cascade.accountant)
+        if (compressor := stages.compressors.for_request(request)) is not None:
+            yield from compress(request, compressor, stages.cascade.accountant)
         outcome = yield from run_cascade(request, stages.cascade)
     except BaseException as error:  # recorded, then raised as it is
         stages.recorder.fail(request, error)

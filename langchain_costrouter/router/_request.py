@@ -139,7 +139,12 @@ def check_sendable(messages: Sequence[BaseMessage]) -> None:
     deep inside the HTTP client otherwise, after the router has started paying.
     """
     for index, message in enumerate(messages):
-        for text in _texts(message.content):
+        content = message.content
+        if isinstance(content, str):
+            if not content.isascii():
+                _check_encodable(index, message, content)
+            continue
+        for text in _texts(content):
             if not text.isascii():
                 _check_encodable(index, message, text)
 
@@ -177,12 +182,12 @@ def _label_in(mapping: Mapping[str, Any] | None) -> str | None:
     return _label(mapping.get(TASK_KEY)) if mapping else None
 
 
-def _texts(content: str | list[Any]) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    return [part["text"] for part in content if isinstance(part, dict) and "text" in part] + [
-        part for part in content if isinstance(part, str)
-    ]
+def _texts(content: list[Any]) -> list[str]:
+    return [part["text"] if isinstance(part, dict) else part for part in content if _is_text(part)]
+
+
+def _is_text(part: Any) -> bool:
+    return isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))
 
 
 def _check_encodable(index: int, message: BaseMessage, text: str) -> None:
