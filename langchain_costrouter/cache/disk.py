@@ -16,7 +16,8 @@ Three speed decisions, because every cache miss of the router writes here: entri
 committed by a background thread, many per transaction (`write_behind`; this process
 reads them back at once); coalescing locks are byte-range locks on a file beside the
 database (`file_locks`), not database rows; and the size limit is enforced every
-`CULL_EVERY` writes instead of inside each write transaction as diskcache does.
+few hundred writes instead of inside each write transaction as diskcache does. All of
+it is shared by the backends of one directory in a process (`disk_store`).
 """
 
 from __future__ import annotations
@@ -31,15 +32,9 @@ from typing import Any
 import diskcache
 import platformdirs
 
-from langchain_costrouter.cache import file_locks
 from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
-from langchain_costrouter.cache.write_behind import Write, WriteBehind
-
-_DB_FILE = "cache.db"
-_LOCK_FILE = "locks"
-CULL_EVERY = 256
-"""Writes between two enforcements of the size limit (expired entries go then too)."""
+from langchain_costrouter.cache.disk_store import store_for
 
 
 def default_cache_dir() -> Path:
@@ -95,15 +90,13 @@ class DiskBackend(LocalBackend):
     ) -> None:
         """Remember the settings; the database opens on first use."""
         self.directory = Path(directory) if directory is not None else default_cache_dir()
-        self._settings = {"size_limit": size_limit, "timeout": timeout, "cull_limit": 0}
-        self._cache: diskcache.Cache | None = None
-        self._locks: file_locks.RangeLocks | None = None
-        self._writes = 0
-        self._behind = WriteBehind(self._commit)
+        settings = {"size_limit": size_limit, "timeout": timeout}
+        self._store = store_for(self.directory, settings, JsonOnlyDisk)
+        self._behind = self._store.writer
 
     def get(self, key: str) -> bytes | None:
         """Return the stored bytes (or the bytes about to be stored), or None."""
-        if (pending := self._behind.pending.get(key)) is not None:
+        if (pending := self._behind.read(key)) is not None:
             return pending
         with self._errors() as cache:
             value = cache.get(key)
@@ -128,16 +121,6 @@ class DiskBackend(LocalBackend):
     def flush(self) -> None:
         """Commit the entries still being written (done by itself within milliseconds)."""
         self._behind.flush()
-
-    def _commit(self, writes: list[Write]) -> None:
-        with self._errors() as cache, cache.transact():
-            for write in writes:
-                cache.set(write.key, write.value, expire=write.ttl)
-        self._writes += len(writes)
-        if self._writes >= CULL_EVERY:
-            self._writes = 0
-            with self._errors() as cache:
-                cache.cull()
 
     def append(self, key: str, value: bytes) -> None:
         """Store the value at the list's next position, atomically across processes.
@@ -171,13 +154,15 @@ class DiskBackend(LocalBackend):
         and which expires after ``ttl`` seconds.
         """
         with self._errors() as cache:
-            if self._locks is not None:
-                return self._locks.try_lock(name)
+            if (locks := self._store.locks) is not None:
+                return locks.try_lock(name)
             return bool(cache.add(f"lock:{name}", token, expire=ttl))
 
     def unlock(self, name: str, token: str) -> None:
         """Release the lock, if this caller still holds it."""
-        if (locks := self._locks) is not None:
+        with self._errors():
+            locks = self._store.locks
+        if locks is not None:
             # Only once the leader's answer is committed: a follower elsewhere that sees
             # the lock go reads the cache next.
             self._behind.after_commit(lambda: locks.unlock(name))
@@ -190,19 +175,17 @@ class DiskBackend(LocalBackend):
     def is_locked(self, name: str) -> bool:
         """Whether another caller holds the lock of ``name``."""
         with self._errors() as cache:
-            if self._locks is not None:
-                return self._locks.is_locked(name)
+            if (locks := self._store.locks) is not None:
+                return locks.is_locked(name)
             return f"lock:{name}" in cache
 
     def close(self) -> None:
-        """Commit what is pending, close the database and the lock file (its locks go)."""
-        self._behind.close()
-        if self._cache is not None:
-            self._cache.close()
-            self._cache = None
-        if self._locks is not None:
-            self._locks.close()
-            self._locks = None
+        """Commit what is pending and close this thread's connection to the database.
+
+        Other backends of the same directory in this process keep working (the store
+        reopens on use); the lock file stays open, so locks held elsewhere stay held.
+        """
+        self._store.close()
 
     @contextmanager
     def _errors(self) -> Iterator[diskcache.Cache]:
@@ -213,30 +196,7 @@ class DiskBackend(LocalBackend):
             raise CacheBackendError(f"diskcache at {self.directory} failed: {error}") from error
 
     def _open(self) -> diskcache.Cache:
-        if self._cache is None:
-            self._cache = self._create()
-        return self._cache
-
-    def _create(self) -> diskcache.Cache:
-        # exist_ok: several processes may open a new shared directory at the same time.
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        cache = diskcache.Cache(str(self.directory), disk=JsonOnlyDisk, **self._settings)
-        # diskcache's setup has written, so SQLite's -wal and -shm files exist now; make
-        # them owner-only like the database (the 0700 directory already shuts others out).
-        for name in (_DB_FILE, f"{_DB_FILE}-wal", f"{_DB_FILE}-shm"):
-            _make_private(self.directory / name)
-        if file_locks.AVAILABLE:
-            self._locks = file_locks.RangeLocks(self.directory / _LOCK_FILE)
-        return cache
-
-
-def _make_private(path: Path) -> None:
-    """chmod 600 a file of ours; SQLite may remove -wal/-shm at any moment, which is fine."""
-    try:
-        if path.stat().st_uid == os.getuid():
-            path.chmod(0o600)
-    except FileNotFoundError:
-        return
+        return self._store.cache()
 
 
 def _length_key(key: str) -> str:

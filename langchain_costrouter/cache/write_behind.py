@@ -6,7 +6,7 @@ caller's thread (for an async caller, the event loop). Here the caller only reco
 write; one thread commits whatever has queued up in a single transaction, so the cost
 per entry falls and the waiting happens off the caller's path.
 
-Nothing is lost to the reader in between: `WriteBehind.pending` answers reads of values
+Nothing is lost to the reader in between: `WriteBehind.read` answers reads of values
 not yet committed (read-your-writes for the whole process), and actions queued with
 `after_commit` (releasing a coalescing lock) run only once the writes queued before them
 are committed, so a follower in another process that sees the lock go finds the entry.
@@ -21,6 +21,7 @@ import collections
 import multiprocessing.util
 import os
 import threading
+import time
 import warnings
 import weakref
 from collections.abc import Callable
@@ -33,10 +34,13 @@ from langchain_costrouter.errors import BackendUnavailableWarning
 class Write(NamedTuple):
     key: str
     value: bytes
-    ttl: float | None
+    expires_at: float | None
+    """Wall-clock time (``time.time()``) the entry dies: fixed when written, not committed."""
 
 
 Commit = Callable[[list[Write]], None]
+IDLE_SECONDS = 5.0
+"""How long the writer thread waits for work before it ends (a new write starts one)."""
 
 
 class WriteBehind:
@@ -45,10 +49,11 @@ class WriteBehind:
     def __init__(self, commit: Commit) -> None:
         """``commit`` stores a batch of writes in one transaction (on the writer thread)."""
         self._commit = commit
-        self.pending: dict[str, bytes] = {}
-        """Values written but not committed yet, by key: reads look here first."""
+        self.pending: dict[str, Write] = {}
+        """Writes not committed yet, by key: reads look here first."""
         self._queue: collections.deque[Write | Callable[[], None]] = collections.deque()
         self._lock = threading.Lock()
+        self._life = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -58,11 +63,19 @@ class WriteBehind:
         multiprocessing.util.Finalize(self, finalize, exitpriority=10)
 
     def write(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Queue a write; readers of this process see it at once (`pending`)."""
+        """Queue a write; readers of this process see it at once (`read`)."""
         self._check_process()
-        self.pending[key] = value
-        self._queue.append(Write(key, value, ttl))
+        write = Write(key, value, None if ttl is None else time.time() + ttl)
+        self.pending[key] = write
+        self._queue.append(write)
         self._start()
+
+    def read(self, key: str) -> bytes | None:
+        """A value written but not committed yet (None: absent, or expired already)."""
+        write = self.pending.get(key)
+        if write is None or (write.expires_at is not None and write.expires_at <= time.time()):
+            return None
+        return write.value
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once every write queued so far is committed (now, if none is)."""
@@ -85,7 +98,7 @@ class WriteBehind:
 
     def _start(self) -> None:
         if self._thread is None:
-            with self._lock:
+            with self._life:
                 if self._thread is None:
                     self._thread = threading.Thread(
                         target=self._run, name="costrouter-cache-writer", daemon=True
@@ -94,10 +107,16 @@ class WriteBehind:
         self._wake.set()
 
     def _run(self) -> None:
+        """Commit whatever queues up; leave after `IDLE_SECONDS` with nothing to do."""
         while not self._closed:
-            self._wake.wait()
+            woke = self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
             self.flush()
+            if not woke:
+                with self._life:  # a writer that finds no thread starts a new one
+                    if not self._queue:
+                        self._thread = None
+                        return
 
     def _check_process(self) -> None:
         # A forked child inherits the queue (the parent commits it) but no thread.
@@ -106,6 +125,7 @@ class WriteBehind:
             self._queue.clear()
             self.pending.clear()
             self._lock = threading.Lock()
+            self._life = threading.Lock()
             self._wake = threading.Event()
             self._thread = None
 
@@ -114,7 +134,7 @@ def _drain(
     queue: collections.deque[Write | Callable[[], None]],
     lock: threading.Lock,
     commit: Commit,
-    pending: dict[str, bytes],
+    pending: dict[str, Write],
 ) -> None:
     """Commit the queued writes in one transaction, then run the actions queued behind them."""
     with lock:
@@ -133,7 +153,7 @@ def _drain(
             )
         finally:
             for write in writes:
-                if pending.get(write.key) is write.value:
+                if pending.get(write.key) is write:
                     del pending[write.key]
             for item in taken:
                 if not isinstance(item, Write):

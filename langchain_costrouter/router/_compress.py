@@ -17,8 +17,7 @@ from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._request import Request
-
-ALL_TASKS = "*"
+from langchain_costrouter.router_fields import EVERY_TASK
 
 
 class Compressors:
@@ -39,7 +38,7 @@ class Compressors:
         """The compressor of the call's task; none for a compressor's own call."""
         if not self.by_task or not request.compress:
             return None
-        return self.by_task.get(request.task) or self.by_task.get(ALL_TASKS)
+        return self.by_task.get(request.task) or self.by_task.get(EVERY_TASK)
 
 
 def compress(

@@ -9,7 +9,6 @@ additionally closes with the chunk that carries usage, ``model_name`` and the re
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +24,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_costrouter import tokens
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
-from langchain_costrouter.config import load_router_kwargs
+from langchain_costrouter.config import checked_router_kwargs, load_router_kwargs
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
 from langchain_costrouter.router._children import content_chunk, final_chunk
@@ -36,10 +35,8 @@ from langchain_costrouter.router._request import RunManager, begin, with_task
 from langchain_costrouter.router._signatures import presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router._tools import openai_tools, structured_runnable
+from langchain_costrouter.router_fields import config_errors
 from langchain_costrouter.routes import Route, normalise_routes, warn_about_child_retries
-
-CONFIG_ENV = "COSTROUTER_CONFIG"
-"""Environment variable naming the config file read when ``routes`` is not given."""
 
 # One breaker registry per process unless a router is given its own: a provider
 # that is down for one route is down for all of them (issue: "shared by all routes").
@@ -92,17 +89,14 @@ class RoutedChatModel(BaseChatModel):
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _config_from_environment(cls, data: Any) -> Any:
-        """With no ``routes``, read the config file named by ``COSTROUTER_CONFIG``.
+    def __init__(self, **data: Any) -> None:
+        """Check the arguments first, so a mistake is one `ConfigError` naming the key.
 
-        Lets a deployment switch providers and routes without a code change;
-        keyword arguments given in code override the file's.
+        Without ``routes``, the file named by ``COSTROUTER_CONFIG`` supplies them (and
+        arguments given in code override the file's); its errors name the variable.
         """
-        if isinstance(data, dict) and "routes" not in data and os.environ.get(CONFIG_ENV):
-            return {**load_router_kwargs(Path(os.environ[CONFIG_ENV])), **data}
-        return data
+        with config_errors():  # pydantic wraps errors raised inside it; unwrap ours
+            super().__init__(**checked_router_kwargs(data))
 
     @model_validator(mode="before")
     @classmethod

@@ -66,7 +66,7 @@ def build_parts(
     if ledger is None:
         ledger = _open_ledger(fields.ledger)
     accountant = _accountant(fields.prices, fields.reference_model, routes)
-    default_task = fields.default_task or (next(iter(routes)) if len(routes) == 1 else None)
+    default_task = fields.default_task
     cascade = CascadeParts(
         accountant, fields.breakers, fields.retry, random.Random(), fields.default_max_tokens
     )

@@ -88,18 +88,11 @@ def test_arguments_in_code_win_over_the_file_config_env_names(
 
 # The façade itself: these need `RoutedChatModel.__init__` to run
 # `config_errors()` around `checked_router_kwargs(data)` (the request path's owner wires it).
-NEEDS_HOOK = pytest.mark.xfail(
-    strict=True, reason="RoutedChatModel.__init__ does not call checked_router_kwargs yet"
-)
-
-
-@NEEDS_HOOK
 def test_routed_chat_model_raises_config_error_for_a_none_tier() -> None:
     with pytest.raises(ConfigError, match=r"routes\.chat\[0\]"):
         RoutedChatModel(routes={"chat": [None]})
 
 
-@NEEDS_HOOK
 def test_routed_chat_model_raises_config_error_for_an_unrouted_default_task() -> None:
     with pytest.raises(ConfigError, match="default_task"):
         RoutedChatModel(routes={"chat": MODEL}, default_task="nope")
@@ -109,7 +102,6 @@ def test_routed_chat_model_with_one_route_needs_no_task_label() -> None:
     assert RoutedChatModel(routes={"chat": MODEL}).invoke("hi").content == "ok"
 
 
-@NEEDS_HOOK
 def test_routed_chat_model_names_config_env_in_its_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -122,10 +122,11 @@ def _in_another_process(directory: Path, code: str) -> str:
 def test_locks_exclude_other_processes_until_released(tmp_path: Path) -> None:
     backend = DiskBackend(tmp_path)
     assert backend.try_lock("k", 10, "a")
-    probe = "print(backend.try_lock('k', 10, 'b'), backend.is_locked('k'))"
-    assert _in_another_process(tmp_path, probe) == "False True"
-    backend.unlock("k", "a")
+    probe = "print(backend.is_locked('k'), backend.try_lock('k', 10, 'b'))"
     assert _in_another_process(tmp_path, probe) == "True False"
+    assert not DiskBackend(tmp_path).try_lock("k", 10, "c")  # another cache of this process
+    backend.unlock("k", "a")
+    assert _in_another_process(tmp_path, probe) == "False True"
     assert not backend.is_locked("k")
 
 
