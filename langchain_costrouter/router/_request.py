@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import var_child_runnable_config
 
@@ -147,6 +147,21 @@ def check_sendable(messages: Sequence[BaseMessage]) -> None:
         for text in _texts(content):
             if not text.isascii():
                 _check_encodable(index, message, text)
+
+
+def unsendable(model_input: Any, error: Exception) -> str:
+    """What in a call's input LangChain could not turn into messages, and what to pass."""
+    expected = "a string, a PromptValue, or a list of messages (or (role, text) pairs)"
+    if isinstance(model_input, Sequence) and not isinstance(model_input, str):
+        for index, item in enumerate(model_input):
+            try:
+                convert_to_messages([item])
+            except (NotImplementedError, ValueError):
+                return (
+                    f"message {index} is not a message: {item!r:.60} "
+                    f"({type(item).__name__}); pass {expected}"
+                )
+    return f"cannot send {model_input!r:.60} ({type(model_input).__name__}); pass {expected}"
 
 
 def with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
