@@ -125,10 +125,13 @@ class RoutedChatModel(BaseChatModel):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """A short repr: tiers of each route, and the stores' URLs without secrets."""
-        yield "routes", {
-            task: " -> ".join(" | ".join(tier) for tier in tiers)
-            for task, tiers in self._current().described_routes.items()
-        }
+        yield (
+            "routes",
+            {
+                task: " -> ".join(" | ".join(tier) for tier in tiers)
+                for task, tiers in self._current().described_routes.items()
+            },
+        )
         yield "default_task", self.default_task
         yield "namespace", self.namespace
         yield "cache", store_label(self.response_cache)
