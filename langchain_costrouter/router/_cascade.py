@@ -206,15 +206,12 @@ def _estimate(request: Request, parts: CascadeParts, deployment: Deployment) -> 
 
 def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:
     """The output cap a call asks for: the call's own, else the model's; None if none."""
-    for value in (
-        kwargs.get("max_tokens"),
-        kwargs.get("max_completion_tokens"),
-        getattr(deployment.model, "max_tokens", None),
-        getattr(deployment.model, "max_completion_tokens", None),
-    ):
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
+    if kwargs:
+        for key in ("max_tokens", "max_completion_tokens"):
+            value = kwargs.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+    return deployment.output_cap
 
 
 def _over_cap(request: Request, deployment: Deployment, record: AttemptRecord) -> bool:

@@ -105,7 +105,7 @@ class Recorder:
         """
         if (flight := request.in_flight) is not None:
             request.in_flight = None
-            partial = merge_chunks(flight.chunks)
+            partial = merge_chunks(request.delivered)
             attempt = self.accountant.attempt(flight.deployment, partial, request.messages)
             attempt.update(
                 {

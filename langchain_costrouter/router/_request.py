@@ -25,7 +25,8 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.errors import InvalidRequestError, UnknownTaskError
 from langchain_costrouter.metadata import AttemptRecord
-from langchain_costrouter.routes import Deployment, Route, pinned_route
+from langchain_costrouter.router._steps import CallModel
+from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.tokens import count_messages
 
 TASK_KEY = "task"
@@ -47,7 +48,9 @@ class RouteTable:
         self, explicit: Any, metadata: Mapping[str, Any] | None, configured: Any = None
     ) -> tuple[str, Route]:
         """The task label and route of a call; an unknown label names the known ones."""
-        task = _label(explicit) or _label_in(metadata) or _label(configured)
+        task = explicit or (metadata.get(TASK_KEY) if metadata else None) or configured
+        if task is not None and not (isinstance(task, str) and task):
+            task = None  # a label must be a non-empty string; anything else is no label
         if task is None:
             if self.default_task is None:
                 raise UnknownTaskError("<none given>", self.routes)
@@ -58,19 +61,6 @@ class RouteTable:
         if self.unknown_task == "default" and self.default_task is not None:
             return self.default_task, self.routes[self.default_task]
         raise UnknownTaskError(task, self.routes)
-
-
-@dataclass(slots=True)
-class InFlight:
-    """A provider call under way, and the chunks it has streamed to the caller so far.
-
-    Read when the call is cancelled or its stream is cut: what was delivered is still
-    paid for, so it is priced (estimated) for the ledger.
-    """
-
-    deployment: Deployment
-    tier: int
-    chunks: list[BaseMessageChunk] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -91,7 +81,10 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)
     """Facts for the record: a batch's size, what compression saved."""
     compress: bool = True
-    in_flight: InFlight | None = None
+    in_flight: CallModel | None = None
+    """The provider call under way: a call cancelled meanwhile is still billed."""
+    delivered: list[BaseMessageChunk] = field(default_factory=list)
+    """What the call in flight has streamed to the caller so far (billed if it breaks)."""
     _prompt_tokens: int | None = None
 
     @property
