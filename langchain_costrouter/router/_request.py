@@ -24,7 +24,13 @@ from langchain_core.runnables.config import var_child_runnable_config
 
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.errors import InvalidRequestError, UnknownTaskError
-from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.metadata import (
+    ITEM_PROMPT_TOKENS_KEY,
+    PURPOSE_KEY,
+    PURPOSES,
+    AttemptRecord,
+    Purpose,
+)
 from langchain_costrouter.router._steps import CallModel
 from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.tokens import count_messages
@@ -173,13 +179,29 @@ def config_task(config: RunnableConfig | None) -> str | None:
 
 
 def _read_run_metadata(request: Request, metadata: Mapping[str, Any]) -> None:
-    """Facts other stages put in run metadata: a batch's size, a compressor's own call."""
+    """Facts run metadata carries: the call's purpose, a batch's size and per-item prompts
+    (the calls a batch replaced), and whether this is a compressor's own call."""
+    extra = request.extra
+    extra["purpose"] = _purpose(metadata.get(PURPOSE_KEY, "production"))
+    if (policy := request.route.options.get("policy")) is not None:
+        extra["policy"] = str(policy)
     batch_size = metadata.get("batch_size")
     if isinstance(batch_size, int) and batch_size > 0:
-        request.extra["batch_size"] = batch_size
+        extra["batch_size"] = batch_size
+        items = metadata.get(ITEM_PROMPT_TOKENS_KEY)
+        if isinstance(items, int) and items > 0:
+            extra["item_prompt_tokens"] = items
     # The compressor may itself be a route of this router: never compress its own call.
     if metadata.get("costrouter_role") == "compressor":
         request.compress = False
+
+
+def _purpose(value: Any) -> Purpose:
+    if value not in PURPOSES:
+        raise InvalidRequestError(
+            f"run metadata {PURPOSE_KEY}={value!r} is not a purpose; use one of {PURPOSES}"
+        )
+    return value  # type: ignore[no-any-return]
 
 
 def _label(value: Any) -> str | None:
