@@ -1,0 +1,256 @@
+"""``sqlite:///PATH`` (processes of one machine) and ``postgresql+psycopg://`` (many machines).
+
+Postgres reserves and settles a call with one budget in ONE statement, in autocommit
+mode: a conditional upsert of the account (the reservation happens only where
+``spent + reserved + amount <= limit``, checked on the locked row) chained to the lease
+row. With several budgets, the same upsert covers every account in one transaction that
+commits only if every account took the reservation (all or none). SQLite runs the same
+upsert in a ``BEGIN IMMEDIATE`` transaction. Leases that ran out are reclaimed when a
+reservation would otherwise be refused, so the common reservation never scans them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from langchain_costrouter.budgets.claims import Claim
+from langchain_costrouter.budgets.model import RateLimit
+from langchain_costrouter.budgets.sql_connections import SQLConnections, transaction
+from langchain_costrouter.budgets.sql_queries import Queries
+from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX, budget_tables
+from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, Refusal, take
+
+_PURGE_EVERY_SECONDS = 600.0
+_RESERVE_TRIES = 3
+
+
+class SQLStore(BudgetStore):
+    """Counters in SQL tables named ``{prefix}budget_accounts`` and so on.
+
+    Args:
+        url: ``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST/DB``.
+        prefix: Prepended to the table names, so applications share a database.
+    """
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_TABLE_PREFIX) -> None:
+        self.tables = budget_tables(prefix)
+        self._db = SQLConnections(url, self.tables)
+        self.url = self._db.url
+        self._postgres = self._db.postgres
+        self._queries = Queries(self.tables, self._db.engine.dialect.name)
+        self._buckets_known: set[str] = set()
+        self._next_purge = time.time() + _PURGE_EVERY_SECONDS
+
+    # -- the BudgetStore operations -------------------------------------------------
+
+    def reserve(
+        self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
+    ) -> Refusal | None:
+        if time.time() >= self._next_purge:
+            self._db.run(self._purge, False)
+        args = (claims, amount, lease_seconds, reservation_id)
+        if self._db.run(self._try_reserve, self._one_statement(claims), *args):
+            return None
+        return self._db.run(self._reserve_contended, False, *args)
+
+    def settle(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
+    ) -> list[int]:
+        one = self._one_statement(claims)
+        return self._db.run(self._settle, one, claims, reservation_id, actual)
+
+    def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        return self._db.run(self._read, False, claims)
+
+    def acquire_rate(self, key: str, limit: RateLimit, tokens: int, max_wait: float) -> RateGrant:
+        return self._db.run(self._acquire_rate, False, key, limit, tokens, max_wait)
+
+    async def areserve(
+        self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
+    ) -> Refusal | None:
+        if time.time() >= self._next_purge:
+            await self._db.arun(self._purge, False)
+        args = (claims, amount, lease_seconds, reservation_id)
+        if await self._db.arun(self._try_reserve, self._one_statement(claims), *args):
+            return None
+        return await self._db.arun(self._reserve_contended, False, *args)
+
+    async def asettle(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
+    ) -> list[int]:
+        one = self._one_statement(claims)
+        return await self._db.arun(self._settle, one, claims, reservation_id, actual)
+
+    async def aread(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        return await self._db.arun(self._read, False, claims)
+
+    async def aacquire_rate(
+        self, key: str, limit: RateLimit, tokens: int, max_wait: float
+    ) -> RateGrant:
+        return await self._db.arun(self._acquire_rate, False, key, limit, tokens, max_wait)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def drop_tables(self) -> None:
+        """Drop this store's tables (tests and tear-downs; the budgets' spend is lost)."""
+        self._db.drop_tables()
+
+    # -- work on one connection (run directly, or through run_sync on the async engine) --
+    def _reserve_contended(
+        self,
+        conn: sa.Connection,
+        claims: Sequence[Claim],
+        amount: int,
+        lease_seconds: float,
+        reservation_id: str,
+    ) -> Refusal | None:
+        """After a refusal: reclaim leases that ran out and try again while that frees
+        something; otherwise report the account without room."""
+        if all(amount <= claim.limit for claim in claims):
+            for _ in range(_RESERVE_TRIES):
+                if not self._reclaim(conn, claims):
+                    break
+                if self._try_reserve(conn, claims, amount, lease_seconds, reservation_id):
+                    return None
+        return _first_refusal(claims, self._read(conn, claims), amount)
+
+    def _try_reserve(
+        self,
+        conn: sa.Connection,
+        claims: Sequence[Claim],
+        amount: int,
+        lease_seconds: float,
+        reservation_id: str,
+    ) -> bool:
+        queries = self._queries
+        if self._one_statement(claims):
+            (claim,) = claims
+            params = _account_params(claim) | {
+                "amount": amount,
+                "reservation": reservation_id,
+                "lease": lease_seconds,
+            }
+            took = conn.execute(queries.reserve_one, params).first() is not None
+            conn.commit()  # nothing to commit in autocommit mode; ends the transaction if not
+            return took
+        if not all(amount <= claim.limit for claim in claims):
+            return False  # a new account takes any amount: check the limit here
+        with transaction(conn) as commit:
+            reserved = conn.execute(queries.reserve_accounts(claims, amount)).all()
+            if len(reserved) < len(claims):
+                return False  # rolled back: all or none
+            conn.execute(queries.insert_leases(claims, amount, lease_seconds, reservation_id))
+            commit()
+        return True
+
+    def _settle(
+        self, conn: sa.Connection, claims: Sequence[Claim], reservation_id: str, actual: int
+    ) -> list[int]:
+        queries = self._queries
+        if self._one_statement(claims):
+            params = _account_params(claims[0]) | {"reservation": reservation_id, "actual": actual}
+            after = int(conn.execute(queries.settle_one, params).scalar_one())
+            conn.commit()
+            return [after]
+        with transaction(conn) as commit:
+            self._lock(conn, claims)
+            freed = dict(
+                conn.execute(queries.delete_lease, {"reservation": reservation_id}).tuples().all()
+            )
+            spent = [
+                int(
+                    conn.execute(
+                        queries.settle_account,
+                        _account_params(claim)
+                        | {"actual": actual, "freed": freed.get(claim.key, 0)},
+                    ).scalar_one()
+                )
+                for claim in claims
+            ]
+            commit()
+        return spent
+
+    def _read(self, conn: sa.Connection, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        self._reclaim(conn, claims)
+        keys = [claim.key for claim in claims]
+        rows = {
+            key: (int(spent), int(reserved))
+            for key, spent, reserved in conn.execute(self._queries.read_accounts, {"keys": keys})
+        }
+        conn.rollback()
+        return [rows.get(key, (0, 0)) for key in keys]
+
+    def _reclaim(self, conn: sa.Connection, claims: Sequence[Claim]) -> bool:
+        """Drop leases that ran out from the claims' accounts; whether any were found."""
+        keys = [claim.key for claim in claims]
+        with transaction(conn) as commit:
+            self._lock(conn, claims)
+            gone = conn.execute(self._queries.delete_ran_out, {"keys": keys}).tuples().all()
+            freed: dict[str, int] = {}
+            for key, amount in gone:
+                freed[key] = freed.get(key, 0) + int(amount)
+            for key in sorted(freed):
+                conn.execute(self._queries.release_reserved, {"account": key, "freed": freed[key]})
+            commit()
+        return bool(gone)
+
+    def _acquire_rate(
+        self, conn: sa.Connection, key: str, limit: RateLimit, tokens: int, max_wait: float
+    ) -> RateGrant:
+        queries = self._queries
+        bucket = {"bucket": key}
+        with transaction(conn) as commit:
+            if key not in self._buckets_known:
+                full = {"requests": float(limit.rpm or 0), "tokens": float(limit.tpm or 0)}
+                conn.execute(queries.ensure_bucket, bucket | full)
+            requests, held, updated_at, now = conn.execute(queries.lock_bucket, bucket).one()
+            state, grant = take(Buckets(requests, held, updated_at), limit, tokens, max_wait, now)
+            if state is not None:
+                conn.execute(
+                    queries.update_bucket,
+                    bucket
+                    | {
+                        "requests": state.requests,
+                        "tokens": state.tokens,
+                        "updated_at": state.updated_at,
+                    },
+                )
+            commit()
+        self._buckets_known.add(key)
+        return grant
+
+    def _lock(self, conn: sa.Connection, claims: Sequence[Claim]) -> None:
+        if self._postgres:
+            conn.execute(self._queries.lock_accounts, {"keys": [claim.key for claim in claims]})
+
+    def _purge(self, conn: sa.Connection) -> None:
+        """Forget accounts (and their leases) a day after their window ended."""
+        self._next_purge = time.time() + _PURGE_EVERY_SECONDS
+        queries = self._queries
+        with transaction(conn) as commit:
+            keys = list(conn.execute(queries.expired_accounts).scalars())
+            if keys:
+                conn.execute(queries.forget_leases, {"keys": keys})
+                conn.execute(queries.forget_accounts, {"keys": keys})
+            commit()
+
+    def _one_statement(self, claims: Sequence[Claim]) -> bool:
+        return self._postgres and len(claims) == 1
+
+
+def _account_params(claim: Claim) -> dict[str, Any]:
+    return {"account": claim.key, "limit": claim.limit, "expires_at": claim.expires_at}
+
+
+def _first_refusal(claims: Sequence[Claim], state: list[tuple[int, int]], amount: int) -> Refusal:
+    """The first account without room; the first account when contention made the
+    reservation fail although every account has room now (refuse rather than spin)."""
+    for index, (claim, (spent, reserved)) in enumerate(zip(claims, state, strict=True)):
+        if spent + reserved + amount > claim.limit:
+            return Refusal(index, spent, reserved)
+    return Refusal(0, *state[0])
