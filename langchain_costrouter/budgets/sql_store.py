@@ -12,7 +12,7 @@ reservation would otherwise be refused, so the common reservation never scans th
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -159,9 +159,7 @@ class SQLStore(BudgetStore):
             return [after]
         with transaction(conn) as commit:
             self._lock(conn, claims)
-            freed = dict(
-                conn.execute(queries.delete_lease, {"reservation": reservation_id}).tuples().all()
-            )
+            freed = _amounts(conn.execute(queries.delete_lease, {"reservation": reservation_id}))
             spent = [
                 int(
                     conn.execute(
@@ -190,14 +188,11 @@ class SQLStore(BudgetStore):
         keys = [claim.key for claim in claims]
         with transaction(conn) as commit:
             self._lock(conn, claims)
-            gone = conn.execute(self._queries.delete_ran_out, {"keys": keys}).tuples().all()
-            freed: dict[str, int] = {}
-            for key, amount in gone:
-                freed[key] = freed.get(key, 0) + int(amount)
+            freed = _amounts(conn.execute(self._queries.delete_ran_out, {"keys": keys}))
             for key in sorted(freed):
                 conn.execute(self._queries.release_reserved, {"account": key, "freed": freed[key]})
             commit()
-        return bool(gone)
+        return bool(freed)
 
     def _acquire_rate(
         self, conn: sa.Connection, key: str, limit: RateLimit, tokens: int, max_wait: float
@@ -245,6 +240,14 @@ class SQLStore(BudgetStore):
 
 def _account_params(claim: Claim) -> dict[str, Any]:
     return {"account": claim.key, "limit": claim.limit, "expires_at": claim.expires_at}
+
+
+def _amounts(rows: Iterable[Any]) -> dict[str, int]:
+    """Sum (key, amount) rows of deleted leases per account key."""
+    totals: dict[str, int] = {}
+    for key, amount in rows:
+        totals[key] = totals.get(key, 0) + int(amount)
+    return totals
 
 
 def _first_refusal(claims: Sequence[Claim], state: list[tuple[int, int]], amount: int) -> Refusal:

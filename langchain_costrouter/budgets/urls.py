@@ -8,7 +8,7 @@ shared store takes ``?prefix=...``: the key prefix in Redis, the table prefix in
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from langchain_costrouter.budgets.memory_store import MemoryStore
 from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX
@@ -37,7 +37,8 @@ def open_store(url: str) -> BudgetStore:
                 f"memory:// takes no path or options, got {url!r}", key="budget_store"
             )
         return MemoryStore()
-    rest = urlunsplit(parts._replace(query=urlencode(query)))
+    base = url.split("?", 1)[0]  # not urlunsplit: it turns sqlite:// into sqlite:
+    rest = f"{base}?{urlencode(query)}" if query else base
     if scheme in ("redis", "rediss"):
         # Imported here: redis is an optional dependency (the [redis] extra).
         from langchain_costrouter.budgets.redis_store import DEFAULT_PREFIX, RedisStore
