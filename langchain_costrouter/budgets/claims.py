@@ -12,6 +12,7 @@ from langchain_costrouter.budgets.windows import Window, WindowClock
 
 KEEP_ACCOUNTS_SECONDS = 86400.0
 """How long a store keeps an account after its window ended, so late settlements count."""
+_MAX_CACHED_SCOPES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +36,10 @@ class Claim:
 
 
 class ClaimMaker:
-    """One budget with what every reservation needs precomputed (limits, its window clock)."""
+    """One budget with what every reservation needs precomputed: its limits, its window
+    clock, and the claims of the current window by scope (reused call after call)."""
 
-    __slots__ = ("budget", "clock", "limit", "soft")
+    __slots__ = ("_claims", "_window", "budget", "clock", "limit", "soft")
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
@@ -45,10 +47,20 @@ class ClaimMaker:
         self.limit = to_pico(budget.limit_usd, "limit_usd")
         fraction = budget.soft_threshold
         self.soft = None if fraction is None else int(self.limit * Decimal(str(fraction)))
+        self._window: Window | None = None
+        self._claims: dict[str, Claim] = {}
 
     def claim(self, context: CallContext, now: float) -> Claim:
         window = self.clock.at(now)
         scope = self.budget.scope(context)
+        if window is not self._window or len(self._claims) > _MAX_CACHED_SCOPES:
+            self._window, self._claims = window, {}
+        claim = self._claims.get(scope)
+        if claim is None:
+            claim = self._claims[scope] = self._new_claim(scope, window)
+        return claim
+
+    def _new_claim(self, scope: str, window: Window) -> Claim:
         end = window.end_timestamp
         return Claim(
             key=f"{self.budget.name}|{scope}|{window.label}",
@@ -64,6 +76,8 @@ class ClaimMaker:
 def claims_of(makers: Sequence[ClaimMaker], context: CallContext, now: float) -> tuple[Claim, ...]:
     """The call's claims in key order: stores lock accounts in this order, so two calls
     never wait for each other in a cycle."""
+    if len(makers) == 1:
+        return (makers[0].claim(context, now),)
     return tuple(sorted((maker.claim(context, now) for maker in makers), key=_key))
 
 

@@ -8,8 +8,8 @@ what one attempt costs beyond its own worst case, however many processes share i
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -235,7 +235,8 @@ class BudgetGate:
     ) -> Reservation:
         amount = to_pico(worst_case_usd, "worst_case_usd")
         claims = claims_of(self._makers, context, self._clock())
-        return Reservation(uuid.uuid4().hex, deployment, context.task, amount, claims)
+        # 96 random bits name the lease across machines; os.urandom is fork-safe.
+        return Reservation(os.urandom(12).hex(), deployment, context.task, amount, claims)
 
     def _reserve_args(self, reservation: Reservation) -> tuple[Sequence[Claim], int, float, str]:
         return (reservation.claims, reservation.amount, self.lease_seconds, reservation.id)

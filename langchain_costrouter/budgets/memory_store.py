@@ -52,14 +52,16 @@ class MemoryStore(BudgetStore):
         with self._lock:
             self._purge_now_and_then()
             accounts = [self._account(claim) for claim in claims]
-            for index, (claim, account) in enumerate(zip(claims, accounts, strict=True)):
+            for index, claim in enumerate(claims):
+                account = accounts[index]
                 if account.spent + account.reserved + amount > claim.limit:
                     account.reclaim(now)
                     if account.spent + account.reserved + amount > claim.limit:
                         return Refusal(index, account.spent, account.reserved)
+            lease = (amount, now + lease_seconds)
             for account in accounts:
                 account.reserved += amount
-                account.leases[reservation_id] = (amount, now + lease_seconds)
+                account.leases[reservation_id] = lease
         return None
 
     def settle(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,9 @@ from langchain_costrouter.budgets.windows import Period
 from langchain_costrouter.pricing.model_price import to_decimal
 
 TASK_SCOPE = "task"
+MAX_LIMIT_USD = Decimal(4_000_000)
+"""Spend may pass a limit by a call's excess over its reservation; twice this still fits
+a signed 64-bit count of picodollars (9.2 million dollars)."""
 UNSET_SCOPE_VALUE = "<none>"
 """The scope of calls whose run metadata lacks a budget's key: they share one bucket, so
 no call escapes the budget by leaving the key out."""
@@ -57,8 +61,11 @@ class Budget(BaseModel):
         if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
             raise ValueError(f"expected a number of dollars, got {value!r}")
         amount = to_decimal(value, "limit_usd")
-        if amount <= 0:
-            raise ValueError(f"must be more than $0, got {value!r}")
+        if not 0 < amount <= MAX_LIMIT_USD:
+            raise ValueError(
+                f"must be more than $0 and at most ${MAX_LIMIT_USD} (stores count integer "
+                f"picodollars in 64 bits), got {value!r}"
+            )
         return amount
 
     @field_validator("timezone")
@@ -94,11 +101,18 @@ def _scope_value(value: object, key: str) -> str:
     if value is None:
         return UNSET_SCOPE_VALUE
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return quote(str(value), safe="")
+        return _quoted(str(value))
     raise TypeError(
         f"run metadata {key!r} names a budget's scope and must be a string or an integer, "
         f"got {type(value).__name__}"
     )
+
+
+@lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    """Percent-encoded, so no value can fake another key's separators (cached: the
+    same tenants come back call after call)."""
+    return quote(value, safe="")
 
 
 class RateLimit(BaseModel):

@@ -5,7 +5,13 @@ through the async engine's ``run_sync`` on Postgres (psycopg's async driver, so 
 event loop never blocks on the network), or in a worker thread on SQLite (whose waits
 are for a file lock). A connection that went stale (the server restarted) is retried
 once; the retried operation can at worst count a reservation or a cost twice, which
-errs on the side of the budget.
+errs on the side of the budget. So is a deadlock Postgres broke by rolling us back.
+
+Postgres sessions commit with ``synchronous_commit=off`` unless the store is durable:
+a commit then returns before its WAL record is flushed to disk (6 ms per commit on a
+busy disk, against 0.3 ms). A crash of the database server, not of a client, can lose
+the last fraction of a second of reservations and settlements; the database stays
+consistent. ``?durable=true`` on the store URL keeps every commit flushed.
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ _POOL = {"pool_size": 10, "max_overflow": 20}
 class SQLConnections:
     """One database's engines, and its tables created before the first piece of work."""
 
-    def __init__(self, url: str, tables: BudgetTables) -> None:
-        self.engine = _engine(url)
+    def __init__(self, url: str, tables: BudgetTables, *, durable: bool = False) -> None:
+        self._options: dict[str, Any] = dict(_POOL)
+        if not durable:
+            self._options["connect_args"] = {"options": "-c synchronous_commit=off"}
+        self.engine = _engine(url, self._options)
         self.url = self.engine.url.render_as_string(hide_password=True)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.tables = tables
@@ -58,7 +67,7 @@ class SQLConnections:
                     with (self._autocommit if autocommit else self.engine).connect() as conn:
                         return work(conn, *args)
             except BudgetStoreError as error:
-                if attempt == 2 or not _stale_connection(error):
+                if attempt == 2 or not _worth_retrying(error):
                     raise
         raise AssertionError("unreachable")
 
@@ -77,7 +86,7 @@ class SQLConnections:
                     async with (autocommit_engine if autocommit else engine).connect() as conn:
                         return await conn.run_sync(work, *args)
             except BudgetStoreError as error:
-                if attempt == 2 or not _stale_connection(error):
+                if attempt == 2 or not _worth_retrying(error):
                     raise
         raise AssertionError("unreachable")
 
@@ -105,7 +114,7 @@ class SQLConnections:
         loop = asyncio.get_running_loop()
         engines = self._async.get(loop)
         if engines is None:
-            engine = create_async_engine(self.engine.url, **_POOL)
+            engine = create_async_engine(self.engine.url, **self._options)
             autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
             engines = self._async[loop] = (engine, autocommit)
         return engines
@@ -122,12 +131,19 @@ def transaction(conn: sa.Connection) -> Iterator[Callable[[], None]]:
             begun.rollback()
 
 
-def _stale_connection(error: BudgetStoreError) -> bool:
+def _worth_retrying(error: BudgetStoreError) -> bool:
+    """A stale pooled connection, or a deadlock Postgres broke by rolling us back (a
+    settlement racing the reclaim of its own expired lease): both safe to run again."""
     cause = error.__cause__
-    return isinstance(cause, DBAPIError) and cause.connection_invalidated
+    if not isinstance(cause, DBAPIError):
+        return False
+    return cause.connection_invalidated or getattr(cause.orig, "sqlstate", None) in _RETRYABLE
 
 
-def _engine(url: str) -> sa.Engine:
+_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _engine(url: str, options: dict[str, Any]) -> sa.Engine:
     """SQLite files through the ledger's engine (owner-only file, WAL, BEGIN IMMEDIATE);
     Postgres without pre-ping (a stale connection is retried instead, saving a round
     trip per call)."""
@@ -139,4 +155,4 @@ def _engine(url: str) -> sa.Engine:
                 key="budget_store",
             )
         return create_ledger_engine(url)
-    return sa.create_engine(sqlalchemy_url(url), **_POOL)
+    return sa.create_engine(sqlalchemy_url(url), **options)

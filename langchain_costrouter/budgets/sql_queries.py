@@ -9,13 +9,11 @@ deadlock. SQLite needs none of this: a writer holds the whole database
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.sql_schema import BudgetTables, database_now
 
 
@@ -28,6 +26,13 @@ class Queries:
         self.now = database_now(dialect)
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         accounts = tables.accounts
+        self.reserve_account = self._reserve_account()
+        self.insert_lease = sa.insert(tables.leases).values(
+            reservation=sa.bindparam("reservation", type_=sa.String),
+            key=sa.bindparam("account", type_=sa.String),
+            amount=sa.bindparam("amount", type_=sa.BigInteger),
+            expires_at=self.now + sa.bindparam("lease", type_=sa.Float),
+        )
         self.settle_account = self._settle_account()
         self.lock_accounts = (
             sa.select(accounts.c.key)
@@ -46,42 +51,6 @@ class Queries:
         self.ensure_bucket = self._ensure_bucket()
         self.lock_bucket = self._lock_bucket()
         self.update_bucket = self._update_bucket()
-        if dialect == "postgresql":
-            self.reserve_one = self._reserve_one()
-            self.settle_one = self._settle_one()
-
-    def reserve_accounts(self, claims: Sequence[Claim], amount: int) -> Any:
-        """Add ``amount`` to each account's reservations where it fits; RETURNING the keys
-        reserved (a new account always fits: the caller checked ``amount <= limit``)."""
-        insert = self._insert(self.tables.accounts).values(
-            [
-                {
-                    "key": claim.key,
-                    "spent": 0,
-                    "reserved": amount,
-                    "limit_pico": claim.limit,
-                    "expires_at": claim.expires_at,
-                }
-                for claim in claims
-            ]
-        )
-        return self._reserve_on_conflict(insert).returning(self.tables.accounts.c.key)
-
-    def insert_leases(
-        self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
-    ) -> Any:
-        deadline = self.now + lease_seconds
-        return sa.insert(self.tables.leases).values(
-            [
-                {
-                    "reservation": reservation_id,
-                    "key": claim.key,
-                    "amount": amount,
-                    "expires_at": deadline,
-                }
-                for claim in claims
-            ]
-        )
 
     def _delete_lease(self) -> Any:
         leases = self.tables.leases
@@ -196,49 +165,14 @@ class Queries:
             },
         ).returning(accounts.c.spent)
 
-    def _reserve_one(self) -> Any:
-        """Postgres, one account: the conditional upsert and the lease in one statement,
-        so one round trip in autocommit mode; RETURNING a row when reserved."""
-        insert = postgresql.insert(self.tables.accounts).values(
+    def _reserve_account(self) -> Any:
+        """Add the amount to the account's reservations if it fits (a new account always
+        fits: the caller checked ``amount <= limit``); RETURNING a row when it did."""
+        insert = self._insert(self.tables.accounts).values(
             key=sa.bindparam("account", type_=sa.String),
             spent=0,
             reserved=sa.bindparam("amount", type_=sa.BigInteger),
             limit_pico=sa.bindparam("limit", type_=sa.BigInteger),
             expires_at=sa.bindparam("expires_at", type_=sa.Float),
         )
-        reserved = self._reserve_on_conflict(insert).returning(self.tables.accounts.c.key)
-        up = reserved.cte("reserved_account")
-        lease = sa.select(
-            sa.bindparam("reservation", type_=sa.String),
-            up.c.key,
-            sa.bindparam("amount", type_=sa.BigInteger),
-            self.now + sa.bindparam("lease", type_=sa.Float),
-        )
-        leases = self.tables.leases
-        return (
-            sa.insert(leases)
-            .from_select(["reservation", "key", "amount", "expires_at"], lease)
-            .returning(leases.c.key)
-        )
-
-    def _settle_one(self) -> Any:
-        """Postgres, one account: drop the lease and settle the account in one statement.
-        The upsert locks the account row before its SET reads the deleted lease, so the
-        lock order (account, then lease) is the one every other statement keeps."""
-        leases, accounts = self.tables.leases, self.tables.accounts
-        gone = (
-            sa.delete(leases)
-            .where(leases.c.reservation == sa.bindparam("reservation", type_=sa.String))
-            .returning(leases.c.amount)
-            .cte("settled_lease")
-        )
-        freed = sa.select(sa.func.coalesce(sa.func.sum(gone.c.amount), 0)).scalar_subquery()
-        insert = self._account_row(sa.bindparam("actual", type_=sa.BigInteger))
-        return insert.on_conflict_do_update(
-            index_elements=[accounts.c.key],
-            set_={
-                "spent": accounts.c.spent + insert.excluded.spent,
-                "reserved": accounts.c.reserved - freed,
-                "expires_at": insert.excluded.expires_at,
-            },
-        ).returning(accounts.c.spent)
+        return self._reserve_on_conflict(insert).returning(self.tables.accounts.c.key)

@@ -1,12 +1,12 @@
 """``sqlite:///PATH`` (processes of one machine) and ``postgresql+psycopg://`` (many machines).
 
-Postgres reserves and settles a call with one budget in ONE statement, in autocommit
-mode: a conditional upsert of the account (the reservation happens only where
-``spent + reserved + amount <= limit``, checked on the locked row) chained to the lease
-row. With several budgets, the same upsert covers every account in one transaction that
-commits only if every account took the reservation (all or none). SQLite runs the same
-upsert in a ``BEGIN IMMEDIATE`` transaction. Leases that ran out are reclaimed when a
-reservation would otherwise be refused, so the common reservation never scans them.
+Postgres reserves with ONE conditional upsert statement (`PostgresQueries`), in
+autocommit mode for one budget, in a transaction that commits only if every account
+took the reservation for several (all or none); it settles with one statement too.
+SQLite runs one conditional upsert per account and the lease inserts in a ``BEGIN
+IMMEDIATE`` transaction (one writer at a time holds the database). Leases that ran out
+are reclaimed when a reservation would otherwise be refused, so the common reservation
+never scans them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.model import RateLimit
 from langchain_costrouter.budgets.sql_connections import SQLConnections, transaction
+from langchain_costrouter.budgets.sql_postgres import PostgresQueries, account_params
 from langchain_costrouter.budgets.sql_queries import Queries
 from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX, budget_tables
 from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, Refusal, take
@@ -34,14 +35,19 @@ class SQLStore(BudgetStore):
     Args:
         url: ``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST/DB``.
         prefix: Prepended to the table names, so applications share a database.
+        durable: Postgres: flush every commit to disk before it returns (see
+            `SQLConnections`); SQLite always runs WAL with ``synchronous=NORMAL``.
     """
 
-    def __init__(self, url: str, *, prefix: str = DEFAULT_TABLE_PREFIX) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_TABLE_PREFIX, durable: bool = False
+    ) -> None:
         self.tables = budget_tables(prefix)
-        self._db = SQLConnections(url, self.tables)
+        self._db = SQLConnections(url, self.tables, durable=durable)
         self.url = self._db.url
         self._postgres = self._db.postgres
-        self._queries = Queries(self.tables, self._db.engine.dialect.name)
+        self._pg = PostgresQueries(self.tables) if self._postgres else None
+        self._queries = self._pg or Queries(self.tables, self._db.engine.dialect.name)
         self._buckets_known: set[str] = set()
         self._next_purge = time.time() + _PURGE_EVERY_SECONDS
 
@@ -60,8 +66,7 @@ class SQLStore(BudgetStore):
     def settle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
     ) -> list[int]:
-        one = self._one_statement(claims)
-        return self._db.run(self._settle, one, claims, reservation_id, actual)
+        return self._db.run(self._settle, self._postgres, claims, reservation_id, actual)
 
     def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         return self._db.run(self._read, False, claims)
@@ -82,8 +87,7 @@ class SQLStore(BudgetStore):
     async def asettle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
     ) -> list[int]:
-        one = self._one_statement(claims)
-        return await self._db.arun(self._settle, one, claims, reservation_id, actual)
+        return await self._db.arun(self._settle, self._postgres, claims, reservation_id, actual)
 
     async def aread(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         return await self._db.arun(self._read, False, claims)
@@ -127,24 +131,24 @@ class SQLStore(BudgetStore):
         lease_seconds: float,
         reservation_id: str,
     ) -> bool:
-        queries = self._queries
-        if self._one_statement(claims):
-            (claim,) = claims
-            params = _account_params(claim) | {
-                "amount": amount,
-                "reservation": reservation_id,
-                "lease": lease_seconds,
-            }
-            took = conn.execute(queries.reserve_one, params).first() is not None
-            conn.commit()  # nothing to commit in autocommit mode; ends the transaction if not
-            return took
         if not all(amount <= claim.limit for claim in claims):
             return False  # a new account takes any amount: check the limit here
+        lease = {"amount": amount, "reservation": reservation_id, "lease": lease_seconds}
+        queries = self._queries
+        if self._pg is not None:
+            statement = self._pg.reserve_all
+            with transaction(conn) as commit:  # no transaction in autocommit mode
+                took = conn.execute(statement, account_params(claims) | lease).all()
+                if len(took) < len(claims):
+                    return False  # rolled back: all or none
+                commit()
+            return True
         with transaction(conn) as commit:
-            reserved = conn.execute(queries.reserve_accounts(claims, amount)).all()
-            if len(reserved) < len(claims):
-                return False  # rolled back: all or none
-            conn.execute(queries.insert_leases(claims, amount, lease_seconds, reservation_id))
+            for claim in claims:  # in key order: the order every writer locks accounts in
+                params = _account_params(claim) | lease
+                if conn.execute(queries.reserve_account, params).first() is None:
+                    return False  # rolled back: all or none
+            conn.execute(queries.insert_lease, [_account_params(c) | lease for c in claims])
             commit()
         return True
 
@@ -152,15 +156,15 @@ class SQLStore(BudgetStore):
         self, conn: sa.Connection, claims: Sequence[Claim], reservation_id: str, actual: int
     ) -> list[int]:
         queries = self._queries
-        if self._one_statement(claims):
-            params = _account_params(claims[0]) | {"reservation": reservation_id, "actual": actual}
-            after = int(conn.execute(queries.settle_one, params).scalar_one())
-            conn.commit()
-            return [after]
+        if self._pg is not None:
+            params = account_params(claims) | {"reservation": reservation_id, "actual": actual}
+            with transaction(conn) as commit:  # no transaction in autocommit mode
+                spent = dict(conn.execute(self._pg.settle_all, params).all())
+                commit()
+            return [int(spent[claim.key]) for claim in claims]
         with transaction(conn) as commit:
-            self._lock(conn, claims)
             freed = _amounts(conn.execute(queries.delete_lease, {"reservation": reservation_id}))
-            spent = [
+            spent_after = [
                 int(
                     conn.execute(
                         queries.settle_account,
@@ -171,7 +175,7 @@ class SQLStore(BudgetStore):
                 for claim in claims
             ]
             commit()
-        return spent
+        return spent_after
 
     def _read(self, conn: sa.Connection, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         self._reclaim(conn, claims)

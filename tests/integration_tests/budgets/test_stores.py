@@ -43,6 +43,17 @@ def test_reserve_settle_release_and_refuse(any_store_url: str, budgets: list[Bud
     gate.close()
 
 
+@pytest.mark.parametrize("budgets", [[TENANT], [TENANT, EVERYONE]], ids=["one", "two"])
+def test_a_first_reservation_above_the_limit_is_refused(
+    any_store_url: str, budgets: list[Budget]
+) -> None:
+    gate = BudgetGate(budgets, any_store_url)
+    with pytest.raises(BudgetExhaustedError) as refused:
+        gate.reserve(ACME, "d", Decimal("1.01"))
+    assert (refused.value.spent_usd, refused.value.reserved_usd) == (Decimal(0), Decimal(0))
+    assert state(gate)["tenant"] == (Decimal(0), Decimal(0))
+
+
 def test_all_or_none_across_budgets(any_store_url: str) -> None:
     gate = BudgetGate([TENANT, EVERYONE], any_store_url)
     gate.reserve(ACME, "d", Decimal("0.9"))

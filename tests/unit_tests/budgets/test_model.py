@@ -26,6 +26,7 @@ def test_limit_is_exact_dollars() -> None:
     ("fields", "message"),
     [
         ({"limit_usd": 0}, "more than \\$0"),
+        ({"limit_usd": 5_000_000}, "at most \\$4000000"),
         ({"limit_usd": -1}, "non-negative"),
         ({"limit_usd": True}, "number of dollars"),
         ({"limit_usd": "lots"}, "number of dollars"),
