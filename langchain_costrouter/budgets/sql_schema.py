@@ -44,6 +44,7 @@ def budget_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> BudgetTables:
         sa.Column("reserved", sa.BigInteger, nullable=False),
         sa.Column("limit_pico", sa.BigInteger, nullable=False),
         sa.Column("expires_at", sa.Float, nullable=True),
+        sa.Index(f"{prefix}budget_accounts_by_expiry", "expires_at"),
     )
     leases = sa.Table(
         f"{prefix}budget_leases",
