@@ -11,6 +11,12 @@ Two hardening decisions over plain ``diskcache.Cache``:
 
 The database opens lazily, so a corrupt or unreadable directory turns into a miss
 with a warning on first use rather than an exception in the constructor.
+
+Three speed decisions, because every cache miss of the router writes here: entries are
+committed by a background thread, many per transaction (`write_behind`; this process
+reads them back at once); coalescing locks are byte-range locks on a file beside the
+database (`file_locks`), not database rows; and the size limit is enforced every
+`CULL_EVERY` writes instead of inside each write transaction as diskcache does.
 """
 
 from __future__ import annotations
@@ -25,10 +31,15 @@ from typing import Any
 import diskcache
 import platformdirs
 
+from langchain_costrouter.cache import file_locks
 from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
+from langchain_costrouter.cache.write_behind import Write, WriteBehind
 
 _DB_FILE = "cache.db"
+_LOCK_FILE = "locks"
+CULL_EVERY = 256
+"""Writes between two enforcements of the size limit (expired entries go then too)."""
 
 
 def default_cache_dir() -> Path:
@@ -84,29 +95,49 @@ class DiskBackend(LocalBackend):
     ) -> None:
         """Remember the settings; the database opens on first use."""
         self.directory = Path(directory) if directory is not None else default_cache_dir()
-        self._settings = {"size_limit": size_limit, "timeout": timeout}
+        self._settings = {"size_limit": size_limit, "timeout": timeout, "cull_limit": 0}
         self._cache: diskcache.Cache | None = None
+        self._locks: file_locks.RangeLocks | None = None
+        self._writes = 0
+        self._behind = WriteBehind(self._commit)
 
     def get(self, key: str) -> bytes | None:
-        """Return the stored bytes, or None."""
+        """Return the stored bytes (or the bytes about to be stored), or None."""
+        if (pending := self._behind.pending.get(key)) is not None:
+            return pending
         with self._errors() as cache:
             value = cache.get(key)
         return value.encode() if isinstance(value, str) else value
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store the value with diskcache's own expiry."""
-        with self._errors() as cache:
-            cache.set(key, value, expire=ttl)
+        """Store the value with diskcache's own expiry (committed in the background)."""
+        self._behind.write(key, value, ttl)
 
     def delete(self, key: str) -> None:
         """Remove one entry."""
+        self._behind.flush()
         with self._errors() as cache:
             cache.delete(key)
 
     def clear(self) -> None:
         """Remove every entry of the directory."""
+        self._behind.flush()
         with self._errors() as cache:
             cache.clear()
+
+    def flush(self) -> None:
+        """Commit the entries still being written (done by itself within milliseconds)."""
+        self._behind.flush()
+
+    def _commit(self, writes: list[Write]) -> None:
+        with self._errors() as cache, cache.transact():
+            for write in writes:
+                cache.set(write.key, write.value, expire=write.ttl)
+        self._writes += len(writes)
+        if self._writes >= CULL_EVERY:
+            self._writes = 0
+            with self._errors() as cache:
+                cache.cull()
 
     def append(self, key: str, value: bytes) -> None:
         """Store the value at the list's next position, atomically across processes.
@@ -133,26 +164,45 @@ class DiskBackend(LocalBackend):
         return [v.encode() if isinstance(v, str) else v for v in values if v is not None]
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
-        """diskcache ``add`` is atomic across processes: only one caller adds the key."""
+        """Take the lock of ``name`` unless another process holds it.
+
+        A file range lock where the platform has them (a dead holder's lock vanishes
+        with it); elsewhere a database row, which diskcache ``add`` creates atomically
+        and which expires after ``ttl`` seconds.
+        """
         with self._errors() as cache:
+            if self._locks is not None:
+                return self._locks.try_lock(name)
             return bool(cache.add(f"lock:{name}", token, expire=ttl))
 
     def unlock(self, name: str, token: str) -> None:
-        """Delete the lock only if this token still holds it."""
+        """Release the lock, if this caller still holds it."""
+        if (locks := self._locks) is not None:
+            # Only once the leader's answer is committed: a follower elsewhere that sees
+            # the lock go reads the cache next.
+            self._behind.after_commit(lambda: locks.unlock(name))
+            return
+        self._behind.flush()
         with self._errors() as cache, cache.transact():
             if cache.get(f"lock:{name}") == token:
                 cache.delete(f"lock:{name}")
 
     def is_locked(self, name: str) -> bool:
-        """Whether an unexpired lock exists."""
+        """Whether another caller holds the lock of ``name``."""
         with self._errors() as cache:
+            if self._locks is not None:
+                return self._locks.is_locked(name)
             return f"lock:{name}" in cache
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Commit what is pending, close the database and the lock file (its locks go)."""
+        self._behind.close()
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        if self._locks is not None:
+            self._locks.close()
+            self._locks = None
 
     @contextmanager
     def _errors(self) -> Iterator[diskcache.Cache]:
@@ -175,6 +225,8 @@ class DiskBackend(LocalBackend):
         # them owner-only like the database (the 0700 directory already shuts others out).
         for name in (_DB_FILE, f"{_DB_FILE}-wal", f"{_DB_FILE}-shm"):
             _make_private(self.directory / name)
+        if file_locks.AVAILABLE:
+            self._locks = file_locks.RangeLocks(self.directory / _LOCK_FILE)
         return cache
 
 

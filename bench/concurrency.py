@@ -1,0 +1,162 @@
+"""The router under load: many concurrent calls over loopback HTTP, with and without stores.
+
+400 distinct requests (every one a cache miss), 64 in flight, against the local
+OpenAI-compatible server running in its own process (so its work does not share the
+client's interpreter). Each configuration is timed in interleaved rounds and the best
+round is kept; ratios are against ``ChatOpenAI`` alone in the same run.
+
+- async: ``ainvoke`` under an ``asyncio.Semaphore(64)``;
+- sync: ``batch(..., max_concurrency=64)`` (LangChain's thread pool).
+
+Targets (issue: one request flow, fast under load): bare router <= 1.03, router with
+the diskcache cache and the SQLite ledger <= 1.10.
+
+Run: python bench/concurrency.py [--requests 400] [--in-flight 64] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _timing import print_table
+from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI
+
+from langchain_costrouter import RoutedChatModel
+
+_SERVER = (
+    "import sys, time\n"
+    "from langchain_costrouter.testing import LocalOpenAIServer\n"
+    "server = LocalOpenAIServer().start()\n"
+    "print(server.base_url, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+_salt = itertools.count()
+
+
+@contextmanager
+def server_process() -> Iterator[str]:
+    """The test server in a child process; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def prompts(count: int) -> list[str]:
+    """Distinct prompts, never seen before in this run (every call misses the cache)."""
+    salt = next(_salt)
+    return [f"Classify the sentiment of review {salt}-{i}: late but kind." for i in range(count)]
+
+
+def configurations(base_url: str, workdir: Path) -> dict[str, BaseChatModel]:
+    def child() -> ChatOpenAI:
+        return ChatOpenAI(
+            model="gpt-4o-mini", base_url=base_url, api_key="bench", max_retries=0, cache=False
+        )
+
+    def router(**stores: Any) -> RoutedChatModel:
+        return RoutedChatModel(routes={"chat": [child()]}, default_task="chat", **stores)
+
+    return {
+        "ChatOpenAI alone": child(),
+        "router, bare": router(),
+        "router + diskcache": router(cache=f"diskcache://{workdir / 'cache'}"),
+        "router + SQLite ledger": router(ledger=f"sqlite:///{workdir / 'ledger.sqlite3'}"),
+        "router + both": router(
+            cache=f"diskcache://{workdir / 'cache2'}",
+            ledger=f"sqlite:///{workdir / 'ledger2.sqlite3'}",
+        ),
+    }
+
+
+def time_async(model: BaseChatModel, count: int, in_flight: int) -> float:
+    async def run() -> float:
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(prompt: str) -> None:
+            async with gate:
+                await model.ainvoke(prompt)
+
+        batch = prompts(count)
+        start = time.perf_counter()
+        await asyncio.gather(*(one(p) for p in batch))
+        return time.perf_counter() - start
+
+    return asyncio.run(run())
+
+
+def time_sync(model: BaseChatModel, count: int, in_flight: int) -> float:
+    batch = prompts(count)
+    start = time.perf_counter()
+    model.batch(batch, config={"max_concurrency": in_flight})  # type: ignore[arg-type]
+    return time.perf_counter() - start
+
+
+def best_of(
+    timer: Callable[[BaseChatModel, int, int], float],
+    models: dict[str, BaseChatModel],
+    *,
+    count: int,
+    in_flight: int,
+    rounds: int,
+) -> dict[str, float]:
+    """Best round of each configuration, measured round-robin so drift hits all alike."""
+    best = dict.fromkeys(models, float("inf"))
+    for _ in range(rounds):
+        for name, model in models.items():
+            best[name] = min(best[name], timer(model, count, in_flight))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with server_process() as base_url, tempfile.TemporaryDirectory() as tmp:
+        models = configurations(base_url, Path(tmp))
+        for model in models.values():  # warm up: connections, imports, price lookups
+            time_async(model, 8, 8)
+            time_sync(model, 8, 8)
+        kwargs = {"count": args.requests, "in_flight": args.in_flight, "rounds": args.rounds}
+        async_times = best_of(time_async, models, **kwargs)
+        sync_times = best_of(time_sync, models, **kwargs)
+    direct_async, direct_sync = async_times["ChatOpenAI alone"], sync_times["ChatOpenAI alone"]
+    rows = [
+        [
+            name,
+            f"{async_times[name]:.3f}",
+            f"{async_times[name] / direct_async:.3f}",
+            f"{sync_times[name]:.3f}",
+            f"{sync_times[name] / direct_sync:.3f}",
+        ]
+        for name in models
+    ]
+    print(
+        f"{args.requests} distinct requests, {args.in_flight} in flight, "
+        f"best of {args.rounds} rounds"
+    )
+    print_table(["configuration", "async s", "async ratio", "sync batch s", "sync ratio"], rows)
+
+
+if __name__ == "__main__":
+    main()
