@@ -31,7 +31,7 @@ from langchain_costrouter.budgets.gate import BudgetGate
 from langchain_costrouter.budgets.model import Budget, RateLimit
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.urls import SCHEMES, open_store
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, unknown_key_message
 
 RATE_LIMIT_KEYS = frozenset({"rpm", "tpm"})
 """Keys a ``[models.*]`` table may carry for rate limits (the model loader allows them)."""
@@ -105,10 +105,14 @@ def rate_limits_from_models(
 
 
 def _validated(model: type[Any], table: Any, key: str, path: str | None) -> Any:
+    """The model of a TOML table, strictly: no value is coerced (``rpm = 1.5`` or
+    ``limit_usd = "50"`` is an error, as everywhere in the file)."""
     if not isinstance(table, Mapping):
         raise ConfigError(f"expected a table, got {table!r}", path=path, key=key)
+    if isinstance(table.get("limit_usd"), str):
+        raise ConfigError("expected a number of dollars", path=path, key=f"{key}.limit_usd")
     try:
-        return model.model_validate(dict(table))
+        return model.model_validate(dict(table), strict=True)
     except ValidationError as error:
         raise _config_error(error, model, key, path) from None
 
@@ -121,10 +125,10 @@ def _config_error(
     where = ".".join(str(part) for part in problem["loc"])
     full_key = f"{key}.{where}" if where else key
     if problem["type"] == "extra_forbidden":
-        allowed = ", ".join(sorted(model.model_fields))
-        return ConfigError(f"unknown key; allowed: {allowed}", path=path, key=full_key)
+        message = unknown_key_message(str(problem["loc"][-1]), model.model_fields)
+        return ConfigError(message, path=path, key=full_key)
     if problem["type"] == "missing":
-        return ConfigError("required key is missing", path=path, key=full_key)
+        return ConfigError("missing; this key is required", path=path, key=full_key)
     message = problem["msg"].removeprefix("Value error, ")
     if where:
         message += f" (got {problem.get('input')!r})"

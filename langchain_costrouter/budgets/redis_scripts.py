@@ -11,19 +11,29 @@ in 10^16 beyond.
 
 from __future__ import annotations
 
-# KEYS: hash1, leases1, hash2, leases2, ...
-# ARGV: amount, lease_ms, member, then per account: limit, expire_at_ms (0: never)
-RESERVE = """
+# The server's clock in ms, and a function that drops account i's leases that ran out
+# from its reserved sum. KEYS of every account script: hash1, leases1, hash2, leases2...
+_NOW_AND_RECLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local amount = tonumber(ARGV[1])
-local accounts = #KEYS / 2
-for i = 1, accounts do
+local function reclaim(i)
   local hash, leases = KEYS[2 * i - 1], KEYS[2 * i]
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
     redis.call('HINCRBY', hash, 'reserved', '-' .. string.match(member, ':(%d+)$'))
   end
   redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  return hash
+end
+"""
+
+# ARGV: amount, lease_ms, member, then per account: limit, expire_at_ms (0: never)
+RESERVE = (
+    _NOW_AND_RECLAIM
+    + """
+local amount = tonumber(ARGV[1])
+local accounts = #KEYS / 2
+for i = 1, accounts do
+  local hash = reclaim(i)
   local state = redis.call('HMGET', hash, 'spent', 'reserved')
   local spent, reserved = state[1] or '0', state[2] or '0'
   if tonumber(spent) + tonumber(reserved) + amount > tonumber(ARGV[2 + 2 * i]) then
@@ -42,6 +52,7 @@ for i = 1, accounts do
 end
 return {0}
 """
+)
 
 # KEYS as RESERVE; ARGV: member, amount, actual, then per account: expire_at_ms (0: never)
 SETTLE = """
@@ -60,22 +71,18 @@ end
 return spent
 """
 
-# KEYS as RESERVE; returns per account {spent, reserved} after reclaiming ran-out leases.
-READ = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+# Returns per account {spent, reserved} after reclaiming leases that ran out.
+READ = (
+    _NOW_AND_RECLAIM
+    + """
 local out = {}
 for i = 1, #KEYS / 2 do
-  local hash, leases = KEYS[2 * i - 1], KEYS[2 * i]
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
-    redis.call('HINCRBY', hash, 'reserved', '-' .. string.match(member, ':(%d+)$'))
-  end
-  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
-  local state = redis.call('HMGET', hash, 'spent', 'reserved')
+  local state = redis.call('HMGET', reclaim(i), 'spent', 'reserved')
   out[i] = {state[1] or '0', state[2] or '0'}
 end
 return out
 """
+)
 
 # KEYS: the deployment's bucket hash. ARGV: rpm (0: none), tpm (0: none), tokens, max_wait.
 # The steps of `take` in budgets/store.py; levels are kept as strings of doubles.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -26,6 +26,17 @@ from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX, budget
 from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, Refusal, take
 
 _PURGE_EVERY_SECONDS = 600.0
+
+
+class _Ask(NamedTuple):
+    """One reservation as `BudgetStore.reserve` received it."""
+
+    claims: Sequence[Claim]
+    amount: int
+    lease_seconds: float
+    reservation_id: str
+
+
 _RESERVE_TRIES = 3
 
 
@@ -58,10 +69,10 @@ class SQLStore(BudgetStore):
     ) -> Refusal | None:
         if time.time() >= self._next_purge:
             self._db.run(self._purge, False)
-        args = (claims, amount, lease_seconds, reservation_id)
-        if self._db.run(self._try_reserve, self._one_statement(claims), *args):
+        ask = _Ask(claims, amount, lease_seconds, reservation_id)
+        if self._db.run(self._try_reserve, self._one_statement(claims), ask):
             return None
-        return self._db.run(self._reserve_contended, False, *args)
+        return self._db.run(self._reserve_contended, False, ask)
 
     def settle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
@@ -79,10 +90,10 @@ class SQLStore(BudgetStore):
     ) -> Refusal | None:
         if time.time() >= self._next_purge:
             await self._db.arun(self._purge, False)
-        args = (claims, amount, lease_seconds, reservation_id)
-        if await self._db.arun(self._try_reserve, self._one_statement(claims), *args):
+        ask = _Ask(claims, amount, lease_seconds, reservation_id)
+        if await self._db.arun(self._try_reserve, self._one_statement(claims), ask):
             return None
-        return await self._db.arun(self._reserve_contended, False, *args)
+        return await self._db.arun(self._reserve_contended, False, ask)
 
     async def asettle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
@@ -105,35 +116,23 @@ class SQLStore(BudgetStore):
         self._db.drop_tables()
 
     # -- work on one connection (run directly, or through run_sync on the async engine) --
-    def _reserve_contended(
-        self,
-        conn: sa.Connection,
-        claims: Sequence[Claim],
-        amount: int,
-        lease_seconds: float,
-        reservation_id: str,
-    ) -> Refusal | None:
+    def _reserve_contended(self, conn: sa.Connection, ask: _Ask) -> Refusal | None:
         """After a refusal: reclaim leases that ran out and try again while that frees
         something; otherwise report the account without room."""
+        claims, amount = ask.claims, ask.amount
         if all(amount <= claim.limit for claim in claims):
             for _ in range(_RESERVE_TRIES):
                 if not self._reclaim(conn, claims):
                     break
-                if self._try_reserve(conn, claims, amount, lease_seconds, reservation_id):
+                if self._try_reserve(conn, ask):
                     return None
         return _first_refusal(claims, self._read(conn, claims), amount)
 
-    def _try_reserve(
-        self,
-        conn: sa.Connection,
-        claims: Sequence[Claim],
-        amount: int,
-        lease_seconds: float,
-        reservation_id: str,
-    ) -> bool:
+    def _try_reserve(self, conn: sa.Connection, ask: _Ask) -> bool:
+        claims, amount = ask.claims, ask.amount
         if not all(amount <= claim.limit for claim in claims):
             return False  # a new account takes any amount: check the limit here
-        lease = {"amount": amount, "reservation": reservation_id, "lease": lease_seconds}
+        lease = {"amount": amount, "reservation": ask.reservation_id, "lease": ask.lease_seconds}
         queries = self._queries
         if self._pg is not None:
             statement = self._pg.reserve_all

@@ -45,8 +45,10 @@ def test_the_default_store_is_in_process_and_nothing_configured_is_the_null_gate
     ("tables", "key", "message"),
     [
         ({"name": "b"}, "budgets", "array of tables"),
-        ([{"name": "b"}], "budgets[0].limit_usd", "required key is missing"),
-        ([{"name": "b", "limit_usd": 1, "perod": "day"}], "budgets[0].perod", "unknown key"),
+        ([{"name": "b"}], "budgets[0].limit_usd", "this key is required"),
+        ([{"name": "b", "limit_usd": 1, "perod": "day"}], "budgets[0].perod", "mean `period`"),
+        ([{"name": "b", "limit_usd": "50"}], "budgets[0].limit_usd", "number of dollars"),
+        ([{"name": "b", "limit_usd": 1, "per": 3}], "budgets[0].per", "valid string"),
         ([{"name": "b", "limit_usd": 1, "period": "week"}], "budgets[0].period", "'week'"),
         ([{"name": "b", "limit_usd": -5}], "budgets[0].limit_usd", "non-negative"),
         (
@@ -69,9 +71,10 @@ def test_bad_budget_tables_name_the_key(tables: object, key: str, message: str) 
     assert error.value.path == "app.toml"
 
 
-def test_bad_rate_limits_name_the_model() -> None:
-    with pytest.raises(ConfigError, match="greater than 0") as error:
-        budgets_from_config(None, models={"small": {"provider": "openai", "rpm": 0}})
+@pytest.mark.parametrize(("value", "message"), [(0, "greater than 0"), (1.5, "valid integer")])
+def test_bad_rate_limits_name_the_model(value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as error:
+        budgets_from_config(None, models={"small": {"provider": "openai", "rpm": value}})
     assert error.value.key == "models.small.rpm"
 
 
