@@ -160,6 +160,19 @@ class BudgetGate:
     async def arelease(self, reservation: Reservation) -> None:
         await self.asettle(reservation, 0)
 
+    def charge(
+        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+    ) -> Settlement:
+        """Count a cost that nothing reserved (a quality check's judge, a compressor) on
+        every budget of the call, in one store operation. Pass an estimate when the
+        price is unknown: there is no reservation to fall back on."""
+        return self.settle(self._new(context, deployment, 0), cost_usd)
+
+    async def acharge(
+        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+    ) -> Settlement:
+        return await self.asettle(self._new(context, deployment, 0), cost_usd)
+
     def downgrade_target(
         self, context: CallContext, options: Sequence[tuple[str, Decimal | float]]
     ) -> tuple[str, Reservation]:

@@ -45,6 +45,16 @@ class NullBudgetGate:
     async def arelease(self, reservation: Reservation) -> None:
         return None
 
+    def charge(
+        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+    ) -> Settlement:
+        return _NOTHING_HELD
+
+    async def acharge(
+        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+    ) -> Settlement:
+        return _NOTHING_HELD
+
     def downgrade_target(
         self, context: CallContext, options: Sequence[tuple[str, Decimal | float]]
     ) -> tuple[str, Reservation]:

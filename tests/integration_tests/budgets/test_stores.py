@@ -82,6 +82,15 @@ def test_leases_run_out_and_late_settlements_still_count(
     assert state(gate)["tenant"] == (Decimal("0.3"), Decimal("0.5"))
 
 
+def test_charge_adds_spend_without_a_lease(any_store_url: str) -> None:
+    gate = BudgetGate([TENANT, EVERYONE], any_store_url)
+    gate.charge(ACME, "judge", Decimal("0.4"))
+    assert state(gate) == {
+        "everyone": (Decimal("0.4"), Decimal(0)),
+        "tenant": (Decimal("0.4"), Decimal(0)),
+    }
+
+
 def test_soft_threshold_once_across_gates_sharing_a_store(shared_store_url: str) -> None:
     gates = [BudgetGate([TENANT], shared_store_url) for _ in range(3)]
     crossed = [

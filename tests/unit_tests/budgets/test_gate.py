@@ -62,6 +62,21 @@ def test_an_unknown_cost_counts_the_whole_reservation_never_zero() -> None:
     assert spent(g, ACME)["tenant"] == (Decimal("0.4"), Decimal(0))
 
 
+def test_charge_counts_a_cost_nothing_reserved() -> None:
+    g = gate(Budget(name="tenant", limit_usd=1), Budget(name="everyone", limit_usd=5, per=None))
+    assert g.charge(ACME, "judge", Decimal("0.3")).counted_usd == Decimal("0.3")
+    assert spent(g, ACME) == {
+        "everyone": (Decimal("0.3"), Decimal(0)),
+        "tenant": (Decimal("0.3"), Decimal(0)),
+    }
+
+
+async def test_async_charge() -> None:
+    g = gate(Budget(name="tenant", limit_usd=1))
+    await g.acharge(ACME, "compressor", Decimal("0.2"))
+    assert spent(g, ACME)["tenant"] == (Decimal("0.2"), Decimal(0))
+
+
 def test_a_reservation_is_settled_once() -> None:
     g = gate(Budget(name="tenant", limit_usd=1))
     reservation = g.reserve(ACME, "d", Decimal("0.1"))
@@ -217,6 +232,7 @@ def test_null_gate_allows_everything() -> None:
     g = NullBudgetGate()
     reservation = g.reserve(ACME, "d", Decimal(1000))
     assert g.settle(reservation, Decimal(1000)).counted_usd == Decimal(0)
+    assert g.charge(ACME, "judge", Decimal(1)).counted_usd == Decimal(0)
     assert g.acquire_rate("d", 10**9).granted
     assert g.status(ACME) == []
     with pytest.raises(ValueError, match="never downgrades"):
