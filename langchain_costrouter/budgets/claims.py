@@ -39,7 +39,7 @@ class ClaimMaker:
     """One budget with what every reservation needs precomputed: its limits, its window
     clock, and the claims of the current window by scope (reused call after call)."""
 
-    __slots__ = ("_claims", "_window", "budget", "clock", "limit", "soft")
+    __slots__ = ("_cache", "budget", "clock", "limit", "soft")
 
     def __init__(self, budget: Budget) -> None:
         self.budget = budget
@@ -47,17 +47,19 @@ class ClaimMaker:
         self.limit = to_pico(budget.limit_usd, "limit_usd")
         fraction = budget.soft_threshold
         self.soft = None if fraction is None else int(self.limit * Decimal(str(fraction)))
-        self._window: Window | None = None
-        self._claims: dict[str, Claim] = {}
+        # One tuple, replaced whole: a thread never reads one window's claims for another.
+        self._cache: tuple[Window | None, dict[str, Claim]] = (None, {})
 
     def claim(self, context: CallContext, now: float) -> Claim:
         window = self.clock.at(now)
         scope = self.budget.scope(context)
-        if window is not self._window or len(self._claims) > _MAX_CACHED_SCOPES:
-            self._window, self._claims = window, {}
-        claim = self._claims.get(scope)
+        cached_window, claims = self._cache
+        if window is not cached_window or len(claims) > _MAX_CACHED_SCOPES:
+            claims = {}
+            self._cache = (window, claims)
+        claim = claims.get(scope)
         if claim is None:
-            claim = self._claims[scope] = self._new_claim(scope, window)
+            claim = claims[scope] = self._new_claim(scope, window)
         return claim
 
     def _new_claim(self, scope: str, window: Window) -> Claim:

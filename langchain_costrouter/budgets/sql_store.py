@@ -26,6 +26,7 @@ from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX, budget
 from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, Refusal, take
 
 _PURGE_EVERY_SECONDS = 600.0
+_RESERVE_TRIES = 3
 
 
 class _Ask(NamedTuple):
@@ -35,9 +36,6 @@ class _Ask(NamedTuple):
     amount: int
     lease_seconds: float
     reservation_id: str
-
-
-_RESERVE_TRIES = 3
 
 
 class SQLStore(BudgetStore):
