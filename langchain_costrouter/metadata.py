@@ -42,6 +42,7 @@ class AttemptRecord(TypedDict, total=False):
     check_reason: str  # what the quality check said about the answer
     avoided_cost_usd: float | None  # on a cache hit: what the original answer cost
     output_cap_exceeded: bool  # more output tokens than the call's cap (a server ignored it)
+    downgraded_by: str  # the budget that sent the call to a cheaper deployment
 
 
 class CostRouterMetadata(TypedDict, total=False):

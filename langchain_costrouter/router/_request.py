@@ -22,6 +22,7 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_me
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import var_child_runnable_config
 
+from langchain_costrouter.budgets import CallContext, Reservation
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.errors import InvalidRequestError, UnknownTaskError
 from langchain_costrouter.metadata import (
@@ -86,7 +87,11 @@ class Request:
     """Every attempt so far, side calls (compressor, judge) included, in order."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Facts for the record: a batch's size, what compression saved."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """The run's metadata (a budget's scope may be one of its keys, e.g. ``tenant``)."""
     compress: bool = True
+    held: Reservation | None = None
+    """Budget held for the attempt under way, settled when it ends (or by the driver)."""
     in_flight: CallModel | None = None
     """The provider call under way: a call cancelled meanwhile is still billed."""
     delivered: list[BaseMessageChunk] = field(default_factory=list)
@@ -99,6 +104,10 @@ class Request:
         if self._prompt_tokens is None:
             self._prompt_tokens = count_messages(self.messages)
         return self._prompt_tokens
+
+    def budget_context(self) -> CallContext:
+        """What decides which budget accounts the call draws on: its task and metadata."""
+        return CallContext(task=self.task, metadata=self.metadata)
 
     def replace_messages(self, messages: list[BaseMessage]) -> None:
         """Send ``messages`` instead (a compressed prompt)."""
@@ -126,7 +135,7 @@ def begin(
     if "model" in kwargs:
         route = pinned_route(table.routes.values(), kwargs.pop("model"))
     run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
-    request = Request(task, route, messages, stop, kwargs, run_id)
+    request = Request(task, route, messages, stop, kwargs, run_id, metadata=metadata)
     _read_run_metadata(request, metadata)
     return request
 

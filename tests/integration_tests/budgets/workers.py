@@ -69,3 +69,52 @@ def acquire_rates(url: str, attempts: int, barrier: Any) -> dict[str, Any]:
         grant = gate.acquire_rate("queued", 1)
         queued.append((grant.granted, asked_at + grant.wait_seconds))
     return {"started": started, "ended": time.time(), "immediate": immediate, "queued": queued}
+
+
+ROUTED_LIMIT = Decimal("0.05")
+PROMPT = "Is this message spam? " * 100
+
+
+def _prompt_tokens() -> int:
+    from langchain_core.messages import HumanMessage
+
+    from langchain_costrouter.tokens import count_messages
+
+    return count_messages([HumanMessage(PROMPT)])
+
+
+# The scripted child reports the prompt's own token count and 1 output token ("No");
+# the model costs $1 per million input tokens and $2 per million output tokens.
+ANSWER_COST = (Decimal(_prompt_tokens()) * 1 + 1 * 2) / 10**6
+PER_CALL_WORST_CASE = (Decimal(_prompt_tokens()) * 1 + 100 * 2) / 10**6  # a 100-token cap
+
+
+def budget_router(url: str, **kwargs: Any) -> Any:
+    """A router whose every answer costs exactly `ANSWER_COST`, drawing on a tenant budget."""
+    from langchain_costrouter import ModelPrice, PriceTable, RoutedChatModel
+    from langchain_costrouter.testing.models import ScriptedChatModel
+
+    child = ScriptedChatModel(model="cheap", answers=["No"])
+    prices = PriceTable({"cheap": ModelPrice(input_per_mtok=1, output_per_mtok=2)})
+    budget = Budget(name="acme-daily", limit_usd=ROUTED_LIMIT, soft_threshold=None)
+    return RoutedChatModel(
+        **{"routes": {"chat": [child]}, **kwargs},
+        prices=prices,
+        budgets=[budget],
+        budget_store=url,
+    )
+
+
+def route_until_refused(url: str, seed: int, barrier: Any) -> dict[str, Any]:
+    """Call a router with a tenant budget until a call is refused; the spend it saw."""
+    router = budget_router(url)
+    spent, calls = Decimal(0), 0
+    barrier.wait()
+    while True:
+        try:
+            answer = router.invoke(PROMPT, max_tokens=100, config={"metadata": {"tenant": "acme"}})
+        except BudgetExhaustedError:
+            break
+        spent += Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+        calls += 1
+    return {"spent": spent, "calls": calls, "seed": seed}
