@@ -13,6 +13,7 @@ LangChain's ``set_llm_cache`` for models outside the router.
 """
 
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
+from langchain_costrouter.cache.basecache_backend import BaseCacheBackend
 from langchain_costrouter.cache.codec import CacheDecodeError, decode_message, encode_message
 from langchain_costrouter.cache.disk import DiskBackend, default_cache_dir
 from langchain_costrouter.cache.keys import (
@@ -22,7 +23,7 @@ from langchain_costrouter.cache.keys import (
     CacheRequest,
     Normalization,
 )
-from langchain_costrouter.cache.langchain_cache import BaseCacheBackend, CostRouterLLMCache
+from langchain_costrouter.cache.langchain_cache import CostRouterLLMCache
 from langchain_costrouter.cache.memory import MemoryBackend
 from langchain_costrouter.cache.response_cache import CacheHit, ResponseCache, is_complete
 from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch, near_miss_guard

@@ -33,6 +33,7 @@ from langchain_costrouter.cache.codec import (
     parse_json,
 )
 from langchain_costrouter.cache.guard import BackendGuard
+from langchain_costrouter.cache.urls import open_backend
 from langchain_costrouter.errors import BackendUnavailableWarning
 
 _KEY_PREFIX = "lc:v2:"
@@ -55,9 +56,6 @@ class CostRouterLLMCache(BaseCache):
     @classmethod
     def from_url(cls, url: str, *, ttl: float | None = None) -> CostRouterLLMCache:
         """Open from a cache URL (see `open_cache`); ``ttl`` wins over ``?ttl=``."""
-        # Imported here: urls imports this module for BaseCacheBackend.
-        from langchain_costrouter.cache.urls import open_backend
-
         backend, options = open_backend(url)
         return cls(backend, ttl=ttl if ttl is not None else options.get("ttl"))
 
@@ -154,38 +152,3 @@ def _generation(item: dict[str, Any]) -> Generation:
     if not isinstance(item.get("text"), str):
         raise CacheDecodeError("generation has neither a message nor a text")
     return Generation(text=item["text"], generation_info=info)
-
-
-class BaseCacheBackend(CacheBackend):
-    """Any LangChain `BaseCache` (InMemoryCache, SQLiteCache, ...) as a router backend.
-
-    Entries are stored as one `Generation` whose text is the JSON value, so the
-    wrapped cache only ever holds strings. It has no expiry (``ttl`` is ignored) and
-    no cross-process locks; prefer a native backend when there is one.
-    """
-
-    _LLM_STRING = "langchain-costrouter/response-cache"
-
-    def __init__(self, cache: BaseCache) -> None:
-        """Wrap ``cache``."""
-        self.cache = cache
-
-    def get(self, key: str) -> bytes | None:
-        """The value's text, if the wrapped cache holds one generation for ``key``."""
-        found = self.cache.lookup(key, self._LLM_STRING)
-        return found[0].text.encode() if found else None
-
-    def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store the value as the text of one generation."""
-        self.cache.update(key, self._LLM_STRING, [Generation(text=value.decode())])
-
-    def delete(self, key: str) -> None:
-        """BaseCache has no per-entry delete: overwrite with an empty, undecodable entry."""
-        self.cache.update(key, self._LLM_STRING, [])
-
-    def clear(self) -> None:
-        """Clear the wrapped cache (all of it: BaseCache has no prefixes)."""
-        self.cache.clear()
-
-    def close(self) -> None:
-        """Nothing to release here; the wrapped cache owns its resources."""
