@@ -16,6 +16,7 @@ with a warning on first use rather than an exception in the constructor.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,9 +105,14 @@ class DiskBackend(LocalBackend):
             cache.delete(key)
 
     def clear(self) -> None:
-        """Remove every entry of the directory."""
+        """Remove every entry of the directory, and the search indexes derived from them."""
         with self._errors() as cache:
             cache.clear()
+        shutil.rmtree(self.index_directory(), ignore_errors=True)
+
+    def index_directory(self) -> Path:
+        """``semantic-index`` inside the cache directory (owner-only like it)."""
+        return self.directory / "semantic-index"
 
     def append(self, key: str, value: bytes) -> None:
         """Store the value at the list's next position, atomically across processes.

@@ -12,7 +12,9 @@ Semantic caches are where the anchors leaked answers across tenants and served
   (`near_miss_guard`). "Refund order 1234" never answers "refund order 1235".
 
 Vectors live in the backend (so Redis and diskcache share them across processes), one
-list per partition, compared by cosine similarity (`semantic_index`).
+list per partition, compared by cosine similarity. Large partitions are searched with
+an approximate index (`semantic_ann`, the ``[ann]`` extra) whose candidates are
+re-ranked exactly and go through the same threshold and guard (`semantic_view`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import HumanMessage
 
 from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
-from langchain_costrouter.cache.semantic_index import PartitionIndex
+from langchain_costrouter.cache.semantic_view import PartitionView
 
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
@@ -142,16 +144,17 @@ class SemanticLayer:
         return _unit(await self.embeddings.aembed_query(text))
 
     def best_match(
-        self, task: str, text: str, vector: list[float], index: PartitionIndex
+        self, task: str, text: str, vector: list[float], view: PartitionView
     ) -> SemanticMatch | None:
         """The most similar stored entry above the threshold that passes the guard."""
         threshold = self.threshold_for(task)
         if threshold is None:
             return None
-        for similarity, entry in index.ranked(vector, threshold - _FLOAT32_TOLERANCE):
-            if self.guard(text, entry.text):
-                return SemanticMatch(entry.key, min(similarity, 1.0), entry.text)
-        return None
+        floor = threshold - _FLOAT32_TOLERANCE
+        found = view.best(vector, floor, lambda cached: self.guard(text, cached))
+        if found is None:
+            return None
+        return SemanticMatch(found.key, min(found.similarity, 1.0), found.text)
 
 
 def _unit(vector: list[float]) -> list[float]:
