@@ -27,6 +27,7 @@ import redis
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
 
 DEFAULT_PREFIX = "costrouter:cache:"
+_LIST_PAGE = 500
 
 _UNLOCK_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -111,10 +112,19 @@ class RedisBackend(CacheBackend):
             return int(self._client.llen(self.prefix + key))
 
     def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        """LRANGE from ``start`` to the end."""
+        """LRANGE from ``start`` to the end, a page at a time.
+
+        One LRANGE of a 100,000-entry partition is 800 MB, far past the reply timeout;
+        pages of `_LIST_PAGE` values keep every reply small.
+        """
+        values: list[bytes] = []
         with _errors():
-            values = self._client.lrange(self.prefix + key, start, -1)
-        return cast("list[bytes]", values)
+            while True:
+                page = self._client.lrange(self.prefix + key, start, start + _LIST_PAGE - 1)
+                values += cast("list[bytes]", page)
+                if len(page) < _LIST_PAGE:
+                    return values
+                start += _LIST_PAGE
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """SET NX PX: atomic across every process that shares the server."""
