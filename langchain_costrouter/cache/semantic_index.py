@@ -51,7 +51,7 @@ def decode_entry(line: bytes) -> Entry | None:
     try:
         entry = orjson.loads(line)
         vector = np.frombuffer(base64.b64decode(entry["e"], validate=True), dtype="<f4")
-        return Entry(str(entry["k"]), str(entry["t"]), vector.astype(np.float32))
+        return Entry(str(entry["k"]), str(entry["t"]), vector.astype(np.float32, copy=False))
     except (ValueError, TypeError, KeyError, binascii.Error):  # orjson's error is a ValueError
         return None
 
