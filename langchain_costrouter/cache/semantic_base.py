@@ -26,6 +26,7 @@ from langchain_costrouter.cache.semantic_index import (
     Matrix,
     RowIds,
     Rows,
+    Signatures,
     Similarities,
 )
 
@@ -70,23 +71,32 @@ class PackedTexts:
 
 @dataclass(frozen=True)
 class BaseGroup:
-    """One dimension's vectors in a base: their rows, exact values and optional graph."""
+    """One dimension's vectors in a base: rows, exact values, signatures, optional graph."""
 
     rows: RowIds
     matrix: Matrix
+    signatures: Signatures
     graph: AnnGraph | None
 
     def ranked(
-        self, vector: Matrix, floor: float, count: int | None
+        self, vector: Matrix, floor: float, count: int | None, signature: int | None
     ) -> tuple[Similarities, RowIds, bool]:
         """Exact similarities at least ``floor`` among the graph's ``count`` nearest.
 
         Returns the similarities, their rows, and whether rows beyond ``count`` may
         still reach ``floor`` (the caller asks again with a larger count). Without a
         graph, or with ``count`` None, every row is scanned and nothing is left over.
+        With a ``signature``, only rows of that signature can be accepted: when they
+        are few they are scanned exactly and nothing else is looked at.
         """
+        if signature is not None:
+            same = np.flatnonzero(self.signatures == signature)
+            if len(same) * self.matrix.shape[1] <= EXACT_SCAN_FLOATS:
+                similarities = self.matrix[same] @ vector
+                kept = similarities >= floor
+                return similarities[kept], self.rows[same[kept]], False
         if self.graph is None or count is None or count >= len(self.rows):
-            similarities, rows = Group(self.rows, self.matrix).above(vector, floor)
+            similarities, rows = Group(self.rows, self.matrix, self.signatures).above(vector, floor)
             return similarities, rows, False
         labels = self.graph.search(vector, count)
         similarities = self.matrix[labels] @ vector
@@ -128,6 +138,7 @@ class MergedGroup:
 
     rows: RowIds
     pieces: tuple[Matrix, ...]
+    signatures: Signatures
     graph: AnnGraph | None
 
 
@@ -143,7 +154,9 @@ class Merged:
     def in_memory(self) -> Base:
         """The base with each group's pieces stacked into one matrix."""
         groups = {
-            dimension: BaseGroup(group.rows, np.concatenate(group.pieces), group.graph)
+            dimension: BaseGroup(
+                group.rows, np.concatenate(group.pieces), group.signatures, group.graph
+            )
             for dimension, group in self.groups.items()
         }
         return Base(self.length, self.last, self.texts, groups)
@@ -162,11 +175,14 @@ def merge(base: Base | None, tail: Rows, length: int, last: str) -> Merged:
     for dimension in sorted(set(old_groups) | set(tail.groups)):
         old = old_groups.get(dimension)
         new = tail.groups.get(dimension)
-        pieces = tuple(part.matrix for part in (old, new) if part is not None)
+        parts = [part for part in (old, new) if part is not None]
+        pieces = tuple(part.matrix for part in parts)
+        signatures = np.concatenate([part.signatures for part in parts])
         row_parts = [] if old is None else [old.rows]
         row_parts += [] if new is None else [new.rows + offset]
         rows = np.concatenate(row_parts)
-        groups[dimension] = MergedGroup(rows, pieces, _grown_graph(old, new, len(rows), dimension))
+        graph = _grown_graph(old, new, len(rows), dimension)
+        groups[dimension] = MergedGroup(rows, pieces, signatures, graph)
     packed = PackedTexts.pack(tail.keys, tail.texts)
     texts = packed if base is None else base.texts.plus(packed)
     return Merged(length, last, texts, groups)

@@ -54,6 +54,7 @@ class _GroupHeader(BaseModel):
     count: int = Field(ge=0)
     rows: _Block
     vectors: _Block
+    signatures: _Block
     graph: _Block | None
 
 
@@ -81,6 +82,7 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
             count=len(group.rows),
             rows=layout.block(group.rows.nbytes),
             vectors=layout.block(sum(piece.nbytes for piece in group.pieces)),
+            signatures=layout.block(group.signatures.nbytes),
             graph=_graph_block(layout, graphs[dimension]),
         )
         for dimension, group in merged.groups.items()
@@ -112,6 +114,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
                 _write_at(out, start + header_group.rows.offset, _buffer(group.rows, "<i8"))
                 vectors = (_buffer(piece, "<f4") for piece in group.pieces)
                 _write_at(out, start + header_group.vectors.offset, *vectors)
+                signatures = _buffer(group.signatures, "<i8")
+                _write_at(out, start + header_group.signatures.offset, signatures)
                 graph = graphs[header_group.dimensions]
                 if header_group.graph is not None and graph is not None:
                     _write_at(out, start + header_group.graph.offset, graph)
@@ -203,7 +207,8 @@ def _header(mapping: mmap.mmap, size: int) -> _Header:
     data = _aligned(start + header_size)
     blocks = [header.text_offsets, header.texts]
     for group in header.groups:
-        blocks += [group.rows, group.vectors] + ([group.graph] if group.graph else [])
+        blocks += [group.rows, group.vectors, group.signatures]
+        blocks += [group.graph] if group.graph else []
     for block in blocks:
         block.offset += data
         if block.offset + block.size > size:
@@ -220,7 +225,9 @@ def _array(view: memoryview, block: _Block, dtype: np.dtype[np.generic]) -> np.n
 def _group(view: memoryview, header: _GroupHeader, texts: int, path: Path) -> BaseGroup:
     rows = _array(view, header.rows, np.dtype("<i8")).astype(np.int64)
     vectors = _array(view, header.vectors, np.dtype("<f4"))
-    if len(rows) != header.count or vectors.size != header.count * header.dimensions:
+    signatures = _array(view, header.signatures, np.dtype("<i8")).astype(np.int64)
+    counts = (len(rows), len(signatures), vectors.size // header.dimensions)
+    if counts != (header.count,) * 3 or vectors.size % header.dimensions:
         raise SnapshotError(f"{path}: a group's arrays do not match its count")
     if len(rows) and (rows.min() < 0 or rows.max() >= texts):
         raise SnapshotError(f"{path}: a group points at rows it does not have")
@@ -231,4 +238,4 @@ def _group(view: memoryview, header: _GroupHeader, texts: int, path: Path) -> Ba
         if len(graph) != header.count or graph.dimensions != header.dimensions:
             raise SnapshotError(f"{path}: a graph does not match its group")
     matrix = vectors.reshape(header.count, header.dimensions)
-    return BaseGroup(rows, matrix, graph)
+    return BaseGroup(rows, matrix, signatures, graph)

@@ -99,9 +99,16 @@ class PartitionView:
         )
 
     def best(
-        self, vector: list[float], floor: float, accept: Callable[[str], bool]
+        self,
+        vector: list[float],
+        floor: float,
+        accept: Callable[[str], bool],
+        signature: int | None = None,
     ) -> Candidate | None:
-        """The most similar row at least ``floor`` similar whose text ``accept`` allows."""
+        """The most similar row at least ``floor`` similar whose text ``accept`` allows.
+
+        ``signature``: when ``accept`` can only allow texts of this `signature_hash`.
+        """
         query = np.asarray(vector, dtype=np.float32)
         tail = self.tail.groups.get(len(query))
         tail_similarities, tail_rows = _EMPTY if tail is None else tail.above(query, floor)
@@ -111,7 +118,7 @@ class PartitionView:
         while True:
             similarities, rows, more = (*_EMPTY, False)
             if group is not None:
-                similarities, rows, more = group.ranked(query, floor, proposed)
+                similarities, rows, more = group.ranked(query, floor, proposed, signature)
             similarities = np.concatenate([similarities, tail_similarities])
             rows = np.concatenate([rows, tail_rows + self.base_rows])
             found = self._first_accepted(similarities, rows, tried, accept)

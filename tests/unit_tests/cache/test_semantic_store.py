@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langchain_costrouter.cache import CacheRequest, DiskBackend, MemoryBackend, ResponseCache
+from langchain_costrouter.cache import (
+    CacheRequest,
+    DiskBackend,
+    MemoryBackend,
+    ResponseCache,
+    SemanticLayer,
+)
 from langchain_costrouter.cache.semantic import near_miss_guard
 from langchain_costrouter.cache.semantic_ann import ann_available
 from langchain_costrouter.cache.semantic_base import EXACT_SCAN_FLOATS, Base
@@ -71,6 +77,20 @@ def test_every_question_finds_its_own_answer_through_the_graph(
         hit = big_partition.lookup_hit(rephrased(n))
         assert hit is not None
         assert (hit.kind, hit.message) == ("semantic", shop_answer(n))
+
+
+@needs_ann
+def test_a_custom_guard_is_searched_for_past_the_crowd(big_partition: ResponseCache) -> None:
+    # Without the default guard's signature to look up, the graph proposes rows; when
+    # all it proposed are near misses it is asked for more, then the base is scanned.
+    def guard(query: str, cached: str) -> bool:
+        return near_miss_guard(query, cached)
+
+    layer = SemanticLayer(BagOfWordsEmbeddings(SCALE_SIZE), threshold=0.8, guard=guard)
+    cache = ResponseCache(big_partition.backend, semantic=layer)
+    for n in (11, 9_876, 19_998):
+        assert cache.lookup(rephrased(n)) == shop_answer(n)
+    assert cache.lookup(rephrased(SCALE + 5)) is None
 
 
 @needs_ann
