@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 
 from langchain_costrouter.cache.semantic_ann import AnnGraph, ann_available
+from langchain_costrouter.cache.semantic_guard import signature_hash
 from langchain_costrouter.cache.semantic_index import (
     Group,
     Matrix,
@@ -96,7 +97,7 @@ class BaseGroup:
                 kept = similarities >= floor
                 return similarities[kept], self.rows[same[kept]], False
         if self.graph is None or count is None or count >= len(self.rows):
-            similarities, rows = Group(self.rows, self.matrix, self.signatures).above(vector, floor)
+            similarities, rows = Group(self.rows, self.matrix).above(vector, floor)
             return similarities, rows, False
         labels = self.graph.search(vector, count)
         similarities = self.matrix[labels] @ vector
@@ -175,9 +176,9 @@ def merge(base: Base | None, tail: Rows, length: int, last: str) -> Merged:
     for dimension in sorted(set(old_groups) | set(tail.groups)):
         old = old_groups.get(dimension)
         new = tail.groups.get(dimension)
-        parts = [part for part in (old, new) if part is not None]
-        pieces = tuple(part.matrix for part in parts)
-        signatures = np.concatenate([part.signatures for part in parts])
+        pieces = tuple(part.matrix for part in (old, new) if part is not None)
+        old_signatures = np.zeros(0, np.int64) if old is None else old.signatures
+        signatures = np.concatenate([old_signatures, _signatures(tail, new)])
         row_parts = [] if old is None else [old.rows]
         row_parts += [] if new is None else [new.rows + offset]
         rows = np.concatenate(row_parts)
@@ -186,6 +187,12 @@ def merge(base: Base | None, tail: Rows, length: int, last: str) -> Merged:
     packed = PackedTexts.pack(tail.keys, tail.texts)
     texts = packed if base is None else base.texts.plus(packed)
     return Merged(length, last, texts, groups)
+
+
+def _signatures(tail: Rows, group: Group | None) -> Signatures:
+    """The guard signatures of a tail group's texts (computed here, off the lookup path)."""
+    rows = [] if group is None else group.rows.tolist()
+    return np.asarray([signature_hash(tail.texts[row]) for row in rows], dtype=np.int64)
 
 
 def _grown_graph(

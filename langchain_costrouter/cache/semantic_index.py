@@ -23,8 +23,6 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from langchain_costrouter.cache.semantic_guard import signature_hash
-
 Matrix = npt.NDArray[np.float32]
 RowIds = npt.NDArray[np.int64]
 Signatures = npt.NDArray[np.int64]
@@ -61,14 +59,10 @@ def decode_entry(line: bytes) -> Entry | None:
 
 @dataclass(frozen=True)
 class Group:
-    """The vectors of one dimension: their rows, stacked in row order, and guard signatures.
-
-    ``signatures[i]`` is the `signature_hash` of row ``rows[i]``'s text.
-    """
+    """The vectors of one dimension: the rows they belong to, stacked in row order."""
 
     rows: RowIds
     matrix: Matrix
-    signatures: Signatures
 
     def above(self, vector: Matrix, floor: float) -> tuple[Similarities, RowIds]:
         """Exact similarities at least ``floor`` and their rows."""
@@ -120,7 +114,6 @@ class Rows:
                 added = Group(
                     np.concatenate([old.rows, added.rows]),
                     np.concatenate([old.matrix, added.matrix]),
-                    np.concatenate([old.signatures, added.signatures]),
                 )
             groups[dimension] = added
         keys = self.keys + tuple(entry.key for entry in new)
@@ -132,9 +125,7 @@ class Rows:
         for dimension, group in self.groups.items():
             kept = group.rows >= count
             if kept.any():
-                groups[dimension] = Group(
-                    group.rows[kept] - count, group.matrix[kept], group.signatures[kept]
-                )
+                groups[dimension] = Group(group.rows[kept] - count, group.matrix[kept])
         return Rows(self.keys[count:], self.texts[count:], groups)
 
 
@@ -147,7 +138,6 @@ def _groups(entries: list[Entry], first_row: int) -> dict[int, Group]:
         dimension: Group(
             np.asarray(offsets, dtype=np.int64) + first_row,
             np.vstack([entries[offset].vector for offset in offsets]),
-            np.asarray([signature_hash(entries[o].text) for o in offsets], dtype=np.int64),
         )
         for dimension, offsets in offsets_by_dimension.items()
     }
