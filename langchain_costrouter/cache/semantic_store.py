@@ -15,12 +15,10 @@ answer is stored, so a miss followed by a store embeds the prompt once, not twic
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
 
@@ -28,11 +26,11 @@ from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import CacheRequest, Normalization
 from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch
-from langchain_costrouter.cache.semantic_ann import IndexingStoppedError
 from langchain_costrouter.cache.semantic_base import Base, merge
 from langchain_costrouter.cache.semantic_home import IndexHome, home_for
 from langchain_costrouter.cache.semantic_index import encode_entry, value_digest
 from langchain_costrouter.cache.semantic_view import PartitionView
+from langchain_costrouter.cache.semantic_worker import INDEX_WORKER
 from langchain_costrouter.errors import BackendUnavailableWarning
 
 _PENDING_VECTORS = 1024
@@ -167,8 +165,8 @@ class SemanticStore:
             lines = backend.read_list(partition, known.length - 1)
             if lines and value_digest(lines[0]) == known.last:
                 return known.extended(lines[1:], known.length - 1 + len(lines))
-        if known is not None and known.base is not None:
-            self.home.discard(partition)
+        if known is not None and known.base is not None and self.home.load(partition) is known.base:
+            self.home.discard(partition)  # its list changed under it (a newer file is kept)
         return PartitionView.read(backend.read_list(partition), length)
 
     def _remember_view(self, partition: str, view: PartitionView) -> None:
@@ -188,7 +186,7 @@ class SemanticStore:
                 return
             if time.monotonic() < self._retry_at.get(partition, 0.0):
                 return
-            self._merges[partition] = _WORKER.submit(lambda: self._merge(partition, view))
+            self._merges[partition] = INDEX_WORKER.submit(lambda: self._merge(partition, view))
 
     def _merge(self, partition: str, view: PartitionView) -> None:
         """Move the view's tail into a new base, or adopt a newer one another process wrote."""
@@ -237,47 +235,3 @@ class SemanticStore:
             self._pending[text] = vector
             while len(self._pending) > _PENDING_VECTORS:
                 self._pending.popitem(last=False)
-
-
-class _Worker:
-    """One daemon thread per process for index upkeep, so merges never run in parallel.
-
-    A daemon: a merge cut short at exit leaves only a temporary file, which the next
-    writer removes.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[None], Callable[[], None]]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, job: Callable[[], None]) -> Future[None]:
-        future: Future[None] = Future()
-        self._jobs.put((future, job))
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="costrouter-semantic-index", daemon=True
-                )
-                self._thread.start()
-        return future
-
-    def _run(self) -> None:
-        while True:
-            future, job = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                job()
-            except IndexingStoppedError as stopped:  # the process is exiting: nothing to report
-                future.set_exception(stopped)
-            except Exception as error:  # kept for `wait`, and said now: never lost
-                warnings.warn(
-                    f"Semantic index upkeep failed: {error!r}", RuntimeWarning, stacklevel=1
-                )
-                future.set_exception(error)
-            else:
-                future.set_result(None)
-
-
-_WORKER = _Worker()
