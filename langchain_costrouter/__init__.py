@@ -18,11 +18,8 @@ cheapest cascade that keeps quality from recorded outcomes.
 """
 
 from langchain_costrouter.batching import ItemBatcher, ItemResult, abatch_classify, batch_classify
-from langchain_costrouter.breaker import CircuitBreakers
 from langchain_costrouter.cache import CostRouterLLMCache, ResponseCache, open_cache
 from langchain_costrouter.callbacks import CostCallbackHandler
-from langchain_costrouter.cascade import RetryPolicy
-from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.errors import (
     AllTiersFailedError,
@@ -37,6 +34,7 @@ from langchain_costrouter.errors import (
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.replay import ReplayChatModel
+from langchain_costrouter.router import CircuitBreakers, RetryPolicy, RoutedChatModel
 from langchain_costrouter.routes import Deployment, Route, Tier
 
 __all__ = [

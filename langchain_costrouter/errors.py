@@ -6,6 +6,7 @@ Provider errors are translated at the edge (the cascade), so callers catch
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,8 +26,38 @@ class ConfigError(CostRouterError, ValueError):
             part for part in (path and f"file {path}", key and f"key {key!r}") if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+        self.reason = message
         self.path = path
         self.key = key
+
+    @classmethod
+    def not_utf8(cls, error: UnicodeDecodeError, *, path: str) -> ConfigError:
+        """A text file with bytes that are not UTF-8, named with the first bad line."""
+        line = bytes(error.object[: error.start]).count(b"\n") + 1
+        return cls(f"line {line} is not UTF-8 text; save the file as UTF-8", path=path)
+
+    def in_file(self, path: str) -> ConfigError:
+        """The same error, naming the file it was found in (builders know only the key)."""
+        return ConfigError(self.reason, path=path, key=self.key)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``did you mean `max_cost_usd`? `` for the closest known name, or nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`? " if close else ""
+
+
+def unknown_key_message(name: str, known: Iterable[str]) -> str:
+    """``unknown key; did you mean `max_cost_usd`? ...``: a typo must not pass silently."""
+    choices = sorted(known)
+    return f"unknown key; {did_you_mean(name, choices)}known keys: {', '.join(choices) or '(none)'}"
+
+
+class InvalidRequestError(CostRouterError, ValueError):
+    """A call's input cannot be sent to any provider; raised before any provider call.
+
+    The message names the offending message (by index) and how to fix it.
+    """
 
 
 class UnknownTaskError(CostRouterError, KeyError):

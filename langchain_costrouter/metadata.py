@@ -27,6 +27,7 @@ class AttemptRecord(TypedDict, total=False):
     reason: str  # why it was accepted, escalated, skipped or failed
     score: float | None  # quality check score, when a check ran
     error: str | None  # exception type name when the attempt failed
+    status_code: int | None  # the provider's HTTP status, when its error carried one
     latency_ms: float
     usage_estimated: bool  # usage counted with tiktoken, the provider gave none
     role: str  # "answer" (default), "judge", "compressor"

@@ -92,8 +92,9 @@ def iter_outcomes(path: str | Path) -> Iterator[OutcomeRecord]:
     name = str(path)
     models: frozenset[str] | None = None
     seen_ids: set[str] = set()
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    with open(path, "rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            line = _decoded(raw, name, number)
             if not line.strip():
                 continue
             try:
@@ -104,6 +105,19 @@ def iter_outcomes(path: str | Path) -> Iterator[OutcomeRecord]:
             yield record
     if models is None:
         raise OutcomesFormatError(name, 0, "the file holds no records")
+
+
+def _decoded(raw: bytes, name: str, number: int) -> str:
+    """The line as text; a byte that is not UTF-8 is an error naming line and column."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise OutcomesFormatError(
+            name,
+            number,
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {error.start + 1}); "
+            "outcomes files are JSONL in UTF-8",
+        ) from None
 
 
 def write_outcomes(path: str | Path, records: Iterable[OutcomeRecord]) -> int:

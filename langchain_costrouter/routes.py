@@ -1,24 +1,26 @@
-"""Task labels and the route table: which models may answer which task, in what order.
+"""The route table: which models may answer which task label, in what order.
 
-Everything here is pure: a route is data (tiers of interchangeable deployments, each
-tier with an optional quality check), and planning a call is a function of the route
-and the request. The cascade executes a plan; the façade only wires the two.
+Everything here is data: a route is tiers of interchangeable deployments, each tier
+with an optional quality check. `RoutedChatModel` normalises what the user gives it
+(chat models, lists, `Tier`s, `Route`s) into this form once; the request path
+(`langchain_costrouter.router`) then reads it on every call.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableConfig
 
 from langchain_costrouter.checks.base import QualityCheck
-from langchain_costrouter.errors import ConfigError, UnknownTaskError
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.values import label, number_in, whole_number
 
-TASK_KEY = "task"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,33 @@ class Deployment:
     context_window: int | None = None
     price_model: str | None = None
     """The name to look up in the price table, when it differs from ``model_id``."""
+    breaker_key: str = field(init=False, repr=False, compare=False)
+    """What the circuit breaker tracks: provider, endpoint and model, so a dead endpoint
+    never trips a healthy one of the same provider, and one model's successes never
+    reset another's failures."""
+
+    def __post_init__(self) -> None:
+        endpoint = endpoint_of(self.model) or ""
+        object.__setattr__(self, "breaker_key", f"{self.provider}|{endpoint}|{self.model_id}")
 
     @classmethod
     def of(cls, model: BaseChatModel | Deployment) -> Deployment:
         """Wrap a chat model, naming it from its own fields (no memory addresses)."""
         if isinstance(model, Deployment):
-            return model
+            return model.checked()
+        if not isinstance(model, BaseChatModel):
+            raise ConfigError(f"expected a chat model or a Deployment, got {model!r}")
         return cls(model=model, model_id=model_id_of(model), provider=provider_of(model))
+
+    def checked(self) -> Deployment:
+        """This deployment, when every field has the type the router relies on."""
+        if not isinstance(self.model, BaseChatModel):
+            raise ConfigError(f"expected a chat model, got {self.model!r}", key="model")
+        label(self.model_id, "model_id")
+        label(self.provider, "provider")
+        if self.context_window is not None:
+            whole_number(self.context_window, "context_window", low=1)
+        return self
 
     @property
     def label(self) -> str:
@@ -67,12 +89,37 @@ class Tier:
         check: QualityCheck | None = None,
         threshold: float = 0.5,
     ) -> Tier:
-        """A tier of one model, or of several interchangeable ones (failover order)."""
+        """A tier of one model, or of several interchangeable ones (failover order).
+
+        The threshold is a check score, so it must lie in [0, 1].
+        """
         if isinstance(spec, Tier):
-            return spec
-        items = [spec] if isinstance(spec, BaseChatModel | Deployment) else list(spec)
-        deployments = tuple(Deployment.of(item) for item in items)
-        return cls(deployments=deployments, check=check, threshold=threshold)
+            return spec.checked()
+        number_in(threshold, "threshold", low=0.0, high=1.0)
+        if isinstance(spec, BaseChatModel | Deployment):
+            items: list[Any] = [spec]
+        elif isinstance(spec, Sequence) and not isinstance(spec, str):
+            items = list(spec)
+        else:
+            raise ConfigError(
+                f"a tier is a chat model, a Deployment or a list of them, got {spec!r}"
+            )
+        deployments = tuple(_located(Deployment.of, item, f"[{i}]") for i, item in enumerate(items))
+        return cls(deployments=deployments, check=check, threshold=threshold).checked()
+
+    def checked(self) -> Tier:
+        """This tier, when it has deployments, a check or None, and a numeric threshold.
+
+        A threshold above 1 is allowed here: calibration writes one for "never accept".
+        """
+        _check_each(self.deployments, Deployment, key="deployments", index_key="")
+        if self.check is not None and not isinstance(self.check, QualityCheck):
+            raise ConfigError(
+                f"expected a quality check (score/ascore methods) or None, got {self.check!r}",
+                key="check",
+            )
+        number_in(self.threshold, "threshold", low=-math.inf)
+        return self
 
     @property
     def primary(self) -> Deployment:
@@ -91,23 +138,31 @@ class Route:
 
     @classmethod
     def of(cls, spec: Route | BaseChatModel | Tier | Sequence[Any], *, task: str) -> Route:
-        """Accept a Route, a single model or a list of tiers (models, Tiers or lists)."""
+        """Accept a Route, a single model or a list of tiers (models, Tiers or lists).
+
+        Raises:
+            ConfigError: naming the key under ``routes.<task>`` that is wrong.
+        """
+        key = f"routes.{task}"
         if isinstance(spec, Route):
-            route = spec
-        elif isinstance(spec, BaseChatModel | Tier | Deployment):
-            route = cls(tiers=(Tier.of(spec),))
-        elif isinstance(spec, Sequence) and not isinstance(spec, str):
-            route = cls(tiers=tuple(Tier.of(item) for item in spec))
-        else:
-            raise ConfigError(
-                f"a route must be a chat model, a Route or a list of tiers, got {type(spec)!r}",
-                key=f"routes.{task}",
-            )
-        if not route.tiers or any(not tier.deployments for tier in route.tiers):
-            raise ConfigError(
-                "a route needs at least one tier with one model", key=f"routes.{task}"
-            )
-        return route
+            return _located(Route.checked, spec, key)
+        if isinstance(spec, BaseChatModel | Tier | Deployment):
+            return cls(tiers=(_located(Tier.of, spec, key),))
+        if isinstance(spec, Sequence) and not isinstance(spec, str):
+            if not spec:
+                raise ConfigError("a route needs at least one tier with one model", key=key)
+            tiers = tuple(_located(Tier.of, item, f"{key}[{i}]") for i, item in enumerate(spec))
+            return cls(tiers=tiers)
+        raise ConfigError(
+            f"a route must be a chat model, a Route or a list of tiers, got {spec!r}", key=key
+        )
+
+    def checked(self) -> Route:
+        """This route, when its tiers and budget are well-formed."""
+        _check_each(self.tiers, Tier, key="tiers", index_key="tiers")
+        if self.max_cost_usd is not None:
+            number_in(self.max_cost_usd, "max_cost_usd", low=0.0, low_included=False)
+        return self
 
     @property
     def deployments(self) -> list[Deployment]:
@@ -127,6 +182,15 @@ def model_id_of(model: BaseChatModel) -> str:
     return model._llm_type
 
 
+def endpoint_of(model: BaseChatModel | None) -> str | None:
+    """The base URL a chat model calls, when it has one (``ChatOpenAI(base_url=...)``)."""
+    for attr in ("openai_api_base", "base_url", "api_base", "endpoint"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def provider_of(model: BaseChatModel) -> str:
     """The provider a chat model talks to, from LangSmith params or its type."""
     try:
@@ -136,52 +200,39 @@ def provider_of(model: BaseChatModel) -> str:
     return provider or model._llm_type
 
 
-def resolve_task(
-    explicit: str | None,
-    run_metadata: Mapping[str, Any] | None,
-    config: RunnableConfig | None,
-    *,
-    routes: Mapping[str, Route],
-    default_task: str | None,
-) -> str:
-    """Pick the task label: kwarg > run metadata > config metadata/configurable > default.
-
-    Raises UnknownTaskError naming the known labels when the label has no route and
-    there is no default route to fall back on.
-    """
-    task = explicit or _from_mapping(run_metadata) or _from_config(config)
-    if task is None:
-        if default_task is None:
-            raise UnknownTaskError("<none given>", routes)
-        return default_task
-    if task in routes:
-        return task
-    raise UnknownTaskError(task, routes)
-
-
-def task_from_config(config: RunnableConfig | None) -> str | None:
-    """The task label a RunnableConfig carries, for copying into the call's kwargs."""
-    return _from_config(config)
-
-
-def _from_config(config: RunnableConfig | None) -> str | None:
-    if not config:
-        return None
-    return _from_mapping(config.get("metadata")) or _from_mapping(config.get("configurable"))
-
-
-def _from_mapping(mapping: Mapping[str, Any] | None) -> str | None:
-    if not mapping:
-        return None
-    value = mapping.get(TASK_KEY)
-    return value if isinstance(value, str) and value else None
-
-
 def normalise_routes(routes: Mapping[str, Any]) -> dict[str, Route]:
-    """Turn the user's route spec into Route objects, keyed by task label."""
+    """Turn the user's route spec into Route objects, keyed by task label.
+
+    Raises:
+        ConfigError: naming the route (``routes.chat[0]``) and what is wrong with it.
+    """
     if not isinstance(routes, Mapping) or not routes:
         raise ConfigError("routes must be a non-empty mapping of task label -> tiers", key="routes")
-    return {str(task): Route.of(spec, task=str(task)) for task, spec in routes.items()}
+    for task in routes:
+        label(task, "routes (task label)")
+    return {task: Route.of(spec, task=task) for task, spec in routes.items()}
+
+
+def _check_each(items: Any, kind: type[Deployment | Tier], *, key: str, index_key: str) -> None:
+    """``items`` is a non-empty tuple of well-formed ``kind``; errors keyed ``index_key[i]``."""
+    if not isinstance(items, tuple) or not items:
+        raise ConfigError(f"expected a tuple of at least one {kind.__name__}", key=key)
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise ConfigError(
+                f"expected a {kind.__name__}, got {item!r}", key=f"{index_key}[{index}]"
+            )
+        _located(type(item).checked, item, f"{index_key}[{index}]")
+
+
+def _located(build: Callable[[Any], T], spec: Any, key: str) -> T:
+    """``build(spec)``, with a ConfigError's key placed under ``key``."""
+    try:
+        return build(spec)
+    except ConfigError as error:
+        inner = error.key or ""
+        joiner = "" if not inner or inner.startswith("[") else "."
+        raise ConfigError(error.reason, key=f"{key}{joiner}{inner}") from None
 
 
 def known_models(routes: Iterable[Route]) -> list[Deployment]:

@@ -13,8 +13,8 @@ LangChain's ``set_llm_cache`` for models outside the router.
 """
 
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
-from langchain_costrouter.cache.basecache_backend import BaseCacheBackend
 from langchain_costrouter.cache.codec import CacheDecodeError, decode_message, encode_message
+from langchain_costrouter.cache.core_backend import BaseCacheBackend
 from langchain_costrouter.cache.disk import DiskBackend, default_cache_dir
 from langchain_costrouter.cache.keys import (
     DEFAULT_NORMALIZATION,

@@ -11,6 +11,13 @@ Two hardening decisions over plain ``diskcache.Cache``:
 
 The database opens lazily, so a corrupt or unreadable directory turns into a miss
 with a warning on first use rather than an exception in the constructor.
+
+Three speed decisions, because every cache miss of the router writes here: entries are
+committed by a background thread, many per transaction (`write_behind`; this process
+reads them back at once); coalescing locks are byte-range locks on a file beside the
+database (`file_locks`), not database rows; and the size limit is enforced every
+few hundred writes instead of inside each write transaction as diskcache does. All of
+it is shared by the backends of one directory in a process (`disk_store`).
 """
 
 from __future__ import annotations
@@ -28,8 +35,7 @@ import platformdirs
 
 from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
-
-_DB_FILE = "cache.db"
+from langchain_costrouter.cache.disk_store import store_for
 
 
 def default_cache_dir() -> Path:
@@ -85,27 +91,31 @@ class DiskBackend(LocalBackend):
     ) -> None:
         """Remember the settings; the database opens on first use."""
         self.directory = Path(directory) if directory is not None else default_cache_dir()
-        self._settings = {"size_limit": size_limit, "timeout": timeout}
-        self._cache: diskcache.Cache | None = None
+        settings = {"size_limit": size_limit, "timeout": timeout}
+        self._store = store_for(self.directory, settings, JsonOnlyDisk)
+        self._behind = self._store.writer
 
     def get(self, key: str) -> bytes | None:
-        """Return the stored bytes, or None."""
+        """Return the stored bytes (or the bytes about to be stored), or None."""
+        if (pending := self._behind.read(key)) is not None:
+            return pending
         with self._errors() as cache:
             value = cache.get(key)
         return value.encode() if isinstance(value, str) else value
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store the value with diskcache's own expiry."""
-        with self._errors() as cache:
-            cache.set(key, value, expire=ttl)
+        """Store the value with diskcache's own expiry (committed in the background)."""
+        self._behind.write(key, value, ttl)
 
     def delete(self, key: str) -> None:
         """Remove one entry."""
+        self._behind.flush()
         with self._errors() as cache:
             cache.delete(key)
 
     def clear(self) -> None:
         """Remove every entry of the directory, and the search indexes derived from them."""
+        self._behind.flush()
         with self._errors() as cache:
             cache.clear()
         shutil.rmtree(self.index_directory(), ignore_errors=True)
@@ -113,6 +123,10 @@ class DiskBackend(LocalBackend):
     def index_directory(self) -> Path:
         """``semantic-index`` inside the cache directory (owner-only like it)."""
         return self.directory / "semantic-index"
+
+    def flush(self) -> None:
+        """Commit the entries still being written (done by itself within milliseconds)."""
+        self._behind.flush()
 
     def append(self, key: str, value: bytes) -> None:
         """Store the value at the list's next position, atomically across processes.
@@ -139,26 +153,45 @@ class DiskBackend(LocalBackend):
         return [v.encode() if isinstance(v, str) else v for v in values if v is not None]
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
-        """diskcache ``add`` is atomic across processes: only one caller adds the key."""
+        """Take the lock of ``name`` unless another process holds it.
+
+        A file range lock where the platform has them (a dead holder's lock vanishes
+        with it); elsewhere a database row, which diskcache ``add`` creates atomically
+        and which expires after ``ttl`` seconds.
+        """
         with self._errors() as cache:
+            if (locks := self._store.locks) is not None:
+                return locks.try_lock(name)
             return bool(cache.add(f"lock:{name}", token, expire=ttl))
 
     def unlock(self, name: str, token: str) -> None:
-        """Delete the lock only if this token still holds it."""
+        """Release the lock, if this caller still holds it."""
+        with self._errors():
+            locks = self._store.locks
+        if locks is not None:
+            # Only once the leader's answer is committed: a follower elsewhere that sees
+            # the lock go reads the cache next.
+            self._behind.after_commit(lambda: locks.unlock(name))
+            return
+        self._behind.flush()
         with self._errors() as cache, cache.transact():
             if cache.get(f"lock:{name}") == token:
                 cache.delete(f"lock:{name}")
 
     def is_locked(self, name: str) -> bool:
-        """Whether an unexpired lock exists."""
+        """Whether another caller holds the lock of ``name``."""
         with self._errors() as cache:
+            if (locks := self._store.locks) is not None:
+                return locks.is_locked(name)
             return f"lock:{name}" in cache
 
     def close(self) -> None:
-        """Close the database connection."""
-        if self._cache is not None:
-            self._cache.close()
-            self._cache = None
+        """Commit what is pending and close this thread's connection to the database.
+
+        Other backends of the same directory in this process keep working (the store
+        reopens on use); the lock file stays open, so locks held elsewhere stay held.
+        """
+        self._store.close()
 
     @contextmanager
     def _errors(self) -> Iterator[diskcache.Cache]:
@@ -169,28 +202,7 @@ class DiskBackend(LocalBackend):
             raise CacheBackendError(f"diskcache at {self.directory} failed: {error}") from error
 
     def _open(self) -> diskcache.Cache:
-        if self._cache is None:
-            self._cache = self._create()
-        return self._cache
-
-    def _create(self) -> diskcache.Cache:
-        # exist_ok: several processes may open a new shared directory at the same time.
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        cache = diskcache.Cache(str(self.directory), disk=JsonOnlyDisk, **self._settings)
-        # diskcache's setup has written, so SQLite's -wal and -shm files exist now; make
-        # them owner-only like the database (the 0700 directory already shuts others out).
-        for name in (_DB_FILE, f"{_DB_FILE}-wal", f"{_DB_FILE}-shm"):
-            _make_private(self.directory / name)
-        return cache
-
-
-def _make_private(path: Path) -> None:
-    """chmod 600 a file of ours; SQLite may remove -wal/-shm at any moment, which is fine."""
-    try:
-        if path.stat().st_uid == os.getuid():
-            path.chmod(0o600)
-    except FileNotFoundError:
-        return
+        return self._store.cache()
 
 
 def _length_key(key: str) -> str:

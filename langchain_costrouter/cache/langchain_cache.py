@@ -7,8 +7,8 @@ one warning, prefixes and expiry.
 
 The key is LangChain's: the serialised prompt plus ``llm_string``. LangChain builds
 ``llm_string`` from the model's identifying parameters and call kwargs; objects in
-those whose repr holds a memory address make keys per-process (design 6.4), which
-this adapter cannot repair.
+those whose repr holds a memory address make keys per-process (docs/architecture.md,
+LangChain fact 4), which this adapter cannot repair.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ this machine (`CacheBackend.index_directory`, owner-only), so a new process maps
 files instead of parsing the partitions; for an in-process store (memory://, or a
 backend with no directory) it is a dictionary shared by every cache on that backend.
 
-Only one process of the machine merges a given partition at a time (`claim`, an
-advisory file lock); the others keep serving and adopt its file when it is written.
+Only one process of the machine merges a given partition at a time (`claim`, a range
+lock of one file per directory, `file_locks`); the others keep serving and adopt its
+file when it is written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from langchain_costrouter.cache.backends import CacheBackend
+from langchain_costrouter.cache.file_locks import AVAILABLE as RANGE_LOCKS
+from langchain_costrouter.cache.file_locks import RangeLocks
 from langchain_costrouter.cache.semantic_base import Base, Merged
 from langchain_costrouter.cache.semantic_snapshot import (
     SnapshotError,
@@ -29,11 +32,6 @@ from langchain_costrouter.cache.semantic_snapshot import (
     write_snapshot,
 )
 from langchain_costrouter.errors import BackendUnavailableWarning
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; two processes may merge the same partition
-    fcntl = None  # type: ignore[assignment]
 
 
 class IndexHome(ABC):
@@ -95,6 +93,7 @@ class DirectoryHome(IndexHome):
         super().__init__()
         self.directory = directory
         self._mapped: dict[str, tuple[tuple[int, int, int], Base]] = {}
+        self._locks: RangeLocks | None = None
 
     def path(self, partition: str) -> Path:
         return self.directory / f"{partition.replace(':', '-')}.base"
@@ -135,25 +134,26 @@ class DirectoryHome(IndexHome):
 
     @contextlib.contextmanager
     def claim(self, partition: str) -> Iterator[bool]:
-        """Also across processes: a non-blocking lock on the partition's lock file."""
-        with super().claim(partition) as mine:
-            if not mine or fcntl is None:
+        """Also across processes: a range lock of the directory's lock file."""
+        if not RANGE_LOCKS:  # Windows: within this process only
+            with super().claim(partition) as mine:
                 yield mine
-                return
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(
-                self.path(partition).with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600
-            )
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(descriptor)
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                os.close(descriptor)  # closing releases the lock
+            return
+        locks = self._range_locks()
+        if not locks.try_lock(partition):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            locks.unlock(partition)
+
+    def _range_locks(self) -> RangeLocks:
+        with self._lock:
+            if self._locks is None:
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._locks = RangeLocks(self.directory / "merging.lock")
+            return self._locks
 
 
 def _remove_abandoned_files(path: Path) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from langchain_core.caches import BaseCache
 
 from langchain_costrouter.cache.backends import CacheBackend
-from langchain_costrouter.cache.basecache_backend import BaseCacheBackend
+from langchain_costrouter.cache.core_backend import BaseCacheBackend
 from langchain_costrouter.cache.disk import DiskBackend
 from langchain_costrouter.cache.memory import MemoryBackend
 from langchain_costrouter.cache.response_cache import ResponseCache

@@ -209,6 +209,6 @@ def _record_rule(check: QualityCheck) -> AnswerScore:
     def score(record: OutcomeRecord, stage: int, answers: Sequence[str]) -> float:
         messages = [HumanMessage(m["content"]) for m in record.messages]
         previous = [AIMessage(text) for text in answers[:-1]]
-        return check.score(messages, AIMessage(answers[-1]), previous=previous)
+        return check.evaluate(messages, AIMessage(answers[-1]), previous=previous).score
 
     return score

@@ -91,6 +91,8 @@ def load_policy(path: str | Path) -> Policy:
         data = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read policy: {exc}", path=str(source)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError.not_utf8(exc, path=str(source)) from None
     try:
         return policy_from_json(data, base=source.parent)
     except ConfigError as exc:

@@ -16,48 +16,35 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.calibration.features import answers_agree, query_text
 from langchain_costrouter.calibration.policy import Policy, StageRule
-from langchain_costrouter.calibration.policy_routes import (
-    routes_from_policy_file as routes_from_policy_file,
-)
 from langchain_costrouter.calibration.scorer import LinearScorer
-from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.checks.base import BaseCheck, CheckResult, QualityCheck
 from langchain_costrouter.errors import ConfigError
 
 RouteStage = tuple[BaseChatModel, QualityCheck | None, float]
 """(model, check on its answer or None for the last tier, acceptance threshold)."""
 
 
-@dataclass
-class LearnedScorerCheck:
+@dataclass(repr=False)
+class LearnedScorerCheck(BaseCheck):
     """P(answer is good) from the calibrated hashed-feature scorer of one tier."""
 
     scorer: LinearScorer
     name: str = "learned_scorer"
 
-    def score(
+    def evaluate(
         self,
         messages: Sequence[BaseMessage],
         answer: AIMessage,
         *,
         previous: Sequence[AIMessage] = (),
-    ) -> float:
+    ) -> CheckResult:
         """Score ``answer``; ``previous`` feeds the agreement part of the scorer."""
         query = query_text(message.text for message in messages)
-        return self.scorer.score(query, answer.text, [p.text for p in previous])
-
-    async def ascore(
-        self,
-        messages: Sequence[BaseMessage],
-        answer: AIMessage,
-        *,
-        previous: Sequence[AIMessage] = (),
-    ) -> float:
-        """Async twin of `score` (pure CPU, microseconds: no thread hop needed)."""
-        return self.score(messages, answer, previous=previous)
+        return CheckResult(self.scorer.score(query, answer.text, [p.text for p in previous]))
 
 
-@dataclass
-class TierAgreementCheck:
+@dataclass(repr=False)
+class TierAgreementCheck(BaseCheck):
     """1.0 when the answer agrees with the previous tier's (same label or final number).
 
     Two tiers reaching the same short label or the same final number independently
@@ -67,27 +54,16 @@ class TierAgreementCheck:
 
     name: str = "tier_agreement"
 
-    def score(
+    def evaluate(
         self,
         messages: Sequence[BaseMessage],
         answer: AIMessage,
         *,
         previous: Sequence[AIMessage] = (),
-    ) -> float:
+    ) -> CheckResult:
         """Compare with the immediately lower tier's answer."""
-        if not previous:
-            return 0.0
-        return 1.0 if answers_agree(answer.text, previous[-1].text) else 0.0
-
-    async def ascore(
-        self,
-        messages: Sequence[BaseMessage],
-        answer: AIMessage,
-        *,
-        previous: Sequence[AIMessage] = (),
-    ) -> float:
-        """Async twin of `score`."""
-        return self.score(messages, answer, previous=previous)
+        agrees = bool(previous) and answers_agree(answer.text, previous[-1].text)
+        return CheckResult(1.0 if agrees else 0.0)
 
 
 def check_for(rule: StageRule) -> QualityCheck:

@@ -7,13 +7,13 @@ model (`JudgeCheck`) or an embedding service (`EmbeddingSimilarity`);
 `FunctionCheck` plugs in any scorer, such as a learned one. `AllOf`, `AnyOf` and
 `Weighted` compose them, and `check_from_config` builds them from a config table.
 
-Every built-in check returns a `CheckResult` from `evaluate`/`aevaluate` (score,
-reason, and the side calls' messages for the ledger); `evaluate_check` gives the
-same for any `QualityCheck`.
+Every check implements one protocol, `QualityCheck`: `evaluate`/`aevaluate` return a
+`CheckResult` (score, reason, and the side calls' messages for the ledger). `BaseCheck`
+gives a check that does no I/O its async twin.
 """
 
 from langchain_costrouter.checks.agreement import Agreement
-from langchain_costrouter.checks.base import QualityCheck
+from langchain_costrouter.checks.base import BaseCheck, CheckResult, QualityCheck
 from langchain_costrouter.checks.compose import AllOf, AnyOf, Weighted
 from langchain_costrouter.checks.embedding import EmbeddingSimilarity, cosine_similarity
 from langchain_costrouter.checks.from_config import check_from_config
@@ -27,13 +27,6 @@ from langchain_costrouter.checks.heuristics import (
 )
 from langchain_costrouter.checks.json_schema import SchemaValidator
 from langchain_costrouter.checks.judge import DEFAULT_JUDGE_PROMPT, JudgeCheck, parse_judge_score
-from langchain_costrouter.checks.result import (
-    BaseCheck,
-    CheckResult,
-    EvaluatingCheck,
-    aevaluate_check,
-    evaluate_check,
-)
 from langchain_costrouter.checks.structured import (
     JSONSchemaCheck,
     PydanticCheck,
@@ -49,7 +42,6 @@ __all__ = [
     "BaseCheck",
     "CheckResult",
     "EmbeddingSimilarity",
-    "EvaluatingCheck",
     "FunctionCheck",
     "JSONSchemaCheck",
     "JudgeCheck",
@@ -64,9 +56,7 @@ __all__ = [
     "ToolCallCheck",
     "ValidJSON",
     "Weighted",
-    "aevaluate_check",
     "check_from_config",
     "cosine_similarity",
-    "evaluate_check",
     "parse_judge_score",
 ]

@@ -14,8 +14,8 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from langchain_costrouter.checks.base import BaseCheck, CheckResult
 from langchain_costrouter.checks.heuristics import LabelSet
-from langchain_costrouter.checks.result import BaseCheck, CheckResult
 from langchain_costrouter.checks.text import answer_text, last_number, normalise_text
 
 AgreementMode = Literal["text", "number", "label"]

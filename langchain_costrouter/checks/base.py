@@ -1,40 +1,101 @@
-"""The quality-check protocol the cascade uses to accept or escalate an answer.
+"""The one quality-check protocol the cascade uses to accept or escalate an answer.
 
 A check looks only at what a live system sees: the request messages, the candidate
-answer and the answers of the tiers tried before it. It returns a score in [0, 1];
-the route's tier threshold turns the score into accept or escalate.
+answer and the answers of the tiers tried before it. It returns a `CheckResult`: a
+score in [0, 1] (the tier's threshold turns it into accept or escalate), a reason for
+the ledger, and the answers of any paid calls it made itself (a judge's reply), so
+the cascade can bill each as an attempt. `evaluate` is blocking and `aevaluate`
+awaited; `BaseCheck` gives checks that do no I/O their async twin for free.
 """
 
 from __future__ import annotations
 
+import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from langchain_core.messages import AIMessage, BaseMessage
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check on one candidate answer.
+
+    Attributes:
+        score: Quality in [0, 1]; the tier's threshold turns it into accept or escalate.
+        reason: Why the check scored what it did, short enough for a ledger row.
+        cost_messages: Answers of paid side calls the check made (a judge's reply),
+            so the cascade can record each as an attempt with its own usage and cost.
+    """
+
+    score: float
+    reason: str = ""
+    cost_messages: tuple[AIMessage, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A score outside [0, 1] is a bug in the check (or a learned scorer), and a
+        # silent clamp would hide it from the threshold logic.
+        if not (math.isfinite(self.score) and 0.0 <= self.score <= 1.0):
+            raise ValueError(f"A check score must be in [0, 1], got {self.score!r}.")
+
+
 @runtime_checkable
 class QualityCheck(Protocol):
-    """Scores a candidate answer in [0, 1]; sync and async."""
+    """Scores a candidate answer, says why, and reports its own paid calls; sync and async."""
 
     name: str
 
-    def score(
+    def evaluate(
         self,
         messages: Sequence[BaseMessage],
         answer: AIMessage,
         *,
         previous: Sequence[AIMessage] = (),
-    ) -> float:
-        """Score ``answer`` to ``messages``; ``previous`` are lower tiers' answers."""
+    ) -> CheckResult:
+        """Judge ``answer`` to ``messages``; ``previous`` are lower tiers' answers."""
         ...
 
-    async def ascore(
+    async def aevaluate(
         self,
         messages: Sequence[BaseMessage],
         answer: AIMessage,
         *,
         previous: Sequence[AIMessage] = (),
-    ) -> float:
-        """Async twin of `score`."""
+    ) -> CheckResult:
+        """Async twin of `evaluate`."""
         ...
+
+
+class BaseCheck(ABC):
+    """Shared plumbing: subclasses write `evaluate` (and `aevaluate` when they do I/O).
+
+    Pure checks only look at text, so their async twin just calls the sync one;
+    checks that call a model or an embedding service override `aevaluate`.
+    """
+
+    name: str
+
+    @abstractmethod
+    def evaluate(
+        self,
+        messages: Sequence[BaseMessage],
+        answer: AIMessage,
+        *,
+        previous: Sequence[AIMessage] = (),
+    ) -> CheckResult:
+        """Judge ``answer`` to ``messages``; ``previous`` are lower tiers' answers."""
+
+    async def aevaluate(
+        self,
+        messages: Sequence[BaseMessage],
+        answer: AIMessage,
+        *,
+        previous: Sequence[AIMessage] = (),
+    ) -> CheckResult:
+        """Async twin of `evaluate`; the default suits checks that do no I/O."""
+        return self.evaluate(messages, answer, previous=previous)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"

@@ -15,13 +15,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from langchain_costrouter.checks.base import QualityCheck
-from langchain_costrouter.checks.result import (
-    BaseCheck,
-    CheckResult,
-    aevaluate_check,
-    evaluate_check,
-)
+from langchain_costrouter.checks.base import BaseCheck, CheckResult, QualityCheck
 
 _Scored = list[tuple[QualityCheck, CheckResult]]
 
@@ -58,7 +52,7 @@ class _FirstDecisive(BaseCheck):
         """Run the checks in order until the outcome is settled."""
         scored: _Scored = []
         for check in self.checks:
-            scored.append((check, evaluate_check(check, messages, answer, previous=previous)))
+            scored.append((check, check.evaluate(messages, answer, previous=previous)))
             if scored[-1][1].score == self.decisive:
                 break
         return _combine(self._pick([r.score for _, r in scored]), scored)
@@ -73,7 +67,7 @@ class _FirstDecisive(BaseCheck):
         """Async twin of `evaluate`; sequential, to keep the short-circuit."""
         scored: _Scored = []
         for check in self.checks:
-            result = await aevaluate_check(check, messages, answer, previous=previous)
+            result = await check.aevaluate(messages, answer, previous=previous)
             scored.append((check, result))
             if result.score == self.decisive:
                 break
@@ -138,7 +132,7 @@ class Weighted(BaseCheck):
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
         """Run every check and average their scores by weight."""
-        results = [evaluate_check(c, messages, answer, previous=previous) for c in self.checks]
+        results = [c.evaluate(messages, answer, previous=previous) for c in self.checks]
         return self._mean(results)
 
     async def aevaluate(
@@ -150,7 +144,7 @@ class Weighted(BaseCheck):
     ) -> CheckResult:
         """Async twin of `evaluate`; the checks run concurrently."""
         results = await asyncio.gather(
-            *(aevaluate_check(c, messages, answer, previous=previous) for c in self.checks)
+            *(c.aevaluate(messages, answer, previous=previous) for c in self.checks)
         )
         return self._mean(list(results))
 

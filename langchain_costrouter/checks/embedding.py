@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, BaseMessage
 
-from langchain_costrouter.checks.result import BaseCheck, CheckResult
+from langchain_costrouter.checks.base import BaseCheck, CheckResult
 from langchain_costrouter.checks.text import answer_text
 
 GoldLookup = Callable[[Sequence[BaseMessage]], Sequence[str]]

@@ -29,7 +29,7 @@ from langchain_costrouter.checks.heuristics import (
 )
 from langchain_costrouter.checks.judge import JudgeCheck
 from langchain_costrouter.checks.structured import JSONSchemaCheck, ValidJSON
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, unknown_key_message
 
 
 def _is_number(value: Any) -> bool:
@@ -112,9 +112,7 @@ def _validated(spec: Mapping[str, Any], kind: _Kind, key: str) -> dict[str, Any]
     allowed = {"kind": "a string", "name": "a string", **kind.required, **kind.optional}
     for name, value in spec.items():
         if name not in allowed:
-            raise ConfigError(
-                f"unknown key; expected one of {sorted(allowed)}", key=f"{key}.{name}"
-            )
+            raise ConfigError(unknown_key_message(name, allowed), key=f"{key}.{name}")
         if not _TYPES[allowed[name]](value):
             raise ConfigError(f"expected {allowed[name]}, got {value!r}", key=f"{key}.{name}")
     for name in kind.required:

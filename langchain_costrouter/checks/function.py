@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from langchain_costrouter.checks.result import BaseCheck, CheckResult
+from langchain_costrouter.checks.base import BaseCheck, CheckResult
 
 ScoreFunction = Callable[[Sequence[BaseMessage], AIMessage, Sequence[AIMessage]], float]
 AsyncScoreFunction = Callable[

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from langchain_costrouter.checks.base import BaseCheck, CheckResult
 from langchain_costrouter.checks.refusal import REFUSAL
-from langchain_costrouter.checks.result import BaseCheck, CheckResult
 from langchain_costrouter.checks.text import answer_text, normalise_text
 
 _PASS = CheckResult(1.0, "ok")

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, get_bu
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableConfig
 
-from langchain_costrouter.checks.result import BaseCheck, CheckResult
+from langchain_costrouter.checks.base import BaseCheck, CheckResult
 from langchain_costrouter.checks.text import answer_text
 
 JUDGE_VARIABLES = frozenset({"conversation", "question", "answer", "previous"})

@@ -16,8 +16,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import TypeAdapter, ValidationError
 
+from langchain_costrouter.checks.base import BaseCheck, CheckResult
 from langchain_costrouter.checks.json_schema import SchemaValidator
-from langchain_costrouter.checks.result import BaseCheck, CheckResult
 from langchain_costrouter.checks.text import answer_text, strip_code_fence
 
 Source = Literal["auto", "content", "tool_call"]

@@ -1,35 +1,62 @@
-"""The ``costrouter`` command. Each subcommand is a module with ``register(subparsers)``."""
+"""The ``costrouter`` command. Each subcommand is a module with ``configure(parser)``.
+
+Only the module of the subcommand being run is imported, so ``costrouter --help`` loads
+none of them (they bring numpy, SQLAlchemy and the calibration code). A known error
+(a `CostRouterError` or an ``OSError``: bad input, a file that cannot be read or
+written) is one line on stderr, ``costrouter: error: ...``, and exit status 2, as
+argparse does for a bad argument; ``--debug`` prints the traceback before that line.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
-# Subcommand modules, in the order `costrouter --help` lists them.
-SUBCOMMANDS = ("demo", "routes", "calibrate", "replay", "report")
+from langchain_costrouter.errors import CostRouterError
+
+EXIT_ERROR = 2
+"""Exit status of a known error, the same as argparse's for a bad argument."""
+
+# Subcommand modules and their one-line help, in the order `costrouter --help` lists them.
+SUBCOMMANDS = {
+    "demo": "calibrate and route the bundled sample: no API key, no network",
+    "routes": "show the task routes of a config file (default: the bundled example)",
+    "calibrate": "learn the cheapest cascade that keeps quality, from recorded outcomes",
+    "replay": "run a policy over recorded outcomes through the router",
+    "report": "spend, tokens and savings per task, model or day",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported to add its arguments."""
     parser = argparse.ArgumentParser(
         prog="costrouter",
         description="Route LangChain calls to the cheapest fit model, and prove the saving.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true", help="on an error, print the traceback too")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        module = _load(name)
-        if module is not None:
-            module.register(subparsers)
+    for name, summary in SUBCOMMANDS.items():
+        if not _installed(name):
+            continue  # subcommand not shipped in this build
+        subparser = subparsers.add_parser(name, help=summary, description=summary)
+        if name == command:
+            _load(name).configure(subparser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(arguments))
+    args = parser.parse_args(arguments)
     if not hasattr(args, "func"):
         parser.print_help()
         return 0
@@ -39,15 +66,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``costrouter report | head``): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (CostRouterError, OSError) as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"costrouter: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
-def _load(name: str) -> ModuleType | None:
+def one_line(error: BaseException) -> str:
+    """The error's message on one line; an OSError as ``path: reason``."""
+    if isinstance(error, OSError) and error.strerror:
+        where = error.filename if error.filename is not None else ""
+        message = f"{where}: {error.strerror}" if where else error.strerror
+    else:
+        message = str(error) or type(error).__name__
+    return " ".join(message.split())
+
+
+def _command_in(arguments: Sequence[str]) -> str | None:
+    """The subcommand named on the command line: the first argument that is not an option."""
+    first = next((a for a in arguments if not a.startswith("-")), None)
+    return first if first in SUBCOMMANDS else None
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(f"{__name__}.{name}") is not None
+
+
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def _version() -> str:
     try:
-        return importlib.import_module(f"langchain_costrouter.cli.{name}")
-    except ModuleNotFoundError as error:
-        if error.name == f"langchain_costrouter.cli.{name}":
-            return None  # subcommand not installed in this build
-        raise
+        return importlib.metadata.version("langchain-costrouter")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,9 +9,7 @@ record goes through ``invoke``, and cost is read back from the router's ledger.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +23,16 @@ from langchain_costrouter.calibration.run import (
     replay_router,
     run_records,
 )
-from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
 
-EXIT_BAD_INPUT = 2
 
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``calibrate`` to the ``costrouter`` command."""
-    parser = subparsers.add_parser(
-        "calibrate",
-        help="learn the cheapest cascade that keeps quality, from recorded outcomes",
-        description="Split an outcomes file (JSONL, one question a line with every model's "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``costrouter calibrate``."""
+    parser.description = (
+        "Split an outcomes file (JSONL, one question a line with every model's "
         "answer, score and cost), search per task label the cheapest cascade whose train "
-        "quality meets the target, then run it through RoutedChatModel on the test split.",
+        "quality meets the target, then run it through RoutedChatModel on the test split."
     )
     parser.add_argument("outcomes", type=Path, metavar="OUTCOMES", help="outcomes JSONL file")
     parser.add_argument("--train-fraction", type=float, default=0.5, help="default 0.5")
@@ -56,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_calibrate(args: argparse.Namespace) -> int:
     """Calibrate, evaluate on the test split, print the figures."""
-    return guarded("calibrate", lambda: _calibrate(args), as_json=args.json)
+    if args.out is not None:
+        check_output_file(args.out, "--out")
+    return print_report(_calibrate(args), as_json=args.json, render=render_figures)
 
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,23 +85,6 @@ def evaluate_policy(
         cost_of=cost_of,
         policy_path=policy_path,
     )
-
-
-def guarded(
-    command: str,
-    build: Callable[[], dict[str, Any]],
-    *,
-    as_json: bool,
-    render: Callable[[dict[str, Any]], str] | None = None,
-) -> int:
-    """Print the report built by ``build``; a bad input is one line on stderr and exit 2."""
-    try:
-        report = build()
-    except (CostRouterError, OSError) as error:
-        print(f"costrouter {command}: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(json.dumps(report) if as_json else (render or render_figures)(report))
-    return 0
 
 
 def render_figures(report: dict[str, Any]) -> str:

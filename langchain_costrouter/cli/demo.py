@@ -37,7 +37,7 @@ from langchain_costrouter.calibration.run import (
     run_records,
 )
 from langchain_costrouter.chat_model import RoutedChatModel
-from langchain_costrouter.cli.calibrate import guarded
+from langchain_costrouter.cli.output import check_output_dir, print_report
 from langchain_costrouter.ledger.engine import APP_NAME, create_private_file
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
 
@@ -53,14 +53,12 @@ RoutedChatModel.from_config("costrouter.toml") then routes with the calibrated
 cascade, and `costrouter report` reads its ledger."""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``demo`` to the ``costrouter`` command."""
-    parser = subparsers.add_parser(
-        "demo",
-        help="calibrate and route the bundled sample: no API key, no network",
-        description="Calibrate on the bundled RouteLLM sample, route its test half through "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``costrouter demo``."""
+    parser.description = (
+        "Calibrate on the bundled RouteLLM sample, route its test half through "
         "RoutedChatModel with the diskcache cache and the SQLite ledger, then repeat the "
-        "same questions to show the cache.",
+        "same questions to show the cache."
     )
     parser.add_argument(
         "--dir",
@@ -73,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run both passes and print the per-task figures."""
-    directory = (args.dir or default_demo_dir()).expanduser().resolve()
-    return guarded("demo", lambda: demo_report(directory), as_json=args.json, render=render)
+    directory = check_output_dir((args.dir or default_demo_dir()).expanduser().resolve(), "--dir")
+    return print_report(demo_report(directory), as_json=args.json, render=render)
 
 
 def default_demo_dir() -> Path:

@@ -16,18 +16,17 @@ from typing import Any
 from langchain_costrouter.calibration import load_policy
 from langchain_costrouter.calibration.report import replay_split
 from langchain_costrouter.calibration.run import outcome_cost
-from langchain_costrouter.cli.calibrate import evaluate_policy, guarded
+from langchain_costrouter.cli.calibrate import evaluate_policy, render_figures
+from langchain_costrouter.cli.output import print_report
 from langchain_costrouter.outcomes import read_outcomes
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``replay`` to the ``costrouter`` command."""
-    parser = subparsers.add_parser(
-        "replay",
-        help="run a policy over recorded outcomes through the router",
-        description="Run a calibrated policy through RoutedChatModel with replayed answers "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``costrouter replay``."""
+    parser.description = (
+        "Run a calibrated policy through RoutedChatModel with replayed answers "
         "and print quality, cost and savings against the best single model and the oracle. "
-        "On the file the policy was calibrated on, only its test split is evaluated.",
+        "On the file the policy was calibrated on, only its test split is evaluated."
     )
     parser.add_argument("outcomes", type=Path, metavar="OUTCOMES", help="outcomes JSONL file")
     parser.add_argument("--policy", type=Path, required=True, metavar="POLICY")
@@ -37,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_replay(args: argparse.Namespace) -> int:
     """Replay the policy and print the figures."""
-    return guarded("replay", lambda: _replay(args), as_json=args.json)
+    return print_report(_replay(args), as_json=args.json, render=render_figures)
 
 
 def _replay(args: argparse.Namespace) -> dict[str, Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow, open_ledger
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
 
@@ -25,13 +25,11 @@ _COLUMNS = (
 _COMPRESSION_COLUMN = ("compression net $", 17)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``report`` to the ``costrouter`` command."""
-    parser = subparsers.add_parser(
-        "report",
-        help="spend, tokens and savings per task, model or day",
-        description="Summarise a cost ledger: calls, tokens, cost, reference cost, "
-        "savings, cache hit rate and escalation rate.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``costrouter report``."""
+    parser.description = (
+        "Summarise a cost ledger: calls, tokens, cost, reference cost, "
+        "savings, cache hit rate and escalation rate."
     )
     parser.add_argument(
         "--ledger",
@@ -48,12 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Print the report; exit status 2 when the ledger file does not exist."""
+    """Print the report; a ConfigError when the ledger file does not exist."""
     url = args.ledger or default_ledger_url()
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        print(f"costrouter report: no ledger at {path}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
     with open_ledger(url) as ledger:
         groups, totals = _summaries(ledger, args.by, args.since)
     if args.json:

@@ -6,20 +6,18 @@ import argparse
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.router_fields import config_errors
 from langchain_costrouter.routes import Route
 
 EXAMPLE = "bundled example config"
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "routes", help="show the task routes of a config file (default: the bundled example)"
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``costrouter routes``."""
     parser.add_argument("config", nargs="?", help="a costrouter TOML file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -29,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from langchain_costrouter.chat_model import RoutedChatModel
 
     path = Path(args.config) if args.config else example_config_path()
-    router = RoutedChatModel.from_config(path)
+    with config_errors():  # a ValidationError from building the router, as our ConfigError
+        router = RoutedChatModel.from_config(path)
     prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
     table = {task: _describe(route, prices) for task, route in router.route_table.items()}
     if args.json:

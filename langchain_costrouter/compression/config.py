@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.compression.runnable import PromptCompressor
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, unknown_key_message
 
 COMPRESS_KEYS = ("model", "strategies", "target_ratio", "min_tokens", "protect_patterns")
 
@@ -62,9 +62,9 @@ class _Spec:
     def table(self, spec: Any) -> dict[str, Any]:
         if not isinstance(spec, dict):
             raise self.fail(self.key, f"expected a table with keys among {list(COMPRESS_KEYS)}")
-        unknown = sorted(set(spec) - set(COMPRESS_KEYS))
-        if unknown:
-            raise self.fail(self.key, f"unknown keys {unknown}; allowed: {list(COMPRESS_KEYS)}")
+        for name in spec:
+            if name not in COMPRESS_KEYS:
+                raise self.fail(f"{self.key}.{name}", unknown_key_message(name, COMPRESS_KEYS))
         return spec
 
     def model(

@@ -2,8 +2,9 @@
 
 Written as a generator of steps: it yields a `CompressorCall` whenever the LLM strategy
 needs the model and receives the model's `AIMessage` back (or the model's exception, thrown
-in). The sync and async drivers in `runnable` only perform those calls, so both share this
-one implementation (the httpx ``auth_flow`` pattern).
+in). The package's two step drivers (`langchain_costrouter._sansio`) perform those calls,
+for the `PromptCompressor` runnable and inside a routed call alike, so sync and async
+share this one implementation (the httpx ``auth_flow`` pattern).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class CompressorCall:
     """A request for the compressor model, yielded by the step generator."""
 
     messages: list[BaseMessage]
+    model: BaseChatModel
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def _run_strategies(
             text = compress_deterministic(text)
         elif settings.llm is not None and _prose_tokens(text, masked) >= settings.min_tokens:
             request = llm_strategy.build_request(text, masked.placeholders, settings.target_ratio)
-            answer = yield CompressorCall(request)
+            answer = yield CompressorCall(request, settings.llm)
             answers.append(llm_strategy.accounted(answer, request, settings.llm))
             text = llm_strategy.answer_text(answer)
     return text, tuple(answers)

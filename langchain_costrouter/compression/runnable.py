@@ -9,18 +9,23 @@ new messages plus the token counts and the compressor's own answers to bill.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, MessageLikeRepresentation, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    MessageLikeRepresentation,
+    convert_to_messages,
+)
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.runnables.config import merge_configs, patch_config
 
+from langchain_costrouter._sansio import acomplete, adrive, complete, drive
 from langchain_costrouter.compression.memo import Memo, MemoBackend
 from langchain_costrouter.compression.pipeline import (
-    COMPRESSOR_ERRORS,
     STRATEGIES,
     CompressorCall,
     Settings,
@@ -102,7 +107,7 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
                 constructor's); None applies no prefix-cache rule.
             config: Runnable config for the compressor model's call (callbacks, tags).
         """
-        steps = self._message_steps(messages, tools, response_format, prefix_cache)
+        steps = self.message_steps(messages, tools, response_format, prefix_cache)
         return self._drive(steps, config)
 
     async def acompress_messages(
@@ -115,7 +120,7 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
         config: RunnableConfig | None = None,
     ) -> CompressionResult:
         """Async twin of `compress_messages`."""
-        steps = self._message_steps(messages, tools, response_format, prefix_cache)
+        steps = self.message_steps(messages, tools, response_format, prefix_cache)
         return await self._adrive(steps, config)
 
     def invoke(
@@ -151,17 +156,22 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
             text_steps = compress_text_steps(value.text, self.settings)
             return text_steps, lambda outcome: StringPromptValue(text=outcome.text)
         if isinstance(value, PromptValue):
-            message_steps = self._message_steps(value.to_messages(), None, None, None)
+            message_steps = self.message_steps(value.to_messages(), None, None, None)
             return message_steps, lambda result: ChatPromptValue(messages=result.messages)
-        return self._message_steps(value, None, None, None), lambda result: result.messages
+        return self.message_steps(value, None, None, None), lambda result: result.messages
 
-    def _message_steps(
+    def message_steps(
         self,
         messages: Sequence[MessageLikeRepresentation],
-        tools: Sequence[Any] | None,
-        response_format: Any,
-        prefix_cache: PrefixCachePolicy | None,
+        tools: Sequence[Any] | None = None,
+        response_format: Any = None,
+        prefix_cache: PrefixCachePolicy | None = None,
     ) -> Generator[CompressorCall, AIMessage, CompressionResult]:
+        """`compress_messages` as a step flow, for a caller that drives its own steps.
+
+        The router runs it inside a routed call's flow, so the compressor's calls are
+        made by the same driver as the call itself.
+        """
         return compress_messages_steps(
             convert_to_messages(messages),
             self.settings,
@@ -171,38 +181,52 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
 
     def _drive(self, steps: Generator[CompressorCall, AIMessage, T], config: Any) -> T:
         """Run the steps, calling the compressor model synchronously when asked."""
-        try:
-            call = next(steps)
-            while True:
-                try:
-                    answer = self._model().invoke(call.messages, _compressor_config(config))
-                except COMPRESSOR_ERRORS as error:
-                    call = steps.throw(error)
-                else:
-                    call = steps.send(answer)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        result: T = complete(drive(steps, CompressorIO(config)))
+        return result
 
     async def _adrive(self, steps: Generator[CompressorCall, AIMessage, T], config: Any) -> T:
         """Run the steps, awaiting the compressor model when asked."""
-        try:
-            call = next(steps)
-            while True:
-                try:
-                    answer = await self._model().ainvoke(call.messages, _compressor_config(config))
-                except COMPRESSOR_ERRORS as error:
-                    call = steps.throw(error)
-                else:
-                    call = steps.send(answer)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        return await acomplete(adrive(steps, CompressorIO(config)))
 
-    def _model(self) -> BaseChatModel:
-        # The pipeline only yields a call when the "llm" strategy runs, which requires a model.
-        assert self.llm is not None
-        return self.llm
+
+class CompressorIO:
+    """Performs a compression flow's steps: each is one call of the compressor model.
+
+    The same performer serves the router, whose flow yields these calls among its own
+    steps; a compressor failure is thrown back into the flow, which falls back to the
+    uncompressed text (see `pipeline.COMPRESSOR_ERRORS`).
+    """
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: RunnableConfig | None) -> None:
+        self.config = config
+
+    def live(self, step: CompressorCall) -> bool:
+        return False
+
+    def perform(self, step: CompressorCall) -> AIMessage:
+        return _as_ai_message(step.model.invoke(step.messages, _compressor_config(self.config)))
+
+    async def aperform(self, step: CompressorCall) -> AIMessage:
+        answer = await step.model.ainvoke(step.messages, _compressor_config(self.config))
+        return _as_ai_message(answer)
+
+    def stream(self, step: CompressorCall) -> Generator[Any, None, AIMessage]:
+        raise NotImplementedError("compressor calls are never streamed")
+
+    def astream(self, step: CompressorCall, result: list[Any]) -> AsyncIterator[Any]:
+        raise NotImplementedError("compressor calls are never streamed")
+
+    def release(self) -> None:
+        """A compression flow holds nothing."""
+
+    async def arelease(self) -> None:
+        """A compression flow holds nothing."""
+
+
+def _as_ai_message(message: BaseMessage) -> AIMessage:
+    return message if isinstance(message, AIMessage) else AIMessage(content=message.content)
 
 
 def _compressor_config(config: RunnableConfig | None) -> RunnableConfig:

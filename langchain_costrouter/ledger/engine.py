@@ -21,6 +21,7 @@ from langchain_costrouter.errors import ConfigError
 APP_NAME = "langchain-costrouter"
 _BUSY_TIMEOUT_MS = 30_000
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def default_ledger_path() -> Path:
@@ -43,7 +44,10 @@ def sqlalchemy_url(url: str) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///PATH`` URL, None for other databases or in-memory SQLite."""
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise _unknown_url(url) from None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).expanduser()
@@ -53,7 +57,10 @@ def create_ledger_engine(url: str) -> sa.Engine:
     """An engine for ``url``; a SQLite file (and its directory) is created owner-only."""
     path = sqlite_path(url)
     if path is None:
-        return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+        try:
+            return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+        except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError):
+            raise _unknown_url(url) from None
     try:
         create_private_file(path)
     except OSError as error:
@@ -61,12 +68,35 @@ def create_ledger_engine(url: str) -> sa.Engine:
             f"cannot create the ledger file {path} ({error.strerror}). "
             "Pass a writable sqlite:///PATH, or memory:// for no file."
         ) from error
+    _check_sqlite_file(path)
     engine = sa.create_engine(
         f"sqlite:///{path}", connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000}
     )
     sa.event.listen(engine, "connect", _configure_sqlite)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _unknown_url(url: str) -> ConfigError:
+    try:  # never a password in an error message
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        shown = url.split("://", 1)[0] + "://..." if "://" in url else "(not a URL)"
+    return ConfigError(
+        f"cannot open the ledger URL {shown!r}: unknown database. "
+        "Use memory://, sqlite:///PATH or postgresql://USER@HOST/DB."
+    )
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is neither empty (new) nor a SQLite database, before writing to it."""
+    with path.open("rb") as handle:
+        header = handle.read(len(_SQLITE_HEADER))
+    if header and header != _SQLITE_HEADER:
+        raise ConfigError(
+            f"the ledger file {path} is not a SQLite database. "
+            "Pass the sqlite:///PATH of a ledger, or a new file name."
+        )
 
 
 def create_private_file(path: Path) -> None:

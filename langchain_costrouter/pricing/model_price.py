@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, unknown_key_message
 from langchain_costrouter.pricing.rates import BATCH_DISCOUNT, PriceSchedule, Rates, per_token_rates
 
 PriceValue = Decimal | int | float | str
@@ -63,9 +63,9 @@ class ModelPrice:
     def from_mapping(cls, data: Mapping[str, Any], *, model: str) -> ModelPrice:
         """Build a price from a config-file table; errors name the model's key."""
         known = (*_TIER_FIELDS, "batch_multiplier")
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(f"unknown price keys {unknown}; use {list(known)}", key=model)
+        for name in data:
+            if name not in known:
+                raise ConfigError(f"{name!r}: {unknown_key_message(name, known)}", key=model)
         try:
             return cls(**data)
         except TypeError as error:

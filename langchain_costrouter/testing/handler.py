@@ -46,6 +46,9 @@ class Behaviour(Protocol):
 
     def is_closing(self) -> bool: ...
 
+    @property
+    def output_cap_fields(self) -> tuple[str, ...]: ...
+
 
 class ChatServer(ThreadingHTTPServer):
     """A threading HTTP server whose handlers reach the test server's behaviour."""
@@ -99,13 +102,16 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             if self._wait(first_byte):
                 self._play_fault(answer, body, prompt_tokens, per_chunk)
             return
-        completion = render(answer, body, prompt_tokens)
+        completion = self._render(answer, body, prompt_tokens)
         tokens = completion.usage["completion_tokens"]
         behaviour.record(
             LoggedRequest(path, body, model, stream, prompt_tokens, tokens, "reply", source)
         )
         if self._wait(first_byte + answer.latency):
             self._send_completion(completion, body, per_chunk)
+
+    def _render(self, reply: Reply, body: dict[str, Any], prompt_tokens: int) -> Completion:
+        return render(reply, body, prompt_tokens, self.server.behaviour.output_cap_fields)
 
     def _send_completion(
         self, completion: Completion, body: dict[str, Any], per_chunk: float
@@ -127,7 +133,7 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         elif fault.kind == "timeout":
             if self._wait(fault.seconds):
                 self._send_completion(
-                    render(brain_reply(body), body, prompt_tokens), body, per_chunk
+                    self._render(brain_reply(body), body, prompt_tokens), body, per_chunk
                 )
         elif fault.kind == "malformed":
             self._send_malformed(stream=bool(body.get("stream")))
@@ -151,7 +157,7 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
     def _drop(self, fault: Fault, body: dict[str, Any], prompt_tokens: int) -> None:
         """Close the socket: before any response, or after a few chunks of a stream."""
         if body.get("stream"):
-            completion = render(brain_reply(body), body, prompt_tokens)
+            completion = self._render(brain_reply(body), body, prompt_tokens)
             chunks = stream_chunks(completion, include_usage=False)[: 1 + fault.after_chunks]
             self._start_events()
             for chunk in chunks:

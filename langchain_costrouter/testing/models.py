@@ -20,7 +20,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from langchain_costrouter.delegation import tool_call_chunks
+from langchain_costrouter.router._children import tool_call_chunks
 from langchain_costrouter.tokens import count_messages, count_text
 
 Answer = str | AIMessage | BaseException

@@ -25,6 +25,7 @@ from typing import Any, Self
 from langchain_costrouter.testing.brain import brain_reply
 from langchain_costrouter.testing.handler import ChatServer
 from langchain_costrouter.testing.replies import Fault, FaultKind, LoggedRequest, Reply, ReplySource
+from langchain_costrouter.testing.wire import OUTPUT_CAP_FIELDS
 
 Responder = Callable[[dict[str, Any]], Reply | Fault | None]
 """Decides the answer to a request body; ``None`` leaves it to the default brain."""
@@ -42,9 +43,20 @@ class LocalOpenAIServer:
 
     Use as a context manager, or ``start()``/``stop()``. Several instances can run at
     once (e.g. two providers in a failover test). All methods are thread-safe.
+
+    ``output_cap_fields`` are the request fields that cap an answer's length: both of
+    OpenAI's by default; ``("max_tokens",)`` plays a server such as llama.cpp's, which
+    ignores ``max_completion_tokens`` and answers at full length.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        output_cap_fields: Sequence[str] = OUTPUT_CAP_FIELDS,
+    ) -> None:
+        self.output_cap_fields = tuple(output_cap_fields)
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._scripts: dict[str | None, deque[Reply | Fault]] = {}

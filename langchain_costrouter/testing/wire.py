@@ -2,7 +2,8 @@
 
 The request's own parameters shape the answer the way OpenAI applies them: ``stop`` cuts the
 text at the first stop sequence, ``max_completion_tokens``/``max_tokens`` truncate it (finish
-reason ``length``), and ``usage`` reports what was actually sent.
+reason ``length``; a server may honour only some of those fields, as llama.cpp's reads
+``max_tokens`` only), and ``usage`` reports what was actually sent.
 """
 
 from __future__ import annotations
@@ -30,9 +31,21 @@ class Completion:
     usage: dict[str, Any]
 
 
-def render(reply: Reply, body: dict[str, Any], prompt_tokens: int) -> Completion:
-    """Apply the request's stop and length limits to ``reply`` and count its usage."""
-    content, finish_reason = _limit_text(reply.text, body)
+OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
+"""The request fields that cap an answer's length on OpenAI."""
+
+
+def render(
+    reply: Reply,
+    body: dict[str, Any],
+    prompt_tokens: int,
+    cap_fields: tuple[str, ...] = OUTPUT_CAP_FIELDS,
+) -> Completion:
+    """Apply the request's stop and length limits to ``reply`` and count its usage.
+
+    Only the fields in ``cap_fields`` cap the length; the others are ignored.
+    """
+    content, finish_reason = _limit_text(reply.text, body, cap_fields)
     tool_calls = tuple(_wire_tool_call(call) for call in reply.tool_calls)
     if tool_calls and finish_reason == "stop":
         finish_reason = "tool_calls"
@@ -114,14 +127,16 @@ def _pieces(text: str) -> list[str]:
     return re.findall(r"\s*\S+\s*|\s+", text) if text else []
 
 
-def _limit_text(text: str | None, body: dict[str, Any]) -> tuple[str | None, str]:
+def _limit_text(
+    text: str | None, body: dict[str, Any], cap_fields: tuple[str, ...]
+) -> tuple[str | None, str]:
     if text is None:
         return None, "stop"
     stops = body.get("stop") or []
     for stop in [stops] if isinstance(stops, str) else stops:
         if stop and stop in text:
             text = text[: text.index(stop)]
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    limit = next((body[field] for field in cap_fields if body.get(field)), None)
     if isinstance(limit, int) and count_text_tokens(text) > limit:
         return truncate_to_tokens(text, limit), "length"
     return text, "stop"

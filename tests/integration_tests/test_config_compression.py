@@ -167,7 +167,11 @@ def test_a_route_setting_overrides_the_router_wide_one(
     ("compress", "key", "message"),
     [
         ('compress = { model = "nope" }', "routes.chat.compress.model", "expected one of"),
-        ("compress = { ratio = 0.5 }", "routes.chat.compress", "unknown keys ['ratio']"),
+        (
+            "compress = { target_ration = 0.5 }",
+            "routes.chat.compress.target_ration",
+            "unknown key; did you mean `target_ratio`?",
+        ),
         ("compress = { min_tokens = 1.5 }", "routes.chat.compress.min_tokens", "whole number"),
         ("compress = { target_ratio = 2 }", "routes.chat.compress", "target_ratio"),
         ('compress = { strategies = ["llm"] }', "routes.chat.compress", "needs a chat model"),

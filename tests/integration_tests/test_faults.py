@@ -16,9 +16,15 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
-from langchain_costrouter import CostRouterError, Deployment, Route, RoutedChatModel, Tier
-from langchain_costrouter.breaker import CircuitBreakers
-from langchain_costrouter.cascade import RetryPolicy
+from langchain_costrouter import (
+    CircuitBreakers,
+    CostRouterError,
+    Deployment,
+    RetryPolicy,
+    Route,
+    RoutedChatModel,
+    Tier,
+)
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
 
 # Every injected kind: rate limit with Retry-After, server errors, a hang past the client

@@ -14,7 +14,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_costrouter import ConfigError, RoutedChatModel
 from langchain_costrouter.calibration import Policy, StageRule, TaskPolicy, save_policy
-from langchain_costrouter.calibration.runtime import LearnedScorerCheck, routes_from_policy_file
+from langchain_costrouter.calibration.policy_routes import routes_from_policy_file
+from langchain_costrouter.calibration.runtime import LearnedScorerCheck
 from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 
@@ -69,8 +70,10 @@ def test_the_policy_from_the_config_decides_the_cascade(
     message = router.invoke("Is this ticket urgent?", task="triage")
     record = message.response_metadata["costrouter"]
     first = record["attempts"][0]
-    expected = LearnedScorerCheck(SCORER).score(
-        [HumanMessage("Is this ticket urgent?")], AIMessage("Yes")
+    expected = (
+        LearnedScorerCheck(SCORER)
+        .evaluate([HumanMessage("Is this ticket urgent?")], AIMessage("Yes"))
+        .score
     )
     assert first["model"] == "small"
     assert first["score"] == pytest.approx(expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -12,19 +13,19 @@ import pytest
 
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 from tests.integration_tests.router_cache_workers import ask, burst
-
-
-def _cache_url(kind: str, tmp_path: Path, redis_url: str | None) -> str:
-    if kind == "diskcache":
-        return f"diskcache://{tmp_path / 'shared-cache'}"
-    assert redis_url is not None
-    return f"{redis_url}?prefix=costrouter-test-{uuid.uuid4().hex}:"
+from tests.services import delete_redis_prefix
 
 
 @pytest.fixture(params=["diskcache", "redis"])
-def shared_cache_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    return _cache_url(request.param, tmp_path, redis_url)
+def shared_cache_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A cache both processes reach; the Redis one under a prefix deleted after the test."""
+    if request.param == "diskcache":
+        yield f"diskcache://{tmp_path / 'shared-cache'}"
+        return
+    redis_url = request.getfixturevalue("redis_url")
+    prefix = f"costrouter-test-{uuid.uuid4().hex}:"
+    yield f"{redis_url}?prefix={prefix}"
+    delete_redis_prefix(redis_url, prefix)
 
 
 def test_second_process_hits(openai_server: LocalOpenAIServer, shared_cache_url: str) -> None:

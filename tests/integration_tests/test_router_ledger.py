@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import CostCallbackHandler, RoutedChatModel
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
+from tests.services import delete_ledger_namespace
 
 EXPECTED = Decimal("0.007")
 
@@ -52,23 +54,30 @@ def _router(server: LocalOpenAIServer, ledger: str, **kwargs: object) -> RoutedC
     )  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def namespace() -> str:
+    """A namespace no other test run writes to."""
+    return f"test-{uuid.uuid4().hex}"
+
+
 @pytest.fixture(params=["sqlite", "postgres", "memory"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path, namespace: str) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    if request.param == "postgres":
-        # Rows of other tests share the table: they are told apart by run id below.
-        return str(request.getfixturevalue("postgres_url"))
-    return "memory://"
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    elif request.param == "postgres":
+        # The ledger table is shared: rows are told apart by run id, and deleted after.
+        url = str(request.getfixturevalue("postgres_url"))
+        yield url
+        delete_ledger_namespace(url, namespace)
+    else:
+        yield "memory://"
 
 
 def test_exact_dollars_for_invoke_stream_and_cache_hit(
-    openai_server: LocalOpenAIServer, ledger_url: str
+    openai_server: LocalOpenAIServer, ledger_url: str, namespace: str
 ) -> None:
     openai_server.script([_reply(), _reply()])
-    router = _router(
-        openai_server, ledger_url, cache="memory://", namespace=f"test-{uuid.uuid4().hex}"
-    )
+    router = _router(openai_server, ledger_url, cache="memory://", namespace=namespace)
     invoked = router.invoke("price me")
     streamed = list(router.stream("price me too"))
     hit = router.invoke("price me")
@@ -88,6 +97,7 @@ def test_exact_dollars_for_invoke_stream_and_cache_hit(
     # gpt-4 as reference: $30/M input (no cache discount listed) and $60/M output.
     assert all(r.baseline_cost_usd == Decimal("0.06") for r in rows)
     assert all(r.reference_model == "gpt-4" for r in rows)
+    ledger.close()
 
 
 def test_report_json_over_a_test_ledger(openai_server: LocalOpenAIServer, tmp_path: Path) -> None:

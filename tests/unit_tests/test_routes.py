@@ -1,62 +1,16 @@
-"""Task resolution order, route normalisation and model pinning (pure functions)."""
+"""Route normalisation, endpoint-aware breaker keys and model pinning (pure functions)."""
 
 from __future__ import annotations
 
 import pytest
 
-from langchain_costrouter.errors import ConfigError, UnknownTaskError
-from langchain_costrouter.routes import (
-    Route,
-    Tier,
-    normalise_routes,
-    pinned_route,
-    resolve_task,
-)
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.routes import Route, Tier, normalise_routes, pinned_route
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 CHEAP = ScriptedChatModel(model="cheap")
 STRONG = ScriptedChatModel(model="strong")
 ROUTES = normalise_routes({"chat": [CHEAP], "classification": [CHEAP, STRONG]})
-
-
-def _resolve(explicit=None, metadata=None, config=None, default="chat"):  # type: ignore[no-untyped-def]
-    return resolve_task(explicit, metadata, config, routes=ROUTES, default_task=default)
-
-
-def test_explicit_label_beats_run_metadata_and_config() -> None:
-    assert (
-        _resolve("classification", {"task": "chat"}, {"metadata": {"task": "chat"}})
-        == "classification"
-    )
-
-
-def test_run_metadata_beats_config() -> None:
-    assert (
-        _resolve(None, {"task": "classification"}, {"metadata": {"task": "chat"}})
-        == "classification"
-    )
-
-
-def test_config_metadata_then_configurable() -> None:
-    assert _resolve(None, None, {"configurable": {"task": "classification"}}) == "classification"
-    config = {"metadata": {"task": "chat"}, "configurable": {"task": "classification"}}
-    assert _resolve(None, None, config) == "chat"
-
-
-def test_default_when_no_label() -> None:
-    assert _resolve() == "chat"
-
-
-def test_unknown_label_lists_known_labels() -> None:
-    with pytest.raises(UnknownTaskError) as caught:
-        _resolve("summarise")
-    assert "chat, classification" in str(caught.value)
-    assert caught.value.task == "summarise"
-
-
-def test_no_label_and_no_default_is_an_error() -> None:
-    with pytest.raises(UnknownTaskError, match="Known task labels"):
-        _resolve(default=None)
 
 
 def test_route_forms_normalise_to_tiers() -> None:
@@ -94,3 +48,62 @@ def test_children_that_retry_on_their_own_are_warned_about() -> None:
     retrying = ChatOpenAI(model="gpt-4o", api_key="k", base_url="http://127.0.0.1:9/v1")
     with pytest.warns(UserWarning, match="max_retries=0"):
         RoutedChatModel(routes={"chat": [retrying]}, default_task="chat")
+
+
+@pytest.mark.parametrize(
+    ("routes", "key", "message"),
+    [
+        ({"chat": [None]}, "routes.chat[0]", "a tier is a chat model, a Deployment or a list"),
+        ({"chat": [[CHEAP, None]]}, "routes.chat[0][1]", "expected a chat model or a Deployment"),
+        ({"chat": []}, "routes.chat", "at least one tier"),
+        ({"chat": "gpt-4o"}, "routes.chat", "a route must be a chat model"),
+        ({"chat": None}, "routes.chat", "a route must be a chat model"),
+        ({"": [CHEAP]}, "routes (task label)", "non-empty string"),
+        ({3: [CHEAP]}, "routes (task label)", "non-empty string"),
+        (
+            {"chat": Route(tiers=(Tier.of(CHEAP),), max_cost_usd=-1)},
+            "routes.chat.max_cost_usd",
+            "expected a number > 0, got -1",
+        ),
+        ({"chat": Route(tiers=())}, "routes.chat.tiers", "at least one Tier"),
+        ({"chat": Route(tiers=(CHEAP,))}, "routes.chat.tiers[0]", "expected a Tier"),  # type: ignore[arg-type]
+        (
+            {"chat": [Tier(deployments=(), threshold=0.5)]},
+            "routes.chat[0].deployments",
+            "at least one Deployment",
+        ),
+        (
+            {"chat": [Tier(deployments=(CHEAP,))]},  # type: ignore[arg-type]
+            "routes.chat[0][0]",
+            "expected a Deployment",
+        ),
+        (
+            {"chat": [Tier(deployments=Tier.of(CHEAP).deployments, check="yes")]},  # type: ignore[arg-type]
+            "routes.chat[0].check",
+            "expected a quality check",
+        ),
+        (
+            {"chat": [Tier(deployments=Tier.of(CHEAP).deployments, threshold=float("nan"))]},
+            "routes.chat[0].threshold",
+            "expected a number",
+        ),
+    ],
+)
+def test_a_malformed_route_is_a_config_error_naming_it(
+    routes: dict[object, object], key: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        normalise_routes(routes)  # type: ignore[arg-type]
+    assert raised.value.key == key
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("threshold", [5, -0.1, "0.5", True])
+def test_tier_of_takes_thresholds_in_the_unit_interval(threshold: object) -> None:
+    with pytest.raises(ConfigError, match="threshold"):
+        Tier.of(CHEAP, threshold=threshold)  # type: ignore[arg-type]
+
+
+def test_a_calibrated_never_accept_threshold_above_one_is_kept() -> None:
+    tier = Tier(deployments=Tier.of(CHEAP).deployments, threshold=1.0 + 1e-9)
+    assert normalise_routes({"chat": [tier]})["chat"].tiers[0] is tier

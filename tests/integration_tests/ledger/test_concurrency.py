@@ -11,11 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from langchain_costrouter.ledger import open_ledger
-from langchain_costrouter.ledger.engine import sqlalchemy_url
 from tests.integration_tests.ledger.workers import COST_PER_CALL_USD, make_calls, process_main
+from tests.services import drop_tables
 
 THREADS, PROCESSES, CALLS = 8, 4, 500
 
@@ -30,14 +29,6 @@ def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
     url = request.getfixturevalue("postgres_url")
     yield url, prefix
     drop_tables(url, prefix)
-
-
-def drop_tables(url: str, prefix: str) -> None:
-    engine = sa.create_engine(sqlalchemy_url(url))
-    metadata = sa.MetaData()
-    metadata.reflect(engine, only=lambda name, _: name.startswith(prefix))
-    metadata.drop_all(engine)
-    engine.dispose()
 
 
 @pytest.mark.services

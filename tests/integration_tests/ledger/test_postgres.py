@@ -11,7 +11,7 @@ import pytest
 
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import GROUP_BY, InMemoryLedger, SQLLedger, open_ledger
-from tests.integration_tests.ledger.test_concurrency import drop_tables
+from tests.services import drop_tables
 from tests.unit_tests.ledger.support import sample_rows
 
 pytestmark = pytest.mark.services

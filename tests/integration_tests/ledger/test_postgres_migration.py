@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from langchain_costrouter.ledger import InMemoryLedger, open_ledger
 from langchain_costrouter.ledger.engine import create_ledger_engine
-from tests.integration_tests.ledger.test_concurrency import drop_tables
+from tests.services import drop_tables
 from tests.unit_tests.ledger.compression_support import compression_rows, create_v1_ledger
 from tests.unit_tests.ledger.support import sample_rows
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
@@ -72,14 +75,50 @@ def test_followers_proceed_when_the_leader_fails(tmp_path: Path) -> None:
     assert calls(counter) == 1
 
 
-def test_a_dead_lock_holder_is_waited_for_only_until_the_lock_expires(tmp_path: Path) -> None:
-    cache = open_cache(f"diskcache://{tmp_path}", lock_timeout=0.3)
-    assert cache.backend.try_lock(cache.key(request()), 0.3, "dead-process")
-    started = time.monotonic()
-    with cache.coalesce(request()) as leader:
-        waited = time.monotonic() - started
+def _hold_lock_in_another_process(url: str, name: str) -> subprocess.Popen[str]:
+    """A process that takes the coalescing lock of ``name`` and then hangs."""
+    script = (
+        "import sys\n"
+        "from langchain_costrouter.cache import open_cache\n"
+        f"assert open_cache({url!r}).backend.try_lock({name!r}, 60, 'other')\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_hung_lock_holder_is_waited_for_only_until_the_lock_timeout(tmp_path: Path) -> None:
+    url = f"diskcache://{tmp_path}"
+    cache = open_cache(url, lock_timeout=0.3)
+    holder = _hold_lock_in_another_process(url, cache.key(request()))
+    try:
+        started = time.monotonic()
+        with cache.coalesce(request()) as leader:
+            waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
     assert not leader
     assert 0.2 < waited < 2
+
+
+def test_a_killed_lock_holder_releases_its_lock_at_once(tmp_path: Path) -> None:
+    url = f"diskcache://{tmp_path}"
+    cache = open_cache(url, lock_timeout=30)
+    name = cache.key(request())
+    holder = _hold_lock_in_another_process(url, name)
+    assert cache.backend.is_locked(name)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert not cache.backend.is_locked(name)
+    started = time.monotonic()
+    with cache.coalesce(request()) as leader:
+        assert leader
+    assert time.monotonic() - started < 5  # not the 30 s lock timeout
 
 
 def test_disabled_tasks_are_not_coalesced() -> None:

@@ -6,6 +6,8 @@ import multiprocessing
 import pickle
 import sqlite3
 import stat
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -106,19 +108,49 @@ def test_ttl_expires_entries(tmp_path: Path) -> None:
     assert backend.get("k") is None
 
 
-def test_locks_are_exclusive_until_released_or_expired(tmp_path: Path) -> None:
+def _in_another_process(directory: Path, code: str) -> str:
+    """Run ``code`` with ``backend = DiskBackend(directory)`` in a new process; its output."""
+    script = (
+        "from langchain_costrouter.cache import DiskBackend\n"
+        f"backend = DiskBackend({str(directory)!r})\n{code}"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_locks_exclude_other_processes_until_released(tmp_path: Path) -> None:
     backend = DiskBackend(tmp_path)
     assert backend.try_lock("k", 10, "a")
-    assert not backend.try_lock("k", 10, "b")
-    backend.unlock("k", "b")  # not the holder: no effect
-    assert backend.is_locked("k")
+    probe = "print(backend.is_locked('k'), backend.try_lock('k', 10, 'b'))"
+    assert _in_another_process(tmp_path, probe) == "True False"
+    assert not DiskBackend(tmp_path).try_lock("k", 10, "c")  # another cache of this process
     backend.unlock("k", "a")
+    assert _in_another_process(tmp_path, probe) == "False True"
     assert not backend.is_locked("k")
-    assert backend.try_lock("k", 0.05, "c")
-    import time
 
-    time.sleep(0.1)
-    assert backend.try_lock("k", 10, "d")
+
+def test_a_lock_is_released_only_after_the_answer_is_committed(tmp_path: Path) -> None:
+    backend = DiskBackend(tmp_path)
+    assert backend.try_lock("k", 10, "a")
+    backend.set("k", b"answer", None)
+    backend.unlock("k", "a")
+    # A follower elsewhere that sees the lock gone must find the answer.
+    probe = "print(backend.is_locked('k') or backend.get('k') == b'answer')"
+    assert _in_another_process(tmp_path, probe) == "True"
+
+
+def test_entries_written_in_the_background_are_read_back_at_once_and_by_others(
+    tmp_path: Path,
+) -> None:
+    backend = DiskBackend(tmp_path)
+    for i in range(300):
+        backend.set(f"k{i}", f"v{i}".encode(), None)
+    assert backend.get("k299") == b"v299"  # this process reads its own writes at once
+    backend.flush()
+    assert _in_another_process(tmp_path, "print(backend.get('k0'), backend.get('k299'))") == (
+        "b'v0' b'v299'"
+    )
 
 
 def test_lists_are_read_from_a_position_by_every_instance(tmp_path: Path) -> None:

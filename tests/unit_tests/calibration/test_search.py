@@ -96,7 +96,11 @@ def test_runtime_checks_follow_the_protocol(records: list[OutcomeRecord]) -> Non
     assert isinstance(check, QualityCheck)
     easy = [HumanMessage("Question 1 about apple?")]
     hard = [HumanMessage("Question 1 about quantum?")]
-    assert check.score(easy, AIMessage("Yes")) >= threshold > check.score(hard, AIMessage("Yes"))
+    assert (
+        check.evaluate(easy, AIMessage("Yes")).score
+        >= threshold
+        > check.evaluate(hard, AIMessage("Yes")).score
+    )
     with pytest.raises(ConfigError, match="no chat model"):
         policy_to_routes(policy, {"cheap": models["cheap"]})
 
@@ -105,6 +109,8 @@ async def test_agreement_check() -> None:
     check = TierAgreementCheck()
     assert isinstance(check, QualityCheck)
     question = [HumanMessage("q")]
-    assert check.score(question, AIMessage("Yes"), previous=[AIMessage("yes.")]) == 1.0
-    assert await check.ascore(question, AIMessage("Yes"), previous=[AIMessage("No")]) == 0.0
-    assert check.score(question, AIMessage("Yes")) == 0.0
+    assert check.evaluate(question, AIMessage("Yes"), previous=[AIMessage("yes.")]).score == 1.0
+    assert (
+        await check.aevaluate(question, AIMessage("Yes"), previous=[AIMessage("No")])
+    ).score == 0.0
+    assert check.evaluate(question, AIMessage("Yes")).score == 0.0

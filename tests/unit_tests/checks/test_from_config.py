@@ -55,12 +55,12 @@ def test_builds_checks_from_config_tables() -> None:
     classify = check_from_config(ROUTES["classify"]["check"])
     assert isinstance(classify, AllOf)
     assert [c.name for c in classify.checks] == ["not_refusal", "length", "yes_no", "regex"]
-    assert classify.score(QUESTION, AIMessage("Yes")) == 1.0
-    assert classify.score(QUESTION, AIMessage("Perhaps")) == 0.0
+    assert classify.evaluate(QUESTION, AIMessage("Yes")).score == 1.0
+    assert classify.evaluate(QUESTION, AIMessage("Perhaps")).score == 0.0
     extract = check_from_config(ROUTES["extract"]["check"])
     assert isinstance(extract, JSONSchemaCheck)
-    assert extract.score(QUESTION, AIMessage('{"name": "Ann"}')) == 1.0
-    assert extract.score(QUESTION, AIMessage('{"name": 1}')) == 0.0
+    assert extract.evaluate(QUESTION, AIMessage('{"name": "Ann"}')).score == 1.0
+    assert extract.evaluate(QUESTION, AIMessage('{"name": 1}')).score == 0.0
 
 
 @pytest.mark.parametrize("kind", sorted(set(CHECK_KINDS) - {"judge", "embedding"}))
@@ -83,7 +83,7 @@ def test_judge_and_embedding_resolve_named_models() -> None:
     check = build(spec, chat_models={"cheap": judge})
     assert isinstance(check, JudgeCheck)
     assert check.llm is judge
-    assert check.score(QUESTION, AIMessage("Yes")) == 1.0
+    assert check.evaluate(QUESTION, AIMessage("Yes")).score == 1.0
     embedding_spec = {"kind": "embedding", "model": "fake", "gold": ["Yes"]}
     embeddings = {"fake": DeterministicFakeEmbedding(size=32)}
     assert isinstance(build(embedding_spec, embeddings=embeddings), EmbeddingSimilarity)

@@ -27,7 +27,10 @@ def test_function_check_scores_with_the_function() -> None:
 
 def test_previous_answers_reach_the_function() -> None:
     check = FunctionCheck(lambda m, a, previous: float(len(previous) == 2), name="two")
-    assert check.score(QUESTION, AIMessage("x"), previous=[AIMessage("a"), AIMessage("b")]) == 1.0
+    assert (
+        check.evaluate(QUESTION, AIMessage("x"), previous=[AIMessage("a"), AIMessage("b")]).score
+        == 1.0
+    )
 
 
 def test_out_of_range_scores_are_a_bug_not_a_clamp() -> None:
@@ -42,5 +45,5 @@ async def test_async_function_is_used_when_given() -> None:
         return 0.25
 
     check = FunctionCheck(length_ratio, afn=remote)
-    assert await check.ascore(QUESTION, AIMessage("x" * 40)) == 0.25
-    assert await FunctionCheck(length_ratio).ascore(QUESTION, AIMessage("x" * 40)) == 1.0
+    assert (await check.aevaluate(QUESTION, AIMessage("x" * 40))).score == 0.25
+    assert (await FunctionCheck(length_ratio).aevaluate(QUESTION, AIMessage("x" * 40))).score == 1.0

@@ -145,8 +145,10 @@ def test_model_price_from_mapping_validates() -> None:
     assert ModelPrice.from_mapping(
         {"input_per_mtok": 0.01, "output_per_mtok": 0.02}, model="q"
     ).input_per_mtok == Decimal("0.01")
-    with pytest.raises(ConfigError, match="unknown price keys"):
-        ModelPrice.from_mapping({"input": 1, "output_per_mtok": 1}, model="q")
+    with pytest.raises(
+        ConfigError, match="'inptu_per_mtok': unknown key; did you mean `input_per_mtok`"
+    ):
+        ModelPrice.from_mapping({"inptu_per_mtok": 1, "output_per_mtok": 1}, model="q")
     with pytest.raises(ConfigError, match="non-negative"):
         ModelPrice(input_per_mtok=-1, output_per_mtok=1)
     with pytest.raises(ConfigError, match="number of dollars"):

@@ -1,8 +1,7 @@
-"""Any LangChain `BaseCache` (InMemoryCache, SQLiteCache, ...) as a router backend.
+"""Any LangChain `BaseCache` as a router backend (the reverse of `CostRouterLLMCache`).
 
-The other direction from `CostRouterLLMCache`: here LangChain's cache is the store and
-the router's `ResponseCache` sits on top. Its own module so that `urls` can offer it
-without importing the LangChain-facing adapter, which itself opens backends from URLs.
+Lets ``RoutedChatModel(cache=InMemoryCache())`` work: the router keeps its own keys and
+JSON values, and the LangChain cache only stores strings.
 """
 
 from __future__ import annotations

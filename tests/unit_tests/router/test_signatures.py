@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from langchain_costrouter import RoutedChatModel
-from langchain_costrouter.signatures import presigned
+from langchain_costrouter.router._signatures import presigned
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 

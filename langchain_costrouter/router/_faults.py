@@ -1,6 +1,6 @@
 """Provider faults: what went wrong, whether retrying can help, and how long to wait.
 
-Translating at the edge keeps the cascade provider-agnostic: it sees a `Fault`,
+Translating at the edge keeps the cascade provider-agnostic: it sees a `ProviderFault`,
 never an SDK exception. Only errors known to be transient are retried; anything
 unknown propagates unchanged, because an unexpected exception is usually a bug in
 the caller's code, not a flaky provider.
@@ -27,8 +27,8 @@ FaultKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Fault:
+@dataclass(frozen=True, slots=True)
+class ProviderFault:
     """A classified provider failure."""
 
     kind: FaultKind
@@ -36,6 +36,8 @@ class Fault:
     retry_after: float | None
     error_type: str
     message: str
+    status_code: int | None = None
+    """The provider's HTTP status, when the error carries one (ledger rows record it)."""
 
     @property
     def escalates(self) -> bool:
@@ -43,30 +45,38 @@ class Fault:
         return self.kind != "fatal"
 
 
-def classify(error: BaseException) -> Fault | None:
+def classify(error: BaseException) -> ProviderFault | None:
     """Classify a provider error, or return None for an error that is not one (a bug)."""
     name = type(error).__name__
     message = str(error)[:300]
+    status = status_code_of(error)
     if isinstance(error, ContextOverflowError) or _says_context_overflow(error):
-        return Fault("context_overflow", False, None, name, message)
+        return ProviderFault("context_overflow", False, None, name, message, status)
     if isinstance(error, ModelError):
         kind = _kind_of_model_error(error)
-        return Fault(kind, error.is_retryable, _retry_after(error), name, message)
+        return ProviderFault(kind, error.is_retryable, _retry_after(error), name, message, status)
     transient = _transient_kind(error)
     if transient is not None:
-        return Fault(transient, True, _retry_after(error), name, message)
-    status = getattr(error, "status_code", None)
-    if isinstance(status, int):
+        return ProviderFault(transient, True, _retry_after(error), name, message, status)
+    if status is not None:
         retryable = status == 429 or status >= 500
         by_status: FaultKind = (
             "rate_limit" if status == 429 else ("server" if retryable else "fatal")
         )
-        return Fault(by_status, retryable, _retry_after(error), name, message)
+        return ProviderFault(by_status, retryable, _retry_after(error), name, message, status)
     return None
 
 
+def status_code_of(error: BaseException) -> int | None:
+    """The HTTP status an SDK error carries (on itself, or on its response)."""
+    status = getattr(error, "status_code", None)
+    if not isinstance(status, int):
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
 def backoff_delay(
-    attempt: int, fault: Fault, *, base: float, cap: float, rng: random.Random
+    attempt: int, fault: ProviderFault, *, base: float, cap: float, rng: random.Random
 ) -> float:
     """Exponential backoff with full jitter, honouring Retry-After (both capped)."""
     if fault.retry_after is not None:

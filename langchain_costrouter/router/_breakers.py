@@ -1,8 +1,12 @@
-"""Per-provider circuit breakers, shared by every route of a router.
+"""Circuit breakers per deployment, shared by every route (and, by default, every router).
 
-After ``failure_threshold`` consecutive retryable failures a provider is skipped
-for ``cooldown`` seconds, so a dead endpoint costs one fast skip per call instead of
-a full retry loop. After the cooldown one trial call is let through (half-open).
+A breaker tracks one deployment: its key, endpoint (base URL) and model, see
+`Deployment.breaker_key`. After ``failure_threshold`` consecutive retryable failures
+that deployment is skipped for ``cooldown`` seconds, so a dead endpoint costs one fast
+skip per call instead of a full retry loop; after the cooldown one trial call is let
+through (half-open). Keys are per deployment because a key name says nothing
+about health: two ``ChatOpenAI`` on different base URLs are both "openai", and a
+healthy model's successes must not reset a dead one's count.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ class _State:
 
 
 class CircuitBreakers:
-    """Breaker state keyed by provider name; thread-safe, shared by sync and async calls."""
+    """Breaker state per deployment key; thread-safe, shared by sync and async calls."""
 
     def __init__(
         self,
@@ -40,12 +44,12 @@ class CircuitBreakers:
             f"CircuitBreakers(failure_threshold={self.failure_threshold}, cooldown={self.cooldown})"
         )
 
-    def allow(self, provider: str) -> bool:
-        """Whether a call to ``provider`` may go ahead now."""
-        if provider not in self._states:  # the common case, answered without the lock
+    def allow(self, key: str) -> bool:
+        """Whether a call to ``key`` may go ahead now."""
+        if key not in self._states:  # the common case, answered without the lock
             return True
         with self._lock:
-            state = self._states.get(provider)
+            state = self._states.get(key)
             if state is None or state.opened_at is None:
                 return True
             if self.clock() - state.opened_at < self.cooldown or state.trial_in_flight:
@@ -53,25 +57,25 @@ class CircuitBreakers:
             state.trial_in_flight = True
             return True
 
-    def is_closed(self, provider: str) -> bool:
-        """No failures on record for ``provider`` (read without the lock)."""
-        return provider not in self._states
+    def is_closed(self, key: str) -> bool:
+        """No failures on record for ``key`` (read without the lock)."""
+        return key not in self._states
 
-    def record_success(self, provider: str) -> None:
-        if provider not in self._states:
+    def record_success(self, key: str) -> None:
+        if key not in self._states:
             return
         with self._lock:
-            self._states.pop(provider, None)
+            self._states.pop(key, None)
 
-    def record_failure(self, provider: str) -> None:
+    def record_failure(self, key: str) -> None:
         with self._lock:
-            state = self._states.setdefault(provider, _State())
+            state = self._states.setdefault(key, _State())
             state.failures += 1
             state.trial_in_flight = False
             if state.failures >= self.failure_threshold:
                 state.opened_at = self.clock()
 
-    def is_open(self, provider: str) -> bool:
+    def is_open(self, key: str) -> bool:
         with self._lock:
-            state = self._states.get(provider)
+            state = self._states.get(key)
             return bool(state and state.opened_at is not None)

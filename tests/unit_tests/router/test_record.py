@@ -6,11 +6,9 @@ import pytest
 from langchain_core.exceptions import ModelAPIError
 from langchain_core.messages import AIMessage, HumanMessage
 
-from langchain_costrouter import RoutedChatModel
-from langchain_costrouter.breaker import CircuitBreakers
-from langchain_costrouter.cascade import RetryPolicy
+from langchain_costrouter import CircuitBreakers, RetryPolicy, RoutedChatModel
 from langchain_costrouter.errors import AllTiersFailedError
-from langchain_costrouter.records import hit_record
+from langchain_costrouter.router._request import begin
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 
@@ -35,14 +33,14 @@ def test_a_failed_call_still_writes_its_attempts_to_the_ledger() -> None:
 def test_a_hit_written_without_a_record_is_priced_as_avoided_now() -> None:
     child = ScriptedChatModel(model="gpt-4o-mini", answers=["unused"])
     router = RoutedChatModel(routes={"chat": [child]}, default_task="chat")
-    pipeline = router._stages()
-    request = pipeline.begin([HumanMessage("What is 2 + 2?")], None, None, {})
+    parts = router._current()
+    request = begin(parts.table, [HumanMessage("What is 2 + 2?")], None, None, {})
     foreign = AIMessage(
         content="4",
         response_metadata={"model_name": "gpt-4o-mini"},
         usage_metadata={"input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000},
     )
-    record = hit_record(pipeline, request, foreign)
+    record = parts.stages.recorder.serve_hit(request, foreign).response_metadata["costrouter"]
     (attempt,) = record["attempts"]
     assert record["cache_hit"] and record["cost_usd"] == 0.0
     # gpt-4o-mini: $0.15 per million prompt tokens, $0.60 per million completion tokens

@@ -1,10 +1,11 @@
 """Inline delegation to a child chat model, and the chunk shapes the router emits.
 
 The router calls the child's ``_generate``/``_agenerate``/``_stream``/``_astream``
-directly instead of its ``invoke``: one LLM run per call, so no usage handler
-counts a call twice and the standard suites see one ``on_chat_model_start``
-(design.md 6.2). That bypasses the child's own cache and rate limiter, so the
-limiter is applied here and children are built with ``cache=False``.
+directly instead of its ``invoke``: one LLM run per call, so no usage handler counts
+a call twice and LangChain's standard suites see one ``on_chat_model_start`` (calling
+the child's ``invoke`` would nest a second run). That bypasses the child's own cache
+and rate limiter, so the limiter is applied here and children are built with
+``cache=False`` (see docs/architecture.md, "LangChain facts").
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolCall
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    BaseMessageChunk,
+    ToolCall,
+    message_chunk_to_message,
+)
 from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from langchain_costrouter.structured import native_tool_kwargs
+from langchain_costrouter.router._tools import native_tool_kwargs
 
 # Keys of a child's response_metadata that the router sets itself, exactly once.
 _ROUTER_KEYS = ("model_name", "costrouter")
@@ -71,6 +79,22 @@ async def astream_child(
         await child.rate_limiter.aacquire(blocking=True)
     async for chunk in child._astream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
         yield chunk
+
+
+def merge_chunks(chunks: list[BaseMessageChunk]) -> AIMessage:
+    """The child's answer from the messages of its chunks, as they came.
+
+    The caller's chunks are stripped of usage and metadata (`strip_router_keys`), so
+    the router keeps a copy of each message first. A shallow copy is enough: the
+    stripping reassigns fields and never changes them in place (a deep copy per chunk
+    cost as much as the rest of the streaming path).
+    """
+    if not chunks:
+        return AIMessage(content="")
+    first, *rest = chunks
+    message = message_chunk_to_message(first + rest if rest else first)
+    assert isinstance(message, AIMessage)
+    return message
 
 
 def first_message(result: ChatResult) -> AIMessage:

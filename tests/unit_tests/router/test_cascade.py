@@ -12,13 +12,13 @@ from pydantic import BaseModel
 from langchain_costrouter import (
     AllTiersFailedError,
     BudgetExceededError,
+    CircuitBreakers,
     ProviderError,
+    RetryPolicy,
     Route,
     RoutedChatModel,
     Tier,
 )
-from langchain_costrouter.breaker import CircuitBreakers
-from langchain_costrouter.cascade import RetryPolicy
 from langchain_costrouter.checks import LabelSet, NotRefusal, ValidJSON
 from langchain_costrouter.testing.models import ScriptedChatModel
 

@@ -1,0 +1,124 @@
+"""The two drivers of every step flow in the package: one blocking, one awaited.
+
+A flow is a generator that yields I/O steps and returns a result (the httpx
+``auth_flow`` pattern). A routed call (`router._flow.serve`) and prompt compression
+(`compression.pipeline`) are written that way, so this module sits below both. A
+driver hands each step to a `StepIO`, which performs it, and sends the result back; an
+exception raised while performing a step is thrown into the flow, so the flow can
+record it (a cancelled call still reaches the ledger) before it propagates. A step the
+I/O calls ``live`` streams: its chunks pass straight through the driver to the caller.
+
+These are the only loops that drive a flow; every entry point (invoke, ainvoke, stream,
+astream, batch, and the compressor runnable) uses one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+
+from langchain_core.outputs import ChatGenerationChunk
+
+R = TypeVar("R")
+Flow = Generator[Any, Any, R]
+
+
+class StepIO(Protocol):
+    """Performs the steps of one flow, blocking or awaited, and owns what they hold."""
+
+    def live(self, step: Any) -> bool:
+        """Whether ``step`` streams chunks to the caller (see `stream`)."""
+        ...
+
+    def perform(self, step: Any) -> Any:
+        """Perform ``step`` with blocking I/O; return what the flow receives."""
+        ...
+
+    def stream(self, step: Any) -> Generator[ChatGenerationChunk, None, Any]:
+        """Perform a live step, yielding its chunks; return what the flow receives."""
+        ...
+
+    async def aperform(self, step: Any) -> Any:
+        """Perform ``step`` with awaited I/O."""
+        ...
+
+    def astream(self, step: Any, result: list[Any]) -> AsyncIterator[ChatGenerationChunk]:
+        """Async `stream`; what the flow receives is appended to ``result``."""
+        ...
+
+    def release(self) -> None:
+        """Let go of what the flow's steps held (coalescing flights), blocking."""
+        ...
+
+    async def arelease(self) -> None:
+        """Async `release`."""
+        ...
+
+
+class Finished(NamedTuple, Generic[R]):
+    """The last item of `adrive`: the flow's result (async generators return nothing)."""
+
+    result: R
+
+
+def drive(flow: Flow[R], io: StepIO) -> Generator[ChatGenerationChunk, None, R]:
+    """Run ``flow`` with blocking I/O; yields live chunks, returns the flow's result."""
+    reply: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(reply) if error is None else flow.throw(error)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            reply = error = None
+            try:
+                reply = (yield from io.stream(step)) if io.live(step) else io.perform(step)
+            except BaseException as raised:  # the flow records it, then re-raises
+                error = raised
+    finally:
+        io.release()
+
+
+async def adrive(flow: Flow[R], io: StepIO) -> AsyncIterator[ChatGenerationChunk | Finished[R]]:
+    """Run ``flow`` with awaited I/O; yields live chunks, then `Finished` with the result."""
+    reply: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(reply) if error is None else flow.throw(error)
+            except StopIteration as done:
+                yield Finished(done.value)
+                return
+            reply = error = None
+            try:
+                if io.live(step):
+                    result: list[Any] = []
+                    async for chunk in io.astream(step, result):
+                        yield chunk
+                    reply = result[0]
+                else:
+                    reply = await io.aperform(step)
+            except BaseException as raised:  # the flow records it, then re-raises
+                error = raised
+    finally:
+        await io.arelease()
+
+
+def complete(driver: Iterator[ChatGenerationChunk]) -> Any:
+    """The result of a driver that streams nothing (invoke, batch)."""
+    try:
+        while True:
+            next(driver)
+    except StopIteration as done:
+        return done.value
+
+
+async def acomplete(driver: AsyncIterator[ChatGenerationChunk | Finished[R]]) -> R:
+    """The result of an async driver that streams nothing (ainvoke, abatch)."""
+    async for item in driver:
+        if isinstance(item, Finished):
+            result: R = item.result
+            return result
+    raise RuntimeError("the flow ended without a result")  # pragma: no cover - adrive's contract

@@ -1,0 +1,103 @@
+"""One diskcache directory as this process sees it, shared by every `DiskBackend` on it.
+
+Two routers of one process configured with the same ``diskcache://`` URL must behave as
+one cache: an answer one stores is read back by the other at once (the write-behind
+queue's pending writes are per directory, not per backend object), and their coalescing
+locks exclude each other (one lock table per directory). So the process keeps one
+`DirectoryStore` per directory, alive while any backend uses it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from langchain_costrouter.cache import file_locks
+from langchain_costrouter.cache.write_behind import Write, WriteBehind
+
+DB_FILE = "cache.db"
+LOCK_FILE = "locks"
+CULL_EVERY = 256
+"""Writes between two enforcements of the size limit (expired entries go then too)."""
+
+_STORES: weakref.WeakValueDictionary[Path, DirectoryStore] = weakref.WeakValueDictionary()
+_STORES_LOCK = threading.Lock()
+
+
+def store_for(directory: Path, settings: dict[str, Any], disk: type) -> DirectoryStore:
+    """The process's store of ``directory`` (the first opener's settings win)."""
+    key = directory.expanduser().absolute()
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            store = _STORES[key] = DirectoryStore(key, settings, disk)
+        return store
+
+
+class DirectoryStore:
+    """The open database, the write-behind queue and the lock table of one directory."""
+
+    def __init__(self, directory: Path, settings: dict[str, Any], disk: type) -> None:
+        """Remember where and how to open; nothing is opened yet."""
+        self.directory = directory
+        self._settings = {**settings, "cull_limit": 0}  # culled every CULL_EVERY writes
+        self._disk = disk
+        self._cache: diskcache.Cache | None = None
+        self._opening = threading.Lock()
+        self.locks: file_locks.RangeLocks | None = None
+        self.writer = WriteBehind(self._commit)
+        self._writes = 0
+
+    def cache(self) -> diskcache.Cache:
+        """The open database (opened, and the directory created, on first use)."""
+        if self._cache is None:
+            with self._opening:  # the writer thread may get here at the same time
+                if self._cache is None:
+                    self._cache = self._create()
+        return self._cache
+
+    def close(self) -> None:
+        """Commit pending writes and close this thread's connection (reopened on use)."""
+        self.writer.flush()
+        if self._cache is not None:
+            self._cache.close()
+
+    def _commit(self, writes: list[Write]) -> None:
+        cache = self.cache()
+        with cache.transact():
+            now = time.time()
+            for write in writes:
+                expire = None if write.expires_at is None else write.expires_at - now
+                if expire is None or expire > 0:
+                    cache.set(write.key, write.value, expire=expire)
+        self._writes += len(writes)
+        if self._writes >= CULL_EVERY:
+            self._writes = 0
+            cache.cull()
+
+    def _create(self) -> diskcache.Cache:
+        # exist_ok: several processes may open a new shared directory at the same time.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        cache = diskcache.Cache(str(self.directory), disk=self._disk, **self._settings)
+        # diskcache's setup has written, so SQLite's -wal and -shm files exist now; make
+        # them owner-only like the database (the 0700 directory already shuts others out).
+        for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm"):
+            _make_private(self.directory / name)
+        if file_locks.AVAILABLE:
+            self.locks = file_locks.RangeLocks(self.directory / LOCK_FILE)
+        return cache
+
+
+def _make_private(path: Path) -> None:
+    """chmod 600 a file of ours; SQLite may remove -wal/-shm at any moment, which is fine."""
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+    except FileNotFoundError:
+        return

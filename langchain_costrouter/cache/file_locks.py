@@ -1,0 +1,93 @@
+"""Cross-process locks as byte ranges of one file: two system calls per lock, no writes.
+
+A coalescing leader on diskcache used to take its lock as a row of the cache database:
+an SQLite write transaction to lock and another to unlock, each costing as much as
+storing the answer. A POSIX record lock (``fcntl.lockf``) on one byte of a lock file
+beside the database does the same job with two system calls, and the kernel drops it
+when its process dies, so no expiry is needed for a crashed leader.
+
+Each name maps to one byte, chosen by hashing it into a 62-bit offset: different names
+practically never share a byte (and if two did, a follower would only wait for the other
+leader, then read the cache and proceed). Record locks belong to the process, not the
+thread, so the names this process holds are also kept in a set: two caches of one
+process on the same directory exclude each other as two processes do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: DiskBackend locks with database rows
+    fcntl = None  # type: ignore[assignment]
+
+AVAILABLE = fcntl is not None
+
+
+class RangeLocks:
+    """Named exclusive locks shared by the processes that open the same file."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating owner-only) the lock file; it stays open until `close`."""
+        self.path = path
+        # One descriptor for the object's life: closing any descriptor of a file drops
+        # every record lock the process holds on it.
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._held: set[str] = set()
+        self._guard = threading.Lock()
+        self._pid = os.getpid()
+
+    def try_lock(self, name: str) -> bool:
+        """Take the lock of ``name`` if no one else holds it; never blocks."""
+        with self._forked_guard():
+            held = self._held
+            if name in held or not self._take(name):
+                return False
+            held.add(name)
+            return True
+
+    def unlock(self, name: str) -> None:
+        """Release the lock of ``name`` (a no-op when this process does not hold it)."""
+        with self._forked_guard():
+            held = self._held
+            if name in held:
+                held.discard(name)
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
+
+    def is_locked(self, name: str) -> bool:
+        """Whether anyone holds the lock of ``name`` (asked by its followers)."""
+        with self._forked_guard():
+            if name in self._held:
+                return True
+            if not self._take(name):
+                return True
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
+            return False
+
+    def _take(self, name: str) -> bool:
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _offset(name))
+        except (BlockingIOError, PermissionError):
+            return False
+        return True
+
+    def _forked_guard(self) -> threading.Lock:
+        """The guard of this process: a forked child holds none of its parent's locks."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._held = set()
+            self._guard = threading.Lock()
+        return self._guard
+
+    def close(self) -> None:
+        """Close the file; every lock this process held on it is released."""
+        os.close(self._fd)
+
+
+def _offset(name: str) -> int:
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 2  # below 2**62: a valid file offset

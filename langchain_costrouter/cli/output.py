@@ -1,0 +1,52 @@
+"""What every subcommand does with its output: print the report, check where files go.
+
+Output paths are checked before the work starts: a calibration that runs for an hour
+must not fail at the end because ``--out`` names a directory that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langchain_costrouter.errors import ConfigError
+
+
+def print_report(
+    report: dict[str, Any], *, as_json: bool, render: Callable[[dict[str, Any]], str]
+) -> int:
+    """Print ``report`` as one JSON object or as text; exit status 0."""
+    print(json.dumps(report) if as_json else render(report))
+    return 0
+
+
+def check_output_file(path: Path, option: str) -> Path:
+    """``path`` when a file can be written there, else a ConfigError naming ``option``."""
+    if path.is_dir():
+        raise ConfigError(f"{option} {path}: is a directory; give a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{option} {path}: the file is not writable")
+    parent = path.parent
+    if not parent.exists():
+        raise ConfigError(
+            f"{option} {path}: the directory {parent} does not exist; create it first"
+        )
+    _check_writable_dir(parent, option, path)
+    return path
+
+
+def check_output_dir(path: Path, option: str) -> Path:
+    """``path`` when it is, or can be created as, a writable directory."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    _check_writable_dir(existing, option, path)
+    return path
+
+
+def _check_writable_dir(directory: Path, option: str, path: Path) -> None:
+    if not directory.is_dir():
+        raise ConfigError(f"{option} {path}: {directory} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path}: the directory {directory} is not writable")

@@ -1,0 +1,204 @@
+"""The configuration file's shape: pydantic models that refuse what they do not know.
+
+A typo such as ``max_cost = 0.1`` in a route would otherwise switch the budget off
+without a word, and ``threshold = 5`` would make a tier escalate every answer. So every
+table forbids unknown keys, no value is coerced (``timeout = "60"`` is an error, not 60)
+and ranges are checked. `parse_config` turns pydantic's errors into one `ConfigError`
+naming the file, the key path and, for an unknown key, the closest known one.
+
+Quality checks and compression tables are only typed as tables here: their builders
+(`checks.from_config`, `compression.config`) check them under the same key paths.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from langchain_costrouter.errors import ConfigError, unknown_key_message
+
+OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
+"""How a provider is told the output cap: OpenAI's current field, or the older one that
+servers such as llama.cpp's still read (they ignore ``max_completion_tokens``)."""
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Table = dict[str, Any]
+
+
+class ProviderSpec(_Table):
+    """``[providers.NAME]``: one OpenAI-compatible endpoint."""
+
+    base_url: Annotated[
+        str, Field(pattern=r"^https?://\S+$", description="an http(s) URL, e.g. https://host/v1")
+    ]
+    api_key_env: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+            description="the NAME of the environment variable holding the API key "
+            "(keys never go in the file)",
+        ),
+    ]
+    timeout: Annotated[float, Field(gt=0, description="seconds")] = 60.0
+    headers: dict[str, str] | None = None
+    kind: Literal["openai"] = "openai"
+    output_cap_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+
+
+class ModelSpec(_Table):
+    """``[models.NAME]``: a model on a provider, with an optional price override."""
+
+    provider: str
+    model: Annotated[str, Field(min_length=1)] | None = None
+    price: Table | None = None
+    params: Table = Field(default_factory=dict)
+    context_window: Annotated[int, Field(gt=0)] | None = None
+
+
+class TierSpec(_Table):
+    """One tier: a model name, or ``{ models = [...], check = {...}, threshold = 0.9 }``."""
+
+    models: Annotated[list[str], Field(min_length=1)]
+    check: Table | None = None
+    threshold: Annotated[float, Field(ge=0, le=1, description="a check score in [0, 1]")] = 0.5
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_model(cls, value: Any) -> Any:
+        return {"models": [value]} if isinstance(value, str) else value
+
+
+class RouteSpec(_Table):
+    """A route: a list of tiers, or a table with ``tiers`` and the route's options."""
+
+    tiers: Annotated[list[TierSpec], Field(min_length=1)]
+    max_cost_usd: Annotated[float, Field(gt=0, description="dollars per request")] | None = None
+    cache: bool = True
+    compress: Table | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_list(cls, value: Any) -> Any:
+        return {"tiers": value} if isinstance(value, list) else value
+
+
+class RouterSpec(_Table):
+    """``[router]``: the `RoutedChatModel` fields, plus what the loader itself reads."""
+
+    default_task: str | None = None
+    namespace: Annotated[str, Field(min_length=1)] | None = None
+    cache: Annotated[str, Field(min_length=1)] | None = None
+    ledger: Any = None
+    reference_model: str | None = None
+    unknown_task: Literal["error", "default"] | None = None
+    default_max_tokens: Annotated[int, Field(gt=0)] | None = None
+    max_retries: (
+        Annotated[int, Field(ge=0, description="retries per deployment before failing over")] | None
+    ) = None
+    policy: Annotated[str, Field(min_length=1)] | None = None
+    compress: Table | None = None
+
+    @field_validator("ledger", mode="plain")
+    @classmethod
+    def _ledger(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str | bool):
+            return value
+        raise ValueError(f"expected a ledger URL or true for the default ledger, got {value!r}")
+
+    def router_fields(self) -> dict[str, Any]:
+        """The keys set in the file that are `RoutedChatModel` fields, by field name."""
+        fields = self.model_dump(exclude_none=True, exclude={"policy", "compress", "max_retries"})
+        if self.max_retries is not None:
+            fields["retry"] = {"max_retries": self.max_retries}
+        return fields
+
+
+class ConfigFile(_Table):
+    """The whole file."""
+
+    router: RouterSpec = Field(default_factory=RouterSpec)
+    providers: Annotated[dict[str, ProviderSpec], Field(min_length=1)]
+    models: Annotated[dict[str, ModelSpec], Field(min_length=1)]
+    routes: Annotated[dict[str, RouteSpec], Field(min_length=1)]
+
+
+def parse_config(data: Mapping[str, Any], *, path: str) -> ConfigFile:
+    """Validate parsed TOML; the first problem (and how many more) as a `ConfigError`."""
+    try:
+        return ConfigFile.model_validate(data)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        first = _config_error(problems[0], path)
+        if len(problems) == 1:
+            raise first from None
+        more = f" (and {len(problems) - 1} more: {', '.join(_key(p['loc']) for p in problems[1:])})"
+        raise ConfigError(first.reason + more, path=path, key=first.key) from None
+
+
+def _config_error(problem: ErrorDetails, path: str) -> ConfigError:
+    loc = problem["loc"]
+    key = _key(loc)
+    if problem["type"] == "extra_forbidden":
+        known = _table_at(loc[:-1]).model_fields
+        return ConfigError(unknown_key_message(str(loc[-1]), known), path=path, key=key)
+    if problem["type"] == "missing":
+        return ConfigError("missing; this key is required", path=path, key=key)
+    message = _TOML_TYPES.get(problem["type"]) or problem["msg"].removeprefix("Value error, ")
+    message = message[0].lower() + message[1:]
+    if problem["type"] != "value_error":
+        message += f", got {problem['input']!r}"
+    description = _description(loc)
+    return ConfigError(f"{message} ({description})" if description else message, path=path, key=key)
+
+
+# Pydantic names Python types; the file's author thinks in TOML's.
+_TOML_TYPES = {
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "list_type": "expected an array",
+    "string_type": "expected a string",
+    "bool_type": "expected true or false",
+    "int_type": "expected a whole number",
+    "float_type": "expected a number",
+}
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    """``routes.chat.tiers[0].threshold`` from pydantic's location tuple."""
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
+    return key
+
+
+def _description(loc: tuple[int | str, ...]) -> str | None:
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    table = _table_at(loc[:-1])
+    field = table.model_fields.get(loc[-1]) if isinstance(table, type) else None
+    return field.description if field else None
+
+
+def _table_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model of the table at ``loc`` (walks fields, mapping values and list items)."""
+    node: Any = ConfigFile
+    for part in loc:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            node = _optional_member(node.model_fields[str(part)].annotation)
+        else:
+            node = _optional_member(get_args(node)[-1])  # dict[str, X] and list[X] hold X
+    return node  # type: ignore[no-any-return]
+
+
+def _optional_member(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return next(arg for arg in get_args(annotation) if arg is not type(None))
+    return annotation

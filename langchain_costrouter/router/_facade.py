@@ -1,0 +1,342 @@
+"""`RoutedChatModel`: a LangChain chat model that sends each call to the cheapest fit model.
+
+Every LangChain entry point (invoke, ainvoke, stream, astream, batch, and chains that
+call them) reaches one of ``_generate``, ``_agenerate``, ``_stream``, ``_astream``. Each
+does the same three things: settle the call (`_request.begin`), build its flow
+(`_flow.serve`) and hand the flow to a driver, blocking or awaited. A stream
+additionally closes with the chunk that carries usage, ``model_name`` and the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+
+from langchain_costrouter import tokens
+from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
+from langchain_costrouter.config import checked_router_kwargs, load_router_kwargs
+from langchain_costrouter.router._breakers import CircuitBreakers
+from langchain_costrouter.router._cascade import RetryPolicy
+from langchain_costrouter.router._children import content_chunk, final_chunk
+from langchain_costrouter.router._flow import serve
+from langchain_costrouter.router._io import RouterIO
+from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts
+from langchain_costrouter.router._request import RunManager, begin, with_task
+from langchain_costrouter.router._signatures import presigned
+from langchain_costrouter.router._steps import Step
+from langchain_costrouter.router._tools import openai_tools, structured_runnable
+from langchain_costrouter.router_fields import config_errors
+from langchain_costrouter.routes import Route, normalise_routes, warn_about_child_retries
+
+# One breaker registry per process unless a router is given its own: a provider
+# that is down for one route is down for all of them (issue: "shared by all routes").
+PROCESS_BREAKERS = CircuitBreakers()
+
+
+class RoutedChatModel(BaseChatModel):
+    """Route each call by task label to a table of chat models, cheapest tier first.
+
+    Example:
+        .. code-block:: python
+
+            router = RoutedChatModel(
+                routes={"classification": [cheap, strong], "chat": [mid]},
+                default_task="chat",
+            )
+            router.invoke("Is this spam? ...", task="classification")
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    routes: dict[str, Any]
+    """Task label -> route: a chat model, a list of tiers, or a `Route`."""
+    default_task: str | None = None
+    """The route for calls that carry no task label."""
+    namespace: str = "default"
+    """Tenant partition of the cache and the ledger."""
+    cache: Any = None
+    """A cache URL (``memory://``, ``diskcache:///PATH``, ``redis://...``), a
+    `ResponseCache`, a LangChain `BaseCache`, or None/True/False as in langchain-core.
+    The router consults its own cache before routing (streams included), so when one
+    is given langchain-core's lookup is switched off: one lookup, one entry per call."""
+    ledger: Any = None
+    """A ledger URL (``memory://``, ``sqlite:///PATH``, ``postgresql://...``), a `Ledger`,
+    or True for the embedded default (SQLite in the user data dir, which
+    ``costrouter report`` reads without ``--ledger``)."""
+    reference_model: str | None = None
+    """Model whose price the savings are measured against (default: the priciest routed)."""
+    prices: Any = None
+    """A `PriceTable`; default: genai-prices plus the routes' overrides."""
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    breakers: CircuitBreakers = Field(default_factory=lambda: PROCESS_BREAKERS)
+    default_max_tokens: int = 1024
+    """Output tokens assumed for budget estimates when a call sets no ``max_tokens``."""
+    compressors: dict[str, Any] = Field(default_factory=dict)
+    """Task label -> `PromptCompressor` run before routing (``"*"`` for every task)."""
+    unknown_task: Literal["error", "default"] = "error"
+    """What a label without a route does: raise, or use ``default_task``."""
+
+    _parts: RouterParts = PrivateAttr()
+    _parts_owner: int = PrivateAttr(default=0)
+
+    def __init__(self, **data: Any) -> None:
+        """Check the arguments first, so a mistake is one `ConfigError` naming the key.
+
+        Without ``routes``, the file named by ``COSTROUTER_CONFIG`` supplies them (and
+        arguments given in code override the file's); its errors name the variable.
+        """
+        with config_errors():  # pydantic wraps errors raised inside it; unwrap ours
+            super().__init__(**checked_router_kwargs(data))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _adopt_cache(cls, data: Any) -> Any:
+        """Keep the router's cache out of langchain-core's own cache path."""
+        if isinstance(data, dict) and data.get("cache") not in (None, True, False):
+            data = {**data, "response_cache": data["cache"], "cache": False}
+        return data
+
+    response_cache: Any = None
+    """The router-owned cache (set from ``cache=``); None when there is none."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self.routes = normalise_routes(self.routes)
+        warn_about_child_retries(self.routes.values())
+        self._parts = build_parts(self)
+        self._parts_owner = id(self)
+
+    @classmethod
+    def from_config(cls, path: str | Path, **overrides: Any) -> RoutedChatModel:
+        """Build a router from a TOML file of providers, models and routes."""
+        return cls(**{**load_router_kwargs(Path(path)), **overrides})
+
+    @property
+    def _llm_type(self) -> str:
+        return "costrouter"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        """Stable and secret-free: route labels, never object reprs or keys."""
+        described = self._current().described_routes
+        return {"routes": described, "default_task": self.default_task, "namespace": self.namespace}
+
+    def _current(self) -> RouterParts:
+        """This router's parts; a copy (``model_copy``) gets its own, sharing the stores."""
+        # Read from the private dict directly: pydantic's __getattr__ path for private
+        # attributes costs microseconds on every call.
+        private = self.__pydantic_private__
+        assert private is not None
+        parts: RouterParts = private["_parts"]
+        if private["_parts_owner"] != id(self):
+            parts = private["_parts"] = rebuild_parts(parts, self)
+            private["_parts_owner"] = id(self)
+        return parts
+
+    @property
+    def ledger_store(self) -> Any:
+        """The opened ledger (None without ``ledger=``), e.g. for ``.summary()``."""
+        return self._current().ledger
+
+    @property
+    def cache_store(self) -> Any:
+        """The router-owned cache (None without ``cache=``)."""
+        cache = self._current().stages.cache
+        return getattr(cache, "cache", None)
+
+    @property
+    def route_table(self) -> dict[str, Route]:
+        return self.routes  # normalised in model_post_init
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        # Built directly: the base class probes attributes through exceptions, which
+        # costs more than the rest of the router's per-call work.
+        params = LangSmithParams(
+            ls_provider="costrouter",
+            ls_model_type="chat",
+            ls_model_name=kwargs.get("model") or self._current().default_model_id,
+        )
+        if stop:
+            params["ls_stop"] = stop
+        for key in ("temperature", "max_tokens"):
+            if isinstance(kwargs.get(key), int | float):
+                params[f"ls_{key}"] = kwargs[key]  # type: ignore[literal-required]
+        return params
+
+    # -- task label: copied from config into the call, since stream() gets no run manager
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return super().invoke(input, config, stop=stop, **with_task(config, kwargs))
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        return await super().ainvoke(input, config, stop=stop, **with_task(config, kwargs))
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        return super().stream(input, config, stop=stop, **with_task(config, kwargs))
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        return super().astream(input, config, stop=stop, **with_task(config, kwargs))
+
+    # -- the request path: settle the call, build its flow, drive it
+
+    @presigned
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=False)
+        return _result(complete(drive(flow, io)))
+
+    @presigned
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=False)
+        return _result(await acomplete(adrive(flow, io)))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=True)
+        message = yield from drive(flow, io)
+        yield from _closing_chunks(message, io.streamed)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=True)
+        async for item in adrive(flow, io):
+            if isinstance(item, Finished):
+                for chunk in _closing_chunks(item.result, io.streamed):
+                    yield chunk
+            else:
+                yield item
+
+    def _begin(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: RunManager | None,
+        kwargs: dict[str, Any],
+        *,
+        streaming: bool,
+    ) -> tuple[Generator[Step, Any, AIMessage], RouterIO]:
+        """The call's flow and the I/O that performs it."""
+        parts = self._current()
+        stages = parts.stages
+        request = begin(parts.table, messages, stop, run_manager, kwargs)
+        request.cache_key = stages.cache.key_for(request)
+        return serve(request, stages), RouterIO(request, stages.cache, streaming=streaming)
+
+    # -- tools and structured output
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools in OpenAI format; each child re-binds them in its own dialect."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=openai_tools(tools), **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Structured output by tool calling, JSON mode or JSON schema, as asked."""
+        if method == "function_calling":
+            return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        return structured_runnable(
+            self, schema, method=method, include_raw=include_raw, strict=strict
+        )
+
+    # -- offline token counting (tiktoken cl100k_base; exact counts come from usage)
+
+    def get_token_ids(self, text: str) -> list[int]:
+        return tokens.encoding().encode(text, disallowed_special=())
+
+    def get_num_tokens(self, text: str) -> int:
+        return tokens.count_text(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        extra = sum(tokens.count_text(str(tool)) for tool in openai_tools(tools or []))
+        return tokens.count_messages(messages) + extra
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _closing_chunks(message: AIMessage, streamed: bool) -> Iterator[ChatGenerationChunk]:
+    """How a stream ends: the answer's body unless it streamed live, then its record.
+
+    Usage, ``model_name`` and the costrouter record come once, on the last chunk.
+    """
+    if not streamed:
+        yield content_chunk(message)
+    yield final_chunk(message, message.response_metadata)

@@ -1,0 +1,176 @@
+"""The I/O of one routed call: how each step of its flow is performed, blocking or awaited.
+
+Provider calls go to the child inline (`_children`); in a stream, an unchecked tier's
+call is live: its chunks go straight to the caller while the router keeps a copy to
+price and record. While a call is under way, `Request.in_flight` says so, so a call
+cancelled meanwhile is still billed (`_record.Recorder.fail`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import AsyncExitStack, ExitStack
+from typing import Any
+
+from langchain_core.outputs import ChatGenerationChunk
+
+from langchain_costrouter.compression.pipeline import CompressorCall
+from langchain_costrouter.compression.runnable import CompressorIO
+from langchain_costrouter.router._cache import CacheStage
+from langchain_costrouter.router._children import (
+    acall_child,
+    astream_child,
+    call_child,
+    merge_chunks,
+    stream_child,
+    strip_router_keys,
+)
+from langchain_costrouter.router._request import InFlight, Request
+from langchain_costrouter.router._steps import (
+    Called,
+    CallModel,
+    HoldFlight,
+    ReadCache,
+    RunCheck,
+    Sleep,
+    Step,
+    WriteCache,
+)
+
+_COMPRESSOR_IO = CompressorIO(None)  # the caller's run config reaches it through context
+
+
+class RouterIO:
+    """Performs the steps of one routed call; ``streaming`` makes unchecked calls live."""
+
+    __slots__ = ("_aheld", "_held", "cache", "request", "streamed", "streaming")
+
+    def __init__(self, request: Request, cache: CacheStage, *, streaming: bool = False) -> None:
+        self.request = request
+        self.cache = cache
+        self.streaming = streaming
+        self.streamed = False
+        """Whether the served answer already reached the caller as live chunks."""
+        self._held: ExitStack | None = None
+        self._aheld: AsyncExitStack | None = None
+
+    def live(self, step: Step) -> bool:
+        return self.streaming and type(step) is CallModel and not step.checked
+
+    # -- blocking
+
+    def perform(self, step: Step) -> Any:
+        return _PERFORM[type(step)][0](self, step)
+
+    def _call(self, step: CallModel) -> Called:
+        request = self.request
+        request.in_flight = InFlight(step.deployment, step.tier)
+        start = time.perf_counter()
+        try:
+            model = step.deployment.model
+            message = call_child(model, request.messages, request.stop, request.kwargs)
+        except Exception as error:  # the cascade classifies it; bugs are re-raised there
+            return self._ended(Called(None, error, _ms(start)))
+        return self._ended(Called(message, None, _ms(start)))
+
+    def stream(self, step: CallModel) -> Generator[ChatGenerationChunk, None, Called]:
+        request = self.request
+        flight = request.in_flight = InFlight(step.deployment, step.tier)
+        start = time.perf_counter()
+        try:
+            model = step.deployment.model
+            for chunk in stream_child(model, request.messages, request.stop, request.kwargs):
+                flight.chunks.append(chunk.message.model_copy())  # see `merge_chunks`
+                self.streamed = True
+                yield strip_router_keys(chunk)
+        except Exception as error:  # the cascade classifies it; bugs are re-raised there
+            return self._ended(_broken(flight, error, start))
+        return self._ended(Called(merge_chunks(flight.chunks), None, _ms(start)))
+
+    def _hold(self, step: HoldFlight) -> bool:
+        if self._held is None:
+            self._held = ExitStack()
+        return self._held.enter_context(self.cache.hold(step.key))
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.close()
+
+    # -- awaited
+
+    async def aperform(self, step: Step) -> Any:
+        return await _PERFORM[type(step)][1](self, step)
+
+    async def _acall(self, step: CallModel) -> Called:
+        request = self.request
+        request.in_flight = InFlight(step.deployment, step.tier)
+        start = time.perf_counter()
+        try:
+            model = step.deployment.model
+            message = await acall_child(model, request.messages, request.stop, request.kwargs)
+        except Exception as error:  # the cascade classifies it; bugs are re-raised there
+            return self._ended(Called(None, error, _ms(start)))
+        return self._ended(Called(message, None, _ms(start)))
+
+    async def astream(
+        self, step: CallModel, result: list[Any]
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        request = self.request
+        flight = request.in_flight = InFlight(step.deployment, step.tier)
+        start = time.perf_counter()
+        model = step.deployment.model
+        try:
+            async for chunk in astream_child(model, request.messages, request.stop, request.kwargs):
+                flight.chunks.append(chunk.message.model_copy())  # see `merge_chunks`
+                self.streamed = True
+                yield strip_router_keys(chunk)
+        except Exception as error:  # the cascade classifies it; bugs are re-raised there
+            result.append(self._ended(_broken(flight, error, start)))
+            return
+        result.append(self._ended(Called(merge_chunks(flight.chunks), None, _ms(start))))
+
+    async def _ahold(self, step: HoldFlight) -> bool:
+        if self._aheld is None:
+            self._aheld = AsyncExitStack()
+        return await self._aheld.enter_async_context(self.cache.ahold(step.key))
+
+    async def arelease(self) -> None:
+        if self._aheld is not None:
+            await self._aheld.aclose()
+
+    def _ended(self, called: Called) -> Called:
+        self.request.in_flight = None
+        return called
+
+
+def _broken(flight: InFlight, error: Exception, start: float) -> Called:
+    """A stream that failed: after chunks reached the caller, they come back as partial."""
+    partial = merge_chunks(flight.chunks) if flight.chunks else None
+    return Called(None, error, _ms(start), partial)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+# Per step type: how to perform it blocking, and awaited (a coroutine function).
+_PERFORM: dict[type, tuple[Callable[[RouterIO, Any], Any], Callable[[RouterIO, Any], Any]]] = {
+    CallModel: (RouterIO._call, RouterIO._acall),
+    ReadCache: (lambda io, s: io.cache.read(s.key), lambda io, s: io.cache.aread(s.key)),
+    RunCheck: (
+        lambda io, s: s.check.evaluate(io.request.messages, s.answer, previous=s.previous),
+        lambda io, s: s.check.aevaluate(io.request.messages, s.answer, previous=s.previous),
+    ),
+    Sleep: (lambda io, s: time.sleep(s.seconds), lambda io, s: asyncio.sleep(s.seconds)),
+    HoldFlight: (RouterIO._hold, RouterIO._ahold),
+    WriteCache: (
+        lambda io, s: io.cache.write(s.key, s.message),
+        lambda io, s: io.cache.awrite(s.key, s.message),
+    ),
+    CompressorCall: (
+        lambda io, s: _COMPRESSOR_IO.perform(s),
+        lambda io, s: _COMPRESSOR_IO.aperform(s),
+    ),
+}

@@ -1,0 +1,111 @@
+"""A router's parts, built once from its fields: route table, cache, ledger, prices.
+
+`RoutedChatModel` builds its `RouterParts` at construction. A copy of the router
+(``model_copy``) gets parts of its own, built from its own fields, that share the
+already opened cache and ledger.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from langchain_costrouter.cache import as_response_cache
+from langchain_costrouter.ledger import Ledger, open_ledger
+from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.router._breakers import CircuitBreakers
+from langchain_costrouter.router._cache import CacheStage, NoCache, RouterCache
+from langchain_costrouter.router._cascade import CascadeParts, RetryPolicy
+from langchain_costrouter.router._compress import Compressors
+from langchain_costrouter.router._flow import Stages
+from langchain_costrouter.router._record import NoLedger, Recorder
+from langchain_costrouter.router._request import RouteTable
+from langchain_costrouter.routes import Route, known_models
+
+
+class RouterFields(Protocol):
+    """The fields of `RoutedChatModel` its parts are built from."""
+
+    routes: dict[str, Route]
+    default_task: str | None
+    unknown_task: Literal["error", "default"]
+    namespace: str
+    response_cache: Any
+    ledger: Any
+    reference_model: str | None
+    prices: Any
+    retry: RetryPolicy
+    breakers: CircuitBreakers
+    default_max_tokens: int
+    compressors: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterParts:
+    """Everything a routed call needs from its router, read on every call."""
+
+    table: RouteTable
+    stages: Stages
+    ledger: Ledger | None
+    described_routes: dict[str, list[list[str]]]
+    """Route labels for `_identifying_params` (stable and secret-free)."""
+    default_model_id: str
+    """The model LangSmith is told of when a call pins none."""
+
+
+def build_parts(
+    fields: RouterFields, *, cache: CacheStage | None = None, ledger: Ledger | None = None
+) -> RouterParts:
+    """Parts for ``fields``; ``cache`` and ``ledger`` reuse already opened stores."""
+    routes = fields.routes
+    if cache is None:
+        cache = _open_cache(fields.response_cache, fields.namespace)
+    if ledger is None:
+        ledger = _open_ledger(fields.ledger)
+    accountant = _accountant(fields.prices, fields.reference_model, routes)
+    default_task = fields.default_task
+    cascade = CascadeParts(
+        accountant, fields.breakers, fields.retry, random.Random(), fields.default_max_tokens
+    )
+    recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
+    first = routes[default_task or next(iter(routes))]
+    return RouterParts(
+        table=RouteTable(routes, default_task, fields.unknown_task),
+        stages=Stages(cache, Compressors(fields.compressors), cascade, recorder),
+        ledger=ledger,
+        described_routes={task: route.describe() for task, route in routes.items()},
+        default_model_id=first.tiers[0].primary.model_id,
+    )
+
+
+def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
+    """Parts for a copy of a router: its own fields, the original's open stores."""
+    cache = parts.stages.cache
+    if isinstance(cache, RouterCache):
+        cache = RouterCache(cache.cache, fields.namespace)
+    return build_parts(fields, cache=cache, ledger=parts.ledger)
+
+
+def _open_cache(spec: Any, namespace: str) -> CacheStage:
+    """None: no cache; a URL, a `ResponseCache` or a LangChain `BaseCache`."""
+    if spec is None:
+        return NoCache()
+    return RouterCache(as_response_cache(spec), namespace)
+
+
+def _open_ledger(spec: Any) -> Ledger | None:
+    """None/False: no ledger; True: the embedded SQLite file; a URL or a `Ledger`."""
+    if spec is None or spec is False:
+        return None
+    return open_ledger(None if spec is True else spec)
+
+
+def _accountant(prices: Any, reference: str | None, routes: Mapping[str, Route]) -> Accountant:
+    """The router's price table, and its reference model (default: the priciest routed)."""
+    table = prices if isinstance(prices, PriceTable) else PriceTable()
+    if reference is None:
+        reference = table.most_expensive([d.priced_as for d in known_models(routes.values())])
+    return Accountant(prices=table, reference_model=reference)

@@ -1,0 +1,181 @@
+"""The configuration file is strict: unknown keys, wrong types and out-of-range values are
+ConfigErrors naming the file, the key path and, for a typo, the closest known key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.config import load_router_kwargs
+from langchain_costrouter.errors import ConfigError
+
+GOOD = """
+[router]
+default_task = "chat"
+
+[providers.local]
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "COSTROUTER_TEST_KEY"
+timeout = 5
+
+[models.small]
+provider = "local"
+model = "gpt-4o-mini"
+
+[routes]
+chat = ["small"]
+
+[routes.classify]
+tiers = [{ models = ["small"], threshold = 0.9, check = { kind = "non_empty" } }]
+max_cost_usd = 0.01
+"""
+
+
+def _load(tmp_path: Path, text: str) -> dict[str, object]:
+    path = tmp_path / "costrouter.toml"
+    path.write_text(text)
+    return load_router_kwargs(path)
+
+
+def _error(tmp_path: Path, old: str, new: str) -> str:
+    assert old in GOOD
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, GOOD.replace(old, new, 1))
+    message = str(raised.value)
+    assert str(tmp_path / "costrouter.toml") in message
+    return message
+
+
+def test_the_good_file_loads(tmp_path: Path) -> None:
+    kwargs = _load(tmp_path, GOOD)
+    assert kwargs["default_task"] == "chat"
+    assert kwargs["routes"]["classify"].max_cost_usd == 0.01  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "suggestion"),
+    [
+        ("default_task =", "default_tsk =", "router.default_tsk", "default_task"),
+        ("timeout = 5", "timout = 5", "providers.local.timout", "timeout"),
+        ('model = "gpt-4o-mini"', 'modle = "gpt-4o-mini"', "models.small.modle", "model"),
+        ("max_cost_usd = 0.01", "max_cost = 0.01", "routes.classify.max_cost", "max_cost_usd"),
+        ("threshold = 0.9", "threshhold = 0.9", "routes.classify.tiers[0].threshhold", "threshold"),
+        ("[routes]", "[rotues.x]\n[routes]", "rotues", "routes"),
+        (
+            'check = { kind = "non_empty" }',
+            'check = { kind = "non_empty", nmae = "x" }',
+            "routes.classify.tiers[0].check.nmae",
+            "name",
+        ),
+    ],
+)
+def test_an_unknown_key_at_any_level_names_the_closest_known_key(
+    tmp_path: Path, old: str, new: str, key: str, suggestion: str
+) -> None:
+    message = _error(tmp_path, old, new)
+    assert f"key {key!r}: unknown key; did you mean `{suggestion}`?" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected"),
+    [
+        ("threshold = 0.9", "threshold = 5", "routes.classify.tiers[0].threshold", "1"),
+        ("threshold = 0.9", "threshold = -0.1", "routes.classify.tiers[0].threshold", "0"),
+        ("max_cost_usd = 0.01", "max_cost_usd = -1", "routes.classify.max_cost_usd", "than 0"),
+        ("max_cost_usd = 0.01", "max_cost_usd = 0", "routes.classify.max_cost_usd", "than 0"),
+        ("timeout = 5", "timeout = 0", "providers.local.timeout", "than 0"),
+        ('default_task = "chat"', "default_max_tokens = 0", "router.default_max_tokens", "0"),
+        ('default_task = "chat"', "max_retries = -1", "router.max_retries", "0"),
+        ('model = "gpt-4o-mini"', "context_window = -5", "models.small.context_window", "0"),
+    ],
+)
+def test_ranges_are_checked(tmp_path: Path, old: str, new: str, key: str, expected: str) -> None:
+    message = _error(tmp_path, old, new)
+    assert f"key {key!r}" in message and expected in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected"),
+    [
+        ("timeout = 5", 'timeout = "soon"', "providers.local.timeout", "expected a number"),
+        ("threshold = 0.9", 'threshold = "high"', "threshold", "expected a number"),
+        ("max_cost_usd = 0.01", "max_cost_usd = true", "max_cost_usd", "expected a number"),
+        ('chat = ["small"]', "chat = 3", "routes.chat", "expected a table"),
+        ('chat = ["small"]', "chat = [3]", "routes.chat.tiers[0]", "expected a table"),
+        ('chat = ["small"]', "chat = []", "routes.chat.tiers", "at least 1"),
+        ('default_task = "chat"', "ledger = 3", "router.ledger", "ledger URL"),
+        ('default_task = "chat"', "namespace = 7", "router.namespace", "expected a string"),
+        ('default_task = "chat"', 'unknown_task = "x"', "router.unknown_task", "'error'"),
+        ('api_key_env = "COSTROUTER_TEST_KEY"', 'api_key_env = "sk-abc"', "api_key_env", "NAME"),
+        ('base_url = "http://127.0.0.1:9/v1"', 'base_url = "ftp://x"', "base_url", "http(s)"),
+        ('model = "gpt-4o-mini"', "params = 3", "models.small.params", "expected a table"),
+        ('model = "gpt-4o-mini"', "params = { temperature = {} }", "params", "ChatOpenAI"),
+        ('model = "gpt-4o-mini"', "price = { inptu_per_mtok = 1 }", "price", "input_per_mtok"),
+    ],
+)
+def test_every_wrong_type_is_a_config_error(
+    tmp_path: Path, old: str, new: str, key: str, expected: str
+) -> None:
+    message = _error(tmp_path, old, new)
+    assert key in message and expected in message
+
+
+def test_several_problems_are_counted_in_one_message(tmp_path: Path) -> None:
+    message = _error(tmp_path, "timeout = 5", "timeout = 0\nbase = 1")
+    assert "(and 1 more: providers.local.base)" in message
+
+
+def test_names_that_refer_to_nothing_suggest_the_closest(tmp_path: Path) -> None:
+    message = _error(tmp_path, 'provider = "local"', 'provider = "locl"')
+    assert "models.small.provider" in message and "did you mean `local`?" in message
+    message = _error(tmp_path, 'chat = ["small"]', 'chat = ["smal"]')
+    assert "routes.chat.tiers[0]" in message and "did you mean `small`?" in message
+
+
+def test_default_task_must_be_routed(tmp_path: Path) -> None:
+    message = _error(tmp_path, 'default_task = "chat"', 'default_task = "chta"')
+    assert "key 'default_task': 'chta' has no route; routed tasks: chat, classify" in message
+
+
+def test_with_a_single_route_default_task_is_optional(tmp_path: Path) -> None:
+    single = GOOD.replace('default_task = "chat"', "").split("[routes.classify]")[0]
+    assert _load(tmp_path, single)["default_task"] == "chat"
+    with_two = GOOD.replace('default_task = "chat"', "")
+    assert "default_task" not in _load(tmp_path, with_two)
+
+
+def test_unknown_task_default_needs_a_default_task(tmp_path: Path) -> None:
+    text = GOOD.replace('default_task = "chat"', 'unknown_task = "default"')
+    with pytest.raises(ConfigError, match="unknown_task"):
+        _load(tmp_path, text)
+
+
+def test_max_retries_sets_the_router_retry_policy(tmp_path: Path) -> None:
+    kwargs = _load(tmp_path, GOOD.replace('default_task = "chat"', "max_retries = 0"))
+    assert kwargs["retry"] == {"max_retries": 0}
+
+
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "costrouter.toml"
+    path.write_bytes(GOOD.encode() + b"\n# caf\xe9\n")
+    line = GOOD.count("\n") + 2
+    with pytest.raises(ConfigError, match=f"line {line} is not UTF-8 text"):
+        load_router_kwargs(path)
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_router_kwargs(tmp_path)
+
+
+def test_the_example_options_shown_in_comments_are_valid(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "costrouter.toml"
+    text = example.read_text()
+    for option in ("# max_retries = 2", '# output_cap_field = "max_tokens"'):
+        assert option in text
+        text = text.replace(option, option.removeprefix("# "))
+    kwargs = _load(tmp_path, text)
+    assert kwargs["retry"] == {"max_retries": 2}
+    child = kwargs["routes"]["chat"].tiers[0].primary.model  # type: ignore[index]
+    assert type(child).__name__ == "MaxTokensChatOpenAI"
