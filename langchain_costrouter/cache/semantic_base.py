@@ -29,6 +29,7 @@ from langchain_costrouter.cache.semantic_index import (
     Rows,
     Signatures,
     Similarities,
+    similarities_to,
 )
 
 # An exact scan of this many vector components (1,300 rows of 1,536 dimensions) takes
@@ -93,14 +94,14 @@ class BaseGroup:
         if signature is not None:
             same = np.flatnonzero(self.signatures == signature)
             if len(same) * self.matrix.shape[1] <= EXACT_SCAN_FLOATS:
-                similarities = self.matrix[same] @ vector
+                similarities = similarities_to(self.matrix[same], vector)
                 kept = similarities >= floor
                 return similarities[kept], self.rows[same[kept]], False
         if self.graph is None or count is None or count >= len(self.rows):
             similarities, rows = Group(self.rows, self.matrix).above(vector, floor)
             return similarities, rows, False
         labels = self.graph.search(vector, count)
-        similarities = self.matrix[labels] @ vector
+        similarities = similarities_to(self.matrix[labels], vector)
         more = len(labels) == count and bool(similarities.min() >= floor)
         kept = similarities >= floor
         return similarities[kept], self.rows[labels[kept]], more

@@ -57,6 +57,18 @@ def decode_entry(line: bytes) -> Entry | None:
         return None
 
 
+def similarities_to(matrix: Matrix, vector: Matrix) -> Similarities:
+    """Each row's dot product with ``vector``, computed on the calling thread.
+
+    Not ``matrix @ vector``: that hands the product to the BLAS thread pool, whose
+    threads spin while waiting for work. On a busy machine they take the cores that a
+    Redis server or the application needs next, and a 0.1 ms product was measured at
+    7-30 ms; numpy's own loop stays at about 1 ms per 1,300 rows of 1,536 dimensions.
+    """
+    result: Similarities = np.einsum("ij,j->i", matrix, vector)
+    return result
+
+
 @dataclass(frozen=True)
 class Group:
     """The vectors of one dimension: the rows they belong to, stacked in row order."""
@@ -66,7 +78,7 @@ class Group:
 
     def above(self, vector: Matrix, floor: float) -> tuple[Similarities, RowIds]:
         """Exact similarities at least ``floor`` and their rows."""
-        similarities = self.matrix @ vector
+        similarities = similarities_to(self.matrix, vector)
         hits = np.flatnonzero(similarities >= floor)
         return similarities[hits], self.rows[hits]
 
