@@ -149,9 +149,7 @@ def measure_partition(url: str, size: int) -> dict[str, float]:
         lambda: reader.lookup(similar), calls=100 if size < 50_000 else 20, rounds=5
     )
     timings = after_new_entry()
-    figures["semantic hit after a new entry"] = statistics.median(
-        next(timings) for _ in range(30)
-    )
+    figures["semantic hit after a new entry"] = statistics.median(next(timings) for _ in range(30))
     settle(writer)
     figures["semantic hit, cold"] = cold_start_seconds(url, rephrased(target))
     return figures
