@@ -38,9 +38,13 @@ class Deployment:
     never trips a healthy one of the same provider, and one model's successes never
     reset another's failures."""
 
+    output_cap: int | None = field(init=False, repr=False, compare=False)
+    """The model's own output cap (``max_tokens``), read once: checked on every answer."""
+
     def __post_init__(self) -> None:
         endpoint = endpoint_of(self.model) or ""
         object.__setattr__(self, "breaker_key", f"{self.provider}|{endpoint}|{self.model_id}")
+        object.__setattr__(self, "output_cap", _own_cap(self.model))
 
     @classmethod
     def of(cls, model: BaseChatModel | Deployment) -> Deployment:
@@ -180,6 +184,14 @@ def model_id_of(model: BaseChatModel) -> str:
         if isinstance(value, str) and value:
             return value
     return model._llm_type
+
+
+def _own_cap(model: BaseChatModel | None) -> int | None:
+    for attr in ("max_tokens", "max_completion_tokens"):
+        value = getattr(model, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
 
 
 def endpoint_of(model: BaseChatModel | None) -> str | None:

@@ -10,6 +10,7 @@ locks exclude each other (one lock table per directory). So the process keeps on
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -19,6 +20,7 @@ from typing import Any
 import diskcache
 
 from langchain_costrouter.cache import file_locks
+from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.cache.write_behind import Write, WriteBehind
 
 DB_FILE = "cache.db"
@@ -69,6 +71,12 @@ class DirectoryStore:
             self._cache.close()
 
     def _commit(self, writes: list[Write]) -> None:
+        try:
+            self._commit_now(writes)
+        except (sqlite3.Error, OSError, diskcache.Timeout) as error:
+            raise CacheBackendError(f"diskcache at {self.directory} failed: {error}") from error
+
+    def _commit_now(self, writes: list[Write]) -> None:
         cache = self.cache()
         with cache.transact():
             now = time.time()

@@ -119,6 +119,8 @@ def _answer_from_tier(
                 breakers.record_success(deployment.breaker_key)
                 record = parts.accountant.attempt(deployment, called.message, request.messages)
                 record.update({"tier": index, "latency_ms": called.latency_ms, "accepted": False})
+                if _over_cap(request, deployment, record):
+                    record["output_cap_exceeded"] = True
                 request.attempts.append(record)
                 return called.message, deployment, record
             fault = _fault_or_raise(request, parts, called, deployment, index)
@@ -198,15 +200,25 @@ def _scored(
 
 def _estimate(request: Request, parts: CascadeParts, deployment: Deployment) -> float | None:
     """Upper estimate of one attempt's cost, for the per-request budget."""
-    max_tokens = request.kwargs.get("max_tokens") or _model_max_tokens(
-        deployment, parts.default_max_tokens
-    )
+    max_tokens = output_cap(deployment, request.kwargs) or parts.default_max_tokens
     return parts.accountant.estimate(deployment, request.prompt_tokens, max_tokens)
 
 
-def _model_max_tokens(deployment: Deployment, default: int) -> int:
-    value = getattr(deployment.model, "max_tokens", None)
-    return value if isinstance(value, int) and value > 0 else default
+def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:
+    """The output cap a call asks for: the call's own, else the model's; None if none."""
+    if kwargs:
+        for key in ("max_tokens", "max_completion_tokens"):
+            value = kwargs.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+    return deployment.output_cap
+
+
+def _over_cap(request: Request, deployment: Deployment, record: AttemptRecord) -> bool:
+    """More output than the cap: a server ignored it, so a budget cannot trust caps there."""
+    cap = output_cap(deployment, request.kwargs)
+    output = (record.get("usage") or {}).get("output_tokens")
+    return cap is not None and isinstance(output, int) and output > cap
 
 
 def _best_effort(request: Request, answered: list[_Answered]) -> CascadeOutcome:

@@ -18,6 +18,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
@@ -25,13 +26,14 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from langchain_costrouter import tokens
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
 from langchain_costrouter.config import checked_router_kwargs, load_router_kwargs
+from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
 from langchain_costrouter.router._children import content_chunk, final_chunk
 from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._io import RouterIO
-from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts
-from langchain_costrouter.router._request import RunManager, begin, with_task
+from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
+from langchain_costrouter.router._request import RunManager, begin, unsendable, with_task
 from langchain_costrouter.router._signatures import presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router._tools import openai_tools, structured_runnable
@@ -120,6 +122,20 @@ class RoutedChatModel(BaseChatModel):
     def from_config(cls, path: str | Path, **overrides: Any) -> RoutedChatModel:
         """Build a router from a TOML file of providers, models and routes."""
         return cls(**{**load_router_kwargs(Path(path)), **overrides})
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """A short repr: tiers of each route, and the stores' URLs without secrets."""
+        yield (
+            "routes",
+            {
+                task: " -> ".join(" | ".join(tier) for tier in tiers)
+                for task, tiers in self._current().described_routes.items()
+            },
+        )
+        yield "default_task", self.default_task
+        yield "namespace", self.namespace
+        yield "cache", store_label(self.response_cache)
+        yield "ledger", store_label(self.ledger)
 
     @property
     def _llm_type(self) -> str:
@@ -214,6 +230,13 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         return super().astream(input, config, stop=stop, **with_task(config, kwargs))
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        """LangChain's conversion, with input it cannot convert named in a typed error."""
+        try:
+            return super()._convert_input(model_input)
+        except (NotImplementedError, ValueError) as error:
+            raise InvalidRequestError(unsendable(model_input, error)) from error
 
     # -- the request path: settle the call, build its flow, drive it
 

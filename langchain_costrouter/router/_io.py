@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
+from langchain_core.messages import BaseMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_costrouter.compression.pipeline import CompressorCall
@@ -27,7 +28,7 @@ from langchain_costrouter.router._children import (
     stream_child,
     strip_router_keys,
 )
-from langchain_costrouter.router._request import InFlight, Request
+from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import (
     Called,
     CallModel,
@@ -62,11 +63,13 @@ class RouterIO:
     # -- blocking
 
     def perform(self, step: Step) -> Any:
+        if type(step) is CallModel:  # the common step, dispatched without the table
+            return self._call(step)
         return _PERFORM[type(step)][0](self, step)
 
     def _call(self, step: CallModel) -> Called:
         request = self.request
-        request.in_flight = InFlight(step.deployment, step.tier)
+        request.in_flight = step
         start = time.perf_counter()
         try:
             model = step.deployment.model
@@ -77,17 +80,18 @@ class RouterIO:
 
     def stream(self, step: CallModel) -> Generator[ChatGenerationChunk, None, Called]:
         request = self.request
-        flight = request.in_flight = InFlight(step.deployment, step.tier)
+        delivered: list[BaseMessageChunk] = []
+        request.in_flight, request.delivered = step, delivered
         start = time.perf_counter()
         try:
             model = step.deployment.model
             for chunk in stream_child(model, request.messages, request.stop, request.kwargs):
-                flight.chunks.append(chunk.message.model_copy())  # see `merge_chunks`
+                delivered.append(chunk.message.model_copy())  # see `merge_chunks`
                 self.streamed = True
                 yield strip_router_keys(chunk)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
-            return self._ended(_broken(flight, error, start))
-        return self._ended(Called(merge_chunks(flight.chunks), None, _ms(start)))
+            return self._ended(_broken(delivered, error, start))
+        return self._ended(Called(merge_chunks(delivered), None, _ms(start)))
 
     def _hold(self, step: HoldFlight) -> bool:
         if self._held is None:
@@ -101,11 +105,13 @@ class RouterIO:
     # -- awaited
 
     async def aperform(self, step: Step) -> Any:
+        if type(step) is CallModel:  # the common step, dispatched without the table
+            return await self._acall(step)
         return await _PERFORM[type(step)][1](self, step)
 
     async def _acall(self, step: CallModel) -> Called:
         request = self.request
-        request.in_flight = InFlight(step.deployment, step.tier)
+        request.in_flight = step
         start = time.perf_counter()
         try:
             model = step.deployment.model
@@ -118,18 +124,19 @@ class RouterIO:
         self, step: CallModel, result: list[Any]
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self.request
-        flight = request.in_flight = InFlight(step.deployment, step.tier)
+        delivered: list[BaseMessageChunk] = []
+        request.in_flight, request.delivered = step, delivered
         start = time.perf_counter()
         model = step.deployment.model
         try:
             async for chunk in astream_child(model, request.messages, request.stop, request.kwargs):
-                flight.chunks.append(chunk.message.model_copy())  # see `merge_chunks`
+                delivered.append(chunk.message.model_copy())  # see `merge_chunks`
                 self.streamed = True
                 yield strip_router_keys(chunk)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
-            result.append(self._ended(_broken(flight, error, start)))
+            result.append(self._ended(_broken(delivered, error, start)))
             return
-        result.append(self._ended(Called(merge_chunks(flight.chunks), None, _ms(start))))
+        result.append(self._ended(Called(merge_chunks(delivered), None, _ms(start))))
 
     async def _ahold(self, step: HoldFlight) -> bool:
         if self._aheld is None:
@@ -145,9 +152,9 @@ class RouterIO:
         return called
 
 
-def _broken(flight: InFlight, error: Exception, start: float) -> Called:
+def _broken(delivered: list[BaseMessageChunk], error: Exception, start: float) -> Called:
     """A stream that failed: after chunks reached the caller, they come back as partial."""
-    partial = merge_chunks(flight.chunks) if flight.chunks else None
+    partial = merge_chunks(delivered) if delivered else None
     return Called(None, error, _ms(start), partial)
 
 

@@ -11,6 +11,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_costrouter.cache import as_response_cache
 from langchain_costrouter.ledger import Ledger, open_ledger
@@ -87,6 +88,26 @@ def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
     if isinstance(cache, RouterCache):
         cache = RouterCache(cache.cache, fields.namespace)
     return build_parts(fields, cache=cache, ledger=parts.ledger)
+
+
+def store_label(spec: Any) -> str | None:
+    """A cache or ledger as the user named it, for a repr: a URL without its password."""
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        return "default"
+    if isinstance(spec, str):
+        return _without_password(spec)
+    url = getattr(spec, "url", None)
+    return _without_password(url) if isinstance(url, str) else type(spec).__name__
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _open_cache(spec: Any, namespace: str) -> CacheStage:

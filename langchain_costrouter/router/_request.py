@@ -18,14 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import var_child_runnable_config
 
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.errors import InvalidRequestError, UnknownTaskError
-from langchain_costrouter.metadata import AttemptRecord
-from langchain_costrouter.routes import Deployment, Route, pinned_route
+from langchain_costrouter.metadata import (
+    ITEM_PROMPT_TOKENS_KEY,
+    PURPOSE_KEY,
+    PURPOSES,
+    AttemptRecord,
+    Purpose,
+)
+from langchain_costrouter.router._steps import CallModel
+from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.tokens import count_messages
 
 TASK_KEY = "task"
@@ -47,7 +54,9 @@ class RouteTable:
         self, explicit: Any, metadata: Mapping[str, Any] | None, configured: Any = None
     ) -> tuple[str, Route]:
         """The task label and route of a call; an unknown label names the known ones."""
-        task = _label(explicit) or _label_in(metadata) or _label(configured)
+        task = explicit or (metadata.get(TASK_KEY) if metadata else None) or configured
+        if task is not None and not (isinstance(task, str) and task):
+            task = None  # a label must be a non-empty string; anything else is no label
         if task is None:
             if self.default_task is None:
                 raise UnknownTaskError("<none given>", self.routes)
@@ -58,19 +67,6 @@ class RouteTable:
         if self.unknown_task == "default" and self.default_task is not None:
             return self.default_task, self.routes[self.default_task]
         raise UnknownTaskError(task, self.routes)
-
-
-@dataclass(slots=True)
-class InFlight:
-    """A provider call under way, and the chunks it has streamed to the caller so far.
-
-    Read when the call is cancelled or its stream is cut: what was delivered is still
-    paid for, so it is priced (estimated) for the ledger.
-    """
-
-    deployment: Deployment
-    tier: int
-    chunks: list[BaseMessageChunk] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -91,7 +87,10 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)
     """Facts for the record: a batch's size, what compression saved."""
     compress: bool = True
-    in_flight: InFlight | None = None
+    in_flight: CallModel | None = None
+    """The provider call under way: a call cancelled meanwhile is still billed."""
+    delivered: list[BaseMessageChunk] = field(default_factory=list)
+    """What the call in flight has streamed to the caller so far (billed if it breaks)."""
     _prompt_tokens: int | None = None
 
     @property
@@ -149,6 +148,21 @@ def check_sendable(messages: Sequence[BaseMessage]) -> None:
                 _check_encodable(index, message, text)
 
 
+def unsendable(model_input: Any, error: Exception) -> str:
+    """What in a call's input LangChain could not turn into messages, and what to pass."""
+    expected = "a string, a PromptValue, or a list of messages (or (role, text) pairs)"
+    if isinstance(model_input, Sequence) and not isinstance(model_input, str):
+        for index, item in enumerate(model_input):
+            try:
+                convert_to_messages([item])
+            except (NotImplementedError, ValueError):
+                return (
+                    f"message {index} is not a message: {item!r:.60} "
+                    f"({type(item).__name__}); pass {expected}"
+                )
+    return f"cannot send {model_input!r:.60} ({type(model_input).__name__}); pass {expected}"
+
+
 def with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pass the config's task label along with the call, unless the call names one."""
     if TASK_KEY in kwargs:
@@ -165,13 +179,29 @@ def config_task(config: RunnableConfig | None) -> str | None:
 
 
 def _read_run_metadata(request: Request, metadata: Mapping[str, Any]) -> None:
-    """Facts other stages put in run metadata: a batch's size, a compressor's own call."""
+    """Facts run metadata carries: the call's purpose, a batch's size and per-item prompts
+    (the calls a batch replaced), and whether this is a compressor's own call."""
+    extra = request.extra
+    extra["purpose"] = _purpose(metadata.get(PURPOSE_KEY, "production"))
+    if (policy := request.route.options.get("policy")) is not None:
+        extra["policy"] = str(policy)
     batch_size = metadata.get("batch_size")
     if isinstance(batch_size, int) and batch_size > 0:
-        request.extra["batch_size"] = batch_size
+        extra["batch_size"] = batch_size
+        items = metadata.get(ITEM_PROMPT_TOKENS_KEY)
+        if isinstance(items, int) and items > 0:
+            extra["item_prompt_tokens"] = items
     # The compressor may itself be a route of this router: never compress its own call.
     if metadata.get("costrouter_role") == "compressor":
         request.compress = False
+
+
+def _purpose(value: Any) -> Purpose:
+    if value not in PURPOSES:
+        raise InvalidRequestError(
+            f"run metadata {PURPOSE_KEY}={value!r} is not a purpose; use one of {PURPOSES}"
+        )
+    return value  # type: ignore[no-any-return]
 
 
 def _label(value: Any) -> str | None:

@@ -104,3 +104,17 @@ def test_the_config_option_makes_the_router_cap_hold(
     answer = _router(tmp_path, server, cap_line).invoke("talk", max_tokens=CAP)
     (attempt,) = answer.response_metadata["costrouter"]["attempts"]
     assert (attempt["usage"]["output_tokens"] <= CAP) is capped
+
+
+def test_an_answer_longer_than_its_cap_is_flagged_in_the_record_and_the_ledger(
+    server: LocalOpenAIServer,
+) -> None:
+    router = RoutedChatModel(routes={"chat": [_child(ChatOpenAI, server)]}, ledger="memory://")
+    answer = router.invoke("talk", max_tokens=CAP)
+    (attempt,) = answer.response_metadata["costrouter"]["attempts"]
+    assert attempt["output_cap_exceeded"] is True
+    assert attempt["usage"]["output_tokens"] > CAP
+    capped = RoutedChatModel(routes={"chat": [_child(MaxTokensChatOpenAI, server)]})
+    server.script([Reply(LONG)])
+    (attempt,) = capped.invoke("talk", max_tokens=CAP).response_metadata["costrouter"]["attempts"]
+    assert "output_cap_exceeded" not in attempt

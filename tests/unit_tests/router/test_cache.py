@@ -161,6 +161,7 @@ def test_best_effort_answers_are_not_cached() -> None:
 def test_corrupt_diskcache_is_a_miss_not_an_error(tmp_path: Path) -> None:
     router, _ = _router(cache=f"diskcache://{tmp_path}/cache")
     router.invoke("hello")
+    router.cache_store.close()  # the answer is committed, the database closed
     for path in (tmp_path / "cache").glob("*.db"):
         path.write_bytes(b"this is not a sqlite database" * 100)
     fresh, fresh_child = _router(cache=f"diskcache://{tmp_path}/cache")

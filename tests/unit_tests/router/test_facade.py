@@ -12,6 +12,8 @@ from langchain_core.runnables import RunnableLambda
 from pydantic import BaseModel
 
 from langchain_costrouter import RoutedChatModel, UnknownTaskError
+from langchain_costrouter.ledger import InMemoryLedger
+from langchain_costrouter.router._parts import store_label
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 
@@ -175,3 +177,20 @@ def test_ledger_true_uses_the_embedded_sqlite_default(
     router.ledger_store.close()
     [path] = list(tmp_path.rglob("*.sqlite3")) or list(tmp_path.rglob("*.db"))
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_repr_is_short_and_hides_secrets() -> None:
+    cheap, strong = ScriptedChatModel(model="mini"), ScriptedChatModel(model="big")
+    router = RoutedChatModel(
+        routes={"chat": [cheap, [strong, cheap]], "code": strong},
+        default_task="chat",
+        cache="memory://",
+        ledger=InMemoryLedger(),
+    )
+    assert repr(router) == (
+        "RoutedChatModel(routes={'chat': 'scripted/mini -> scripted/big | scripted/mini', "
+        "'code': 'scripted/big'}, default_task='chat', namespace='default', "
+        "cache='memory://', ledger='memory://')"
+    )
+    assert store_label("postgresql://app:s3cret@db:5432/x") == "postgresql://app:***@db:5432/x"
+    assert store_label("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.errors import InvalidRequestError, UnknownTaskError
 from langchain_costrouter.router._request import (
     RouteTable,
@@ -90,3 +91,20 @@ def test_a_lone_surrogate_is_refused_naming_the_message(messages: list[Any]) -> 
 
 def test_sendable_text_passes_unicode_included() -> None:
     check_sendable([SystemMessage("Réponds en français 🙂"), HumanMessage("ok")])
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ([("human", "hi"), 3], r"message 1 is not a message: 3 \(int\)"),
+        ([object()], r"message 0 is not a message"),
+        (42, r"cannot send 42 \(int\)"),
+        ("lone \ud800 surrogate", r"message 0 \(human\) has a lone surrogate"),
+    ],
+)
+def test_input_that_cannot_be_sent_is_a_typed_error_before_any_call(bad: Any, named: str) -> None:
+    child = ScriptedChatModel(model="cheap", answers=["unused"])
+    router = RoutedChatModel(routes={"chat": [child]})
+    with pytest.raises(InvalidRequestError, match=named):
+        router.invoke(bad)
+    assert child.seen == []  # the provider was never called
