@@ -105,6 +105,9 @@ class RouterSpec(_Table):
     ) = None
     policy: Annotated[str, Field(min_length=1)] | None = None
     compress: Table | None = None
+    trace_content: (
+        Annotated[bool, Field(description="prompt and answer text on OpenTelemetry spans")] | None
+    ) = None
 
     @field_validator("ledger", mode="plain")
     @classmethod

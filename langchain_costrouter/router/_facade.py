@@ -87,6 +87,13 @@ class RoutedChatModel(BaseChatModel):
     """Task label -> `PromptCompressor` run before routing (``"*"`` for every task)."""
     unknown_task: Literal["error", "default"] = "error"
     """What a label without a route does: raise, or use ``default_task``."""
+    telemetry: Any = None
+    """OpenTelemetry spans and metrics (`langchain_costrouter.telemetry`): None reports to
+    the application's global providers when it set them, False never reports, a
+    `TelemetryProviders` reports to those providers."""
+    trace_content: bool = False
+    """Put prompt and answer text on attempt spans (``gen_ai.input.messages`` and
+    ``gen_ai.output.messages``). Off by default: the text may hold personal data."""
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -302,6 +309,7 @@ class RoutedChatModel(BaseChatModel):
         stages = parts.stages
         request = begin(parts.table, messages, stop, run_manager, kwargs)
         request.cache_key = stages.cache.key_for(request)
+        request.trace = parts.telemetry.begin(request, streaming)
         return serve(request, stages), RouterIO(request, stages.cache, streaming=streaming)
 
     # -- tools and structured output

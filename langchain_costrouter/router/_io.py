@@ -148,7 +148,10 @@ class RouterIO:
             await self._aheld.aclose()
 
     def _ended(self, called: Called) -> Called:
-        self.request.in_flight = None
+        request = self.request
+        if request.trace is not None:
+            request.trace.attempt_ended(request, called)
+        request.in_flight = None
         return called
 
 
