@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from langchain_costrouter.telemetry import TelemetryProviders
+from langchain_costrouter.telemetry import TelemetryProviders, flush
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -31,10 +31,12 @@ class Otel:
 
     def spans(self, prefix: str = "") -> list[ReadableSpan]:
         """Finished spans whose name starts with ``prefix``, in the order they ended."""
+        assert flush(), "the telemetry worker did not catch up"
         return [s for s in self.exporter.get_finished_spans() if s.name.startswith(prefix)]
 
     def points(self, name: str) -> list[Any]:
         """The data points of metric ``name`` (empty when nothing was recorded)."""
+        assert flush(), "the telemetry worker did not catch up"
         data = self.reader.get_metrics_data()
         for resource in data.resource_metrics if data else []:
             for scope in resource.scope_metrics:

@@ -5,7 +5,8 @@ global tracer and meter providers, every `RoutedChatModel` built afterwards repo
 with no setup of its own; without them (or without the API) reporting costs nothing.
 ``RoutedChatModel(telemetry=TelemetryProviders(...))`` reports to given providers,
 ``telemetry=False`` never reports, ``trace_content=True`` adds prompt and answer text
-to attempt spans.
+to attempt spans. Spans and metrics are made by a worker thread once a call ends;
+`flush` waits for them (tests, short scripts; it also runs at exit).
 
 The names follow the OpenTelemetry GenAI semantic conventions v1.41.1 (see `names`);
 `spans` and `metrics` list what is reported.
@@ -13,6 +14,7 @@ The names follow the OpenTelemetry GenAI semantic conventions v1.41.1 (see `name
 
 from langchain_costrouter.telemetry.calls import CallTrace
 from langchain_costrouter.telemetry.names import SEMCONV_VERSION
+from langchain_costrouter.telemetry.reporter import flush
 from langchain_costrouter.telemetry.setup import (
     NoTelemetry,
     RouterTelemetry,
@@ -28,5 +30,6 @@ __all__ = [
     "RouterTelemetry",
     "Telemetry",
     "TelemetryProviders",
+    "flush",
     "open_telemetry",
 ]

@@ -106,7 +106,7 @@ class Instruments:
         if (baseline := record.get("baseline_cost_usd")) is not None:
             self.baseline.add(baseline, money)
         for lever, saved in (record.get("savings_usd") or {}).items():
-            if saved is not None:
+            if saved:  # None: unknown (never added as 0); 0: nothing to add
                 self.savings.add(saved, {**money, n.LEVER: lever})
         self.calls.add(1, {**task, n.STATUS: record.get("status", "ok")})
         if record.get("cache_hit"):

@@ -10,30 +10,30 @@ None: no span object, no note, no metric (the request path then checks
 A `Telemetry` hears of a call three times: `begin` (its start and parent context),
 the notes the request path adds to the call's `CallTrace` while it runs, and the
 call's record, which reaches it through the ledger hand-off (`sink`): the record is
-what the spans and metrics are made from, so they say what the ledger says.
+what the spans and metrics are made from, so they say what the ledger says. They are
+made off the request path, by the process's telemetry worker (`reporter`).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.metadata import CostRouterMetadata
 from langchain_costrouter.telemetry.calls import CallTrace
+from langchain_costrouter.telemetry.reporter import REPORTER
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import Tracer, TracerProvider
 
     from langchain_costrouter.telemetry.metrics import BudgetStanding, Instruments
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,20 +116,19 @@ class Telemetry:
         return _ReportingSink(ledger, self)
 
     def report(self, record: CostRouterMetadata, run_id: str) -> None:
-        """A call ended with ``record``: its spans and metrics (never fails the call)."""
+        """A call ended with ``record``: its spans and metrics, made by the worker."""
         call = self._calls.pop(run_id, None)
-        if call is None:
-            return
-        end_ns = time.time_ns()
-        try:
-            if self.tracer is not None:
-                from langchain_costrouter.telemetry.spans import emit_spans
+        if call is not None:
+            REPORTER.submit(partial(self.emit, call, record, time.time_ns()))
 
-                emit_spans(self.tracer, call, record, end_ns)
-            if self.instruments is not None:
-                self.instruments.record_call(call, record)
-        except Exception:  # a telemetry bug must never fail an answered call
-            _log.exception("costrouter telemetry failed to report call %s", run_id)
+    def emit(self, call: CallTrace, record: CostRouterMetadata, end_ns: int) -> None:
+        """The spans and metrics of one finished call."""
+        if self.tracer is not None:
+            from langchain_costrouter.telemetry.spans import emit_spans
+
+            emit_spans(self.tracer, call, record, end_ns)
+        if self.instruments is not None:
+            self.instruments.record_call(call, record)
 
     def watch(self, breakers: Breakers) -> None:
         """Count the breakers' state changes (once per meter, however many routers)."""
