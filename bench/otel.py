@@ -13,9 +13,9 @@ in the same run.
 
 Spans and metrics are made by the telemetry worker thread after each call, so the
 request path pays a queue put; the worker's CPU still counts in "client CPU" and in
-the loaded async and batch runs. Sequential ``invoke`` is the per-call overhead (wall time, and this process's CPU time,
-which the machine's load disturbs less); async (64 in flight) and sync batch show it
-under load. Target (issue 18): SDK configured <= 1.03.
+the loaded async and batch runs. Sequential ``invoke`` is the per-call overhead (wall
+time, and this process's CPU time, which the machine's load disturbs less); async (64
+in flight) and sync batch show it under load. Target (issue 18): SDK configured <= 1.03.
 
 Run: python bench/otel.py [--requests 300] [--in-flight 64] [--rounds 3]
 """
