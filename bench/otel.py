@@ -95,6 +95,33 @@ def cpu_sequential(model: BaseChatModel, count: int, in_flight: int) -> float:
     return time.process_time() - start
 
 
+def in_process_cpu(calls: int, rounds: int) -> dict[str, float]:
+    """CPU microseconds per call of a router over an in-process child (no HTTP, no
+    server): what telemetry adds, worker included, without the loopback noise."""
+    from langchain_costrouter.testing.models import ScriptedChatModel
+
+    def router(**fields: Any) -> RoutedChatModel:
+        child = ScriptedChatModel(answers=["Yes"] * (calls * rounds + 100))
+        prices = {"scripted": {"input_per_mtok": 1, "output_per_mtok": 2}}
+        return RoutedChatModel(routes={"chat": [child]}, prices=_prices(prices), **fields)
+
+    models = {
+        BASELINE: router(telemetry=False),
+        "SDK configured": router(telemetry=sdk_providers()),
+    }
+    best = dict.fromkeys(models, float("inf"))
+    for _ in range(rounds):
+        for name, model in models.items():
+            best[name] = min(best[name], cpu_sequential(model, calls, 1) / calls * 1e6)
+    return best
+
+
+def _prices(table: dict[str, dict[str, float]]) -> Any:
+    from langchain_costrouter import ModelPrice, PriceTable
+
+    return PriceTable({model: ModelPrice(**price) for model, price in table.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
@@ -129,6 +156,14 @@ def main() -> None:
     for label in timers:
         headers += [f"{label} us", f"{label} ratio"]
     print_table(headers, rows)
+    cpu = in_process_cpu(1000, args.rounds)
+    added = cpu["SDK configured"] - cpu[BASELINE]
+    print(f"\nin-process child, CPU per call (best of {args.rounds} x 1000 calls)")
+    print_table(
+        ["configuration", "CPU us", "added us"],
+        [[name, f"{us:.0f}", f"{us - cpu[BASELINE]:.0f}"] for name, us in cpu.items()],
+    )
+    print(f"telemetry's CPU per call: {added:.0f} us")
 
 
 if __name__ == "__main__":
