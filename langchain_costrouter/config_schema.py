@@ -108,6 +108,9 @@ class RouterSpec(_Table):
     policy: Annotated[str, Field(min_length=1)] | None = None
     compress: Table | None = None
     budget_store: Annotated[str, Field(min_length=1)] | None = None
+    trace_content: (
+        Annotated[bool, Field(description="prompt and answer text on OpenTelemetry spans")] | None
+    ) = None
 
     @field_validator("ledger", mode="plain")
     @classmethod

@@ -6,7 +6,7 @@ import pytest
 
 from tests.services import POSTGRES_URL, REDIS_URL, require
 
-pytest_plugins = ["tests.server_fixtures"]
+pytest_plugins = ["tests.server_fixtures", "tests.otel_fixtures"]
 
 
 @pytest.fixture

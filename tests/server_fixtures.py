@@ -10,6 +10,7 @@ over clean and cleans it again afterwards, so scripts never leak into the next t
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -58,6 +59,14 @@ def _clean(server: LocalOpenAIServer) -> Iterator[LocalOpenAIServer]:
     server.reset()
     yield server
     server.reset()
+
+
+def dead_url() -> str:
+    """A loopback base URL nobody listens on: connections are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture

@@ -133,8 +133,10 @@ class DiskBackend(LocalBackend):
 
         One row per value (and one for the count), so appending and reading what is
         new cost one value's I/O, not the whole list's. Eviction may remove a value;
-        readers skip the gap.
+        readers skip the gap. Entries written before are committed first: a semantic
+        entry other processes can read never points at an answer they cannot.
         """
+        self._behind.flush()
         with self._errors() as cache, cache.transact():
             length = _count(cache.get(_length_key(key)))
             cache.set(_item_key(key, length), value)

@@ -4,7 +4,8 @@ A breaker tracks one deployment: its key, endpoint (base URL) and model, see
 `Deployment.breaker_key`. After ``failure_threshold`` consecutive retryable failures
 that deployment is skipped for ``cooldown`` seconds, so a dead endpoint costs one fast
 skip per call instead of a full retry loop; after the cooldown one trial call is let
-through (half-open). Keys are per deployment because a key name says nothing
+through (half-open); listeners (`on_transition`) hear each change of state, for
+telemetry. Keys are per deployment because a key name says nothing
 about health: two ``ChatOpenAI`` on different base URLs are both "openai", and a
 healthy model's successes must not reset a dead one's count.
 """
@@ -38,6 +39,14 @@ class CircuitBreakers:
         self.clock = clock
         self._states: dict[str, _State] = {}
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[str, str], object]] = []
+
+    def on_transition(self, listener: Callable[[str, str], object]) -> None:
+        """Call ``listener(key, state)`` when a breaker opens, half-opens or closes
+        (registering the same listener again changes nothing)."""
+        with self._lock:
+            if listener not in self._listeners:
+                self._listeners.append(listener)
 
     def __repr__(self) -> str:
         return (
@@ -55,7 +64,8 @@ class CircuitBreakers:
             if self.clock() - state.opened_at < self.cooldown or state.trial_in_flight:
                 return False
             state.trial_in_flight = True
-            return True
+        self._notify(key, "half_open")
+        return True
 
     def is_closed(self, key: str) -> bool:
         """No failures on record for ``key`` (read without the lock)."""
@@ -65,15 +75,25 @@ class CircuitBreakers:
         if key not in self._states:
             return
         with self._lock:
-            self._states.pop(key, None)
+            state = self._states.pop(key, None)
+        if state is not None and state.opened_at is not None:
+            self._notify(key, "closed")
 
     def record_failure(self, key: str) -> None:
         with self._lock:
             state = self._states.setdefault(key, _State())
             state.failures += 1
+            opens = state.opened_at is None or state.trial_in_flight  # else: open already
             state.trial_in_flight = False
-            if state.failures >= self.failure_threshold:
-                state.opened_at = self.clock()
+            if state.failures < self.failure_threshold:
+                return
+            state.opened_at = self.clock()
+        if opens:
+            self._notify(key, "open")
+
+    def _notify(self, key: str, state: str) -> None:
+        for listener in self._listeners:
+            listener(key, state)
 
     def is_open(self, key: str) -> bool:
         with self._lock:

@@ -7,6 +7,7 @@ and the tokens it removed are priced once the serving model is known (`_record`)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Mapping
 from typing import Any
 
@@ -45,6 +46,7 @@ def compress(
     request: Request, compressor: PromptCompressor, accountant: Accountant, budgets: Budgets
 ) -> Generator[CompressorCall | Charge, Any, None]:
     """Replace the request's messages with their compressed form, billing the compressor."""
+    started = time.time_ns()
     result: CompressionResult = yield from compressor.message_steps(
         request.messages,
         tools=request.kwargs.get("tools"),
@@ -52,6 +54,8 @@ def compress(
     )
     request.replace_messages(list(result.messages))
     request.extra["compression_tokens_saved"] = max(0, result.tokens_saved)
+    if request.trace is not None:
+        request.trace.compressed(started, result)
     for answer in result.compressor_messages:
         attempt = accountant.side_call(answer, request.messages, "compressor")
         attempt.update(

@@ -100,6 +100,13 @@ class RoutedChatModel(BaseChatModel):
     through ``budget_store``: the router waits or fails over before a provider's 429."""
     on_soft_limit: Any = None
     """Called with each `SoftLimitCrossed` (a budget past its soft threshold)."""
+    telemetry: Any = None
+    """OpenTelemetry spans and metrics (`langchain_costrouter.telemetry`): None reports to
+    the application's global providers when it set them, False never reports, a
+    `TelemetryProviders` reports to those providers."""
+    trace_content: bool = False
+    """Put prompt and answer text on attempt spans (``gen_ai.input.messages`` and
+    ``gen_ai.output.messages``). Off by default: the text may hold personal data."""
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -315,6 +322,7 @@ class RoutedChatModel(BaseChatModel):
         stages = parts.stages
         request = begin(parts.table, messages, stop, run_manager, kwargs)
         request.cache_key = stages.cache.key_for(request)
+        request.trace = parts.telemetry.begin(request, streaming)
         io = RouterIO(request, stages.cache, stages.cascade.budgets.gate, streaming=streaming)
         return serve(request, stages), io
 

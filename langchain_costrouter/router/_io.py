@@ -177,7 +177,10 @@ class RouterIO:
         return held, last.get("cost_usd") if cancelled else 0.0
 
     def _ended(self, called: Called) -> Called:
-        self.request.in_flight = None
+        request = self.request
+        if request.trace is not None:
+            request.trace.attempt_ended(request, called)
+        request.in_flight = None
         return called
 
 

@@ -1,4 +1,4 @@
-"""A router's parts, built once from its fields: route table, cache, ledger, prices.
+"""A router's parts, built once from its fields: route table, cache, ledger, prices, telemetry.
 
 `RoutedChatModel` builds its `RouterParts` at construction. A copy of the router
 (``model_copy``) gets parts of its own, built from its own fields, that share the
@@ -34,6 +34,7 @@ from langchain_costrouter.router._flow import Stages
 from langchain_costrouter.router._record import NoLedger, Recorder
 from langchain_costrouter.router._request import RouteTable
 from langchain_costrouter.routes import Route, known_models
+from langchain_costrouter.telemetry import RouterTelemetry, open_telemetry
 
 
 class RouterFields(Protocol):
@@ -55,6 +56,8 @@ class RouterFields(Protocol):
     budget_store: Any
     rate_limits: dict[str, RateLimit]
     on_soft_limit: Any
+    telemetry: Any
+    trace_content: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class RouterParts:
     """Route labels for `_identifying_params` (stable and secret-free)."""
     default_model_id: str
     """The model LangSmith is told of when a call pins none."""
+    telemetry: RouterTelemetry
+    """Spans and metrics of each call (`NoTelemetry` when nothing reports)."""
 
 
 def build_parts(
@@ -93,7 +98,10 @@ def build_parts(
         fields.default_max_tokens,
         _budgets(fields, accountant.prices, gate),
     )
-    recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
+    telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
+    telemetry.watch(fields.breakers)
+    sink = telemetry.sink(ledger if ledger is not None else NoLedger())
+    recorder = Recorder(accountant, sink, fields.namespace)
     first = routes[default_task or next(iter(routes))]
     return RouterParts(
         table=RouteTable(routes, default_task, fields.unknown_task),
@@ -101,6 +109,7 @@ def build_parts(
         ledger=ledger,
         described_routes={task: route.describe() for task, route in routes.items()},
         default_model_id=first.tiers[0].primary.model_id,
+        telemetry=telemetry,
     )
 
 

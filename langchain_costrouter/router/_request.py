@@ -34,6 +34,7 @@ from langchain_costrouter.metadata import (
 )
 from langchain_costrouter.router._steps import CallModel
 from langchain_costrouter.routes import Route, pinned_route
+from langchain_costrouter.telemetry.calls import CallTrace
 from langchain_costrouter.tokens import count_messages
 
 TASK_KEY = "task"
@@ -96,6 +97,8 @@ class Request:
     """The provider call under way: a call cancelled meanwhile is still billed."""
     delivered: list[BaseMessageChunk] = field(default_factory=list)
     """What the call in flight has streamed to the caller so far (billed if it breaks)."""
+    trace: CallTrace | None = None
+    """What the router's telemetry notes of the call; None when nothing reports."""
     _prompt_tokens: int | None = None
 
     @property

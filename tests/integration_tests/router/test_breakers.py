@@ -6,22 +6,13 @@ tells them apart, and that is what a breaker tracks.
 
 from __future__ import annotations
 
-import socket
-
 from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import CircuitBreakers, RetryPolicy, RoutedChatModel
 from langchain_costrouter.testing import LocalOpenAIServer
+from tests.server_fixtures import dead_url
 
 NO_WAIT = RetryPolicy(max_retries=1, backoff_base=0.0, backoff_cap=0.0)
-
-
-def _dead_url() -> str:
-    """A loopback port nobody listens on: connections are refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def _child(base_url: str, model: str = "gpt-4o-mini") -> ChatOpenAI:
@@ -33,7 +24,7 @@ def test_a_dead_endpoint_does_not_trip_a_healthy_one_of_the_same_provider(
 ) -> None:
     breakers = CircuitBreakers(failure_threshold=2, cooldown=60)
     dead = RoutedChatModel(
-        routes={"chat": [[_child(_dead_url()), _child(openai_server.base_url)]]},
+        routes={"chat": [[_child(dead_url()), _child(openai_server.base_url)]]},
         breakers=breakers,
         retry=NO_WAIT,
     )
@@ -54,7 +45,7 @@ def test_a_healthy_model_does_not_reset_a_dead_ones_failures(
 ) -> None:
     breakers = CircuitBreakers(failure_threshold=2, cooldown=60)
     router = RoutedChatModel(
-        routes={"chat": [_child(_dead_url()), _child(openai_server.base_url, "gpt-4o")]},
+        routes={"chat": [_child(dead_url()), _child(openai_server.base_url, "gpt-4o")]},
         breakers=breakers,
         retry=NO_WAIT,
     )

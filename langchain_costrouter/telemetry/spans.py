@@ -1,0 +1,241 @@
+"""The spans of one routed call, made from its record once the call has ended.
+
+One ``costrouter.route {task}`` span (INTERNAL) per routed call, with the decision and
+the money: task, served model, cost, baseline, savings by lever, cache hit, escalated,
+policy, status. Under it, one ``chat {model}`` span (CLIENT) per provider attempt, as
+the GenAI conventions define an inference span, plus ``costrouter.*`` attributes (tier,
+cost, check score and reason, usage estimated); a cache hit, the compression stage and
+a batch call get a span each. Attempts that never reached a provider (circuit open,
+over budget, context window too small) are events on the call's span.
+
+Spans are made after the fact with the times noted while the call ran (`calls`),
+because usage and cost are only known once the record exists. The call's span carries
+no ``gen_ai.*`` attribute: LangChain's own tracing already reports the routed call as
+a chat run, and the attempts below it are the only chat operations we report, so no
+token is counted twice. Judge and compressor calls are their own LangChain runs
+(tracers see them there), so they get no span here; their cost is on the record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.telemetry import names as n
+from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
+from langchain_costrouter.telemetry.content import input_messages, output_messages
+from langchain_costrouter.telemetry.deployments import deployment_attributes
+
+Attributes = dict[str, Any]
+
+
+def emit_spans(tracer: Tracer, call: CallTrace, record: CostRouterMetadata, end_ns: int) -> None:
+    """The call's span and its children, with the times the call noted."""
+    attributes = call_attributes(call, record)
+    span = tracer.start_span(
+        f"{n.ROUTE_SPAN} {call.task}",
+        context=call.parent,
+        kind=SpanKind.INTERNAL,
+        attributes=attributes,
+        start_time=call.start_ns,
+    )
+    attempts = record.get("attempts") or []
+    inside = trace.set_span_in_context(span, call.parent)
+    for note in call.attempts:
+        _attempt_span(tracer, inside, call, note, note.record_in(attempts))
+    _skipped_events(span, call, attempts)
+    if record.get("cache_hit"):
+        _cache_hit_span(tracer, inside, call, record, end_ns)
+    if call.compression is not None:
+        _compression_span(tracer, inside, call, record)
+    if record.get("batch_size"):
+        _batch_span(tracer, inside, call, record, end_ns)
+    if record.get("status", "ok") != "ok":
+        error = _call_error(attempts)
+        span.set_attribute(n.ERROR_TYPE, error)
+        span.set_status(Status(StatusCode.ERROR, f"{record.get('status')}: {error}"))
+    span.end(end_time=end_ns)
+
+
+def call_attributes(call: CallTrace, record: CostRouterMetadata) -> Attributes:
+    """The routed call's span attributes, read from its record."""
+    attributes: Attributes = {
+        n.TASK: call.task,
+        n.STATUS: record.get("status", "ok"),
+        n.CACHE_HIT: bool(record.get("cache_hit")),
+        n.ESCALATED: bool(record.get("escalated")),
+        n.ACCEPTED: bool(record.get("accepted")),
+        n.ATTEMPT_COUNT: len(record.get("attempts") or []),
+        n.STREAMED: call.streaming,
+    }
+    _put(attributes, n.NAMESPACE, record.get("namespace"))
+    _put(attributes, n.PURPOSE, record.get("purpose"))
+    _put(attributes, n.POLICY, record.get("policy"))
+    _put(attributes, n.SERVED_MODEL, record.get("served_by") or None)
+    _put(attributes, n.COST, record.get("cost_usd"))
+    _put(attributes, n.BASELINE, record.get("baseline_cost_usd"))
+    _put(attributes, n.REFERENCE_MODEL, record.get("reference_model"))
+    _put(attributes, n.RUN_ID, record.get("run_id"))
+    for lever, saved in (record.get("savings_usd") or {}).items():
+        _put(attributes, n.SAVINGS_PREFIX + lever, saved)
+    return attributes
+
+
+def attempt_attributes(call: CallTrace, note: AttemptNote, attempt: AttemptRecord) -> Attributes:
+    """A provider attempt's span attributes: the conventions' names, then ours."""
+    deployment = note.deployment
+    attributes: Attributes = {
+        n.OPERATION: n.CHAT,
+        **deployment_attributes(deployment),
+        n.TASK: call.task,
+        n.TIER: note.tier,
+    }
+    _put(attributes, n.RESPONSE_MODEL, note.response_model)
+    _put(attributes, n.REQUEST_MAX_TOKENS, call.max_tokens or deployment.output_cap)
+    if note.streamed:
+        attributes[n.REQUEST_STREAM] = True
+    usage = attempt.get("usage") or {}
+    _put(attributes, n.INPUT_TOKENS, usage.get("input_tokens"))
+    _put(attributes, n.OUTPUT_TOKENS, usage.get("output_tokens"))
+    _put(attributes, n.CACHE_READ_TOKENS, _detail(usage, "input_token_details", "cache_read"))
+    _put(attributes, n.REASONING_TOKENS, _detail(usage, "output_token_details", "reasoning"))
+    _put(attributes, n.COST, attempt.get("cost_usd"))
+    _put(attributes, n.PRICE_SOURCE, attempt.get("price_source"))
+    _put(attributes, n.ACCEPTED, attempt.get("accepted"))
+    _put(attributes, n.REASON, attempt.get("reason") or None)
+    _put(attributes, n.CHECK_SCORE, attempt.get("score"))
+    _put(attributes, n.CHECK_REASON, attempt.get("check_reason"))
+    attributes[n.USAGE_ESTIMATED] = bool(attempt.get("usage_estimated"))
+    _put(attributes, n.HTTP_STATUS, attempt.get("status_code"))
+    if note.error is not None:
+        attributes[n.ERROR_TYPE] = attempt.get("error") or type(note.error).__name__
+    if note.prompt is not None:
+        attributes[n.INPUT_MESSAGES] = input_messages(note.prompt)
+    if note.answer is not None:
+        attributes[n.OUTPUT_MESSAGES] = output_messages(note.answer)
+    return attributes
+
+
+def _attempt_span(
+    tracer: Tracer, parent: Any, call: CallTrace, note: AttemptNote, attempt: AttemptRecord
+) -> None:
+    span = tracer.start_span(
+        f"{n.CHAT} {note.deployment.model_id}",
+        context=parent,
+        kind=SpanKind.CLIENT,
+        attributes=attempt_attributes(call, note, attempt),
+        start_time=note.start_ns,
+    )
+    if note.error is not None:
+        span.set_status(Status(StatusCode.ERROR, _short(str(note.error))))
+    span.end(end_time=note.end_ns)
+
+
+def _skipped_events(span: Span, call: CallTrace, attempts: list[AttemptRecord]) -> None:
+    """Attempts that never reached a provider, as events on the call's span."""
+    called = {note.index for note in call.attempts}
+    for index, attempt in enumerate(attempts):
+        if index in called or attempt.get("role", "answer") != "answer":
+            continue
+        if attempt.get("provider") == "cache" or not attempt.get("reason", "").startswith("skip"):
+            continue
+        span.add_event(
+            n.SKIPPED_EVENT,
+            {
+                n.REQUEST_MODEL: attempt.get("model", ""),
+                n.TIER: attempt.get("tier", 0),
+                n.REASON: attempt.get("reason", ""),
+            },
+            timestamp=call.start_ns,
+        )
+
+
+def _cache_hit_span(
+    tracer: Tracer, parent: Any, call: CallTrace, record: CostRouterMetadata, end_ns: int
+) -> None:
+    """A hit answers the whole call: its span covers the call, with what it avoided."""
+    hit = (record.get("attempts") or [AttemptRecord()])[0]
+    attributes: Attributes = {n.TASK: call.task}
+    _put(attributes, n.SERVED_MODEL, hit.get("model"))
+    _put(attributes, n.AVOIDED_COST, hit.get("avoided_cost_usd"))
+    _put(attributes, n.SAVINGS_PREFIX + "cache", (record.get("savings_usd") or {}).get("cache"))
+    _child(tracer, parent, n.CACHE_HIT_SPAN, call, attributes, call.start_ns, end_ns)
+
+
+def _compression_span(
+    tracer: Tracer, parent: Any, call: CallTrace, record: CostRouterMetadata
+) -> None:
+    note = call.compression
+    assert note is not None
+    compressor = [
+        a.get("cost_usd") for a in record.get("attempts") or [] if a.get("role") == "compressor"
+    ]
+    attributes: Attributes = {
+        n.TASK: call.task,
+        n.TOKENS_BEFORE: note.tokens_before,
+        n.TOKENS_AFTER: note.tokens_after,
+        n.TOKENS_SAVED: record.get("compression_tokens_saved", 0),
+    }
+    _put(attributes, n.COMPRESSION_SAVED, record.get("compression_saved_usd"))
+    if None not in compressor:
+        attributes[n.COMPRESSOR_COST] = sum(c for c in compressor if c is not None)
+    _put(attributes, n.COMPRESSION_FALLBACK, note.fallback_reason)
+    _put(attributes, n.SAVINGS_PREFIX + "compression", _saving(record, "compression"))
+    _child(tracer, parent, n.COMPRESS_SPAN, call, attributes, note.start_ns, note.end_ns)
+
+
+def _batch_span(
+    tracer: Tracer, parent: Any, call: CallTrace, record: CostRouterMetadata, end_ns: int
+) -> None:
+    """A call that answers a batch of items: how many, and what batching saved."""
+    attributes: Attributes = {n.TASK: call.task, n.BATCH_SIZE: record.get("batch_size", 0)}
+    _put(attributes, n.BATCH_ITEM_PROMPT_TOKENS, record.get("item_prompt_tokens"))
+    _put(attributes, n.SAVINGS_PREFIX + "batching", _saving(record, "batching"))
+    _child(tracer, parent, n.BATCH_SPAN, call, attributes, call.start_ns, end_ns)
+
+
+def _child(
+    tracer: Tracer,
+    parent: Any,
+    name: str,
+    call: CallTrace,
+    attributes: Attributes,
+    start_ns: int,
+    end_ns: int,
+) -> None:
+    span = tracer.start_span(
+        f"{name} {call.task}", context=parent, attributes=attributes, start_time=start_ns
+    )
+    span.end(end_time=end_ns)
+
+
+def _call_error(attempts: list[AttemptRecord]) -> str:
+    """``error.type`` of a call that failed: the last attempt's error class."""
+    for attempt in reversed(attempts):
+        if attempt.get("error"):
+            return str(attempt["error"])
+    return n.OTHER_ERROR
+
+
+def _saving(record: CostRouterMetadata, lever: str) -> float | None:
+    return (record.get("savings_usd") or {}).get(lever)
+
+
+def _detail(usage: dict[str, Any], details: str, key: str) -> Any:
+    return (usage.get(details) or {}).get(key)
+
+
+def _put(attributes: Attributes, key: str, value: Any) -> None:
+    """Set ``key`` unless the value is unknown (OpenTelemetry drops None with a warning)."""
+    if value is not None:
+        attributes[key] = value
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["attempt_attributes", "call_attributes", "emit_spans"]

@@ -1,0 +1,297 @@
+"""Spans and metrics of routed calls over real HTTP, read back from the SDK in memory.
+
+Every figure a span or a metric carries is compared with the call's own record
+(``response_metadata["costrouter"]``), which is what the ledger stores.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.tracers.context import collect_runs
+from langchain_openai import ChatOpenAI
+
+from langchain_costrouter import (
+    AllTiersFailedError,
+    CircuitBreakers,
+    Deployment,
+    ItemBatcher,
+    PromptCompressor,
+    RetryPolicy,
+    Route,
+    RoutedChatModel,
+    Tier,
+)
+from langchain_costrouter.checks import FunctionCheck
+from langchain_costrouter.telemetry import SEMCONV_VERSION
+from langchain_costrouter.telemetry.names import OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS
+from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from tests.otel_fixtures import Otel
+from tests.server_fixtures import dead_url
+
+NO_WAIT = RetryPolicy(max_retries=1, backoff_base=0.0, backoff_cap=0.0)
+CHAT_SPAN = "chat "
+ROUTE_SPAN = "costrouter.route chat"
+
+
+def _child(server: LocalOpenAIServer, model: str) -> ChatOpenAI:
+    return ChatOpenAI(
+        model=model, base_url=server.base_url, api_key="test", max_retries=0, stream_usage=True
+    )
+
+
+def _router(otel: Otel, server: LocalOpenAIServer, **fields: Any) -> RoutedChatModel:
+    fields.setdefault("routes", {"chat": [_child(server, "gpt-4o-mini")]})
+    fields.setdefault("retry", NO_WAIT)
+    fields.setdefault("breakers", CircuitBreakers())
+    return RoutedChatModel(telemetry=otel.providers, **fields)
+
+
+def _escalating(otel: Otel, server: LocalOpenAIServer, **fields: Any) -> RoutedChatModel:
+    """Tier 0's answers always score 0.25 against a threshold of 0.5: tier 1 serves."""
+    low = FunctionCheck(lambda messages, answer, previous: 0.25, name="low")
+    route = Route(
+        tiers=(
+            Tier(deployments=(Deployment.of(_child(server, "gpt-4o-mini")),), check=low),
+            Tier(deployments=(Deployment.of(_child(server, "gpt-4o")),)),
+        )
+    )
+    return _router(otel, server, routes={"chat": route}, **fields)
+
+
+def test_an_escalated_call_has_one_span_per_attempt_under_the_call_span(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _escalating(otel, openai_server)
+    record = router.invoke("Is this spam?", max_tokens=50).response_metadata["costrouter"]
+    (call,) = otel.spans(ROUTE_SPAN)
+    cheap, strong = otel.spans(CHAT_SPAN)
+    assert (cheap.name, strong.name) == ("chat gpt-4o-mini", "chat gpt-4o")
+    for span, attempt in zip((cheap, strong), record["attempts"], strict=True):
+        assert span.parent is not None and span.parent.span_id == call.context.span_id
+        assert span.kind.name == "CLIENT"
+        assert span.attributes["gen_ai.operation.name"] == "chat"
+        assert span.attributes["gen_ai.provider.name"] == "openai"
+        assert span.attributes["gen_ai.request.model"] == attempt["model"]
+        assert span.attributes["gen_ai.response.model"] == attempt["model"]
+        assert span.attributes["gen_ai.request.max_tokens"] == 50
+        assert span.attributes["gen_ai.usage.input_tokens"] == attempt["usage"]["input_tokens"]
+        assert span.attributes["gen_ai.usage.output_tokens"] == attempt["usage"]["output_tokens"]
+        assert span.attributes["costrouter.cost_usd"] == attempt["cost_usd"]
+        assert span.attributes["costrouter.tier"] == attempt["tier"]
+        assert span.attributes["costrouter.usage_estimated"] is False
+        assert span.attributes["server.address"] == "127.0.0.1"
+        assert span.start_time <= span.end_time
+    assert cheap.attributes["costrouter.check.score"] == 0.25
+    assert cheap.attributes["costrouter.accepted"] is False
+    assert cheap.attributes["costrouter.reason"].startswith("escalated: score 0.250")
+    assert strong.attributes["costrouter.accepted"] is True
+    assert cheap.end_time <= strong.start_time  # tier 1 was called after tier 0 answered
+    assert call.attributes["costrouter.escalated"] is True
+    assert call.attributes["costrouter.served_model"] == "gpt-4o"
+    assert call.attributes["costrouter.cost_usd"] == record["cost_usd"]
+    assert call.attributes["costrouter.baseline_cost_usd"] == record["baseline_cost_usd"]
+    assert call.attributes["costrouter.savings_usd.cascade"] == record["savings_usd"]["cascade"]
+    assert call.attributes["costrouter.status"] == "ok"
+    assert not any(key.startswith("gen_ai.") for key in call.attributes)  # LangChain's run has them
+    assert call.instrumentation_scope.schema_url.endswith(SEMCONV_VERSION)
+
+
+def test_an_escalated_call_adds_its_record_to_the_metrics(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _escalating(otel, openai_server)
+    record = router.invoke("Is this spam?").response_metadata["costrouter"]
+    assert otel.total("costrouter.escalations", **{"costrouter.tier": 1}) == 1
+    assert otel.total("costrouter.cost") == pytest.approx(record["cost_usd"], rel=1e-12)
+    assert (
+        otel.total("costrouter.cost", **{"gen_ai.request.model": "gpt-4o"})
+        == (record["attempts"][1]["cost_usd"])
+    )
+    assert otel.total("costrouter.baseline_cost") == record["baseline_cost_usd"]
+    for lever, saved in record["savings_usd"].items():
+        assert otel.total("costrouter.savings", **{"costrouter.lever": lever}) == saved
+    durations = otel.points("gen_ai.client.operation.duration")
+    assert sorted(p.attributes["gen_ai.request.model"] for p in durations) == [
+        "gpt-4o",
+        "gpt-4o-mini",
+    ]
+    assert all(p.count == 1 and 0 < p.sum < 5 for p in durations)
+    assert tuple(durations[0].explicit_bounds) == OPERATION_DURATION_BUCKETS
+    assert OPERATION_DURATION_BUCKETS[:3] == (0.01, 0.02, 0.04)  # the conventions' own values
+    tokens = otel.points("gen_ai.client.token.usage")
+    inputs = sum(p.sum for p in tokens if p.attributes["gen_ai.token.type"] == "input")
+    assert inputs == sum(a["usage"]["input_tokens"] for a in record["attempts"])
+    assert tuple(tokens[0].explicit_bounds) == TOKEN_USAGE_BUCKETS
+    assert TOKEN_USAGE_BUCKETS[:4] == (1, 4, 16, 64)
+    assert otel.total("costrouter.calls", **{"costrouter.status": "ok"}) == 1
+
+
+def test_a_cache_hit_has_a_hit_span_and_counts_as_a_hit(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _router(otel, openai_server, cache="memory://")
+    first = router.invoke("What is 2 + 2?").response_metadata["costrouter"]
+    hit = router.invoke("What is 2 + 2?").response_metadata["costrouter"]
+    assert hit["cache_hit"] and openai_server.request_count() == 1
+    (hit_span,) = otel.spans("costrouter.cache_hit chat")
+    _, hit_call = otel.spans(ROUTE_SPAN)
+    assert hit_span.parent is not None and hit_span.parent.span_id == hit_call.context.span_id
+    assert hit_span.attributes["costrouter.avoided_cost_usd"] == first["cost_usd"]
+    assert hit_span.attributes["costrouter.savings_usd.cache"] == hit["savings_usd"]["cache"]
+    assert hit_call.attributes["costrouter.cache_hit"] is True
+    assert hit_call.attributes["costrouter.cost_usd"] == 0.0
+    assert len(otel.spans(CHAT_SPAN)) == 1  # the hit called no provider
+    assert otel.total("costrouter.cache.hits") == 1
+    assert otel.total("costrouter.cache.misses") == 1
+    assert otel.total("costrouter.savings", **{"costrouter.lever": "cache"}) == first["cost_usd"]
+    assert sum(p.count for p in otel.points("gen_ai.client.token.usage")) == 2  # in + out, once
+
+
+def test_a_failed_call_reports_each_provider_error(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    openai_server.script([Fault("500"), Fault("500")])
+    with pytest.raises(AllTiersFailedError) as failed:
+        _router(otel, openai_server).invoke("hello")
+    error = failed.value.attempts[0]["error"]  # the record's name for the provider's error
+    assert error and [a["status_code"] for a in failed.value.attempts] == [500, 500]
+    (call,) = otel.spans(ROUTE_SPAN)
+    attempts = otel.spans(CHAT_SPAN)
+    assert len(attempts) == 2
+    for span in attempts:
+        assert span.status.status_code.name == "ERROR"
+        assert span.attributes["error.type"] == error
+        assert span.attributes["http.response.status_code"] == 500
+        assert "gen_ai.usage.input_tokens" not in span.attributes
+    assert call.status.status_code.name == "ERROR"
+    assert call.attributes["costrouter.status"] == "failed"
+    assert call.attributes["error.type"] == error
+    durations = otel.points("gen_ai.client.operation.duration")
+    assert [p.attributes["error.type"] for p in durations] == [error]
+    assert durations[0].count == 2
+    assert otel.points("gen_ai.client.token.usage") == []  # no usage reported, none measured
+    assert otel.total("costrouter.calls", **{"costrouter.status": "failed"}) == 1
+
+
+def test_a_streamed_call_marks_its_attempt_as_streamed(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    chunks = list(_router(otel, openai_server).stream("Tell me a story"))
+    record = next(c for c in chunks if "costrouter" in c.response_metadata).response_metadata[
+        "costrouter"
+    ]
+    (attempt,) = otel.spans(CHAT_SPAN)
+    (call,) = otel.spans(ROUTE_SPAN)
+    assert attempt.attributes["gen_ai.request.stream"] is True
+    usage = record["attempts"][0]["usage"]
+    assert attempt.attributes["gen_ai.usage.output_tokens"] == usage["output_tokens"]
+    assert call.attributes["costrouter.stream"] is True
+    assert call.attributes["costrouter.cost_usd"] == record["cost_usd"]
+
+
+async def test_an_async_stream_reports_like_a_blocking_one(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _escalating(otel, openai_server)
+    async for _ in router.astream("Is this spam?"):
+        pass
+    assert [s.name for s in otel.spans()] == ["chat gpt-4o-mini", "chat gpt-4o", ROUTE_SPAN]
+    cheap = otel.spans(CHAT_SPAN)[0]
+    assert "gen_ai.request.stream" not in cheap.attributes  # a checked tier is buffered
+
+
+def test_a_batch_call_has_a_batch_span_with_what_batching_saved(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    openai_server.script([Reply('{"i0": "Yes", "i1": "No", "i2": "Yes"}')])
+    router = _router(otel, openai_server)
+    results = ItemBatcher(router, "Is it spam?", ["Yes", "No"], task="chat").invoke(
+        ["buy now", "hello mum", "free money"]
+    )
+    assert [r.value for r in results] == ["Yes", "No", "Yes"]
+    (batch,) = otel.spans("costrouter.batch chat")
+    (call,) = otel.spans(ROUTE_SPAN)
+    assert batch.parent is not None and batch.parent.span_id == call.context.span_id
+    assert batch.attributes["costrouter.batch.size"] == 3
+    assert batch.attributes["costrouter.batch.item_prompt_tokens"] > 0
+    saved = call.attributes["costrouter.savings_usd.batching"]
+    assert saved > 0 and batch.attributes["costrouter.savings_usd.batching"] == saved
+    assert otel.total("costrouter.savings", **{"costrouter.lever": "batching"}) == saved
+
+
+def test_compression_has_its_span_before_the_provider_call(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    compressor = PromptCompressor(strategies=("deterministic",), min_tokens=50)
+    router = _router(otel, openai_server, compressors={"*": compressor})
+    prose = "Please note that " * 300 + "Is it spam? Answer Yes or No."
+    record = router.invoke(prose).response_metadata["costrouter"]
+    (compress,) = otel.spans("costrouter.compress chat")
+    (attempt,) = otel.spans(CHAT_SPAN)
+    before = compress.attributes["costrouter.compression.tokens_before"]
+    after = compress.attributes["costrouter.compression.tokens_after"]
+    assert before > after
+    assert (
+        compress.attributes["costrouter.compression.tokens_saved"]
+        == (record["compression_tokens_saved"])
+    )
+    assert (
+        compress.attributes["costrouter.savings_usd.compression"]
+        == (record["savings_usd"]["compression"])
+    )
+    assert compress.end_time <= attempt.start_time
+
+
+def test_prompt_and_answer_text_stay_out_unless_asked_for(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    _router(otel, openai_server).invoke("my secret question")
+    (quiet,) = otel.spans(CHAT_SPAN)
+    assert not any("messages" in key for key in quiet.attributes)
+    otel.exporter.clear()
+    answer = _router(otel, openai_server, trace_content=True).invoke("my secret question")
+    (told,) = otel.spans(CHAT_SPAN)
+    sent = json.loads(told.attributes["gen_ai.input.messages"])
+    assert sent == [{"role": "user", "parts": [{"type": "text", "content": "my secret question"}]}]
+    (said,) = json.loads(told.attributes["gen_ai.output.messages"])
+    assert said["role"] == "assistant" and said["finish_reason"] == "stop"
+    assert said["parts"] == [{"type": "text", "content": answer.text}]
+
+
+def test_nothing_is_reported_twice_when_langchain_tracing_is_on(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _escalating(otel, openai_server)
+    with collect_runs() as runs:
+        router.invoke("Is this spam?")
+    assert [run.run_type for run in runs.traced_runs] == ["llm"]  # one run: children inline
+    assert [s.name for s in otel.spans()] == ["chat gpt-4o-mini", "chat gpt-4o", ROUTE_SPAN]
+    assert sum(p.count for p in otel.points("gen_ai.client.operation.duration")) == 2
+
+
+def test_breaker_transitions_are_counted_per_deployment(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    dead_child = ChatOpenAI(model="gpt-4o-mini", base_url=dead_url(), api_key="t", max_retries=0)
+    dead = Deployment.of(dead_child)
+    healthy = Deployment.of(_child(openai_server, "gpt-4o-mini"))
+    breakers = CircuitBreakers(failure_threshold=1, cooldown=0.0)
+    router = _router(
+        otel,
+        openai_server,
+        routes={"chat": Route(tiers=(Tier(deployments=(dead, healthy)),))},
+        breakers=breakers,
+        retry=RetryPolicy(max_retries=0),
+    )
+    router.invoke("hello")  # the dead one fails: its breaker opens
+    router.invoke("hello")  # cooldown over: one trial (half-open), which fails: open again
+    key = dead.breaker_key
+    assert otel.total("costrouter.breaker.transitions", **{"costrouter.breaker": key}) == 3
+    states = {
+        p.attributes["costrouter.breaker.state"]: p.value
+        for p in otel.points("costrouter.breaker.transitions")
+    }
+    assert states == {"open": 2, "half_open": 1}
