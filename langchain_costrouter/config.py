@@ -59,6 +59,15 @@ def load_router_kwargs(path: Path) -> dict[str, Any]:
     return _Builder(str(path), spec).router_kwargs()
 
 
+def load_models(path: Path) -> dict[str, Deployment]:
+    """Every ``[models.NAME]`` of the file as a priced deployment, routed or not.
+
+    ``costrouter collect`` calls models by config name, including ones no route uses yet.
+    """
+    builder = _Builder(str(path), parse_config(_read_toml(path), path=str(path)))
+    return builder.deployments(PriceTable(builder.prices()))
+
+
 def load_router_kwargs_from_env() -> dict[str, Any] | None:
     """The router's arguments from the file ``COSTROUTER_CONFIG`` names; None when unset.
 
@@ -117,10 +126,7 @@ class _Builder:
     def router_kwargs(self) -> dict[str, Any]:
         spec = self.spec
         prices = PriceTable(self.prices())
-        deployments = {
-            name: _priced(self.deployment(name, model), prices)
-            for name, model in spec.models.items()
-        }
+        deployments = self.deployments(prices)
         routes = {task: self.route(task, route, deployments) for task, route in spec.routes.items()}
         if spec.router.policy is not None:
             routes = self.apply_policy(spec.router.policy, routes, deployments)
@@ -129,6 +135,12 @@ class _Builder:
         if compressors:
             kwargs["compressors"] = compressors
         return validate_router_fields(kwargs, path=self.path)
+
+    def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
+        return {
+            name: _priced(self.deployment(name, model), prices)
+            for name, model in self.spec.models.items()
+        }
 
     def deployment(self, name: str, spec: ModelSpec) -> Deployment:
         key = f"models.{name}"
