@@ -93,13 +93,13 @@ class Caller:
         if cost is None:
             raise ConfigError(f"the router has no price for {model!r}: give it one in the config")
         self.spent += Decimal(repr(cost))
-        usage = message.usage_metadata or {}
+        usage = message.usage_metadata
         return Answer(
             model=model,
             text=message.text,
             cost_usd=Decimal(repr(cost)),
-            input_tokens=int(usage.get("input_tokens", 0)),
-            output_tokens=int(usage.get("output_tokens", 0)),
+            input_tokens=usage["input_tokens"] if usage else 0,
+            output_tokens=usage["output_tokens"] if usage else 0,
         )
 
     async def _wait_out_pause(self) -> None:

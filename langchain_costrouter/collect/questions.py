@@ -75,7 +75,9 @@ class Asker:
                 "calls": judge_calls,
             }
         outcomes = {model: _outcome(by_model[model], scores[model]) for model in self.models}
-        return OutcomeRecord(prompt.id, self.task, prompt.messages, outcomes, prompt.reference, extra)
+        return OutcomeRecord(
+            prompt.id, self.task, prompt.messages, outcomes, prompt.reference, extra
+        )
 
     async def _scores(
         self, question: Question, answers: dict[str, Answer]
@@ -92,9 +94,14 @@ class Asker:
         self, question: Question, answers: dict[str, Answer], reference: str
     ) -> tuple[dict[str, float], Decimal, int]:
         replies = await asyncio.gather(
-            *(self._judge(graded_prompt(question.messages, a.text, reference)) for a in answers.values())
+            *(
+                self._judge(graded_prompt(question.messages, a.text, reference))
+                for a in answers.values()
+            )
         )
-        scores = {model: graded_score(reply.text) for model, reply in zip(answers, replies, strict=True)}
+        scores = {
+            model: graded_score(reply.text) for model, reply in zip(answers, replies, strict=True)
+        }
         return _checked(question, scores), _cost(replies), len(replies)
 
     async def _pairwise(
@@ -104,7 +111,11 @@ class Asker:
         others = [model for model in answers if model != self.strongest]
         prompts = [pairwise_prompts(question.messages, answers[m].text, yardstick) for m in others]
         replies = await asyncio.gather(
-            *(self._judge(p) for pair in prompts for p in (pair.candidate_first, pair.yardstick_first))
+            *(
+                self._judge(p)
+                for pair in prompts
+                for p in (pair.candidate_first, pair.yardstick_first)
+            )
         )
         scores: dict[str, float | None] = {self.strongest: 1.0}
         for index, model in enumerate(others):

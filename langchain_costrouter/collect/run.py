@@ -8,12 +8,12 @@ router's records priced it) against the estimate, and why it stopped early, if i
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from langchain_costrouter.collect.calls import CallLimits, Caller
+from langchain_costrouter.collect.calls import Caller, CallLimits
 from langchain_costrouter.collect.estimate import Estimate, QuestionCost, SpendCap, estimate_run
 from langchain_costrouter.collect.output import OutcomesWriter, finished_questions
 from langchain_costrouter.collect.prompts import read_prompts
@@ -36,7 +36,7 @@ class CollectOptions:
     models: tuple[str, ...]
     score: str
     out: Path
-    limits: CallLimits = CallLimits()
+    limits: CallLimits = field(default_factory=CallLimits)
     max_cost_usd: Decimal | None = None
     dry_run: bool = False
     ledger: str | None = None

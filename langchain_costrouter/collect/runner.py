@@ -14,11 +14,11 @@ import asyncio
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Never
 from decimal import Decimal
 
 from tqdm import tqdm
 
-from langchain_costrouter.collect.calls import Caller
 from langchain_costrouter.collect.estimate import QuestionCost, SpendCap
 from langchain_costrouter.collect.output import OutcomesWriter
 from langchain_costrouter.collect.questions import Asker, JudgeVerdictError, Question
@@ -77,7 +77,7 @@ async def _worker(
     cap: SpendCap,
     writer: OutcomesWriter,
     result: RunResult,
-    bar: tqdm[None],
+    bar: tqdm[Never],
 ) -> None:
     caller = asker.caller
     for question in pending:

@@ -48,7 +48,9 @@ def price_function(router: RoutedChatModel, names: Sequence[str]) -> PriceFuncti
     """Dollars of a call of a named model, from the router's own price table."""
     table: PriceTable = router.prices
     route = router.route_table
-    deployments = {d.model_id: d for r in route.values() for d in r.deployments if d.model_id in names}
+    deployments = {
+        d.model_id: d for r in route.values() for d in r.deployments if d.model_id in names
+    }
 
     def price(model: str, input_tokens: int, output_tokens: int) -> Decimal | None:
         deployment = deployments[model]
@@ -75,7 +77,9 @@ def strongest_model(router: RoutedChatModel, names: Sequence[str]) -> str:
     return priced_as[chosen]
 
 
-def _named(models: dict[str, Deployment], names: Sequence[str], config: Path) -> dict[str, Deployment]:
+def _named(
+    models: dict[str, Deployment], names: Sequence[str], config: Path
+) -> dict[str, Deployment]:
     for name in names:
         if name not in models:
             raise ConfigError(

@@ -87,6 +87,8 @@ class RoutedChatModel(BaseChatModel):
     """Task label -> `PromptCompressor` run before routing (``"*"`` for every task)."""
     unknown_task: Literal["error", "default"] = "error"
     """What a label without a route does: raise, or use ``default_task``."""
+    shadow: Any = None
+    """A `ShadowConfig`: evaluate a sampled share of answers against the reference model."""
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -169,6 +171,11 @@ class RoutedChatModel(BaseChatModel):
         """The router-owned cache (None without ``cache=``)."""
         cache = self._current().stages.cache
         return getattr(cache, "cache", None)
+
+    @property
+    def shadow_evaluator(self) -> Any:
+        """The running shadow evaluation (`NoShadow` without ``shadow=``): stats, drain."""
+        return self._current().stages.shadow
 
     @property
     def route_table(self) -> dict[str, Route]:

@@ -24,6 +24,7 @@ from langchain_costrouter.router._compress import Compressors
 from langchain_costrouter.router._flow import Stages
 from langchain_costrouter.router._record import NoLedger, Recorder
 from langchain_costrouter.router._request import RouteTable
+from langchain_costrouter.router._shadow import Shadow, open_shadow
 from langchain_costrouter.routes import Route, known_models
 
 
@@ -42,6 +43,7 @@ class RouterFields(Protocol):
     breakers: CircuitBreakers
     default_max_tokens: int
     compressors: dict[str, Any]
+    shadow: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,13 @@ class RouterParts:
 
 
 def build_parts(
-    fields: RouterFields, *, cache: CacheStage | None = None, ledger: Ledger | None = None
+    fields: RouterFields,
+    *,
+    cache: CacheStage | None = None,
+    ledger: Ledger | None = None,
+    shadow: Shadow | None = None,
 ) -> RouterParts:
-    """Parts for ``fields``; ``cache`` and ``ledger`` reuse already opened stores."""
+    """Parts for ``fields``; ``cache``, ``ledger`` and ``shadow`` reuse already opened ones."""
     routes = fields.routes
     if cache is None:
         cache = _open_cache(fields.response_cache, fields.namespace)
@@ -72,10 +78,12 @@ def build_parts(
         accountant, fields.breakers, fields.retry, random.Random(), fields.default_max_tokens
     )
     recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
+    if shadow is None:
+        shadow = open_shadow(fields.shadow, routes, accountant, recorder.ledger, _url(ledger))
     first = routes[default_task or next(iter(routes))]
     return RouterParts(
         table=RouteTable(routes, default_task, fields.unknown_task),
-        stages=Stages(cache, Compressors(fields.compressors), cascade, recorder),
+        stages=Stages(cache, Compressors(fields.compressors), cascade, recorder, shadow),
         ledger=ledger,
         described_routes={task: route.describe() for task, route in routes.items()},
         default_model_id=first.tiers[0].primary.model_id,
@@ -87,7 +95,7 @@ def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
     cache = parts.stages.cache
     if isinstance(cache, RouterCache):
         cache = RouterCache(cache.cache, fields.namespace)
-    return build_parts(fields, cache=cache, ledger=parts.ledger)
+    return build_parts(fields, cache=cache, ledger=parts.ledger, shadow=parts.stages.shadow)
 
 
 def store_label(spec: Any) -> str | None:
@@ -122,6 +130,10 @@ def _open_ledger(spec: Any) -> Ledger | None:
     if spec is None or spec is False:
         return None
     return open_ledger(None if spec is True else spec)
+
+
+def _url(ledger: Ledger | None) -> str | None:
+    return None if ledger is None else ledger.url
 
 
 def _accountant(prices: Any, reference: str | None, routes: Mapping[str, Route]) -> Accountant:

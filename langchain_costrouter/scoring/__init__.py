@@ -45,7 +45,11 @@ class Scorer:
     def check_reference(self, reference: str | None) -> str | None:
         """Why ``reference`` cannot be scored against (None when it can)."""
         if reference is None:
-            return f"the {self.name} scorer needs a 'reference' answer" if self.needs_reference else None
+            return (
+                f"the {self.name} scorer needs a 'reference' answer"
+                if self.needs_reference
+                else None
+            )
         if self.score_answer is json_equal:
             try:
                 parse_json_answer(reference)

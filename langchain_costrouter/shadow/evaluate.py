@@ -1,0 +1,87 @@
+"""Score a served answer against the reference model's answer to the same prompt.
+
+Pure except for the judge, which the caller passes in as a function (it pays for the
+calls and records them): deterministic scorers compare the texts (the reference
+model's answer plays the reference), a ``judge:MODEL`` scorer compares them pairwise
+in both orders, so the reference model's own answers score 1 and quality reads as
+"at least as good as the reference model".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from langchain_costrouter.scoring import Scorer
+from langchain_costrouter.scoring.judge import pairwise_prompts, pairwise_score
+from langchain_costrouter.shadow.config import Redactor
+
+Judge = Callable[[Sequence[BaseMessage]], tuple[str, Decimal | None]]
+"""The judge's reply text to a request, and what the call cost (None: unpriced)."""
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A live call picked for shadow evaluation, as captured on the user's path."""
+
+    run_id: str
+    time: datetime
+    task: str
+    namespace: str
+    policy: str
+    served_by: str
+    served_tier: int | None
+    served_text: str
+    served_cost: Decimal | None
+    messages: Sequence[BaseMessage]
+    stop: list[str] | None = None
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    store_prompts: bool = False
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: float | None
+    judge_cost: Decimal
+    error: str | None = None
+
+
+def score_answer(
+    scorer: Scorer, sample: Sample, reference_text: str, judge: Judge | None
+) -> Scored:
+    """The served answer's score, with the reference model's answer as the yardstick."""
+    if scorer.score_answer is not None:
+        return Scored(scorer.score_answer(sample.served_text, reference_text), Decimal(0))
+    assert judge is not None, "a judge scorer comes with its judge"
+    prompts = pairwise_prompts(sample.messages, sample.served_text, reference_text)
+    first, first_cost = judge(prompts.candidate_first)
+    second, second_cost = judge(prompts.yardstick_first)
+    cost = (first_cost or Decimal(0)) + (second_cost or Decimal(0))
+    score = pairwise_score(first, second)
+    if score is None:
+        return Scored(None, cost, f"the judge gave no verdict: {first[-60:]!r} / {second[-60:]!r}")
+    return Scored(score, cost)
+
+
+def stored_prompt(
+    messages: Sequence[BaseMessage], redact: Redactor | None
+) -> tuple[dict[str, str], ...] | None:
+    """The prompt as outcomes messages, redacted; None when a message has no such role."""
+    stored = []
+    for message in messages:
+        role = _ROLES.get(message.type)
+        if role is None:  # a tool call or result: not an eval-set question
+            return None
+        stored.append({"role": role, "content": redacted(message.text, redact)})
+    return tuple(stored)
+
+
+def redacted(text: str, redact: Redactor | None) -> str:
+    return text if redact is None else redact(text)
