@@ -14,8 +14,8 @@ import asyncio
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Never
 from decimal import Decimal
+from typing import Never
 
 from tqdm import tqdm
 
