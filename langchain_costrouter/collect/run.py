@@ -8,6 +8,8 @@ router's records priced it) against the estimate, and why it stopped early, if i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -75,10 +77,20 @@ def collect(options: CollectOptions) -> dict[str, Any]:
     asker = Asker(caller, options.task, options.models, costs.strongest, scorer)
     cap = SpendCap(options.max_cost_usd)
     with OutcomesWriter(options.out) as writer:
-        result = asyncio.run(run_questions(pending, asker, costs, cap, writer))
+        result = _run(run_questions(pending, asker, costs, cap, writer))
     ledger = router.ledger_store
     ledger.flush()
     return {**report, **_figures(result, caller), "ledger": ledger.url}
+
+
+def _run(work: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """Run the async collection from blocking code, also where a loop already runs (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(1, thread_name_prefix="costrouter-collect") as thread:
+        return thread.submit(asyncio.run, work).result()
 
 
 def _plan(

@@ -26,6 +26,8 @@ BELOW = "below"
 OK = "ok"
 TOO_FEW = "too few samples"
 NO_PROMISE = "no promise"
+_ROUNDING = 1e-9
+"""A mean of 1.0 has an upper bound of 1.0 up to rounding: not below a promise of 1.0."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _row(
     elif len(scores) < min_samples:
         status = TOO_FEW
     else:
-        status = BELOW if interval[1] < promise.low else OK
+        status = BELOW if interval[1] < promise.low - _ROUNDING else OK
     return TaskDrift(task, policy, len(scores), failed, quality, interval, promise, status)
 
 
