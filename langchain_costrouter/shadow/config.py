@@ -92,7 +92,7 @@ def _task(label: str, spec: ShadowTask | float) -> ShadowTask:
     try:
         return spec if isinstance(spec, ShadowTask) else ShadowTask(rate=spec)
     except ConfigError as error:
-        raise ConfigError(error.reason, key=f"shadow.tasks.{label}") from None
+        raise ConfigError(error.reason, key=f"shadow.tasks.{label}.{error.key}") from None
 
 
 def _scorer(score: str) -> Scorer:
