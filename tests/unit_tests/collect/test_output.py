@@ -55,5 +55,5 @@ def test_another_runs_file_is_refused(tmp_path: Path) -> None:
 def test_a_bad_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("not json\n", encoding="utf-8")
-    with pytest.raises(OutcomesFormatError, match="out.jsonl:1"):
+    with pytest.raises(OutcomesFormatError, match=r"out\.jsonl:1"):
         finished_questions(out, "t", ["a", "b"])

@@ -88,7 +88,7 @@ def test_judge_scorer_names_its_model() -> None:
 
 @pytest.mark.parametrize("name", ["exacts", "judge:", "regex:", "regex:(", "bleu"])
 def test_a_bad_scorer_name_says_what_is_valid(name: str) -> None:
-    with pytest.raises(ConfigError, match="expected one of|not a valid regular expression"):
+    with pytest.raises(ConfigError, match=r"expected one of|not a valid regular expression"):
         parse_scorer(name)
 
 
