@@ -294,7 +294,8 @@ def open_shadow(
             "(or the router a ledger URL, whose database it shares)",
             key="shadow.store",
         )
-    return RouterShadow(spec, routes, accountant, ledger, ShadowStore(url))
+    store = ShadowStore(url, table_prefix=spec.table_prefix)
+    return RouterShadow(spec, routes, accountant, ledger, store)
 
 
 def _deployment(deployments: Sequence[Deployment], model: str | None, key: str) -> Deployment:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 from langchain_costrouter.scoring import Scorer, parse_scorer
 
 Redactor = Callable[[str], str]
@@ -51,6 +52,8 @@ class ShadowConfig:
         prompt_retention_days: Stored texts are erased after this many days.
         retention_days: Samples are deleted after this many days (None: kept).
         seed: Seeds the sampling, for reproducible tests.
+        table_prefix: Prefix of the shadow tables (as the ledger's), so apps can share a
+            database.
     """
 
     tasks: Mapping[str, ShadowTask | float]
@@ -64,6 +67,7 @@ class ShadowConfig:
     prompt_retention_days: float = 30.0
     retention_days: float | None = 180.0
     seed: int | None = None
+    table_prefix: str = DEFAULT_TABLE_PREFIX
     scorer: Scorer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
