@@ -15,7 +15,10 @@ import sqlalchemy as sa
 
 from langchain_costrouter.ledger.engine import create_ledger_engine
 
-COUNT = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from t').fetchone()[0])"
+COUNT = (
+    "import sqlite3, sys; "
+    "print(sqlite3.connect(sys.argv[1]).execute('select count(*) from t').fetchone()[0])"
+)
 
 
 def rows_seen_by_another_process(path: Path) -> int:
