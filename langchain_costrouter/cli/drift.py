@@ -8,11 +8,10 @@ quality with its interval next to the promise, and exits 1 when a task is below 
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter.cli.ledger_outcomes import since_time
 from langchain_costrouter.cli.output import print_report
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
@@ -20,8 +19,6 @@ from langchain_costrouter.shadow.drift import BELOW, TaskDrift, drift_table
 from langchain_costrouter.shadow.store import ShadowStore
 
 EXIT_DRIFT = 1
-_AGO = re.compile(r"^(\d+(?:\.\d+)?)([dhw])$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ledger", help=f"database of the shadow samples (default {default_ledger_url()})"
     )
     parser.add_argument(
-        "--since", type=_since, default="7d", help="7d, 36h, 2w or an ISO time (default 7d)"
+        "--since", type=since_time, default="7d", help="7d, 36h, 2w or an ISO time (default 7d)"
     )
     parser.add_argument(
         "--policy", type=Path, help="hold every task to this policy file's promise instead"
@@ -126,18 +123,3 @@ def _json(row: TaskDrift) -> dict[str, Any]:
         },
         "status": row.status,
     }
-
-
-def _since(text: str) -> datetime:
-    """Naive UTC: ``7d`` ago, or an ISO time (UTC when naive)."""
-    ago = _AGO.match(text)
-    if ago:
-        delta = timedelta(**{_UNITS[ago.group(2)]: float(ago.group(1))})
-        return datetime.now(UTC).replace(tzinfo=None) - delta
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(
-            f"expected 7d, 36h, 2w or an ISO time, got {text!r}"
-        ) from error
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when

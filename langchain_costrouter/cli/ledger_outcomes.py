@@ -8,10 +8,12 @@ same path. Samples that cannot be used are counted on stderr with the reason.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from langchain_costrouter.errors import ConfigError
@@ -20,6 +22,9 @@ from langchain_costrouter.outcomes import OutcomeRecord, write_outcomes
 from langchain_costrouter.shadow.outcomes import shadow_outcomes
 from langchain_costrouter.shadow.store import ShadowStore
 
+_AGO = re.compile(r"^(\d+(?:\.\d+)?)([dhw])$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--from-ledger`` and ``--task``, the alternative to an OUTCOMES file."""
@@ -27,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--from-ledger", metavar="URL", help="learn from the shadow outcomes in this database"
     )
     parser.add_argument("--task", help="with --from-ledger: the task label to calibrate")
+    parser.add_argument(
+        "--since",
+        type=since_time,
+        help="with --from-ledger: only samples from then on (7d, 36h, 2w or an ISO time)",
+    )
 
 
 @contextmanager
@@ -35,8 +45,8 @@ def outcomes_file(args: argparse.Namespace) -> Iterator[Path]:
     if args.from_ledger is None:
         if args.outcomes is None:
             raise ConfigError("give an OUTCOMES file, or --from-ledger URL --task TASK")
-        if args.task is not None:
-            raise ConfigError("--task goes with --from-ledger; an OUTCOMES file names its tasks")
+        if args.task is not None or args.since is not None:
+            raise ConfigError("--task and --since go with --from-ledger, not an OUTCOMES file")
         yield args.outcomes
         return
     if args.outcomes is not None:
@@ -45,17 +55,17 @@ def outcomes_file(args: argparse.Namespace) -> Iterator[Path]:
         raise ConfigError("--from-ledger needs --task TASK: the task label to calibrate")
     with tempfile.TemporaryDirectory(prefix="costrouter-shadow-") as directory:
         path = Path(directory) / f"shadow-{args.task}.jsonl"
-        write_outcomes(path, _records(args.from_ledger, args.task))
+        write_outcomes(path, _records(args.from_ledger, args.task, args.since))
         yield path
 
 
-def _records(url: str, task: str) -> list[OutcomeRecord]:
+def _records(url: str, task: str, since: datetime | None) -> list[OutcomeRecord]:
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise ConfigError(f"--from-ledger: no database at {path}")
     store = ShadowStore(url)
     try:
-        found = shadow_outcomes(store.read_samples(task=task), task)
+        found = shadow_outcomes(store.read_samples(task=task, since=since), task)
     finally:
         store.close()
     notes = ", ".join(f"{count} {reason}" for reason, count in sorted(found.left_out.items()))
@@ -67,3 +77,18 @@ def _records(url: str, task: str) -> list[OutcomeRecord]:
     if notes:
         print(f"shadow samples left out: {notes}", file=sys.stderr)
     return list(found.records)
+
+
+def since_time(text: str) -> datetime:
+    """Naive UTC: ``7d`` ago, or an ISO time (UTC when naive)."""
+    ago = _AGO.match(text)
+    if ago:
+        delta = timedelta(**{_UNITS[ago.group(2)]: float(ago.group(1))})
+        return datetime.now(UTC).replace(tzinfo=None) - delta
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected 7d, 36h, 2w or an ISO time, got {text!r}"
+        ) from error
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when

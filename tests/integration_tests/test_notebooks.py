@@ -49,7 +49,7 @@ KEY_OUTPUTS = {
         "provider calls of the re-run",
         "status",  # the drift table
         "drift detected: the math task is below its promise",
-        "recalibrated:",
+        "recalibrated: the new policy keeps its promise",
         "Saving vs always-strong",
     ),
 }

@@ -85,3 +85,5 @@ def test_calibrate_from_ledger_needs_usable_samples(
     assert "--from-ledger needs --task TASK" in capsys.readouterr().err
     assert main(["calibrate"]) == 2
     assert "give an OUTCOMES file, or --from-ledger URL --task TASK" in capsys.readouterr().err
+    assert main(["calibrate", str(tmp_path / "o.jsonl"), "--since", "7d"]) == 2
+    assert "--task and --since go with --from-ledger" in capsys.readouterr().err
