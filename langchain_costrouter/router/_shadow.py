@@ -153,9 +153,14 @@ class RouterShadow:
         return self.queue.drain(timeout)
 
     def close(self, timeout: float = 30.0) -> bool:
-        """Evaluate what is queued (up to ``timeout``), then stop the workers and the store."""
+        """Evaluate what is queued (up to ``timeout``), then stop the workers and the store.
+
+        When ``timeout`` runs out first, the store stays open for the samples still being
+        evaluated (the worker threads end with the process).
+        """
         drained = self.queue.close(timeout)
-        self.store.close()
+        if drained:
+            self.store.close()
         return drained
 
     # -- on the queue's threads
