@@ -24,6 +24,7 @@ from langchain_costrouter.config_schema import (
     ModelSpec,
     ProviderSpec,
     RouteSpec,
+    ShadowSpec,
     TierSpec,
     parse_config,
 )
@@ -134,6 +135,8 @@ class _Builder:
         compressors = self.compressors(deployments)
         if compressors:
             kwargs["compressors"] = compressors
+        if spec.router.shadow is not None:
+            kwargs["shadow"] = self.shadow(spec.router.shadow)
         return validate_router_fields(kwargs, path=self.path)
 
     def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
@@ -228,6 +231,22 @@ class _Builder:
             task: compressor_from_config(spec, path=self.path, key=key, chat_models=models)
             for (task, key), spec in specs.items()
         }
+
+    def shadow(self, spec: ShadowSpec) -> Any:
+        """``[router.shadow]`` as a `ShadowConfig`, holding the task to ``[router] policy``."""
+        from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
+
+        fields = spec.model_dump(exclude={"tasks"})
+        tasks = {task: ShadowTask(t.rate, t.store_prompts) for task, t in spec.tasks.items()}
+        policy = self.spec.router.policy
+        try:
+            return ShadowConfig(
+                tasks=tasks,
+                policy=None if policy is None else Path(self.path).parent / policy,
+                **fields,
+            )
+        except ConfigError as error:
+            raise ConfigError(error.reason, path=self.path, key=f"router.{error.key}") from None
 
     def prices(self) -> dict[str, ModelPrice]:
         overrides = {}

@@ -92,6 +92,11 @@ class RouterShadow:
         self.store = store
         self._accountant = accountant
         self._ledger = ledger
+        unrouted = sorted(set(config.tasks) - set(routes))
+        if unrouted:
+            raise ConfigError(
+                f"{unrouted} have no route; routed tasks: {', '.join(routes)}", key="shadow.tasks"
+            )
         deployments = known_models(routes.values())
         reference = config.reference_model or accountant.reference_model
         self.reference = _deployment(deployments, reference, "reference_model")
