@@ -13,8 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import OutcomeRecord, parse_record
@@ -66,7 +65,10 @@ def _checked(path: Path, number: int, raw: bytes, task: str, models: set[str]) -
 
 
 class OutcomesWriter:
-    """Appends one outcomes line per finished question, flushed at once (file 0600)."""
+    """Appends one outcomes line per finished question, flushed at once (file 0600).
+
+    Use it with ``contextlib.closing``.
+    """
 
     def __init__(self, path: Path) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -78,13 +80,5 @@ class OutcomesWriter:
         self._file.flush()
         self.written += 1
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self._file.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -76,7 +77,7 @@ def collect(options: CollectOptions) -> dict[str, Any]:
     caller = Caller(router, options.task, options.limits)
     asker = Asker(caller, options.task, options.models, costs.strongest, scorer)
     cap = SpendCap(options.max_cost_usd)
-    with OutcomesWriter(options.out) as writer:
+    with closing(OutcomesWriter(options.out)) as writer:
         result = _run(run_questions(pending, asker, costs, cap, writer))
     ledger = router.ledger_store
     ledger.flush()

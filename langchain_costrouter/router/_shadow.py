@@ -127,15 +127,20 @@ class RouterShadow:
         cost = record.get("cost_usd")
         self.queue.offer(
             Sample(
-                run_id=request.run_id,
-                time=datetime.now(UTC),
-                task=request.task,
-                namespace=str(record.get("namespace", "")),
-                policy=request.route.version,
-                served_by=str(record.get("served_by", "")),
-                served_tier=served[-1].get("tier") if served else None,
+                SampleRow(
+                    run_id=request.run_id,
+                    time=datetime.now(UTC),
+                    task=request.task,
+                    namespace=str(record.get("namespace", "")),
+                    policy=request.route.version,
+                    served_by=str(record.get("served_by", "")),
+                    served_tier=served[-1].get("tier") if served else None,
+                    reference_model=self.reference.model_id,
+                    scorer=self.config.score,
+                    score=None,
+                    served_cost=None if cost is None else Decimal(repr(cost)),
+                ),
                 served_text=message.text,
-                served_cost=None if cost is None else Decimal(repr(cost)),
                 messages=list(request.messages),
                 stop=request.stop,
                 kwargs=dict(request.kwargs),
@@ -171,7 +176,7 @@ class RouterShadow:
     # -- on the queue's threads
 
     def _evaluate(self, sample: Sample) -> None:
-        if sample.served_by == self.reference.model_id:  # the yardstick answered itself
+        if sample.row.served_by == self.reference.model_id:  # the yardstick answered itself
             self._store(sample, Scored(1.0, Decimal(0)), sample.served_text, Decimal(0))
             return
         attempts: list[AttemptRecord] = []
@@ -227,13 +232,13 @@ class RouterShadow:
         if not attempts:
             return
         record = call_record(
-            task=sample.task,
-            namespace=sample.namespace,
+            task=sample.row.task,
+            namespace=sample.row.namespace,
             attempts=attempts,
             served=attempts[0],
             accepted=True,
             cache_hit=False,
-            extra={"purpose": SHADOW_PURPOSE, "shadow_of": sample.run_id},
+            extra={"purpose": SHADOW_PURPOSE, "shadow_of": sample.row.run_id},
         )
         run_id = str(uuid.uuid4())
         reference = self._accountant.reference_model
@@ -246,24 +251,14 @@ class RouterShadow:
         self, sample: Sample, scored: Scored, reference_text: str | None, cost: Decimal | None
     ) -> None:
         redact = self.config.redact
-        keep = sample.store_prompts
-        row = SampleRow(
-            run_id=sample.run_id,
-            time=sample.time,
-            task=sample.task,
-            namespace=sample.namespace,
-            policy=sample.policy,
-            served_by=sample.served_by,
-            served_tier=sample.served_tier,
-            reference_model=self.reference.model_id,
-            scorer=self.config.score,
+        row = replace(
+            sample.row,
             score=scored.score,
             error=scored.error,
-            served_cost=sample.served_cost,
             reference_cost=cost,
             judge_cost=scored.judge_cost,
         )
-        if keep:
+        if sample.store_prompts:
             row = replace(
                 row,
                 messages=stored_prompt(sample.messages, redact),

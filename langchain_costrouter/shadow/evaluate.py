@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +19,7 @@ from langchain_core.messages import BaseMessage
 from langchain_costrouter.scoring import Scorer
 from langchain_costrouter.scoring.judge import pairwise_prompts, pairwise_score
 from langchain_costrouter.shadow.config import Redactor
+from langchain_costrouter.shadow.rows import SampleRow
 
 Judge = Callable[[Sequence[BaseMessage]], tuple[str, Decimal | None]]
 """The judge's reply text to a request, and what the call cost (None: unpriced)."""
@@ -29,17 +29,14 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
 @dataclass(frozen=True)
 class Sample:
-    """A live call picked for shadow evaluation, as captured on the user's path."""
+    """A live call picked for shadow evaluation, as captured on the user's path.
 
-    run_id: str
-    time: datetime
-    task: str
-    namespace: str
-    policy: str
-    served_by: str
-    served_tier: int | None
+    ``row`` is what will be stored, already filled in with the live call's facts; the
+    evaluation adds the score, the costs and (where kept) the texts.
+    """
+
+    row: SampleRow
     served_text: str
-    served_cost: Decimal | None
     messages: Sequence[BaseMessage]
     stop: list[str] | None = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def record(identifier: str, task: str = "t", models: tuple[str, ...] = ("a", "b"
 def test_finished_ids_are_read_back(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert finished_questions(out, "t", ["a", "b"]).ids == frozenset()
-    with OutcomesWriter(out) as writer:
+    with closing(OutcomesWriter(out)) as writer:
         writer.write(record("q1"))
         writer.write(record("q2"))
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
@@ -31,20 +32,20 @@ def test_finished_ids_are_read_back(tmp_path: Path) -> None:
 
 def test_a_cut_off_last_line_is_dropped_and_said(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    with OutcomesWriter(out) as writer:
+    with closing(OutcomesWriter(out)) as writer:
         writer.write(record("q1"))
     with out.open("a") as handle:
         handle.write('{"id": "q2", "task": "t", "mess')  # a kill in the middle of a write
     finished = finished_questions(out, "t", ["a", "b"])
     assert finished.ids == {"q1"} and finished.dropped_partial_line
-    with OutcomesWriter(out) as writer:
+    with closing(OutcomesWriter(out)) as writer:
         writer.write(record("q2"))
     assert [r.id for r in read_outcomes(out)] == ["q1", "q2"]
 
 
 def test_another_runs_file_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    with OutcomesWriter(out) as writer:
+    with closing(OutcomesWriter(out)) as writer:
         writer.write(record("q1", models=("a", "c")))
     with pytest.raises(ConfigError, match="holds outcomes of task 't' for models"):
         finished_questions(out, "t", ["a", "b"])
