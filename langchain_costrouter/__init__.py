@@ -18,12 +18,14 @@ cheapest cascade that keeps quality from recorded outcomes.
 """
 
 from langchain_costrouter.batching import ItemBatcher, ItemResult, abatch_classify, batch_classify
+from langchain_costrouter.budgets import Budget, RateLimit
 from langchain_costrouter.cache import CostRouterLLMCache, ResponseCache, open_cache
 from langchain_costrouter.callbacks import CostCallbackHandler
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.errors import (
     AllTiersFailedError,
     BudgetExceededError,
+    BudgetExhaustedError,
     ConfigError,
     CostRouterError,
     MissingAPIKeyError,
@@ -39,7 +41,9 @@ from langchain_costrouter.routes import Deployment, Route, Tier
 
 __all__ = [
     "AllTiersFailedError",
+    "Budget",
     "BudgetExceededError",
+    "BudgetExhaustedError",
     "CircuitBreakers",
     "CompressionResult",
     "ConfigError",
@@ -57,6 +61,7 @@ __all__ = [
     "PriceTable",
     "PromptCompressor",
     "ProviderError",
+    "RateLimit",
     "ReplayChatModel",
     "ResponseCache",
     "RetryPolicy",

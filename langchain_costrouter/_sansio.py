@@ -61,47 +61,68 @@ class Finished(NamedTuple, Generic[R]):
     result: R
 
 
+class _Turns(Generic[R]):
+    """A flow's side of a driver: the next step, given the last step's reply or error."""
+
+    __slots__ = ("_error", "_flow", "_reply", "result")
+
+    def __init__(self, flow: Flow[R]) -> None:
+        self._flow = flow
+        self._reply: Any = None
+        self._error: BaseException | None = None
+        self.result: R
+
+    def next(self) -> Any:
+        """The flow's next step, or `_END` once it has returned (its value in `result`)."""
+        reply, error = self._reply, self._error
+        self._reply = self._error = None
+        try:
+            return self._flow.send(reply) if error is None else self._flow.throw(error)
+        except StopIteration as done:
+            self.result = done.value
+            return _END
+
+    def reply(self, value: Any) -> None:
+        self._reply = value
+
+    def fail(self, error: BaseException) -> None:
+        """Throw ``error`` into the flow at its next turn: it records it, then re-raises."""
+        self._error = error
+
+
+_END = object()
+
+
 def drive(flow: Flow[R], io: StepIO) -> Generator[ChatGenerationChunk, None, R]:
     """Run ``flow`` with blocking I/O; yields live chunks, returns the flow's result."""
-    reply: Any = None
-    error: BaseException | None = None
+    turns = _Turns(flow)
     try:
-        while True:
+        while (step := turns.next()) is not _END:
             try:
-                step = flow.send(reply) if error is None else flow.throw(error)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            reply = error = None
-            try:
-                reply = (yield from io.stream(step)) if io.live(step) else io.perform(step)
-            except BaseException as raised:  # the flow records it, then re-raises
-                error = raised
+                turns.reply((yield from io.stream(step)) if io.live(step) else io.perform(step))
+            except BaseException as raised:
+                turns.fail(raised)
+        return turns.result
     finally:
         io.release()
 
 
 async def adrive(flow: Flow[R], io: StepIO) -> AsyncIterator[ChatGenerationChunk | Finished[R]]:
     """Run ``flow`` with awaited I/O; yields live chunks, then `Finished` with the result."""
-    reply: Any = None
-    error: BaseException | None = None
+    turns = _Turns(flow)
     try:
-        while True:
+        while (step := turns.next()) is not _END:
             try:
-                step = flow.send(reply) if error is None else flow.throw(error)
-            except StopIteration as done:
-                yield Finished(done.value)
-                return
-            reply = error = None
-            try:
-                if io.live(step):
-                    result: list[Any] = []
-                    async for chunk in io.astream(step, result):
-                        yield chunk
-                    reply = result[0]
-                else:
-                    reply = await io.aperform(step)
-            except BaseException as raised:  # the flow records it, then re-raises
-                error = raised
+                if not io.live(step):
+                    turns.reply(await io.aperform(step))
+                    continue
+                result: list[Any] = []
+                async for chunk in io.astream(step, result):
+                    yield chunk
+                turns.reply(result[0])
+            except BaseException as raised:
+                turns.fail(raised)
+        yield Finished(turns.result)
     finally:
         await io.arelease()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter.budgets import parse_budgets, rate_limits_from_models
 from langchain_costrouter.config_schema import (
     ConfigFile,
     ModelSpec,
@@ -137,7 +138,19 @@ class _Builder:
             kwargs["compressors"] = compressors
         if spec.router.shadow is not None:
             kwargs["shadow"] = self.shadow(spec.router.shadow)
+        kwargs.update(self.budgets())
         return validate_router_fields(kwargs, path=self.path)
+
+    def budgets(self) -> dict[str, Any]:
+        """``[[budgets]]``, ``rpm``/``tpm`` of the models: the budget and rate-limit fields."""
+        spec = self.spec
+        kwargs: dict[str, Any] = {}
+        if budgets := parse_budgets(spec.budgets, path=self.path):
+            kwargs["budgets"] = budgets
+        models = {name: model.model_dump(exclude_none=True) for name, model in spec.models.items()}
+        if rate_limits := rate_limits_from_models(models, path=self.path):
+            kwargs["rate_limits"] = rate_limits
+        return kwargs
 
     def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
         return {

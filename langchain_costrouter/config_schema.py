@@ -61,6 +61,8 @@ class ModelSpec(_Table):
     price: Table | None = None
     params: Table = Field(default_factory=dict)
     context_window: Annotated[int, Field(gt=0)] | None = None
+    rpm: Annotated[int, Field(gt=0, description="requests per minute")] | None = None
+    tpm: Annotated[int, Field(gt=0, description="tokens per minute")] | None = None
 
 
 class TierSpec(_Table):
@@ -130,6 +132,7 @@ class RouterSpec(_Table):
     ) = None
     policy: Annotated[str, Field(min_length=1)] | None = None
     compress: Table | None = None
+    budget_store: Annotated[str, Field(min_length=1)] | None = None
     shadow: ShadowSpec | None = None
 
     @field_validator("ledger", mode="plain")
@@ -156,6 +159,8 @@ class ConfigFile(_Table):
     providers: Annotated[dict[str, ProviderSpec], Field(min_length=1)]
     models: Annotated[dict[str, ModelSpec], Field(min_length=1)]
     routes: Annotated[dict[str, RouteSpec], Field(min_length=1)]
+    budgets: list[Table] | None = None
+    """``[[budgets]]`` tables, checked by `langchain_costrouter.budgets.parse_budgets`."""
 
 
 def parse_config(data: Mapping[str, Any], *, path: str) -> ConfigFile:

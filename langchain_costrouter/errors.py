@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -150,3 +152,61 @@ class BudgetExceededError(CostRouterError):
             f"No tier of route {task!r} fits the per-request budget of ${budget}. "
             "Raise max_cost_usd, lower max_tokens, or add a cheaper tier."
         )
+
+
+class BudgetExhaustedError(BudgetExceededError):
+    """A shared budget (per tenant, per task or global) has no room for a call's worst case.
+
+    A subclass, so code catching `BudgetExceededError` catches both kinds of budget.
+    ``downgrade`` tells the request path that every budget that refused allows serving
+    from a cheaper deployment instead (``on_exhausted="downgrade"``).
+    """
+
+    def __init__(
+        self,
+        *,
+        budget_name: str,
+        scope: str,
+        task: str,
+        spent_usd: Decimal,
+        reserved_usd: Decimal,
+        limit_usd: Decimal,
+        needed_usd: Decimal,
+        reset_at: datetime | None,
+        downgrade: bool,
+    ) -> None:
+        self.budget_name = budget_name
+        self.scope = scope
+        self.spent_usd = spent_usd
+        self.reserved_usd = reserved_usd
+        self.limit_usd = limit_usd
+        self.needed_usd = needed_usd
+        self.reset_at = reset_at
+        self.downgrade = downgrade
+        self.task = task
+        self.budget = float(limit_usd)
+        self.attempts: list[Any] = []
+        resets = f"It resets at {reset_at.isoformat()}" if reset_at else "It never resets"
+        CostRouterError.__init__(
+            self,
+            f"Budget {budget_name!r} ({scope}) is exhausted: ${spent_usd:f} spent and "
+            f"${reserved_usd:f} reserved by calls in flight, of ${limit_usd:f}; this call "
+            f"needs up to ${needed_usd:f}. {resets}. Wait for the reset, raise limit_usd, lower "
+            "max_tokens, or set on_exhausted='downgrade' to serve from a cheaper model.",
+        )
+
+
+class BudgetStoreError(CostRouterError):
+    """The shared budget store failed, so a call's budgets could not be checked."""
+
+    def __init__(self, store: str, error: BaseException) -> None:
+        self.store = store
+        super().__init__(
+            f"The budget store {store} failed ({type(error).__name__}: {error}); calls are "
+            "refused while their budgets cannot be checked. Check that the store is up, or "
+            "build the gate with on_store_error='allow' to let calls through unbudgeted."
+        )
+
+
+class BudgetSoftLimitWarning(UserWarning):
+    """A budget's spend crossed its soft threshold (once per budget, scope and window)."""

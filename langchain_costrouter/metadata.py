@@ -11,6 +11,14 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 PriceSource = Literal["provider", "price_map", "override", "unknown", "estimated"]
+CallStatus = Literal["ok", "failed", "cancelled", "cut"]
+Purpose = Literal["production", "eval", "shadow"]
+PURPOSES: tuple[Purpose, ...] = ("production", "eval", "shadow")
+
+PURPOSE_KEY = "costrouter_purpose"
+"""Run metadata naming why a call is made: production traffic, an eval run, a shadow sample."""
+ITEM_PROMPT_TOKENS_KEY = "costrouter_item_prompt_tokens"
+"""Run metadata of a batch call: the prompt tokens of the per-item calls it replaces."""
 
 
 class AttemptRecord(TypedDict, total=False):
@@ -34,23 +42,30 @@ class AttemptRecord(TypedDict, total=False):
     check_reason: str  # what the quality check said about the answer
     avoided_cost_usd: float | None  # on a cache hit: what the original answer cost
     output_cap_exceeded: bool  # more output tokens than the call's cap (a server ignored it)
+    downgraded_by: str  # the budget that sent the call to a cheaper deployment
 
 
 class CostRouterMetadata(TypedDict, total=False):
     """What ``response_metadata["costrouter"]`` holds (design.md 4.2)."""
 
+    record_version: int  # 2: one baseline per call and savings by lever
     task: str
     namespace: str
+    status: CallStatus  # how the call ended
+    purpose: Purpose  # production traffic, an eval run (collect) or a shadow sample
+    policy: str | None  # the calibrated policy the route followed, when there is one
     cache_hit: bool
     attempts: list[AttemptRecord]
     cost_usd: float | None  # all attempts; None if any price is unknown
-    baseline_cost_usd: float | None
+    baseline_cost_usd: float | None  # the call on the reference model, uncompressed, unbatched
+    savings_usd: dict[str, float | None]  # baseline - cost by lever; sums exactly
     escalated: bool
     accepted: bool
     served_by: str
     compression_tokens_saved: int
     compression_saved_usd: float | None  # those tokens on the serving model; None if unpriced
     batch_size: int
+    item_prompt_tokens: int  # a batch call: the prompt tokens of the per-item calls it replaced
     run_id: str  # the id the ledger rows carry, so a handler on the same ledger skips them
     reference_model: str | None  # the model baseline_cost_usd is priced on
 

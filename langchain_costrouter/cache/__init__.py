@@ -26,7 +26,8 @@ from langchain_costrouter.cache.keys import (
 from langchain_costrouter.cache.langchain_cache import CostRouterLLMCache
 from langchain_costrouter.cache.memory import MemoryBackend
 from langchain_costrouter.cache.response_cache import CacheHit, ResponseCache, is_complete
-from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch, near_miss_guard
+from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch
+from langchain_costrouter.cache.semantic_guard import near_miss_guard
 from langchain_costrouter.cache.urls import as_response_cache, open_backend, open_cache
 
 __all__ = [

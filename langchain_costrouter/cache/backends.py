@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 
 class CacheBackendError(OSError):
@@ -66,6 +67,15 @@ class CacheBackend(ABC):
         saw at that position.
         """
         raise NotImplementedError(f"{type(self).__name__} stores no lists")
+
+    def index_directory(self) -> Path | None:
+        """This machine's owner-only directory for search indexes derived from the lists.
+
+        None (the default) keeps them in the process, shared by the caches on this
+        backend object; a store shared between processes names a directory so that a
+        new process maps its indexes instead of rebuilding them. ``clear`` empties it.
+        """
+        return None
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """Take the lock ``name`` for ``ttl`` seconds unless someone holds it."""

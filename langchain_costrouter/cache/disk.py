@@ -23,6 +23,7 @@ it is shared by the backends of one directory in a process (`disk_store`).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,10 +114,15 @@ class DiskBackend(LocalBackend):
             cache.delete(key)
 
     def clear(self) -> None:
-        """Remove every entry of the directory."""
+        """Remove every entry of the directory, and the search indexes derived from them."""
         self._behind.flush()
         with self._errors() as cache:
             cache.clear()
+        shutil.rmtree(self.index_directory(), ignore_errors=True)
+
+    def index_directory(self) -> Path:
+        """``semantic-index`` inside the cache directory (owner-only like it)."""
+        return self.directory / "semantic-index"
 
     def flush(self) -> None:
         """Commit the entries still being written (done by itself within milliseconds)."""

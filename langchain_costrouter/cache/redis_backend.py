@@ -2,7 +2,9 @@
 
 GET/SET with PX for entries, SET NX PX for coalescing locks, a compare-and-delete
 EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors, SCAN+DEL to clear. No
-modules (RedisJSON, RediSearch) are needed. Every key carries ``prefix``, so several
+modules (RedisJSON, RediSearch) are needed: the semantic layer searches large lists
+with its own index, kept per machine (`index_directory`), because the search module
+is not part of a plain Redis server. Every key carries ``prefix``, so several
 applications (and tests) share one database without touching each other's keys.
 
 Short socket timeouts keep a dead server from stalling calls: a request that cannot
@@ -11,15 +13,21 @@ reach Redis within them is a miss, and the call goes on.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
+import platformdirs
 import redis
 
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
 
 DEFAULT_PREFIX = "costrouter:cache:"
+_LIST_PAGE = 500
 
 _UNLOCK_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -49,6 +57,7 @@ class RedisBackend(CacheBackend):
     ) -> None:
         """Create a client; no connection is made until the first command."""
         self.prefix = prefix
+        self._server = _server_identity(url)
         self._client: redis.Redis = redis.Redis.from_url(
             url, socket_connect_timeout=connect_timeout, socket_timeout=timeout
         )
@@ -81,6 +90,16 @@ class RedisBackend(CacheBackend):
                     batch.clear()
             if batch:
                 self._client.delete(*batch)
+        shutil.rmtree(self.index_directory(), ignore_errors=True)
+
+    def index_directory(self) -> Path:
+        """A directory of this user's cache dir named after the server, database and prefix.
+
+        Each machine keeps its own indexes of the shared lists (the name is a digest,
+        so no host name or password lands in a path).
+        """
+        name = hashlib.sha256(f"{self._server}|{self.prefix}".encode()).hexdigest()[:32]
+        return _user_index_root() / name
 
     def append(self, key: str, value: bytes) -> None:
         """RPUSH one value to the list under ``key``."""
@@ -93,10 +112,19 @@ class RedisBackend(CacheBackend):
             return int(self._client.llen(self.prefix + key))
 
     def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        """LRANGE from ``start`` to the end."""
+        """LRANGE from ``start`` to the end, a page at a time.
+
+        One LRANGE of a 100,000-entry partition is 800 MB, far past the reply timeout;
+        pages of `_LIST_PAGE` values keep every reply small.
+        """
+        values: list[bytes] = []
         with _errors():
-            values = self._client.lrange(self.prefix + key, start, -1)
-        return cast("list[bytes]", values)
+            while True:
+                page = self._client.lrange(self.prefix + key, start, start + _LIST_PAGE - 1)
+                values += cast("list[bytes]", page)
+                if len(page) < _LIST_PAGE:
+                    return values
+                start += _LIST_PAGE
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """SET NX PX: atomic across every process that shares the server."""
@@ -128,6 +156,16 @@ def _errors() -> Iterator[None]:
         yield
     except redis.RedisError as error:
         raise CacheBackendError(f"Redis failed: {error}") from error
+
+
+def _server_identity(url: str) -> str:
+    """Scheme, host, port and database of ``url``, without credentials."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+def _user_index_root() -> Path:
+    return Path(platformdirs.user_cache_dir("langchain-costrouter")) / "semantic-index"
 
 
 def _glob_escape(text: str) -> str:

@@ -196,6 +196,15 @@ class ResponseCache:
             return _aleader()
         return self._coalescer.ahold(self.key(request))
 
+    def wait_for_semantic_index(self, timeout: float | None = None) -> bool:
+        """Wait until the semantic layer's background index upkeep is done.
+
+        Lookups never wait for it (they scan new entries exactly meanwhile); tests,
+        benchmarks and a graceful shutdown may. Returns False if work still runs at
+        ``timeout`` seconds; True at once without a semantic layer.
+        """
+        return self._semantic is None or self._semantic.wait(timeout)
+
     def clear(self) -> None:
         """Remove every entry of the backend (only this cache's prefix, for Redis)."""
         self._guard.run("clearing", self.backend.clear)

@@ -12,13 +12,13 @@ Semantic caches are where the anchors leaked answers across tenants and served
   (`near_miss_guard`). "Refund order 1234" never answers "refund order 1235".
 
 Vectors live in the backend (so Redis and diskcache share them across processes), one
-list per partition, compared by cosine similarity (`semantic_index`).
+list per partition, compared by cosine similarity. Large partitions are searched with
+an approximate index (`semantic_ann`, the ``[ann]`` extra) whose candidates are
+re-ranked exactly and go through the same threshold and guard (`semantic_view`).
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 
@@ -27,53 +27,13 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import HumanMessage
 
 from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
-from langchain_costrouter.cache.semantic_index import PartitionIndex
+from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature_hash
+from langchain_costrouter.cache.semantic_view import PartitionView
 
-_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
-_WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
-_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
-_NEGATIONS = frozenset(
-    {"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without"}
-)
 # Stored vectors are float32: a similarity may read up to about 1e-7 low.
 _FLOAT32_TOLERANCE = 1e-6
-_NEGATING_WORDS = {"cannot": "not", "dont": "not", "doesnt": "not", "isnt": "not", "cant": "not"}
 
 NearMissGuard = Callable[[str, str], bool]
-
-
-def near_miss_guard(query: str, cached: str) -> bool:
-    """True when two similar texts also agree on numbers, negations and named entities."""
-    return _signature(query) == _signature(cached)
-
-
-def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
-    numbers = Counter(n.replace(",", "") for n in _NUMBER.findall(text))
-    negations: Counter[str] = Counter()
-    names: set[str] = set()
-    for match in _WORD.finditer(text):
-        word = match.group()
-        negation = _negation(word)
-        if negation is not None:
-            negations[negation] += 1
-        if word[0].isupper() and word != "I" and not _starts_sentence(text, match.start()):
-            names.add(word)
-    return numbers, negations, frozenset(names)
-
-
-def _negation(word: str) -> str | None:
-    """The canonical negation a word carries ("can't", "cannot" and "not" are all "not")."""
-    lowered = word.lower().replace("\u2019", "'")
-    if lowered.endswith("n't"):
-        return "not"
-    if lowered in _NEGATIONS:
-        return lowered
-    return _NEGATING_WORDS.get(lowered)
-
-
-def _starts_sentence(text: str, position: int) -> bool:
-    before = text[:position]
-    return not before.strip() or _SENTENCE_END.search(before) is not None
 
 
 @dataclass(frozen=True)
@@ -142,16 +102,20 @@ class SemanticLayer:
         return _unit(await self.embeddings.aembed_query(text))
 
     def best_match(
-        self, task: str, text: str, vector: list[float], index: PartitionIndex
+        self, task: str, text: str, vector: list[float], view: PartitionView
     ) -> SemanticMatch | None:
         """The most similar stored entry above the threshold that passes the guard."""
         threshold = self.threshold_for(task)
         if threshold is None:
             return None
-        for similarity, entry in index.ranked(vector, threshold - _FLOAT32_TOLERANCE):
-            if self.guard(text, entry.text):
-                return SemanticMatch(entry.key, min(similarity, 1.0), entry.text)
-        return None
+        floor = threshold - _FLOAT32_TOLERANCE
+        # With the default guard only entries of the query's signature can be served:
+        # the view looks those up directly instead of searching past a crowd of others.
+        signature = signature_hash(text) if self.guard is near_miss_guard else None
+        found = view.best(vector, floor, lambda cached: self.guard(text, cached), signature)
+        if found is None:
+            return None
+        return SemanticMatch(found.key, min(found.similarity, 1.0), found.text)
 
 
 def _unit(vector: list[float]) -> list[float]:

@@ -1,28 +1,44 @@
-"""The semantic layer's I/O: embedding calls and vector lists in the backend.
+"""The semantic layer's I/O: embedding calls, vector lists in the backend, index upkeep.
 
 `SemanticLayer` holds the pure decisions (partition, threshold, near-miss guard);
 this module reads and appends the partition's vectors through the `BackendGuard`,
-so a failing store is a miss here too, and keeps each partition parsed
-(`PartitionIndex`), reading only what was appended since the last lookup. A query's
-vector is kept until the answer is stored, so a miss followed by a store embeds the
-prompt once, not twice.
+so a failing store is a miss here too. Each partition is kept as a `PartitionView`:
+on a lookup the backend is asked for the list's length and the values appended
+since. A new process starts from the partition's base in its `IndexHome` (a mapped
+file for diskcache and Redis), checked against the backend's value at the base's last
+position, instead of parsing the whole list. When the rows since the base grow past
+an exact scan's budget, a background thread merges them into a new base (and graph)
+and writes it for the machine's other processes. A query's vector is kept until the
+answer is stored, so a miss followed by a store embeds the prompt once, not twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
+import warnings
 from collections import OrderedDict
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_futures
 
+from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import CacheRequest, Normalization
 from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch
-from langchain_costrouter.cache.semantic_index import PartitionIndex, encode_entry
+from langchain_costrouter.cache.semantic_base import Base, merge
+from langchain_costrouter.cache.semantic_home import IndexHome, home_for
+from langchain_costrouter.cache.semantic_index import encode_entry, value_digest
+from langchain_costrouter.cache.semantic_view import PartitionView
+from langchain_costrouter.cache.semantic_worker import INDEX_WORKER
+from langchain_costrouter.errors import BackendUnavailableWarning
 
 _PENDING_VECTORS = 1024
-# Parsed partitions kept per cache, least recently read dropped first: 256 MB holds
-# about 40,000 vectors of 1,536 dimensions. A dropped partition is read again whole.
+# Parsed partitions kept per cache, least recently read dropped first (mapped files do
+# not count). A dropped partition is started again from its base.
 _KEPT_BYTES = 256 * 2**20
+# After a merge found another process merging the same partition, wait this long.
+_MERGE_RETRY_SECONDS = 1.0
 
 
 class SemanticStore:
@@ -32,9 +48,18 @@ class SemanticStore:
         """Use ``layer``'s decisions and ``guard``'s backend."""
         self.layer = layer
         self.guard = guard
+        self._home: IndexHome | None = None
         self._pending: OrderedDict[str, list[float]] = OrderedDict()
-        self._indexes: OrderedDict[str, PartitionIndex] = OrderedDict()
+        self._views: OrderedDict[str, PartitionView] = OrderedDict()
+        self._merges: dict[str, Future[None]] = {}
+        self._retry_at: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    @property
+    def home(self) -> IndexHome:
+        if self._home is None:
+            self._home = home_for(self.guard.backend)
+        return self._home
 
     def find(self, request: CacheRequest, normalization: Normalization) -> SemanticMatch | None:
         """The best stored match for the request, if any."""
@@ -42,12 +67,12 @@ class SemanticStore:
         if text is None:
             return None
         partition = self.layer.partition(request, normalization)
-        index = self.guard.run("reading vectors", self._read, partition)
-        if not index or not index.entries:
+        view = self.guard.run("reading vectors", self._read, partition)
+        if not view or not view.entries:
             return None
         vector = self._vector(text) or self.layer.embed(text)
         self._keep(text, vector)
-        return self.layer.best_match(request.task, text, vector, index)
+        return self.layer.best_match(request.task, text, vector, view)
 
     async def afind(
         self, request: CacheRequest, normalization: Normalization
@@ -57,14 +82,14 @@ class SemanticStore:
         if text is None:
             return None
         partition = self.layer.partition(request, normalization)
-        index = await self.guard.arun(
+        view = await self.guard.arun(
             "reading vectors", lambda: asyncio.to_thread(self._read, partition)
         )
-        if not index or not index.entries:
+        if not view or not view.entries:
             return None
         vector = self._vector(text) or await self.layer.aembed(text)
         self._keep(text, vector)
-        return self.layer.best_match(request.task, text, vector, index)
+        return self.layer.best_match(request.task, text, vector, view)
 
     def remember(self, request: CacheRequest, normalization: Normalization, key: str) -> None:
         """Add the request's vector to its partition, pointing at the exact ``key``."""
@@ -91,41 +116,115 @@ class SemanticStore:
             "writing vectors", lambda: asyncio.to_thread(backend.append, partition, entry)
         )
 
-    def _read(self, partition: str) -> PartitionIndex:
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for this store's background merges; False if some still run at ``timeout``.
+
+        Raises:
+            Exception: what a merge raised that was not a store or file error (a bug).
+        """
+        with self._lock:
+            running = list(self._merges.values())
+        done, not_done = wait_for_futures(running, timeout)
+        for future in done:
+            future.result()  # a merge's unexpected error surfaces here
+        return not not_done
+
+    def _read(self, partition: str) -> PartitionView:
         """The partition as this process knows it, brought up to date with what is new.
 
         One length query when nothing changed; the new values only when some were
         appended; the whole list again when the backend's list is not the one read
         before (cleared, trimmed or evicted meanwhile).
         """
-        backend = self.guard.backend
-        length = backend.list_length(partition)
+        length = self.guard.backend.list_length(partition)
         with self._lock:
-            known = self._indexes.get(partition)
-            if known is not None:
-                self._indexes.move_to_end(partition)  # recently read: kept longest
-        if known is not None and known.length == length:
-            return known
-        index = None
+            known = self._views.get(partition)
+        if known is None:
+            known = self._adopted(partition)
+        if known is None or known.length != length:
+            known = self._caught_up(partition, known, length)
+        if known.tail_full():
+            self._schedule_merge(partition, known)
+        self._remember_view(partition, known)
+        return known
+
+    def _adopted(self, partition: str) -> PartitionView | None:
+        """The home's base, if the backend still holds the value it ends with."""
+        base = self.home.load(partition)
+        if base is None:
+            return None
+        lines = self.guard.backend.read_list(partition, base.length - 1) if base.length else []
+        if base.length and (not lines or value_digest(lines[0]) != base.last):
+            self.home.discard(partition)
+            return None
+        return PartitionView.of_base(base, lines[1:])
+
+    def _caught_up(self, partition: str, known: PartitionView | None, length: int) -> PartitionView:
+        backend = self.guard.backend
         if known is not None and 0 < known.length < length:
             lines = backend.read_list(partition, known.length - 1)
-            if lines and lines[0] == known.last:
-                index = known.extended(lines[1:], known.length - 1 + len(lines))
-        if index is None:
-            lines = backend.read_list(partition)
-            index = PartitionIndex.empty().extended(lines, length)
-        self._remember_index(partition, index)
-        return index
+            if lines and value_digest(lines[0]) == known.last:
+                return known.extended(lines[1:], known.length - 1 + len(lines))
+        if known is not None and known.base is not None and self.home.load(partition) is known.base:
+            self.home.discard(partition)  # its list changed under it (a newer file is kept)
+        return PartitionView.read(backend.read_list(partition), length)
 
-    def _remember_index(self, partition: str, index: PartitionIndex) -> None:
-        """Keep ``index``; drop the least recently read partitions beyond the byte budget."""
+    def _remember_view(self, partition: str, view: PartitionView) -> None:
+        """Keep ``view``; drop the least recently read partitions beyond the byte budget."""
         with self._lock:
-            self._indexes[partition] = index
-            self._indexes.move_to_end(partition)
-            total = sum(kept.nbytes for kept in self._indexes.values())
-            while total > _KEPT_BYTES and len(self._indexes) > 1:
-                _, dropped = self._indexes.popitem(last=False)
+            self._views[partition] = view
+            self._views.move_to_end(partition)
+            total = sum(kept.nbytes for kept in self._views.values())
+            while total > _KEPT_BYTES and len(self._views) > 1:
+                _, dropped = self._views.popitem(last=False)
                 total -= dropped.nbytes
+
+    def _schedule_merge(self, partition: str, view: PartitionView) -> None:
+        with self._lock:
+            running = self._merges.get(partition)
+            if running is not None and not running.done():
+                return
+            if time.monotonic() < self._retry_at.get(partition, 0.0):
+                return
+            self._merges[partition] = INDEX_WORKER.submit(lambda: self._merge(partition, view))
+
+    def _merge(self, partition: str, view: PartitionView) -> None:
+        """Move the view's tail into a new base, or adopt a newer one another process wrote."""
+        try:
+            with self.home.claim(partition) as mine:
+                newer = self.home.load(partition)
+                if newer is not None and newer.length > view.base_length:
+                    adopted = self._adopted(partition)
+                    if adopted is not None:
+                        self._install(partition, adopted)
+                elif mine:
+                    merged = merge(view.base, view.tail, view.length, view.last)
+                    self._rebase(partition, view, self.home.save(partition, merged))
+                else:
+                    with self._lock:
+                        self._retry_at[partition] = time.monotonic() + _MERGE_RETRY_SECONDS
+        except (OSError, CacheBackendError) as error:  # CacheBackendError is an OSError
+            warnings.warn(
+                f"Semantic index upkeep failed ({error}); lookups scan the newest entries "
+                f"exactly until it succeeds.",
+                BackendUnavailableWarning,
+                stacklevel=2,
+            )
+            with self._lock:
+                self._retry_at[partition] = time.monotonic() + _MERGE_RETRY_SECONDS
+
+    def _rebase(self, partition: str, merged_from: PartitionView, base: Base) -> None:
+        """Put ``base`` under the current view, if it still extends the merged one."""
+        with self._lock:
+            current = self._views.get(partition)
+            if current is not None and current.lineage == merged_from.lineage:
+                self._views[partition] = current.rebased(base, len(merged_from.tail))
+
+    def _install(self, partition: str, view: PartitionView) -> None:
+        with self._lock:
+            current = self._views.get(partition)
+            if current is None or current.length <= view.length:
+                self._views[partition] = view
 
     def _vector(self, text: str) -> list[float] | None:
         with self._lock:

@@ -39,6 +39,8 @@ class Write(NamedTuple):
 
 
 Commit = Callable[[list[Write]], None]
+MAX_QUEUED = 512
+"""Writes that may wait for the writer thread; past that the caller commits them itself."""
 IDLE_SECONDS = 5.0
 """How long the writer thread waits for work before it ends (a new write starts one)."""
 
@@ -68,6 +70,9 @@ class WriteBehind:
         write = Write(key, value, None if ttl is None else time.time() + ttl)
         self.pending[key] = write
         self._queue.append(write)
+        if len(self._queue) >= MAX_QUEUED:  # the writer thread is starved: write here
+            self.flush()
+            return
         self._start()
 
     def read(self, key: str) -> bytes | None:

@@ -24,10 +24,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.errors import AllTiersFailedError, ConfigError
+from langchain_costrouter.metadata import PURPOSE_KEY, Purpose
 
-PURPOSE_KEY = "costrouter_purpose"
-"""Run metadata the request path copies into the record's ``purpose``."""
-EVAL_PURPOSE = "eval"
+EVAL_PURPOSE: Purpose = "eval"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 
-from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata, sum_costs
-from langchain_costrouter.pricing import PriceTable, token_counts
+from langchain_costrouter.metadata import AttemptRecord, CallStatus, CostRouterMetadata, sum_costs
+from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 from langchain_costrouter.routes import Deployment
 from langchain_costrouter.tokens import count_messages, count_text
 
@@ -72,6 +72,15 @@ class Accountant:
             prompt,
         )
 
+    def deployment_cost(self, deployment: Deployment, counts: TokenCounts) -> Decimal | None:
+        """What ``counts`` cost on ``deployment`` by the price table (None: unpriced)."""
+        priced = self.prices.price(deployment.priced_as, counts, provider=deployment.provider)
+        return priced.cost_usd
+
+    def model_cost(self, model: str | None, counts: TokenCounts) -> Decimal | None:
+        """What ``counts`` cost on the model named ``model`` (None: no model, or unpriced)."""
+        return None if model is None else self.prices.price(model, counts).cost_usd
+
     def input_cost(self, deployment: Deployment, tokens: int) -> float | None:
         """What ``tokens`` prompt tokens cost on ``deployment``: the worth of tokens not sent.
 
@@ -115,16 +124,18 @@ def call_record(
     served: AttemptRecord | None,
     accepted: bool,
     cache_hit: bool,
+    status: CallStatus = "ok",
     extra: dict[str, Any] | None = None,
 ) -> CostRouterMetadata:
-    """The ``response_metadata["costrouter"]`` record of one routed call."""
+    """The ``response_metadata["costrouter"]`` record of one routed call (no savings yet)."""
     record = CostRouterMetadata(
+        record_version=2,
         task=task,
         namespace=namespace,
+        status=status,
         cache_hit=cache_hit,
         attempts=attempts,
         cost_usd=sum_costs([a.get("cost_usd") for a in attempts]),
-        baseline_cost_usd=served.get("baseline_cost_usd") if served else None,
         escalated=bool(served and served.get("tier", 0) > 0),
         accepted=accepted,
         served_by=served.get("model", "") if served else "",

@@ -21,9 +21,10 @@ from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._breakers import CircuitBreakers
+from langchain_costrouter.router._budget import Budgets, hold, settle
 from langchain_costrouter.router._faults import ProviderFault, backoff_delay, classify
 from langchain_costrouter.router._request import Request
-from langchain_costrouter.router._steps import Called, CallModel, RunCheck, Sleep, Step
+from langchain_costrouter.router._steps import Called, CallModel, Charge, RunCheck, Sleep, Step
 from langchain_costrouter.routes import Deployment, Tier
 
 
@@ -38,13 +39,14 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class CascadeParts:
-    """What the policy needs besides the request: prices, breakers, retries, budget default."""
+    """What the policy needs besides the request: prices, breakers, retries, budgets."""
 
     accountant: Accountant
     breakers: CircuitBreakers
     retry: RetryPolicy
     rng: random.Random
     default_max_tokens: int
+    budgets: Budgets
 
 
 @dataclass(slots=True)
@@ -87,7 +89,9 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
         if tier.check is not None:
             previous = tuple(answer[2] for answer in answered)
             result: CheckResult = yield RunCheck(tier.check, message, previous)
-            score = _scored(request, parts, record, result)
+            score, judged = _scored(request, parts, record, result)
+            if judged and parts.budgets.enabled:
+                yield Charge("judge", judged)
         answered.append((score, index, message, deployment, record))
         if tier.check is None or score >= tier.threshold:
             record["accepted"] = True
@@ -96,6 +100,8 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
         record["reason"] = f"escalated: score {score:.3f} < threshold {tier.threshold}"
         if checked_reason := record.get("check_reason"):
             record["reason"] += f" ({checked_reason})"
+        if record.get("downgraded_by"):
+            break  # the budget allows nothing dearer: escalating would be refused too
     return _best_effort(request, answered)
 
 
@@ -107,13 +113,21 @@ def _answer_from_tier(
     overflow_window: list[int | None],
 ) -> Generator[Step, Any, tuple[AIMessage, Deployment, AttemptRecord] | None]:
     """Try the tier's deployments in order, retrying transient faults on each."""
-    breakers, retry = parts.breakers, parts.retry
+    breakers, retry, budgets = parts.breakers, parts.retry, parts.budgets
     checked = tier.check is not None
-    for deployment in tier.deployments:
-        if not breakers.allow(deployment.breaker_key):
-            request.attempts.append(_failed(deployment, index, "skipped: circuit open", None, 0.0))
+    for planned in tier.deployments:
+        if not breakers.allow(planned.breaker_key):
+            request.attempts.append(_failed(planned, index, "skipped: circuit open", None, 0.0))
             continue
         for attempt in range(retry.max_retries + 1):
+            deployment, held = planned, None
+            if budgets.enabled:
+                cap = output_cap(planned, request.kwargs)
+                got = yield from hold(request, budgets, planned, cap)
+                if isinstance(got, str):  # a local rate limit: fail over like a busy provider
+                    request.attempts.append(_failed(planned, index, got, None, None))
+                    break
+                deployment, held = got.deployment, got
             called: Called = yield CallModel(deployment, index, checked)
             if called.message is not None:
                 breakers.record_success(deployment.breaker_key)
@@ -122,8 +136,15 @@ def _answer_from_tier(
                 if _over_cap(request, deployment, record):
                     record["output_cap_exceeded"] = True
                 request.attempts.append(record)
+                if held is not None:
+                    yield from settle(request, budgets, held, record)
+                    if held.downgraded_by is not None:
+                        record["downgraded_by"] = held.downgraded_by
                 return called.message, deployment, record
-            fault = _fault_or_raise(request, parts, called, deployment, index)
+            fault, failed = _failed_attempt(request, parts, called, deployment, index)
+            if held is not None:
+                yield from settle(request, budgets, held, failed)
+            _raise_if_final(fault, called, deployment)
             if fault.kind == "context_overflow":
                 overflow_window.append(deployment.context_window)
                 return None
@@ -137,14 +158,12 @@ def _answer_from_tier(
     return None
 
 
-def _fault_or_raise(
+def _failed_attempt(
     request: Request, parts: CascadeParts, called: Called, deployment: Deployment, index: int
-) -> ProviderFault:
-    """Record a failed attempt; raise when no retry or later tier can fix it.
+) -> tuple[ProviderFault, AttemptRecord]:
+    """Record a failed attempt (a cut stream is priced on what it delivered).
 
-    An error that is not a provider's (a bug in the caller's code) propagates as it is;
-    a fatal provider error (bad key, bad request) becomes a `ProviderError` at once; a
-    stream that broke after reaching the caller cannot be retried without repeating text.
+    An error that is not a provider's (a bug in the caller's code) propagates as it is.
     """
     error = called.error
     assert error is not None
@@ -152,10 +171,21 @@ def _fault_or_raise(
     if fault is None:
         raise error
     failed = _failed(deployment, index, f"error: {fault.kind}", fault, called.latency_ms)
-    request.attempts.append(failed)
     if called.partial is not None:
         failed.update(parts.accountant.attempt(deployment, called.partial, request.messages))
         failed.update({"tier": index, "accepted": False, "reason": "error: stream cut"})
+    request.attempts.append(failed)
+    return fault, failed
+
+
+def _raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment) -> None:
+    """Raise when no retry or later tier can fix the failure.
+
+    A fatal provider error (bad key, bad request) becomes a `ProviderError` at once; a
+    stream that broke after reaching the caller cannot be retried without repeating text.
+    """
+    error = called.error
+    if called.partial is not None:
         raise ProviderError(
             f"{deployment.label} cut the stream after part of the answer ({fault.error_type}). "
             "The partial answer was already streamed, so it was not retried; retry the call, "
@@ -174,16 +204,19 @@ def _fault_or_raise(
             retryable=False,
             kind=fault.kind,
         ) from error
-    return fault
 
 
 def _scored(
     request: Request, parts: CascadeParts, record: AttemptRecord, result: CheckResult
-) -> float:
-    """Note the check's verdict on the attempt; a judge's own calls become attempts."""
+) -> tuple[float, float]:
+    """Note the check's verdict on the attempt; a judge's own calls become attempts.
+
+    Returns the score and what the judge's calls cost (for the call's budgets).
+    """
     record["score"] = result.score
     if result.reason:
         record["check_reason"] = result.reason
+    judged = 0.0
     for side_call in result.cost_messages:
         side = parts.accountant.side_call(side_call, request.messages, "judge")
         side.update(
@@ -195,7 +228,8 @@ def _scored(
             }
         )
         request.attempts.append(side)
-    return result.score
+        judged += side.get("cost_usd") or 0.0
+    return result.score, judged
 
 
 def _estimate(request: Request, parts: CascadeParts, deployment: Deployment) -> float | None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from typing import Any
 
-from langchain_core.messages import AIMessage
-
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._request import Request
+from langchain_costrouter.router._steps import Charge
 from langchain_costrouter.router_fields import EVERY_TASK
 
 
@@ -42,8 +42,8 @@ class Compressors:
 
 
 def compress(
-    request: Request, compressor: PromptCompressor, accountant: Accountant
-) -> Generator[CompressorCall, AIMessage, None]:
+    request: Request, compressor: PromptCompressor, accountant: Accountant, budgets: Budgets
+) -> Generator[CompressorCall | Charge, Any, None]:
     """Replace the request's messages with their compressed form, billing the compressor."""
     result: CompressionResult = yield from compressor.message_steps(
         request.messages,
@@ -58,3 +58,5 @@ def compress(
             {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
         )
         request.attempts.append(attempt)
+        if budgets.enabled:
+            yield Charge("compressor", attempt.get("cost_usd") or 0.0)

@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_costrouter import tokens
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
+from langchain_costrouter.budgets import Budget, RateLimit
 from langchain_costrouter.config import checked_router_kwargs, load_router_kwargs
 from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.router._breakers import CircuitBreakers
@@ -87,6 +88,18 @@ class RoutedChatModel(BaseChatModel):
     """Task label -> `PromptCompressor` run before routing (``"*"`` for every task)."""
     unknown_task: Literal["error", "default"] = "error"
     """What a label without a route does: raise, or use ``default_task``."""
+    budgets: list[Budget] = Field(default_factory=list)
+    """Spending limits shared by every process using ``budget_store`` (per tenant, per
+    task, or global; per minute, hour, day or month)."""
+    budget_store: Any = "memory://"
+    """Where budgets and rate limits are counted: ``memory://`` (this process),
+    ``sqlite:///PATH`` (this machine), ``redis://...`` or ``postgresql+psycopg://...``
+    (many machines), or a `BudgetStore`."""
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+    """Deployment label (``provider/model``) -> requests and tokens per minute, shared
+    through ``budget_store``: the router waits or fails over before a provider's 429."""
+    on_soft_limit: Any = None
+    """Called with each `SoftLimitCrossed` (a budget past its soft threshold)."""
     shadow: Any = None
     """A `ShadowConfig`: evaluate a sampled share of answers against the reference model."""
 
@@ -309,7 +322,8 @@ class RoutedChatModel(BaseChatModel):
         stages = parts.stages
         request = begin(parts.table, messages, stop, run_manager, kwargs)
         request.cache_key = stages.cache.key_for(request)
-        return serve(request, stages), RouterIO(request, stages.cache, streaming=streaming)
+        io = RouterIO(request, stages.cache, stages.cascade.budgets.gate, streaming=streaming)
+        return serve(request, stages), io
 
     # -- tools and structured output
 

@@ -55,7 +55,9 @@ def serve(request: Request, stages: Stages) -> Generator[Step, Any, AIMessage]:
             return stages.recorder.serve_hit(request, hit)
     try:
         if (compressor := stages.compressors.for_request(request)) is not None:
-            yield from compress(request, compressor, stages.cascade.accountant)
+            yield from compress(
+                request, compressor, stages.cascade.accountant, stages.cascade.budgets
+            )
         outcome = yield from run_cascade(request, stages.cascade)
     except BaseException as error:  # recorded, then raised as it is
         stages.recorder.fail(request, error)

@@ -17,8 +17,10 @@ from typing import Any
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
+from langchain_costrouter.budgets import Gate, Reservation
 from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.compression.runnable import CompressorIO
+from langchain_costrouter.errors import BudgetExhaustedError
 from langchain_costrouter.router._cache import CacheStage
 from langchain_costrouter.router._children import (
     acall_child,
@@ -30,11 +32,16 @@ from langchain_costrouter.router._children import (
 )
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import (
+    AcquireRate,
     Called,
     CallModel,
+    Charge,
+    Downgrade,
     HoldFlight,
     ReadCache,
+    Reserve,
     RunCheck,
+    Settle,
     Sleep,
     Step,
     WriteCache,
@@ -46,11 +53,14 @@ _COMPRESSOR_IO = CompressorIO(None)  # the caller's run config reaches it throug
 class RouterIO:
     """Performs the steps of one routed call; ``streaming`` makes unchecked calls live."""
 
-    __slots__ = ("_aheld", "_held", "cache", "request", "streamed", "streaming")
+    __slots__ = ("_aheld", "_held", "cache", "gate", "request", "streamed", "streaming")
 
-    def __init__(self, request: Request, cache: CacheStage, *, streaming: bool = False) -> None:
+    def __init__(
+        self, request: Request, cache: CacheStage, gate: Gate, *, streaming: bool = False
+    ) -> None:
         self.request = request
         self.cache = cache
+        self.gate = gate
         self.streaming = streaming
         self.streamed = False
         """Whether the served answer already reached the caller as live chunks."""
@@ -99,6 +109,9 @@ class RouterIO:
         return self._held.enter_context(self.cache.hold(step.key))
 
     def release(self) -> None:
+        """End the call: leave its coalescing flight, settle a budget it still holds."""
+        if (budget := self._unsettled()) is not None:
+            self.gate.settle(*budget)
         if self._held is not None:
             self._held.close()
 
@@ -144,8 +157,24 @@ class RouterIO:
         return await self._aheld.enter_async_context(self.cache.ahold(step.key))
 
     async def arelease(self) -> None:
+        if (budget := self._unsettled()) is not None:
+            await self.gate.asettle(*budget)
         if self._aheld is not None:
             await self._aheld.aclose()
+
+    def _unsettled(self) -> tuple[Reservation, float | None] | None:
+        """The budget of an attempt that never ended (cancelled, or a bug), and its cost.
+
+        The recorder has priced the cancelled attempt by then (the flow records a failure
+        before the driver lets go); an attempt that raised a bug released nothing.
+        """
+        request = self.request
+        if request.held is None:
+            return None
+        held, request.held = request.held, None
+        last = request.attempts[-1] if request.attempts else {}
+        cancelled = str(last.get("reason", "")).startswith("cancelled")
+        return held, last.get("cost_usd") if cancelled else 0.0
 
     def _ended(self, called: Called) -> Called:
         self.request.in_flight = None
@@ -160,6 +189,39 @@ def _broken(delivered: list[BaseMessageChunk], error: Exception, start: float) -
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
+
+
+def _reserve(io: RouterIO, step: Reserve) -> Reservation | BudgetExhaustedError:
+    """A refusal is the reply, not an exception: the cascade decides what follows."""
+    context = io.request.budget_context()
+    try:
+        return io.gate.reserve(context, step.deployment.label, step.worst_case_usd)
+    except BudgetExhaustedError as refusal:
+        return refusal
+
+
+async def _areserve(io: RouterIO, step: Reserve) -> Reservation | BudgetExhaustedError:
+    context = io.request.budget_context()
+    try:
+        return await io.gate.areserve(context, step.deployment.label, step.worst_case_usd)
+    except BudgetExhaustedError as refusal:
+        return refusal
+
+
+def _downgrade(io: RouterIO, step: Downgrade) -> tuple[str, Reservation] | BudgetExhaustedError:
+    try:
+        return io.gate.downgrade_target(io.request.budget_context(), step.options)
+    except BudgetExhaustedError as refusal:
+        return refusal
+
+
+async def _adowngrade(
+    io: RouterIO, step: Downgrade
+) -> tuple[str, Reservation] | BudgetExhaustedError:
+    try:
+        return await io.gate.adowngrade_target(io.request.budget_context(), step.options)
+    except BudgetExhaustedError as refusal:
+        return refusal
 
 
 # Per step type: how to perform it blocking, and awaited (a coroutine function).
@@ -179,5 +241,19 @@ _PERFORM: dict[type, tuple[Callable[[RouterIO, Any], Any], Callable[[RouterIO, A
     CompressorCall: (
         lambda io, s: _COMPRESSOR_IO.perform(s),
         lambda io, s: _COMPRESSOR_IO.aperform(s),
+    ),
+    AcquireRate: (
+        lambda io, s: io.gate.acquire_rate(s.deployment.label, s.tokens, s.max_wait),
+        lambda io, s: io.gate.aacquire_rate(s.deployment.label, s.tokens, s.max_wait),
+    ),
+    Reserve: (_reserve, _areserve),
+    Downgrade: (_downgrade, _adowngrade),
+    Settle: (
+        lambda io, s: io.gate.settle(s.reservation, s.cost_usd),
+        lambda io, s: io.gate.asettle(s.reservation, s.cost_usd),
+    ),
+    Charge: (
+        lambda io, s: io.gate.charge(io.request.budget_context(), s.role, s.cost_usd),
+        lambda io, s: io.gate.acharge(io.request.budget_context(), s.role, s.cost_usd),
     ),
 }

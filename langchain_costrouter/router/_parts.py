@@ -13,11 +13,20 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from langchain_costrouter.budgets import (
+    Budget,
+    BudgetGate,
+    Gate,
+    NullBudgetGate,
+    RateLimit,
+    WorstCase,
+)
 from langchain_costrouter.cache import as_response_cache
 from langchain_costrouter.ledger import Ledger, open_ledger
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._breakers import CircuitBreakers
+from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._cache import CacheStage, NoCache, RouterCache
 from langchain_costrouter.router._cascade import CascadeParts, RetryPolicy
 from langchain_costrouter.router._compress import Compressors
@@ -43,6 +52,10 @@ class RouterFields(Protocol):
     breakers: CircuitBreakers
     default_max_tokens: int
     compressors: dict[str, Any]
+    budgets: list[Budget]
+    budget_store: Any
+    rate_limits: dict[str, RateLimit]
+    on_soft_limit: Any
     shadow: Any
 
 
@@ -64,9 +77,10 @@ def build_parts(
     *,
     cache: CacheStage | None = None,
     ledger: Ledger | None = None,
+    gate: Gate | None = None,
     shadow: Shadow | None = None,
 ) -> RouterParts:
-    """Parts for ``fields``; ``cache``, ``ledger`` and ``shadow`` reuse already opened ones."""
+    """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones."""
     routes = fields.routes
     if cache is None:
         cache = _open_cache(fields.response_cache, fields.namespace)
@@ -75,7 +89,12 @@ def build_parts(
     accountant = _accountant(fields.prices, fields.reference_model, routes)
     default_task = fields.default_task
     cascade = CascadeParts(
-        accountant, fields.breakers, fields.retry, random.Random(), fields.default_max_tokens
+        accountant,
+        fields.breakers,
+        fields.retry,
+        random.Random(),
+        fields.default_max_tokens,
+        _budgets(fields, accountant.prices, gate),
     )
     recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
     if shadow is None:
@@ -95,7 +114,9 @@ def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
     cache = parts.stages.cache
     if isinstance(cache, RouterCache):
         cache = RouterCache(cache.cache, fields.namespace)
-    return build_parts(fields, cache=cache, ledger=parts.ledger, shadow=parts.stages.shadow)
+    gate = parts.stages.cascade.budgets.gate
+    shadow = parts.stages.shadow
+    return build_parts(fields, cache=cache, ledger=parts.ledger, gate=gate, shadow=shadow)
 
 
 def store_label(spec: Any) -> str | None:
@@ -116,6 +137,20 @@ def _without_password(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _budgets(fields: RouterFields, prices: PriceTable, gate: Gate | None) -> Budgets:
+    """The shared budgets and rate limits (a gate that does nothing when there are none)."""
+    if gate is None:
+        gate = NullBudgetGate()
+        if fields.budgets or fields.rate_limits:
+            gate = BudgetGate(
+                fields.budgets,
+                fields.budget_store,
+                rate_limits=fields.rate_limits,
+                on_soft_limit=fields.on_soft_limit,
+            )
+    return Budgets(gate, WorstCase(prices), max_wait=fields.retry.backoff_cap)
 
 
 def _open_cache(spec: Any, namespace: str) -> CacheStage:

@@ -8,14 +8,17 @@ some attempts (`Recorder.fail`), which still reaches the ledger.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
 
-from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.errors import ProviderError
+from langchain_costrouter.metadata import AttemptRecord, CallStatus, CostRouterMetadata
+from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record, usage_of
 from langchain_costrouter.router._cascade import CascadeOutcome
 from langchain_costrouter.router._children import merge_chunks
@@ -73,6 +76,10 @@ class Recorder:
             cache_hit=False,
             extra=request.extra,
         )
+        strongest = request.route.tiers[-1].primary
+        record["baseline_cost_usd"], record["savings_usd"] = savings.answered(
+            self.accountant, request.attempts, served, outcome.served_by, strongest, request.extra
+        )
         message = outcome.message  # a fresh object from the child: ours to stamp
         message.response_metadata = {
             **message.response_metadata,
@@ -124,8 +131,10 @@ class Recorder:
             served=None,
             accepted=False,
             cache_hit=False,
+            status=_status(error),
             extra=request.extra,
         )
+        record["baseline_cost_usd"], record["savings_usd"] = savings.unanswered(request.attempts)
         self._write(record, request.run_id)
 
     def _hit_record(self, request: Request, hit: AIMessage) -> CostRouterMetadata:
@@ -159,14 +168,17 @@ class Recorder:
         )
         if estimated:
             attempt["usage_estimated"] = True
-        return call_record(
+        record = call_record(
             task=request.task,
             namespace=self.namespace,
             attempts=[attempt],
             served=attempt,
             accepted=True,
             cache_hit=True,
+            extra=_call_facts(request.extra),
         )
+        record["baseline_cost_usd"], record["savings_usd"] = savings.cache_hit(original)
+        return record
 
     def _price_compression_saving(self, request: Request, served: Deployment) -> None:
         """What the prompt tokens compression removed would have cost the serving model.
@@ -189,6 +201,19 @@ class Recorder:
         self.ledger.add_call(
             record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
         )
+
+
+def _status(error: BaseException) -> CallStatus:
+    if isinstance(error, asyncio.CancelledError | GeneratorExit | KeyboardInterrupt):
+        return "cancelled"
+    if isinstance(error, ProviderError) and error.kind == "stream_cut":
+        return "cut"
+    return "failed"
+
+
+def _call_facts(extra: dict[str, Any]) -> dict[str, Any]:
+    """What a cache hit keeps of the call's facts: who asked, not what the call did."""
+    return {key: extra[key] for key in ("purpose", "policy") if key in extra}
 
 
 def _deployment_named(request: Request, model: str) -> Deployment:

@@ -22,9 +22,16 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_me
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import var_child_runnable_config
 
+from langchain_costrouter.budgets import CallContext, Reservation
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.errors import InvalidRequestError, UnknownTaskError
-from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.metadata import (
+    ITEM_PROMPT_TOKENS_KEY,
+    PURPOSE_KEY,
+    PURPOSES,
+    AttemptRecord,
+    Purpose,
+)
 from langchain_costrouter.router._steps import CallModel
 from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.tokens import count_messages
@@ -80,7 +87,11 @@ class Request:
     """Every attempt so far, side calls (compressor, judge) included, in order."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Facts for the record: a batch's size, what compression saved."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """The run's metadata (a budget's scope may be one of its keys, e.g. ``tenant``)."""
     compress: bool = True
+    held: Reservation | None = None
+    """Budget held for the attempt under way, settled when it ends (or by the driver)."""
     in_flight: CallModel | None = None
     """The provider call under way: a call cancelled meanwhile is still billed."""
     delivered: list[BaseMessageChunk] = field(default_factory=list)
@@ -93,6 +104,10 @@ class Request:
         if self._prompt_tokens is None:
             self._prompt_tokens = count_messages(self.messages)
         return self._prompt_tokens
+
+    def budget_context(self) -> CallContext:
+        """What decides which budget accounts the call draws on: its task and metadata."""
+        return CallContext(task=self.task, metadata=self.metadata)
 
     def replace_messages(self, messages: list[BaseMessage]) -> None:
         """Send ``messages`` instead (a compressed prompt)."""
@@ -120,7 +135,7 @@ def begin(
     if "model" in kwargs:
         route = pinned_route(table.routes.values(), kwargs.pop("model"))
     run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
-    request = Request(task, route, messages, stop, kwargs, run_id)
+    request = Request(task, route, messages, stop, kwargs, run_id, metadata=metadata)
     _read_run_metadata(request, metadata)
     return request
 
@@ -173,13 +188,29 @@ def config_task(config: RunnableConfig | None) -> str | None:
 
 
 def _read_run_metadata(request: Request, metadata: Mapping[str, Any]) -> None:
-    """Facts other stages put in run metadata: a batch's size, a compressor's own call."""
+    """Facts run metadata carries: the call's purpose, a batch's size and per-item prompts
+    (the calls a batch replaced), and whether this is a compressor's own call."""
+    extra = request.extra
+    extra["purpose"] = _purpose(metadata.get(PURPOSE_KEY, "production"))
+    if (policy := request.route.options.get("policy")) is not None:
+        extra["policy"] = str(policy)
     batch_size = metadata.get("batch_size")
     if isinstance(batch_size, int) and batch_size > 0:
-        request.extra["batch_size"] = batch_size
+        extra["batch_size"] = batch_size
+        items = metadata.get(ITEM_PROMPT_TOKENS_KEY)
+        if isinstance(items, int) and items > 0:
+            extra["item_prompt_tokens"] = items
     # The compressor may itself be a route of this router: never compress its own call.
     if metadata.get("costrouter_role") == "compressor":
         request.compress = False
+
+
+def _purpose(value: Any) -> Purpose:
+    if value not in PURPOSES:
+        raise InvalidRequestError(
+            f"run metadata {PURPOSE_KEY}={value!r} is not a purpose; use one of {PURPOSES}"
+        )
+    return value  # type: ignore[no-any-return]
 
 
 def _label(value: Any) -> str | None:

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.metadata import AttemptRecord, Purpose
+from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record
 from langchain_costrouter.router._children import call_child
 from langchain_costrouter.router._record import CallSink
@@ -45,7 +46,7 @@ from langchain_costrouter.shadow.queue import QueueStats, SampleQueue
 from langchain_costrouter.shadow.rows import SampleRow
 from langchain_costrouter.shadow.store import ShadowStore
 
-SHADOW_PURPOSE = "shadow"
+SHADOW_PURPOSE: Purpose = "shadow"
 _PRUNE_EVERY_S = 3600.0
 
 
@@ -228,24 +229,32 @@ class RouterShadow:
         return message
 
     def _record(self, sample: Sample, attempts: list[AttemptRecord]) -> None:
-        """The shadow calls in the ledger, as one call with purpose "shadow"."""
+        """The shadow calls in the ledger, as one call with purpose "shadow".
+
+        Its baseline is the reference answer itself, so its levers show the judge's
+        calls as spent (a negative cascade saving), kept apart from production's.
+        """
         if not attempts:
             return
+        extra = {"purpose": SHADOW_PURPOSE, "shadow_of": sample.row.run_id}
+        served = attempts[0]
         record = call_record(
             task=sample.row.task,
             namespace=sample.row.namespace,
             attempts=attempts,
-            served=attempts[0],
+            served=served,
             accepted=True,
             cache_hit=False,
-            extra={"purpose": SHADOW_PURPOSE, "shadow_of": sample.row.run_id},
+            extra=extra,
+        )
+        reference = self.reference
+        record["baseline_cost_usd"], record["savings_usd"] = savings.answered(
+            self._accountant, attempts, served, reference, reference, extra
         )
         run_id = str(uuid.uuid4())
-        reference = self._accountant.reference_model
-        record.update({"run_id": run_id, "reference_model": reference})
-        self._ledger.add_call(
-            record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
-        )
+        model = self._accountant.reference_model
+        record.update({"run_id": run_id, "reference_model": model})
+        self._ledger.add_call(record, run_id=run_id, when=datetime.now(UTC), reference_model=model)
 
     def _store(
         self, sample: Sample, scored: Scored, reference_text: str | None, cost: Decimal | None

@@ -11,10 +11,12 @@ Compression's own step, `CompressorCall`, is yielded through the flow as well.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import NamedTuple
 
 from langchain_core.messages import AIMessage
 
+from langchain_costrouter.budgets import Reservation
 from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.compression.pipeline import CompressorCall
@@ -76,6 +78,50 @@ class Sleep:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class AcquireRate:
+    """Take a request and ``tokens`` from a deployment's shared per-minute limits; the
+    reply is a `RateGrant` (not granted: nothing taken, fail over)."""
+
+    deployment: Deployment
+    tokens: int
+    max_wait: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """Hold an attempt's worst case on every budget of the call; the reply is the
+    `Reservation`, or the `BudgetExhaustedError` saying which budget refused."""
+
+    deployment: Deployment
+    worst_case_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Downgrade:
+    """Reserve for the cheapest of ``options`` (deployment label, worst case) after a budget
+    that allows it refused; the reply is (label, `Reservation`) or the refusal."""
+
+    options: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """Replace a reservation by the attempt's real cost (0 releases it; None: unknown
+    price, the whole reservation counts); the reply is a `Settlement`."""
+
+    reservation: Reservation
+    cost_usd: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Count a side call's cost (a judge, a compressor) on the call's budgets."""
+
+    role: str
+    cost_usd: float
+
+
 class Called(NamedTuple):
     """A `CallModel`'s result: the answer or the provider's error, and the time it took.
 
@@ -89,4 +135,17 @@ class Called(NamedTuple):
     partial: AIMessage | None = None
 
 
-Step = ReadCache | HoldFlight | WriteCache | CallModel | RunCheck | Sleep | CompressorCall
+Step = (
+    ReadCache
+    | HoldFlight
+    | WriteCache
+    | CallModel
+    | RunCheck
+    | Sleep
+    | CompressorCall
+    | AcquireRate
+    | Reserve
+    | Downgrade
+    | Settle
+    | Charge
+)

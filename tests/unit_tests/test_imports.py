@@ -6,7 +6,9 @@ import langchain_costrouter
 
 EXPECTED_ALL = [
     "AllTiersFailedError",
+    "Budget",
     "BudgetExceededError",
+    "BudgetExhaustedError",
     "CircuitBreakers",
     "CompressionResult",
     "ConfigError",
@@ -24,6 +26,7 @@ EXPECTED_ALL = [
     "PriceTable",
     "PromptCompressor",
     "ProviderError",
+    "RateLimit",
     "ReplayChatModel",
     "ResponseCache",
     "RetryPolicy",

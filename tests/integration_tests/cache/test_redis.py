@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import stat
 import time
 import uuid
 import warnings
@@ -20,8 +21,13 @@ from tests.unit_tests.cache.support import (
     BagOfWordsEmbeddings,
     answer,
     calls,
+    fill_shops,
+    lookup_shops_in_fresh_process,
     process_worker,
     request,
+    semantic_cache,
+    shop_answer,
+    shop_question,
 )
 
 pytestmark = pytest.mark.services
@@ -151,3 +157,25 @@ async def test_semantic_entries_are_shared_and_read_incrementally(prefixed_url: 
     hit = await reader.alookup(request("Tell me: how tall is the Eiffel tower?"))
     assert hit is not None
     assert hit.content == "330 m"
+
+
+@pytest.mark.slow
+def test_a_large_semantic_partition_is_indexed_on_each_machine(prefixed_url: str) -> None:
+    entries, size = 8_000, 256  # past an exact scan's budget: a base with a graph
+    fill_shops(semantic_cache(prefixed_url, size), range(entries))
+    reader = semantic_cache(prefixed_url, size)
+    assert reader.lookup(request("Tell me: " + shop_question(5))) == shop_answer(5)
+    assert reader.wait_for_semantic_index(300)
+    directory = reader.backend.index_directory()
+    assert directory is not None
+    (path,) = directory.glob("*.base")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "127.0.0.1" not in str(directory)
+    assert prefixed_url.split("prefix=")[1] not in str(directory)
+    fill_shops(semantic_cache(prefixed_url, size), range(entries, entries + 2))
+    with get_context("spawn").Pool(1) as pool:
+        answers = pool.apply(lookup_shops_in_fresh_process, (prefixed_url, [17, entries + 1], size))
+    assert answers == ["Shop 17 opens at nine.", f"Shop {entries + 1} opens at nine."]
+    assert reader.lookup(request("Tell me: " + shop_question(entries))) == shop_answer(entries)
+    open_cache(prefixed_url).clear()
+    assert not directory.exists()

@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import HumanMessage
+from langchain_core.outputs import LLMResult
 
 from langchain_costrouter.cli import main
 from langchain_costrouter.collect import CallLimits, CollectOptions, collect
+from langchain_costrouter.collect.calls import Caller
+from langchain_costrouter.collect.setup import collect_router
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.outcomes import read_outcomes
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -241,3 +246,24 @@ def test_bad_arguments_are_one_line_errors(
     assert err.startswith("costrouter: error: ")
 
     assert re.search(message, err)
+
+
+async def test_eval_calls_carry_the_eval_purpose_into_the_record(
+    run: Run, openai_server: LocalOpenAIServer
+) -> None:
+    openai_server.set_responder(SumsResponder(strong="strong", weak="weak", judge="judge"))
+    router = collect_router(run.config, "math", ["weak", "strong"], ledger="memory://")
+    seen: list[dict[str, Any]] = []
+
+    class Records(BaseCallbackHandler):
+        def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+            message = response.generations[0][0].message  # type: ignore[attr-defined]
+            seen.append(message.response_metadata["costrouter"])
+
+    router.callbacks = [Records()]
+    answer = await Caller(router, "math", CallLimits()).ask(
+        "weak", [HumanMessage("What is 2 + 3?")]
+    )
+    assert answer.text == "The answer is 5." and answer.cost_usd > 0
+    (record,) = seen
+    assert (record["purpose"], record["task"], record["served_by"]) == ("eval", "math", "weak")

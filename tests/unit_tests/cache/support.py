@@ -15,7 +15,14 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from langchain_costrouter.cache import CacheRequest, ResponseCache, open_cache
+from langchain_costrouter.cache import (
+    CacheBackend,
+    CacheRequest,
+    ResponseCache,
+    SemanticLayer,
+    open_backend,
+    open_cache,
+)
 from langchain_costrouter.testing import ScriptedChatModel
 
 
@@ -122,3 +129,59 @@ def tool_calling_model(cache: BaseCache) -> ScriptedChatModel:
         usage_metadata={"input_tokens": 9, "output_tokens": 3, "total_tokens": 12},
     )
     return ScriptedChatModel(answers=[message], cache=cache)
+
+
+_STREETS = ("harbour", "market", "castle", "mill", "river", "station", "church", "garden")
+_TOWNS = ("Leeds", "York", "Bath", "Hull", "Ely", "Wells", "Truro", "Ripon", "Derby")
+
+
+def shop_question(n: int) -> str:
+    """A templated question: every one is close to many others, the number tells them apart."""
+    street, town = _STREETS[n % len(_STREETS)], _TOWNS[n // len(_STREETS) % len(_TOWNS)]
+    return f"What is the opening time of shop number {n} on {street} street in {town}?"
+
+
+def shop_answer(n: int) -> AIMessage:
+    return answer(f"Shop {n} opens at nine.")
+
+
+def semantic_cache(store: str | CacheBackend, size: int = 128) -> ResponseCache:
+    """A cache with a semantic layer on bag-of-words vectors of ``size`` dimensions."""
+    backend = open_backend(store)[0] if isinstance(store, str) else store
+    layer = SemanticLayer(BagOfWordsEmbeddings(size), threshold=0.8)
+    return ResponseCache(backend, semantic=layer)
+
+
+def fill_shops(cache: ResponseCache, numbers: range) -> None:
+    for n in numbers:
+        cache.store(request(shop_question(n)), shop_answer(n))
+
+
+def lookup_shops_in_fresh_process(url: str, numbers: list[int], size: int) -> list[str | None]:
+    """A new process's first lookups (run in a spawned child): the answer texts or None."""
+    cache = semantic_cache(url, size)
+    hits = [cache.lookup(request("Tell me: " + shop_question(n))) for n in numbers]
+    return [None if hit is None else hit.text for hit in hits]
+
+
+def fill_shops_in_fresh_process(url: str, start: int, stop: int, size: int) -> None:
+    """Another process appends entries (run in a spawned child)."""
+    fill_shops(semantic_cache(url, size), range(start, stop))
+
+
+def exact_only_round_trip(url: str, count: int, size: int) -> tuple[str | None, bool]:
+    """In a child without the [ann] extra: fill, merge, look up; (answer, base has a graph)."""
+    sys.modules["usearch"] = None  # type: ignore[assignment]  # as if never installed
+    from langchain_costrouter.cache.semantic_home import home_for
+
+    fill_shops(semantic_cache(url, size), range(count))
+    reader = semantic_cache(url, size)
+    question = request("Tell me: " + shop_question(count // 2))
+    reader.lookup(question)
+    assert reader.wait_for_semantic_index(120)
+    hit = reader.lookup(question)
+    assert reader.semantic is not None
+    partition = reader.semantic.partition(question, reader.normalization_for(question))
+    base = home_for(reader.backend).load(partition)
+    graphs = base is not None and any(g.graph is not None for g in base.groups.values())
+    return (None if hit is None else hit.text), graphs

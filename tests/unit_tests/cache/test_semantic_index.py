@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from langchain_costrouter.cache import MemoryBackend, ResponseCache, SemanticLayer
-from langchain_costrouter.cache.semantic_index import (
-    PartitionIndex,
-    decode_entry,
-    encode_entry,
-)
+from langchain_costrouter.cache.semantic_index import Rows, decode_entry, encode_entry
+from langchain_costrouter.cache.semantic_view import PartitionView
 from tests.unit_tests.cache.support import BagOfWordsEmbeddings, answer, request
 
 
@@ -30,9 +29,9 @@ def test_entries_round_trip_as_compact_float32() -> None:
 
 def test_lines_that_are_not_entries_are_skipped() -> None:
     good = encode_entry("k", "t", unit(1, 0))
-    index = PartitionIndex.empty().extended([b"not json", b'{"k": "x"}', good], 3)
-    assert [e.key for e in index.entries] == ["k"]
-    assert index.length == 3
+    view = PartitionView.read([b"not json", b'{"k": "x"}', good], 3)
+    assert view.tail.keys == ("k",)
+    assert (view.length, view.entries) == (3, 1)
 
 
 def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None:
@@ -42,10 +41,27 @@ def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None
         encode_entry("exact", "c", unit(1, 0)),
         encode_entry("other-model", "d", unit(1, 0, 0)),
     ]
-    index = PartitionIndex.empty().extended(lines, 4)
-    ranked = list(index.ranked(unit(1, 0), floor=0.5))
-    assert [entry.key for _, entry in ranked] == ["exact", "near"]
-    assert ranked[0][0] > ranked[1][0] > 0.5
+    view = PartitionView.read(lines, 4)
+    accepted: list[str] = []
+
+    def accept_after_two(text: str) -> bool:
+        accepted.append(text)
+        return len(accepted) == 2
+
+    found = view.best(unit(1, 0), 0.5, accept_after_two)
+    assert accepted == ["c", "b"]  # most similar first, other dimensions never compared
+    assert found is not None
+    assert (found.key, found.text) == ("near", "b")
+    assert 0.5 < found.similarity < 1
+    assert view.best(unit(1, 0), 0.5, lambda text: False) is None
+
+
+def test_rows_after_a_merge_keep_their_vectors() -> None:
+    rows = Rows.empty().extended([encode_entry(f"k{i}", f"t{i}", unit(1, i)) for i in range(4)])
+    rest = rows.after(3)
+    assert (rest.keys, rest.texts) == (("k3",), ("t3",))
+    assert rest.groups[2].rows.tolist() == [0]
+    assert rest.groups[2].matrix.tolist() == [np.float32(unit(1, 3)).tolist()]
 
 
 class CountingBackend(MemoryBackend):

@@ -1,0 +1,97 @@
+"""The worst case of one provider attempt: what a reservation must hold.
+
+Prompt tokens at the input price plus the output cap at the output price. A call
+without an output cap (no ``max_tokens``) could in principle answer up to the model's
+limit; reserving that would refuse calls long before a budget is spent, so the bound is
+learned instead: the largest output this process has seen from the deployment, with a
+quarter more as headroom, once it has seen `TRUSTED_AFTER` answers (until then, at least
+``first_output_bound``). The maximum is kept in process, not in the store: it costs no
+round trip, and each process learns it within its first calls. An answer longer than
+the bound settles at its real cost, so spend can pass a limit by at most that one
+answer's excess.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Protocol
+
+from langchain_core.messages.ai import UsageMetadata
+
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.pricing import PriceTable
+
+DEFAULT_FIRST_OUTPUT_BOUND = 4096
+TRUSTED_AFTER = 20
+"""Answers seen before the learned maximum replaces ``first_output_bound``."""
+HEADROOM = Decimal("1.25")
+
+
+class PricedDeployment(Protocol):
+    """What pricing needs of a deployment (`langchain_costrouter.routes.Deployment` fits)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def priced_as(self) -> str: ...
+
+    @property
+    def provider(self) -> str: ...
+
+
+class WorstCase:
+    """Worst-case cost of an attempt, with a learned output bound per deployment.
+
+    Args:
+        prices: The router's price table.
+        first_output_bound: Output tokens assumed for an uncapped call before the
+            deployment's first answer has been observed.
+    """
+
+    def __init__(
+        self, prices: PriceTable, *, first_output_bound: int = DEFAULT_FIRST_OUTPUT_BOUND
+    ) -> None:
+        if first_output_bound < 1:
+            raise ConfigError(
+                f"must be at least 1, got {first_output_bound}", key="first_output_bound"
+            )
+        self.prices = prices
+        self.first_output_bound = first_output_bound
+        self._seen: dict[str, tuple[int, int]] = {}  # deployment -> (answers, largest)
+        self._lock = threading.Lock()
+
+    def usd(
+        self, deployment: PricedDeployment, prompt_tokens: int, output_cap: int | None
+    ) -> Decimal:
+        """Dollars to reserve for one attempt on ``deployment``.
+
+        Raises:
+            ConfigError: the deployment's model has no price, so no budget can hold it.
+        """
+        output = self.output_bound(deployment.label) if output_cap is None else output_cap
+        usage = UsageMetadata(
+            input_tokens=prompt_tokens, output_tokens=output, total_tokens=prompt_tokens + output
+        )
+        priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
+        if priced.cost_usd is None:
+            raise ConfigError(
+                f"model {deployment.priced_as!r} has no price, so no budget can reserve its "
+                "cost. Give it one with PriceTable(overrides={...: ModelPrice(...)}) or a "
+                "price in its [models.*] table.",
+                key=deployment.label,
+            )
+        return priced.cost_usd
+
+    def observe(self, deployment: str, output_tokens: int) -> None:
+        """Learn from an answer's output tokens (call after every answered attempt)."""
+        with self._lock:
+            answers, largest = self._seen.get(deployment, (0, 0))
+            self._seen[deployment] = (answers + 1, max(largest, output_tokens))
+
+    def output_bound(self, deployment: str) -> int:
+        """Output tokens an uncapped call on ``deployment`` is assumed to need at most."""
+        answers, largest = self._seen.get(deployment, (0, 0))
+        learned = int(largest * HEADROOM) + 1
+        return learned if answers >= TRUSTED_AFTER else max(learned, self.first_output_bound)

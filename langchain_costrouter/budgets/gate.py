@@ -1,0 +1,297 @@
+"""`BudgetGate`: the narrow interface the request path calls around each provider attempt.
+
+Before an attempt: `acquire_rate` (wait within the deadline, or fail over), then
+`reserve` its worst case on every budget that applies. After it: `settle` with the
+real cost. On failure: `release`. Spend can therefore never pass a limit by more than
+what one attempt costs beyond its own worst case, however many processes share it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Literal
+
+from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
+from langchain_costrouter.budgets.model import Budget, CallContext, RateLimit
+from langchain_costrouter.budgets.money import from_pico, to_pico
+from langchain_costrouter.budgets.reports import (
+    exhausted,
+    soft_limits_crossed,
+    statuses,
+    warn_unsettled,
+)
+from langchain_costrouter.budgets.reservation import (
+    BudgetStatus,
+    Reservation,
+    Settlement,
+    SoftLimitCrossed,
+)
+from langchain_costrouter.budgets.store import GRANTED_NOW, BudgetStore, RateGrant, Refusal
+from langchain_costrouter.budgets.urls import open_store
+from langchain_costrouter.errors import (
+    BackendUnavailableWarning,
+    BudgetExhaustedError,
+    BudgetSoftLimitWarning,
+    BudgetStoreError,
+    ConfigError,
+)
+
+DEFAULT_LEASE_SECONDS = 600.0
+"""How long a reservation counts without being settled: longer than any provider call
+(a process that died mid-call frees its reservation after this)."""
+SoftLimitCallback = Callable[[SoftLimitCrossed], object]
+
+
+class BudgetGate:
+    """Budgets and rate limits enforced through one store shared by every process.
+
+    Args:
+        budgets: The budgets; every call draws on each one (in its own scope).
+        store: A store URL (``memory://``, ``sqlite:///PATH``, ``redis://...``,
+            ``postgresql+psycopg://...``) or a `BudgetStore`.
+        rate_limits: Deployment label (``provider/model``) -> `RateLimit`.
+        lease_seconds: How long an unsettled reservation counts.
+        on_soft_limit: Called with each `SoftLimitCrossed` (once per budget, scope and
+            window across all processes), besides a `BudgetSoftLimitWarning`.
+        on_store_error: ``"refuse"`` raises `BudgetStoreError` when the store is down;
+            ``"allow"`` warns and lets calls through unbudgeted.
+        clock: Seconds since the epoch, for calendar windows.
+    """
+
+    enabled = True
+
+    def __init__(
+        self,
+        budgets: Iterable[Budget] = (),
+        store: str | BudgetStore = "memory://",
+        *,
+        rate_limits: Mapping[str, RateLimit] | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        on_soft_limit: SoftLimitCallback | None = None,
+        on_store_error: Literal["refuse", "allow"] = "refuse",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.budgets = tuple(budgets)
+        names = [budget.name for budget in self.budgets]
+        if len(set(names)) < len(names):
+            raise ConfigError(f"budget names must be unique, got {names}", key="budgets")
+        if lease_seconds <= 0:
+            raise ConfigError(f"must be positive, got {lease_seconds}", key="lease_seconds")
+        self.store = open_store(store) if isinstance(store, str) else store
+        self.rate_limits = dict(rate_limits or {})
+        self.lease_seconds = lease_seconds
+        self.on_soft_limit = on_soft_limit
+        self.on_store_error = on_store_error
+        self._makers = tuple(ClaimMaker(budget) for budget in self.budgets)
+        self._clock = clock
+
+    # -- budgets -----------------------------------------------------------------------
+
+    def reserve(
+        self, context: CallContext, deployment: str, worst_case_usd: Decimal | float
+    ) -> Reservation:
+        """Hold ``worst_case_usd`` on every budget of the call, or raise.
+
+        Raises:
+            BudgetExhaustedError: a budget has no room; names it, its spend, limit and
+                reset time (``downgrade`` is True when it allows a cheaper deployment).
+            BudgetStoreError: the store failed and ``on_store_error`` is ``"refuse"``.
+        """
+        reservation = self._new(context, deployment, worst_case_usd)
+        if reservation.claims:
+            try:
+                refusal = self.store.reserve(*self._reserve_args(reservation))
+            except BudgetStoreError as error:
+                refusal = self._store_down(error, reservation)
+            if refusal is not None:
+                raise exhausted(reservation, refusal)
+        return reservation
+
+    async def areserve(
+        self, context: CallContext, deployment: str, worst_case_usd: Decimal | float
+    ) -> Reservation:
+        """`reserve` without blocking the event loop."""
+        reservation = self._new(context, deployment, worst_case_usd)
+        if reservation.claims:
+            try:
+                refusal = await self.store.areserve(*self._reserve_args(reservation))
+            except BudgetStoreError as error:
+                refusal = self._store_down(error, reservation)
+            if refusal is not None:
+                raise exhausted(reservation, refusal)
+        return reservation
+
+    def settle(self, reservation: Reservation, cost_usd: Decimal | float | None) -> Settlement:
+        """Replace the reservation by the attempt's real cost. None (an unknown price)
+        counts the whole reservation, never $0. A store failure here warns instead of
+        failing a call that has been answered already."""
+        actual = self._finish(reservation, cost_usd)
+        if not (reservation.claims and reservation.tracked):
+            return Settlement(from_pico(actual))
+        try:
+            spent = self.store.settle(*self._settle_args(reservation, actual))
+        except BudgetStoreError as error:
+            warn_unsettled(reservation, error)
+            return Settlement(from_pico(actual))
+        return self._settlement(reservation.claims, actual, spent)
+
+    async def asettle(
+        self, reservation: Reservation, cost_usd: Decimal | float | None
+    ) -> Settlement:
+        """`settle` without blocking the event loop."""
+        actual = self._finish(reservation, cost_usd)
+        if not (reservation.claims and reservation.tracked):
+            return Settlement(from_pico(actual))
+        try:
+            spent = await self.store.asettle(*self._settle_args(reservation, actual))
+        except BudgetStoreError as error:
+            warn_unsettled(reservation, error)
+            return Settlement(from_pico(actual))
+        return self._settlement(reservation.claims, actual, spent)
+
+    def release(self, reservation: Reservation) -> None:
+        """Give the reservation back: the attempt failed and cost nothing."""
+        self.settle(reservation, 0)
+
+    async def arelease(self, reservation: Reservation) -> None:
+        await self.asettle(reservation, 0)
+
+    def charge(
+        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+    ) -> Settlement:
+        """Count a cost that nothing reserved (a quality check's judge, a compressor) on
+        every budget of the call, in one store operation. Pass an estimate when the
+        price is unknown: there is no reservation to fall back on."""
+        return self.settle(self._new(context, deployment, 0), cost_usd)
+
+    async def acharge(
+        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+    ) -> Settlement:
+        return await self.asettle(self._new(context, deployment, 0), cost_usd)
+
+    def downgrade_target(
+        self, context: CallContext, options: Sequence[tuple[str, Decimal | float]]
+    ) -> tuple[str, Reservation]:
+        """Reserve for the cheapest of ``options`` (deployment label, worst case).
+
+        Called after `reserve` raised with ``downgrade`` True. A budget that refuses
+        the cheapest worst case refuses every other, so this is the whole search.
+
+        Raises:
+            BudgetExhaustedError: with ``downgrade`` False, when even that does not fit.
+        """
+        deployment, worst_case = _cheapest(options)
+        try:
+            return deployment, self.reserve(context, deployment, worst_case)
+        except BudgetExhaustedError as error:
+            error.downgrade = False
+            raise
+
+    async def adowngrade_target(
+        self, context: CallContext, options: Sequence[tuple[str, Decimal | float]]
+    ) -> tuple[str, Reservation]:
+        deployment, worst_case = _cheapest(options)
+        try:
+            return deployment, await self.areserve(context, deployment, worst_case)
+        except BudgetExhaustedError as error:
+            error.downgrade = False
+            raise
+
+    def status(self, context: CallContext) -> list[BudgetStatus]:
+        """Spent, reserved and limit of each budget in the call's scope and window."""
+        claims = claims_of(self._makers, context, self._clock())
+        return statuses(claims, self.store.read(claims) if claims else [])
+
+    async def astatus(self, context: CallContext) -> list[BudgetStatus]:
+        claims = claims_of(self._makers, context, self._clock())
+        return statuses(claims, await self.store.aread(claims) if claims else [])
+
+    # -- rate limits -------------------------------------------------------------------
+
+    def acquire_rate(
+        self, deployment: str, tokens: int, max_wait: float = float("inf")
+    ) -> RateGrant:
+        """Take a request and ``tokens`` (prompt plus output cap) from the deployment's
+        per-minute limits if the wait this needs is at most ``max_wait`` seconds; the
+        caller then sleeps ``wait_seconds`` before calling. Not granted: nothing was
+        taken; fail over or give up."""
+        limit = self.rate_limits.get(deployment)
+        if limit is None:
+            return GRANTED_NOW
+        try:
+            return self.store.acquire_rate(_rate_key(deployment), limit, tokens, max_wait)
+        except BudgetStoreError as error:
+            return self._rate_store_down(error)
+
+    async def aacquire_rate(
+        self, deployment: str, tokens: int, max_wait: float = float("inf")
+    ) -> RateGrant:
+        limit = self.rate_limits.get(deployment)
+        if limit is None:
+            return GRANTED_NOW
+        try:
+            return await self.store.aacquire_rate(_rate_key(deployment), limit, tokens, max_wait)
+        except BudgetStoreError as error:
+            return self._rate_store_down(error)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _new(
+        self, context: CallContext, deployment: str, worst_case_usd: Decimal | float
+    ) -> Reservation:
+        amount = to_pico(worst_case_usd, "worst_case_usd")
+        claims = claims_of(self._makers, context, self._clock())
+        # 96 random bits name the lease across machines; os.urandom is fork-safe.
+        return Reservation(os.urandom(12).hex(), deployment, context.task, amount, claims)
+
+    def _reserve_args(self, reservation: Reservation) -> tuple[Sequence[Claim], int, float, str]:
+        return (reservation.claims, reservation.amount, self.lease_seconds, reservation.id)
+
+    @staticmethod
+    def _settle_args(
+        reservation: Reservation, actual: int
+    ) -> tuple[Sequence[Claim], str, int, int]:
+        return (reservation.claims, reservation.id, reservation.amount, actual)
+
+    @staticmethod
+    def _finish(reservation: Reservation, cost_usd: Decimal | float | None) -> int:
+        reservation.finish()
+        return reservation.amount if cost_usd is None else to_pico(cost_usd, "cost_usd")
+
+    def _store_down(self, error: BudgetStoreError, reservation: Reservation) -> Refusal | None:
+        if self.on_store_error == "refuse":
+            raise error
+        warnings.warn(f"{error} Letting the call through.", BackendUnavailableWarning, stacklevel=3)
+        reservation.tracked = False
+        return None
+
+    def _rate_store_down(self, error: BudgetStoreError) -> RateGrant:
+        if self.on_store_error == "refuse":
+            raise error
+        warnings.warn(f"{error} Letting the call through.", BackendUnavailableWarning, stacklevel=3)
+        return GRANTED_NOW
+
+    def _settlement(self, claims: Sequence[Claim], actual: int, spent: list[int]) -> Settlement:
+        crossed = tuple(soft_limits_crossed(claims, spent, actual)) if actual else ()
+        for event in crossed:
+            warnings.warn(event.message(), BudgetSoftLimitWarning, stacklevel=3)
+            if self.on_soft_limit is not None:
+                self.on_soft_limit(event)
+        return Settlement(from_pico(actual), crossed)
+
+
+def _cheapest(options: Sequence[tuple[str, Decimal | float]]) -> tuple[str, Decimal | float]:
+    if not options:
+        raise ValueError("downgrade_target needs at least one (deployment, worst case) option")
+    return min(options, key=lambda option: Decimal(str(option[1])))
+
+
+def _rate_key(deployment: str) -> str:
+    return f"rate|{deployment}"

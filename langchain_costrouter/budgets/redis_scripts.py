@@ -1,0 +1,109 @@
+"""The Lua scripts of the Redis store: each operation is one script, so one round trip
+and atomic across every client of the server.
+
+Per account two keys: a hash (``spent``, ``reserved``, integer picodollars changed
+only by HINCRBY with the caller's decimal strings, so sums stay exact in 64 bits) and a
+sorted set of leases (member ``reservation_id:amount``, score the deadline in ms of
+the server's clock, so machines with skewed clocks agree on when a lease runs out).
+Lua compares amounts as doubles: exact up to $9,007 per account, and within a part
+in 10^16 beyond.
+"""
+
+from __future__ import annotations
+
+# The server's clock in ms, and a function that drops account i's leases that ran out
+# from its reserved sum. KEYS of every account script: hash1, leases1, hash2, leases2...
+_NOW_AND_RECLAIM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function reclaim(i)
+  local hash, leases = KEYS[2 * i - 1], KEYS[2 * i]
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do
+    redis.call('HINCRBY', hash, 'reserved', '-' .. string.match(member, ':(%d+)$'))
+  end
+  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  return hash
+end
+"""
+
+# ARGV: amount, lease_ms, member, then per account: limit, expire_at_ms (0: never)
+RESERVE = (
+    _NOW_AND_RECLAIM
+    + """
+local amount = tonumber(ARGV[1])
+local accounts = #KEYS / 2
+for i = 1, accounts do
+  local hash = reclaim(i)
+  local state = redis.call('HMGET', hash, 'spent', 'reserved')
+  local spent, reserved = state[1] or '0', state[2] or '0'
+  if tonumber(spent) + tonumber(reserved) + amount > tonumber(ARGV[2 + 2 * i]) then
+    return {i, spent, reserved}
+  end
+end
+for i = 1, accounts do
+  local hash, leases = KEYS[2 * i - 1], KEYS[2 * i]
+  redis.call('HINCRBY', hash, 'reserved', ARGV[1])
+  redis.call('ZADD', leases, now + tonumber(ARGV[2]), ARGV[3])
+  local expire_at = ARGV[3 + 2 * i]
+  if expire_at ~= '0' then
+    redis.call('PEXPIREAT', hash, expire_at)
+    redis.call('PEXPIREAT', leases, expire_at)
+  end
+end
+return {0}
+"""
+)
+
+# KEYS as RESERVE; ARGV: member, amount, actual, then per account: expire_at_ms (0: never)
+SETTLE = """
+local spent = {}
+for i = 1, #KEYS / 2 do
+  local hash, leases = KEYS[2 * i - 1], KEYS[2 * i]
+  if redis.call('ZREM', leases, ARGV[1]) == 1 then
+    redis.call('HINCRBY', hash, 'reserved', '-' .. ARGV[2])
+  end
+  spent[i] = redis.call('HINCRBY', hash, 'spent', ARGV[3])
+  if ARGV[3 + i] ~= '0' then
+    redis.call('PEXPIREAT', hash, ARGV[3 + i])
+    redis.call('PEXPIREAT', leases, ARGV[3 + i])
+  end
+end
+return spent
+"""
+
+# Returns per account {spent, reserved} after reclaiming leases that ran out.
+READ = (
+    _NOW_AND_RECLAIM
+    + """
+local out = {}
+for i = 1, #KEYS / 2 do
+  local state = redis.call('HMGET', reclaim(i), 'spent', 'reserved')
+  out[i] = {state[1] or '0', state[2] or '0'}
+end
+return out
+"""
+)
+
+# KEYS: the deployment's bucket hash. ARGV: rpm (0: none), tpm (0: none), tokens, max_wait.
+# The steps of `take` in budgets/store.py; levels are kept as strings of doubles.
+ACQUIRE_RATE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tokens, max_wait = tonumber(ARGV[3]), tonumber(ARGV[4])
+if tpm > 0 and tokens > tpm then return {0, 'inf'} end
+local state = redis.call('HMGET', KEYS[1], 'requests', 'tokens', 'updated_at')
+local requests = tonumber(state[1]) or rpm
+local held = tonumber(state[2]) or tpm
+local elapsed = math.max(0, now - (tonumber(state[3]) or now))
+requests = math.min(rpm, requests + elapsed * rpm / 60)
+held = math.min(tpm, held + elapsed * tpm / 60)
+local wait = 0
+if rpm > 0 then wait = math.max(wait, (1 - requests) * 60 / rpm) end
+if tpm > 0 then wait = math.max(wait, (tokens - held) * 60 / tpm) end
+if wait > max_wait then return {0, string.format('%.17g', wait)} end
+redis.call('HSET', KEYS[1], 'requests', string.format('%.17g', requests - 1),
+  'tokens', string.format('%.17g', held - tokens), 'updated_at', string.format('%.17g', now))
+redis.call('EXPIRE', KEYS[1], 120 + math.ceil(wait))
+return {1, string.format('%.17g', wait)}
+"""

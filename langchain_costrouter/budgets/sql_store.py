@@ -1,0 +1,260 @@
+"""``sqlite:///PATH`` (processes of one machine) and ``postgresql+psycopg://`` (many machines).
+
+Postgres reserves with ONE conditional upsert statement (`PostgresQueries`), in
+autocommit mode for one budget, in a transaction that commits only if every account
+took the reservation for several (all or none); it settles with one statement too.
+SQLite runs one conditional upsert per account and the lease inserts in a ``BEGIN
+IMMEDIATE`` transaction (one writer at a time holds the database). Leases that ran out
+are reclaimed when a reservation would otherwise be refused, so the common reservation
+never scans them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from langchain_costrouter.budgets.claims import Claim
+from langchain_costrouter.budgets.model import RateLimit
+from langchain_costrouter.budgets.sql_connections import SQLConnections, transaction
+from langchain_costrouter.budgets.sql_postgres import PostgresQueries, account_params
+from langchain_costrouter.budgets.sql_queries import Queries
+from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX, budget_tables
+from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, Refusal, take
+
+_PURGE_EVERY_SECONDS = 600.0
+_RESERVE_TRIES = 3
+
+
+class _Ask(NamedTuple):
+    """One reservation as `BudgetStore.reserve` received it."""
+
+    claims: Sequence[Claim]
+    amount: int
+    lease_seconds: float
+    reservation_id: str
+
+
+class SQLStore(BudgetStore):
+    """Counters in SQL tables named ``{prefix}budget_accounts`` and so on.
+
+    Args:
+        url: ``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST/DB``.
+        prefix: Prepended to the table names, so applications share a database.
+        durable: Postgres: flush every commit to disk before it returns (see
+            `SQLConnections`); SQLite always runs WAL with ``synchronous=NORMAL``.
+    """
+
+    def __init__(
+        self, url: str, *, prefix: str = DEFAULT_TABLE_PREFIX, durable: bool = False
+    ) -> None:
+        self.tables = budget_tables(prefix)
+        self._db = SQLConnections(url, self.tables, durable=durable)
+        self.url = self._db.url
+        self._postgres = self._db.postgres
+        self._pg = PostgresQueries(self.tables) if self._postgres else None
+        self._queries = self._pg or Queries(self.tables, self._db.engine.dialect.name)
+        self._buckets_known: set[str] = set()
+        self._next_purge = time.time() + _PURGE_EVERY_SECONDS
+
+    # -- the BudgetStore operations -------------------------------------------------
+
+    def reserve(
+        self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
+    ) -> Refusal | None:
+        if time.time() >= self._next_purge:
+            self._db.run(self._purge, False)
+        ask = _Ask(claims, amount, lease_seconds, reservation_id)
+        if self._db.run(self._try_reserve, self._one_statement(claims), ask):
+            return None
+        return self._db.run(self._reserve_contended, False, ask)
+
+    def settle(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
+    ) -> list[int]:
+        return self._db.run(self._settle, self._postgres, claims, reservation_id, actual)
+
+    def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        return self._db.run(self._read, False, claims)
+
+    def acquire_rate(self, key: str, limit: RateLimit, tokens: int, max_wait: float) -> RateGrant:
+        return self._db.run(self._acquire_rate, False, key, limit, tokens, max_wait)
+
+    async def areserve(
+        self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
+    ) -> Refusal | None:
+        if time.time() >= self._next_purge:
+            await self._db.arun(self._purge, False)
+        ask = _Ask(claims, amount, lease_seconds, reservation_id)
+        if await self._db.arun(self._try_reserve, self._one_statement(claims), ask):
+            return None
+        return await self._db.arun(self._reserve_contended, False, ask)
+
+    async def asettle(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
+    ) -> list[int]:
+        return await self._db.arun(self._settle, self._postgres, claims, reservation_id, actual)
+
+    async def aread(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        return await self._db.arun(self._read, False, claims)
+
+    async def aacquire_rate(
+        self, key: str, limit: RateLimit, tokens: int, max_wait: float
+    ) -> RateGrant:
+        return await self._db.arun(self._acquire_rate, False, key, limit, tokens, max_wait)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def drop_tables(self) -> None:
+        """Drop this store's tables (tests and tear-downs; the budgets' spend is lost)."""
+        self._db.drop_tables()
+
+    # -- work on one connection (run directly, or through run_sync on the async engine) --
+    def _reserve_contended(self, conn: sa.Connection, ask: _Ask) -> Refusal | None:
+        """After a refusal: reclaim leases that ran out and try again while that frees
+        something; otherwise report the account without room."""
+        claims, amount = ask.claims, ask.amount
+        if all(amount <= claim.limit for claim in claims):
+            for _ in range(_RESERVE_TRIES):
+                if not self._reclaim(conn, claims):
+                    break
+                if self._try_reserve(conn, ask):
+                    return None
+        return _first_refusal(claims, self._read(conn, claims), amount)
+
+    def _try_reserve(self, conn: sa.Connection, ask: _Ask) -> bool:
+        claims, amount = ask.claims, ask.amount
+        if not all(amount <= claim.limit for claim in claims):
+            return False  # a new account takes any amount: check the limit here
+        lease = {"amount": amount, "reservation": ask.reservation_id, "lease": ask.lease_seconds}
+        queries = self._queries
+        if self._pg is not None:
+            statement = self._pg.reserve_all
+            with transaction(conn) as commit:  # no transaction in autocommit mode
+                took = conn.execute(statement, account_params(claims) | lease).all()
+                if len(took) < len(claims):
+                    return False  # rolled back: all or none
+                commit()
+            return True
+        with transaction(conn) as commit:
+            for claim in claims:  # in key order: the order every writer locks accounts in
+                params = _account_params(claim) | lease
+                if conn.execute(queries.reserve_account, params).first() is None:
+                    return False  # rolled back: all or none
+            conn.execute(queries.insert_lease, [_account_params(c) | lease for c in claims])
+            commit()
+        return True
+
+    def _settle(
+        self, conn: sa.Connection, claims: Sequence[Claim], reservation_id: str, actual: int
+    ) -> list[int]:
+        queries = self._queries
+        if self._pg is not None:
+            params = account_params(claims) | {"reservation": reservation_id, "actual": actual}
+            with transaction(conn) as commit:  # no transaction in autocommit mode
+                spent = dict(conn.execute(self._pg.settle_all, params).all())
+                commit()
+            return [int(spent[claim.key]) for claim in claims]
+        with transaction(conn) as commit:
+            freed = _amounts(conn.execute(queries.delete_lease, {"reservation": reservation_id}))
+            spent_after = [
+                int(
+                    conn.execute(
+                        queries.settle_account,
+                        _account_params(claim)
+                        | {"actual": actual, "freed": freed.get(claim.key, 0)},
+                    ).scalar_one()
+                )
+                for claim in claims
+            ]
+            commit()
+        return spent_after
+
+    def _read(self, conn: sa.Connection, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        self._reclaim(conn, claims)
+        keys = [claim.key for claim in claims]
+        rows = {
+            key: (int(spent), int(reserved))
+            for key, spent, reserved in conn.execute(self._queries.read_accounts, {"keys": keys})
+        }
+        conn.rollback()
+        return [rows.get(key, (0, 0)) for key in keys]
+
+    def _reclaim(self, conn: sa.Connection, claims: Sequence[Claim]) -> bool:
+        """Drop leases that ran out from the claims' accounts; whether any were found."""
+        keys = [claim.key for claim in claims]
+        with transaction(conn) as commit:
+            self._lock(conn, claims)
+            freed = _amounts(conn.execute(self._queries.delete_ran_out, {"keys": keys}))
+            for key in sorted(freed):
+                conn.execute(self._queries.release_reserved, {"account": key, "freed": freed[key]})
+            commit()
+        return bool(freed)
+
+    def _acquire_rate(
+        self, conn: sa.Connection, key: str, limit: RateLimit, tokens: int, max_wait: float
+    ) -> RateGrant:
+        queries = self._queries
+        bucket = {"bucket": key}
+        with transaction(conn) as commit:
+            if key not in self._buckets_known:
+                full = {"requests": float(limit.rpm or 0), "tokens": float(limit.tpm or 0)}
+                conn.execute(queries.ensure_bucket, bucket | full)
+            requests, held, updated_at, now = conn.execute(queries.lock_bucket, bucket).one()
+            state, grant = take(Buckets(requests, held, updated_at), limit, tokens, max_wait, now)
+            if state is not None:
+                conn.execute(
+                    queries.update_bucket,
+                    bucket
+                    | {
+                        "requests": state.requests,
+                        "tokens": state.tokens,
+                        "updated_at": state.updated_at,
+                    },
+                )
+            commit()
+        self._buckets_known.add(key)
+        return grant
+
+    def _lock(self, conn: sa.Connection, claims: Sequence[Claim]) -> None:
+        if self._postgres:
+            conn.execute(self._queries.lock_accounts, {"keys": [claim.key for claim in claims]})
+
+    def _purge(self, conn: sa.Connection) -> None:
+        """Forget accounts (and their leases) a day after their window ended."""
+        self._next_purge = time.time() + _PURGE_EVERY_SECONDS
+        queries = self._queries
+        with transaction(conn) as commit:
+            keys = list(conn.execute(queries.expired_accounts).scalars())
+            if keys:
+                conn.execute(queries.forget_leases, {"keys": keys})
+                conn.execute(queries.forget_accounts, {"keys": keys})
+            commit()
+
+    def _one_statement(self, claims: Sequence[Claim]) -> bool:
+        return self._postgres and len(claims) == 1
+
+
+def _account_params(claim: Claim) -> dict[str, Any]:
+    return {"account": claim.key, "limit": claim.limit, "expires_at": claim.expires_at}
+
+
+def _amounts(rows: Iterable[Any]) -> dict[str, int]:
+    """Sum (key, amount) rows of deleted leases per account key."""
+    totals: dict[str, int] = {}
+    for key, amount in rows:
+        totals[key] = totals.get(key, 0) + int(amount)
+    return totals
+
+
+def _first_refusal(claims: Sequence[Claim], state: list[tuple[int, int]], amount: int) -> Refusal:
+    """The first account without room; the first account when contention made the
+    reservation fail although every account has room now (refuse rather than spin)."""
+    for index, (claim, (spent, reserved)) in enumerate(zip(claims, state, strict=True)):
+        if spent + reserved + amount > claim.limit:
+            return Refusal(index, spent, reserved)
+    return Refusal(0, *state[0])

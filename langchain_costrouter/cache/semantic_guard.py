@@ -1,0 +1,62 @@
+"""The near-miss guard: similar texts must also agree on numbers, negations and names.
+
+Embeddings rate "refund order 1234" and "refund order 1235" as nearly the same text;
+the guard does not. Its signature is also a search key: with the default guard an
+entry can only answer a query of the same signature, so a partition looks up the
+rows of the query's `signature_hash` instead of ranking a crowd of near misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
+_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+_NEGATIONS = frozenset(
+    {"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "without"}
+)
+_NEGATING_WORDS = {"cannot": "not", "dont": "not", "doesnt": "not", "isnt": "not", "cant": "not"}
+
+
+def near_miss_guard(query: str, cached: str) -> bool:
+    """True when two similar texts also agree on numbers, negations and named entities."""
+    return _signature(query) == _signature(cached)
+
+
+def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
+    numbers = Counter(n.replace(",", "") for n in _NUMBER.findall(text))
+    negations: Counter[str] = Counter()
+    names: set[str] = set()
+    for match in _WORD.finditer(text):
+        word = match.group()
+        negation = _negation(word)
+        if negation is not None:
+            negations[negation] += 1
+        if word[0].isupper() and word != "I" and not _starts_sentence(text, match.start()):
+            names.add(word)
+    return numbers, negations, frozenset(names)
+
+
+def _negation(word: str) -> str | None:
+    """The canonical negation a word carries ("can't", "cannot" and "not" are all "not")."""
+    lowered = word.lower().replace("\u2019", "'")
+    if lowered.endswith("n't"):
+        return "not"
+    if lowered in _NEGATIONS:
+        return lowered
+    return _NEGATING_WORDS.get(lowered)
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    before = text[:position]
+    return not before.strip() or _SENTENCE_END.search(before) is not None
+
+
+def signature_hash(text: str) -> int:
+    """A stable 63-bit digest of the text's guard signature (equal signatures, equal hash)."""
+    numbers, negations, names = _signature(text)
+    canonical = repr((sorted(numbers.items()), sorted(negations.items()), sorted(names)))
+    return int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "little") >> 1

@@ -1,0 +1,241 @@
+"""A `Base` as one file of our own format, mapped by every process of the machine.
+
+A new process used to parse the whole partition on its first lookup (1.5 s at 50,000
+entries). With this file it maps the vectors and graphs instead of reading them, and
+asks the backend only for what was appended after the file's ``length``.
+
+Layout: a magic line, the header's size (8 bytes, little endian), the header (JSON,
+validated field by field), then 64-byte aligned blocks of plain little-endian arrays
+(row ids int64, vectors float32, text offsets int64), the texts as JSON and the graphs
+in usearch's format. Nothing is unpickled. The file is written beside its final name
+owner-only (0600) and renamed over it, so a reader sees a whole file or the old one.
+What it holds is checked before use: the texts against their SHA-256, every block
+against the file's size, and, by the caller, ``last`` against the backend's list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mmap
+import os
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langchain_costrouter.cache.semantic_ann import AnnGraph, ann_available
+from langchain_costrouter.cache.semantic_base import Base, BaseGroup, Merged, PackedTexts
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+MAGIC = b"costrouter semantic base\n"
+_SIZE = struct.Struct("<Q")
+_ALIGN = 64
+_MAX_HEADER = 1 << 20
+
+
+class SnapshotError(ValueError):
+    """A file that is not a usable snapshot (foreign, truncated or corrupt)."""
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offset: int = Field(ge=0)
+    size: int = Field(ge=0)
+
+
+class _GroupHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dimensions: int = Field(gt=0)
+    count: int = Field(ge=0)
+    rows: _Block
+    vectors: _Block
+    signatures: _Block
+    graph: _Block | None
+
+
+class _Header(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal[1]
+    partition: str
+    length: int = Field(ge=0)
+    last: str
+    text_offsets: _Block
+    texts: _Block
+    texts_sha256: str
+    groups: list[_GroupHeader]
+
+
+def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
+    """Write ``merged`` to ``path`` atomically, owner-only."""
+    graphs = {d: None if g.graph is None else g.graph.to_bytes() for d, g in merged.groups.items()}
+    layout = _Layout()
+    text_offsets = layout.block(merged.texts.offsets.nbytes)
+    texts = layout.block(len(merged.texts.blob))
+    groups = [
+        _GroupHeader(
+            dimensions=dimension,
+            count=len(group.rows),
+            rows=layout.block(group.rows.nbytes),
+            vectors=layout.block(sum(piece.nbytes for piece in group.pieces)),
+            signatures=layout.block(group.signatures.nbytes),
+            graph=_graph_block(layout, graphs[dimension]),
+        )
+        for dimension, group in merged.groups.items()
+    ]
+    digest = hashlib.sha256(merged.texts.offsets.tobytes() + bytes(merged.texts.blob))
+    header = (
+        _Header(
+            format=1,
+            partition=partition,
+            length=merged.length,
+            last=merged.last,
+            text_offsets=text_offsets,
+            texts=texts,
+            texts_sha256=digest.hexdigest(),
+            groups=groups,
+        )
+        .model_dump_json()
+        .encode()
+    )
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(MAGIC + _SIZE.pack(len(header)) + header)
+            start = _aligned(out.tell())
+            _write_at(out, start + text_offsets.offset, _buffer(merged.texts.offsets, "<i8"))
+            _write_at(out, start + texts.offset, merged.texts.blob)
+            for header_group, group in zip(groups, merged.groups.values(), strict=True):
+                _write_at(out, start + header_group.rows.offset, _buffer(group.rows, "<i8"))
+                vectors = (_buffer(piece, "<f4") for piece in group.pieces)
+                _write_at(out, start + header_group.vectors.offset, *vectors)
+                signatures = _buffer(group.signatures, "<i8")
+                _write_at(out, start + header_group.signatures.offset, signatures)
+                graph = graphs[header_group.dimensions]
+                if header_group.graph is not None and graph is not None:
+                    _write_at(out, start + header_group.graph.offset, graph)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def read_snapshot(path: Path, partition: str) -> Base:
+    """The base stored at ``path`` for ``partition``, its arrays mapped, not read.
+
+    Raises:
+        SnapshotError: not a snapshot of ``partition`` in this format, or damaged.
+        OSError: the file cannot be opened (absent, unreadable).
+    """
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= len(MAGIC) + _SIZE.size:
+            raise SnapshotError(f"{path} is too short to be a semantic base")
+        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    header = _header(mapping, size)
+    if header.partition != partition:
+        raise SnapshotError(f"{path} holds another partition")
+    view = memoryview(mapping)
+    offsets = _array(view, header.text_offsets, np.dtype("<i8"))
+    blob = view[header.texts.offset : header.texts.offset + header.texts.size]
+    digest = hashlib.sha256(offsets.tobytes() + bytes(blob)).hexdigest()
+    if digest != header.texts_sha256 or not _consistent(offsets, len(blob)):
+        raise SnapshotError(f"{path}: the texts do not match their digest")
+    texts = PackedTexts(offsets.astype(np.int64), blob)
+    groups = {g.dimensions: _group(view, g, len(texts), path) for g in header.groups}
+    return Base(header.length, header.last, texts, groups, mapping)
+
+
+def _consistent(offsets: np.ndarray, blob_size: int) -> bool:
+    """Offsets that start at 0, never go back and end at the blob's end."""
+    return (
+        len(offsets) >= 1
+        and offsets[0] == 0
+        and offsets[-1] == blob_size
+        and not np.any(np.diff(offsets) < 0)
+    )
+
+
+class _Layout:
+    """Hands out aligned blocks after the header's reserved space."""
+
+    def __init__(self) -> None:
+        self.end = 0
+
+    def block(self, size: int) -> _Block:
+        offset = -(-self.end // _ALIGN) * _ALIGN
+        self.end = offset + size
+        return _Block(offset=offset, size=size)
+
+
+def _buffer(array: np.ndarray, dtype: str) -> memoryview:
+    """The array's bytes in ``dtype`` without a copy when it already is one."""
+    return np.ascontiguousarray(array, dtype=dtype).data
+
+
+def _graph_block(layout: _Layout, graph: bytes | None) -> _Block | None:
+    return None if graph is None else layout.block(len(graph))
+
+
+def _write_at(out: BinaryIO, position: int, *parts: Buffer) -> None:
+    """Write ``parts`` one after the other from ``position``."""
+    out.seek(position)
+    for part in parts:
+        out.write(part)
+
+
+def _aligned(position: int) -> int:
+    return -(-position // _ALIGN) * _ALIGN
+
+
+def _header(mapping: mmap.mmap, size: int) -> _Header:
+    if mapping[: len(MAGIC)] != MAGIC:
+        raise SnapshotError("not a semantic base file")
+    (header_size,) = _SIZE.unpack(mapping[len(MAGIC) : len(MAGIC) + _SIZE.size])
+    start = len(MAGIC) + _SIZE.size
+    if header_size > _MAX_HEADER or start + header_size > size:
+        raise SnapshotError("the header's size is out of range")
+    try:
+        header = _Header.model_validate_json(mapping[start : start + header_size])
+    except ValidationError as error:
+        raise SnapshotError(f"the header is invalid: {error}") from None
+    data = _aligned(start + header_size)
+    blocks = [header.text_offsets, header.texts]
+    for group in header.groups:
+        blocks += [group.rows, group.vectors, group.signatures]
+        blocks += [group.graph] if group.graph else []
+    for block in blocks:
+        block.offset += data
+        if block.offset + block.size > size:
+            raise SnapshotError("a block reaches past the end of the file")
+    return header
+
+
+def _array(view: memoryview, block: _Block, dtype: np.dtype[np.generic]) -> np.ndarray:
+    if block.size % dtype.itemsize:
+        raise SnapshotError("a block's size is not a whole number of items")
+    return np.frombuffer(view, dtype=dtype, count=block.size // dtype.itemsize, offset=block.offset)
+
+
+def _group(view: memoryview, header: _GroupHeader, texts: int, path: Path) -> BaseGroup:
+    rows = _array(view, header.rows, np.dtype("<i8")).astype(np.int64)
+    vectors = _array(view, header.vectors, np.dtype("<f4"))
+    signatures = _array(view, header.signatures, np.dtype("<i8")).astype(np.int64)
+    counts = (len(rows), len(signatures), vectors.size // header.dimensions)
+    if counts != (header.count,) * 3 or vectors.size % header.dimensions:
+        raise SnapshotError(f"{path}: a group's arrays do not match its count")
+    if len(rows) and (rows.min() < 0 or rows.max() >= texts):
+        raise SnapshotError(f"{path}: a group points at rows it does not have")
+    graph = None
+    if header.graph is not None and ann_available():
+        start = header.graph.offset
+        graph = AnnGraph.mapped(view[start : start + header.graph.size])
+        if len(graph) != header.count or graph.dimensions != header.dimensions:
+            raise SnapshotError(f"{path}: a graph does not match its group")
+    matrix = vectors.reshape(header.count, header.dimensions)
+    return BaseGroup(rows, matrix, signatures, graph)

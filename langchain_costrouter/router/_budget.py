@@ -1,0 +1,104 @@
+"""Shared budgets and rate limits around each provider attempt, as steps of the cascade.
+
+Before an attempt: take the deployment's rate-limit slot (a local limit is treated like
+a busy provider: wait up to the retry policy's longest backoff, else fail over), then
+reserve the attempt's worst case on every budget of the call. After it: settle to the
+real cost (a failure releases what it did not spend; a cut stream pays for what it
+delivered). A call cancelled meanwhile is settled by its driver (`_io.RouterIO.release`).
+A router without budgets or rate limits has a gate that is not ``enabled``: the cascade
+yields none of these steps for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_costrouter.budgets import Gate, RateGrant, Reservation, Settlement, WorstCase
+from langchain_costrouter.errors import BudgetExhaustedError
+from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.router._request import Request
+from langchain_costrouter.router._steps import AcquireRate, Downgrade, Reserve, Settle, Sleep, Step
+from langchain_costrouter.routes import Deployment
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """The cascade's budget collaborators: the gate, and the worst-case estimator."""
+
+    gate: Gate
+    worst_case: WorstCase
+    max_wait: float
+    """Seconds a call may wait for a local rate limit before it fails over."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.gate.enabled
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The deployment an attempt goes to, and the budget held for it."""
+
+    deployment: Deployment
+    reservation: Reservation
+    downgraded_by: str | None = None
+    """The budget that sent the call to a cheaper deployment, when one did."""
+
+
+def hold(
+    request: Request, budgets: Budgets, deployment: Deployment, cap: int | None
+) -> Generator[Step, Any, Held | str]:
+    """Rate limit and budget for one attempt; a string says why the deployment is skipped.
+
+    Raises:
+        BudgetExhaustedError: a budget refused, and none lets the call be downgraded.
+    """
+    bound = cap or budgets.worst_case.output_bound(deployment.label)
+    grant: RateGrant = yield AcquireRate(
+        deployment, request.prompt_tokens + bound, budgets.max_wait
+    )
+    if not grant.granted:
+        return f"skipped: rate limit (a {grant.wait_seconds:.1f} s wait)"
+    if grant.wait_seconds > 0:
+        yield Sleep(grant.wait_seconds)
+    worst = budgets.worst_case.usd(deployment, request.prompt_tokens, cap)
+    held = yield Reserve(deployment, worst)
+    if isinstance(held, BudgetExhaustedError):
+        return (yield from _downgrade(request, budgets, held, cap))
+    request.held = held
+    return Held(deployment, held)
+
+
+def settle(
+    request: Request, budgets: Budgets, held: Held, attempt: AttemptRecord | None
+) -> Generator[Step, Any, None]:
+    """Settle the attempt's reservation to what it cost (nothing, if it failed unpaid)."""
+    request.held = None
+    cost = 0.0 if attempt is None else attempt.get("cost_usd")
+    settlement: Settlement = yield Settle(held.reservation, cost)
+    if attempt is not None and (output := (attempt.get("usage") or {}).get("output_tokens")):
+        budgets.worst_case.observe(held.deployment.label, int(output))
+    if settlement.soft_limits_crossed:
+        warnings = request.extra.setdefault("budget_warnings", [])
+        warnings.extend(crossed.label for crossed in settlement.soft_limits_crossed)
+
+
+def _downgrade(
+    request: Request, budgets: Budgets, refusal: BudgetExhaustedError, cap: int | None
+) -> Generator[Step, Any, Held]:
+    """A budget that allows it sends the call to the cheapest deployment that fits."""
+    if not refusal.downgrade:
+        raise refusal
+    by_label = {d.label: d for d in request.route.deployments}
+    options = tuple(
+        (label, budgets.worst_case.usd(d, request.prompt_tokens, cap))
+        for label, d in by_label.items()
+    )
+    chosen = yield Downgrade(options)
+    if isinstance(chosen, BudgetExhaustedError):
+        raise chosen
+    label, reservation = chosen
+    request.held = reservation
+    return Held(by_label[label], reservation, downgraded_by=refusal.budget_name)

@@ -1,0 +1,145 @@
+"""What a call would have cost without this package, and which lever saved the difference.
+
+The baseline is one figure per call, never per attempt: the reference model priced on
+the call's uncompressed prompt and the served answer's output tokens. The difference
+to what the call cost splits exactly into five levers (docs/architecture.md, "Savings
+by lever")::
+
+    baseline - cost = routing + cascade + cache + compression + batching
+
+    routing      reference model        -> the route's strongest tier (same tokens)
+    cascade      strongest tier         -> the model that served, minus every other
+                                           attempt (negative when escalating cost more)
+    compression  serving model, prompt as given -> as sent, minus the compressor's calls
+    cache        a hit: the original call's cost (its other levers are the original's)
+    batching     the per-item calls a batch replaced -> the batch call
+
+Amounts are added in integer picodollars, the ledger's unit, so the five levers in a
+record add up to its baseline minus its cost to the last picodollar (and to the cent
+in any report). A price that is unknown makes a lever's boundary fall back to its
+neighbour (the saving is attributed one lever up), never $0; an unknown cost or
+baseline leaves the levers unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
+from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.pricing import TokenCounts, token_counts
+from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.routes import Deployment
+
+LEVERS = ("routing", "cascade", "cache", "compression", "batching")
+RECORD_VERSION = 2
+"""Records with one baseline per call and `savings_usd`; 1 had a baseline per attempt."""
+Savings = dict[str, float | None]
+
+
+def answered(
+    accountant: Accountant,
+    attempts: list[AttemptRecord],
+    served: AttemptRecord,
+    served_by: Deployment,
+    strongest: Deployment,
+    extra: dict[str, Any],
+) -> tuple[float | None, Savings]:
+    """Baseline and levers of a call the cascade answered (compressed, batched or not)."""
+    cost = _picos(a.get("cost_usd") for a in attempts)
+    counts = token_counts(served.get("usage"))
+    counts = counts._replace(input=counts.input + (extra.get("compression_tokens_saved") or 0))
+    baseline = _pico(accountant.model_cost(accountant.reference_model, counts))
+    if cost is None or baseline is None:
+        return _dollars(baseline), dict.fromkeys(LEVERS)
+    actual = _pico_usd(served.get("cost_usd"))
+    compressor = _picos(a.get("cost_usd") for a in attempts if a.get("role") == "compressor") or 0
+    other = cost - (actual or 0) - compressor
+    serving = _serving_cost(accountant, served_by, counts, extra, actual, compressor)
+    strongest_cost = (
+        serving if strongest is served_by else _pico(accountant.deployment_cost(strongest, counts))
+    )
+    if strongest_cost is None:  # unpriced: the cascade's share is counted as routing's
+        strongest_cost = serving
+    levers = {
+        "routing": baseline - strongest_cost,
+        "cascade": strongest_cost - serving - other,
+        "cache": 0,
+        "compression": serving - (actual or 0) - compressor,
+        "batching": 0,
+    }
+    items = extra.get("item_prompt_tokens")
+    if isinstance(items, int) and items > 0:  # the per-item calls this batch replaced
+        per_item = _pico(accountant.model_cost(accountant.reference_model, _items(counts, items)))
+        if per_item is not None:
+            levers["batching"], baseline = per_item - baseline, per_item
+    return _dollars(baseline), {lever: _dollars(value) for lever, value in levers.items()}
+
+
+def cache_hit(original: dict[str, Any]) -> tuple[float | None, Savings]:
+    """A hit costs nothing: the original call's cost is the cache's saving."""
+    baseline = _pico_usd(original.get("baseline_cost_usd"))
+    cost = _pico_usd(original.get("cost_usd"))
+    kept = original.get("savings_usd") or {}
+    levers: dict[str, int | None]
+    if baseline is None or cost is None or original.get("record_version") != RECORD_VERSION:
+        # An entry from an older version, or from another tool: all of it is the cache's.
+        levers = dict.fromkeys(LEVERS, 0)
+        levers["routing"] = None if baseline is None or cost is None else baseline - cost
+    else:
+        levers = {lever: _pico_usd(kept.get(lever)) for lever in LEVERS}
+    levers["cache"] = cost
+    return _dollars(baseline), {lever: _dollars(value) for lever, value in levers.items()}
+
+
+def unanswered(attempts: list[AttemptRecord]) -> tuple[float | None, Savings]:
+    """A call that ended with no answer: nothing to compare with, all of its spend wasted."""
+    cost = _picos(a.get("cost_usd") for a in attempts)
+    levers: dict[str, int | None] = dict.fromkeys(LEVERS, 0)
+    levers["cascade"] = None if cost is None else -cost
+    return 0.0, {lever: _dollars(value) for lever, value in levers.items()}
+
+
+def _serving_cost(
+    accountant: Accountant,
+    served_by: Deployment,
+    counts: TokenCounts,
+    extra: dict[str, Any],
+    actual: int | None,
+    compressor: int,
+) -> int:
+    """The serving model on the uncompressed prompt (what it cost, when nothing was cut)."""
+    if not extra.get("compression_tokens_saved") and actual is not None:
+        return actual
+    priced = _pico(accountant.deployment_cost(served_by, counts))
+    return priced if priced is not None else (actual or 0) + compressor
+
+
+def _items(counts: TokenCounts, item_prompt_tokens: int) -> TokenCounts:
+    """One call per item: every item's own prompt, and together the batch's answers."""
+    return TokenCounts(input=item_prompt_tokens, output=counts.output, reasoning=counts.reasoning)
+
+
+def _pico(value: Decimal | None) -> int | None:
+    return to_picousd(value)
+
+
+def _pico_usd(value: float | None) -> int | None:
+    return to_picousd(usd(value))
+
+
+def _picos(values: Iterable[float | None]) -> int | None:
+    total = 0
+    for value in values:
+        pico = _pico_usd(value)
+        if pico is None:
+            return None
+        total += pico
+    return total
+
+
+def _dollars(picos: int | None) -> float | None:
+    """Picodollars as the record's float dollars (read back exactly by `usd`)."""
+    return None if picos is None else float(from_picousd(picos))  # type: ignore[arg-type]

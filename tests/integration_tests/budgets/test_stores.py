@@ -1,0 +1,159 @@
+"""Every store keeps the same contract: all-or-none reservations, leases that run out,
+settlements after a lease ran out, rate limits, and async methods that match."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit
+from langchain_costrouter.errors import BudgetExhaustedError
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.filterwarnings("ignore::langchain_costrouter.errors.BudgetSoftLimitWarning"),
+]
+ACME = CallContext("chat", {"tenant": "acme"})
+TENANT = Budget(name="tenant", limit_usd=1)
+EVERYONE = Budget(name="everyone", limit_usd=10, per=None, period=None)
+
+
+def state(gate: BudgetGate, context: CallContext = ACME) -> dict[str, tuple[Decimal, Decimal]]:
+    return {s.budget: (s.spent_usd, s.reserved_usd) for s in gate.status(context)}
+
+
+@pytest.mark.parametrize("budgets", [[TENANT], [TENANT, EVERYONE]], ids=["one", "two"])
+def test_reserve_settle_release_and_refuse(any_store_url: str, budgets: list[Budget]) -> None:
+    gate = BudgetGate(budgets, any_store_url)
+    first = gate.reserve(ACME, "d", Decimal("0.6"))
+    second = gate.reserve(ACME, "d", Decimal("0.4"))  # exactly the limit
+    with pytest.raises(BudgetExhaustedError) as refused:
+        gate.reserve(ACME, "d", Decimal("0.000000000001"))
+    assert (refused.value.budget_name, refused.value.reserved_usd) == ("tenant", Decimal(1))
+    gate.settle(first, Decimal("0.25"))
+    gate.release(second)
+    assert state(gate)["tenant"] == (Decimal("0.25"), Decimal(0))
+    if len(budgets) == 2:
+        assert state(gate)["everyone"] == (Decimal("0.25"), Decimal(0))
+    gate.close()
+
+
+@pytest.mark.parametrize("budgets", [[TENANT], [TENANT, EVERYONE]], ids=["one", "two"])
+def test_a_first_reservation_above_the_limit_is_refused(
+    any_store_url: str, budgets: list[Budget]
+) -> None:
+    gate = BudgetGate(budgets, any_store_url)
+    with pytest.raises(BudgetExhaustedError) as refused:
+        gate.reserve(ACME, "d", Decimal("1.01"))
+    assert (refused.value.spent_usd, refused.value.reserved_usd) == (Decimal(0), Decimal(0))
+    assert state(gate)["tenant"] == (Decimal(0), Decimal(0))
+
+
+def test_all_or_none_across_budgets(any_store_url: str) -> None:
+    gate = BudgetGate([TENANT, EVERYONE], any_store_url)
+    gate.reserve(ACME, "d", Decimal("0.9"))
+    with pytest.raises(BudgetExhaustedError, match="'tenant'"):
+        gate.reserve(ACME, "d", Decimal("0.2"))
+    assert state(gate)["everyone"] == (Decimal(0), Decimal("0.9"))  # untouched by the refusal
+    globex = CallContext("chat", {"tenant": "globex"})
+    gate.reserve(globex, "d", Decimal("0.2"))
+    assert state(gate, globex) == {
+        "everyone": (Decimal(0), Decimal("1.1")),
+        "tenant": (Decimal(0), Decimal("0.2")),
+    }
+
+
+@pytest.mark.parametrize("budgets", [[TENANT], [TENANT, EVERYONE]], ids=["one", "two"])
+def test_leases_run_out_and_late_settlements_still_count(
+    any_store_url: str, budgets: list[Budget]
+) -> None:
+    gate = BudgetGate(budgets, any_store_url, lease_seconds=0.3)
+    late = gate.reserve(ACME, "d", Decimal("0.9"))
+    with pytest.raises(BudgetExhaustedError):
+        gate.reserve(ACME, "d", Decimal("0.5"))
+    time.sleep(0.5)
+    gate.reserve(ACME, "d", Decimal("0.5"))  # the late call's lease ran out
+    gate.settle(late, Decimal("0.3"))
+    assert state(gate)["tenant"] == (Decimal("0.3"), Decimal("0.5"))
+
+
+def test_charge_adds_spend_without_a_lease(any_store_url: str) -> None:
+    gate = BudgetGate([TENANT, EVERYONE], any_store_url)
+    gate.charge(ACME, "judge", Decimal("0.4"))
+    assert state(gate) == {
+        "everyone": (Decimal("0.4"), Decimal(0)),
+        "tenant": (Decimal("0.4"), Decimal(0)),
+    }
+
+
+def test_soft_threshold_once_across_gates_sharing_a_store(shared_store_url: str) -> None:
+    gates = [BudgetGate([TENANT], shared_store_url) for _ in range(3)]
+    crossed = [
+        gates[i % 3].settle(gates[i % 3].reserve(ACME, "d", Decimal("0.1")), Decimal("0.1"))
+        for i in range(10)
+    ]
+    assert [i for i, s in enumerate(crossed) if s.soft_limits_crossed] == [7]  # $0.8 reached
+
+
+def test_rate_limits(any_store_url: str) -> None:
+    gate = BudgetGate(store=any_store_url, rate_limits={"d": RateLimit(rpm=3, tpm=1000)})
+    grants = [gate.acquire_rate("d", 100, max_wait=0) for _ in range(4)]
+    assert [g.granted for g in grants] == [True, True, True, False]
+    assert 19 < grants[3].wait_seconds <= 20
+    queued = gate.acquire_rate("d", 100, max_wait=60)
+    assert queued.granted and 19 < queued.wait_seconds <= 20
+    after_queued = gate.acquire_rate("d", 100, max_wait=0)
+    assert 39 < after_queued.wait_seconds <= 40
+    assert gate.acquire_rate("d", 1001).wait_seconds == float("inf")
+
+
+def test_async_methods_match(any_store_url: str) -> None:
+    gate = BudgetGate([TENANT, EVERYONE], any_store_url, rate_limits={"d": RateLimit(rpm=1)})
+    single = BudgetGate([Budget(name="solo", limit_usd=1)], any_store_url)
+
+    async def scenario() -> None:
+        held = await asyncio.gather(*(gate.areserve(ACME, "d", Decimal("0.2")) for _ in range(5)))
+        with pytest.raises(BudgetExhaustedError):
+            await gate.areserve(ACME, "d", Decimal("0.01"))
+        await asyncio.gather(*(gate.asettle(r, Decimal("0.1")) for r in held))
+        assert [(s.budget, s.spent_usd) for s in await gate.astatus(ACME)] == [
+            ("everyone", Decimal("0.5")),
+            ("tenant", Decimal("0.5")),
+        ]
+        solo = await single.areserve(ACME, "d", Decimal("0.7"))
+        await single.arelease(solo)
+        assert (await single.astatus(ACME))[0].reserved_usd == Decimal(0)
+        assert (await gate.aacquire_rate("d", 1, max_wait=0)).granted
+        assert not (await gate.aacquire_rate("d", 1, max_wait=0)).granted
+
+    asyncio.run(scenario())
+    asyncio.run(scenario_in_a_second_loop(single))
+
+
+async def scenario_in_a_second_loop(gate: BudgetGate) -> None:
+    """A store opens connections per event loop: a second loop works as well as the first."""
+    await gate.arelease(await gate.areserve(ACME, "d", Decimal("0.1")))
+
+
+def test_accounts_of_each_window_are_separate(shared_store_url: str) -> None:
+    now = [datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC).timestamp()]
+    gate = BudgetGate([TENANT], shared_store_url, clock=lambda: now[0])
+    gate.settle(gate.reserve(ACME, "d", 1), 1)
+    with pytest.raises(BudgetExhaustedError) as refused:
+        gate.reserve(ACME, "d", Decimal("0.5"))
+    assert refused.value.reset_at == datetime(2026, 12, 5, tzinfo=UTC)
+    now[0] += 2
+    gate.reserve(ACME, "d", Decimal("0.5"))
+
+
+def test_tenant_names_never_mix_with_other_keys(shared_store_url: str) -> None:
+    gate = BudgetGate([TENANT], shared_store_url)
+    odd = CallContext("chat", {"tenant": f"a|b:{uuid.uuid4().hex} 'quoted' \"x\""})
+    gate.settle(gate.reserve(odd, "d", Decimal("0.5")), Decimal("0.5"))
+    assert state(gate, odd)["tenant"] == (Decimal("0.5"), Decimal(0))
+    assert state(gate)["tenant"] == (Decimal(0), Decimal(0))

@@ -1,0 +1,45 @@
+"""Worst-case cost of an attempt: the output cap, or the bound learned from answers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from langchain_costrouter.budgets import WorstCase
+from langchain_costrouter.budgets.estimate import DEFAULT_FIRST_OUTPUT_BOUND, TRUSTED_AFTER
+from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
+from langchain_costrouter.pricing import ModelPrice, PriceTable
+from langchain_costrouter.routes import Deployment
+
+PRICES = PriceTable({"m": ModelPrice(input_per_mtok=1, output_per_mtok=4)})
+MODEL = Deployment(model=None, model_id="m", provider="p")  # type: ignore[arg-type]
+
+
+def test_prompt_at_input_price_plus_output_cap_at_output_price() -> None:
+    assert WorstCase(PRICES).usd(MODEL, 1000, 500) == Decimal("0.003")
+
+
+def test_without_a_cap_the_first_bound_holds_until_enough_answers_were_seen() -> None:
+    worst = WorstCase(PRICES)
+    assert worst.output_bound("p/m") == DEFAULT_FIRST_OUTPUT_BOUND
+    for _ in range(TRUSTED_AFTER - 1):
+        worst.observe("p/m", 300)
+    assert worst.output_bound("p/m") == DEFAULT_FIRST_OUTPUT_BOUND
+    worst.observe("p/m", 400)
+    assert worst.output_bound("p/m") == 501  # the largest seen, a quarter more
+    assert worst.usd(MODEL, 0, None) == Decimal("0.002004")
+
+
+def test_a_long_answer_before_trust_raises_the_bound() -> None:
+    worst = WorstCase(PRICES, first_output_bound=100)
+    worst.observe("p/m", 1000)
+    assert worst.output_bound("p/m") == 1251
+
+
+def test_an_unpriced_model_cannot_be_budgeted() -> None:
+    unpriced = Deployment(model=None, model_id="nobody-knows", provider="p")  # type: ignore[arg-type]
+    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError, match="no price"):
+        WorstCase(PRICES).usd(unpriced, 10, 10)
+    with pytest.raises(ConfigError, match="at least 1"):
+        WorstCase(PRICES, first_output_bound=0)

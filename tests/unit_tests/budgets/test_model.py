@@ -1,0 +1,81 @@
+"""Budget and RateLimit validation, and the scope a call's metadata gives it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from langchain_costrouter.budgets import Budget, CallContext, RateLimit
+
+
+def test_defaults_are_a_daily_utc_budget_per_tenant_that_refuses() -> None:
+    budget = Budget(name="tenant-daily", limit_usd=50)
+    assert (budget.period, budget.per, budget.on_exhausted) == ("day", "tenant", "refuse")
+    assert budget.soft_threshold == 0.8
+    assert str(budget.zone()) == "UTC"
+
+
+def test_limit_is_exact_dollars() -> None:
+    assert Budget(name="b", limit_usd=0.1).limit_usd == Decimal("0.1")
+    assert Budget(name="b", limit_usd="12.345").limit_usd == Decimal("12.345")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"limit_usd": 0}, "more than \\$0"),
+        ({"limit_usd": 5_000_000}, "at most \\$4000000"),
+        ({"limit_usd": -1}, "non-negative"),
+        ({"limit_usd": True}, "number of dollars"),
+        ({"limit_usd": "lots"}, "number of dollars"),
+        ({"limit_usd": 1, "period": "week"}, "period"),
+        ({"limit_usd": 1, "on_exhausted": "warn"}, "on_exhausted"),
+        ({"limit_usd": 1, "soft_threshold": 1.5}, "soft_threshold"),
+        ({"limit_usd": 1, "soft_threshold": 0}, "soft_threshold"),
+        ({"limit_usd": 1, "timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"limit_usd": 1, "period": None, "timezone": "Europe/Paris"}, "needs a period|only"),
+        ({"limit_usd": 1, "per": "a key with spaces"}, "per"),
+        ({"limit_usd": 1, "limit": 5}, "Extra inputs"),
+    ],
+)
+def test_bad_fields_are_refused(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Budget(name="b", **fields)  # type: ignore[arg-type]
+
+
+def test_names_that_would_break_store_keys_are_refused() -> None:
+    with pytest.raises(ValidationError, match="name"):
+        Budget(name="a|b", limit_usd=1)
+    with pytest.raises(ValidationError, match="name"):
+        Budget(name="", limit_usd=1)
+
+
+def test_scope_per_metadata_key_task_or_everything() -> None:
+    context = CallContext(task="summarise", metadata={"tenant": "acme", "team": 7})
+    assert Budget(name="b", limit_usd=1).scope(context) == "tenant=acme"
+    assert Budget(name="b", limit_usd=1, per="team").scope(context) == "team=7"
+    assert Budget(name="b", limit_usd=1, per="task").scope(context) == "task=summarise"
+    assert Budget(name="b", limit_usd=1, per=None).scope(context) == "all"
+
+
+def test_calls_without_the_key_share_one_scope_and_odd_values_are_escaped() -> None:
+    budget = Budget(name="b", limit_usd=1)
+    assert budget.scope(CallContext("chat")) == "tenant=<none>"
+    assert budget.scope(CallContext("chat", {"tenant": "a|b c"})) == "tenant=a%7Cb%20c"
+
+
+def test_a_scope_value_that_is_not_a_string_or_integer_is_an_error() -> None:
+    with pytest.raises(TypeError, match="tenant"):
+        Budget(name="b", limit_usd=1).scope(CallContext("chat", {"tenant": {"id": 1}}))
+
+
+def test_rate_limit_needs_a_positive_limit() -> None:
+    assert RateLimit(rpm=10).tpm is None
+    with pytest.raises(ValidationError, match="rpm, tpm or both"):
+        RateLimit()
+    with pytest.raises(ValidationError, match="greater than 0"):
+        RateLimit(rpm=0)
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        RateLimit(rps=3)  # type: ignore[call-arg]

@@ -1,0 +1,35 @@
+"""The near-miss guard and its signature: numbers, negations and names must agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature_hash
+
+
+@pytest.mark.parametrize(
+    ("query", "cached", "safe"),
+    [
+        ("Refund order 1234", "Please refund order 1234", True),
+        ("Refund order 1234", "Refund order 1235", False),
+        ("Is the store open?", "Is the store not open?", False),
+        ("Can't log in", "Cannot log in", True),
+        ("Flights to Paris please", "Flights to Rome please", False),
+        ("Hello there. Thanks", "hello there. thanks", True),
+    ],
+)
+def test_near_miss_guard(query: str, cached: str, safe: bool) -> None:
+    assert near_miss_guard(query, cached) is safe
+
+
+def test_equal_signatures_hash_equal_and_others_apart() -> None:
+    assert signature_hash("Refund order 1234 for Alice") == signature_hash(
+        "Please refund order 1234 for Alice!"
+    )
+    assert signature_hash("Can't log in") == signature_hash("Cannot log in")
+    hashes = {
+        signature_hash(text)
+        for text in ("Refund order 1234", "Refund order 1235", "Do not refund", "Ask Bob", "")
+    }
+    assert len(hashes) == 5
+    assert all(0 <= h < 2**63 for h in hashes)  # fits the int64 arrays of a base file
