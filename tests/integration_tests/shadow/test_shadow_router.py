@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
 from langchain_costrouter.shadow.drift import drift_table
@@ -37,7 +38,7 @@ def world(openai_server: LocalOpenAIServer) -> SumsResponder:
     return responder
 
 
-def router(server: LocalOpenAIServer, **shadow: Any) -> RoutedChatModel:
+def router(server: LocalOpenAIServer, ledger: Any = "memory://", **shadow: Any) -> RoutedChatModel:
     """math: weak -> strong (no check: weak serves); the judge and strong alone routed too."""
     settings: dict[str, Any] = {"tasks": {"math": 1.0}, "score": "judge:judge", "seed": 0}
     return RoutedChatModel(
@@ -48,7 +49,7 @@ def router(server: LocalOpenAIServer, **shadow: Any) -> RoutedChatModel:
         },
         default_task="math",
         prices=PRICES,
-        ledger="memory://",
+        ledger=ledger,
         shadow=ShadowConfig(**{**settings, **shadow}),
     )
 
@@ -193,3 +194,32 @@ def test_samples_in_postgres_under_a_prefix_of_their_own(
         store.close()
     finally:
         drop_tables(postgres_url, prefix)
+
+
+class CallsLedger(InMemoryLedger):
+    """The memory ledger, keeping each call's record too (what a ledger row is built from)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict[str, Any]] = []
+
+    def add_call(self, meta: Any, **kwargs: Any) -> None:
+        self.records.append(dict(meta))
+        super().add_call(meta, **kwargs)
+
+
+def test_shadow_calls_are_ledger_calls_with_purpose_shadow(
+    openai_server: LocalOpenAIServer, world: SumsResponder
+) -> None:
+    ledger = CallsLedger()
+    routed = router(openai_server, ledger, store="memory://")
+    routed.invoke("What is 12 + 30?")
+    assert routed.shadow_evaluator.drain(30)
+    live, shadow = ledger.records
+    assert live["purpose"] == "production"
+    assert shadow["purpose"] == "shadow" and shadow["shadow_of"] == live["run_id"]
+    assert [a["role"] for a in shadow["attempts"]] == ["answer", "judge", "judge"]
+    levers = shadow["savings_usd"]
+    judged = sum(a["cost_usd"] for a in shadow["attempts"][1:])
+    assert levers["cascade"] == pytest.approx(-judged, abs=1e-12)
+    assert sum(levers.values()) == pytest.approx(shadow["baseline_cost_usd"] - shadow["cost_usd"])
