@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -35,13 +35,7 @@ from langchain_costrouter.router._record import CallSink
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.shadow.config import ShadowConfig
-from langchain_costrouter.shadow.evaluate import (
-    Sample,
-    Scored,
-    redacted,
-    score_answer,
-    stored_prompt,
-)
+from langchain_costrouter.shadow.evaluate import Sample, Scored, evaluated_row, score_answer
 from langchain_costrouter.shadow.queue import QueueStats, SampleQueue
 from langchain_costrouter.shadow.rows import SampleRow
 from langchain_costrouter.shadow.store import ShadowStore
@@ -259,21 +253,7 @@ class RouterShadow:
     def _store(
         self, sample: Sample, scored: Scored, reference_text: str | None, cost: Decimal | None
     ) -> None:
-        redact = self.config.redact
-        row = replace(
-            sample.row,
-            score=scored.score,
-            error=scored.error,
-            reference_cost=cost,
-            judge_cost=scored.judge_cost,
-        )
-        if sample.store_prompts:
-            row = replace(
-                row,
-                messages=stored_prompt(sample.messages, redact),
-                served_text=redacted(sample.served_text, redact),
-                reference_text=None if reference_text is None else redacted(reference_text, redact),
-            )
+        row = evaluated_row(sample, scored, reference_text, cost, self.config.redact)
         self.store.add_sample(row)
         self._prune()
 

@@ -10,7 +10,7 @@ in both orders, so the reference model's own answers score 1 and quality reads a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +65,31 @@ def score_answer(
     if score is None:
         return Scored(None, cost, f"the judge gave no verdict: {first[-60:]!r} / {second[-60:]!r}")
     return Scored(score, cost)
+
+
+def evaluated_row(
+    sample: Sample,
+    scored: Scored,
+    reference_text: str | None,
+    reference_cost: Decimal | None,
+    redact: Redactor | None,
+) -> SampleRow:
+    """The row to store: the score and costs, and the texts (redacted) where they are kept."""
+    row = replace(
+        sample.row,
+        score=scored.score,
+        error=scored.error,
+        reference_cost=reference_cost,
+        judge_cost=scored.judge_cost,
+    )
+    if not sample.store_prompts:
+        return row
+    return replace(
+        row,
+        messages=stored_prompt(sample.messages, redact),
+        served_text=redacted(sample.served_text, redact),
+        reference_text=None if reference_text is None else redacted(reference_text, redact),
+    )
 
 
 def stored_prompt(
