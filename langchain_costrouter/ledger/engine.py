@@ -99,10 +99,15 @@ def _check_sqlite_file(path: Path) -> None:
     """
     if path.stat().st_size == 0:
         return
+    uri = f"{path.as_uri()}?mode=ro"
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
-            conn.execute("PRAGMA schema_version")
-    except sqlite3.DatabaseError:
+        with contextlib.closing(
+            sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_MS / 1000)
+        ) as c:
+            c.execute("PRAGMA schema_version")
+    except sqlite3.OperationalError:
+        return  # busy or locked by a writer: a database all the same, the engine will wait
+    except sqlite3.DatabaseError:  # SQLITE_NOTADB: "file is not a database"
         raise ConfigError(
             f"the ledger file {path} is not a SQLite database. "
             "Pass the sqlite:///PATH of a ledger, or a new file name."
