@@ -39,15 +39,26 @@ def finished_questions(path: Path, task: str, models: Sequence[str]) -> Finished
     data = path.read_bytes()
     dropped = False
     if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        data, dropped = data[:cut], True
-        with open(path, "r+b") as handle:  # the kill left half a line: drop it before appending
-            handle.truncate(cut)
+        data, dropped = _end_last_line(path, data)
     ids: set[str] = set()
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw.strip():
             ids.add(_checked(path, number, raw, task, set(models)).id)
     return Finished(frozenset(ids), dropped)
+
+
+def _end_last_line(path: Path, data: bytes) -> tuple[bytes, bool]:
+    """A last line without its newline: complete it if it parses, else drop it (a kill)."""
+    cut = data.rfind(b"\n") + 1
+    try:
+        parse_record(data[cut:].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        with open(path, "r+b") as handle:
+            handle.truncate(cut)
+        return data[:cut], True
+    with open(path, "ab") as handle:
+        handle.write(b"\n")
+    return data + b"\n", False
 
 
 def _checked(path: Path, number: int, raw: bytes, task: str, models: set[str]) -> OutcomeRecord:

@@ -43,6 +43,18 @@ def test_a_cut_off_last_line_is_dropped_and_said(tmp_path: Path) -> None:
     assert [r.id for r in read_outcomes(out)] == ["q1", "q2"]
 
 
+def test_a_complete_last_line_without_its_newline_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q1"))
+    out.write_bytes(out.read_bytes().rstrip(b"\n"))  # an editor saved it without the newline
+    finished = finished_questions(out, "t", ["a", "b"])
+    assert finished.ids == {"q1"} and not finished.dropped_partial_line
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q2"))
+    assert [r.id for r in read_outcomes(out)] == ["q1", "q2"]
+
+
 def test_another_runs_file_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     with closing(OutcomesWriter(out)) as writer:
