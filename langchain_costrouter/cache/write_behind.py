@@ -41,6 +41,8 @@ class Write(NamedTuple):
 Commit = Callable[[list[Write]], None]
 MAX_QUEUED = 512
 """Writes that may wait for the writer thread; past that the caller commits them itself."""
+GATHER_SECONDS = 0.002
+"""How long the writer waits, once woken, for more writes to commit in the same transaction."""
 IDLE_SECONDS = 5.0
 """How long the writer thread waits for work before it ends (a new write starts one)."""
 
@@ -109,12 +111,15 @@ class WriteBehind:
                         target=self._run, name="costrouter-cache-writer", daemon=True
                     )
                     self._thread.start()
-        self._wake.set()
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _run(self) -> None:
         """Commit whatever queues up; leave after `IDLE_SECONDS` with nothing to do."""
         while not self._closed:
             woke = self._wake.wait(IDLE_SECONDS)
+            if woke:  # let a burst of writes gather: one transaction for all of them
+                time.sleep(GATHER_SECONDS)
             self._wake.clear()
             self.flush()
             if not woke:
