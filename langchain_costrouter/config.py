@@ -25,6 +25,7 @@ from langchain_costrouter.config_schema import (
     ModelSpec,
     ProviderSpec,
     RouteSpec,
+    ShadowSpec,
     TierSpec,
     parse_config,
 )
@@ -58,6 +59,15 @@ def load_router_kwargs(path: Path) -> dict[str, Any]:
     """Read ``path`` and return the keyword arguments of `RoutedChatModel`."""
     spec = parse_config(_read_toml(path), path=str(path))
     return _Builder(str(path), spec).router_kwargs()
+
+
+def load_models(path: Path) -> dict[str, Deployment]:
+    """Every ``[models.NAME]`` of the file as a priced deployment, routed or not.
+
+    ``costrouter collect`` calls models by config name, including ones no route uses yet.
+    """
+    builder = _Builder(str(path), parse_config(_read_toml(path), path=str(path)))
+    return builder.deployments(PriceTable(builder.prices()))
 
 
 def load_router_kwargs_from_env() -> dict[str, Any] | None:
@@ -118,10 +128,7 @@ class _Builder:
     def router_kwargs(self) -> dict[str, Any]:
         spec = self.spec
         prices = PriceTable(self.prices())
-        deployments = {
-            name: _priced(self.deployment(name, model), prices)
-            for name, model in spec.models.items()
-        }
+        deployments = self.deployments(prices)
         routes = {task: self.route(task, route, deployments) for task, route in spec.routes.items()}
         if spec.router.policy is not None:
             routes = self.apply_policy(spec.router.policy, routes, deployments)
@@ -129,6 +136,8 @@ class _Builder:
         compressors = self.compressors(deployments)
         if compressors:
             kwargs["compressors"] = compressors
+        if spec.router.shadow is not None:
+            kwargs["shadow"] = self.shadow(spec.router.shadow)
         kwargs.update(self.budgets())
         return validate_router_fields(kwargs, path=self.path)
 
@@ -142,6 +151,12 @@ class _Builder:
         if rate_limits := rate_limits_from_models(models, path=self.path):
             kwargs["rate_limits"] = rate_limits
         return kwargs
+
+    def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
+        return {
+            name: _priced(self.deployment(name, model), prices)
+            for name, model in self.spec.models.items()
+        }
 
     def deployment(self, name: str, spec: ModelSpec) -> Deployment:
         key = f"models.{name}"
@@ -229,6 +244,22 @@ class _Builder:
             task: compressor_from_config(spec, path=self.path, key=key, chat_models=models)
             for (task, key), spec in specs.items()
         }
+
+    def shadow(self, spec: ShadowSpec) -> Any:
+        """``[router.shadow]`` as a `ShadowConfig`, holding the task to ``[router] policy``."""
+        from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
+
+        fields = spec.model_dump(exclude={"tasks"})
+        tasks = {task: ShadowTask(t.rate, t.store_prompts) for task, t in spec.tasks.items()}
+        policy = self.spec.router.policy
+        try:
+            return ShadowConfig(
+                tasks=tasks,
+                policy=None if policy is None else Path(self.path).parent / policy,
+                **fields,
+            )
+        except ConfigError as error:
+            raise ConfigError(error.reason, path=self.path, key=f"router.{error.key}") from None
 
     def prices(self) -> dict[str, ModelPrice]:
         overrides = {}

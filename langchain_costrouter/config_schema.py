@@ -92,6 +92,31 @@ class RouteSpec(_Table):
         return {"tiers": value} if isinstance(value, list) else value
 
 
+class ShadowTaskSpec(_Table):
+    """One task's shadow opt-in: ``{ rate = 0.05, store_prompts = true }`` (or just the rate)."""
+
+    rate: Annotated[float, Field(gt=0, le=1, description="the sampled share, in (0, 1]")]
+    store_prompts: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_alone(cls, value: Any) -> Any:
+        return {"rate": value} if isinstance(value, int | float) else value
+
+
+class ShadowSpec(_Table):
+    """``[router.shadow]``: shadow evaluation against the reference model (`ShadowConfig`)."""
+
+    tasks: Annotated[dict[str, ShadowTaskSpec], Field(min_length=1)]
+    score: Annotated[str, Field(min_length=1, description="e.g. judge:MODEL or exact")]
+    store: Annotated[str, Field(min_length=1)] | None = None
+    reference_model: str | None = None
+    queue_size: Annotated[int, Field(ge=1)] = 64
+    workers: Annotated[int, Field(ge=1)] = 1
+    prompt_retention_days: Annotated[float, Field(gt=0, description="days")] = 30.0
+    retention_days: Annotated[float, Field(gt=0, description="days")] | None = 180.0
+
+
 class RouterSpec(_Table):
     """``[router]``: the `RoutedChatModel` fields, plus what the loader itself reads."""
 
@@ -111,6 +136,7 @@ class RouterSpec(_Table):
     trace_content: (
         Annotated[bool, Field(description="prompt and answer text on OpenTelemetry spans")] | None
     ) = None
+    shadow: ShadowSpec | None = None
 
     @field_validator("ledger", mode="plain")
     @classmethod
@@ -121,7 +147,9 @@ class RouterSpec(_Table):
 
     def router_fields(self) -> dict[str, Any]:
         """The keys set in the file that are `RoutedChatModel` fields, by field name."""
-        fields = self.model_dump(exclude_none=True, exclude={"policy", "compress", "max_retries"})
+        fields = self.model_dump(
+            exclude_none=True, exclude={"policy", "compress", "max_retries", "shadow"}
+        )
         if self.max_retries is not None:
             fields["retry"] = {"max_retries": self.max_retries}
         return fields

@@ -233,3 +233,8 @@ def _tokens(model: str, entry: Mapping[str, Any], key: str) -> int | None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parse_messages(value: Any) -> tuple[Mapping[str, str], ...]:
+    """A line's ``messages``, checked: a ValueError says what is wrong (eval-set readers)."""
+    return _messages(value)

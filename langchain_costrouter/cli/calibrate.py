@@ -23,6 +23,7 @@ from langchain_costrouter.calibration.run import (
     replay_router,
     run_records,
 )
+from langchain_costrouter.cli import ledger_outcomes
 from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
 
@@ -34,7 +35,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "answer, score and cost), search per task label the cheapest cascade whose train "
         "quality meets the target, then run it through RoutedChatModel on the test split."
     )
-    parser.add_argument("outcomes", type=Path, metavar="OUTCOMES", help="outcomes JSONL file")
+    parser.add_argument(
+        "outcomes", type=Path, nargs="?", metavar="OUTCOMES", help="outcomes JSONL file"
+    )
+    ledger_outcomes.add_arguments(parser)
     parser.add_argument("--train-fraction", type=float, default=0.5, help="default 0.5")
     parser.add_argument("--seed", type=int, default=0, help="split and fold seed (default 0)")
     parser.add_argument(
@@ -52,7 +56,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     """Calibrate, evaluate on the test split, print the figures."""
     if args.out is not None:
         check_output_file(args.out, "--out")
-    return print_report(_calibrate(args), as_json=args.json, render=render_figures)
+    with ledger_outcomes.outcomes_file(args) as args.outcomes:
+        return print_report(_calibrate(args), as_json=args.json, render=render_figures)
 
 
 def _calibrate(args: argparse.Namespace) -> dict[str, Any]:

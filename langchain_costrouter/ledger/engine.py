@@ -9,7 +9,9 @@ and spend, which is nobody else's business.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,6 @@ from langchain_costrouter.errors import ConfigError
 APP_NAME = "langchain-costrouter"
 _BUSY_TIMEOUT_MS = 30_000
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def default_ledger_path() -> Path:
@@ -89,14 +90,28 @@ def _unknown_url(url: str) -> ConfigError:
 
 
 def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is neither empty (new) nor a SQLite database, before writing to it."""
-    with path.open("rb") as handle:
-        header = handle.read(len(_SQLITE_HEADER))
-    if header and header != _SQLITE_HEADER:
+    """Refuse a file that is neither empty (new) nor a SQLite database, before writing to it.
+
+    Read through SQLite itself, never a file descriptor of our own: closing any descriptor
+    of a file drops every POSIX lock this process holds on it, so a second engine opening
+    the file would silently unlock the first one's connections (another process could
+    then checkpoint and delete their WAL, losing their writes).
+    """
+    if path.stat().st_size == 0:
+        return
+    uri = f"{path.as_uri()}?mode=ro"
+    try:
+        with contextlib.closing(
+            sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_MS / 1000)
+        ) as c:
+            c.execute("PRAGMA schema_version")
+    except sqlite3.OperationalError:
+        return  # busy or locked by a writer: a database all the same, the engine will wait
+    except sqlite3.DatabaseError:  # SQLITE_NOTADB: "file is not a database"
         raise ConfigError(
             f"the ledger file {path} is not a SQLite database. "
             "Pass the sqlite:///PATH of a ledger, or a new file name."
-        )
+        ) from None
 
 
 def create_private_file(path: Path) -> None:

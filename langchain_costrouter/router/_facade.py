@@ -107,6 +107,8 @@ class RoutedChatModel(BaseChatModel):
     trace_content: bool = False
     """Put prompt and answer text on attempt spans (``gen_ai.input.messages`` and
     ``gen_ai.output.messages``). Off by default: the text may hold personal data."""
+    shadow: Any = None
+    """A `ShadowConfig`: evaluate a sampled share of answers against the reference model."""
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -189,6 +191,11 @@ class RoutedChatModel(BaseChatModel):
         """The router-owned cache (None without ``cache=``)."""
         cache = self._current().stages.cache
         return getattr(cache, "cache", None)
+
+    @property
+    def shadow_evaluator(self) -> Any:
+        """The running shadow evaluation (`NoShadow` without ``shadow=``): stats, drain."""
+        return self._current().stages.shadow
 
     @property
     def route_table(self) -> dict[str, Route]:

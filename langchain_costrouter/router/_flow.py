@@ -9,6 +9,7 @@ ainvoke, stream, astream and batch all run this one function::
     CompressorCall*  the task's compressor shrinks the prompt (its calls are billed)
     CallModel*, RunCheck*, Sleep*   the cascade (`_cascade.run_cascade`)
     record           the answer's record and the ledger rows (`_record.Recorder`)
+    shadow           a sampled answer is queued for evaluation off the path (`_shadow`)
     WriteCache       accepted answers only (the cache keeps complete ones)
 
 Anything raised on the way (a provider error no tier could fix, a cancellation, a
@@ -28,6 +29,7 @@ from langchain_costrouter.router._cascade import CascadeParts, run_cascade
 from langchain_costrouter.router._compress import Compressors, compress
 from langchain_costrouter.router._record import Recorder
 from langchain_costrouter.router._request import Request
+from langchain_costrouter.router._shadow import NoShadow, Shadow
 from langchain_costrouter.router._steps import HoldFlight, ReadCache, Step, WriteCache
 
 
@@ -39,6 +41,7 @@ class Stages:
     compressors: Compressors
     cascade: CascadeParts
     recorder: Recorder
+    shadow: Shadow = NoShadow()  # noqa: RUF009 - stateless
 
 
 def serve(request: Request, stages: Stages) -> Generator[Step, Any, AIMessage]:
@@ -60,6 +63,7 @@ def serve(request: Request, stages: Stages) -> Generator[Step, Any, AIMessage]:
         stages.recorder.fail(request, error)
         raise
     message = stages.recorder.finish(request, outcome)
+    stages.shadow.observe(request, message)
     if key is not None and outcome.accepted:
         yield WriteCache(key, message)
     return message

@@ -33,6 +33,7 @@ from langchain_costrouter.router._compress import Compressors
 from langchain_costrouter.router._flow import Stages
 from langchain_costrouter.router._record import NoLedger, Recorder
 from langchain_costrouter.router._request import RouteTable
+from langchain_costrouter.router._shadow import Shadow, open_shadow
 from langchain_costrouter.routes import Route, known_models
 from langchain_costrouter.telemetry import RouterTelemetry, open_telemetry
 
@@ -58,6 +59,7 @@ class RouterFields(Protocol):
     on_soft_limit: Any
     telemetry: Any
     trace_content: bool
+    shadow: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,9 @@ def build_parts(
     cache: CacheStage | None = None,
     ledger: Ledger | None = None,
     gate: Gate | None = None,
+    shadow: Shadow | None = None,
 ) -> RouterParts:
-    """Parts for ``fields``; ``cache``, ``ledger`` and ``gate`` reuse already opened stores."""
+    """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones."""
     routes = fields.routes
     if cache is None:
         cache = _open_cache(fields.response_cache, fields.namespace)
@@ -102,10 +105,12 @@ def build_parts(
     telemetry.watch(fields.breakers)
     sink = telemetry.sink(ledger if ledger is not None else NoLedger())
     recorder = Recorder(accountant, sink, fields.namespace)
+    if shadow is None:
+        shadow = open_shadow(fields.shadow, routes, accountant, recorder.ledger, _url(ledger))
     first = routes[default_task or next(iter(routes))]
     return RouterParts(
         table=RouteTable(routes, default_task, fields.unknown_task),
-        stages=Stages(cache, Compressors(fields.compressors), cascade, recorder),
+        stages=Stages(cache, Compressors(fields.compressors), cascade, recorder, shadow),
         ledger=ledger,
         described_routes={task: route.describe() for task, route in routes.items()},
         default_model_id=first.tiers[0].primary.model_id,
@@ -119,7 +124,8 @@ def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
     if isinstance(cache, RouterCache):
         cache = RouterCache(cache.cache, fields.namespace)
     gate = parts.stages.cascade.budgets.gate
-    return build_parts(fields, cache=cache, ledger=parts.ledger, gate=gate)
+    shadow = parts.stages.shadow
+    return build_parts(fields, cache=cache, ledger=parts.ledger, gate=gate, shadow=shadow)
 
 
 def store_label(spec: Any) -> str | None:
@@ -168,6 +174,10 @@ def _open_ledger(spec: Any) -> Ledger | None:
     if spec is None or spec is False:
         return None
     return open_ledger(None if spec is True else spec)
+
+
+def _url(ledger: Ledger | None) -> str | None:
+    return None if ledger is None else ledger.url
 
 
 def _accountant(prices: Any, reference: str | None, routes: Mapping[str, Route]) -> Accountant:

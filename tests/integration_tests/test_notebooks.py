@@ -43,6 +43,15 @@ KEY_OUTPUTS = {
         "Saving vs always-gpt-4-1106-preview",
         "every calibrated policy is at or below the oracle's quality",
     ),
+    "own_traffic.ipynb": (
+        "dry run: nothing was sent",
+        "stopped before the --max-cost-usd cap",
+        "provider calls of the re-run",
+        "status",  # the drift table
+        "drift detected: the math task is below its promise",
+        "recalibrated: the new policy keeps its promise",
+        "Saving vs always-strong",
+    ),
 }
 
 # The headline a notebook prints for a saving, e.g. "Saving vs always-gpt-4o: 47.9%".

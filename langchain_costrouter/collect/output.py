@@ -1,0 +1,95 @@
+"""The outcomes file ``collect`` appends to, and what a re-run finds already done in it.
+
+One line is written (and flushed) the moment a question is finished, so a run that is
+stopped, by a cost cap, an error or a kill, keeps every finished question, and a re-run
+skips them without calling any provider. A last line cut off mid-write by a kill is the
+only line dropped, and the re-run says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from langchain_costrouter.errors import ConfigError, OutcomesFormatError
+from langchain_costrouter.outcomes import OutcomeRecord, parse_record
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What an existing outcomes file already holds."""
+
+    ids: frozenset[str]
+    dropped_partial_line: bool = False
+
+
+def finished_questions(path: Path, task: str, models: Sequence[str]) -> Finished:
+    """The ids already answered in ``path`` by exactly ``models`` for ``task``.
+
+    Raises:
+        ConfigError: the file holds another task or another model set: a different run.
+        OutcomesFormatError: a line other than a cut-off last one is not an outcomes line.
+    """
+    if not path.exists():
+        return Finished(frozenset())
+    data = path.read_bytes()
+    dropped = False
+    if data and not data.endswith(b"\n"):
+        data, dropped = _end_last_line(path, data)
+    ids: set[str] = set()
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if raw.strip():
+            ids.add(_checked(path, number, raw, task, set(models)).id)
+    return Finished(frozenset(ids), dropped)
+
+
+def _end_last_line(path: Path, data: bytes) -> tuple[bytes, bool]:
+    """A last line without its newline: complete it if it parses, else drop it (a kill)."""
+    cut = data.rfind(b"\n") + 1
+    try:
+        parse_record(data[cut:].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        with open(path, "r+b") as handle:
+            handle.truncate(cut)
+        return data[:cut], True
+    with open(path, "ab") as handle:
+        handle.write(b"\n")
+    return data + b"\n", False
+
+
+def _checked(path: Path, number: int, raw: bytes, task: str, models: set[str]) -> OutcomeRecord:
+    try:
+        record = parse_record(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise OutcomesFormatError(str(path), number, str(error)) from None
+    if record.task != task or set(record.outcomes) != models:
+        raise ConfigError(
+            f"--out {path} holds outcomes of task {record.task!r} for models "
+            f"{sorted(record.outcomes)} (line {number}), not of {task!r} for {sorted(models)}; "
+            "give another --out, or the same --task and --models to resume"
+        )
+    return record
+
+
+class OutcomesWriter:
+    """Appends one outcomes line per finished question, flushed at once (file 0600).
+
+    Use it with ``contextlib.closing``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file: IO[str] = os.fdopen(descriptor, "a", encoding="utf-8")
+        self.written = 0
+
+    def write(self, record: OutcomeRecord) -> None:
+        self._file.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+        self._file.flush()
+        self.written += 1
+
+    def close(self) -> None:
+        self._file.close()

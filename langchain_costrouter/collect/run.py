@@ -1,0 +1,128 @@
+"""``collect`` end to end: read the eval set, plan, estimate, then answer what is left.
+
+`collect` returns the report the CLI prints: how many questions the file already had,
+how many this run answered or failed, what it spent (models and judge apart, as the
+router's records priced it) against the estimate, and why it stopped early, if it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from langchain_costrouter.collect.calls import Caller, CallLimits
+from langchain_costrouter.collect.estimate import Estimate, QuestionCost, SpendCap, estimate_run
+from langchain_costrouter.collect.output import OutcomesWriter, finished_questions
+from langchain_costrouter.collect.prompts import read_prompts
+from langchain_costrouter.collect.questions import Asker, Question
+from langchain_costrouter.collect.runner import RunResult, run_questions
+from langchain_costrouter.collect.setup import collect_router, price_function, strongest_model
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.scoring import parse_scorer
+
+DEFAULT_OUTPUT_TOKENS = 256
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """What ``costrouter collect`` was asked to do."""
+
+    prompts: Path
+    config: Path
+    task: str
+    models: tuple[str, ...]
+    score: str
+    out: Path
+    limits: CallLimits = field(default_factory=CallLimits)
+    max_cost_usd: Decimal | None = None
+    dry_run: bool = False
+    ledger: str | None = None
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    """Expected answer length, in tokens, for the estimate."""
+
+
+def collect(options: CollectOptions) -> dict[str, Any]:
+    """Run (or with ``dry_run`` only estimate) the collection; the report as JSON-ready data."""
+    if len(set(options.models)) != len(options.models) or not options.models:
+        raise ConfigError(f"--models needs distinct model names, got {list(options.models)}")
+    scorer = parse_scorer(options.score)
+    prompts = read_prompts(options.prompts, scorer)
+    names = [*options.models, *([scorer.judge_model] if scorer.judge_model else [])]
+    router = collect_router(options.config, options.task, names, ledger=options.ledger)
+    if scorer.judge_model and len(options.models) < 2 and any(p.reference is None for p in prompts):
+        raise ConfigError(
+            "a judge without references compares each model with the strongest one: "
+            "name at least two --models, or give every prompt a 'reference'"
+        )
+    finished = finished_questions(options.out, options.task, options.models)
+    pending = [Question.of(p, options.task) for p in prompts if p.id not in finished.ids]
+    costs = QuestionCost(
+        options.models,
+        strongest_model(router, options.models),
+        scorer,
+        price_function(router, names),
+        options.output_tokens,
+    )
+    estimate = estimate_run(costs, [(q.prompt, q.messages) for q in pending])
+    report = _plan(options, len(prompts), len(finished.ids), estimate, costs.strongest)
+    report["dropped_partial_line"] = finished.dropped_partial_line
+    if options.dry_run or not pending:
+        return report
+    caller = Caller(router, options.task, options.limits)
+    asker = Asker(caller, options.task, options.models, costs.strongest, scorer)
+    cap = SpendCap(options.max_cost_usd)
+    with closing(OutcomesWriter(options.out)) as writer:
+        result = _run(run_questions(pending, asker, costs, cap, writer))
+    ledger = router.ledger_store
+    ledger.flush()
+    return {**report, **_figures(result, caller), "ledger": ledger.url}
+
+
+def _run(work: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """Run the async collection from blocking code, also where a loop already runs (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(1, thread_name_prefix="costrouter-collect") as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
+def _plan(
+    options: CollectOptions, total: int, done: int, estimate: Estimate, strongest: str
+) -> dict[str, Any]:
+    return {
+        "task": options.task,
+        "out": str(options.out),
+        "models": list(options.models),
+        "strongest": strongest,
+        "score": options.score,
+        "questions": total,
+        "already_done": done,
+        "to_do": estimate.questions,
+        "dry_run": options.dry_run,
+        "estimate": {
+            "total_usd": float(estimate.total_usd),
+            "by_model_usd": {m: float(c) for m, c in estimate.by_model.items()},
+            "judge_usd": float(estimate.judge_usd),
+            "output_tokens_assumed": estimate.output_tokens,
+        },
+        "max_cost_usd": None if options.max_cost_usd is None else float(options.max_cost_usd),
+    }
+
+
+def _figures(result: RunResult, caller: Caller) -> dict[str, Any]:
+    return {
+        "answered": result.answered,
+        "failed": result.failed,
+        "stop_reason": result.stop_reason,
+        "spent_usd": float(caller.spent),
+        "provider_calls": caller.calls,
+        "rate_limit_pauses": caller.rate_limited,
+    }

@@ -1,0 +1,82 @@
+"""What the shadow tables hold: evaluated samples (scores, costs, texts when kept), promises."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from langchain_costrouter.ledger.rows import from_picousd, to_picousd
+
+_MONEY = ("served_cost", "reference_cost", "judge_cost")
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """A live call, the reference model's answer to it, and the score of the served answer."""
+
+    run_id: str
+    """The live call's run id (as in the ledger)."""
+    time: datetime
+    task: str
+    namespace: str
+    policy: str
+    """The serving route's version: a policy's digest for a calibrated route."""
+    served_by: str
+    served_tier: int | None
+    reference_model: str
+    scorer: str
+    score: float | None
+    """The served answer's score against the reference's; None when evaluation failed."""
+    error: str | None = None
+    served_cost: Decimal | None = None
+    reference_cost: Decimal | None = None
+    judge_cost: Decimal | None = None
+    messages: tuple[Mapping[str, str], ...] | None = None
+    """The prompt as sent, only where the task keeps prompts (after redaction)."""
+    served_text: str | None = None
+    reference_text: str | None = None
+
+
+def sample_values(row: SampleRow) -> dict[str, Any]:
+    """Column values: naive UTC time, money as picodollars, messages as JSON."""
+    values = asdict(row)
+    values["time"] = row.time.astimezone(UTC).replace(tzinfo=None)
+    for name in _MONEY:
+        values[f"{name}_picousd"] = to_picousd(values.pop(name))
+    messages = values.pop("messages")
+    values["messages"] = None if messages is None else json.dumps(list(messages))
+    return values
+
+
+def row_from(values: dict[str, Any]) -> SampleRow:
+    """The row a query returned, as a `SampleRow` (time in UTC)."""
+    values.pop("id", None)
+    values["time"] = values["time"].replace(tzinfo=UTC)
+    for name in _MONEY:
+        values[name] = from_picousd(values.pop(f"{name}_picousd"))
+    messages = values["messages"]
+    values["messages"] = None if messages is None else tuple(json.loads(messages))
+    return SampleRow(**values)
+
+
+@dataclass(frozen=True)
+class Promise:
+    """One task's promised quality under one policy."""
+
+    policy: str
+    """The policy's digest: the ``version`` of the routes built from it."""
+    name: str
+    task: str
+    quality: float
+    low: float
+    high: float | None
+    source: str
+    """``guarantee`` (an interval) or ``train`` (the train quality alone)."""
+
+
+def promise_values(promise: Promise) -> dict[str, Any]:
+    return asdict(promise)

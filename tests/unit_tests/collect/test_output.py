@@ -1,0 +1,72 @@
+"""What a re-run finds in the outcomes file: finished ids, a cut-off line, another run's file."""
+
+from __future__ import annotations
+
+import stat
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.collect.output import OutcomesWriter, finished_questions
+from langchain_costrouter.errors import ConfigError, OutcomesFormatError
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes
+
+MESSAGES = ({"role": "user", "content": "hi"},)
+
+
+def record(identifier: str, task: str = "t", models: tuple[str, ...] = ("a", "b")) -> OutcomeRecord:
+    outcomes = {model: ModelOutcome(score=1.0, text="x", cost_usd=0.001) for model in models}
+    return OutcomeRecord(identifier, task, MESSAGES, outcomes)
+
+
+def test_finished_ids_are_read_back(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert finished_questions(out, "t", ["a", "b"]).ids == frozenset()
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q1"))
+        writer.write(record("q2"))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert finished_questions(out, "t", ["b", "a"]).ids == {"q1", "q2"}
+
+
+def test_a_cut_off_last_line_is_dropped_and_said(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q1"))
+    with out.open("a") as handle:
+        handle.write('{"id": "q2", "task": "t", "mess')  # a kill in the middle of a write
+    finished = finished_questions(out, "t", ["a", "b"])
+    assert finished.ids == {"q1"} and finished.dropped_partial_line
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q2"))
+    assert [r.id for r in read_outcomes(out)] == ["q1", "q2"]
+
+
+def test_a_complete_last_line_without_its_newline_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q1"))
+    out.write_bytes(out.read_bytes().rstrip(b"\n"))  # an editor saved it without the newline
+    finished = finished_questions(out, "t", ["a", "b"])
+    assert finished.ids == {"q1"} and not finished.dropped_partial_line
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q2"))
+    assert [r.id for r in read_outcomes(out)] == ["q1", "q2"]
+
+
+def test_another_runs_file_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q1", models=("a", "c")))
+    with pytest.raises(ConfigError, match="holds outcomes of task 't' for models"):
+        finished_questions(out, "t", ["a", "b"])
+    with pytest.raises(ConfigError, match="give another --out"):
+        finished_questions(out, "other", ["a", "c"])
+
+
+def test_a_bad_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("not json\n", encoding="utf-8")
+    with pytest.raises(OutcomesFormatError, match=r"out\.jsonl:1"):
+        finished_questions(out, "t", ["a", "b"])
