@@ -41,3 +41,16 @@ def lazy_exports(
         return sorted({*vars(sys.modules[package]), *module_of})
 
     return load, names
+
+
+def class_if_imported(module: str, name: str) -> type | None:
+    """``module.name`` when ``module`` is already imported, else None; never imports it.
+
+    An instance of a class (a langchain-openai model, an openai error) can only exist
+    once its module has been imported, so an isinstance or except check against a
+    module that is not loaded can say no without paying to import it (langchain-openai
+    and openai take about a second).
+    """
+    loaded = sys.modules.get(module)
+    found = getattr(loaded, name, None)
+    return found if isinstance(found, type) else None
