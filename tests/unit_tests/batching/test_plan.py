@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from langchain_core.exceptions import ContextOverflowError, ModelRateLimitError
@@ -81,3 +83,19 @@ def test_results_refuse_to_drop_unsettled_items() -> None:
     plan, _ = _plan(3)
     with pytest.raises(RuntimeError, match="never settled"):
         plan.results()
+
+
+def test_provider_errors_include_openai_only_once_loaded() -> None:
+    code = (
+        "from langchain_costrouter.batching.plan import provider_errors\n"
+        "before = [e.__name__ for e in provider_errors()]\n"
+        "import openai\n"
+        "after = [e.__name__ for e in provider_errors()]\n"
+        "import json; print(json.dumps([before, after]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, after = json.loads(done.stdout)
+    assert before == ["ModelError", "CostRouterError"]
+    assert after == ["ModelError", "CostRouterError", "APIError"]
