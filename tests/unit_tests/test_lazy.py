@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 import sys
 
 import pytest
 
 from langchain_costrouter._lazy import class_if_imported, lazy_exports
+from tests.fresh_python import fresh_python
 
 LAZY_PACKAGES = (
     "langchain_costrouter",
@@ -59,10 +59,7 @@ def test_a_name_loads_its_module_only_and_is_kept() -> None:
         "    'langchain_costrouter.pricing.usage' in sys.modules,\n"
         "    'langchain_costrouter.pricing.table' in sys.modules]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert json.loads(done.stdout) == [False, True, True, False]
+    assert fresh_python(code) == [False, True, True, False]
 
 
 def test_lazy_exports_of_a_fresh_module() -> None:

@@ -8,10 +8,7 @@ the absolute figures).
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from langchain_core.messages import AIMessage
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.testing import ScriptedChatModel
+from tests.fresh_python import fresh_python
 
 # Libraries that only some features need. Each was imported up front once, and
 # together they made `costrouter --help` take seconds.
@@ -40,13 +38,9 @@ OPTIONAL_AT_IMPORT = (
 def _loaded_after(code: str) -> list[str]:
     """The ``OPTIONAL_AT_IMPORT`` (and langchain-core) modules loaded once ``code`` ran."""
     watched = (*OPTIONAL_AT_IMPORT, "langchain_core")
-    probe = (
+    loaded: list[str] = fresh_python(
         f"{code}\nimport json, sys\nprint(json.dumps(sorted(set({watched!r}) & set(sys.modules))))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
     return loaded
 
 
@@ -55,10 +49,7 @@ def _import_seconds(statement: str) -> float:
     code = (
         f"import time\nstart = time.perf_counter()\n{statement}\nprint(time.perf_counter() - start)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    return float(done.stdout)
+    return float(fresh_python(code))
 
 
 def _median_ratio(statement: str, baseline: str, rounds: int) -> float:

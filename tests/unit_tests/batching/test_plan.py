@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from langchain_core.exceptions import ContextOverflowError, ModelRateLimitError
@@ -15,6 +13,7 @@ from langchain_costrouter.batching.plan import Batch, BatchPlan
 from langchain_costrouter.batching.results import CallOutcome
 from langchain_costrouter.batching.schema import LabelSchema
 from langchain_costrouter.tokens import count_text
+from tests.fresh_python import fresh_python
 
 SCHEMA = LabelSchema(["spam", "ham"])
 
@@ -93,9 +92,6 @@ def test_provider_errors_include_openai_only_once_loaded() -> None:
         "after = [e.__name__ for e in provider_errors()]\n"
         "import json; print(json.dumps([before, after]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    before, after = json.loads(done.stdout)
+    before, after = fresh_python(code)
     assert before == ["ModelError", "CostRouterError"]
     assert after == ["ModelError", "CostRouterError", "APIError"]
