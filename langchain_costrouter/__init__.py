@@ -17,27 +17,71 @@ Around it: `CostCallbackHandler` audits any chain, `PromptCompressor` and
 cheapest cascade that keeps quality from recorded outcomes.
 """
 
-from langchain_costrouter.batching import ItemBatcher, ItemResult, abatch_classify, batch_classify
-from langchain_costrouter.budgets import Budget, RateLimit
-from langchain_costrouter.cache import CostRouterLLMCache, ResponseCache, open_cache
-from langchain_costrouter.callbacks import CostCallbackHandler
-from langchain_costrouter.compression import CompressionResult, PromptCompressor
-from langchain_costrouter.errors import (
-    AllTiersFailedError,
-    BudgetExceededError,
-    BudgetExhaustedError,
-    ConfigError,
-    CostRouterError,
-    MissingAPIKeyError,
-    OutcomesFormatError,
-    ProviderError,
-    UnknownTaskError,
-)
-from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
-from langchain_costrouter.pricing import ModelPrice, PriceTable
-from langchain_costrouter.replay import ReplayChatModel
-from langchain_costrouter.router import CircuitBreakers, RetryPolicy, RoutedChatModel
-from langchain_costrouter.routes import Deployment, Route, Tier
+from typing import TYPE_CHECKING
+
+from langchain_costrouter._lazy import lazy_exports
+
+# Names load on first use (PEP 562): `import langchain_costrouter` stays cheap, and the CLI
+# or an app that needs one class does not import langchain-openai, SQLAlchemy and numpy.
+if TYPE_CHECKING:
+    from langchain_costrouter.batching import (
+        ItemBatcher,
+        ItemResult,
+        abatch_classify,
+        batch_classify,
+    )
+    from langchain_costrouter.budgets import Budget, RateLimit
+    from langchain_costrouter.cache import CostRouterLLMCache, ResponseCache, open_cache
+    from langchain_costrouter.callbacks import CostCallbackHandler
+    from langchain_costrouter.compression import CompressionResult, PromptCompressor
+    from langchain_costrouter.errors import (
+        AllTiersFailedError,
+        BudgetExceededError,
+        BudgetExhaustedError,
+        ConfigError,
+        CostRouterError,
+        MissingAPIKeyError,
+        OutcomesFormatError,
+        ProviderError,
+        UnknownTaskError,
+    )
+    from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
+    from langchain_costrouter.pricing import ModelPrice, PriceTable
+    from langchain_costrouter.replay import ReplayChatModel
+    from langchain_costrouter.router import CircuitBreakers, RetryPolicy, RoutedChatModel
+    from langchain_costrouter.routes import Deployment, Route, Tier
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "langchain_costrouter.batching": (
+                "ItemBatcher",
+                "ItemResult",
+                "abatch_classify",
+                "batch_classify",
+            ),
+            "langchain_costrouter.budgets": ("Budget", "RateLimit"),
+            "langchain_costrouter.cache": ("CostRouterLLMCache", "ResponseCache", "open_cache"),
+            "langchain_costrouter.callbacks": ("CostCallbackHandler",),
+            "langchain_costrouter.compression": ("CompressionResult", "PromptCompressor"),
+            "langchain_costrouter.errors": (
+                "AllTiersFailedError",
+                "BudgetExceededError",
+                "BudgetExhaustedError",
+                "ConfigError",
+                "CostRouterError",
+                "MissingAPIKeyError",
+                "OutcomesFormatError",
+                "ProviderError",
+                "UnknownTaskError",
+            ),
+            "langchain_costrouter.ledger": ("Ledger", "LedgerRow", "open_ledger"),
+            "langchain_costrouter.pricing": ("ModelPrice", "PriceTable"),
+            "langchain_costrouter.replay": ("ReplayChatModel",),
+            "langchain_costrouter.router": ("CircuitBreakers", "RetryPolicy", "RoutedChatModel"),
+            "langchain_costrouter.routes": ("Deployment", "Route", "Tier"),
+        },
+    )
 
 __all__ = [
     "AllTiersFailedError",

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelError,
@@ -22,6 +21,7 @@ from langchain_core.exceptions import (
     ModelRefusalError,
 )
 
+from langchain_costrouter._lazy import class_if_imported
 from langchain_costrouter.batching.items import BatchItem, Item
 from langchain_costrouter.batching.packing import pack
 from langchain_costrouter.batching.parse import parse_answer
@@ -30,8 +30,17 @@ from langchain_costrouter.batching.schema import ItemSchema
 from langchain_costrouter.errors import CostRouterError
 from langchain_costrouter.metadata import sum_costs
 
-PROVIDER_ERRORS = (ModelError, CostRouterError, openai.APIError)
-"""Failures of a provider call that become per-item errors instead of crashing the run."""
+
+def provider_errors() -> tuple[type[Exception], ...]:
+    """Failures of a provider call that become per-item errors instead of crashing the run.
+
+    openai's own errors count once openai is imported (langchain-openai imports it);
+    before that no call can raise them.
+    """
+    openai_error = class_if_imported("openai", "APIError")
+    loaded = (openai_error,) if openai_error and issubclass(openai_error, Exception) else ()
+    return (ModelError, CostRouterError, *loaded)
+
 
 # Errors a smaller batch can cure: the prompt was too long, or one item made the
 # provider refuse or reject the request. Rate limits and outages are not cured by

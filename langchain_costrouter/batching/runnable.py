@@ -23,9 +23,9 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_executor_for_config, patch_config
-from langchain_openai.chat_models.base import BaseChatOpenAI
 from tqdm import tqdm
 
+from langchain_costrouter._lazy import class_if_imported
 from langchain_costrouter.batching.cache import (
     MISS,
     ItemCache,
@@ -35,7 +35,7 @@ from langchain_costrouter.batching.cache import (
 )
 from langchain_costrouter.batching.drivers import progress_bar, run_async, run_sync
 from langchain_costrouter.batching.items import BatchItem, Item, canonical_text, to_batch_items
-from langchain_costrouter.batching.plan import PROVIDER_ERRORS, Batch, BatchPlan
+from langchain_costrouter.batching.plan import Batch, BatchPlan, provider_errors
 from langchain_costrouter.batching.prompt import build_messages, per_item_prompt_tokens
 from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn
 from langchain_costrouter.batching.schema import SchemaSpec, as_schema
@@ -51,8 +51,13 @@ def with_json_mode(model: ChatRunnable, json_mode: bool | None) -> ChatRunnable:
     Other models (and routers whose children may not all have JSON mode) get the
     instruction only; the parser copes with fences and prose around the JSON.
     """
-    use = isinstance(model, BaseChatOpenAI) if json_mode is None else json_mode
+    use = _is_openai_client(model) if json_mode is None else json_mode
     return model.bind(response_format={"type": "json_object"}) if use else model
+
+
+def _is_openai_client(model: ChatRunnable) -> bool:
+    openai_model = class_if_imported("langchain_openai.chat_models.base", "BaseChatOpenAI")
+    return openai_model is not None and isinstance(model, openai_model)
 
 
 class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
@@ -170,7 +175,7 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
         messages = build_messages(self.instruction, self.schema, batch.items)
         try:
             message = self._model.invoke(messages, self._child_config(batch, callbacks, config))
-        except PROVIDER_ERRORS as error:
+        except provider_errors() as error:
             return CallOutcome(error=error)
         return CallOutcome(message=message)
 
@@ -182,7 +187,7 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             message = await self._model.ainvoke(
                 messages, self._child_config(batch, callbacks, config)
             )
-        except PROVIDER_ERRORS as error:
+        except provider_errors() as error:
             return CallOutcome(error=error)
         return CallOutcome(message=message)
 

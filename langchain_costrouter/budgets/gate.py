@@ -18,6 +18,7 @@ from typing import Literal
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
 from langchain_costrouter.budgets.model import Budget, CallContext, RateLimit
 from langchain_costrouter.budgets.money import from_pico, to_pico
+from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.reports import (
     exhausted,
     soft_limits_crossed,
@@ -285,6 +286,10 @@ class BudgetGate:
             if self.on_soft_limit is not None:
                 self.on_soft_limit(event)
         return Settlement(from_pico(actual), crossed)
+
+
+Gate = BudgetGate | NullBudgetGate
+"""What the request path holds: a real gate, or the free one of a router without budgets."""
 
 
 def _cheapest(options: Sequence[tuple[str, Decimal | float]]) -> tuple[str, Decimal | float]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from langchain_costrouter.budgets.memory_store import MemoryStore
-from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX
-from langchain_costrouter.budgets.sql_store import SQLStore
 from langchain_costrouter.budgets.store import BudgetStore
 from langchain_costrouter.errors import ConfigError
 
@@ -44,6 +42,11 @@ def open_store(url: str) -> BudgetStore:
 
         return RedisStore(_rest(url, query), prefix=DEFAULT_PREFIX if prefix is None else prefix)
     if scheme in ("sqlite", "postgresql", "postgresql+psycopg", "postgres"):
+        # Imported here: SQLAlchemy takes tenths of a second to import, and most routers
+        # keep their budgets in memory.
+        from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX
+        from langchain_costrouter.budgets.sql_store import SQLStore
+
         durable = _flag(query.pop("durable", "false"), url)
         table_prefix = DEFAULT_TABLE_PREFIX if prefix is None else prefix
         return SQLStore(_rest(url, query), prefix=table_prefix, durable=durable)

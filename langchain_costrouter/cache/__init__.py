@@ -12,23 +12,61 @@ Layers, from the request inwards::
 LangChain's ``set_llm_cache`` for models outside the router.
 """
 
-from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
-from langchain_costrouter.cache.codec import CacheDecodeError, decode_message, encode_message
-from langchain_costrouter.cache.core_backend import BaseCacheBackend
-from langchain_costrouter.cache.disk import DiskBackend, default_cache_dir
-from langchain_costrouter.cache.keys import (
-    DEFAULT_NORMALIZATION,
-    EXACT,
-    LENIENT,
-    CacheRequest,
-    Normalization,
-)
-from langchain_costrouter.cache.langchain_cache import CostRouterLLMCache
-from langchain_costrouter.cache.memory import MemoryBackend
-from langchain_costrouter.cache.response_cache import CacheHit, ResponseCache, is_complete
-from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch
-from langchain_costrouter.cache.semantic_guard import near_miss_guard
-from langchain_costrouter.cache.urls import as_response_cache, open_backend, open_cache
+from typing import TYPE_CHECKING
+
+from langchain_costrouter._lazy import lazy_exports
+
+# Lazy (PEP 562): the router's request path needs the keys and ResponseCache; the semantic
+# layer (numpy) and the Redis and disk backends load when a cache uses them.
+if TYPE_CHECKING:
+    from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
+    from langchain_costrouter.cache.codec import CacheDecodeError, decode_message, encode_message
+    from langchain_costrouter.cache.core_backend import BaseCacheBackend
+    from langchain_costrouter.cache.disk import DiskBackend, default_cache_dir
+    from langchain_costrouter.cache.keys import (
+        DEFAULT_NORMALIZATION,
+        EXACT,
+        LENIENT,
+        CacheRequest,
+        Normalization,
+    )
+    from langchain_costrouter.cache.langchain_cache import CostRouterLLMCache
+    from langchain_costrouter.cache.memory import MemoryBackend
+    from langchain_costrouter.cache.response_cache import CacheHit, ResponseCache, is_complete
+    from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch
+    from langchain_costrouter.cache.semantic_guard import near_miss_guard
+    from langchain_costrouter.cache.urls import as_response_cache, open_backend, open_cache
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "langchain_costrouter.cache.backends": ("CacheBackend", "CacheBackendError"),
+            "langchain_costrouter.cache.codec": (
+                "CacheDecodeError",
+                "decode_message",
+                "encode_message",
+            ),
+            "langchain_costrouter.cache.core_backend": ("BaseCacheBackend",),
+            "langchain_costrouter.cache.disk": ("DiskBackend", "default_cache_dir"),
+            "langchain_costrouter.cache.keys": (
+                "DEFAULT_NORMALIZATION",
+                "EXACT",
+                "LENIENT",
+                "CacheRequest",
+                "Normalization",
+            ),
+            "langchain_costrouter.cache.langchain_cache": ("CostRouterLLMCache",),
+            "langchain_costrouter.cache.memory": ("MemoryBackend",),
+            "langchain_costrouter.cache.response_cache": (
+                "CacheHit",
+                "ResponseCache",
+                "is_complete",
+            ),
+            "langchain_costrouter.cache.semantic": ("SemanticLayer", "SemanticMatch"),
+            "langchain_costrouter.cache.semantic_guard": ("near_miss_guard",),
+            "langchain_costrouter.cache.urls": ("as_response_cache", "open_backend", "open_cache"),
+        },
+    )
 
 __all__ = [
     "DEFAULT_NORMALIZATION",

@@ -26,7 +26,7 @@ from contextlib import (
     asynccontextmanager,
     contextmanager,
 )
-from typing import Literal, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar, cast
 
 from langchain_core.messages import AIMessage
 
@@ -40,9 +40,11 @@ from langchain_costrouter.cache.codec import (
 )
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import DEFAULT_NORMALIZATION, CacheRequest, Normalization
-from langchain_costrouter.cache.semantic import SemanticLayer
-from langchain_costrouter.cache.semantic_store import SemanticStore
 from langchain_costrouter.errors import BackendUnavailableWarning
+
+if TYPE_CHECKING:
+    from langchain_costrouter.cache.semantic import SemanticLayer
+    from langchain_costrouter.cache.semantic_store import SemanticStore
 
 V = TypeVar("V")
 
@@ -93,7 +95,12 @@ class ResponseCache:
         self.semantic = semantic
         self._guard = BackendGuard(backend, retry_after=retry_after)
         self._coalescer = Coalescer(self._guard, lock_timeout=lock_timeout)
-        self._semantic = None if semantic is None else SemanticStore(semantic, self._guard)
+        self._semantic: SemanticStore | None = None
+        if semantic is not None:
+            # Imported here: the semantic store brings numpy, which an exact cache never needs.
+            from langchain_costrouter.cache.semantic_store import SemanticStore
+
+            self._semantic = SemanticStore(semantic, self._guard)
 
     def enabled_for(self, task: str) -> bool:
         """Whether answers of ``task`` are cached at all."""

@@ -15,7 +15,6 @@ from langchain_core.caches import BaseCache
 
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.core_backend import BaseCacheBackend
-from langchain_costrouter.cache.disk import DiskBackend
 from langchain_costrouter.cache.memory import MemoryBackend
 from langchain_costrouter.cache.response_cache import ResponseCache
 from langchain_costrouter.errors import ConfigError
@@ -74,6 +73,9 @@ def open_backend(url: str) -> tuple[CacheBackend, dict[str, Any]]:
         max_entries = int(_number(query.pop("max_entries", "10000"), "max_entries", url))
         backend: CacheBackend = MemoryBackend(max_entries)
     elif parts.scheme == "diskcache":
+        # Imported here: diskcache and SQLite load only for a disk cache.
+        from langchain_costrouter.cache.disk import DiskBackend
+
         directory = unquote(parts.netloc + parts.path) or None
         size_limit = int(_number(query.pop("size_limit", str(2**30)), "size_limit", url))
         backend = DiskBackend(directory, size_limit=size_limit)

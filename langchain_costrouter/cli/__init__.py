@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -42,7 +41,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="costrouter",
         description="Route LangChain calls to the cheapest fit model, and prove the saving.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--version",
+        action=_PrintVersion,
+        nargs=0,
+        default=argparse.SUPPRESS,
+        help="show program's version number and exit",
+    )
     parser.add_argument("--debug", action="store_true", help="on an error, print the traceback too")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in SUBCOMMANDS.items():
@@ -99,7 +104,18 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``, looked up only when asked: importlib.metadata costs every other run
+    tens of milliseconds (argparse's own version action wants the string up front)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 def _version() -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("langchain-costrouter")
     except importlib.metadata.PackageNotFoundError:

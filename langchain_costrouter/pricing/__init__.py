@@ -7,8 +7,23 @@ dollars: uncached, cached-read and cache-written input, output with reasoning,
 service tiers, batch discounts and long-context tiers.
 """
 
-from langchain_costrouter.pricing.model_price import ModelPrice, PriceValue
-from langchain_costrouter.pricing.table import PricedUsage, PriceTable
-from langchain_costrouter.pricing.usage import TokenCounts, token_counts
+from typing import TYPE_CHECKING
+
+from langchain_costrouter._lazy import lazy_exports
+
+# Lazy (PEP 562): the ledger needs `token_counts` alone, not the genai-prices table.
+if TYPE_CHECKING:
+    from langchain_costrouter.pricing.model_price import ModelPrice, PriceValue
+    from langchain_costrouter.pricing.table import PricedUsage, PriceTable
+    from langchain_costrouter.pricing.usage import TokenCounts, token_counts
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "langchain_costrouter.pricing.model_price": ("ModelPrice", "PriceValue"),
+            "langchain_costrouter.pricing.table": ("PricedUsage", "PriceTable"),
+            "langchain_costrouter.pricing.usage": ("TokenCounts", "token_counts"),
+        },
+    )
 
 __all__ = ["ModelPrice", "PriceTable", "PriceValue", "PricedUsage", "TokenCounts", "token_counts"]

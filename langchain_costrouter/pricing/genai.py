@@ -11,8 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import genai_prices
-
 from langchain_costrouter.pricing.rates import BATCH_DISCOUNT, PriceSchedule, Rates, per_token_rates
 
 # Our token kinds and the genai-prices price keys that bill them.
@@ -48,6 +46,10 @@ def genai_price_schedule(
 
 
 def _model_price(model: str, provider: str | None, context: dict[str, str]) -> Any:
+    # Imported here: genai-prices builds its whole snapshot on import (a few tenths of a
+    # second), which `costrouter report` and a router whose prices are overridden never need.
+    import genai_prices
+
     try:
         calc = genai_prices.calc_price(
             genai_prices.Usage(),

@@ -13,7 +13,6 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelConnectionError,
@@ -116,6 +115,10 @@ def _kind_of_model_error(error: ModelError) -> FaultKind:
 
 def _transient_kind(error: BaseException) -> FaultKind | None:
     """Errors raised below the SDK: a dropped stream, a bad body, a socket timeout."""
+    # Imported on the first failure, not with the router: httpx is slow to import, and
+    # many processes never see a transport error.
+    import httpx
+
     if isinstance(error, httpx.TimeoutException | TimeoutError):
         return "timeout"
     if isinstance(error, httpx.TransportError | ConnectionError):

@@ -13,6 +13,7 @@ from langchain_costrouter.batching.plan import Batch, BatchPlan
 from langchain_costrouter.batching.results import CallOutcome
 from langchain_costrouter.batching.schema import LabelSchema
 from langchain_costrouter.tokens import count_text
+from tests.fresh_python import fresh_python
 
 SCHEMA = LabelSchema(["spam", "ham"])
 
@@ -81,3 +82,16 @@ def test_results_refuse_to_drop_unsettled_items() -> None:
     plan, _ = _plan(3)
     with pytest.raises(RuntimeError, match="never settled"):
         plan.results()
+
+
+def test_provider_errors_include_openai_only_once_loaded() -> None:
+    code = (
+        "from langchain_costrouter.batching.plan import provider_errors\n"
+        "before = [e.__name__ for e in provider_errors()]\n"
+        "import openai\n"
+        "after = [e.__name__ for e in provider_errors()]\n"
+        "import json; print(json.dumps([before, after]))"
+    )
+    before, after = fresh_python(code)
+    assert before == ["ModelError", "CostRouterError"]
+    assert after == ["ModelError", "CostRouterError", "APIError"]

@@ -52,6 +52,16 @@ def test_names_that_would_break_store_keys_are_refused() -> None:
         Budget(name="", limit_usd=1)
 
 
+def test_names_and_per_keys_have_a_length_limit() -> None:
+    assert Budget(name="n" * 100, limit_usd=1, per="k" * 64).per == "k" * 64
+    with pytest.raises(ValidationError, match="name"):
+        Budget(name="n" * 101, limit_usd=1)
+    with pytest.raises(ValidationError, match="per"):
+        Budget(name="b", limit_usd=1, per="k" * 65)
+    with pytest.raises(ValidationError, match="per"):
+        Budget(name="b", limit_usd=1, per="")
+
+
 def test_scope_per_metadata_key_task_or_everything() -> None:
     context = CallContext(task="summarise", metadata={"tenant": "acme", "team": 7})
     assert Budget(name="b", limit_usd=1).scope(context) == "tenant=acme"
