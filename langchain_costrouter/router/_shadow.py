@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage
 
@@ -38,7 +38,9 @@ from langchain_costrouter.shadow.config import ShadowConfig
 from langchain_costrouter.shadow.evaluate import Sample, Scored, evaluated_row, score_answer
 from langchain_costrouter.shadow.queue import QueueStats, SampleQueue
 from langchain_costrouter.shadow.rows import SampleRow
-from langchain_costrouter.shadow.store import ShadowStore
+
+if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a shadow is opened
+    from langchain_costrouter.shadow.store import ShadowStore
 
 SHADOW_PURPOSE: Purpose = "shadow"
 _PRUNE_EVERY_S = 3600.0
@@ -288,6 +290,8 @@ def open_shadow(
             "(or the router a ledger URL, whose database it shares)",
             key="shadow.store",
         )
+    from langchain_costrouter.shadow.store import ShadowStore
+
     store = ShadowStore(url, table_prefix=spec.table_prefix)
     return RouterShadow(spec, routes, accountant, ledger, store)
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 from langchain_costrouter.scoring import Scorer, parse_scorer
 
 Redactor = Callable[[str], str]
@@ -53,7 +52,7 @@ class ShadowConfig:
         retention_days: Samples are deleted after this many days (None: kept).
         seed: Seeds the sampling, for reproducible tests.
         table_prefix: Prefix of the shadow tables (as the ledger's), so apps can share a
-            database.
+            database; None: the ledger's default prefix.
     """
 
     tasks: Mapping[str, ShadowTask | float]
@@ -67,7 +66,7 @@ class ShadowConfig:
     prompt_retention_days: float = 30.0
     retention_days: float | None = 180.0
     seed: int | None = None
-    table_prefix: str = DEFAULT_TABLE_PREFIX
+    table_prefix: str | None = None
     scorer: Scorer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -95,7 +95,8 @@ MIGRATIONS: tuple[Callable[[sa.Connection, str], None], ...] = (_create_tables,)
 class ShadowStore:
     """The shadow tables of one database (one table prefix)."""
 
-    def __init__(self, url: str, *, table_prefix: str = DEFAULT_TABLE_PREFIX) -> None:
+    def __init__(self, url: str, *, table_prefix: str | None = None) -> None:
+        table_prefix = DEFAULT_TABLE_PREFIX if table_prefix is None else table_prefix
         self.engine = _engine(url)
         self.url = self.engine.url.render_as_string(hide_password=True)
         metadata = sa.MetaData()
