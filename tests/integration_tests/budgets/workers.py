@@ -26,16 +26,16 @@ RATE_LIMITS = {
 
 def spend_until_refused(url: str, budgets: list[Budget], seed: int, barrier: Any) -> dict[str, Any]:
     """Make calls for acme, each costing 30-100% of its worst case, until one is refused;
-    then one call for globex. Returns when each call settled and when the refusal came."""
+    then one call for globex. Returns when each call settled and what the refusal saw."""
     gate = BudgetGate(budgets, url)
     rng = random.Random(seed)
     settled: list[tuple[float, Decimal]] = []
     barrier.wait()
     while True:
-        asked_at = time.time()
         try:
             reservation = gate.reserve(ACME, "d", WORST_CASE)
-        except BudgetExhaustedError:
+        except BudgetExhaustedError as refusal:
+            refused_spent = refusal.spent_usd  # as the store saw it when it refused
             break
         cost = WORST_CASE * rng.randint(30, 100) / 100
         time.sleep(rng.random() * 0.002)  # the provider call
@@ -43,7 +43,7 @@ def spend_until_refused(url: str, budgets: list[Budget], seed: int, barrier: Any
         settled.append((time.time(), cost))
     globex = gate.reserve(GLOBEX, "d", WORST_CASE)
     gate.settle(globex, WORST_CASE)
-    return {"settled": settled, "refused_at": asked_at}
+    return {"settled": settled, "refused_spent": refused_spent}
 
 
 def reserve_and_hang(url: str, amount: Decimal, lease_seconds: float, ready: Any) -> None:
@@ -65,9 +65,10 @@ def acquire_rates(url: str, attempts: int, barrier: Any) -> dict[str, Any]:
     }
     queued = []
     for _ in range(attempts):
-        asked_at = time.time()
         grant = gate.acquire_rate("queued", 1)
-        queued.append((grant.granted, asked_at + grant.wait_seconds))
+        # The store computed the wait at some moment before this one: the slot is no
+        # later than now + wait (a loaded machine can delay a process between the two).
+        queued.append((grant.granted, time.time() + grant.wait_seconds))
     return {"started": started, "ended": time.time(), "immediate": immediate, "queued": queued}
 
 
