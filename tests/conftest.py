@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
+from langchain_costrouter.ledger.spool import SPOOL_DIR_ENV
 from tests.services import POSTGRES_URL, REDIS_URL, require
 
 pytest_plugins = ["tests.server_fixtures", "tests.otel_fixtures"]
@@ -17,3 +21,15 @@ def redis_url() -> str:
 @pytest.fixture
 def postgres_url() -> str:
     return require(POSTGRES_URL, "Postgres")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_spool_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Ledger journals of the tests (and their subprocesses) stay out of the user data dir."""
+    before = os.environ.get(SPOOL_DIR_ENV)
+    os.environ[SPOOL_DIR_ENV] = str(tmp_path_factory.mktemp("ledger-spool"))
+    yield
+    if before is None:
+        del os.environ[SPOOL_DIR_ENV]
+    else:
+        os.environ[SPOOL_DIR_ENV] = before

@@ -40,6 +40,10 @@ class Ledger(ABC):
         """Write what is pending now; return how many rows could not be written yet."""
         return 0
 
+    def pending_rows(self) -> int:
+        """Rows recorded but not yet in the store, after a write attempt (0: none)."""
+        return self.flush()
+
     def close(self) -> None:  # noqa: B027 - stores without resources need no close
         """Flush and release the store's resources."""
 

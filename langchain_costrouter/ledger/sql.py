@@ -6,12 +6,14 @@ import warnings
 import weakref
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from langchain_costrouter.errors import BackendUnavailableWarning
-from langchain_costrouter.ledger import queries
+from langchain_costrouter.ledger import queries, spool
+from langchain_costrouter.ledger._journal import Journal
 from langchain_costrouter.ledger.base import Ledger
 from langchain_costrouter.ledger.engine import create_ledger_engine
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
@@ -51,7 +53,9 @@ class SQLLedger(Ledger):
 
     Safe with many threads, asyncio tasks and processes writing at once. Rows reach
     the database within ``flush_interval`` seconds, on `flush`, on `close`, when the
-    ledger is garbage-collected and at interpreter exit.
+    ledger is garbage-collected and at interpreter exit. Every call is journaled before
+    `add_call` returns; while the database is down the journal is a spool written in
+    order once it answers (`pending_rows` says how many rows wait).
     """
 
     def __init__(
@@ -61,21 +65,26 @@ class SQLLedger(Ledger):
         table_prefix: str = DEFAULT_TABLE_PREFIX,
         flush_interval: float = 0.2,
         batch_size: int = 500,
+        spool_root: Path | None = None,
     ) -> None:
         """Args:
         url: A SQLAlchemy URL (``sqlite:///PATH``, ``postgresql+psycopg://...``).
         table_prefix: Prefix of the ledger's tables, so apps can share a database.
         flush_interval: Seconds between background writes.
         batch_size: Pending rows that trigger a write before the interval ends.
+        spool_root: Where the journals live (None: `spool.spool_root`, the user data dir).
         """
         engine = create_ledger_engine(url)
         self.url = engine.url.render_as_string(hide_password=True)
+        self.spool_dir = spool.spool_dir(self.url, table_prefix, spool_root)
+        """This ledger's journal and spool directory (owner-only)."""
         self._store = _RowStore(engine, table_prefix)
         self._migrate_or_defer()
         self._writer = BatchWriter(
             self._store.write,
             recoverable=_UNAVAILABLE,
             where=self.url,
+            journal=self._open_journal(table_prefix),
             interval=flush_interval,
             batch_size=batch_size,
             after_fork=lambda: engine.dispose(close=False),
@@ -105,6 +114,15 @@ class SQLLedger(Ledger):
         """Write what is pending and release the database connections."""
         self._finalizer()
 
+    def pending_rows(self) -> int:
+        """Rows of this ledger waiting in its spool after a write attempt (0: all written).
+
+        Counts this process's spooled rows, those of other running processes that could
+        not write, and those of ended processes that are still unwritten.
+        """
+        self.flush()
+        return spool.pending_rows(self.spool_dir)
+
     def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
         """Spend per group, aggregated by the database."""
         self._ready()
@@ -132,10 +150,23 @@ class SQLLedger(Ledger):
         except _UNAVAILABLE as error:
             warnings.warn(
                 f"Ledger {self.url} is unavailable ({type(error).__name__}: {error}); "
-                "rows are kept in memory until it answers.",
+                f"rows are spooled at {self.spool_dir} until it answers.",
                 BackendUnavailableWarning,
                 stacklevel=3,
             )
+
+    def _open_journal(self, table_prefix: str) -> Journal | None:
+        try:
+            return Journal(self.spool_dir, self.url, table_prefix)
+        except OSError as error:
+            warnings.warn(
+                f"Ledger {self.url}: cannot create the spool at {self.spool_dir} ({error}); "
+                f"rows wait in memory while the database is down. Set {spool.SPOOL_DIR_ENV} "
+                "to a writable directory.",
+                BackendUnavailableWarning,
+                stacklevel=4,
+            )
+            return None
 
 
 def _shut_down(writer: BatchWriter, engine: sa.Engine) -> None:

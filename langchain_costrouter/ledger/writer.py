@@ -1,25 +1,33 @@
-"""Batched background writes, so recording a call costs the caller a list append.
+"""Batched background writes, so recording a call costs the caller a journal append.
 
-Callers' threads (and asyncio tasks) only append to a deque. One daemon thread
-drains it every ``interval`` seconds, or sooner when ``batch_size`` rows wait, and
-writes each batch in one transaction. A failed write warns once per outage and
-keeps the rows in memory for the next attempt (up to ``max_pending``), so a
-database hiccup never fails, nor loses, the user's call. `close` (also run at
-interpreter exit) writes what is left.
+Callers' threads (and asyncio tasks) append each call to this process's journal (one
+``write(2)``, see `langchain_costrouter.ledger.spool`) and to a deque. One daemon thread
+drains the deque every ``interval`` seconds, or sooner when ``batch_size`` rows wait,
+fsyncs the journal and writes each batch in one transaction, then truncates the journal.
+A failed write warns once per outage with the count of rows waiting and where: the
+journal is then the spool, replayed in order once the database answers (here, or by the
+next process that opens the ledger), so a database outage never fails, nor loses, the
+user's call. Without a journal (its directory unwritable) rows wait in memory, up to
+``max_pending``. `close` (also run at interpreter exit) writes what is left.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
 
 from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.ledger import spool
+from langchain_costrouter.ledger._journal import Journal
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall, expand
 
 WriteRows = Callable[[list[LedgerRow]], None]
+Item = LedgerRow | PendingCall
+_log = logging.getLogger(__name__)
 
 
 class BatchWriter:
@@ -31,43 +39,54 @@ class BatchWriter:
         *,
         recoverable: tuple[type[BaseException], ...],
         where: str,
+        journal: Journal | None = None,
         interval: float = 0.2,
         batch_size: int = 500,
         max_pending: int = 100_000,
         after_fork: Callable[[], None] | None = None,
     ) -> None:
         """Args:
-        write: Stores a batch of rows in one transaction.
+        write: Stores a batch of rows in one transaction, skipping rows already stored.
         recoverable: Exceptions of ``write`` that mean "the store is unavailable".
         where: The store, named in warnings.
+        journal: Where calls are written ahead (None: rows wait in memory only).
         interval: Seconds between background drains.
         batch_size: Pending rows that wake the writer early.
-        max_pending: Rows kept for retry; beyond it the oldest are dropped, with a warning.
+        max_pending: Without a journal, rows kept for retry; beyond it the oldest are dropped.
         after_fork: Run in a forked child before its first write (drop inherited connections).
         """
         self._write = write
         self._recoverable = recoverable
         self._where = where
+        self._journal = journal
         self._interval = interval
         self._batch_size = batch_size
         self._max_pending = max_pending
         self._after_fork = after_fork
-        self._queue: collections.deque[LedgerRow | PendingCall] = collections.deque()
+        self._queue: collections.deque[tuple[int, Item]] = collections.deque()
         self._retry: list[LedgerRow] = []
         self._drain_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._failing = False
+        self._spooling = False
+        self._recover = journal is not None  # other processes' spools, on the first drain
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        if journal is not None and len(spool.segments(journal.directory)) > 1:
+            self._start()  # rows of a process that is gone: write them without waiting for a call
 
-    def submit(self, rows: Iterable[LedgerRow | PendingCall]) -> None:
-        """Queue rows for the background thread; never blocks on I/O, never raises."""
+    def submit(self, rows: Iterable[Item]) -> None:
+        """Journal and queue rows; never blocks on the database, never raises."""
         if self._pid != os.getpid():
             self._reset_in_child()
         if self._thread is None:
             self._start()
-        self._queue.extend(rows)
+        journal = self._journal
+        if journal is None:
+            self._queue.extend((0, item) for item in rows)
+        else:
+            self._journal_and_queue(journal, list(rows))
         if len(self._queue) >= self._batch_size:
             self._wake.set()
 
@@ -77,6 +96,8 @@ class BatchWriter:
             self._reset_in_child()
         with self._drain_lock:
             self._drain()
+            if self._spooling and self._journal is not None:
+                return self._journal.pending_rows()
             return len(self._retry) + len(self._queue)
 
     def close(self) -> int:
@@ -86,7 +107,31 @@ class BatchWriter:
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join()
-        return self.flush()
+        pending = self.flush()
+        journal, self._journal = self._journal, None
+        if journal is not None and self._pid == os.getpid():
+            if pending:
+                self._warn(
+                    f"{pending} rows wait in the spool at {journal.directory}: the database "
+                    "did not answer before exit. The next process that opens this ledger "
+                    f"writes them (e.g. `costrouter report --ledger {self._where}`)."
+                )
+            journal.close(all_written=not pending)
+        return pending
+
+    def _journal_and_queue(self, journal: Journal, items: list[Item]) -> None:
+        with journal.lock:  # journal order is queue order
+            try:
+                last = journal.append(items)
+            except OSError as error:
+                self._journal = None
+                self._warn(
+                    f"cannot write the spool at {journal.directory} ({error}); "
+                    "rows wait in memory only"
+                )
+                self._queue.extend((0, item) for item in items)
+                return
+            self._queue.extend(zip(range(last - len(items) + 1, last + 1), items, strict=True))
 
     def _start(self) -> None:
         with self._drain_lock:
@@ -107,35 +152,95 @@ class BatchWriter:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None
+        self._spooling = self._failing = False
+        if self._journal is not None:
+            self._journal.forget_in_child()
         if self._after_fork is not None:
             self._after_fork()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
             with self._drain_lock:
                 self._drain()
+            self._wake.wait(self._interval)
+            self._wake.clear()
 
     def _drain(self) -> None:
-        batch = self._retry + self._take_queued()
+        journal = self._journal
+        replaying = journal is not None and (self._spooling or self._recover)
+        if replaying and not self._replay_spool(journal):  # type: ignore[arg-type]
+            return
+        queued = self._take_queued()
+        rows = self._retry + expand(item for _, item in queued)
         self._retry = []
-        if not batch:
+        if not rows:
             return
         try:
-            self._write(batch)
+            if journal is not None:
+                journal.sync()
+            self._write(rows)
         except self._recoverable as error:
-            self._keep_for_retry(batch, error)
+            if journal is None:
+                self._keep_for_retry(rows, error)
+            else:
+                self._start_spooling(journal, len(rows), error)
         else:
             self._failing = False
+            if journal is not None and queued:
+                journal.committed(queued[-1][0])
 
-    def _take_queued(self) -> list[LedgerRow]:
-        """Queued rows, with pending calls expanded here, on the writer's thread."""
+    def _take_queued(self) -> list[tuple[int, Item]]:
         taken = []
         popleft = self._queue.popleft
         for _ in range(len(self._queue)):
             taken.append(popleft())
-        return expand(taken)
+        return taken
+
+    def _replay_spool(self, journal: Journal) -> bool:
+        """Write spooled rows in order: ours, then those of processes that are gone.
+
+        Returns False while the database is still down (the queue is dropped: every
+        item in it is in the journal, sealed and replayed once the database answers).
+        """
+        write, size = self._write, self._batch_size
+        try:
+            written = journal.replay_sealed(write, size)
+            sealed = journal.seal() if self._spooling else None
+            written += journal.replay_sealed(write, size)
+            orphans, unreadable = spool.replay_orphans(journal.directory, write, size)
+        except self._recoverable as error:
+            if not self._spooling:
+                self._start_spooling(journal, 0, error)
+            self._queue.clear()
+            return False
+        self._recover = False
+        if unreadable:
+            self._warn(f"skipped {unreadable} unreadable lines of the spool at {journal.directory}")
+        if sealed is not None:
+            while self._queue and self._queue[0][0] <= sealed:
+                self._queue.popleft()
+            journal.stop_spooling()
+            self._spooling = self._failing = False
+            _log.warning("Ledger %s answers again: wrote %d spooled rows", self._where, written)
+        if orphans:
+            _log.warning(
+                "Ledger %s: wrote %d rows spooled by ended processes", self._where, orphans
+            )
+        return True
+
+    def _start_spooling(self, journal: Journal, rows: int, error: BaseException) -> None:
+        self._spooling = True
+        self._queue.clear()  # journaled: the spool has them
+        journal.start_spooling()
+        if not self._failing:
+            self._failing = True
+            waiting = journal.pending_rows()
+            self._warn(
+                f"could not write {rows} rows ({type(error).__name__}: {error}); {waiting} rows "
+                f"wait in the spool at {journal.directory}, written in order when the database "
+                "answers, by this process or the next one that opens this ledger. Nothing is "
+                "lost; check the database if this lasts."
+            )
 
     def _keep_for_retry(self, batch: list[LedgerRow], error: BaseException) -> None:
         dropped = max(len(batch) - self._max_pending, 0)

@@ -108,7 +108,8 @@ def test_a_failing_write_warns_once_and_keeps_rows_for_retry(tmp_path: Path) -> 
     assert (pending_first, pending_then) == (5, 6)
     warned = [w for w in caught if w.category is BackendUnavailableWarning]
     assert len(warned) == 1
-    assert "keeping them in memory" in str(warned[0].message)
+    assert f"6 rows wait in the spool at {ledger.spool_dir}" not in str(warned[0].message)
+    assert f"5 rows wait in the spool at {ledger.spool_dir}" in str(warned[0].message)
     with blocker.begin() as conn:
         conn.exec_driver_sql("DROP TABLE costrouter_ledger")
         conn.exec_driver_sql("DELETE FROM costrouter_schema_version")
