@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -53,6 +54,13 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
     with open_ledger(url) as ledger:
         groups, totals = _summaries(ledger, args.by, args.since)
+        pending = ledger.pending_rows()
+    if pending:  # on stderr, so --json output stays one object
+        print(
+            f"note: {pending} rows of this ledger wait in its spool and are not in these "
+            "figures yet; they are written once its database accepts them.",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(_report_json(ledger.url, args, groups, totals)))
     else:

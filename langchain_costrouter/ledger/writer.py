@@ -167,8 +167,8 @@ class BatchWriter:
 
     def _drain(self) -> None:
         journal = self._journal
-        replaying = journal is not None and (self._spooling or self._recover)
-        if replaying and not self._replay_spool(journal):  # type: ignore[arg-type]
+        replaying = self._spooling or self._recover
+        if journal is not None and replaying and not self._replay_spool(journal):
             return
         queued = self._take_queued()
         rows = self._retry + expand(item for _, item in queued)

@@ -1,0 +1,83 @@
+"""The journal format and the spool directory of a ledger (real files, SQLite)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cli import main
+from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.ledger import SQLLedger, spool
+from langchain_costrouter.ledger.rows import PendingCall
+from langchain_costrouter.metadata import CostRouterMetadata
+from tests.unit_tests.ledger.support import sample_rows
+
+RECORD: CostRouterMetadata = {
+    "task": "chat",
+    "attempts": [
+        {"model": "small", "cost_usd": 0.1, "accepted": False, "tier": 0, "usage": {}},
+        {"model": "big", "cost_usd": 0.30000000000000004, "accepted": True, "tier": 1},
+    ],
+    "escalated": True,
+}
+
+
+def test_rows_and_calls_read_back_as_written() -> None:
+    call = PendingCall(RECORD, "run-1", datetime(2026, 3, 1, tzinfo=UTC), "ref")
+    lines = spool.encode([*sample_rows(), call]).splitlines(keepends=True)
+    decoded = [row for line in lines for row in spool.decode(line)]
+    assert decoded == [*sample_rows(), *call.rows()]  # Decimal money and UTC times exact
+
+
+def test_a_record_json_cannot_hold_is_journaled_as_its_rows() -> None:
+    record: CostRouterMetadata = {**RECORD, "task": "chat", "extra": {1, 2}}  # type: ignore[typeddict-unknown-key]
+    call = PendingCall(record, "run-2", datetime(2026, 3, 1, tzinfo=UTC), None)
+    (line,) = spool.encode([call]).splitlines()
+    assert spool.decode(line) == call.rows()
+
+
+def test_the_spool_dir_names_no_password(tmp_path: Path) -> None:
+    hidden = "postgresql+psycopg://app:***@db/costs"
+    assert spool.spool_dir(hidden, "x_", tmp_path) != spool.spool_dir(hidden, "y_", tmp_path)
+    with SQLLedger(f"sqlite:///{tmp_path / 'l.db'}", spool_root=tmp_path / "spool") as ledger:
+        ledger.add(sample_rows())
+        segment = spool.segments(ledger.spool_dir)[0]
+        mode = stat.S_IMODE(os.stat(ledger.spool_dir).st_mode)
+        assert (mode, stat.S_IMODE(segment.stat().st_mode)) == (0o700, 0o600)
+        assert spool.count_rows(segment) == 5  # journaled before add returned
+    assert not ledger.spool_dir.exists()  # all written: nothing left behind
+
+
+def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "seg.jsonl"
+    whole = spool.encode(sample_rows()[:2])
+    path.write_bytes(spool.header("sqlite:///x", "p_") + whole + whole[:30])
+    calls, unreadable = spool.read_segment(path)
+    assert ([row for rows in calls for row in rows], unreadable) == (sample_rows()[:2], 0)
+
+
+def test_report_says_when_rows_wait_in_the_spool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(spool.SPOOL_DIR_ENV, str(tmp_path / "spool"))
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer = SQLLedger(url, flush_interval=3600)
+
+    def refuse(rows: object) -> None:
+        raise OSError("disk I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(writer._writer, "_write", refuse)  # this process's writes fail
+        writer.add(sample_rows())
+        with pytest.warns(BackendUnavailableWarning, match="5 rows wait in the spool"):
+            assert writer.flush() == 5
+        assert main(["report", "--ledger", url]) == 0
+    assert "note: 5 rows of this ledger wait in its spool" in capsys.readouterr().err
+    assert writer.pending_rows() == 0  # the database takes them: written, nothing pending
+    writer.close()
+    assert main(["report", "--ledger", url]) == 0
+    assert "wait in its spool" not in capsys.readouterr().err
