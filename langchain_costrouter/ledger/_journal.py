@@ -123,7 +123,7 @@ class Journal:
         """Release the segments; delete them when every item is in the database."""
         with self.lock:
             for segment in (*self._closed, self._current):
-                if all_written:
+                if all_written or segment.size <= len(self._header):  # nothing to replay
                     segment.path.unlink(missing_ok=True)
                 os.close(segment.fd)
             self._closed = []

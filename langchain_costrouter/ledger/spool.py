@@ -79,14 +79,22 @@ def _encode_item(item: LedgerRow | PendingCall) -> bytes:
         }
         try:
             return _line({"n": row_count(item), "call": call})
-        except (TypeError, ValueError):  # a value JSON cannot hold: store the rows themselves
+        except (
+            TypeError,
+            ValueError,
+            RecursionError,
+        ):  # a value JSON cannot hold: store the rows themselves
             rows = item.rows()
             return _line({"n": len(rows), "rows": [_row_dict(row) for row in rows]})
     return _line({"n": 1, "rows": [_row_dict(item)]})
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
+"""Built once: a journal line is encoded on the caller's path (a record is never cyclic)."""
+
+
 def _line(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    return _ENCODER.encode(value).encode() + b"\n"
 
 
 def _row_dict(row: LedgerRow) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the rows still pending, and exits.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 
@@ -29,6 +30,8 @@ def route_calls(base_url: str, ledger_url: str, prefix: str, calls: int) -> None
 
 
 def open_ledger_once(ledger_url: str, prefix: str) -> None:
+    """Open the ledger, print the rows still pending, and (on stderr) what it replayed."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     with SQLLedger(ledger_url, table_prefix=prefix) as ledger:
         print(ledger.pending_rows(), flush=True)
 

@@ -6,6 +6,7 @@ The database sits behind a TCP proxy on 127.0.0.1 that the tests cut and restore
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from tests.services import drop_tables
 
 pytestmark = pytest.mark.services
 REPO = Path(__file__).resolve().parents[3]
+WORKER = (sys.executable, "-m", "tests.integration_tests.ledger.spool_workers")
 USAGE = {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
 
 
@@ -108,19 +110,13 @@ def test_calls_while_cut_are_spooled_then_written_once_in_order(
     assert list(ledger.spool_dir.parent.iterdir()) == []  # nothing left behind
 
 
-def test_a_killed_process_loses_no_returned_call(
-    postgres_url: str,
-    prefix: str,
-    proxy: TcpProxy,
-    tmp_path: Path,
-    openai_server: LocalOpenAIServer,
-) -> None:
-    url = proxied(postgres_url, proxy)
-    env = {**os.environ, SPOOL_DIR_ENV: str(tmp_path), "PYTHONPATH": str(REPO)}
-    worker = [sys.executable, "-m", "tests.integration_tests.ledger.spool_workers"]
-    proxy.cut()
+def kill_after_calls(
+    url: str, prefix: str, env: dict[str, str], server: LocalOpenAIServer, calls: int
+) -> list[str]:
+    """Run a worker that routes ``calls`` calls with the database cut, SIGKILL it once they
+    have returned, and return the run ids it printed (one per returned call)."""
     process = subprocess.Popen(
-        [*worker, openai_server.base_url, url, prefix, "40"],
+        [*WORKER, server.base_url, url, prefix, str(calls)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -135,20 +131,72 @@ def test_a_killed_process_loses_no_returned_call(
         returned.append(line.strip())
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
+    return returned
+
+
+def open_in_new_process(url: str, prefix: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*WORKER, "open", url, prefix],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+
+
+@pytest.fixture
+def worker_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, SPOOL_DIR_ENV: str(tmp_path), "PYTHONPATH": str(REPO)}
+
+
+def test_a_killed_process_loses_no_returned_call(
+    postgres_url: str,
+    prefix: str,
+    proxy: TcpProxy,
+    worker_env: dict[str, str],
+    openai_server: LocalOpenAIServer,
+) -> None:
+    url = proxied(postgres_url, proxy)
+    proxy.cut()
+    returned = kill_after_calls(url, prefix, worker_env, openai_server, 40)
     assert len(returned) == 40
     assert stored_run_ids(postgres_url, prefix) == []  # nothing got through the cut proxy
 
     proxy.restore()
-    opened = subprocess.run(
-        [*worker, "open", url, prefix],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-        check=True,
-    )
+    opened = open_in_new_process(url, prefix, worker_env)
+    out, _ = opened.communicate(timeout=300)
     stored = stored_run_ids(postgres_url, prefix)
     print(f"SIGKILL: {len(returned)} returned calls -> {len(stored)} rows after restart")
-    assert opened.stdout.strip() == "0"  # nothing pending once the next process opened it
+    assert (opened.returncode, out.strip()) == (0, "0")  # nothing pending once it opened
     assert stored == returned  # every returned call, once, in order
+
+
+def test_processes_opening_one_spool_at_once_write_each_row_once(
+    postgres_url: str,
+    prefix: str,
+    proxy: TcpProxy,
+    worker_env: dict[str, str],
+    openai_server: LocalOpenAIServer,
+) -> None:
+    url = proxied(postgres_url, proxy)
+    proxy.cut()
+    returned = [
+        run_id
+        for _ in range(2)  # two killed processes: two orphaned journals
+        for run_id in kill_after_calls(url, prefix, worker_env, openai_server, 20)
+    ]
+    proxy.restore()
+    openers = [open_in_new_process(url, prefix, worker_env) for _ in range(4)]
+    outputs = [opener.communicate(timeout=300) for opener in openers]
+    replayed = [
+        int(match)
+        for _, err in outputs
+        for match in re.findall(r"wrote (\d+) rows spooled by ended processes", err)
+    ]
+    stored = stored_run_ids(postgres_url, prefix)
+    print(f"4 openers replayed {replayed} -> {len(stored)} rows, {len(returned)} returned")
+    assert [opener.returncode for opener in openers] == [0] * 4
+    assert list(Path(worker_env[SPOOL_DIR_ENV]).rglob("*.*")) == []  # every journal written
+    assert sum(replayed) == 40  # each orphaned row replayed by exactly one opener
+    assert sorted(stored) == sorted(returned)  # each once

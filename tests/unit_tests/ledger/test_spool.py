@@ -40,9 +40,21 @@ def test_a_record_json_cannot_hold_is_journaled_as_its_rows() -> None:
     assert spool.decode(line) == call.rows()
 
 
-def test_the_spool_dir_names_no_password(tmp_path: Path) -> None:
-    hidden = "postgresql+psycopg://app:***@db/costs"
-    assert spool.spool_dir(hidden, "x_", tmp_path) != spool.spool_dir(hidden, "y_", tmp_path)
+def test_the_spool_keeps_no_password(tmp_path: Path) -> None:
+    with pytest.warns(BackendUnavailableWarning):
+        ledger = SQLLedger("postgresql://app:s3cret@127.0.0.1:1/costs", spool_root=tmp_path)
+    ledger.add(sample_rows())
+    with pytest.warns(BackendUnavailableWarning, match="5 rows wait"):
+        ledger.close()
+    (segment,) = spool.segments(ledger.spool_dir)
+    assert b"app:***@127.0.0.1:1/costs" in segment.read_bytes()
+    assert all(b"s3cret" not in path.read_bytes() for path in tmp_path.rglob("*.*"))
+    assert ledger.spool_dir == spool.spool_dir(
+        "postgresql+psycopg://app:***@127.0.0.1:1/costs", "costrouter_", tmp_path
+    )
+
+
+def test_a_call_is_journaled_owner_only_before_add_returns(tmp_path: Path) -> None:
     with SQLLedger(f"sqlite:///{tmp_path / 'l.db'}", spool_root=tmp_path / "spool") as ledger:
         ledger.add(sample_rows())
         segment = spool.segments(ledger.spool_dir)[0]
