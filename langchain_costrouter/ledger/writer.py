@@ -95,6 +95,7 @@ class BatchWriter:
         if self._pid != os.getpid():
             self._reset_in_child()
         with self._drain_lock:
+            self._recover = self._journal is not None  # ended processes' spools too
             self._drain()
             if self._spooling and self._journal is not None:
                 return self._journal.pending_rows()
@@ -183,7 +184,7 @@ class BatchWriter:
             if journal is None:
                 self._keep_for_retry(rows, error)
             else:
-                self._start_spooling(journal, len(rows), error)
+                self._start_spooling(journal, error)
         else:
             self._failing = False
             if journal is not None and queued:
@@ -210,7 +211,7 @@ class BatchWriter:
             orphans, unreadable = spool.replay_orphans(journal.directory, write, size)
         except self._recoverable as error:
             if not self._spooling:
-                self._start_spooling(journal, 0, error)
+                self._start_spooling(journal, error)
             self._queue.clear()
             return False
         self._recover = False
@@ -228,7 +229,7 @@ class BatchWriter:
             )
         return True
 
-    def _start_spooling(self, journal: Journal, rows: int, error: BaseException) -> None:
+    def _start_spooling(self, journal: Journal, error: BaseException) -> None:
         self._spooling = True
         self._queue.clear()  # journaled: the spool has them
         journal.start_spooling()
@@ -236,7 +237,7 @@ class BatchWriter:
             self._failing = True
             waiting = journal.pending_rows()
             self._warn(
-                f"could not write {rows} rows ({type(error).__name__}: {error}); {waiting} rows "
+                f"the database refused a write ({type(error).__name__}: {error}); {waiting} rows "
                 f"wait in the spool at {journal.directory}, written in order when the database "
                 "answers, by this process or the next one that opens this ledger. Nothing is "
                 "lost; check the database if this lasts."
