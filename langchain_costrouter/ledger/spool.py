@@ -120,8 +120,9 @@ def decode(line: bytes) -> list[LedgerRow]:
     return [_row_from_dict(row) for row in value.get("rows", ())]
 
 
-def _row_from_dict(values: dict[str, Any]) -> LedgerRow:
-    values = dict(values)
+def _row_from_dict(stored: dict[str, Any]) -> LedgerRow:
+    # Fields of another version's rows are dropped; fields it lacks take their defaults.
+    values = {name: value for name, value in stored.items() if name in _ROW_FIELDS}
     values["time"] = datetime.fromisoformat(values["time"])
     for name in _MONEY:
         values[name] = None if values[name] is None else Decimal(values[name])
