@@ -20,7 +20,7 @@ _PICO = Decimal("1e-12")
 
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
-    """One provider attempt or cache hit (design.md 4.3).
+    """One provider attempt or cache hit (docs/architecture.md 2.2).
 
     ``(run_id, attempt)`` identifies a row: recording the same call twice (the
     router's own ledger and a handler on the same database) stores it once.
