@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import UTC, datetime
@@ -93,3 +94,11 @@ def test_report_says_when_rows_wait_in_the_spool(
     writer.close()
     assert main(["report", "--ledger", url]) == 0
     assert "wait in its spool" not in capsys.readouterr().err
+
+
+def test_rows_journaled_by_another_version_read_back() -> None:
+    (line,) = spool.encode(sample_rows()[:1]).splitlines()
+    stored = json.loads(line)
+    stored["rows"][0]["column_of_a_newer_version"] = 1
+    del stored["rows"][0]["usage_estimated"]  # a field an older version did not have
+    assert spool.decode(json.dumps(stored).encode()) == sample_rows()[:1]
