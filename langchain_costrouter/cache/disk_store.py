@@ -9,6 +9,7 @@ locks exclude each other (one lock table per directory). So the process keeps on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -20,9 +21,9 @@ from typing import Any
 import diskcache
 
 from langchain_costrouter.cache import file_locks
-from langchain_costrouter.cache.presence import PresenceMap
 from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.cache.codec import CacheDecodeError
+from langchain_costrouter.cache.presence import PresenceMap
 from langchain_costrouter.cache.write_behind import Write, WriteBehind
 
 DB_FILE = "cache.db"
@@ -121,11 +122,9 @@ def _presence_map(path: Path, cache: diskcache.Cache) -> PresenceMap | None:
         presence = PresenceMap(path)
     except (OSError, ValueError):  # no mmap here (odd filesystems): every read asks SQLite
         return None
-    if not presence.ready:
-        try:
+    if not presence.ready:  # left unready if the keys cannot be read: reads ask SQLite
+        with contextlib.suppress(sqlite3.Error, CacheDecodeError):
             presence.fill(cache.iterkeys())
-        except (sqlite3.Error, CacheDecodeError):  # left unready: every read asks SQLite
-            pass
     return presence
 
 
