@@ -1,4 +1,6 @@
-"""Convert the recorded benchmark data of ../shared/data into outcomes files (design.md 4.4).
+"""Convert the recorded benchmark data of ../shared/data into outcomes files.
+
+The format is docs/architecture.md 2.3.
 
 Usage::
 

@@ -46,7 +46,7 @@ class AttemptRecord(TypedDict, total=False):
 
 
 class CostRouterMetadata(TypedDict, total=False):
-    """What ``response_metadata["costrouter"]`` holds (design.md 4.2)."""
+    """What ``response_metadata["costrouter"]`` holds (docs/architecture.md 2.1)."""
 
     record_version: int  # 2: one baseline per call and savings by lever
     task: str

@@ -68,7 +68,7 @@ class OutcomeRecord:
         return frozenset(self.outcomes)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSONL object of this record (design.md 4.4)."""
+        """The JSONL object of this record (docs/architecture.md 2.3)."""
         line: dict[str, Any] = {"id": self.id, "task": self.task}
         line["messages"] = [dict(message) for message in self.messages]
         if self.reference is not None:

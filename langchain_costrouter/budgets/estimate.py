@@ -8,7 +8,9 @@ quarter more as headroom, once it has seen `TRUSTED_AFTER` answers (until then, 
 ``first_output_bound``). The maximum is kept in process, not in the store: it costs no
 round trip, and each process learns it within its first calls. An answer longer than
 the bound settles at its real cost, so spend can pass a limit by at most that one
-answer's excess.
+answer's excess. A deployment seen answering past its cap (a server that ignores
+``max_completion_tokens``) loses the cap's trust: its calls reserve at least the learned
+bound from then on, as if uncapped.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class WorstCase:
         self.prices = prices
         self.first_output_bound = first_output_bound
         self._seen: dict[str, tuple[int, int]] = {}  # deployment -> (answers, largest)
+        self._ignores_cap: set[str] = set()  # deployments seen answering past their cap
         self._lock = threading.Lock()
 
     def usd(
@@ -70,7 +73,7 @@ class WorstCase:
         Raises:
             ConfigError: the deployment's model has no price, so no budget can hold it.
         """
-        output = self.output_bound(deployment.label) if output_cap is None else output_cap
+        output = self.output_tokens(deployment.label, output_cap)
         usage = UsageMetadata(
             input_tokens=prompt_tokens, output_tokens=output, total_tokens=prompt_tokens + output
         )
@@ -84,11 +87,24 @@ class WorstCase:
             )
         return priced.cost_usd
 
-    def observe(self, deployment: str, output_tokens: int) -> None:
-        """Learn from an answer's output tokens (call after every answered attempt)."""
+    def output_tokens(self, deployment: str, output_cap: int | None) -> int:
+        """Output tokens to reserve: the cap, unless ``deployment`` ignored caps before."""
+        if output_cap is None:
+            return self.output_bound(deployment)
+        if deployment in self._ignores_cap:
+            return max(output_cap, self.output_bound(deployment))
+        return output_cap
+
+    def observe(self, deployment: str, output_tokens: int, *, over_cap: bool = False) -> None:
+        """Learn from an answer's output tokens (call after every answered attempt).
+
+        ``over_cap``: the answer was longer than its call's cap, so the server ignores caps.
+        """
         with self._lock:
             answers, largest = self._seen.get(deployment, (0, 0))
             self._seen[deployment] = (answers + 1, max(largest, output_tokens))
+            if over_cap:
+                self._ignores_cap.add(deployment)
 
     def output_bound(self, deployment: str) -> int:
         """Output tokens an uncapped call on ``deployment`` is assumed to need at most."""

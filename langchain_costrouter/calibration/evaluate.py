@@ -1,8 +1,8 @@
 """Pure figures over recorded outcomes: splits, single models, the oracle, a policy.
 
 Nothing here calls a model. The search uses these functions to score candidate
-cascades on the train split; the CLI uses the same figures for its JSON (design.md
-4.5: ``quality``, ``cost_usd``, ``calls_by_model``, ``baseline``, ``oracle``,
+cascades on the train split; the CLI uses the same figures for its JSON (README,
+Calibration: ``quality``, ``cost_usd``, ``calls_by_model``, ``baseline``, ``oracle``,
 ``savings_pct``), while the authoritative test figures come from running the real
 router over replay children.
 """

@@ -1,4 +1,4 @@
-"""The figures of ``costrouter calibrate`` and ``replay`` (design.md 4.5).
+"""The figures of ``costrouter calibrate`` and ``replay`` (README, Calibration).
 
 The routed figures come from a run of the real router (`run.run_records`); the
 baseline and the oracle are pure figures over the same recorded outcomes, so the
@@ -83,7 +83,10 @@ def figures_report(
     cost_of: CostFunction,
     policy_path: Path | None = None,
 ) -> dict[str, Any]:
-    """The JSON object of design.md 4.5 (the baseline is chosen on ``train`` when given)."""
+    """The JSON object of ``calibrate --json`` (README, Calibration).
+
+    The baseline is chosen on ``train`` when given.
+    """
     tested = OutcomeMatrix.of(test, cost_of)
     baseline_model = best_single_model(OutcomeMatrix.of(train or test, cost_of))
     baseline = single_model_figures(tested)[baseline_model]

@@ -1,4 +1,4 @@
-"""The cost ledger: one row per provider attempt and per cache hit (design.md 4.3).
+"""The cost ledger: one row per provider attempt and per cache hit (docs/architecture.md 2.2).
 
 ``open_ledger(url)`` picks the store from the URL:
 

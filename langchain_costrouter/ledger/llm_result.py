@@ -24,7 +24,7 @@ from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 
 @dataclass
 class RunStart:
-    """What a run's start told us; ``on_llm_end`` gets no metadata (design.md 6.5)."""
+    """What a run's start told us; ``on_llm_end`` gets no metadata (docs/architecture.md 3.5)."""
 
     started: float  # time.perf_counter()
     task: str | None

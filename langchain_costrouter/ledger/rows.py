@@ -20,7 +20,7 @@ _PICO = Decimal("1e-12")
 
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
-    """One provider attempt or cache hit (design.md 4.3).
+    """One provider attempt or cache hit (docs/architecture.md 2.2).
 
     ``(run_id, attempt)`` identifies a row: recording the same call twice (the
     router's own ledger and a handler on the same database) stores it once.
@@ -55,6 +55,8 @@ class LedgerRow:
             (first row only); None when nothing was saved or the price is unknown.
         batch_size: Items packed into this call by batching (1 when not batched).
         usage_estimated: Token counts are a tiktoken estimate; the provider gave none.
+        output_cap_exceeded: More output tokens than the call's cap: the server ignored
+            the cap, so a budget must not trust caps on that deployment.
     """
 
     time: datetime
@@ -85,6 +87,7 @@ class LedgerRow:
     compression_saved_usd: Decimal | None = None
     batch_size: int = 1
     usage_estimated: bool = False
+    output_cap_exceeded: bool = False
 
 
 def rows_from_costrouter(
@@ -167,6 +170,7 @@ def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
         latency_ms=attempt.get("latency_ms"),
         batch_size=call.batch_size,
         usage_estimated=bool(attempt.get("usage_estimated", False)),
+        output_cap_exceeded=bool(attempt.get("output_cap_exceeded", False)),
     )
 
 

@@ -44,6 +44,7 @@ def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
     metadata = sa.MetaData()
     rows = _rows_table_v1(metadata, prefix)
     rows.append_column(_compression_saved_column())  # migration 2
+    rows.append_column(_output_cap_exceeded_column())  # migration 3
     return LedgerTables(rows=rows, versions=_versions_table(metadata, prefix))
 
 
@@ -153,8 +154,24 @@ def _add_compression_saved(conn: sa.Connection, prefix: str) -> None:
     )
 
 
+def _output_cap_exceeded_column() -> sa.Column[bool]:
+    # Rows written before migration 3 read as False: nobody checked their caps.
+    return sa.Column("output_cap_exceeded", sa.Boolean, nullable=False, server_default=sa.false())
+
+
+def _add_output_cap_exceeded(conn: sa.Connection, prefix: str) -> None:
+    """Answers longer than their cap (a server ignored it), so the ledger shows the real bound."""
+    quote = conn.dialect.identifier_preparer.quote
+    column_type = sa.Boolean().compile(dialect=conn.dialect)
+    conn.exec_driver_sql(
+        f"ALTER TABLE {quote(f'{prefix}ledger')} ADD COLUMN {quote('output_cap_exceeded')} "
+        f"{column_type} NOT NULL DEFAULT FALSE"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the ledger table", _create_rows_table),
     Migration(2, "add compression_saved_picousd", _add_compression_saved),
+    Migration(3, "add output_cap_exceeded", _add_output_cap_exceeded),
 )
 LATEST_VERSION = len(MIGRATIONS)

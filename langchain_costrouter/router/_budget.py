@@ -79,7 +79,8 @@ def settle(
     cost = 0.0 if attempt is None else attempt.get("cost_usd")
     settlement: Settlement = yield Settle(held.reservation, cost)
     if attempt is not None and (output := (attempt.get("usage") or {}).get("output_tokens")):
-        budgets.worst_case.observe(held.deployment.label, int(output))
+        over_cap = bool(attempt.get("output_cap_exceeded"))
+        budgets.worst_case.observe(held.deployment.label, int(output), over_cap=over_cap)
     if settlement.soft_limits_crossed:
         warnings = request.extra.setdefault("budget_warnings", [])
         warnings.extend(crossed.label for crossed in settlement.soft_limits_crossed)

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from langchain_openai import ChatOpenAI
 
-from langchain_costrouter import RoutedChatModel
+from langchain_costrouter import Budget, RoutedChatModel
+from langchain_costrouter.errors import BudgetExhaustedError
 from langchain_costrouter.openai_compat import MaxTokensChatOpenAI
+from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 
 CAP = 12
@@ -118,3 +120,23 @@ def test_an_answer_longer_than_its_cap_is_flagged_in_the_record_and_the_ledger(
     server.script([Reply(LONG)])
     (attempt,) = capped.invoke("talk", max_tokens=CAP).response_metadata["costrouter"]["attempts"]
     assert "output_cap_exceeded" not in attempt
+
+
+def test_the_flag_reaches_a_sql_ledger_and_budgets_stop_trusting_the_cap(
+    tmp_path: Path, server: LocalOpenAIServer
+) -> None:
+    server.set_responder(lambda body: Reply(LONG))
+    router = RoutedChatModel(
+        routes={"chat": [_child(ChatOpenAI, server)]},
+        ledger=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        # $1 per thousand output tokens: a cap of 12 reserves $0.012, a 400-token answer costs
+        # $0.40, and an untrusted cap reserves the learned bound (4,096 tokens: $4.10).
+        prices=PriceTable({"qwen3-8b": ModelPrice(input_per_mtok=0, output_per_mtok=1000)}),
+        budgets=[Budget(name="all", limit_usd=1)],
+    )
+    router.invoke("talk", max_tokens=CAP)  # trusted the cap; the server ignored it
+    router.ledger_store.flush()
+    (row,) = router.ledger_store.rows()
+    assert row.output_cap_exceeded is True and row.output_tokens > CAP
+    with pytest.raises(BudgetExhaustedError):  # $0.60 left, which the cap alone would pass
+        router.invoke("talk", max_tokens=CAP)

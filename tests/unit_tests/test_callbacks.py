@@ -196,7 +196,7 @@ def test_router_giving_up_records_its_failed_attempts(handler: CostCallbackHandl
 
 
 class WrapperChatModel(BaseChatModel):
-    """Delegates through the child's invoke: a nested model run (design.md 6.2)."""
+    """Delegates through the child's invoke: a nested model run (docs/architecture.md 3.2)."""
 
     child: BaseChatModel
     report_usage: bool = True

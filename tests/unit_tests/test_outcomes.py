@@ -1,4 +1,4 @@
-"""The outcomes JSONL reader and writer (design.md 4.4)."""
+"""The outcomes JSONL reader and writer (docs/architecture.md 2.3)."""
 
 from __future__ import annotations
 

@@ -37,6 +37,16 @@ def test_a_long_answer_before_trust_raises_the_bound() -> None:
     assert worst.output_bound("p/m") == 1251
 
 
+def test_a_deployment_that_answered_past_its_cap_loses_the_caps_trust() -> None:
+    worst = WorstCase(PRICES, first_output_bound=100)
+    worst.observe("p/m", 400)  # within a cap of 500: caps still trusted
+    assert worst.usd(MODEL, 0, 12) == Decimal("0.000048")
+    worst.observe("p/m", 400, over_cap=True)  # 400 tokens for a cap of 12
+    assert worst.output_tokens("p/m", 12) == 501
+    assert worst.usd(MODEL, 0, 12) == Decimal("0.002004")  # the learned bound, not the cap
+    assert worst.output_tokens("p/m", 2000) == 2000  # a larger cap still counts
+
+
 def test_an_unpriced_model_cannot_be_budgeted() -> None:
     unpriced = Deployment(model=None, model_id="nobody-knows", provider="p")  # type: ignore[arg-type]
     with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError, match="no price"):
