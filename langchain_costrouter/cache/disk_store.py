@@ -47,7 +47,7 @@ def store_for(directory: Path, settings: dict[str, Any], disk: type) -> Director
 
 
 class DirectoryStore:
-    """The open database, the write-behind queue and the lock table of one directory."""
+    """The open database, write-behind queue, lock table and presence map of one directory."""
 
     def __init__(self, directory: Path, settings: dict[str, Any], disk: type) -> None:
         """Remember where and how to open; nothing is opened yet."""
