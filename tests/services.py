@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 
 from langchain_costrouter.ledger.engine import sqlalchemy_url
-from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(
@@ -61,19 +60,6 @@ def delete_redis_prefix(url: str, prefix: str) -> None:
             client.delete(*batch)
     finally:
         client.close()
-
-
-def delete_ledger_namespace(url: str, namespace: str, prefix: str = DEFAULT_TABLE_PREFIX) -> None:
-    """Delete the ledger rows a test wrote under its own ``namespace`` (shared tables stay)."""
-    engine = sa.create_engine(sqlalchemy_url(url))
-    try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine, only=[f"{prefix}ledger"])
-        rows = metadata.tables[f"{prefix}ledger"]
-        with engine.begin() as conn:
-            conn.execute(rows.delete().where(rows.c.namespace == namespace))
-    finally:
-        engine.dispose()
 
 
 def drop_tables(url: str, prefix: str) -> None:

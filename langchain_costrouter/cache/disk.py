@@ -12,7 +12,9 @@ Two hardening decisions over plain ``diskcache.Cache``:
 The database opens lazily, so a corrupt or unreadable directory turns into a miss
 with a warning on first use rather than an exception in the constructor.
 
-Three speed decisions, because every cache miss of the router writes here: entries are
+Four speed decisions, because every cache miss of the router reads and writes here: a
+lookup of a key the directory surely lacks returns without asking SQLite (`presence`,
+which keeps the event loop from giving up the GIL on every miss); entries are
 committed by a background thread, many per transaction (`write_behind`; this process
 reads them back at once); coalescing locks are byte-range locks on a file beside the
 database (`file_locks`), not database rows; and the size limit is enforced every
@@ -100,6 +102,8 @@ class DiskBackend(LocalBackend):
         if (pending := self._behind.read(key)) is not None:
             return pending
         with self._errors() as cache:
+            if not self._store.may_hold(key):  # a sure miss, told without a system call
+                return None
             value = cache.get(key)
         return value.encode() if isinstance(value, str) else value
 

@@ -9,6 +9,7 @@ locks exclude each other (one lock table per directory). So the process keeps on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -21,10 +22,13 @@ import diskcache
 
 from langchain_costrouter.cache import file_locks
 from langchain_costrouter.cache.backends import CacheBackendError
+from langchain_costrouter.cache.codec import CacheDecodeError
+from langchain_costrouter.cache.presence import PresenceMap
 from langchain_costrouter.cache.write_behind import Write, WriteBehind
 
 DB_FILE = "cache.db"
 LOCK_FILE = "locks"
+PRESENCE_FILE = "presence"
 CULL_EVERY = 256
 """Writes between two enforcements of the size limit (expired entries go then too)."""
 
@@ -43,7 +47,7 @@ def store_for(directory: Path, settings: dict[str, Any], disk: type) -> Director
 
 
 class DirectoryStore:
-    """The open database, the write-behind queue and the lock table of one directory."""
+    """The open database, write-behind queue, lock table and presence map of one directory."""
 
     def __init__(self, directory: Path, settings: dict[str, Any], disk: type) -> None:
         """Remember where and how to open; nothing is opened yet."""
@@ -53,6 +57,7 @@ class DirectoryStore:
         self._cache: diskcache.Cache | None = None
         self._opening = threading.Lock()
         self.locks: file_locks.RangeLocks | None = None
+        self.presence: PresenceMap | None = None
         self.writer = WriteBehind(self._commit)
         self._writes = 0
 
@@ -63,6 +68,11 @@ class DirectoryStore:
                 if self._cache is None:
                     self._cache = self._create()
         return self._cache
+
+    def may_hold(self, key: str) -> bool:
+        """False when the database surely has no entry for ``key`` (see `presence`)."""
+        presence = self.presence
+        return presence is None or presence.may_hold(key)
 
     def close(self) -> None:
         """Commit pending writes and close this thread's connection (reopened on use)."""
@@ -78,6 +88,9 @@ class DirectoryStore:
 
     def _commit_now(self, writes: list[Write]) -> None:
         cache = self.cache()
+        if (presence := self.presence) is not None:
+            for write in writes:  # before the commit: a committed entry is never skipped
+                presence.add(write.key)
         with cache.transact():
             now = time.time()
             for write in writes:
@@ -99,7 +112,20 @@ class DirectoryStore:
             _make_private(self.directory / name)
         if file_locks.AVAILABLE:
             self.locks = file_locks.RangeLocks(self.directory / LOCK_FILE)
+        self.presence = _presence_map(self.directory / PRESENCE_FILE, cache)
         return cache
+
+
+def _presence_map(path: Path, cache: diskcache.Cache) -> PresenceMap | None:
+    """The directory's presence map, filled from the database if new; None if unusable."""
+    try:
+        presence = PresenceMap(path)
+    except (OSError, ValueError):  # no mmap here (odd filesystems): every read asks SQLite
+        return None
+    if not presence.ready:  # left unready if the keys cannot be read: reads ask SQLite
+        with contextlib.suppress(sqlite3.Error, CacheDecodeError):
+            presence.fill(cache.iterkeys())
+    return presence
 
 
 def _make_private(path: Path) -> None:

@@ -10,7 +10,9 @@ Each name maps to one byte, chosen by hashing it into a 62-bit offset: different
 practically never share a byte (and if two did, a follower would only wait for the other
 leader, then read the cache and proceed). Record locks belong to the process, not the
 thread, so the names this process holds are also kept in a set: two caches of one
-process on the same directory exclude each other as two processes do.
+process on the same directory exclude each other as two processes do. A name in that
+set is also claimed by the one thread making system calls on its byte, so no Python
+lock is held across a system call.
 """
 
 from __future__ import annotations
@@ -43,30 +45,48 @@ class RangeLocks:
 
     def try_lock(self, name: str) -> bool:
         """Take the lock of ``name`` if no one else holds it; never blocks."""
-        with self._forked_guard():
-            held = self._held
-            if name in held or not self._take(name):
-                return False
-            held.add(name)
+        if not self._reserve(name):
+            return False
+        if self._take(name):
             return True
+        self._release(name)
+        return False
 
     def unlock(self, name: str) -> None:
         """Release the lock of ``name`` (a no-op when this process does not hold it)."""
-        with self._forked_guard():
-            held = self._held
-            if name in held:
-                held.discard(name)
-                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
+        if name in self._held:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
+            self._release(name)
 
     def is_locked(self, name: str) -> bool:
         """Whether anyone holds the lock of ``name`` (asked by its followers)."""
-        with self._forked_guard():
-            if name in self._held:
-                return True
+        if not self._reserve(name):
+            return True
+        try:
             if not self._take(name):
                 return True
             fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
             return False
+        finally:
+            self._release(name)
+
+    def _reserve(self, name: str) -> bool:
+        """Claim ``name`` for this thread: only its claimer makes system calls on its byte.
+
+        The claim, not a lock held across the system call, keeps threads apart: a thread
+        blocked on a Python lock while another is in the kernel is a GIL hand-over each
+        time, the convoy that made this file cost more than the database under threads.
+        """
+        with self._forked_guard():
+            held = self._held
+            if name in held:
+                return False
+            held.add(name)
+            return True
+
+    def _release(self, name: str) -> None:
+        with self._forked_guard():
+            self._held.discard(name)
 
     def _take(self, name: str) -> bool:
         try:

@@ -6,6 +6,7 @@ logistic regression stored as JSON), ``oof`` scores candidate rules out-of-fold,
 ``evaluate`` the pure figures and ``runtime`` what the router runs.
 """
 
+from langchain_costrouter.calibration.options import SearchOptions
 from langchain_costrouter.calibration.policy import (
     Policy,
     StageRule,
@@ -13,7 +14,7 @@ from langchain_costrouter.calibration.policy import (
     load_policy,
     save_policy,
 )
-from langchain_costrouter.calibration.search import SearchOptions, calibrate
+from langchain_costrouter.calibration.search import calibrate
 
 __all__ = [
     "Policy",

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_costrouter.calibration import SearchOptions, calibrate, save_policy
 from langchain_costrouter.calibration.evaluate import CostFunction
+from langchain_costrouter.calibration.options import METHODS
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.report import checked_split, figures_report, with_split
 from langchain_costrouter.calibration.run import (
@@ -47,6 +48,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="train quality every task's cascade must reach (default: each task's best "
         "single model's train quality, so at least the baseline's)",
     )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="legacy",
+        help="guarded: the cheapest cascade whose quality loss against the best single model "
+        "has a one-sided upper confidence bound (nested folds) within --max-quality-loss; "
+        "legacy: the cheapest whose out-of-fold train quality meets the target (default)",
+    )
+    parser.add_argument(
+        "--max-quality-loss",
+        type=_points,
+        default=0.5,
+        metavar="POINTS",
+        help="guarded: quality points the cascade may lose against the baseline (default 0.5)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.95,
+        help="guarded: confidence of the loss bound (default 0.95)",
+    )
     parser.add_argument("--out", type=Path, metavar="POLICY", help="write the policy JSON here")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(func=run_calibrate)
@@ -64,7 +86,13 @@ def _calibrate(args: argparse.Namespace) -> dict[str, Any]:
     records = read_outcomes(args.outcomes)
     train, test = checked_split(records, args.train_fraction, args.seed)
     cost_of = outcome_cost()
-    options = SearchOptions(target_quality=args.target_quality, seed=args.seed)
+    options = SearchOptions(
+        method=args.method,
+        max_quality_loss=args.max_quality_loss / 100.0,
+        confidence=args.confidence,
+        target_quality=args.target_quality,
+        seed=args.seed,
+    )
     policy = calibrate(train, options, cost_of)
     policy = with_split(policy, records, args.train_fraction, args.seed)
     if args.out is not None:
@@ -100,6 +128,8 @@ def render_figures(report: dict[str, Any]) -> str:
     for task, spec in policy["tasks"].items():
         rules = ", ".join(f"{r['kind']} >= {r['threshold']:.3f}" for r in spec["rules"])
         lines.append(f"  {task}: {' -> '.join(spec['tiers'])}" + (f"  [{rules}]" if rules else ""))
+        if spec["train"].get("method") == "guarded":
+            lines.append("    " + _promise_line(spec["train"]))
     rows = [
         ("routed (policy)", report["test"]),
         (f"baseline {report['baseline']['model']}", report["baseline"]),
@@ -111,6 +141,39 @@ def render_figures(report: dict[str, Any]) -> str:
     calls = ", ".join(f"{m} {n}" for m, n in report["test"]["calls_by_model"].items())
     lines += ["", f"calls by model: {calls}", f"savings vs baseline: {report['savings_pct']:.2f}%"]
     return "\n".join(lines)
+
+
+def _promise_line(train: dict[str, Any]) -> str:
+    """The guarded search's promise for one task, as a line."""
+    low, high = train["saving_interval"]
+    return (
+        f"promise: loss <= {train['loss_upper_bound'] * 100:.2f} pt "
+        f"(allowed {train['allowed_loss'] * 100:.2f} pt at {train['confidence']:.0%}) "
+        f"vs {train['baseline_model']}, expected quality {train['expected_quality']:.4f}, "
+        f"saving {train['expected_saving']:.1%} [{low:.1%}, {high:.1%}], "
+        f"{train['size']} rows; {train['decision']}"
+    )
+
+
+def _points(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value < 100.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 100) quality points, got {value}")
+    return value
+
+
+def _confidence(text: str) -> float:
+    value = _number(text)
+    if not 0.5 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0.5, 1), got {value}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
 
 
 def _unit_interval(text: str) -> float:

@@ -113,6 +113,8 @@ def _group_key(table: sa.Table, by: GroupBy) -> sa.ColumnElement[Any]:
     if by == "day":
         # date() exists in both SQLite and Postgres; the stored time is naive UTC.
         return sa.func.date(table.c.time)
+    if by == "purpose":
+        return table.c.purpose
     return sa.literal_column("'all'")
 
 

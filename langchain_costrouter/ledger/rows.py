@@ -57,6 +57,8 @@ class LedgerRow:
         usage_estimated: Token counts are a tiktoken estimate; the provider gave none.
         output_cap_exceeded: More output tokens than the call's cap: the server ignored
             the cap, so a budget must not trust caps on that deployment.
+        purpose: ``production``, ``eval`` (``costrouter collect``) or ``shadow`` (shadow
+            evaluation), so eval and shadow spend is kept apart from production savings.
     """
 
     time: datetime
@@ -88,6 +90,7 @@ class LedgerRow:
     batch_size: int = 1
     usage_estimated: bool = False
     output_cap_exceeded: bool = False
+    purpose: str = "production"
 
 
 def rows_from_costrouter(
@@ -114,6 +117,7 @@ def rows_from_costrouter(
         reference_model=reference_model,
         cache_hit=bool(meta.get("cache_hit")),
         escalated=bool(meta.get("escalated")),
+        purpose=meta.get("purpose") or "production",
         batch_size=meta.get("batch_size") or 1,
     )
     rows = [_attempt_row(index, attempt, call) for index, attempt in enumerate(attempts)]
@@ -139,6 +143,7 @@ class _Call:
     cache_hit: bool
     escalated: bool
     batch_size: int
+    purpose: str
 
 
 def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
@@ -171,6 +176,7 @@ def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
         batch_size=call.batch_size,
         usage_estimated=bool(attempt.get("usage_estimated", False)),
         output_cap_exceeded=bool(attempt.get("output_cap_exceeded", False)),
+        purpose=call.purpose,
     )
 
 

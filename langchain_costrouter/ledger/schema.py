@@ -45,6 +45,7 @@ def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
     rows = _rows_table_v1(metadata, prefix)
     rows.append_column(_compression_saved_column())  # migration 2
     rows.append_column(_output_cap_exceeded_column())  # migration 3
+    rows.append_column(_purpose_column())  # migration 4
     return LedgerTables(rows=rows, versions=_versions_table(metadata, prefix))
 
 
@@ -169,9 +170,25 @@ def _add_output_cap_exceeded(conn: sa.Connection, prefix: str) -> None:
     )
 
 
+def _purpose_column() -> sa.Column[str]:
+    # Rows written before migration 4 read as production: collect and shadow came later.
+    return sa.Column("purpose", sa.String, nullable=False, server_default="production")
+
+
+def _add_purpose(conn: sa.Connection, prefix: str) -> None:
+    """Why a call was made, so reports keep eval and shadow spend apart from production."""
+    quote = conn.dialect.identifier_preparer.quote
+    column_type = sa.String().compile(dialect=conn.dialect)
+    conn.exec_driver_sql(
+        f"ALTER TABLE {quote(f'{prefix}ledger')} ADD COLUMN {quote('purpose')} "
+        f"{column_type} NOT NULL DEFAULT 'production'"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the ledger table", _create_rows_table),
     Migration(2, "add compression_saved_picousd", _add_compression_saved),
     Migration(3, "add output_cap_exceeded", _add_output_cap_exceeded),
+    Migration(4, "add purpose", _add_purpose),
 )
 LATEST_VERSION = len(MIGRATIONS)

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
 
-GroupBy = Literal["task", "model", "day", "all"]
-GROUP_BY: tuple[GroupBy, ...] = ("task", "model", "day", "all")
+GroupBy = Literal["task", "model", "day", "purpose", "all"]
+GROUP_BY: tuple[GroupBy, ...] = ("task", "model", "day", "purpose", "all")
 NO_TASK = "(none)"
 
 
@@ -178,6 +178,8 @@ def _group_key(row: LedgerRow, by: GroupBy) -> str:
         return row.model
     if by == "day":
         return row.time.date().isoformat()
+    if by == "purpose":
+        return row.purpose
     return "all"
 
 

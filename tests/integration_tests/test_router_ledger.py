@@ -20,8 +20,9 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import CostCallbackHandler, RoutedChatModel
+from langchain_costrouter.ledger import Ledger, open_ledger
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
-from tests.services import delete_ledger_namespace
+from tests.services import drop_tables
 
 EXPECTED = Decimal("0.007")
 
@@ -36,7 +37,7 @@ def _reply() -> Reply:
     )
 
 
-def _router(server: LocalOpenAIServer, ledger: str, **kwargs: object) -> RoutedChatModel:
+def _router(server: LocalOpenAIServer, ledger: str | Ledger, **kwargs: object) -> RoutedChatModel:
     child = ChatOpenAI(
         model="gpt-4o",
         base_url=server.base_url,
@@ -61,20 +62,23 @@ def namespace() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres", "memory"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path, namespace: str) -> Iterator[str]:
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Ledger]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     elif request.param == "postgres":
-        # The ledger table is shared: rows are told apart by run id, and deleted after.
-        url = str(request.getfixturevalue("postgres_url"))
-        yield url
-        delete_ledger_namespace(url, namespace)
+        # Tables of this test's own, dropped after: the shared database's default tables are
+        # left alone (their schema version belongs to whichever package version made them).
+        url, prefix = str(request.getfixturevalue("postgres_url")), f"t{uuid.uuid4().hex[:12]}_"
+        ledger = open_ledger(url, table_prefix=prefix)
+        yield ledger
+        ledger.close()
+        drop_tables(url, prefix)
     else:
         yield "memory://"
 
 
 def test_exact_dollars_for_invoke_stream_and_cache_hit(
-    openai_server: LocalOpenAIServer, ledger_url: str, namespace: str
+    openai_server: LocalOpenAIServer, ledger_url: str | Ledger, namespace: str
 ) -> None:
     openai_server.script([_reply(), _reply()])
     router = _router(openai_server, ledger_url, cache="memory://", namespace=namespace)

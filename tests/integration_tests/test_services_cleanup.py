@@ -97,4 +97,4 @@ def test_service_tests_delete_what_they_write(own_database: str, own_redis: str)
             if t.endswith("ledger")
         }
     engine.dispose()
-    assert counts == {"costrouter_ledger": 0}
+    assert counts == {}  # the ledger test dropped its own tables

@@ -124,6 +124,7 @@ def test_graded_judge_with_references_and_costs_that_match_the_ledger(
     assert {r.outcomes["weak"].score for r in records} <= {0.0, 1.0}
     with open_ledger(run.ledger) as ledger:
         rows = ledger.rows()
+    assert {row.purpose for row in rows} == {"eval"}  # kept apart from production
     assert len(rows) == report["provider_calls"] == openai_server.request_count()
     ledger_spend = sum((row.cost_usd or Decimal(0) for row in rows), Decimal(0))
     assert report["spent_usd"] == pytest.approx(float(ledger_spend), abs=1e-12)

@@ -230,6 +230,8 @@ def test_shadow_calls_are_ledger_calls_with_purpose_shadow(
     live, shadow = ledger.records
     assert live["purpose"] == "production"
     assert shadow["purpose"] == "shadow" and shadow["shadow_of"] == live["run_id"]
+    purposes = {row.run_id: row.purpose for row in ledger.rows()}
+    assert purposes == {live["run_id"]: "production", shadow["run_id"]: "shadow"}
     assert [a["role"] for a in shadow["attempts"]] == ["answer", "judge", "judge"]
     levers = shadow["savings_usd"]
     judged = sum(a["cost_usd"] for a in shadow["attempts"][1:])

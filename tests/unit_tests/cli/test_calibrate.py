@@ -163,3 +163,26 @@ def test_a_file_with_token_counts_only_is_priced_by_the_price_table(
     }
     assert 0 < report["test"]["cost_usd"] <= gpt4o.cost_usd * 1.2
     assert report["test"]["quality"] <= report["oracle"]["quality"]
+
+
+def test_guarded_method_prints_and_stores_its_promise(
+    capsys: pytest.CaptureFixture[str], outcomes: Path, tmp_path: Path
+) -> None:
+    policy_path = tmp_path / "policy.json"
+    args = ["--method", "guarded", "--max-quality-loss", "1", "--confidence", "0.9"]
+    report = calibrate_json(capsys, str(outcomes), *args, "--out", str(policy_path))
+    tasks = report["policy"]["tasks"]  # type: ignore[index]
+    for spec in tasks.values():
+        assert spec["train"]["method"] == "guarded"
+        assert spec["train"]["allowed_loss"] == 0.01
+        assert spec["train"]["confidence"] == 0.9
+    stored = load_policy(policy_path)
+    assert {t.train["method"] for t in stored.tasks.values()} == {"guarded"}
+    assert main(["calibrate", str(outcomes), *args]) == 0
+    assert "promise: loss <=" in capsys.readouterr().out
+
+
+def test_confidence_out_of_range_is_a_usage_error(outcomes: Path) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["calibrate", str(outcomes), "--confidence", "1.5"])
+    assert raised.value.code == 2

@@ -1,4 +1,4 @@
-"""Migrations 2 and 3 on a SQLite ledger file written before they existed."""
+"""Migrations 2 to 4 on a SQLite ledger file written before they existed."""
 
 from __future__ import annotations
 
@@ -30,5 +30,5 @@ def test_an_old_file_gains_the_column_and_keeps_its_rows(tmp_path: Path) -> None
     with engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version FROM costrouter_schema_version")).all()
     engine.dispose()
-    assert {"compression_saved_picousd", "output_cap_exceeded"} <= columns
-    assert [v for (v,) in versions] == [1, 2, 3]  # old rows read back with no cap exceeded
+    assert {"compression_saved_picousd", "output_cap_exceeded", "purpose"} <= columns
+    assert [v for (v,) in versions] == [1, 2, 3, 4]  # old rows: no cap exceeded, production

@@ -1,0 +1,75 @@
+"""Loss bounds of the guarded search, against known values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from langchain_costrouter.calibration.bounds import (
+    binomial_cdf,
+    clopper_pearson_upper,
+    loss_upper_bound,
+    saving_interval,
+    student_quantile,
+)
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "expected"), [(0, 10, 0.2589), (5, 20, 0.4556), (3, 100, 0.0757)]
+)
+def test_clopper_pearson_matches_published_values(
+    successes: int, trials: int, expected: float
+) -> None:
+    assert clopper_pearson_upper(successes, trials, 0.95) == pytest.approx(expected, abs=1e-4)
+
+
+def test_binomial_cdf_sums_to_one_and_matches_a_hand_count() -> None:
+    assert binomial_cdf(10, 10, 0.3) == pytest.approx(1.0)
+    assert binomial_cdf(1, 3, 0.5) == pytest.approx(0.5)  # (1 + 3) / 8
+
+
+@pytest.mark.parametrize(("dof", "expected"), [(10, 1.8125), (30, 1.6973), (1000, 1.6464)])
+def test_student_quantile(dof: int, expected: float) -> None:
+    assert student_quantile(0.95, dof) == pytest.approx(expected, abs=2e-3)
+
+
+def test_identical_answers_have_no_loss_and_a_zero_bound() -> None:
+    scores = np.array([1.0, 0.0, 1.0, 1.0])
+    bound = loss_upper_bound(scores, scores, 0.95)
+    assert (bound.loss, bound.upper, bound.disagreements) == (0.0, 0.0, 0)
+
+
+def test_binary_bound_is_mcnemar_on_the_disagreements() -> None:
+    baseline = np.array([1.0] * 90 + [1.0] * 6 + [0.0] * 4)
+    cascade = np.array([1.0] * 90 + [0.0] * 6 + [1.0] * 4)
+    bound = loss_upper_bound(baseline, cascade, 0.95)
+    share = clopper_pearson_upper(6, 10, 0.95)
+    assert bound.loss == pytest.approx(0.02)
+    assert bound.upper == pytest.approx(10 / 100 * (2 * share - 1))
+    assert bound.upper > bound.loss
+
+
+def test_graded_scores_use_student_t() -> None:
+    rng = np.random.default_rng(0)
+    baseline = rng.uniform(0.5, 1.0, 200)
+    cascade = baseline - rng.normal(0.01, 0.05, 200)
+    diff = baseline - cascade
+    bound = loss_upper_bound(baseline, cascade, 0.95)
+    spread = diff.std(ddof=1) / math.sqrt(200)
+    assert bound.upper == pytest.approx(diff.mean() + student_quantile(0.95, 199) * spread)
+
+
+def test_an_empty_sample_proves_nothing() -> None:
+    assert loss_upper_bound(np.array([]), np.array([]), 0.95).upper == math.inf
+
+
+def test_saving_interval_brackets_the_saving() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.uniform(1.0, 2.0, 500)
+    cost = base * rng.uniform(0.1, 0.3, 500)
+    low, high = saving_interval(cost, base, 0.95, seed=0)
+    saving = 1 - cost.sum() / base.sum()
+    assert low < saving < high
+    assert high - low < 0.05
