@@ -263,9 +263,14 @@ def replay_orphans(directory: Path, write: WriteRows, batch_size: int) -> tuple[
     being replayed stays for the next attempt.
     """
     written = unreadable = 0
+    busy: set[str] = set()  # processes with a segment claimed by someone else (or alive)
     for path in segments(directory):
+        owner = path.name.split("-")[1]  # the pid: its segments are replayed in order
+        if owner in busy:
+            continue
         with claimed(path) as owned:
             if not owned:
+                busy.add(owner)
                 continue
             rows, bad = replay(path, write, batch_size)
             path.unlink()

@@ -181,11 +181,10 @@ def test_processes_opening_one_spool_at_once_write_each_row_once(
 ) -> None:
     url = proxied(postgres_url, proxy)
     proxy.cut()
-    returned = [
-        run_id
-        for _ in range(2)  # two killed processes: two orphaned journals
-        for run_id in kill_after_calls(url, prefix, worker_env, openai_server, 20)
+    workers = [  # two killed processes: two orphaned journals
+        kill_after_calls(url, prefix, worker_env, openai_server, 20) for _ in range(2)
     ]
+    returned = [run_id for worker in workers for run_id in worker]
     proxy.restore()
     openers = [open_in_new_process(url, prefix, worker_env) for _ in range(4)]
     outputs = [opener.communicate(timeout=300) for opener in openers]
@@ -200,3 +199,5 @@ def test_processes_opening_one_spool_at_once_write_each_row_once(
     assert list(Path(worker_env[SPOOL_DIR_ENV]).rglob("*.*")) == []  # every journal written
     assert sum(replayed) == 40  # each orphaned row replayed by exactly one opener
     assert sorted(stored) == sorted(returned)  # each once
+    for worker in workers:  # and each process's calls in the order they returned
+        assert [run_id for run_id in stored if run_id in set(worker)] == worker
