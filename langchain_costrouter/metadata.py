@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+LEVERS = ("routing", "cascade", "cache", "compression", "batching")
+"""The levers a saving is split by, in the order reports show them."""
+
 PriceSource = Literal["provider", "price_map", "override", "unknown", "estimated"]
 CallStatus = Literal["ok", "failed", "cancelled", "cut"]
 Purpose = Literal["production", "eval", "shadow"]

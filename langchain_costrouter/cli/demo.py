@@ -39,6 +39,8 @@ from langchain_costrouter.calibration.run import (
 from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.cli.output import check_output_dir, print_report
 from langchain_costrouter.ledger.engine import APP_NAME, create_private_file
+from langchain_costrouter.ledger.summary import SummaryRow
+from langchain_costrouter.metadata import LEVERS
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
 
 NEXT_STEPS = """\
@@ -92,6 +94,7 @@ def demo_report(directory: Path) -> dict[str, Any]:
         router.cache_store.clear()  # every demo run starts cold, like a fresh deployment
         first = run_records(router, test, label="pass 1")
         second = run_records(router, test, label="pass 2")
+        (ledger_totals,) = router.ledger_store.summary(by="all")
     finally:
         _close(router)
     per_task = _task_figures(strongest, cost_of)
@@ -104,6 +107,19 @@ def demo_report(directory: Path) -> dict[str, Any]:
         "cache": str(directory / "cache"),
         "first_pass": per_task(first),
         "second_pass": per_task(second),
+        "ledger_totals": _ledger_totals(ledger_totals),
+    }
+
+
+def _ledger_totals(totals: SummaryRow) -> dict[str, Any]:
+    """Both passes as `costrouter report` sums them from the ledger (the same query)."""
+    levers = {lever: float(getattr(totals, f"saved_{lever}_usd") or 0) for lever in LEVERS}
+    return {
+        "calls": totals.calls,
+        "cost_usd": float(totals.cost_usd or 0),
+        "baseline_cost_usd": float(totals.baseline_cost_usd or 0),
+        "savings_pct": totals.savings_pct,
+        "savings_usd": levers,
     }
 
 
@@ -112,6 +128,8 @@ def _demo_router(
 ) -> RoutedChatModel:
     """The embedded defaults in ``directory``: the policy file, diskcache and SQLite, private."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for leftover in directory.glob("ledger.sqlite3*"):  # each run reports itself only
+        leftover.unlink()
     create_private_file(directory / "policy.json")
     save_policy(policy, directory / "policy.json")
     return replay_router(
@@ -140,7 +158,7 @@ def render(report: dict[str, Any]) -> str:
         "Pass 2: the same questions again, answered by the diskcache cache",
         _table(report["second_pass"], _SECOND_COLUMNS),
         "",
-        f"Ledger: {report['ledger']} (see `costrouter report --ledger {report['ledger']}`)",
+        *_ledger_lines(report),
         "",
         NEXT_STEPS.format(example=files("langchain_costrouter") / "data" / "costrouter.toml"),
     ]
@@ -220,6 +238,19 @@ def _answered_records(
     kept = [r for r in records if all(o.text for o in r.outcomes.values())]
     left_out = Counter(r.task for r in records if not all(o.text for o in r.outcomes.values()))
     return kept, dict(sorted(left_out.items()))
+
+
+def _ledger_lines(report: dict[str, Any]) -> list[str]:
+    totals = report["ledger_totals"]
+    levers = ", ".join(f"{k} ${v:.4f}" for k, v in totals["savings_usd"].items() if v)
+    saved = totals["savings_pct"]
+    return [
+        f"Ledger (this run only): {report['ledger']}",
+        f"  both passes: {totals['calls']} calls, ${totals['cost_usd']:.4f} against a "
+        f"${totals['baseline_cost_usd']:.4f} baseline"
+        + ("" if saved is None else f", {saved:.1f}% saved ({levers})"),
+        f"  the same figures: costrouter report --ledger {report['ledger']}",
+    ]
 
 
 def _left_out_note(left_out: dict[str, int]) -> list[str]:

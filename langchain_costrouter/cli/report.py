@@ -12,6 +12,7 @@ from typing import Any, cast
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow, open_ledger
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
+from langchain_costrouter.metadata import LEVERS
 
 _COLUMNS = (
     ("calls", 7),
@@ -103,7 +104,25 @@ def _table(by: str, groups: Summary, totals: SummaryRow) -> str:
     lines = [header, "-" * len(header)]
     lines += [_line(row, key_width, columns) for row in groups]
     lines += ["-" * len(header), _line(totals, key_width, columns, key="total")]
-    return "\n".join(lines + _notes(totals))
+    return "\n".join(lines + _lever_table(key_width, groups, totals) + _notes(totals))
+
+
+def _lever_table(key_width: int, groups: Summary, totals: SummaryRow) -> list[str]:
+    """Savings split by lever, in dollars: each row adds up to its baseline minus its cost."""
+    if totals.savings_usd is None:
+        return []
+    names = (*LEVERS, "saved")
+    header = "".ljust(key_width) + "".join(name.rjust(14) for name in names)
+    lines = ["", "Savings by lever (USD; baseline - cost = the sum of the levers)", header]
+    for key, row in [*((g.key, g) for g in groups), ("total", totals)]:
+        amounts = [getattr(row, f"saved_{lever}_usd") for lever in LEVERS]
+        cells = [_signed(amount) for amount in (*amounts, row.savings_usd)]
+        lines.append(key.ljust(key_width) + "".join(cell.rjust(14) for cell in cells))
+    return lines
+
+
+def _signed(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:+.6f}"
 
 
 def _columns(compression: bool) -> tuple[tuple[str, int], ...]:

@@ -7,7 +7,7 @@ gives a callback: the messages or prompts at start, the `LLMResult` at the end.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -18,7 +18,7 @@ from langchain_core.outputs import Generation, LLMResult
 from langchain_costrouter import tokens
 from langchain_costrouter.errors import AllTiersFailedError
 from langchain_costrouter.ledger.rows import LedgerRow, rows_from_costrouter
-from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.metadata import LEVERS, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 
 
@@ -153,7 +153,8 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
     )
     reference = pricing.reference_model or model
     baseline = priced.cost_usd if reference == model else pricing.prices.baseline(counts, reference)
-    return LedgerRow(
+    cost = Decimal(0) if cache_hit else priced.cost_usd
+    row = LedgerRow(
         time=end.when,
         run_id=end.run_id,
         model=model,
@@ -165,7 +166,7 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
         cache_write_tokens=counts.cache_write_total,
         output_tokens=counts.output,
         reasoning_tokens=counts.reasoning,
-        cost_usd=Decimal(0) if cache_hit else priced.cost_usd,
+        cost_usd=cost,
         price_source=priced.source,
         baseline_cost_usd=baseline,
         reference_model=reference,
@@ -173,6 +174,18 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
         latency_ms=end.latency_ms,
         usage_estimated=not usage,
     )
+    return replace(row, **_plain_savings(cost, baseline, cache_hit))
+
+
+def _plain_savings(
+    cost: Decimal | None, baseline: Decimal | None, cache_hit: bool
+) -> dict[str, Any]:
+    """A call outside the router saves by its model choice, or by LangChain's cache."""
+    if cost is None or baseline is None:
+        return {}
+    levers: dict[str, Decimal | None] = dict.fromkeys(LEVERS, Decimal(0))
+    levers["cache" if cache_hit else "routing"] = baseline - cost
+    return {f"saved_{lever}_usd": amount for lever, amount in levers.items()}
 
 
 def _estimate(run: RunStart, generation: Generation | None) -> TokenCounts:

@@ -15,11 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
 from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals
+from langchain_costrouter.metadata import LEVERS
 
 _MONEY = {
     "cost_usd": "cost_picousd",
     "baseline_cost_usd": "baseline_cost_picousd",
     "compression_saved_usd": "compression_saved_picousd",
+    **{f"saved_{lever}_usd": f"saved_{lever}_picousd" for lever in LEVERS},
 }
 _ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
 _TOKEN_COLUMNS = (
@@ -67,7 +69,12 @@ def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Se
     """Per-group sums; ``by="all"`` gives one row even over an empty ledger."""
     c = table.c
     key = _group_key(table, by)
-    both_known = sa.and_(c.cost_picousd.is_not(None), c.baseline_cost_picousd.is_not(None))
+    legacy = sa.and_(
+        c.saved_routing_picousd.is_(None),
+        c.cost_picousd.is_not(None),
+        c.baseline_cost_picousd.is_not(None),
+    )
+    split = c.saved_routing_picousd.is_not(None)
     query = sa.select(
         key.label("key"),
         sa.func.count(sa.distinct(c.run_id)).label("calls"),
@@ -75,8 +82,15 @@ def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Se
         *(sa.func.coalesce(sa.func.sum(c[name]), 0).label(name) for name in _TOKEN_COLUMNS),
         sa.func.sum(c.cost_picousd).label("cost_picousd"),
         sa.func.sum(c.baseline_cost_picousd).label("baseline_picousd"),
-        _sum_when(both_known, c.cost_picousd).label("paired_cost_picousd"),
-        _sum_when(both_known, c.baseline_cost_picousd).label("paired_baseline_picousd"),
+        _sum_when(sa.or_(split, legacy), c.baseline_cost_picousd).label("paired_baseline_picousd"),
+        # A row from before the lever split: its whole saving reads as routing.
+        _sum_when(
+            legacy, c.baseline_cost_picousd - c.cost_picousd, else_=c.saved_routing_picousd
+        ).label("saved_routing_picousd"),
+        *(
+            _sum_when(split, c[f"saved_{lever}_picousd"]).label(f"saved_{lever}_picousd")
+            for lever in LEVERS[1:]
+        ),
         _distinct_runs_when(c.cache_hit == sa.true(), c.run_id).label("cache_hit_calls"),
         _distinct_runs_when(c.escalated == sa.true(), c.run_id).label("escalated_calls"),
         _sum_when(c.error.is_not(None), 1).label("errors"),
@@ -118,8 +132,11 @@ def _group_key(table: sa.Table, by: GroupBy) -> sa.ColumnElement[Any]:
     return sa.literal_column("'all'")
 
 
-def _sum_when(condition: sa.ColumnElement[bool], value: Any) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+def _sum_when(
+    condition: sa.ColumnElement[bool], value: Any, else_: Any = 0
+) -> sa.ColumnElement[Any]:
+    summed = sa.func.sum(sa.case((condition, value), else_=sa.func.coalesce(else_, 0)))
+    return sa.func.coalesce(summed, 0)
 
 
 def _distinct_runs_when(condition: sa.ColumnElement[bool], run_id: Any) -> sa.ColumnElement[Any]:

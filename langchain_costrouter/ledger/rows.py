@@ -7,12 +7,13 @@ chat model's usage. Money is `Decimal` here; the JSON record carries floats.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.metadata import LEVERS, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing.usage import token_counts
 
 _PICO = Decimal("1e-12")
@@ -59,6 +60,11 @@ class LedgerRow:
             the cap, so a budget must not trust caps on that deployment.
         purpose: ``production``, ``eval`` (``costrouter collect``) or ``shadow`` (shadow
             evaluation), so eval and shadow spend is kept apart from production savings.
+        status_code: The provider's HTTP status of a failed attempt, when it gave one.
+        saved_routing_usd .. saved_batching_usd: The call's saving split by lever
+            (docs/architecture.md, "Savings by lever"), on one row of the call only, the
+            row that also carries the call's one baseline: ``baseline - cost`` of the
+            whole call equals their sum exactly. None on the call's other rows.
     """
 
     time: datetime
@@ -91,6 +97,12 @@ class LedgerRow:
     usage_estimated: bool = False
     output_cap_exceeded: bool = False
     purpose: str = "production"
+    status_code: int | None = None
+    saved_routing_usd: Decimal | None = None
+    saved_cascade_usd: Decimal | None = None
+    saved_cache_usd: Decimal | None = None
+    saved_compression_usd: Decimal | None = None
+    saved_batching_usd: Decimal | None = None
 
 
 def rows_from_costrouter(
@@ -102,9 +114,11 @@ def rows_from_costrouter(
 ) -> list[LedgerRow]:
     """One row per attempt of a routed call's record (discarded attempts too).
 
-    A cache hit is one row with ``cache_hit`` set, $0 spent and the avoided cost
-    as its baseline; a record with a hit and no attempts gets that row made up
-    from the record's own figures.
+    The call's one baseline and its savings by lever go on one row only (the served
+    answer's, else the first), never per attempt, so an escalated call is not
+    compared with its reference twice. A cache hit is one row with ``cache_hit``
+    set, $0 spent and the original call's baseline; a record with a hit and no
+    attempts gets that row made up from the record's own figures.
     """
     attempts = meta.get("attempts") or ()
     if not attempts and meta.get("cache_hit"):
@@ -121,6 +135,9 @@ def rows_from_costrouter(
         batch_size=meta.get("batch_size") or 1,
     )
     rows = [_attempt_row(index, attempt, call) for index, attempt in enumerate(attempts)]
+    if rows:
+        at = _call_row_index(attempts)
+        rows[at] = replace(rows[at], **_call_money(meta))
     saved = meta.get("compression_tokens_saved") or 0
     if rows and saved:
         rows[0] = replace(
@@ -129,6 +146,21 @@ def rows_from_costrouter(
             compression_saved_usd=usd(meta.get("compression_saved_usd")),
         )
     return rows
+
+
+def _call_row_index(attempts: Sequence[AttemptRecord]) -> int:
+    """The served answer's row (the last accepted answer), else the first row."""
+    for index in range(len(attempts) - 1, -1, -1):
+        attempt = attempts[index]
+        if attempt.get("accepted") and (attempt.get("role") or "answer") == "answer":
+            return index
+    return 0
+
+
+def _call_money(meta: CostRouterMetadata) -> dict[str, Any]:
+    levers = meta.get("savings_usd") or {}
+    money = {f"saved_{lever}_usd": usd(levers.get(lever)) for lever in LEVERS}
+    return {"baseline_cost_usd": usd(meta.get("baseline_cost_usd")), **money}
 
 
 @dataclass(slots=True)
@@ -165,7 +197,6 @@ def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
         reasoning_tokens=tokens.reasoning,
         cost_usd=usd(attempt.get("cost_usd")),
         price_source=attempt.get("price_source") or "unknown",
-        baseline_cost_usd=usd(attempt.get("baseline_cost_usd")),
         reference_model=call.reference_model,
         cache_hit=call.cache_hit,
         accepted=bool(attempt.get("accepted", False)),
@@ -177,6 +208,7 @@ def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
         usage_estimated=bool(attempt.get("usage_estimated", False)),
         output_cap_exceeded=bool(attempt.get("output_cap_exceeded", False)),
         purpose=call.purpose,
+        status_code=attempt.get("status_code"),
     )
 
 
@@ -184,7 +216,6 @@ def _cache_hit_attempt(meta: CostRouterMetadata) -> AttemptRecord:
     return {
         "model": meta.get("served_by") or "unknown",
         "cost_usd": 0.0,
-        "baseline_cost_usd": meta.get("baseline_cost_usd"),
         "price_source": "price_map",
         "accepted": True,
         "reason": "cache hit",

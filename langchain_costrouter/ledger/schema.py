@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.metadata import LEVERS
 
 DEFAULT_TABLE_PREFIX = "costrouter_"
 # SQLite only autoincrements an INTEGER PRIMARY KEY, Postgres wants a BIGINT.
@@ -46,6 +47,8 @@ def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
     rows.append_column(_compression_saved_column())  # migration 2
     rows.append_column(_output_cap_exceeded_column())  # migration 3
     rows.append_column(_purpose_column())  # migration 4
+    for column in _call_money_columns():  # migration 5
+        rows.append_column(column)
     return LedgerTables(rows=rows, versions=_versions_table(metadata, prefix))
 
 
@@ -185,10 +188,28 @@ def _add_purpose(conn: sa.Connection, prefix: str) -> None:
     )
 
 
+def _call_money_columns() -> list[sa.Column[int]]:
+    # Rows written before migration 5 have none: their baseline is per attempt, and
+    # reports read their saving as routing only (see ledger/summary.py).
+    levers = [sa.Column(f"saved_{lever}_picousd", sa.BigInteger) for lever in LEVERS]
+    return [sa.Column("status_code", sa.Integer), *levers]
+
+
+def _add_call_money(conn: sa.Connection, prefix: str) -> None:
+    """The call's saving by lever on the row holding its one baseline, and HTTP statuses."""
+    quote = conn.dialect.identifier_preparer.quote
+    for column in _call_money_columns():
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(f'{prefix}ledger')} ADD COLUMN {quote(column.name)} {column_type}"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the ledger table", _create_rows_table),
     Migration(2, "add compression_saved_picousd", _add_compression_saved),
     Migration(3, "add output_cap_exceeded", _add_output_cap_exceeded),
     Migration(4, "add purpose", _add_purpose),
+    Migration(5, "add status_code and the savings by lever", _add_call_money),
 )
 LATEST_VERSION = len(MIGRATIONS)

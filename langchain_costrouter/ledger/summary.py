@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
+from langchain_costrouter.metadata import LEVERS
 
 GroupBy = Literal["task", "model", "day", "purpose", "all"]
 GROUP_BY: tuple[GroupBy, ...] = ("task", "model", "day", "purpose", "all")
@@ -35,8 +36,12 @@ class GroupTotals:
     reasoning_tokens: int = 0
     cost_picousd: int | None = None
     baseline_picousd: int | None = None
-    paired_cost_picousd: int = 0  # rows with both a cost and a baseline
-    paired_baseline_picousd: int = 0
+    paired_baseline_picousd: int = 0  # baselines of the calls whose saving is known
+    saved_routing_picousd: int = 0
+    saved_cascade_picousd: int = 0
+    saved_cache_picousd: int = 0
+    saved_compression_picousd: int = 0
+    saved_batching_picousd: int = 0
     cache_hit_calls: int = 0
     escalated_calls: int = 0
     errors: int = 0
@@ -53,7 +58,9 @@ class SummaryRow:
 
     ``cost_usd`` sums the rows with a known cost (None if there is none) and
     ``unpriced`` counts the others, so an unknown price never reads as $0.
-    ``savings_pct`` compares cost and baseline over rows where both are known.
+    ``savings_usd`` is the sum of the five levers (``saved_*_usd``), each call's
+    ``baseline - cost`` split as its record split it; ``savings_pct`` divides it by
+    the baselines of those calls. Rows from before the split read as routing only.
     ``compression_net_usd`` is what compression saved on the serving models minus what
     the compressor's own calls cost; None when there was no compression, or when tokens
     were saved at an unknown price.
@@ -80,12 +87,19 @@ class SummaryRow:
     compression_saved_usd: Decimal | None
     compression_cost_usd: Decimal | None
     compression_net_usd: Decimal | None
+    saved_routing_usd: Decimal | None
+    saved_cascade_usd: Decimal | None
+    saved_cache_usd: Decimal | None
+    saved_compression_usd: Decimal | None
+    saved_batching_usd: Decimal | None
 
     @classmethod
     def from_totals(cls, totals: GroupTotals) -> SummaryRow:
         """Turn raw sums into dollars and rates."""
         paired_baseline = totals.paired_baseline_picousd
-        savings = paired_baseline - totals.paired_cost_picousd
+        levers = {lever: getattr(totals, f"saved_{lever}_picousd") for lever in LEVERS}
+        savings = sum(levers.values())
+        known = bool(paired_baseline)
         calls = totals.calls
         return cls(
             key=totals.key,
@@ -98,8 +112,8 @@ class SummaryRow:
             reasoning_tokens=totals.reasoning_tokens,
             cost_usd=from_picousd(totals.cost_picousd),
             baseline_cost_usd=from_picousd(totals.baseline_picousd),
-            savings_usd=from_picousd(savings) if paired_baseline else None,
-            savings_pct=100.0 * savings / paired_baseline if paired_baseline else None,
+            savings_usd=from_picousd(savings) if known else None,
+            savings_pct=100.0 * savings / paired_baseline if known else None,
             cache_hit_rate=totals.cache_hit_calls / calls if calls else 0.0,
             escalation_rate=totals.escalated_calls / calls if calls else 0.0,
             errors=totals.errors,
@@ -109,6 +123,7 @@ class SummaryRow:
             compression_saved_usd=from_picousd(totals.compression_saved_picousd),
             compression_cost_usd=from_picousd(totals.compression_cost_picousd),
             compression_net_usd=from_picousd(_compression_net(totals)),
+            **{f"saved_{k}_usd": from_picousd(v) if known else None for k, v in levers.items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,9 +231,16 @@ class _Group:
             sums.cost_picousd = (sums.cost_picousd or 0) + cost
         if baseline is not None:
             sums.baseline_picousd = (sums.baseline_picousd or 0) + baseline
-        if cost is not None and baseline is not None:
-            sums.paired_cost_picousd += cost
+        if row.saved_routing_usd is not None and baseline is not None:
             sums.paired_baseline_picousd += baseline
+            for lever in LEVERS:
+                saved = to_picousd(getattr(row, f"saved_{lever}_usd")) or 0
+                setattr(
+                    sums, f"saved_{lever}_picousd", getattr(sums, f"saved_{lever}_picousd") + saved
+                )
+        elif cost is not None and baseline is not None:  # a row from before the lever split
+            sums.paired_baseline_picousd += baseline
+            sums.saved_routing_picousd += baseline - cost
         if cost is not None and row.role == "compressor":
             sums.compression_cost_picousd = (sums.compression_cost_picousd or 0) + cost
 

@@ -28,12 +28,11 @@ from decimal import Decimal
 from typing import Any
 
 from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
-from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.metadata import LEVERS, AttemptRecord
 from langchain_costrouter.pricing import TokenCounts, token_counts
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.routes import Deployment
 
-LEVERS = ("routing", "cascade", "cache", "compression", "batching")
 RECORD_VERSION = 2
 """Records with one baseline per call and `savings_usd`; 1 had a baseline per attempt."""
 Savings = dict[str, float | None]

@@ -45,3 +45,28 @@ def test_demo_files_are_private_and_each_run_starts_cold(
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for name in ("ledger.sqlite3", "policy.json"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+def test_each_run_writes_a_fresh_ledger_that_the_report_agrees_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = []
+    for _ in range(2):
+        assert main(["demo", "--dir", str(tmp_path / "demo"), "--json"]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    shown = runs[1]["ledger_totals"]
+    assert shown == runs[0]["ledger_totals"]
+    assert shown["calls"] == 2 * runs[1]["records"]["test"]  # this run's two passes only
+    assert main(["report", "--ledger", runs[1]["ledger"], "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["totals"]
+    assert report["calls"] == shown["calls"]
+    assert report["cost_usd"] == pytest.approx(shown["cost_usd"], abs=0)
+    assert report["baseline_cost_usd"] == pytest.approx(shown["baseline_cost_usd"], abs=0)
+    assert report["savings_pct"] == shown["savings_pct"]
+    levers = {
+        k.removeprefix("saved_").removesuffix("_usd"): v
+        for k, v in report.items()
+        if k.startswith("saved_")
+    }
+    assert levers == shown["savings_usd"]
+    assert sum(levers.values()) == pytest.approx(report["savings_usd"], abs=1e-12)

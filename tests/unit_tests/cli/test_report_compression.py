@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -58,5 +59,18 @@ def test_no_compression_column_without_compression(
     url = _ledger(tmp_path, sample_rows())
     assert main(["report", "--ledger", url]) == 0
     out = capsys.readouterr().out
-    assert "compression" not in out
+    assert "compression" not in out.splitlines()[0]  # the lever table below names every lever
     assert out.splitlines()[0].split()[-1] == "escalated"
+
+
+def test_the_lever_table_adds_up_to_the_saving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _ledger(tmp_path, sample_rows())
+    assert main(["report", "--ledger", url]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Savings by lever"))
+    total = next(line for line in lines[start:] if line.startswith("total"))
+    *levers, saved = (Decimal(cell) for cell in total.split()[1:])
+    assert len(levers) == 5
+    assert sum(levers) == saved

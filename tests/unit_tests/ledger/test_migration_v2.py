@@ -1,4 +1,4 @@
-"""Migrations 2 to 4 on a SQLite ledger file written before they existed."""
+"""Migrations 2 to 5 on a SQLite ledger file written before they existed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.ledger.engine import create_ledger_engine
+from langchain_costrouter.metadata import LEVERS
 from tests.unit_tests.ledger.compression_support import compression_rows, create_v1_ledger
 from tests.unit_tests.ledger.support import sample_rows
 
@@ -30,5 +31,7 @@ def test_an_old_file_gains_the_column_and_keeps_its_rows(tmp_path: Path) -> None
     with engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version FROM costrouter_schema_version")).all()
     engine.dispose()
-    assert {"compression_saved_picousd", "output_cap_exceeded", "purpose"} <= columns
-    assert [v for (v,) in versions] == [1, 2, 3, 4]  # old rows: no cap exceeded, production
+    assert {"compression_saved_picousd", "output_cap_exceeded", "purpose", "status_code"} | {
+        f"saved_{lever}_picousd" for lever in LEVERS
+    } <= columns
+    assert [v for (v,) in versions] == [1, 2, 3, 4, 5]  # old rows: no cap exceeded, production

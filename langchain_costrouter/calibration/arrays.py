@@ -1,0 +1,107 @@
+"""Outcomes as compact numpy arrays: what a cascade search needs, in bounded memory.
+
+A parsed `OutcomeRecord` keeps every answer text and message (tens of KB a row at
+scale); the search only needs each row's task, and each model's score and cost. The
+reader here streams records (from `iter_outcomes` or the ledger's export) into column
+buffers, so peak memory is the arrays plus one record, about 60 bytes a row for four
+models instead of the whole parsed file. Texts are read again from the file only for the
+rows a check replays through the router (see ``rows_at``). Issue 19 in the README's
+calibration section describes the scale targets.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from langchain_costrouter.errors import OutcomesFormatError
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, iter_outcomes
+
+OutcomeCost = Callable[[str, ModelOutcome], float]
+"""The cost of one model's outcome (``calibration.run.outcome_cost`` builds the product's)."""
+
+
+@dataclass(frozen=True)
+class OutcomeArrays:
+    """Every row's task and every model's score and cost, row ``i`` of all fields alike.
+
+    ``models`` is the column order of ``scores`` and ``costs`` (sorted names); ``tasks``
+    the names ``task_codes`` index into (in order of first appearance).
+    """
+
+    question_ids: tuple[str, ...]
+    tasks: tuple[str, ...]
+    task_codes: npt.NDArray[np.int16]  # [n]
+    models: tuple[str, ...]
+    scores: npt.NDArray[np.float32]  # [n, m], in [0, 1]
+    costs: npt.NDArray[np.float64]  # [n, m], USD
+
+    def __len__(self) -> int:
+        return len(self.question_ids)
+
+    def task_rows(self, task: str) -> npt.NDArray[np.intp]:
+        """Indices of the rows labelled ``task``."""
+        return np.flatnonzero(self.task_codes == self.tasks.index(task))
+
+
+def outcome_arrays(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> OutcomeArrays:
+    """Stream ``records`` into `OutcomeArrays`; the records are not kept.
+
+    Raises:
+        OutcomesFormatError: when there are no records, or more than 32,767 task labels.
+    """
+    ids: list[str] = []
+    task_index: dict[str, int] = {}
+    codes = array("h")
+    scores, costs = array("f"), array("d")
+    models: tuple[str, ...] = ()
+    for record in records:
+        if not models:
+            models = tuple(sorted(record.outcomes))
+        ids.append(record.id)
+        code = task_index.setdefault(record.task, len(task_index))
+        if code > np.iinfo(np.int16).max:
+            raise OutcomesFormatError("outcomes", len(ids), "more than 32,767 task labels")
+        codes.append(code)
+        for model in models:
+            outcome = record.outcomes[model]
+            scores.append(outcome.score)
+            costs.append(cost_of(model, outcome))
+    if not ids:
+        raise OutcomesFormatError("outcomes", 0, "the outcomes hold no records")
+    shape = (len(ids), len(models))
+    return OutcomeArrays(
+        question_ids=tuple(ids),
+        tasks=tuple(task_index),
+        task_codes=np.frombuffer(codes, dtype=np.int16).copy(),
+        models=models,
+        scores=np.frombuffer(scores, dtype=np.float32).reshape(shape).copy(),
+        costs=np.frombuffer(costs, dtype=np.float64).reshape(shape).copy(),
+    )
+
+
+def read_outcome_arrays(path: str | Path, cost_of: OutcomeCost) -> OutcomeArrays:
+    """`outcome_arrays` of a JSONL outcomes file, read line by line."""
+    return outcome_arrays(iter_outcomes(path), cost_of)
+
+
+def rows_at(path: str | Path, rows: Sequence[int]) -> list[OutcomeRecord]:
+    """The full records (texts included) at row positions ``rows`` of a file, in file order.
+
+    For the sample a run replays through the router: only these records are parsed in full.
+    """
+    wanted = set(rows)
+    return [record for i, record in enumerate(iter_outcomes(path)) if i in wanted]
+
+
+def batches(rows: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    """``rows`` in consecutive slices of at most ``size``: replay in bounded memory."""
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

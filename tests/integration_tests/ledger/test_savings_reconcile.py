@@ -1,0 +1,101 @@
+"""The ledger's savings equal the answers' own records, to the picodollar, lever by lever.
+
+Calls over real HTTP (the real ChatOpenAI against the local OpenAI-compatible server):
+an escalated call (the cheap tier's label fails its check), a cache hit of it, a
+streamed call, and a failed call (HTTP 400). One baseline per call: an escalated
+call is compared with its reference once, not once per attempt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langchain_openai import ChatOpenAI
+
+from langchain_costrouter import RoutedChatModel, Tier
+from langchain_costrouter.checks import LabelSet
+from langchain_costrouter.errors import AllTiersFailedError
+from langchain_costrouter.ledger import Ledger, open_ledger
+from langchain_costrouter.metadata import LEVERS
+from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from tests.services import drop_tables
+
+
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    if request.param == "postgres":
+        url, prefix = str(request.getfixturevalue("postgres_url")), f"s{uuid.uuid4().hex[:12]}_"
+        with open_ledger(url, table_prefix=prefix) as opened:
+            yield opened
+        drop_tables(url, prefix)
+        return
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}" if request.param == "sqlite" else "memory://"
+    with open_ledger(url) as opened:
+        yield opened
+
+
+def _child(server: LocalOpenAIServer, model: str) -> ChatOpenAI:
+    return ChatOpenAI(
+        model=model, base_url=server.base_url, api_key="test", max_retries=0, stream_usage=True
+    )  # type: ignore[call-arg]
+
+
+def _router(server: LocalOpenAIServer, ledger: Ledger) -> RoutedChatModel:
+    cheap = Tier.of(_child(server, "gpt-4o-mini"), check=LabelSet(["spam", "ham"]))
+    return RoutedChatModel(
+        routes={"label": [cheap, _child(server, "gpt-4o")], "solo": [_child(server, "gpt-4o")]},
+        default_task="label",
+        ledger=ledger,
+        cache="memory://",
+        reference_model="gpt-4",
+    )
+
+
+def _record(message: Any) -> dict[str, Any]:
+    return dict(message.response_metadata["costrouter"])
+
+
+def _d(value: float | None) -> Decimal:
+    return Decimal(repr(value)) if value is not None else Decimal(0)
+
+
+def test_report_equals_the_records_lever_by_lever(
+    openai_server: LocalOpenAIServer, ledger: Ledger
+) -> None:
+    router = _router(openai_server, ledger)
+    reply = {"prompt_tokens": 300, "completion_tokens": 20}
+    openai_server.script([Reply("maybe", **reply)], model="gpt-4o-mini")
+    openai_server.script(
+        [Reply("spam", **reply), Reply("a streamed answer", **reply)], model="gpt-4o"
+    )
+    escalated = router.invoke("Free money!!! spam or ham?")
+    hit = router.invoke("Free money!!! spam or ham?")
+    streamed: AIMessage | None = None
+    for chunk in router.stream("Tell me something", task="solo"):
+        streamed = chunk if streamed is None else streamed + chunk  # type: ignore[assignment]
+    openai_server.script([Fault("400", message="bad request")], model="gpt-4o")
+    with pytest.raises(AllTiersFailedError):
+        router.invoke("Broken", task="solo")
+
+    records = [_record(escalated), _record(hit), _record(streamed)]
+    assert records[0]["escalated"] and records[1]["cache_hit"]
+    (total,) = ledger.summary(by="all")
+    baseline = sum(_d(r["baseline_cost_usd"]) for r in records)
+    cost = sum(_d(r["cost_usd"]) for r in records)
+    assert total.baseline_cost_usd == baseline  # once per call, never per attempt
+    assert total.savings_usd == baseline - cost
+    for lever in LEVERS:
+        expected = sum(_d(r["savings_usd"][lever]) for r in records)
+        assert getattr(total, f"saved_{lever}_usd") == expected, lever
+    assert total.saved_cascade_usd is not None and total.saved_cascade_usd < 0  # escalation
+    assert total.saved_cache_usd == _d(records[0]["cost_usd"])  # what the hit did not pay
+    assert total.calls == 4 and total.errors == 1
+    failed = [row for row in ledger.rows() if row.error is not None]
+    assert [(row.status_code, row.model) for row in failed] == [(400, "gpt-4o")]
+    assert failed[0].error and "key" not in failed[0].error.lower()
