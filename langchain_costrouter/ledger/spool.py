@@ -39,7 +39,7 @@ SPOOL_DIR_ENV = "COSTROUTER_SPOOL_DIR"
 """Environment variable: the root of the spool directories (default: the user data dir)."""
 VERSION = 1
 LIVE, SPOOLED = ".jsonl", ".spool"
-_MONEY = ("cost_usd", "baseline_cost_usd", "compression_saved_usd")
+_MONEY = tuple(field.name for field in fields(LedgerRow) if "Decimal" in str(field.type))
 _ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
 
 WriteRows = Callable[[list[LedgerRow]], None]
