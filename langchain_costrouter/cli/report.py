@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+import re
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -41,9 +44,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--by", choices=[g for g in GROUP_BY if g != "all"], default="task")
     parser.add_argument(
-        "--since", type=_iso_datetime, help="only rows from this ISO time on (UTC if naive)"
+        "--since",
+        type=moment,
+        help="only rows from this time on: an ISO date or time (UTC if naive), or 7d / 12h ago",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--until", type=moment, help="only rows before this time (same forms)")
+    parser.add_argument("--namespace", help="only this namespace (tenant)")
+    parser.add_argument("--task", help="only this task label")
+    parser.add_argument(
+        "--purpose",
+        choices=("production", "eval", "shadow"),
+        help="only calls of this purpose (production traffic, collect's eval calls, shadow)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    output.add_argument("--csv", action="store_true", help="print the groups and total as CSV")
     parser.set_defaults(func=run_report)
 
 
@@ -54,7 +69,7 @@ def run_report(args: argparse.Namespace) -> int:
     if path is not None and not path.exists():
         raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
     with open_ledger(url) as ledger:
-        groups, totals = _summaries(ledger, args.by, args.since)
+        groups, totals = _summaries(ledger, args)
         pending = ledger.pending_rows()
     if pending:  # on stderr, so --json output stays one object
         print(
@@ -64,15 +79,42 @@ def run_report(args: argparse.Namespace) -> int:
         )
     if args.json:
         print(json.dumps(_report_json(ledger.url, args, groups, totals)))
+    elif args.csv:
+        print(_csv(args.by, groups, totals), end="")
     else:
         print(_table(args.by, groups, totals))
     return 0
 
 
-def _summaries(ledger: Ledger, by: str, since: datetime | None) -> tuple[Summary, SummaryRow]:
-    groups = ledger.summary(by=cast(GroupBy, by), since=since)  # argparse checked the choice
-    (totals,) = ledger.summary(by="all", since=since)
+def _summaries(ledger: Ledger, args: argparse.Namespace) -> tuple[Summary, SummaryRow]:
+    where = {
+        "since": args.since,
+        "until": args.until,
+        "namespace": args.namespace,
+        "task": args.task,
+        "purpose": args.purpose,
+    }
+    groups = ledger.summary(by=cast(GroupBy, args.by), **where)  # argparse checked the choice
+    (totals,) = ledger.summary(by="all", **where)
     return groups, totals
+
+
+def _csv(by: str, groups: Summary, totals: SummaryRow) -> str:
+    """One line per group and a ``total`` line, every summary field, dollars exact."""
+    buffer = io.StringIO()
+    rows = [row.to_dict() for row in groups] + [{**totals.to_dict(), "key": "total"}]
+    writer = csv.DictWriter(buffer, fieldnames=[by, *list(rows[0])[1:]], lineterminator="\n")
+    writer.writeheader()
+    for row, source in zip(rows, [*groups, totals], strict=True):
+        exact = {k: format(v.normalize(), "f") for k, v in _decimals(source).items()}
+        writer.writerow({by: row.pop("key"), **row, **exact})
+    return buffer.getvalue()
+
+
+def _decimals(row: SummaryRow) -> dict[str, Decimal]:
+    """The money fields as stored, so CSV dollars are exact (not float-rounded)."""
+    values = {name: getattr(row, name) for name in row.__dataclass_fields__}
+    return {name: value for name, value in values.items() if isinstance(value, Decimal)}
 
 
 def _report_json(
@@ -82,6 +124,8 @@ def _report_json(
         "ledger": url,
         "by": args.by,
         "since": args.since.isoformat() if args.since else None,
+        "until": args.until.isoformat() if args.until else None,
+        "filters": {"namespace": args.namespace, "task": args.task, "purpose": args.purpose},
         "groups": groups.to_dicts(),
         "totals": _with_reference_alias(totals.to_dict()),
     }
@@ -182,8 +226,19 @@ def _dollars(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:.6f}"
 
 
-def _iso_datetime(text: str) -> datetime:
+def moment(text: str) -> datetime:
+    """An ISO date or time, or a span back from now: ``7d``, ``12h``, ``30m``."""
+    match = _AGO.fullmatch(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: amount})
     try:
         return datetime.fromisoformat(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from error
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date or time, nor a span like 7d or 12h: {text!r}"
+        ) from error
+
+
+_AGO = re.compile(r"(\d+)([dhm])")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}

@@ -48,8 +48,20 @@ class Ledger(ABC):
         """Flush and release the store's resources."""
 
     @abstractmethod
-    def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
-        """Spend per ``by`` group (``"all"`` for totals), rows from ``since`` (ISO, UTC) on.
+    def summary(
+        self,
+        by: GroupBy = "task",
+        since: datetime | str | None = None,
+        *,
+        until: datetime | str | None = None,
+        namespace: str | None = None,
+        task: str | None = None,
+        purpose: str | None = None,
+    ) -> Summary:
+        """Spend per ``by`` group (``"all"`` for totals) of the rows the filters keep.
+
+        Rows from ``since`` (ISO, UTC) on and before ``until``; ``namespace``, ``task``
+        and ``purpose`` keep only rows with that value.
 
         Pending rows are flushed first, so a summary sees every row added before it.
         """

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from langchain_costrouter.ledger.base import Ledger
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall, expand
-from langchain_costrouter.ledger.summary import GroupBy, Summary, parse_since, summarise_rows
+from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary, summarise_rows
 from langchain_costrouter.metadata import CostRouterMetadata
 
 
@@ -39,9 +39,19 @@ class InMemoryLedger(Ledger):
         with self._lock:
             self._pending.append(PendingCall(meta, run_id, when, reference_model))
 
-    def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
+    def summary(
+        self,
+        by: GroupBy = "task",
+        since: datetime | str | None = None,
+        *,
+        until: datetime | str | None = None,
+        namespace: str | None = None,
+        task: str | None = None,
+        purpose: str | None = None,
+    ) -> Summary:
         """Spend per group, aggregated in Python."""
-        return summarise_rows(self.rows(), by, parse_since(since))
+        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
+        return summarise_rows(self.rows(), by, where)
 
     def rows(self) -> list[LedgerRow]:
         """A copy of the rows in the order added."""

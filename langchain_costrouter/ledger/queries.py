@@ -7,14 +7,14 @@ Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
-from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals
+from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals, RowFilter
 from langchain_costrouter.metadata import LEVERS
 
 _MONEY = {
@@ -65,7 +65,7 @@ def select_rows(table: sa.Table) -> sa.Select[Any]:
     return sa.select(table).order_by(table.c.id)
 
 
-def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Select[Any]:
+def summary_query(table: sa.Table, by: GroupBy, where: RowFilter) -> sa.Select[Any]:
     """Per-group sums; ``by="all"`` gives one row even over an empty ledger."""
     c = table.c
     key = _group_key(table, by)
@@ -105,8 +105,13 @@ def summary_query(table: sa.Table, by: GroupBy, since: datetime | None) -> sa.Se
             "compression_cost_picousd"
         ),
     )
-    if since is not None:
-        query = query.where(c.time >= since.astimezone(UTC).replace(tzinfo=None))
+    if where.since is not None:
+        query = query.where(c.time >= where.since.astimezone(UTC).replace(tzinfo=None))
+    if where.until is not None:
+        query = query.where(c.time < where.until.astimezone(UTC).replace(tzinfo=None))
+    for name, wanted in where.keys().items():
+        if wanted is not None:
+            query = query.where(c[name] == wanted)
     return query if by == "all" else query.group_by(key)
 
 

@@ -18,7 +18,7 @@ from langchain_costrouter.ledger.base import Ledger
 from langchain_costrouter.ledger.engine import create_ledger_engine
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
-from langchain_costrouter.ledger.summary import GroupBy, Summary, parse_since, summary_of
+from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary, summary_of
 from langchain_costrouter.ledger.writer import BatchWriter
 from langchain_costrouter.metadata import CostRouterMetadata
 
@@ -123,10 +123,20 @@ class SQLLedger(Ledger):
         self.flush()
         return spool.pending_rows(self.spool_dir)
 
-    def summary(self, by: GroupBy = "task", since: datetime | str | None = None) -> Summary:
+    def summary(
+        self,
+        by: GroupBy = "task",
+        since: datetime | str | None = None,
+        *,
+        until: datetime | str | None = None,
+        namespace: str | None = None,
+        task: str | None = None,
+        purpose: str | None = None,
+    ) -> Summary:
         """Spend per group, aggregated by the database."""
         self._ready()
-        query = queries.summary_query(self._store.tables.rows, by, parse_since(since))
+        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
+        query = queries.summary_query(self._store.tables.rows, by, where)
         with self._store.engine.connect() as conn:
             groups = [queries.group_totals(record) for record in conn.execute(query).mappings()]
         return summary_of(groups, by)

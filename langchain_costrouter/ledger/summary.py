@@ -164,13 +164,46 @@ def summary_of(groups: Iterable[GroupTotals], by: GroupBy) -> Summary:
     return Summary(rows)
 
 
-def summarise_rows(rows: Iterable[LedgerRow], by: GroupBy, since: datetime | None) -> Summary:
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows a summary reads: a time range (UTC, ``until`` excluded) and exact keys."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    namespace: str | None = None
+    task: str | None = None
+    purpose: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        **keys: str | None,
+    ) -> RowFilter:
+        return cls(since=parse_since(since), until=parse_since(until), **keys)
+
+    def matches(self, row: LedgerRow) -> bool:
+        return (
+            (self.since is None or row.time >= self.since)
+            and (self.until is None or row.time < self.until)
+            and all(
+                wanted is None or getattr(row, name) == wanted
+                for name, wanted in self.keys().items()
+            )
+        )
+
+    def keys(self) -> dict[str, str | None]:
+        return {"namespace": self.namespace, "task": self.task, "purpose": self.purpose}
+
+
+def summarise_rows(rows: Iterable[LedgerRow], by: GroupBy, where: RowFilter) -> Summary:
     """Aggregate rows in Python, the way the SQL ledgers aggregate in the database."""
     groups: dict[str, _Group] = {}
     if by == "all":
         groups["all"] = _Group(GroupTotals("all"))
     for row in rows:
-        if since is None or row.time >= since:
+        if where.matches(row):
             key = _group_key(row, by)
             groups.setdefault(key, _Group(GroupTotals(key))).add(row)
     return summary_of((group.totals() for group in groups.values()), by)

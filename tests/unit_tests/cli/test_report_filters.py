@@ -1,0 +1,94 @@
+"""``costrouter report`` filters (time range, namespace, task, purpose) and CSV output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cli import main
+from langchain_costrouter.ledger import LedgerRow, open_ledger
+
+NOW = datetime.now(UTC)
+
+
+def _row(run: str, *, task: str, namespace: str, days_ago: int, purpose: str) -> LedgerRow:
+    return LedgerRow(
+        time=NOW - timedelta(days=days_ago),
+        run_id=run,
+        model="gpt-4o-mini",
+        task=task,
+        namespace=namespace,
+        cost_usd=Decimal("0.001"),
+        baseline_cost_usd=Decimal("0.004"),
+        purpose=purpose,
+        saved_routing_usd=Decimal("0.003"),
+        saved_cascade_usd=Decimal(0),
+        saved_cache_usd=Decimal(0),
+        saved_compression_usd=Decimal(0),
+        saved_batching_usd=Decimal(0),
+    )
+
+
+@pytest.fixture
+def ledger_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    rows = [
+        _row("a", task="chat", namespace="acme", days_ago=0, purpose="production"),
+        _row("b", task="chat", namespace="globex", days_ago=0, purpose="production"),
+        _row("c", task="code", namespace="acme", days_ago=10, purpose="production"),
+        _row("d", task="chat", namespace="acme", days_ago=0, purpose="eval"),
+    ]
+    with open_ledger(url) as ledger:
+        ledger.add(rows)
+    return url
+
+
+def _totals(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> dict[str, object]:
+    assert main(["report", "--ledger", url, "--json", *args]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert isinstance(totals, dict)
+    return totals
+
+
+@pytest.mark.parametrize(
+    ("args", "calls"),
+    [
+        ((), 4),
+        (("--namespace", "acme"), 3),
+        (("--task", "code"), 1),
+        (("--purpose", "eval"), 1),
+        (("--since", "7d"), 3),
+        (("--until", (NOW - timedelta(days=5)).date().isoformat()), 1),
+        (("--namespace", "acme", "--purpose", "production", "--since", "1d"), 1),
+    ],
+)
+def test_filters_keep_only_matching_calls(
+    capsys: pytest.CaptureFixture[str], ledger_url: str, args: tuple[str, ...], calls: int
+) -> None:
+    totals = _totals(capsys, ledger_url, *args)
+    assert totals["calls"] == calls
+    assert totals["savings_usd"] == pytest.approx(0.003 * calls)
+
+
+def test_csv_has_a_line_per_group_and_exact_dollars(
+    capsys: pytest.CaptureFixture[str], ledger_url: str
+) -> None:
+    assert main(["report", "--ledger", ledger_url, "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["task"] for row in rows] == ["chat", "code", "total"]
+    total = rows[-1]
+    assert Decimal(total["cost_usd"]) == Decimal("0.004")
+    assert Decimal(total["savings_usd"]) == Decimal("0.012")
+    assert Decimal(total["saved_routing_usd"]) == Decimal("0.012")
+
+
+def test_json_and_csv_are_exclusive(ledger_url: str) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["report", "--ledger", ledger_url, "--json", "--csv"])
+    assert raised.value.code == 2
