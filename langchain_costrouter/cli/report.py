@@ -10,8 +10,11 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 
+from langchain_costrouter.cli.output import check_output_file
+from langchain_costrouter.cli.report_html import render_page
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow, open_ledger
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
@@ -59,6 +62,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     output.add_argument("--csv", action="store_true", help="print the groups and total as CSV")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write one self-contained HTML page with plots (needs the report extra)",
+    )
     parser.set_defaults(func=run_report)
 
 
@@ -68,8 +77,12 @@ def run_report(args: argparse.Namespace) -> int:
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
+    if args.html is not None:
+        check_output_file(args.html, "--html")
     with open_ledger(url) as ledger:
         groups, totals = _summaries(ledger, args)
+        if args.html is not None:
+            _write_html(ledger, args, totals)
         pending = ledger.pending_rows()
     if pending:  # on stderr, so --json output stays one object
         print(
@@ -86,17 +99,27 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summaries(ledger: Ledger, args: argparse.Namespace) -> tuple[Summary, SummaryRow]:
-    where = {
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         "since": args.since,
         "until": args.until,
         "namespace": args.namespace,
         "task": args.task,
         "purpose": args.purpose,
     }
+
+
+def _summaries(ledger: Ledger, args: argparse.Namespace) -> tuple[Summary, SummaryRow]:
+    where = _filters(args)
     groups = ledger.summary(by=cast(GroupBy, args.by), **where)  # argparse checked the choice
     (totals,) = ledger.summary(by="all", **where)
     return groups, totals
+
+
+def _write_html(ledger: Ledger, args: argparse.Namespace, totals: SummaryRow) -> None:
+    days = ledger.summary(by="day", **_filters(args))
+    tasks = ledger.summary(by="task", **_filters(args))
+    args.html.write_text(render_page(f"Cost report: {ledger.url}", days, tasks, totals))
 
 
 def _csv(by: str, groups: Summary, totals: SummaryRow) -> str:

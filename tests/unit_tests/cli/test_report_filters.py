@@ -92,3 +92,22 @@ def test_json_and_csv_are_exclusive(ledger_url: str) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["report", "--ledger", ledger_url, "--json", "--csv"])
     assert raised.value.code == 2
+
+
+def test_html_page_is_self_contained_with_three_plots(
+    capsys: pytest.CaptureFixture[str], ledger_url: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    assert main(["report", "--ledger", ledger_url, "--html", str(page)]) == 0
+    capsys.readouterr()
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<svg") == 3
+    for fetch in ("<script", "<link", 'src="http', 'href="http', "url(http"):
+        assert fetch not in text  # nothing loaded from elsewhere: the page works offline
+    assert "4 calls; cost $0.004000 against a baseline of $0.016000; saved 75.0%" in text
+    for caption in ("per day", "by lever", "cache-hit rate per task"):
+        assert caption in text
+
+
+def test_html_into_a_missing_directory_fails_before_reading(ledger_url: str) -> None:
+    assert main(["report", "--ledger", ledger_url, "--html", "/no/such/dir/r.html"]) == 2

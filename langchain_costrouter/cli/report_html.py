@@ -1,0 +1,111 @@
+"""``costrouter report --html FILE``: one self-contained page with the report's plots.
+
+The page holds the same summaries as the text report (the same ledger queries) and
+three plots drawn with matplotlib as inline SVG, so it opens offline and can be mailed:
+cost against baseline per day, savings by lever, and escalation and cache-hit rate per
+task. matplotlib is an optional dependency (the ``report`` extra).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import io
+from typing import Any
+
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.ledger import Summary, SummaryRow
+from langchain_costrouter.metadata import LEVERS
+
+
+def render_page(title: str, days: Summary, tasks: Summary, totals: SummaryRow) -> str:
+    """The HTML page: a totals line, three SVG plots and the per-task table."""
+    pyplot = _pyplot()
+    figures = [
+        ("Cost against baseline per day (USD)", _per_day(pyplot, days)),
+        ("Savings by lever (USD)", _levers(pyplot, totals)),
+        ("Escalation and cache-hit rate per task", _rates(pyplot, tasks)),
+    ]
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_headline(totals))}</p>"]
+    for caption, svg in figures:
+        body.append(f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>")
+    body.append(_task_table(tasks))
+    style = "body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:0 .6em}"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _pyplot() -> Any:
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+    except ImportError as error:
+        raise ConfigError(
+            "--html needs matplotlib: pip install 'langchain-costrouter[report]'"
+        ) from error
+    matplotlib.use("Agg")  # no display needed, and none is touched
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def _svg(pyplot: Any, figure: Any) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    pyplot.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prologue: the SVG sits inside HTML
+
+
+def _per_day(pyplot: Any, days: Summary) -> str:
+    figure, axes = pyplot.subplots(figsize=(8, 3))
+    keys = [row.key for row in days]
+    axes.plot(keys, [float(row.cost_usd or 0) for row in days], marker="o", label="cost")
+    axes.plot(
+        keys, [float(row.baseline_cost_usd or 0) for row in days], marker="o", label="baseline"
+    )
+    axes.set_ylabel("USD")
+    axes.legend()
+    figure.autofmt_xdate()
+    return _svg(pyplot, figure)
+
+
+def _levers(pyplot: Any, totals: SummaryRow) -> str:
+    figure, axes = pyplot.subplots(figsize=(8, 3))
+    amounts = [float(getattr(totals, f"saved_{lever}_usd") or 0) for lever in LEVERS]
+    axes.bar(LEVERS, amounts, color=["tab:green" if a >= 0 else "tab:red" for a in amounts])
+    axes.axhline(0, color="black", linewidth=0.5)
+    axes.set_ylabel("USD saved")
+    return _svg(pyplot, figure)
+
+
+def _rates(pyplot: Any, tasks: Summary) -> str:
+    figure, axes = pyplot.subplots(figsize=(8, 3))
+    keys = [row.key for row in tasks]
+    positions = range(len(keys))
+    escalation = [100 * row.escalation_rate for row in tasks]
+    hits = [100 * row.cache_hit_rate for row in tasks]
+    axes.bar([p - 0.2 for p in positions], escalation, width=0.4, label="escalated %")
+    axes.bar([p + 0.2 for p in positions], hits, width=0.4, label="cache hits %")
+    axes.set_xticks(list(positions), keys)
+    axes.set_ylim(0, 100)
+    axes.legend()
+    return _svg(pyplot, figure)
+
+
+def _headline(totals: SummaryRow) -> str:
+    saved = "-" if totals.savings_pct is None else f"{totals.savings_pct:.1f}%"
+    return (
+        f"{totals.calls} calls; cost ${totals.cost_usd or 0:.6f} against a baseline of "
+        f"${totals.baseline_cost_usd or 0:.6f}; saved {saved}"
+    )
+
+
+def _task_table(tasks: Summary) -> str:
+    head = "<tr><th>task</th><th>calls</th><th>cost $</th><th>baseline $</th><th>saved</th></tr>"
+    rows = [
+        f"<tr><td>{html.escape(row.key)}</td><td>{row.calls}</td>"
+        f"<td>{row.cost_usd or 0:.6f}</td><td>{row.baseline_cost_usd or 0:.6f}</td>"
+        f"<td>{'-' if row.savings_pct is None else f'{row.savings_pct:.1f}%'}</td></tr>"
+        for row in tasks
+    ]
+    return f"<table>{head}{''.join(rows)}</table>"
