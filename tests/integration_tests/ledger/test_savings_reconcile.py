@@ -2,8 +2,9 @@
 
 Calls over real HTTP (the real ChatOpenAI against the local OpenAI-compatible server):
 an escalated call (the cheap tier's label fails its check), a cache hit of it, a
-streamed call, and a failed call (HTTP 400). One baseline per call: an escalated
-call is compared with its reference once, not once per attempt.
+streamed call, a failed call (HTTP 400), a compressed call and an item batch. One
+baseline per call: an escalated call is compared with its reference once, not once per
+attempt.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage
+from langchain_core.outputs import LLMResult
 from langchain_openai import ChatOpenAI
 
-from langchain_costrouter import RoutedChatModel, Tier
+from langchain_costrouter import ItemBatcher, PromptCompressor, RoutedChatModel, Tier
 from langchain_costrouter.checks import LabelSet
 from langchain_costrouter.errors import AllTiersFailedError
 from langchain_costrouter.ledger import Ledger, open_ledger
@@ -99,3 +102,53 @@ def test_report_equals_the_records_lever_by_lever(
     failed = [row for row in ledger.rows() if row.error is not None]
     assert [(row.status_code, row.model) for row in failed] == [(400, "gpt-4o")]
     assert failed[0].error and "key" not in failed[0].error.lower()
+
+
+class _Records(BaseCallbackHandler):
+    """Every answer's costrouter record, as a callback sees it (batches included)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        for generations in response.generations:
+            for generation in generations:
+                message = getattr(generation, "message", None)
+                if message is not None and "costrouter" in message.response_metadata:
+                    self.records.append(_record(message))
+
+
+def test_compressed_and_batched_calls_reconcile_too(
+    openai_server: LocalOpenAIServer, ledger: Ledger
+) -> None:
+    compressor = PromptCompressor(strategies=("deterministic",), min_tokens=50)
+    router = RoutedChatModel(
+        routes={
+            "chat": [_child(openai_server, "gpt-4o-mini")],
+            "compressed": [_child(openai_server, "gpt-4o-mini")],
+        },
+        default_task="chat",
+        ledger=ledger,
+        reference_model="gpt-4o",
+        compressors={"compressed": compressor},
+    )
+    seen = _Records()
+    openai_server.script([Reply("Yes"), Reply('{"i0": "Yes", "i1": "No", "i2": "Yes"}')])
+    prose = "Please note that " * 300 + "Is it spam? Answer Yes or No."
+    router.invoke(prose, {"callbacks": [seen]}, task="compressed")
+    batcher = ItemBatcher(router, "Is it spam?", ["Yes", "No"], task="chat")
+    results = batcher.invoke(["buy now", "hello mum", "free money"], {"callbacks": [seen]})
+    assert [r.value for r in results] == ["Yes", "No", "Yes"]
+
+    records = seen.records
+    assert len(records) == 2
+    assert records[0]["compression_tokens_saved"] > 0 and records[1]["batch_size"] == 3
+    (total,) = ledger.summary(by="all")
+    baseline = sum(_d(r["baseline_cost_usd"]) for r in records)
+    assert total.baseline_cost_usd == baseline
+    assert total.savings_usd == baseline - sum(_d(r["cost_usd"]) for r in records)
+    for lever in LEVERS:
+        expected = sum(_d(r["savings_usd"][lever]) for r in records)
+        assert getattr(total, f"saved_{lever}_usd") == expected, lever
+    assert total.saved_compression_usd is not None and total.saved_compression_usd > 0
+    assert total.saved_batching_usd is not None and total.saved_batching_usd > 0
