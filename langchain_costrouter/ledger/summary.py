@@ -99,7 +99,7 @@ class SummaryRow:
         paired_baseline = totals.paired_baseline_picousd
         levers = {lever: getattr(totals, f"saved_{lever}_picousd") for lever in LEVERS}
         savings = sum(levers.values())
-        known = bool(paired_baseline)
+        known = bool(paired_baseline) or any(levers.values())  # failed calls: baseline 0
         calls = totals.calls
         return cls(
             key=totals.key,
@@ -113,7 +113,7 @@ class SummaryRow:
             cost_usd=from_picousd(totals.cost_picousd),
             baseline_cost_usd=from_picousd(totals.baseline_picousd),
             savings_usd=from_picousd(savings) if known else None,
-            savings_pct=100.0 * savings / paired_baseline if known else None,
+            savings_pct=100.0 * savings / paired_baseline if paired_baseline else None,
             cache_hit_rate=totals.cache_hit_calls / calls if calls else 0.0,
             escalation_rate=totals.escalated_calls / calls if calls else 0.0,
             errors=totals.errors,

@@ -9,6 +9,7 @@ attempt.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,7 +24,7 @@ from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import ItemBatcher, PromptCompressor, RoutedChatModel, Tier
 from langchain_costrouter.checks import LabelSet
-from langchain_costrouter.errors import AllTiersFailedError
+from langchain_costrouter.errors import AllTiersFailedError, ProviderError
 from langchain_costrouter.ledger import Ledger, open_ledger
 from langchain_costrouter.metadata import LEVERS
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -152,3 +153,35 @@ def test_compressed_and_batched_calls_reconcile_too(
         assert getattr(total, f"saved_{lever}_usd") == expected, lever
     assert total.saved_compression_usd is not None and total.saved_compression_usd > 0
     assert total.saved_batching_usd is not None and total.saved_batching_usd > 0
+
+
+async def test_a_cut_stream_and_a_cancelled_call_keep_their_rows(
+    openai_server: LocalOpenAIServer, ledger: Ledger
+) -> None:
+    router = RoutedChatModel(
+        routes={"chat": [_child(openai_server, "gpt-4o-mini")]}, default_task="chat", ledger=ledger
+    )
+    openai_server.script([Fault("drop", after_chunks=3)], model="gpt-4o-mini")
+    delivered: list[object] = []
+
+    async def read_stream() -> None:
+        async for chunk in router.astream("Tell me a long story"):
+            delivered.append(chunk.content)
+
+    with pytest.raises(ProviderError):
+        await read_stream()
+    assert "".join(str(part) for part in delivered)  # tokens reached the caller before the cut
+    openai_server.script([Fault("timeout", seconds=30)], model="gpt-4o-mini")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(router.ainvoke("Slow question"), 0.5)
+
+    rows = {row.error: row for row in ledger.rows()}
+    cut, cancelled = rows["OpenAIConnectionError"], rows["CancelledError"]
+    assert cut.reason == "error: stream cut" and cut.output_tokens > 0 and cut.usage_estimated
+    assert cancelled.reason and "cancelled" in cancelled.reason and cancelled.usage_estimated
+    assert all(row.cost_usd is not None and row.cost_usd > 0 for row in (cut, cancelled))
+    (total,) = ledger.summary(by="all")
+    assert total.calls == 2 and total.errors == 2
+    # No answer, so no baseline: what was paid is a loss, and the levers say so exactly.
+    assert total.cost_usd is not None and total.baseline_cost_usd == 0
+    assert total.savings_usd == -total.cost_usd
