@@ -50,6 +50,8 @@ class ServedCall:
     """Models paid for, in order: the tiers escalated past, then the served one."""
     escalated: bool
     cache_hit: bool
+    baseline_usd: Decimal | None = None
+    """The call's one baseline as the ledger holds it (None when the reference is unpriced)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ def run_records(
     """
     run_ids: dict[str, OutcomeRecord] = {}
     with warnings.catch_warnings():
-        # Replayed costs are reported by the provider (the file); an unpriced model only
-        # leaves the ledger's baseline column empty, which no figure here reads.
+        # Replayed costs are reported by the provider (the file); an unpriced reference
+        # model only leaves the ledger's baseline empty (the demo then shows none).
         warnings.simplefilter("ignore", UnknownPriceWarning)
         bar = tqdm(
             records, label, unit="call", file=sys.stderr, delay=0.5, disable=None, leave=False
@@ -176,6 +178,11 @@ def outcome_cost(prices: PriceTable | None = None) -> CostFunction:
     return cost
 
 
+def _call_baseline(rows: list[LedgerRow]) -> Decimal | None:
+    """The one row of a call that carries its baseline (the served answer's)."""
+    return next((row.baseline_cost_usd for row in rows if row.baseline_cost_usd is not None), None)
+
+
 def _served(record: OutcomeRecord, rows: list[LedgerRow]) -> ServedCall:
     accepted = [row for row in rows if row.accepted]
     if not accepted:
@@ -192,4 +199,7 @@ def _served(record: OutcomeRecord, rows: list[LedgerRow]) -> ServedCall:
         attempted=tuple(row.model for row in rows if not row.cache_hit),
         escalated=any(row.escalated for row in rows),
         cache_hit=any(row.cache_hit for row in rows),
+        baseline_usd=next(
+            (r.baseline_cost_usd for r in rows if r.baseline_cost_usd is not None), None
+        ),
     )

@@ -153,6 +153,8 @@ def render(report: dict[str, Any]) -> str:
         *_left_out_note(report["left_out"]),
         "",
         f"Pass 1: the calibrated cascade vs always {report['strongest_model']}",
+        "(strongest q: its recorded quality; reference $: the ledger's baseline, that model",
+        "priced on the same calls, as `costrouter report` sums it)",
         _table(report["first_pass"], _FIRST_COLUMNS),
         "",
         "Pass 2: the same questions again, answered by the diskcache cache",
@@ -171,7 +173,7 @@ _FIRST_COLUMNS: tuple[Column, ...] = (
     ("quality", "quality", "{:.3f}".format),
     ("strongest q", "strongest_quality", "{:.3f}".format),
     ("cost $", "cost_usd", "{:.4f}".format),
-    ("strongest $", "strongest_cost_usd", "{:.4f}".format),
+    ("reference $", "reference_cost_usd", "{:.4f}".format),
     ("saving", "savings_pct", "{:.1f}%".format),
     ("escalated", "escalation_rate", "{:.1%}".format),
 )
@@ -179,7 +181,7 @@ _SECOND_COLUMNS: tuple[Column, ...] = (
     ("calls", "calls", str),
     ("cache hits", "cache_hit_rate", "{:.1%}".format),
     ("cost $", "cost_usd", "{:.4f}".format),
-    ("strongest $", "strongest_cost_usd", "{:.4f}".format),
+    ("reference $", "reference_cost_usd", "{:.4f}".format),
     ("saving", "savings_pct", "{:.1f}%".format),
 )
 
@@ -188,10 +190,18 @@ def _table(groups: dict[str, dict[str, Any]], columns: Sequence[Column]) -> str:
     width = max(len("task"), *(len(task) for task in groups))
     header = "task".ljust(width) + "".join(title.rjust(13) for title, _, _ in columns)
     rows = [
-        task.ljust(width) + "".join(fmt(figures[key]).rjust(13) for _, key, fmt in columns)
+        task.ljust(width)
+        + "".join(
+            ("-" if figures[key] is None else fmt(figures[key])).rjust(13)
+            for _, key, fmt in columns
+        )
         for task, figures in groups.items()
     ]
     return "\n".join([header, *rows[:-1], "-" * len(header), rows[-1]])
+
+
+def _cell(value: Any, fmt: Callable[[Any], str]) -> str:
+    return "-" if value is None else fmt(value)  # an unpriced reference has no baseline
 
 
 def _task_figures(
@@ -212,16 +222,21 @@ def _task_figures(
 
 
 def _figures(calls: Sequence[ServedCall], strongest: str, cost_of: CostFunction) -> dict[str, Any]:
+    """Cost and reference cost from the ledger (what `costrouter report` sums), quality
+    from the recorded scores next to always-``strongest``'s."""
     summary = RunSummary.of(calls)
     matrix = OutcomeMatrix.of([call.record for call in calls], cost_of)
     always = single_model_figures(matrix)[strongest]
+    baselines = [call.baseline_usd for call in calls]
+    reference = None if None in baselines else float(sum(b or 0 for b in baselines))
     return {
         "calls": summary.size,
         "quality": round(summary.quality, 6),
         "strongest_quality": round(always.quality, 6),
         "cost_usd": round(summary.cost_usd, 6),
-        "strongest_cost_usd": round(always.cost_usd, 6),
-        "savings_pct": savings_pct(summary.cost_usd, always.cost_usd),
+        "reference_cost_usd": None if reference is None else round(reference, 6),
+        "strongest_recorded_cost_usd": round(always.cost_usd, 6),
+        "savings_pct": None if not reference else savings_pct(summary.cost_usd, reference),
         "escalation_rate": round(summary.escalations / summary.size, 6),
         "cache_hit_rate": round(summary.cache_hits / summary.size, 6),
     }

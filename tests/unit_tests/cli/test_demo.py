@@ -70,3 +70,18 @@ def test_each_run_writes_a_fresh_ledger_that_the_report_agrees_with(
     }
     assert levers == shown["savings_usd"]
     assert sum(levers.values()) == pytest.approx(report["savings_usd"], abs=1e-12)
+
+
+def test_the_demo_tables_reference_column_is_the_reports_baseline_per_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--json"]) == 0
+    demo = json.loads(capsys.readouterr().out)
+    assert main(["report", "--ledger", demo["ledger"], "--json"]) == 0
+    groups = {g["key"]: g for g in json.loads(capsys.readouterr().out)["groups"]}
+    for task, group in groups.items():
+        passes = [demo["first_pass"][task], demo["second_pass"][task]]
+        assert sum(p["reference_cost_usd"] for p in passes) == pytest.approx(
+            group["baseline_cost_usd"], abs=2e-6
+        )  # the demo rounds to the micro-dollar
+        assert sum(p["cost_usd"] for p in passes) == pytest.approx(group["cost_usd"], abs=2e-6)
