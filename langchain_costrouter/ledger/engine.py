@@ -19,6 +19,7 @@ import platformdirs
 import sqlalchemy as sa
 
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.ledger.spool import make_private_dir
 
 APP_NAME = "langchain-costrouter"
 _BUSY_TIMEOUT_MS = 30_000
@@ -118,21 +119,12 @@ def create_private_file(path: Path) -> None:
     """Create ``path`` readable by its owner only (0600), its new directories 0700."""
     if path.exists():
         return
-    _make_private_dirs(path.parent)
+    make_private_dir(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return  # another process created it first
     os.close(fd)
-
-
-def _make_private_dirs(directory: Path) -> None:
-    missing = [parent for parent in (directory, *directory.parents) if not parent.exists()]
-    for parent in reversed(missing):
-        try:
-            parent.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
