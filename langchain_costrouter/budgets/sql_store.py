@@ -27,7 +27,6 @@ from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, 
 
 _PURGE_EVERY_SECONDS = 600.0
 _RESERVE_TRIES = 3
-_CONTENDED_TRIES = 20  # retries while every account has room, before refusing
 
 
 class _Ask(NamedTuple):
@@ -117,19 +116,11 @@ class SQLStore(BudgetStore):
     # -- work on one connection (run directly, or through run_sync on the async engine) --
     def _reserve_contended(self, conn: sa.Connection, ask: _Ask) -> Refusal | None:
         """After a refusal: reclaim leases that ran out and try again while that frees
-        something; try again while every account still has room (a concurrent
-        reservation on another account of a multi-budget call can make an attempt fail
-        that a retry wins: refusing there would refuse a call the budgets allow);
-        otherwise report the account without room."""
+        something; otherwise report the account without room."""
         claims, amount = ask.claims, ask.amount
         if all(amount <= claim.limit for claim in claims):
             for _ in range(_RESERVE_TRIES):
                 if not self._reclaim(conn, claims):
-                    break
-                if self._try_reserve(conn, ask):
-                    return None
-            for _ in range(_CONTENDED_TRIES):
-                if not _every_account_has_room(claims, self._read(conn, claims), amount):
                     break
                 if self._try_reserve(conn, ask):
                     return None
@@ -258,15 +249,6 @@ def _amounts(rows: Iterable[Any]) -> dict[str, int]:
     for key, amount in rows:
         totals[key] = totals.get(key, 0) + int(amount)
     return totals
-
-
-def _every_account_has_room(
-    claims: Sequence[Claim], state: list[tuple[int, int]], amount: int
-) -> bool:
-    return all(
-        spent + reserved + amount <= claim.limit
-        for claim, (spent, reserved) in zip(claims, state, strict=True)
-    )
 
 
 def _first_refusal(claims: Sequence[Claim], state: list[tuple[int, int]], amount: int) -> Refusal:
