@@ -8,7 +8,8 @@ is unknown), never objects.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypedDict
 
 LEVERS = ("routing", "cascade", "cache", "compression", "batching")
 """The levers a saving is split by, in the order reports show them."""
@@ -81,3 +82,17 @@ def sum_costs(values: list[float | None]) -> float | None:
             return None
         total += value
     return total
+
+
+class CallSink(Protocol):
+    """Where the router hands each call's record: a `Ledger`, the telemetry's wrapper
+    around one, or `NoLedger`."""
+
+    def add_call(
+        self,
+        meta: CostRouterMetadata,
+        *,
+        run_id: str,
+        when: datetime,
+        reference_model: str | None = None,
+    ) -> None: ...

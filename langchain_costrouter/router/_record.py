@@ -11,32 +11,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.errors import ProviderError
-from langchain_costrouter.metadata import AttemptRecord, CallStatus, CostRouterMetadata
+from langchain_costrouter.metadata import AttemptRecord, CallSink, CallStatus, CostRouterMetadata
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record, usage_of
 from langchain_costrouter.router._cascade import CascadeOutcome
 from langchain_costrouter.router._children import merge_chunks
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.routes import Deployment
-
-
-class CallSink(Protocol):
-    """Where a call's record goes: a `Ledger` (see `langchain_costrouter.ledger`)."""
-
-    def add_call(
-        self,
-        meta: CostRouterMetadata,
-        *,
-        run_id: str,
-        when: datetime,
-        reference_model: str | None = None,
-    ) -> None: ...
 
 
 class NoLedger:

@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.metadata import AttemptRecord, Purpose
+from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record
 from langchain_costrouter.router._children import call_child
-from langchain_costrouter.router._record import CallSink
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.shadow.config import ShadowConfig

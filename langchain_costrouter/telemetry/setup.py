@@ -25,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_costrouter.cache import CacheRequest
-from langchain_costrouter.metadata import CostRouterMetadata
+from langchain_costrouter.metadata import CallSink, CostRouterMetadata
 from langchain_costrouter.telemetry.calls import CallTrace
 from langchain_costrouter.telemetry.reporter import REPORTER
 
@@ -48,19 +48,6 @@ class TelemetryProviders:
 
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
-
-
-class CallSink(Protocol):
-    """Where the router hands each call's record (the ledger, or none)."""
-
-    def add_call(
-        self,
-        meta: CostRouterMetadata,
-        *,
-        run_id: str,
-        when: datetime,
-        reference_model: str | None = None,
-    ) -> None: ...
 
 
 class CallStart(Protocol):
