@@ -6,7 +6,9 @@ took the reservation for several (all or none); it settles with one statement to
 SQLite runs one conditional upsert per account and the lease inserts in a ``BEGIN
 IMMEDIATE`` transaction (one writer at a time holds the database). Leases that ran out
 are reclaimed when a reservation would otherwise be refused, so the common reservation
-never scans them.
+never scans them; a refused reservation is tried again while the accounts show room
+(it met calls in flight that have settled since), and a refusal names the account
+without room.
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ class SQLStore(BudgetStore):
         if time.time() >= self._next_purge:
             self._db.run(self._purge, False)
         ask = _Ask(claims, amount, lease_seconds, reservation_id)
-        if self._db.run(self._try_reserve, self._one_statement(claims), ask):
+        refused = self._db.run(self._try_reserve, self._one_statement(claims), ask)
+        if refused is None:
             return None
-        return self._db.run(self._reserve_contended, False, ask)
+        return self._db.run(self._reserve_contended, False, ask, refused)
 
     def settle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
@@ -89,9 +92,10 @@ class SQLStore(BudgetStore):
         if time.time() >= self._next_purge:
             await self._db.arun(self._purge, False)
         ask = _Ask(claims, amount, lease_seconds, reservation_id)
-        if await self._db.arun(self._try_reserve, self._one_statement(claims), ask):
+        refused = await self._db.arun(self._try_reserve, self._one_statement(claims), ask)
+        if refused is None:
             return None
-        return await self._db.arun(self._reserve_contended, False, ask)
+        return await self._db.arun(self._reserve_contended, False, ask, refused)
 
     async def asettle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
@@ -114,40 +118,48 @@ class SQLStore(BudgetStore):
         self._db.drop_tables()
 
     # -- work on one connection (run directly, or through run_sync on the async engine) --
-    def _reserve_contended(self, conn: sa.Connection, ask: _Ask) -> Refusal | None:
-        """After a refusal: reclaim leases that ran out and try again while that frees
-        something; otherwise report the account without room."""
-        claims, amount = ask.claims, ask.amount
-        if all(amount <= claim.limit for claim in claims):
-            for _ in range(_RESERVE_TRIES):
-                if not self._reclaim(conn, claims):
-                    break
-                if self._try_reserve(conn, ask):
-                    return None
-        return _first_refusal(claims, self._read(conn, claims), amount)
+    def _reserve_contended(self, conn: sa.Connection, ask: _Ask, refused: int) -> Refusal | None:
+        """After a refusal: reclaim leases that ran out, and try again while every account
+        shows room (the refusal met reservations in flight that have settled since, or
+        expired ones); otherwise report the account without room, never another one."""
+        for _ in range(_RESERVE_TRIES):
+            self._reclaim(conn, ask.claims)
+            state = self._read_accounts(conn, ask.claims)
+            short = _account_without_room(ask.claims, state, ask.amount)
+            if short is not None:
+                return Refusal(short, *state[short])
+            retried = self._try_reserve(conn, ask)
+            if retried is None:
+                return None
+            refused = retried
+        return Refusal(refused, *state[refused])  # still contended: refuse, do not spin
 
-    def _try_reserve(self, conn: sa.Connection, ask: _Ask) -> bool:
+    def _try_reserve(self, conn: sa.Connection, ask: _Ask) -> int | None:
+        """Reserve on every account or none; None when reserved, else the position of
+        an account that refused (the one a refusal must name)."""
         claims, amount = ask.claims, ask.amount
-        if not all(amount <= claim.limit for claim in claims):
-            return False  # a new account takes any amount: check the limit here
+        for index, claim in enumerate(claims):
+            if amount > claim.limit:
+                return index  # a new account takes any amount: check the limit here
         lease = {"amount": amount, "reservation": ask.reservation_id, "lease": ask.lease_seconds}
         queries = self._queries
         if self._pg is not None:
             statement = self._pg.reserve_all
             with transaction(conn) as commit:  # no transaction in autocommit mode
-                took = conn.execute(statement, account_params(claims) | lease).all()
-                if len(took) < len(claims):
-                    return False  # rolled back: all or none
+                took = {key for (key,) in conn.execute(statement, account_params(claims) | lease)}
+                for index, claim in enumerate(claims):
+                    if claim.key not in took:
+                        return index  # rolled back: all or none
                 commit()
-            return True
+            return None
         with transaction(conn) as commit:
-            for claim in claims:  # in key order: the order every writer locks accounts in
+            for index, claim in enumerate(claims):  # in key order: every writer's lock order
                 params = _account_params(claim) | lease
                 if conn.execute(queries.reserve_account, params).first() is None:
-                    return False  # rolled back: all or none
+                    return index  # rolled back: all or none
             conn.execute(queries.insert_lease, [_account_params(c) | lease for c in claims])
             commit()
-        return True
+        return None
 
     def _settle(
         self, conn: sa.Connection, claims: Sequence[Claim], reservation_id: str, actual: int
@@ -176,6 +188,11 @@ class SQLStore(BudgetStore):
 
     def _read(self, conn: sa.Connection, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         self._reclaim(conn, claims)
+        return self._read_accounts(conn, claims)
+
+    def _read_accounts(self, conn: sa.Connection, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        """(spent, reserved) per claim, in a read that ends before the next write (on
+        SQLite an open read would hold the database's write lock)."""
         keys = [claim.key for claim in claims]
         rows = {
             key: (int(spent), int(reserved))
@@ -184,8 +201,8 @@ class SQLStore(BudgetStore):
         conn.rollback()
         return [rows.get(key, (0, 0)) for key in keys]
 
-    def _reclaim(self, conn: sa.Connection, claims: Sequence[Claim]) -> bool:
-        """Drop leases that ran out from the claims' accounts; whether any were found."""
+    def _reclaim(self, conn: sa.Connection, claims: Sequence[Claim]) -> None:
+        """Drop leases that ran out from the claims' accounts."""
         keys = [claim.key for claim in claims]
         with transaction(conn) as commit:
             self._lock(conn, claims)
@@ -193,7 +210,6 @@ class SQLStore(BudgetStore):
             for key in sorted(freed):
                 conn.execute(self._queries.release_reserved, {"account": key, "freed": freed[key]})
             commit()
-        return bool(freed)
 
     def _acquire_rate(
         self, conn: sa.Connection, key: str, limit: RateLimit, tokens: int, max_wait: float
@@ -251,10 +267,11 @@ def _amounts(rows: Iterable[Any]) -> dict[str, int]:
     return totals
 
 
-def _first_refusal(claims: Sequence[Claim], state: list[tuple[int, int]], amount: int) -> Refusal:
-    """The first account without room; the first account when contention made the
-    reservation fail although every account has room now (refuse rather than spin)."""
+def _account_without_room(
+    claims: Sequence[Claim], state: list[tuple[int, int]], amount: int
+) -> int | None:
+    """The position of the first account the amount does not fit in, if any."""
     for index, (claim, (spent, reserved)) in enumerate(zip(claims, state, strict=True)):
         if spent + reserved + amount > claim.limit:
-            return Refusal(index, spent, reserved)
-    return Refusal(0, *state[0])
+            return index
+    return None

@@ -61,15 +61,8 @@ def _report(target: Callable[..., Any], args: tuple[Any, ...], index: int, resul
 
 
 def test_four_processes_never_overspend_and_spend_most_before_refusing(
-    shared_store_url: str, request: pytest.FixtureRequest
+    shared_store_url: str,
 ) -> None:
-    if shared_store_url.startswith("postgresql"):
-        # Known bug (issue 16, open): on Postgres a two-budget reservation that loses its
-        # conditional upsert to a concurrent one is refused although every account has
-        # room, so refusals can begin before 80% is spent. Still run: an XPASS shows it.
-        request.applymarker(
-            pytest.mark.xfail(reason="Postgres refuses under contention early", strict=False)
-        )
     # Two workers draw on the tenant budget alone, two on it and a global one: the
     # one-statement and the transactional reservation meet on the same account.
     budget_sets = [[TENANT], [TENANT], [TENANT, EVERYONE], [TENANT, EVERYONE]]
