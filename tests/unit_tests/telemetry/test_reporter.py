@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -14,8 +15,12 @@ from langchain_costrouter.telemetry.reporter import Reporter
 def test_jobs_run_in_order_on_the_worker_and_flush_waits_for_them() -> None:
     worker = Reporter()
     ran: list[tuple[int, int]] = []
+
+    def note(index: int) -> None:
+        ran.append((index, threading.get_ident()))
+
     for index in range(200):
-        worker.submit(lambda index=index: ran.append((index, threading.get_ident())))
+        worker.submit(partial(note, index))
     assert worker.flush(timeout=5.0)
     assert [index for index, _ in ran] == list(range(200))
     assert {thread for _, thread in ran} != {threading.get_ident()}
