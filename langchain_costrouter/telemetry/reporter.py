@@ -2,17 +2,19 @@
 
 Making a call's spans and metrics costs the SDK a hundred microseconds or more of
 Python (span objects, attribute checks, aggregation keys); done on the request path
-that is several percent of a fast call (bench/otel.py). The spans carry the times noted while the call ran, so nothing is lost
-by making them a moment later: the request path hands the finished call over (one
-queue put) and this worker reports it. `flush` waits until everything handed over so
-far is reported: tests and short scripts call it before reading what was exported, and
-it runs at interpreter exit. After each round of reports the worker lingers for
-``LINGER_S`` before it takes the next one, so the calls that end meanwhile are reported
-in one round: the request path's queue put then wakes no thread, and the worker pays
-one wake-up per round instead of one per call (a thread wake-up and the GIL hand-off
-that follows cost a few tens of microseconds of CPU, as much as a call's metrics). When the worker falls far behind (more than
-``MAX_PENDING`` calls), calls are reported on the request path instead, so memory
-stays bounded.
+that is several percent of a fast call (bench/otel.py). The spans carry the times
+noted while the call ran, so nothing is lost by making them a moment later: the
+request path hands the finished call over (one queue put) and this worker reports it.
+`flush` waits until everything handed over so far is reported: tests and short scripts
+call it before reading what was exported, and it runs at interpreter exit.
+
+After each round of reports the worker lingers for ``LINGER_S`` before it takes the
+next one, so the calls that end meanwhile are reported in one round: the request
+path's queue put then wakes no thread, and the worker pays one wake-up per round
+instead of one per call (a thread wake-up and the GIL hand-off that follows cost a few
+tens of microseconds of CPU, as much as a call's metrics). When the worker falls far
+behind (more than ``MAX_PENDING`` calls), calls are reported on the request path
+instead, so memory stays bounded.
 """
 
 from __future__ import annotations
