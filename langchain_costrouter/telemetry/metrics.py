@@ -14,6 +14,9 @@
   ``costrouter.escalations``, ``costrouter.breaker.transitions`` by deployment and new
   state, and the ``costrouter.budget.remaining`` gauge (USD) by budget and scope.
 
+The counters are observable (asynchronous) counters over `tally.Tally` sums: readers
+see cumulative sums per attribute set, as from synchronous counters, at a dict update
+per add instead of the SDK's per-call attribute validation and hashing (see `tally`).
 Instruments are made once per meter provider and shared by every router on it.
 """
 
@@ -21,8 +24,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple, Protocol
 
 from opentelemetry.metrics import Meter, MeterProvider
 
@@ -30,6 +33,7 @@ from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
 from langchain_costrouter.telemetry.deployments import deployment_attributes
+from langchain_costrouter.telemetry.tally import CARDINALITY_LIMIT, Tally
 
 
 class BudgetStanding(Protocol):
@@ -45,8 +49,22 @@ class BudgetStanding(Protocol):
     def remaining_usd(self) -> Any: ...
 
 
+class ClientAttributes(NamedTuple):
+    """The attribute sets of one provider attempt's client metrics."""
+
+    duration: Mapping[str, Any]
+    input: Mapping[str, Any]
+    output: Mapping[str, Any]
+
+
 class Instruments:
-    """Every instrument of the package, on one meter."""
+    """Every instrument of the package, on one meter.
+
+    Per routed call the SDK sees only the client histograms (one duration and two
+    token measurements per provider attempt), with attribute sets built once per
+    deployment, response model, task and error; the counters are `Tally` sums that
+    the SDK reads when it collects.
+    """
 
     def __init__(self, meter: Meter) -> None:
         self.duration = meter.create_histogram(
@@ -61,97 +79,130 @@ class Instruments:
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=n.TOKEN_USAGE_BUCKETS,
         )
-        self.cost = meter.create_counter(
-            n.COST_METRIC, unit=n.USD, description="What provider attempts cost."
+        money = (n.TASK, n.PURPOSE)
+        self.cost = Tally(*money, n.REQUEST_MODEL, n.TIER, n.ROLE)
+        self.unpriced = Tally(*money, n.REQUEST_MODEL, n.TIER, n.ROLE)
+        self.baseline = Tally(*money)
+        self.savings = Tally(*money, n.LEVER)
+        self.calls = Tally(n.TASK, n.STATUS)
+        self.cache_hits = Tally(n.TASK)
+        self.cache_misses = Tally(n.TASK)
+        self.escalations = Tally(n.TASK, n.TIER)
+        self.breakers = Tally(n.BREAKER, n.BREAKER_STATE)
+        counter = meter.create_observable_counter
+        counter(n.COST_METRIC, [self.cost.observe], n.USD, "What provider attempts cost.")
+        counter(
+            n.UNPRICED_METRIC, [self.unpriced.observe], "{attempt}", "Attempts with no known price."
         )
-        self.unpriced = meter.create_counter(
-            n.UNPRICED_METRIC, unit="{attempt}", description="Attempts with no known price."
-        )
-        self.baseline = meter.create_counter(
+        counter(
             n.BASELINE_METRIC,
-            unit=n.USD,
-            description="What the calls would have cost on the reference model.",
+            [self.baseline.observe],
+            n.USD,
+            "What the calls would have cost on the reference model.",
         )
-        self.savings = meter.create_up_down_counter(
-            n.SAVINGS_METRIC, unit=n.USD, description="Baseline minus cost, by lever."
+        meter.create_observable_up_down_counter(
+            n.SAVINGS_METRIC, [self.savings.observe], n.USD, "Baseline minus cost, by lever."
         )
-        self.calls = meter.create_counter(
-            n.CALLS_METRIC, unit="{call}", description="Routed calls, by how they ended."
+        counter(n.CALLS_METRIC, [self.calls.observe], "{call}", "Routed calls, by how they ended.")
+        counter(
+            n.CACHE_HITS_METRIC,
+            [self.cache_hits.observe],
+            "{call}",
+            "Calls answered from the cache.",
         )
-        self.cache_hits = meter.create_counter(
-            n.CACHE_HITS_METRIC, unit="{call}", description="Calls answered from the cache."
+        counter(
+            n.CACHE_MISSES_METRIC,
+            [self.cache_misses.observe],
+            "{call}",
+            "Cacheable calls the cache missed.",
         )
-        self.cache_misses = meter.create_counter(
-            n.CACHE_MISSES_METRIC, unit="{call}", description="Cacheable calls the cache missed."
+        counter(
+            n.ESCALATIONS_METRIC,
+            [self.escalations.observe],
+            "{call}",
+            "Calls served above the first tier.",
         )
-        self.escalations = meter.create_counter(
-            n.ESCALATIONS_METRIC, unit="{call}", description="Calls served above the first tier."
-        )
-        self.breakers = meter.create_counter(
-            n.BREAKER_METRIC, unit="{transition}", description="Circuit breaker state changes."
+        counter(
+            n.BREAKER_METRIC,
+            [self.breakers.observe],
+            "{transition}",
+            "Circuit breaker state changes.",
         )
         self.budget = meter.create_gauge(
             n.BUDGET_METRIC, unit=n.USD, description="What a budget has left in its window."
         )
+        self._client: dict[tuple[Any, ...], ClientAttributes] = {}
 
     def record_call(self, call: CallTrace, record: CostRouterMetadata) -> None:
         """Everything one finished call adds to the metrics."""
         attempts = record.get("attempts") or []
+        task = call.task
         for note in call.attempts:
-            self._provider_call(call, note, note.record_in(attempts))
-        task = {n.TASK: call.task}
-        money = {**task, n.PURPOSE: record.get("purpose", "production")}
+            self._provider_call(task, note, note.record_in(attempts))
+        purpose = record.get("purpose", "production")
         for attempt in attempts:
-            self._cost(money, attempt)
+            self._cost(task, purpose, attempt)
         if (baseline := record.get("baseline_cost_usd")) is not None:
-            self.baseline.add(baseline, money)
+            self.baseline.add(baseline, (task, purpose))
         for lever, saved in (record.get("savings_usd") or {}).items():
             if saved:  # None: unknown (never added as 0); 0: nothing to add
-                self.savings.add(saved, {**money, n.LEVER: lever})
-        self.calls.add(1, {**task, n.STATUS: record.get("status", "ok")})
+                self.savings.add(saved, (task, purpose, lever))
+        self.calls.add(1, (task, record.get("status", "ok")))
         if record.get("cache_hit"):
-            self.cache_hits.add(1, task)
+            self.cache_hits.add(1, (task,))
         elif call.cacheable:
-            self.cache_misses.add(1, task)
+            self.cache_misses.add(1, (task,))
         if record.get("escalated"):
             served = [a for a in attempts if a.get("accepted")] or attempts[-1:]
-            self.escalations.add(1, {**task, n.TIER: served[-1].get("tier", 0)})
+            self.escalations.add(1, (task, served[-1].get("tier", 0)))
 
-    def _provider_call(self, call: CallTrace, note: AttemptNote, attempt: AttemptRecord) -> None:
-        attributes = {n.OPERATION: n.CHAT, **deployment_attributes(note.deployment)}
-        if note.response_model is not None:
-            attributes[n.RESPONSE_MODEL] = note.response_model
-        attributes[n.TASK] = call.task
-        duration = attributes.copy()
+    def _provider_call(self, task: str, note: AttemptNote, attempt: AttemptRecord) -> None:
+        error = None
         if note.error is not None:
-            duration[n.ERROR_TYPE] = attempt.get("error") or type(note.error).__name__
-        self.duration.record((note.end_ns - note.start_ns) / 1e9, duration)
-        usage = attempt.get("usage") or {}
-        if note.error is not None or attempt.get("usage_estimated") or not usage:
+            error = attempt.get("error") or type(note.error).__name__
+        attributes = self.client_attributes(task, note, error)
+        self.duration.record((note.end_ns - note.start_ns) / 1e9, attributes.duration)
+        usage = attempt.get("usage")
+        if error is not None or not usage or attempt.get("usage_estimated"):
             return
-        for kind in ("input", "output"):
-            count = usage.get(f"{kind}_tokens")
-            if isinstance(count, int):
-                self.tokens.record(count, {**attributes, n.TOKEN_TYPE: kind})
+        count = usage.get("input_tokens")
+        if isinstance(count, int):
+            self.tokens.record(count, attributes.input)
+        count = usage.get("output_tokens")
+        if isinstance(count, int):
+            self.tokens.record(count, attributes.output)
 
-    def _cost(self, money: dict[str, Any], attempt: AttemptRecord) -> None:
+    def client_attributes(
+        self, task: str, note: AttemptNote, error: str | None
+    ) -> ClientAttributes:
+        """The attempt's client metric attributes, built once per distinct set."""
+        key = (note.deployment.breaker_key, note.response_model, task, error)
+        known = self._client.get(key)
+        if known is None:
+            if len(self._client) >= CARDINALITY_LIMIT:
+                self._client.clear()
+            known = self._client[key] = _client_attributes(task, note, error)
+        return known
+
+    def _cost(self, task: str, purpose: str, attempt: AttemptRecord) -> None:
         if attempt.get("provider") == "cache":
             return  # a hit spent nothing; what it avoided is the cache's saving
-        attributes = {
-            **money,
-            n.REQUEST_MODEL: attempt.get("model", ""),
-            n.TIER: attempt.get("tier", 0),
-            n.ROLE: attempt.get("role", "answer"),
-        }
+        key = (
+            task,
+            purpose,
+            attempt.get("model", ""),
+            attempt.get("tier", 0),
+            attempt.get("role", "answer"),
+        )
         cost = attempt.get("cost_usd")
         if cost is None:
-            self.unpriced.add(1, attributes)
+            self.unpriced.add(1, key)
         elif cost:
-            self.cost.add(cost, attributes)
+            self.cost.add(cost, key)
 
     def breaker_changed(self, key: str, state: str) -> None:
         """A circuit breaker changed state (``open``, ``half_open``, ``closed``)."""
-        self.breakers.add(1, {n.BREAKER: key, n.BREAKER_STATE: state})
+        self.breakers.add(1, (key, state))
 
     def budget_remaining(self, standings: Iterable[BudgetStanding]) -> None:
         """Record what each budget has left (`BudgetGate.status`'s answer)."""
@@ -164,6 +215,17 @@ class Instruments:
                     n.BUDGET_WINDOW: standing.window,
                 },
             )
+
+
+def _client_attributes(task: str, note: AttemptNote, error: str | None) -> ClientAttributes:
+    base: dict[str, Any] = {n.OPERATION: n.CHAT, **deployment_attributes(note.deployment)}
+    if note.response_model is not None:
+        base[n.RESPONSE_MODEL] = note.response_model
+    base[n.TASK] = task
+    duration = base if error is None else {**base, n.ERROR_TYPE: error}
+    return ClientAttributes(
+        duration, {**base, n.TOKEN_TYPE: "input"}, {**base, n.TOKEN_TYPE: "output"}
+    )
 
 
 _SHARED: weakref.WeakKeyDictionary[MeterProvider, Instruments] = weakref.WeakKeyDictionary()

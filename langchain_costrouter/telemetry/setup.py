@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -77,22 +77,28 @@ class Telemetry:
     def __init__(
         self, tracer: Tracer | None, instruments: Instruments | None, *, content: bool
     ) -> None:
+        from opentelemetry import context
+
         self.tracer = tracer
         self.instruments = instruments
         self.content = content
         """Prompt and answer text on attempt spans (``trace_content=True``)."""
         self._calls: weakref.WeakValueDictionary[str, CallTrace] = weakref.WeakValueDictionary()
+        self._current_context = context.get_current  # found once, used on every call
+        self._spans: Callable[[CallTrace, CostRouterMetadata, int], None] | None = None
+        if tracer is not None:
+            from langchain_costrouter.telemetry.spans import emit_spans
+
+            self._spans = partial(emit_spans, tracer)
 
     def begin(self, request: CallStart, streaming: bool) -> CallTrace:
         """A call starts: note when, and in which context (its span's parent)."""
-        from opentelemetry import context
-
         call = CallTrace(
             request.task,
             streaming=streaming,
             cacheable=request.cache_key is not None,
             max_tokens=_output_cap(request.kwargs),
-            parent=context.get_current(),
+            parent=self._current_context(),
             content=self.content,
         )
         self._calls[request.run_id] = call
@@ -110,10 +116,8 @@ class Telemetry:
 
     def emit(self, call: CallTrace, record: CostRouterMetadata, end_ns: int) -> None:
         """The spans and metrics of one finished call."""
-        if self.tracer is not None:
-            from langchain_costrouter.telemetry.spans import emit_spans
-
-            emit_spans(self.tracer, call, record, end_ns)
+        if self._spans is not None:
+            self._spans(call, record, end_ns)
         if self.instruments is not None:
             self.instruments.record_call(call, record)
 
