@@ -58,7 +58,7 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     scores = StageScores.of(matrix, options.folds, options.seed)
     baseline = _baseline_model(matrix)
     allowed = _allowed_loss(matrix, baseline, options)
-    everything = np.arange(len(matrix.records))
+    everything = np.arange(matrix.size)
     keep = Candidate((baseline,), (), float(matrix.quality[:, baseline].mean()), 0.0)
     if len(everything) < options.min_rows:
         reason = f"too few rows ({len(everything)} < {options.min_rows}): kept the baseline"
@@ -80,7 +80,7 @@ def _proven_margin(
     allowed: float,
 ) -> Evidence | None:
     """The boldest margin whose nested-fold loss bound holds, walking from the most cautious."""
-    outer = fold_ids(len(matrix.records), options.outer_folds, options.seed + 1)
+    outer = fold_ids(matrix.size, options.outer_folds, options.seed + 1)
     folds = [
         (np.flatnonzero(outer != fold), np.flatnonzero(outer == fold))
         for fold in range(options.outer_folds)
@@ -203,7 +203,7 @@ def _promise(
         "baseline_model": matrix.models[baseline],
         "allowed_loss": round(allowed, 6),
         "confidence": options.confidence,
-        "size": len(matrix.records),
+        "size": matrix.size,
         "expected_quality": round(float(quality.mean()), 6),
         "quality_lower_bound": round(float(base_quality.mean()) - loss, 6),
         "loss_upper_bound": round(loss, 6),

@@ -20,7 +20,6 @@ from langchain_costrouter.calibration.features import (
     IntArray,
     answer_key,
     keys_agreement,
-    query_text,
 )
 from langchain_costrouter.calibration.scorer import (
     L2_CHOICES,
@@ -59,14 +58,12 @@ class StageScores:
 
     @classmethod
     def of(cls, matrix: OutcomeMatrix, folds: int, seed: int) -> StageScores:
-        return cls(matrix=matrix, folds=fold_ids(len(matrix.records), folds, seed))
+        return cls(matrix=matrix, folds=fold_ids(matrix.size, folds, seed))
 
     def rows(self, model: int) -> SparseRows:
         """Hashed (query, answer) features of one model's answers."""
         if model not in self._rows:
-            queries = [
-                query_text(m["content"] for m in record.messages) for record in self.matrix.records
-            ]
+            queries = self.matrix.query_texts()
             pairs = list(zip(queries, self.matrix.answers(model), strict=True))
             self._rows[model] = SparseRows.from_pairs(pairs, self._features)
         return self._rows[model]
