@@ -2,14 +2,15 @@
 
 A bar never writes to stdout, so ``--json`` output stays one JSON object. By default a
 bar shows only when stderr is a terminal (tqdm's ``disable=None``); ``--progress``
-forces it on, e.g. under a job runner that captures stderr to a log.
+forces it on, e.g. under a job runner that captures stderr to a log, and then leaves
+each finished bar in place so the log shows every phase's count and time.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Never, TypeVar
 
 from tqdm import tqdm
 
@@ -19,10 +20,15 @@ Progress = bool | None
 """True: always show bars; None: only when stderr is a terminal; False: never."""
 
 
-def bar(total: int | None, label: str, unit: str, show: Progress) -> tqdm[None]:
+def bar(total: int | None, label: str, unit: str, show: Progress) -> tqdm[Never]:
     """A manual bar (call ``update``); close it, or use it as a context manager."""
     return tqdm(
-        total=total, desc=label, unit=unit, file=sys.stderr, disable=_disable(show), leave=False
+        total=total,
+        desc=label,
+        unit=unit,
+        file=sys.stderr,
+        disable=None if show is None else not show,
+        leave=bool(show),
     )
 
 
@@ -34,7 +40,3 @@ def tracked(
         for item in items:
             yield item
             progress.update()
-
-
-def _disable(show: Progress) -> bool | None:
-    return None if show is None else not show

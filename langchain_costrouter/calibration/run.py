@@ -125,7 +125,8 @@ def run_records(
     """Invoke the router once per record and read each call back from its ledger.
 
     A progress bar appears on stderr when a run takes longer than half a second
-    (by default only when stderr is a terminal; ``show=True`` forces it, False hides it).
+    (by default only when stderr is a terminal; ``show=True`` forces it at once and
+    leaves it in place, for a log; False hides it).
     """
     run_ids: dict[str, OutcomeRecord] = {}
     with warnings.catch_warnings():
@@ -137,9 +138,9 @@ def run_records(
             label,
             unit="call",
             file=sys.stderr,
-            delay=0.5,
+            delay=0.0 if show else 0.5,
             disable=None if show is None else not show,
-            leave=False,
+            leave=bool(show),
         )
         for record in bar:
             run_id = uuid.uuid4()

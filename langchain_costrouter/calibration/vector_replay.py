@@ -42,7 +42,9 @@ BATCH_ROWS = 4096
 """Rows scored at once: bounds the memory of a batch's features."""
 
 
-def replay_stages(policy: Policy, table: OutcomeTable, rows: IntArray, show: Progress) -> IntArray:
+def replay_stages(
+    policy: Policy, table: OutcomeTable, rows: IntArray, show: Progress
+) -> npt.NDArray[np.int8]:
     """Per row of ``rows`` (table rows), the index of the tier that serves it in its cascade.
 
     Raises:
@@ -70,7 +72,7 @@ def replay_stages(policy: Policy, table: OutcomeTable, rows: IntArray, show: Pro
 
 
 def served_columns(
-    policy: Policy, table: OutcomeTable, rows: IntArray, stages: IntArray
+    policy: Policy, table: OutcomeTable, rows: IntArray, stages: npt.NDArray[np.int8]
 ) -> list[tuple[int, ...]]:
     """Per row, the table columns of the tiers it paid for, in order (the served one last)."""
     tiers = {
@@ -174,4 +176,5 @@ def _text_logits(scorer: LinearScorer, queries: list[str], answers: list[str]) -
     weights[list(scorer.weights)] = list(scorer.weights.values())
     owner = np.repeat(np.arange(len(rows)), np.diff(rows.indptr))
     products = weights[rows.indices] * rows.values
-    return scorer.bias + np.bincount(owner, products, minlength=len(rows))
+    sums = np.bincount(owner, products, minlength=len(rows))  # per row, in entry order
+    return np.asarray(scorer.bias + sums, dtype=np.float64)
