@@ -36,6 +36,7 @@ from langchain_costrouter.calibration.features import FloatArray, IntArray
 from langchain_costrouter.calibration.grid import Candidate, cascade_grid, final_rule, served
 from langchain_costrouter.calibration.oof import StageScores, fold_ids
 from langchain_costrouter.calibration.options import SearchOptions
+from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import TaskPolicy
 
 
@@ -63,6 +64,7 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     if len(everything) < options.min_rows:
         reason = f"too few rows ({len(everything)} < {options.min_rows}): kept the baseline"
         return _policy(matrix, scores, keep, options, allowed, None, reason)
+    prefit_tiers(scores, options)
     evidence = _proven_margin(matrix, scores, options, baseline, allowed)
     if evidence is None:
         return _policy(matrix, scores, keep, options, allowed, None, "no margin proven safe")

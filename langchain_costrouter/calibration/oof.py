@@ -31,6 +31,9 @@ from langchain_costrouter.calibration.scorer import (
 )
 from langchain_costrouter.calibration.stack import fit_stack, stack_design, stack_probabilities
 
+TextFit = tuple[FloatArray, tuple[FloatArray, float]]
+"""A model's OOF text logits, and its bagged text layer (dense weights, bias)."""
+
 
 def fold_ids(size: int, folds: int, seed: int) -> IntArray:
     """Deterministic fold number of every row."""
@@ -75,13 +78,23 @@ class StageScores:
         want a weak one, eighty long chat answers a strong one.
         """
         if model not in self._logits:
-            fits = [self._fold_fits(model, l2) for l2 in L2_CHOICES]
-            labels = self.matrix.quality[:, model]
-            logits, bagged = min(fits, key=lambda fit: _log_loss(fit[0], labels))
-            self._logits[model], self._bagged[model] = logits, bagged
+            self.keep_fit(model, self.best_fit(model))
         return self._logits[model]
 
-    def _fold_fits(self, model: int, l2: float) -> tuple[FloatArray, tuple[FloatArray, float]]:
+    def best_fit(self, model: int) -> TextFit:
+        """`text_logits`'s work for one model, not kept (`parallel` runs it in a worker)."""
+        fits = [self._fold_fits(model, l2) for l2 in L2_CHOICES]
+        labels = self.matrix.quality[:, model]
+        return min(fits, key=lambda fit: _log_loss(fit[0], labels))
+
+    def keep_fit(self, model: int, fit: TextFit) -> None:
+        """Keep a `best_fit` result as the model's text layer."""
+        self._logits[model], self._bagged[model] = fit
+
+    def has_fit(self, model: int) -> bool:
+        return model in self._logits
+
+    def _fold_fits(self, model: int, l2: float) -> TextFit:
         """OOF logits and the mean of the fold models (weights, bias) at one penalty."""
         rows, labels = self.rows(model), self.matrix.quality[:, model]
         logits = np.zeros(len(labels))

@@ -24,6 +24,7 @@ from langchain_costrouter.calibration.grid import Candidate, cascade_grid, final
 from langchain_costrouter.calibration.guarded import guarded_search
 from langchain_costrouter.calibration.oof import StageScores
 from langchain_costrouter.calibration.options import SearchOptions
+from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import Policy, TaskPolicy
 from langchain_costrouter.outcomes import OutcomeRecord
 
@@ -67,6 +68,7 @@ def search_task(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     target = _target(matrix, options)
     goals = (target + options.quality_margin, target)
     scores = StageScores.of(matrix, options.folds, options.seed)
+    prefit_tiers(scores, options)
     best = choose_safe(list(_candidates(matrix, scores, options, goals)), goals)
     rules = tuple(
         final_rule(scores, best, stage, kind, threshold)

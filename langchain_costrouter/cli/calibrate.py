@@ -9,6 +9,7 @@ record goes through ``invoke``, and cost is read back from the router's ledger.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from langchain_costrouter.calibration.table import read_outcome_table, table_spl
 from langchain_costrouter.cli import ledger_outcomes
 from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.outcomes import OutcomeRecord
+
+MAX_WORKERS = 4
+"""More workers than this fit few more models at once than a task has cheaper tiers."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +78,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="POLICY", help="write the policy JSON here")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=default_workers(),
+        help="processes fitting the scorers; the policy is the same for any number "
+        f"(default: the CPUs this process may use, at most {MAX_WORKERS})",
+    )
+    parser.add_argument(
         "--progress",
         action="store_true",
         help="show progress bars on stderr even when it is not a terminal",
@@ -115,7 +126,15 @@ def search_options(args: argparse.Namespace) -> SearchOptions:
         confidence=args.confidence,
         target_quality=args.target_quality,
         seed=args.seed,
+        workers=args.workers,
     )
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on, at most `MAX_WORKERS`."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every CPU
+    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(cpus, MAX_WORKERS))
 
 
 def evaluate_policy(
@@ -192,6 +211,16 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from error
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _unit_interval(text: str) -> float:
