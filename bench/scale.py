@@ -85,14 +85,18 @@ Figures = tuple[float, float, float]
 def calibrate_figures(path: Path, package: str | None = None) -> Figures:
     """Wall seconds, peak RSS (MB) and CPU seconds of one ``costrouter calibrate --json`` child.
 
-    ``package``: a checkout whose ``langchain_costrouter`` the child imports instead.
+    ``package``: a checkout whose ``langchain_costrouter`` the child imports instead of
+    this one's.
     """
     argv = [sys.executable, "-c", startup.CLI, "calibrate", str(path), "--json"]
     env = dict(os.environ)
-    if package is not None:
-        env["PYTHONPATH"] = os.pathsep.join([package, env.get("PYTHONPATH", "")])
+    root = package or str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
     started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # ``python -c`` puts the working directory first on sys.path: run in the checkout.
+    child = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=root
+    )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
