@@ -9,7 +9,6 @@ record goes through ``invoke``, and cost is read back from the router's ledger.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,6 @@ from langchain_costrouter.calibration.table import read_outcome_table, table_spl
 from langchain_costrouter.cli import ledger_outcomes
 from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.outcomes import OutcomeRecord
-
-MAX_WORKERS = 4
-"""More workers than this fit few more models at once than a task has cheaper tiers."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -80,9 +76,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=_positive,
-        default=default_workers(),
-        help="processes fitting the scorers; the policy is the same for any number "
-        f"(default: the CPUs this process may use, at most {MAX_WORKERS})",
+        default=1,
+        help="processes fitting the scorers (default 1); the policy is the same for any "
+        "number. Worth it on idle cores only: on a busy 2-core machine 2 were slower",
     )
     parser.add_argument(
         "--progress",
@@ -128,13 +124,6 @@ def search_options(args: argparse.Namespace) -> SearchOptions:
         seed=args.seed,
         workers=args.workers,
     )
-
-
-def default_workers() -> int:
-    """The CPUs this process may run on, at most `MAX_WORKERS`."""
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every CPU
-    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
-    return max(1, min(cpus, MAX_WORKERS))
 
 
 def evaluate_policy(
