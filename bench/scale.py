@@ -10,9 +10,15 @@
 
 Figures are medians where the underlying bench takes them (one run per calibrate size:
 they take minutes); the machine is shared, so ratios to the smallest size and growth
-exponents (time ~ size^k) matter more than the absolute seconds.
+exponents (time ~ size^k) matter more than the absolute seconds. The calibrate table
+also gives each child's CPU seconds (user + system), steadier than wall time under load.
+
+``--against DIR`` runs the same calibrate children with another checkout's package
+(e.g. ``/work/main``) first on ``PYTHONPATH``, interleaved with this one size by size,
+and prints both and their ratio: a before/after measured in one run.
 
 Run: python bench/scale.py [--sizes 1000,10000,100000] [--quick] [--skip cache,startup]
+                           [--against DIR]
 """
 
 from __future__ import annotations
@@ -72,27 +78,49 @@ def write_outcomes(path: Path, rows: int) -> Path:
     return path
 
 
-def calibrate_figures(path: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one ``costrouter calibrate --json`` child."""
+Figures = tuple[float, float, float]
+"""Wall seconds, peak RSS (MB) and CPU seconds of one calibrate child."""
+
+
+def calibrate_figures(path: Path, package: str | None = None) -> Figures:
+    """Wall seconds, peak RSS (MB) and CPU seconds of one ``costrouter calibrate --json`` child.
+
+    ``package``: a checkout whose ``langchain_costrouter`` the child imports instead of
+    this one's.
+    """
     argv = [sys.executable, "-c", startup.CLI, "calibrate", str(path), "--json"]
+    env = dict(os.environ)
+    root = package or str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
     started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # ``python -c`` puts the working directory first on sys.path: run in the checkout.
+    child = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=root
+    )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"calibrate failed on {path}: {child.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports kilobytes
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss / 1024, cpu  # Linux reports kilobytes
 
 
-def measure_calibrate(sizes: Sequence[int]) -> dict[int, tuple[float, float]]:
-    results = {}
+def measure_calibrate(
+    sizes: Sequence[int], against: str | None = None
+) -> tuple[dict[int, Figures], dict[int, Figures]]:
+    """This checkout's figures per size, and ``against``'s (interleaved; empty without it)."""
+    results: dict[int, Figures] = {}
+    baseline: dict[int, Figures] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             path = write_outcomes(Path(tmp) / f"outcomes-{size}.jsonl", size)
+            if against is not None:
+                baseline[size] = calibrate_figures(path, against)
+                print(f"calibrate {size} ({against}): {baseline[size]}", file=sys.stderr)
             results[size] = calibrate_figures(path)
             print(f"calibrate {size}: {results[size]}", file=sys.stderr, flush=True)
-    return results
+    return results, baseline
 
 
 def measure_cache(sizes: Sequence[int]) -> dict[int, tuple[float, float]]:
@@ -110,12 +138,12 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def print_calibrate(results: dict[int, tuple[float, float]]) -> None:
+def print_calibrate(results: dict[int, Figures]) -> None:
     sizes = sorted(results)
     first = results[sizes[0]]
     rows: list[list[object]] = []
     for size in sizes:
-        seconds, megabytes = results[size]
+        seconds, megabytes, cpu = results[size]
         target = CALIBRATE_TARGET.get(size)
         verdict = ""
         if target is not None:
@@ -127,16 +155,39 @@ def print_calibrate(results: dict[int, tuple[float, float]]) -> None:
                 f"{size:,}",
                 f"{seconds:.1f}",
                 f"{seconds / first[0]:.1f}",
+                f"{cpu:.1f}",
                 f"{megabytes:.0f}",
                 f"{megabytes / first[1]:.2f}",
                 verdict,
             ]
         )
-    print_table(["rows", "wall s", "x smallest", "peak MB", "x smallest", "target"], rows)
+    headers = ["rows", "wall s", "x smallest", "cpu s", "peak MB", "x smallest", "target"]
+    print_table(headers, rows)
     if len(sizes) > 1:
         wall = semantic.growth_exponent(sizes, [results[s][0] for s in sizes])
         memory = semantic.growth_exponent(sizes, [results[s][1] for s in sizes])
         print(f"growth exponents: wall {wall:.2f}, peak RSS {memory:.2f}")
+
+
+def print_against(results: dict[int, Figures], baseline: dict[int, Figures], name: str) -> None:
+    """This checkout against ``name``, size by size (interleaved runs): ratios new / old."""
+    rows = []
+    for size in sorted(results):
+        (wall, rss, cpu), (old_wall, old_rss, old_cpu) = results[size], baseline[size]
+        rows.append(
+            [
+                f"{size:,}",
+                f"{old_wall:.1f} -> {wall:.1f}",
+                f"{wall / old_wall:.2f}",
+                f"{old_cpu:.1f} -> {cpu:.1f}",
+                f"{cpu / old_cpu:.2f}",
+                f"{old_rss:.0f} -> {rss:.0f}",
+                f"{rss / old_rss:.2f}",
+            ]
+        )
+    print(f"against {name} (same files, interleaved; ratio = this / {name})")
+    headers = ["rows", "wall s", "ratio", "cpu s", "ratio", "peak MB", "ratio"]
+    print_table(headers, rows)
 
 
 def print_cache(results: dict[int, tuple[float, float]]) -> None:
@@ -160,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", help="comma-separated row / entry counts")
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 start-up rounds")
     parser.add_argument("--skip", default="", help="any of calibrate,cache,startup")
+    parser.add_argument("--against", metavar="DIR", help="also run calibrate from this checkout")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.sizes:
@@ -167,8 +219,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     skip = set(filter(None, args.skip.split(",")))
     if "calibrate" not in skip:
         print("costrouter calibrate --json (one run per size)")
-        print_calibrate(measure_calibrate(sizes))
+        results, baseline = measure_calibrate(sizes, args.against)
+        print_calibrate(results)
         print()
+        if args.against:
+            print_against(results, baseline, args.against)
+            print()
     if "cache" not in skip:
         print("semantic cache, memory store (bench/semantic.py medians)")
         print_cache(measure_cache(sizes))

@@ -133,6 +133,26 @@ class OutcomesFormatError(CostRouterError, ValueError):
         super().__init__(f"{path}:{line}: {message}")
 
 
+class ReplayMismatchError(CostRouterError):
+    """The batched replay of ``calibrate`` and the router disagree on a sampled record.
+
+    Carries the record id, the field (``model``, ``cost_usd``, ``quality`` or
+    ``attempted``) and both values. The figures would not be the product's own, so the
+    run stops instead of printing them.
+    """
+
+    def __init__(self, record_id: str, field: str, router: object, batched: object) -> None:
+        self.record_id = record_id
+        self.field = field
+        self.router = router
+        self.batched = batched
+        super().__init__(
+            f"replay check failed on record {record_id!r}: the router gives {field} "
+            f"{router!r}, the batched replay {batched!r}; the figures are not printed "
+            "(please report this with the outcomes file)"
+        )
+
+
 class UnknownPriceWarning(UserWarning):
     """A model has no known price: its cost is recorded as unknown, never as $0."""
 

@@ -1,12 +1,14 @@
-"""Outcomes as compact numpy arrays: what a cascade search needs, in bounded memory.
+"""Outcomes as compact numpy arrays: scores and costs in bounded memory.
 
-A parsed `OutcomeRecord` keeps every answer text and message (tens of KB a row at
-scale); the search only needs each row's task, and each model's score and cost. The
-reader here streams records (from `iter_outcomes` or the ledger's export) into column
-buffers, so peak memory is the arrays plus one record, about 60 bytes a row for four
-models instead of the whole parsed file. Texts are read again from the file only for the
-rows a check replays through the router (see ``rows_at``). Issue 19 in the README's
-calibration section describes the scale targets.
+A parsed `OutcomeRecord` keeps every answer text and message as Python objects (tens of
+KB a row at scale); the search needs each row's task, each model's score and cost, and
+only the plain texts its scorer reads (`table.OutcomeTable` keeps those beside these
+arrays). The reader here streams records (from `iter_outcomes` or the ledger's export)
+into column buffers, so peak memory is the arrays plus one record, about 70 bytes a row
+for four models. Scores stay float64: the search must see exactly the values a parsed
+record holds, or its choice (and the figures) could differ. Full records are parsed
+again only for the rows a check replays through the router (see ``rows_at``). Issue 19
+in the README's calibration section describes the scale targets.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from langchain_costrouter.errors import OutcomesFormatError
-from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, iter_outcomes
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, iter_outcomes, parse_record
 
 OutcomeCost = Callable[[str, ModelOutcome], float]
 """The cost of one model's outcome (``calibration.run.outcome_cost`` builds the product's)."""
@@ -38,7 +40,7 @@ class OutcomeArrays:
     tasks: tuple[str, ...]
     task_codes: npt.NDArray[np.int16]  # [n]
     models: tuple[str, ...]
-    scores: npt.NDArray[np.float32]  # [n, m], in [0, 1]
+    scores: npt.NDArray[np.float64]  # [n, m], in [0, 1]
     costs: npt.NDArray[np.float64]  # [n, m], USD
 
     def __len__(self) -> int:
@@ -58,7 +60,7 @@ def outcome_arrays(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> Ou
     ids: list[str] = []
     task_index: dict[str, int] = {}
     codes = array("h")
-    scores, costs = array("f"), array("d")
+    scores, costs = array("d"), array("d")
     models: tuple[str, ...] = ()
     for record in records:
         if not models:
@@ -80,7 +82,7 @@ def outcome_arrays(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> Ou
         tasks=tuple(task_index),
         task_codes=np.frombuffer(codes, dtype=np.int16).copy(),
         models=models,
-        scores=np.frombuffer(scores, dtype=np.float32).reshape(shape).copy(),
+        scores=np.frombuffer(scores, dtype=np.float64).reshape(shape).copy(),
         costs=np.frombuffer(costs, dtype=np.float64).reshape(shape).copy(),
     )
 
@@ -96,7 +98,17 @@ def rows_at(path: str | Path, rows: Sequence[int]) -> list[OutcomeRecord]:
     For the sample a run replays through the router: only these records are parsed in full.
     """
     wanted = set(rows)
-    return [record for i, record in enumerate(iter_outcomes(path)) if i in wanted]
+    last = max(wanted, default=-1)
+    found: list[OutcomeRecord] = []
+    with open(path, encoding="utf-8") as lines:
+        # The file was read whole (and checked) before; only the sample's lines are parsed.
+        records = (line for line in lines if line.strip())
+        for i, line in enumerate(records):
+            if i > last:
+                break
+            if i in wanted:
+                found.append(parse_record(line))
+    return found
 
 
 def batches(rows: Sequence[int], size: int) -> Iterator[Sequence[int]]:

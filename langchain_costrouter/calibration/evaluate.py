@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from langchain_core.messages import AIMessage, HumanMessage
 
-from langchain_costrouter.calibration.features import FloatArray
+from langchain_costrouter.calibration.features import FloatArray, query_text
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
@@ -65,6 +65,15 @@ class OutcomeMatrix:
     models: tuple[str, ...]
     quality: FloatArray  # [records, models]
     cost: FloatArray  # [records, models]
+    queries: tuple[str, ...] = ()
+    """Each row's query text, when built without records (`table.task_matrix`)."""
+    texts: tuple[tuple[str, ...], ...] = ()
+    """Per model (in ``models`` order), each row's answer text, likewise."""
+
+    @property
+    def size(self) -> int:
+        """Rows (records) of the matrix."""
+        return len(self.quality)
 
     @classmethod
     def of(
@@ -85,16 +94,23 @@ class OutcomeMatrix:
 
     def answers(self, model: int) -> list[str]:
         """Recorded answer texts of one model (empty when none was recorded)."""
+        if self.texts:
+            return list(self.texts[model])
         name = self.models[model]
         return [record.outcomes[name].text or "" for record in self.records]
+
+    def query_texts(self) -> list[str]:
+        """Each row's query: every message's text, in order (`features.query_text`)."""
+        if self.queries:
+            return list(self.queries)
+        return [query_text(m["content"] for m in record.messages) for record in self.records]
 
 
 def split_records(
     records: Sequence[OutcomeRecord], train_fraction: float, seed: int
 ) -> tuple[list[OutcomeRecord], list[OutcomeRecord]]:
     """A deterministic train/test split by seed, stratified by task label."""
-    if not 0.0 < train_fraction < 1.0:
-        raise ConfigError(f"train fraction must be in (0, 1), got {train_fraction}")
+    check_train_fraction(train_fraction)
     train: list[OutcomeRecord] = []
     test: list[OutcomeRecord] = []
     rng = np.random.default_rng(seed)
@@ -107,9 +123,15 @@ def split_records(
     return train, test
 
 
+def check_train_fraction(train_fraction: float) -> None:
+    """Refuse a train fraction that leaves no train or no test records."""
+    if not 0.0 < train_fraction < 1.0:
+        raise ConfigError(f"train fraction must be in (0, 1), got {train_fraction}")
+
+
 def single_model_figures(matrix: OutcomeMatrix) -> dict[str, Figures]:
     """Always-this-model figures for every model."""
-    size = len(matrix.records)
+    size = matrix.size
     return {
         name: Figures(
             quality=float(matrix.quality[:, i].mean()),
@@ -131,7 +153,7 @@ def oracle_figures(matrix: OutcomeMatrix) -> Figures:
     """Per query, the cheapest model with the best score: an upper bound on quality."""
     best = matrix.quality.max(axis=1, keepdims=True)
     cheapest = np.where(matrix.quality >= best, matrix.cost, np.inf).argmin(axis=1)
-    rows = np.arange(len(matrix.records))
+    rows = np.arange(matrix.size)
     return Figures(
         quality=float(best.mean()),
         cost_usd=float(matrix.cost[rows, cheapest].sum()),

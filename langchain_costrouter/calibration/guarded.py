@@ -36,6 +36,7 @@ from langchain_costrouter.calibration.features import FloatArray, IntArray
 from langchain_costrouter.calibration.grid import Candidate, cascade_grid, final_rule, served
 from langchain_costrouter.calibration.oof import StageScores, fold_ids
 from langchain_costrouter.calibration.options import SearchOptions
+from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import TaskPolicy
 
 
@@ -58,11 +59,12 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     scores = StageScores.of(matrix, options.folds, options.seed)
     baseline = _baseline_model(matrix)
     allowed = _allowed_loss(matrix, baseline, options)
-    everything = np.arange(len(matrix.records))
+    everything = np.arange(matrix.size)
     keep = Candidate((baseline,), (), float(matrix.quality[:, baseline].mean()), 0.0)
     if len(everything) < options.min_rows:
         reason = f"too few rows ({len(everything)} < {options.min_rows}): kept the baseline"
         return _policy(matrix, scores, keep, options, allowed, None, reason)
+    prefit_tiers(scores, options)
     evidence = _proven_margin(matrix, scores, options, baseline, allowed)
     if evidence is None:
         return _policy(matrix, scores, keep, options, allowed, None, "no margin proven safe")
@@ -80,7 +82,7 @@ def _proven_margin(
     allowed: float,
 ) -> Evidence | None:
     """The boldest margin whose nested-fold loss bound holds, walking from the most cautious."""
-    outer = fold_ids(len(matrix.records), options.outer_folds, options.seed + 1)
+    outer = fold_ids(matrix.size, options.outer_folds, options.seed + 1)
     folds = [
         (np.flatnonzero(outer != fold), np.flatnonzero(outer == fold))
         for fold in range(options.outer_folds)
@@ -203,7 +205,7 @@ def _promise(
         "baseline_model": matrix.models[baseline],
         "allowed_loss": round(allowed, 6),
         "confidence": options.confidence,
-        "size": len(matrix.records),
+        "size": matrix.size,
         "expected_quality": round(float(quality.mean()), 6),
         "quality_lower_bound": round(float(base_quality.mean()) - loss, 6),
         "loss_upper_bound": round(loss, 6),

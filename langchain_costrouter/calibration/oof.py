@@ -20,7 +20,6 @@ from langchain_costrouter.calibration.features import (
     IntArray,
     answer_key,
     keys_agreement,
-    query_text,
 )
 from langchain_costrouter.calibration.scorer import (
     L2_CHOICES,
@@ -28,9 +27,13 @@ from langchain_costrouter.calibration.scorer import (
     LinearScorer,
     SparseRows,
     fit_text_model,
+    prepare_fit,
     scorer_from_dense,
 )
 from langchain_costrouter.calibration.stack import fit_stack, stack_design, stack_probabilities
+
+TextFit = tuple[FloatArray, tuple[FloatArray, float]]
+"""A model's OOF text logits, and its bagged text layer (dense weights, bias)."""
 
 
 def fold_ids(size: int, folds: int, seed: int) -> IntArray:
@@ -59,14 +62,12 @@ class StageScores:
 
     @classmethod
     def of(cls, matrix: OutcomeMatrix, folds: int, seed: int) -> StageScores:
-        return cls(matrix=matrix, folds=fold_ids(len(matrix.records), folds, seed))
+        return cls(matrix=matrix, folds=fold_ids(matrix.size, folds, seed))
 
     def rows(self, model: int) -> SparseRows:
         """Hashed (query, answer) features of one model's answers."""
         if model not in self._rows:
-            queries = [
-                query_text(m["content"] for m in record.messages) for record in self.matrix.records
-            ]
+            queries = self.matrix.query_texts()
             pairs = list(zip(queries, self.matrix.answers(model), strict=True))
             self._rows[model] = SparseRows.from_pairs(pairs, self._features)
         return self._rows[model]
@@ -78,26 +79,45 @@ class StageScores:
         want a weak one, eighty long chat answers a strong one.
         """
         if model not in self._logits:
-            fits = [self._fold_fits(model, l2) for l2 in L2_CHOICES]
-            labels = self.matrix.quality[:, model]
-            logits, bagged = min(fits, key=lambda fit: _log_loss(fit[0], labels))
-            self._logits[model], self._bagged[model] = logits, bagged
+            self.keep_fit(model, self.best_fit(model))
         return self._logits[model]
 
-    def _fold_fits(self, model: int, l2: float) -> tuple[FloatArray, tuple[FloatArray, float]]:
-        """OOF logits and the mean of the fold models (weights, bias) at one penalty."""
+    def best_fit(self, model: int) -> TextFit:
+        """`text_logits`'s work for one model, not kept (`parallel` runs it in a worker)."""
+        fits = self._fold_fits(model)
+        labels = self.matrix.quality[:, model]
+        return min(fits, key=lambda fit: _log_loss(fit[0], labels))
+
+    def keep_fit(self, model: int, fit: TextFit) -> None:
+        """Keep a `best_fit` result as the model's text layer."""
+        self._logits[model], self._bagged[model] = fit
+
+    def has_fit(self, model: int) -> bool:
+        return model in self._logits
+
+    def _fold_fits(self, model: int) -> list[TextFit]:
+        """Per penalty of `L2_CHOICES`: OOF logits and the mean of the fold models.
+
+        Each fold's rows are prepared once and fitted at every penalty.
+        """
         rows, labels = self.rows(model), self.matrix.quality[:, model]
-        logits = np.zeros(len(labels))
-        bagged, bias = np.zeros(N_BUCKETS), 0.0
+        logits = [np.zeros(len(labels)) for _ in L2_CHOICES]
+        bagged = [np.zeros(N_BUCKETS) for _ in L2_CHOICES]
+        bias = [0.0 for _ in L2_CHOICES]
         folds = np.unique(self.folds)
         for fold in folds:
             held = np.flatnonzero(self.folds == fold)
             kept = np.flatnonzero(self.folds != fold)
-            weights, fold_bias = fit_text_model(rows.take(kept), labels[kept], l2)
-            logits[held] = rows.take(held).dot(weights) + fold_bias
-            bagged += weights
-            bias += fold_bias
-        return logits, (bagged / len(folds), bias / len(folds))
+            prepared, held_rows = prepare_fit(rows.take(kept)), rows.take(held)
+            for choice, l2 in enumerate(L2_CHOICES):
+                weights, fold_bias = fit_text_model(prepared, labels[kept], l2)
+                logits[choice][held] = held_rows.dot(weights) + fold_bias
+                bagged[choice] += weights
+                bias[choice] += fold_bias
+        return [
+            (logits[c], (bagged[c] / len(folds), bias[c] / len(folds)))
+            for c in range(len(L2_CHOICES))
+        ]
 
     def first_stage(self, model: int) -> FloatArray:
         """OOF probabilities of a cascade's first tier (no previous answers)."""

@@ -26,6 +26,9 @@ class SearchOptions:
 
     ``target_quality`` (every task) or ``quality_ratio`` (times each task's best single
     model's train quality) set the quality to keep instead of ``max_quality_loss``.
+
+    ``workers`` processes fit the scorers' text layers (`parallel`); any number gives
+    the same policy.
     """
 
     method: str = "legacy"
@@ -40,6 +43,7 @@ class SearchOptions:
     folds: int = 5
     max_tiers: int = 3
     grid_size: int = 40
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -53,3 +57,5 @@ class SearchOptions:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if self.outer_folds < 2:
             raise ConfigError(f"outer folds must be at least 2, got {self.outer_folds}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")

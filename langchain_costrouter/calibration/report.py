@@ -42,21 +42,30 @@ def checked_split(records: Sequence[OutcomeRecord], train_fraction: float, seed:
     """`split_records`, refusing a split that leaves a task without train or test records."""
     train, test = split_records(records, train_fraction, seed)
     for task in sorted({record.task for record in records}):
-        sizes = [sum(r.task == task for r in part) for part in (train, test)]
-        if 0 in sizes:
-            raise ConfigError(
-                f"task {task!r} has {sum(sizes)} records: a train fraction of "
-                f"{train_fraction} leaves it {sizes[0]} train and {sizes[1]} test records; "
-                "record more questions or change --train-fraction"
-            )
+        sizes = (sum(r.task == task for r in train), sum(r.task == task for r in test))
+        check_task_sizes(task, sizes, train_fraction)
     return train, test
 
 
+def check_task_sizes(task: str, sizes: tuple[int, int], train_fraction: float) -> None:
+    """Refuse a split that leaves ``task`` without (train, test) records."""
+    if 0 in sizes:
+        raise ConfigError(
+            f"task {task!r} has {sum(sizes)} records: a train fraction of "
+            f"{train_fraction} leaves it {sizes[0]} train and {sizes[1]} test records; "
+            "record more questions or change --train-fraction"
+        )
+
+
 def with_split(
-    policy: Policy, records: Sequence[OutcomeRecord], train_fraction: float, seed: int
+    policy: Policy, records: Sequence[OutcomeRecord] | str, train_fraction: float, seed: int
 ) -> Policy:
-    """The policy with the split it was calibrated on recorded in its metadata."""
-    split = {"train_fraction": train_fraction, "seed": seed, "records": records_digest(records)}
+    """The policy with the split it was calibrated on recorded in its metadata.
+
+    ``records`` are the file's records, or their `records_digest` already computed.
+    """
+    digest = records if isinstance(records, str) else records_digest(records)
+    split = {"train_fraction": train_fraction, "seed": seed, "records": digest}
     return Policy(tasks=policy.tasks, meta={**policy.meta, SPLIT_KEY: split})
 
 
@@ -70,7 +79,12 @@ def replay_split(policy: Policy, records: Sequence[OutcomeRecord]) -> Split:
 
 def records_digest(records: Sequence[OutcomeRecord]) -> str:
     """A digest of a file's questions (ids and prompts), independent of line order."""
-    keys = sorted(f"{record.id}\t{record_key(record)}" for record in records)
+    return digest_of([record.id for record in records], [record_key(r) for r in records])
+
+
+def digest_of(ids: Sequence[str], prompt_keys: Sequence[str]) -> str:
+    """`records_digest` from the records' ids and prompt keys (`replay.record_key`)."""
+    keys = sorted(f"{id_}\t{key}" for id_, key in zip(ids, prompt_keys, strict=True))
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
 
 
@@ -88,12 +102,33 @@ def figures_report(
     The baseline is chosen on ``train`` when given.
     """
     tested = OutcomeMatrix.of(test, cost_of)
-    baseline_model = best_single_model(OutcomeMatrix.of(train or test, cost_of))
+    chosen_on = OutcomeMatrix.of(train, cost_of) if train else tested
+    return matrices_report(
+        policy=policy,
+        train_size=len(train),
+        tested=tested,
+        chosen_on=chosen_on,
+        routed=routed,
+        policy_path=policy_path,
+    )
+
+
+def matrices_report(
+    *,
+    policy: Policy,
+    train_size: int,
+    tested: OutcomeMatrix,
+    chosen_on: OutcomeMatrix,
+    routed: Figures,
+    policy_path: Path | None = None,
+) -> dict[str, Any]:
+    """`figures_report` from the test matrix and the matrix the baseline is chosen on."""
+    baseline_model = best_single_model(chosen_on)
     baseline = single_model_figures(tested)[baseline_model]
     oracle = oracle_figures(tested)
     return {
-        "train_size": len(train),
-        "test_size": len(test),
+        "train_size": train_size,
+        "test_size": tested.size,
         "policy": describe_policy(policy, policy_path),
         "test": routed.to_json(),
         "baseline": {"model": baseline_model, **_quality_cost(baseline)},

@@ -116,12 +116,17 @@ def replay_router(
 
 
 def run_records(
-    router: RoutedChatModel, records: Sequence[OutcomeRecord], *, label: str = "replay"
+    router: RoutedChatModel,
+    records: Sequence[OutcomeRecord],
+    *,
+    label: str = "replay",
+    show: bool | None = None,
 ) -> list[ServedCall]:
     """Invoke the router once per record and read each call back from its ledger.
 
     A progress bar appears on stderr when a run takes longer than half a second
-    (and never when stderr is not a terminal).
+    (by default only when stderr is a terminal; ``show=True`` forces it at once and
+    leaves it in place, for a log; False hides it).
     """
     run_ids: dict[str, OutcomeRecord] = {}
     with warnings.catch_warnings():
@@ -129,7 +134,13 @@ def run_records(
         # model only leaves the ledger's baseline empty (the demo then shows none).
         warnings.simplefilter("ignore", UnknownPriceWarning)
         bar = tqdm(
-            records, label, unit="call", file=sys.stderr, delay=0.5, disable=None, leave=False
+            records,
+            label,
+            unit="call",
+            file=sys.stderr,
+            delay=0.0 if show else 0.5,
+            disable=None if show is None else not show,
+            leave=bool(show),
         )
         for record in bar:
             run_id = uuid.uuid4()

@@ -156,25 +156,47 @@ class LinearScorer:
         )
 
 
+@dataclass(frozen=True)
+class FitData:
+    """Rows in the compact space of the buckets they use, ready for `fit_text_model`.
+
+    Making it sorts every entry; the search fits each fold at every penalty of
+    `L2_CHOICES`, so it prepares a fold once (`prepare_fit`) and fits it at each.
+    """
+
+    used: IntArray
+    compact: IntArray
+    row_of_entry: IntArray
+    values: FloatArray
+    size: int
+
+
+def prepare_fit(rows: SparseRows) -> FitData:
+    """`FitData` of ``rows``."""
+    used, compact = np.unique(rows.indices, return_inverse=True)
+    row_of_entry = np.repeat(np.arange(len(rows)), np.diff(rows.indptr))
+    return FitData(used, compact, row_of_entry, rows.values, len(rows))
+
+
 def fit_text_model(
-    rows: SparseRows, labels: FloatArray, l2: float = L2_CHOICES[0]
+    rows: SparseRows | FitData, labels: FloatArray, l2: float = L2_CHOICES[0]
 ) -> tuple[FloatArray, float]:
     """L2-regularised logistic regression by full-batch Adam (deterministic).
 
     Labels may be soft (judge scores in [0, 1]). Works in the compact space of the
     buckets the rows use, then returns dense weights over all buckets and the bias.
     """
-    used, compact = np.unique(rows.indices, return_inverse=True)
-    row_of_entry = np.repeat(np.arange(len(rows)), np.diff(rows.indptr))
+    data = rows if isinstance(rows, FitData) else prepare_fit(rows)
+    used, compact, row_of_entry, size = data.used, data.compact, data.row_of_entry, data.size
     weights = np.zeros(len(used) + 1)  # the last entry is the bias
     mean = float(labels.mean())
     weights[-1] = np.log((mean + 1e-3) / (1 - mean + 1e-3))
     moment, velocity = np.zeros_like(weights), np.zeros_like(weights)
     for step in range(1, _STEPS + 1):
-        logits = np.bincount(row_of_entry, weights[compact] * rows.values, minlength=len(rows))
+        logits = np.bincount(row_of_entry, weights[compact] * data.values, minlength=size)
         residual = _sigmoid(logits + weights[-1]) - labels
-        grad = np.bincount(compact, residual[row_of_entry] * rows.values, minlength=len(used))
-        grad = np.append(grad / len(rows) + l2 * weights[:-1], residual.mean())
+        grad = np.bincount(compact, residual[row_of_entry] * data.values, minlength=len(used))
+        grad = np.append(grad / size + l2 * weights[:-1], residual.mean())
         moment = 0.9 * moment + 0.1 * grad
         velocity = 0.999 * velocity + 0.001 * grad**2
         corrected = moment / (1 - 0.9**step)

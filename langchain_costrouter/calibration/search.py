@@ -9,7 +9,7 @@ two can be compared (``bench/calibration_stability.py``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from langchain_costrouter.calibration.grid import Candidate, cascade_grid, final
 from langchain_costrouter.calibration.guarded import guarded_search
 from langchain_costrouter.calibration.oof import StageScores
 from langchain_costrouter.calibration.options import SearchOptions
+from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import Policy, TaskPolicy
 from langchain_costrouter.outcomes import OutcomeRecord
 
@@ -36,17 +37,27 @@ def calibrate(
     cost_of: CostFunction = recorded_cost,
 ) -> Policy:
     """Learn a policy from train records: one cascade per task label."""
-    options = options or SearchOptions()
     tasks = sorted({record.task for record in records})
+    matrices = (
+        (task, OutcomeMatrix.of([r for r in records if r.task == task], cost_of)) for task in tasks
+    )
+    return search_matrices(matrices, len(records), options or SearchOptions())
+
+
+def search_matrices(
+    matrices: Iterable[tuple[str, OutcomeMatrix]], train_size: int, options: SearchOptions
+) -> Policy:
+    """`calibrate` on each task's matrix, in the order given (task labels sorted).
+
+    The matrices may come from parsed records or from `table.task_matrix`'s columns:
+    equal matrices give the same policy.
+    """
     search = guarded_search if options.method == "guarded" else search_task
-    policies = {
-        task: search(OutcomeMatrix.of([r for r in records if r.task == task], cost_of), options)
-        for task in tasks
-    }
+    policies = {task: search(matrix, options) for task, matrix in matrices}
     meta = {
         "seed": options.seed,
         "folds": options.folds,
-        "train_size": len(records),
+        "train_size": train_size,
         "method": options.method,
     }
     return Policy(tasks=policies, meta=meta)
@@ -57,6 +68,7 @@ def search_task(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     target = _target(matrix, options)
     goals = (target + options.quality_margin, target)
     scores = StageScores.of(matrix, options.folds, options.seed)
+    prefit_tiers(scores, options)
     best = choose_safe(list(_candidates(matrix, scores, options, goals)), goals)
     rules = tuple(
         final_rule(scores, best, stage, kind, threshold)
@@ -68,7 +80,7 @@ def search_task(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
         "target_quality": round(target, 6),
         "quality_margin": options.quality_margin,
         "target_met": best.quality + _TOLERANCE >= target,
-        "size": len(matrix.records),
+        "size": matrix.size,
     }
     return TaskPolicy(tiers=tuple(matrix.models[i] for i in best.tiers), rules=rules, train=train)
 
@@ -104,9 +116,9 @@ def _candidates(
         yield Candidate((model,), (), float(quality), float(cost))
     for length in range(2, options.max_tiers + 1):
         for tiers in itertools.combinations(range(len(matrix.models)), length):
-            rows = np.arange(len(matrix.records))
+            rows = np.arange(matrix.size)
             rules, quality, cost = cascade_grid(matrix, scores, tiers, options.grid_size, rows)
-            yield from _grid_picks(tiers, rules, quality / len(matrix.records), cost, goals)
+            yield from _grid_picks(tiers, rules, quality / matrix.size, cost, goals)
 
 
 def _grid_picks(

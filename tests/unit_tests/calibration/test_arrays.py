@@ -43,20 +43,20 @@ def test_arrays_match_records(outcomes_file: Path) -> None:
     records = read_outcomes(outcomes_file)
     assert len(arrays) == 50 and arrays.models == ("gpt-4o", "small")
     assert arrays.tasks == ("qa", "math", "code")
-    assert arrays.scores.dtype == np.float32 and arrays.costs.dtype == np.float64
+    assert arrays.scores.dtype == np.float64 and arrays.costs.dtype == np.float64
     for i, record in enumerate(records):
         assert arrays.question_ids[i] == record.id
         assert arrays.tasks[arrays.task_codes[i]] == record.task
         for column, model in enumerate(arrays.models):
             outcome = record.outcomes[model]
-            assert arrays.scores[i, column] == pytest.approx(outcome.score)
+            assert arrays.scores[i, column] == outcome.score
             assert arrays.costs[i, column] == cost_of(model, outcome)
     assert list(arrays.task_rows("math")) == list(range(1, 50, 3))
 
 
 def test_arrays_are_compact(outcomes_file: Path) -> None:
     arrays = read_outcome_arrays(outcomes_file, outcome_cost())
-    assert arrays.scores.nbytes + arrays.costs.nbytes + arrays.task_codes.nbytes == 50 * 26
+    assert arrays.scores.nbytes + arrays.costs.nbytes + arrays.task_codes.nbytes == 50 * 34
 
 
 def test_rows_at_reads_only_the_sample(outcomes_file: Path) -> None:

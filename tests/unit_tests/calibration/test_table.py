@@ -1,0 +1,68 @@
+"""The columns give the split, the matrices and the digest the parsed records give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from langchain_costrouter.calibration.evaluate import OutcomeMatrix
+from langchain_costrouter.calibration.report import checked_split, records_digest
+from langchain_costrouter.calibration.run import outcome_cost
+from langchain_costrouter.calibration.table import (
+    outcome_table,
+    read_outcome_table,
+    table_split,
+    task_matrix,
+)
+from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes, write_outcomes
+from tests.unit_tests.cli.outcome_files import write_file
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_file(tmp_path_factory.mktemp("table") / "evals.jsonl", size=120)
+
+
+@pytest.mark.parametrize(("fraction", "seed"), [(0.5, 0), (0.3, 7)])
+def test_split_and_matrices_equal_the_records(path: Path, fraction: float, seed: int) -> None:
+    records = read_outcomes(path)
+    table = read_outcome_table(path, outcome_cost(), show=False)
+    train, test = checked_split(records, fraction, seed)
+    train_rows, test_rows = table_split(table, fraction, seed)
+    ids = table.arrays.question_ids
+    assert [ids[i] for i in train_rows] == [r.id for r in train]
+    assert [ids[i] for i in test_rows] == [r.id for r in test]
+    expected = OutcomeMatrix.of(train, outcome_cost())
+    matrix = task_matrix(table, train_rows)
+    assert matrix.models == expected.models and matrix.size == expected.size
+    assert np.array_equal(matrix.quality, expected.quality)
+    assert np.array_equal(matrix.cost, expected.cost)
+    assert matrix.query_texts() == expected.query_texts()
+    for model in range(len(matrix.models)):
+        assert matrix.answers(model) == expected.answers(model)
+    assert table.digest() == records_digest(records)
+
+
+def test_a_task_without_test_rows_is_refused_like_the_records(path: Path) -> None:
+    table = read_outcome_table(path, outcome_cost(), show=False)
+    with pytest.raises(ConfigError, match="train fraction must be in"):
+        table_split(table, 1.0, 0)
+    tiny = outcome_table(read_outcomes(path)[:2], outcome_cost())  # one row per task
+    with pytest.raises(ConfigError, match="leaves it 1 train and 0 test records"):
+        table_split(tiny, 0.9, 0)
+
+
+def test_a_repeated_prompt_is_served_from_its_last_row(tmp_path: Path) -> None:
+    def record(n: int, prompt: str) -> OutcomeRecord:
+        outcome = ModelOutcome(score=1.0, text=f"a{n}", cost_usd=0.01 * (n + 1))
+        messages = ({"role": "user", "content": prompt},)
+        return OutcomeRecord(id=f"r{n}", task="qa", messages=messages, outcomes={"m": outcome})
+
+    path = tmp_path / "dup.jsonl"
+    write_outcomes(path, [record(0, "same"), record(1, "other"), record(2, "same")])
+    table = read_outcome_table(path, outcome_cost(), show=False)
+    assert table.answer_rows().tolist() == [2, 1, 2]
+    assert table.answers[0] == ("a0", "a1", "a2")
