@@ -19,7 +19,8 @@ the choice must be, and measures that on rows the choice never saw:
   levels are tried from the most cautious to the boldest and the walk stops at the
   first whose bound exceeds the allowed loss (fixed-sequence testing: no
   multiple-comparison penalty);
-- the boldest level that passed chooses the final cascade on all train rows.
+- the boldest level that passed chooses the final cascade on all train rows, with
+  its ``z`` widened so the room in points is what the nested choices kept.
 
 With too few rows, or no level proven safe, the task keeps the baseline and saves
 nothing: the policy says which and why.
@@ -27,6 +28,7 @@ nothing: the policy says which and why.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,9 +80,21 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
         return _policy(matrix, scores, keep, options, allowed, None, "no choice proven safe")
     table = cell_table(matrix, scores, options, everything, baseline)
     budget = float(matrix.cost[:, baseline].sum())
-    chosen = table.cheapest_within(allowed, evidence.caution, budget) or keep
+    caution = evidence.caution * _final_scale(len(everything), options.outer_folds)
+    chosen = table.cheapest_within(allowed, caution, budget) or keep
     reason = f"caution {evidence.caution:g} standard errors proven on nested folds"
     return _policy(matrix, scores, chosen, options, allowed, evidence, reason)
+
+
+def _final_scale(size: int, folds: int) -> float:
+    """How much the final choice's ``z`` grows so its room in points matches the nested ones.
+
+    The nested choices saw ``(folds - 1) / folds`` of the rows, so their standard errors
+    were wider by ``sqrt(folds / (folds - 1))``; at the same ``z`` the final choice on all
+    rows would keep less room, and be bolder than anything the evidence judged.
+    """
+    kept = size - -(-size // folds)
+    return math.sqrt(size / max(kept, 1))
 
 
 def _proven_caution(
