@@ -61,7 +61,7 @@ class Evidence:
     reference_cost: FloatArray
 
 
-CAUTIONS = (3.0, 2.5, 2.0, 1.645, 1.28, 1.0, 0.5, 0.0)
+CAUTIONS = (6.0, 5.0, 4.0, 3.5, 3.0, 2.5, 2.0, 1.645, 1.28, 1.0, 0.5, 0.0)
 """Standard errors of room a choice keeps under the allowed loss, most cautious first."""
 
 
