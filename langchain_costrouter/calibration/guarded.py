@@ -61,8 +61,12 @@ class Evidence:
     reference_cost: FloatArray
 
 
-CAUTIONS = (6.0, 5.0, 4.0, 3.5, 3.0, 2.5, 2.0, 1.645, 1.28, 1.0, 0.5, 0.0)
-"""Standard errors of room a choice keeps under the allowed loss, most cautious first."""
+CAUTIONS = (6.0, 4.0, 3.0, 2.5, 2.0, 1.645, 1.28, 1.0, 0.5, 0.0)
+"""Standard errors of room a choice keeps under the allowed loss, most cautious first.
+
+Every level is a chance for noise to end the walk, so the head (where choices rest on
+few disagreements) has few, coarse levels and the tail, where savings change, finer ones.
+"""
 
 
 def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:

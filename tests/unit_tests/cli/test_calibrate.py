@@ -180,7 +180,14 @@ def test_guarded_method_prints_and_stores_its_promise(
     stored = load_policy(policy_path)
     assert {t.train["method"] for t in stored.tasks.values()} == {"guarded"}
     assert main(["calibrate", str(outcomes), *args]) == 0
-    assert "promise: loss <=" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "promise: loss <=" in printed
+    for spec in tasks.values():
+        low, high = spec["train"]["quality_interval"]
+        assert (
+            f"expected quality {spec['train']['expected_quality']:.4f} [{low:.4f}, {high:.4f}]"
+            in printed
+        )
 
 
 def test_confidence_out_of_range_is_a_usage_error(outcomes: Path) -> None:
