@@ -120,6 +120,18 @@ def normal_quantile(confidence: float) -> float:
     return high
 
 
+def mean_interval(values: FloatArray, confidence: float) -> tuple[float, float]:
+    """A two-sided Student t interval of the mean of ``values`` (one row each)."""
+    size = len(values)
+    if size == 0:
+        return (0.0, 0.0)
+    mean = float(np.mean(values))
+    if size < 2:
+        return (mean, mean)
+    half = student_quantile(0.5 + confidence / 2.0, size - 1) * float(np.std(values, ddof=1))
+    return (mean - half / math.sqrt(size), mean + half / math.sqrt(size))
+
+
 def saving_interval(
     cascade_cost: FloatArray, baseline_cost: FloatArray, confidence: float, seed: int
 ) -> tuple[float, float]:

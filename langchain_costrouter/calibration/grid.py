@@ -39,21 +39,73 @@ def cascade_grid(
     rows: IntArray,
 ) -> tuple[list[Rules], FloatArray, FloatArray]:
     """Summed quality and cost on ``rows`` of every threshold combination of one cascade."""
-    q, c = matrix.quality[rows][:, tiers], matrix.cost[rows][:, tiers]
+    values = matrix.quality[rows][:, tiers][:, :, None]
+    rules, sums, cost = served_sums(matrix, scores, tiers, grid, rows, values)
+    return rules, sums[:, 0], cost
+
+
+def paired_grid(
+    matrix: OutcomeMatrix,
+    scores: StageScores,
+    tiers: tuple[int, ...],
+    grid: int,
+    rows: IntArray,
+    reference: FloatArray,
+) -> tuple[list[Rules], FloatArray, FloatArray]:
+    """Per cell: sums of served quality ``s``, ``reference * s`` and ``s**2``; and cost.
+
+    With the reference's own sums these give every cell's paired loss against the
+    reference (mean and variance of ``reference - s``) without a per-row pass.
+    """
+    q = matrix.quality[rows][:, tiers]
+    values = np.stack([q, q * reference[rows][:, None], q * q], axis=2)
+    return served_sums(matrix, scores, tiers, grid, rows, values)
+
+
+def served_sums(
+    matrix: OutcomeMatrix,
+    scores: StageScores,
+    tiers: tuple[int, ...],
+    grid: int,
+    rows: IntArray,
+    values: FloatArray,
+) -> tuple[list[Rules], FloatArray, FloatArray]:
+    """Sums over ``rows`` of per-tier ``values`` [rows, tiers, k] as served, per grid cell.
+
+    Returns the rules of every cell, the sums [cells, k] and the cost [cells].
+    """
+    c = matrix.cost[rows][:, tiers]
     first = scores.first_stage(tiers[0])[rows]
     first_rules = [("scorer", float(t)) for t in threshold_grid(first, grid)]
     first_accept = accept_masks(first, [t for _, t in first_rules])
     if len(tiers) == 2:
-        quality = first_accept @ q[:, 0] + (1 - first_accept) @ q[:, 1]
+        sums = first_accept @ values[:, 0] + (1 - first_accept) @ values[:, 1]
         cost = c[:, 0].sum() + (1 - first_accept) @ c[:, 1]
-        return [(rule,) for rule in first_rules], quality, cost
+        return [(rule,) for rule in first_rules], sums, cost
     second_rules, second_accept = _second_stage(scores, tiers[1], tiers[0], grid, rows)
-    rest_quality = second_accept * q[:, 1] + (1 - second_accept) * q[:, 2]
-    rest_cost = c[:, 1] + (1 - second_accept) * c[:, 2]
-    quality = first_accept @ q[:, 0][:, None] + (1 - first_accept) @ rest_quality.T
-    cost = c[:, 0].sum() + (1 - first_accept) @ rest_cost.T
-    rules = list(itertools.product(first_rules, second_rules))
-    return list(rules), np.asarray(quality).ravel(), np.asarray(cost, dtype=np.float64).ravel()
+    rules: list[Rules] = list(itertools.product(first_rules, second_rules))
+    sums = _three_tier_sums(first_accept, second_accept, values)
+    paid = np.cumsum(c, axis=1)[:, :, None]
+    cost = _three_tier_sums(first_accept, second_accept, paid)[:, 0]
+    return rules, sums, cost
+
+
+def _three_tier_sums(first: FloatArray, second: FloatArray, values: FloatArray) -> FloatArray:
+    """Sums [first x second cells, k] of what three tiers serve, by one matrix product.
+
+    A row the first tier rejects is served ``v2 + second * (v1 - v2)`` by the rest
+    (costs pass what each tier has paid so far: escalating pays them all), so the sums split into
+    terms of the first-tier cells alone plus ``(reject * delta) @ second.T``: the
+    elementwise work is first cells x rows, not first x second cells x rows.
+    """
+    reject = 1.0 - first
+    v0, v1, v2 = values[:, 0], values[:, 1], values[:, 2]
+    own = first @ v0 + reject @ v2
+    delta = v1 - v2
+    weighted = (reject[:, None, :] * delta.T[None, :, :]).reshape(-1, reject.shape[1])
+    extra = (weighted @ second.T).reshape(len(first), values.shape[2], len(second))
+    sums = own[:, :, None] + extra
+    return np.asarray(sums.transpose(0, 2, 1).reshape(-1, values.shape[2]), dtype=np.float64)
 
 
 def _second_stage(

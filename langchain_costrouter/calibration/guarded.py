@@ -2,38 +2,48 @@
 
 Choosing the cheapest of thousands of candidates on the rows that also score them
 picks the luckiest one, so a cascade that just meets the target on train falls short
-on new traffic about half the time. The guarded search therefore asks how much
-*margin* the choice needs, and measures that on rows the choice never saw:
+on new traffic about half the time. The guarded search therefore asks how cautious
+the choice must be, and measures that on rows the choice never saw:
 
-- a rule of choice with margin ``m`` takes the cheapest candidate whose quality on
-  the rows it is given is at least the baseline's there plus ``m`` (the baseline is
-  the best single model on all train rows);
-- nested folds: the train rows are split into ``outer_folds``; for each fold the rule
-  chooses on the other folds and the chosen cascade answers the held fold, so every
-  train row gets an answer from a cascade chosen without it;
-- the paired loss of those answers against the baseline gets a one-sided upper bound
-  at ``confidence`` (`bounds.loss_upper_bound`); the margins are tried from the most
-  cautious to the boldest and the walk stops at the first whose bound exceeds the
-  allowed loss (fixed-sequence testing: no multiple-comparison penalty);
-- the boldest margin that passed chooses the final cascade on all train rows.
+- a rule of choice with caution ``z`` takes the cheapest cell whose paired loss
+  against the reference on the rows it is given, plus ``z`` standard errors, is
+  within the allowed loss (`cells.CellTable.cheapest_within`): a cell that rarely
+  disagrees with the reference needs little room, one that often does needs more;
+- nested folds: the train rows are split into ``outer_folds``; for each fold the
+  reference (best single model) is picked and the rule chooses on the other folds,
+  and the chosen cascade and that reference answer the held fold. So every train row
+  is answered by a choice made without it and compared with a baseline picked
+  without it, just as the test half is compared with the baseline picked on train;
+- the paired loss of those answers gets a one-sided upper bound at ``confidence``
+  (`bounds.loss_upper_bound`: exact on discordant pairs for 0/1 scores); the caution
+  levels are tried from the most cautious to the boldest and the walk stops at the
+  first whose bound exceeds the allowed loss (fixed-sequence testing: no
+  multiple-comparison penalty);
+- the boldest level that passed chooses the final cascade on all train rows, with
+  its ``z`` widened so the room in points is what the nested choices kept.
 
-With too few rows, or no margin proven safe, the task keeps the baseline and saves
+With too few rows, or no level proven safe, the task keeps the baseline and saves
 nothing: the policy says which and why.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from langchain_costrouter.calibration.bounds import LossBound, loss_upper_bound, saving_interval
+from langchain_costrouter.calibration.bounds import (
+    LossBound,
+    loss_upper_bound,
+    mean_interval,
+    saving_interval,
+)
+from langchain_costrouter.calibration.cells import cell_table
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
 from langchain_costrouter.calibration.features import FloatArray, IntArray
-from langchain_costrouter.calibration.grid import Candidate, cascade_grid, final_rule, served
+from langchain_costrouter.calibration.grid import Candidate, final_rule, served
 from langchain_costrouter.calibration.oof import StageScores, fold_ids
 from langchain_costrouter.calibration.options import SearchOptions
 from langchain_costrouter.calibration.parallel import prefit_tiers
@@ -42,85 +52,98 @@ from langchain_costrouter.calibration.policy import TaskPolicy
 
 @dataclass(frozen=True)
 class Evidence:
-    """Nested-fold answers of the proven rule: each train row, from a choice without it."""
+    """Nested-fold answers of the proven rule and of the baseline, row by row."""
 
-    margin: float
+    caution: float
     bound: LossBound
     quality: FloatArray
     cost: FloatArray
+    reference: FloatArray
+    reference_cost: FloatArray
 
 
-MARGINS = (0.03, 0.02, 0.015, 0.01, 0.005, 0.0, -0.005, -0.01)
-"""Quality over the baseline a choice must show on its own rows, most cautious first."""
+CAUTIONS = (6.0, 4.0, 3.0, 2.5, 2.0, 1.645, 1.28, 1.0, 0.5, 0.0)
+"""Standard errors of room a choice keeps under the allowed loss, most cautious first.
+
+Every level is a chance for noise to end the walk, so the head (where choices rest on
+few disagreements) has few, coarse levels and the tail, where savings change, finer ones.
+"""
 
 
 def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     """The task's cheapest cascade whose nested-fold loss bound is within the allowed loss."""
     scores = StageScores.of(matrix, options.folds, options.seed)
-    baseline = _baseline_model(matrix)
-    allowed = _allowed_loss(matrix, baseline, options)
     everything = np.arange(matrix.size)
+    baseline = _baseline_model(matrix, everything)
+    allowed = _allowed_loss(matrix, baseline, options)
     keep = Candidate((baseline,), (), float(matrix.quality[:, baseline].mean()), 0.0)
     if len(everything) < options.min_rows:
         reason = f"too few rows ({len(everything)} < {options.min_rows}): kept the baseline"
         return _policy(matrix, scores, keep, options, allowed, None, reason)
     prefit_tiers(scores, options)
-    evidence = _proven_margin(matrix, scores, options, baseline, allowed)
+    evidence = _proven_caution(matrix, scores, options, allowed)
     if evidence is None:
-        return _policy(matrix, scores, keep, options, allowed, None, "no margin proven safe")
-    cells = list(_cells(matrix, scores, options, everything))
-    chosen = _choose(cells, matrix, everything, baseline, evidence.margin) or keep
-    reason = f"margin {evidence.margin * 100:+.1f} pt proven on nested folds"
+        return _policy(matrix, scores, keep, options, allowed, None, "no choice proven safe")
+    table = cell_table(matrix, scores, options, everything, baseline)
+    budget = float(matrix.cost[:, baseline].sum())
+    caution = evidence.caution * _final_scale(len(everything), options.outer_folds)
+    chosen = table.cheapest_within(allowed, caution, budget) or keep
+    reason = f"caution {evidence.caution:g} standard errors proven on nested folds"
     return _policy(matrix, scores, chosen, options, allowed, evidence, reason)
 
 
-def _proven_margin(
-    matrix: OutcomeMatrix,
-    scores: StageScores,
-    options: SearchOptions,
-    baseline: int,
-    allowed: float,
+def _final_scale(size: int, folds: int) -> float:
+    """How much the final choice's ``z`` grows so its room in points matches the nested ones.
+
+    The nested choices saw ``(folds - 1) / folds`` of the rows, so their standard errors
+    were wider by ``sqrt(folds / (folds - 1))``; at the same ``z`` the final choice on all
+    rows would keep less room, and be bolder than anything the evidence judged.
+    """
+    kept = size - -(-size // folds)
+    return math.sqrt(size / max(kept, 1))
+
+
+def _proven_caution(
+    matrix: OutcomeMatrix, scores: StageScores, options: SearchOptions, allowed: float
 ) -> Evidence | None:
-    """The boldest margin whose nested-fold loss bound holds, walking from the most cautious."""
-    outer = fold_ids(matrix.size, options.outer_folds, options.seed + 1)
-    folds = [
-        (np.flatnonzero(outer != fold), np.flatnonzero(outer == fold))
-        for fold in range(options.outer_folds)
-    ]
-    grids = [list(_cells(matrix, scores, options, kept)) for kept, _ in folds]
-    reference = matrix.quality[:, baseline]
+    """The boldest caution whose nested-fold loss bound holds, walking from the most cautious."""
+    answers = _nested_answers(matrix, scores, options, allowed)
     proven = None
-    for margin in MARGINS:
-        quality, cost = reference.copy(), matrix.cost[:, baseline].copy()
-        for (kept, held), cells in zip(folds, grids, strict=True):
-            chosen = _choose(cells, matrix, kept, baseline, margin)
-            if chosen is not None:
-                quality[held], cost[held] = served(matrix, scores, chosen, held)
+    for caution, (quality, cost, reference, reference_cost) in zip(CAUTIONS, answers, strict=True):
         bound = loss_upper_bound(reference, quality, options.confidence)
         if bound.upper > allowed:
             break
-        proven = Evidence(margin, bound, quality, cost)
+        proven = Evidence(caution, bound, quality, cost, reference, reference_cost)
     return proven
 
 
-def _choose(
-    cells: Sequence[Candidate],
-    matrix: OutcomeMatrix,
-    rows: IntArray,
-    baseline: int,
-    margin: float,
-) -> Candidate | None:
-    """The cheapest cell at least ``margin`` above the baseline on ``rows``; None if none."""
-    goal = float(matrix.quality[rows, baseline].mean()) + margin
-    base_cost = float(matrix.cost[rows, baseline].sum())
-    feasible = [c for c in cells if c.quality + 1e-9 >= goal and c.cost < base_cost]
-    if not feasible:
-        return None
-    return min(feasible, key=lambda c: (round(c.cost, 12), -c.quality, len(c.tiers)))
+def _nested_answers(
+    matrix: OutcomeMatrix, scores: StageScores, options: SearchOptions, allowed: float
+) -> list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]:
+    """Per caution: (quality, cost) each row gets from a choice made on the other folds,
+    and (quality, cost) of the baseline picked on those folds."""
+    size = matrix.size
+    outer = fold_ids(size, options.outer_folds, options.seed + 1)
+    answers = [tuple(np.zeros(size) for _ in range(4)) for _ in CAUTIONS]
+    for fold in range(options.outer_folds):
+        kept, held = np.flatnonzero(outer != fold), np.flatnonzero(outer == fold)
+        reference = _baseline_model(matrix, kept)
+        table = cell_table(matrix, scores, options, kept, reference)
+        budget = float(matrix.cost[kept, reference].sum())
+        for caution, (quality, cost, base, base_cost) in zip(CAUTIONS, answers, strict=True):
+            base[held] = matrix.quality[held, reference]
+            base_cost[held] = matrix.cost[held, reference]
+            chosen = table.cheapest_within(allowed, caution, budget)
+            if chosen is None:
+                quality[held], cost[held] = base[held], base_cost[held]
+            else:
+                quality[held], cost[held] = served(matrix, scores, chosen, held)
+    return [(q, c, b, bc) for q, c, b, bc in answers]
 
 
-def _baseline_model(matrix: OutcomeMatrix) -> int:
-    quality, cost = matrix.quality.mean(axis=0), matrix.cost.sum(axis=0)
+def _baseline_model(matrix: OutcomeMatrix, rows: IntArray) -> int:
+    """The best single model on ``rows`` (the cheaper on a tie)."""
+    quality, cost = matrix.quality[rows].mean(axis=0), matrix.cost[rows].sum(axis=0)
     return int(np.lexsort((cost, -quality))[0])
 
 
@@ -131,35 +154,6 @@ def _allowed_loss(matrix: OutcomeMatrix, baseline: int, options: SearchOptions) 
     if options.quality_ratio != 1.0:
         return max(best * (1.0 - options.quality_ratio), 0.0)
     return options.max_quality_loss
-
-
-def _cells(
-    matrix: OutcomeMatrix, scores: StageScores, options: SearchOptions, rows: IntArray
-) -> Iterator[Candidate]:
-    size = len(rows)
-    for model in range(len(matrix.models)):
-        quality, cost = matrix.quality[rows, model].mean(), matrix.cost[rows, model].sum()
-        yield Candidate((model,), (), float(quality), float(cost))
-    for length in range(2, options.max_tiers + 1):
-        for tiers in itertools.combinations(range(len(matrix.models)), length):
-            rules, quality, cost = cascade_grid(matrix, scores, tiers, options.grid_size, rows)
-            keep = _pareto(quality / size, cost)
-            for index in keep:
-                yield Candidate(
-                    tiers, rules[index], float(quality[index] / size), float(cost[index])
-                )
-
-
-def _pareto(quality: FloatArray, cost: FloatArray) -> list[int]:
-    """Indices of one cascade's grid cells that no cheaper cell matches in quality."""
-    order = np.lexsort((-quality, cost))
-    kept: list[int] = []
-    best = -np.inf
-    for index in order:
-        if quality[index] > best:
-            kept.append(int(index))
-            best = float(quality[index])
-    return kept
 
 
 def _policy(
@@ -192,12 +186,16 @@ def _promise(
     Expected quality and saving are the nested-fold figures (answers from cascades
     chosen without the row), not the final choice's own train figures.
     """
-    baseline = _baseline_model(matrix)
+    baseline = _baseline_model(matrix, np.arange(matrix.size))
     base_quality, base_cost = matrix.quality[:, baseline], matrix.cost[:, baseline]
+    loss = 0.0
+    if evidence is not None:
+        base_quality, base_cost = evidence.reference, evidence.reference_cost
+        loss = evidence.bound.upper
     quality = base_quality if evidence is None else evidence.quality
     cost = base_cost if evidence is None else evidence.cost
-    loss = 0.0 if evidence is None else max(evidence.bound.upper, 0.0)
     low, high = saving_interval(cost, base_cost, options.confidence, options.seed)
+    quality_low, quality_high = mean_interval(quality, options.confidence)
     total = float(base_cost.sum())
     return {
         "method": "guarded",
@@ -206,7 +204,9 @@ def _promise(
         "allowed_loss": round(allowed, 6),
         "confidence": options.confidence,
         "size": matrix.size,
+        "baseline_quality": round(float(base_quality.mean()), 6),
         "expected_quality": round(float(quality.mean()), 6),
+        "quality_interval": [round(quality_low, 6), round(quality_high, 6)],
         "quality_lower_bound": round(float(base_quality.mean()) - loss, 6),
         "loss_upper_bound": round(loss, 6),
         "expected_saving": round(1.0 - float(cost.sum()) / total if total > 0 else 0.0, 6),

@@ -35,8 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``costrouter calibrate``."""
     parser.description = (
         "Split an outcomes file (JSONL, one question a line with every model's "
-        "answer, score and cost), search per task label the cheapest cascade whose train "
-        "quality meets the target, then run it through RoutedChatModel on the test split."
+        "answer, score and cost), search per task label the cheapest cascade whose quality "
+        "loss against the best single model has a proven bound, then run it through "
+        "RoutedChatModel on the test split."
     )
     parser.add_argument(
         "outcomes", type=Path, nargs="?", metavar="OUTCOMES", help="outcomes JSONL file"
@@ -53,10 +54,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--method",
         choices=METHODS,
-        default="legacy",
-        help="guarded: the cheapest cascade whose quality loss against the best single model "
-        "has a one-sided upper confidence bound (nested folds) within --max-quality-loss; "
-        "legacy: the cheapest whose out-of-fold train quality meets the target (default)",
+        default="guarded",
+        help="guarded (default): the cheapest cascade whose quality loss against the best "
+        "single model has a one-sided upper confidence bound (nested folds) within "
+        "--max-quality-loss; "
+        "legacy: the cheapest whose out-of-fold train quality meets the target (no bound)",
     )
     parser.add_argument(
         "--max-quality-loss",
@@ -170,13 +172,15 @@ def render_figures(report: dict[str, Any]) -> str:
 
 
 def _promise_line(train: dict[str, Any]) -> str:
-    """The guarded search's promise for one task, as a line."""
+    """The guarded search's promise for one task, as a line (intervals at its confidence)."""
     low, high = train["saving_interval"]
+    quality = train.get("quality_interval")
+    spread = "" if quality is None else f" [{quality[0]:.4f}, {quality[1]:.4f}]"
     return (
         f"promise: loss <= {train['loss_upper_bound'] * 100:.2f} pt "
         f"(allowed {train['allowed_loss'] * 100:.2f} pt at {train['confidence']:.0%}) "
-        f"vs {train['baseline_model']}, expected quality {train['expected_quality']:.4f}, "
-        f"saving {train['expected_saving']:.1%} [{low:.1%}, {high:.1%}], "
+        f"vs {train['baseline_model']}, expected quality {train['expected_quality']:.4f}"
+        f"{spread}, saving {train['expected_saving']:.1%} [{low:.1%}, {high:.1%}], "
         f"{train['size']} rows; {train['decision']}"
     )
 

@@ -33,12 +33,22 @@ def test_guarded_policy_states_its_promise_and_keeps_it_on_the_test_half(
     assert promise["size"] == len(train)
     low, high = promise["saving_interval"]
     assert low <= promise["expected_saving"] <= high
+    low, high = promise["quality_interval"]
+    assert low <= promise["expected_quality"] <= high
+    assert promise["quality_lower_bound"] == pytest.approx(
+        promise["baseline_quality"] - promise["loss_upper_bound"], abs=1e-5
+    )
+    assert promise["expected_saving"] > 0.3  # the cheap model is right on 60% of rows
     assert promise["loss_upper_bound"] <= promise["allowed_loss"]
     tested = OutcomeMatrix.of(test)
     baseline = single_model_figures(tested)[best_single_model(OutcomeMatrix.of(train))]
     routed = simulate_policy(policy, test)
     assert baseline.quality - routed.quality <= 0.01
     assert routed.cost_usd <= baseline.cost_usd
+
+
+def test_guarded_is_the_default_method() -> None:
+    assert SearchOptions().method == "guarded"
 
 
 def test_too_few_rows_keep_the_baseline_and_say_so() -> None:

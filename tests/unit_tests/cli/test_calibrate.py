@@ -40,7 +40,8 @@ def calibrate_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, 
 
 
 def test_json_has_the_contract_fields(outcomes: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    report = calibrate_json(capsys, str(outcomes), "--train-fraction", "0.5", "--seed", "0")
+    args = ("--train-fraction", "0.5", "--seed", "0", "--method", "legacy")
+    report = calibrate_json(capsys, str(outcomes), *args)
     assert set(report) == CONTRACT_KEYS
     assert (report["train_size"], report["test_size"]) == (80, 80)
     test, baseline, oracle = report["test"], report["baseline"], report["oracle"]
@@ -72,7 +73,7 @@ def test_router_figures_match_the_pure_simulation(
 def test_target_quality_zero_picks_the_cheapest_model(
     outcomes: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    report = calibrate_json(capsys, str(outcomes), "--target-quality", "0")
+    report = calibrate_json(capsys, str(outcomes), "--target-quality", "0", "--method", "legacy")
     _, test = split_records(read_outcomes(outcomes), 0.5, seed=0)
     cheap = single_model_figures(OutcomeMatrix.of(test))[CHEAP]
     assert report["test"]["calls_by_model"] == {CHEAP: 80}
@@ -179,7 +180,14 @@ def test_guarded_method_prints_and_stores_its_promise(
     stored = load_policy(policy_path)
     assert {t.train["method"] for t in stored.tasks.values()} == {"guarded"}
     assert main(["calibrate", str(outcomes), *args]) == 0
-    assert "promise: loss <=" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "promise: loss <=" in printed
+    for spec in tasks.values():
+        low, high = spec["train"]["quality_interval"]
+        assert (
+            f"expected quality {spec['train']['expected_quality']:.4f} [{low:.4f}, {high:.4f}]"
+            in printed
+        )
 
 
 def test_confidence_out_of_range_is_a_usage_error(outcomes: Path) -> None:
