@@ -30,6 +30,7 @@ def spend_until_refused(url: str, budgets: list[Budget], seed: int, barrier: Any
     gate = BudgetGate(budgets, url)
     rng = random.Random(seed)
     settled: list[tuple[float, Decimal]] = []
+    gate.status(ACME)  # connect and create the tables before the race, not inside it
     barrier.wait()
     while True:
         try:
