@@ -27,6 +27,7 @@ from langchain_costrouter.calibration.run import (
 from langchain_costrouter.calibration.scaled import calibrate_table, evaluate_table
 from langchain_costrouter.calibration.table import read_outcome_table, table_split
 from langchain_costrouter.cli import ledger_outcomes
+from langchain_costrouter.cli._arguments import positive_int
 from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.outcomes import OutcomeRecord
 
@@ -77,7 +78,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=1,
         help="processes fitting the scorers (default 1); the policy is the same for any "
         "number. Worth it on idle cores only: on a busy 2-core machine 2 were slower",
@@ -204,16 +205,6 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from error
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _unit_interval(text: str) -> float:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter.cli._arguments import positive_int
 from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.collect import CallLimits, CollectOptions, collect
 from langchain_costrouter.collect.run import DEFAULT_OUTPUT_TOKENS
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--score", required=True, metavar="SCORER", help=f"one of: {', '.join(SCORER_NAMES)}"
     )
     parser.add_argument("--out", type=Path, required=True, help="outcomes JSONL (appended)")
-    parser.add_argument("--concurrency", type=_positive, default=4, help="calls in flight (4)")
+    parser.add_argument("--concurrency", type=positive_int, default=4, help="calls in flight (4)")
     parser.add_argument(
         "--max-cost-usd", type=_dollars, help="stop before the spend would pass this"
     )
@@ -47,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ledger", help="ledger URL (default: the config's, else the default)")
     parser.add_argument(
         "--output-tokens",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_OUTPUT_TOKENS,
         help=f"expected answer length for the estimate ({DEFAULT_OUTPUT_TOKENS})",
     )
@@ -120,16 +121,6 @@ def _names(text: str) -> tuple[str, ...]:
     if not names:
         raise argparse.ArgumentTypeError("name at least one model")
     return names
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from error
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _dollars(text: str) -> Decimal:
