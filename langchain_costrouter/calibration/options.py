@@ -28,7 +28,9 @@ class SearchOptions:
     model's train quality) set the quality to keep instead of ``max_quality_loss``.
 
     ``workers`` processes fit the scorers' text layers (`parallel`); any number gives
-    the same policy.
+    the same policy. None (the default) picks per task: the usable CPUs, up to 4, for a
+    task of `parallel.PARALLEL_ROWS` train rows or more, where the fits dominate; one
+    process below that, where forking would cost more than it saves.
     """
 
     method: str = "guarded"
@@ -43,7 +45,7 @@ class SearchOptions:
     folds: int = 5
     max_tiers: int = 3
     grid_size: int = 40
-    workers: int = 1
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -57,5 +59,5 @@ class SearchOptions:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if self.outer_folds < 2:
             raise ConfigError(f"outer folds must be at least 2, got {self.outer_folds}")
-        if self.workers < 1:
+        if self.workers is not None and self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")

@@ -79,9 +79,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=positive_int,
-        default=1,
-        help="processes fitting the scorers (default 1); the policy is the same for any "
-        "number. Worth it on idle cores only: on a busy 2-core machine 2 were slower",
+        default=None,
+        help="processes fitting the scorers; the policy is the same for any number "
+        "(default: the usable CPUs up to 4 for a task of 10,000 train rows or more, "
+        "else 1; on a busy machine 1 can be faster)",
     )
     parser.add_argument(
         "--progress",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from langchain_costrouter.calibration import SearchOptions, calibrate
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
 from langchain_costrouter.calibration.oof import StageScores
-from langchain_costrouter.calibration.parallel import prefit
+from langchain_costrouter.calibration.parallel import PARALLEL_ROWS, default_workers, prefit
 from langchain_costrouter.calibration.policy_routes import policy_digest
 from langchain_costrouter.errors import ConfigError
 from tests.unit_tests.cli.outcome_files import synthetic_records
@@ -35,3 +37,10 @@ def test_prefit_keeps_the_fits_a_worker_made() -> None:
 def test_workers_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="workers must be at least 1"):
         SearchOptions(workers=0)
+
+
+def test_by_default_only_large_tasks_fork_and_never_more_than_four() -> None:
+    assert SearchOptions().workers is None
+    assert default_workers(PARALLEL_ROWS - 1) == 1
+    usable = len(os.sched_getaffinity(0))
+    assert default_workers(PARALLEL_ROWS) == min(usable, 4)
