@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
-from langchain_costrouter.ledger.summary import GroupBy, Summary
+from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary
 from langchain_costrouter.metadata import CostRouterMetadata
 
 
@@ -47,7 +47,6 @@ class Ledger(ABC):
     def close(self) -> None:  # noqa: B027 - stores without resources need no close
         """Flush and release the store's resources."""
 
-    @abstractmethod
     def summary(
         self,
         by: GroupBy = "task",
@@ -65,6 +64,12 @@ class Ledger(ABC):
 
         Pending rows are flushed first, so a summary sees every row added before it.
         """
+        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
+        return self._summarise(by, where)
+
+    @abstractmethod
+    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
+        """`summary` once its filters are parsed: flush, then aggregate the kept rows."""
 
     @abstractmethod
     def rows(self) -> list[LedgerRow]:

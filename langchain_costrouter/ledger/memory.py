@@ -39,18 +39,8 @@ class InMemoryLedger(Ledger):
         with self._lock:
             self._pending.append(PendingCall(meta, run_id, when, reference_model))
 
-    def summary(
-        self,
-        by: GroupBy = "task",
-        since: datetime | str | None = None,
-        *,
-        until: datetime | str | None = None,
-        namespace: str | None = None,
-        task: str | None = None,
-        purpose: str | None = None,
-    ) -> Summary:
+    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
         """Spend per group, aggregated in Python."""
-        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
         return summarise_rows(self.rows(), by, where)
 
     def rows(self) -> list[LedgerRow]:

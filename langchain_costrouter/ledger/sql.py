@@ -123,19 +123,9 @@ class SQLLedger(Ledger):
         self.flush()
         return spool.pending_rows(self.spool_dir)
 
-    def summary(
-        self,
-        by: GroupBy = "task",
-        since: datetime | str | None = None,
-        *,
-        until: datetime | str | None = None,
-        namespace: str | None = None,
-        task: str | None = None,
-        purpose: str | None = None,
-    ) -> Summary:
+    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
         """Spend per group, aggregated by the database."""
         self._ready()
-        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
         query = queries.summary_query(self._store.tables.rows, by, where)
         with self._store.engine.connect() as conn:
             groups = [queries.group_totals(record) for record in conn.execute(query).mappings()]
