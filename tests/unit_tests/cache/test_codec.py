@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from datetime import UTC, datetime
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -11,6 +12,7 @@ from langchain_openai.chat_models.base import _oai_structured_outputs_parser
 from pydantic import BaseModel
 
 from langchain_costrouter.cache import CacheDecodeError, decode_message, encode_message
+from langchain_costrouter.cache.codec import CacheEncodeError
 
 
 class Person(BaseModel):
@@ -87,3 +89,15 @@ def test_values_are_plain_json() -> None:
 def test_anything_else_is_a_decode_error(raw: bytes) -> None:
     with pytest.raises(CacheDecodeError):
         decode_message(raw)
+
+
+def test_keys_orjson_refuses_are_written_by_json() -> None:
+    original = AIMessage(content="ok", response_metadata={"scores": {1: 0.5, 2: 0.25}})
+    decoded = decode_message(encode_message(original))
+    assert decoded.response_metadata == {"scores": {"1": 0.5, "2": 0.25}}  # as json writes them
+
+
+def test_a_value_json_cannot_write_is_still_refused() -> None:
+    answer = AIMessage(content="ok", response_metadata={"at": datetime(2026, 1, 1, tzinfo=UTC)})
+    with pytest.raises(CacheEncodeError, match="cannot be cached as JSON"):
+        encode_message(answer)

@@ -102,3 +102,11 @@ def test_rows_journaled_by_another_version_read_back() -> None:
     stored["rows"][0]["column_of_a_newer_version"] = 1
     del stored["rows"][0]["usage_estimated"]  # a field an older version did not have
     assert spool.decode(json.dumps(stored).encode()) == sample_rows()[:1]
+
+
+def test_a_record_holding_a_datetime_is_journaled_as_its_rows() -> None:
+    record: CostRouterMetadata = {**RECORD, "task": "chat", "extra": datetime(2026, 1, 1)}  # type: ignore[typeddict-unknown-key]
+    call = PendingCall(record, "run-3", datetime(2026, 3, 1, tzinfo=UTC), None)
+    (line,) = spool.encode([call]).splitlines()
+    assert b'"rows"' in line and b'"call"' not in line
+    assert spool.decode(line) == call.rows()
