@@ -22,6 +22,8 @@ import os
 import threading
 from pathlib import Path
 
+from langchain_costrouter import _syscalls
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: DiskBackend locks with database rows
@@ -55,7 +57,7 @@ class RangeLocks:
     def unlock(self, name: str) -> None:
         """Release the lock of ``name`` (a no-op when this process does not hold it)."""
         if name in self._held:
-            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
+            _syscalls.unlock_byte(self._fd, _offset(name))
             self._release(name)
 
     def is_locked(self, name: str) -> bool:
@@ -65,7 +67,7 @@ class RangeLocks:
         try:
             if not self._take(name):
                 return True
-            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(name))
+            _syscalls.unlock_byte(self._fd, _offset(name))
             return False
         finally:
             self._release(name)
@@ -89,11 +91,7 @@ class RangeLocks:
             self._held.discard(name)
 
     def _take(self, name: str) -> bool:
-        try:
-            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _offset(name))
-        except (BlockingIOError, PermissionError):
-            return False
-        return True
+        return _syscalls.try_lock_byte(self._fd, _offset(name))
 
     def _forked_guard(self) -> threading.Lock:
         """The guard of this process: a forked child holds none of its parent's locks."""

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from langchain_costrouter import _syscalls
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 
@@ -55,10 +56,10 @@ class Journal:
 
         Raises OSError (a full disk): the caller stops journaling.
         """
-        data = memoryview(spool.encode(items))
+        data = spool.encode(items)
         current = self._current
         while data:
-            written = os.write(current.fd, data)
+            written = _syscalls.write(current.fd, data)  # keeps the GIL: see `_syscalls`
             data = data[written:]
             current.size += written
         self._seq += len(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import stat
 import time
@@ -50,7 +51,8 @@ def test_entries_are_json_under_the_prefix_with_expiry(prefixed_url: str, redis_
     client = redis.Redis.from_url(redis_url)
     prefix = prefixed_url.split("prefix=")[1]
     (name,) = client.keys(prefix + "*")
-    assert client.get(name).startswith(b'{"v": 1')
+    stored = json.loads(client.get(name))
+    assert stored["v"] == 1 and stored["data"]["content"] == "Paris."
     assert 0 < client.pttl(name) <= 60_000
 
 
