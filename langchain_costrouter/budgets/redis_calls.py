@@ -45,7 +45,7 @@ class _Held:
     __slots__ = ("__weakref__", "connection", "pid")
 
     def __init__(self, pool: redis.ConnectionPool) -> None:
-        self.connection = _checkout(pool)
+        self.connection = pool.get_connection()
         self.pid = os.getpid()
         weakref.finalize(self, pool.release, self.connection)
 
@@ -79,7 +79,7 @@ class AsyncScriptRunner:
         self._pool = client.connection_pool
 
     async def run(self, script: LuaScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        connection = await self._pool.get_connection()
+        connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             try:
                 return await _aevalsha(connection, script, keys, args)
@@ -112,10 +112,3 @@ async def _aevalsha(
         await connection.read_response()
         await connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
         return await connection.read_response()
-
-
-def _checkout(pool: redis.ConnectionPool) -> Any:
-    try:
-        return pool.get_connection()
-    except TypeError:  # redis-py before 5.3 asks for a command name
-        return pool.get_connection("EVALSHA")  # type: ignore[call-arg, unused-ignore]

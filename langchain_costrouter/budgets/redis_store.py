@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from langchain_costrouter.budgets import redis_scripts
 from langchain_costrouter.budgets.claims import Claim
-from langchain_costrouter.budgets.redis_calls import AsyncScriptRunner, LuaScript, ScriptRunner
 from langchain_costrouter.budgets.model import RateLimit
+from langchain_costrouter.budgets.redis_calls import AsyncScriptRunner, LuaScript, ScriptRunner
 from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
 from langchain_costrouter.errors import BudgetStoreError
 

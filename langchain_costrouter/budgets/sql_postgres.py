@@ -37,7 +37,7 @@ class PostgresQueries(Queries):
 
     def __init__(self, tables: BudgetTables) -> None:
         super().__init__(tables, "postgresql")
-        dialect = PGDialect_psycopg()
+        dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
         self.reserve_one = DriverStatement.compile(self._reserve_one(), dialect)
         self.reserve_all = DriverStatement.compile(self._reserve_all(), dialect)
         self.ensure_accounts = DriverStatement.compile(self._ensure_accounts(), dialect)
