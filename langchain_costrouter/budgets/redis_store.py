@@ -1,7 +1,9 @@
 """``redis://``: budgets and rate limits shared by many machines, one Lua script per operation.
 
-The async methods use ``redis.asyncio`` (one client per event loop, since a connection
-belongs to the loop that opened it), so a gate never blocks an event loop on Redis.
+Calls go through `ScriptRunner` (budgets/redis_calls.py): EVALSHA on a connection the
+thread holds. The async methods use ``redis.asyncio`` (one client per event loop, since
+a connection belongs to the loop that opened it), so a gate never blocks an event loop
+on Redis.
 On Redis Cluster, put a hash tag in the prefix (``?prefix={costrouter}:``) so the keys
 of one call's budgets live on one shard, as a multi-key script requires.
 """
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from langchain_costrouter.budgets import redis_scripts
 from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.model import RateLimit
+from langchain_costrouter.budgets.redis_calls import AsyncScriptRunner, LuaScript, ScriptRunner
 from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
 from langchain_costrouter.errors import BudgetStoreError
 
@@ -45,8 +48,8 @@ class RedisStore(BudgetStore):
             url, socket_connect_timeout=timeout, socket_timeout=timeout
         )
         self.url = sa.make_url(url).render_as_string(hide_password=True)
-        self._scripts = _Scripts(self._client)
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Scripts] = (
+        self._runner = ScriptRunner(self._client)
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScriptRunner] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -55,23 +58,23 @@ class RedisStore(BudgetStore):
     ) -> Refusal | None:
         keys, args = self._reserve_args(claims, amount, lease_seconds, reservation_id)
         with self._errors():
-            return _refusal(self._scripts.reserve(keys, args))
+            return _refusal(self._runner.run(_RESERVE, keys, args))
 
     def settle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
     ) -> list[int]:
         keys, args = self._settle_args(claims, reservation_id, amount, actual)
         with self._errors():
-            return [int(spent) for spent in self._scripts.settle(keys, args)]
+            return [int(spent) for spent in self._runner.run(_SETTLE, keys, args)]
 
     def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         with self._errors():
-            return _pairs(self._scripts.read(self._account_keys(claims), []))
+            return _pairs(self._runner.run(_READ, self._account_keys(claims), []))
 
     def acquire_rate(self, key: str, limit: RateLimit, tokens: int, max_wait: float) -> RateGrant:
         with self._errors():
-            reply = self._scripts.rate(
-                [self.prefix + "r:" + key], _rate_args(limit, tokens, max_wait)
+            reply = self._runner.run(
+                _RATE, [self.prefix + "r:" + key], _rate_args(limit, tokens, max_wait)
             )
         return _grant(reply)
 
@@ -80,25 +83,25 @@ class RedisStore(BudgetStore):
     ) -> Refusal | None:
         keys, args = self._reserve_args(claims, amount, lease_seconds, reservation_id)
         with self._errors():
-            return _refusal(await self._loop_scripts().reserve(keys, args))
+            return _refusal(await self._loop_runner().run(_RESERVE, keys, args))
 
     async def asettle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
     ) -> list[int]:
         keys, args = self._settle_args(claims, reservation_id, amount, actual)
         with self._errors():
-            return [int(spent) for spent in await self._loop_scripts().settle(keys, args)]
+            return [int(spent) for spent in await self._loop_runner().run(_SETTLE, keys, args)]
 
     async def aread(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         with self._errors():
-            return _pairs(await self._loop_scripts().read(self._account_keys(claims), []))
+            return _pairs(await self._loop_runner().run(_READ, self._account_keys(claims), []))
 
     async def aacquire_rate(
         self, key: str, limit: RateLimit, tokens: int, max_wait: float
     ) -> RateGrant:
         args = _rate_args(limit, tokens, max_wait)
         with self._errors():
-            reply = await self._loop_scripts().rate([self.prefix + "r:" + key], args)
+            reply = await self._loop_runner().run(_RATE, [self.prefix + "r:" + key], args)
         return _grant(reply)
 
     def close(self) -> None:
@@ -124,7 +127,7 @@ class RedisStore(BudgetStore):
         args += [_expire_ms(claim) for claim in claims]
         return self._account_keys(claims), args
 
-    def _loop_scripts(self) -> _Scripts:
+    def _loop_runner(self) -> AsyncScriptRunner:
         loop = asyncio.get_running_loop()
         scripts = self._async.get(loop)
         if scripts is None:
@@ -133,7 +136,7 @@ class RedisStore(BudgetStore):
                 socket_connect_timeout=self._timeout,
                 socket_timeout=self._timeout,
             )
-            scripts = self._async[loop] = _Scripts(client)
+            scripts = self._async[loop] = AsyncScriptRunner(client)
         return scripts
 
     @contextmanager
@@ -144,14 +147,10 @@ class RedisStore(BudgetStore):
             raise BudgetStoreError(self.url, error) from error
 
 
-class _Scripts:
-    """The scripts registered on one client (EVALSHA, loading them again if Redis forgot)."""
-
-    def __init__(self, client: Any) -> None:
-        self.reserve = client.register_script(redis_scripts.RESERVE)
-        self.settle = client.register_script(redis_scripts.SETTLE)
-        self.read = client.register_script(redis_scripts.READ)
-        self.rate = client.register_script(redis_scripts.ACQUIRE_RATE)
+_RESERVE = LuaScript(redis_scripts.RESERVE)
+_SETTLE = LuaScript(redis_scripts.SETTLE)
+_READ = LuaScript(redis_scripts.READ)
+_RATE = LuaScript(redis_scripts.ACQUIRE_RATE)
 
 
 def _expire_ms(claim: Claim) -> int:

@@ -1,4 +1,4 @@
-"""Connections of the SQL budget store: sync, async (psycopg) and autocommit, per database.
+"""Connections of the SQL budget store: sync and async (psycopg), per database.
 
 Work is written once, as a function of a sync `sqlalchemy.Connection`: run directly,
 through the async engine's ``run_sync`` on Postgres (psycopg's async driver, so the
@@ -12,6 +12,10 @@ a commit then returns before its WAL record is flushed to disk (6 ms per commit 
 busy disk, against 0.3 ms). A crash of the database server, not of a client, can lose
 the last fraction of a second of reservations and settlements; the database stays
 consistent. ``?durable=true`` on the store URL keeps every commit flushed.
+
+Postgres connections are pooled in autocommit mode, the mode of the one-statement
+reservation and settlement (a round trip each, no BEGIN and COMMIT); work of several
+statements switches its connection to READ COMMITTED for as long as it holds it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _POOL = {"pool_size": 10, "max_overflow": 20}
+_TRANSACTIONS = "READ COMMITTED"
 
 
 class SQLConnections:
@@ -42,16 +47,17 @@ class SQLConnections:
 
     def __init__(self, url: str, tables: BudgetTables, *, durable: bool = False) -> None:
         self._options: dict[str, Any] = dict(_POOL)
+        if not url.startswith("sqlite"):
+            self._options["isolation_level"] = "AUTOCOMMIT"
         if not durable:
             self._options["connect_args"] = {"options": "-c synchronous_commit=off"}
         self.engine = _engine(url, self._options)
         self.url = self.engine.url.render_as_string(hide_password=True)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.tables = tables
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[AsyncEngine, AsyncEngine]
-        ] = weakref.WeakKeyDictionary()
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            weakref.WeakKeyDictionary()
+        )
         self._tables_ready = False
         os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
 
@@ -61,10 +67,14 @@ class SQLConnections:
             try:
                 with self.errors():
                     if not self._tables_ready:
-                        with self.engine.begin() as conn:
-                            create_tables(conn, self.tables)
+                        with self.engine.connect() as conn:
+                            self._in_transactions(conn)
+                            with conn.begin():
+                                create_tables(conn, self.tables)
                         self._tables_ready = True
-                    with (self._autocommit if autocommit else self.engine).connect() as conn:
+                    with self.engine.connect() as conn:
+                        if not autocommit:
+                            self._in_transactions(conn)
                         return work(conn, *args)
             except BudgetStoreError as error:
                 if attempt == 2 or not _worth_retrying(error):
@@ -75,20 +85,29 @@ class SQLConnections:
         """`run` without blocking the event loop."""
         if not self.postgres:
             return await asyncio.to_thread(self.run, work, autocommit, *args)
-        engine, autocommit_engine = self._async_engines()
+        engine = self._async_engine()
         for attempt in (1, 2):
             try:
                 with self.errors():
                     if not self._tables_ready:
-                        async with engine.begin() as conn:
-                            await conn.run_sync(create_tables, self.tables)
+                        async with engine.connect() as conn:
+                            await conn.execution_options(isolation_level=_TRANSACTIONS)
+                            async with conn.begin():
+                                await conn.run_sync(create_tables, self.tables)
                         self._tables_ready = True
-                    async with (autocommit_engine if autocommit else engine).connect() as conn:
+                    async with engine.connect() as conn:
+                        if not autocommit:
+                            await conn.execution_options(isolation_level=_TRANSACTIONS)
                         return await conn.run_sync(work, *args)
             except BudgetStoreError as error:
                 if attempt == 2 or not _worth_retrying(error):
                     raise
         raise AssertionError("unreachable")
+
+    def _in_transactions(self, conn: sa.Connection) -> None:
+        """Leave autocommit mode on this connection until it goes back to the pool."""
+        if self.postgres:
+            conn.execution_options(isolation_level=_TRANSACTIONS)
 
     def drop_tables(self) -> None:
         with self.errors(), self.engine.begin() as conn:
@@ -106,18 +125,16 @@ class SQLConnections:
         except (SQLAlchemyError, OSError) as error:
             raise BudgetStoreError(self.url, error) from error
 
-    def _async_engines(self) -> tuple[AsyncEngine, AsyncEngine]:
-        """This event loop's engines (a connection belongs to the loop that opened it)."""
+    def _async_engine(self) -> AsyncEngine:
+        """This event loop's engine (a connection belongs to the loop that opened it)."""
         # Imported here: async engines need greenlet (the [postgres] extra), SQLite not.
         from sqlalchemy.ext.asyncio import create_async_engine
 
         loop = asyncio.get_running_loop()
-        engines = self._async.get(loop)
-        if engines is None:
-            engine = create_async_engine(self.engine.url, **self._options)
-            autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-            engines = self._async[loop] = (engine, autocommit)
-        return engines
+        engine = self._async.get(loop)
+        if engine is None:
+            engine = self._async[loop] = create_async_engine(self.engine.url, **self._options)
+        return engine
 
 
 @contextmanager

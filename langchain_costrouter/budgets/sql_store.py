@@ -1,8 +1,7 @@
 """``sqlite:///PATH`` (processes of one machine) and ``postgresql+psycopg://`` (many machines).
 
-Postgres reserves with ONE conditional upsert statement (`PostgresQueries`), in
-autocommit mode for one budget, in a transaction that commits only if every account
-took the reservation for several (all or none); it settles with one statement too.
+Postgres reserves with ONE autocommit statement whatever the number of budgets, all or
+none (`PostgresQueries`), and settles with one statement too: one round trip each.
 SQLite runs one conditional upsert per account and the lease inserts in a ``BEGIN
 IMMEDIATE`` transaction (one writer at a time holds the database). Leases that ran out
 are reclaimed when a reservation would otherwise be refused, so the common reservation
@@ -22,7 +21,7 @@ import sqlalchemy as sa
 from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.model import RateLimit
 from langchain_costrouter.budgets.sql_connections import SQLConnections, transaction
-from langchain_costrouter.budgets.sql_postgres import PostgresQueries, account_params
+from langchain_costrouter.budgets.sql_postgres import PostgresQueries
 from langchain_costrouter.budgets.sql_queries import Queries
 from langchain_costrouter.budgets.sql_schema import DEFAULT_TABLE_PREFIX, budget_tables
 from langchain_costrouter.budgets.store import Buckets, BudgetStore, RateGrant, Refusal, take
@@ -70,10 +69,15 @@ class SQLStore(BudgetStore):
         if time.time() >= self._next_purge:
             self._db.run(self._purge, False)
         ask = _Ask(claims, amount, lease_seconds, reservation_id)
-        refused = self._db.run(self._try_reserve, self._one_statement(claims), ask)
-        if refused is None:
-            return None
-        return self._db.run(self._reserve_contended, False, ask, refused)
+        refused = self._db.run(self._try_reserve, self._postgres, ask)
+        for _ in range(_RESERVE_TRIES):
+            if refused is None:
+                return None
+            refusal = self._db.run(self._recheck, False, ask, refused)
+            if refusal is not None:
+                return refusal
+            refused = self._db.run(self._try_reserve, self._postgres, ask)
+        return self._db.run(self._still_contended, False, ask, refused)
 
     def settle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
@@ -92,10 +96,15 @@ class SQLStore(BudgetStore):
         if time.time() >= self._next_purge:
             await self._db.arun(self._purge, False)
         ask = _Ask(claims, amount, lease_seconds, reservation_id)
-        refused = await self._db.arun(self._try_reserve, self._one_statement(claims), ask)
-        if refused is None:
-            return None
-        return await self._db.arun(self._reserve_contended, False, ask, refused)
+        refused = await self._db.arun(self._try_reserve, self._postgres, ask)
+        for _ in range(_RESERVE_TRIES):
+            if refused is None:
+                return None
+            refusal = await self._db.arun(self._recheck, False, ask, refused)
+            if refusal is not None:
+                return refusal
+            refused = await self._db.arun(self._try_reserve, self._postgres, ask)
+        return await self._db.arun(self._still_contended, False, ask, refused)
 
     async def asettle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
@@ -118,21 +127,18 @@ class SQLStore(BudgetStore):
         self._db.drop_tables()
 
     # -- work on one connection (run directly, or through run_sync on the async engine) --
-    def _reserve_contended(self, conn: sa.Connection, ask: _Ask, refused: int) -> Refusal | None:
-        """After a refusal: reclaim leases that ran out, and try again while every account
-        shows room (the refusal met reservations in flight that have settled since, or
-        expired ones); otherwise report the account without room, never another one."""
-        for _ in range(_RESERVE_TRIES):
-            self._reclaim(conn, ask.claims)
-            state = self._read_accounts(conn, ask.claims)
-            short = _account_without_room(ask.claims, state, ask.amount)
-            if short is not None:
-                return Refusal(short, *state[short])
-            retried = self._try_reserve(conn, ask)
-            if retried is None:
-                return None
-            refused = retried
-        return Refusal(refused, *state[refused])  # still contended: refuse, do not spin
+    def _recheck(self, conn: sa.Connection, ask: _Ask, refused: int) -> Refusal | None:
+        """After a refusal: reclaim leases that ran out, then report the account without
+        room, never another one; None when every account shows room (the refusal met
+        reservations in flight that have settled since, or expired ones): try again."""
+        self._reclaim(conn, ask.claims)
+        state = self._read_accounts(conn, ask.claims)
+        short = _account_without_room(ask.claims, state, ask.amount)
+        return None if short is None else Refusal(short, *state[short])
+
+    def _still_contended(self, conn: sa.Connection, ask: _Ask, refused: int) -> Refusal:
+        """Refused after every try although the accounts showed room: refuse, do not spin."""
+        return Refusal(refused, *self._read_accounts(conn, ask.claims)[refused])
 
     def _try_reserve(self, conn: sa.Connection, ask: _Ask) -> int | None:
         """Reserve on every account or none; None when reserved, else the position of
@@ -142,16 +148,9 @@ class SQLStore(BudgetStore):
             if amount > claim.limit:
                 return index  # a new account takes any amount: check the limit here
         lease = {"amount": amount, "reservation": ask.reservation_id, "lease": ask.lease_seconds}
-        queries = self._queries
         if self._pg is not None:
-            statement = self._pg.reserve_all
-            with transaction(conn) as commit:  # no transaction in autocommit mode
-                took = {key for (key,) in conn.execute(statement, account_params(claims) | lease)}
-                for index, claim in enumerate(claims):
-                    if claim.key not in took:
-                        return index  # rolled back: all or none
-                commit()
-            return None
+            return self._pg.reserve(conn, claims, lease)
+        queries = self._queries
         with transaction(conn) as commit:
             for index, claim in enumerate(claims):  # in key order: every writer's lock order
                 params = _account_params(claim) | lease
@@ -164,13 +163,9 @@ class SQLStore(BudgetStore):
     def _settle(
         self, conn: sa.Connection, claims: Sequence[Claim], reservation_id: str, actual: int
     ) -> list[int]:
-        queries = self._queries
         if self._pg is not None:
-            params = account_params(claims) | {"reservation": reservation_id, "actual": actual}
-            with transaction(conn) as commit:  # no transaction in autocommit mode
-                spent = dict(conn.execute(self._pg.settle_all, params).all())
-                commit()
-            return [int(spent[claim.key]) for claim in claims]
+            return self._pg.settle(conn, claims, reservation_id, actual)
+        queries = self._queries
         with transaction(conn) as commit:
             freed = _amounts(conn.execute(queries.delete_lease, {"reservation": reservation_id}))
             spent_after = [
@@ -250,9 +245,6 @@ class SQLStore(BudgetStore):
                 conn.execute(queries.forget_leases, {"keys": keys})
                 conn.execute(queries.forget_accounts, {"keys": keys})
             commit()
-
-    def _one_statement(self, claims: Sequence[Claim]) -> bool:
-        return self._postgres and len(claims) == 1
 
 
 def _account_params(claim: Claim) -> dict[str, Any]:

@@ -4,6 +4,7 @@ settlements after a lease ran out, rate limits, and async methods that match."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -66,6 +67,37 @@ def test_all_or_none_across_budgets(any_store_url: str) -> None:
         "everyone": (Decimal(0), Decimal("1.1")),
         "tenant": (Decimal(0), Decimal("0.2")),
     }
+
+
+def test_all_or_none_holds_when_threads_race_for_the_last_room(shared_store_url: str) -> None:
+    """Threads reserve on the tenant and the global account at once: the tenant runs
+    out, and every reservation either took both accounts or neither."""
+    gate = BudgetGate([TENANT, EVERYONE], shared_store_url)
+    globex = CallContext("chat", {"tenant": "globex"})
+    taken: list[int] = []
+    start = threading.Barrier(6)
+
+    def reserve_until_refused(context: CallContext) -> None:
+        start.wait()
+        count = 0
+        while True:
+            try:
+                gate.reserve(context, "d", Decimal("0.03"))
+            except BudgetExhaustedError:
+                break
+            count += 1
+        taken.append(count)
+
+    contexts = [ACME] * 4 + [globex] * 2
+    threads = [threading.Thread(target=reserve_until_refused, args=(c,)) for c in contexts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(taken) == 66  # 33 x $0.03 fit in each tenant's $1
+    assert state(gate)["tenant"] == (Decimal(0), Decimal("0.99"))
+    assert state(gate)["everyone"] == (Decimal(0), Decimal("1.98"))  # both tenants, no more
+    gate.close()
 
 
 @pytest.mark.parametrize("budgets", [[TENANT], [TENANT, EVERYONE]], ids=["one", "two"])
