@@ -32,6 +32,7 @@ Run: python bench/otel.py [--requests 200] [--in-flight 64] [--rounds 5]
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,12 +54,14 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
+from otel_floor import floor, ours
 
 from langchain_costrouter import ModelPrice, PriceTable, RoutedChatModel
 from langchain_costrouter.telemetry import Telemetry, TelemetryProviders, flush
 
 BASELINE = "router, telemetry off"
 Timer = Callable[[BaseChatModel, int], dict[str, float]]
+Samples = dict[str, dict[str, list[float]]]
 
 
 class DroppingExporter(SpanExporter):
@@ -102,15 +105,15 @@ def sequential(model: BaseChatModel, count: int) -> dict[str, float]:
     return {"latency": wall, "caller CPU": caller, "CPU": time.process_time() - cpu}
 
 
-def interleaved(models: dict[str, Any], timer: Timer, count: int, rounds: int) -> Any:
-    """Best of ``rounds`` per configuration and figure, the order rotating each round."""
+def interleaved(models: dict[str, Any], timer: Timer, count: int, rounds: int) -> Samples:
+    """Every round's seconds per configuration and figure, the order rotating each round."""
     names = list(models)
-    best: dict[str, dict[str, float]] = {name: {} for name in names}
+    samples: Samples = {name: {} for name in names}
     for round_ in range(rounds):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             for figure, seconds in timer(models[name], count).items():
-                best[name][figure] = min(best[name].get(figure, float("inf")), seconds)
-    return best
+                samples[name].setdefault(figure, []).append(seconds)
+    return samples
 
 
 def loaded(in_flight: int) -> Timer:
@@ -124,23 +127,59 @@ def loaded(in_flight: int) -> Timer:
 
 
 def table(
-    best: dict[str, dict[str, float]], count: int, figures: Sequence[str] = ()
+    samples: Samples, count: int, figures: Sequence[str] = ()
 ) -> tuple[list[str], list[list[str]]]:
-    figures = figures or list(best[BASELINE])
+    """Per figure: the best round's us/call, its ratio to the baseline's best round, and
+    the ratio of the medians."""
+    figures = figures or list(samples[BASELINE])
     headers = ["configuration"]
     for figure in figures:
-        headers += [f"{figure} us/call", f"{figure} ratio"]
+        headers += [f"{figure} us/call", f"{figure} best", "median"]
+    base = samples[BASELINE]
     rows = []
-    for name, seconds in best.items():
+    for name, seconds in samples.items():
         row = [name]
         for figure in figures:
-            ratio = seconds[figure] / best[BASELINE][figure]
-            row += [f"{seconds[figure] / count * 1e6:.0f}", f"{ratio:.3f}"]
+            best, median = min(seconds[figure]), statistics.median(seconds[figure])
+            row += [
+                f"{best / count * 1e6:.0f}",
+                f"{best / min(base[figure]):.3f}",
+                f"{median / statistics.median(base[figure]):.3f}",
+            ]
         rows.append(row)
     return headers, rows
 
 
-def in_process(calls: int, rounds: int) -> dict[str, dict[str, float]]:
+def floor_table(models: dict[str, Any], calls: Samples, count: int, rounds: int) -> Any:
+    """CPU per call of the SDK's floor and of our reporting (bench/otel_floor.py), as
+    shares of the baseline's loopback call (process CPU, best and median rounds)."""
+    sdk = models["SDK, batch spans"]
+    loops = {"SDK floor (issue's spans + histograms)": floor(sdk), "our reporting": ours(sdk)}
+    per_loop: dict[str, list[float]] = {name: [] for name in loops}
+    iterations = 1000
+    for _ in range(rounds):
+        for name, loop in loops.items():
+            flush()
+            start = time.process_time()
+            for _ in range(iterations):
+                loop()
+            per_loop[name].append((time.process_time() - start) / iterations)
+    base = [seconds / count for seconds in calls[BASELINE]["CPU"]]
+    rows = [
+        [
+            name,
+            f"{min(seconds) * 1e6:.0f}",
+            f"{statistics.median(seconds) * 1e6:.0f}",
+            f"{min(seconds) / min(base):.3f}",
+            f"{statistics.median(seconds) / statistics.median(base):.3f}",
+        ]
+        for name, seconds in per_loop.items()
+    ]
+    headers = ["per call", "best us", "median us", "share best", "share median"]
+    return headers, rows
+
+
+def in_process(calls: int, rounds: int) -> Samples:
     """A router over an in-process child (no HTTP, no server), sequential calls."""
     from langchain_costrouter.testing.models import ScriptedChatModel
 
@@ -170,16 +209,20 @@ def main() -> None:
         interleaved(models, loaded(8), 16, 1)
         calls = interleaved(models, sequential, count, rounds)
         load = interleaved(models, loaded(args.in_flight), count, rounds)
-    print(f"loopback HTTP, {count} distinct requests per round, best of {rounds} rounds")
+        floors = floor_table(models, calls, count, rounds)
+    print(f"loopback HTTP, {count} distinct requests per round, {rounds} rounds")
     print_table(*table(calls, count))
     print(f"\nunder load ({args.in_flight} in flight), wall time")
     print_table(*table(load, count))
+    print(f"\nSDK floor against our reporting, {rounds} rounds of 1000, process CPU per call;")
+    print("share: of a loopback call's process CPU with telemetry off (the table above)")
+    print_table(*floors)
     local = in_process(1000, rounds)
-    print(f"\nin-process child, 1000 sequential calls per round, best of {rounds} rounds")
+    print(f"\nin-process child, 1000 sequential calls per round, {rounds} rounds")
     print_table(*table(local, 1000, ["CPU"]))  # its wall time is the GIL's share, not latency
     for name in ("SDK, batch spans", "SDK, simple spans"):
-        added = (calls[name]["CPU"] - calls[BASELINE]["CPU"]) / count * 1e6
-        local_added = (local[name]["CPU"] - local[BASELINE]["CPU"]) / 1000 * 1e6
+        added = (min(calls[name]["CPU"]) - min(calls[BASELINE]["CPU"])) / count * 1e6
+        local_added = (min(local[name]["CPU"]) - min(local[BASELINE]["CPU"])) / 1000 * 1e6
         print(
             f"{name}: CPU added per call {added:.0f} us over HTTP, {local_added:.0f} us in-process"
         )

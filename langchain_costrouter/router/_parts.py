@@ -103,8 +103,7 @@ def build_parts(
     )
     telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
     telemetry.watch(fields.breakers)
-    sink = telemetry.sink(ledger if ledger is not None else NoLedger())
-    recorder = Recorder(accountant, sink, fields.namespace)
+    recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
     if shadow is None:
         shadow = open_shadow(fields.shadow, routes, accountant, recorder.ledger, _url(ledger))
     first = routes[default_task or next(iter(routes))]

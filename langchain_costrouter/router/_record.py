@@ -75,7 +75,7 @@ class Recorder:
         }
         if not message.usage_metadata and served.get("usage"):  # estimated: not reported
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
-        self._write(record, request.run_id)
+        self._write(record, request)
         return message
 
     def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
@@ -87,7 +87,7 @@ class Recorder:
             # langchain-core's own cache hits keep the tokens and add total_cost 0.
             usage = {**message.usage_metadata, "total_cost": 0}
             message.usage_metadata = cast(UsageMetadata, usage)
-        self._write(record, request.run_id)
+        self._write(record, request)
         return message
 
     def fail(self, request: Request, error: BaseException) -> None:
@@ -122,7 +122,7 @@ class Recorder:
             extra=request.extra,
         )
         record["baseline_cost_usd"], record["savings_usd"] = savings.unanswered(request.attempts)
-        self._write(record, request.run_id)
+        self._write(record, request)
 
     def _hit_record(self, request: Request, hit: AIMessage) -> CostRouterMetadata:
         """A cache hit: $0 spent; what the original call cost is recorded as avoided.
@@ -177,17 +177,21 @@ class Recorder:
         if saved:
             request.extra["compression_saved_usd"] = self.accountant.input_cost(served, saved)
 
-    def _write(self, record: CostRouterMetadata, run_id: str) -> None:
-        """Stamp the record with its run and reference model; one ledger row per attempt.
+    def _write(self, record: CostRouterMetadata, request: Request) -> None:
+        """Stamp the record with its run and reference model; one ledger row per attempt;
+        then the call's telemetry, from the same record.
 
         A ledger failure never fails the call: the ledger warns and keeps rows for retry.
         """
         reference = self.accountant.reference_model
+        run_id = request.run_id
         record["run_id"] = run_id
         record["reference_model"] = reference
         self.ledger.add_call(
             record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
         )
+        if request.trace is not None:
+            request.trace.ended(record)
 
 
 def _status(error: BaseException) -> CallStatus:

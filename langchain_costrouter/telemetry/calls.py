@@ -13,13 +13,13 @@ never imports the router (the router imports it).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.routes import Deployment
 
 if TYPE_CHECKING:
@@ -59,9 +59,12 @@ class CallState(Protocol):
     def messages(self) -> list[BaseMessage]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttemptNote:
-    """One provider attempt as it happened; its record is ``attempts[index]``."""
+    """One provider attempt as it happened; its record is ``attempts[index]``.
+
+    Not frozen: a frozen dataclass sets each of its fields through
+    ``object.__setattr__``, which the request path would pay on every attempt."""
 
     index: int
     deployment: Deployment
@@ -98,13 +101,13 @@ class CallTrace:
     """The notes of one routed call, from its start to its record."""
 
     __slots__ = (
-        "__weakref__",
         "attempts",
         "cacheable",
         "compression",
         "content",
         "max_tokens",
         "parent",
+        "report",
         "start_ns",
         "streaming",
         "task",
@@ -119,6 +122,7 @@ class CallTrace:
         max_tokens: int | None,
         parent: Any,
         content: bool,
+        report: Callable[[CallTrace, CostRouterMetadata], None],
     ) -> None:
         self.task = task
         self.streaming = streaming
@@ -132,6 +136,12 @@ class CallTrace:
         self.compression: CompressionNote | None = None
         self.content = content
         """Whether prompt and answer text go on the spans (the user opted in)."""
+        self.report = report
+        """Where the call goes once its record exists (`Telemetry.report`)."""
+
+    def ended(self, record: CostRouterMetadata) -> None:
+        """The call's record is written: report the call from it."""
+        self.report(self, record)
 
     def attempt_ended(self, call: CallState, result: CallResult) -> None:
         """A provider call returned (an answer or an error); its record comes next."""

@@ -1,8 +1,8 @@
-"""The attributes that name a deployment, computed once per deployment.
+"""The attributes that open an attempt span, computed once per deployment.
 
-``gen_ai.provider.name``, ``gen_ai.request.model`` and, when the child calls a base URL,
-``server.address`` and ``server.port``: what the conventions ask for at span creation
-(they drive sampling) and on both client metrics.
+``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model`` and, when
+the child calls a base URL, ``server.address`` and ``server.port``: what the conventions
+ask for at span creation (they drive sampling).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _KNOWN: dict[str, tuple[tuple[str, Any], ...]] = {}
 
 
 def deployment_attributes(deployment: Deployment) -> dict[str, Any]:
-    """A fresh dict of the deployment's naming attributes (the caller may add to it)."""
+    """A fresh dict of the deployment's attempt span attributes (the caller adds to it)."""
     known = _KNOWN.get(deployment.breaker_key)
     if known is None:
         known = _KNOWN[deployment.breaker_key] = _attributes(deployment)
@@ -28,6 +28,7 @@ def deployment_attributes(deployment: Deployment) -> dict[str, Any]:
 
 def _attributes(deployment: Deployment) -> tuple[tuple[str, Any], ...]:
     attributes: list[tuple[str, Any]] = [
+        (n.OPERATION, n.CHAT),
         (n.PROVIDER, n.provider_name(deployment.provider)),
         (n.REQUEST_MODEL, deployment.model_id),
     ]

@@ -1,8 +1,11 @@
 """The metrics of routed calls: the GenAI client histograms, then money and events.
 
 - ``gen_ai.client.operation.duration`` (s) and ``gen_ai.client.token.usage`` ({token}):
-  one measurement per provider attempt, with the conventions' attributes and bucket
-  boundaries. Usage the provider did not report (the router's tiktoken estimate) is
+  one measurement per provider attempt, with the conventions' bucket boundaries and
+  their required and conditionally required attributes (operation, provider, request
+  model, error type) plus the response model; not ``server.*`` (recommended only) nor
+  the task (the counters carry it), as each attribute costs the SDK several microseconds
+  per measurement. Usage the provider did not report (the router's tiktoken estimate) is
   not measured: the conventions allow offline counts only when a user asks for them.
 - ``costrouter.cost`` (USD, counter): every priced attempt, by task, model, tier and
   role (answer, judge, compressor); ``costrouter.unpriced_attempts`` counts attempts
@@ -32,7 +35,6 @@ from opentelemetry.metrics import Meter, MeterProvider
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
-from langchain_costrouter.telemetry.deployments import deployment_attributes
 from langchain_costrouter.telemetry.tally import CARDINALITY_LIMIT, Tally
 
 
@@ -62,7 +64,7 @@ class Instruments:
 
     Per routed call the SDK sees only the client histograms (one duration and two
     token measurements per provider attempt), with attribute sets built once per
-    deployment, response model, task and error; the counters are `Tally` sums that
+    deployment, response model and error; the counters are `Tally` sums that
     the SDK reads when it collects.
     """
 
@@ -138,7 +140,7 @@ class Instruments:
         attempts = record.get("attempts") or []
         task = call.task
         for note in call.attempts:
-            self._provider_call(task, note, note.record_in(attempts))
+            self._provider_call(note, note.record_in(attempts))
         purpose = record.get("purpose", "production")
         for attempt in attempts:
             self._cost(task, purpose, attempt)
@@ -156,11 +158,11 @@ class Instruments:
             served = [a for a in attempts if a.get("accepted")] or attempts[-1:]
             self.escalations.add(1, (task, served[-1].get("tier", 0)))
 
-    def _provider_call(self, task: str, note: AttemptNote, attempt: AttemptRecord) -> None:
+    def _provider_call(self, note: AttemptNote, attempt: AttemptRecord) -> None:
         error = None
         if note.error is not None:
             error = attempt.get("error") or type(note.error).__name__
-        attributes = self.client_attributes(task, note, error)
+        attributes = self.client_attributes(note, error)
         self.duration.record((note.end_ns - note.start_ns) / 1e9, attributes.duration)
         usage = attempt.get("usage")
         if error is not None or not usage or attempt.get("usage_estimated"):
@@ -172,16 +174,15 @@ class Instruments:
         if isinstance(count, int):
             self.tokens.record(count, attributes.output)
 
-    def client_attributes(
-        self, task: str, note: AttemptNote, error: str | None
-    ) -> ClientAttributes:
+    def client_attributes(self, note: AttemptNote, error: str | None) -> ClientAttributes:
         """The attempt's client metric attributes, built once per distinct set."""
-        key = (note.deployment.breaker_key, note.response_model, task, error)
+        deployment = note.deployment
+        key = (deployment.provider, deployment.model_id, note.response_model, error)
         known = self._client.get(key)
         if known is None:
             if len(self._client) >= CARDINALITY_LIMIT:
                 self._client.clear()
-            known = self._client[key] = _client_attributes(task, note, error)
+            known = self._client[key] = _client_attributes(note, error)
         return known
 
     def _cost(self, task: str, purpose: str, attempt: AttemptRecord) -> None:
@@ -217,11 +218,18 @@ class Instruments:
             )
 
 
-def _client_attributes(task: str, note: AttemptNote, error: str | None) -> ClientAttributes:
-    base: dict[str, Any] = {n.OPERATION: n.CHAT, **deployment_attributes(note.deployment)}
+def _client_attributes(note: AttemptNote, error: str | None) -> ClientAttributes:
+    """The conventions' attributes of the client metrics, and no more: every attribute of
+    a measurement costs the SDK as much again to check, copy and hash as the rest of the
+    measurement (bench/otel_floor.py), and the counters above carry the task."""
+    deployment = note.deployment
+    base: dict[str, Any] = {
+        n.OPERATION: n.CHAT,
+        n.PROVIDER: n.provider_name(deployment.provider),
+        n.REQUEST_MODEL: deployment.model_id,
+    }
     if note.response_model is not None:
         base[n.RESPONSE_MODEL] = note.response_model
-    base[n.TASK] = task
     duration = base if error is None else {**base, n.ERROR_TYPE: error}
     return ClientAttributes(
         duration, {**base, n.TOKEN_TYPE: "input"}, {**base, n.TOKEN_TYPE: "output"}

@@ -9,7 +9,7 @@ None: no span object, no note, no metric (the request path then checks
 
 A `Telemetry` hears of a call three times: `begin` (its start and parent context),
 the notes the request path adds to the call's `CallTrace` while it runs, and the
-call's record, which reaches it through the ledger hand-off (`sink`): the record is
+call's record, handed to `CallTrace.ended` right after the ledger got it: the record is
 what the spans and metrics are made from, so they say what the ledger says. They are
 made off the request path, by the process's telemetry worker (`reporter`).
 """
@@ -17,15 +17,13 @@ made off the request path, by the process's telemetry worker (`reporter`).
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_costrouter.cache import CacheRequest
-from langchain_costrouter.metadata import CallSink, CostRouterMetadata
+from langchain_costrouter.metadata import CostRouterMetadata
 from langchain_costrouter.telemetry.calls import CallTrace
 from langchain_costrouter.telemetry.reporter import REPORTER
 
@@ -56,8 +54,6 @@ class CallStart(Protocol):
     @property
     def task(self) -> str: ...
     @property
-    def run_id(self) -> str: ...
-    @property
     def cache_key(self) -> CacheRequest | None: ...
     @property
     def kwargs(self) -> dict[str, Any]: ...
@@ -83,8 +79,8 @@ class Telemetry:
         self.instruments = instruments
         self.content = content
         """Prompt and answer text on attempt spans (``trace_content=True``)."""
-        self._calls: weakref.WeakValueDictionary[str, CallTrace] = weakref.WeakValueDictionary()
         self._current_context = context.get_current  # found once, used on every call
+        self._report = self.report  # one bound method for every call
         self._spans: Callable[[CallTrace, CostRouterMetadata, int], None] | None = None
         if tracer is not None:
             from langchain_costrouter.telemetry.spans import emit_spans
@@ -93,26 +89,19 @@ class Telemetry:
 
     def begin(self, request: CallStart, streaming: bool) -> CallTrace:
         """A call starts: note when, and in which context (its span's parent)."""
-        call = CallTrace(
+        return CallTrace(
             request.task,
             streaming=streaming,
             cacheable=request.cache_key is not None,
             max_tokens=_output_cap(request.kwargs),
             parent=self._current_context(),
             content=self.content,
+            report=self._report,
         )
-        self._calls[request.run_id] = call
-        return call
 
-    def sink(self, ledger: CallSink) -> CallSink:
-        """``ledger`` with this telemetry hearing every record handed to it."""
-        return _ReportingSink(ledger, self)
-
-    def report(self, record: CostRouterMetadata, run_id: str) -> None:
-        """A call ended with ``record``: its spans and metrics, made by the worker."""
-        call = self._calls.pop(run_id, None)
-        if call is not None:
-            REPORTER.submit(partial(self.emit, call, record, time.time_ns()))
+    def report(self, call: CallTrace, record: CostRouterMetadata) -> None:
+        """``call`` ended with ``record``: its spans and metrics, made by the worker."""
+        REPORTER.submit(partial(self.emit, call, record, time.time_ns()))
 
     def emit(self, call: CallTrace, record: CostRouterMetadata, end_ns: int) -> None:
         """The spans and metrics of one finished call."""
@@ -140,9 +129,6 @@ class NoTelemetry:
 
     def begin(self, request: CallStart, streaming: bool) -> None:
         return None
-
-    def sink(self, ledger: CallSink) -> CallSink:
-        return ledger
 
     def watch(self, breakers: Breakers) -> None:
         """Nothing to count."""
@@ -213,24 +199,3 @@ def _output_cap(kwargs: Mapping[str, Any]) -> int | None:
             if isinstance(value, int) and value > 0:
                 return value
     return None
-
-
-class _ReportingSink:
-    """The ledger hand-off, with telemetry told of each record after the ledger."""
-
-    __slots__ = ("ledger", "telemetry")
-
-    def __init__(self, ledger: CallSink, telemetry: Telemetry) -> None:
-        self.ledger = ledger
-        self.telemetry = telemetry
-
-    def add_call(
-        self,
-        meta: CostRouterMetadata,
-        *,
-        run_id: str,
-        when: datetime,
-        reference_model: str | None = None,
-    ) -> None:
-        self.ledger.add_call(meta, run_id=run_id, when=when, reference_model=reference_model)
-        self.telemetry.report(meta, run_id)

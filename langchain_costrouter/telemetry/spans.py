@@ -35,6 +35,10 @@ Attributes = dict[str, Any]
 def emit_spans(tracer: Tracer, call: CallTrace, record: CostRouterMetadata, end_ns: int) -> None:
     """The call's span and its children, with the times the call noted."""
     attributes = call_attributes(call, record)
+    attempts = record.get("attempts") or []
+    failed = attributes[n.STATUS] != "ok"
+    if failed:
+        attributes[n.ERROR_TYPE] = _call_error(attempts)
     span = tracer.start_span(
         f"{n.ROUTE_SPAN} {call.task}",
         context=call.parent,
@@ -42,81 +46,119 @@ def emit_spans(tracer: Tracer, call: CallTrace, record: CostRouterMetadata, end_
         attributes=attributes,
         start_time=call.start_ns,
     )
-    attempts = record.get("attempts") or []
     inside = trace.set_span_in_context(span, call.parent)
     for note in call.attempts:
         _attempt_span(tracer, inside, call, note, note.record_in(attempts))
-    _skipped_events(span, call, attempts)
+    if len(attempts) > len(call.attempts):  # records without a provider call
+        _skipped_events(span, call, attempts)
     if record.get("cache_hit"):
         _cache_hit_span(tracer, inside, call, record, end_ns)
     if call.compression is not None:
         _compression_span(tracer, inside, call, record)
     if record.get("batch_size"):
         _batch_span(tracer, inside, call, record, end_ns)
-    if record.get("status", "ok") != "ok":
-        error = _call_error(attempts)
-        span.set_attribute(n.ERROR_TYPE, error)
-        span.set_status(Status(StatusCode.ERROR, f"{record.get('status')}: {error}"))
+    if failed:
+        error = attributes[n.ERROR_TYPE]
+        span.set_status(Status(StatusCode.ERROR, f"{attributes[n.STATUS]}: {error}"))
     span.end(end_time=end_ns)
 
 
 def call_attributes(call: CallTrace, record: CostRouterMetadata) -> Attributes:
-    """The routed call's span attributes, read from its record."""
+    """The routed call's span attributes, read from its record.
+
+    Each attribute costs the SDK a few microseconds to check and copy, so the span
+    carries what a call says and leaves out what another span or attribute already
+    does: the attempt count (the child spans and skipped events), whether the served
+    answer was accepted (its attempt span), a lever's saving of zero, a stream flag
+    that is False.
+    """
+    get = record.get
     attributes: Attributes = {
         n.TASK: call.task,
-        n.STATUS: record.get("status", "ok"),
-        n.CACHE_HIT: bool(record.get("cache_hit")),
-        n.ESCALATED: bool(record.get("escalated")),
-        n.ACCEPTED: bool(record.get("accepted")),
-        n.ATTEMPT_COUNT: len(record.get("attempts") or []),
-        n.STREAMED: call.streaming,
+        n.STATUS: get("status", "ok"),
+        n.CACHE_HIT: bool(get("cache_hit")),
+        n.ESCALATED: bool(get("escalated")),
     }
-    _put(attributes, n.NAMESPACE, record.get("namespace"))
-    _put(attributes, n.PURPOSE, record.get("purpose"))
-    _put(attributes, n.POLICY, record.get("policy"))
-    _put(attributes, n.SERVED_MODEL, record.get("served_by") or None)
-    _put(attributes, n.COST, record.get("cost_usd"))
-    _put(attributes, n.BASELINE, record.get("baseline_cost_usd"))
-    _put(attributes, n.REFERENCE_MODEL, record.get("reference_model"))
-    _put(attributes, n.RUN_ID, record.get("run_id"))
-    for lever, saved in (record.get("savings_usd") or {}).items():
-        _put(attributes, n.SAVINGS_PREFIX + lever, saved)
+    for key, field in _CALL_FIELDS:
+        value = get(field)
+        if value is not None:
+            attributes[key] = value
+    if call.streaming:
+        attributes[n.STREAMED] = True
+    savings = record.get("savings_usd")
+    if savings:
+        for lever, saved in savings.items():
+            if saved:  # None: unknown; 0: nothing saved (the call's own cost says why)
+                attributes[n.SAVINGS_PREFIX + lever] = saved
     return attributes
 
 
+_CALL_FIELDS = (
+    (n.NAMESPACE, "namespace"),
+    (n.PURPOSE, "purpose"),
+    (n.POLICY, "policy"),
+    (n.SERVED_MODEL, "served_by"),
+    (n.COST, "cost_usd"),
+    (n.BASELINE, "baseline_cost_usd"),
+    (n.REFERENCE_MODEL, "reference_model"),
+    (n.RUN_ID, "run_id"),
+)
+"""Call span attributes copied from the record when it has them (None: left out)."""
+
+
 def attempt_attributes(call: CallTrace, note: AttemptNote, attempt: AttemptRecord) -> Attributes:
-    """A provider attempt's span attributes: the conventions' names, then ours."""
+    """A provider attempt's span attributes: the conventions' names, then ours.
+
+    The cascade's reason is left out when it only says "accepted" (``accepted`` does).
+    """
     deployment = note.deployment
-    attributes: Attributes = {
-        n.OPERATION: n.CHAT,
-        **deployment_attributes(deployment),
-        n.TASK: call.task,
-        n.TIER: note.tier,
-    }
-    _put(attributes, n.RESPONSE_MODEL, note.response_model)
-    _put(attributes, n.REQUEST_MAX_TOKENS, call.max_tokens or deployment.output_cap)
+    attributes = deployment_attributes(deployment)
+    attributes[n.TASK] = call.task
+    attributes[n.TIER] = note.tier
+    if note.response_model is not None:
+        attributes[n.RESPONSE_MODEL] = note.response_model
+    max_tokens = call.max_tokens or deployment.output_cap
+    if max_tokens is not None:
+        attributes[n.REQUEST_MAX_TOKENS] = max_tokens
     if note.streamed:
         attributes[n.REQUEST_STREAM] = True
-    usage = attempt.get("usage") or {}
-    _put(attributes, n.INPUT_TOKENS, usage.get("input_tokens"))
-    _put(attributes, n.OUTPUT_TOKENS, usage.get("output_tokens"))
-    _put(attributes, n.CACHE_READ_TOKENS, _detail(usage, "input_token_details", "cache_read"))
-    _put(attributes, n.REASONING_TOKENS, _detail(usage, "output_token_details", "reasoning"))
-    _put(attributes, n.COST, attempt.get("cost_usd"))
-    _put(attributes, n.PRICE_SOURCE, attempt.get("price_source"))
-    _put(attributes, n.ACCEPTED, attempt.get("accepted"))
-    _put(attributes, n.REASON, attempt.get("reason") or None)
-    _put(attributes, n.CHECK_SCORE, attempt.get("score"))
-    _put(attributes, n.CHECK_REASON, attempt.get("check_reason"))
-    attributes[n.USAGE_ESTIMATED] = bool(attempt.get("usage_estimated"))
-    _put(attributes, n.HTTP_STATUS, attempt.get("status_code"))
+    get = attempt.get
+    usage = attempt.get("usage")
+    if usage:
+        _usage_attributes(attributes, usage)
+    for key, field in _ATTEMPT_FIELDS:
+        value = get(field)
+        if value is not None:
+            attributes[key] = value
+    reason = get("reason")
+    if reason and reason != "accepted":
+        attributes[n.REASON] = reason
+    attributes[n.USAGE_ESTIMATED] = bool(get("usage_estimated"))
     if note.error is not None:
-        attributes[n.ERROR_TYPE] = attempt.get("error") or type(note.error).__name__
+        attributes[n.ERROR_TYPE] = get("error") or type(note.error).__name__
     if note.prompt is not None:
         attributes[n.INPUT_MESSAGES] = input_messages(note.prompt)
     if note.answer is not None:
         attributes[n.OUTPUT_MESSAGES] = output_messages(note.answer)
     return attributes
+
+
+_ATTEMPT_FIELDS = (
+    (n.COST, "cost_usd"),
+    (n.PRICE_SOURCE, "price_source"),
+    (n.ACCEPTED, "accepted"),
+    (n.CHECK_SCORE, "score"),
+    (n.CHECK_REASON, "check_reason"),
+    (n.HTTP_STATUS, "status_code"),
+)
+"""Attempt span attributes copied from the attempt's record when it has them."""
+
+
+def _usage_attributes(attributes: Attributes, usage: dict[str, Any]) -> None:
+    _put(attributes, n.INPUT_TOKENS, usage.get("input_tokens"))
+    _put(attributes, n.OUTPUT_TOKENS, usage.get("output_tokens"))
+    _put(attributes, n.CACHE_READ_TOKENS, _detail(usage, "input_token_details", "cache_read"))
+    _put(attributes, n.REASONING_TOKENS, _detail(usage, "output_token_details", "reasoning"))
 
 
 def _attempt_span(

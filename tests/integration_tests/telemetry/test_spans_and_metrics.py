@@ -88,12 +88,17 @@ def test_an_escalated_call_has_one_span_per_attempt_under_the_call_span(
     assert cheap.attributes["costrouter.accepted"] is False
     assert cheap.attributes["costrouter.reason"].startswith("escalated: score 0.250")
     assert strong.attributes["costrouter.accepted"] is True
+    assert "costrouter.reason" not in strong.attributes  # "accepted" says no more
     assert cheap.end_time <= strong.start_time  # tier 1 was called after tier 0 answered
     assert call.attributes["costrouter.escalated"] is True
     assert call.attributes["costrouter.served_model"] == "gpt-4o"
     assert call.attributes["costrouter.cost_usd"] == record["cost_usd"]
     assert call.attributes["costrouter.baseline_cost_usd"] == record["baseline_cost_usd"]
     assert call.attributes["costrouter.savings_usd.cascade"] == record["savings_usd"]["cascade"]
+    assert record["savings_usd"]["compression"] == 0  # no compressor: nothing saved, no key
+    assert "costrouter.savings_usd.compression" not in call.attributes
+    assert "costrouter.stream" not in call.attributes
+    assert call.attributes["costrouter.run_id"] == record["run_id"]
     assert call.attributes["costrouter.status"] == "ok"
     assert not any(key.startswith("gen_ai.") for key in call.attributes)  # LangChain's run has them
     assert call.instrumentation_scope.schema_url.endswith(SEMCONV_VERSION)
@@ -119,6 +124,12 @@ def test_an_escalated_call_adds_its_record_to_the_metrics(
         "gpt-4o-mini",
     ]
     assert all(p.count == 1 and 0 < p.sum < 5 for p in durations)
+    assert {key for p in durations for key in p.attributes} == {  # the conventions' set
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+    }
     assert tuple(durations[0].explicit_bounds) == OPERATION_DURATION_BUCKETS
     assert OPERATION_DURATION_BUCKETS[:3] == (0.01, 0.02, 0.04)  # the conventions' own values
     tokens = otel.points("gen_ai.client.token.usage")
