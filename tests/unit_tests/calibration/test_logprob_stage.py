@@ -55,21 +55,12 @@ def guessing_records(size: int, summary: Summary, seed: int = 0) -> list[Outcome
         truth = rng.choice(["Yes", "No"])
         right = rng.random() < 0.7
         cheap = truth if right else ("No" if truth == "Yes" else "Yes")
-        records.append(
-            OutcomeRecord(
-                id=f"g{index}",
-                task="guess",
-                messages=({"role": "user", "content": f"Is claim {index} true?"},),
-                outcomes={
-                    "cheap": ModelOutcome(
-                        float(right), cheap, cost_usd=0.001, logprobs=summary(rng, right)
-                    ),
-                    "strong": ModelOutcome(
-                        1.0, truth, cost_usd=0.02, logprobs=informative(rng, True)
-                    ),
-                },
-            )
-        )
+        outcomes = {
+            "cheap": ModelOutcome(float(right), cheap, 0.001, logprobs=summary(rng, right)),
+            "strong": ModelOutcome(1.0, truth, 0.02, logprobs=informative(rng, True)),
+        }
+        question = {"role": "user", "content": f"Is claim {index} true?"}
+        records.append(OutcomeRecord(f"g{index}", "guess", (question,), outcomes))
     return records
 
 
