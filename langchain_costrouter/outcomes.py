@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_costrouter.errors import OutcomesFormatError
+from langchain_costrouter.logprobs import LogprobSummary
 
 FORMAT_VERSION = 1
 _ROLES = frozenset({"system", "user", "assistant"})
@@ -32,6 +33,8 @@ class ModelOutcome:
     """One model's recorded answer to one question.
 
     Cost is ``cost_usd`` when recorded; otherwise the tokens let a price table price it.
+    ``logprobs`` summarises the answer's token log-probabilities when the provider
+    returned them (the learned scorer may use it); None means not recorded, not zero.
     """
 
     score: float
@@ -39,6 +42,7 @@ class ModelOutcome:
     cost_usd: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    logprobs: LogprobSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The line's JSON object for this outcome, without the unset fields."""
@@ -48,6 +52,7 @@ class ModelOutcome:
             "cost_usd": self.cost_usd,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "logprobs": None if self.logprobs is None else self.logprobs.to_json(),
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -219,7 +224,17 @@ def _outcome(model: str, entry: Any) -> ModelOutcome:
     if cost is not None and (not _is_number(cost) or cost < 0):
         raise _LineError(f"outcomes[{model!r}].cost_usd must be a number >= 0, got {cost!r}")
     tokens = {key: _tokens(model, entry, key) for key in ("input_tokens", "output_tokens")}
-    return ModelOutcome(score=float(score), text=text, cost_usd=cost, **tokens)
+    logprobs = _logprobs(model, entry.get("logprobs"))
+    return ModelOutcome(score=float(score), text=text, cost_usd=cost, logprobs=logprobs, **tokens)
+
+
+def _logprobs(model: str, value: Any) -> LogprobSummary | None:
+    if value is None:
+        return None
+    try:
+        return LogprobSummary.from_json(value)
+    except ValueError as error:
+        raise _LineError(f"outcomes[{model!r}].logprobs {error}") from None
 
 
 def _tokens(model: str, entry: Mapping[str, Any], key: str) -> int | None:

@@ -26,6 +26,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr, SkipValidation
 
 from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.logprobs import SUMMARY_KEY
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.tokens import count_messages, count_text
 
@@ -111,15 +112,18 @@ class ReplayChatModel(BaseChatModel):
     def _answer(self, messages: list[BaseMessage]) -> AIMessage:
         record = self.lookup(messages)
         outcome = record.outcomes[self.model_name]
+        metadata: dict[str, Any] = {
+            "model_name": self.model_name,
+            "recorded_cost_usd": outcome.cost_usd,
+            "recorded_score": outcome.score,
+            "record_id": record.id,
+        }
+        if outcome.logprobs is not None:
+            metadata[SUMMARY_KEY] = outcome.logprobs.to_json()
         return AIMessage(
             content=outcome.text or "",
             usage_metadata=_usage(outcome, messages),
-            response_metadata={
-                "model_name": self.model_name,
-                "recorded_cost_usd": outcome.cost_usd,
-                "recorded_score": outcome.score,
-                "record_id": record.id,
-            },
+            response_metadata=metadata,
         )
 
     def _generate(

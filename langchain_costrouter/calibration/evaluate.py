@@ -21,12 +21,13 @@ from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.logprobs import SUMMARY_KEY, LogprobSummary
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 
 CostFunction = Callable[[str, ModelOutcome], float]
 """Dollar cost of one model's recorded outcome (recorded, or tokens x a price table)."""
 
-AnswerScore = Callable[[OutcomeRecord, int, Sequence[str]], float]
+AnswerScore = Callable[[OutcomeRecord, int, Sequence[AIMessage]], float]
 """A stage rule at simulation time: (record, stage, answers so far) -> score in [0, 1]."""
 
 
@@ -69,6 +70,9 @@ class OutcomeMatrix:
     """Each row's query text, when built without records (`table.task_matrix`)."""
     texts: tuple[tuple[str, ...], ...] = ()
     """Per model (in ``models`` order), each row's answer text, likewise."""
+    logprobs: FloatArray | None = None
+    """[records, models, 2]: each answer's mean and minimum token log-probability, NaN
+    where none was recorded; None when no answer of the set recorded any."""
 
     @property
     def size(self) -> int:
@@ -85,11 +89,13 @@ class OutcomeMatrix:
         quality = np.array([[r.outcomes[m].score for m in names] for r in records])
         cost = np.array([[cost_of(m, r.outcomes[m]) for m in names] for r in records])
         order = np.argsort(cost.mean(axis=0), kind="stable")
+        logprobs = logprob_columns(records, names)
         return cls(
             records=tuple(records),
             models=tuple(names[i] for i in order),
             quality=quality[:, order],
             cost=cost[:, order],
+            logprobs=None if logprobs is None else logprobs[:, order],
         )
 
     def answers(self, model: int) -> list[str]:
@@ -99,11 +105,31 @@ class OutcomeMatrix:
         name = self.models[model]
         return [record.outcomes[name].text or "" for record in self.records]
 
+    def answer_logprobs(self, model: int) -> FloatArray:
+        """[rows, 2] mean and minimum token log-probability of one model's answers (NaN: none)."""
+        if self.logprobs is None:
+            return np.full((self.size, 2), np.nan)
+        return np.asarray(self.logprobs[:, model], dtype=np.float64)
+
     def query_texts(self) -> list[str]:
         """Each row's query: every message's text, in order (`features.query_text`)."""
         if self.queries:
             return list(self.queries)
         return [query_text(m["content"] for m in record.messages) for record in self.records]
+
+
+def logprob_columns(records: Sequence[OutcomeRecord], models: Sequence[str]) -> FloatArray | None:
+    """[records, models, 2] log-probability summaries (NaN: none); None when none at all."""
+    summaries = [[record.outcomes[m].logprobs for m in models] for record in records]
+    if all(summary is None for row in summaries for summary in row):
+        return None
+    return np.array(
+        [[_pair(summary) for summary in row] for row in summaries], dtype=np.float64
+    ).reshape(len(records), len(models), 2)
+
+
+def _pair(summary: LogprobSummary | None) -> tuple[float, float]:
+    return (np.nan, np.nan) if summary is None else (summary.mean, summary.min)
 
 
 def split_records(
@@ -177,9 +203,9 @@ def simulate_cascade(
     total_quality, total_cost = 0.0, 0.0
     calls: Counter[str] = Counter()
     for row, record in enumerate(matrix.records):
-        answers: list[str] = []
+        answers: list[AIMessage] = []
         for stage, column in enumerate(columns):
-            answers.append(record.outcomes[tiers[stage]].text or "")
+            answers.append(answer_message(record.outcomes[tiers[stage]]))
             total_cost += float(matrix.cost[row, column])
             calls[tiers[stage]] += 1
             last = stage == len(columns) - 1
@@ -227,10 +253,16 @@ def simulate_policy(
     return combine(parts)
 
 
+def answer_message(outcome: ModelOutcome) -> AIMessage:
+    """A recorded answer as the router's check sees it: the text and, when recorded, the
+    log-probability summary where `ReplayChatModel` puts it."""
+    metadata = {} if outcome.logprobs is None else {SUMMARY_KEY: outcome.logprobs.to_json()}
+    return AIMessage(outcome.text or "", response_metadata=metadata)
+
+
 def _record_rule(check: QualityCheck) -> AnswerScore:
-    def score(record: OutcomeRecord, stage: int, answers: Sequence[str]) -> float:
+    def score(record: OutcomeRecord, stage: int, answers: Sequence[AIMessage]) -> float:
         messages = [HumanMessage(m["content"]) for m in record.messages]
-        previous = [AIMessage(text) for text in answers[:-1]]
-        return check.evaluate(messages, AIMessage(answers[-1]), previous=previous).score
+        return check.evaluate(messages, answers[-1], previous=answers[:-1]).score
 
     return score

@@ -21,6 +21,7 @@ from langchain_costrouter.calibration.features import (
     answer_key,
     keys_agreement,
 )
+from langchain_costrouter.calibration.logprob_stage import fit_logprob_stack, logprob_scores
 from langchain_costrouter.calibration.scorer import (
     L2_CHOICES,
     FeatureCache,
@@ -58,6 +59,7 @@ class StageScores:
     _bagged: dict[int, tuple[FloatArray, float]] = field(default_factory=dict)
     _keys: dict[int, list[str | None]] = field(default_factory=dict)
     _stages: dict[tuple[int, int | None], FloatArray] = field(default_factory=dict)
+    _with_logprobs: set[tuple[int, int | None]] = field(default_factory=set)
     _features: FeatureCache = field(default_factory=dict)
 
     @classmethod
@@ -128,16 +130,32 @@ class StageScores:
         return self.stage(model, previous)
 
     def stage(self, model: int, previous: int | None) -> FloatArray:
-        """OOF stacked probabilities: each fold's stack is fitted on the other folds."""
-        if (model, previous) not in self._stages:
+        """OOF stacked probabilities: each fold's stack is fitted on the other folds.
+
+        Where the answers carry token log-probabilities and the log-probability stack
+        lowers the OOF loss (`logprob_stage`), its scores replace the plain ones on
+        those rows, and the shipped scorer gets that stack too.
+        """
+        key = (model, previous)
+        if key not in self._stages:
             design, labels = self.design(model, previous), self.matrix.quality[:, model]
             scores = np.zeros(len(labels))
             for fold in np.unique(self.folds):
                 held, kept = self.folds == fold, self.folds != fold
                 stack = fit_stack(design[kept], labels[kept])
                 scores[held] = stack_probabilities(stack, design[held])
-            self._stages[(model, previous)] = scores
-        return self._stages[(model, previous)]
+            logprobs = self.matrix.answer_logprobs(model)
+            extended = logprob_scores(design, logprobs, labels, self.folds, scores)
+            if extended is not None:
+                scores = extended
+                self._with_logprobs.add(key)
+            self._stages[key] = scores
+        return self._stages[key]
+
+    def uses_logprobs(self, model: int, previous: int | None) -> bool:
+        """Whether the stage's OOF scores (and shipped scorer) use log-probabilities."""
+        self.stage(model, previous)
+        return (model, previous) in self._with_logprobs
 
     def design(self, model: int, previous: int | None) -> FloatArray:
         """The stack's inputs for one stage over every train row."""
@@ -163,12 +181,16 @@ class StageScores:
         """The scorer shipped in the policy: bagged fold text layers, stack on all OOF rows."""
         self.text_logits(model)
         weights, bias = self._bagged[model]
-        stack = fit_stack(self.design(model, previous), self.matrix.quality[:, model])
+        design, labels = self.design(model, previous), self.matrix.quality[:, model]
+        stack = fit_stack(design, labels)
+        logprob_stack = None
+        if self.uses_logprobs(model, previous):
+            logprob_stack = fit_logprob_stack(design, self.matrix.answer_logprobs(model), labels)
         previous_layer = None
         if previous is not None:
             self.text_logits(previous)
             previous_layer = scorer_from_dense(*self._bagged[previous], stack=None)
-        return scorer_from_dense(weights, bias, stack, previous_layer)
+        return scorer_from_dense(weights, bias, stack, previous_layer, logprob_stack)
 
 
 def threshold_grid(scores: FloatArray, size: int) -> FloatArray:

@@ -19,6 +19,7 @@ from langchain_costrouter.calibration.policy import Policy, StageRule
 from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.checks.base import BaseCheck, CheckResult, QualityCheck
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.logprobs import message_logprobs
 
 RouteStage = tuple[BaseChatModel, QualityCheck | None, float]
 """(model, check on its answer or None for the last tier, acceptance threshold)."""
@@ -26,7 +27,13 @@ RouteStage = tuple[BaseChatModel, QualityCheck | None, float]
 
 @dataclass(repr=False)
 class LearnedScorerCheck(BaseCheck):
-    """P(answer is good) from the calibrated hashed-feature scorer of one tier."""
+    """P(answer is good) from the calibrated hashed-feature scorer of one tier.
+
+    The answer's token log-probabilities are read from its own message
+    (`langchain_costrouter.logprobs.message_logprobs`): a scorer that learned to use
+    them needs the tier's model to return them (``ChatOpenAI(logprobs=True)``); an
+    answer without them is scored as if none had been recorded, not as zero.
+    """
 
     scorer: LinearScorer
     name: str = "learned_scorer"
@@ -40,7 +47,9 @@ class LearnedScorerCheck(BaseCheck):
     ) -> CheckResult:
         """Score ``answer``; ``previous`` feeds the agreement part of the scorer."""
         query = query_text(message.text for message in messages)
-        return CheckResult(self.scorer.score(query, answer.text, [p.text for p in previous]))
+        previous_texts = [p.text for p in previous]
+        logprobs = message_logprobs(answer)
+        return CheckResult(self.scorer.score(query, answer.text, previous_texts, logprobs))
 
 
 @dataclass(repr=False)

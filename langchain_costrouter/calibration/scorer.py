@@ -5,7 +5,8 @@ n-grams is the small, dependency-free version of that idea: it trains in a fract
 a second with numpy, runs in microseconds, and is stored as JSON (never pickle), so a
 policy file is safe to share and to review. An optional second layer stacks the text
 score with agreement between tiers, which is what tells a cheap tier's short label
-apart from a lucky guess.
+apart from a lucky guess. When calibration found that the answers' token
+log-probabilities pay off, a ``logprob_stack`` scores the answers that carry them.
 """
 
 from __future__ import annotations
@@ -25,8 +26,15 @@ from langchain_costrouter.calibration.features import (
     query_ngrams,
     text_features,
 )
-from langchain_costrouter.calibration.stack import STACK_KEYS, stack_design, stack_probabilities
+from langchain_costrouter.calibration.stack import (
+    LOGPROB_KEYS,
+    STACK_KEYS,
+    logprob_design,
+    stack_design,
+    stack_probabilities,
+)
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.logprobs import LogprobSummary
 
 FeatureCache = dict[tuple[str, str], tuple[IntArray, FloatArray]]
 """Hashed features of (query, answer) pairs already computed, shared across models."""
@@ -92,6 +100,11 @@ class LinearScorer:
     ``previous`` is the previous tier's text layer (its weights and bias only): the
     stack reads its logit on the previous tier's answer, so a stage can use what the
     lower tier's scorer knew without the router passing scores between checks.
+
+    ``logprob_stack`` (the stack's columns plus the answer's mean and minimum token
+    log-probability) scores answers that carry a log-probability summary; an answer
+    without one (a deployment that returns none) is scored by ``stack``: a missing
+    summary is never read as zero.
     """
 
     weights: Mapping[int, float]
@@ -99,6 +112,7 @@ class LinearScorer:
     stack: Mapping[str, float] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     previous: LinearScorer | None = None
+    logprob_stack: Mapping[str, float] | None = None
 
     def text_logit(self, query: str, answer: str) -> float:
         """The first layer's logit for one pair."""
@@ -107,8 +121,17 @@ class LinearScorer:
             sum(self.weights.get(int(i), 0.0) * v for i, v in zip(indices, values, strict=True))
         )
 
-    def score(self, query: str, answer: str, previous: Sequence[str] = ()) -> float:
-        """The probability in [0, 1] that ``answer`` is good."""
+    def score(
+        self,
+        query: str,
+        answer: str,
+        previous: Sequence[str] = (),
+        logprobs: LogprobSummary | None = None,
+    ) -> float:
+        """The probability in [0, 1] that ``answer`` is good.
+
+        ``logprobs`` is the answer's summary when its message carried one.
+        """
         text_logit = self.text_logit(query, answer)
         if self.stack is None:
             return float(_sigmoid(np.array(text_logit)))
@@ -117,6 +140,9 @@ class LinearScorer:
             previous_logit = self.previous.text_logit(query, previous[-1])
         relations = agreement_features(answer, previous)[None, :]
         design = stack_design(np.array([text_logit]), relations, np.array([previous_logit]))
+        if logprobs is not None and self.logprob_stack is not None:
+            extended = logprob_design(design, np.array([[logprobs.mean, logprobs.min]]))
+            return float(stack_probabilities(self.logprob_stack, extended, LOGPROB_KEYS)[0])
         return float(stack_probabilities(self.stack, design)[0])
 
     def to_json(self) -> dict[str, Any]:
@@ -131,13 +157,16 @@ class LinearScorer:
         }
         if self.previous is not None:
             data["previous"] = _text_layer_json(self.previous)
+        if self.logprob_stack is not None:
+            data["logprob_stack"] = {k: _round(v) for k, v in self.logprob_stack.items()}
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LinearScorer:
         """Load `to_json` output; a scorer of another feature layout is a ConfigError.
 
-        Stack keys a file lacks weigh zero, so files from before a key existed load.
+        Stack keys a file lacks weigh zero, so files from before a key existed load;
+        a file without ``logprob_stack`` scores every answer with the plain stack.
         """
         if data.get("kind") != "hashed-logistic" or data.get("n_buckets") != N_BUCKETS:
             raise ConfigError("not a hashed-logistic scorer of this version", key="scorer")
@@ -145,6 +174,7 @@ class LinearScorer:
             raise ConfigError("scorer features_version differs; re-run calibrate", key="scorer")
         stack = data.get("stack")
         previous = data.get("previous")
+        logprob_stack = data.get("logprob_stack")
         return cls(
             weights=_weights_from_json(data["weights"]),
             bias=float(data["bias"]),
@@ -153,6 +183,9 @@ class LinearScorer:
             previous=None
             if previous is None
             else cls(weights=_weights_from_json(previous["weights"]), bias=float(previous["bias"])),
+            logprob_stack=None
+            if logprob_stack is None
+            else {k: float(logprob_stack.get(k, 0.0)) for k in LOGPROB_KEYS},
         )
 
 
@@ -211,6 +244,7 @@ def scorer_from_dense(
     bias: float,
     stack: Mapping[str, float] | None,
     previous: LinearScorer | None = None,
+    logprob_stack: Mapping[str, float] | None = None,
 ) -> LinearScorer:
     """Keep only the buckets the training data touched (all others stayed zero)."""
     nonzero = np.flatnonzero(weights)
@@ -219,6 +253,7 @@ def scorer_from_dense(
         bias=bias,
         stack=stack,
         previous=previous,
+        logprob_stack=logprob_stack,
     )
 
 

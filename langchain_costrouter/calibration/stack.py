@@ -8,6 +8,11 @@ right, so a later tier's "No" that contradicts a confident "Yes" is suspect, and
 "Yes" that agrees with it is safe. Without a previous tier those columns are zero and
 the layer only recalibrates the text logit into a probability, so thresholds are
 comparable across stages.
+
+When the answers carry token log-probabilities (`langchain_costrouter.logprobs`), a
+second stack over the same columns plus the answer's mean and minimum log-probability
+may be fitted (`logprob_stage` decides whether it pays off); it scores only answers
+that carry a summary, and the plain stack scores the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import numpy as np
 from langchain_costrouter.calibration.features import FloatArray
 
 STACK_KEYS = ("text", "agree", "disagree", "previous_agree", "previous_disagree", "bias")
+LOGPROB_KEYS = (*STACK_KEYS, "logprob_mean", "logprob_min")
+_LOGPROB_FLOORS = (-10.0, -30.0)
+"""Clip the mean and the minimum here: one absurd token must not dominate the fit."""
 _L2 = 1.0
 _NEWTON_STEPS = 30
 _MIN_STEP = 1e-4
@@ -42,7 +50,15 @@ def stack_design(
     )
 
 
-def fit_stack(design: FloatArray, labels: FloatArray) -> dict[str, float]:
+def logprob_design(design: FloatArray, logprobs: FloatArray) -> FloatArray:
+    """``design`` with the clipped [mean, min] log-probability columns (no NaN allowed)."""
+    clipped = np.maximum(logprobs, np.array(_LOGPROB_FLOORS)[None, :])
+    return np.column_stack([design, clipped])
+
+
+def fit_stack(
+    design: FloatArray, labels: FloatArray, keys: tuple[str, ...] = STACK_KEYS
+) -> dict[str, float]:
     """L2-penalised logistic regression by damped Newton steps.
 
     Plain Newton diverges when a column separates the labels (agreement often does
@@ -68,12 +84,14 @@ def fit_stack(design: FloatArray, labels: FloatArray) -> dict[str, float]:
         coef, improvement, loss = candidate, loss - new_loss, new_loss
         if improvement < _CONVERGED:
             break
-    return dict(zip(STACK_KEYS, (float(c) for c in coef), strict=True))
+    return dict(zip(keys, (float(c) for c in coef), strict=True))
 
 
-def stack_probabilities(stack: Mapping[str, float], design: FloatArray) -> FloatArray:
+def stack_probabilities(
+    stack: Mapping[str, float], design: FloatArray, keys: tuple[str, ...] = STACK_KEYS
+) -> FloatArray:
     """Probabilities of design rows under a fitted stack (absent keys weigh zero)."""
-    coef = np.array([stack.get(key, 0.0) for key in STACK_KEYS])
+    coef = np.array([stack.get(key, 0.0) for key in keys])
     return _sigmoid(design @ coef)
 
 

@@ -10,6 +10,8 @@ remembers are all computed from the columns, and equal what `report.checked_spli
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ import numpy as np
 
 from langchain_costrouter.calibration.arrays import OutcomeArrays, OutcomeCost, outcome_arrays
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix, check_train_fraction
-from langchain_costrouter.calibration.features import IntArray, query_text
+from langchain_costrouter.calibration.features import FloatArray, IntArray, query_text
 from langchain_costrouter.calibration.progress import Progress, tracked
 from langchain_costrouter.calibration.report import check_task_sizes, digest_of
 from langchain_costrouter.outcomes import OutcomeRecord, iter_outcomes
@@ -29,13 +31,16 @@ from langchain_costrouter.replay import record_key
 class OutcomeTable:
     """Row ``i`` of every column is record ``i`` of the file (blank lines skipped).
 
-    ``answers[c]`` holds model ``arrays.models[c]``'s answer texts ("" when none).
+    ``answers[c]`` holds model ``arrays.models[c]``'s answer texts ("" when none);
+    ``logprobs[i, c]`` its answer's mean and minimum token log-probability (NaN when
+    not recorded), and ``logprobs`` is None when no answer of the file recorded any.
     """
 
     arrays: OutcomeArrays
     queries: tuple[str, ...]
     answers: tuple[tuple[str, ...], ...]
     prompt_keys: tuple[str, ...]
+    logprobs: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.arrays)
@@ -59,19 +64,29 @@ def outcome_table(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> Out
     queries: list[str] = []
     keys: list[str] = []
     answers: list[list[str]] = []
+    logprobs = array("d")
+    recorded = False
 
     def texts_of(stream: Iterable[OutcomeRecord]) -> Iterator[OutcomeRecord]:
+        nonlocal recorded
         for record in stream:
             if not answers:
                 answers.extend([] for _ in record.outcomes)
             queries.append(query_text(m["content"] for m in record.messages))
             keys.append(record_key(record))
             for column, model in enumerate(sorted(record.outcomes)):
-                answers[column].append(record.outcomes[model].text or "")
+                outcome = record.outcomes[model]
+                answers[column].append(outcome.text or "")
+                summary = outcome.logprobs
+                recorded = recorded or summary is not None
+                pair = (math.nan, math.nan) if summary is None else (summary.mean, summary.min)
+                logprobs.extend(pair)
             yield record
 
     arrays = outcome_arrays(texts_of(records), cost_of)
-    return OutcomeTable(arrays, tuple(queries), tuple(map(tuple, answers)), tuple(keys))
+    shape = (len(queries), len(answers), 2)
+    columns = np.frombuffer(logprobs, dtype=np.float64).reshape(shape).copy() if recorded else None
+    return OutcomeTable(arrays, tuple(queries), tuple(map(tuple, answers)), tuple(keys), columns)
 
 
 def read_outcome_table(path: str | Path, cost_of: OutcomeCost, show: Progress) -> OutcomeTable:
@@ -105,6 +120,7 @@ def task_matrix(table: OutcomeTable, rows: IntArray, *, with_texts: bool = True)
     quality, cost = table.arrays.scores[rows], table.arrays.costs[rows]
     order = np.argsort(cost.mean(axis=0), kind="stable")
     picked = rows.tolist() if with_texts else []
+    logprobs = table.logprobs
     return OutcomeMatrix(
         records=(),
         models=tuple(table.arrays.models[i] for i in order),
@@ -114,6 +130,7 @@ def task_matrix(table: OutcomeTable, rows: IntArray, *, with_texts: bool = True)
         texts=tuple(tuple(table.answers[column][i] for i in picked) for column in order)
         if with_texts
         else (),
+        logprobs=None if logprobs is None or not with_texts else logprobs[rows][:, order],
     )
 
 

@@ -29,12 +29,19 @@ from langchain_costrouter.calibration.features import (
     answer_key,
     keys_agreement,
 )
+from langchain_costrouter.calibration.logprob_stage import carries_logprobs
 from langchain_costrouter.calibration.policy import Policy, StageRule, TaskPolicy
 from langchain_costrouter.calibration.progress import Progress, bar
 from langchain_costrouter.calibration.scorer import LinearScorer, SparseRows
-from langchain_costrouter.calibration.stack import stack_design, stack_probabilities
+from langchain_costrouter.calibration.stack import (
+    LOGPROB_KEYS,
+    logprob_design,
+    stack_design,
+    stack_probabilities,
+)
 from langchain_costrouter.calibration.table import OutcomeTable
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.logprobs import LogprobSummary
 
 EXACT_BAND = 1e-9
 """Scores this close to a threshold are recomputed row by row with the scorer's own code."""
@@ -115,24 +122,29 @@ def _stages(spec: TaskPolicy, table: OutcomeTable, served_from: IntArray) -> Int
         rows = served_from[open_rows].tolist()
         queries = [table.queries[r] for r in rows]
         answers = [[table.answers[c][r] for r in rows] for c in columns[: stage + 1]]
-        accept = _accepts(rule, queries, answers)
+        logprobs = None if table.logprobs is None else table.logprobs[rows, columns[stage]]
+        accept = _accepts(rule, queries, answers, logprobs)
         stages[open_rows[accept]] = stage
         open_rows = open_rows[~accept]
     return stages
 
 
 def _accepts(
-    rule: StageRule, queries: list[str], answers: list[list[str]]
+    rule: StageRule, queries: list[str], answers: list[list[str]], logprobs: FloatArray | None
 ) -> npt.NDArray[np.bool_]:
-    """Whether ``rule`` accepts the last of ``answers`` (earlier ones are the lower tiers)."""
+    """Whether ``rule`` accepts the last of ``answers`` (earlier ones are the lower tiers).
+
+    ``logprobs`` [rows, 2] are the last answers' log-probability summaries (NaN: none).
+    """
     if rule.kind == "agreement":
         scores = _agreement(answers)
     elif rule.scorer is not None:
-        scores = _scorer(rule.scorer, queries, answers)
+        scores = _scorer(rule.scorer, queries, answers, logprobs)
         near = np.flatnonzero(np.abs(scores - rule.threshold) <= EXACT_BAND)
         for i in near.tolist():
             previous = [tier[i] for tier in answers[:-1]]
-            scores[i] = rule.scorer.score(queries[i], answers[-1][i], previous)
+            summary = None if logprobs is None else _summary(logprobs[i])
+            scores[i] = rule.scorer.score(queries[i], answers[-1][i], previous, summary)
     else:
         raise ConfigError(f"no run-time check for rule kind {rule.kind!r}", key="rules")
     return np.asarray(scores >= rule.threshold)
@@ -151,7 +163,19 @@ def _agree(key: str | None, previous_key: str | None) -> float:
     return 1.0 if key is not None and previous_key is not None and key == previous_key else 0.0
 
 
-def _scorer(scorer: LinearScorer, queries: list[str], answers: list[list[str]]) -> FloatArray:
+def _summary(pair: FloatArray) -> LogprobSummary | None:
+    """The scorer's input from a [mean, min] row (it reads no token count)."""
+    if np.isnan(pair).any():
+        return None
+    return LogprobSummary(mean=float(pair[0]), min=float(pair[1]), tokens=1)
+
+
+def _scorer(
+    scorer: LinearScorer,
+    queries: list[str],
+    answers: list[list[str]],
+    logprobs: FloatArray | None = None,
+) -> FloatArray:
     """`LinearScorer.score` of every row at once."""
     logits = _text_logits(scorer, queries, answers[-1])
     if scorer.stack is None:
@@ -166,7 +190,12 @@ def _scorer(scorer: LinearScorer, queries: list[str], answers: list[list[str]]) 
             [keys_agreement(answer_key(a), k) for a, k in zip(answers[-1], keys, strict=True)]
         ).reshape(len(queries), 2)
     design = stack_design(logits, relations, previous_logits)
-    return stack_probabilities(scorer.stack, design)
+    scores = stack_probabilities(scorer.stack, design)
+    if logprobs is not None and scorer.logprob_stack is not None:
+        has = carries_logprobs(logprobs)
+        extended = logprob_design(design[has], logprobs[has])
+        scores[has] = stack_probabilities(scorer.logprob_stack, extended, LOGPROB_KEYS)
+    return scores
 
 
 def _text_logits(scorer: LinearScorer, queries: list[str], answers: list[str]) -> FloatArray:

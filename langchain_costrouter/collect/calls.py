@@ -24,6 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.errors import AllTiersFailedError, ConfigError
+from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import PURPOSE_KEY, Purpose
 
 EVAL_PURPOSE: Purpose = "eval"
@@ -31,13 +32,18 @@ EVAL_PURPOSE: Purpose = "eval"
 
 @dataclass(frozen=True)
 class Answer:
-    """One model's answer, priced by the router."""
+    """One model's answer, priced by the router.
+
+    ``logprobs`` summarises its token log-probabilities when the provider returned
+    them (a model configured to ask for them, e.g. ``logprobs = true`` in its params).
+    """
 
     model: str
     text: str
     cost_usd: Decimal
     input_tokens: int
     output_tokens: int
+    logprobs: LogprobSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class Caller:
             cost_usd=Decimal(repr(cost)),
             input_tokens=usage["input_tokens"] if usage else 0,
             output_tokens=usage["output_tokens"] if usage else 0,
+            logprobs=message_logprobs(message),
         )
 
     async def _wait_out_pause(self) -> None:

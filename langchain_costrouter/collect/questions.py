@@ -149,4 +149,5 @@ def _outcome(answer: Answer, score: float) -> ModelOutcome:
         cost_usd=float(answer.cost_usd),
         input_tokens=answer.input_tokens,
         output_tokens=answer.output_tokens,
+        logprobs=answer.logprobs,
     )

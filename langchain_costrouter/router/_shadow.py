@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record
@@ -141,6 +142,7 @@ class RouterShadow:
                 stop=request.stop,
                 kwargs=dict(request.kwargs),
                 store_prompts=task.store_prompts,
+                served_logprobs=message_logprobs(message),
             )
         )
 
@@ -188,7 +190,7 @@ class RouterShadow:
             self._record(sample, attempts)
         if scored.score is None:
             self._count_failure()
-        self._store(sample, scored, answer.text, _cost(attempts[:1]))
+        self._store(sample, scored, answer.text, _cost(attempts[:1]), message_logprobs(answer))
 
     def _count_failure(self) -> None:
         with self._failed_lock:
@@ -252,9 +254,16 @@ class RouterShadow:
         self._ledger.add_call(record, run_id=run_id, when=datetime.now(UTC), reference_model=model)
 
     def _store(
-        self, sample: Sample, scored: Scored, reference_text: str | None, cost: Decimal | None
+        self,
+        sample: Sample,
+        scored: Scored,
+        reference_text: str | None,
+        cost: Decimal | None,
+        reference_logprobs: LogprobSummary | None = None,
     ) -> None:
-        row = evaluated_row(sample, scored, reference_text, cost, self.config.redact)
+        row = evaluated_row(
+            sample, scored, reference_text, cost, self.config.redact, reference_logprobs
+        )
         self.store.add_sample(row)
         self._prune()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from langchain_costrouter.logprobs import LogprobSummary
 from langchain_costrouter.scoring import Scorer
 from langchain_costrouter.scoring.judge import pairwise_prompts, pairwise_score
 from langchain_costrouter.shadow.config import Redactor
@@ -41,6 +42,7 @@ class Sample:
     stop: list[str] | None = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     store_prompts: bool = False
+    served_logprobs: LogprobSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,21 @@ def evaluated_row(
     reference_text: str | None,
     reference_cost: Decimal | None,
     redact: Redactor | None,
+    reference_logprobs: LogprobSummary | None = None,
 ) -> SampleRow:
-    """The row to store: the score and costs, and the texts (redacted) where they are kept."""
+    """The row to store: the score and costs, and the texts (redacted) where they are kept.
+
+    Both answers' log-probability summaries are kept whenever the providers returned
+    them: they hold no text, and calibration from the ledger may learn from them.
+    """
     row = replace(
         sample.row,
         score=scored.score,
         error=scored.error,
         reference_cost=reference_cost,
         judge_cost=scored.judge_cost,
+        served_logprobs=sample.served_logprobs,
+        reference_logprobs=reference_logprobs,
     )
     if not sample.store_prompts:
         return row

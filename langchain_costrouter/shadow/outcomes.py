@@ -65,10 +65,16 @@ def _unusable(sample: SampleRow) -> str | None:
 def _record(sample: SampleRow, task: str) -> OutcomeRecord:
     assert sample.messages is not None and sample.score is not None
     served = ModelOutcome(
-        score=sample.score, text=sample.served_text, cost_usd=float(sample.served_cost or 0)
+        score=sample.score,
+        text=sample.served_text,
+        cost_usd=float(sample.served_cost or 0),
+        logprobs=sample.served_logprobs,
     )
     reference = ModelOutcome(
-        score=1.0, text=sample.reference_text, cost_usd=float(sample.reference_cost or 0)
+        score=1.0,
+        text=sample.reference_text,
+        cost_usd=float(sample.reference_cost or 0),
+        logprobs=sample.reference_logprobs,
     )
     outcomes = {sample.served_by: served, sample.reference_model: reference}
     return OutcomeRecord(sample.run_id, task, sample.messages, outcomes)

@@ -10,8 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from langchain_costrouter.ledger.rows import from_picousd, to_picousd
+from langchain_costrouter.logprobs import LogprobSummary
 
 _MONEY = ("served_cost", "reference_cost", "judge_cost")
+_LOGPROBS = ("served_logprobs", "reference_logprobs")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class SampleRow:
     """The prompt as sent, only where the task keeps prompts (after redaction)."""
     served_text: str | None = None
     reference_text: str | None = None
+    served_logprobs: LogprobSummary | None = None
+    """The served answer's token log-probability summary, when its provider returned one."""
+    reference_logprobs: LogprobSummary | None = None
 
 
 def sample_values(row: SampleRow) -> dict[str, Any]:
@@ -49,6 +54,9 @@ def sample_values(row: SampleRow) -> dict[str, Any]:
         values[f"{name}_picousd"] = to_picousd(values.pop(name))
     messages = values.pop("messages")
     values["messages"] = None if messages is None else json.dumps(list(messages))
+    for name in _LOGPROBS:
+        summary = getattr(row, name)
+        values[name] = None if summary is None else json.dumps(summary.to_json())
     return values
 
 
@@ -60,6 +68,9 @@ def row_from(values: dict[str, Any]) -> SampleRow:
         values[name] = from_picousd(values.pop(f"{name}_picousd"))
     messages = values["messages"]
     values["messages"] = None if messages is None else tuple(json.loads(messages))
+    for name in _LOGPROBS:
+        stored = values.get(name)
+        values[name] = None if stored is None else LogprobSummary.from_json(json.loads(stored))
     return SampleRow(**values)
 
 

@@ -34,6 +34,18 @@ _ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _samples_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
+    """The samples table as it is now: version 1's columns and those added since."""
+    table = _samples_table_v1(metadata, prefix)
+    for column in _LOGPROB_COLUMNS:
+        table.append_column(sa.Column(column, sa.Text))
+    return table
+
+
+_LOGPROB_COLUMNS = ("served_logprobs", "reference_logprobs")
+"""JSON log-probability summaries of both answers (`langchain_costrouter.logprobs`)."""
+
+
+def _samples_table_v1(metadata: sa.MetaData, prefix: str) -> sa.Table:
     name = f"{prefix}shadow_samples"
     money = ("served_cost_picousd", "reference_cost_picousd", "judge_cost_picousd")
     return sa.Table(
@@ -83,12 +95,21 @@ def _versions_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
 
 def _create_tables(conn: sa.Connection, prefix: str) -> None:
     metadata = sa.MetaData()
-    _samples_table(metadata, prefix)
+    _samples_table_v1(metadata, prefix)
     _promises_table(metadata, prefix)
     metadata.create_all(conn)
 
 
-MIGRATIONS: tuple[Callable[[sa.Connection, str], None], ...] = (_create_tables,)
+def _add_logprob_columns(conn: sa.Connection, prefix: str) -> None:
+    table = conn.dialect.identifier_preparer.quote(f"{prefix}shadow_samples")
+    for column in _LOGPROB_COLUMNS:
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+
+
+MIGRATIONS: tuple[Callable[[sa.Connection, str], None], ...] = (
+    _create_tables,
+    _add_logprob_columns,
+)
 """Migration N is ``MIGRATIONS[N - 1]``; never edited once released, only appended to."""
 
 

@@ -5,8 +5,10 @@ always right, the weak one wrong on some questions (hedging, "maybe ..."), and a
 `degrade` wrong on more of them with confidence, as a provider's silent model update
 would be. The judge model reads the question and the answers it is shown and gives a
 pairwise verdict (``[[A]]``/``[[B]]``/``[[C]]``) or a graded rating (``Rating: [[N]]``)
-as the scorers of `langchain_costrouter.scoring` ask. Everything is a pure function of
-the request, so runs are reproducible.
+as the scorers of `langchain_costrouter.scoring` ask. Asked for log-probabilities, the
+weak model is unsure of its hedged answers (token log-probability -1.5) and sure of the
+others (-0.05), like a real model whose doubt shows in its tokens. Everything is a pure
+function of the request, so runs are reproducible.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class SumsResponder:
         if model == self.judge:
             return self._judged(text, a + b)
         if model == self.weak:
-            return self._reply(self._weak_answer(a, b))
+            answer = self._weak_answer(a, b)
+            return self._reply(answer, -1.5 if "not sure" in answer else -0.05)
         return self._reply(f"The answer is {a + b}.")
 
     def _weak_answer(self, a: int, b: int) -> str:
@@ -80,9 +83,14 @@ class SumsResponder:
             return self._reply("Both are equally good. [[C]]")
         return self._reply("[[A]]" if verdicts.get("A") else "[[B]]")
 
-    def _reply(self, text: str) -> Reply:
+    def _reply(self, text: str, logprob: float = -0.01) -> Reply:
         prompt_tokens, completion_tokens = self.usage
-        return Reply(text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        return Reply(
+            text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            logprobs=(logprob,),
+        )
 
 
 def _says(answer: str, right: int) -> bool:

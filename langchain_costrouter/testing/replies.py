@@ -17,6 +17,9 @@ FaultKind = Literal["400", "429", "500", "503", "timeout", "malformed", "drop"]
 
 ReplySource = Literal["script", "random_fault", "responder", "brain"]
 
+DEFAULT_LOGPROB = -0.01
+"""The log-probability of every token of a reply that sets none, when a request asks."""
+
 
 @dataclass(frozen=True)
 class ToolCall:
@@ -59,6 +62,9 @@ class Reply:
         finish_reason: Overrides the finish reason the server would derive.
         model: The model name to report instead of echoing the request's.
         latency: Extra seconds to wait before answering.
+        logprobs: Token log-probabilities reported when the request asks for them
+            (``logprobs: true``), one per word piece of the text (the last value repeats
+            for any further pieces); unset, each piece reports ``DEFAULT_LOGPROB``.
     """
 
     text: str | None = None
@@ -70,6 +76,7 @@ class Reply:
     finish_reason: str | None = None
     model: str | None = None
     latency: float = 0.0
+    logprobs: tuple[float, ...] | None = None
 
     def __init__(
         self,
@@ -83,6 +90,7 @@ class Reply:
         finish_reason: str | None = None,
         model: str | None = None,
         latency: float = 0.0,
+        logprobs: tuple[float, ...] | list[float] | None = None,
     ) -> None:
         values = {
             "text": text,
@@ -94,6 +102,7 @@ class Reply:
             "finish_reason": finish_reason,
             "model": model,
             "latency": latency,
+            "logprobs": None if logprobs is None else tuple(float(v) for v in logprobs),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)

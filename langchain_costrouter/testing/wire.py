@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_costrouter.testing.replies import Reply, ToolCall
+from langchain_costrouter.testing.replies import DEFAULT_LOGPROB, Reply, ToolCall
 from langchain_costrouter.testing.tokens import count_text_tokens, truncate_to_tokens
 
 
@@ -29,6 +29,8 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...]
     finish_reason: str
     usage: dict[str, Any]
+    token_logprobs: tuple[dict[str, Any], ...] | None = None
+    """OpenAI's per-token entries, one per word piece; None unless the request asked."""
 
 
 OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
@@ -57,6 +59,7 @@ def render(
         tool_calls=tool_calls,
         finish_reason=reply.finish_reason or finish_reason,
         usage=_usage(reply, prompt_tokens, content, reply.tool_calls),
+        token_logprobs=_token_logprobs(reply, content) if body.get("logprobs") else None,
     )
 
 
@@ -74,7 +77,7 @@ def completion_body(completion: Completion) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": message,
-                "logprobs": None,
+                "logprobs": _logprobs_field(completion.token_logprobs),
                 "finish_reason": completion.finish_reason,
             }
         ],
@@ -91,12 +94,15 @@ def stream_chunks(completion: Completion, *, include_usage: bool) -> list[dict[s
     """
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     deltas += [{"content": piece} for piece in _pieces(completion.content or "")]
+    entries = completion.token_logprobs
     for index, call in enumerate(completion.tool_calls):
         header = {**call, "index": index, "function": {**call["function"], "arguments": ""}}
         deltas.append({"tool_calls": [header]})
         for piece in _pieces(call["function"]["arguments"]):
             deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     chunks = [_chunk(completion, [_choice(delta, None)], include_usage) for delta in deltas]
+    for index, entry in enumerate(entries or ()):
+        chunks[index + 1]["choices"][0]["logprobs"] = _logprobs_field((entry,))
     chunks.append(_chunk(completion, [_choice({}, completion.finish_reason)], include_usage))
     if include_usage:
         chunks.append({**_chunk(completion, [], include_usage), "usage": completion.usage})
@@ -120,6 +126,24 @@ def _chunk(
 
 def _choice(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
     return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+
+def _token_logprobs(reply: Reply, content: str | None) -> tuple[dict[str, Any], ...]:
+    """One OpenAI ``logprobs.content`` entry per word piece of what is sent."""
+    values = reply.logprobs or (DEFAULT_LOGPROB,)
+    return tuple(
+        {
+            "token": piece,
+            "logprob": values[min(index, len(values) - 1)],
+            "bytes": list(piece.encode("utf-8")),
+            "top_logprobs": [],
+        }
+        for index, piece in enumerate(_pieces(content or ""))
+    )
+
+
+def _logprobs_field(entries: tuple[dict[str, Any], ...] | None) -> dict[str, Any] | None:
+    return None if entries is None else {"content": list(entries), "refusal": None}
 
 
 def _pieces(text: str) -> list[str]:

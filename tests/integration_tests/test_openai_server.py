@@ -15,6 +15,7 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_openai import ChatOpenAI
 
+from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.testing import (
     Fault,
     LocalOpenAIServer,
@@ -213,3 +214,25 @@ def test_tool_call_arguments_may_be_sent_verbatim(openai_server: LocalOpenAIServ
     message = openai_chat(openai_server).invoke("x")
     assert isinstance(message, AIMessage)
     assert [call["args"] for call in message.invalid_tool_calls] == ["{broken"]
+
+
+def test_logprobs_reach_chatopenai_when_asked(openai_server: LocalOpenAIServer) -> None:
+    openai_server.script([Reply("It is 42", logprobs=[-0.5, -2.0]), Reply("It is 42")])
+    asked = openai_chat(openai_server, logprobs=True).invoke("q")
+    content = asked.response_metadata["logprobs"]["content"]
+    assert [(t["token"], t["logprob"]) for t in content] == [
+        ("It ", -0.5),
+        ("is ", -2.0),
+        ("42", -2.0),
+    ]
+    assert message_logprobs(asked) == LogprobSummary(mean=-1.5, min=-2.0, tokens=3)
+    not_asked = openai_chat(openai_server).invoke("q")
+    assert not_asked.response_metadata.get("logprobs") is None
+    assert message_logprobs(not_asked) is None
+
+
+def test_streamed_logprobs_add_up_to_the_answers(openai_server: LocalOpenAIServer) -> None:
+    openai_server.script([Reply("It is 42", logprobs=[-0.25])])
+    _, full = stream_all(openai_chat(openai_server, logprobs=True), "q")
+    assert full.content == "It is 42"
+    assert message_logprobs(full) == LogprobSummary(mean=-0.25, min=-0.25, tokens=3)

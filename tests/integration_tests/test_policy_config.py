@@ -7,6 +7,7 @@ escalates on the policy's threshold.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,48 @@ def test_a_policy_naming_unknown_models_is_a_config_error(tmp_path: Path) -> Non
         RoutedChatModel.from_config(config)
     with pytest.raises(ConfigError, match="huge"):
         routes_from_policy_file(tmp_path / "policy.json", {})
+
+
+LOGPROB_SCORER = LinearScorer(
+    weights={},
+    bias=0.0,
+    stack={"text": 1.0, "bias": 0.0},  # 0.5 for an answer without log-probabilities
+    logprob_stack={"bias": 3.0, "logprob_min": 2.0},  # sure tokens -> accept, doubtful -> not
+)
+
+
+@pytest.mark.parametrize(
+    ("params", "logprob", "served"),
+    [
+        ("params = { logprobs = true }", -0.01, "small"),
+        ("params = { logprobs = true }", -3.0, "big"),
+        ("", -0.01, "big"),  # the deployment asks for none: missing, not zero
+    ],
+    ids=["sure", "doubtful", "not-asked"],
+)
+def test_the_routed_answers_logprobs_reach_the_policys_scorer(
+    tmp_path: Path,
+    openai_server: LocalOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+    params: str,
+    logprob: float,
+    served: str,
+) -> None:
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test")
+    rules = (StageRule("scorer", 0.8, LOGPROB_SCORER),)
+    policy = Policy(tasks={"triage": TaskPolicy(tiers=("small", "big"), rules=rules)})
+    save_policy(policy, tmp_path / "policy.json")
+    config = CONFIG.format(base_url=openai_server.base_url).replace(
+        'model = "gpt-4o-mini"\n', f'model = "gpt-4o-mini"\n{params}\n'
+    )
+    (tmp_path / "costrouter.toml").write_text(config)
+    router = RoutedChatModel.from_config(tmp_path / "costrouter.toml")
+    openai_server.script([Reply("Yes", logprobs=[logprob])], model="gpt-4o-mini")
+    openai_server.script([Reply("No")], model="gpt-4o")
+    record = router.invoke("Is this ticket urgent?", task="triage").response_metadata["costrouter"]
+    sent = [entry.body.get("logprobs") for entry in openai_server.requests]
+    assert sent[0] is (True if params else None)
+    first = record["attempts"][0]
+    expected = 1 / (1 + math.exp(-(3.0 + 2.0 * logprob))) if params else 0.5
+    assert first["score"] == pytest.approx(expected)
+    assert record["served_by"] == served

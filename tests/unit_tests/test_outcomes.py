@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from langchain_costrouter.errors import OutcomesFormatError
+from langchain_costrouter.logprobs import LogprobSummary
 from langchain_costrouter.outcomes import (
     ModelOutcome,
     OutcomeRecord,
@@ -26,6 +27,12 @@ GOOD = {
         "small": {"text": "No", "score": 0.0, "input_tokens": 412, "output_tokens": 1},
     },
 }
+
+
+def _with_logprobs(logprobs: object) -> dict[str, object]:
+    """GOOD as line q9, the small model's outcome carrying ``logprobs``."""
+    small = {**GOOD["outcomes"]["small"], "logprobs": logprobs}
+    return {**GOOD, "id": "q9", "outcomes": {**GOOD["outcomes"], "small": small}}
 
 
 def _write(tmp_path: Path, lines: list[object]) -> Path:
@@ -66,6 +73,10 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
         ({**GOOD, "id": "q9", "outcomes": {"big": {"score": 1}}}, "model set"),
         ({**GOOD, "id": "q1"}, "duplicate id"),
         ({**GOOD, "id": "q9", "version": 2}, "unsupported version"),
+        (_with_logprobs({"mean": -0.1, "min": 0.5, "tokens": 3}), "min must be a finite number"),
+        (_with_logprobs({"mean": -0.1, "min": -0.05, "tokens": 3}), "must not exceed mean"),
+        (_with_logprobs({"mean": -0.1, "min": -1.0, "tokens": 0}), "tokens must be"),
+        (_with_logprobs([-0.1, -1.0]), "outcomes['small'].logprobs must be an object"),
     ],
 )
 def test_bad_line_names_file_and_line(tmp_path: Path, bad: object, message: str) -> None:
@@ -90,3 +101,13 @@ def test_record_json_omits_unset_fields() -> None:
         "id": "a", "task": "t", "messages": [{"role": "user", "content": "hi"}],
         "outcomes": {"m": {"score": 0.5}},
     }  # fmt: skip
+
+
+def test_logprob_summaries_round_trip_and_stay_optional(tmp_path: Path) -> None:
+    summary = {"mean": -0.25, "min": -2.5, "tokens": 7}
+    path = _write(tmp_path, [GOOD, {**_with_logprobs(summary), "id": "q2"}])
+    first, second = read_outcomes(path)
+    assert first.outcomes["small"].logprobs is None  # not recorded: missing, not zero
+    assert second.outcomes["small"].logprobs == LogprobSummary(-0.25, -2.5, 7)
+    assert second.to_json()["outcomes"]["small"]["logprobs"] == summary
+    assert "logprobs" not in first.to_json()["outcomes"]["small"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
+from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.replay import ReplayChatModel, UnrecordedPromptError
 
@@ -15,7 +16,9 @@ RECORDS = [
         messages=({"role": "user", "content": "What is 2+2?"},),
         outcomes={
             "big": ModelOutcome(1.0, "4", cost_usd=0.01, input_tokens=7, output_tokens=1),
-            "small": ModelOutcome(0.0, "five, I think", cost_usd=None),
+            "small": ModelOutcome(
+                0.0, "five, I think", cost_usd=None, logprobs=LogprobSummary(-0.9, -2.3, 4)
+            ),
         },
     ),
     OutcomeRecord(
@@ -91,3 +94,11 @@ def test_identifying_params_are_stable_and_distinguish_models() -> None:
     assert big._identifying_params == again._identifying_params
     assert big._identifying_params != small._identifying_params
     assert big._llm_type == "costrouter-replay"
+
+
+def test_a_recorded_logprob_summary_is_replayed_and_an_absent_one_stays_absent() -> None:
+    small = ReplayChatModel(records=RECORDS, model_name="small").invoke("What is 2+2?")
+    assert message_logprobs(small) == LogprobSummary(-0.9, -2.3, 4)
+    big = ReplayChatModel(records=RECORDS, model_name="big").invoke("What is 2+2?")
+    assert "logprob_summary" not in big.response_metadata
+    assert message_logprobs(big) is None

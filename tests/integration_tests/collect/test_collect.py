@@ -268,3 +268,27 @@ async def test_eval_calls_carry_the_eval_purpose_into_the_record(
     assert answer.text == "The answer is 5." and answer.cost_usd > 0
     (record,) = seen
     assert (record["purpose"], record["task"], record["served_by"]) == ("eval", "math", "weak")
+
+
+def test_logprobs_are_recorded_for_the_models_whose_provider_returns_them(
+    run: Run, openai_server: LocalOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = run.config.read_text(encoding="utf-8")
+    weak = '[models.weak]\nprovider = "local"\n'
+    run.config.write_text(text.replace(weak, weak + "params = { logprobs = true }\n"))
+    world = SumsResponder(strong="strong", weak="weak", judge="judge")
+    openai_server.set_responder(world)
+    write_lines(run.prompts, sum_prompts(12, seed=3, references=True))
+    code, report = run.json(capsys, "numeric")
+    assert code == 0 and report["answered"] == 12
+    weak_asked = [e.body.get("logprobs") for e in openai_server.requests if e.model == "weak"]
+    assert weak_asked == [True] * 12
+    hedged = 0
+    for record in read_outcomes(run.out):
+        summary = record.outcomes["weak"].logprobs
+        assert summary is not None and summary.tokens >= 3
+        doubtful = "not sure" in (record.outcomes["weak"].text or "")
+        hedged += doubtful
+        assert summary.min == (-1.5 if doubtful else -0.05)
+        assert record.outcomes["strong"].logprobs is None  # not asked: not recorded
+    assert 0 < hedged < 12

@@ -18,6 +18,7 @@ from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
 from langchain_costrouter.shadow.drift import drift_table
+from langchain_costrouter.shadow.outcomes import shadow_outcomes
 from langchain_costrouter.shadow.store import ShadowStore
 from langchain_costrouter.testing import Fault, LocalOpenAIServer
 from langchain_costrouter.testing.evals import SumsResponder, sum_prompts
@@ -40,12 +41,21 @@ def world(openai_server: LocalOpenAIServer) -> SumsResponder:
     return responder
 
 
-def router(server: LocalOpenAIServer, ledger: Any = "memory://", **shadow: Any) -> RoutedChatModel:
+def router(
+    server: LocalOpenAIServer,
+    ledger: Any = "memory://",
+    *,
+    weak_logprobs: bool = False,
+    **shadow: Any,
+) -> RoutedChatModel:
     """math: weak -> strong (no check: weak serves); the judge and strong alone routed too."""
     settings: dict[str, Any] = {"tasks": {"math": 1.0}, "score": "judge:judge", "seed": 0}
+    weak = (
+        openai_chat(server, "weak", logprobs=True) if weak_logprobs else openai_chat(server, "weak")
+    )
     return RoutedChatModel(
         routes={
-            "math": [openai_chat(server, "weak"), openai_chat(server, "strong")],
+            "math": [weak, openai_chat(server, "strong")],
             "grading": [openai_chat(server, "judge")],
             "direct": [openai_chat(server, "strong")],
         },
@@ -94,6 +104,26 @@ def test_sampled_answers_are_judged_against_the_reference_and_stored(
     assert len(shadow_rows) == 30
     judged = sum((row.cost_usd for row in shadow_rows if row.model == "judge"), Decimal(0))
     assert sum((s.judge_cost or Decimal(0) for s in samples), Decimal(0)) == judged
+
+
+def test_the_served_answers_logprobs_are_stored_and_become_outcomes(
+    openai_server: LocalOpenAIServer, world: SumsResponder
+) -> None:
+    routed = router(
+        openai_server, weak_logprobs=True, tasks={"math": ShadowTask(1.0, store_prompts=True)}
+    )
+    for text, _, _ in questions(8, seed=2):
+        routed.invoke(text)
+    assert routed.shadow_evaluator.drain(30)
+    samples = routed.shadow_evaluator.store.read_samples()
+    assert len(samples) == 8
+    for sample in samples:
+        assert sample.served_logprobs is not None
+        doubtful = "not sure" in (sample.served_text or "")
+        assert sample.served_logprobs.min == (-1.5 if doubtful else -0.05)
+        assert sample.reference_logprobs is None  # the reference model was not asked
+    records = shadow_outcomes(samples, "math").records
+    assert [r.outcomes["weak"].logprobs for r in records] == [s.served_logprobs for s in samples]
 
 
 def test_prompts_are_kept_only_where_the_task_opted_in(

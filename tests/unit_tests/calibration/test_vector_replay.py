@@ -8,6 +8,7 @@ tiers, figures and the sampled check must agree; a wrong batched answer must rai
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from langchain_costrouter.calibration.run import (
     run_records,
 )
 from langchain_costrouter.calibration.scorer import LinearScorer
-from langchain_costrouter.calibration.stack import STACK_KEYS
+from langchain_costrouter.calibration.stack import LOGPROB_KEYS, STACK_KEYS
 from langchain_costrouter.calibration.table import OutcomeTable, read_outcome_table
 from langchain_costrouter.calibration.vector_replay import (
     replay_stages,
@@ -31,7 +32,8 @@ from langchain_costrouter.calibration.vector_replay import (
     served_columns,
 )
 from langchain_costrouter.errors import ReplayMismatchError
-from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
+from langchain_costrouter.logprobs import LogprobSummary
+from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes, write_outcomes
 from tests.unit_tests.cli.outcome_files import CHEAP, DEAR, MIDDLE, TASKS, write_file
 
 
@@ -116,3 +118,41 @@ def test_a_wrong_batched_answer_raises(path: Path) -> None:
         check_sample(policy, path, table, rows, flipped, seed=0, show=False, size=20)
     assert caught.value.field == "model"
     assert caught.value.router != caught.value.batched
+
+
+def with_logprobs(path: Path, target: Path) -> Path:
+    """The file's records with random log-probability summaries on two thirds of the answers."""
+    rng = random.Random(4)
+    records = []
+    for record in read_outcomes(path):
+        outcomes = {}
+        for model, outcome in record.outcomes.items():
+            low = rng.uniform(-5.0, 0.0)
+            summary = LogprobSummary(low / 4, low, 4) if rng.random() < 2 / 3 else None
+            outcomes[model] = replace(outcome, logprobs=summary)
+        records.append(replace(record, outcomes=outcomes))
+    write_outcomes(target, records)
+    return target
+
+
+def test_batched_replay_reads_logprobs_as_the_router_does(path: Path, tmp_path: Path) -> None:
+    """Rows with and without log-probabilities: the batched replay and the router agree."""
+    logprob_path = with_logprobs(path, tmp_path / "logprobs.jsonl")
+    records = read_outcomes(logprob_path)
+    rng = random.Random(5)
+    policy = policies(records)["stacked"]
+    rules = []
+    for rule in policy.tasks[TASKS[0]].rules:
+        assert rule.scorer is not None
+        extended = {key: rng.gauss(0.0, 1.0) for key in LOGPROB_KEYS}
+        rules.append(replace(rule, scorer=replace(rule.scorer, logprob_stack=extended)))
+    spec = replace(policy.tasks[TASKS[0]], rules=tuple(rules))
+    policy = Policy(tasks=dict.fromkeys(TASKS, spec))
+    table, paid, served = both_ways(policy, logprob_path)
+    assert table.logprobs is not None and np.isnan(table.logprobs).any()
+    assert len(set(served)) > 1
+    rows = np.arange(len(table))
+    assert check_sample(policy, logprob_path, table, rows, paid, seed=3, show=False, size=50) == 50
+    plain = Policy(tasks=dict.fromkeys(TASKS, policies(records)["stacked"].tasks[TASKS[0]]))
+    _, plain_paid, _ = both_ways(plain, logprob_path)
+    assert plain_paid != paid  # the log-probability stacks changed decisions
