@@ -8,7 +8,7 @@ chat model's usage. Money is `Decimal` here; the JSON record carries floats.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from langchain_costrouter.metadata import LEVERS, AttemptRecord, CostRouterMetad
 from langchain_costrouter.pricing.usage import token_counts
 
 _PICO = Decimal("1e-12")
+_PICOS_PER_USD = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +135,20 @@ def rows_from_costrouter(
         purpose=meta.get("purpose") or "production",
         batch_size=meta.get("batch_size") or 1,
     )
-    rows = [_attempt_row(index, attempt, call) for index, attempt in enumerate(attempts)]
-    if rows:
-        at = _call_row_index(attempts)
-        rows[at] = replace(rows[at], **_call_money(meta))
-    saved = meta.get("compression_tokens_saved") or 0
-    if rows and saved:
-        rows[0] = replace(
-            rows[0],
+    # The call's money goes on one row and compression's on the first, built in (a
+    # `dataclasses.replace` afterwards cost more than the row itself).
+    extras: dict[int, dict[str, Any]] = {}
+    if attempts:
+        extras[_call_row_index(attempts)] = _call_money(meta)
+    if attempts and (saved := meta.get("compression_tokens_saved") or 0):
+        extras.setdefault(0, {}).update(
             compression_tokens_saved=saved,
             compression_saved_usd=usd(meta.get("compression_saved_usd")),
         )
-    return rows
+    return [
+        _attempt_row(index, attempt, call, extras.get(index))
+        for index, attempt in enumerate(attempts)
+    ]
 
 
 def _call_row_index(attempts: Sequence[AttemptRecord]) -> int:
@@ -178,7 +181,9 @@ class _Call:
     purpose: str
 
 
-def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
+def _attempt_row(
+    index: int, attempt: AttemptRecord, call: _Call, extra: dict[str, Any] | None
+) -> LedgerRow:
     tokens = token_counts(attempt.get("usage"))
     return LedgerRow(
         time=call.time,
@@ -209,6 +214,7 @@ def _attempt_row(index: int, attempt: AttemptRecord, call: _Call) -> LedgerRow:
         output_cap_exceeded=bool(attempt.get("output_cap_exceeded", False)),
         purpose=call.purpose,
         status_code=attempt.get("status_code"),
+        **(extra or {}),
     )
 
 
@@ -227,6 +233,31 @@ def usd(value: float | Decimal | None) -> Decimal | None:
     if value is None or isinstance(value, Decimal):
         return value
     return Decimal(repr(float(value)))
+
+
+def float_picousd(value: float | None) -> int | None:
+    """``to_picousd(usd(value))`` without the Decimal round trip, on every routed call.
+
+    Exact: ``round(value * 1e12)`` is taken only when dividing it back gives ``value``,
+    which, below $1000 (where the product's rounding error is far below half a
+    picodollar), means the shortest repr of ``value`` rounds to it as well. Anything
+    else goes the Decimal way.
+    """
+    if value is None:
+        return None
+    if -1e3 < value < 1e3:
+        picos = round(value * 1e12)
+        if picos / _PICOS_PER_USD == value:
+            return picos
+    return to_picousd(usd(value))
+
+
+def picousd_float(picos: int | None) -> float | None:
+    """Integer picodollars as float dollars: the same float as ``float(from_picousd(p))``.
+
+    Python divides integers correctly rounded, as float() rounds the exact Decimal.
+    """
+    return None if picos is None else picos / _PICOS_PER_USD
 
 
 def to_picousd(value: Decimal | None) -> int | None:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage
-from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord, CallSink, CallStatus, CostRouterMetadata
@@ -81,12 +80,13 @@ class Recorder:
     def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
         """Answer from the cache: $0 spent, the avoided cost on the record."""
         record = self._hit_record(request, hit)
-        message = hit  # the cache decodes a fresh copy for every lookup
-        message.response_metadata = {**message.response_metadata, "costrouter": record}
+        # The cache decodes a fresh copy for every lookup: its dicts are ours to update
+        # in place (assigning new ones goes through pydantic's slower __setattr__).
+        message = hit
+        message.response_metadata["costrouter"] = record
         if message.usage_metadata:
             # langchain-core's own cache hits keep the tokens and add total_cost 0.
-            usage = {**message.usage_metadata, "total_cost": 0}
-            message.usage_metadata = cast(UsageMetadata, usage)
+            cast(dict[str, Any], message.usage_metadata)["total_cost"] = 0
         self._write(record, request)
         return message
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
+from langchain_costrouter.ledger.rows import float_picousd, picousd_float, to_picousd
 from langchain_costrouter.metadata import LEVERS, AttemptRecord
 from langchain_costrouter.pricing import TokenCounts, token_counts
 from langchain_costrouter.router._accounting import Accountant
@@ -126,7 +126,7 @@ def _pico(value: Decimal | None) -> int | None:
 
 
 def _pico_usd(value: float | None) -> int | None:
-    return to_picousd(usd(value))
+    return float_picousd(value)
 
 
 def _picos(values: Iterable[float | None]) -> int | None:
@@ -141,4 +141,4 @@ def _picos(values: Iterable[float | None]) -> int | None:
 
 def _dollars(picos: int | None) -> float | None:
     """Picodollars as the record's float dollars (read back exactly by `usd`)."""
-    return None if picos is None else float(from_picousd(picos))  # type: ignore[arg-type]
+    return picousd_float(picos)

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from langchain_costrouter.ledger import rows_from_costrouter
-from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
+from langchain_costrouter.ledger.rows import (
+    float_picousd,
+    from_picousd,
+    picousd_float,
+    to_picousd,
+    usd,
+)
 from langchain_costrouter.metadata import CostRouterMetadata
 
 WHEN = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
@@ -73,6 +80,22 @@ def test_compression_saving_is_counted_once_per_call() -> None:
     assert [row.compression_tokens_saved for row in rows] == [120, 0]
 
 
+def test_the_calls_baseline_and_savings_go_on_the_served_row_only() -> None:
+    record = escalated_record()
+    record["baseline_cost_usd"] = 0.003
+    record["savings_usd"] = {"routing": 0.0025, "cascade": -0.001, "cache": 0.0}
+    first, served = rows_from_costrouter(record, run_id="run-1", when=WHEN)
+    assert (first.baseline_cost_usd, first.saved_routing_usd) == (None, None)
+    assert served.baseline_cost_usd == Decimal("0.003")
+    assert (served.saved_routing_usd, served.saved_cascade_usd) == (
+        Decimal("0.0025"),
+        Decimal("-0.001"),
+    )
+    assert served.saved_cache_usd == Decimal(0)
+    assert served.saved_batching_usd is None
+    assert (first.compression_tokens_saved, served.compression_tokens_saved) == (120, 0)
+
+
 def test_cache_hit_is_zero_cost_with_the_avoided_cost_as_baseline() -> None:
     record: CostRouterMetadata = {
         "task": "chat",
@@ -101,3 +124,18 @@ def test_money_conversions_are_exact() -> None:
     assert to_picousd(Decimal("0.0000000125")) == 12_500
     assert from_picousd(to_picousd(Decimal("1234.000000000001"))) == Decimal("1234.000000000001")
     assert to_picousd(None) is None
+
+
+def test_float_fast_paths_equal_the_decimal_ones() -> None:
+    rng = random.Random(7)
+    values = [0.0, 1e-12, 2.5e-12, 3.5e-12, 5e-13, 4.05e-06, 999.999999999999, 1e3, 7e5, -3.2e-5]
+    for _ in range(20_000):
+        value = rng.choice((1, -1)) * 10 ** rng.uniform(-15, 4)
+        values += [value, round(value, rng.randint(4, 16))]
+    for value in values:
+        assert float_picousd(value) == to_picousd(usd(value)), value
+    assert (float_picousd(2.5e-12), float_picousd(3.5e-12)) == (2, 4)  # half to even
+    assert float_picousd(None) is None
+    for picos in [0, 1, -1, 12_500, 10**15 + 1, -(10**17) - 3, 2**60 + 7]:
+        assert picousd_float(picos) == float(from_picousd(picos))  # type: ignore[arg-type]
+    assert picousd_float(None) is None
