@@ -160,9 +160,7 @@ def main() -> None:
         kwargs = {"count": args.requests, "in_flight": args.in_flight, "rounds": args.rounds}
         async_times = best_of(time_async, models, **kwargs)
         sync_times = best_of(time_sync, models, **kwargs)
-    rows = [
-        [name, *_figures(async_times, name), *_figures(sync_times, name)] for name in models
-    ]
+    rows = [[name, *_figures(async_times, name), *_figures(sync_times, name)] for name in models]
     print(
         f"{args.requests} distinct requests, {args.in_flight} in flight, "
         f"best of {args.rounds} rounds; ratios against ChatOpenAI alone"
@@ -174,6 +172,7 @@ def main() -> None:
 def _figures(times: dict[str, Timing], name: str) -> list[str]:
     (wall, cpu), (direct_wall, direct_cpu) = times[name], times["ChatOpenAI alone"]
     return [f"{wall:.3f}", f"{wall / direct_wall:.3f}", f"{cpu:.3f}", f"{cpu / direct_cpu:.3f}"]
+
 
 if __name__ == "__main__":
     main()
