@@ -103,6 +103,14 @@ def text_features(
     ``query_words`` (from `query_ngrams`) saves re-tokenising a query shared by
     several answers. Returns bucket indices and their values.
     """
+    indices, values = feature_lists(query, answer, query_words)
+    return np.array(indices, dtype=np.int64), np.array(values, dtype=np.float64)
+
+
+def feature_lists(
+    query: str, answer: str, query_words: set[str] | None = None
+) -> tuple[list[int], list[float]]:
+    """`text_features` as plain lists: what a batch appends to its buffers."""
     answer_head = answer[:_ANSWER_CHARS]
     normalized = normalize_answer(answer_head)
     if query_words is None:
@@ -123,7 +131,7 @@ def text_features(
         weight = 1.0 / np.sqrt(len(tokens))
         indices.extend(_bucket(f"{block}:{token}") for token in tokens)
         values.extend([weight] * len(tokens))
-    return np.array(indices, dtype=np.int64), np.array(values, dtype=np.float64)
+    return indices, values
 
 
 def _label_crosses(normalized: str, query_words: set[str]) -> set[str]:

@@ -36,6 +36,15 @@ from langchain_costrouter.calibration.stack import fit_stack, stack_design, stac
 TextFit = tuple[FloatArray, tuple[FloatArray, float]]
 """A model's OOF text logits, and its bagged text layer (dense weights, bias)."""
 
+FIT_ROWS = 30_000
+"""Most rows one fold's text layer is fitted on; a larger fold fits on an even sample.
+
+A fit's time and memory grow with its rows, and past a few tens of thousands of
+hashed rows the layer's held-out loss barely moves, while a million-row set would
+spend most of its calibration here. Every row is still scored out of fold, so the
+loss bound the search proves is as valid with the sample as without it.
+"""
+
 
 def fold_ids(size: int, folds: int, seed: int) -> IntArray:
     """Deterministic fold number of every row."""
@@ -54,7 +63,6 @@ class StageScores:
 
     matrix: OutcomeMatrix
     folds: IntArray
-    _rows: dict[int, SparseRows] = field(default_factory=dict)
     _logits: dict[int, FloatArray] = field(default_factory=dict)
     _bagged: dict[int, tuple[FloatArray, float]] = field(default_factory=dict)
     _keys: dict[int, list[str | None]] = field(default_factory=dict)
@@ -67,12 +75,19 @@ class StageScores:
         return cls(matrix=matrix, folds=fold_ids(matrix.size, folds, seed))
 
     def rows(self, model: int) -> SparseRows:
-        """Hashed (query, answer) features of one model's answers."""
-        if model not in self._rows:
-            queries = self.matrix.query_texts()
-            pairs = list(zip(queries, self.matrix.answers(model), strict=True))
-            self._rows[model] = SparseRows.from_pairs(pairs, self._features)
-        return self._rows[model]
+        """Hashed (query, answer) features of one model's answers (not kept: one fit reads them)."""
+        queries = self.matrix.query_texts()
+        pairs = list(zip(queries, self.matrix.answers(model), strict=True))
+        return SparseRows.from_pairs(pairs, self._features)
+
+    def forget_features(self) -> None:
+        """Drop the feature rows the fits so far kept (`parallel`'s workers, between models).
+
+        The cache saves featurising a pair twice across models, but it keeps every
+        model's rows alive; a worker that fits several models of a large task would
+        hold them all at once.
+        """
+        self._features.clear()
 
     def text_logits(self, model: int) -> FloatArray:
         """OOF first-layer logits of one model's answers, at its best penalty.
@@ -109,7 +124,7 @@ class StageScores:
         folds = np.unique(self.folds)
         for fold in folds:
             held = np.flatnonzero(self.folds == fold)
-            kept = np.flatnonzero(self.folds != fold)
+            kept = fit_sample(np.flatnonzero(self.folds != fold))
             prepared, held_rows = prepare_fit(rows.take(kept)), rows.take(held)
             for choice, l2 in enumerate(L2_CHOICES):
                 weights, fold_bias = fit_text_model(prepared, labels[kept], l2)
@@ -191,6 +206,13 @@ class StageScores:
             self.text_logits(previous)
             previous_layer = scorer_from_dense(*self._bagged[previous], stack=None)
         return scorer_from_dense(weights, bias, stack, previous_layer, logprob_stack)
+
+
+def fit_sample(rows: IntArray, limit: int = FIT_ROWS) -> IntArray:
+    """At most ``limit`` of ``rows``, evenly spaced (so a file sorted by time is spanned)."""
+    if len(rows) <= limit:
+        return rows
+    return rows[np.linspace(0, len(rows) - 1, limit).astype(np.int64)]
 
 
 def threshold_grid(scores: FloatArray, size: int) -> FloatArray:

@@ -69,4 +69,6 @@ def prefit(scores: StageScores, models: Sequence[int], workers: int) -> None:
 def _best_fit(model: int) -> TextFit:
     if _FORKED is None:  # pragma: no cover - only a worker forked by `prefit` runs this
         raise RuntimeError("no scores to fit in this process")
-    return _FORKED.best_fit(model)
+    fit = _FORKED.best_fit(model)
+    _FORKED.forget_features()  # this worker's copy: the next model's rows start afresh
+    return fit

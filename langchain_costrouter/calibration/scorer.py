@@ -11,6 +11,7 @@ log-probabilities pay off, a ``logprob_stack`` scores the answers that carry the
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from langchain_costrouter.calibration.features import (
     FloatArray,
     IntArray,
     agreement_features,
+    feature_lists,
     query_ngrams,
     text_features,
 )
@@ -36,8 +38,13 @@ from langchain_costrouter.calibration.stack import (
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.logprobs import LogprobSummary
 
-FeatureCache = dict[tuple[str, str], tuple[IntArray, FloatArray]]
-"""Hashed features of (query, answer) pairs already computed, shared across models."""
+FeatureCache = dict[tuple[str, str], tuple["SparseRows", int]]
+"""Where the features of a (query, answer) pair already are: a matrix and its row.
+
+Shared across a task's models: on short-label tasks most models give the same few
+answers, so most pairs were featurised already. It points into the matrices instead
+of holding a copy per pair, which at scale would more than double their memory.
+"""
 
 L2_CHOICES = (1e-5, 1e-3)
 """Penalties tried per model: weak suits many short-label rows, strong few long answers."""
@@ -57,33 +64,51 @@ class SparseRows:
     def from_pairs(
         cls, pairs: Sequence[tuple[str, str]], cache: FeatureCache | None = None
     ) -> SparseRows:
-        """Featurise (query, answer) pairs; each distinct query is tokenised once.
+        """Featurise (query, answer) pairs; a query's run of answers is tokenised once.
 
-        ``cache`` shares rows of identical pairs between calls: on short-label tasks
-        most models give the same few answers, so most pairs were seen already.
+        Rows are appended to flat buffers (no array per pair), and a pair seen before,
+        in this call or in ``cache``, is copied from where its row already is.
         """
         known: FeatureCache = {} if cache is None else cache
-        query_words: dict[str, set[str]] = {}
-        for query, answer in pairs:
-            if (query, answer) not in known:
-                words = query_words.setdefault(query, query_ngrams(query))
-                known[(query, answer)] = text_features(query, answer, words)
-        rows = [known[pair] for pair in pairs]
-        lengths = np.array([len(indices) for indices, _ in rows], dtype=np.int64)
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int64)
-        values = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0)
-        return cls(indptr=indptr, indices=indices.astype(np.int64), values=values)
+        indices, values, ends = array("q"), array("d"), array("q", [0])
+        added: dict[tuple[str, str], int] = {}
+        last_query: str | None = None
+        words: set[str] = set()
+        for pair in pairs:
+            row = added.get(pair)
+            if row is not None:
+                indices.extend(indices[ends[row] : ends[row + 1]])
+                values.extend(values[ends[row] : ends[row + 1]])
+            elif pair in known:
+                source, at = known[pair]
+                span = slice(int(source.indptr[at]), int(source.indptr[at + 1]))
+                indices.extend(source.indices[span].tolist())
+                values.extend(source.values[span].tolist())
+            else:
+                if pair[0] != last_query:  # a query's answers come together, if at all
+                    last_query, words = pair[0], query_ngrams(pair[0])
+                pair_indices, pair_values = feature_lists(*pair, words)
+                indices.extend(pair_indices)
+                values.extend(pair_values)
+                added[pair] = len(ends) - 1
+            ends.append(len(indices))
+        matrix = cls(
+            indptr=np.frombuffer(ends, dtype=np.int64),
+            indices=np.frombuffer(indices, dtype=np.int64),
+            values=np.frombuffer(values, dtype=np.float64),
+        )
+        known.update((pair, (matrix, row)) for pair, row in added.items())
+        return matrix
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
 
     def take(self, rows: IntArray) -> SparseRows:
         """A new matrix with only ``rows`` (in that order)."""
-        starts, ends = self.indptr[rows], self.indptr[rows + 1]
-        picks = [np.arange(s, e) for s, e in zip(starts, ends, strict=True)]
-        flat = np.concatenate(picks) if picks else np.zeros(0, np.int64)
-        indptr = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+        starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        # Entry k of new row r sits at starts[r] + k: shift a running count by row.
+        flat = np.arange(indptr[-1]) + np.repeat(starts - indptr[:-1], lengths)
         return SparseRows(indptr=indptr, indices=self.indices[flat], values=self.values[flat])
 
     def dot(self, weights: FloatArray) -> FloatArray:

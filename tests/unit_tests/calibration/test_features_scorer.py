@@ -14,7 +14,9 @@ from langchain_costrouter.calibration.features import (
     final_number,
     text_features,
 )
+from langchain_costrouter.calibration.oof import fit_sample
 from langchain_costrouter.calibration.scorer import (
+    FeatureCache,
     LinearScorer,
     SparseRows,
     fit_text_model,
@@ -100,3 +102,40 @@ def test_previous_tier_layer_moves_the_score_and_round_trips() -> None:
     assert scorer.score("about easy 7", "No") == pytest.approx(0.5)
     loaded = LinearScorer.from_json(json.loads(json.dumps(scorer.to_json())))
     assert loaded.score("about easy 7", "No", ["Yes"]) == pytest.approx(contradicting, abs=1e-4)
+
+
+def _row(matrix: SparseRows, row: int) -> tuple[np.ndarray, np.ndarray]:
+    span = slice(int(matrix.indptr[row]), int(matrix.indptr[row + 1]))
+    return matrix.indices[span], matrix.values[span]
+
+
+def test_matrix_rows_equal_each_pairs_features_with_repeats_and_a_shared_cache() -> None:
+    first = [("what is 2+2", "4"), ("what is 2+2", "five"), ("q two", "4"), ("what is 2+2", "4")]
+    second = [("q two", "4"), ("a new query", "Yes")]
+    cache: FeatureCache = {}
+    for pairs in (first, second):  # the second call copies ("q two", "4") from the first
+        matrix = SparseRows.from_pairs(pairs, cache)
+        assert len(matrix) == len(pairs)
+        for row, (query, answer) in enumerate(pairs):
+            indices, values = text_features(query, answer)
+            assert np.array_equal(_row(matrix, row)[0], indices)
+            assert np.array_equal(_row(matrix, row)[1], values)
+    assert set(cache) == set(first) | set(second)
+
+
+def test_take_picks_rows_in_the_order_asked() -> None:
+    matrix = SparseRows.from_pairs([(f"question {i}", f"answer {i % 3}") for i in range(6)])
+    picked = matrix.take(np.array([4, 0, 4, 2]))
+    for row, source in enumerate([4, 0, 4, 2]):
+        assert np.array_equal(_row(picked, row)[0], _row(matrix, source)[0])
+        assert np.array_equal(_row(picked, row)[1], _row(matrix, source)[1])
+    assert len(matrix.take(np.zeros(0, dtype=np.int64))) == 0
+
+
+def test_fit_sample_keeps_small_folds_and_spans_large_ones_evenly() -> None:
+    rows = np.arange(0, 200, 2)
+    assert fit_sample(rows, limit=100) is rows
+    sample = fit_sample(rows, limit=10)
+    assert len(np.unique(sample)) == 10
+    assert sample[0] == rows[0] and sample[-1] == rows[-1]
+    assert set(sample) <= set(rows)
