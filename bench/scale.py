@@ -18,8 +18,8 @@ also gives each child's CPU seconds (user + system), steadier than wall time und
 (e.g. ``/work/main``) first on ``PYTHONPATH``, interleaved with this one size by size,
 and prints both and their ratio: a before/after measured in one run.
 
-Run: python bench/scale.py [--sizes 1000,10000,100000] [--quick] [--skip cache,startup]
-                           [--against DIR]
+Run: python bench/scale.py [--sizes 1000,10000,100000] [--cache-sizes 1000,10000,100000]
+                           [--quick] [--skip cache,startup] [--against DIR]
 """
 
 from __future__ import annotations
@@ -207,16 +207,21 @@ def print_cache(results: dict[int, tuple[float, float]]) -> None:
         print(f"growth exponents: warm {warm_k:.2f}, cold {cold_k:.2f}")
 
 
+def _sizes(given: str | None, default: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(s) for s in given.split(",")) if given else tuple(default)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", help="comma-separated row / entry counts")
+    parser.add_argument("--sizes", help="comma-separated outcome rows for calibrate")
+    parser.add_argument("--cache-sizes", help="comma-separated semantic cache entries")
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 start-up rounds")
     parser.add_argument("--skip", default="", help="any of calibrate,cache,startup")
     parser.add_argument("--against", metavar="DIR", help="also run calibrate from this checkout")
     args = parser.parse_args(argv)
-    sizes = QUICK_SIZES if args.quick else SIZES
-    if args.sizes:
-        sizes = tuple(int(s) for s in args.sizes.split(","))
+    default = QUICK_SIZES if args.quick else SIZES
+    sizes = _sizes(args.sizes, default)
+    cache_sizes = _sizes(args.cache_sizes, default)
     skip = set(filter(None, args.skip.split(",")))
     if "calibrate" not in skip:
         print("costrouter calibrate --json (one run per size)")
@@ -228,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print()
     if "cache" not in skip:
         print("semantic cache, memory store (bench/semantic.py medians)")
-        print_cache(measure_cache(sizes))
+        print_cache(measure_cache(cache_sizes))
         print()
     if "startup" not in skip:
         print("CLI start (bench/startup.py medians)")
