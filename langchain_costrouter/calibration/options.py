@@ -28,9 +28,10 @@ class SearchOptions:
     model's train quality) set the quality to keep instead of ``max_quality_loss``.
 
     ``workers`` processes fit the scorers' text layers (`parallel`); any number gives
-    the same policy. None (the default) picks per task: the usable CPUs, up to 4, for a
-    task of `parallel.PARALLEL_ROWS` train rows or more, where the fits dominate; one
-    process below that, where forking would cost more than it saves.
+    the same policy. None (the default) picks per task: one process per model to fit,
+    up to 4, for a task of `parallel.PARALLEL_ROWS` train rows or more on a machine of two
+    CPUs or more, where the fits dominate; one process otherwise, where forking would
+    cost more than it saves.
     """
 
     method: str = "guarded"

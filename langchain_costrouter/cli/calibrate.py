@@ -81,8 +81,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         help="processes fitting the scorers; the policy is the same for any number "
-        "(default: the usable CPUs up to 4 for a task of 10,000 train rows or more, "
-        "else 1; on a busy machine 1 can be faster)",
+        "(default: one per model to fit, up to 4, for a task of 10,000 train rows or "
+        "more on two CPUs or more, else 1; on a busy machine 1 can be faster)",
     )
     parser.add_argument(
         "--progress",

@@ -41,6 +41,8 @@ def test_workers_must_be_positive() -> None:
 
 def test_by_default_only_large_tasks_fork_and_never_more_than_four() -> None:
     assert SearchOptions().workers is None
-    assert default_workers(PARALLEL_ROWS - 1) == 1
+    assert default_workers(PARALLEL_ROWS - 1, 3) == 1
     usable = len(os.sched_getaffinity(0))
-    assert default_workers(PARALLEL_ROWS) == min(usable, 4)
+    expected = 1 if usable < 2 else 3  # one process per model, more than the CPUs or not
+    assert default_workers(PARALLEL_ROWS, 3) == expected
+    assert default_workers(PARALLEL_ROWS, 7) == (1 if usable < 2 else 4)
