@@ -3,7 +3,7 @@
 * ``costrouter calibrate --json`` on synthetic outcomes (4 models, 3 tasks, ~300-character
   prompts, generated deterministically from the row number): wall time and the peak RSS
   of that one child process (``os.wait4``'s rusage, so earlier children do not count).
-  Targets: 100k rows <= 90 s and <= 1 GB; 1M rows (``--sizes ...,1000000``, about ten
+  Targets: 100k rows <= 90 s and <= 1 GB; 1M rows (``--sizes ...,1000000``, five to six
   minutes) <= 15 min and <= 2 GB.
 * The semantic cache, warm hit and cold start, at each size (bench/semantic.py's own
   ``measure_partition`` on the in-process store). Targets: warm <= 2 ms, cold <= 1 s at 100k.
