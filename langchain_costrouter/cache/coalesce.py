@@ -24,8 +24,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 
 from langchain_costrouter.cache.guard import BackendGuard
 
@@ -43,77 +43,13 @@ class Coalescer:
         self._flights: dict[str, tuple[threading.Lock, int]] = {}
         self._flights_lock = threading.Lock()
 
-    @contextmanager
-    def hold(self, key: str) -> Iterator[bool]:
+    def hold(self, key: str) -> AbstractContextManager[bool]:
         """Blocking coalescing for threads: yield True to the leader, False to followers."""
-        flight = self._join(key)
-        try:
-            if not flight.acquire(blocking=False):
-                _wait_and_release(flight, self.lock_timeout)
-                yield False
-                return
-            try:
-                with self._remote(key) as leader:
-                    yield leader
-            finally:
-                flight.release()
-        finally:
-            self._leave(key)
+        return _Flight(self, key)
 
-    @asynccontextmanager
-    async def ahold(self, key: str) -> AsyncIterator[bool]:
+    def ahold(self, key: str) -> AbstractAsyncContextManager[bool]:
         """Async coalescing for tasks (and threads sharing the same keys)."""
-        flight = self._join(key)
-        try:
-            if not flight.acquire(blocking=False):
-                await _await_and_release(flight, self.lock_timeout)
-                yield False
-                return
-            try:
-                async with self._aremote(key) as leader:
-                    yield leader
-            finally:
-                flight.release()
-        finally:
-            self._leave(key)
-
-    @contextmanager
-    def _remote(self, key: str) -> Iterator[bool]:
-        backend = self.guard.backend
-        if not backend.shared:
-            yield True
-            return
-        token = _token()
-        taken = self.guard.run("locking", lambda: backend.try_lock(key, self.lock_timeout, token))
-        if taken is False:
-            self._wait_remote(key)
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            if taken:
-                self.guard.run("unlocking", lambda: backend.unlock(key, token))
-
-    @asynccontextmanager
-    async def _aremote(self, key: str) -> AsyncIterator[bool]:
-        backend = self.guard.backend
-        if not backend.shared:
-            yield True
-            return
-        token = _token()
-        taken = await self.guard.arun(
-            "locking", lambda: backend.atry_lock(key, self.lock_timeout, token)
-        )
-        if taken is False:
-            await self._await_remote(key)
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            if taken:
-                await self.guard.arun("unlocking", lambda: backend.aunlock(key, token))
+        return _Flight(self, key)
 
     def _wait_remote(self, key: str) -> None:
         deadline = time.monotonic() + self.lock_timeout
@@ -145,6 +81,38 @@ class Coalescer:
 
         return await self.guard.arun("waiting for a coalesced call", check) is not False
 
+    def _take_remote(self, key: str) -> tuple[bool, str | None]:
+        """Whether this caller leads across processes, and the token of the lock it took."""
+        backend = self.guard.backend
+        if not backend.shared:
+            return True, None
+        token = _token()
+        taken = self.guard.run("locking", backend.try_lock, key, self.lock_timeout, token)
+        if taken is False:
+            self._wait_remote(key)
+            return False, None
+        return True, token if taken else None  # None: the store failed, lead without it
+
+    async def _atake_remote(self, key: str) -> tuple[bool, str | None]:
+        backend = self.guard.backend
+        if not backend.shared:
+            return True, None
+        token = _token()
+        taken = await self.guard.arun(
+            "locking", lambda: backend.atry_lock(key, self.lock_timeout, token)
+        )
+        if taken is False:
+            await self._await_remote(key)
+            return False, None
+        return True, token if taken else None
+
+    def _release_remote(self, key: str, token: str) -> None:
+        self.guard.run("unlocking", self.guard.backend.unlock, key, token)
+
+    async def _arelease_remote(self, key: str, token: str) -> None:
+        backend = self.guard.backend
+        await self.guard.arun("unlocking", lambda: backend.aunlock(key, token))
+
     def _join(self, key: str) -> threading.Lock:
         with self._flights_lock:
             lock, waiters = self._flights.get(key) or (threading.Lock(), 0)
@@ -158,6 +126,90 @@ class Coalescer:
                 del self._flights[key]
             else:
                 self._flights[key] = (lock, waiters - 1)
+
+
+class _Flight:
+    """One caller's place in a key's flight: `Coalescer.hold` and `Coalescer.ahold`.
+
+    A class rather than generator-based context managers: every routed cache miss
+    enters one, and two nested ``@contextmanager`` generators cost about three times
+    as much as these methods. A leader holds the key's local flight lock and, on a
+    shared store, the store's lock (its token); a follower holds neither.
+    """
+
+    __slots__ = ("_coalescer", "_flight", "_key", "_token")
+
+    def __init__(self, coalescer: Coalescer, key: str) -> None:
+        self._coalescer = coalescer
+        self._key = key
+        self._flight: threading.Lock | None = None
+        """The key's local flight lock, while this caller holds it."""
+        self._token: str | None = None
+        """The store lock's token, while this caller holds that lock."""
+
+    def __enter__(self) -> bool:
+        coalescer, key = self._coalescer, self._key
+        flight = coalescer._join(key)
+        try:
+            if not flight.acquire(blocking=False):
+                _wait_and_release(flight, coalescer.lock_timeout)
+                return False
+            try:
+                leader, self._token = coalescer._take_remote(key)
+            except BaseException:
+                flight.release()
+                raise
+        except BaseException:
+            coalescer._leave(key)
+            raise
+        self._flight = flight
+        return leader
+
+    def __exit__(self, *exc_info: object) -> None:
+        coalescer, key = self._coalescer, self._key
+        flight, token = self._flight, self._token
+        self._flight = self._token = None
+        try:
+            if flight is not None:
+                try:
+                    if token is not None:
+                        coalescer._release_remote(key, token)
+                finally:
+                    flight.release()
+        finally:
+            coalescer._leave(key)
+
+    async def __aenter__(self) -> bool:
+        coalescer, key = self._coalescer, self._key
+        flight = coalescer._join(key)
+        try:
+            if not flight.acquire(blocking=False):
+                await _await_and_release(flight, coalescer.lock_timeout)
+                return False
+            try:
+                leader, self._token = await coalescer._atake_remote(key)
+            except BaseException:
+                flight.release()
+                raise
+        except BaseException:
+            coalescer._leave(key)
+            raise
+        self._flight = flight
+        return leader
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        coalescer, key = self._coalescer, self._key
+        flight, token = self._flight, self._token
+        self._flight = self._token = None
+        try:
+            if flight is not None:
+                try:
+                    if token is not None:
+                        await coalescer._arelease_remote(key, token)
+                finally:
+                    flight.release()
+        finally:
+            coalescer._leave(key)
 
 
 _TOKEN_PREFIX = uuid.uuid4().hex

@@ -39,6 +39,9 @@ from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.cache.disk_store import store_for
 
+_STORE_ERRORS = (sqlite3.Error, OSError, diskcache.Timeout)
+"""What a failing directory or database raises: a miss and a warning, never a failed call."""
+
 
 def default_cache_dir() -> Path:
     """The per-user default: ``<user data dir>/langchain-costrouter/cache``."""
@@ -101,10 +104,13 @@ class DiskBackend(LocalBackend):
         """Return the stored bytes (or the bytes about to be stored), or None."""
         if (pending := self._behind.read(key)) is not None:
             return pending
-        with self._errors() as cache:
+        try:  # not `_errors()`: a generator-based context manager costs more than a miss
+            cache = self._open()
             if not self._store.may_hold(key):  # a sure miss, told without a system call
                 return None
             value = cache.get(key)
+        except _STORE_ERRORS as error:
+            raise self._failure(error) from error
         return value.encode() if isinstance(value, str) else value
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
@@ -129,7 +135,7 @@ class DiskBackend(LocalBackend):
         return self.directory / "semantic-index"
 
     def flush(self) -> None:
-        """Commit the entries still being written (done by itself within milliseconds)."""
+        """Commit the entries still being written (done by itself within some 20 ms)."""
         self._behind.flush()
 
     def append(self, key: str, value: bytes) -> None:
@@ -165,15 +171,17 @@ class DiskBackend(LocalBackend):
         with it); elsewhere a database row, which diskcache ``add`` creates atomically
         and which expires after ``ttl`` seconds.
         """
-        with self._errors() as cache:
+        try:
+            cache = self._open()
             if (locks := self._store.locks) is not None:
                 return locks.try_lock(name)
             return bool(cache.add(f"lock:{name}", token, expire=ttl))
+        except _STORE_ERRORS as error:
+            raise self._failure(error) from error
 
     def unlock(self, name: str, token: str) -> None:
         """Release the lock, if this caller still holds it."""
-        with self._errors():
-            locks = self._store.locks
+        locks = self._store.locks  # set by `try_lock`, which opened the store
         if locks is not None:
             # Only once the leader's answer is committed: a follower elsewhere that sees
             # the lock go reads the cache next.
@@ -204,8 +212,11 @@ class DiskBackend(LocalBackend):
         """Yield the open cache; turn store failures into `CacheBackendError`."""
         try:
             yield self._open()
-        except (sqlite3.Error, OSError, diskcache.Timeout) as error:
-            raise CacheBackendError(f"diskcache at {self.directory} failed: {error}") from error
+        except _STORE_ERRORS as error:
+            raise self._failure(error) from error
+
+    def _failure(self, error: BaseException) -> CacheBackendError:
+        return CacheBackendError(f"diskcache at {self.directory} failed: {error}")
 
     def _open(self) -> diskcache.Cache:
         return self._store.cache()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
 from langchain_core.messages import BaseMessageChunk
@@ -64,8 +64,9 @@ class RouterIO:
         self.streaming = streaming
         self.streamed = False
         """Whether the served answer already reached the caller as live chunks."""
-        self._held: ExitStack | None = None
-        self._aheld: AsyncExitStack | None = None
+        self._held: list[AbstractContextManager[bool]] = []
+        """The coalescing flights entered (the flow enters at most one), left by `release`."""
+        self._aheld: list[AbstractAsyncContextManager[bool]] = []
 
     def live(self, step: Step) -> bool:
         return self.streaming and type(step) is CallModel and not step.checked
@@ -104,16 +105,17 @@ class RouterIO:
         return self._ended(Called(merge_chunks(delivered), None, _ms(start)))
 
     def _hold(self, step: HoldFlight) -> bool:
-        if self._held is None:
-            self._held = ExitStack()
-        return self._held.enter_context(self.cache.hold(step.key))
+        flight = self.cache.hold(step.key)
+        leader = flight.__enter__()
+        self._held.append(flight)
+        return leader
 
     def release(self) -> None:
         """End the call: leave its coalescing flight, settle a budget it still holds."""
         if (budget := self._unsettled()) is not None:
             self.gate.settle(*budget)
-        if self._held is not None:
-            self._held.close()
+        while self._held:
+            self._held.pop().__exit__(None, None, None)
 
     # -- awaited
 
@@ -152,15 +154,16 @@ class RouterIO:
         result.append(self._ended(Called(merge_chunks(delivered), None, _ms(start))))
 
     async def _ahold(self, step: HoldFlight) -> bool:
-        if self._aheld is None:
-            self._aheld = AsyncExitStack()
-        return await self._aheld.enter_async_context(self.cache.ahold(step.key))
+        flight = self.cache.ahold(step.key)
+        leader = await flight.__aenter__()
+        self._aheld.append(flight)
+        return leader
 
     async def arelease(self) -> None:
         if (budget := self._unsettled()) is not None:
             await self.gate.asettle(*budget)
-        if self._aheld is not None:
-            await self._aheld.aclose()
+        while self._aheld:
+            await self._aheld.pop().__aexit__(None, None, None)
 
     def _unsettled(self) -> tuple[Reservation, float | None] | None:
         """The budget of an attempt that never ended (cancelled, or a bug), and its cost.
