@@ -14,7 +14,7 @@ astream, batch, and the compressor runnable) uses one of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from langchain_core.outputs import ChatGenerationChunk
@@ -107,7 +107,9 @@ def drive(flow: Flow[R], io: StepIO) -> Generator[ChatGenerationChunk, None, R]:
         io.release()
 
 
-async def adrive(flow: Flow[R], io: StepIO) -> AsyncIterator[ChatGenerationChunk | Finished[R]]:
+async def adrive(
+    flow: Flow[R], io: StepIO
+) -> AsyncGenerator[ChatGenerationChunk | Finished[R], None]:
     """Run ``flow`` with awaited I/O; yields live chunks, then `Finished` with the result."""
     turns = _Turns(flow)
     try:
@@ -136,10 +138,20 @@ def complete(driver: Iterator[ChatGenerationChunk]) -> Any:
         return done.value
 
 
-async def acomplete(driver: AsyncIterator[ChatGenerationChunk | Finished[R]]) -> R:
-    """The result of an async driver that streams nothing (ainvoke, abatch)."""
-    async for item in driver:
-        if isinstance(item, Finished):
-            result: R = item.result
-            return result
+async def acomplete(driver: AsyncGenerator[ChatGenerationChunk | Finished[R], None]) -> R:
+    """The result of an async driver that streams nothing (ainvoke, abatch).
+
+    The driver is closed here, so its ``finally`` (the flow's release) runs before the
+    result is returned. An async generator left suspended is closed by the event loop
+    instead, in a task of its own scheduled through the loop's self-pipe: a task, two
+    system calls and a loop turn on every call, measured as a fifth of the bare router's
+    per-call cost.
+    """
+    try:
+        async for item in driver:
+            if isinstance(item, Finished):
+                result: R = item.result
+                return result
+    finally:
+        await driver.aclose()
     raise RuntimeError("the flow ended without a result")  # pragma: no cover - adrive's contract

@@ -2,8 +2,9 @@
 
 The flow (`_flow.serve`) and the cascade policy (`_cascade.run_cascade`) never do I/O
 themselves: they yield one of these values and receive the result. A driver
-(`_drive.drive` or `_drive.adrive`) performs the step with blocking or awaited I/O,
-which is how invoke, ainvoke, stream, astream and batch share one implementation.
+(`langchain_costrouter._sansio.drive` or `adrive`) performs the step with blocking or
+awaited I/O, which is how invoke, ainvoke, stream, astream and batch share one
+implementation.
 
 Compression's own step, `CompressorCall`, is yielded through the flow as well.
 """
