@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from datetime import UTC, datetime
@@ -67,6 +68,25 @@ def test_a_complete_chunk_is_stored_as_a_plain_message() -> None:
     assert type(decoded) is AIMessage
     assert decoded.content == "Hello"
     assert decoded.usage_metadata == chunk.usage_metadata
+
+
+def test_the_document_holds_the_fields_model_dump_keeps() -> None:
+    original = tool_calling_answer()
+    kept = original.model_dump(exclude_defaults=True)
+    expected = {name: value for name, value in kept.items() if name not in ("type", "id")}
+    assert json.loads(encode_message(original))["data"] == expected
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_a_dataclass_in_metadata_is_stored_as_its_fields_as_model_dump_did() -> None:
+    answer = AIMessage(content="ok", response_metadata={"point": Point(1, 2)})
+    decoded = decode_message(encode_message(answer))
+    assert decoded.response_metadata == {"point": {"x": 1, "y": 2}}
 
 
 def test_values_are_plain_json() -> None:
