@@ -11,9 +11,11 @@ import sys
 import warnings
 from pathlib import Path
 
+import diskcache
 import pytest
 
 from langchain_costrouter.cache import DiskBackend, ResponseCache, default_cache_dir, open_cache
+from langchain_costrouter.cache.disk import JsonOnlyDisk
 from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.unit_tests.cache.support import answer, request
 
@@ -106,6 +108,33 @@ def test_ttl_expires_entries(tmp_path: Path) -> None:
 
     time.sleep(0.1)
     assert backend.get("k") is None
+
+
+def test_committed_entries_are_what_diskcache_itself_stores(tmp_path: Path) -> None:
+    ours = DiskBackend(tmp_path / "ours")
+    ours.get("open")
+    theirs = diskcache.Cache(str(tmp_path / "theirs"), disk=JsonOnlyDisk)
+    big = b"x" * (theirs.disk.min_file_size + 10)  # kept in a file of its own
+    steps = [("a", b"small"), ("b", big), ("b", b"small now"), ("a", big), ("c", b"kept")]
+    for key, value in steps:  # one commit each: every overwrite path
+        ours.set(key, value, None)
+        ours.flush()
+        theirs.set(key, value)
+    for key, value in steps:  # and all in one commit, a key written twice in it
+        ours.set(f"batch-{key}", value, None)
+        theirs.set(f"batch-{key}", value)
+    ours.flush()
+    check = diskcache.Cache(str(tmp_path / "ours"), disk=JsonOnlyDisk)
+    for key in ("a", "b", "c", "batch-a", "batch-b", "batch-c"):
+        assert check.get(key) == theirs.get(key)
+    assert len(check) == len(theirs) == 6
+    size = "SELECT value FROM Settings WHERE key = 'size'"
+    assert check._sql(size).fetchone() == theirs._sql(size).fetchone() == (2 * len(big),)
+    assert _value_files(tmp_path / "ours") == _value_files(tmp_path / "theirs") == 2
+
+
+def _value_files(directory: Path) -> int:
+    return sum(1 for path in directory.rglob("*.val"))
 
 
 def _in_another_process(directory: Path, code: str) -> str:
