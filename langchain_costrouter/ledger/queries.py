@@ -24,6 +24,8 @@ _MONEY = {
     **{f"saved_{lever}_usd": f"saved_{lever}_picousd" for lever in LEVERS},
 }
 _ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
+ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in _ROW_FIELDS)
+"""The columns `row_params` gives values for, in the order of `LedgerRow`'s fields."""
 _TOKEN_COLUMNS = (
     "input_tokens",
     "cache_read_tokens",

@@ -1,0 +1,57 @@
+"""SQLite: a batch of ledger rows in one ``INSERT ... VALUES (...), (...)`` statement.
+
+SQLAlchemy runs a list of rows as ``executemany``: it builds and converts each row's
+parameters on its own (a third of the writer's time per row), and SQLite's driver then
+steps once per row, letting go of the GIL at every step. The writer is a background
+thread; under load each hand-over means winning the GIL back from the threads serving
+calls (measured at 64 calls in flight: a drain of 100 rows took 115 ms of wall time
+for 4 ms of CPU). Here a batch is one statement per `ROWS_PER_STATEMENT` rows, one
+step each, with each column's value converted by SQLAlchemy's own bind processor for
+the dialect, so the database holds exactly what the Core statement would have written
+(tests/unit_tests/ledger/test_bulk.py compares the two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+ROWS_PER_STATEMENT = 100
+"""Rows per statement: about 3,500 parameters, far below SQLite's 32,766."""
+
+
+class BulkInsert:
+    """Inserts rows given as parameter dicts, skipping rows already recorded."""
+
+    def __init__(self, table: sa.Table, columns: Sequence[str], dialect: sa.Dialect) -> None:
+        """``columns``: the keys of every parameter dict, in the statement's order."""
+        quote = dialect.identifier_preparer.quote
+        self._columns = tuple(columns)
+        self._processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self._columns
+        )
+        self._head = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(name) for name in self._columns)}) VALUES "
+        )
+        self._row = f"({', '.join('?' * len(self._columns))})"
+        self._tail = " ON CONFLICT (run_id, attempt) DO NOTHING"
+
+    def execute(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``rows`` (inside the caller's transaction)."""
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            statement = self._head + ", ".join([self._row] * len(chunk)) + self._tail
+            conn.exec_driver_sql(statement, tuple(self._values(chunk)))
+
+    def _values(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        values: list[Any] = []
+        pairs = tuple(zip(self._columns, self._processors, strict=True))
+        for row in rows:
+            for name, process in pairs:
+                value = row[name]
+                values.append(value if process is None or value is None else process(value))
+        return values

@@ -1,0 +1,63 @@
+"""SQLite's bulk insert stores exactly what SQLAlchemy's Core insert stores."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from langchain_costrouter.ledger import LedgerRow, queries
+from langchain_costrouter.ledger._bulk import ROWS_PER_STATEMENT, BulkInsert
+from langchain_costrouter.ledger.schema import ledger_tables, migrate
+from tests.unit_tests.ledger.support import sample_rows
+
+
+def many_rows() -> list[LedgerRow]:
+    """More rows than one statement takes, with every kind of value and a few Nones."""
+    rows = []
+    for i in range(ROWS_PER_STATEMENT * 2 + 7):
+        base = sample_rows()[i % 3]
+        rows.append(
+            dataclasses.replace(
+                base,
+                run_id=f"run-{i}",
+                time=datetime(2026, 3, 1, 12, tzinfo=UTC) + timedelta(microseconds=i * 1001),
+                latency_ms=None if i % 5 == 0 else i / 7,
+                compression_saved_usd=Decimal("0.000000000003") if i % 4 == 0 else None,
+                usage_estimated=i % 2 == 0,
+                reason=f"reason 'quoted' {i}",
+            )
+        )
+    return rows
+
+
+def stored(engine: sa.Engine, table: sa.Table) -> list[tuple[Any, ...]]:
+    """Every row as the database holds it (the driver's values, not SQLAlchemy's)."""
+    with engine.connect() as conn:
+        columns = ", ".join(c.name for c in table.columns if c.name != "id")
+        return list(conn.exec_driver_sql(f"SELECT {columns} FROM {table.name} ORDER BY id"))
+
+
+def test_bulk_rows_equal_core_rows_and_repeats_are_skipped(tmp_path: Path) -> None:
+    rows = [queries.row_params(row) for row in many_rows()]
+    written = {}
+    for name in ("core", "bulk"):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / name}.sqlite3")
+        migrate(engine, "costrouter_")
+        table = ledger_tables("costrouter_").rows
+        with engine.begin() as conn:
+            if name == "core":
+                conn.execute(queries.insert_rows(table, "sqlite"), rows)
+                conn.execute(queries.insert_rows(table, "sqlite"), rows[:3])
+            else:
+                bulk = BulkInsert(table, queries.ROW_COLUMNS, engine.dialect)
+                bulk.execute(conn, rows)
+                bulk.execute(conn, rows[:3])  # recorded already: skipped
+        written[name] = stored(engine, table)
+        engine.dispose()
+    assert len(written["bulk"]) == len(rows)
+    assert written["bulk"] == written["core"]
