@@ -153,12 +153,17 @@ def best_of(
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(doc: str) -> argparse.Namespace:
+    """``--requests``, ``--in-flight`` and ``--rounds``: the load of this bench and its floor."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = load_arguments(__doc__)
     with server_process() as base_url, tempfile.TemporaryDirectory() as tmp:
         models = configurations(base_url, Path(tmp))
         for model in models.values():  # warm up: connections, imports, price lookups

@@ -17,7 +17,6 @@ Run: python bench/concurrency_floor.py [--requests 400] [--in-flight 64] [--roun
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import gc
@@ -37,7 +36,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _timing import print_table
-from concurrency import Timing, prompts, server_process
+from concurrency import Timing, load_arguments, prompts, server_process
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_openai import ChatOpenAI
@@ -164,11 +163,7 @@ def atimed(runnable: Runnable[str, Any], floor: Floor, count: int, in_flight: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--in-flight", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = load_arguments(__doc__)
     with server_process() as base_url, tempfile.TemporaryDirectory() as tmp:
         chat = ChatOpenAI(
             model="gpt-4o-mini", base_url=base_url, api_key="bench", max_retries=0, cache=False

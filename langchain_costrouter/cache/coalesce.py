@@ -24,11 +24,13 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, TypeVar
 
 from langchain_costrouter.cache.guard import BackendGuard
 
+T = TypeVar("T")
 _FIRST_POLL = 0.002
 _MAX_POLL = 0.1
 
@@ -137,79 +139,78 @@ class _Flight:
     shared store, the store's lock (its token); a follower holds neither.
     """
 
-    __slots__ = ("_coalescer", "_flight", "_key", "_token")
+    __slots__ = ("_coalescer", "_flight", "_key", "_leading", "_token")
 
     def __init__(self, coalescer: Coalescer, key: str) -> None:
         self._coalescer = coalescer
         self._key = key
         self._flight: threading.Lock | None = None
-        """The key's local flight lock, while this caller holds it."""
+        """The key's local flight lock (joined on entry)."""
+        self._leading = False
+        """Whether this caller holds the flight lock (else it waited for the leader)."""
         self._token: str | None = None
         """The store lock's token, while this caller holds that lock."""
 
     def __enter__(self) -> bool:
-        coalescer, key = self._coalescer, self._key
-        flight = coalescer._join(key)
-        try:
-            if not flight.acquire(blocking=False):
-                _wait_and_release(flight, coalescer.lock_timeout)
-                return False
-            try:
-                leader, self._token = coalescer._take_remote(key)
-            except BaseException:
-                flight.release()
-                raise
-        except BaseException:
-            coalescer._leave(key)
-            raise
-        self._flight = flight
+        flight = self._join()
+        if not self._leading:
+            self._failing(_wait_and_release, flight, self._coalescer.lock_timeout)
+            return False
+        leader, self._token = self._failing(self._coalescer._take_remote, self._key)
         return leader
 
     def __exit__(self, *exc_info: object) -> None:
-        coalescer, key = self._coalescer, self._key
-        flight, token = self._flight, self._token
-        self._flight = self._token = None
         try:
-            if flight is not None:
-                try:
-                    if token is not None:
-                        coalescer._release_remote(key, token)
-                finally:
-                    flight.release()
+            if (token := self._token) is not None:
+                self._coalescer._release_remote(self._key, token)
         finally:
-            coalescer._leave(key)
+            self._leave()
 
     async def __aenter__(self) -> bool:
-        coalescer, key = self._coalescer, self._key
-        flight = coalescer._join(key)
-        try:
-            if not flight.acquire(blocking=False):
-                await _await_and_release(flight, coalescer.lock_timeout)
-                return False
-            try:
-                leader, self._token = await coalescer._atake_remote(key)
-            except BaseException:
-                flight.release()
-                raise
-        except BaseException:
-            coalescer._leave(key)
-            raise
-        self._flight = flight
+        flight = self._join()
+        if not self._leading:
+            await self._afailing(_await_and_release(flight, self._coalescer.lock_timeout))
+            return False
+        leader, self._token = await self._afailing(self._coalescer._atake_remote(self._key))
         return leader
 
     async def __aexit__(self, *exc_info: object) -> None:
-        coalescer, key = self._coalescer, self._key
-        flight, token = self._flight, self._token
-        self._flight = self._token = None
         try:
-            if flight is not None:
-                try:
-                    if token is not None:
-                        await coalescer._arelease_remote(key, token)
-                finally:
-                    flight.release()
+            if (token := self._token) is not None:
+                await self._coalescer._arelease_remote(self._key, token)
         finally:
-            coalescer._leave(key)
+            self._leave()
+
+    def _join(self) -> threading.Lock:
+        """Join the key's flight: its lock, which this caller leads if it can take it."""
+        flight = self._flight = self._coalescer._join(self._key)
+        self._leading = flight.acquire(blocking=False)
+        return flight
+
+    def _failing(self, operation: Callable[..., T], *args: Any) -> T:
+        """``operation(*args)``; if it raises, leave the flight before the error propagates."""
+        try:
+            return operation(*args)
+        except BaseException:
+            self._leave()
+            raise
+
+    async def _afailing(self, operation: Awaitable[T]) -> T:
+        try:
+            return await operation
+        except BaseException:
+            self._leave()
+            raise
+
+    def _leave(self) -> None:
+        """Let go of the flight lock if this caller leads, and of its place in the flight."""
+        flight, self._flight, self._token = self._flight, None, None
+        try:
+            if flight is not None and self._leading:
+                flight.release()
+        finally:
+            if flight is not None:
+                self._coalescer._leave(self._key)
 
 
 _TOKEN_PREFIX = uuid.uuid4().hex

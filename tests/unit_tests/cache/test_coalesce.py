@@ -138,3 +138,25 @@ def test_100_requests_across_4_processes_make_one_call(tmp_path: Path) -> None:
         )
     assert served == [25, 25, 25, 25]
     assert calls(counter) == 1
+
+
+async def test_a_follower_cancelled_while_waiting_leaves_the_flight(tmp_path: Path) -> None:
+    cache = open_cache(f"diskcache://{tmp_path}")
+    leading = cache.acoalesce(request())
+    assert await leading.__aenter__() is True
+    follower = asyncio.create_task(_follow(cache))
+    await asyncio.sleep(0.05)  # the follower polls the leader's flight
+    follower.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await follower
+    await leading.__aexit__(None, None, None)
+    assert cache._coalescer._flights == {}  # nobody left behind in the key's flight
+    async with cache.acoalesce(request()) as leader:  # the next caller leads at once
+        assert leader is True
+    with cache.coalesce(request()) as leader:
+        assert leader is True
+
+
+async def _follow(cache: ResponseCache) -> None:
+    async with cache.acoalesce(request()):
+        pass
