@@ -8,7 +8,7 @@ price makes a total unknown instead of $0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,8 @@ from langchain_costrouter.tokens import count_messages, count_text
 
 # Providers that report their own charge put it here (ReplayChatModel does).
 PROVIDER_COST_KEY = "recorded_cost_usd"
+_BASELINES_KEPT = 1024
+_UNPRICED = object()
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,24 @@ class Accountant:
 
     prices: PriceTable
     reference_model: str | None
+    _baselines: dict[TokenCounts, Decimal | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Reference costs by token counts: an answered call prices the same counts on the
+    reference model twice (its attempt's baseline, then the call's), so the second is
+    a lookup. Cleared past `_BASELINES_KEPT` entries."""
+
+    def baseline(self, counts: TokenCounts) -> Decimal | None:
+        """What ``counts`` cost on the reference model (None: no reference, or unpriced)."""
+        reference = self.reference_model
+        if reference is None:
+            return None
+        cost = self._baselines.get(counts, _UNPRICED)
+        if cost is _UNPRICED:
+            if len(self._baselines) >= _BASELINES_KEPT:
+                self._baselines.clear()
+            cost = self._baselines[counts] = self.prices.price(reference, counts).cost_usd
+        return cost  # type: ignore[return-value]
 
     def attempt(
         self, deployment: Deployment, message: AIMessage, prompt: Sequence[BaseMessage]
@@ -46,8 +66,7 @@ class Accountant:
             cost, source = self.prices.price(
                 deployment.priced_as, counts, provider=deployment.provider
             )
-        reference = self.reference_model
-        baseline = self.prices.price(reference, counts).cost_usd if reference else None
+        baseline = self.baseline(counts)
         record = AttemptRecord(
             model=deployment.model_id,
             provider=deployment.provider,
@@ -79,7 +98,11 @@ class Accountant:
 
     def model_cost(self, model: str | None, counts: TokenCounts) -> Decimal | None:
         """What ``counts`` cost on the model named ``model`` (None: no model, or unpriced)."""
-        return None if model is None else self.prices.price(model, counts).cost_usd
+        if model is None:
+            return None
+        if model == self.reference_model:
+            return self.baseline(counts)
+        return self.prices.price(model, counts).cost_usd
 
     def input_cost(self, deployment: Deployment, tokens: int) -> float | None:
         """What ``tokens`` prompt tokens cost on ``deployment``: the worth of tokens not sent.

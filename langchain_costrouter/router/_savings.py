@@ -49,7 +49,8 @@ def answered(
     """Baseline and levers of a call the cascade answered (compressed, batched or not)."""
     cost = _picos(a.get("cost_usd") for a in attempts)
     counts = token_counts(served.get("usage"))
-    counts = counts._replace(input=counts.input + (extra.get("compression_tokens_saved") or 0))
+    if saved := extra.get("compression_tokens_saved"):  # the prompt as the caller gave it
+        counts = counts._replace(input=counts.input + saved)
     baseline = _pico(accountant.model_cost(accountant.reference_model, counts))
     if cost is None or baseline is None:
         return _dollars(baseline), dict.fromkeys(LEVERS)

@@ -1,0 +1,50 @@
+"""The accountant prices each token count on the reference model once, and exactly."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from langchain_costrouter import ModelPrice, PriceTable
+from langchain_costrouter.pricing import TokenCounts
+from langchain_costrouter.router import _accounting
+from langchain_costrouter.router._accounting import Accountant
+
+
+class CountingPrices(PriceTable):
+    def __init__(self) -> None:
+        super().__init__({"premium": ModelPrice(input_per_mtok=3, output_per_mtok=15)})
+        self.priced = 0
+
+    def price(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.priced += 1
+        return super().price(*args, **kwargs)
+
+
+def test_the_reference_cost_of_the_same_counts_is_priced_once() -> None:
+    prices = CountingPrices()
+    accountant = Accountant(prices=prices, reference_model="premium")
+    counts = TokenCounts(input=1000, output=100)
+    first = accountant.baseline(counts)
+    again = accountant.model_cost("premium", TokenCounts(input=1000, output=100))
+    assert first == again == Decimal("0.0045")  # 1000 x $3/M + 100 x $15/M
+    assert prices.priced == 1
+    assert accountant.baseline(TokenCounts(input=1, output=1)) == Decimal("0.000018")
+    assert prices.priced == 2
+
+
+def test_no_reference_model_means_no_baseline() -> None:
+    accountant = Accountant(prices=CountingPrices(), reference_model=None)
+    assert accountant.baseline(TokenCounts(input=5)) is None
+
+
+def test_the_remembered_costs_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_accounting, "_BASELINES_KEPT", 3)
+    prices = CountingPrices()
+    accountant = Accountant(prices=prices, reference_model="premium")
+    for tokens in range(10):
+        accountant.baseline(TokenCounts(input=tokens))
+    assert len(accountant._baselines) <= 3
+    assert accountant.baseline(TokenCounts(input=9)) == Decimal("0.000027")
+    assert prices.priced == 10  # the last one was still remembered
