@@ -204,11 +204,9 @@ class RoutedChatModel(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         # Built directly: the base class probes attributes through exceptions, which
         # costs more than the rest of the router's per-call work.
-        params = LangSmithParams(
-            ls_provider="costrouter",
-            ls_model_type="chat",
-            ls_model_name=kwargs.get("model") or self._current().default_model_id,
-        )
+        params = self._current().ls_params.copy()
+        if model := kwargs.get("model"):
+            params["ls_model_name"] = model
         if stop:
             params["ls_stop"] = stop
         for key in ("temperature", "max_tokens"):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from langchain_core.language_models.base import LangSmithParams
+
 from langchain_costrouter.budgets import (
     Budget,
     BudgetGate,
@@ -71,8 +73,8 @@ class RouterParts:
     ledger: Ledger | None
     described_routes: dict[str, list[list[str]]]
     """Route labels for `_identifying_params` (stable and secret-free)."""
-    default_model_id: str
-    """The model LangSmith is told of when a call pins none."""
+    ls_params: LangSmithParams
+    """What LangSmith is told of a call that pins no model (copied per call)."""
     telemetry: RouterTelemetry
     """Spans and metrics of each call (`NoTelemetry` when nothing reports)."""
 
@@ -112,7 +114,11 @@ def build_parts(
         stages=Stages(cache, Compressors(fields.compressors), cascade, recorder, shadow),
         ledger=ledger,
         described_routes={task: route.describe() for task, route in routes.items()},
-        default_model_id=first.tiers[0].primary.model_id,
+        ls_params=LangSmithParams(
+            ls_provider="costrouter",
+            ls_model_type="chat",
+            ls_model_name=first.tiers[0].primary.model_id,
+        ),
         telemetry=telemetry,
     )
 

@@ -47,15 +47,21 @@ def answered(
     extra: dict[str, Any],
 ) -> tuple[float | None, Savings]:
     """Baseline and levers of a call the cascade answered (compressed, batched or not)."""
-    cost = _picos(a.get("cost_usd") for a in attempts)
+    actual = _pico_usd(served.get("cost_usd"))
+    cost: int | None
+    compressor: int | None
+    if len(attempts) == 1 and attempts[0] is served:  # most calls: one attempt, served
+        cost, compressor = actual, 0
+    else:
+        cost = _picos(a.get("cost_usd") for a in attempts)
+        compressor = _picos(a.get("cost_usd") for a in attempts if a.get("role") == "compressor")
     counts = token_counts(served.get("usage"))
     if saved := extra.get("compression_tokens_saved"):  # the prompt as the caller gave it
         counts = counts._replace(input=counts.input + saved)
     baseline = _pico(accountant.model_cost(accountant.reference_model, counts))
     if cost is None or baseline is None:
         return _dollars(baseline), dict.fromkeys(LEVERS)
-    actual = _pico_usd(served.get("cost_usd"))
-    compressor = _picos(a.get("cost_usd") for a in attempts if a.get("role") == "compressor") or 0
+    compressor = compressor or 0
     other = cost - (actual or 0) - compressor
     serving = _serving_cost(accountant, served_by, counts, extra, actual, compressor)
     strongest_cost = (
