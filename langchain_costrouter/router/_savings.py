@@ -89,15 +89,15 @@ def cache_hit(original: dict[str, Any]) -> tuple[float | None, Savings]:
     baseline = _pico_usd(original.get("baseline_cost_usd"))
     cost = _pico_usd(original.get("cost_usd"))
     kept = original.get("savings_usd") or {}
-    levers: dict[str, int | None]
     if baseline is None or cost is None or original.get("record_version") != RECORD_VERSION:
         # An entry from an older version, or from another tool: all of it is the cache's.
-        levers = dict.fromkeys(LEVERS, 0)
+        levers: dict[str, int | None] = dict.fromkeys(LEVERS, 0)
         levers["routing"] = None if baseline is None or cost is None else baseline - cost
-    else:
-        levers = {lever: _pico_usd(kept.get(lever)) for lever in LEVERS}
-    levers["cache"] = cost
-    return _dollars(baseline), {lever: _dollars(value) for lever, value in levers.items()}
+        levers["cache"] = cost
+        return _dollars(baseline), {lever: _dollars(value) for lever, value in levers.items()}
+    savings = {lever: _as_recorded(kept.get(lever)) for lever in LEVERS}
+    savings["cache"] = _dollars(cost)
+    return _dollars(baseline), savings
 
 
 def unanswered(attempts: list[AttemptRecord]) -> tuple[float | None, Savings]:
@@ -144,6 +144,14 @@ def _picos(values: Iterable[float | None]) -> int | None:
             return None
         total += pico
     return total
+
+
+def _as_recorded(value: float | None) -> float | None:
+    """``_dollars(_pico_usd(value))`` in one pass: a figure this package recorded (whole
+    picodollars) comes back as it is, anything else is rounded to the picodollar."""
+    if type(value) is float and -1e3 < value < 1e3 and round(value * 1e12) / 1e12 == value:
+        return value
+    return _dollars(_pico_usd(value))
 
 
 def _dollars(picos: int | None) -> float | None:

@@ -170,3 +170,15 @@ def test_a_failed_call_has_no_baseline_and_its_spend_is_the_cascades_loss() -> N
     assert record["status"] == "failed" and record["baseline_cost_usd"] == 0.0
     assert Decimal(repr(record["savings_usd"]["cascade"])) == -_usd(1000, 100, 1, 2)
     _reconciles(record)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, 0.0, 1e-12, 6.6e-06, 0.1, 0.30000000000000004, 123.456789012345, 1e3, -2.5e-7, 7e-13, 3],
+)
+def test_a_recorded_lever_comes_back_as_the_picodollar_round_trip_gives_it(value: Any) -> None:
+    from langchain_costrouter.router._savings import _as_recorded, _dollars, _pico_usd
+
+    expected = _dollars(_pico_usd(value))
+    assert _as_recorded(value) == expected
+    assert type(_as_recorded(value)) is type(expected)
