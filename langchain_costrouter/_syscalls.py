@@ -1,4 +1,4 @@
-"""Two system calls that never wait, made without letting go of the GIL.
+"""System calls on a routed call's path: two made without letting go of the GIL, one not made.
 
 ``os.write`` and ``fcntl.lockf`` release the GIL around their system call, as they
 must for calls that may block. On a routed call's path the two made per call (the
@@ -13,6 +13,9 @@ So on Linux (64-bit) both go through libc with ctypes' ``PyDLL``, which keeps th
 across the call. The lock is only ever tried (``F_SETLK``, never ``F_SETLKW``), so
 it cannot block; a regular file's write lands in the page cache. Elsewhere, or if
 libc cannot be loaded, the standard library's functions are used unchanged.
+
+The process id is asked for several times per call (to notice a fork) and is a system
+call each time; `pid` answers from a copy that a forked child renews.
 """
 
 from __future__ import annotations
@@ -56,6 +59,24 @@ def _libc() -> ctypes.PyDLL | None:
 
 
 _LIBC = _libc()
+_PID = os.getpid()
+
+
+def pid() -> int:
+    """This process's id without a system call (glibc no longer caches it).
+
+    Objects that must notice a fork (write-behind queues, lock tables, the ledger's
+    writer) ask on every call; a forked child renews the cached id before it runs.
+    """
+    return _PID
+
+
+def _renew_pid() -> None:
+    global _PID
+    _PID = os.getpid()
+
+
+os.register_at_fork(after_in_child=_renew_pid)
 
 
 def try_lock_byte(fd: int, offset: int) -> bool:

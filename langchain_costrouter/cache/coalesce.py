@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import threading
 import time
 import uuid
@@ -28,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
+from langchain_costrouter import _syscalls
 from langchain_costrouter.cache.guard import BackendGuard
 
 T = TypeVar("T")
@@ -224,7 +224,7 @@ def _token() -> str:
     getting it back costs more than the whole lock. A random prefix drawn once, the
     process id (a forked child shares the prefix) and a counter are as unique.
     """
-    return f"{_TOKEN_PREFIX}-{os.getpid()}-{next(_token_numbers)}"
+    return f"{_TOKEN_PREFIX}-{_syscalls.pid()}-{next(_token_numbers)}"
 
 
 def _poll_delays() -> Iterator[float]:

@@ -43,7 +43,7 @@ class RangeLocks:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self._held: set[str] = set()
         self._guard = threading.Lock()
-        self._pid = os.getpid()
+        self._pid = _syscalls.pid()
 
     def try_lock(self, name: str) -> bool:
         """Take the lock of ``name`` if no one else holds it; never blocks."""
@@ -95,8 +95,8 @@ class RangeLocks:
 
     def _forked_guard(self) -> threading.Lock:
         """The guard of this process: a forked child holds none of its parent's locks."""
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        if self._pid != _syscalls.pid():
+            self._pid = _syscalls.pid()
             self._held = set()
             self._guard = threading.Lock()
         return self._guard

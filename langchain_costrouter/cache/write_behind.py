@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import multiprocessing.util
-import os
 import threading
 import time
 import warnings
@@ -27,6 +26,7 @@ import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
+from langchain_costrouter import _syscalls
 from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.errors import BackendUnavailableWarning
 
@@ -69,7 +69,7 @@ class WriteBehind:
         self._life = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
+        self._pid = _syscalls.pid()
         self._closed = False
         finalize = weakref.finalize(self, _drain, self._queue, self._lock, commit, self.pending)
         # Multiprocessing workers exit without running atexit hooks; they run these.
@@ -139,8 +139,8 @@ class WriteBehind:
 
     def _check_process(self) -> None:
         # A forked child inherits the queue (the parent commits it) but no thread.
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        if self._pid != _syscalls.pid():
+            self._pid = _syscalls.pid()
             self._queue.clear()
             self.pending.clear()
             self._lock = threading.Lock()

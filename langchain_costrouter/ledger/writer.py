@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
 
+from langchain_costrouter import _syscalls
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger._journal import Journal
@@ -72,13 +72,13 @@ class BatchWriter:
         self._spooling = False
         self._recover = journal is not None  # other processes' spools, on the first drain
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
+        self._pid = _syscalls.pid()
         if journal is not None and len(spool.segments(journal.directory)) > 1:
             self._start()  # rows of a process that is gone: write them without waiting for a call
 
     def submit(self, rows: Iterable[Item]) -> None:
         """Journal and queue rows; never blocks on the database, never raises."""
-        if self._pid != os.getpid():
+        if self._pid != _syscalls.pid():
             self._reset_in_child()
         if self._thread is None:
             self._start()
@@ -92,7 +92,7 @@ class BatchWriter:
 
     def flush(self) -> int:
         """Write pending rows on the calling thread; return how many are still pending."""
-        if self._pid != os.getpid():
+        if self._pid != _syscalls.pid():
             self._reset_in_child()
         with self._drain_lock:
             self._recover = self._journal is not None  # ended processes' spools too
@@ -110,7 +110,7 @@ class BatchWriter:
             thread.join()
         pending = self.flush()
         journal, self._journal = self._journal, None
-        if journal is not None and self._pid == os.getpid():
+        if journal is not None and self._pid == _syscalls.pid():
             if pending:
                 self._warn(
                     f"{pending} rows wait in the spool at {journal.directory}: the database "
@@ -146,7 +146,7 @@ class BatchWriter:
     def _reset_in_child(self) -> None:
         # A forked child inherits the parent's pending rows (the parent writes them),
         # locks possibly held by the parent's writer thread, and no thread at all.
-        self._pid = os.getpid()
+        self._pid = _syscalls.pid()
         self._queue.clear()
         self._retry = []
         self._drain_lock = threading.Lock()

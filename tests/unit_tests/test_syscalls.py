@@ -98,3 +98,13 @@ def test_write_appends_and_reports_errors(tmp_path: Path, syscalls: object) -> N
             _syscalls.write(read_only, b"refused")
     finally:
         os.close(read_only)
+
+
+def test_the_process_id_is_cached_and_renewed_in_a_forked_child() -> None:
+    assert _syscalls.pid() == os.getpid()
+    child = os.fork()
+    if child == 0:  # the child: exit 0 only if it sees its own id
+        os._exit(0 if _syscalls.pid() == os.getpid() != os.getppid() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _syscalls.pid() == os.getpid()
