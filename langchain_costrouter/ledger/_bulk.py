@@ -23,35 +23,40 @@ ROWS_PER_STATEMENT = 100
 
 
 class BulkInsert:
-    """Inserts rows given as parameter dicts, skipping rows already recorded."""
+    """Inserts rows given as value lists (`queries.row_values`), skipping rows recorded."""
 
     def __init__(self, table: sa.Table, columns: Sequence[str], dialect: sa.Dialect) -> None:
-        """``columns``: the keys of every parameter dict, in the statement's order."""
+        """``columns``: the columns of every row's values, in order."""
         quote = dialect.identifier_preparer.quote
-        self._columns = tuple(columns)
-        self._processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in self._columns
+        processors = (
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
         )
+        self._converted: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (position, process)
+            for position, process in enumerate(processors)
+            if process is not None
+        )
+        """The columns whose values SQLAlchemy converts for the driver (a time, a flag)."""
         self._head = (
             f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-            f"({', '.join(quote(name) for name in self._columns)}) VALUES "
+            f"({', '.join(quote(name) for name in columns)}) VALUES "
         )
-        self._row = f"({', '.join('?' * len(self._columns))})"
+        self._row = f"({', '.join('?' * len(columns))})"
         self._tail = " ON CONFLICT (run_id, attempt) DO NOTHING"
 
-    def execute(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert ``rows`` (inside the caller's transaction)."""
+    def execute(self, conn: sa.Connection, rows: Sequence[list[Any]]) -> None:
+        """Insert ``rows`` (inside the caller's transaction; their lists are converted)."""
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
             statement = self._head + ", ".join([self._row] * len(chunk)) + self._tail
             conn.exec_driver_sql(statement, tuple(self._values(chunk)))
 
-    def _values(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
+    def _values(self, rows: Sequence[list[Any]]) -> list[Any]:
         values: list[Any] = []
-        pairs = tuple(zip(self._columns, self._processors, strict=True))
+        converted = self._converted
         for row in rows:
-            for name, process in pairs:
-                value = row[name]
-                values.append(value if process is None or value is None else process(value))
+            for position, process in converted:
+                if (value := row[position]) is not None:
+                    row[position] = process(value)
+            values.extend(row)
         return values

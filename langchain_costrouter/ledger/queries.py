@@ -6,6 +6,7 @@ Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import fields
 from datetime import UTC
 from typing import Any
@@ -25,7 +26,10 @@ _MONEY = {
 }
 _ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
 ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in _ROW_FIELDS)
-"""The columns `row_params` gives values for, in the order of `LedgerRow`'s fields."""
+"""The columns `row_values` gives values for, in the order of `LedgerRow`'s fields."""
+_ROW_GETTER = operator.attrgetter(*_ROW_FIELDS)
+_TIME_AT = _ROW_FIELDS.index("time")
+_MONEY_AT = tuple(_ROW_FIELDS.index(name) for name in _MONEY)
 _TOKEN_COLUMNS = (
     "input_tokens",
     "cache_read_tokens",
@@ -45,12 +49,18 @@ def insert_rows(table: sa.Table, dialect: str) -> sa.Insert:
 
 
 def row_params(row: LedgerRow) -> dict[str, Any]:
-    """Column values of a row: naive UTC time, money in integer picodollars."""
-    params = {name: getattr(row, name) for name in _ROW_FIELDS}
-    params["time"] = row.time.astimezone(UTC).replace(tzinfo=None)
-    for field_name, column in _MONEY.items():
-        params[column] = to_picousd(params.pop(field_name))
-    return params
+    """Column values of a row by column name (`row_values`, named)."""
+    return dict(zip(ROW_COLUMNS, row_values(row), strict=True))
+
+
+def row_values(row: LedgerRow) -> list[Any]:
+    """Column values of a row in `ROW_COLUMNS` order: naive UTC time, money in integer
+    picodollars. Read with one C-level getter: the ledger's writer runs this per row."""
+    values = list(_ROW_GETTER(row))
+    values[_TIME_AT] = row.time.astimezone(UTC).replace(tzinfo=None)
+    for position in _MONEY_AT:
+        values[position] = to_picousd(values[position])
+    return values
 
 
 def row_from_db(record: sa.RowMapping) -> LedgerRow:

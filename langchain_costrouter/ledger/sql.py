@@ -51,12 +51,11 @@ class _RowStore:
 
     def write(self, rows: list[LedgerRow]) -> None:
         self.migrate()
-        params = [queries.row_params(row) for row in rows]
         with self.engine.begin() as conn:
             if self.bulk is not None:
-                self.bulk.execute(conn, params)
+                self.bulk.execute(conn, [queries.row_values(row) for row in rows])
             else:
-                conn.execute(self.insert, params)
+                conn.execute(self.insert, [queries.row_params(row) for row in rows])
 
 
 class SQLLedger(Ledger):

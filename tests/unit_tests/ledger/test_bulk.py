@@ -43,7 +43,7 @@ def stored(engine: sa.Engine, table: sa.Table) -> list[tuple[Any, ...]]:
 
 
 def test_bulk_rows_equal_core_rows_and_repeats_are_skipped(tmp_path: Path) -> None:
-    rows = [queries.row_params(row) for row in many_rows()]
+    rows = many_rows()
     written = {}
     for name in ("core", "bulk"):
         engine = sa.create_engine(f"sqlite:///{tmp_path / name}.sqlite3")
@@ -51,12 +51,13 @@ def test_bulk_rows_equal_core_rows_and_repeats_are_skipped(tmp_path: Path) -> No
         table = ledger_tables("costrouter_").rows
         with engine.begin() as conn:
             if name == "core":
-                conn.execute(queries.insert_rows(table, "sqlite"), rows)
-                conn.execute(queries.insert_rows(table, "sqlite"), rows[:3])
+                insert = queries.insert_rows(table, "sqlite")
+                conn.execute(insert, [queries.row_params(row) for row in rows])
+                conn.execute(insert, [queries.row_params(row) for row in rows[:3]])
             else:
                 bulk = BulkInsert(table, queries.ROW_COLUMNS, engine.dialect)
-                bulk.execute(conn, rows)
-                bulk.execute(conn, rows[:3])  # recorded already: skipped
+                bulk.execute(conn, [queries.row_values(row) for row in rows])
+                bulk.execute(conn, [queries.row_values(row) for row in rows[:3]])  # skipped
         written[name] = stored(engine, table)
         engine.dispose()
     assert len(written["bulk"]) == len(rows)
