@@ -144,8 +144,7 @@ async def acomplete(driver: AsyncGenerator[ChatGenerationChunk | Finished[R], No
     The driver is closed here, so its ``finally`` (the flow's release) runs before the
     result is returned. An async generator left suspended is closed by the event loop
     instead, in a task of its own scheduled through the loop's self-pipe: a task, two
-    system calls and a loop turn on every call, measured as a fifth of the bare router's
-    per-call cost.
+    system calls and a loop turn on every call (seen in a profile of ``ainvoke``).
     """
     try:
         async for item in driver:

@@ -46,7 +46,7 @@ _UPSERT = (
 count and size). ``Cache.set`` runs a SELECT, then an INSERT or UPDATE, per entry, and
 every SQLite step lets go of the GIL, which the writer thread then has to win back from
 the threads serving calls: with 64 calls in flight on threads, a commit of 60 entries
-took 180 ms and twice its CPU time alone. One statement is one step: 5 us per entry
+took 180 ms and twice its CPU time alone. One statement is one step: 7 us per entry
 against 13 in batches of twenty, and three GIL hand-overs per commit."""
 UPSERT_ROWS = 200
 """Entries per statement (five parameters each: far below SQLite's limit)."""
