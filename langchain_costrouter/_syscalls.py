@@ -76,7 +76,8 @@ def _renew_pid() -> None:
     _PID = os.getpid()
 
 
-os.register_at_fork(after_in_child=_renew_pid)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_renew_pid)
 
 
 def try_lock_byte(fd: int, offset: int) -> bool:
