@@ -113,13 +113,15 @@ class DirectoryStore:
         now = time.time()
         latest = {write.key: write for write in writes}.values()  # a key written twice: the last
         live = [w for w in latest if w.expires_at is None or w.expires_at > now]
-        small = [w for w in live if len(w.value) < cache.disk.min_file_size]
+        limit = cache.disk.min_file_size  # diskcache keeps larger values in files
+        small = [w for w in live if len(w.value) < limit]
+        large = [w for w in live if len(w.value) >= limit]
         with cache.transact():
             rows = [(w.key, now, w.expires_at, now, sqlite3.Binary(w.value)) for w in small]
             stored = _upsert(cache, rows)
             # The rest through diskcache itself: values it keeps in files, and (rarely) a
             # key whose old value is such a file, which the upsert left for it to remove.
-            for write in live if stored != len(small) else _large(live, cache):
+            for write in live if stored != len(small) else large:
                 expire = None if write.expires_at is None else write.expires_at - now
                 cache.set(write.key, write.value, expire=expire)
         self._writes += len(writes)
@@ -152,10 +154,6 @@ def _upsert(cache: diskcache.Cache, rows: list[tuple[Any, ...]]) -> int:
         # (its schema and this attribute are diskcache 5's; pyproject pins below 6).
         stored += cache._con.execute(statement, parameters).rowcount
     return stored
-
-
-def _large(writes: list[Write], cache: diskcache.Cache) -> list[Write]:
-    return [w for w in writes if len(w.value) >= cache.disk.min_file_size]
 
 
 def _presence_map(path: Path, cache: diskcache.Cache) -> PresenceMap | None:
