@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
-from langchain_costrouter import _syscalls
+from langchain_costrouter import _fork, _syscalls
 from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.errors import BackendUnavailableWarning
 
@@ -71,6 +71,7 @@ class WriteBehind:
         self._thread: threading.Thread | None = None
         self._pid = _syscalls.pid()
         self._closed = False
+        _fork.hold_across_fork(self, "_lock")
         finalize = weakref.finalize(self, _drain, self._queue, self._lock, commit, self.pending)
         # Multiprocessing workers exit without running atexit hooks; they run these.
         multiprocessing.util.Finalize(self, finalize, exitpriority=10)

@@ -7,14 +7,20 @@ Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
 from __future__ import annotations
 
 import operator
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
+from langchain_costrouter.ledger.rows import (
+    LedgerRow,
+    PendingCall,
+    from_picousd,
+    to_picousd,
+    to_stored_money,
+)
 from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals, RowFilter
 from langchain_costrouter.metadata import LEVERS
 
@@ -28,6 +34,9 @@ _ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
 ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in _ROW_FIELDS)
 """The columns `row_values` gives values for, in the order of `LedgerRow`'s fields."""
 _ROW_GETTER = operator.attrgetter(*_ROW_FIELDS)
+_DEFAULTS = tuple(
+    (field.name, None if field.default is MISSING else field.default) for field in fields(LedgerRow)
+)
 _TIME_AT = _ROW_FIELDS.index("time")
 _MONEY_AT = tuple(_ROW_FIELDS.index(name) for name in _MONEY)
 _TOKEN_COLUMNS = (
@@ -60,6 +69,30 @@ def row_values(row: LedgerRow) -> list[Any]:
     values[_TIME_AT] = row.time.astimezone(UTC).replace(tzinfo=None)
     for position in _MONEY_AT:
         values[position] = to_picousd(values[position])
+    return values
+
+
+def item_values(item: LedgerRow | PendingCall) -> list[list[Any]]:
+    """Column values of each row of a queued item (`row_values` or `call_values`)."""
+    if isinstance(item, PendingCall):
+        return call_values(item)
+    return [row_values(item)]
+
+
+def call_values(call: PendingCall) -> list[list[Any]]:
+    """Column values of each row of a routed call, in `ROW_COLUMNS` order.
+
+    Equal to `row_values` of its `LedgerRow`s (tests/unit_tests/ledger/test_queries.py
+    checks it), without building them: the SQL ledger's writer runs this per call.
+    """
+    rows = call.fields(to_stored_money)
+    if not rows:
+        return []
+    naive = rows[0]["time"].replace(tzinfo=None)  # one time per call, already UTC
+    values = []
+    for row in rows:
+        row["time"] = naive
+        values.append([row.get(name, default) for name, default in _DEFAULTS])
     return values
 
 

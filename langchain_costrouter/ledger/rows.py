@@ -7,7 +7,7 @@ chat model's usage. Money is `Decimal` here; the JSON record carries floats.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -121,6 +121,28 @@ def rows_from_costrouter(
     set, $0 spent and the original call's baseline; a record with a hit and no
     attempts gets that row made up from the record's own figures.
     """
+    fields = row_fields(meta, run_id=run_id, when=when, reference_model=reference_model, money=usd)
+    return [LedgerRow(**values) for values in fields]
+
+
+Money = Callable[[Any], Any]
+"""How a row writes dollars: `usd` (a `LedgerRow`'s Decimal) or `to_stored_money`."""
+
+
+def row_fields(
+    meta: CostRouterMetadata,
+    *,
+    run_id: str,
+    when: datetime,
+    reference_model: str | None,
+    money: Money,
+) -> list[dict[str, Any]]:
+    """The fields of `rows_from_costrouter`'s rows by name, dollars written by ``money``.
+
+    Fields left at their default are absent. The SQL ledger's writer takes these
+    straight to column values (`queries.call_values`): building `LedgerRow`s of
+    Decimals only to turn them into integers again was most of its time per call.
+    """
     attempts = meta.get("attempts") or ()
     if not attempts and meta.get("cache_hit"):
         attempts = [_cache_hit_attempt(meta)]
@@ -135,20 +157,13 @@ def rows_from_costrouter(
         purpose=meta.get("purpose") or "production",
         batch_size=meta.get("batch_size") or 1,
     )
-    # The call's money goes on one row and compression's on the first, built in (a
-    # `dataclasses.replace` afterwards cost more than the row itself).
-    extras: dict[int, dict[str, Any]] = {}
-    if attempts:
-        extras[_call_row_index(attempts)] = _call_money(meta)
-    if attempts and (saved := meta.get("compression_tokens_saved") or 0):
-        extras.setdefault(0, {}).update(
-            compression_tokens_saved=saved,
-            compression_saved_usd=usd(meta.get("compression_saved_usd")),
-        )
-    return [
-        _attempt_row(index, attempt, call, extras.get(index))
-        for index, attempt in enumerate(attempts)
-    ]
+    rows = [_attempt_fields(index, attempt, call, money) for index, attempt in enumerate(attempts)]
+    if rows:  # the call's money on one row, compression's on the first
+        rows[_call_row_index(attempts)].update(_call_money(meta, money))
+        if saved := meta.get("compression_tokens_saved") or 0:
+            rows[0]["compression_tokens_saved"] = saved
+            rows[0]["compression_saved_usd"] = money(meta.get("compression_saved_usd"))
+    return rows
 
 
 def _call_row_index(attempts: Sequence[AttemptRecord]) -> int:
@@ -160,10 +175,10 @@ def _call_row_index(attempts: Sequence[AttemptRecord]) -> int:
     return 0
 
 
-def _call_money(meta: CostRouterMetadata) -> dict[str, Any]:
+def _call_money(meta: CostRouterMetadata, money: Money) -> dict[str, Any]:
     levers = meta.get("savings_usd") or {}
-    money = {f"saved_{lever}_usd": usd(levers.get(lever)) for lever in LEVERS}
-    return {"baseline_cost_usd": usd(meta.get("baseline_cost_usd")), **money}
+    saved = {f"saved_{lever}_usd": money(levers.get(lever)) for lever in LEVERS}
+    return {"baseline_cost_usd": money(meta.get("baseline_cost_usd")), **saved}
 
 
 @dataclass(slots=True)
@@ -181,41 +196,40 @@ class _Call:
     purpose: str
 
 
-def _attempt_row(
-    index: int, attempt: AttemptRecord, call: _Call, extra: dict[str, Any] | None
-) -> LedgerRow:
+def _attempt_fields(
+    index: int, attempt: AttemptRecord, call: _Call, money: Money
+) -> dict[str, Any]:
     tokens = token_counts(attempt.get("usage"))
-    return LedgerRow(
-        time=call.time,
-        run_id=call.run_id,
-        model=attempt.get("model") or "unknown",
-        attempt=index,
-        task=call.task,
-        namespace=call.namespace,
-        provider=attempt.get("provider"),
-        tier=attempt.get("tier"),
-        role=attempt.get("role") or "answer",
-        input_tokens=tokens.input,
-        cache_read_tokens=tokens.cache_read,
-        cache_write_tokens=tokens.cache_write_total,
-        output_tokens=tokens.output,
-        reasoning_tokens=tokens.reasoning,
-        cost_usd=usd(attempt.get("cost_usd")),
-        price_source=attempt.get("price_source") or "unknown",
-        reference_model=call.reference_model,
-        cache_hit=call.cache_hit,
-        accepted=bool(attempt.get("accepted", False)),
-        escalated=call.escalated,
-        reason=attempt.get("reason"),
-        error=attempt.get("error"),
-        latency_ms=attempt.get("latency_ms"),
-        batch_size=call.batch_size,
-        usage_estimated=bool(attempt.get("usage_estimated", False)),
-        output_cap_exceeded=bool(attempt.get("output_cap_exceeded", False)),
-        purpose=call.purpose,
-        status_code=attempt.get("status_code"),
-        **(extra or {}),
-    )
+    return {
+        "time": call.time,
+        "run_id": call.run_id,
+        "model": attempt.get("model") or "unknown",
+        "attempt": index,
+        "task": call.task,
+        "namespace": call.namespace,
+        "provider": attempt.get("provider"),
+        "tier": attempt.get("tier"),
+        "role": attempt.get("role") or "answer",
+        "input_tokens": tokens.input,
+        "cache_read_tokens": tokens.cache_read,
+        "cache_write_tokens": tokens.cache_write_total,
+        "output_tokens": tokens.output,
+        "reasoning_tokens": tokens.reasoning,
+        "cost_usd": money(attempt.get("cost_usd")),
+        "price_source": attempt.get("price_source") or "unknown",
+        "reference_model": call.reference_model,
+        "cache_hit": call.cache_hit,
+        "accepted": bool(attempt.get("accepted", False)),
+        "escalated": call.escalated,
+        "reason": attempt.get("reason"),
+        "error": attempt.get("error"),
+        "latency_ms": attempt.get("latency_ms"),
+        "batch_size": call.batch_size,
+        "usage_estimated": bool(attempt.get("usage_estimated", False)),
+        "output_cap_exceeded": bool(attempt.get("output_cap_exceeded", False)),
+        "purpose": call.purpose,
+        "status_code": attempt.get("status_code"),
+    }
 
 
 def _cache_hit_attempt(meta: CostRouterMetadata) -> AttemptRecord:
@@ -252,6 +266,16 @@ def float_picousd(value: float | None) -> int | None:
     return to_picousd(usd(value))
 
 
+def to_stored_money(value: float | Decimal | None) -> int | None:
+    """Dollars as the integer picodollars a database stores, from a float or a Decimal.
+
+    Equal to ``to_picousd(usd(value))``: a record's floats take `float_picousd`'s way.
+    """
+    if value is None or isinstance(value, Decimal):
+        return to_picousd(value)
+    return float_picousd(value)
+
+
 def picousd_float(picos: int | None) -> float | None:
     """Integer picodollars as float dollars: the same float as ``float(from_picousd(p))``.
 
@@ -281,8 +305,9 @@ class PendingCall:
     """A routed call whose rows are built later, off the caller's path.
 
     Building a call's rows costs as much as a tenth of a routed in-process call, so
-    stores queue this and expand it when they write (or read). The record is read
-    at that time: it is the router's own dict, not changed after the call.
+    stores queue this and build its rows when they read, or, writing to SQL, only its
+    column values (`fields`). The record is read at that time: it is the router's own
+    dict, not changed after the call.
     """
 
     meta: CostRouterMetadata
@@ -293,6 +318,16 @@ class PendingCall:
     def rows(self) -> list[LedgerRow]:
         return rows_from_costrouter(
             self.meta, run_id=self.run_id, when=self.when, reference_model=self.reference_model
+        )
+
+    def fields(self, money: Money) -> list[dict[str, Any]]:
+        """Its rows' fields, dollars written by ``money`` (see `row_fields`)."""
+        return row_fields(
+            self.meta,
+            run_id=self.run_id,
+            when=self.when,
+            reference_model=self.reference_model,
+            money=money,
         )
 
 

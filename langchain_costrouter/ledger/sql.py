@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -49,13 +49,17 @@ class _RowStore:
             migrate(self.engine, self.prefix)
             self.migrated = True
 
-    def write(self, rows: list[LedgerRow]) -> None:
+    def write(self, items: Sequence[LedgerRow | PendingCall]) -> None:
         self.migrate()
+        values = [row for item in items for row in queries.item_values(item)]
+        if not values:
+            return
         with self.engine.begin() as conn:
             if self.bulk is not None:
-                self.bulk.execute(conn, [queries.row_values(row) for row in rows])
+                self.bulk.execute(conn, values)
             else:
-                conn.execute(self.insert, [queries.row_params(row) for row in rows])
+                columns = queries.ROW_COLUMNS
+                conn.execute(self.insert, [dict(zip(columns, row, strict=True)) for row in values])
 
 
 class SQLLedger(Ledger):

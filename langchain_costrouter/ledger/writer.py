@@ -17,16 +17,16 @@ import collections
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-from langchain_costrouter import _syscalls
+from langchain_costrouter import _fork, _syscalls
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger._journal import Journal
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall, expand
+from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 
-WriteRows = Callable[[list[LedgerRow]], None]
 Item = LedgerRow | PendingCall
+WriteRows = Callable[[Sequence[Item]], None]
 _log = logging.getLogger(__name__)
 
 
@@ -46,13 +46,15 @@ class BatchWriter:
         after_fork: Callable[[], None] | None = None,
     ) -> None:
         """Args:
-        write: Stores a batch of rows in one transaction, skipping rows already stored.
+        write: Stores a batch of rows, and of calls' rows, in one transaction, skipping
+            rows already stored (calls reach it unexpanded: see `queries.call_values`).
         recoverable: Exceptions of ``write`` that mean "the store is unavailable".
         where: The store, named in warnings.
         journal: Where calls are written ahead (None: rows wait in memory only).
         interval: Seconds between background drains.
         batch_size: Pending rows that wake the writer early.
-        max_pending: Without a journal, rows kept for retry; beyond it the oldest are dropped.
+        max_pending: Without a journal, calls and rows kept for retry; beyond it the
+            oldest are dropped.
         after_fork: Run in a forked child before its first write (drop inherited connections).
         """
         self._write = write
@@ -64,7 +66,7 @@ class BatchWriter:
         self._max_pending = max_pending
         self._after_fork = after_fork
         self._queue: collections.deque[tuple[int, Item]] = collections.deque()
-        self._retry: list[LedgerRow] = []
+        self._retry: list[Item] = []
         self._drain_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -73,6 +75,7 @@ class BatchWriter:
         self._recover = journal is not None  # other processes' spools, on the first drain
         self._thread: threading.Thread | None = None
         self._pid = _syscalls.pid()
+        _fork.hold_across_fork(self, "_drain_lock")
         if journal is not None and len(spool.segments(journal.directory)) > 1:
             self._start()  # rows of a process that is gone: write them without waiting for a call
 
@@ -99,7 +102,8 @@ class BatchWriter:
             self._drain()
             if self._spooling and self._journal is not None:
                 return self._journal.pending_rows()
-            return len(self._retry) + len(self._queue)
+            waiting = self._retry + [item for _, item in self._queue]
+            return sum(spool.row_count(item) for item in waiting)
 
     def close(self) -> int:
         """Stop the background thread and write what is left; return rows left unwritten."""
@@ -172,17 +176,17 @@ class BatchWriter:
         if journal is not None and replaying and not self._replay_spool(journal):
             return
         queued = self._take_queued()
-        rows = self._retry + expand(item for _, item in queued)
+        items = self._retry + [item for _, item in queued]
         self._retry = []
-        if not rows:
+        if not items:
             return
         try:
             if journal is not None:
                 journal.sync()
-            self._write(rows)
+            self._write(items)
         except self._recoverable as error:
             if journal is None:
-                self._keep_for_retry(rows, error)
+                self._keep_for_retry(items, error)
             else:
                 self._start_spooling(journal, error)
         else:
@@ -243,15 +247,17 @@ class BatchWriter:
                 "lost; check the database if this lasts."
             )
 
-    def _keep_for_retry(self, batch: list[LedgerRow], error: BaseException) -> None:
+    def _keep_for_retry(self, batch: list[Item], error: BaseException) -> None:
         dropped = max(len(batch) - self._max_pending, 0)
         self._retry = batch[dropped:]
         if dropped:
-            self._warn(f"dropped the {dropped} oldest unwritten rows (limit {self._max_pending})")
+            lost = sum(spool.row_count(item) for item in batch[:dropped])
+            self._warn(f"dropped the {lost} oldest unwritten rows (limit {self._max_pending})")
         if not self._failing:
             self._failing = True
+            rows = sum(spool.row_count(item) for item in batch)
             self._warn(
-                f"could not write {len(batch)} rows ({type(error).__name__}: {error}); "
+                f"could not write {rows} rows ({type(error).__name__}: {error}); "
                 "keeping them in memory and retrying"
             )
 
