@@ -11,11 +11,8 @@ calling thread alone (``--separate-threads``): the request path's own instructio
 the loops of bench/otel_floor.py: the SDK alone making what issue 18 asks for one
 call, and our reporting of that call.
 
-Counting starts after start-up and warm-up: a small C helper (compiled here with
-``cc`` against valgrind's ``callgrind.h``) zeroes the counters before each
-configuration's calls and dumps them after, labelled. Instructions are not time (a
-cache miss or a system call counts as little), so this is the figure to compare
-before and after a change, beside bench/otel.py's CPU times.
+Counting starts after start-up and warm-up (see bench/_callgrind.py); this is the
+figure to compare before and after a change, beside bench/otel.py's CPU times.
 
 Run: python bench/otel_callgrind.py [--requests 100]   (needs valgrind and cc; two runs, ~5 min)
 """
@@ -23,27 +20,20 @@ Run: python bench/otel_callgrind.py [--requests 100]   (needs valgrind and cc; t
 from __future__ import annotations
 
 import argparse
-import ctypes
-import re
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _callgrind import helper_library, run
+
 FLOOR = "SDK floor (issue's spans + histograms)"
 OURS = "our reporting"
-HELPER = """
-#include <valgrind/callgrind.h>
-void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
-void cg_zero(void) { CALLGRIND_ZERO_STATS; }
-void cg_dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
-"""
 
 
 def measure(helper: str, count: int) -> None:
     """Under callgrind: each configuration's ``count`` calls, one labelled dump each."""
+    from _callgrind import Counter
     from concurrency import server_process
     from langchain_openai import ChatOpenAI
     from opentelemetry.sdk.metrics import MeterProvider
@@ -56,7 +46,7 @@ def measure(helper: str, count: int) -> None:
     from langchain_costrouter import RoutedChatModel
     from langchain_costrouter.telemetry import TelemetryProviders, flush
 
-    valgrind = ctypes.CDLL(helper)
+    valgrind = Counter(helper)
     with server_process() as base_url:
 
         def child() -> ChatOpenAI:
@@ -80,32 +70,19 @@ def measure(helper: str, count: int) -> None:
         for loop in loops.values():
             for _ in range(count):  # warm up
                 loop()
-        valgrind.cg_start()
+        valgrind.start()
         for name, model in models.items():
             flush()
-            valgrind.cg_zero()
+            valgrind.zero()
             sequential(model, count)
-            valgrind.cg_dump(name.encode())
+            valgrind.dump(name)
         for name, loop in loops.items():
             flush()
-            valgrind.cg_zero()
+            valgrind.zero()
             for _ in range(count):
                 loop()
             flush()
-            valgrind.cg_dump(name.encode())
-
-
-def dumps(outputs: Path) -> dict[str, int]:
-    """Instructions by dump label (a run with ``--separate-threads=yes`` dumps only the
-    thread that asked, here the calling thread)."""
-    counts: dict[str, int] = {}
-    for dump in outputs.glob("callgrind.out.*"):
-        text = dump.read_text(errors="replace")
-        label = re.search(r"^desc: Trigger: Client Request: (.+)$", text, re.M)
-        total = re.search(r"^summary: (\d+)", text, re.M)
-        if label and total:
-            counts[label.group(1)] = int(total.group(1))
-    return counts
+            valgrind.dump(name)
 
 
 def report(total: dict[str, int], caller: dict[str, int], count: int) -> None:
@@ -138,27 +115,6 @@ def report(total: dict[str, int], caller: dict[str, int], count: int) -> None:
     print_table(["per call", "instructions", "share of a loopback call"], rows)
 
 
-def run(helper: Path, work: Path, count: int, *options: str) -> dict[str, int]:
-    """This script's measurements under callgrind, read from its dumps."""
-    work.mkdir()
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            *options,
-            f"--callgrind-out-file={work}/callgrind.out.%p",
-            sys.executable,
-            __file__,
-            f"--requests={count}",
-            f"--helper={helper}",
-        ],
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
-    return dumps(work)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
@@ -167,13 +123,10 @@ def main() -> None:
     if args.helper:
         measure(args.helper, args.requests)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "helper.c").write_text(HELPER)
-        helper = work / "helper.so"
-        subprocess.run(["cc", "-shared", "-fPIC", "-o", helper, work / "helper.c"], check=True)
-        total = run(helper, work / "all", args.requests)
-        caller = run(helper, work / "caller", args.requests, "--separate-threads=yes")
+    requests = f"--requests={args.requests}"
+    with helper_library() as (helper, work):
+        total = run(__file__, helper, work / "all", requests)
+        caller = run(__file__, helper, work / "caller", "--separate-threads=yes", "--", requests)
         report(total, caller, args.requests)
 
 

@@ -10,6 +10,7 @@ locks exclude each other (one lock table per directory). So the process keeps on
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 import diskcache
 
+from langchain_costrouter._statements import power_of_two_chunks
 from langchain_costrouter.cache import file_locks
 from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.cache.codec import CacheDecodeError
@@ -48,8 +50,9 @@ every SQLite step lets go of the GIL, which the writer thread then has to win ba
 the threads serving calls: with 64 calls in flight on threads, a commit of 60 entries
 took 180 ms and twice its CPU time alone. One statement is one step: 7 us per entry
 against 13 in batches of twenty, and three GIL hand-overs per commit."""
-UPSERT_ROWS = 200
-"""Entries per statement (five parameters each: far below SQLite's limit)."""
+UPSERT_ROWS = 128
+"""Entries of the largest statement (five parameters each: far below SQLite's limit);
+smaller batches go in powers of two, so few statement texts are prepared (`_statements`)."""
 
 _STORES: weakref.WeakValueDictionary[Path, DirectoryStore] = weakref.WeakValueDictionary()
 _STORES_LOCK = threading.Lock()
@@ -146,14 +149,18 @@ class DirectoryStore:
 def _upsert(cache: diskcache.Cache, rows: list[tuple[Any, ...]]) -> int:
     """Store ``rows`` with `_UPSERT`; return how many were stored (a file-backed key is not)."""
     stored = 0
-    for start in range(0, len(rows), UPSERT_ROWS):
-        chunk = rows[start : start + UPSERT_ROWS]
-        statement = _UPSERT.format(rows=", ".join([_UPSERT_ROW] * len(chunk)))
+    for chunk in power_of_two_chunks(rows, UPSERT_ROWS):
+        statement = _upsert_statement(len(chunk))
         parameters = [value for row in chunk for value in row]
         # `_con`: this thread's connection, inside the transaction diskcache opened
         # (its schema and this attribute are diskcache 5's; pyproject pins below 6).
         stored += cache._con.execute(statement, parameters).rowcount
     return stored
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_statement(rows: int) -> str:
+    return _UPSERT.format(rows=", ".join([_UPSERT_ROW] * rows))
 
 
 def _presence_map(path: Path, cache: diskcache.Cache) -> PresenceMap | None:
