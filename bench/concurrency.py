@@ -2,8 +2,10 @@
 
 400 distinct requests (every one a cache miss), 64 in flight, against the local
 OpenAI-compatible server running in its own process (so its work does not share the
-client's interpreter). Each configuration is timed in interleaved rounds and the best
-round is kept; ratios are against ``ChatOpenAI`` alone in the same run. A round ends
+client's interpreter). Each configuration is timed in interleaved rounds (direct first in each);
+ratios are against ``ChatOpenAI`` alone in the same run, two ways: best round against
+best round, and the median over rounds of a round's ratio to the direct round just
+before it (the machine's speed drifts by 5-15% within minutes; pairing cancels it). A round ends
 once the configuration's stores have committed what it wrote (their background
 threads' work counts). Two figures per round: wall time, and the client process's CPU
 time (every thread of it), which a busy machine disturbs less than wall time.
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import gc
 import itertools
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +57,7 @@ _SERVER = (
     "sys.stdin.read()\n"
 )
 _salt = itertools.count()
+DIRECT = "ChatOpenAI alone"
 
 
 @contextmanager
@@ -86,7 +90,7 @@ def configurations(base_url: str, workdir: Path) -> dict[str, BaseChatModel]:
         return RoutedChatModel(routes={"chat": [child()]}, default_task="chat", **stores)
 
     return {
-        "ChatOpenAI alone": child(),
+        DIRECT: child(),
         "router, bare": router(),
         "router + diskcache": router(cache=f"diskcache://{workdir / 'cache'}"),
         "router + SQLite ledger": router(ledger=f"sqlite:///{workdir / 'ledger.sqlite3'}"),
@@ -136,21 +140,20 @@ def committed(model: BaseChatModel) -> None:
             backend.flush()
 
 
-def best_of(
+def rounds_of(
     timer: Callable[[BaseChatModel, int, int], Timing],
     models: dict[str, BaseChatModel],
     *,
     count: int,
     in_flight: int,
     rounds: int,
-) -> dict[str, Timing]:
-    """Best wall and best CPU of each configuration, round-robin so drift hits all alike."""
-    best = dict.fromkeys(models, (float("inf"), float("inf")))
+) -> dict[str, list[Timing]]:
+    """Every round of each configuration, round-robin so drift hits all alike."""
+    times: dict[str, list[Timing]] = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
-            wall, cpu = timer(model, count, in_flight)
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
-    return best
+            times[name].append(timer(model, count, in_flight))
+    return times
 
 
 def load_arguments(doc: str) -> argparse.Namespace:
@@ -172,20 +175,37 @@ def main() -> None:
         gc.collect()
         gc.freeze()  # see the module docstring
         kwargs = {"count": args.requests, "in_flight": args.in_flight, "rounds": args.rounds}
-        async_times = best_of(time_async, models, **kwargs)
-        sync_times = best_of(time_sync, models, **kwargs)
-    rows = [[name, *_figures(async_times, name), *_figures(sync_times, name)] for name in models]
+        async_times = rounds_of(time_async, models, **kwargs)
+        sync_times = rounds_of(time_sync, models, **kwargs)
     print(
-        f"{args.requests} distinct requests, {args.in_flight} in flight, "
-        f"best of {args.rounds} rounds; ratios against ChatOpenAI alone"
+        f"{args.requests} distinct requests, {args.in_flight} in flight, {args.rounds} rounds; "
+        "ratios against ChatOpenAI alone: of the best rounds, and the median of each "
+        "round's ratio to the direct round before it"
     )
-    headers = ["configuration", "async s", "ratio", "CPU s", "CPU ratio"]
-    print_table([*headers, "sync batch s", "ratio", "CPU s", "CPU ratio"], rows)
+    for label, times in (("async", async_times), ("sync batch", sync_times)):
+        print(f"\n{label}")
+        headers = ["configuration", "best s", "ratio", "CPU s", "CPU ratio"]
+        rows = [[name, *_figures(times, name)] for name in models]
+        print_table([*headers, "paired ratio", "paired CPU ratio"], rows)
 
 
-def _figures(times: dict[str, Timing], name: str) -> list[str]:
-    (wall, cpu), (direct_wall, direct_cpu) = times[name], times["ChatOpenAI alone"]
-    return [f"{wall:.3f}", f"{wall / direct_wall:.3f}", f"{cpu:.3f}", f"{cpu / direct_cpu:.3f}"]
+def _figures(times: dict[str, list[Timing]], name: str) -> list[str]:
+    """Best wall and CPU (and their ratios to the best direct round), then the medians of
+    the per-round ratios: a round against the direct round just before it, so the
+    machine's drift over a run (here 5-15% within minutes) cancels out."""
+    mine, direct = times[name], times[DIRECT]
+    wall, cpu = min(t[0] for t in mine), min(t[1] for t in mine)
+    direct_wall, direct_cpu = min(t[0] for t in direct), min(t[1] for t in direct)
+    paired_wall = statistics.median(m[0] / d[0] for m, d in zip(mine, direct, strict=True))
+    paired_cpu = statistics.median(m[1] / d[1] for m, d in zip(mine, direct, strict=True))
+    return [
+        f"{wall:.3f}",
+        f"{wall / direct_wall:.3f}",
+        f"{cpu:.3f}",
+        f"{cpu / direct_cpu:.3f}",
+        f"{paired_wall:.3f}",
+        f"{paired_cpu:.3f}",
+    ]
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from langchain_costrouter.ledger.rows import from_picousd, to_picousd, usd
+from langchain_costrouter.ledger.dollars import from_picousd, to_picousd, usd
 
 
 def to_pico(amount: Decimal | float, what: str) -> int:

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
+from langchain_costrouter.ledger.dollars import usd
 from langchain_costrouter.metadata import LEVERS, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing.usage import token_counts
-
-_PICO = Decimal("1e-12")
-_PICOS_PER_USD = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +124,8 @@ def rows_from_costrouter(
 
 
 Money = Callable[[Any], Any]
-"""How a row writes dollars: `usd` (a `LedgerRow`'s Decimal) or `to_stored_money`."""
+"""How a row writes dollars: `dollars.usd` (a `LedgerRow`'s Decimal) or
+`dollars.to_stored_money` (integer picodollars, as databases store them)."""
 
 
 def row_fields(
@@ -240,60 +239,6 @@ def _cache_hit_attempt(meta: CostRouterMetadata) -> AttemptRecord:
         "accepted": True,
         "reason": "cache hit",
     }
-
-
-def usd(value: float | Decimal | None) -> Decimal | None:
-    """Dollars as an exact Decimal; a float is read by its shortest repr (0.1 -> 0.1)."""
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(repr(float(value)))
-
-
-def float_picousd(value: float | None) -> int | None:
-    """``to_picousd(usd(value))`` without the Decimal round trip, on every routed call.
-
-    Exact: ``round(value * 1e12)`` is taken only when dividing it back gives ``value``,
-    which, below $1000 (where the product's rounding error is far below half a
-    picodollar), means the shortest repr of ``value`` rounds to it as well. Anything
-    else goes the Decimal way.
-    """
-    if value is None:
-        return None
-    if -1e3 < value < 1e3:
-        picos = round(value * 1e12)
-        if picos / _PICOS_PER_USD == value:
-            return picos
-    return to_picousd(usd(value))
-
-
-def to_stored_money(value: float | Decimal | None) -> int | None:
-    """Dollars as the integer picodollars a database stores, from a float or a Decimal.
-
-    Equal to ``to_picousd(usd(value))``: a record's floats take `float_picousd`'s way.
-    """
-    if value is None or isinstance(value, Decimal):
-        return to_picousd(value)
-    return float_picousd(value)
-
-
-def picousd_float(picos: int | None) -> float | None:
-    """Integer picodollars as float dollars: the same float as ``float(from_picousd(p))``.
-
-    Python divides integers correctly rounded, as float() rounds the exact Decimal.
-    """
-    return None if picos is None else picos / _PICOS_PER_USD
-
-
-def to_picousd(value: Decimal | None) -> int | None:
-    """Dollars as integer picodollars, how databases store them: sums stay exact."""
-    if value is None:
-        return None
-    return int(value.scaleb(12).to_integral_value(ROUND_HALF_EVEN))
-
-
-def from_picousd(value: int | Decimal | None) -> Decimal | None:
-    """Integer picodollars (as stored) back to Decimal dollars."""
-    return None if value is None else Decimal(int(value)) * _PICO
 
 
 def _utc(when: datetime) -> datetime:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from langchain_costrouter.ledger.rows import LedgerRow, from_picousd, to_picousd
+from langchain_costrouter.ledger.dollars import from_picousd, to_picousd
+from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.metadata import LEVERS
 
 GroupBy = Literal["task", "model", "day", "purpose", "all"]

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from langchain_costrouter.ledger.rows import float_picousd, picousd_float, to_picousd
+from langchain_costrouter.ledger.dollars import float_picousd, picousd_float, to_picousd
 from langchain_costrouter.metadata import LEVERS, AttemptRecord
 from langchain_costrouter.pricing import TokenCounts, token_counts
 from langchain_costrouter.router._accounting import Accountant

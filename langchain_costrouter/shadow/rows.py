@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from langchain_costrouter.ledger.rows import from_picousd, to_picousd
+from langchain_costrouter.ledger.dollars import from_picousd, to_picousd
 from langchain_costrouter.logprobs import LogprobSummary
 
 _MONEY = ("served_cost", "reference_cost", "judge_cost")
