@@ -10,7 +10,9 @@ SQLite manual says the same: no transaction may cross a fork.
 
 So each background writer names the lock it holds while it writes, and a fork waits for
 those locks: it happens between two writes, never during one. The child gets the locks
-released (the writers also make new ones on their first use there).
+released (the writers also make new ones on their first use there). The price: a fork
+waits as long as the write under way, milliseconds normally, up to the database's
+connection or busy timeout while it is unreachable.
 """
 
 from __future__ import annotations
