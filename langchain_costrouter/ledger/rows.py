@@ -138,7 +138,8 @@ def row_fields(
 ) -> list[dict[str, Any]]:
     """The fields of `rows_from_costrouter`'s rows by name, dollars written by ``money``.
 
-    Fields left at their default are absent. The SQL ledger's writer takes these
+    The call's money and compression fields are absent from the rows that do not
+    carry them (they take their defaults). The SQL ledger's writer takes these
     straight to column values (`queries.call_values`): building `LedgerRow`s of
     Decimals only to turn them into integers again was most of its time per call.
     """
