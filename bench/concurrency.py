@@ -2,10 +2,11 @@
 
 400 distinct requests (every one a cache miss), 64 in flight, against the local
 OpenAI-compatible server running in its own process (so its work does not share the
-client's interpreter). Each configuration is timed in interleaved rounds (direct first in each);
-ratios are against ``ChatOpenAI`` alone in the same run, two ways: best round against
-best round, and the median over rounds of a round's ratio to the direct round just
-before it (the machine's speed drifts by 5-15% within minutes; pairing cancels it). A round ends
+client's interpreter). Each configuration is timed in interleaved rounds, direct first
+in each; ratios are against ``ChatOpenAI`` alone in the same run, two ways: best round
+against best round, and the median over rounds of each run's ratio to the direct run of
+its round, seconds earlier (the machine's speed drifts by 5-15% within minutes; pairing
+cancels most of it). A round ends
 once the configuration's stores have committed what it wrote (their background
 threads' work counts). Two figures per round: wall time, and the client process's CPU
 time (every thread of it), which a busy machine disturbs less than wall time.
@@ -180,7 +181,7 @@ def main() -> None:
     print(
         f"{args.requests} distinct requests, {args.in_flight} in flight, {args.rounds} rounds; "
         "ratios against ChatOpenAI alone: of the best rounds, and the median of each "
-        "round's ratio to the direct round before it"
+        "run's ratio to the direct run of its round"
     )
     for label, times in (("async", async_times), ("sync batch", sync_times)):
         print(f"\n{label}")
@@ -191,8 +192,8 @@ def main() -> None:
 
 def _figures(times: dict[str, list[Timing]], name: str) -> list[str]:
     """Best wall and CPU (and their ratios to the best direct round), then the medians of
-    the per-round ratios: a round against the direct round just before it, so the
-    machine's drift over a run (here 5-15% within minutes) cancels out."""
+    the per-round ratios: each run against the direct run of its round, seconds earlier,
+    so the machine's drift over a run (here 5-15% within minutes) mostly cancels."""
     mine, direct = times[name], times[DIRECT]
     wall, cpu = min(t[0] for t in mine), min(t[1] for t in mine)
     direct_wall, direct_cpu = min(t[0] for t in direct), min(t[1] for t in direct)
