@@ -39,7 +39,9 @@ def spend_until_refused(url: str, budgets: list[Budget], seed: int, barrier: Any
             refused_spent = refusal.spent_usd  # as the store saw it when it refused
             break
         cost = WORST_CASE * rng.randint(30, 100) / 100
-        time.sleep(rng.random() * 0.002)  # the provider call
+        # The provider call: 0-20 ms, so the race lasts long enough for every process to
+        # win SQLite's write lock (at 0-2 ms one could back off until the budget was gone).
+        time.sleep(rng.random() * 0.02)
         gate.settle(reservation, cost)
         settled.append((time.time(), cost))
     globex = gate.reserve(GLOBEX, "d", WORST_CASE)
