@@ -5,8 +5,8 @@ On this 2-core machine a round of bench/concurrency.py moves by 5-10% from the n
 show. Here the same configurations make the same async calls (64 in flight over
 loopback HTTP, every call a miss, the stores' background commits counted) in a process
 run under valgrind's callgrind, which counts the instructions of every thread of the
-client; the server runs natively in its own process. The counts repeat to a fraction
-of a percent. Instructions are not time: a system call or a cache miss counts as
+client; the server runs natively in its own process. The counts repeat within about
+1%. Instructions are not time: a system call or a cache miss counts as
 little, so this complements the timed bench rather than replacing it.
 
 Run: python bench/concurrency_callgrind.py [--requests 200]   (needs valgrind and cc; ~6 min)
@@ -15,7 +15,6 @@ Run: python bench/concurrency_callgrind.py [--requests 200]   (needs valgrind an
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import sys
 import tempfile
@@ -45,7 +44,6 @@ def measure(helper: str, count: int, in_flight: int) -> None:
             valgrind.zero()
             time_async(model, count, in_flight)  # waits for the stores' commits
             valgrind.dump(name)
-        asyncio.run(asyncio.sleep(0))
 
 
 def report(counts: dict[str, int], count: int, in_flight: int) -> None:

@@ -13,6 +13,7 @@ prepared once per connection.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
@@ -29,3 +30,10 @@ def power_of_two_chunks(items: Sequence[T], largest: int) -> Iterator[Sequence[T
             size //= 2
         yield items[start : start + size]
         start += size
+
+
+@functools.lru_cache(maxsize=64)
+def multi_row(head: str, row: str, rows: int, tail: str = "") -> str:
+    """``head``, ``rows`` copies of ``row`` joined by commas, then ``tail``: the statement
+    for a chunk of that size, built once per size."""
+    return head + ", ".join([row] * rows) + tail

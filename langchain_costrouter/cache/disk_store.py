@@ -10,7 +10,6 @@ locks exclude each other (one lock table per directory). So the process keeps on
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
 import threading
@@ -21,7 +20,7 @@ from typing import Any
 
 import diskcache
 
-from langchain_costrouter._statements import power_of_two_chunks
+from langchain_costrouter._statements import multi_row, power_of_two_chunks
 from langchain_costrouter.cache import file_locks
 from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.cache.codec import CacheDecodeError
@@ -35,9 +34,11 @@ CULL_EVERY = 256
 """Writes between two enforcements of the size limit (expired entries go then too)."""
 
 _UPSERT_ROW = "(?, 1, ?, ?, ?, 0, NULL, 0, 1, NULL, ?)"
-_UPSERT = (
+_UPSERT_HEAD = (
     "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count,"
-    " tag, size, mode, filename, value) VALUES {rows}"
+    " tag, size, mode, filename, value) VALUES "
+)
+_UPSERT_TAIL = (
     " ON CONFLICT(key, raw) DO UPDATE SET store_time = excluded.store_time,"
     " expire_time = excluded.expire_time, access_time = excluded.access_time,"
     " access_count = 0, tag = NULL, size = 0, mode = 1, value = excluded.value"
@@ -147,20 +148,15 @@ class DirectoryStore:
 
 
 def _upsert(cache: diskcache.Cache, rows: list[tuple[Any, ...]]) -> int:
-    """Store ``rows`` with `_UPSERT`; return how many were stored (a file-backed key is not)."""
+    """Store ``rows``, one upsert per chunk; return how many were stored (not a file-backed key)."""
     stored = 0
     for chunk in power_of_two_chunks(rows, UPSERT_ROWS):
-        statement = _upsert_statement(len(chunk))
+        statement = multi_row(_UPSERT_HEAD, _UPSERT_ROW, len(chunk), _UPSERT_TAIL)
         parameters = [value for row in chunk for value in row]
         # `_con`: this thread's connection, inside the transaction diskcache opened
         # (its schema and this attribute are diskcache 5's; pyproject pins below 6).
         stored += cache._con.execute(statement, parameters).rowcount
     return stored
-
-
-@functools.lru_cache(maxsize=16)
-def _upsert_statement(rows: int) -> str:
-    return _UPSERT.format(rows=", ".join([_UPSERT_ROW] * rows))
 
 
 def _presence_map(path: Path, cache: diskcache.Cache) -> PresenceMap | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from langchain_costrouter._statements import power_of_two_chunks
+from langchain_costrouter._statements import multi_row, power_of_two_chunks
 
 ROWS_PER_STATEMENT = 64
 """Rows of the largest statement: about 2,400 parameters, far below SQLite's 32,766.
@@ -46,18 +46,12 @@ class BulkInsert:
         )
         self._row = f"({', '.join('?' * len(columns))})"
         self._tail = " ON CONFLICT (run_id, attempt) DO NOTHING"
-        self._statements: dict[int, str] = {}
 
     def execute(self, conn: sa.Connection, rows: Sequence[list[Any]]) -> None:
         """Insert ``rows`` (inside the caller's transaction; their lists are converted)."""
         for chunk in power_of_two_chunks(rows, ROWS_PER_STATEMENT):
-            conn.exec_driver_sql(self._statement(len(chunk)), tuple(self._values(chunk)))
-
-    def _statement(self, rows: int) -> str:
-        if (statement := self._statements.get(rows)) is None:
-            statement = self._head + ", ".join([self._row] * rows) + self._tail
-            self._statements[rows] = statement
-        return statement
+            statement = multi_row(self._head, self._row, len(chunk), self._tail)
+            conn.exec_driver_sql(statement, tuple(self._values(chunk)))
 
     def _values(self, rows: Sequence[list[Any]]) -> list[Any]:
         values: list[Any] = []

@@ -52,9 +52,9 @@ def insert_rows(table: sa.Table, dialect: str) -> sa.Insert:
     return sa.insert(table)
 
 
-def row_params(row: LedgerRow) -> dict[str, Any]:
-    """Column values of a row by column name (`row_values`, named)."""
-    return dict(zip(ROW_COLUMNS, row_values(row), strict=True))
+def named(values: list[Any]) -> dict[str, Any]:
+    """Column values (`row_values`, `call_values`) by column name, for a Core insert."""
+    return dict(zip(ROW_COLUMNS, values, strict=True))
 
 
 def row_values(row: LedgerRow) -> list[Any]:

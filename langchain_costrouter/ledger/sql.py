@@ -58,8 +58,7 @@ class _RowStore:
             if self.bulk is not None:
                 self.bulk.execute(conn, values)
             else:
-                columns = queries.ROW_COLUMNS
-                conn.execute(self.insert, [dict(zip(columns, row, strict=True)) for row in values])
+                conn.execute(self.insert, [queries.named(row) for row in values])
 
 
 class SQLLedger(Ledger):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_costrouter._statements import power_of_two_chunks
+from langchain_costrouter._statements import multi_row, power_of_two_chunks
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 3, 57, 63, 64, 65, 128, 200, 1000])
@@ -26,3 +26,10 @@ def test_57_is_32_16_8_1() -> None:
 def test_the_largest_chunk_must_be_a_power_of_two(largest: int) -> None:
     with pytest.raises(ValueError, match="power of two"):
         list(power_of_two_chunks([1, 2, 3], largest))
+
+
+def test_a_statement_is_its_rows_between_head_and_tail_and_built_once_per_size() -> None:
+    assert multi_row("INSERT INTO t VALUES ", "(?, ?)", 3, ";") == (
+        "INSERT INTO t VALUES (?, ?), (?, ?), (?, ?);"
+    )
+    assert multi_row("H ", "(?)", 2) is multi_row("H ", "(?)", 2)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from langchain_costrouter.ledger import LedgerRow
 from langchain_costrouter.ledger import schema as ledger_schema
-from langchain_costrouter.ledger.queries import row_params
+from langchain_costrouter.ledger.queries import named, row_values
 from tests.unit_tests.ledger.support import DAY_ONE
 
 
@@ -48,6 +48,6 @@ def create_v1_ledger(engine: sa.Engine, prefix: str, rows: Iterable[LedgerRow]) 
         ledger_schema.migrate(engine, prefix)
     table = sa.Table(f"{prefix}ledger", sa.MetaData(), autoload_with=engine)
     assert "compression_saved_picousd" not in table.c
-    values = [{k: v for k, v in row_params(row).items() if k in table.c} for row in rows]
+    values = [{k: v for k, v in named(row_values(row)).items() if k in table.c} for row in rows]
     with engine.begin() as conn:
         conn.execute(sa.insert(table), values)

@@ -52,8 +52,8 @@ def test_bulk_rows_equal_core_rows_and_repeats_are_skipped(tmp_path: Path) -> No
         with engine.begin() as conn:
             if name == "core":
                 insert = queries.insert_rows(table, "sqlite")
-                conn.execute(insert, [queries.row_params(row) for row in rows])
-                conn.execute(insert, [queries.row_params(row) for row in rows[:3]])
+                conn.execute(insert, [queries.named(queries.row_values(row)) for row in rows])
+                conn.execute(insert, [queries.named(queries.row_values(row)) for row in rows[:3]])
             else:
                 bulk = BulkInsert(table, queries.ROW_COLUMNS, engine.dialect)
                 bulk.execute(conn, [queries.row_values(row) for row in rows])
