@@ -31,6 +31,9 @@ class CacheBackend(ABC):
     shared: bool = False
     """True when other processes see the same entries (enables cross-process locks)."""
 
+    inline: bool = False
+    """True when the async twins only call the sync methods (see `LocalBackend`)."""
+
     @abstractmethod
     def get(self, key: str) -> bytes | None:
         """Return the stored bytes, or None when absent or expired."""
@@ -116,6 +119,11 @@ class CacheBackend(ABC):
 
 class LocalBackend(CacheBackend, ABC):
     """A backend whose operations take microseconds: async twins call sync directly."""
+
+    inline = True
+    """Every async twin only calls its sync method, so an async caller may call the sync
+    one instead and save a coroutine per operation (`ResponseCache` does, on every call
+    of the router). A subclass whose async twins do more sets this to False."""
 
     async def aget(self, key: str) -> bytes | None:
         """Async `get` without a thread hop."""

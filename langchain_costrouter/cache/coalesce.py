@@ -42,6 +42,9 @@ class Coalescer:
         """Coalesce through ``guard``'s backend; a leader is trusted for ``lock_timeout`` s."""
         self.guard = guard
         self.lock_timeout = lock_timeout
+        self._inline = guard.backend.inline
+        """Whether the store's lock calls return at once: an async caller then makes them
+        without coroutines (waiting for another process's leader is still awaited)."""
         self._flights: dict[str, tuple[threading.Lock, int]] = {}
         self._flights_lock = threading.Lock()
 
@@ -83,30 +86,32 @@ class Coalescer:
 
         return await self.guard.arun("waiting for a coalesced call", check) is not False
 
-    def _take_remote(self, key: str) -> tuple[bool, str | None]:
-        """Whether this caller leads across processes, and the token of the lock it took."""
+    def _lock_remote(self, key: str) -> tuple[bool, str | None]:
+        """Try the store's lock: whether another process leads, and the token taken.
+
+        No token when the store is not shared, or failed: this caller leads without a lock.
+        """
         backend = self.guard.backend
         if not backend.shared:
-            return True, None
+            return False, None
         token = _token()
         taken = self.guard.run("locking", backend.try_lock, key, self.lock_timeout, token)
         if taken is False:
-            self._wait_remote(key)
-            return False, None
-        return True, token if taken else None  # None: the store failed, lead without it
+            return True, None
+        return False, token if taken else None
 
-    async def _atake_remote(self, key: str) -> tuple[bool, str | None]:
+    async def _alock_remote(self, key: str) -> tuple[bool, str | None]:
+        """Async `_lock_remote`, for a store whose lock calls wait on the network."""
         backend = self.guard.backend
         if not backend.shared:
-            return True, None
+            return False, None
         token = _token()
         taken = await self.guard.arun(
             "locking", lambda: backend.atry_lock(key, self.lock_timeout, token)
         )
         if taken is False:
-            await self._await_remote(key)
-            return False, None
-        return True, token if taken else None
+            return True, None
+        return False, token if taken else None
 
     def _release_remote(self, key: str, token: str) -> None:
         self.guard.run("unlocking", self.guard.backend.unlock, key, token)
@@ -153,11 +158,14 @@ class _Flight:
 
     def __enter__(self) -> bool:
         flight = self._join()
+        coalescer = self._coalescer
         if not self._leading:
-            self._failing(_wait_and_release, flight, self._coalescer.lock_timeout)
+            self._failing(_wait_and_release, flight, coalescer.lock_timeout)
             return False
-        leader, self._token = self._failing(self._coalescer._take_remote, self._key)
-        return leader
+        led_elsewhere, self._token = self._failing(coalescer._lock_remote, self._key)
+        if led_elsewhere:
+            self._failing(coalescer._wait_remote, self._key)
+        return not led_elsewhere
 
     def __exit__(self, *exc_info: object) -> None:
         try:
@@ -168,16 +176,25 @@ class _Flight:
 
     async def __aenter__(self) -> bool:
         flight = self._join()
+        coalescer = self._coalescer
         if not self._leading:
-            await self._afailing(_await_and_release(flight, self._coalescer.lock_timeout))
+            await self._afailing(_await_and_release(flight, coalescer.lock_timeout))
             return False
-        leader, self._token = await self._afailing(self._coalescer._atake_remote(self._key))
-        return leader
+        if coalescer._inline:
+            led_elsewhere, self._token = self._failing(coalescer._lock_remote, self._key)
+        else:
+            led_elsewhere, self._token = await self._afailing(coalescer._alock_remote(self._key))
+        if led_elsewhere:
+            await self._afailing(coalescer._await_remote(self._key))
+        return not led_elsewhere
 
     async def __aexit__(self, *exc_info: object) -> None:
         try:
             if (token := self._token) is not None:
-                await self._coalescer._arelease_remote(self._key, token)
+                if self._coalescer._inline:
+                    self._coalescer._release_remote(self._key, token)
+                else:
+                    await self._coalescer._arelease_remote(self._key, token)
         finally:
             self._leave()
 

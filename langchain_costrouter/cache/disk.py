@@ -24,6 +24,7 @@ it is shared by the backends of one directory in a process (`disk_store`).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sqlite3
@@ -185,7 +186,7 @@ class DiskBackend(LocalBackend):
         if locks is not None:
             # Only once the leader's answer is committed: a follower elsewhere that sees
             # the lock go reads the cache next.
-            self._behind.after_commit(lambda: locks.unlock(name))
+            self._behind.after_commit(functools.partial(locks.unlock, name))
             return
         self._behind.flush()
         with self._errors() as cache, cache.transact():

@@ -9,9 +9,9 @@ when its process dies, so no expiry is needed for a crashed leader.
 Each name maps to one byte, chosen by hashing it into a 62-bit offset: different names
 practically never share a byte (and if two did, a follower would only wait for the other
 leader, then read the cache and proceed). Record locks belong to the process, not the
-thread, so the names this process holds are also kept in a set: two caches of one
-process on the same directory exclude each other as two processes do. A name in that
-set is also claimed by the one thread making system calls on its byte, so no Python
+thread, so the names this process holds are also kept, with their bytes: two caches of
+one process on the same directory exclude each other as two processes do. A name kept
+there is also claimed by the one thread making system calls on its byte, so no Python
 lock is held across a system call.
 """
 
@@ -41,63 +41,66 @@ class RangeLocks:
         # One descriptor for the object's life: closing any descriptor of a file drops
         # every record lock the process holds on it.
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        self._held: set[str] = set()
+        self._held: dict[str, int] = {}
+        """The names this process holds or is locking, and their bytes."""
         self._guard = threading.Lock()
         self._pid = _syscalls.pid()
 
     def try_lock(self, name: str) -> bool:
         """Take the lock of ``name`` if no one else holds it; never blocks."""
-        if not self._reserve(name):
+        offset = self._reserve(name)
+        if offset is None:
             return False
-        if self._take(name):
+        if _syscalls.try_lock_byte(self._fd, offset):
             return True
         self._release(name)
         return False
 
     def unlock(self, name: str) -> None:
         """Release the lock of ``name`` (a no-op when this process does not hold it)."""
-        if name in self._held:
-            _syscalls.unlock_byte(self._fd, _offset(name))
+        offset = self._held.get(name)
+        if offset is not None:
+            _syscalls.unlock_byte(self._fd, offset)
             self._release(name)
 
     def is_locked(self, name: str) -> bool:
         """Whether anyone holds the lock of ``name`` (asked by its followers)."""
-        if not self._reserve(name):
+        offset = self._reserve(name)
+        if offset is None:
             return True
         try:
-            if not self._take(name):
+            if not _syscalls.try_lock_byte(self._fd, offset):
                 return True
-            _syscalls.unlock_byte(self._fd, _offset(name))
+            _syscalls.unlock_byte(self._fd, offset)
             return False
         finally:
             self._release(name)
 
-    def _reserve(self, name: str) -> bool:
+    def _reserve(self, name: str) -> int | None:
         """Claim ``name`` for this thread: only its claimer makes system calls on its byte.
 
         The claim, not a lock held across the system call, keeps threads apart: a thread
         blocked on a Python lock while another is in the kernel is a GIL hand-over each
         time, the convoy that made this file cost more than the database under threads.
+        Returns the name's byte, or None when another thread of this process has it.
         """
+        offset = _offset(name)
         with self._forked_guard():
             held = self._held
             if name in held:
-                return False
-            held.add(name)
-            return True
+                return None
+            held[name] = offset
+            return offset
 
     def _release(self, name: str) -> None:
         with self._forked_guard():
-            self._held.discard(name)
-
-    def _take(self, name: str) -> bool:
-        return _syscalls.try_lock_byte(self._fd, _offset(name))
+            self._held.pop(name, None)
 
     def _forked_guard(self) -> threading.Lock:
         """The guard of this process: a forked child holds none of its parent's locks."""
         if self._pid != _syscalls.pid():
             self._pid = _syscalls.pid()
-            self._held = set()
+            self._held = {}
             self._guard = threading.Lock()
         return self._guard
 

@@ -96,6 +96,10 @@ class ResponseCache:
         self._guard = BackendGuard(backend, retry_after=retry_after)
         self._coalescer = Coalescer(self._guard, lock_timeout=lock_timeout)
         self._semantic: SemanticStore | None = None
+        self.inline = backend.inline and semantic is None
+        """Whether every operation completes without waiting for I/O (a local backend, no
+        semantic layer): the async methods then run the sync ones, without a coroutine
+        per layer, and async callers (the router) may call the sync ones themselves."""
         if semantic is not None:
             # Imported here: the semantic store brings numpy, which an exact cache never needs.
             from langchain_costrouter.cache.semantic_store import SemanticStore
@@ -122,6 +126,8 @@ class ResponseCache:
 
     def key(self, request: CacheRequest) -> str:
         """The backend key of a request under its task's normalisation."""
+        if request.normalization is None and self.normalization is DEFAULT_NORMALIZATION:
+            return request.key  # the usual case, told without a lookup
         normalization = self.normalization_for(request)
         own = request.normalization or DEFAULT_NORMALIZATION
         if normalization is own or normalization == own:
@@ -154,6 +160,8 @@ class ResponseCache:
 
     async def alookup_hit(self, request: CacheRequest) -> CacheHit | None:
         """Async `lookup_hit`."""
+        if self.inline:
+            return self.lookup_hit(request)
         if not self.enabled_for(request.task):
             return None
         key = self.key(request)
@@ -172,12 +180,15 @@ class ResponseCache:
         if value is None:
             return
         key, ttl = self.key(request), self.ttl_for(request.task)
-        self._guard.run("writing", lambda: self.backend.set(key, value, ttl))
+        self._guard.run("writing", self.backend.set, key, value, ttl)
         if self._semantic is not None:
             self._semantic.remember(request, self.normalization_for(request), key)
 
     async def astore(self, request: CacheRequest, message: AIMessage) -> None:
         """Async `store`."""
+        if self.inline:
+            self.store(request, message)
+            return
         value = self._encodable(request, message)
         if value is None:
             return
@@ -257,7 +268,7 @@ def is_complete(message: AIMessage) -> bool:
 
 def _per_task(value: V | Mapping[str, V], task: str, default: V) -> V:
     """One value for every task, or a mapping task -> value with a ``"*"`` default."""
-    if isinstance(value, Mapping):
+    if value is not None and isinstance(value, Mapping):  # None: no ABC instance check
         return cast("V", value.get(task, value.get("*", default)))
     return value
 

@@ -21,6 +21,12 @@ from langchain_costrouter.router._request import Request
 class CacheStage(Protocol):
     """What the flow and its I/O need of a cache."""
 
+    @property
+    def inline(self) -> bool:
+        """Whether reads and writes return at once (no I/O to wait for): the async
+        driver then calls `read` and `write` instead of awaiting their twins."""
+        ...
+
     def key_for(self, request: Request) -> CacheRequest | None:
         """The call's cache identity, or None when the call is not cached."""
         ...
@@ -46,6 +52,10 @@ class RouterCache:
     def __init__(self, cache: ResponseCache, namespace: str) -> None:
         self.cache = cache
         self.namespace = namespace
+
+    @property
+    def inline(self) -> bool:
+        return self.cache.inline
 
     def key_for(self, request: Request) -> CacheRequest | None:
         """The call's identity: everything that shapes its answer.
@@ -92,6 +102,8 @@ class NoCache:
     """The cache stage of a router without a cache: no call is cacheable."""
 
     __slots__ = ()
+
+    inline = True
 
     def key_for(self, request: Request) -> CacheRequest | None:
         return None

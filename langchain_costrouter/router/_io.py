@@ -122,7 +122,10 @@ class RouterIO:
     async def aperform(self, step: Step) -> Any:
         if type(step) is CallModel:  # the common step, dispatched without the table
             return await self._acall(step)
-        return await _PERFORM[type(step)][1](self, step)
+        kind = type(step)
+        if (kind is ReadCache or kind is WriteCache) and self.cache.inline:
+            return _PERFORM[kind][0](self, step)  # nothing to wait for: no coroutine
+        return await _PERFORM[kind][1](self, step)
 
     async def _acall(self, step: CallModel) -> Called:
         request = self.request

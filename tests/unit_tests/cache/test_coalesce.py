@@ -106,6 +106,51 @@ def test_a_hung_lock_holder_is_waited_for_only_until_the_lock_timeout(tmp_path: 
     assert 0.2 < waited < 2
 
 
+async def test_an_async_caller_waits_for_a_lock_holder_elsewhere_then_follows(
+    tmp_path: Path,
+) -> None:
+    url = f"diskcache://{tmp_path}"
+    cache = open_cache(url, lock_timeout=0.3)
+    assert cache.inline  # the lock is tried without a coroutine; the wait is awaited
+    holder = _hold_lock_in_another_process(url, cache.key(request()))
+    try:
+        started = time.monotonic()
+        ticks = asyncio.create_task(_count_ticks())
+        async with cache.acoalesce(request()) as leader:
+            waited = time.monotonic() - started
+        ticks.cancel()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not leader
+    assert 0.2 < waited < 2
+    assert _ticks[0] >= 5  # the event loop kept running while the follower waited
+
+
+async def test_an_async_leader_holds_the_store_lock_until_its_answer_is_committed(
+    tmp_path: Path,
+) -> None:
+    cache = open_cache(f"diskcache://{tmp_path}")
+    name = cache.key(request())
+    async with cache.acoalesce(request()) as leader:
+        assert leader
+        assert cache.backend.is_locked(name)
+        await cache.astore(request(), answer())
+    cache.backend.flush()  # type: ignore[attr-defined]
+    assert not cache.backend.is_locked(name)
+    assert (await cache.alookup(request())) is not None
+
+
+_ticks = [0]
+
+
+async def _count_ticks() -> None:
+    _ticks[0] = 0
+    while True:
+        await asyncio.sleep(0.02)
+        _ticks[0] += 1
+
+
 def test_a_killed_lock_holder_releases_its_lock_at_once(tmp_path: Path) -> None:
     url = f"diskcache://{tmp_path}"
     cache = open_cache(url, lock_timeout=30)

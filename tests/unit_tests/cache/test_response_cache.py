@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.cache import LENIENT, MemoryBackend, ResponseCache, open_cache
-from tests.unit_tests.cache.support import answer, request
+from tests.unit_tests.cache.support import answer, request, semantic_cache
 
 
 def test_miss_then_hit_returns_an_equal_fresh_copy() -> None:
@@ -90,3 +91,37 @@ async def test_async_twins() -> None:
     assert await cache.alookup(request()) is None
     await cache.astore(request(), answer())
     assert await cache.alookup(request()) == answer()
+
+
+class _NetworkedMemory(MemoryBackend):
+    """A store whose async twins do their own I/O: the cache must await them."""
+
+    inline = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.awaited: list[str] = []
+
+    async def aget(self, key: str) -> bytes | None:
+        self.awaited.append("aget")
+        return self.get(key)
+
+    async def aset(self, key: str, value: bytes, ttl: float | None) -> None:
+        self.awaited.append("aset")
+        self.set(key, value, ttl)
+
+
+def test_local_stores_run_inline_and_others_do_not(tmp_path: Path) -> None:
+    assert open_cache("memory://").inline
+    assert open_cache(f"diskcache://{tmp_path}").inline
+    assert not ResponseCache(_NetworkedMemory()).inline
+    assert not semantic_cache("memory://").inline  # embedding a prompt may wait on a provider
+
+
+async def test_a_store_that_is_not_inline_is_awaited() -> None:
+    backend = _NetworkedMemory()
+    cache = ResponseCache(backend)
+    assert await cache.alookup(request()) is None
+    await cache.astore(request(), answer())
+    assert await cache.alookup(request()) == answer()
+    assert backend.awaited == ["aget", "aset", "aget"]
