@@ -111,7 +111,15 @@ def budget_router(url: str, **kwargs: Any) -> Any:
 
 def route_until_refused(url: str, seed: int, barrier: Any) -> dict[str, Any]:
     """Call a router with a tenant budget until a call is refused; the spend it saw."""
-    router = budget_router(url)
+    from langchain_costrouter.testing.models import ScriptedChatModel
+
+    rng = random.Random(seed)
+    # The provider call takes 0-20 ms, as in `spend_until_refused`: answered at once, one
+    # process could back off from SQLite's write lock until the budget was gone.
+    child = ScriptedChatModel(
+        model="cheap", responder=lambda _: time.sleep(rng.random() * 0.02) or "No"
+    )
+    router = budget_router(url, routes={"chat": [child]})
     spent, calls = Decimal(0), 0
     # Build the router and open its budget store before the race: the budget lasts about
     # 80 calls, and a process still starting up when they are spent would get none.
