@@ -3,6 +3,8 @@
 SQLite: WAL journal (readers never block the writer), a 30 s busy timeout (writers
 of other processes wait instead of failing) and ``BEGIN IMMEDIATE`` transactions
 (a writer takes the lock up front, so two never deadlock upgrading a read lock).
+Switching a new file to WAL is retried for as long as the busy timeout: processes that
+open one new file at once can make the switch fail at once, busy timeout or not.
 The default file lives in the user data dir, owner-only: it records prompts' sizes
 and spend, which is nobody else's business.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +136,30 @@ def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another connection holds the file.
+
+    The switch reads the schema, then needs the file to itself; when another process is
+    writing (creating the tables of the same new file, say) SQLite answers "database is
+    locked" at once instead of calling the busy handler, which would deadlock holding the
+    read. Once a file is in WAL mode it stays so, and the switch is a no-op.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: racing processes spread out
+        pause = min(pause * 2, 0.05)
 
 
 def _begin_immediate(conn: sa.Connection) -> None:

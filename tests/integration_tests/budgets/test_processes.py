@@ -48,8 +48,8 @@ def run_together(target: Callable[..., Any], args: Sequence[tuple[Any, ...]]) ->
     answers = dict(results.get(timeout=240) for _ in processes)
     for process in processes:
         process.join(30)
-    failures = [a for a in answers.values() if isinstance(a, BaseException)]
-    assert not failures, failures
+    failures = [str(a) for a in answers.values() if isinstance(a, BaseException)]
+    assert not failures, "\n".join(failures)  # whole: pytest would cut the list's repr
     return [answers[i] for i in range(len(args))]
 
 
@@ -57,7 +57,8 @@ def _report(target: Callable[..., Any], args: tuple[Any, ...], index: int, resul
     try:
         results.put((index, target(*args)))
     except BaseException as error:
-        results.put((index, RuntimeError(f"{type(error).__name__}: {error}")))
+        cause = f" (caused by {error.__cause__!r})" if error.__cause__ is not None else ""
+        results.put((index, RuntimeError(f"{type(error).__name__}: {error}{cause}")))
 
 
 def test_four_processes_never_overspend_and_spend_most_before_refusing(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 from dataclasses import replace
@@ -135,6 +137,32 @@ def test_rows_are_written_at_interpreter_exit_without_close(tmp_path: Path) -> N
     subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3])
     with open_ledger(f"sqlite:///{path}") as ledger:
         assert len(ledger.rows()) == 5
+
+
+def test_opening_a_new_file_another_process_is_writing_waits_for_it(tmp_path: Path) -> None:
+    # Two processes opening one new ledger (or budget store) at once: while one writes,
+    # the other's switch to WAL fails at once ("database is locked", busy timeout or
+    # not) unless it is retried. CI saw this with four workers starting together.
+    path = tmp_path / "ledger.db"
+    writing, done = threading.Event(), threading.Event()
+
+    def other_process_creating_tables() -> None:
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("CREATE TABLE theirs (x)")
+        writing.set()
+        time.sleep(0.3)
+        writer.execute("COMMIT")
+        writer.close()
+        done.set()
+
+    holder = threading.Thread(target=other_process_creating_tables)
+    holder.start()
+    writing.wait()
+    with create_ledger_engine(f"sqlite:///{path}").connect() as conn:
+        assert done.is_set()  # it waited for the writer instead of failing
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    holder.join()
 
 
 def test_an_uncreatable_file_is_a_config_error() -> None:
