@@ -144,7 +144,7 @@ def test_opening_a_new_file_another_process_is_writing_waits_for_it(tmp_path: Pa
     # the other's switch to WAL fails at once ("database is locked", busy timeout or
     # not) unless it is retried. CI saw this with four workers starting together.
     path = tmp_path / "ledger.db"
-    writing, done = threading.Event(), threading.Event()
+    writing, committing = threading.Event(), threading.Event()
 
     def other_process_creating_tables() -> None:
         writer = sqlite3.connect(path, isolation_level=None)
@@ -152,15 +152,15 @@ def test_opening_a_new_file_another_process_is_writing_waits_for_it(tmp_path: Pa
         writer.execute("CREATE TABLE theirs (x)")
         writing.set()
         time.sleep(0.3)
+        committing.set()  # before: the opener may go on the moment the commit lands
         writer.execute("COMMIT")
         writer.close()
-        done.set()
 
     holder = threading.Thread(target=other_process_creating_tables)
     holder.start()
     writing.wait()
     with create_ledger_engine(f"sqlite:///{path}").connect() as conn:
-        assert done.is_set()  # it waited for the writer instead of failing
+        assert committing.is_set()  # it waited for the writer instead of failing
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     holder.join()
 
