@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _callgrind import helper_library, run
+from _callgrind import Counter, helper_library, run
 
 FLOOR = "SDK floor (issue's spans + histograms)"
 OURS = "our reporting"
@@ -33,7 +33,6 @@ OURS = "our reporting"
 
 def measure(helper: str, count: int) -> None:
     """Under callgrind: each configuration's ``count`` calls, one labelled dump each."""
-    from _callgrind import Counter
     from concurrency import server_process
     from langchain_openai import ChatOpenAI
     from opentelemetry.sdk.metrics import MeterProvider

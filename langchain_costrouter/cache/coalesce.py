@@ -96,9 +96,7 @@ class Coalescer:
             return False, None
         token = _token()
         taken = self.guard.run("locking", backend.try_lock, key, self.lock_timeout, token)
-        if taken is False:
-            return True, None
-        return False, token if taken else None
+        return _lock_outcome(taken, token)
 
     async def _alock_remote(self, key: str) -> tuple[bool, str | None]:
         """Async `_lock_remote`, for a store whose lock calls wait on the network."""
@@ -109,9 +107,7 @@ class Coalescer:
         taken = await self.guard.arun(
             "locking", lambda: backend.atry_lock(key, self.lock_timeout, token)
         )
-        if taken is False:
-            return True, None
-        return False, token if taken else None
+        return _lock_outcome(taken, token)
 
     def _release_remote(self, key: str, token: str) -> None:
         self.guard.run("unlocking", self.guard.backend.unlock, key, token)
@@ -232,6 +228,14 @@ class _Flight:
 
 _TOKEN_PREFIX = uuid.uuid4().hex
 _token_numbers = itertools.count()
+
+
+def _lock_outcome(taken: bool | None, token: str) -> tuple[bool, str | None]:
+    """A lock try's answer (True, False: held elsewhere, None: the store failed) as
+    whether another process leads, and the token this caller holds."""
+    if taken is False:
+        return True, None
+    return False, token if taken else None
 
 
 def _token() -> str:
