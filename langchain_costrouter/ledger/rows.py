@@ -175,9 +175,12 @@ def _call_row_index(attempts: Sequence[AttemptRecord]) -> int:
     return 0
 
 
+_SAVED_FIELDS = tuple((lever, f"saved_{lever}_usd") for lever in LEVERS)
+
+
 def _call_money(meta: CostRouterMetadata, money: Money) -> dict[str, Any]:
     levers = meta.get("savings_usd") or {}
-    saved = {f"saved_{lever}_usd": money(levers.get(lever)) for lever in LEVERS}
+    saved = {name: money(levers.get(lever)) for lever, name in _SAVED_FIELDS}
     return {"baseline_cost_usd": money(meta.get("baseline_cost_usd")), **saved}
 
 
