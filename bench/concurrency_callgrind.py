@@ -4,11 +4,10 @@ On this 2-core machine a round of bench/concurrency.py moves by 5-10% from the n
 (the machine's speed drifts over seconds), the size of the effects it is there to
 show. Here the same configurations make the same calls, async and then sync ``batch()``
 (64 in flight over loopback HTTP, every call a miss, the stores' background commits
-counted) in a process
-run under valgrind's callgrind, which counts the instructions of every thread of the
-client; the server runs natively in its own process. The counts repeat within about
-1%. Instructions are not time: a system call or a cache miss counts as
-little, so this complements the timed bench rather than replacing it.
+counted) in a process run under valgrind's callgrind, which counts the instructions of
+every thread of the client; the server runs natively in its own process. The counts
+repeat within about 1%. Instructions are not time: a system call or a cache miss counts
+as little, so this complements the timed bench rather than replacing it.
 
 Run: python bench/concurrency_callgrind.py [--requests 200]   (needs valgrind and cc; ~8 min)
 """
@@ -53,8 +52,11 @@ def measure(helper: str, count: int, in_flight: int) -> None:
 
 def report(counts: dict[str, int], count: int, in_flight: int) -> None:
     """One table per mode: instructions per call, and their ratio to ``ChatOpenAI`` alone."""
-    for mode in MODES:
-        mine = {label.split(": ", 1)[1]: n for label, n in counts.items() if label.startswith(mode)}
+    by_mode: dict[str, dict[str, int]] = {mode: {} for mode in MODES}
+    for label, total in counts.items():
+        mode, name = label.split(": ", 1)
+        by_mode[mode][name] = total
+    for mode, mine in by_mode.items():
         base = mine[DIRECT]
         rows = [
             [
