@@ -17,7 +17,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
@@ -30,7 +30,7 @@ from langchain_costrouter.config import checked_router_kwargs, load_router_kwarg
 from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
-from langchain_costrouter.router._children import content_chunk, final_chunk
+from langchain_costrouter.router._children import chat_result, content_chunk, final_chunk
 from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._io import RouterIO
 from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
@@ -274,7 +274,7 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=False)
-        return _result(complete(drive(flow, io)))
+        return chat_result(complete(drive(flow, io)), io.child_result)
 
     @presigned
     async def _agenerate(
@@ -285,7 +285,7 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=False)
-        return _result(await acomplete(adrive(flow, io)))
+        return chat_result(await acomplete(adrive(flow, io)), io.child_result)
 
     def _stream(
         self,
@@ -376,10 +376,6 @@ class RoutedChatModel(BaseChatModel):
     ) -> int:
         extra = sum(tokens.count_text(str(tool)) for tool in openai_tools(tools or []))
         return tokens.count_messages(messages) + extra
-
-
-def _result(message: AIMessage) -> ChatResult:
-    return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def _closing_chunks(message: AIMessage, streamed: bool) -> Iterator[ChatGenerationChunk]:

@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
 from langchain_core.messages import BaseMessageChunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.budgets import Gate, Reservation
 from langchain_costrouter.compression.pipeline import CompressorCall
@@ -26,6 +26,7 @@ from langchain_costrouter.router._children import (
     acall_child,
     astream_child,
     call_child,
+    first_message,
     merge_chunks,
     stream_child,
     strip_router_keys,
@@ -53,7 +54,16 @@ _COMPRESSOR_IO = CompressorIO(None)  # the caller's run config reaches it throug
 class RouterIO:
     """Performs the steps of one routed call; ``streaming`` makes unchecked calls live."""
 
-    __slots__ = ("_aheld", "_held", "cache", "gate", "request", "streamed", "streaming")
+    __slots__ = (
+        "_aheld",
+        "_held",
+        "cache",
+        "child_result",
+        "gate",
+        "request",
+        "streamed",
+        "streaming",
+    )
 
     def __init__(
         self, request: Request, cache: CacheStage, gate: Gate, *, streaming: bool = False
@@ -64,6 +74,8 @@ class RouterIO:
         self.streaming = streaming
         self.streamed = False
         """Whether the served answer already reached the caller as live chunks."""
+        self.child_result: ChatResult | None = None
+        """The result of the last child call that answered (see `_children.chat_result`)."""
         self._held: list[AbstractContextManager[bool]] = []
         """The coalescing flights entered (the flow enters at most one), left by `release`."""
         self._aheld: list[AbstractAsyncContextManager[bool]] = []
@@ -84,9 +96,11 @@ class RouterIO:
         start = time.perf_counter()
         try:
             model = step.deployment.model
-            message = call_child(model, request.messages, request.stop, request.kwargs)
+            result = call_child(model, request.messages, request.stop, request.kwargs)
+            message = first_message(result)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             return self._ended(Called(None, error, _ms(start)))
+        self.child_result = result
         return self._ended(Called(message, None, _ms(start)))
 
     def stream(self, step: CallModel) -> Generator[ChatGenerationChunk, None, Called]:
@@ -133,9 +147,11 @@ class RouterIO:
         start = time.perf_counter()
         try:
             model = step.deployment.model
-            message = await acall_child(model, request.messages, request.stop, request.kwargs)
+            result = await acall_child(model, request.messages, request.stop, request.kwargs)
+            message = first_message(result)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             return self._ended(Called(None, error, _ms(start)))
+        self.child_result = result
         return self._ended(Called(message, None, _ms(start)))
 
     async def astream(

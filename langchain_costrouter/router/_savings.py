@@ -55,17 +55,19 @@ def answered(
     else:
         cost = _picos(a.get("cost_usd") for a in attempts)
         compressor = _picos(a.get("cost_usd") for a in attempts if a.get("role") == "compressor")
-    counts = token_counts(served.get("usage"))
-    if saved := extra.get("compression_tokens_saved"):  # the prompt as the caller gave it
-        counts = counts._replace(input=counts.input + saved)
-    baseline = _pico(accountant.model_cost(accountant.reference_model, counts))
+    if extra.get("compression_tokens_saved"):
+        baseline = _pico(accountant.model_cost(accountant.reference_model, _counts(served, extra)))
+    else:  # the served attempt's own baseline: the reference model on the same tokens
+        baseline = _pico_usd(served.get("baseline_cost_usd"))
     if cost is None or baseline is None:
         return _dollars(baseline), dict.fromkeys(LEVERS)
     compressor = compressor or 0
     other = cost - (actual or 0) - compressor
-    serving = _serving_cost(accountant, served_by, counts, extra, actual, compressor)
+    serving = _serving_cost(accountant, served_by, served, extra, actual, compressor)
     strongest_cost = (
-        serving if strongest is served_by else _pico(accountant.deployment_cost(strongest, counts))
+        serving
+        if strongest is served_by
+        else _pico(accountant.deployment_cost(strongest, _counts(served, extra)))
     )
     if strongest_cost is None:  # unpriced: the cascade's share is counted as routing's
         strongest_cost = serving
@@ -78,7 +80,8 @@ def answered(
     }
     items = extra.get("item_prompt_tokens")
     if isinstance(items, int) and items > 0:  # the per-item calls this batch replaced
-        per_item = _pico(accountant.model_cost(accountant.reference_model, _items(counts, items)))
+        replaced = _items(_counts(served, extra), items)
+        per_item = _pico(accountant.model_cost(accountant.reference_model, replaced))
         if per_item is not None:
             levers["batching"], baseline = per_item - baseline, per_item
     return _dollars(baseline), {lever: _dollars(value) for lever, value in levers.items()}
@@ -111,7 +114,7 @@ def unanswered(attempts: list[AttemptRecord]) -> tuple[float | None, Savings]:
 def _serving_cost(
     accountant: Accountant,
     served_by: Deployment,
-    counts: TokenCounts,
+    served: AttemptRecord,
     extra: dict[str, Any],
     actual: int | None,
     compressor: int,
@@ -119,8 +122,20 @@ def _serving_cost(
     """The serving model on the uncompressed prompt (what it cost, when nothing was cut)."""
     if not extra.get("compression_tokens_saved") and actual is not None:
         return actual
-    priced = _pico(accountant.deployment_cost(served_by, counts))
+    priced = _pico(accountant.deployment_cost(served_by, _counts(served, extra)))
     return priced if priced is not None else (actual or 0) + compressor
+
+
+def _counts(served: AttemptRecord, extra: dict[str, Any]) -> TokenCounts:
+    """The served answer's tokens with its prompt as the caller gave it (uncompressed).
+
+    Read only where a lever needs a price other than the served attempt's own: most calls
+    (one tier, nothing compressed or batched) never count tokens here.
+    """
+    counts = token_counts(served.get("usage"))
+    if saved := extra.get("compression_tokens_saved"):
+        counts = counts._replace(input=counts.input + saved)
+    return counts
 
 
 def _items(counts: TokenCounts, item_prompt_tokens: int) -> TokenCounts:

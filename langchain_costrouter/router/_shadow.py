@@ -31,7 +31,7 @@ from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record
-from langchain_costrouter.router._children import call_child
+from langchain_costrouter.router._children import call_child, first_message
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.shadow.config import ShadowConfig
@@ -217,7 +217,7 @@ class RouterShadow:
     ) -> AIMessage:
         started = time.perf_counter()
         stop, kwargs = (sample.stop, dict(sample.kwargs)) if sample else (None, {})
-        message = call_child(deployment.model, list(messages), stop, kwargs)
+        message = first_message(call_child(deployment.model, list(messages), stop, kwargs))
         attempt = self._accountant.attempt(deployment, message, messages)
         latency = (time.perf_counter() - started) * 1000
         attempt.update({"tier": 0, "accepted": role == "answer", "latency_ms": latency})
