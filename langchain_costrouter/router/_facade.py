@@ -35,7 +35,7 @@ from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._io import RouterIO
 from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
 from langchain_costrouter.router._request import RunManager, begin, unsendable, with_task
-from langchain_costrouter.router._signatures import presigned
+from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router._tools import openai_tools, structured_runnable
 from langchain_costrouter.router_fields import config_errors
@@ -59,7 +59,7 @@ class RoutedChatModel(BaseChatModel):
             router.invoke("Is this spam? ...", task="classification")
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, ignored_types=(Presigned,))
 
     routes: dict[str, Any]
     """Task label -> route: a chat model, a list of tiers, or a `Route`."""

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+
+from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.router._signatures import presigned
 from langchain_costrouter.testing.models import ScriptedChatModel
+
+
+class _Model:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @presigned
+    def run(self, messages: list[str], stop: object = None, run_manager: object = None) -> str:
+        return f"{self.name}:{len(messages)}:{run_manager}"
+
+    @presigned
+    async def arun(self, messages: list[str], *, run_manager: object = None) -> str:
+        return f"{self.name}:{messages[0]}"
 
 
 def test_bound_methods_still_report_run_manager_and_drop_self() -> None:
@@ -17,10 +33,27 @@ def test_bound_methods_still_report_run_manager_and_drop_self() -> None:
         assert "self" not in parameters
 
 
-def test_presigned_stores_the_signature_inspect_would_compute() -> None:
-    def call(a: int, *, run_manager: object = None) -> int:
-        return a
+def test_the_signature_read_from_an_instance_is_the_methods_without_self() -> None:
+    def unbound(
+        self: object, messages: list[str], stop: object = None, run_manager: object = None
+    ) -> str:
+        return ""
 
-    expected = inspect.signature(call)
-    assert inspect.signature(presigned(call)) == expected
-    assert call.__signature__ == expected  # type: ignore[attr-defined]
+    expected = inspect.signature(unbound)
+    expected = expected.replace(parameters=tuple(expected.parameters.values())[1:])
+    assert inspect.signature(_Model("a").run) == expected
+
+
+def test_a_presigned_method_calls_through_to_its_own_instance() -> None:
+    first, second = _Model("a"), _Model("b")
+
+    assert first.run(["x", "y"], run_manager="rm") == "a:2:rm"
+    assert second.run(["x"]) == "b:1:None"
+    assert asyncio.run(second.arun(["q"])) == "b:q"
+    assert inspect.iscoroutinefunction(second.arun)
+
+
+def test_the_class_keeps_the_plain_function() -> None:
+    assert inspect.isfunction(_Model.run)
+    assert inspect.isfunction(RoutedChatModel._generate)
+    assert RoutedChatModel._generate is not BaseChatModel._generate
