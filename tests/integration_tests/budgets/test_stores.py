@@ -7,7 +7,7 @@ import asyncio
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -173,12 +173,16 @@ async def scenario_in_a_second_loop(gate: BudgetGate) -> None:
 
 
 def test_accounts_of_each_window_are_separate(shared_store_url: str) -> None:
-    now = [datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC).timestamp()]
+    # The last second of today, not of a fixed date: a store forgets an account a day
+    # after its window ended by the real clock (Redis expires keys by its own time).
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = midnight + timedelta(days=1)
+    now = [tomorrow.timestamp() - 1]
     gate = BudgetGate([TENANT], shared_store_url, clock=lambda: now[0])
     gate.settle(gate.reserve(ACME, "d", 1), 1)
     with pytest.raises(BudgetExhaustedError) as refused:
         gate.reserve(ACME, "d", Decimal("0.5"))
-    assert refused.value.reset_at == datetime(2026, 12, 5, tzinfo=UTC)
+    assert refused.value.reset_at == tomorrow
     now[0] += 2
     gate.reserve(ACME, "d", Decimal("0.5"))
 
