@@ -150,7 +150,12 @@ def call_record(
     status: CallStatus = "ok",
     extra: dict[str, Any] | None = None,
 ) -> CostRouterMetadata:
-    """The ``response_metadata["costrouter"]`` record of one routed call (no savings yet)."""
+    """The ``response_metadata["costrouter"]`` record of one routed call (no savings yet).
+
+    ``escalated`` is an event of this call: a tier above the first answered it. A cache
+    hit replays an answer, whatever tier gave it, and escalates nothing; counting it
+    would inflate the escalation rate that reports and dashboards show.
+    """
     record = CostRouterMetadata(
         record_version=2,
         task=task,
@@ -159,7 +164,7 @@ def call_record(
         cache_hit=cache_hit,
         attempts=attempts,
         cost_usd=sum_costs([a.get("cost_usd") for a in attempts]),
-        escalated=bool(served and served.get("tier", 0) > 0),
+        escalated=not cache_hit and bool(served and served.get("tier", 0) > 0),
         accepted=accepted,
         served_by=served.get("model", "") if served else "",
     )

@@ -89,7 +89,9 @@ def test_report_equals_the_records_lever_by_lever(
 
     records = [_record(escalated), _record(hit), _record(streamed)]
     assert records[0]["escalated"] and records[1]["cache_hit"]
+    assert not records[1]["escalated"]  # the hit replays tier 1's answer; it escalates nothing
     (total,) = ledger.summary(by="all")
+    assert total.escalation_rate == 1 / 4  # of the four calls only the first escalated
     baseline = sum(_d(r["baseline_cost_usd"]) for r in records)
     cost = sum(_d(r["cost_usd"]) for r in records)
     assert total.baseline_cost_usd == baseline  # once per call, never per attempt

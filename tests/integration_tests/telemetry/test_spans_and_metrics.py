@@ -107,7 +107,7 @@ def test_an_escalated_call_has_one_span_per_attempt_under_the_call_span(
 def test_an_escalated_call_adds_its_record_to_the_metrics(
     otel: Otel, openai_server: LocalOpenAIServer
 ) -> None:
-    router = _escalating(otel, openai_server)
+    router = _escalating(otel, openai_server, cache="memory://")
     record = router.invoke("Is this spam?").response_metadata["costrouter"]
     assert otel.total("costrouter.escalations", **{"costrouter.tier": 1}) == 1
     assert otel.total("costrouter.cost") == pytest.approx(record["cost_usd"], rel=1e-12)
@@ -138,6 +138,10 @@ def test_an_escalated_call_adds_its_record_to_the_metrics(
     assert tuple(tokens[0].explicit_bounds) == TOKEN_USAGE_BUCKETS
     assert TOKEN_USAGE_BUCKETS[:4] == (1, 4, 16, 64)
     assert otel.total("costrouter.calls", **{"costrouter.status": "ok"}) == 1
+    hit = router.invoke("Is this spam?").response_metadata["costrouter"]
+    assert hit["cache_hit"] and not hit["escalated"]  # tier 1's answer replayed: no escalation
+    assert otel.total("costrouter.escalations") == 1
+    assert otel.spans(ROUTE_SPAN)[1].attributes["costrouter.escalated"] is False
 
 
 def test_a_cache_hit_has_a_hit_span_and_counts_as_a_hit(
