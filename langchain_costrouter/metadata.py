@@ -63,7 +63,7 @@ class CostRouterMetadata(TypedDict, total=False):
     cost_usd: float | None  # all attempts; None if any price is unknown
     baseline_cost_usd: float | None  # the call on the reference model, uncompressed, unbatched
     savings_usd: dict[str, float | None]  # baseline - cost by lever; sums exactly
-    escalated: bool  # a tier above the first answered this call (never on a cache hit)
+    escalated: bool  # this call tried a tier above the first (never on a cache hit)
     accepted: bool
     served_by: str
     compression_tokens_saved: int

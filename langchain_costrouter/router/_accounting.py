@@ -152,9 +152,11 @@ def call_record(
 ) -> CostRouterMetadata:
     """The ``response_metadata["costrouter"]`` record of one routed call (no savings yet).
 
-    ``escalated`` is an event of this call: a tier above the first answered it. A cache
-    hit replays an answer, whatever tier gave it, and escalates nothing; counting it
-    would inflate the escalation rate that reports and dashboards show.
+    ``escalated`` is an event of this call: it tried a tier above the first (whichever
+    tier's answer it returned: a best-effort answer of tier 0 after tier 1 was paid for
+    escalated too). A tier skipped without a call is no escalation, and a cache hit,
+    which replays an answer of whatever tier, escalates nothing: counting it would
+    inflate the escalation rate that reports and dashboards show.
     """
     record = CostRouterMetadata(
         record_version=2,
@@ -164,13 +166,22 @@ def call_record(
         cache_hit=cache_hit,
         attempts=attempts,
         cost_usd=sum_costs([a.get("cost_usd") for a in attempts]),
-        escalated=not cache_hit and bool(served and served.get("tier", 0) > 0),
+        escalated=not cache_hit and any(_past_first_tier(a) for a in attempts),
         accepted=accepted,
         served_by=served.get("model", "") if served else "",
     )
     if extra:
         record.update(extra)  # type: ignore[typeddict-item]
     return record
+
+
+def _past_first_tier(attempt: AttemptRecord) -> bool:
+    """An answer attempt made (not skipped) on a tier above the first."""
+    return (
+        (attempt.get("tier") or 0) > 0
+        and (attempt.get("role") or "answer") == "answer"
+        and not attempt.get("reason", "").startswith("skipped")
+    )
 
 
 def _float(value: Decimal | None) -> float | None:

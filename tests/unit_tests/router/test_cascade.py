@@ -19,7 +19,7 @@ from langchain_costrouter import (
     RoutedChatModel,
     Tier,
 )
-from langchain_costrouter.checks import LabelSet, NotRefusal, ValidJSON
+from langchain_costrouter.checks import FunctionCheck, LabelSet, NotRefusal, ValidJSON
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
@@ -96,6 +96,20 @@ def test_no_passing_tier_returns_best_answer_marked_not_accepted() -> None:
     assert any(a["reason"].startswith("best effort") for a in record["attempts"])
 
 
+def test_a_best_effort_answer_of_the_first_tier_still_escalated() -> None:
+    """Tier 1 was paid for, so the call escalated, though tier 0's answer scored higher."""
+    scores = {"cheap answer": 0.4, "strong answer": 0.3}
+    check = FunctionCheck(lambda messages, answer, previous: scores[answer.text], name="scores")
+    cheap = ScriptedChatModel(model="gpt-4o-mini", answers=["cheap answer"])
+    strong = ScriptedChatModel(model="gpt-4o", answers=["strong answer"])
+    route = Route(
+        tiers=(Tier(Tier.of(cheap).deployments, check), Tier(Tier.of(strong).deployments, check))
+    )
+    record = _router(route).invoke("question").response_metadata["costrouter"]
+    assert (record["served_by"], record["accepted"]) == ("gpt-4o-mini", False)
+    assert record["escalated"] is True and strong.calls == 1
+
+
 def test_budget_skips_tiers_and_records_the_decision() -> None:
     cheap = ScriptedChatModel(model="gpt-4o-mini", answers=["Maybe"])
     strong = ScriptedChatModel(model="gpt-4", answers=["Yes"])
@@ -108,6 +122,7 @@ def test_budget_skips_tiers_and_records_the_decision() -> None:
     assert strong.calls == 0  # gpt-4 at $60/M output x 100 tokens breaks $0.001
     assert record["attempts"][-1]["reason"].startswith("skipped: estimated")
     assert record["accepted"] is False  # best effort: the cheap answer, marked as such
+    assert record["escalated"] is False  # tier 1 was skipped, never tried
 
 
 def test_budget_too_small_for_any_tier_is_a_typed_error() -> None:
