@@ -7,7 +7,6 @@ Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
 from __future__ import annotations
 
 import operator
-from dataclasses import MISSING, fields
 from datetime import UTC
 from typing import Any
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from langchain_costrouter.ledger.dollars import from_picousd, to_picousd, to_stored_money
+from langchain_costrouter.ledger.rows import ROW_FIELDS as _ROW_FIELDS
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals, RowFilter
 from langchain_costrouter.metadata import LEVERS
@@ -25,14 +25,9 @@ _MONEY = {
     "compression_saved_usd": "compression_saved_picousd",
     **{f"saved_{lever}_usd": f"saved_{lever}_picousd" for lever in LEVERS},
 }
-_ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
 ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in _ROW_FIELDS)
 """The columns `row_values` gives values for, in the order of `LedgerRow`'s fields."""
 _ROW_GETTER = operator.attrgetter(*_ROW_FIELDS)
-_DEFAULTS = {
-    field.name: None if field.default is MISSING else field.default for field in fields(LedgerRow)
-}
-"""Every field's default, in field order: a row's fields merged over it keep that order."""
 _TIME_AT = _ROW_FIELDS.index("time")
 _MONEY_AT = tuple(_ROW_FIELDS.index(name) for name in _MONEY)
 _TOKEN_COLUMNS = (
@@ -81,15 +76,12 @@ def call_values(call: PendingCall) -> list[list[Any]]:
     Equal to `row_values` of its `LedgerRow`s (tests/unit_tests/ledger/test_queries.py
     checks it), without building them: the SQL ledger's writer runs this per call.
     """
-    rows = call.fields(to_stored_money)
-    if not rows:
-        return []
-    naive = rows[0]["time"].replace(tzinfo=None)  # one time per call, already UTC
-    values = []
-    for row in rows:
-        row["time"] = naive
-        values.append(list({**_DEFAULTS, **row}.values()))  # one C-level merge per row
-    return values
+    rows = call.values(to_stored_money)
+    if rows:
+        naive = rows[0][_TIME_AT].replace(tzinfo=None)  # one time per call, already UTC
+        for row in rows:
+            row[_TIME_AT] = naive
+    return rows
 
 
 def row_from_db(record: sa.RowMapping) -> LedgerRow:

@@ -8,7 +8,7 @@ chat model's usage. Money is `Decimal` here; the JSON record carries floats.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -119,29 +119,37 @@ def rows_from_costrouter(
     set, $0 spent and the original call's baseline; a record with a hit and no
     attempts gets that row made up from the record's own figures.
     """
-    fields = row_fields(meta, run_id=run_id, when=when, reference_model=reference_model, money=usd)
-    return [LedgerRow(**values) for values in fields]
+    rows = row_values(meta, run_id=run_id, when=when, reference_model=reference_model, money=usd)
+    return [LedgerRow(*values) for values in rows]
 
 
 Money = Callable[[Any], Any]
 """How a row writes dollars: `dollars.usd` (a `LedgerRow`'s Decimal) or
 `dollars.to_stored_money` (integer picodollars, as databases store them)."""
 
+ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
+"""`LedgerRow`'s fields in order: the order of `row_values`' lists."""
+_AT = {name: position for position, name in enumerate(ROW_FIELDS)}
+_BASELINE_AT = _AT["baseline_cost_usd"]
+_SAVED_AT = tuple((lever, _AT[f"saved_{lever}_usd"]) for lever in LEVERS)
+_COMPRESSION_AT = _AT["compression_tokens_saved"]
+_COMPRESSION_USD_AT = _AT["compression_saved_usd"]
 
-def row_fields(
+
+def row_values(
     meta: CostRouterMetadata,
     *,
     run_id: str,
     when: datetime,
     reference_model: str | None,
     money: Money,
-) -> list[dict[str, Any]]:
-    """The fields of `rows_from_costrouter`'s rows by name, dollars written by ``money``.
+) -> list[list[Any]]:
+    """The values of `rows_from_costrouter`'s rows in field order, dollars by ``money``.
 
-    The call's money and compression fields are absent from the rows that do not
-    carry them (they take their defaults). The SQL ledger's writer takes these
-    straight to column values (`queries.call_values`): building `LedgerRow`s of
-    Decimals only to turn them into integers again was most of its time per call.
+    Lists, not dicts by name: the SQL ledger's writer takes these straight to column
+    values (`queries.call_values`) for every routed call, and building a dict of 36
+    fields per row, then merging it over the defaults, was most of its time per call.
+    `tests/unit_tests/ledger/test_rows.py` checks every field lands where it belongs.
     """
     attempts = meta.get("attempts") or ()
     if not attempts and meta.get("cache_hit"):
@@ -157,12 +165,16 @@ def row_fields(
         purpose=meta.get("purpose") or "production",
         batch_size=meta.get("batch_size") or 1,
     )
-    rows = [_attempt_fields(index, attempt, call, money) for index, attempt in enumerate(attempts)]
+    rows = [_attempt_values(index, attempt, call, money) for index, attempt in enumerate(attempts)]
     if rows:  # the call's money on one row, compression's on the first
-        rows[_call_row_index(attempts)].update(_call_money(meta, money))
+        served = rows[_call_row_index(attempts)]
+        served[_BASELINE_AT] = money(meta.get("baseline_cost_usd"))
+        levers = meta.get("savings_usd") or {}
+        for lever, position in _SAVED_AT:
+            served[position] = money(levers.get(lever))
         if saved := meta.get("compression_tokens_saved") or 0:
-            rows[0]["compression_tokens_saved"] = saved
-            rows[0]["compression_saved_usd"] = money(meta.get("compression_saved_usd"))
+            rows[0][_COMPRESSION_AT] = saved
+            rows[0][_COMPRESSION_USD_AT] = money(meta.get("compression_saved_usd"))
     return rows
 
 
@@ -173,15 +185,6 @@ def _call_row_index(attempts: Sequence[AttemptRecord]) -> int:
         if attempt.get("accepted") and (attempt.get("role") or "answer") == "answer":
             return index
     return 0
-
-
-_SAVED_FIELDS = tuple((lever, f"saved_{lever}_usd") for lever in LEVERS)
-
-
-def _call_money(meta: CostRouterMetadata, money: Money) -> dict[str, Any]:
-    levers = meta.get("savings_usd") or {}
-    saved = {name: money(levers.get(lever)) for lever, name in _SAVED_FIELDS}
-    return {"baseline_cost_usd": money(meta.get("baseline_cost_usd")), **saved}
 
 
 @dataclass(slots=True)
@@ -199,40 +202,49 @@ class _Call:
     purpose: str
 
 
-def _attempt_fields(
-    index: int, attempt: AttemptRecord, call: _Call, money: Money
-) -> dict[str, Any]:
+def _attempt_values(index: int, attempt: AttemptRecord, call: _Call, money: Money) -> list[Any]:
+    """One attempt's row in `ROW_FIELDS` order; the call's money and compression fields
+    are left at their defaults (`row_values` fills them on the rows that carry them)."""
     tokens = token_counts(attempt.get("usage"))
-    return {
-        "time": call.time,
-        "run_id": call.run_id,
-        "model": attempt.get("model") or "unknown",
-        "attempt": index,
-        "task": call.task,
-        "namespace": call.namespace,
-        "provider": attempt.get("provider"),
-        "tier": attempt.get("tier"),
-        "role": attempt.get("role") or "answer",
-        "input_tokens": tokens.input,
-        "cache_read_tokens": tokens.cache_read,
-        "cache_write_tokens": tokens.cache_write_total,
-        "output_tokens": tokens.output,
-        "reasoning_tokens": tokens.reasoning,
-        "cost_usd": money(attempt.get("cost_usd")),
-        "price_source": attempt.get("price_source") or "unknown",
-        "reference_model": call.reference_model,
-        "cache_hit": call.cache_hit,
-        "accepted": bool(attempt.get("accepted", False)),
-        "escalated": call.escalated,
-        "reason": attempt.get("reason"),
-        "error": attempt.get("error"),
-        "latency_ms": attempt.get("latency_ms"),
-        "batch_size": call.batch_size,
-        "usage_estimated": bool(attempt.get("usage_estimated", False)),
-        "output_cap_exceeded": bool(attempt.get("output_cap_exceeded", False)),
-        "purpose": call.purpose,
-        "status_code": attempt.get("status_code"),
-    }
+    get = attempt.get
+    return [
+        call.time,  # time
+        call.run_id,  # run_id
+        get("model") or "unknown",  # model
+        index,  # attempt
+        call.task,  # task
+        call.namespace,  # namespace
+        get("provider"),  # provider
+        get("tier"),  # tier
+        get("role") or "answer",  # role
+        tokens.input,  # input_tokens
+        tokens.cache_read,  # cache_read_tokens
+        tokens.cache_write_total,  # cache_write_tokens
+        tokens.output,  # output_tokens
+        tokens.reasoning,  # reasoning_tokens
+        money(get("cost_usd")),  # cost_usd
+        get("price_source") or "unknown",  # price_source
+        None,  # baseline_cost_usd
+        call.reference_model,  # reference_model
+        call.cache_hit,  # cache_hit
+        bool(get("accepted", False)),  # accepted
+        call.escalated,  # escalated
+        get("reason"),  # reason
+        get("error"),  # error
+        get("latency_ms"),  # latency_ms
+        0,  # compression_tokens_saved
+        None,  # compression_saved_usd
+        call.batch_size,  # batch_size
+        bool(get("usage_estimated", False)),  # usage_estimated
+        bool(get("output_cap_exceeded", False)),  # output_cap_exceeded
+        call.purpose,  # purpose
+        get("status_code"),  # status_code
+        None,  # saved_routing_usd
+        None,  # saved_cascade_usd
+        None,  # saved_cache_usd
+        None,  # saved_compression_usd
+        None,  # saved_batching_usd
+    ]
 
 
 def _cache_hit_attempt(meta: CostRouterMetadata) -> AttemptRecord:
@@ -255,7 +267,7 @@ class PendingCall:
 
     Building a call's rows costs as much as a tenth of a routed in-process call, so
     stores queue this and build its rows when they read, or, writing to SQL, only its
-    column values (`fields`). The record is read at that time: it is the router's own
+    column values (`values`). The record is read at that time: it is the router's own
     dict, not changed after the call.
     """
 
@@ -269,9 +281,9 @@ class PendingCall:
             self.meta, run_id=self.run_id, when=self.when, reference_model=self.reference_model
         )
 
-    def fields(self, money: Money) -> list[dict[str, Any]]:
-        """Its rows' fields, dollars written by ``money`` (see `row_fields`)."""
-        return row_fields(
+    def values(self, money: Money) -> list[list[Any]]:
+        """Its rows' values in field order, dollars written by ``money`` (`row_values`)."""
+        return row_values(
             self.meta,
             run_id=self.run_id,
             when=self.when,

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import platformdirs
 
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
 
 APP_NAME = "langchain-costrouter"
 SPOOL_DIR_ENV = "COSTROUTER_SPOOL_DIR"
@@ -41,7 +41,7 @@ SPOOL_DIR_ENV = "COSTROUTER_SPOOL_DIR"
 VERSION = 1
 LIVE, SPOOLED = ".jsonl", ".spool"
 _MONEY = tuple(field.name for field in fields(LedgerRow) if "Decimal" in str(field.type))
-_ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
+
 
 WriteRows = Callable[[list[LedgerRow]], None]
 
@@ -107,7 +107,7 @@ def _line(value: dict[str, Any]) -> bytes:
 
 
 def _row_dict(row: LedgerRow) -> dict[str, Any]:
-    values = {name: getattr(row, name) for name in _ROW_FIELDS}
+    values = {name: getattr(row, name) for name in ROW_FIELDS}
     values["time"] = row.time.isoformat()
     for name in _MONEY:
         values[name] = None if values[name] is None else str(values[name])
@@ -131,7 +131,7 @@ def decode(line: bytes) -> list[LedgerRow]:
 
 def _row_from_dict(stored: dict[str, Any]) -> LedgerRow:
     # Fields of another version's rows are dropped; fields it lacks take their defaults.
-    values = {name: value for name, value in stored.items() if name in _ROW_FIELDS}
+    values = {name: value for name, value in stored.items() if name in ROW_FIELDS}
     values["time"] = datetime.fromisoformat(values["time"])
     for name in _MONEY:
         values[name] = None if values[name] is None else Decimal(values[name])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from langchain_costrouter.ledger import rows_from_costrouter
+from langchain_costrouter.ledger import LedgerRow, rows_from_costrouter
 from langchain_costrouter.metadata import CostRouterMetadata
 
 WHEN = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
@@ -109,3 +109,87 @@ def test_naive_time_is_taken_as_utc() -> None:
     )
     assert row.time == datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     assert row.cost_usd is None
+
+
+def test_every_field_of_a_row_comes_from_its_own_source() -> None:
+    """Rows are built as lists in field order: a value one place off would land in the
+    wrong column. Every source value here is distinct, so any shift shows."""
+    record: CostRouterMetadata = {
+        "task": "t-task",
+        "namespace": "t-namespace",
+        "escalated": True,
+        "purpose": "eval",
+        "batch_size": 7,
+        "baseline_cost_usd": 0.5,
+        "compression_tokens_saved": 11,
+        "compression_saved_usd": 0.25,
+        "savings_usd": {
+            "routing": 0.01,
+            "cascade": 0.02,
+            "cache": 0.03,
+            "compression": 0.04,
+            "batching": 0.05,
+        },
+        "attempts": [
+            {
+                "model": "t-model",
+                "provider": "t-provider",
+                "tier": 3,
+                "role": "answer",
+                "usage": {
+                    "input_tokens": 101,
+                    "output_tokens": 102,
+                    "input_token_details": {"cache_read": 13, "cache_creation": 14},
+                    "output_token_details": {"reasoning": 15},
+                },
+                "cost_usd": 0.125,
+                "price_source": "provider",
+                "accepted": True,
+                "reason": "t-reason",
+                "error": "t-error",
+                "latency_ms": 9.5,
+                "usage_estimated": True,
+                "output_cap_exceeded": True,
+                "status_code": 418,
+            }
+        ],
+    }
+    (row,) = rows_from_costrouter(record, run_id="t-run", when=WHEN, reference_model="t-ref")
+    assert row == LedgerRow(
+        time=WHEN,
+        run_id="t-run",
+        model="t-model",
+        attempt=0,
+        task="t-task",
+        namespace="t-namespace",
+        provider="t-provider",
+        tier=3,
+        role="answer",
+        input_tokens=101,
+        cache_read_tokens=13,
+        cache_write_tokens=14,
+        output_tokens=102,
+        reasoning_tokens=15,
+        cost_usd=Decimal("0.125"),
+        price_source="provider",
+        baseline_cost_usd=Decimal("0.5"),
+        reference_model="t-ref",
+        cache_hit=False,
+        accepted=True,
+        escalated=True,
+        reason="t-reason",
+        error="t-error",
+        latency_ms=9.5,
+        compression_tokens_saved=11,
+        compression_saved_usd=Decimal("0.25"),
+        batch_size=7,
+        usage_estimated=True,
+        output_cap_exceeded=True,
+        purpose="eval",
+        status_code=418,
+        saved_routing_usd=Decimal("0.01"),
+        saved_cascade_usd=Decimal("0.02"),
+        saved_cache_usd=Decimal("0.03"),
+        saved_compression_usd=Decimal("0.04"),
+        saved_batching_usd=Decimal("0.05"),
+    )
