@@ -21,31 +21,22 @@ def usd(value: float | Decimal | None) -> Decimal | None:
     return Decimal(repr(float(value)))
 
 
-def float_picousd(value: float | None) -> int | None:
-    """``to_picousd(usd(value))`` without the Decimal round trip, on every routed call.
+def to_stored_money(value: float | Decimal | None) -> int | None:
+    """Dollars as the integer picodollars a database stores, from a float or a Decimal.
 
-    Exact: ``round(value * 1e12)`` is taken only when dividing it back gives ``value``,
-    which, below $1000 (where the product's rounding error is far below half a
-    picodollar), means the shortest repr of ``value`` rounds to it as well. Anything
-    else goes the Decimal way.
+    Equal to ``to_picousd(usd(value))`` without its Decimal round trip for a float (the
+    SQL ledger's writer runs this seven times per routed call). Exact: ``round(value *
+    1e12)`` is taken only when dividing it back gives ``value``, which, below $1000
+    (where the product's rounding error is far below half a picodollar), means the
+    shortest repr of ``value`` rounds to it as well. Anything else goes the Decimal way.
     """
     if value is None:
         return None
-    if -1e3 < value < 1e3:
+    if type(value) is float and -1e3 < value < 1e3:
         picos = round(value * 1e12)
         if picos / _PICOS_PER_USD == value:
             return picos
     return to_picousd(usd(value))
-
-
-def to_stored_money(value: float | Decimal | None) -> int | None:
-    """Dollars as the integer picodollars a database stores, from a float or a Decimal.
-
-    Equal to ``to_picousd(usd(value))``: a record's floats take `float_picousd`'s way.
-    """
-    if value is None or isinstance(value, Decimal):
-        return to_picousd(value)
-    return float_picousd(value)
 
 
 def picousd_float(picos: int | None) -> float | None:

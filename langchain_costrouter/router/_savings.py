@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from langchain_costrouter.ledger.dollars import float_picousd, picousd_float, to_picousd
+from langchain_costrouter.ledger.dollars import picousd_float, to_picousd, to_stored_money
 from langchain_costrouter.metadata import LEVERS, AttemptRecord
 from langchain_costrouter.pricing import TokenCounts, token_counts
 from langchain_costrouter.router._accounting import Accountant
@@ -148,7 +148,7 @@ def _pico(value: Decimal | None) -> int | None:
 
 
 def _pico_usd(value: float | None) -> int | None:
-    return float_picousd(value)
+    return to_stored_money(value)
 
 
 def _picos(values: Iterable[float | None]) -> int | None:

@@ -6,7 +6,6 @@ import random
 from decimal import Decimal
 
 from langchain_costrouter.ledger.dollars import (
-    float_picousd,
     from_picousd,
     picousd_float,
     to_picousd,
@@ -29,9 +28,9 @@ def test_float_fast_paths_equal_the_decimal_ones() -> None:
         value = rng.choice((1, -1)) * 10 ** rng.uniform(-15, 4)
         values += [value, round(value, rng.randint(4, 16))]
     for value in values:
-        assert float_picousd(value) == to_picousd(usd(value)), value
-    assert (float_picousd(2.5e-12), float_picousd(3.5e-12)) == (2, 4)  # half to even
-    assert float_picousd(None) is None
+        assert to_stored_money(value) == to_picousd(usd(value)), value
+    assert (to_stored_money(2.5e-12), to_stored_money(3.5e-12)) == (2, 4)  # half to even
+    assert to_stored_money(None) is None
     for picos in [0, 1, -1, 12_500, 10**15 + 1, -(10**17) - 3, 2**60 + 7]:
         assert picousd_float(picos) == float(from_picousd(picos))  # type: ignore[arg-type]
     assert picousd_float(None) is None
