@@ -23,6 +23,8 @@ PURPOSE_KEY = "costrouter_purpose"
 """Run metadata naming why a call is made: production traffic, an eval run, a shadow sample."""
 ITEM_PROMPT_TOKENS_KEY = "costrouter_item_prompt_tokens"
 """Run metadata of a batch call: the prompt tokens of the per-item calls it replaces."""
+BEST_EFFORT_REASON = "best effort: no tier passed its check"
+"""The reason of the attempt whose answer was returned when no tier passed (not accepted)."""
 
 
 class AttemptRecord(TypedDict, total=False):

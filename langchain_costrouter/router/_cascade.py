@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage
 
 from langchain_costrouter.checks.base import CheckResult
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError, ProviderError
-from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._budget import Budgets, hold, settle
@@ -263,7 +263,7 @@ def _best_effort(request: Request, answered: list[_Answered]) -> CascadeOutcome:
             raise BudgetExceededError(request.task, request.route.max_cost_usd, list(attempts))
         raise AllTiersFailedError(request.task, [dict(a) for a in attempts])
     _, _, message, deployment, record = max(answered, key=lambda item: (item[0], item[1]))
-    record["reason"] = "best effort: no tier passed its check"
+    record["reason"] = BEST_EFFORT_REASON
     return CascadeOutcome(message, False, deployment, record)
 
 

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Protocol
 
 from opentelemetry.metrics import Meter, MeterProvider
 
-from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
+from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
 from langchain_costrouter.telemetry.tally import CARDINALITY_LIMIT, Tally
@@ -155,8 +155,7 @@ class Instruments:
         elif call.cacheable:
             self.cache_misses.add(1, (task,))
         if record.get("escalated"):
-            served = [a for a in attempts if a.get("accepted")] or attempts[-1:]
-            self.escalations.add(1, (task, served[-1].get("tier", 0)))
+            self.escalations.add(1, (task, _served_tier(attempts)))
 
     def _provider_call(self, note: AttemptNote, attempt: AttemptRecord) -> None:
         error = None
@@ -252,3 +251,11 @@ def instruments_for(provider: MeterProvider) -> Instruments:
             meter = provider.get_meter(n.INSTRUMENTATION_NAME, schema_url=n.SCHEMA_URL)
             known = _SHARED[provider] = Instruments(meter)
         return known
+
+
+def _served_tier(attempts: list[AttemptRecord]) -> int:
+    """The tier whose answer the call returned: the accepted one, else the best-effort one."""
+    for attempt in reversed(attempts):
+        if attempt.get("accepted") or attempt.get("reason") == BEST_EFFORT_REASON:
+            return attempt.get("tier") or 0
+    return (attempts[-1].get("tier") or 0) if attempts else 0  # a call that failed

@@ -144,6 +144,32 @@ def test_an_escalated_call_adds_its_record_to_the_metrics(
     assert otel.spans(ROUTE_SPAN)[1].attributes["costrouter.escalated"] is False
 
 
+def test_a_best_effort_answer_is_counted_under_the_tier_that_served_it(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    """No tier passes; tier 0's answer scores higher than tier 1's and is returned."""
+    by_model = {"gpt-4o-mini": 0.4, "gpt-4o": 0.3}
+    check = FunctionCheck(
+        lambda messages, answer, previous: by_model[answer.response_metadata["model_name"]],
+        name="by model",
+    )
+    route = Route(
+        tiers=(
+            Tier(deployments=(Deployment.of(_child(openai_server, "gpt-4o-mini")),), check=check),
+            Tier(deployments=(Deployment.of(_child(openai_server, "gpt-4o")),), check=check),
+        )
+    )
+    router = _router(otel, openai_server, routes={"chat": route})
+    record = router.invoke("Is this spam?").response_metadata["costrouter"]
+    assert (record["served_by"], record["accepted"], record["escalated"]) == (
+        "gpt-4o-mini",
+        False,
+        True,
+    )
+    assert otel.total("costrouter.escalations", **{"costrouter.tier": 0}) == 1
+    assert otel.total("costrouter.escalations") == 1
+
+
 def test_a_cache_hit_has_a_hit_span_and_counts_as_a_hit(
     otel: Otel, openai_server: LocalOpenAIServer
 ) -> None:
