@@ -96,6 +96,8 @@ def _naive_iso_text(process: Callable[[Any], Any], when: Any) -> Any:
 
 
 class _KnownFlags(dict[Any, Any]):
+    """A flag processor's answers by value; what it has no answer for, it asks for."""
+
     def __init__(self, process: Callable[[Any], Any]) -> None:
         super().__init__({flag: process(flag) for flag in (False, True)})
         self._process = process

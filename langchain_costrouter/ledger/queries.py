@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from langchain_costrouter.ledger.dollars import from_picousd, to_picousd, to_stored_money
-from langchain_costrouter.ledger.rows import ROW_FIELDS as _ROW_FIELDS
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
 from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals, RowFilter
 from langchain_costrouter.metadata import LEVERS
 
@@ -25,11 +24,11 @@ _MONEY = {
     "compression_saved_usd": "compression_saved_picousd",
     **{f"saved_{lever}_usd": f"saved_{lever}_picousd" for lever in LEVERS},
 }
-ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in _ROW_FIELDS)
+ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in ROW_FIELDS)
 """The columns `row_values` gives values for, in the order of `LedgerRow`'s fields."""
-_ROW_GETTER = operator.attrgetter(*_ROW_FIELDS)
-_TIME_AT = _ROW_FIELDS.index("time")
-_MONEY_AT = tuple(_ROW_FIELDS.index(name) for name in _MONEY)
+_ROW_GETTER = operator.attrgetter(*ROW_FIELDS)
+_TIME_AT = ROW_FIELDS.index("time")
+_MONEY_AT = tuple(ROW_FIELDS.index(name) for name in _MONEY)
 _TOKEN_COLUMNS = (
     "input_tokens",
     "cache_read_tokens",
@@ -86,7 +85,7 @@ def call_values(call: PendingCall) -> list[list[Any]]:
 
 def row_from_db(record: sa.RowMapping) -> LedgerRow:
     """A stored row back as a `LedgerRow`."""
-    values = {name: record[name] for name in _ROW_FIELDS if name not in _MONEY}
+    values = {name: record[name] for name in ROW_FIELDS if name not in _MONEY}
     values["time"] = record["time"].replace(tzinfo=UTC)
     for field_name, column in _MONEY.items():
         values[field_name] = from_picousd(record[column])

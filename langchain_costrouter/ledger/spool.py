@@ -42,7 +42,6 @@ VERSION = 1
 LIVE, SPOOLED = ".jsonl", ".spool"
 _MONEY = tuple(field.name for field in fields(LedgerRow) if "Decimal" in str(field.type))
 
-
 WriteRows = Callable[[list[LedgerRow]], None]
 
 
