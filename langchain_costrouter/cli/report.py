@@ -171,7 +171,9 @@ def _table(by: str, groups: Summary, totals: SummaryRow) -> str:
     lines = [header, "-" * len(header)]
     lines += [_line(row, key_width, columns) for row in groups]
     lines += ["-" * len(header), _line(totals, key_width, columns, key="total")]
-    return "\n".join(lines + _lever_table(key_width, groups, totals) + _notes(totals))
+    notes = _notes(totals)
+    tail = ["", *notes] if notes else []
+    return "\n".join(lines + _lever_table(key_width, groups, totals) + tail)
 
 
 def _lever_table(key_width: int, groups: Summary, totals: SummaryRow) -> list[str]:
@@ -234,6 +236,12 @@ def _net_dollars(row: SummaryRow) -> str:
 
 def _notes(totals: SummaryRow) -> list[str]:
     notes = []
+    if totals.replayed_input_tokens or totals.replayed_output_tokens:
+        notes.append(
+            f"Tokens include cache hits' {totals.replayed_input_tokens:,} in and "
+            f"{totals.replayed_output_tokens:,} out, replayed from the cache: "
+            "no provider billed them."
+        )
     if totals.unpriced:
         notes.append(
             f"{totals.unpriced} rows have no known price: their cost is not in the totals."

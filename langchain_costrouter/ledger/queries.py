@@ -112,6 +112,8 @@ def summary_query(table: sa.Table, by: GroupBy, where: RowFilter) -> sa.Select[A
         sa.func.count(sa.distinct(c.run_id)).label("calls"),
         sa.func.count().label("attempts"),
         *(sa.func.coalesce(sa.func.sum(c[name]), 0).label(name) for name in _TOKEN_COLUMNS),
+        _sum_when(c.cache_hit == sa.true(), c.input_tokens).label("replayed_input_tokens"),
+        _sum_when(c.cache_hit == sa.true(), c.output_tokens).label("replayed_output_tokens"),
         sa.func.sum(c.cost_picousd).label("cost_picousd"),
         sa.func.sum(c.baseline_cost_picousd).label("baseline_picousd"),
         _sum_when(sa.or_(split, legacy), c.baseline_cost_picousd).label("paired_baseline_picousd"),

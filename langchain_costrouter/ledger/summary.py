@@ -35,6 +35,8 @@ class GroupTotals:
     cache_write_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    replayed_input_tokens: int = 0  # the tokens of cache hits' rows: no provider billed them
+    replayed_output_tokens: int = 0
     cost_picousd: int | None = None
     baseline_picousd: int | None = None
     paired_baseline_picousd: int = 0  # baselines of the calls whose saving is known
@@ -64,7 +66,10 @@ class SummaryRow:
     the baselines of those calls. Rows from before the split read as routing only.
     ``compression_net_usd`` is what compression saved on the serving models minus what
     the compressor's own calls cost; None when there was no compression, or when tokens
-    were saved at an unknown price.
+    were saved at an unknown price. The token counts include cache hits' (a hit keeps
+    the answer's usage, as langchain-core's cache does); ``replayed_input_tokens`` and
+    ``replayed_output_tokens`` are those, which no provider billed: the rest is what a
+    provider's own usage page should show.
     """
 
     key: str
@@ -75,6 +80,8 @@ class SummaryRow:
     cache_write_tokens: int
     output_tokens: int
     reasoning_tokens: int
+    replayed_input_tokens: int
+    replayed_output_tokens: int
     cost_usd: Decimal | None
     baseline_cost_usd: Decimal | None
     savings_usd: Decimal | None
@@ -111,6 +118,8 @@ class SummaryRow:
             cache_write_tokens=totals.cache_write_tokens,
             output_tokens=totals.output_tokens,
             reasoning_tokens=totals.reasoning_tokens,
+            replayed_input_tokens=totals.replayed_input_tokens,
+            replayed_output_tokens=totals.replayed_output_tokens,
             cost_usd=from_picousd(totals.cost_picousd),
             baseline_cost_usd=from_picousd(totals.baseline_picousd),
             savings_usd=from_picousd(savings) if known else None,
@@ -255,6 +264,8 @@ class _Group:
         self.run_ids.add(row.run_id)
         if row.cache_hit:
             self.cache_hit_run_ids.add(row.run_id)
+            sums.replayed_input_tokens += row.input_tokens
+            sums.replayed_output_tokens += row.output_tokens
         if row.escalated:
             self.escalated_run_ids.add(row.run_id)
 

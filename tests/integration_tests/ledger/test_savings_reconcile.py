@@ -102,6 +102,12 @@ def test_report_equals_the_records_lever_by_lever(
     assert total.saved_cascade_usd is not None and total.saved_cascade_usd < 0  # escalation
     assert total.saved_cache_usd == _d(records[0]["cost_usd"])  # what the hit did not pay
     assert total.calls == 4 and total.errors == 1
+    hit_usage = hit.usage_metadata or {}
+    assert hit_usage["input_tokens"] == 300  # a hit keeps the answer's usage, billed by no one
+    replayed = (total.replayed_input_tokens, total.replayed_output_tokens)
+    assert replayed == (hit_usage["input_tokens"], hit_usage["output_tokens"])
+    billed = sum(r["usage"]["input_tokens"] for rec in records[::2] for r in rec["attempts"])
+    assert total.input_tokens - total.replayed_input_tokens == billed  # what providers billed
     failed = [row for row in ledger.rows() if row.error is not None]
     assert [(row.status_code, row.model) for row in failed] == [(400, "gpt-4o")]
     assert failed[0].error and "key" not in failed[0].error.lower()

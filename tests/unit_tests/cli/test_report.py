@@ -30,6 +30,7 @@ def test_json_report_totals(ledger_url: str, capsys: pytest.CaptureFixture[str])
     assert totals["savings_pct"] == pytest.approx(100 * (0.065 - 0.007) / 0.065)
     assert totals["cache_hit_rate"] == pytest.approx(1 / 3)
     assert totals["escalation_rate"] == pytest.approx(1 / 3)
+    assert (totals["replayed_input_tokens"], totals["replayed_output_tokens"]) == (100, 10)
 
 
 def test_json_report_by_day_since(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,6 +51,8 @@ def test_table_report(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> No
         line.startswith("total") and "0.007000" in line and "0.065000" in line for line in lines
     )
     assert "1 rows have no known price" in out
+    # The cache hit's tokens are in the columns; the note says how many no provider billed.
+    assert "Tokens include cache hits' 100 in and 10 out, replayed from the cache" in out
 
 
 def test_missing_ledger_file_is_an_error(

@@ -45,6 +45,8 @@ def test_summary_by_task(ledger: Ledger) -> None:
     assert classify.escalation_rate == 0.5
     assert classify.reasoning_tokens == 5
     assert (chat.key, chat.calls, chat.unpriced, chat.cache_read_tokens) == ("chat", 1, 1, 500)
+    assert (classify.replayed_input_tokens, classify.replayed_output_tokens) == (100, 10)
+    assert (chat.replayed_input_tokens, chat.replayed_output_tokens) == (0, 0)  # no hit there
     assert chat.cost_usd == Decimal("0.002")
 
 
