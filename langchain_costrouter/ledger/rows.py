@@ -119,7 +119,7 @@ def rows_from_costrouter(
     set, $0 spent and the original call's baseline; a record with a hit and no
     attempts gets that row made up from the record's own figures.
     """
-    rows = row_values(meta, run_id=run_id, when=when, reference_model=reference_model, money=usd)
+    rows = record_values(meta, run_id=run_id, when=when, reference_model=reference_model, money=usd)
     return [LedgerRow(*values) for values in rows]
 
 
@@ -128,7 +128,7 @@ Money = Callable[[Any], Any]
 `dollars.to_stored_money` (integer picodollars, as databases store them)."""
 
 ROW_FIELDS = tuple(field.name for field in fields(LedgerRow))
-"""`LedgerRow`'s fields in order: the order of `row_values`' lists."""
+"""`LedgerRow`'s fields in order: the order of `record_values`' lists."""
 _AT = {name: position for position, name in enumerate(ROW_FIELDS)}
 _BASELINE_AT = _AT["baseline_cost_usd"]
 _SAVED_AT = tuple((lever, _AT[f"saved_{lever}_usd"]) for lever in LEVERS)
@@ -136,7 +136,7 @@ _COMPRESSION_AT = _AT["compression_tokens_saved"]
 _COMPRESSION_USD_AT = _AT["compression_saved_usd"]
 
 
-def row_values(
+def record_values(
     meta: CostRouterMetadata,
     *,
     run_id: str,
@@ -204,7 +204,7 @@ class _Call:
 
 def _attempt_values(index: int, attempt: AttemptRecord, call: _Call, money: Money) -> list[Any]:
     """One attempt's row in `ROW_FIELDS` order; the call's money and compression fields
-    are left at their defaults (`row_values` fills them on the rows that carry them)."""
+    are left at their defaults (`record_values` fills them on the rows that carry them)."""
     tokens = token_counts(attempt.get("usage"))
     get = attempt.get
     return [
@@ -282,8 +282,8 @@ class PendingCall:
         )
 
     def values(self, money: Money) -> list[list[Any]]:
-        """Its rows' values in field order, dollars written by ``money`` (`row_values`)."""
-        return row_values(
+        """Its rows' values in field order, dollars written by ``money`` (`record_values`)."""
+        return record_values(
             self.meta,
             run_id=self.run_id,
             when=self.when,
