@@ -76,6 +76,55 @@ class CostRouterMetadata(TypedDict, total=False):
     reference_model: str | None  # the model baseline_cost_usd is priced on
 
 
+MAX_CALL_USD = 1e6
+"""No routed call costs a million dollars: a larger amount in a stored record is not ours."""
+
+
+def stored_record_problem(record: object) -> str | None:
+    """What makes a record read back from a cache entry unusable; None when it is sound.
+
+    A shared cache is untrusted input, and a hit's ledger row is made from the record
+    its entry carries (the avoided cost, the baseline, the levers, the serving tier).
+    A record of the wrong shape or with impossible amounts makes the entry corrupt (a
+    warned miss), never a crash or a figure in the ledger. No record is fine: such an
+    entry (written by another tool) is priced anew when it is served.
+    """
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        return "the record is not an object"
+    for name in ("cost_usd", "baseline_cost_usd"):
+        if not _is_amount(record.get(name), 0.0):
+            return f"{name} is not an amount of dollars"
+    levers = record.get("savings_usd")
+    if levers is not None and not (
+        isinstance(levers, dict) and all(_is_amount(v, -MAX_CALL_USD) for v in levers.values())
+    ):
+        return "savings_usd is not a mapping of dollar amounts"
+    attempts = record.get("attempts", [])
+    if not isinstance(attempts, list) or not all(map(_is_attempt, attempts)):
+        return "attempts is not a list of attempt records"
+    if type(record.get("record_version", 0)) is not int:
+        return "record_version is not a number"
+    return None
+
+
+def _is_amount(value: object, lowest: float) -> bool:
+    """None (unknown), or a finite number of dollars in range (NaN fails the comparison)."""
+    if value is None:
+        return True
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and lowest <= value <= MAX_CALL_USD  # type: ignore[operator]
+
+
+def _is_attempt(attempt: object) -> bool:
+    """An attempt record as far as a hit reads it: whether it was accepted, and its tier."""
+    if not isinstance(attempt, dict):
+        return False
+    tier = attempt.get("tier", 0)
+    return type(attempt.get("accepted", False)) is bool and type(tier) is int and tier >= 0
+
+
 def sum_costs(values: list[float | None]) -> float | None:
     """Add dollar amounts; one unknown amount makes the total unknown (never $0)."""
     total = 0.0

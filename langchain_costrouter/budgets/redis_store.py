@@ -20,6 +20,7 @@ import redis
 import redis.asyncio
 import sqlalchemy as sa
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets import redis_scripts
 from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.model import RateLimit
@@ -47,7 +48,7 @@ class RedisStore(BudgetStore):
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=timeout, socket_timeout=timeout
         )
-        self.url = sa.make_url(url).render_as_string(hide_password=True)
+        self.url = shown_url(sa.make_url(url).render_as_string(hide_password=True))
         self._runner = ScriptRunner(self._client)
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScriptRunner] = (
             weakref.WeakKeyDictionary()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets.sql_schema import BudgetTables, create_tables
 from langchain_costrouter.errors import BudgetStoreError, ConfigError
 from langchain_costrouter.ledger.engine import create_ledger_engine, sqlalchemy_url, sqlite_path
@@ -52,7 +53,7 @@ class SQLConnections:
         if not durable:
             self._options["connect_args"] = {"options": "-c synchronous_commit=off"}
         self.engine = _engine(url, self._options)
-        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.url = shown_url(self.engine.url.render_as_string(hide_password=True))
         self.postgres = self.engine.dialect.name == "postgresql"
         self.tables = tables
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (

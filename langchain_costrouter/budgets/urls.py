@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets.memory_store import MemoryStore
 from langchain_costrouter.budgets.store import BudgetStore
 from langchain_costrouter.errors import ConfigError
@@ -33,7 +34,7 @@ def open_store(url: str) -> BudgetStore:
     if scheme == "memory":
         if query or prefix is not None or parts.netloc or parts.path:
             raise ConfigError(
-                f"memory:// takes no path or options, got {url!r}", key="budget_store"
+                f"memory:// takes no path or options, got {shown_url(url)!r}", key="budget_store"
             )
         return MemoryStore()
     if scheme in ("redis", "rediss"):
@@ -51,7 +52,7 @@ def open_store(url: str) -> BudgetStore:
         table_prefix = DEFAULT_TABLE_PREFIX if prefix is None else prefix
         return SQLStore(_rest(url, query), prefix=table_prefix, durable=durable)
     raise ConfigError(
-        f"unknown budget store URL scheme in {url!r}; use one of {', '.join(SCHEMES)}",
+        f"unknown budget store URL scheme in {shown_url(url)!r}; use one of {', '.join(SCHEMES)}",
         key="budget_store",
     )
 
@@ -68,5 +69,5 @@ def _flag(text: str, url: str) -> bool:
     if text.lower() in ("false", "0", "no"):
         return False
     raise ConfigError(
-        f"option durable={text!r} in {url!r} must be true or false", key="budget_store"
+        f"option durable={text!r} in {shown_url(url)!r} must be true or false", key="budget_store"
     )

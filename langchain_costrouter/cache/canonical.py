@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-import functools
 import math
-import re
 import types
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,25 +27,15 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, SecretBytes, SecretStr
 
+from langchain_costrouter._secrets import is_secret_name
+
 JsonValue = Any
 """A value made of dict/list/str/int/float/bool/None only."""
-
-_SECRET_NAME = re.compile(
-    r"(^|_)(api_?key|secret|password|passwd|authorization|access_?token|auth_?token|bearer)"
-    r"($|_)",
-    re.IGNORECASE,
-)
 
 IGNORED_PARAMS = frozenset({"callbacks", "run_manager", "run_name", "tags", "metadata"})
 """Call kwargs that steer tracing, not the answer, and are never part of a key."""
 
 _SCALARS = (str, int, bool, type(None))
-
-
-@functools.lru_cache(maxsize=4096)  # few distinct parameter names; every key checks each
-def is_secret_name(name: str) -> bool:
-    """Tell whether a parameter name denotes a credential (``api_key``, ``Authorization``...)."""
-    return _SECRET_NAME.search(name) is not None
 
 
 def canonical_params(params: Mapping[str, Any]) -> dict[str, JsonValue]:

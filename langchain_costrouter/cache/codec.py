@@ -23,6 +23,8 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
+from langchain_costrouter.metadata import stored_record_problem
+
 CODEC_VERSION = 1
 
 # Stream plumbing of a chunk, and the message id: a replayed answer must get the id
@@ -83,16 +85,25 @@ def parse_json(raw: bytes | str) -> Any:
     """Parse JSON with orjson (a hit's largest cost otherwise), json for what it rejects.
 
     orjson refuses the NaN/Infinity literals ``json.dumps`` may have written into
-    metadata; those few entries are read by the standard library instead.
+    metadata; those few entries are read by the standard library instead. What neither
+    reads (nesting deeper than orjson's limit, which the standard library meets as a
+    RecursionError) raises ValueError, like any other bad JSON.
     """
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(raw)
+    except RecursionError as error:
+        raise ValueError("JSON nested too deeply") from error
 
 
 def message_from_document(document: Any) -> AIMessage:
     """Validate a decoded JSON document (``{"v", "type", "data"}``) into an `AIMessage`.
+
+    The router's record on the answer (``response_metadata["costrouter"]``) must be
+    sound too: a hit's ledger row is made from it (`metadata.stored_record_problem`).
 
     Raises:
         CacheDecodeError: the document is not a cached answer of this codec version.
@@ -102,9 +113,12 @@ def message_from_document(document: Any) -> AIMessage:
     if document.get("type") != "ai" or not isinstance(document.get("data"), dict):
         raise CacheDecodeError("entry is not an AI message")
     try:
-        return AIMessage.model_validate(document["data"])
+        message = AIMessage.model_validate(document["data"])
     except ValidationError as error:
         raise CacheDecodeError(f"entry does not validate as an AIMessage: {error}") from error
+    if (problem := stored_record_problem(message.response_metadata.get("costrouter"))) is not None:
+        raise CacheDecodeError(f"entry's costrouter record is unusable: {problem}")
+    return message
 
 
 def message_document(message: AIMessage) -> dict[str, Any]:

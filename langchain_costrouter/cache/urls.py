@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from langchain_core.caches import BaseCache
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.core_backend import BaseCacheBackend
 from langchain_costrouter.cache.memory import MemoryBackend
@@ -83,9 +84,11 @@ def open_backend(url: str) -> tuple[CacheBackend, dict[str, Any]]:
         backend = _redis_backend(parts._replace(query=""), query)
         query.clear()
     else:
-        raise ConfigError(f"unknown cache URL scheme in {url!r}; use one of {', '.join(SCHEMES)}")
+        raise ConfigError(
+            f"unknown cache URL scheme in {shown_url(url)!r}; use one of {', '.join(SCHEMES)}"
+        )
     if query:
-        raise ConfigError(f"unknown cache URL options {sorted(query)} in {url!r}")
+        raise ConfigError(f"unknown cache URL options {sorted(query)} in {shown_url(url)!r}")
     return backend, cache_options
 
 
@@ -102,4 +105,4 @@ def _number(text: str, name: str, url: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ConfigError(f"option {name}={text!r} in {url!r} is not a number") from None
+        raise ConfigError(f"option {name}={text!r} in {shown_url(url)!r} is not a number") from None

@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
+from langchain_costrouter._secrets import error_text
 from langchain_costrouter.checks.base import CheckResult
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError, ProviderError
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord
@@ -185,6 +186,7 @@ def _raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment
     stream that broke after reaching the caller cannot be retried without repeating text.
     """
     error = called.error
+    assert error is not None  # a fault is a classified error
     if called.partial is not None:
         raise ProviderError(
             f"{deployment.label} cut the stream after part of the answer ({fault.error_type}). "
@@ -197,7 +199,8 @@ def _raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment
         ) from error
     if not fault.escalates:
         raise ProviderError(
-            f"{deployment.label} rejected the request ({fault.error_type}: {fault.message}). "
+            f"{deployment.label} rejected the request "
+            f"({fault.error_type}: {error_text(error, deployment.model)}). "
             "This is not retryable: check the API key, the model name and the request.",
             model=deployment.model_id,
             provider=deployment.provider,

@@ -34,7 +34,6 @@ class ProviderFault:
     retryable: bool
     retry_after: float | None
     error_type: str
-    message: str
     status_code: int | None = None
     """The provider's HTTP status, when the error carries one (ledger rows record it)."""
 
@@ -47,22 +46,21 @@ class ProviderFault:
 def classify(error: BaseException) -> ProviderFault | None:
     """Classify a provider error, or return None for an error that is not one (a bug)."""
     name = type(error).__name__
-    message = str(error)[:300]
     status = status_code_of(error)
     if isinstance(error, ContextOverflowError) or _says_context_overflow(error):
-        return ProviderFault("context_overflow", False, None, name, message, status)
+        return ProviderFault("context_overflow", False, None, name, status)
     if isinstance(error, ModelError):
         kind = _kind_of_model_error(error)
-        return ProviderFault(kind, error.is_retryable, _retry_after(error), name, message, status)
+        return ProviderFault(kind, error.is_retryable, _retry_after(error), name, status)
     transient = _transient_kind(error)
     if transient is not None:
-        return ProviderFault(transient, True, _retry_after(error), name, message, status)
+        return ProviderFault(transient, True, _retry_after(error), name, status)
     if status is not None:
         retryable = status == 429 or status >= 500
         by_status: FaultKind = (
             "rate_limit" if status == 429 else ("server" if retryable else "fatal")
         )
-        return ProviderFault(by_status, retryable, _retry_after(error), name, message, status)
+        return ProviderFault(by_status, retryable, _retry_after(error), name, status)
     return None
 
 

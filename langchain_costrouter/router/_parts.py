@@ -11,10 +11,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models.base import LangSmithParams
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets import (
     Budget,
     BudgetGate,
@@ -140,17 +140,9 @@ def store_label(spec: Any) -> str | None:
     if spec is True:
         return "default"
     if isinstance(spec, str):
-        return _without_password(spec)
+        return shown_url(spec)
     url = getattr(spec, "url", None)
-    return _without_password(url) if isinstance(url, str) else type(spec).__name__
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return shown_url(url) if isinstance(url, str) else type(spec).__name__
 
 
 def _budgets(fields: RouterFields, prices: PriceTable, gate: Gate | None) -> Budgets:

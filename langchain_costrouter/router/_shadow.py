@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from langchain_costrouter._secrets import error_text
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
@@ -183,7 +184,8 @@ class RouterShadow:
             scored = score_answer(self.config.scorer, sample, answer.text, self._judge(attempts))
         except Exception as error:  # a provider fault: stored as a failed evaluation
             self._count_failure()
-            failed = Scored(None, Decimal(0), f"{type(error).__name__}: {str(error)[:200]}")
+            reason = f"{type(error).__name__}: {error_text(error, self.reference.model, 200)}"
+            failed = Scored(None, Decimal(0), reason)
             self._store(sample, failed, None, None)
             return
         finally:

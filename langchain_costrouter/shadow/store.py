@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.engine import create_ledger_engine
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
@@ -119,7 +120,7 @@ class ShadowStore:
     def __init__(self, url: str, *, table_prefix: str | None = None) -> None:
         table_prefix = DEFAULT_TABLE_PREFIX if table_prefix is None else table_prefix
         self.engine = _engine(url)
-        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.url = shown_url(self.engine.url.render_as_string(hide_password=True))
         metadata = sa.MetaData()
         self.samples = _samples_table(metadata, table_prefix)
         self.promises = _promises_table(metadata, table_prefix)

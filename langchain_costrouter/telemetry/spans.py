@@ -23,6 +23,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
+from langchain_costrouter._secrets import error_text
 from langchain_costrouter.metadata import AttemptRecord, CostRouterMetadata
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
@@ -172,7 +173,8 @@ def _attempt_span(
         start_time=note.start_ns,
     )
     if note.error is not None:
-        span.set_status(Status(StatusCode.ERROR, _short(str(note.error))))
+        detail = error_text(note.error, note.deployment.model)  # a server may echo the key
+        span.set_status(Status(StatusCode.ERROR, _short(detail)))
     span.end(end_time=note.end_ns)
 
 

@@ -217,6 +217,22 @@ def test_a_failed_call_reports_each_provider_error(
     assert otel.total("costrouter.calls", **{"costrouter.status": "failed"}) == 1
 
 
+def test_a_key_a_provider_echoes_never_reaches_a_span(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    key = "local-key-0123456789"  # no known key shape: masked because the child holds it
+    echo = f"bad gateway for {key}"
+    openai_server.script([Fault("500", message=echo), Fault("500", message=echo)])
+    child = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key=key, max_retries=0
+    )
+    with pytest.raises(AllTiersFailedError):
+        _router(otel, openai_server, routes={"chat": [child]}).invoke("hello")
+    descriptions = [span.status.description or "" for span in otel.spans(CHAT_SPAN)]
+    assert len(descriptions) == 2
+    assert all("bad gateway for ***" in text and key not in text for text in descriptions)
+
+
 def test_a_streamed_call_marks_its_attempt_as_streamed(
     otel: Otel, openai_server: LocalOpenAIServer
 ) -> None:

@@ -111,6 +111,52 @@ def test_anything_else_is_a_decode_error(raw: bytes) -> None:
         decode_message(raw)
 
 
+def test_json_nested_past_every_parsers_limit_is_a_decode_error() -> None:
+    nested = b'{"v": 1, "type": "ai", "data": {"content": "x", "response_metadata": {"a": '
+    with pytest.raises(CacheDecodeError, match="nested too deeply"):
+        decode_message(nested + b"[" * 5000 + b"]" * 5000 + b"}}}")
+
+
+def _with_record(record: object) -> bytes:
+    data = {"content": "x", "response_metadata": {"costrouter": record}}
+    return json.dumps({"v": 1, "type": "ai", "data": data}).encode()
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ("a string", "not an object"),
+        ({"attempts": 5}, "attempts"),
+        ({"attempts": [{"accepted": True, "tier": "0"}]}, "attempts"),
+        ({"attempts": ["x"]}, "attempts"),
+        ({"cost_usd": "0.5"}, "cost_usd"),
+        ({"cost_usd": -1.0}, "cost_usd"),
+        ({"baseline_cost_usd": 1e300}, "baseline_cost_usd"),
+        ({"baseline_cost_usd": True}, "baseline_cost_usd"),
+        ({"savings_usd": {"cache": "lots"}}, "savings_usd"),
+        ({"savings_usd": [1.0]}, "savings_usd"),
+        ({"record_version": "2"}, "record_version"),
+    ],
+)
+def test_an_answer_whose_costrouter_record_is_unusable_is_a_decode_error(
+    record: object, problem: str
+) -> None:
+    with pytest.raises(CacheDecodeError, match=f"costrouter record is unusable: .*{problem}"):
+        decode_message(_with_record(record))
+
+
+def test_a_sound_record_and_no_record_decode() -> None:
+    record = {
+        "record_version": 2,
+        "cost_usd": 0.25,
+        "baseline_cost_usd": 1,
+        "savings_usd": {"routing": -0.5, "cache": None},
+        "attempts": [{"accepted": True, "tier": 1}, {"accepted": False}],
+    }
+    assert decode_message(_with_record(record)).response_metadata["costrouter"] == record
+    assert decode_message(_with_record(None)).content == "x"
+
+
 def test_keys_orjson_refuses_are_written_by_json() -> None:
     original = AIMessage(content="ok", response_metadata={"scores": {1: 0.5, 2: 0.25}})
     decoded = decode_message(encode_message(original))

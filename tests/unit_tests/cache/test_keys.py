@@ -117,9 +117,17 @@ def test_secrets_never_reach_the_key() -> None:
         api_key=secret,
         default_headers={"Authorization": f"Bearer {secret}"},
         extra={"token": SecretStr(secret)},
+        extra_headers={"x-api-key": secret, "X-Goog-Api-Key": secret, "Cookie": secret},
+        extra_body={"api-key": secret, "apiKey": secret, "client.secret": secret},
     )
     assert secret not in str(req.payload(Normalization()))
-    assert req.key == with_params(default_headers={}, extra={}).key
+    empty = with_params(default_headers={}, extra={}, extra_headers={}, extra_body={})
+    assert req.key == empty.key
+
+
+@pytest.mark.parametrize("name", ["max_tokens", "token_budget", "keywords", "monkey", "secretary"])
+def test_parameters_that_only_look_like_credentials_stay_in_the_key(name: str) -> None:
+    assert with_params(**{name: 1}).key != with_params(**{name: 2}).key
 
 
 def test_unknown_objects_raise_instead_of_leaking_a_repr() -> None:

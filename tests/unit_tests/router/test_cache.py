@@ -170,6 +170,32 @@ def test_corrupt_diskcache_is_a_miss_not_an_error(tmp_path: Path) -> None:
     assert message.content == "first" and fresh_child.calls == 1
 
 
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        {"attempts": 5, "cost_usd": 0.1},  # once a TypeError out of invoke
+        {"cost_usd": 1e9, "baseline_cost_usd": 2e9},  # once a billion dollars avoided
+    ],
+)
+def test_a_tampered_record_in_a_shared_cache_is_a_warned_miss(
+    tmp_path: Path, tampered: Any
+) -> None:
+    router, child = _router(cache=f"diskcache://{tmp_path}/cache")
+    router.invoke("hello")
+    backend = router.cache_store.backend
+    backend.flush()
+    [key] = list(backend._store.cache().iterkeys())
+    document = json.loads(backend.get(key))
+    document["data"]["response_metadata"]["costrouter"] = tampered
+    backend.set(key, json.dumps(document).encode(), None)
+    with pytest.warns(BackendUnavailableWarning, match="costrouter record is unusable"):
+        message = router.invoke("hello")
+    assert message.response_metadata["costrouter"]["cache_hit"] is False and child.calls == 2
+    hit = router.invoke("hello")
+    record = hit.response_metadata["costrouter"]  # the entry holds the new answer now
+    assert record["cache_hit"] is True and record["attempts"][0]["avoided_cost_usd"] < 0.01
+
+
 def test_diskcache_files_are_private(tmp_path: Path) -> None:
     router, _ = _router(cache=f"diskcache://{tmp_path}/private")
     router.invoke("hello")

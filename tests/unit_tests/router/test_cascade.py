@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.exceptions import ModelAPIError, ModelAuthenticationError, ModelRateLimitError
 from langchain_core.messages import AIMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from langchain_costrouter import (
     AllTiersFailedError,
@@ -160,6 +160,27 @@ def test_non_retryable_fault_raises_at_once() -> None:
         _router(Route(tiers=(Tier.of(failing), Tier.of(strong)))).invoke("q")
     assert caught.value.retryable is False
     assert failing.calls == 1 and strong.calls == 0
+
+
+class _KeyedChatModel(ScriptedChatModel):
+    """A child holding credentials, as ChatOpenAI does (a SecretStr, a header)."""
+
+    api_key: SecretStr = SecretStr("key-of-the-child-1234")
+    default_headers: dict[str, str] = {"x-api-key": "header-secret-5678", "x-trace": "t1"}
+
+
+def test_a_key_the_provider_echoes_is_masked_in_the_error() -> None:
+    echoed = (
+        "Incorrect API key provided: key-of-the-child-1234 (header header-secret-5678, "
+        "trace t1, also sk-proj-abcdefghijklmnop)"
+    )
+    failing = _KeyedChatModel(model="gpt-4o-mini", answers=[ModelAuthenticationError(echoed)])
+    with pytest.raises(ProviderError, match="not retryable") as caught:
+        _router(Route(tiers=(Tier.of(failing),))).invoke("q")
+    message = str(caught.value)
+    assert "Incorrect API key provided: ***" in message and "trace t1" in message
+    for secret in ("key-of-the-child-1234", "header-secret-5678", "sk-proj-abcdefghijklmnop"):
+        assert secret not in message
 
 
 def test_all_tiers_failing_is_a_typed_error_listing_attempts() -> None:

@@ -194,3 +194,6 @@ def test_repr_is_short_and_hides_secrets() -> None:
     )
     assert store_label("postgresql://app:s3cret@db:5432/x") == "postgresql://app:***@db:5432/x"
     assert store_label("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert (
+        store_label("redis://cache:6379/0?password=s3cret") == "redis://cache:6379/0?password=***"
+    )

@@ -1,0 +1,104 @@
+"""Credentials kept out of everything the package shows or keeps: names, store URLs.
+
+A cache key, a ledger row, a log line, a warning, an error message, a span and a repr
+may all mention a call's parameters, a store's URL or a provider's error; none may
+carry a credential. Parameters are recognised by name (`is_secret_name`), store URLs
+are shown with their password and any credential passed as a query parameter masked
+(`shown_url`), and a provider's error text loses the keys its model holds and anything
+shaped like an API key (`error_text`): some OpenAI-compatible servers echo the key
+they were sent ("Incorrect API key provided: sk-...").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import SecretBytes, SecretStr
+
+_SECRET_NAME = re.compile(
+    r"(^|[-_.])(api[-_]?key|secret|password|passwd|authorization|access[-_]?token"
+    r"|auth[-_]?token|session[-_]?token|private[-_]?key|bearer|cookie)($|[-_.])",
+    re.IGNORECASE,
+)
+"""Credential names as parameters and as HTTP headers spell them: ``api_key``, ``apiKey``,
+``x-api-key`` (Anthropic), ``api-key`` (Azure OpenAI), ``Authorization``..."""
+
+MASK = "***"
+
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{12,}"  # OpenAI, Anthropic (sk-ant-...), Stripe-style
+    r"|\bAIza[0-9A-Za-z_\-]{20,}"  # Google
+    r"|(?i:\bbearer)\s+[A-Za-z0-9._~+/=\-]{8,}"
+)
+"""Credentials recognisable by their shape, whoever's they are."""
+_SHORTEST_SECRET = 8
+"""Shorter values (placeholder keys such as "x" or "test") would mask ordinary words."""
+
+
+@functools.lru_cache(maxsize=4096)  # few distinct parameter names; every cache key checks each
+def is_secret_name(name: str) -> bool:
+    """Tell whether a parameter name denotes a credential (``api_key``, ``Authorization``...)."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message or a repr may show it: the password and credential options masked.
+
+    Both places a driver takes a password from are covered: the user-info part
+    (``redis://:pw@host``) and query options (``?password=pw``, which redis-py and
+    libpq accept). Anything that is not a URL shows only its scheme.
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url.split("://", 1)[0] + "://..." if "://" in url else "(not a URL)"
+    netloc = parts.netloc
+    if password is not None:
+        netloc = netloc.replace(f":{password}@", f":{MASK}@", 1)
+    query = parts.query
+    options = parse_qsl(query, keep_blank_values=True)
+    if any(is_secret_name(name) for name, _ in options):
+        masked = [(name, MASK if is_secret_name(name) else value) for name, value in options]
+        query = urlencode(masked, safe="*")
+    if netloc == parts.netloc and query == parts.query:
+        return url  # untouched: not even urlunsplit's normalisation (sqlite:/// stays)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def error_text(error: BaseException, model: object, limit: int = 300) -> str:
+    """A provider's error as messages, spans and stored rows may show it: ``str(error)``
+    without ``model``'s credentials or anything shaped like a key, cut to ``limit``."""
+    return redacted(str(error), secret_values(model))[:limit]
+
+
+def redacted(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` and anything shaped like an API key masked."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return _KEY_SHAPES.sub(MASK, text)
+
+
+def secret_values(model: object) -> list[str]:
+    """The credentials a chat model holds: its secret fields (``api_key``) and the values
+    of credential-named headers or options in its mappings (``default_headers``)."""
+    found: list[str] = []
+    for value in getattr(model, "__dict__", {}).values():
+        if isinstance(value, SecretStr | SecretBytes):
+            found.append(_plain(value.get_secret_value()))
+        elif isinstance(value, Mapping):
+            found.extend(
+                _plain(item)
+                for name, item in value.items()
+                if isinstance(name, str) and is_secret_name(name) and item
+            )
+    return [secret for secret in found if len(secret) >= _SHORTEST_SECRET]
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, SecretStr | SecretBytes):
+        value = value.get_secret_value()
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

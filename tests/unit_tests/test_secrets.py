@@ -1,0 +1,143 @@
+"""Credentials are recognised by name and masked in every store URL the package shows."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from pydantic import BaseModel, SecretStr
+
+from langchain_costrouter._secrets import (
+    error_text,
+    is_secret_name,
+    redacted,
+    secret_values,
+    shown_url,
+)
+from langchain_costrouter.budgets import open_store
+from langchain_costrouter.cache import open_cache
+from langchain_costrouter.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api_key",
+        "apiKey",
+        "x-api-key",
+        "api-key",
+        "X-Goog-Api-Key",
+        "Authorization",
+        "password",
+        "client.secret",
+        "session_token",
+        "private-key",
+        "Cookie",
+    ],
+)
+def test_credential_names_in_every_spelling(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["max_tokens", "token_budget", "keywords", "secretary", "stop"])
+def test_names_that_only_look_like_credentials(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        (
+            "postgresql://app:hunter2@db/x?sslmode=require",
+            "postgresql://app:***@db/x?sslmode=require",
+        ),
+        (
+            "redis://127.0.0.1:6379/0?password=hunter2&db=1",
+            "redis://127.0.0.1:6379/0?password=***&db=1",
+        ),
+        (
+            "postgresql+psycopg://u@h/test?password=hunter2",
+            "postgresql+psycopg://u@h/test?password=***",
+        ),
+        ("sqlite:///relative.sqlite3", "sqlite:///relative.sqlite3"),
+        ("memory://", "memory://"),
+    ],
+)
+def test_store_urls_are_shown_without_credentials(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
+
+
+def test_a_url_that_does_not_parse_shows_only_its_scheme() -> None:
+    assert shown_url("redis://:hunter2@[::1") == "redis://..."
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "reddis://:hunter2@127.0.0.1:6379/0",
+        "redis://:hunter2@127.0.0.1:6379/0?ttl=abc",
+        "diskcache:///tmp/x?nonsense=1&password=hunter2",
+    ],
+)
+def test_cache_url_errors_never_show_a_password(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        open_cache(url)
+    assert "hunter2" not in str(raised.value) and "***" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "rediss+x://:hunter2@h/0",
+        "postgresql+psycopg://postgres:hunter2@127.0.0.1/test?durable=maybe",
+        "memory://?password=hunter2",
+    ],
+)
+def test_budget_store_url_errors_never_show_a_password(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        open_store(url)
+    assert "hunter2" not in str(raised.value) and "***" in str(raised.value)
+
+
+class _ChildFields(BaseModel):
+    """A chat model's credential-bearing fields, as ChatOpenAI declares them (a real
+    ChatOpenAI is checked end to end in tests/integration_tests/telemetry)."""
+
+    openai_api_key: SecretStr | None = None
+    default_headers: dict[str, str] | None = None
+
+
+def test_a_chat_models_credentials_are_found_and_masked() -> None:
+    model = _ChildFields(
+        openai_api_key=SecretStr("own-key-0123456789"),
+        default_headers={"api-key": "azure-key-0123456789", "x-request-source": "batch-jobs"},
+    )
+    assert set(secret_values(model)) == {"own-key-0123456789", "azure-key-0123456789"}
+    error = ValueError("rejected own-key-0123456789 and azure-key-0123456789 from batch-jobs")
+    assert error_text(error, model) == "rejected *** and *** from batch-jobs"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Incorrect API key provided: sk-proj-AbCdEf0123456789.",
+        "key sk-ant-api03-AbCdEf0123456789 revoked",
+        "Authorization: Bearer abcdefgh12345678",
+        "API key AIzaSyA-0123456789abcdefghijkl not valid",
+    ],
+)
+def test_anything_shaped_like_a_key_is_masked_whoever_holds_it(text: str) -> None:
+    assert "***" in redacted(text) and not any(c.isdigit() for c in redacted(text))
+
+
+def test_short_placeholder_keys_are_not_masked_in_ordinary_words() -> None:
+    model = _ChildFields(openai_api_key=SecretStr("test"))
+    assert secret_values(model) == []
+    assert error_text(ValueError("the latest test failed"), model) == "the latest test failed"
+
+
+def test_error_text_masks_before_it_cuts() -> None:
+    model = SimpleNamespace(api_key=SecretStr("secret-value-0123456789"))
+    text = error_text(ValueError("x" * 290 + "secret-value-0123456789"), model, limit=300)
+    assert text == "x" * 290 + "***"
