@@ -1,15 +1,24 @@
 """Few-shot example blocks inside a prompt's text.
 
 Examples teach the output format by showing it; a compressor that "tidies" them changes the
-format the model imitates. Three shapes are recognised:
+format the model imitates. Prompts put examples anywhere a line starts, not only where a
+paragraph does ("Classify it.\\nExample:\\nInput: ...\\nOutput: ..."), so detection works
+on *segments*: paragraphs, cut again before every inner line that opens an example header
+or a dialogue label. The prose lines before such a line stay free to compress. Three shapes
+are recognised:
 
 * a Markdown heading whose title starts with "Example(s)" (or "Few-shot examples"): the whole
   section up to the next heading of the same or a higher level;
-* a paragraph opening with ``Example:`` / ``Example 2:`` (with the following paragraph when the
-  header stands alone on its line), plus any labelled paragraphs right after it;
-* a run of paragraphs opening with dialogue labels (``Q:``/``A:``, ``Input:``/``Output:``,
+* a line opening with ``Example:`` / ``Examples:`` / ``Example 2:`` (optionally bulleted or
+  bold): that line and the lines after it up to the paragraph's end (with the following
+  paragraph when the header stands alone as a paragraph), plus any labelled lines or
+  paragraphs right after it;
+* a run of lines opening with dialogue labels (``Q:``/``A:``, ``Input:``/``Output:``,
   ``Question:``/``Answer:``, ``Context:``, ``User:``/``Assistant:``, ``Human:``/``AI:``)
-  that uses at least two different labels, as few-shot prompts do.
+  that uses at least two different labels, as few-shot prompts do; one label alone
+  ("Context: you work for a shop.") is ordinary prose.
+
+A header is only one at the start of a line: "for example: ..." inside a sentence is prose.
 """
 
 from __future__ import annotations
@@ -19,13 +28,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 _LABEL = re.compile(
-    r"(?im)^[ \t]*(?:[-*>][ \t]*)?(?:\*\*)?"
+    r"(?i)^[ \t]*(?:[-*>][ \t]*)?(?:\*\*)?"
     r"(?P<label>q|a|question|answer|input|output|context|user|assistant|human|ai|bot|response"
     r"|expected output|sample input|sample output)(?:[ \t]*\d+)?(?:\*\*)?[ \t]*:"
 )
 _COLON_HEADER = re.compile(
-    r"(?i)^[ \t]*(?:\*\*)?(?:few[- ]shot[ \t]+)?examples?(?:[ \t]*\d+)?(?:\*\*)?[ \t]*:(?:\*\*)?"
-    r"(?P<rest>[^\n]*)"
+    r"(?i)^[ \t]*(?:[-*>][ \t]*)?(?:\*\*)?(?:few[- ]shot[ \t]+)?examples?(?:[ \t]*#?\d+)?"
+    r"(?:\*\*)?[ \t]*:(?:\*\*)?(?P<rest>[^\n]*)"
 )
 _HEADING = re.compile(r"(?m)^(?P<hashes>#{1,6})[ \t]+(?P<title>[^\n]*)$")
 _EXAMPLE_TITLE = re.compile(r"(?i)^(?:few[- ]shot[ \t]+)?examples?\b")
@@ -33,21 +42,24 @@ _PARAGRAPH = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|\Z))+")
 
 
 @dataclass(frozen=True)
-class _Paragraph:
+class _Segment:
+    """A paragraph, or the part of one from an opener line to the next opener line."""
+
     start: int
     end: int
     text: str
+    closes_paragraph: bool
 
 
 def example_block_spans(text: str) -> list[tuple[int, int]]:
     """Character ranges of the few-shot example blocks of ``text`` (may overlap)."""
     spans = list(_example_sections(text))
-    paragraphs = _paragraphs(text)
+    segments = _segments(text)
     index = 0
-    while index < len(paragraphs):
-        end_index = _example_run_end(paragraphs, index)
+    while index < len(segments):
+        end_index = _example_run_end(segments, index)
         if end_index > index:
-            spans.append((paragraphs[index].start, paragraphs[end_index - 1].end))
+            spans.append((segments[index].start, segments[end_index - 1].end))
             index = end_index
         else:
             index += 1
@@ -65,28 +77,55 @@ def _example_sections(text: str) -> Iterator[tuple[int, int]]:
         yield heading.start(), len(text[:end].rstrip())
 
 
-def _paragraphs(text: str) -> list[_Paragraph]:
+def _segments(text: str) -> list[_Segment]:
+    """Every paragraph of ``text``, cut before each inner line that opens a header or label."""
     found = []
-    for match in _PARAGRAPH.finditer(text):
-        body = match.group().rstrip("\r\n")
-        found.append(_Paragraph(match.start(), match.start() + len(body), body))
+    for paragraph in _PARAGRAPH.finditer(text):
+        body = paragraph.group().rstrip("\r\n")
+        cuts = _opener_offsets(body)
+        for number, (cut, next_cut) in enumerate(zip(cuts, [*cuts[1:], len(body)], strict=True)):
+            piece = body[cut:next_cut].rstrip("\r\n")
+            start = paragraph.start() + cut
+            last = number == len(cuts) - 1
+            found.append(_Segment(start, start + len(piece), piece, last))
     return found
 
 
-def _example_run_end(paragraphs: list[_Paragraph], index: int) -> int:
-    """Index just after the example block starting at ``paragraphs[index]`` (``index`` if none)."""
-    header = _COLON_HEADER.match(paragraphs[index].text)
+def _opener_offsets(paragraph: str) -> list[int]:
+    """Offset 0 and the offset of each later line that opens an example header or a label."""
+    offsets = [0]
+    position = 0
+    for line in paragraph.splitlines(keepends=True):
+        if position and _opens_example(line):
+            offsets.append(position)
+        position += len(line)
+    return offsets
+
+
+def _opens_example(line: str) -> bool:
+    return bool(_COLON_HEADER.match(line) or _LABEL.match(line))
+
+
+def _example_run_end(segments: list[_Segment], index: int) -> int:
+    """Index just after the example block starting at ``segments[index]`` (``index`` if none)."""
+    header = _COLON_HEADER.match(segments[index].text)
     cursor = index + 1 if header else index
-    if header and _is_bare_header(paragraphs[index].text, header) and cursor < len(paragraphs):
+    if header and _is_bare_header(segments[index], header) and cursor < len(segments):
         cursor += 1
     labels: set[str] = set()
-    while cursor < len(paragraphs) and _LABEL.match(paragraphs[cursor].text):
-        labels |= {match["label"].lower() for match in _LABEL.finditer(paragraphs[cursor].text)}
+    while cursor < len(segments) and (label := _LABEL.match(segments[cursor].text)):
+        labels.add(label["label"].lower())
         cursor += 1
     if header or len(labels) >= 2:
         return cursor
     return index
 
 
-def _is_bare_header(paragraph: str, header: re.Match[str]) -> bool:
-    return not header["rest"].strip() and "\n" not in paragraph.strip()
+def _is_bare_header(segment: _Segment, header: re.Match[str]) -> bool:
+    """A header alone as a paragraph ("Example:" then a blank line) owns the next paragraph.
+
+    A bare header followed by lines of its own paragraph already owns those lines; one
+    followed by a labelled line gets it (and the run after it) through the label run.
+    """
+    alone = "\n" not in segment.text.strip()
+    return not header["rest"].strip() and alone and segment.closes_paragraph

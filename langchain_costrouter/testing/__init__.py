@@ -8,10 +8,18 @@ the real ``ChatOpenAI`` client instead of mocking it.
 
 from langchain_costrouter.testing.models import ScriptedChatModel
 from langchain_costrouter.testing.openai_server import LocalOpenAIServer, Responder
-from langchain_costrouter.testing.replies import Fault, FaultKind, LoggedRequest, Reply, ToolCall
+from langchain_costrouter.testing.replies import (
+    CONTEXT_LENGTH_EXCEEDED,
+    Fault,
+    FaultKind,
+    LoggedRequest,
+    Reply,
+    ToolCall,
+)
 from langchain_costrouter.testing.tokens import count_prompt_tokens, count_text_tokens
 
 __all__ = [
+    "CONTEXT_LENGTH_EXCEEDED",
     "Fault",
     "FaultKind",
     "LocalOpenAIServer",

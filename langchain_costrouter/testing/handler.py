@@ -17,22 +17,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from langchain_costrouter.testing.brain import brain_reply
-from langchain_costrouter.testing.replies import Fault, LoggedRequest, Reply, ReplySource
+from langchain_costrouter.testing.replies import (
+    CONTEXT_LENGTH_EXCEEDED,
+    Fault,
+    LoggedRequest,
+    Reply,
+    ReplySource,
+)
 from langchain_costrouter.testing.tokens import count_prompt_tokens
 from langchain_costrouter.testing.wire import Completion, completion_body, render, stream_chunks
 
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _POLL_SECONDS = 0.02
+# (error type, default code, default message) per status. The plain 400's message must not
+# name the context length: clients and routers read that phrase as an overflow too.
 _ERRORS = {
-    "400": (
-        "invalid_request_error",
-        "context_length_exceeded",
-        "This model's maximum context length was exceeded.",
-    ),
+    "400": ("invalid_request_error", None, "Invalid value for a request parameter."),
     "429": ("requests", "rate_limit_exceeded", "Rate limit reached. Please retry after a while."),
     "500": ("server_error", None, "The server had an error while processing your request."),
     "503": ("server_error", None, "The engine is currently overloaded, please try again later."),
 }
+_OVERFLOW_MESSAGE = "This model's maximum context length was exceeded."
 
 
 class Behaviour(Protocol):
@@ -141,7 +146,10 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             self._drop(fault, body, prompt_tokens)
 
     def _send_error_fault(self, fault: Fault) -> None:
-        error_type, code, default_message = _ERRORS[fault.kind]
+        error_type, default_code, default_message = _ERRORS[fault.kind]
+        code = fault.code or default_code
+        if code == CONTEXT_LENGTH_EXCEEDED:
+            default_message = _OVERFLOW_MESSAGE
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.kind == "429" else {}
         body = _error_body(error_type, code, fault.message or default_message)
         self._send_json(int(fault.kind), body, headers)

@@ -34,8 +34,13 @@ Responder = Callable[[dict[str, Any]], Reply | Fault | None]
 @dataclass(frozen=True)
 class _FaultRate:
     rate: float
-    kinds: tuple[FaultKind, ...]
+    kinds: tuple[FaultKind | Fault, ...]
     rng: random.Random
+
+    def draw(self) -> Fault:
+        """One of the kinds, at random; a kind given as a ``Fault`` is played as scripted."""
+        chosen = self.rng.choice(self.kinds)
+        return chosen if isinstance(chosen, Fault) else Fault(kind=chosen)
 
 
 class LocalOpenAIServer:
@@ -128,9 +133,13 @@ class LocalOpenAIServer:
             self._latency[model] = (seconds, per_chunk)
 
     def set_fault_rate(
-        self, rate: float, *, kinds: Sequence[FaultKind] = ("500",), seed: int = 0
+        self, rate: float, *, kinds: Sequence[FaultKind | Fault] = ("500",), seed: int = 0
     ) -> None:
-        """Fail a random share ``rate`` of unscripted requests, reproducibly for a given seed."""
+        """Fail a random share ``rate`` of unscripted requests, reproducibly for a given seed.
+
+        ``kinds`` are drawn from at random; give a ``Fault`` instead of a kind to choose its
+        details, e.g. ``Fault("400", code=CONTEXT_LENGTH_EXCEEDED)`` for overflows.
+        """
         with self._lock:
             self._fault_rate = (
                 _FaultRate(rate, tuple(kinds), random.Random(seed)) if rate > 0 else None
@@ -174,7 +183,7 @@ class LocalOpenAIServer:
                     return queue.popleft(), "script"
             fault_rate, responder = self._fault_rate, self._responder
             if fault_rate and fault_rate.rng.random() < fault_rate.rate:
-                return Fault(kind=fault_rate.rng.choice(fault_rate.kinds)), "random_fault"
+                return fault_rate.draw(), "random_fault"
         answer = responder(body) if responder else None
         if answer is not None:
             return answer, "responder"

@@ -15,6 +15,9 @@ from typing import Any, Literal
 FaultKind = Literal["400", "429", "500", "503", "timeout", "malformed", "drop"]
 """Injected failures: an HTTP error status, a hang, an unparsable body, a dropped connection."""
 
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+"""OpenAI's error code for a prompt longer than the model's context (``Fault.code``)."""
+
 ReplySource = Literal["script", "random_fault", "responder", "brain"]
 
 DEFAULT_LOGPROB = -0.01
@@ -114,16 +117,25 @@ class Fault:
 
     Args:
         kind: ``"400"``, ``"429"``, ``"500"``, ``"503"``: that HTTP status with an
-            OpenAI-style error body. ``"timeout"``: hang ``seconds`` before answering
-            normally, so a client with a shorter timeout gives up (the hang ends early
-            when the client disconnects or the server stops). ``"malformed"``: HTTP 200
-            with a body that is not JSON (a broken SSE event when streaming).
-            ``"drop"``: close the connection without a response, or mid-stream after
-            ``after_chunks`` content chunks.
+            OpenAI-style error body (see ``code``). ``"timeout"``: hang ``seconds``
+            before answering normally, so a client with a shorter timeout gives up (the
+            hang ends early when the client disconnects or the server stops).
+            ``"malformed"``: HTTP 200 with a body that is not JSON (a broken SSE event
+            when streaming). ``"drop"``: close the connection without a response, or
+            mid-stream after ``after_chunks`` content chunks.
         retry_after: Seconds sent in the ``Retry-After`` header of a 429.
         seconds: How long a ``"timeout"`` hangs.
         after_chunks: How many content chunks a dropped stream delivers first.
-        message: The error message of an HTTP error body.
+        message: The error message of an HTTP error body. Routers also read a 400 whose
+            message says "maximum context length" (or the like) as an overflow, so keep
+            such wording for ``CONTEXT_LENGTH_EXCEEDED`` faults.
+        code: The ``code`` of an HTTP error body. It decides what a client makes of a 400,
+            so it is a separate choice: unset, a 400 is a plain bad request (``null``
+            code, like OpenAI's invalid-parameter errors), which a router must not retry
+            or escalate; ``CONTEXT_LENGTH_EXCEEDED`` makes it the overflow OpenAI sends for
+            a prompt too long for the model, which a router escalates to a model with a
+            larger context. Unset on a 429 it is ``"rate_limit_exceeded"``, on a 5xx
+            ``null``.
     """
 
     kind: FaultKind
@@ -131,6 +143,7 @@ class Fault:
     seconds: float = 30.0
     after_chunks: int = 2
     message: str | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,32 @@ from langchain_costrouter import (
     CircuitBreakers,
     CostRouterError,
     Deployment,
+    ProviderError,
     RetryPolicy,
     Route,
     RoutedChatModel,
     Tier,
 )
-from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from langchain_costrouter.testing import (
+    CONTEXT_LENGTH_EXCEEDED,
+    Fault,
+    FaultKind,
+    LocalOpenAIServer,
+    Reply,
+)
 
 # Every injected kind: rate limit with Retry-After, server errors, a hang past the client
 # timeout, a body that is not JSON, a dropped connection (mid-stream when streaming) and a
 # context-length 400, which escalates to the next tier instead of retrying.
-ALL_FAULTS = ("429", "500", "503", "timeout", "malformed", "drop", "400")
+ALL_FAULTS: tuple[FaultKind | Fault, ...] = (
+    "429",
+    "500",
+    "503",
+    "timeout",
+    "malformed",
+    "drop",
+    Fault("400", code=CONTEXT_LENGTH_EXCEEDED),
+)
 
 
 def _deployment(server: LocalOpenAIServer, provider: str, model: str, timeout: float) -> Deployment:
@@ -86,6 +101,32 @@ def test_first_tier_provider_always_500_escalates(
     assert not any(a["accepted"] for a in attempts[:6])
     assert attempts[-1]["model"] == "gpt-4o" and attempts[-1]["accepted"] is True
     assert message.response_metadata["costrouter"]["escalated"] is True
+
+
+def test_a_plain_400_reaches_the_caller_at_once_without_escalation(
+    openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer
+) -> None:
+    openai_server.script([Fault("400", message="bad param")], model="gpt-4o-mini")
+    openai_server.script([Reply("strong answer")], model="gpt-4o")
+    with pytest.raises(ProviderError, match="bad param") as raised:
+        _router(openai_server, second_openai_server).invoke("hello")
+    assert (raised.value.kind, raised.value.retryable) == ("fatal", False)
+    assert openai_server.request_count() == 1  # no retry, no failover, no escalation
+    assert second_openai_server.request_count() == 0
+    assert openai_server.pending_script_count("gpt-4o") == 1
+
+
+def test_a_context_length_400_escalates_to_the_next_tier(
+    openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer
+) -> None:
+    openai_server.script([Fault("400", code=CONTEXT_LENGTH_EXCEEDED)], model="gpt-4o-mini")
+    openai_server.script([Reply("strong answer")], model="gpt-4o")
+    message = _router(openai_server, second_openai_server).invoke("hello")
+    record = message.response_metadata["costrouter"]
+    assert message.content == "strong answer"
+    assert record["escalated"] is True
+    assert record["attempts"][0]["reason"] == "error: context_overflow"
+    assert openai_server.request_count("gpt-4o-mini") == 1  # an overflow is never retried
 
 
 def test_retry_after_is_honoured_within_the_cap(

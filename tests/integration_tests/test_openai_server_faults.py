@@ -14,7 +14,14 @@ import httpx
 import openai
 import pytest
 
-from langchain_costrouter.testing import Fault, FaultKind, LocalOpenAIServer, Reply
+from langchain_costrouter.router._faults import classify
+from langchain_costrouter.testing import (
+    CONTEXT_LENGTH_EXCEEDED,
+    Fault,
+    FaultKind,
+    LocalOpenAIServer,
+    Reply,
+)
 from tests.server_fixtures import openai_chat, post_raw
 
 
@@ -44,6 +51,36 @@ def test_http_error_faults_raise_the_sdk_error(
     openai_server.script([Fault(kind, message="scripted failure")])
     with pytest.raises(error, match="scripted failure"):
         openai_chat(openai_server).invoke("x")
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "kind"),
+    [
+        (Fault("400", message="bad param"), None, "fatal"),
+        (Fault("400", code=CONTEXT_LENGTH_EXCEEDED), CONTEXT_LENGTH_EXCEEDED, "context_overflow"),
+    ],
+)
+def test_a_400_sends_the_scripted_code_and_the_router_classifies_it(
+    openai_server: LocalOpenAIServer, fault: Fault, code: str | None, kind: str
+) -> None:
+    """Only an explicit context_length_exceeded may read as an overflow, to SDK and router."""
+    openai_server.script([fault])
+    with pytest.raises(openai.BadRequestError) as raised:
+        openai_chat(openai_server).invoke("x")
+    assert raised.value.code == code
+    classified = classify(raised.value)
+    assert classified is not None and classified.kind == kind
+
+
+def test_random_faults_can_be_given_as_faults(
+    openai_server: LocalOpenAIServer, raw_http: httpx.Client
+) -> None:
+    openai_server.set_fault_rate(1.0, kinds=[Fault("400", code=CONTEXT_LENGTH_EXCEEDED)])
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    response = post_raw(raw_http, openai_server, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == CONTEXT_LENGTH_EXCEEDED
+    assert [entry.source for entry in openai_server.requests] == ["random_fault"]
 
 
 def test_timeout_fault_outlasts_the_client_and_its_thread_ends() -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from langchain_costrouter.batching import ItemBatcher, batch_classify
 from langchain_costrouter.batching.runnable import abatch_classify
 from langchain_costrouter.batching.testing import batch_responder, request_items
-from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer, Reply
 
 LABELS = ["spam", "ham"]
 INJECTED = re.compile(r'"(i\d+)"\s*:\s*"(\w+)"')
@@ -122,13 +122,13 @@ def test_misbehaving_provider_leaves_no_item_without_a_result(
 def test_provider_errors_become_per_item_errors(
     openai_server: LocalOpenAIServer, chat: ChatOpenAI
 ) -> None:
-    openai_server.script([Fault("500"), Fault("400", message="bad item")])
+    openai_server.script([Fault("500"), Fault("400", code=CONTEXT_LENGTH_EXCEEDED)])
     openai_server.set_responder(batch_responder(label_of))
     items = [f"mail {i}" for i in range(8)]
     results = batch_classify(items, LABELS, model=chat, max_items=4, max_concurrency=1)
     assert [r.ok for r in results] == [False] * 4 + [True] * 4
     assert all("provider error" in (r.error or "") for r in results[:4])
-    assert [r.calls for r in results[4:]] == [2] * 4  # the 400 batch was halved and re-sent
+    assert [r.calls for r in results[4:]] == [2] * 4  # the overflowing batch was halved and re-sent
 
 
 async def test_async_batches_with_costs_from_usage(

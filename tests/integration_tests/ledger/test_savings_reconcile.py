@@ -27,7 +27,7 @@ from langchain_costrouter.checks import LabelSet
 from langchain_costrouter.errors import AllTiersFailedError, ProviderError
 from langchain_costrouter.ledger import Ledger, open_ledger
 from langchain_costrouter.metadata import LEVERS
-from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer, Reply
 from tests.services import drop_tables
 
 
@@ -83,7 +83,8 @@ def test_report_equals_the_records_lever_by_lever(
     streamed: AIMessage | None = None
     for chunk in router.stream("Tell me something", task="solo"):
         streamed = chunk if streamed is None else streamed + chunk  # type: ignore[assignment]
-    openai_server.script([Fault("400", message="bad request")], model="gpt-4o")
+    # An overflow escalates, and the one-tier route has nowhere to go: every tier failed.
+    openai_server.script([Fault("400", code=CONTEXT_LENGTH_EXCEEDED)], model="gpt-4o")
     with pytest.raises(AllTiersFailedError):
         router.invoke("Broken", task="solo")
 
