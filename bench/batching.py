@@ -7,7 +7,12 @@ from the reference labels, so accuracy only checks that no answer was lost or mo
 another item; calls, input tokens (as the server counted them) and wall time are what
 the table compares. Exits non-zero when batching saves less than 60% of input tokens.
 
-Run: ``python bench/batching.py [--data /work/shared/data] [--items 500]``
+The headlines, their labels and the few-shot prompt are FrugalGPT's public HEADLINES
+data (stanford-futuredata/FrugalGPT, Apache-2.0), not part of this repository: ``--data
+DIR`` (or ``$COSTROUTER_DATA``) names the folder holding ``frugalgpt_2024_summary/``
+(its ``data/HEADLINES/`` and ``config/prompt/HEADLINES/``).
+
+Run: ``python bench/batching.py --data DIR [--items 500]``
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
-"""Convert the recorded benchmark data of ../shared/data into outcomes files.
+"""Convert recorded benchmark outcomes of commercial LLMs into outcomes files.
 
-The format is docs/architecture.md 2.3.
+The input is public data recorded by others and not part of this repository: FrugalGPT's
+OVERRULING answers of 12 models with what each call was charged (published through the
+OptLLM repository, which has no licence file: evaluation only), and RouteLLM's GSM8K,
+MMLU and MT-Bench answers of gpt-4-1106-preview and Mixtral-8x7B with their correctness
+or judge scores (lm-sys/RouteLLM, Apache-2.0), as byte-identical copies of the upstream
+files. ``--data DIR`` names the folder that holds them: ``DIR/frugalgpt_overruling_2023/
+overruling.csv`` and ``DIR/routellm/{gsm8k,mmlu,mt_bench}/``. The output format is
+docs/architecture.md 2.3.
 
 Usage::
 
-    python bench/convert_data.py [--data ../shared/data] [--out DIR] [--demo]
+    python bench/convert_data.py --data DIR [--out DIR] [--demo]
 
 Writes overruling.jsonl, gsm8k.jsonl, mmlu.jsonl and mt_bench.jsonl to the cache
 directory ($COSTROUTER_DATA_CACHE, default ~/.cache/langchain-costrouter/data), never

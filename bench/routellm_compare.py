@@ -1,7 +1,9 @@
 """Calibrated cascades on RouteLLM's GSM8K and MT-Bench data, next to RouteLLM's published figures.
 
 Same models as RouteLLM (weak = Mixtral-8x7B-Instruct, strong = gpt-4-1106-preview),
-same recorded answers and judge scores (../shared/data, converted by convert_data.py).
+same recorded answers and judge scores: RouteLLM's public GSM8K and MT-Bench outcomes
+(lm-sys/RouteLLM, Apache-2.0), not part of this repository, read from ``--data DIR``
+(the folder holding ``routellm/``) and converted by convert_data.py.
 For each set: seed-0 half split, policies calibrated on the train half at two
 targets (GPT-4's train quality, and 95% of it as in RouteLLM's headline), each run
 through `RoutedChatModel` with replayed answers over the test half; cost from the
@@ -9,7 +11,7 @@ ledger. Printed per row: quality (MT-Bench also on the 1-10 judge scale), share 
 queries that called GPT-4, and the saving against always-GPT-4 measured in the same
 run. RouteLLM's rows are quoted from the data README (their test sets, their routers).
 
-Run: python bench/routellm_compare.py [--data ../shared/data]
+Run: python bench/routellm_compare.py --data DIR
 """
 
 from __future__ import annotations

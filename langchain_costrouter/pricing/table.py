@@ -127,8 +127,9 @@ class PriceTable:
             self._unknown_models.add(model)
         warnings.warn(
             f"No price known for model {model!r}: its cost is recorded as unknown. "
-            "Give it one with PriceTable(overrides={model: ModelPrice(...)}) or in "
-            "the config file's prices table.",
+            "Give it one with PriceTable(overrides={model: ModelPrice(...)}) or, in the "
+            "config file, with price = { input_per_mtok = ..., output_per_mtok = ... } "
+            "in its [models.NAME] table (dollars per million tokens).",
             UnknownPriceWarning,
             stacklevel=3,
         )

@@ -1,11 +1,11 @@
 """The names OpenTelemetry backends chart: GenAI semantic conventions, then our own.
 
-Follows the OpenTelemetry semantic conventions for generative AI as released in
-semantic-conventions v1.41.1 (docs/gen-ai/gen-ai-spans.md and gen-ai-metrics.md, the
-last release that carries them before they moved to their own repository). Those
-conventions are at "Development" stability; the names, units and bucket boundaries
-below are theirs, word for word. Everything the conventions do not name is ours and
-starts with ``costrouter.``.
+Follows the OpenTelemetry GenAI semantic conventions, version 1.41.1: their spans and
+their metrics for generative AI client operations, as published in that release of the
+OpenTelemetry semantic conventions (the last one to carry them before they moved to a
+repository of their own). Those conventions are at "Development" stability; the names,
+units and bucket boundaries below are theirs, word for word. Everything the conventions
+do not name is ours and starts with ``costrouter.``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The issue's bars on real recorded outcomes, through ``costrouter calibrate --json``.
 
 FrugalGPT's OVERRULING answers of 12 models and RouteLLM's GSM8K and MT-Bench answers
-of GPT-4 and Mixtral (../shared/data) are converted by bench/convert_data.py into
-outcomes files in a temporary folder, then calibrated and replayed through the
-router exactly as a user would run it (seed 0, half for train).
+of GPT-4 and Mixtral (public recorded outcomes, supplied outside this repository: the
+folder bench/convert_data.py takes as ``--data DIR``) are converted by
+bench/convert_data.py into outcomes files in a temporary folder, then calibrated and
+replayed through the router exactly as a user would run it (seed 0, half for train).
+The test reads that folder from ``DATA`` below, where the development machines keep it,
+and skips when it is not there.
 """
 
 from __future__ import annotations

@@ -122,6 +122,14 @@ def test_unknown_model_costs_none_and_warns_once_per_table() -> None:
     assert "no-such-model" in str(warned[0].message)
 
 
+def test_the_unknown_price_warning_names_the_config_key_that_exists() -> None:
+    with pytest.warns(UnknownPriceWarning) as caught:
+        PriceTable().price("no-such-model", usage(10, 10))
+    message = str(caught[0].message)
+    assert "price = { input_per_mtok = ..., output_per_mtok = ... }" in message
+    assert "[models.NAME]" in message
+
+
 def test_unknown_provider_name_falls_back_to_the_model_id() -> None:
     table = PriceTable()
     priced = table.price(MINI, usage(1000, 0), provider="my-local-gateway")
