@@ -28,6 +28,7 @@ import functools
 import os
 import shutil
 import sqlite3
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +40,16 @@ import platformdirs
 from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.cache.disk_store import store_for
+from langchain_costrouter.errors import BackendUnavailableWarning
 
+INLINE_BYTES = 2**30
+"""Values up to this size live in the database itself, not in files beside it.
+
+diskcache writes a value of 32 KiB or more to a file of its own, in subdirectories it
+creates with the process's umask (0644 files, 0755 directories): a long answer would
+be the one entry readable outside the owner-only database. SQLite keeps blobs of any
+size an answer reaches; past this one (its own limit is about a gigabyte) a write
+fails, which for a cache is a warned miss."""
 _STORE_ERRORS = (sqlite3.Error, OSError, diskcache.Timeout)
 """What a failing directory or database raises: a miss and a warning, never a failed call."""
 
@@ -97,7 +107,11 @@ class DiskBackend(LocalBackend):
     ) -> None:
         """Remember the settings; the database opens on first use."""
         self.directory = Path(directory) if directory is not None else default_cache_dir()
-        settings = {"size_limit": size_limit, "timeout": timeout}
+        settings = {
+            "size_limit": size_limit,
+            "timeout": timeout,
+            "disk_min_file_size": INLINE_BYTES,
+        }
         self._store = store_for(self.directory, settings, JsonOnlyDisk)
         self._behind = self._store.writer
 
@@ -116,6 +130,14 @@ class DiskBackend(LocalBackend):
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
         """Store the value with diskcache's own expiry (committed in the background)."""
+        if len(value) >= INLINE_BYTES:  # never in practice: an answer is a few hundred KB
+            warnings.warn(
+                f"An answer of {len(value):,} bytes was not cached: the disk cache keeps "
+                f"values below {INLINE_BYTES:,} bytes.",
+                BackendUnavailableWarning,
+                stacklevel=4,
+            )
+            return
         self._behind.write(key, value, ttl)
 
     def delete(self, key: str) -> None:

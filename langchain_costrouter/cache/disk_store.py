@@ -20,6 +20,7 @@ from typing import Any
 
 import diskcache
 
+from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter._statements import multi_row, power_of_two_chunks
 from langchain_costrouter.cache import file_locks
 from langchain_costrouter.cache.backends import CacheBackendError
@@ -44,13 +45,14 @@ _UPSERT_TAIL = (
     " access_count = 0, tag = NULL, size = 0, mode = 1, value = excluded.value"
     " WHERE filename IS NULL"
 )
-"""Small entries, many in one statement: the row ``Cache.set`` writes for bytes below
-``min_file_size`` (raw str key, ``MODE_RAW`` = 1, size 0; diskcache's triggers keep its
-count and size). ``Cache.set`` runs a SELECT, then an INSERT or UPDATE, per entry, and
-every SQLite step lets go of the GIL, which the writer thread then has to win back from
-the threads serving calls: with 64 calls in flight on threads, a commit of 60 entries
-took 180 ms and twice its CPU time alone. One statement is one step: 7 us per entry
-against 13 in batches of twenty, and three GIL hand-overs per commit."""
+"""Entries, many in one statement: the row ``Cache.set`` writes for bytes below
+``min_file_size``, which every value is (`disk.INLINE_BYTES`): raw str key, ``MODE_RAW``
+= 1, size 0; diskcache's triggers keep its count and size. ``Cache.set`` runs a SELECT,
+then an INSERT or UPDATE, per entry, and every SQLite step lets go of the GIL, which
+the writer thread then has to win back from the threads serving calls: with 64 calls in
+flight on threads, a commit of 60 entries took 180 ms and twice its CPU time alone. One
+statement is one step: 7 us per entry against 13 in batches of twenty, and three GIL
+hand-overs per commit."""
 UPSERT_ROWS = 128
 """Entries of the largest statement (five parameters each: far below SQLite's limit);
 smaller batches go in powers of two, so few statement texts are prepared (`_statements`)."""
@@ -117,15 +119,12 @@ class DirectoryStore:
         now = time.time()
         latest = {write.key: write for write in writes}.values()  # a key written twice: the last
         live = [w for w in latest if w.expires_at is None or w.expires_at > now]
-        limit = cache.disk.min_file_size  # diskcache keeps larger values in files
-        small = [w for w in live if len(w.value) < limit]
-        large = [w for w in live if len(w.value) >= limit]
         with cache.transact():
-            rows = [(w.key, now, w.expires_at, now, sqlite3.Binary(w.value)) for w in small]
+            rows = [(w.key, now, w.expires_at, now, sqlite3.Binary(w.value)) for w in live]
             stored = _upsert(cache, rows)
-            # The rest through diskcache itself: values it keeps in files, and (rarely) a
-            # key whose old value is such a file, which the upsert left for it to remove.
-            for write in live if stored != len(small) else large:
+            # Rarely, a key whose old value is a file (written before values were kept
+            # inline): the upsert left it, diskcache replaces it and removes the file.
+            for write in live if stored != len(live) else ():
                 expire = None if write.expires_at is None else write.expires_at - now
                 cache.set(write.key, write.value, expire=expire)
         self._writes += len(writes)
@@ -134,8 +133,8 @@ class DirectoryStore:
             cache.cull()
 
     def _create(self) -> diskcache.Cache:
-        # exist_ok: several processes may open a new shared directory at the same time.
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Several processes may open a new shared directory at the same time: that is fine.
+        make_private_dir(self.directory)
         cache = diskcache.Cache(str(self.directory), disk=self._disk, **self._settings)
         # diskcache's setup has written, so SQLite's -wal and -shm files exist now; make
         # them owner-only like the database (the 0700 directory already shuts others out).

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
+from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.file_locks import AVAILABLE as RANGE_LOCKS
 from langchain_costrouter.cache.file_locks import RangeLocks
@@ -122,7 +123,7 @@ class DirectoryHome(IndexHome):
         return base
 
     def save(self, partition: str, merged: Merged) -> Base:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(self.directory)
         _remove_abandoned_files(self.path(partition))
         write_snapshot(self.path(partition), partition, merged)
         return self.load(partition) or merged.in_memory()
@@ -151,7 +152,7 @@ class DirectoryHome(IndexHome):
     def _range_locks(self) -> RangeLocks:
         with self._lock:
             if self._locks is None:
-                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                make_private_dir(self.directory)
                 self._locks = RangeLocks(self.directory / "merging.lock")
             return self._locks
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import platformdirs
 
+from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter.calibration import SearchOptions, calibrate, save_policy
 from langchain_costrouter.calibration.evaluate import (
     CostFunction,
@@ -133,7 +134,7 @@ def _demo_router(
     directory: Path, policy: Policy, records: Sequence[OutcomeRecord], strongest: str
 ) -> RoutedChatModel:
     """The embedded defaults in ``directory``: the policy file, diskcache and SQLite, private."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(directory)
     for leftover in directory.glob("ledger.sqlite3*"):  # each run reports itself only
         leftover.unlink()
     create_private_file(directory / "policy.json")

@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 import platformdirs
 
+from langchain_costrouter._private_files import make_private_dir as make_private_dir
 from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
 
 APP_NAME = "langchain-costrouter"
@@ -289,13 +290,3 @@ def replay_orphans(directory: Path, write: WriteRows, batch_size: int) -> tuple[
 def new_segment_path(directory: Path, suffix: str) -> Path:
     """A segment name that sorts by creation time and is unique to this process."""
     return directory / f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}{suffix}"
-
-
-def make_private_dir(directory: Path) -> None:
-    """Create ``directory`` and its missing parents owner-only (0700)."""
-    missing = [parent for parent in (directory, *directory.parents) if not parent.exists()]
-    for parent in reversed(missing):
-        try:
-            parent.mkdir(mode=0o700)
-        except FileExistsError:
-            continue

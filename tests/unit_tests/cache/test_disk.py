@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import sqlite3
 import stat
@@ -14,8 +15,14 @@ from pathlib import Path
 import diskcache
 import pytest
 
-from langchain_costrouter.cache import DiskBackend, ResponseCache, default_cache_dir, open_cache
-from langchain_costrouter.cache.disk import JsonOnlyDisk
+from langchain_costrouter.cache import (
+    DiskBackend,
+    ResponseCache,
+    default_cache_dir,
+    disk,
+    open_cache,
+)
+from langchain_costrouter.cache.disk import INLINE_BYTES, JsonOnlyDisk
 from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.unit_tests.cache.support import answer, request
 
@@ -113,8 +120,9 @@ def test_ttl_expires_entries(tmp_path: Path) -> None:
 def test_committed_entries_are_what_diskcache_itself_stores(tmp_path: Path) -> None:
     ours = DiskBackend(tmp_path / "ours")
     ours.get("open")
-    theirs = diskcache.Cache(str(tmp_path / "theirs"), disk=JsonOnlyDisk)
-    big = b"x" * (theirs.disk.min_file_size + 10)  # kept in a file of its own
+    inline = {"disk_min_file_size": INLINE_BYTES}
+    theirs = diskcache.Cache(str(tmp_path / "theirs"), disk=JsonOnlyDisk, **inline)
+    big = b"x" * (2**15 + 10)  # diskcache's default would keep it in a file of its own
     steps = [("a", b"small"), ("b", big), ("b", b"small now"), ("a", big), ("c", b"kept")]
     for key, value in steps:  # one commit each: every overwrite path
         ours.set(key, value, None)
@@ -129,8 +137,47 @@ def test_committed_entries_are_what_diskcache_itself_stores(tmp_path: Path) -> N
         assert check.get(key) == theirs.get(key)
     assert len(check) == len(theirs) == 6
     size = "SELECT value FROM Settings WHERE key = 'size'"
-    assert check._sql(size).fetchone() == theirs._sql(size).fetchone() == (2 * len(big),)
-    assert _value_files(tmp_path / "ours") == _value_files(tmp_path / "theirs") == 2
+    assert check._sql(size).fetchone() == theirs._sql(size).fetchone() == (0,)
+    assert _value_files(tmp_path / "ours") == _value_files(tmp_path / "theirs") == 0
+
+
+def test_a_value_kept_in_a_file_before_is_replaced_inline(tmp_path: Path) -> None:
+    before = diskcache.Cache(str(tmp_path), disk=JsonOnlyDisk)  # diskcache's defaults
+    before.set("k", b"x" * (2**15 + 10))
+    before.close()
+    assert _value_files(tmp_path) == 1
+    ours = DiskBackend(tmp_path)
+    assert ours.get("k") == b"x" * (2**15 + 10)  # still read
+    ours.set("k", b"y" * (2**15 + 10), None)
+    ours.flush()
+    assert _value_files(tmp_path) == 0 and ours.get("k") == b"y" * (2**15 + 10)
+
+
+def test_long_answers_leave_no_files_outside_the_database(tmp_path: Path) -> None:
+    old_umask = os.umask(0)  # the loosest a process may run with
+    try:
+        directory = tmp_path / "a" / "b" / "cache"
+        cache = open_cache(f"diskcache://{directory}")
+        cache.store(request(), answer("long " * 40_000))  # 200 KB
+        cache.close()
+    finally:
+        os.umask(old_umask)
+    assert cache.lookup(request()) is not None
+    paths = [p for p in tmp_path.rglob("*") if p != tmp_path]
+    assert _value_files(directory) == 0 and paths
+    assert all(mode(p) & 0o077 == 0 for p in paths), {str(p): oct(mode(p)) for p in paths}
+
+
+def test_an_answer_too_large_for_the_database_is_a_warned_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(disk, "INLINE_BYTES", 1000)
+    backend = DiskBackend(tmp_path)
+    with pytest.warns(BackendUnavailableWarning, match="1,200 bytes was not cached"):
+        backend.set("k", b"x" * 1200, None)
+    backend.set("small", b"x" * 10, None)
+    backend.flush()
+    assert backend.get("k") is None and backend.get("small") == b"x" * 10
 
 
 def _value_files(directory: Path) -> int:

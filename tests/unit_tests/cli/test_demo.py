@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from pathlib import Path
@@ -34,17 +35,24 @@ def test_demo_files_are_private_and_each_run_starts_cold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs = []
-    for _ in range(2):
-        assert main(["demo", "--dir", str(tmp_path / "demo"), "--json"]) == 0
-        runs.append(json.loads(capsys.readouterr().out))
+    folder = tmp_path / "data" / "demo"  # its parent is new too
+    old_umask = os.umask(0)  # the loosest a process may run with
+    try:
+        for _ in range(2):
+            assert main(["demo", "--dir", str(folder), "--json"]) == 0
+            runs.append(json.loads(capsys.readouterr().out))
+    finally:
+        os.umask(old_umask)
     assert runs[0]["first_pass"] == runs[1]["first_pass"]
     assert runs[1]["first_pass"]["total"]["cache_hit_rate"] == 0.0
     assert runs[1]["second_pass"]["total"]["cache_hit_rate"] == 1.0
     assert runs[1]["first_pass"]["total"]["savings_pct"] > 0
-    folder = tmp_path / "demo"
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for name in ("ledger.sqlite3", "policy.json"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+    loose = {
+        str(p): oct(p.stat().st_mode) for p in folder.parent.rglob("*") if p.stat().st_mode & 0o077
+    }
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and not loose, loose
 
 
 def test_each_run_writes_a_fresh_ledger_that_the_report_agrees_with(
