@@ -32,9 +32,10 @@ from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
 from langchain_costrouter.router._children import chat_result, content_chunk, final_chunk
 from langchain_costrouter.router._flow import serve
+from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
 from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
-from langchain_costrouter.router._request import RunManager, begin, unsendable, with_task
+from langchain_costrouter.router._request import RunManager, begin, with_task
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router._tools import openai_tools, structured_runnable

@@ -24,6 +24,7 @@ from langchain_costrouter.budgets import (
     WorstCase,
 )
 from langchain_costrouter.cache import as_response_cache
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import Ledger, open_ledger
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.router._accounting import Accountant
@@ -89,11 +90,12 @@ def build_parts(
 ) -> RouterParts:
     """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones."""
     routes = fields.routes
+    accountant = _accountant(fields.prices, fields.reference_model, routes)
+    _check_capped_routes(routes, accountant)  # before any store opens
     if cache is None:
         cache = _open_cache(fields.response_cache, fields.namespace)
     if ledger is None:
         ledger = _open_ledger(fields.ledger)
-    accountant = _accountant(fields.prices, fields.reference_model, routes)
     default_task = fields.default_task
     cascade = CascadeParts(
         accountant,
@@ -131,6 +133,27 @@ def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
     gate = parts.stages.cascade.budgets.gate
     shadow = parts.stages.shadow
     return build_parts(fields, cache=cache, ledger=parts.ledger, gate=gate, shadow=shadow)
+
+
+def _check_capped_routes(routes: Mapping[str, Route], accountant: Accountant) -> None:
+    """A route with ``max_cost_usd`` must be able to price every model it may call.
+
+    The cap skips a tier whose worst case would exceed it; a model with no price has no
+    worst case, and calling it anyway would spend an unknown amount under a cap (an
+    unknown price is never $0). Shared budgets refuse such a model the same way.
+    """
+    for task, route in routes.items():
+        if route.max_cost_usd is None:
+            continue
+        for deployment in route.deployments:
+            if accountant.estimate(deployment, 1, 1) is None:
+                raise ConfigError(
+                    f"model {deployment.priced_as!r} has no price, so the route's "
+                    f"max_cost_usd={route.max_cost_usd:g} cannot hold it. Give it one with "
+                    "PriceTable(overrides={...: ModelPrice(...)}) or a price in its "
+                    "[models.*] table, or drop max_cost_usd from this route.",
+                    key=f"routes.{task}",
+                )
 
 
 def store_label(spec: Any) -> str | None:

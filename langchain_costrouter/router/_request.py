@@ -13,12 +13,12 @@ attempts for the ledger.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage, BaseMessageChunk, convert_to_messages
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import var_child_runnable_config
 
@@ -32,6 +32,7 @@ from langchain_costrouter.metadata import (
     AttemptRecord,
     Purpose,
 )
+from langchain_costrouter.router._input import check_sendable
 from langchain_costrouter.router._steps import CallModel
 from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.telemetry.calls import CallTrace
@@ -55,10 +56,20 @@ class RouteTable:
     def route_for(
         self, explicit: Any, metadata: Mapping[str, Any] | None, configured: Any = None
     ) -> tuple[str, Route]:
-        """The task label and route of a call; an unknown label names the known ones."""
-        task = explicit or (metadata.get(TASK_KEY) if metadata else None) or configured
+        """The task label and route of a call; an unknown label names the known ones.
+
+        A label given that is not a non-empty string (an ``Enum`` member, a number, "")
+        is refused, never read as no label: the call would go to the default route, its
+        budget and its ledger rows, silently.
+        """
+        given = (metadata.get(TASK_KEY) if metadata else None) if explicit is None else explicit
+        task = configured if given is None else given
         if task is not None and not (isinstance(task, str) and task):
-            task = None  # a label must be a non-empty string; anything else is no label
+            raise InvalidRequestError(
+                f"A task label must be a non-empty string, got {task!r} "
+                f"({type(task).__name__}). Pass one of {', '.join(sorted(self.routes))} "
+                "(for an Enum, its .value, or make it a str Enum)."
+            )
         if task is None:
             if self.default_task is None:
                 raise UnknownTaskError("<none given>", self.routes)
@@ -143,38 +154,6 @@ def begin(
     return request
 
 
-def check_sendable(messages: Sequence[BaseMessage]) -> None:
-    """Refuse text no provider accepts (lone surrogates) before any provider call.
-
-    Such text reaches Python from bad decoding (``errors="surrogateescape"``) and fails
-    deep inside the HTTP client otherwise, after the router has started paying.
-    """
-    for index, message in enumerate(messages):
-        content = message.content
-        if isinstance(content, str):
-            if not content.isascii():
-                _check_encodable(index, message, content)
-            continue
-        for text in _texts(content):
-            if not text.isascii():
-                _check_encodable(index, message, text)
-
-
-def unsendable(model_input: Any, error: Exception) -> str:
-    """What in a call's input LangChain could not turn into messages, and what to pass."""
-    expected = "a string, a PromptValue, or a list of messages (or (role, text) pairs)"
-    if isinstance(model_input, Sequence) and not isinstance(model_input, str):
-        for index, item in enumerate(model_input):
-            try:
-                convert_to_messages([item])
-            except (NotImplementedError, ValueError):
-                return (
-                    f"message {index} is not a message: {item!r:.60} "
-                    f"({type(item).__name__}); pass {expected}"
-                )
-    return f"cannot send {model_input!r:.60} ({type(model_input).__name__}); pass {expected}"
-
-
 def with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pass the config's task label along with the call, unless the call names one."""
     if TASK_KEY in kwargs:
@@ -222,23 +201,3 @@ def _label(value: Any) -> str | None:
 
 def _label_in(mapping: Mapping[str, Any] | None) -> str | None:
     return _label(mapping.get(TASK_KEY)) if mapping else None
-
-
-def _texts(content: list[Any]) -> list[str]:
-    return [part["text"] if isinstance(part, dict) else part for part in content if _is_text(part)]
-
-
-def _is_text(part: Any) -> bool:
-    return isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))
-
-
-def _check_encodable(index: int, message: BaseMessage, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidRequestError(
-            f"message {index} ({message.type}) has a lone surrogate "
-            f"{text[error.start]!r} at character {error.start}, which no provider accepts. "
-            "Fix how the text was decoded (e.g. bytes.decode('utf-8', errors='replace')) "
-            "before sending it."
-        ) from None

@@ -20,6 +20,7 @@ from langchain_costrouter import (
     Tier,
 )
 from langchain_costrouter.checks import FunctionCheck, LabelSet, NotRefusal, ValidJSON
+from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
@@ -129,6 +130,18 @@ def test_budget_too_small_for_any_tier_is_a_typed_error() -> None:
     route = Route(tiers=(Tier.of(ScriptedChatModel(model="gpt-4")),), max_cost_usd=1e-9)
     with pytest.raises(BudgetExceededError, match="max_cost_usd"):
         _router(route).invoke("question", max_tokens=100)
+
+
+def test_a_cap_on_a_route_with_an_unpriced_model_is_refused_when_the_router_is_built() -> None:
+    unpriced = ScriptedChatModel(model="my-local-llm", answers=["Yes"])
+    route = Route(tiers=(Tier.of(ScriptedChatModel(model="gpt-4o-mini")), Tier.of(unpriced)))
+    _router(route)  # no cap: an unpriced model is served, its cost recorded as unknown
+    capped = Route(tiers=route.tiers, max_cost_usd=0.01)
+    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError) as refused:
+        _router(capped)
+    assert "'my-local-llm' has no price" in str(refused.value)
+    assert "routes.task" in str(refused.value) and "drop max_cost_usd" in str(refused.value)
+    assert unpriced.calls == 0
 
 
 def test_retryable_fault_is_retried_then_escalated() -> None:
