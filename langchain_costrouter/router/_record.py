@@ -140,6 +140,9 @@ class Recorder:
             priced = self.accountant.attempt(deployment, hit, request.messages)
             avoided, baseline = priced.get("cost_usd"), priced.get("baseline_cost_usd")
         served = [a for a in original.get("attempts", []) if a.get("accepted")]
+        # An answer whose usage was counted, not reported, is stored with those counts
+        # as its usage: its record says so, and so must every hit's.
+        estimated = estimated or bool(served and served[-1].get("usage_estimated"))
         attempt = AttemptRecord(
             model=model,
             provider="cache",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from langchain_core.caches import InMemoryCache
 from langchain_core.globals import set_llm_cache
+from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
@@ -194,6 +195,17 @@ def test_a_tampered_record_in_a_shared_cache_is_a_warned_miss(
     hit = router.invoke("hello")
     record = hit.response_metadata["costrouter"]  # the entry holds the new answer now
     assert record["cache_hit"] is True and record["attempts"][0]["avoided_cost_usd"] < 0.01
+
+
+@pytest.mark.filterwarnings("ignore::langchain_costrouter.errors.UnknownPriceWarning")
+def test_a_hit_of_an_answer_whose_usage_was_counted_says_so() -> None:
+    child = GenericFakeChatModel(messages=iter([AIMessage("an answer with no usage")]))
+    router = RoutedChatModel(routes={"chat": [child]}, cache="memory://", ledger="memory://")
+    answered = router.invoke("q").response_metadata["costrouter"]["attempts"][0]
+    hit = router.invoke("q").response_metadata["costrouter"]["attempts"][0]
+    assert answered["usage_estimated"] is True  # the provider reported none: counted
+    assert (hit["provider"], hit["usage"]) == ("cache", answered["usage"])
+    assert hit.get("usage_estimated") is True
 
 
 def test_diskcache_files_are_private(tmp_path: Path) -> None:
