@@ -120,14 +120,19 @@ def demo_report(directory: Path) -> dict[str, Any]:
 
 def _ledger_totals(totals: SummaryRow) -> dict[str, Any]:
     """Both passes as `costrouter report` sums them from the ledger (the same query)."""
-    levers = {lever: float(getattr(totals, f"saved_{lever}_usd") or 0) for lever in LEVERS}
+    levers = {lever: _dollars(getattr(totals, f"saved_{lever}_usd")) for lever in LEVERS}
     return {
         "calls": totals.calls,
-        "cost_usd": float(totals.cost_usd or 0),
-        "baseline_cost_usd": float(totals.baseline_cost_usd or 0),
+        "cost_usd": _dollars(totals.cost_usd),
+        "baseline_cost_usd": _dollars(totals.baseline_cost_usd),
         "savings_pct": totals.savings_pct,
         "savings_usd": levers,
     }
+
+
+def _dollars(amount: Any) -> float | None:
+    """An amount as JSON shows it: unknown stays None (null), never $0."""
+    return None if amount is None else float(amount)
 
 
 def _demo_router(
