@@ -12,6 +12,7 @@ Quality checks and compression tables are only typed as tables here: their build
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -24,6 +25,28 @@ from langchain_costrouter.errors import ConfigError, unknown_key_message
 OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
 """How a provider is told the output cap: OpenAI's current field, or the older one that
 servers such as llama.cpp's still read (they ignore ``max_completion_tokens``)."""
+
+CACHE_SCHEMES = ("memory", "diskcache", "redis", "rediss")
+"""The URL schemes `cache.open_cache` opens."""
+BUDGET_STORE_SCHEMES = (
+    "memory",
+    "sqlite",
+    "redis",
+    "rediss",
+    "postgresql",
+    "postgresql+psycopg",
+    "postgres",
+)
+"""The URL schemes `budgets.open_store` opens.
+
+Both lists are copies (this module imports only `errors`; a test holds them equal to
+the openers'): the router opens its stores after the file is read, where an unknown
+scheme could no longer be blamed on the file and its key."""
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+"""A URL's scheme as `urllib.parse.urlsplit`, which the openers use, reads it."""
+_SQLALCHEMY_URL = re.compile(r"[\w+]+://")
+"""The start of every URL SQLAlchemy parses (``sqlite:///PATH``, ``postgresql://...``)."""
+_LEDGER_URLS = "memory://, sqlite:///PATH or postgresql://USER@HOST/DB"
 
 
 class _Table(BaseModel):
@@ -141,9 +164,28 @@ class RouterSpec(_Table):
     @field_validator("ledger", mode="plain")
     @classmethod
     def _ledger(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str | bool):
+        """A ledger URL (any SQLAlchemy database), or true for the default ledger.
+
+        Only what no ledger could open is refused here (a path without ``sqlite:///``,
+        say): which databases SQLAlchemy knows is for the ledger to find out. A string
+        is never repeated: a URL may hold a password.
+        """
+        if value is None or isinstance(value, bool):
             return value
-        raise ValueError(f"expected a ledger URL or true for the default ledger, got {value!r}")
+        if isinstance(value, str) and _SQLALCHEMY_URL.match(value):
+            return value
+        shown = "a string that is not a URL" if isinstance(value, str) else repr(value)
+        raise ValueError(f"expected a ledger URL ({_LEDGER_URLS}) or true, got {shown}")
+
+    @field_validator("cache")
+    @classmethod
+    def _cache(cls, value: str | None) -> str | None:
+        return _known_scheme(value, CACHE_SCHEMES, "cache")
+
+    @field_validator("budget_store")
+    @classmethod
+    def _budget_store(cls, value: str | None) -> str | None:
+        return _known_scheme(value, BUDGET_STORE_SCHEMES, "budget store")
 
     def router_fields(self) -> dict[str, Any]:
         """The keys set in the file that are `RoutedChatModel` fields, by field name."""
@@ -153,6 +195,21 @@ class RouterSpec(_Table):
         if self.max_retries is not None:
             fields["retry"] = {"max_retries": self.max_retries}
         return fields
+
+
+def _known_scheme(url: str | None, schemes: tuple[str, ...], what: str) -> str | None:
+    """``url`` when its opener knows its scheme; else an error showing the scheme alone.
+
+    Only a scheme followed by ``://`` is shown: the rest of a URL may hold a password,
+    and so may whatever precedes a colon in a string that is not a URL.
+    """
+    scheme = _SCHEME.match(url or "")
+    if url is None or (scheme and scheme[1].lower() in schemes):
+        return url
+    known = ", ".join(f"{name}://" for name in schemes)
+    if scheme and url.startswith(f"{scheme[1]}://"):
+        raise ValueError(f"unknown {what} URL scheme {scheme[1]!r}; use one of {known}")
+    raise ValueError(f"expected a {what} URL starting with one of {known}")
 
 
 class ConfigFile(_Table):

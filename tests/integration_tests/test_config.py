@@ -104,6 +104,25 @@ def test_config_errors_name_file_and_key(tmp_path: Path, broken: str, key: str) 
     assert str(path) in str(caught.value) and key in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('cache = "reddis://:s3cret@localhost"', "router.cache"),
+        ('ledger = "/var/lib/s3cret.sqlite"', "router.ledger"),
+        ('budget_store = "mysql://app:s3cret@db/app"', "router.budget_store"),
+    ],
+)
+def test_store_urls_no_opener_knows_name_file_and_key_not_the_password(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    text = CONFIG.replace('default_task = "chat"', f'default_task = "chat"\n{line}')
+    path = _write(tmp_path, text.format(base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(ConfigError) as caught:
+        RoutedChatModel.from_config(path)
+    assert caught.value.path == str(path) and caught.value.key == key
+    assert "s3cret" not in str(caught.value)
+
+
 def test_bundled_example_config_builds_every_route() -> None:
     root = Path(__file__).parents[2]
     example = root / "examples" / "costrouter.toml"

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from langchain_costrouter.budgets import urls as budget_urls
+from langchain_costrouter.cache import urls as cache_urls
 from langchain_costrouter.config import load_router_kwargs
+from langchain_costrouter.config_schema import BUDGET_STORE_SCHEMES, CACHE_SCHEMES
 from langchain_costrouter.errors import ConfigError
 
 GOOD = """
@@ -119,6 +122,35 @@ def test_every_wrong_type_is_a_config_error(
 ) -> None:
     message = _error(tmp_path, old, new)
     assert key in message and expected in message
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "expected"),
+    [
+        ('cache = "reddis://:s3cret@localhost"', "router.cache", "scheme 'reddis'; use one of"),
+        ('cache = "localhost:6379/s3cret"', "router.cache", "starting with one of memory://"),
+        ('budget_store = "mysql://app:s3cret@db/app"', "router.budget_store", "scheme 'mysql'"),
+        ('ledger = "s3cret/ledger.sqlite"', "router.ledger", "sqlite:///PATH"),
+    ],
+)
+def test_a_store_url_no_opener_knows_names_the_file_and_key_never_the_url(
+    tmp_path: Path, line: str, key: str, expected: str
+) -> None:
+    """Checked on reading: the router opens its stores later, where the file is unknown."""
+    message = _error(tmp_path, 'default_task = "chat"', f'default_task = "chat"\n{line}')
+    assert f"key {key!r}: " in message and expected in message
+    assert "s3cret" not in message
+
+
+def test_store_urls_are_checked_against_the_openers_own_schemes(tmp_path: Path) -> None:
+    """The schema's copies of the scheme lists (it imports only `errors`) cannot drift."""
+    assert CACHE_SCHEMES == cache_urls.SCHEMES
+    assert BUDGET_STORE_SCHEMES == budget_urls.SCHEMES
+    urls = 'cache = "Redis://h:6379/0"\nbudget_store = "postgres://h/db"\nledger = "mysql://h/db"'
+    kwargs = _load(
+        tmp_path, GOOD.replace('default_task = "chat"', f'default_task = "chat"\n{urls}')
+    )
+    assert (kwargs["cache"], kwargs["budget_store"]) == ("Redis://h:6379/0", "postgres://h/db")
 
 
 def test_several_problems_are_counted_in_one_message(tmp_path: Path) -> None:

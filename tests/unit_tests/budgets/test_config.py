@@ -50,7 +50,21 @@ def test_the_default_store_is_in_process_and_nothing_configured_is_the_null_gate
         ([{"name": "b", "limit_usd": "50"}], "budgets[0].limit_usd", "number of dollars"),
         ([{"name": "b", "limit_usd": 1, "per": 3}], "budgets[0].per", "valid string"),
         ([{"name": "b", "limit_usd": 1, "period": "week"}], "budgets[0].period", "'week'"),
-        ([{"name": "b", "limit_usd": -5}], "budgets[0].limit_usd", "non-negative"),
+        (
+            [{"name": "b", "limit_usd": -5}],
+            "budgets[0].limit_usd",
+            "finite number of dollars, more than \\$0",
+        ),
+        (
+            [{"name": "b", "limit_usd": 0}],
+            "budgets[0].limit_usd",
+            "finite number of dollars, more than \\$0",
+        ),
+        (
+            [{"name": "b", "limit_usd": 1, "period": None, "timezone": "Europe/Paris"}],
+            "budgets[0].timezone",
+            "only applies to a budget with a period",
+        ),
         (
             [{"name": "b", "limit_usd": 1}, {"name": "b", "limit_usd": 2}],
             "budgets[1].name",
