@@ -29,7 +29,7 @@ SUBCOMMANDS = {
     "routes": "show the task routes of a config file (default: the bundled example)",
     "calibrate": "learn the cheapest cascade that keeps quality, from recorded outcomes",
     "replay": "run a policy over recorded outcomes through the router",
-    "report": "spend, tokens and savings per task, model or day",
+    "report": "spend, tokens and savings per task, model, day or purpose",
     "collect": "run an eval set through the config's models and record scored outcomes",
     "drift": "compare recent shadow results per task with the quality its policy promised",
 }

@@ -15,22 +15,10 @@ from typing import Any, cast
 
 from langchain_costrouter.cli.output import check_output_file
 from langchain_costrouter.cli.report_html import render_page
+from langchain_costrouter.cli.report_table import table
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow, open_ledger
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
-from langchain_costrouter.metadata import LEVERS
-
-_COLUMNS = (
-    ("calls", 7),
-    ("tokens in", 11),
-    ("tokens out", 11),
-    ("cost $", 12),
-    ("reference $", 12),
-    ("savings", 8),
-    ("cache hits", 10),
-    ("escalated", 9),
-)
-_COMPRESSION_COLUMN = ("compression net $", 17)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +83,7 @@ def run_report(args: argparse.Namespace) -> int:
     elif args.csv:
         print(_csv(args.by, groups, totals), end="")
     else:
-        print(_table(args.by, groups, totals))
+        print(table(args.by, groups, totals))
     return 0
 
 
@@ -161,100 +149,6 @@ def _with_reference_alias(totals: dict[str, Any]) -> dict[str, Any]:
     the reference model, so both names are given.
     """
     return {**totals, "reference_cost_usd": totals.get("baseline_cost_usd")}
-
-
-def _table(by: str, groups: Summary, totals: SummaryRow) -> str:
-    # The compression column only appears once compression has run: most ledgers have none.
-    columns = _columns(any(_compressed(row) for row in groups))
-    key_width = max([len(by), len("total"), *(len(row.key) for row in groups)])
-    header = by.ljust(key_width) + "".join(name.rjust(width + 2) for name, width in columns)
-    lines = [header, "-" * len(header)]
-    lines += [_line(row, key_width, columns) for row in groups]
-    lines += ["-" * len(header), _line(totals, key_width, columns, key="total")]
-    notes = _notes(totals)
-    tail = ["", *notes] if notes else []
-    return "\n".join(lines + _lever_table(key_width, groups, totals) + tail)
-
-
-def _lever_table(key_width: int, groups: Summary, totals: SummaryRow) -> list[str]:
-    """Savings split by lever, in dollars: each row adds up to its baseline minus its cost."""
-    if totals.savings_usd is None:
-        return []
-    names = (*LEVERS, "saved")
-    header = "".ljust(key_width) + "".join(name.rjust(14) for name in names)
-    lines = ["", "Savings by lever (USD; baseline - cost = the sum of the levers)", header]
-    for key, row in [*((g.key, g) for g in groups), ("total", totals)]:
-        amounts = [getattr(row, f"saved_{lever}_usd") for lever in LEVERS]
-        cells = [_signed(amount) for amount in (*amounts, row.savings_usd)]
-        lines.append(key.ljust(key_width) + "".join(cell.rjust(14) for cell in cells))
-    return lines
-
-
-def _signed(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value:+.6f}"
-
-
-def _columns(compression: bool) -> tuple[tuple[str, int], ...]:
-    return (*_COLUMNS, _COMPRESSION_COLUMN) if compression else _COLUMNS
-
-
-def _line(
-    row: SummaryRow,
-    key_width: int,
-    columns: tuple[tuple[str, int], ...],
-    *,
-    key: str | None = None,
-) -> str:
-    cells = (*_cells(row), _net_dollars(row))[: len(columns)]
-    widths = (width for _, width in columns)
-    return (key or row.key).ljust(key_width) + "".join(
-        cell.rjust(width + 2) for cell, width in zip(cells, widths, strict=True)
-    )
-
-
-def _compressed(row: SummaryRow) -> bool:
-    return row.compression_tokens_saved > 0 or row.compression_cost_usd is not None
-
-
-def _cells(row: SummaryRow) -> tuple[str, ...]:
-    return (
-        str(row.calls),
-        f"{row.input_tokens:,}",
-        f"{row.output_tokens:,}",
-        _dollars(row.cost_usd),
-        _dollars(row.baseline_cost_usd),
-        "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%",
-        f"{100 * row.cache_hit_rate:.1f}%",
-        f"{100 * row.escalation_rate:.1f}%",
-    )
-
-
-def _net_dollars(row: SummaryRow) -> str:
-    """Signed: a compressor that costs more than it saves shows a negative net."""
-    return "-" if row.compression_net_usd is None else f"{row.compression_net_usd:+.6f}"
-
-
-def _notes(totals: SummaryRow) -> list[str]:
-    notes = []
-    if totals.replayed_input_tokens or totals.replayed_output_tokens:
-        notes.append(
-            f"Tokens include cache hits' {totals.replayed_input_tokens:,} in and "
-            f"{totals.replayed_output_tokens:,} out, replayed from the cache: "
-            "no provider billed them."
-        )
-    if totals.unpriced:
-        notes.append(
-            f"{totals.unpriced} rows have no known price: their cost is not in the totals."
-        )
-    if totals.errors:
-        notes.append(f"{totals.errors} rows are failed calls (no cost recorded).")
-    if totals.estimated:
-        notes.append(f"{totals.estimated} rows have token counts estimated with tiktoken.")
-    return notes
-
-
-def _dollars(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value:.6f}"
 
 
 def moment(text: str) -> datetime:

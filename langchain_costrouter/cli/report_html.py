@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import importlib
 import io
+import math
+from decimal import Decimal
 from typing import Any
 
 from langchain_costrouter.errors import ConfigError
@@ -59,10 +61,9 @@ def _svg(pyplot: Any, figure: Any) -> str:
 def _per_day(pyplot: Any, days: Summary) -> str:
     figure, axes = pyplot.subplots(figsize=(8, 3))
     keys = [row.key for row in days]
-    axes.plot(keys, [float(row.cost_usd or 0) for row in days], marker="o", label="cost")
-    axes.plot(
-        keys, [float(row.baseline_cost_usd or 0) for row in days], marker="o", label="baseline"
-    )
+    # An unknown figure is a gap in the line (NaN), never a point at $0.
+    axes.plot(keys, [_number(row.cost_usd) for row in days], marker="o", label="cost")
+    axes.plot(keys, [_number(row.baseline_cost_usd) for row in days], marker="o", label="baseline")
     axes.set_ylabel("USD")
     axes.legend()
     figure.autofmt_xdate()
@@ -93,19 +94,39 @@ def _rates(pyplot: Any, tasks: Summary) -> str:
 
 
 def _headline(totals: SummaryRow) -> str:
-    saved = "-" if totals.savings_pct is None else f"{totals.savings_pct:.1f}%"
+    saved = _saved(totals)
+    left_out = totals.unpriced_calls
     return (
-        f"{totals.calls} calls; cost ${totals.cost_usd or 0:.6f} against a baseline of "
-        f"${totals.baseline_cost_usd or 0:.6f}; saved {saved}"
+        f"{totals.calls} calls; cost {_money(totals.cost_usd)} against a baseline of "
+        f"{_money(totals.baseline_cost_usd)}; saved {saved}"
+        + (f" ({left_out} calls of unknown price or saving left out)" if left_out else "")
     )
+
+
+def _saved(row: SummaryRow) -> str:
+    if row.savings_usd is None and row.unpriced_calls:
+        return "unknown"  # no priced call: not 0%
+    return "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%"
+
+
+def _money(value: Decimal | None) -> str:
+    return "unknown" if value is None else f"${value:.6f}"
+
+
+def _amount(value: Decimal | None) -> str:
+    return "unknown" if value is None else f"{value:.6f}"
+
+
+def _number(value: Decimal | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _task_table(tasks: Summary) -> str:
     head = "<tr><th>task</th><th>calls</th><th>cost $</th><th>baseline $</th><th>saved</th></tr>"
     rows = [
         f"<tr><td>{html.escape(row.key)}</td><td>{row.calls}</td>"
-        f"<td>{row.cost_usd or 0:.6f}</td><td>{row.baseline_cost_usd or 0:.6f}</td>"
-        f"<td>{'-' if row.savings_pct is None else f'{row.savings_pct:.1f}%'}</td></tr>"
+        f"<td>{_amount(row.cost_usd)}</td><td>{_amount(row.baseline_cost_usd)}</td>"
+        f"<td>{_saved(row)}</td></tr>"
         for row in tasks
     ]
     return f"<table>{head}{''.join(rows)}</table>"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_costrouter import _syscalls
+from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 
@@ -43,7 +44,7 @@ class Journal:
         self._seq = 0
         self._spooling = False
         self._unsynced = False
-        spool.make_private_dir(directory)
+        make_private_dir(directory)
         self._current = self._open_segment()
 
     @property

@@ -22,8 +22,9 @@ from typing import Any
 import platformdirs
 import sqlalchemy as sa
 
+from langchain_costrouter._private_files import make_private_dir
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.ledger.spool import make_private_dir
 
 APP_NAME = "langchain-costrouter"
 _BUSY_TIMEOUT_MS = 30_000
@@ -60,13 +61,22 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def create_ledger_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; a SQLite file (and its directory) is created owner-only."""
+    """An engine for ``url``; a SQLite file (and its directory) is created owner-only.
+
+    Raises:
+        ConfigError: An unknown database, a missing driver, or in-memory SQLite (each
+            connection of which is a database of its own: the background writer's
+            would not be the one the tables were created on).
+    """
     path = sqlite_path(url)
     if path is None:
         try:
+            _refuse_sqlite_in_memory(url)
             return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
         except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError):
             raise _unknown_url(url) from None
+        except ImportError as error:  # the dialect is known, its driver is not installed
+            raise _missing_driver(url, error.name) from None
     try:
         create_private_file(path)
     except OSError as error:
@@ -84,14 +94,37 @@ def create_ledger_engine(url: str) -> sa.Engine:
 
 
 def _unknown_url(url: str) -> ConfigError:
-    try:  # never a password in an error message
-        shown = sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        shown = url.split("://", 1)[0] + "://..." if "://" in url else "(not a URL)"
-    return ConfigError(
-        f"cannot open the ledger URL {shown!r}: unknown database. "
-        "Use memory://, sqlite:///PATH or postgresql://USER@HOST/DB."
-    )
+    return ConfigError(f"cannot open the ledger URL {shown_url(url)!r}: unknown database. {_USE}")
+
+
+def _missing_driver(url: str, module: str | None) -> ConfigError:
+    """Name the module SQLAlchemy could not import, and the package that provides it."""
+    if module is None:
+        missing = "its database driver is not installed"
+    else:
+        package = _DRIVER_PACKAGES.get(module.split(".")[0], module.split(".")[0])
+        missing = f"the database driver {module} is not installed (pip install {package!r})"
+    return ConfigError(f"cannot open the ledger URL {shown_url(url)!r}: {missing}. {_USE}")
+
+
+def _refuse_sqlite_in_memory(url: str) -> None:
+    """``sqlite://`` would seem to work, then lose rows: refuse it at once."""
+    if sa.make_url(url).get_backend_name() == "sqlite":  # and sqlite_path named no file
+        raise ConfigError(
+            f"the ledger URL {shown_url(url)!r} is an in-memory SQLite database, which the "
+            "ledger's background writer cannot share. Use memory:// for rows kept in "
+            "memory, or sqlite:///PATH for a file."
+        )
+
+
+_USE = "Use memory://, sqlite:///PATH or postgresql://USER@HOST/DB."
+_DRIVER_PACKAGES = {
+    "psycopg": "langchain-costrouter[postgres]",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+    "pymysql": "PyMySQL",
+}
+"""What to install for a driver whose pip name differs from its module's."""
 
 
 def _check_sqlite_file(path: Path) -> None:

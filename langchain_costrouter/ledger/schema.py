@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.metadata import LEVERS
 
@@ -65,7 +66,7 @@ def migrate(engine: sa.Engine, prefix: str = DEFAULT_TABLE_PREFIX) -> int:
         current = conn.execute(sa.select(sa.func.max(versions.c.version))).scalar() or 0
         if current > LATEST_VERSION:
             raise ConfigError(
-                f"the ledger at {engine.url.render_as_string()} has schema version {current}, "
+                f"the ledger at {_shown(engine)} has schema version {current}, "
                 f"newer than this langchain-costrouter understands ({LATEST_VERSION}). "
                 "Upgrade langchain-costrouter."
             )
@@ -73,6 +74,11 @@ def migrate(engine: sa.Engine, prefix: str = DEFAULT_TABLE_PREFIX) -> int:
             migration.apply(conn, prefix)
             conn.execute(sa.insert(versions).values(version=migration.version))
     return LATEST_VERSION
+
+
+def _shown(engine: sa.Engine) -> str:
+    """The engine's URL as an error message may show it: no password, in any form."""
+    return shown_url(engine.url.render_as_string(hide_password=True))
 
 
 def _lock_migrations(conn: sa.Connection, prefix: str) -> None:

@@ -33,7 +33,6 @@ from typing import Any
 import orjson
 import platformdirs
 
-from langchain_costrouter._private_files import make_private_dir as make_private_dir
 from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
 
 APP_NAME = "langchain-costrouter"

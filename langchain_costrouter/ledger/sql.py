@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import queries, spool
 from langchain_costrouter.ledger._bulk import BulkInsert
@@ -88,7 +89,7 @@ class SQLLedger(Ledger):
         spool_root: Where the journals live (None: `spool.spool_root`, the user data dir).
         """
         engine = create_ledger_engine(url)
-        self.url = engine.url.render_as_string(hide_password=True)
+        self.url = shown_url(engine.url.render_as_string(hide_password=True))
         self.spool_dir = spool.spool_dir(self.url, table_prefix, spool_root)
         """This ledger's journal and spool directory (owner-only)."""
         self._store = _RowStore(engine, table_prefix)

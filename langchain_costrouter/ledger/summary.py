@@ -1,20 +1,25 @@
-"""Spend, tokens and savings per task, model or day, from ledger rows.
+"""Spend, tokens and savings per task, model, day or purpose, from ledger rows.
 
-SQL ledgers aggregate in the database and the in-memory ledger in Python; both
-fill the same `GroupTotals` (money in integer picodollars), so the figures of a
-report do not depend on where the rows live.
+SQL ledgers aggregate in the database (`queries`) and the in-memory ledger in Python
+(`grouping`); both fill the same `GroupTotals` (money in integer picodollars), so the
+figures of a report do not depend on where the rows live.
+
+Cost, baseline and savings count the same calls, the priced ones, so that in every
+group baseline - cost = the sum of the levers: a call with an unknown price (of an
+attempt, or of the reference) is left out of all three and counted in
+``unpriced_calls`` instead, never read as $0.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from langchain_costrouter.ledger.dollars import from_picousd, to_picousd
+from langchain_costrouter.ledger.dollars import from_picousd
 from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.metadata import LEVERS
 
@@ -37,9 +42,8 @@ class GroupTotals:
     reasoning_tokens: int = 0
     replayed_input_tokens: int = 0  # the tokens of cache hits' rows: no provider billed them
     replayed_output_tokens: int = 0
-    cost_picousd: int | None = None
+    cost_picousd: int | None = None  # the rows of priced calls only, as the baseline
     baseline_picousd: int | None = None
-    paired_baseline_picousd: int = 0  # baselines of the calls whose saving is known
     saved_routing_picousd: int = 0
     saved_cascade_picousd: int = 0
     saved_cache_picousd: int = 0
@@ -49,6 +53,8 @@ class GroupTotals:
     escalated_calls: int = 0
     errors: int = 0
     unpriced: int = 0
+    unpriced_calls: int = 0  # calls left out of cost, baseline and savings
+    unpriced_calls_known_cost_picousd: int | None = None  # their rows with a known cost
     estimated: int = 0
     compression_tokens_saved: int = 0
     compression_saved_picousd: int | None = None
@@ -59,11 +65,17 @@ class GroupTotals:
 class SummaryRow:
     """Spend of one group. Rates are fractions of calls (distinct run ids).
 
-    ``cost_usd`` sums the rows with a known cost (None if there is none) and
-    ``unpriced`` counts the others, so an unknown price never reads as $0.
-    ``savings_usd`` is the sum of the five levers (``saved_*_usd``), each call's
-    ``baseline - cost`` split as its record split it; ``savings_pct`` divides it by
-    the baselines of those calls. Rows from before the split read as routing only.
+    ``cost_usd``, ``baseline_cost_usd`` and ``savings_usd`` count the priced calls
+    only (None if there is none), so ``baseline_cost_usd - cost_usd == savings_usd``
+    to the picodollar. ``unpriced_calls`` counts the calls left out (an attempt or the
+    reference has no known price: their cost and saving are unknown, never $0),
+    ``unpriced`` their rows with no known price, and ``unpriced_calls_known_cost_usd``
+    what their priced rows cost (a lower bound of their spend). ``savings_usd`` is the
+    sum of the five levers (``saved_*_usd``), each call's ``baseline - cost`` split as
+    its record split it; ``savings_pct`` divides it by ``baseline_cost_usd``. Rows
+    from before the split read as routing only. By model, a call's baseline and
+    levers sit on the model that served it and its other attempts' cost on theirs,
+    so only sums over whole calls (any other grouping, the total) reconcile.
     ``compression_net_usd`` is what compression saved on the serving models minus what
     the compressor's own calls cost; None when there was no compression, or when tokens
     were saved at an unknown price. The token counts include cache hits' (a hit keeps
@@ -90,6 +102,8 @@ class SummaryRow:
     escalation_rate: float
     errors: int
     unpriced: int
+    unpriced_calls: int
+    unpriced_calls_known_cost_usd: Decimal | None
     estimated: int
     compression_tokens_saved: int
     compression_saved_usd: Decimal | None
@@ -104,10 +118,10 @@ class SummaryRow:
     @classmethod
     def from_totals(cls, totals: GroupTotals) -> SummaryRow:
         """Turn raw sums into dollars and rates."""
-        paired_baseline = totals.paired_baseline_picousd
+        baseline = totals.baseline_picousd
         levers = {lever: getattr(totals, f"saved_{lever}_picousd") for lever in LEVERS}
         savings = sum(levers.values())
-        known = bool(paired_baseline) or any(levers.values())  # failed calls: baseline 0
+        known = baseline is not None  # a failed call's baseline is 0, not unknown
         calls = totals.calls
         return cls(
             key=totals.key,
@@ -121,13 +135,15 @@ class SummaryRow:
             replayed_input_tokens=totals.replayed_input_tokens,
             replayed_output_tokens=totals.replayed_output_tokens,
             cost_usd=from_picousd(totals.cost_picousd),
-            baseline_cost_usd=from_picousd(totals.baseline_picousd),
+            baseline_cost_usd=from_picousd(baseline),
             savings_usd=from_picousd(savings) if known else None,
-            savings_pct=100.0 * savings / paired_baseline if paired_baseline else None,
+            savings_pct=100.0 * savings / baseline if baseline else None,
             cache_hit_rate=totals.cache_hit_calls / calls if calls else 0.0,
             escalation_rate=totals.escalated_calls / calls if calls else 0.0,
             errors=totals.errors,
             unpriced=totals.unpriced,
+            unpriced_calls=totals.unpriced_calls,
+            unpriced_calls_known_cost_usd=from_picousd(totals.unpriced_calls_known_cost_picousd),
             estimated=totals.estimated,
             compression_tokens_saved=totals.compression_tokens_saved,
             compression_saved_usd=from_picousd(totals.compression_saved_picousd),
@@ -207,18 +223,6 @@ class RowFilter:
         return {"namespace": self.namespace, "task": self.task, "purpose": self.purpose}
 
 
-def summarise_rows(rows: Iterable[LedgerRow], by: GroupBy, where: RowFilter) -> Summary:
-    """Aggregate rows in Python, the way the SQL ledgers aggregate in the database."""
-    groups: dict[str, _Group] = {}
-    if by == "all":
-        groups["all"] = _Group(GroupTotals("all"))
-    for row in rows:
-        if where.matches(row):
-            key = _group_key(row, by)
-            groups.setdefault(key, _Group(GroupTotals(key))).add(row)
-    return summary_of((group.totals() for group in groups.values()), by)
-
-
 def parse_since(since: datetime | str | None) -> datetime | None:
     """An aware UTC datetime from an ISO string or datetime (naive means UTC)."""
     if since is None:
@@ -227,77 +231,3 @@ def parse_since(since: datetime | str | None) -> datetime | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def _group_key(row: LedgerRow, by: GroupBy) -> str:
-    if by == "task":
-        return row.task if row.task is not None else NO_TASK
-    if by == "model":
-        return row.model
-    if by == "day":
-        return row.time.date().isoformat()
-    if by == "purpose":
-        return row.purpose
-    return "all"
-
-
-@dataclass
-class _Group:
-    sums: GroupTotals
-    run_ids: set[str] = field(default_factory=set)
-    cache_hit_run_ids: set[str] = field(default_factory=set)
-    escalated_run_ids: set[str] = field(default_factory=set)
-
-    def add(self, row: LedgerRow) -> None:
-        sums = self.sums
-        sums.attempts += 1
-        sums.input_tokens += row.input_tokens
-        sums.cache_read_tokens += row.cache_read_tokens
-        sums.cache_write_tokens += row.cache_write_tokens
-        sums.output_tokens += row.output_tokens
-        sums.reasoning_tokens += row.reasoning_tokens
-        self._add_money(row)
-        sums.errors += row.error is not None
-        sums.unpriced += row.cost_usd is None and row.error is None
-        sums.estimated += row.usage_estimated
-        self._add_compression_saving(row)
-        self.run_ids.add(row.run_id)
-        if row.cache_hit:
-            self.cache_hit_run_ids.add(row.run_id)
-            sums.replayed_input_tokens += row.input_tokens
-            sums.replayed_output_tokens += row.output_tokens
-        if row.escalated:
-            self.escalated_run_ids.add(row.run_id)
-
-    def _add_money(self, row: LedgerRow) -> None:
-        sums = self.sums
-        cost, baseline = to_picousd(row.cost_usd), to_picousd(row.baseline_cost_usd)
-        if cost is not None:
-            sums.cost_picousd = (sums.cost_picousd or 0) + cost
-        if baseline is not None:
-            sums.baseline_picousd = (sums.baseline_picousd or 0) + baseline
-        if row.saved_routing_usd is not None and baseline is not None:
-            sums.paired_baseline_picousd += baseline
-            for lever in LEVERS:
-                saved = to_picousd(getattr(row, f"saved_{lever}_usd")) or 0
-                setattr(
-                    sums, f"saved_{lever}_picousd", getattr(sums, f"saved_{lever}_picousd") + saved
-                )
-        elif cost is not None and baseline is not None:  # a row from before the lever split
-            sums.paired_baseline_picousd += baseline
-            sums.saved_routing_picousd += baseline - cost
-        if cost is not None and row.role == "compressor":
-            sums.compression_cost_picousd = (sums.compression_cost_picousd or 0) + cost
-
-    def _add_compression_saving(self, row: LedgerRow) -> None:
-        sums = self.sums
-        sums.compression_tokens_saved += row.compression_tokens_saved
-        saved = to_picousd(row.compression_saved_usd)
-        if saved is not None:
-            sums.compression_saved_picousd = (sums.compression_saved_picousd or 0) + saved
-
-    def totals(self) -> GroupTotals:
-        self.sums.calls = len(self.run_ids)
-        self.sums.cache_hit_calls = len(self.cache_hit_run_ids)
-        self.sums.escalated_calls = len(self.escalated_run_ids)
-        return self.sums

@@ -14,6 +14,7 @@ from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import GROUP_BY, InMemoryLedger, SQLLedger, open_ledger
 from tests.services import drop_tables
 from tests.unit_tests.ledger.support import sample_rows
+from tests.unit_tests.ledger.unpriced_support import PRICED_BASELINE, PRICED_COST, mixed_rows
 
 pytestmark = pytest.mark.services
 
@@ -41,6 +42,21 @@ def test_rows_and_summaries_match_the_in_memory_ledger(postgres_url: str, prefix
         for by in GROUP_BY:
             assert postgres.summary(by=by) == memory.summary(by=by)
         assert postgres.summary(since="2026-03-02") == memory.summary(since="2026-03-02")
+
+
+def test_unpriced_calls_are_left_out_as_in_memory(postgres_url: str, prefix: str) -> None:
+    memory = InMemoryLedger()
+    memory.add(mixed_rows())
+    with open_ledger(postgres_url, table_prefix=prefix) as postgres:
+        postgres.add(mixed_rows())
+        for by in GROUP_BY:
+            assert postgres.summary(by=by) == memory.summary(by=by), by
+        (total,) = postgres.summary(by="all")
+        since = "2026-03-02"
+        assert postgres.summary(by="all", since=since) == memory.summary(by="all", since=since)
+    assert (total.cost_usd, total.baseline_cost_usd) == (PRICED_COST, PRICED_BASELINE)
+    assert total.savings_usd == PRICED_BASELINE - PRICED_COST
+    assert total.unpriced_calls == 3
 
 
 def test_concurrent_first_opens_create_the_schema_once(postgres_url: str, prefix: str) -> None:

@@ -194,3 +194,26 @@ async def test_a_cut_stream_and_a_cancelled_call_keep_their_rows(
     # No answer, so no baseline: what was paid is a loss, and the levers say so exactly.
     assert total.cost_usd is not None and total.baseline_cost_usd == 0
     assert total.savings_usd == -total.cost_usd
+
+
+def test_calls_of_unknown_price_are_left_out_not_counted_as_zero(
+    openai_server: LocalOpenAIServer, ledger: Ledger
+) -> None:
+    local = Tier.of(_child(openai_server, "my-local-llm"), check=LabelSet(["a"]))  # no price
+    router = RoutedChatModel(
+        routes={"t": [local, _child(openai_server, "gpt-4o")]}, default_task="t", ledger=ledger
+    )
+    openai_server.script([Reply("a"), Reply("b")], model="my-local-llm")
+    served = _record(router.invoke("q1"))  # served by the unpriced tier
+    escalated = _record(router.invoke("q2"))  # rejected there, answered by gpt-4o
+    priced = _record(router.invoke("q3", model="gpt-4o"))
+    assert served["cost_usd"] is None and served["baseline_cost_usd"] is not None
+    assert escalated["cost_usd"] is None and escalated["escalated"]
+
+    (total,) = ledger.summary(by="all")
+    assert total.cost_usd == _d(priced["cost_usd"])
+    assert total.baseline_cost_usd == _d(priced["baseline_cost_usd"])  # not the others'
+    assert total.savings_usd == total.baseline_cost_usd - total.cost_usd
+    assert (total.unpriced_calls, total.unpriced) == (2, 2)
+    answered = escalated["attempts"][-1]
+    assert total.unpriced_calls_known_cost_usd == _d(answered["cost_usd"])

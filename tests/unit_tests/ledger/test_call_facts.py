@@ -10,7 +10,7 @@ import pytest
 
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.ledger.rows import rows_from_costrouter
-from langchain_costrouter.metadata import CostRouterMetadata
+from langchain_costrouter.metadata import LEVERS, CostRouterMetadata
 
 RECORD: CostRouterMetadata = {
     "task": "chat",
@@ -36,9 +36,11 @@ def test_the_flag_is_stored_and_read_back(tmp_path: Path, store: str) -> None:
 def test_eval_and_shadow_spend_is_kept_apart_by_purpose(tmp_path: Path, store: str) -> None:
     url = f"sqlite:///{tmp_path / 'l.sqlite'}" if store == "sqlite" else store
     now = datetime.now(UTC)
-    priced: CostRouterMetadata = {
+    priced: CostRouterMetadata = {  # a call served by the reference model: nothing saved
         "task": "chat",
         "attempts": [{"model": "m", "cost_usd": 0.5, "accepted": True}],
+        "baseline_cost_usd": 0.5,
+        "savings_usd": dict.fromkeys(LEVERS, 0.0),
     }
     calls = [
         ({**priced}, "p1"),

@@ -47,16 +47,19 @@ def test_summary_by_task(ledger: Ledger) -> None:
     assert (chat.key, chat.calls, chat.unpriced, chat.cache_read_tokens) == ("chat", 1, 1, 500)
     assert (classify.replayed_input_tokens, classify.replayed_output_tokens) == (100, 10)
     assert (chat.replayed_input_tokens, chat.replayed_output_tokens) == (0, 0)  # no hit there
-    assert chat.cost_usd == Decimal("0.002")
+    # r3's judge has no price: the call's cost and saving are unknown, so it is left out.
+    assert (chat.cost_usd, chat.baseline_cost_usd, chat.savings_usd) == (None, None, None)
+    assert (chat.unpriced_calls, chat.unpriced_calls_known_cost_usd) == (1, Decimal("0.002"))
 
 
 def test_summary_totals_and_by_model(ledger: Ledger) -> None:
     ledger.add(sample_rows())
     (totals,) = ledger.summary(by="all")
     assert (totals.calls, totals.attempts, totals.input_tokens) == (3, 5, 1300)
-    assert totals.cost_usd == Decimal("0.007")
-    assert totals.baseline_cost_usd == Decimal("0.065")
-    assert totals.unpriced == 1
+    assert totals.cost_usd == Decimal("0.005")  # r3 (a row of unknown price) is left out
+    assert totals.baseline_cost_usd == Decimal("0.06")
+    assert totals.savings_usd == totals.baseline_cost_usd - totals.cost_usd
+    assert (totals.unpriced, totals.unpriced_calls) == (1, 1)
     by_model = {row.key: row for row in ledger.summary(by="model")}
     assert set(by_model) == {"small", "big", "mystery"}
     assert by_model["mystery"].cost_usd is None
@@ -88,5 +91,6 @@ def test_summary_row_json_has_floats(ledger: Ledger) -> None:
     ledger.add(sample_rows())
     (totals,) = ledger.summary(by="all")
     as_json = totals.to_dict()
-    assert as_json["cost_usd"] == pytest.approx(0.007)
+    assert as_json["cost_usd"] == pytest.approx(0.005)
+    assert as_json["unpriced_calls_known_cost_usd"] == pytest.approx(0.002)
     assert isinstance(as_json["baseline_cost_usd"], float)
