@@ -19,12 +19,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import SecretBytes, SecretStr
 
 _SECRET_NAME = re.compile(
-    r"(^|[-_.])(api[-_]?key|secret|password|passwd|authorization|access[-_]?token"
-    r"|auth[-_]?token|session[-_]?token|private[-_]?key|bearer|cookie)($|[-_.])",
+    r"passw(or)?d"  # anywhere: sslpassword (libpq), dbPassword...
+    r"|(^|[-_.])(api[-_]?key|secret|authorization|access[-_]?token|auth[-_]?token"
+    r"|session[-_]?token|private[-_]?key|bearer|cookie)($|[-_.])",
     re.IGNORECASE,
 )
 """Credential names as parameters and as HTTP headers spell them: ``api_key``, ``apiKey``,
-``x-api-key`` (Anthropic), ``api-key`` (Azure OpenAI), ``Authorization``..."""
+``x-api-key`` (Anthropic), ``api-key`` (Azure OpenAI), ``Authorization``, ``sslpassword``..."""
 
 MASK = "***"
 

@@ -30,6 +30,8 @@ from langchain_costrouter.errors import ConfigError
         "Authorization",
         "password",
         "client.secret",
+        "sslpassword",
+        "dbPassword",
         "session_token",
         "private-key",
         "Cookie",
@@ -59,6 +61,10 @@ def test_names_that_only_look_like_credentials(name: str) -> None:
         (
             "postgresql+psycopg://u@h/test?password=hunter2",
             "postgresql+psycopg://u@h/test?password=***",
+        ),
+        (
+            "postgresql://u@h/db?sslpassword=hunter2&sslmode=verify-full",
+            "postgresql://u@h/db?sslpassword=***&sslmode=verify-full",
         ),
         ("sqlite:///relative.sqlite3", "sqlite:///relative.sqlite3"),
         ("memory://", "memory://"),
