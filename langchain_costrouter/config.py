@@ -61,6 +61,21 @@ def load_router_kwargs(path: Path) -> dict[str, Any]:
     return _Builder(str(path), spec).router_kwargs()
 
 
+def in_config_file(error: ConfigError, path: Path, given: Iterable[str]) -> ConfigError:
+    """An error the router raised on arguments read from ``path``, named as the file names
+    them (``router.cache`` for the cache it could not open); an error about an argument
+    given in code (``given``), or one that names its file already, is left as it is."""
+    field = (error.key or "").split(".")[0].split("[")[0]
+    if error.path is not None or not error.key or field in given:
+        return error
+    key = f"router.{error.key}" if error.key in _ROUTER_TABLE_STORES else error.key
+    return ConfigError(error.reason, path=str(path), key=key)
+
+
+_ROUTER_TABLE_STORES = frozenset({"cache", "ledger", "budget_store"})
+"""Router fields the file sets in its ``[router]`` table."""
+
+
 def load_models(path: Path) -> dict[str, Deployment]:
     """Every ``[models.NAME]`` of the file as a priced deployment, routed or not.
 

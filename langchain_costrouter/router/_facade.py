@@ -26,8 +26,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from langchain_costrouter import tokens
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
 from langchain_costrouter.budgets import Budget, RateLimit
-from langchain_costrouter.config import checked_router_kwargs, load_router_kwargs
-from langchain_costrouter.errors import InvalidRequestError
+from langchain_costrouter.config import checked_router_kwargs, in_config_file, load_router_kwargs
+from langchain_costrouter.errors import ConfigError, InvalidRequestError
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
 from langchain_costrouter.router._children import chat_result, content_chunk, final_chunk
@@ -144,7 +144,10 @@ class RoutedChatModel(BaseChatModel):
     @classmethod
     def from_config(cls, path: str | Path, **overrides: Any) -> RoutedChatModel:
         """Build a router from a TOML file of providers, models and routes."""
-        return cls(**{**load_router_kwargs(Path(path)), **overrides})
+        try:
+            return cls(**{**load_router_kwargs(Path(path)), **overrides})
+        except ConfigError as error:  # e.g. a store the file names that cannot be opened
+            raise in_config_file(error, Path(path), overrides) from None
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """A short repr: tiers of each route, and the stores' URLs without secrets."""

@@ -8,7 +8,8 @@ already opened cache and ledger.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -173,12 +174,13 @@ def _budgets(fields: RouterFields, prices: PriceTable, gate: Gate | None) -> Bud
     if gate is None:
         gate = NullBudgetGate()
         if fields.budgets or fields.rate_limits:
-            gate = BudgetGate(
-                fields.budgets,
-                fields.budget_store,
-                rate_limits=fields.rate_limits,
-                on_soft_limit=fields.on_soft_limit,
-            )
+            with _keyed("budget_store"):
+                gate = BudgetGate(
+                    fields.budgets,
+                    fields.budget_store,
+                    rate_limits=fields.rate_limits,
+                    on_soft_limit=fields.on_soft_limit,
+                )
     return Budgets(gate, WorstCase(prices), max_wait=fields.retry.backoff_cap)
 
 
@@ -186,14 +188,28 @@ def _open_cache(spec: Any, namespace: str) -> CacheStage:
     """None: no cache; a URL, a `ResponseCache` or a LangChain `BaseCache`."""
     if spec is None:
         return NoCache()
-    return RouterCache(as_response_cache(spec), namespace)
+    with _keyed("cache"):
+        return RouterCache(as_response_cache(spec), namespace)
 
 
 def _open_ledger(spec: Any) -> Ledger | None:
     """None/False: no ledger; True: the embedded SQLite file; a URL or a `Ledger`."""
     if spec is None or spec is False:
         return None
-    return open_ledger(None if spec is True else spec)
+    with _keyed("ledger"):
+        return open_ledger(None if spec is True else spec)
+
+
+@contextmanager
+def _keyed(field: str) -> Iterator[None]:
+    """A store that cannot be opened is named by the router field that asked for it (the
+    config file adds its own path and table: `RoutedChatModel.from_config`)."""
+    try:
+        yield
+    except ConfigError as error:
+        if error.key is not None:
+            raise
+        raise ConfigError(error.reason, key=field) from None
 
 
 def _url(ledger: Ledger | None) -> str | None:
