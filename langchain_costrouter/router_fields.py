@@ -111,4 +111,7 @@ def as_config_error(error: ValidationError) -> ConfigError:
             return cause
     problem = problems[0]
     key = ".".join(str(part) for part in problem["loc"]) or None
-    return ConfigError(f"{problem['msg']}, got {problem['input']!r}", key=key)
+    if problem["type"] == "extra_forbidden":
+        return ConfigError("unknown key; check its spelling against the documented fields", key=key)
+    reason = problem["msg"].removeprefix("Value error, ")  # pydantic's wording, not ours
+    return ConfigError(f"{reason}, got {problem['input']!r}", key=key)

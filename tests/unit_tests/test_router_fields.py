@@ -69,6 +69,16 @@ def test_config_errors_names_the_field_pydantic_refused() -> None:
         RoutedChatModel(routes={"chat": MODEL}, reference_model=3)  # type: ignore[arg-type]
 
 
+def test_a_budget_given_as_a_dict_is_refused_in_the_packages_words() -> None:
+    with pytest.raises(ConfigError) as zero, config_errors():
+        RoutedChatModel(routes={"chat": MODEL}, budgets=[{"name": "b", "limit_usd": 0}])
+    assert zero.value.key == "budgets.0.limit_usd"
+    assert zero.value.reason.startswith("must be a finite number of dollars, more than $0")
+    with pytest.raises(ConfigError) as typo, config_errors():
+        RoutedChatModel(routes={"chat": MODEL}, budgets=[{"name": "b", "limit_usd": 1, "perod": 1}])
+    assert typo.value.key == "budgets.0.perod" and typo.value.reason.startswith("unknown key")
+
+
 def test_an_error_in_the_file_config_env_names_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
