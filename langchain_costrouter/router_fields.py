@@ -11,13 +11,14 @@ instead of pydantic's ``ValidationError`` wrapping ours.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
 
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, unknown_key_message
 from langchain_costrouter.routes import normalise_routes
 from langchain_costrouter.values import label, number_in, whole_number
 
@@ -115,3 +116,44 @@ def as_config_error(error: ValidationError) -> ConfigError:
         return ConfigError("unknown key; check its spelling against the documented fields", key=key)
     reason = problem["msg"].removeprefix("Value error, ")  # pydantic's wording, not ours
     return ConfigError(f"{reason}, got {problem['input']!r}", key=key)
+
+
+_CHILD_PARAMETERS = frozenset(
+    {
+        "model",
+        "model_name",
+        "temperature",
+        "top_p",
+        "seed",
+        "max_tokens",
+        "max_completion_tokens",
+        "timeout",
+        "request_timeout",
+        "stop",
+        "max_retries",
+        "api_key",
+        "base_url",
+        "streaming",
+    }
+)
+"""What chat models commonly take at construction (LangChain's standard tests pass them):
+a router has no model of its own to give them to."""
+
+
+def refuse_unknown_arguments(data: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+    """LangChain's chat models ignore arguments they do not know, so ``budget=`` for
+    ``budgets=`` would drop a budget without a word: refuse it, naming the closest field.
+    A child model's parameter is ignored with a warning that says where it belongs."""
+    for name in data:
+        if name in fields:
+            continue
+        if name in _CHILD_PARAMETERS:
+            warnings.warn(
+                f"RoutedChatModel ignores {name}=: set it on the child models in its routes, "
+                f"or pass it with each call (router.invoke(..., {name}=...)).",
+                UserWarning,
+                stacklevel=4,
+            )
+            continue
+        known = (field for field in fields if field != "response_cache")
+        raise ConfigError(unknown_key_message(name, known), key=name)

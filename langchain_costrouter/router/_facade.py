@@ -39,7 +39,7 @@ from langchain_costrouter.router._request import RunManager, begin, with_task
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router._tools import openai_tools, structured_runnable
-from langchain_costrouter.router_fields import config_errors
+from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
 from langchain_costrouter.routes import Route, normalise_routes, warn_about_child_retries
 
 # One breaker registry per process unless a router is given its own: a provider
@@ -120,6 +120,7 @@ class RoutedChatModel(BaseChatModel):
         Without ``routes``, the file named by ``COSTROUTER_CONFIG`` supplies them (and
         arguments given in code override the file's); its errors name the variable.
         """
+        refuse_unknown_arguments(data, type(self).model_fields)
         with config_errors():  # pydantic wraps errors raised inside it; unwrap ours
             super().__init__(**checked_router_kwargs(data))
 

@@ -118,3 +118,15 @@ def test_routed_chat_model_names_config_env_in_its_error(
     monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match=CONFIG_ENV):
         RoutedChatModel()
+
+
+def test_a_misspelt_argument_is_refused_not_ignored() -> None:
+    with pytest.raises(ConfigError, match="did you mean `budgets`") as raised:
+        RoutedChatModel(routes={"chat": MODEL}, budget=[])
+    assert raised.value.key == "budget"
+
+
+def test_a_child_models_parameter_is_ignored_with_a_warning_saying_where_it_goes() -> None:
+    with pytest.warns(UserWarning, match=r"ignores temperature=: set it on the child models"):
+        router = RoutedChatModel(routes={"chat": MODEL}, temperature=0)
+    assert router.invoke("hi").content  # built and routing
