@@ -100,6 +100,9 @@ class RouterIO:
             message = first_message(result)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             return self._ended(Called(None, error, _ms(start)))
+        except BaseException as error:  # interrupted: noted, then billed by the flow
+            self._cut(error, start)
+            raise
         self.child_result = result
         return self._ended(Called(message, None, _ms(start)))
 
@@ -116,6 +119,9 @@ class RouterIO:
                 yield strip_router_keys(chunk)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             return self._ended(_broken(delivered, error, start))
+        except BaseException as error:  # the consumer stopped reading, or an interrupt
+            self._cut(error, start, delivered)
+            raise
         return self._ended(Called(merge_chunks(delivered), None, _ms(start)))
 
     def _hold(self, step: HoldFlight) -> bool:
@@ -151,6 +157,9 @@ class RouterIO:
             message = first_message(result)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             return self._ended(Called(None, error, _ms(start)))
+        except BaseException as error:  # cancelled: noted, then billed by the flow
+            self._cut(error, start)
+            raise
         self.child_result = result
         return self._ended(Called(message, None, _ms(start)))
 
@@ -170,6 +179,9 @@ class RouterIO:
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             result.append(self._ended(_broken(delivered, error, start)))
             return
+        except BaseException as error:  # cancelled, or the consumer stopped reading
+            self._cut(error, start, delivered)
+            raise
         result.append(self._ended(Called(merge_chunks(delivered), None, _ms(start))))
 
     async def _ahold(self, step: HoldFlight) -> bool:
@@ -198,6 +210,16 @@ class RouterIO:
         cancelled = str(last.get("reason", "")).startswith("cancelled")
         return held, last.get("cost_usd") if cancelled else 0.0
 
+    def _cut(
+        self, error: BaseException, start: float, delivered: list[BaseMessageChunk] | None = None
+    ) -> None:
+        """A provider call cut off (cancelled, a consumer that stopped reading a stream):
+        its telemetry is noted like any attempt's. ``in_flight`` stays set, so the flow's
+        `_record.Recorder.fail` bills what it delivered (the span's figures come from that)."""
+        request = self.request
+        if request.trace is not None:
+            request.trace.attempt_ended(request, _broken(delivered or [], error, start))
+
     def _ended(self, called: Called) -> Called:
         request = self.request
         if request.trace is not None:
@@ -206,7 +228,7 @@ class RouterIO:
         return called
 
 
-def _broken(delivered: list[BaseMessageChunk], error: Exception, start: float) -> Called:
+def _broken(delivered: list[BaseMessageChunk], error: BaseException, start: float) -> Called:
     """A stream that failed: after chunks reached the caller, they come back as partial."""
     partial = merge_chunks(delivered) if delivered else None
     return Called(None, error, _ms(start), partial)

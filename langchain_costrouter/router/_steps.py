@@ -131,7 +131,7 @@ class Called(NamedTuple):
     """
 
     message: AIMessage | None
-    error: Exception | None
+    error: BaseException | None
     latency_ms: float
     partial: AIMessage | None = None
 

@@ -43,7 +43,7 @@ class CallResult(Protocol):
     @property
     def message(self) -> AIMessage | None: ...
     @property
-    def error(self) -> Exception | None: ...
+    def error(self) -> BaseException | None: ...
     @property
     def latency_ms(self) -> float: ...
 
@@ -73,7 +73,7 @@ class AttemptNote:
     start_ns: int
     end_ns: int
     response_model: str | None
-    error: Exception | None
+    error: BaseException | None
     prompt: list[BaseMessage] | None
     """The messages sent, kept only when prompt and answer text go on spans."""
     answer: AIMessage | None

@@ -6,6 +6,7 @@ Every figure a span or a metric carries is compared with the call's own record
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -231,6 +232,41 @@ def test_a_key_a_provider_echoes_never_reaches_a_span(
     descriptions = [span.status.description or "" for span in otel.spans(CHAT_SPAN)]
     assert len(descriptions) == 2
     assert all("bad gateway for ***" in text and key not in text for text in descriptions)
+
+
+def _cut_attempt_is_reported(otel: Otel, record: dict[str, Any]) -> None:
+    """The cut attempt has its span and metric points, with the figures it was billed."""
+    (attempt,) = otel.spans(CHAT_SPAN)
+    assert attempt.attributes["costrouter.usage_estimated"] is True
+    assert attempt.attributes["costrouter.cost_usd"] == record["cost_usd"] > 0
+    (call,) = otel.spans(ROUTE_SPAN)
+    assert call.attributes["costrouter.status"] == "cancelled"
+    assert call.attributes["costrouter.cost_usd"] == record["cost_usd"]
+    assert sum(p.count for p in otel.points("gen_ai.client.operation.duration")) == 1
+
+
+def test_a_stream_the_caller_stops_reading_still_reports_its_attempt(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _router(otel, openai_server, ledger="memory://")
+    for _ in router.stream("Tell me a long story about the sea and its ships"):
+        break  # the consumer stops after the first chunk
+    (row,) = router.ledger_store.rows()
+    _cut_attempt_is_reported(otel, {"cost_usd": float(row.cost_usd)})
+
+
+async def test_a_cancelled_call_still_reports_its_attempt(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    openai_server.script([Reply("late", latency=5.0)])
+    router = _router(otel, openai_server, ledger="memory://")
+    task = asyncio.create_task(router.ainvoke("hello"))
+    await asyncio.sleep(0.3)  # the request is at the server
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (row,) = router.ledger_store.rows()
+    _cut_attempt_is_reported(otel, {"cost_usd": float(row.cost_usd)})
 
 
 def test_a_streamed_call_marks_its_attempt_as_streamed(
