@@ -131,7 +131,11 @@ def attempt_attributes(call: CallTrace, note: AttemptNote, attempt: AttemptRecor
         value = get(field)
         if value is not None:
             attributes[key] = value
-    reason = get("reason")
+    reason = attempt.get("reason")
+    check_reason = attempt.get("check_reason")
+    if check_reason and not call.content:  # a check may quote the answer (or the prompt)
+        del attributes[n.CHECK_REASON]
+        reason = reason and reason.replace(f" ({check_reason})", "")
     if reason and reason != "accepted":
         attributes[n.REASON] = reason
     attributes[n.USAGE_ESTIMATED] = bool(get("usage_estimated"))
@@ -173,9 +177,19 @@ def _attempt_span(
         start_time=note.start_ns,
     )
     if note.error is not None:
-        detail = error_text(note.error, note.deployment.model)  # a server may echo the key
-        span.set_status(Status(StatusCode.ERROR, _short(detail)))
+        span.set_status(Status(StatusCode.ERROR, _error_description(call, note, attempt)))
     span.end(end_time=note.end_ns)
+
+
+def _error_description(call: CallTrace, note: AttemptNote, attempt: AttemptRecord) -> str:
+    """The provider's error as a span may show it. Its message often quotes the request
+    ("Invalid prompt: '...'"), so only with content tracing on; a key it echoes never."""
+    error = note.error
+    assert error is not None
+    if not call.content:
+        status = attempt.get("status_code")
+        return type(error).__name__ + ("" if status is None else f" (HTTP {status})")
+    return _short(error_text(error, note.deployment.model))
 
 
 def _skipped_events(span: Span, call: CallTrace, attempts: list[AttemptRecord]) -> None:

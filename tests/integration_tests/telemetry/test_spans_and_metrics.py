@@ -25,7 +25,8 @@ from langchain_costrouter import (
     RoutedChatModel,
     Tier,
 )
-from langchain_costrouter.checks import FunctionCheck
+from langchain_costrouter.checks import FunctionCheck, LabelSet
+from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.telemetry import SEMCONV_VERSION
 from langchain_costrouter.telemetry.names import OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -227,11 +228,35 @@ def test_a_key_a_provider_echoes_never_reaches_a_span(
     child = ChatOpenAI(
         model="gpt-4o-mini", base_url=openai_server.base_url, api_key=key, max_retries=0
     )
+    router = _router(otel, openai_server, routes={"chat": [child]}, trace_content=True)
     with pytest.raises(AllTiersFailedError):
-        _router(otel, openai_server, routes={"chat": [child]}).invoke("hello")
+        router.invoke("hello")
     descriptions = [span.status.description or "" for span in otel.spans(CHAT_SPAN)]
     assert len(descriptions) == 2
     assert all("bad gateway for ***" in text and key not in text for text in descriptions)
+
+
+def test_check_reasons_and_error_messages_stay_out_of_spans_unless_content_is_traced(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    secret = "ZEBRA-4242"
+    checked = Tier.of(_child(openai_server, "gpt-4o-mini"), check=LabelSet(["spam", "ham"]))
+    route = Route(tiers=(checked, Tier.of(_child(openai_server, "gpt-4o"))))
+    router = _router(otel, openai_server, routes={"chat": route})
+    router.invoke(f"{secret}: spam or ham?")  # tier 0's answer quotes the prompt, fails
+    openai_server.script([Fault("400", message=f"Invalid prompt: {secret!r}")])
+    with pytest.raises(ProviderError):
+        router.invoke("again")
+    spans = otel.spans(CHAT_SPAN)
+    assert len(spans) == 3
+    shown = [str(dict(span.attributes)) + str(span.status.description) for span in spans]
+    assert all(secret not in text for text in shown), shown
+    assert spans[0].attributes["costrouter.reason"].startswith("escalated: score 0.000")
+    assert spans[2].status.description.endswith("Error (HTTP 400)")  # the class, no message
+    otel.exporter.clear()
+    traced = _router(otel, openai_server, routes={"chat": route}, trace_content=True)
+    traced.invoke(f"{secret}: spam or ham?")
+    assert secret in otel.spans(CHAT_SPAN)[0].attributes["costrouter.check.reason"]
 
 
 def _cut_attempt_is_reported(otel: Otel, record: dict[str, Any]) -> None:
