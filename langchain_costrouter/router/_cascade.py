@@ -26,7 +26,7 @@ from langchain_costrouter.router._budget import Budgets, hold, settle
 from langchain_costrouter.router._faults import ProviderFault, backoff_delay, classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called, CallModel, Charge, RunCheck, Sleep, Step
-from langchain_costrouter.routes import Deployment, Tier
+from langchain_costrouter.routes import Deployment, Route, Tier
 
 
 @dataclass(frozen=True)
@@ -86,19 +86,20 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
             continue
         message, deployment, record = served
         spent += record.get("cost_usd") or 0.0
+        judge = _judging_tier(route, tier, deployment, record)
         score = 1.0
-        if tier.check is not None:
+        if judge.check is not None:
             previous = tuple(answer[2] for answer in answered)
-            result: CheckResult = yield RunCheck(tier.check, message, previous)
+            result: CheckResult = yield RunCheck(judge.check, message, previous)
             score, judged = _scored(request, parts, record, result)
             if judged and parts.budgets.enabled:
                 yield Charge("judge", judged)
         answered.append((score, index, message, deployment, record))
-        if tier.check is None or score >= tier.threshold:
+        if judge.check is None or score >= judge.threshold:
             record["accepted"] = True
-            record["reason"] = "accepted" if tier.check is None else f"accepted: score {score:.3f}"
+            record["reason"] = "accepted" if judge.check is None else f"accepted: score {score:.3f}"
             return CascadeOutcome(message, True, deployment, record)
-        record["reason"] = f"escalated: score {score:.3f} < threshold {tier.threshold}"
+        record["reason"] = f"escalated: score {score:.3f} < threshold {judge.threshold}"
         if checked_reason := record.get("check_reason"):
             record["reason"] += f" ({checked_reason})"
         if record.get("downgraded_by"):
@@ -233,6 +234,19 @@ def _scored(
         request.attempts.append(side)
         judged += side.get("cost_usd") or 0.0
     return result.score, judged
+
+
+def _judging_tier(route: Route, tier: Tier, deployment: Deployment, record: AttemptRecord) -> Tier:
+    """The tier whose check an answer must pass: its own, or, for an answer a budget
+    downgraded to a cheaper deployment, that deployment's tier (an answer the cheap
+    tier's check would reject is never accepted because a dearer tier has no check)."""
+    if not record.get("downgraded_by") or _holds(tier, deployment):
+        return tier
+    return next((other for other in route.tiers if _holds(other, deployment)), tier)
+
+
+def _holds(tier: Tier, deployment: Deployment) -> bool:
+    return any(candidate is deployment for candidate in tier.deployments)
 
 
 def _estimate(request: Request, parts: CascadeParts, deployment: Deployment) -> float | None:

@@ -25,6 +25,7 @@ from langchain_costrouter import (
 from langchain_costrouter.budgets import CallContext
 from langchain_costrouter.checks import LabelSet
 from langchain_costrouter.errors import BudgetExceededError, BudgetExhaustedError
+from langchain_costrouter.metadata import BEST_EFFORT_REASON
 from langchain_costrouter.testing.models import ScriptedChatModel
 from tests.integration_tests.budgets.test_processes import PROCESSES, run_together
 from tests.integration_tests.budgets.workers import (
@@ -99,6 +100,30 @@ def test_a_downgrade_budget_serves_from_the_cheapest_tier_that_fits() -> None:
     assert answer.content == "Yes" and record["accepted"]
     assert [a["model"] for a in record["attempts"]] == ["cheap", "cheap"]
     assert record["attempts"][-1]["downgraded_by"] == "tight"
+
+
+def test_a_downgraded_answer_must_pass_the_check_of_the_tier_it_came_from() -> None:
+    prices = PriceTable(
+        {
+            "cheap": ModelPrice(input_per_mtok=1, output_per_mtok=2),
+            "strong": ModelPrice(input_per_mtok=100, output_per_mtok=200),
+        }
+    )
+    cheap = ScriptedChatModel(model="cheap", answers=["Maybe", "Perhaps"])
+    route = Route(
+        tiers=(
+            Tier(Tier.of(cheap).deployments, LabelSet(["Yes", "No"]), 0.5),
+            Tier.of(ScriptedChatModel(model="strong", answers=["No"])),
+        )
+    )
+    budget = Budget(name="tight", limit_usd="0.01", on_exhausted="downgrade", soft_threshold=None)
+    router = RoutedChatModel(routes={"chat": route}, prices=prices, budgets=[budget])
+    answer = router.invoke(PROMPT, max_tokens=100)
+    record = answer.response_metadata["costrouter"]
+    downgraded = record["attempts"][-1]
+    assert downgraded["downgraded_by"] == "tight" and downgraded["score"] == 0.0
+    assert answer.content == "Perhaps" and record["accepted"] is False  # best effort, said so
+    assert downgraded["reason"] == BEST_EFFORT_REASON
 
 
 def test_a_shared_rate_limit_fails_over_before_the_provider_says_429() -> None:
