@@ -156,6 +156,7 @@ class RouterSpec(_Table):
     policy: Annotated[str, Field(min_length=1)] | None = None
     compress: Table | None = None
     budget_store: Annotated[str, Field(min_length=1)] | None = None
+    on_budget_store_error: Literal["refuse", "allow"] | None = None
     trace_content: (
         Annotated[bool, Field(description="prompt and answer text on OpenTelemetry spans")] | None
     ) = None

@@ -224,7 +224,9 @@ class BudgetStoreError(CostRouterError):
         super().__init__(
             f"The budget store {store} failed ({type(error).__name__}: {error}); calls are "
             "refused while their budgets cannot be checked. Check that the store is up, or "
-            "build the gate with on_store_error='allow' to let calls through unbudgeted."
+            "let calls through unbudgeted: RoutedChatModel(on_budget_store_error='allow'), "
+            "on_budget_store_error = \"allow\" under [router] in the config file, or "
+            "BudgetGate(on_store_error='allow')."
         )
 
 

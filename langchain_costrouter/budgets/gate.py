@@ -83,6 +83,13 @@ class BudgetGate:
         if lease_seconds <= 0:
             raise ConfigError(f"must be positive, got {lease_seconds}", key="lease_seconds")
         self.store = open_store(store) if isinstance(store, str) else store
+        if not isinstance(self.store, BudgetStore):
+            raise ConfigError(
+                f"expected a store URL or a BudgetStore, got {type(store).__name__}; to set "
+                "the gate's options from a router, pass them to RoutedChatModel "
+                "(on_budget_store_error=..., on_soft_limit=...)",
+                key="budget_store",
+            )
         self.rate_limits = dict(rate_limits or {})
         self.lease_seconds = lease_seconds
         self.on_soft_limit = on_soft_limit

@@ -96,6 +96,9 @@ class RoutedChatModel(BaseChatModel):
     """Where budgets and rate limits are counted: ``memory://`` (this process),
     ``sqlite:///PATH`` (this machine), ``redis://...`` or ``postgresql+psycopg://...``
     (many machines), or a `BudgetStore`."""
+    on_budget_store_error: Literal["refuse", "allow"] = "refuse"
+    """A budget store that is down: ``"refuse"`` calls (`BudgetStoreError`), or ``"allow"``
+    them unbudgeted with a warning (spend then goes unchecked until the store is back)."""
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     """Deployment label (``provider/model``) -> requests and tokens per minute, shared
     through ``budget_store``: the router waits or fails over before a provider's 429."""

@@ -59,6 +59,7 @@ class RouterFields(Protocol):
     compressors: dict[str, Any]
     budgets: list[Budget]
     budget_store: Any
+    on_budget_store_error: Literal["refuse", "allow"]
     rate_limits: dict[str, RateLimit]
     on_soft_limit: Any
     telemetry: Any
@@ -180,6 +181,7 @@ def _budgets(fields: RouterFields, prices: PriceTable, gate: Gate | None) -> Bud
                     fields.budget_store,
                     rate_limits=fields.rate_limits,
                     on_soft_limit=fields.on_soft_limit,
+                    on_store_error=fields.on_budget_store_error,
                 )
     return Budgets(gate, WorstCase(prices), max_wait=fields.retry.backoff_cap)
 

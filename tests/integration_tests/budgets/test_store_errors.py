@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit
-from langchain_costrouter.errors import BackendUnavailableWarning, BudgetStoreError
+from langchain_costrouter.errors import BackendUnavailableWarning, BudgetStoreError, ConfigError
+from langchain_costrouter.testing.models import ScriptedChatModel
 from tests.integration_tests.budgets.conftest import clean_up
 
 pytestmark = pytest.mark.services
@@ -44,6 +46,33 @@ def test_allow_lets_calls_through_with_a_warning(url: str) -> None:
     assert gate.settle(reservation, Decimal("0.05")).counted_usd == Decimal("0.05")
     with pytest.warns(BackendUnavailableWarning):
         assert gate.acquire_rate("d", 10).granted
+
+
+def test_a_router_lets_calls_through_a_store_that_is_down_when_told_to() -> None:
+    child = ScriptedChatModel(model="gpt-4o-mini", answers=["ok"])
+    budgets = [Budget(name="tenant", limit_usd=1)]
+    refusing = RoutedChatModel(routes={"chat": [child]}, budgets=budgets, budget_store=DOWN[0])
+    with pytest.raises(BudgetStoreError, match="on_budget_store_error='allow'"):
+        refusing.invoke("hi")
+    allowing = RoutedChatModel(
+        routes={"chat": [child]},
+        budgets=budgets,
+        budget_store=DOWN[0],
+        on_budget_store_error="allow",
+    )
+    with pytest.warns(BackendUnavailableWarning, match="Letting the call through"):
+        assert allowing.invoke("hi").content == "ok"
+    assert child.calls == 1  # the refused call never reached the provider
+
+
+def test_a_gate_given_where_a_store_goes_is_refused_at_once() -> None:
+    gate = BudgetGate([Budget(name="tenant", limit_usd=1)], "memory://")
+    with pytest.raises(ConfigError, match="expected a store URL or a BudgetStore, got BudgetGate"):
+        RoutedChatModel(
+            routes={"chat": [ScriptedChatModel(model="gpt-4o-mini")]},
+            budgets=[Budget(name="tenant", limit_usd=1)],
+            budget_store=gate,
+        )
 
 
 async def test_async_calls_refuse_too() -> None:
