@@ -2,7 +2,9 @@
 
 For a weekly cron or CI job: prints, per task and serving policy, the shadow samples'
 quality with its interval next to the promise, and exits 1 when a task is below it
-(0 otherwise; 2 on bad input).
+(0 otherwise; 2 on bad input). Each row names the promise it is held to (the guarded
+search's lower bound, the legacy search's target, ...: `shadow.promise`), so a reader
+can tell a real drop from a threshold that was never promised.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from langchain_costrouter.cli.output import print_report
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
 from langchain_costrouter.shadow.drift import BELOW, TaskDrift, drift_table
+from langchain_costrouter.shadow.rows import TRAIN, threshold_name
 from langchain_costrouter.shadow.store import ShadowStore
 
 EXIT_DRIFT = 1
@@ -84,11 +87,25 @@ def render(report: dict[str, Any]) -> str:
         return f"no shadow samples in {report['ledger']} since {report['since']}"
     header = (
         f"{'task':<14} {'policy':<24} {'samples':>7} {'failed':>6} {'quality':>8} "
-        f"{'interval':>15} {'promised':>8} {'from':>15}  status"
+        f"{'interval':>15} {'promised':>8} {'threshold':>9}  {'compared with':<19}  status"
     )
     lines = [f"shadow samples since {report['since']} in {report['ledger']}", header]
     lines += [_line(row) for row in rows]
+    if any((row["promise"] or {}).get("source") == TRAIN for row in rows):
+        lines.append(_TRAIN_NOTE)
     return "\n".join(lines)
+
+
+_TRAIN_NOTE = (
+    "train quality: the policy stated no target or bound, or its promise was recorded by "
+    "an older version; restart the router on the policy to record it again, or pass "
+    "--policy FILE"
+)
+"""Why a task is held to its train quality, and how to hold it to what its policy promised.
+
+A promise recorded before drift read the guarded search's bound is the in-sample train
+figure, which healthy traffic falls short of by chance.
+"""
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -97,9 +114,10 @@ def _line(row: dict[str, Any]) -> str:
     promise = row["promise"]
     promised = "-" if promise is None else f"{promise['quality']:.3f}"
     low = "-" if promise is None else f">= {promise['low']:.3f}"
+    basis = "-" if promise is None else promise["compared_with"]
     return (
         f"{row['task']:<14} {row['policy'][:24]:<24} {row['samples']:>7} {row['failed']:>6} "
-        f"{quality:>8} {interval:>15} {promised:>8} {low:>15}  {row['status']}"
+        f"{quality:>8} {interval:>15} {promised:>8} {low:>9}  {basis:<19}  {row['status']}"
     )
 
 
@@ -120,6 +138,7 @@ def _json(row: TaskDrift) -> dict[str, Any]:
             "low": promise.low,
             "high": promise.high,
             "source": promise.source,
+            "compared_with": threshold_name(promise.source),
         },
         "status": row.status,
     }

@@ -3,9 +3,10 @@
 Per task and serving policy, the recent shadow samples' mean score is the observed
 quality relative to the reference model (its own answers score 1), with a Wilson
 interval at ``confidence`` (conservative for scores between 0 and 1). A task is
-``below`` its promise when the whole interval lies under the promise's lower end (the
-policy's quality interval, or its train quality when it states no interval): drift,
-not noise. Too few samples say nothing either way.
+``below`` its promise when the whole interval lies under the promise's threshold, the
+lowest quality its policy promised (`Promise.low`: the guarded search's proven lower
+bound, the legacy search's target; `shadow.promise` says which): drift, not noise. Too
+few samples say nothing either way.
 
 The comparison is like with like when the policy was calibrated on outcomes scored
 relative to the reference model (``collect --score judge:MODEL`` without references,

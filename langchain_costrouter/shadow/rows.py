@@ -74,19 +74,44 @@ def row_from(values: dict[str, Any]) -> SampleRow:
     return SampleRow(**values)
 
 
+GUARDED = "guarded"
+TARGET = "target"
+TRAIN = "train"
+GUARANTEE = "guarantee"
+THRESHOLDS = {
+    GUARDED: "guarded lower bound",
+    TARGET: "legacy target",
+    TRAIN: "train quality",
+    GUARANTEE: "guarantee interval",
+}
+"""What each kind of promise holds a task to, in the words ``costrouter drift`` prints."""
+
+
 @dataclass(frozen=True)
 class Promise:
-    """One task's promised quality under one policy."""
+    """One task's promised quality under one policy.
+
+    ``low`` is the threshold drift holds the task to: the lowest quality the policy
+    promised (`shadow.promise` says which figure that is for each kind of policy).
+    """
 
     policy: str
     """The policy's digest: the ``version`` of the routes built from it."""
     name: str
     task: str
     quality: float
+    """The quality the policy expects (shown next to the threshold)."""
     low: float
+    """The threshold: below it, with the whole observed interval, is drift."""
     high: float | None
+    """The upper end of the expected quality's interval, when the policy states one."""
     source: str
-    """``guarantee`` (an interval) or ``train`` (the train quality alone)."""
+    """Which promise ``low`` comes from: a key of `THRESHOLDS`."""
+
+
+def threshold_name(source: str) -> str:
+    """The words for a promise's threshold (a source of an unknown kind shows as it is)."""
+    return THRESHOLDS.get(source, source)
 
 
 def promise_values(promise: Promise) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from langchain_costrouter.shadow.drift import (
@@ -12,13 +16,15 @@ from langchain_costrouter.shadow.drift import (
     drift_table,
     wilson_interval,
 )
-from langchain_costrouter.shadow.rows import Promise
+from langchain_costrouter.shadow.promise import policy_promises
+from langchain_costrouter.shadow.rows import Promise, SampleRow
+from tests.unit_tests.shadow.test_promise_outcomes import GUARDED_TRAIN, one_task_policy
 from tests.unit_tests.shadow.test_store import sample
 
 PROMISE = Promise("policy-abc", "policy", "math", 0.95, 0.9, 0.98, "guarantee")
 
 
-def samples(scores: list[float | None]) -> list:  # type: ignore[type-arg]
+def samples(scores: Sequence[float | None]) -> list[SampleRow]:
     return [sample(f"r{i}", score=score) for i, score in enumerate(scores)]
 
 
@@ -53,3 +59,21 @@ def test_no_promise_unless_the_policy_recorded_one_or_one_is_given() -> None:
     assert row.status == NO_PROMISE
     (held,) = drift_table(samples([0.0] * 30), {}, override={"math": PROMISE})
     assert held.status == BELOW
+
+
+@pytest.mark.parametrize(
+    ("wrong", "status"),
+    [
+        (100, OK),  # 0.950 [0.940, 0.959]: inside the promised [0.938, 0.964]
+        (130, OK),  # 0.935 [0.924, 0.945]: under the bound, but not surely
+        (160, BELOW),  # 0.920 [0.908, 0.931]: the whole interval under 0.941
+    ],
+)
+def test_a_guarded_policy_is_held_to_its_lower_bound(
+    tmp_path: Path, wrong: int, status: str
+) -> None:
+    (promise,) = policy_promises(one_task_policy(tmp_path, GUARDED_TRAIN))
+    scores = [0.0] * wrong + [1.0] * (2000 - wrong)
+    rows = [replace(row, policy=promise.policy) for row in samples(scores)]
+    (row,) = drift_table(rows, {(promise.policy, "math"): promise})
+    assert (row.status, promise.low) == (status, 0.940909)

@@ -1,0 +1,74 @@
+"""``costrouter drift``: which promise each task is held to, and the exit code it gives."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from langchain_costrouter.cli import main
+from langchain_costrouter.shadow.promise import policy_promises
+from langchain_costrouter.shadow.rows import Promise
+from langchain_costrouter.shadow.store import ShadowStore
+from tests.unit_tests.shadow.test_promise_outcomes import GUARDED_TRAIN, one_task_policy
+from tests.unit_tests.shadow.test_store import sample
+
+
+def ledger_of(tmp_path: Path, promise: Promise, wrong: int, size: int = 2000) -> str:
+    """A database of ``size`` shadow samples served under ``promise``'s policy, ``wrong`` 0."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    store = ShadowStore(url)
+    store.record_promises([promise])
+    now = datetime.now(UTC)
+    for index in range(size):
+        row = sample(f"r{index}", score=0.0 if index < wrong else 1.0)
+        store.add_sample(replace(row, time=now, policy=promise.policy))
+    store.close()
+    return url
+
+
+def drift_json(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = main(["drift", "--ledger", url, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_guarded_policy_inside_its_interval_is_ok_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (promise,) = policy_promises(one_task_policy(tmp_path, GUARDED_TRAIN))
+    url = ledger_of(tmp_path, promise, wrong=100)  # 0.950 [0.940, 0.959]
+    code, report = drift_json(capsys, url)
+    (row,) = report["tasks"]
+    assert (code, row["status"]) == (0, "ok")
+    assert row["promise"] == {
+        "policy": "policy", "quality": 0.950926, "low": 0.940909, "high": 0.96383,
+        "source": "guarded", "compared_with": "guarded lower bound",
+    }  # fmt: skip
+    assert main(["drift", "--ledger", url]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert "0.951  >= 0.941  guarded lower bound  ok" in line
+
+
+def test_a_guarded_policy_below_its_lower_bound_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (promise,) = policy_promises(one_task_policy(tmp_path, GUARDED_TRAIN))
+    code, report = drift_json(capsys, ledger_of(tmp_path, promise, wrong=160))  # 0.920
+    (row,) = report["tasks"]
+    assert (code, row["status"]) == (1, "below")
+    assert row["interval"][1] < row["promise"]["low"] == 0.940909
+
+
+def test_a_task_held_to_its_train_quality_says_how_to_hold_it_to_the_promise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # what an older version recorded for a guarded policy: the in-sample train figure
+    stale = Promise("policy-abc", "policy", "math", 0.961111, 0.961111, None, "train")
+    url = ledger_of(tmp_path, stale, wrong=10, size=200)  # 0.950 [0.910, 0.972]
+    assert main(["drift", "--ledger", url]) == 0
+    out = capsys.readouterr().out
+    assert "train quality" in out
+    assert "restart the router on the policy to record it again, or pass --policy FILE" in out
