@@ -225,7 +225,7 @@ class BudgetStoreError(CostRouterError):
             f"The budget store {store} failed ({type(error).__name__}: {error}); calls are "
             "refused while their budgets cannot be checked. Check that the store is up, or "
             "let calls through unbudgeted: RoutedChatModel(on_budget_store_error='allow'), "
-            "on_budget_store_error = \"allow\" under [router] in the config file, or "
+            'on_budget_store_error = "allow" under [router] in the config file, or '
             "BudgetGate(on_store_error='allow')."
         )
 
