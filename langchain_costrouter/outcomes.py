@@ -94,22 +94,38 @@ def read_outcomes(path: str | Path) -> list[OutcomeRecord]:
 
 def iter_outcomes(path: str | Path) -> Iterator[OutcomeRecord]:
     """Yield the records of an outcomes file one by one (blank lines are allowed)."""
+    return (record for _, record in iter_numbered_outcomes(path))
+
+
+def iter_numbered_outcomes(path: str | Path) -> Iterator[tuple[int, OutcomeRecord]]:
+    """`iter_outcomes` with each record's line number, for errors found after parsing."""
     name = str(path)
     models: frozenset[str] | None = None
     seen_ids: set[str] = set()
+    for number, line in record_lines(path):
+        try:
+            record = parse_record(line)
+            models = _check_consistent(record, models, seen_ids)
+        except _LineError as exc:
+            raise OutcomesFormatError(name, number, str(exc)) from None
+        yield number, record
+    if models is None:
+        raise OutcomesFormatError(name, 0, "the file holds no records")
+
+
+def record_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every non-blank line: the one way a file splits into records.
+
+    Lines end at ``\n`` only (binary split), so a bare ``\r`` between JSON tokens stays
+    inside its line; every reader of record positions must split the same way, or a
+    record's position would point at another line.
+    """
+    name = str(path)
     with open(path, "rb") as lines:
         for number, raw in enumerate(lines, start=1):
             line = _decoded(raw, name, number)
-            if not line.strip():
-                continue
-            try:
-                record = parse_record(line)
-                models = _check_consistent(record, models, seen_ids)
-            except _LineError as exc:
-                raise OutcomesFormatError(name, number, str(exc)) from None
-            yield record
-    if models is None:
-        raise OutcomesFormatError(name, 0, "the file holds no records")
+            if line.strip():
+                yield number, line
 
 
 def _decoded(raw: bytes, name: str, number: int) -> str:
@@ -216,13 +232,15 @@ def _outcome(model: str, entry: Any) -> ModelOutcome:
         raise _LineError(f"outcomes[{model!r}] must be an object, got {entry!r}")
     score = entry.get("score")
     if not isinstance(score, int | float) or not _is_number(score) or not 0.0 <= score <= 1.0:
-        raise _LineError(f"outcomes[{model!r}].score must be a number in [0, 1], got {score!r}")
+        raise _LineError(
+            f"outcomes[{model!r}].score must be a number in [0, 1], got {_shown(score)}"
+        )
     text = entry.get("text")
     if text is not None and not isinstance(text, str):
         raise _LineError(f"outcomes[{model!r}].text must be a string, got {text!r}")
     cost = entry.get("cost_usd")
     if cost is not None and (not _is_number(cost) or cost < 0):
-        raise _LineError(f"outcomes[{model!r}].cost_usd must be a number >= 0, got {cost!r}")
+        raise _LineError(f"outcomes[{model!r}].cost_usd must be a number >= 0, got {_shown(cost)}")
     tokens = {key: _tokens(model, entry, key) for key in ("input_tokens", "output_tokens")}
     logprobs = _logprobs(model, entry.get("logprobs"))
     return ModelOutcome(score=float(score), text=text, cost_usd=cost, logprobs=logprobs, **tokens)
@@ -247,7 +265,19 @@ def _tokens(model: str, entry: Mapping[str, Any], key: str) -> int | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number; an integer beyond float range is none (no cost or score is)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # math.isfinite converts an int to float first
+        return False
+
+
+def _shown(value: Any) -> str:
+    """A bad value for an error message, cut short (a 400-digit number is no help)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def parse_messages(value: Any) -> tuple[Mapping[str, str], ...]:

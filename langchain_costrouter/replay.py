@@ -6,6 +6,12 @@ prompt with what one recorded model said, with its recorded usage and cost. The 
 then come from the product's own path (cascade, checks, ledger), not from a side
 simulation. A prompt that was never recorded is an error, because inventing an answer
 would silently corrupt those figures.
+
+Own traffic repeats prompts, and two records of one prompt hold different answers,
+scores and costs. A replay therefore names the record it answers (the call kwarg
+`RECORD_KWARG`, which the router hands to its children as it is); without it, a
+prompt whose records disagree for this model is an `AmbiguousPromptError` rather than
+one record's answer charged and scored as another's.
 """
 
 from __future__ import annotations
@@ -30,12 +36,19 @@ from langchain_costrouter.logprobs import SUMMARY_KEY
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.tokens import count_messages, count_text
 
+RECORD_KWARG = "costrouter_record_id"
+"""The call kwarg naming the record a replay answers: ``invoke(..., **{RECORD_KWARG: id})``."""
+
 
 class UnrecordedPromptError(CostRouterError, KeyError):
     """A replayed model was asked a prompt that the outcomes file does not hold."""
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class AmbiguousPromptError(UnrecordedPromptError):
+    """Several records ask this prompt with different outcomes, and the call named none."""
 
 
 def prompt_key(contents: Iterable[str]) -> str:
@@ -58,6 +71,8 @@ class ReplayChatModel(BaseChatModel):
     ``response_metadata`` carries ``model_name``, ``recorded_cost_usd`` (the file's
     cost, ``None`` when only tokens were recorded), ``recorded_score`` and
     ``record_id``, so a router can price the call and score the served answer.
+    A call may name its record with the kwarg `RECORD_KWARG` (record ids are unique);
+    that is how a replay of a file with repeated prompts answers each with its own.
 
     Example:
         .. code-block:: python
@@ -75,17 +90,23 @@ class ReplayChatModel(BaseChatModel):
     """Which recorded model of the file this replays."""
 
     _index: dict[str, OutcomeRecord] = PrivateAttr(default_factory=dict)
+    _by_id: dict[str, OutcomeRecord] = PrivateAttr(default_factory=dict)
+    _ambiguous: set[str] = PrivateAttr(default_factory=set)
     _digest: str = PrivateAttr(default="")
 
     def model_post_init(self, context: Any, /) -> None:
-        """Index the records by prompt key; fails early on an unknown model name."""
+        """Index the records by prompt key and by id; fails early on an unknown model
+        name or a repeated id (either would make the replayed answer a guess)."""
         for record in self.records:
             if self.model_name not in record.outcomes:
                 raise KeyError(
                     f"Model {self.model_name!r} is not in record {record.id!r}; "
                     f"recorded models: {', '.join(sorted(record.outcomes))}"
                 )
-            self._index[record_key(record)] = record
+            if record.id in self._by_id:
+                raise ValueError(f"record id {record.id!r} appears twice; ids must be unique")
+            self._by_id[record.id] = record
+            self._index_prompt(record)
         # A stable digest, not an object repr, so LangChain cache keys survive restarts.
         self._digest = hashlib.sha256("\n".join(sorted(self._index)).encode()).hexdigest()[:16]
 
@@ -97,20 +118,49 @@ class ReplayChatModel(BaseChatModel):
     def _identifying_params(self) -> Mapping[str, Any]:
         return {"model_name": self.model_name, "records_digest": self._digest}
 
-    def lookup(self, messages: Sequence[BaseMessage]) -> OutcomeRecord:
-        """The record whose prompt is ``messages``, or `UnrecordedPromptError`."""
-        record = self._index.get(prompt_key(message.text for message in messages))
+    def _index_prompt(self, record: OutcomeRecord) -> None:
+        """Index by prompt; a prompt whose records disagree on this model is ambiguous."""
+        key = record_key(record)
+        first = self._index.setdefault(key, record)
+        if first.outcomes[self.model_name] != record.outcomes[self.model_name]:
+            self._ambiguous.add(key)
+
+    def lookup(
+        self, messages: Sequence[BaseMessage], record_id: str | None = None
+    ) -> OutcomeRecord:
+        """The record ``record_id`` (or, when None, the one whose prompt is ``messages``).
+
+        Raises:
+            UnrecordedPromptError: no such record, or its prompt is not ``messages``.
+            AmbiguousPromptError: no id given, and records of this prompt disagree.
+        """
+        key = prompt_key(message.text for message in messages)
+        if record_id is not None:
+            record = self._by_id.get(record_id)
+            if record is not None and record_key(record) == key:
+                return record
+            raise UnrecordedPromptError(
+                f"Replay model {self.model_name!r} has no record {record_id!r} with the "
+                f"prompt ending {_preview(messages)!r}; name a record of the outcomes "
+                "file and pass its recorded messages unchanged."
+            )
+        if key in self._ambiguous:
+            raise AmbiguousPromptError(
+                f"Replay model {self.model_name!r} holds several records of the prompt "
+                f"ending {_preview(messages)!r} with different answers; name the record "
+                f"with the call kwarg {RECORD_KWARG}=<record id>."
+            )
+        record = self._index.get(key)
         if record is None:
-            preview = messages[-1].text[:80] if messages else ""
             raise UnrecordedPromptError(
                 f"Replay model {self.model_name!r} has no recorded answer for the prompt "
-                f"ending {preview!r} ({len(messages)} messages). Only prompts of the "
-                "outcomes file can be replayed; pass the recorded messages unchanged."
+                f"ending {_preview(messages)!r} ({len(messages)} messages). Only prompts "
+                "of the outcomes file can be replayed; pass the recorded messages unchanged."
             )
         return record
 
-    def _answer(self, messages: list[BaseMessage]) -> AIMessage:
-        record = self.lookup(messages)
+    def _answer(self, messages: list[BaseMessage], kwargs: Mapping[str, Any]) -> AIMessage:
+        record = self.lookup(messages, kwargs.get(RECORD_KWARG))
         outcome = record.outcomes[self.model_name]
         metadata: dict[str, Any] = {
             "model_name": self.model_name,
@@ -133,7 +183,7 @@ class ReplayChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
+        return ChatResult(generations=[ChatGeneration(message=self._answer(messages, kwargs))])
 
     async def _agenerate(
         self,
@@ -151,7 +201,7 @@ class ReplayChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        chunk = _as_chunk(self._answer(messages))
+        chunk = _as_chunk(self._answer(messages, kwargs))
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
@@ -163,10 +213,15 @@ class ReplayChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        chunk = _as_chunk(self._answer(messages))
+        chunk = _as_chunk(self._answer(messages, kwargs))
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
+
+
+def _preview(messages: Sequence[BaseMessage]) -> str:
+    """The end of the prompt, for an error message."""
+    return messages[-1].text[:80] if messages else ""
 
 
 def _usage(outcome: ModelOutcome, messages: Sequence[BaseMessage]) -> UsageMetadata:

@@ -21,8 +21,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from langchain_costrouter.errors import OutcomesFormatError
-from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, iter_outcomes, parse_record
+from langchain_costrouter.errors import ConfigError, OutcomesFormatError
+from langchain_costrouter.outcomes import (
+    ModelOutcome,
+    OutcomeRecord,
+    iter_numbered_outcomes,
+    parse_record,
+    record_lines,
+)
 
 OutcomeCost = Callable[[str, ModelOutcome], float]
 """The cost of one model's outcome (``calibration.run.outcome_cost`` builds the product's)."""
@@ -89,25 +95,66 @@ def outcome_arrays(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> Ou
 
 def read_outcome_arrays(path: str | Path, cost_of: OutcomeCost) -> OutcomeArrays:
     """`outcome_arrays` of a JSONL outcomes file, read line by line."""
-    return outcome_arrays(iter_outcomes(path), cost_of)
+    located = LocatedCost(path, cost_of)
+    return outcome_arrays(located.records(iter_numbered_outcomes(path)), located)
+
+
+class LocatedCost:
+    """``cost_of`` that names the file, line and record of an outcome it cannot cost.
+
+    The cost function sees one outcome, not where it came from; in a file of 10,000
+    lines "model 'mid' has an outcome without a cost" is no help. `records` passes the
+    records on and remembers where the current one is, so the error can say.
+    """
+
+    def __init__(self, path: str | Path, cost_of: OutcomeCost) -> None:
+        self.path = str(path)
+        self.cost_of = cost_of
+        self.line = 0
+        self.record_id = ""
+
+    def records(self, numbered: Iterable[tuple[int, OutcomeRecord]]) -> Iterator[OutcomeRecord]:
+        """The records of ``numbered`` (`iter_numbered_outcomes`), noting each one's place."""
+        for self.line, record in numbered:
+            self.record_id = record.id
+            yield record
+
+    def __call__(self, model: str, outcome: ModelOutcome) -> float:
+        try:
+            return self.cost_of(model, outcome)
+        except ConfigError as error:
+            raise OutcomesFormatError(
+                self.path, self.line, f"record {self.record_id!r}: {error.reason}"
+            ) from None
+
+
+def read_costed_outcomes(path: str | Path, cost_of: OutcomeCost) -> list[OutcomeRecord]:
+    """`read_outcomes`, checking that every outcome has a cost (errors name the line)."""
+    located = LocatedCost(path, cost_of)
+    records = []
+    for record in located.records(iter_numbered_outcomes(path)):
+        for model, outcome in record.outcomes.items():
+            located(model, outcome)
+        records.append(record)
+    return records
 
 
 def rows_at(path: str | Path, rows: Sequence[int]) -> list[OutcomeRecord]:
     """The full records (texts included) at row positions ``rows`` of a file, in file order.
 
     For the sample a run replays through the router: only these records are parsed in full.
+    Lines are split as `iter_outcomes` splits them (`record_lines`), so row ``i`` here is
+    row ``i`` of the table.
     """
     wanted = set(rows)
     last = max(wanted, default=-1)
     found: list[OutcomeRecord] = []
-    with open(path, encoding="utf-8") as lines:
-        # The file was read whole (and checked) before; only the sample's lines are parsed.
-        records = (line for line in lines if line.strip())
-        for i, line in enumerate(records):
-            if i > last:
-                break
-            if i in wanted:
-                found.append(parse_record(line))
+    # The file was read whole (and checked) before; only the sample's lines are parsed.
+    for i, (_, line) in enumerate(record_lines(path)):
+        if i > last:
+            break
+        if i in wanted:
+            found.append(parse_record(line))
     return found
 
 

@@ -228,8 +228,13 @@ def combine(parts: Iterable[Figures]) -> Figures:
 
 
 def savings_pct(cost: float, baseline_cost: float) -> float:
-    """Percent saved against the baseline's cost (0 when the baseline is free)."""
-    return 0.0 if baseline_cost <= 0 else round(100.0 * (1.0 - cost / baseline_cost), 2)
+    """Percent saved against the baseline's cost (0 when the baseline is free).
+
+    A loss of less than half a hundredth of a point rounds to 0.0, not "-0.00%".
+    """
+    if baseline_cost <= 0:
+        return 0.0
+    return round(100.0 * (1.0 - cost / baseline_cost), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _count(names: Iterable[str]) -> dict[str, int]:

@@ -48,23 +48,24 @@ def check_sample(
     """
     picks = np.sort(np.random.default_rng(seed).choice(len(rows), min(size, len(rows)), False))
     sampled = rows[picks].tolist()
-    served_from = table.answer_rows()
-    # The router's children must index the same record per prompt as on the whole file:
-    # the row that serves each sampled prompt is read too (`OutcomeTable.answer_rows`).
-    needed = sorted(set(sampled) | set(served_from[sampled].tolist()))
-    records = dict(zip(needed, rows_at(path, needed), strict=True))
-    router = replay_router(policy, [records[row] for row in needed])
-    calls = run_records(router, [records[row] for row in sampled], label="check", show=show)
+    # Each record is replayed with its own outcomes (`run.run_records` names it to the
+    # children), so the sample alone is enough, repeated prompts or not.
+    in_file_order = sorted(set(sampled))
+    by_row = dict(zip(in_file_order, rows_at(path, in_file_order), strict=True))
+    records = [by_row[row] for row in sampled]
+    calls = run_records(replay_router(policy, records), records, label="check", show=show)
     for call, pick, row in zip(calls, picks.tolist(), sampled, strict=True):
-        _compare(call, table, int(served_from[row]), row, paid[pick])
+        _compare(call, table, row, paid[pick])
     return len(sampled)
 
 
-def _compare(
-    call: ServedCall, table: OutcomeTable, served_from: int, row: int, paid: tuple[int, ...]
-) -> None:
+def _compare(call: ServedCall, table: OutcomeTable, row: int, paid: tuple[int, ...]) -> None:
+    if call.record.id != table.arrays.question_ids[row]:
+        raise ReplayMismatchError(
+            call.record.id, "id", call.record.id, table.arrays.question_ids[row]
+        )
     models = table.arrays.models
-    costs = table.arrays.costs[served_from]
+    costs = table.arrays.costs[row]
     expected = {
         "model": models[paid[-1]],
         "cost_usd": sum((Decimal(repr(float(costs[c]))) for c in paid), Decimal(0)),

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,7 @@ def matrices_report(
     """`figures_report` from the test matrix and the matrix the baseline is chosen on."""
     baseline_model = best_single_model(chosen_on)
     baseline = single_model_figures(tested)[baseline_model]
+    baseline = replace(baseline, cost_usd=ledger_cost(tested, baseline_model))
     oracle = oracle_figures(tested)
     return {
         "train_size": train_size,
@@ -138,18 +141,36 @@ def matrices_report(
 
 
 def describe_policy(policy: Policy, path: Path | None = None) -> dict[str, Any]:
-    """The readable part of a policy: tiers, rule kinds and thresholds (no weights)."""
+    """The readable part of a policy: tiers, rule kinds and thresholds (no weights).
+
+    Thresholds are the stored floats, unrounded: a rounded one (8.9e-9 as 0.0) would
+    describe a policy that routes differently (`threshold_text` prints them).
+    """
     tasks = {
         task: {
             "tiers": list(spec.tiers),
-            "rules": [
-                {"kind": rule.kind, "threshold": round(rule.threshold, 6)} for rule in spec.rules
-            ],
+            "rules": [{"kind": rule.kind, "threshold": rule.threshold} for rule in spec.rules],
             "train": dict(spec.train),
         }
         for task, spec in sorted(policy.tasks.items())
     }
     return {"path": None if path is None else str(path), "tasks": tasks}
+
+
+def threshold_text(threshold: float) -> str:
+    """The shortest decimal that reads back as ``threshold``: it routes exactly as stored."""
+    return repr(float(threshold))
+
+
+def ledger_cost(matrix: OutcomeMatrix, model: str) -> float:
+    """Always-``model``'s cost over ``matrix``, summed as the routed cost is.
+
+    The routed cost is summed from the ledger (each call's cost a Decimal read from the
+    float's repr, in record order); a numpy sum of the same floats can differ in the
+    last bit, and a policy that is the baseline would then "save" -0.00%.
+    """
+    column = matrix.cost[:, matrix.models.index(model)].tolist()
+    return float(sum((Decimal(repr(float(cost))) for cost in column), Decimal(0)))
 
 
 def _quality_cost(figures: Figures) -> dict[str, float]:

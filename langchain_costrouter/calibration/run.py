@@ -31,7 +31,7 @@ from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
 from langchain_costrouter.ledger import LedgerRow
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.pricing import PriceTable
-from langchain_costrouter.replay import ReplayChatModel
+from langchain_costrouter.replay import RECORD_KWARG, ReplayChatModel
 from langchain_costrouter.routes import Deployment
 
 REPLAY_PROVIDER = "replay"
@@ -124,6 +124,9 @@ def run_records(
 ) -> list[ServedCall]:
     """Invoke the router once per record and read each call back from its ledger.
 
+    Each call names its record to the replay children (`replay.RECORD_KWARG`), so a
+    prompt asked by several records is answered, charged and scored as each one's own.
+
     A progress bar appears on stderr when a run takes longer than half a second
     (by default only when stderr is a terminal; ``show=True`` forces it at once and
     leaves it in place, for a log; False hides it).
@@ -144,13 +147,18 @@ def run_records(
         )
         for record in bar:
             run_id = uuid.uuid4()
-            router.invoke(record_messages(record), {"run_id": run_id}, task=record.task)
+            router.invoke(record_messages(record), {"run_id": run_id}, **_replayed(record))
             run_ids[str(run_id)] = record
     ledger = router.ledger_store
     if ledger is None:
         raise ConfigError("replay needs a router with a ledger", key="ledger")
     ledger.flush()
     return served_calls(ledger.rows(), run_ids)
+
+
+def _replayed(record: OutcomeRecord) -> dict[str, Any]:
+    """The call kwargs of a record's replay: its task label and its id for the children."""
+    return {"task": record.task, RECORD_KWARG: record.id}
 
 
 def served_calls(
@@ -178,6 +186,15 @@ def outcome_cost(prices: PriceTable | None = None) -> CostFunction:
             raise ConfigError(
                 f"model {model!r} has an outcome with neither cost_usd nor both "
                 "input_tokens and output_tokens; record one of them"
+            )
+        if not table.knows(model):
+            # Asked before pricing: `PriceTable.price` would warn first, pointing at this
+            # line, and the one error below is what the user can act on.
+            raise ConfigError(
+                f"model {model!r} has token counts but no price: the price table does not "
+                f"know {model!r}. Record cost_usd on its outcomes, name the model by an id "
+                "the price table knows (e.g. 'gpt-4o-mini'), or price it from code with "
+                "outcome_cost(PriceTable(overrides={model: ModelPrice(...)}))"
             )
         total = outcome.input_tokens + outcome.output_tokens
         usage = {"input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens}

@@ -18,12 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from langchain_costrouter.calibration.arrays import OutcomeArrays, OutcomeCost, outcome_arrays
+from langchain_costrouter.calibration.arrays import (
+    LocatedCost,
+    OutcomeArrays,
+    OutcomeCost,
+    outcome_arrays,
+)
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix, check_train_fraction
 from langchain_costrouter.calibration.features import FloatArray, IntArray, query_text
 from langchain_costrouter.calibration.progress import Progress, tracked
 from langchain_costrouter.calibration.report import check_task_sizes, digest_of
-from langchain_costrouter.outcomes import OutcomeRecord, iter_outcomes
+from langchain_costrouter.outcomes import OutcomeRecord, iter_numbered_outcomes
 from langchain_costrouter.replay import record_key
 
 
@@ -48,15 +53,6 @@ class OutcomeTable:
     def digest(self) -> str:
         """`report.records_digest` of the file's records."""
         return digest_of(self.arrays.question_ids, self.prompt_keys)
-
-    def answer_rows(self) -> IntArray:
-        """Per row, the row whose answers a replay child serves for its prompt.
-
-        `ReplayChatModel` indexes records by prompt key and the last record of a key
-        wins, so a repeated prompt is answered from its last row.
-        """
-        last = {key: row for row, key in enumerate(self.prompt_keys)}
-        return np.array([last[key] for key in self.prompt_keys], dtype=np.int64)
 
 
 def outcome_table(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> OutcomeTable:
@@ -91,8 +87,9 @@ def outcome_table(records: Iterable[OutcomeRecord], cost_of: OutcomeCost) -> Out
 
 def read_outcome_table(path: str | Path, cost_of: OutcomeCost, show: Progress) -> OutcomeTable:
     """`outcome_table` of a JSONL file, with a bar over its lines."""
-    records = tracked(iter_outcomes(path), _count_lines(path), "load", "rows", show)
-    return outcome_table(records, cost_of)
+    located = LocatedCost(path, cost_of)
+    numbered = tracked(iter_numbered_outcomes(path), _count_lines(path), "load", "rows", show)
+    return outcome_table(located.records(numbered), located)
 
 
 def table_split(table: OutcomeTable, train_fraction: float, seed: int) -> tuple[IntArray, IntArray]:

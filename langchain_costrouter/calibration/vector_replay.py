@@ -63,7 +63,6 @@ def replay_stages(
             f"the policy has no cascade for task labels {uncovered} of these records "
             f"(its tasks: {sorted(policy.tasks)}); calibrate on records with these labels"
         )
-    served_from = table.answer_rows()
     stages = np.zeros(len(rows), dtype=np.int8)
     codes = table.arrays.task_codes[rows]
     with bar(len(rows), "replay", "rows", show) as progress:
@@ -73,7 +72,7 @@ def replay_stages(
                 members = positions[codes[positions] == code]
                 if len(members):
                     spec = policy.tasks[task]
-                    stages[members] = _stages(spec, table, served_from[rows[members]])
+                    stages[members] = _stages(spec, table, rows[members])
             progress.update(len(positions))
     return stages
 
@@ -94,32 +93,32 @@ def served_columns(
 def routed_figures(table: OutcomeTable, rows: IntArray, paid: Sequence[tuple[int, ...]]) -> Figures:
     """`run.RunSummary.of(...).figures()` of the replay, summed the same way.
 
-    Quality is the row's own score of the served model; cost the served prompt's
-    recorded cost per tier paid, as the ledger holds it (a float read by its repr) and
-    summed as Decimals per call, then over calls, as the ledger path does.
+    Quality is the row's own score of the served model; cost the row's own recorded
+    cost per tier paid (the replay answers each record with its own outcomes, even
+    when another record asks the same prompt), as the ledger holds it (a float read by
+    its repr) and summed as Decimals per call, then over calls, as the ledger path does.
     """
-    served_from = table.answer_rows()[rows]
     scores, costs = table.arrays.scores, table.arrays.costs
     served = np.array([columns[-1] for columns in paid], dtype=np.int64)
     quality = scores[rows, served].tolist()
     total = Decimal(0)
     calls: Counter[str] = Counter()
-    for row, columns in zip(served_from.tolist(), paid, strict=True):
+    for row, columns in zip(rows.tolist(), paid, strict=True):
         total += sum((Decimal(repr(float(costs[row, c]))) for c in columns), Decimal(0))
         calls.update(table.arrays.models[c] for c in columns)
     size = len(paid)
     return Figures(sum(quality) / max(size, 1), float(total), size, dict(calls))
 
 
-def _stages(spec: TaskPolicy, table: OutcomeTable, served_from: IntArray) -> IntArray:
+def _stages(spec: TaskPolicy, table: OutcomeTable, table_rows: IntArray) -> IntArray:
     """Serving tier index per row: the first stage whose rule accepts, else the last."""
     columns = [table.arrays.models.index(model) for model in spec.tiers]
-    stages = np.full(len(served_from), len(columns) - 1, dtype=np.int64)
-    open_rows = np.arange(len(served_from))
+    stages = np.full(len(table_rows), len(columns) - 1, dtype=np.int64)
+    open_rows = np.arange(len(table_rows))
     for stage, rule in enumerate(spec.rules):
         if not len(open_rows):
             break
-        rows = served_from[open_rows].tolist()
+        rows = table_rows[open_rows].tolist()
         queries = [table.queries[r] for r in rows]
         answers = [[table.answers[c][r] for r in rows] for c in columns[: stage + 1]]
         logprobs = None if table.logprobs is None else table.logprobs[rows, columns[stage]]

@@ -17,7 +17,7 @@ from langchain_costrouter.calibration import SearchOptions, save_policy
 from langchain_costrouter.calibration.evaluate import CostFunction
 from langchain_costrouter.calibration.options import METHODS
 from langchain_costrouter.calibration.policy import Policy
-from langchain_costrouter.calibration.report import figures_report, with_split
+from langchain_costrouter.calibration.report import figures_report, threshold_text, with_split
 from langchain_costrouter.calibration.run import (
     RunSummary,
     outcome_cost,
@@ -156,7 +156,7 @@ def render_figures(report: dict[str, Any]) -> str:
     policy = report["policy"]
     lines.append(f"policy{'' if policy['path'] is None else ' ' + policy['path']}:")
     for task, spec in policy["tasks"].items():
-        rules = ", ".join(f"{r['kind']} >= {r['threshold']:.3f}" for r in spec["rules"])
+        rules = ", ".join(f"{r['kind']} >= {threshold_text(r['threshold'])}" for r in spec["rules"])
         lines.append(f"  {task}: {' -> '.join(spec['tiers'])}" + (f"  [{rules}]" if rules else ""))
         if spec["train"].get("method") == "guarded":
             lines.append("    " + _promise_line(spec["train"]))

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_costrouter.calibration import load_policy
+from langchain_costrouter.calibration.arrays import read_costed_outcomes
 from langchain_costrouter.calibration.report import replay_split
 from langchain_costrouter.calibration.run import outcome_cost
 from langchain_costrouter.cli.calibrate import evaluate_policy, render_figures
 from langchain_costrouter.cli.output import print_report
-from langchain_costrouter.outcomes import read_outcomes
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +40,10 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> dict[str, Any]:
-    records = read_outcomes(args.outcomes)
+    cost_of = outcome_cost()
+    records = read_costed_outcomes(args.outcomes, cost_of)  # a cost error names its line
     policy = load_policy(args.policy)
     train, test = replay_split(policy, records)
-    report = evaluate_policy(policy, records, (train, test), outcome_cost(), args.policy)
+    report = evaluate_policy(policy, records, (train, test), cost_of, args.policy)
     report["evaluated_on"] = "test split" if train else "all records"
     return report

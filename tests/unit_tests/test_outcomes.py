@@ -111,3 +111,15 @@ def test_logprob_summaries_round_trip_and_stay_optional(tmp_path: Path) -> None:
     assert second.outcomes["small"].logprobs == LogprobSummary(-0.25, -2.5, 7)
     assert second.to_json()["outcomes"]["small"]["logprobs"] == summary
     assert "logprobs" not in first.to_json()["outcomes"]["small"]
+
+
+@pytest.mark.parametrize("field", ["cost_usd", "score"])
+def test_an_integer_beyond_float_range_is_a_bad_number(tmp_path: Path, field: str) -> None:
+    big = {**GOOD["outcomes"]["big"], field: 10**400}
+    path = _write(
+        tmp_path, [GOOD, {**GOOD, "id": "q2", "outcomes": {**GOOD["outcomes"], "big": big}}]
+    )
+    with pytest.raises(OutcomesFormatError, match=rf"{field} must be a number") as caught:
+        read_outcomes(path)
+    assert caught.value.line == 2
+    assert len(str(caught.value)) < 200  # the 401 digits are cut short

@@ -7,7 +7,12 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
-from langchain_costrouter.replay import ReplayChatModel, UnrecordedPromptError
+from langchain_costrouter.replay import (
+    RECORD_KWARG,
+    AmbiguousPromptError,
+    ReplayChatModel,
+    UnrecordedPromptError,
+)
 
 RECORDS = [
     OutcomeRecord(
@@ -102,3 +107,54 @@ def test_a_recorded_logprob_summary_is_replayed_and_an_absent_one_stays_absent()
     big = ReplayChatModel(records=RECORDS, model_name="big").invoke("What is 2+2?")
     assert "logprob_summary" not in big.response_metadata
     assert message_logprobs(big) is None
+
+
+def _asked_twice() -> list[OutcomeRecord]:
+    """Two records of one prompt: "big" answered, scored and cost differently each time."""
+    prompt = ({"role": "user", "content": "Summarise the ticket"},)
+    small = ModelOutcome(0.5, "same", cost_usd=0.001)
+    return [
+        OutcomeRecord(
+            "t1", "chat", prompt, {"big": ModelOutcome(1.0, "first", 0.25), "small": small}
+        ),
+        OutcomeRecord(
+            "t2", "chat", prompt, {"big": ModelOutcome(0.0, "second", 4.0), "small": small}
+        ),
+    ]
+
+
+def test_a_named_record_is_answered_with_its_own_outcome() -> None:
+    big = ReplayChatModel(records=_asked_twice(), model_name="big")
+    for record_id, text, cost, score in (("t1", "first", 0.25, 1.0), ("t2", "second", 4.0, 0.0)):
+        for answer in (
+            big.invoke("Summarise the ticket", **{RECORD_KWARG: record_id}),
+            next(iter(big.stream("Summarise the ticket", **{RECORD_KWARG: record_id}))),
+        ):
+            assert answer.content == text
+            metadata = answer.response_metadata
+            assert (metadata["record_id"], metadata["recorded_cost_usd"]) == (record_id, cost)
+            assert metadata["recorded_score"] == score
+
+
+def test_a_repeated_prompt_without_a_record_is_refused_when_its_answers_differ() -> None:
+    records = _asked_twice()
+    with pytest.raises(AmbiguousPromptError, match=RECORD_KWARG):
+        ReplayChatModel(records=records, model_name="big").invoke("Summarise the ticket")
+    # Where every record of the prompt holds the same outcome, there is nothing to guess.
+    assert (
+        ReplayChatModel(records=records, model_name="small").invoke("Summarise the ticket").content
+        == "same"
+    )
+
+
+def test_a_named_record_must_hold_the_prompt_asked() -> None:
+    big = ReplayChatModel(records=RECORDS, model_name="big")
+    with pytest.raises(UnrecordedPromptError, match="no record 'q2'"):
+        big.invoke("What is 2+2?", **{RECORD_KWARG: "q2"})
+    with pytest.raises(UnrecordedPromptError, match="no record 'q404'"):
+        big.invoke("What is 2+2?", **{RECORD_KWARG: "q404"})
+
+
+def test_a_repeated_record_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="'q1' appears twice"):
+        ReplayChatModel(records=[RECORDS[0], RECORDS[0]], model_name="big")

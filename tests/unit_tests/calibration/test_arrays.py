@@ -10,6 +10,7 @@ import pytest
 from langchain_costrouter.calibration.arrays import (
     batches,
     outcome_arrays,
+    read_costed_outcomes,
     read_outcome_arrays,
     rows_at,
 )
@@ -78,3 +79,31 @@ def test_unpriced_outcome_keeps_the_cost_error() -> None:
     record = OutcomeRecord(id="q", task="t", messages=(), outcomes={"m": ModelOutcome(score=1.0)})
     with pytest.raises(ConfigError, match="cost_usd"):
         outcome_arrays([record], outcome_cost())
+
+
+def test_rows_at_splits_lines_as_the_reader_does(tmp_path: Path) -> None:
+    path = tmp_path / "cr.jsonl"
+    write_outcomes(path, [_record(n) for n in range(4)])
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"task":', b'\r"task":')  # a bare CR between JSON tokens
+    path.write_bytes(b"\n".join(lines))
+    assert [record.id for record in read_outcomes(path)] == ["q0", "q1", "q2", "q3"]
+    assert [record.id for record in rows_at(path, [1, 2, 3])] == ["q1", "q2", "q3"]
+
+
+def test_a_cost_error_names_the_line_and_record(tmp_path: Path) -> None:
+    path = tmp_path / "unpriced.jsonl"
+    unpriced = OutcomeRecord(
+        id="q9", task="qa", messages=({"role": "user", "content": "?"},),
+        outcomes={
+            "small": ModelOutcome(score=1.0, text="s", input_tokens=3, output_tokens=1),
+            "gpt-4o": ModelOutcome(score=1.0, text="b", cost_usd=0.5),
+        },
+    )  # fmt: skip
+    write_outcomes(path, [_record(1), _record(2), unpriced])
+    for read in (read_outcome_arrays, read_costed_outcomes):
+        with pytest.raises(
+            OutcomesFormatError, match="record 'q9': model 'small' has token"
+        ) as caught:
+            read(path, outcome_cost())
+        assert caught.value.line == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from langchain_costrouter.errors import UnknownPriceWarning
 from langchain_costrouter.ledger import LedgerRow
 from langchain_costrouter.outcomes import ModelOutcome
 from langchain_costrouter.pricing import PriceTable
+from tests.unit_tests.calibration.repeated import AGREE_OR_ESCALATE, asked_twice
 from tests.unit_tests.cli.outcome_files import CHEAP, DEAR, MIDDLE, synthetic_records
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -86,12 +88,28 @@ def test_outcome_cost_prices_tokens_like_the_router() -> None:
     assert cost("anything", ModelOutcome(1.0, "x", cost_usd=0.25)) == 0.25
     with pytest.raises(ConfigError, match="neither cost_usd"):
         cost("gpt-4o", ModelOutcome(1.0, "x", input_tokens=10))
+
+
+def test_tokens_of_an_unpriced_model_are_one_error_without_a_warning() -> None:
     unknown = ModelOutcome(1.0, "x", input_tokens=10, output_tokens=1)
-    with (
-        pytest.warns(UnknownPriceWarning),
-        pytest.raises(ConfigError, match="no price known for model 'in-house-7b'"),
-    ):
-        cost("in-house-7b", unknown)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownPriceWarning)  # a warning first fails here
+        with pytest.raises(
+            ConfigError, match="'in-house-7b' has token counts but no price"
+        ) as caught:
+            outcome_cost()("in-house-7b", unknown)
+    assert "cost_usd" in str(caught.value) and "overrides" in str(caught.value)
+
+
+def test_a_repeated_prompt_is_replayed_with_each_records_own_outcomes() -> None:
+    records = asked_twice()
+    calls = run_records(replay_router(AGREE_OR_ESCALATE, records), records)
+    assert [(call.record.id, call.model) for call in calls] == [
+        ("agrees", MIDDLE),
+        ("differs", DEAR),
+    ]
+    assert [call.quality for call in calls] == [1.0, 1.0]
+    assert [call.cost_usd for call in calls] == [Decimal("0.021"), Decimal("0.571")]
 
 
 def test_replay_uses_the_recorded_split_only_on_the_same_records() -> None:

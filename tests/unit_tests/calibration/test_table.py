@@ -16,7 +16,7 @@ from langchain_costrouter.calibration.table import (
     table_split,
     task_matrix,
 )
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes, write_outcomes
 from tests.unit_tests.cli.outcome_files import write_file
 
@@ -55,14 +55,14 @@ def test_a_task_without_test_rows_is_refused_like_the_records(path: Path) -> Non
         table_split(tiny, 0.9, 0)
 
 
-def test_a_repeated_prompt_is_served_from_its_last_row(tmp_path: Path) -> None:
-    def record(n: int, prompt: str) -> OutcomeRecord:
-        outcome = ModelOutcome(score=1.0, text=f"a{n}", cost_usd=0.01 * (n + 1))
-        messages = ({"role": "user", "content": prompt},)
+def test_an_outcome_without_a_cost_names_its_file_line_and_record(tmp_path: Path) -> None:
+    def record(n: int, outcome: ModelOutcome) -> OutcomeRecord:
+        messages = ({"role": "user", "content": f"q{n}"},)
         return OutcomeRecord(id=f"r{n}", task="qa", messages=messages, outcomes={"m": outcome})
 
-    path = tmp_path / "dup.jsonl"
-    write_outcomes(path, [record(0, "same"), record(1, "other"), record(2, "same")])
-    table = read_outcome_table(path, outcome_cost(), show=False)
-    assert table.answer_rows().tolist() == [2, 1, 2]
-    assert table.answers[0] == ("a0", "a1", "a2")
+    path = tmp_path / "nocost.jsonl"
+    good = ModelOutcome(score=1.0, text="a", cost_usd=0.01)
+    write_outcomes(path, [record(0, good), record(1, good), record(2, ModelOutcome(score=1.0))])
+    with pytest.raises(OutcomesFormatError, match="record 'r2': model 'm' has") as caught:
+        read_outcome_table(path, outcome_cost(), show=False)
+    assert (caught.value.path, caught.value.line) == (str(path), 3)

@@ -34,6 +34,7 @@ from langchain_costrouter.calibration.vector_replay import (
 from langchain_costrouter.errors import ReplayMismatchError
 from langchain_costrouter.logprobs import LogprobSummary
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes, write_outcomes
+from tests.unit_tests.calibration.repeated import AGREE_OR_ESCALATE, asked_twice
 from tests.unit_tests.cli.outcome_files import CHEAP, DEAR, MIDDLE, TASKS, write_file
 
 
@@ -156,3 +157,15 @@ def test_batched_replay_reads_logprobs_as_the_router_does(path: Path, tmp_path: 
     plain = Policy(tasks=dict.fromkeys(TASKS, policies(records)["stacked"].tasks[TASKS[0]]))
     _, plain_paid, _ = both_ways(plain, logprob_path)
     assert plain_paid != paid  # the log-probability stacks changed decisions
+
+
+def test_a_repeated_prompt_is_decided_and_charged_by_its_own_row(tmp_path: Path) -> None:
+    path = tmp_path / "twice.jsonl"
+    write_outcomes(path, asked_twice())
+    table, paid, served = both_ways(AGREE_OR_ESCALATE, path)
+    assert served == [MIDDLE, DEAR]  # the first row's middle answer agrees, the second's not
+    figures = routed_figures(table, np.arange(2), paid)
+    assert figures.cost_usd == pytest.approx(0.021 + 0.571)
+    assert figures.quality == 1.0
+    rows = np.arange(2)
+    assert check_sample(AGREE_OR_ESCALATE, path, table, rows, paid, seed=0, show=False) == 2

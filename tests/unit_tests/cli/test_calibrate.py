@@ -194,3 +194,36 @@ def test_confidence_out_of_range_is_a_usage_error(outcomes: Path) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["calibrate", str(outcomes), "--confidence", "1.5"])
     assert raised.value.code == 2
+
+
+def test_repeated_prompts_are_charged_their_own_costs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each prompt is asked twice; its second record's big answer costs 5x and scores 0.
+    records = [
+        OutcomeRecord(
+            id=f"r{n}", task="t", messages=({"role": "user", "content": f"question {n // 2}"},),
+            outcomes={
+                "big": ModelOutcome(float(n % 2 == 0), "A", 1.0 if n % 2 == 0 else 5.0),
+                "small": ModelOutcome(0.0, "B", 0.01),
+            },
+        )
+        for n in range(40)
+    ]  # fmt: skip
+    path = tmp_path / "repeated.jsonl"
+    write_outcomes(path, records)
+    report = calibrate_json(capsys, str(path), "--seed", "2")
+    assert report["policy"]["tasks"]["t"]["tiers"] == ["big"]  # too few rows: the baseline
+    test, baseline = report["test"], report["baseline"]
+    assert (test["cost_usd"], test["quality"]) == (baseline["cost_usd"], baseline["quality"])
+    assert report["savings_pct"] == 0.0
+
+
+def test_an_outcome_without_a_cost_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = read_outcomes(write_file(tmp_path / "evals.jsonl", size=4))[0].to_json()
+    bare = {**good, "id": "x2", "outcomes": {m: {"score": 1.0} for m in good["outcomes"]}}
+    path = write_lines(tmp_path / "bare.jsonl", [good, bare])
+    assert main(["calibrate", str(path), "--json"]) == 2
+    assert f"{path}:2: record 'x2': model " in capsys.readouterr().err

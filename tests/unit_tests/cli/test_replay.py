@@ -84,3 +84,16 @@ def test_a_broken_policy_file_is_a_clear_error(
     broken.write_text('{"kind": "something-else"}')
     assert main(["replay", str(outcomes), "--policy", str(broken)]) == 2
     assert "not a costrouter policy" in capsys.readouterr().err
+
+
+def test_an_outcome_without_a_cost_names_its_line(
+    calibrated: tuple[Path, Path, dict[str, object]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outcomes, policy, _ = calibrated
+    good = json.loads(outcomes.read_text().splitlines()[0])
+    bare = {**good, "id": "x2", "outcomes": {m: {"score": 1.0} for m in good["outcomes"]}}
+    path = write_lines(tmp_path / "bare.jsonl", [good, bare])
+    assert main(["replay", str(path), "--policy", str(policy)]) == 2
+    assert f"{path}:2: record 'x2': model " in capsys.readouterr().err

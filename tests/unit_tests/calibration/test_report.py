@@ -1,0 +1,56 @@
+"""The report's figures: a policy equal to the baseline saves exactly 0, thresholds as stored."""
+
+from __future__ import annotations
+
+import math
+
+from langchain_costrouter.calibration import Policy, StageRule, TaskPolicy
+from langchain_costrouter.calibration.evaluate import savings_pct
+from langchain_costrouter.calibration.report import describe_policy, figures_report, threshold_text
+from langchain_costrouter.calibration.run import (
+    RunSummary,
+    outcome_cost,
+    replay_router,
+    run_records,
+)
+from langchain_costrouter.cli.calibrate import render_figures
+from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
+
+
+def _records(cost: float, size: int) -> list[OutcomeRecord]:
+    outcomes = {"big": ModelOutcome(1.0, "yes", cost), "small": ModelOutcome(0.0, "no", 0.0)}
+    return [
+        OutcomeRecord(f"q{n}", "qa", ({"role": "user", "content": f"question {n}"},), outcomes)
+        for n in range(size)
+    ]
+
+
+def test_a_policy_that_is_the_baseline_saves_exactly_zero() -> None:
+    # Three costs of 0.7: numpy sums them to 2.0999999999999996, the ledger to 2.1.
+    records = _records(0.7, 3)
+    policy = Policy(tasks={"qa": TaskPolicy(tiers=("big",), rules=())})
+    routed = RunSummary.of(run_records(replay_router(policy, records), records)).figures()
+    report = figures_report(
+        policy=policy, train=[], test=records, routed=routed, cost_of=outcome_cost()
+    )
+    assert report["baseline"]["model"] == "big"
+    assert report["baseline"]["cost_usd"] == report["test"]["cost_usd"] == 2.1
+    assert report["savings_pct"] == 0.0 and math.copysign(1.0, report["savings_pct"]) == 1.0
+
+
+def test_a_loss_that_rounds_to_zero_is_not_negative_zero() -> None:
+    assert str(savings_pct(2.1, 2.0999999999999996)) == "0.0"
+
+
+def test_thresholds_are_shown_as_stored() -> None:
+    tiny = 8.9e-9  # still accepts an answer scored 1e-8, which a printed 0.000 would hide
+    rules = (StageRule("agreement", tiny),)
+    policy = Policy(tasks={"qa": TaskPolicy(tiers=("small", "big"), rules=rules)})
+    assert describe_policy(policy)["tasks"]["qa"]["rules"][0]["threshold"] == tiny
+    assert float(threshold_text(tiny)) == tiny
+    records = _records(0.5, 4)
+    routed = RunSummary.of(run_records(replay_router(policy, records), records)).figures()
+    report = figures_report(
+        policy=policy, train=[], test=records, routed=routed, cost_of=outcome_cost()
+    )
+    assert f"agreement >= {threshold_text(tiny)}" in render_figures(report)
