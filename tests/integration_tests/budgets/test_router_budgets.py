@@ -77,14 +77,15 @@ async def test_the_async_path_draws_on_the_same_budget() -> None:
     assert status.reserved_usd == 0  # every reservation settled
 
 
-def test_a_downgrade_budget_serves_from_the_cheapest_tier_that_fits() -> None:
+def _downgrading_router(*cheap_answers: str) -> RoutedChatModel:
+    """A cheap tier checked for Yes/No under a strong one that the budget cannot afford."""
     prices = PriceTable(
         {
             "cheap": ModelPrice(input_per_mtok=1, output_per_mtok=2),
             "strong": ModelPrice(input_per_mtok=100, output_per_mtok=200),
         }
     )
-    cheap = ScriptedChatModel(model="cheap", answers=["Maybe", "Yes"])
+    cheap = ScriptedChatModel(model="cheap", answers=list(cheap_answers))
     route = Route(
         tiers=(
             Tier(Tier.of(cheap).deployments, LabelSet(["Yes", "No"]), 0.5),
@@ -92,10 +93,13 @@ def test_a_downgrade_budget_serves_from_the_cheapest_tier_that_fits() -> None:
         )
     )
     budget = Budget(name="tight", limit_usd="0.01", on_exhausted="downgrade", soft_threshold=None)
-    router = RoutedChatModel(routes={"chat": route}, prices=prices, budgets=[budget])
+    return RoutedChatModel(routes={"chat": route}, prices=prices, budgets=[budget])
+
+
+def test_a_downgrade_budget_serves_from_the_cheapest_tier_that_fits() -> None:
     # "Maybe" fails the check; the strong tier's worst case is over the budget, so the
     # call is served by the cheap tier again instead of being refused.
-    answer = router.invoke(PROMPT, max_tokens=100)
+    answer = _downgrading_router("Maybe", "Yes").invoke(PROMPT, max_tokens=100)
     record = answer.response_metadata["costrouter"]
     assert answer.content == "Yes" and record["accepted"]
     assert [a["model"] for a in record["attempts"]] == ["cheap", "cheap"]
@@ -103,22 +107,7 @@ def test_a_downgrade_budget_serves_from_the_cheapest_tier_that_fits() -> None:
 
 
 def test_a_downgraded_answer_must_pass_the_check_of_the_tier_it_came_from() -> None:
-    prices = PriceTable(
-        {
-            "cheap": ModelPrice(input_per_mtok=1, output_per_mtok=2),
-            "strong": ModelPrice(input_per_mtok=100, output_per_mtok=200),
-        }
-    )
-    cheap = ScriptedChatModel(model="cheap", answers=["Maybe", "Perhaps"])
-    route = Route(
-        tiers=(
-            Tier(Tier.of(cheap).deployments, LabelSet(["Yes", "No"]), 0.5),
-            Tier.of(ScriptedChatModel(model="strong", answers=["No"])),
-        )
-    )
-    budget = Budget(name="tight", limit_usd="0.01", on_exhausted="downgrade", soft_threshold=None)
-    router = RoutedChatModel(routes={"chat": route}, prices=prices, budgets=[budget])
-    answer = router.invoke(PROMPT, max_tokens=100)
+    answer = _downgrading_router("Maybe", "Perhaps").invoke(PROMPT, max_tokens=100)
     record = answer.response_metadata["costrouter"]
     downgraded = record["attempts"][-1]
     assert downgraded["downgraded_by"] == "tight" and downgraded["score"] == 0.0
