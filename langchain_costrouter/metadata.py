@@ -8,6 +8,7 @@ is unknown), never objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypedDict
 
@@ -91,30 +92,39 @@ def stored_record_problem(record: object) -> str | None:
     """
     if record is None:
         return None
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         return "the record is not an object"
-    for name in ("cost_usd", "baseline_cost_usd"):
-        if not _is_amount(record.get(name), 0.0):
-            return f"{name} is not an amount of dollars"
-    levers = record.get("savings_usd")
+    get = record.get
+    if not _amounts((get("cost_usd"), get("baseline_cost_usd")), 0.0):
+        return "cost_usd or baseline_cost_usd is not an amount of dollars"
+    levers = get("savings_usd")
     if levers is not None and not (
-        isinstance(levers, dict) and all(_is_amount(v, -MAX_CALL_USD) for v in levers.values())
+        type(levers) is dict and _amounts(levers.values(), -MAX_CALL_USD)
     ):
         return "savings_usd is not a mapping of dollar amounts"
-    attempts = record.get("attempts", [])
-    if not isinstance(attempts, list) or not all(map(_is_attempt, attempts)):
+    attempts = get("attempts", [])
+    if type(attempts) is not list or not all(map(_is_attempt, attempts)):
         return "attempts is not a list of attempt records"
-    if type(record.get("record_version", 0)) is not int:
+    if type(get("record_version", 0)) is not int:
         return "record_version is not a number"
     return None
 
 
-def _is_amount(value: object, lowest: float) -> bool:
-    """None (unknown), or a finite number of dollars in range (NaN fails the comparison)."""
-    if value is None:
-        return True
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return is_number and lowest <= value <= MAX_CALL_USD  # type: ignore[operator]
+def _amounts(values: Iterable[object], lowest: float) -> bool:
+    """Each is None (unknown) or a number of dollars in range (NaN fails the comparison).
+
+    Types by identity: JSON gives floats and ints, and a bool is neither here. One list
+    comprehension, not a call per value: every cache hit checks its record.
+    """
+    wrong = [
+        value
+        for value in values
+        if value is not None and not (type(value) in _NUMBERS and lowest <= value <= MAX_CALL_USD)  # type: ignore[operator]
+    ]
+    return not wrong
+
+
+_NUMBERS = (float, int)
 
 
 def _is_attempt(attempt: object) -> bool:

@@ -27,10 +27,9 @@ def check_sendable(messages: Sequence[BaseMessage]) -> None:
             "There is nothing to send: the call has no messages. Pass a string, a "
             "PromptValue or a non-empty list of messages."
         )
-    called: set[str] = set()
     for index, message in enumerate(messages):
-        if isinstance(message, AIMessage | ToolMessage):
-            _check_tool_turn(index, message, called)
+        if isinstance(message, ToolMessage):
+            _check_tool_result(index, message, messages)
         content = message.content
         if isinstance(content, str):
             if not content.isascii():
@@ -64,16 +63,19 @@ def _is_text(part: Any) -> bool:
     return isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))
 
 
-def _check_tool_turn(index: int, message: BaseMessage, called: set[str]) -> None:
-    """Note an AI message's tool-call ids; refuse a tool result for a call never made."""
-    if isinstance(message, AIMessage):
-        called.update(call_id for call in message.tool_calls if (call_id := call.get("id")))
-    elif isinstance(message, ToolMessage) and message.tool_call_id not in called:
-        raise InvalidRequestError(
-            f"message {index} (tool) answers tool call {message.tool_call_id!r}, which no "
-            "earlier AI message made. Keep the AIMessage whose tool_calls holds that id "
-            "before its ToolMessage, or drop the ToolMessage."
-        )
+def _check_tool_result(index: int, message: ToolMessage, messages: Sequence[BaseMessage]) -> None:
+    """Refuse a tool result for a call no earlier AI message made (looked up only when a
+    tool result is there: most prompts have none, and every call is checked)."""
+    for earlier in messages[:index]:
+        if isinstance(earlier, AIMessage) and any(
+            call.get("id") == message.tool_call_id for call in earlier.tool_calls
+        ):
+            return
+    raise InvalidRequestError(
+        f"message {index} (tool) answers tool call {message.tool_call_id!r}, which no "
+        "earlier AI message made. Keep the AIMessage whose tool_calls holds that id "
+        "before its ToolMessage, or drop the ToolMessage."
+    )
 
 
 def _check_encodable(index: int, message: BaseMessage, text: str) -> None:
