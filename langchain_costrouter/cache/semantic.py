@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
 from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature_hash
@@ -84,7 +84,7 @@ class SemanticLayer:
         the near-miss guard needs the capitals that case folding would erase.
         """
         last = request.messages[-1] if request.messages else None
-        if not isinstance(last, HumanMessage) or self.threshold_for(request.task) is None:
+        if last is None or self.threshold_for(request.task) is None or not _text_only(last):
             return None
         return last.text.strip() or None
 
@@ -116,6 +116,22 @@ class SemanticLayer:
         if found is None:
             return None
         return SemanticMatch(found.key, min(found.similarity, 1.0), found.text)
+
+
+def _text_only(message: BaseMessage) -> bool:
+    """A user message whose text is all it says: no speaker name, no extra kwargs, no
+    image, file or audio block. Only the text is compared by meaning, so anything else
+    in the question (another image with the same caption, another speaker) must never
+    be answered from a neighbour's entry: such a question is matched exactly."""
+    if not isinstance(message, HumanMessage) or message.name is not None:
+        return False
+    if message.additional_kwargs:
+        return False
+    content = message.content
+    return isinstance(content, str) or all(
+        isinstance(block, str) or (isinstance(block, dict) and block.get("type") == "text")
+        for block in content
+    )
 
 
 def _unit(vector: list[float]) -> list[float]:

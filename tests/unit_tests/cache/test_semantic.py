@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_costrouter.cache import (
     LENIENT,
+    CacheRequest,
     MemoryBackend,
     ResponseCache,
     SemanticLayer,
@@ -55,6 +57,31 @@ def test_partitions_are_hard() -> None:
     assert (
         cache.lookup(request("Tell me what is the capital city of France?", params=params)) is None
     )
+
+
+def _image_question(url: str) -> CacheRequest:
+    question = [
+        {"type": "text", "text": "What is shown in this picture?"},
+        {"type": "image_url", "image_url": {"url": url}},
+    ]
+    return request(messages=[SystemMessage("Answer briefly."), HumanMessage(question)])
+
+
+def test_only_the_text_of_a_question_is_compared_so_anything_else_must_match_exactly() -> None:
+    cache, _ = semantic_cache(threshold=0.5)
+    cache.store(_image_question("https://example.com/cat.png"), answer("A cat."))
+    assert cache.lookup(_image_question("https://example.com/invoice.png")) is None
+    assert cache.lookup(_image_question("https://example.com/cat.png")) == answer("A cat.")
+    alice = [SystemMessage("Answer briefly."), HumanMessage("What is my balance?", name="alice")]
+    cache.store(request(messages=alice), answer("$5"))
+    bob = [SystemMessage("Answer briefly."), HumanMessage("What is my balance?", name="bob")]
+    assert cache.lookup(request(messages=bob)) is None
+    blocks = HumanMessage(
+        [{"type": "text", "text": "Tell me: what is the capital city of France?"}]
+    )
+    cache.store(request("What is the capital city of France?"), answer())
+    hit = cache.lookup_hit(request(messages=[SystemMessage("Answer briefly."), blocks]))
+    assert hit is not None and hit.kind == "semantic"  # text blocks are text
 
 
 def test_tasks_without_threshold_get_no_semantic_matching() -> None:
