@@ -22,8 +22,15 @@ _NEGATING_WORDS = {"cannot": "not", "dont": "not", "doesnt": "not", "isnt": "not
 
 
 def near_miss_guard(query: str, cached: str) -> bool:
-    """True when two similar texts also agree on numbers, negations and named entities."""
-    return _signature(query) == _signature(cached)
+    """True when two similar texts also agree on numbers, negations and named entities.
+
+    A capitalised word that opens a sentence may be a name ("Paris hotels near the
+    station?") or any word ("Refund order 1234"): each text's such words must occur in
+    the other too, in any case, unless they are words any question opens with.
+    """
+    if _signature(query) != _signature(cached):
+        return False
+    return _openers_occur_in(query, cached) and _openers_occur_in(cached, query)
 
 
 def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
@@ -38,6 +45,32 @@ def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
         if word[0].isupper() and word != "I" and not _starts_sentence(text, match.start()):
             names.add(word)
     return numbers, negations, frozenset(names)
+
+
+def _openers_occur_in(text: str, other: str) -> bool:
+    """Every capitalised word opening a sentence of ``text`` (not a common opener, not a
+    negation: those are compared already) occurs in ``other`` as a word, in any case."""
+    words = {word.lower() for word in _WORD.findall(other)}
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if not word[0].isupper() or not _starts_sentence(text, match.start()):
+            continue
+        lowered = word.lower()
+        if lowered not in _OPENERS and _negation(word) is None and lowered not in words:
+            return False
+    return True
+
+
+_OPENERS = frozenset(
+    """
+    a about after all also an and any are as at be because before but by can could did
+    do does each every for from had has have he her here his how i if in is it its just
+    let lets may might must my now of on only or our please she should since so some tell
+    that the their then there these they this those to was we were what when where which
+    while who whom whose why will with would yes you your hi hello hey thanks ok okay
+    """.split()  # noqa: SIM905 - a word list reads as text
+)
+"""Words any question or request may open with: never taken for a name there."""
 
 
 def _negation(word: str) -> str | None:
