@@ -6,7 +6,8 @@ a reference model. A `RoutedChatModel` answer is recorded attempt by attempt fro
 its ``response_metadata["costrouter"]`` record, discarded attempts included.
 
 Each call is counted once: only model runs make rows (chains do not), a model run
-nested in another (a wrapper calling a child's ``invoke``) is folded into the
+nested in another (a wrapper calling a child's ``invoke``, directly or through
+``with_retry``, ``with_fallbacks``, a pipe or any other chain) is folded into the
 outer one, and rows are keyed by run id and attempt, so a `RoutedChatModel` writing
 to the same ledger does not double them either.
 """
@@ -70,12 +71,21 @@ class CostCallbackHandler(BaseCallbackHandler):
         self.reference_model = reference_model
         self._pricing = Pricing(self.prices, reference_model)
         self._runs: dict[UUID, RunStart] = {}
+        # Chain run -> its parent, only for chains inside an open model run: the links
+        # from a nested model run up to the model run that folds it.
+        self._chains: dict[UUID, UUID] = {}
         self._lock = threading.Lock()
 
     @property
     def ignore_chain(self) -> bool:
-        """Chains make no rows; skipping their events keeps the handler cheap."""
-        return True
+        """Skip chain events unless a model run is open (or a chain inside one is).
+
+        Chains make no rows, but a model run nested in another through a chain
+        (``with_retry``, a pipe, fallbacks) has the chain as its parent, so the chains
+        between them are needed to find the outer run. A chain started while no model
+        run is open cannot be inside one, so the common case dispatches no chain events.
+        """
+        return not self._runs and not self._chains
 
     @property
     def ignore_agent(self) -> bool:
@@ -86,6 +96,30 @@ class CostCallbackHandler(BaseCallbackHandler):
     def ignore_retriever(self) -> bool:
         """Retrievers make no rows."""
         return True
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Link a chain inside an open model run, so model runs under it fold upwards."""
+        if parent_run_id is None:
+            return
+        with self._lock:
+            if parent_run_id in self._runs or parent_run_id in self._chains:
+                self._chains[run_id] = parent_run_id
+
+    def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
+        """Forget the chain: the model runs under it have ended."""
+        self._forget_chain(run_id)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """Forget the failed chain, like a finished one."""
+        self._forget_chain(run_id)
 
     def on_chat_model_start(
         self,
@@ -172,14 +206,32 @@ class CostCallbackHandler(BaseCallbackHandler):
         with self._lock:
             return self._runs.pop(run_id, None)
 
+    def _forget_chain(self, run_id: UUID) -> None:
+        if self._chains:
+            with self._lock:
+                self._chains.pop(run_id, None)
+
     def _record(self, rows: list[LedgerRow], parent_run_id: UUID | None) -> None:
         with self._lock:
-            parent = self._runs.get(parent_run_id) if parent_run_id else None
-            if parent is not None:
+            outer = self._outer_run(parent_run_id)
+            if outer is not None:
                 # A model run inside another: the outer run's record covers it.
-                parent.nested_rows.extend(rows)
+                outer.nested_rows.extend(rows)
                 return
         self.ledger.add(rows)
+
+    def _outer_run(self, run_id: UUID | None) -> RunStart | None:
+        """The nearest open model run at or above ``run_id``, through linked chains.
+
+        Caller holds the lock. An unlinked chain ends the walk: it began outside any
+        model run, so nothing above it can fold this run.
+        """
+        while run_id is not None:
+            run = self._runs.get(run_id)
+            if run is not None:
+                return run
+            run_id = self._chains.get(run_id)
+        return None
 
 
 def _ended(run: RunStart, run_id: UUID) -> RunEnd:

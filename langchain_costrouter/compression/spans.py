@@ -38,8 +38,17 @@ _SIGNATURE = re.compile(
     r"|[-*]?[ \t]*\w+\([^()\n]*\)(?:[ \t]*(?:->|:)[ \t]*[^\n]+)?[ \t]*$)",
     re.DOTALL,
 )
+# A URL may hold balanced "(...)" pairs, nested once (Wikipedia's
+# ``Python_(programming_language)``), as Markdown linkifiers allow, but never an unpaired
+# ")": in "(see https://x.org/a)" that one closes the prose. Trailing sentence punctuation
+# is left out. Each repetition step takes one char or one whole pair, so a failed match
+# cannot backtrack exponentially.
+_URL_CHAR = r"[^\s<>()\]]"
+_URL_PARENS = rf"\((?:{_URL_CHAR}|\({_URL_CHAR}*\))*\)"
+_URL_LAST_CHAR = r"[^\s<>()\].,;:!?'\"]"
 _URL_OR_EMAIL = re.compile(
-    r"\bhttps?://[^\s<>()\]]+[^\s<>()\].,;:!?'\"]|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    rf"\bhttps?://{_URL_CHAR}(?:{_URL_CHAR}|{_URL_PARENS})*(?:{_URL_LAST_CHAR}|{_URL_PARENS})"
+    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 )
 _EXAMPLE_TAG = re.compile(r"(?is)<(examples?)\b[^>]*>.*?</\1>")
 _BRACKET = re.compile(r"[{\[]")

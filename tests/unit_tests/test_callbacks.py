@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.callbacks import CostCallbackHandler
@@ -198,8 +200,9 @@ def test_router_giving_up_records_its_failed_attempts(handler: CostCallbackHandl
 class WrapperChatModel(BaseChatModel):
     """Delegates through the child's invoke: a nested model run (docs/architecture.md 3.2)."""
 
-    child: BaseChatModel
+    child: Runnable[Any, BaseMessage]
     report_usage: bool = True
+    batched: bool = False
 
     @property
     def _llm_type(self) -> str:
@@ -219,7 +222,10 @@ class WrapperChatModel(BaseChatModel):
             inheritable_handlers=run_manager.inheritable_handlers,
             parent_run_id=run_manager.run_id,
         )
-        reply = self.child.invoke(messages, config={"callbacks": callbacks})
+        if self.batched:
+            (reply,) = self.child.batch([messages], config={"callbacks": callbacks})
+        else:
+            reply = self.child.invoke(messages, config={"callbacks": callbacks})
         if not self.report_usage:
             reply = AIMessage(reply.content)
         return ChatResult(generations=[ChatGeneration(message=reply)])
@@ -233,6 +239,41 @@ def test_nested_model_runs_are_counted_once(
     (PROMPT | wrapper).invoke({"question": "q"}, config={"callbacks": [handler]})
     (row,) = handler.ledger.rows()
     assert row.cost_usd == Decimal("0.00024")
+
+
+def _through_retry(report_usage: bool) -> WrapperChatModel:
+    flaky = mini(RuntimeError("503"), answer(cached=400))
+    retrying = flaky.with_retry(stop_after_attempt=2, wait_exponential_jitter=False)
+    return WrapperChatModel(child=retrying, report_usage=report_usage)
+
+
+def _through_lambda_pipe(report_usage: bool) -> WrapperChatModel:
+    piped = RunnableLambda(lambda messages: messages) | mini(answer(cached=400))
+    return WrapperChatModel(child=piped, report_usage=report_usage)
+
+
+def _through_fallbacks(report_usage: bool) -> WrapperChatModel:
+    # Batched: langchain-core's fallbacks ``invoke`` hands its children the caller's
+    # callbacks (so they nest directly), its ``batch`` and ``stream`` nest them in its run.
+    fallbacks = mini(RuntimeError("503")).with_fallbacks([mini(answer(cached=400))])
+    return WrapperChatModel(child=fallbacks, report_usage=report_usage, batched=True)
+
+
+@pytest.mark.parametrize("outer_reports_usage", [True, False])
+@pytest.mark.parametrize("wrap", [_through_retry, _through_lambda_pipe, _through_fallbacks])
+def test_model_runs_nested_through_chains_are_counted_once(
+    handler: CostCallbackHandler,
+    wrap: Callable[[bool], WrapperChatModel],
+    outer_reports_usage: bool,
+) -> None:
+    (PROMPT | wrap(outer_reports_usage)).invoke({"question": "q"}, config={"callbacks": [handler]})
+    rows = handler.ledger.rows()
+    # Folded like a direct child: the outer run's usage when it reports any, else what
+    # the nested runs spent (a failed attempt included, at no cost).
+    assert [row.cost_usd for row in rows if row.error is None] == [Decimal("0.00024")]
+    if outer_reports_usage:
+        assert len(rows) == 1
+    assert handler.ignore_chain  # no chain links left behind
 
 
 def test_langchain_cache_hit_costs_nothing_and_records_the_avoided_cost(

@@ -73,3 +73,34 @@ def test_a_single_label_is_not_an_example_block() -> None:
 def test_merge_joins_overlaps_only() -> None:
     spans = [Span(5, 9, "b"), Span(0, 6, "a"), Span(9, 12, "c"), Span(3, 3, "empty")]
     assert merge_spans(spans) == [Span(0, 9, "a"), Span(9, 12, "c")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Docs: https://en.wikipedia.org/wiki/Python_(programming_language) for details.",
+            ["https://en.wikipedia.org/wiki/Python_(programming_language)"],
+        ),
+        ("Query https://x.org/q?f=(a,b)&g=1, then go.", ["https://x.org/q?f=(a,b)&g=1"]),
+        ("Nested https://x.org/a_(b_(c)) here.", ["https://x.org/a_(b_(c))"]),
+        (
+            "(see https://x.org/a) and (docs: https://x.org/w/A_(b))",
+            ["https://x.org/a", "https://x.org/w/A_(b)"],
+        ),
+        (
+            "Unbalanced https://x.org/a(b stays short; https://x.org/w/A_(b) does not.",
+            ["https://x.org/a", "https://x.org/w/A_(b)"],
+        ),
+    ],
+)
+def test_url_keeps_balanced_parentheses_but_not_the_prose_ones(
+    text: str, expected: list[str]
+) -> None:
+    assert _protected(text) == expected
+
+
+@pytest.mark.parametrize("mark", [".", ",", ";", ":", "!", "?"])
+def test_url_ending_in_parentheses_leaves_out_sentence_punctuation(mark: str) -> None:
+    text = f"Read https://x.org/w/A_(b){mark} Then https://x.org/c{mark}"
+    assert _protected(text) == ["https://x.org/w/A_(b)", "https://x.org/c"]
