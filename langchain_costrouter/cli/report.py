@@ -8,15 +8,18 @@ import io
 import json
 import re
 import sys
+import warnings
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from langchain_costrouter.cli.output import check_output_file
 from langchain_costrouter.cli.report_html import render_page
 from langchain_costrouter.cli.report_table import table
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow, open_ledger
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
 
@@ -67,8 +70,19 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
     if args.html is not None:
         check_output_file(args.html, "--html")
-    with open_ledger(url) as ledger:
-        groups, totals = _summaries(ledger, args)
+    with warnings.catch_warnings():  # a database that is down is this command's error
+        warnings.simplefilter("ignore", BackendUnavailableWarning)
+        ledger = open_ledger(url)
+    with ledger:
+        try:
+            groups, totals = _summaries(ledger, args)
+        except SQLAlchemyError as error:  # the database is down, or not a ledger's
+            cause = getattr(error, "orig", None) or error
+            reason = str(cause).splitlines()[0]
+            raise ConfigError(
+                f"cannot read the ledger at {ledger.url} ({type(error).__name__}: {reason}); "
+                "check that the database is up and that --ledger names it"
+            ) from None
         if args.html is not None:
             _write_html(ledger, args, totals)
         pending = ledger.pending_rows()

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,18 @@ def test_an_unreachable_server_never_fails_the_caller() -> None:
     ):
         ledger.close()
     shutil.rmtree(ledger.spool_dir)
+
+
+def test_report_on_a_database_that_does_not_answer_is_one_line(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from langchain_costrouter.cli import main
+    from langchain_costrouter.ledger.spool import SPOOL_DIR_ENV
+
+    missing = postgres_url.rsplit("/", 1)[0] + f"/costrouter_absent_{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SPOOL_DIR_ENV, str(tmp_path))
+        assert main(["report", "--ledger", missing]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("costrouter: error: cannot read the ledger at ") and err.count("\n") == 1
+    assert "Traceback" not in err
