@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.config) if args.config else example_config_path()
     with config_errors():  # a ValidationError from building the router, as our ConfigError
-        router = RoutedChatModel.from_config(path)
+        # Showing the routes opens none of the file's stores: that would create them (a
+        # ledger database, a cache directory) as a side effect of reading a config.
+        router = RoutedChatModel.from_config(path, cache=None, ledger=None, shadow=None)
     prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
     table = {task: _describe(route, prices) for task, route in router.route_table.items()}
     if args.json:

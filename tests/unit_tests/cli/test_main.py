@@ -46,6 +46,18 @@ def test_routes_on_an_unrouted_default_task(
     assert "key 'default_task': 'nope' has no route" in one_error_line(capsys, ["routes", str(bad)])
 
 
+def test_routes_opens_none_of_the_files_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger, cache = tmp_path / "new" / "ledger.sqlite3", tmp_path / "cache"
+    stores = f'[router]\nledger = "sqlite:///{ledger}"\ncache = "diskcache://{cache}"'
+    config = tmp_path / "stores.toml"
+    config.write_text(EXAMPLE.read_text().replace("[router]", stores, 1))
+    assert main(["routes", str(config)]) == 0
+    assert "tier 0" in capsys.readouterr().out
+    assert not ledger.exists() and not ledger.parent.exists() and not cache.exists()
+
+
 def test_debug_prints_the_traceback_before_the_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
