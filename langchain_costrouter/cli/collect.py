@@ -15,6 +15,7 @@ from typing import Any
 from langchain_costrouter.cli._arguments import positive_int
 from langchain_costrouter.cli.output import check_output_file, print_report
 from langchain_costrouter.collect import CallLimits, CollectOptions, collect
+from langchain_costrouter.collect.calls import DEFAULT_MAX_OUTPUT_TOKENS
 from langchain_costrouter.collect.run import DEFAULT_OUTPUT_TOKENS
 from langchain_costrouter.scoring import SCORER_NAMES
 
@@ -40,7 +41,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="outcomes JSONL (appended)")
     parser.add_argument("--concurrency", type=positive_int, default=4, help="calls in flight (4)")
     parser.add_argument(
-        "--max-cost-usd", type=_dollars, help="stop before the spend would pass this"
+        "--max-cost-usd",
+        type=_dollars,
+        help="never spend more: a question starts only if its worst case fits",
+    )
+    parser.add_argument(
+        "--max-output-tokens",
+        type=positive_int,
+        default=DEFAULT_MAX_OUTPUT_TOKENS,
+        help="output cap of every call, which bounds its cost; a cut answer is flagged "
+        f"({DEFAULT_MAX_OUTPUT_TOKENS})",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the estimated cost and send nothing"
@@ -66,7 +76,7 @@ def run_collect(args: argparse.Namespace) -> int:
         models=args.models,
         score=args.score,
         out=args.out,
-        limits=CallLimits(concurrency=args.concurrency),
+        limits=CallLimits(concurrency=args.concurrency, max_output_tokens=args.max_output_tokens),
         max_cost_usd=args.max_cost_usd,
         dry_run=args.dry_run,
         ledger=args.ledger,
@@ -90,6 +100,11 @@ def render(report: dict[str, Any]) -> str:
         "tokens)",
     ]
     lines += [f"  {model}: ${cost:.6f}" for model, cost in estimate["by_model_usd"].items()]
+    lines.append(
+        f"worst case: ${estimate['worst_case_usd']:.6f} (every answer at "
+        f"--max-output-tokens {estimate['max_output_tokens']}; --max-cost-usd admits a "
+        "question only when its worst case fits)"
+    )
     if report["dropped_partial_line"]:
         lines.append("dropped the cut-off last line of --out (a killed run); it is asked again")
     if report["dry_run"]:
@@ -104,6 +119,11 @@ def _run_lines(report: dict[str, Any]) -> list[str]:
         f"answered {report['answered']} questions, spent ${report['spent_usd']:.6f} in "
         f"{report['provider_calls']} calls (ledger {report['ledger']}, purpose eval)"
     ]
+    if report["cut_by_max_output_tokens"]:
+        lines.append(
+            f"{report['cut_by_max_output_tokens']} questions have an answer cut at "
+            "--max-output-tokens (listed in cut_by_max_output_tokens on their lines)"
+        )
     if report["rate_limit_pauses"]:
         lines.append(f"paused {report['rate_limit_pauses']} times for provider rate limits")
     for question, reason in report["failed"].items():

@@ -9,6 +9,11 @@ On top of that, ``collect`` is a bulk job that can outrun a provider's rate limi
 minutes, longer than one call's retries last. A call that still fails with a rate
 limit pauses every call of the run (a shared cool-down, doubled each time) and is
 tried again, up to ``max_tries`` times.
+
+Every call carries an output cap (``max_tokens``, sent in the field the provider's
+config names): it is what bounds a call's cost, so the run's ``--max-cost-usd`` can be
+a guarantee rather than a hope. An answer the cap cut short says so (``cut``), and a
+model that answered past the cap (a server that ignores it) is named in ``over_cap``.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ class Answer:
     input_tokens: int
     output_tokens: int
     logprobs: LogprobSummary | None = None
+    cut: bool = False
+    """The answer stopped at the output cap (finish reason ``length``): it may be partial."""
+
+
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class CallLimits:
     max_tries: int = 3
     cooldown_s: float = 2.0
     """First pause after a call failed on a rate limit; doubled on each further one."""
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    """The output cap of every call (``max_tokens``): what bounds a call's cost."""
 
 
 class Caller:
@@ -66,6 +78,8 @@ class Caller:
         self.spent = Decimal(0)
         self.calls = 0
         self.rate_limited = 0
+        self.over_cap: list[str] = []
+        """Models that answered past the output cap: their cost has no bound."""
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._paused_until = 0.0
         self._pause = limits.cooldown_s
@@ -90,7 +104,8 @@ class Caller:
             "tags": ["costrouter:collect"],
         }
         self.calls += 1
-        return await self.router.ainvoke(list(messages), config, model=model)
+        cap = self.limits.max_output_tokens
+        return await self.router.ainvoke(list(messages), config, model=model, max_tokens=cap)
 
     def _answer(self, model: str, message: AIMessage) -> Answer:
         record = message.response_metadata.get("costrouter") or {}
@@ -99,13 +114,17 @@ class Caller:
             raise ConfigError(f"the router has no price for {model!r}: give it one in the config")
         self.spent += Decimal(repr(cost))
         usage = message.usage_metadata
+        output_tokens = usage["output_tokens"] if usage else 0
+        if output_tokens > self.limits.max_output_tokens and model not in self.over_cap:
+            self.over_cap.append(model)
         return Answer(
             model=model,
             text=message.text,
             cost_usd=Decimal(repr(cost)),
             input_tokens=usage["input_tokens"] if usage else 0,
-            output_tokens=usage["output_tokens"] if usage else 0,
+            output_tokens=output_tokens,
             logprobs=message_logprobs(message),
+            cut=message.response_metadata.get("finish_reason") == "length",
         )
 
     async def _wait_out_pause(self) -> None:

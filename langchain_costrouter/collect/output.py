@@ -4,6 +4,11 @@ One line is written (and flushed) the moment a question is finished, so a run th
 stopped, by a cost cap, an error or a kill, keeps every finished question, and a re-run
 skips them without calling any provider. A last line cut off mid-write by a kill is the
 only line dropped, and the re-run says so.
+
+A re-run resumes only the same run: the same task, the same model set and the same
+scorer (each line names it, ``scorer``), since calibration compares scores across lines
+and a judge's 0.5 and a numeric 0 or 1 do not mean the same. Lines written before the
+scorer was recorded name none and are taken as the run's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from typing import IO
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import OutcomeRecord, parse_record
 
+SCORER_KEY = "scorer"
+"""The line's key naming the ``--score`` that scored it."""
+CUT_KEY = "cut_by_max_output_tokens"
+"""The line's key listing the models whose answer stopped at the output cap."""
+
 
 @dataclass(frozen=True)
 class Finished:
@@ -27,11 +37,13 @@ class Finished:
     dropped_partial_line: bool = False
 
 
-def finished_questions(path: Path, task: str, models: Sequence[str]) -> Finished:
-    """The ids already answered in ``path`` by exactly ``models`` for ``task``.
+def finished_questions(
+    path: Path, task: str, models: Sequence[str], scorer: str | None = None
+) -> Finished:
+    """The ids already answered in ``path`` by exactly ``models`` for ``task`` (by ``scorer``).
 
     Raises:
-        ConfigError: the file holds another task or another model set: a different run.
+        ConfigError: the file holds another task, model set or scorer: a different run.
         OutcomesFormatError: a line other than a cut-off last one is not an outcomes line.
     """
     if not path.exists():
@@ -43,7 +55,7 @@ def finished_questions(path: Path, task: str, models: Sequence[str]) -> Finished
     ids: set[str] = set()
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if raw.strip():
-            ids.add(_checked(path, number, raw, task, set(models)).id)
+            ids.add(_checked(path, number, raw, (task, set(models), scorer)).id)
     return Finished(frozenset(ids), dropped)
 
 
@@ -61,16 +73,24 @@ def _end_last_line(path: Path, data: bytes) -> tuple[bytes, bool]:
     return data + b"\n", False
 
 
-def _checked(path: Path, number: int, raw: bytes, task: str, models: set[str]) -> OutcomeRecord:
+def _checked(
+    path: Path, number: int, raw: bytes, run: tuple[str, set[str], str | None]
+) -> OutcomeRecord:
+    task, models, scorer = run
     try:
         record = parse_record(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise OutcomesFormatError(str(path), number, str(error)) from None
-    if record.task != task or set(record.outcomes) != models:
+    recorded = record.extra.get(SCORER_KEY)
+    other_scorer = scorer is not None and recorded is not None and recorded != scorer
+    if record.task != task or set(record.outcomes) != models or other_scorer:
+        line_scorer = f" scored by {recorded!r}" if recorded is not None else ""
+        run_scorer = f" by {scorer!r}" if scorer is not None else ""
         raise ConfigError(
             f"--out {path} holds outcomes of task {record.task!r} for models "
-            f"{sorted(record.outcomes)} (line {number}), not of {task!r} for {sorted(models)}; "
-            "give another --out, or the same --task and --models to resume"
+            f"{sorted(record.outcomes)}{line_scorer} (line {number}), not of {task!r} for "
+            f"{sorted(models)}{run_scorer}; "
+            "give another --out, or the same --task, --models and --score to resume"
         )
     return record
 

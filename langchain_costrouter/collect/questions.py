@@ -6,6 +6,12 @@ strongest in neither, one or both orders). With a reference answer the judge gra
 every model against it instead. The judge's calls are paid for like any other and
 recorded on the line (``judge.cost_usd``), apart from the models' own costs, so the
 calibration prices each model's answer alone.
+
+Each line also names its scorer (``scorer``), so a re-run with another ``--score`` is
+refused instead of mixing scores of two kinds in one file, and lists the models whose
+answer the output cap cut short (``cut_by_max_output_tokens``; the judge's cut verdicts
+are counted in ``judge.cut``), so a partial answer scored low is not mistaken for a
+wrong one.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from langchain_core.messages import BaseMessage
 
 from langchain_costrouter.calibration.run import record_messages
 from langchain_costrouter.collect.calls import Answer, Caller
+from langchain_costrouter.collect.output import CUT_KEY, SCORER_KEY
 from langchain_costrouter.collect.prompts import Prompt
 from langchain_costrouter.errors import CostRouterError
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
@@ -65,15 +72,21 @@ class Asker:
             *(self.caller.ask(model, question.messages) for model in self.models)
         )
         by_model = {answer.model: answer for answer in answers}
-        scores, judge_cost, judge_calls = await self._scores(question, by_model)
+        scores, replies = await self._scores(question, by_model)
         prompt = question.prompt
         extra: dict[str, Any] = dict(prompt.extra)
+        extra[SCORER_KEY] = self.scorer.name
+        cut = [model for model in self.models if by_model[model].cut]
+        if cut:
+            extra[CUT_KEY] = cut
         if self.scorer.judge_model is not None:
             extra["judge"] = {
                 "model": self.scorer.judge_model,
-                "cost_usd": float(judge_cost),
-                "calls": judge_calls,
+                "cost_usd": float(_cost(replies)),
+                "calls": len(replies),
             }
+            if judge_cut := sum(reply.cut for reply in replies):
+                extra["judge"]["cut"] = judge_cut
         outcomes = {model: _outcome(by_model[model], scores[model]) for model in self.models}
         return OutcomeRecord(
             prompt.id, self.task, prompt.messages, outcomes, prompt.reference, extra
@@ -81,18 +94,18 @@ class Asker:
 
     async def _scores(
         self, question: Question, answers: dict[str, Answer]
-    ) -> tuple[dict[str, float], Decimal, int]:
+    ) -> tuple[dict[str, float], Sequence[Answer]]:
         reference = question.prompt.reference
         score_answer = self.scorer.score_answer
         if score_answer is not None:
-            return {m: score_answer(a.text, reference) for m, a in answers.items()}, Decimal(0), 0
+            return {m: score_answer(a.text, reference) for m, a in answers.items()}, ()
         if reference is not None:
             return await self._graded(question, answers, reference)
         return await self._pairwise(question, answers)
 
     async def _graded(
         self, question: Question, answers: dict[str, Answer], reference: str
-    ) -> tuple[dict[str, float], Decimal, int]:
+    ) -> tuple[dict[str, float], Sequence[Answer]]:
         replies = await asyncio.gather(
             *(
                 self._judge(graded_prompt(question.messages, a.text, reference))
@@ -102,11 +115,11 @@ class Asker:
         scores = {
             model: graded_score(reply.text) for model, reply in zip(answers, replies, strict=True)
         }
-        return _checked(question, scores), _cost(replies), len(replies)
+        return _checked(question, scores), replies
 
     async def _pairwise(
         self, question: Question, answers: dict[str, Answer]
-    ) -> tuple[dict[str, float], Decimal, int]:
+    ) -> tuple[dict[str, float], Sequence[Answer]]:
         yardstick = answers[self.strongest].text
         others = [model for model in answers if model != self.strongest]
         prompts = [pairwise_prompts(question.messages, answers[m].text, yardstick) for m in others]
@@ -121,7 +134,7 @@ class Asker:
         for index, model in enumerate(others):
             first, second = replies[2 * index], replies[2 * index + 1]
             scores[model] = pairwise_score(first.text, second.text)
-        return _checked(question, scores), _cost(replies), len(replies)
+        return _checked(question, scores), replies
 
     async def _judge(self, messages: Sequence[BaseMessage]) -> Answer:
         judge = self.scorer.judge_model

@@ -3,6 +3,9 @@
 `collect` returns the report the CLI prints: how many questions the file already had,
 how many this run answered or failed, what it spent (models and judge apart, as the
 router's records priced it) against the estimate, and why it stopped early, if it did.
+The plan gives the expected cost (answers of ``--output-tokens``) and the worst case
+(every answer at ``--max-output-tokens``): ``--max-cost-usd`` is held against the
+worst case, so a dry run shows what the cap will admit, not only what it will cost.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class CollectOptions:
     dry_run: bool = False
     ledger: str | None = None
     output_tokens: int = DEFAULT_OUTPUT_TOKENS
-    """Expected answer length, in tokens, for the estimate."""
+    """Expected answer length, in tokens, for the estimate (the cap is in ``limits``)."""
 
 
 def collect(options: CollectOptions) -> dict[str, Any]:
@@ -60,7 +63,7 @@ def collect(options: CollectOptions) -> dict[str, Any]:
             "a judge without references compares each model with the strongest one: "
             "name at least two --models, or give every prompt a 'reference'"
         )
-    finished = finished_questions(options.out, options.task, options.models)
+    finished = finished_questions(options.out, options.task, options.models, scorer.name)
     pending = [Question.of(p, options.task) for p in prompts if p.id not in finished.ids]
     costs = QuestionCost(
         options.models,
@@ -68,6 +71,7 @@ def collect(options: CollectOptions) -> dict[str, Any]:
         scorer,
         price_function(router, names),
         options.output_tokens,
+        options.limits.max_output_tokens,
     )
     estimate = estimate_run(costs, [(q.prompt, q.messages) for q in pending])
     report = _plan(options, len(prompts), len(finished.ids), estimate, costs.strongest)
@@ -112,6 +116,8 @@ def _plan(
             "by_model_usd": {m: float(c) for m, c in estimate.by_model.items()},
             "judge_usd": float(estimate.judge_usd),
             "output_tokens_assumed": estimate.output_tokens,
+            "worst_case_usd": float(estimate.worst_case_usd),
+            "max_output_tokens": estimate.max_output_tokens,
         },
         "max_cost_usd": None if options.max_cost_usd is None else float(options.max_cost_usd),
     }
@@ -122,6 +128,7 @@ def _figures(result: RunResult, caller: Caller) -> dict[str, Any]:
         "answered": result.answered,
         "failed": result.failed,
         "stop_reason": result.stop_reason,
+        "cut_by_max_output_tokens": result.cut,
         "spent_usd": float(caller.spent),
         "provider_calls": caller.calls,
         "rate_limit_pauses": caller.rate_limited,

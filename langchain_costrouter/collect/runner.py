@@ -1,11 +1,12 @@
 """Run an eval set through every named model: bounded, resumable, within a spend cap.
 
 At most ``concurrency`` questions are in flight (and as many provider calls); a
-question starts only when the cap admits its estimate (`SpendCap`), and its line is
-written the moment it is finished. A question whose calls failed for good (after the
-router's retries and the run's rate-limit pauses), or whose judge gave no verdict, is
-reported and left for a re-run; an error no retry can fix (a bad key) ends the run,
-keeping every line written so far.
+question starts only when the cap admits its worst case (`SpendCap`: every call at the
+output cap), and its line is written the moment it is finished. A provider that answers
+past the output cap makes the worst case meaningless, so the run stops admitting then.
+A question whose calls failed for good (after the router's retries and the run's
+rate-limit pauses), or whose judge gave no verdict, is reported and left for a re-run;
+an error no retry can fix (a bad key) ends the run, keeping every line written so far.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import asyncio
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Never
 
 from tqdm import tqdm
 
+from langchain_costrouter.collect.calls import Caller
 from langchain_costrouter.collect.estimate import QuestionCost, SpendCap
-from langchain_costrouter.collect.output import OutcomesWriter
+from langchain_costrouter.collect.output import CUT_KEY, OutcomesWriter
 from langchain_costrouter.collect.questions import Asker, JudgeVerdictError, Question
 from langchain_costrouter.errors import AllTiersFailedError, ProviderError
-from langchain_costrouter.outcomes import OutcomeRecord
 
 
 @dataclass
@@ -34,6 +34,8 @@ class RunResult:
     failed: dict[str, str] = field(default_factory=dict)
     """Question id -> why it failed (it is retried by a re-run)."""
     stop_reason: str | None = None
+    cut: int = 0
+    """Questions with an answer the output cap cut short (see their lines)."""
 
 
 async def run_questions(
@@ -81,16 +83,15 @@ async def _worker(
 ) -> None:
     caller = asker.caller
     for question in pending:
-        estimate = sum(costs.calls(question.prompt, question.messages).values(), Decimal(0))
-        reservation = await cap.admit(estimate, lambda: caller.spent)
+        worst_case = costs.worst_case(question.prompt, question.messages)
+        reservation = await cap.admit(worst_case, lambda: caller.spent)
         if reservation is None:
             return
-        cost: Decimal | None = None
         try:
             record = await asker.answer(question)
             writer.write(record)
             result.answered += 1
-            cost = record_cost(record)
+            result.cut += bool(record.extra.get(CUT_KEY))
         except (AllTiersFailedError, JudgeVerdictError) as error:
             result.failed[question.prompt.id] = str(error)
         except ProviderError as error:
@@ -98,13 +99,16 @@ async def _worker(
                 raise
             result.failed[question.prompt.id] = str(error)
         finally:
-            await cap.settle(reservation, estimate, cost)
+            if caller.over_cap:
+                await cap.stop(_over_cap_reason(caller))
+            await cap.settle(reservation)
         bar.update(1)
         bar.set_postfix_str(f"${caller.spent:.4f}")
 
 
-def record_cost(record: OutcomeRecord) -> Decimal:
-    """Every model's answer and the judge's calls of one outcomes line."""
-    answers = sum((Decimal(repr(o.cost_usd or 0.0)) for o in record.outcomes.values()), Decimal(0))
-    judge = record.extra.get("judge") or {}
-    return answers + Decimal(repr(float(judge.get("cost_usd", 0.0))))
+def _over_cap_reason(caller: Caller) -> str:
+    return (
+        f"stopped: {caller.over_cap} answered past --max-output-tokens "
+        f"{caller.limits.max_output_tokens} (the provider ignores the output cap), so "
+        "--max-cost-usd cannot be held; check the provider's output_cap_field"
+    )

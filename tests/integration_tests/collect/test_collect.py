@@ -155,8 +155,9 @@ def test_resume_skips_answered_questions_without_a_provider_call(
     first = read_lines(write_lines(run.out, []))  # an empty file is a fresh start
     assert first == []
     code, report = run.json(
-        capsys, "judge:judge", "--max-cost-usd", "0.0005", "--output-tokens", "8"
-    )
+        capsys, "judge:judge", "--max-cost-usd", "0.0005", "--output-tokens", "8",
+        "--max-output-tokens", "16",
+    )  # fmt: skip
     assert code == 1 and 0 < report["answered"] < 6 and report["stop_reason"]
     calls = openai_server.request_count()
     code, report = run.json(capsys, "judge:judge")
@@ -175,7 +176,10 @@ def test_the_cost_cap_stops_cleanly_and_keeps_every_finished_line(
     openai_server.set_responder(SumsResponder(strong="strong", weak="weak", judge="judge"))
     write_lines(run.prompts, sum_prompts(40, seed=3))
     cap = 0.0007
-    args = ["--max-cost-usd", str(cap), "--concurrency", "3", "--output-tokens", "8"]
+    args = [
+        "--max-cost-usd", str(cap), "--concurrency", "3", "--output-tokens", "8",
+        "--max-output-tokens", "16",
+    ]  # fmt: skip
     code = main(run.args("judge:judge", *args))
     out = capsys.readouterr().out
     assert code == 1

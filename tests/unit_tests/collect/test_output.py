@@ -65,6 +65,25 @@ def test_another_runs_file_is_refused(tmp_path: Path) -> None:
         finished_questions(out, "other", ["a", "c"])
 
 
+def test_a_file_scored_by_another_scorer_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    judged = OutcomeRecord("q1", "t", MESSAGES, record("q1").outcomes, extra={"scorer": "judge:j"})
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(judged)
+    with pytest.raises(ConfigError, match=r"scored by 'judge:j' \(line 1\).* by 'numeric'"):
+        finished_questions(out, "t", ["a", "b"], "numeric")
+    with pytest.raises(ConfigError, match="the same --task, --models and --score to resume"):
+        finished_questions(out, "t", ["a", "b"], "numeric")
+    assert finished_questions(out, "t", ["a", "b"], "judge:j").ids == {"q1"}
+
+
+def test_lines_written_before_scorers_were_recorded_still_resume(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with closing(OutcomesWriter(out)) as writer:
+        writer.write(record("q1"))  # no "scorer" key: an older collect's line
+    assert finished_questions(out, "t", ["a", "b"], "numeric").ids == {"q1"}
+
+
 def test_a_bad_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("not json\n", encoding="utf-8")
