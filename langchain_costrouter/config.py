@@ -10,6 +10,7 @@ variable's name (and a key set after start-up is picked up).
 
 from __future__ import annotations
 
+import importlib
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -22,14 +23,20 @@ from langchain_core.language_models import BaseChatModel
 from langchain_costrouter.budgets import parse_budgets, rate_limits_from_models
 from langchain_costrouter.config_schema import (
     ConfigFile,
+    LangChainProviderSpec,
     ModelSpec,
-    ProviderSpec,
+    OpenAIProviderSpec,
     RouteSpec,
     ShadowSpec,
     TierSpec,
     parse_config,
 )
-from langchain_costrouter.errors import ConfigError, MissingAPIKeyError, did_you_mean
+from langchain_costrouter.errors import (
+    ConfigError,
+    MissingAPIKeyError,
+    did_you_mean,
+    unknown_key_message,
+)
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.router_fields import validate_router_fields
 from langchain_costrouter.routes import Deployment, Route, Tier
@@ -160,6 +167,7 @@ class _Builder:
         """``[[budgets]]``, ``rpm``/``tpm`` of the models: the budget and rate-limit fields."""
         spec = self.spec
         kwargs: dict[str, Any] = {}
+        self.misspelt_budget_keys()
         if budgets := parse_budgets(spec.budgets, path=self.path):
             kwargs["budgets"] = budgets
         models = {name: model.model_dump(exclude_none=True) for name, model in spec.models.items()}
@@ -167,7 +175,31 @@ class _Builder:
             kwargs["rate_limits"] = rate_limits
         return kwargs
 
+    def misspelt_budget_keys(self) -> None:
+        """A budget's unknown key that is a required key misspelt, named before the
+        missing key: ``limt_usd = 5`` is otherwise reported as ``limit_usd`` missing,
+        which sends the reader looking for a key that is there under another name."""
+        from langchain_costrouter.budgets.model import Budget
+
+        required = [name for name, field in Budget.model_fields.items() if field.is_required()]
+        for index, table in enumerate(self.spec.budgets or ()):
+            if not isinstance(table, Mapping):
+                continue
+            missing = [name for name in required if name not in table]
+            for name in table:
+                if name not in Budget.model_fields and (close := did_you_mean(name, missing)):
+                    known = ", ".join(sorted(Budget.model_fields))
+                    raise self.fail(
+                        f"budgets[{index}].{name}",
+                        f"unknown key; {close}(`{close.split('`')[1]}` is required and "
+                        f"missing) known keys: {known}",
+                    )
+
     def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
+        for name, provider in self.spec.providers.items():
+            if isinstance(provider, LangChainProviderSpec):  # checked even if no model uses it
+                cls = self.chat_model_class(name, provider)
+                self.check_params(cls, provider.params, f"providers.{name}.params")
         return {
             name: _priced(self.deployment(name, model), prices)
             for name, model in self.spec.models.items()
@@ -179,9 +211,13 @@ class _Builder:
         if provider is None:
             raise self.fail(f"{key}.provider", _one_of(spec.provider, self.spec.providers))
         model_id = spec.model or name
+        if isinstance(provider, LangChainProviderSpec):
+            model = self.class_model(spec.provider, provider, spec, model_id, key)
+        else:
+            model = self.chat_model(spec.provider, provider, model_id, spec.params, key)
         # Overrides are keyed by the config name; genai-prices knows the provider's id.
         return Deployment(
-            model=self.chat_model(spec.provider, provider, model_id, spec.params, key),
+            model=model,
             model_id=name,
             provider=spec.provider,
             context_window=spec.context_window,
@@ -191,16 +227,24 @@ class _Builder:
     def chat_model(
         self,
         provider_name: str,
-        provider: ProviderSpec,
+        provider: OpenAIProviderSpec,
         model_id: str,
         params: Mapping[str, Any],
         key: str,
     ) -> BaseChatModel:
-        """A ChatOpenAI on the provider's endpoint; its own retries off (the router retries)."""
+        """A ChatOpenAI on the provider's endpoint; its own retries off (the router retries).
+
+        ``params`` are checked against ChatOpenAI's fields first: ChatOpenAI would move
+        an unknown one (``temprature``) into ``model_kwargs`` and send it to the provider
+        with a warning that names neither the file nor the key. Provider-specific extras
+        go in ``model_kwargs`` or ``extra_body``, which are fields, so they pass.
+        """
         from langchain_costrouter.openai_compat import chat_openai_class
 
+        cls = chat_openai_class(provider.output_cap_field)
+        self.check_params(cls, params, f"{key}.params")
         try:
-            return chat_openai_class(provider.output_cap_field)(
+            return cls(
                 model=model_id,
                 base_url=provider.base_url,
                 api_key=EnvAPIKey(provider_name, provider.api_key_env),
@@ -213,6 +257,88 @@ class _Builder:
             )
         except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
             raise self.fail(f"{key}.params", f"not accepted by ChatOpenAI: {error}") from None
+
+    def class_model(
+        self,
+        provider_name: str,
+        provider: LangChainProviderSpec,
+        spec: ModelSpec,
+        model_id: str,
+        key: str,
+    ) -> BaseChatModel:
+        """An instance of the provider's LangChain class, with the provider's ``params``
+        under the model's own.
+
+        The model id goes in ``model_field`` and the key in ``api_key_field``, which the
+        class must have: a name it lacks would be dropped or refused far from the file.
+        The key is read when the router is built (the class holds it, and it is not
+        known to accept a callable as ChatOpenAI does). Like every child, the instance
+        keeps no cache of its own and does not retry: the router does both.
+        """
+        cls = self.chat_model_class(provider_name, provider)
+        fields = _field_names(cls)
+        pkey = f"providers.{provider_name}"
+        self.check_params(cls, provider.params, f"{pkey}.params")
+        self.check_params(cls, spec.params, f"{key}.params")
+        kwargs: dict[str, Any] = {"cache": False}
+        if "max_retries" in fields:
+            kwargs["max_retries"] = 0
+        if provider.model_field in fields:
+            kwargs[provider.model_field] = model_id
+        elif spec.model is not None or "model_field" in provider.model_fields_set:
+            raise self.fail(
+                f"{pkey}.model_field",
+                f"{cls.__name__} has no field {provider.model_field!r}: "
+                f"{unknown_key_message(provider.model_field, fields)}",
+            )
+        if provider.api_key_env is not None:
+            if provider.api_key_field not in fields:
+                raise self.fail(
+                    f"{pkey}.api_key_field",
+                    f"{cls.__name__} has no field {provider.api_key_field!r}: "
+                    f"{unknown_key_message(provider.api_key_field, fields)}",
+                )
+            kwargs[provider.api_key_field] = EnvAPIKey(provider_name, provider.api_key_env)()
+        kwargs.update(provider.params)
+        kwargs.update(spec.params)
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+            raise self.fail(f"{key}.params", f"not accepted by {cls.__name__}: {error}") from None
+
+    def chat_model_class(
+        self, provider_name: str, provider: LangChainProviderSpec
+    ) -> type[BaseChatModel]:
+        """The class ``class`` names (``package.module:Class`` or ``package.module.Class``)."""
+        key = f"providers.{provider_name}.class"
+        module_name, _, attribute = provider.class_.replace(":", ".").rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise self.fail(
+                key, f"cannot import {module_name!r} ({error}); is its package installed?"
+            ) from None
+        cls = getattr(module, attribute, None)
+        if cls is None:
+            known = [name for name in dir(module) if not name.startswith("_")]
+            raise self.fail(
+                key, f"{did_you_mean(attribute, known)}{module_name} has no {attribute!r}"
+            )
+        if not (isinstance(cls, type) and issubclass(cls, BaseChatModel)):
+            raise self.fail(key, f"{provider.class_} is not a LangChain chat model (BaseChatModel)")
+        return cls
+
+    def check_params(self, cls: type[BaseChatModel], params: Mapping[str, Any], key: str) -> None:
+        """Each key of ``params`` must be a field of ``cls`` (by name or alias).
+
+        A class that takes any keyword (pydantic ``extra="allow"``) is not checked.
+        """
+        if cls.model_config.get("extra") == "allow":
+            return
+        fields = _field_names(cls)
+        for name in params:
+            if name not in fields:
+                raise self.fail(f"{key}.{name}", unknown_key_message(name, fields))
 
     def route(self, task: str, spec: RouteSpec, deployments: Mapping[str, Deployment]) -> Route:
         key = f"routes.{task}"
@@ -293,7 +419,11 @@ class _Builder:
         from langchain_costrouter.calibration.policy_routes import routes_from_policy_file
 
         base = Path(self.path).parent
-        return {**routes, **routes_from_policy_file(base / policy, deployments)}
+        try:
+            return {**routes, **routes_from_policy_file(base / policy, deployments)}
+        except ConfigError as error:
+            # The policy's own errors name the policy file; the reader edits this one.
+            raise self.fail("router.policy", str(error)) from None
 
 
 def _priced(deployment: Deployment, prices: PriceTable) -> Deployment:
@@ -301,6 +431,16 @@ def _priced(deployment: Deployment, prices: PriceTable) -> Deployment:
     if deployment.price_model and not prices.knows(deployment.price_model):
         return replace(deployment, price_model=None)
     return deployment
+
+
+def _field_names(cls: type[BaseChatModel]) -> set[str]:
+    """The keywords ``cls`` takes: its fields' names and aliases."""
+    names = set(cls.model_fields)
+    for field in cls.model_fields.values():
+        names.update(
+            alias for alias in (field.alias, field.validation_alias) if isinstance(alias, str)
+        )
+    return names
 
 
 def _one_of(name: str, known: Iterable[str]) -> str:

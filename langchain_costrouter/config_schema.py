@@ -12,15 +12,25 @@ Quality checks and compression tables are only typed as tables here: their build
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeGuard, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter.errors import ConfigError, did_you_mean, unknown_key_message
 
 OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
 """How a provider is told the output cap: OpenAI's current field, or the older one that
@@ -47,6 +57,7 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _SQLALCHEMY_URL = re.compile(r"[\w+]+://")
 """The start of every URL SQLAlchemy parses (``sqlite:///PATH``, ``postgresql://...``)."""
 _LEDGER_URLS = "memory://, sqlite:///PATH or postgresql://USER@HOST/DB"
+_ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class _Table(BaseModel):
@@ -56,8 +67,8 @@ class _Table(BaseModel):
 Table = dict[str, Any]
 
 
-class ProviderSpec(_Table):
-    """``[providers.NAME]``: one OpenAI-compatible endpoint."""
+class OpenAIProviderSpec(_Table):
+    """``[providers.NAME]``, ``kind = "openai"`` (the default): an OpenAI-compatible endpoint."""
 
     base_url: Annotated[
         str, Field(pattern=r"^https?://\S+$", description="an http(s) URL, e.g. https://host/v1")
@@ -65,7 +76,7 @@ class ProviderSpec(_Table):
     api_key_env: Annotated[
         str,
         Field(
-            pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+            pattern=_ENV_VAR,
             description="the NAME of the environment variable holding the API key "
             "(keys never go in the file)",
         ),
@@ -74,6 +85,68 @@ class ProviderSpec(_Table):
     headers: dict[str, str] | None = None
     kind: Literal["openai"] = "openai"
     output_cap_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+
+
+class LangChainProviderSpec(_Table):
+    """``[providers.NAME]`` with ``kind = "langchain"``: any LangChain chat model class.
+
+    The product promises that every model is a config entry, OpenAI-compatible or not;
+    this is the entry for the others (a provider package's ``ChatAnthropic``, a local
+    model, a test double). The builder imports the class and checks it; this schema only
+    checks the shape.
+    """
+
+    kind: Literal["langchain"] = "langchain"
+    class_: Annotated[
+        str,
+        Field(
+            alias="class",
+            pattern=r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$",
+            description="a BaseChatModel subclass as package.module:ClassName "
+            "(or package.module.ClassName)",
+        ),
+    ]
+    api_key_env: (
+        Annotated[
+            str,
+            Field(
+                pattern=_ENV_VAR,
+                description="the NAME of the environment variable holding the API key "
+                "(keys never go in the file)",
+            ),
+        ]
+        | None
+    ) = None
+    api_key_field: Annotated[
+        str, Field(min_length=1, description="the class's field that takes the API key")
+    ] = "api_key"
+    model_field: Annotated[
+        str, Field(min_length=1, description="the class's field that takes a model's id")
+    ] = "model"
+    params: Table = Field(default_factory=dict)
+
+
+PROVIDER_KINDS = {"openai": OpenAIProviderSpec, "langchain": LangChainProviderSpec}
+"""``kind`` -> the table's model. Without ``kind``, a table with ``class`` is a LangChain
+class (as the architecture's contract describes it) and any other is OpenAI-compatible."""
+
+
+def _provider_kind(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return value.get("kind", "langchain" if "class" in value else "openai")
+    return getattr(value, "kind", None)
+
+
+ProviderSpec = Annotated[
+    Annotated[OpenAIProviderSpec, Tag("openai")]
+    | Annotated[LangChainProviderSpec, Tag("langchain")],
+    Discriminator(
+        _provider_kind,
+        custom_error_type="provider_kind",
+        custom_error_message="unknown provider kind",
+    ),
+]
+"""``[providers.NAME]``: an OpenAI-compatible endpoint or a LangChain chat model class."""
 
 
 class ModelSpec(_Table):
@@ -229,27 +302,65 @@ def parse_config(data: Mapping[str, Any], *, path: str) -> ConfigFile:
     try:
         return ConfigFile.model_validate(data)
     except ValidationError as error:
-        problems = error.errors(include_url=False)
-        first = _config_error(problems[0], path)
+        problems = _misspelt_first(error.errors(include_url=False))
+        missing = {p["loc"] for p in problems if p["type"] == "missing"}
+        first = _config_error(problems[0], path, missing)
         if len(problems) == 1:
             raise first from None
-        more = f" (and {len(problems) - 1} more: {', '.join(_key(p['loc']) for p in problems[1:])})"
+        others = ", ".join(_key(_walk(p["loc"])[1]) for p in problems[1:])
+        more = f" (and {len(problems) - 1} more: {others})"
         raise ConfigError(first.reason + more, path=path, key=first.key) from None
 
 
-def _config_error(problem: ErrorDetails, path: str) -> ConfigError:
-    loc = problem["loc"]
+def _misspelt_first(problems: list[ErrorDetails]) -> list[ErrorDetails]:
+    """The problems, an unknown key that is a required key misspelt first.
+
+    ``[route]`` for ``[routes]`` makes pydantic report the missing ``routes`` first, and
+    "missing" sends the reader looking for a table that is there under another name.
+    """
+    missing = {p["loc"] for p in problems if p["type"] == "missing"}
+    for problem in problems:
+        loc = problem["loc"]
+        if problem["type"] == "extra_forbidden" and _misspelt(loc, missing):
+            return [problem, *(p for p in problems if p is not problem)]
+    return problems
+
+
+def _misspelt(loc: tuple[int | str, ...], missing: set[tuple[int | str, ...]]) -> str | None:
+    """The missing sibling key that ``loc``'s unknown key is closest to, if any."""
+    siblings = [str(m[-1]) for m in missing if m[:-1] == loc[:-1]]
+    close = difflib.get_close_matches(str(loc[-1]), siblings, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _config_error(
+    problem: ErrorDetails, path: str, missing: set[tuple[int | str, ...]]
+) -> ConfigError:
+    table, loc = _walk(problem["loc"])
     key = _key(loc)
     if problem["type"] == "extra_forbidden":
-        known = _table_at(loc[:-1]).model_fields
-        return ConfigError(unknown_key_message(str(loc[-1]), known), path=path, key=key)
+        known = _field_names(table)
+        required = _misspelt(problem["loc"], missing)
+        message = unknown_key_message(str(loc[-1]), known)
+        if required:
+            message = (
+                f"unknown key; did you mean `{required}`? (`{required}` is required and "
+                f"missing) known keys: {', '.join(sorted(known))}"
+            )
+        return ConfigError(message, path=path, key=key)
     if problem["type"] == "missing":
         return ConfigError("missing; this key is required", path=path, key=key)
+    if problem["type"] == "provider_kind":
+        kind = problem["input"].get("kind") if isinstance(problem["input"], Mapping) else None
+        message = (
+            f"{did_you_mean(str(kind), PROVIDER_KINDS)}expected one of {sorted(PROVIDER_KINDS)}"
+        )
+        return ConfigError(f"{message}, got {kind!r}", path=path, key=f"{key}.kind")
     message = _TOML_TYPES.get(problem["type"]) or problem["msg"].removeprefix("Value error, ")
     message = message[0].lower() + message[1:]
     if problem["type"] != "value_error":
         message += f", got {problem['input']!r}"
-    description = _description(loc)
+    description = _description(table, loc)
     return ConfigError(f"{message} ({description})" if description else message, path=path, key=key)
 
 
@@ -273,23 +384,54 @@ def _key(loc: tuple[int | str, ...]) -> str:
     return key
 
 
-def _description(loc: tuple[int | str, ...]) -> str | None:
-    if not loc or not isinstance(loc[-1], str):
+def _description(table: Any, loc: tuple[int | str, ...]) -> str | None:
+    """The description of the field at ``loc`` (``table`` holds it), if it has one."""
+    if not loc or not isinstance(loc[-1], str) or not _is_model(table):
         return None
-    table = _table_at(loc[:-1])
-    field = table.model_fields.get(loc[-1]) if isinstance(table, type) else None
+    fields = {field.alias or name: field for name, field in table.model_fields.items()}
+    field = fields.get(loc[-1])
     return field.description if field else None
 
 
-def _table_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
-    """The model of the table at ``loc`` (walks fields, mapping values and list items)."""
+def _field_names(table: Any) -> list[str]:
+    """A table's keys as the file spells them (``class``, not the field ``class_``)."""
+    if not _is_model(table):
+        return []
+    return [field.alias or name for name, field in table.model_fields.items()]
+
+
+def _walk(loc: tuple[int | str, ...]) -> tuple[Any, tuple[int | str, ...]]:
+    """The model of the table holding ``loc``'s last part, and ``loc`` as the file names it.
+
+    Walks fields, mapping values and list items; a provider's kind tag, which pydantic
+    puts in the location (``providers.x.langchain.class``), is not in the file, so it
+    is dropped.
+    """
     node: Any = ConfigFile
+    parent: Any = ConfigFile
+    path: list[int | str] = []
     for part in loc:
-        if isinstance(node, type) and issubclass(node, BaseModel):
-            node = _optional_member(node.model_fields[str(part)].annotation)
-        else:
-            node = _optional_member(get_args(node)[-1])  # dict[str, X] and list[X] hold X
-    return node  # type: ignore[no-any-return]
+        if _is_tagged_union(node):
+            node = PROVIDER_KINDS[str(part)]
+            continue
+        parent = node
+        path.append(part)
+        if _is_model(node):
+            fields = {f.alias or n: f for n, f in node.model_fields.items()}
+            field = fields.get(str(part))
+            node = _optional_member(field.annotation) if field else None
+        else:  # dict[str, X] and list[X] hold X
+            args = get_args(node)
+            node = _optional_member(args[-1]) if args else None
+    return parent, tuple(path)
+
+
+def _is_model(node: Any) -> TypeGuard[type[BaseModel]]:
+    return isinstance(node, type) and issubclass(node, BaseModel)
+
+
+def _is_tagged_union(node: Any) -> bool:
+    return bool(node == ProviderSpec)
 
 
 def _optional_member(annotation: Any) -> Any:

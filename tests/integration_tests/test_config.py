@@ -148,3 +148,48 @@ def test_bundled_example_config_builds_every_route() -> None:
         "translation",
     ]
     assert router.route_table["classification"].tiers[0].primary.model_id == "Qwen/Qwen3-8B"
+
+
+LANGCHAIN_PROVIDER = """
+[providers.scripted]
+kind = "langchain"
+class = "langchain_costrouter.testing:ScriptedChatModel"
+
+[models.fake]
+provider = "scripted"
+model = "fake-1"
+params = {{ answers = ["from the class"] }}
+price = {{ input_per_mtok = 1, output_per_mtok = 2 }}
+"""
+
+
+def test_switching_a_route_to_a_langchain_class_provider_is_a_file_edit(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same route, first on the OpenAI-compatible endpoint, then (by editing only the
+    file) on a LangChain chat model class: priced and recorded the same way."""
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test")
+    text = CONFIG.replace("[routes]", LANGCHAIN_PROVIDER + "\n[routes]")
+    openai_server.script([Reply("from the endpoint")], model="gpt-4o-mini")
+    before = RoutedChatModel.from_config(
+        _write(tmp_path, text.format(base_url=openai_server.base_url))
+    )
+    assert before.invoke("hello").content == "from the endpoint"
+
+    edited = text.replace('chat = ["small"]', 'chat = ["fake"]')
+    after = RoutedChatModel.from_config(
+        _write(tmp_path, edited.format(base_url=openai_server.base_url))
+    )
+    message = after.invoke("hello")
+    record = message.response_metadata["costrouter"]
+    assert message.content == "from the class"
+    assert [(a["model"], a["price_source"]) for a in record["attempts"]] == [("fake", "override")]
+    assert openai_server.request_count() == 1
+
+
+def test_a_langchain_class_that_rejects_its_params_names_file_and_key(tmp_path: Path) -> None:
+    text = CONFIG.replace("[routes]", LANGCHAIN_PROVIDER + "\n[routes]")
+    path = _write(tmp_path, text.replace('["from the class"]', "3").format(base_url="http://x/v1"))
+    with pytest.raises(ConfigError) as caught:
+        RoutedChatModel.from_config(path)
+    assert (caught.value.path, caught.value.key) == (str(path), "models.fake.params")

@@ -11,7 +11,7 @@ from langchain_costrouter.budgets import urls as budget_urls
 from langchain_costrouter.cache import urls as cache_urls
 from langchain_costrouter.config import load_router_kwargs
 from langchain_costrouter.config_schema import BUDGET_STORE_SCHEMES, CACHE_SCHEMES
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, MissingAPIKeyError
 
 GOOD = """
 [router]
@@ -211,3 +211,195 @@ def test_the_example_options_shown_in_comments_are_valid(tmp_path: Path) -> None
     assert kwargs["retry"] == {"max_retries": 2}
     child = kwargs["routes"]["chat"].tiers[0].primary.model  # type: ignore[index]
     assert type(child).__name__ == "MaxTokensChatOpenAI"
+
+
+SCRIPTED = """
+[providers.scripted]
+kind = "langchain"
+class = "langchain_costrouter.testing:ScriptedChatModel"
+params = { answers = ["from the provider"] }
+
+[models.fake]
+provider = "scripted"
+model = "fake-1"
+params = { answers = ["from the model"] }
+price = { input_per_mtok = 1, output_per_mtok = 2 }
+context_window = 4096
+"""
+
+
+def _with_scripted(old: str = "", new: str = "") -> str:
+    """GOOD plus a LangChain-class provider, its model routed as ``fast``."""
+    text = GOOD.replace("[routes]\n", SCRIPTED + '\n[routes]\nfast = ["fake"]\n')
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_a_langchain_class_provider_builds_its_models(tmp_path: Path) -> None:
+    kwargs = _load(tmp_path, _with_scripted())
+    deployment = kwargs["routes"]["fast"].tiers[0].primary  # type: ignore[index]
+    child = deployment.model
+    assert type(child).__name__ == "ScriptedChatModel"
+    assert (child.model, child.answers, child.cache) == ("fake-1", ["from the model"], False)
+    assert (deployment.provider, deployment.context_window) == ("scripted", 4096)
+    assert child.invoke("hi").content == "from the model"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [  # a dotted path, no kind (a table with `class` is a LangChain class), no model id
+        (":ScriptedChatModel", ".ScriptedChatModel"),
+        ('kind = "langchain"\n', ""),
+        ('model = "fake-1"\nparams = { answers = ["from the model"] }\n', ""),
+    ],
+)
+def test_a_langchain_class_provider_accepts_the_shorter_forms(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    kwargs = _load(tmp_path, _with_scripted(old, new))
+    child = kwargs["routes"]["fast"].tiers[0].primary.model  # type: ignore[index]
+    assert type(child).__name__ == "ScriptedChatModel"
+    assert child.invoke("hi").content in {"from the model", "from the provider"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected"),
+    [
+        (
+            ":ScriptedChatModel",
+            ":ScriptedChatModl",
+            "providers.scripted.class",
+            "ScriptedChatModel",
+        ),
+        ("langchain_costrouter.testing:", "no_such_pkg:", "providers.scripted.class", "import"),
+        (":ScriptedChatModel", ":LocalOpenAIServer", "providers.scripted.class", "BaseChatModel"),
+        ('"langchain_costrouter.testing:ScriptedChatModel"', '"not a class"', "class", "ClassName"),
+        ('kind = "langchain"', 'kind = "langchian"', "providers.scripted.kind", "`langchain`"),
+        (
+            'params = { answers = ["from the model"] }',
+            "params = { answers = 3 }",
+            "models.fake.params",
+            "not accepted by ScriptedChatModel",
+        ),
+        (
+            'params = { answers = ["from the model"] }',
+            "params = { answrs = [] }",
+            "models.fake.params.answrs",
+            "did you mean `answers`?",
+        ),
+        (
+            'params = { answers = ["from the provider"] }',
+            "params = { temperature = 1 }",
+            "providers.scripted.params.temperature",
+            "unknown key",
+        ),
+        (
+            'kind = "langchain"',
+            'kind = "langchain"\nmodel_field = "modle"',
+            "providers.scripted.model_field",
+            "did you mean `model`?",
+        ),
+        (
+            'kind = "langchain"',
+            'kind = "langchain"\napi_key_env = "K"\napi_key_field = "key"',
+            "providers.scripted.api_key_field",
+            "ScriptedChatModel has no field 'key'",
+        ),
+    ],
+)
+def test_a_langchain_class_provider_errors_name_file_and_key(
+    tmp_path: Path, old: str, new: str, key: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, _with_scripted(old, new))
+    assert raised.value.path == str(tmp_path / "costrouter.toml")
+    assert key in (raised.value.key or "") and expected in str(raised.value)
+
+
+def test_a_langchain_class_provider_gets_its_key_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any class: the key goes in the field ``api_key_field`` names (here a str field)."""
+    text = _with_scripted(
+        'kind = "langchain"', 'api_key_env = "COSTROUTER_TEST_KEY"\napi_key_field = "provider"'
+    )
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "k-123")
+    child = _load(tmp_path, text)["routes"]["fast"].tiers[0].primary.model  # type: ignore[index]
+    assert child.provider == "k-123"
+    monkeypatch.delenv("COSTROUTER_TEST_KEY")
+    with pytest.raises(MissingAPIKeyError, match="COSTROUTER_TEST_KEY"):
+        _load(tmp_path, text)
+
+
+def test_a_misspelt_chat_openai_param_is_an_error_not_a_model_kwarg(tmp_path: Path) -> None:
+    """ChatOpenAI would send ``temprature`` to the provider with an anonymous warning."""
+    message = _error(tmp_path, 'model = "gpt-4o-mini"', "params = { temprature = 0.5 }")
+    assert "key 'models.small.params.temprature': unknown key; did you mean `temperature`?" in (
+        message
+    )
+
+
+def test_chat_openai_params_take_aliases_and_provider_extras(tmp_path: Path) -> None:
+    params = 'params = { max_tokens = 5, stop_sequences = ["x"], model_kwargs = { top_k = 3 }, ' + (
+        "extra_body = { min_p = 0.1 } }"
+    )
+    kwargs = _load(tmp_path, GOOD.replace('model = "gpt-4o-mini"', params))
+    child = kwargs["routes"]["chat"].tiers[0].primary.model  # type: ignore[index]
+    assert (child.max_tokens, child.model_kwargs, child.extra_body) == (
+        5,
+        {"top_k": 3},
+        {"min_p": 0.1},
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "suggestion"),
+    [
+        ("[routes", "[route", "route", "routes"),
+        ("api_key_env =", "api_keyenv =", "providers.local.api_keyenv", "api_key_env"),
+        (
+            "[routes]",
+            '[[budgets]]\nname = "b"\nlimt_usd = 5\n\n[routes]',
+            "budgets[0].limt_usd",
+            "limit_usd",
+        ),
+    ],
+)
+def test_a_misspelt_required_key_is_named_before_the_missing_one(
+    tmp_path: Path, old: str, new: str, key: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, GOOD.replace(old, new))  # every occurrence: [route] and [route.classify]
+    message = str(raised.value)
+    assert (
+        f"key {key!r}: unknown key; did you mean `{suggestion}`? (`{suggestion}` is required"
+        in (message)
+    )
+
+
+def test_a_policy_that_cannot_be_read_names_the_config_file_and_key(tmp_path: Path) -> None:
+    message = _error(
+        tmp_path, 'default_task = "chat"', 'default_task = "chat"\npolicy = "nope.json"'
+    )
+    assert "key 'router.policy': " in message and "nope.json" in message
+
+
+def test_the_example_langchain_class_provider_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commented block, uncommented, builds (with an installed class for Anthropic's)."""
+    example = Path(__file__).parents[2] / "examples" / "costrouter.toml"
+    lines = example.read_text().splitlines()
+    start = lines.index("# [providers.anthropic]")
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("# price ="))
+    block = "\n".join(line.removeprefix("# ").removeprefix("#") for line in lines[start : end + 1])
+    block = block.replace("langchain_anthropic:ChatAnthropic", "langchain_openai:ChatOpenAI")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k-test")
+    text = GOOD.replace("[routes]\n", f'{block}\n\n[routes]\nfast = ["claude-haiku"]\n')
+    child = _load(tmp_path, text)["routes"]["fast"].tiers[0].primary.model  # type: ignore[index]
+    assert (child.model_name, child.temperature, child.request_timeout) == (
+        "claude-haiku-4-5",
+        0,
+        60,
+    )
+    assert child.openai_api_key.get_secret_value() == "k-test"
