@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 from langchain_core.caches import InMemoryCache
-from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable
 
 from langchain_costrouter.callbacks import CostCallbackHandler
 from langchain_costrouter.cli import main
@@ -23,6 +17,7 @@ from langchain_costrouter.ledger import InMemoryLedger, open_ledger
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
 from langchain_costrouter.tokens import count_messages, count_text
 from tests.server_fixtures import openai_chat
+from tests.unit_tests.test_callbacks import WrapperChatModel
 
 PROMPT = ChatPromptTemplate.from_messages([("system", "Be brief."), ("user", "{question}")])
 MILLION = Decimal(10**6)
@@ -121,39 +116,14 @@ def test_provider_error_is_a_row_without_cost(openai_server: LocalOpenAIServer) 
     assert row.error == "OpenAIAPIError"
 
 
-class RetryingWrapper(BaseChatModel):
-    """Calls its child through ``with_retry``: a chain run between two model runs."""
-
-    child: Runnable[Any, BaseMessage]
-
-    @property
-    def _llm_type(self) -> str:
-        return "retrying-wrapper"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        assert run_manager is not None
-        callbacks = CallbackManager(
-            handlers=run_manager.inheritable_handlers,
-            inheritable_handlers=run_manager.inheritable_handlers,
-            parent_run_id=run_manager.run_id,
-        )
-        retrying = self.child.with_retry(stop_after_attempt=2, wait_exponential_jitter=False)
-        reply = retrying.invoke(messages, config={"callbacks": callbacks})
-        return ChatResult(generations=[ChatGeneration(message=reply)])
-
-
 def test_model_nested_through_with_retry_is_counted_once(
     openai_server: LocalOpenAIServer,
 ) -> None:
     openai_server.script([Fault("500"), Reply("Paris.", prompt_tokens=100, completion_tokens=10)])
     handler = CostCallbackHandler(InMemoryLedger())
-    wrapper = RetryingWrapper(child=openai_chat(openai_server, model="gpt-4o-mini"))
+    chat = openai_chat(openai_server, model="gpt-4o-mini")
+    retrying = chat.with_retry(stop_after_attempt=2, wait_exponential_jitter=False)
+    wrapper = WrapperChatModel(child=retrying)  # a chain run between the two model runs
     (PROMPT | wrapper).invoke({"question": "capital?"}, config={"callbacks": [handler]})
     assert openai_server.request_count() == 2
     (row,) = handler.ledger.rows()
