@@ -167,33 +167,12 @@ class _Builder:
         """``[[budgets]]``, ``rpm``/``tpm`` of the models: the budget and rate-limit fields."""
         spec = self.spec
         kwargs: dict[str, Any] = {}
-        self.misspelt_budget_keys()
         if budgets := parse_budgets(spec.budgets, path=self.path):
             kwargs["budgets"] = budgets
         models = {name: model.model_dump(exclude_none=True) for name, model in spec.models.items()}
         if rate_limits := rate_limits_from_models(models, path=self.path):
             kwargs["rate_limits"] = rate_limits
         return kwargs
-
-    def misspelt_budget_keys(self) -> None:
-        """A budget's unknown key that is a required key misspelt, named before the
-        missing key: ``limt_usd = 5`` is otherwise reported as ``limit_usd`` missing,
-        which sends the reader looking for a key that is there under another name."""
-        from langchain_costrouter.budgets.model import Budget
-
-        required = [name for name, field in Budget.model_fields.items() if field.is_required()]
-        for index, table in enumerate(self.spec.budgets or ()):
-            if not isinstance(table, Mapping):
-                continue
-            missing = [name for name in required if name not in table]
-            for name in table:
-                if name not in Budget.model_fields and (close := did_you_mean(name, missing)):
-                    known = ", ".join(sorted(Budget.model_fields))
-                    raise self.fail(
-                        f"budgets[{index}].{name}",
-                        f"unknown key; {close}(`{close.split('`')[1]}` is required and "
-                        f"missing) known keys: {known}",
-                    )
 
     def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
         for name, provider in self.spec.providers.items():

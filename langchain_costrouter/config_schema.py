@@ -12,7 +12,6 @@ Quality checks and compression tables are only typed as tables here: their build
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 from collections.abc import Mapping
@@ -30,7 +29,12 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from langchain_costrouter.errors import ConfigError, did_you_mean, unknown_key_message
+from langchain_costrouter.errors import (
+    ConfigError,
+    did_you_mean,
+    unknown_key_first,
+    unknown_key_problem_message,
+)
 
 OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
 """How a provider is told the output cap: OpenAI's current field, or the older one that
@@ -302,9 +306,8 @@ def parse_config(data: Mapping[str, Any], *, path: str) -> ConfigFile:
     try:
         return ConfigFile.model_validate(data)
     except ValidationError as error:
-        problems = _misspelt_first(error.errors(include_url=False))
-        missing = {p["loc"] for p in problems if p["type"] == "missing"}
-        first = _config_error(problems[0], path, missing)
+        problems = unknown_key_first(error.errors(include_url=False))
+        first = _config_error(problems[0], path, problems)
         if len(problems) == 1:
             raise first from None
         others = ", ".join(_key(_walk(p["loc"])[1]) for p in problems[1:])
@@ -312,41 +315,11 @@ def parse_config(data: Mapping[str, Any], *, path: str) -> ConfigFile:
         raise ConfigError(first.reason + more, path=path, key=first.key) from None
 
 
-def _misspelt_first(problems: list[ErrorDetails]) -> list[ErrorDetails]:
-    """The problems, an unknown key that is a required key misspelt first.
-
-    ``[route]`` for ``[routes]`` makes pydantic report the missing ``routes`` first, and
-    "missing" sends the reader looking for a table that is there under another name.
-    """
-    missing = {p["loc"] for p in problems if p["type"] == "missing"}
-    for problem in problems:
-        loc = problem["loc"]
-        if problem["type"] == "extra_forbidden" and _misspelt(loc, missing):
-            return [problem, *(p for p in problems if p is not problem)]
-    return problems
-
-
-def _misspelt(loc: tuple[int | str, ...], missing: set[tuple[int | str, ...]]) -> str | None:
-    """The missing sibling key that ``loc``'s unknown key is closest to, if any."""
-    siblings = [str(m[-1]) for m in missing if m[:-1] == loc[:-1]]
-    close = difflib.get_close_matches(str(loc[-1]), siblings, n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def _config_error(
-    problem: ErrorDetails, path: str, missing: set[tuple[int | str, ...]]
-) -> ConfigError:
+def _config_error(problem: ErrorDetails, path: str, problems: list[ErrorDetails]) -> ConfigError:
     table, loc = _walk(problem["loc"])
     key = _key(loc)
     if problem["type"] == "extra_forbidden":
-        known = _field_names(table)
-        required = _misspelt(problem["loc"], missing)
-        message = unknown_key_message(str(loc[-1]), known)
-        if required:
-            message = (
-                f"unknown key; did you mean `{required}`? (`{required}` is required and "
-                f"missing) known keys: {', '.join(sorted(known))}"
-            )
+        message = unknown_key_problem_message(problem, problems, _field_names(table))
         return ConfigError(message, path=path, key=key)
     if problem["type"] == "missing":
         return ConfigError("missing; this key is required", path=path, key=key)

@@ -7,10 +7,12 @@ Provider errors are translated at the edge (the cascade), so callers catch
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T", bound=Mapping[str, Any])
 
 
 class CostRouterError(Exception):
@@ -53,6 +55,43 @@ def unknown_key_message(name: str, known: Iterable[str]) -> str:
     """``unknown key; did you mean `max_cost_usd`? ...``: a typo must not pass silently."""
     choices = sorted(known)
     return f"unknown key; {did_you_mean(name, choices)}known keys: {', '.join(choices) or '(none)'}"
+
+
+def unknown_key_first(problems: list[T]) -> list[T]:
+    """Pydantic's problems, an unknown key that is a missing required key misspelt first.
+
+    ``[route]`` for ``[routes]``, ``limt_usd`` for ``limit_usd``: pydantic reports the
+    required key missing first, which sends the reader looking for a key that is there
+    under another name. ``problems`` are pydantic's ``ErrorDetails``.
+    """
+    missing = _missing_keys(problems)
+    for problem in problems:
+        if problem["type"] == "extra_forbidden" and _misspelt(problem["loc"], missing):
+            return [problem, *(p for p in problems if p is not problem)]
+    return problems
+
+
+def unknown_key_problem_message(problem: Any, problems: list[Any], known: Iterable[str]) -> str:
+    """The message of an unknown key, saying which required key it misspells if any."""
+    name = str(problem["loc"][-1])
+    required = _misspelt(problem["loc"], _missing_keys(problems))
+    if required is None:
+        return unknown_key_message(name, known)
+    return (
+        f"unknown key; did you mean `{required}`? (`{required}` is required and missing) "
+        f"known keys: {', '.join(sorted(known))}"
+    )
+
+
+def _missing_keys(problems: Iterable[Any]) -> set[tuple[Any, ...]]:
+    return {tuple(p["loc"]) for p in problems if p["type"] == "missing"}
+
+
+def _misspelt(loc: tuple[Any, ...], missing: set[tuple[Any, ...]]) -> str | None:
+    """The missing sibling key that ``loc``'s unknown key is closest to, if any."""
+    siblings = [str(m[-1]) for m in missing if m[:-1] == tuple(loc[:-1])]
+    close = difflib.get_close_matches(str(loc[-1]), siblings, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 class InvalidRequestError(CostRouterError, ValueError):

@@ -31,7 +31,11 @@ from langchain_costrouter.budgets.gate import BudgetGate
 from langchain_costrouter.budgets.model import Budget, RateLimit
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.urls import SCHEMES, open_store
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter.errors import (
+    ConfigError,
+    unknown_key_first,
+    unknown_key_problem_message,
+)
 
 RATE_LIMIT_KEYS = frozenset({"rpm", "tpm"})
 """Keys a ``[models.*]`` table may carry for rate limits (the model loader allows them)."""
@@ -120,12 +124,14 @@ def _validated(model: type[Any], table: Any, key: str, path: str | None) -> Any:
 def _config_error(
     error: ValidationError, model: type[BaseModel], key: str, path: str | None
 ) -> ConfigError:
-    """The first problem pydantic found, as a ConfigError naming the exact key."""
-    problem = error.errors()[0]
+    """The first problem pydantic found (a misspelt required key before the missing
+    one), as a ConfigError naming the exact key."""
+    problems = unknown_key_first(error.errors())
+    problem = problems[0]
     where = ".".join(str(part) for part in problem["loc"])
     full_key = f"{key}.{where}" if where else key
     if problem["type"] == "extra_forbidden":
-        message = unknown_key_message(str(problem["loc"][-1]), model.model_fields)
+        message = unknown_key_problem_message(problem, problems, model.model_fields)
         return ConfigError(message, path=path, key=full_key)
     if problem["type"] == "missing":
         return ConfigError("missing; this key is required", path=path, key=full_key)
