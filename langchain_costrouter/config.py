@@ -10,7 +10,6 @@ variable's name (and a key set after start-up is picked up).
 
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -21,11 +20,15 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.budgets import parse_budgets, rate_limits_from_models
+from langchain_costrouter.config_models import (
+    class_model,
+    openai_model,
+    provider_class,
+)
 from langchain_costrouter.config_schema import (
     ConfigFile,
     LangChainProviderSpec,
     ModelSpec,
-    OpenAIProviderSpec,
     RouteSpec,
     ShadowSpec,
     TierSpec,
@@ -33,9 +36,7 @@ from langchain_costrouter.config_schema import (
 )
 from langchain_costrouter.errors import (
     ConfigError,
-    MissingAPIKeyError,
     did_you_mean,
-    unknown_key_message,
 )
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.router_fields import validate_router_fields
@@ -43,23 +44,6 @@ from langchain_costrouter.routes import Deployment, Route, Tier
 
 CONFIG_ENV = "COSTROUTER_CONFIG"
 """Environment variable naming the config file read when ``routes`` is not given."""
-
-
-@dataclass(frozen=True)
-class EnvAPIKey:
-    """An API key read from the environment at request time; its repr shows only the name."""
-
-    provider: str
-    env_var: str
-
-    def __call__(self) -> str:
-        value = os.environ.get(self.env_var)
-        if not value:
-            raise MissingAPIKeyError(self.provider, self.env_var)
-        return value
-
-    def __repr__(self) -> str:
-        return f"EnvAPIKey(env_var={self.env_var!r})"
 
 
 def load_router_kwargs(path: Path) -> dict[str, Any]:
@@ -175,25 +159,32 @@ class _Builder:
         return kwargs
 
     def deployments(self, prices: PriceTable) -> dict[str, Deployment]:
-        for name, provider in self.spec.providers.items():
-            if isinstance(provider, LangChainProviderSpec):  # checked even if no model uses it
-                cls = self.chat_model_class(name, provider)
-                self.check_params(cls, provider.params, f"providers.{name}.params")
-        return {
-            name: _priced(self.deployment(name, model), prices)
-            for name, model in self.spec.models.items()
-        }
+        try:  # each class imported once, and checked even if no model uses it
+            classes = {
+                name: provider_class(name, provider)
+                for name, provider in self.spec.providers.items()
+                if isinstance(provider, LangChainProviderSpec)
+            }
+            return {
+                name: _priced(self.deployment(name, model, classes), prices)
+                for name, model in self.spec.models.items()
+            }
+        except ConfigError as error:
+            raise error if error.path else error.in_file(self.path) from None
 
-    def deployment(self, name: str, spec: ModelSpec) -> Deployment:
+    def deployment(
+        self, name: str, spec: ModelSpec, classes: Mapping[str, type[BaseChatModel]]
+    ) -> Deployment:
         key = f"models.{name}"
         provider = self.spec.providers.get(spec.provider)
         if provider is None:
             raise self.fail(f"{key}.provider", _one_of(spec.provider, self.spec.providers))
         model_id = spec.model or name
         if isinstance(provider, LangChainProviderSpec):
-            model = self.class_model(spec.provider, provider, spec, model_id, key)
+            cls = classes[spec.provider]
+            model = class_model(cls, spec.provider, provider, spec, model_id, key)
         else:
-            model = self.chat_model(spec.provider, provider, model_id, spec.params, key)
+            model = openai_model(spec.provider, provider, model_id, spec.params, key)
         # Overrides are keyed by the config name; genai-prices knows the provider's id.
         return Deployment(
             model=model,
@@ -202,122 +193,6 @@ class _Builder:
             context_window=spec.context_window,
             price_model=None if spec.price is not None else model_id,
         )
-
-    def chat_model(
-        self,
-        provider_name: str,
-        provider: OpenAIProviderSpec,
-        model_id: str,
-        params: Mapping[str, Any],
-        key: str,
-    ) -> BaseChatModel:
-        """A ChatOpenAI on the provider's endpoint; its own retries off (the router retries).
-
-        ``params`` are checked against ChatOpenAI's fields first: ChatOpenAI would move
-        an unknown one (``temprature``) into ``model_kwargs`` and send it to the provider
-        with a warning that names neither the file nor the key. Provider-specific extras
-        go in ``model_kwargs`` or ``extra_body``, which are fields, so they pass.
-        """
-        from langchain_costrouter.openai_compat import chat_openai_class
-
-        cls = chat_openai_class(provider.output_cap_field)
-        self.check_params(cls, params, f"{key}.params")
-        try:
-            return cls(
-                model=model_id,
-                base_url=provider.base_url,
-                api_key=EnvAPIKey(provider_name, provider.api_key_env),
-                timeout=provider.timeout,
-                max_retries=0,
-                stream_usage=True,
-                default_headers=provider.headers,
-                cache=False,
-                **params,
-            )
-        except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
-            raise self.fail(f"{key}.params", f"not accepted by ChatOpenAI: {error}") from None
-
-    def class_model(
-        self,
-        provider_name: str,
-        provider: LangChainProviderSpec,
-        spec: ModelSpec,
-        model_id: str,
-        key: str,
-    ) -> BaseChatModel:
-        """An instance of the provider's LangChain class, with the provider's ``params``
-        under the model's own.
-
-        The model id goes in ``model_field`` and the key in ``api_key_field``, which the
-        class must have: a name it lacks would be dropped or refused far from the file.
-        The key is read when the router is built (the class holds it, and it is not
-        known to accept a callable as ChatOpenAI does). Like every child, the instance
-        keeps no cache of its own and does not retry: the router does both.
-        """
-        cls = self.chat_model_class(provider_name, provider)
-        fields = _field_names(cls)
-        pkey = f"providers.{provider_name}"
-        self.check_params(cls, provider.params, f"{pkey}.params")
-        self.check_params(cls, spec.params, f"{key}.params")
-        kwargs: dict[str, Any] = {"cache": False}
-        if "max_retries" in fields:
-            kwargs["max_retries"] = 0
-        if provider.model_field in fields:
-            kwargs[provider.model_field] = model_id
-        elif spec.model is not None or "model_field" in provider.model_fields_set:
-            raise self.fail(
-                f"{pkey}.model_field",
-                f"{cls.__name__} has no field {provider.model_field!r}: "
-                f"{unknown_key_message(provider.model_field, fields)}",
-            )
-        if provider.api_key_env is not None:
-            if provider.api_key_field not in fields:
-                raise self.fail(
-                    f"{pkey}.api_key_field",
-                    f"{cls.__name__} has no field {provider.api_key_field!r}: "
-                    f"{unknown_key_message(provider.api_key_field, fields)}",
-                )
-            kwargs[provider.api_key_field] = EnvAPIKey(provider_name, provider.api_key_env)()
-        kwargs.update(provider.params)
-        kwargs.update(spec.params)
-        try:
-            return cls(**kwargs)
-        except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
-            raise self.fail(f"{key}.params", f"not accepted by {cls.__name__}: {error}") from None
-
-    def chat_model_class(
-        self, provider_name: str, provider: LangChainProviderSpec
-    ) -> type[BaseChatModel]:
-        """The class ``class`` names (``package.module:Class`` or ``package.module.Class``)."""
-        key = f"providers.{provider_name}.class"
-        module_name, _, attribute = provider.class_.replace(":", ".").rpartition(".")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as error:
-            raise self.fail(
-                key, f"cannot import {module_name!r} ({error}); is its package installed?"
-            ) from None
-        cls = getattr(module, attribute, None)
-        if cls is None:
-            known = [name for name in dir(module) if not name.startswith("_")]
-            raise self.fail(
-                key, f"{did_you_mean(attribute, known)}{module_name} has no {attribute!r}"
-            )
-        if not (isinstance(cls, type) and issubclass(cls, BaseChatModel)):
-            raise self.fail(key, f"{provider.class_} is not a LangChain chat model (BaseChatModel)")
-        return cls
-
-    def check_params(self, cls: type[BaseChatModel], params: Mapping[str, Any], key: str) -> None:
-        """Each key of ``params`` must be a field of ``cls`` (by name or alias).
-
-        A class that takes any keyword (pydantic ``extra="allow"``) is not checked.
-        """
-        if cls.model_config.get("extra") == "allow":
-            return
-        fields = _field_names(cls)
-        for name in params:
-            if name not in fields:
-                raise self.fail(f"{key}.{name}", unknown_key_message(name, fields))
 
     def route(self, task: str, spec: RouteSpec, deployments: Mapping[str, Deployment]) -> Route:
         key = f"routes.{task}"
@@ -410,16 +285,6 @@ def _priced(deployment: Deployment, prices: PriceTable) -> Deployment:
     if deployment.price_model and not prices.knows(deployment.price_model):
         return replace(deployment, price_model=None)
     return deployment
-
-
-def _field_names(cls: type[BaseChatModel]) -> set[str]:
-    """The keywords ``cls`` takes: its fields' names and aliases."""
-    names = set(cls.model_fields)
-    for field in cls.model_fields.values():
-        names.update(
-            alias for alias in (field.alias, field.validation_alias) if isinstance(alias, str)
-        )
-    return names
 
 
 def _one_of(name: str, known: Iterable[str]) -> str:

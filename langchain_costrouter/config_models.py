@@ -1,0 +1,172 @@
+"""A config file's ``[models.NAME]`` entry as a chat model on its provider.
+
+Two kinds of provider: an OpenAI-compatible endpoint (a ``ChatOpenAI`` whose key is read
+from the environment at request time), or any LangChain chat model class named by
+``class`` (its key read when the router is built). Either way the child keeps no cache
+and does not retry (the router does both), and its ``params`` are checked against the
+class's fields, so a misspelt one is an error naming its key instead of a keyword the
+class drops, or sends on to the provider. Errors are `ConfigError`s naming the key; the
+config loader adds the file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from langchain_costrouter.config_schema import (
+    LangChainProviderSpec,
+    ModelSpec,
+    OpenAIProviderSpec,
+)
+from langchain_costrouter.errors import (
+    ConfigError,
+    MissingAPIKeyError,
+    did_you_mean,
+    unknown_key_message,
+)
+
+
+@dataclass(frozen=True)
+class EnvAPIKey:
+    """An API key read from the environment at request time; its repr shows only the name."""
+
+    provider: str
+    env_var: str
+
+    def __call__(self) -> str:
+        value = os.environ.get(self.env_var)
+        if not value:
+            raise MissingAPIKeyError(self.provider, self.env_var)
+        return value
+
+    def __repr__(self) -> str:
+        return f"EnvAPIKey(env_var={self.env_var!r})"
+
+
+def openai_model(
+    provider_name: str,
+    provider: OpenAIProviderSpec,
+    model_id: str,
+    params: Mapping[str, Any],
+    key: str,
+) -> BaseChatModel:
+    """A ChatOpenAI on the provider's endpoint; its own retries off (the router retries).
+
+    ``params`` are checked against ChatOpenAI's fields first: ChatOpenAI would move
+    an unknown one (``temprature``) into ``model_kwargs`` and send it to the provider
+    with a warning that names neither the file nor the key. Provider-specific extras
+    go in ``model_kwargs`` or ``extra_body``, which are fields, so they pass.
+    """
+    from langchain_costrouter.openai_compat import chat_openai_class
+
+    cls = chat_openai_class(provider.output_cap_field)
+    check_params(cls, params, f"{key}.params")
+    try:
+        return cls(
+            model=model_id,
+            base_url=provider.base_url,
+            api_key=EnvAPIKey(provider_name, provider.api_key_env),
+            timeout=provider.timeout,
+            max_retries=0,
+            stream_usage=True,
+            default_headers=provider.headers,
+            cache=False,
+            **params,
+        )
+    except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"not accepted by ChatOpenAI: {error}", key=f"{key}.params") from None
+
+
+def class_model(
+    cls: type[BaseChatModel],
+    provider_name: str,
+    provider: LangChainProviderSpec,
+    spec: ModelSpec,
+    model_id: str,
+    key: str,
+) -> BaseChatModel:
+    """An instance of the provider's LangChain class ``cls``, with the provider's
+    ``params`` under the model's own.
+
+    The model id goes in ``model_field`` and the key in ``api_key_field``, which the
+    class must have: a name it lacks would be dropped or refused far from the file.
+    The key is read when the router is built (the class holds it, and it is not
+    known to accept a callable as ChatOpenAI does).
+    """
+    fields = field_names(cls)
+    pkey = f"providers.{provider_name}"
+    check_params(cls, spec.params, f"{key}.params")
+    kwargs: dict[str, Any] = {"cache": False}
+    if "max_retries" in fields:
+        kwargs["max_retries"] = 0
+    if provider.model_field in fields:
+        kwargs[provider.model_field] = model_id
+    elif spec.model is not None or "model_field" in provider.model_fields_set:
+        raise _missing_field(cls, provider.model_field, fields, f"{pkey}.model_field")
+    if provider.api_key_env is not None:
+        if provider.api_key_field not in fields:
+            raise _missing_field(cls, provider.api_key_field, fields, f"{pkey}.api_key_field")
+        kwargs[provider.api_key_field] = EnvAPIKey(provider_name, provider.api_key_env)()
+    kwargs.update(provider.params)
+    kwargs.update(spec.params)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"not accepted by {cls.__name__}: {error}", key=f"{key}.params") from None
+
+
+def provider_class(provider_name: str, provider: LangChainProviderSpec) -> type[BaseChatModel]:
+    """The class ``class`` names (``package.module:Class`` or ``package.module.Class``),
+    with the provider's own ``params`` checked against it."""
+    key = f"providers.{provider_name}.class"
+    module_name, _, attribute = provider.class_.replace(":", ".").rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigError(
+            f"cannot import {module_name!r} ({error}); is its package installed?", key=key
+        ) from None
+    cls = getattr(module, attribute, None)
+    if cls is None:
+        known = [name for name in dir(module) if not name.startswith("_")]
+        message = f"{did_you_mean(attribute, known)}{module_name} has no {attribute!r}"
+        raise ConfigError(message, key=key)
+    if not (isinstance(cls, type) and issubclass(cls, BaseChatModel)):
+        message = f"{provider.class_} is not a LangChain chat model (BaseChatModel)"
+        raise ConfigError(message, key=key)
+    check_params(cls, provider.params, f"providers.{provider_name}.params")
+    return cls
+
+
+def check_params(cls: type[BaseChatModel], params: Mapping[str, Any], key: str) -> None:
+    """Each key of ``params`` must be a field of ``cls`` (by name or alias).
+
+    A class that takes any keyword (pydantic ``extra="allow"``) is not checked.
+    """
+    if cls.model_config.get("extra") == "allow":
+        return
+    fields = field_names(cls)
+    for name in params:
+        if name not in fields:
+            raise ConfigError(unknown_key_message(name, fields), key=f"{key}.{name}")
+
+
+def field_names(cls: type[BaseChatModel]) -> set[str]:
+    """The keywords ``cls`` takes: its fields' names and aliases."""
+    names = set(cls.model_fields)
+    for field in cls.model_fields.values():
+        names.update(
+            alias for alias in (field.alias, field.validation_alias) if isinstance(alias, str)
+        )
+    return names
+
+
+def _missing_field(cls: type, name: str, fields: set[str], key: str) -> ConfigError:
+    message = f"{cls.__name__} has no field {name!r}: {unknown_key_message(name, fields)}"
+    return ConfigError(message, key=key)
