@@ -13,9 +13,8 @@ Quality checks and compression tables are only typed as tables here: their build
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeGuard, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -27,14 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
-from langchain_costrouter.errors import (
-    ConfigError,
-    did_you_mean,
-    unknown_key_first,
-    unknown_key_problem_message,
-)
+from langchain_costrouter._config_messages import FileShape, file_error
 
 OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
 """How a provider is told the output cap: OpenAI's current field, or the older one that
@@ -130,7 +123,10 @@ class LangChainProviderSpec(_Table):
     params: Table = Field(default_factory=dict)
 
 
-PROVIDER_KINDS = {"openai": OpenAIProviderSpec, "langchain": LangChainProviderSpec}
+PROVIDER_KINDS: dict[str, type[_Table]] = {
+    "openai": OpenAIProviderSpec,
+    "langchain": LangChainProviderSpec,
+}
 """``kind`` -> the table's model. Without ``kind``, a table with ``class`` is a LangChain
 class (as the architecture's contract describes it) and any other is OpenAI-compatible."""
 
@@ -306,108 +302,7 @@ def parse_config(data: Mapping[str, Any], *, path: str) -> ConfigFile:
     try:
         return ConfigFile.model_validate(data)
     except ValidationError as error:
-        problems = unknown_key_first(error.errors(include_url=False))
-        first = _config_error(problems[0], path, problems)
-        if len(problems) == 1:
-            raise first from None
-        others = ", ".join(_key(_walk(p["loc"])[1]) for p in problems[1:])
-        more = f" (and {len(problems) - 1} more: {others})"
-        raise ConfigError(first.reason + more, path=path, key=first.key) from None
+        raise file_error(error.errors(include_url=False), path, _SHAPE) from None
 
 
-def _config_error(problem: ErrorDetails, path: str, problems: list[ErrorDetails]) -> ConfigError:
-    table, loc = _walk(problem["loc"])
-    key = _key(loc)
-    if problem["type"] == "extra_forbidden":
-        message = unknown_key_problem_message(problem, problems, _field_names(table))
-        return ConfigError(message, path=path, key=key)
-    if problem["type"] == "missing":
-        return ConfigError("missing; this key is required", path=path, key=key)
-    if problem["type"] == "provider_kind":
-        kind = problem["input"].get("kind") if isinstance(problem["input"], Mapping) else None
-        message = (
-            f"{did_you_mean(str(kind), PROVIDER_KINDS)}expected one of {sorted(PROVIDER_KINDS)}"
-        )
-        return ConfigError(f"{message}, got {kind!r}", path=path, key=f"{key}.kind")
-    message = _TOML_TYPES.get(problem["type"]) or problem["msg"].removeprefix("Value error, ")
-    message = message[0].lower() + message[1:]
-    if problem["type"] != "value_error":
-        message += f", got {problem['input']!r}"
-    description = _description(table, loc)
-    return ConfigError(f"{message} ({description})" if description else message, path=path, key=key)
-
-
-# Pydantic names Python types; the file's author thinks in TOML's.
-_TOML_TYPES = {
-    "dict_type": "expected a table",
-    "model_type": "expected a table",
-    "list_type": "expected an array",
-    "string_type": "expected a string",
-    "bool_type": "expected true or false",
-    "int_type": "expected a whole number",
-    "float_type": "expected a number",
-}
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    """``routes.chat.tiers[0].threshold`` from pydantic's location tuple."""
-    key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
-    return key
-
-
-def _description(table: Any, loc: tuple[int | str, ...]) -> str | None:
-    """The description of the field at ``loc`` (``table`` holds it), if it has one."""
-    if not loc or not isinstance(loc[-1], str) or not _is_model(table):
-        return None
-    fields = {field.alias or name: field for name, field in table.model_fields.items()}
-    field = fields.get(loc[-1])
-    return field.description if field else None
-
-
-def _field_names(table: Any) -> list[str]:
-    """A table's keys as the file spells them (``class``, not the field ``class_``)."""
-    if not _is_model(table):
-        return []
-    return [field.alias or name for name, field in table.model_fields.items()]
-
-
-def _walk(loc: tuple[int | str, ...]) -> tuple[Any, tuple[int | str, ...]]:
-    """The model of the table holding ``loc``'s last part, and ``loc`` as the file names it.
-
-    Walks fields, mapping values and list items; a provider's kind tag, which pydantic
-    puts in the location (``providers.x.langchain.class``), is not in the file, so it
-    is dropped.
-    """
-    node: Any = ConfigFile
-    parent: Any = ConfigFile
-    path: list[int | str] = []
-    for part in loc:
-        if _is_tagged_union(node):
-            node = PROVIDER_KINDS[str(part)]
-            continue
-        parent = node
-        path.append(part)
-        if _is_model(node):
-            fields = {f.alias or n: f for n, f in node.model_fields.items()}
-            field = fields.get(str(part))
-            node = _optional_member(field.annotation) if field else None
-        else:  # dict[str, X] and list[X] hold X
-            args = get_args(node)
-            node = _optional_member(args[-1]) if args else None
-    return parent, tuple(path)
-
-
-def _is_model(node: Any) -> TypeGuard[type[BaseModel]]:
-    return isinstance(node, type) and issubclass(node, BaseModel)
-
-
-def _is_tagged_union(node: Any) -> bool:
-    return bool(node == ProviderSpec)
-
-
-def _optional_member(annotation: Any) -> Any:
-    if get_origin(annotation) in (Union, types.UnionType):
-        return next(arg for arg in get_args(annotation) if arg is not type(None))
-    return annotation
+_SHAPE = FileShape(ConfigFile, ProviderSpec, PROVIDER_KINDS)
