@@ -2,9 +2,8 @@
 
 `run_cascade` decides everything (which deployment next, retry or fail over, accept or
 escalate, skip for the budget) and yields `CallModel`, `RunCheck` and `Sleep` steps;
-a driver performs them. Every attempt, failed and skipped ones too, is appended to the
-request's list as it happens, so a call that ends in an error still reaches the ledger
-with what it spent.
+a driver performs them. What each attempt leaves in the call's record, and which
+failures end the call, is `router._attempts`.
 """
 
 from __future__ import annotations
@@ -16,14 +15,22 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from langchain_costrouter._secrets import error_text
 from langchain_costrouter.checks.base import CheckResult
-from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError, ProviderError
+from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord
 from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.router._attempts import (
+    failed_attempt,
+    failed_record,
+    output_cap,
+    over_cap,
+    raise_if_final,
+    scored,
+    skipped,
+)
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._budget import Budgets, hold, settle
-from langchain_costrouter.router._faults import ProviderFault, backoff_delay, classify
+from langchain_costrouter.router._faults import backoff_delay
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called, CallModel, Charge, RunCheck, Sleep, Step
 from langchain_costrouter.routes import Deployment, Route, Tier
@@ -73,13 +80,13 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
     spent = 0.0
     for index, tier in enumerate(route.tiers):
         if _too_small(tier, overflow_window):
-            request.attempts.append(_skip(tier, index, "skipped: context window too small"))
+            request.attempts.append(skipped(tier, index, "skipped: context window too small"))
             continue
         if route.max_cost_usd is not None:
             estimate = _estimate(request, parts, tier.primary)
             if estimate is not None and spent + estimate > route.max_cost_usd:
                 reason = f"skipped: estimated ${estimate:.6f} over budget"
-                request.attempts.append(_skip(tier, index, reason))
+                request.attempts.append(skipped(tier, index, reason))
                 continue
         served = yield from _answer_from_tier(request, parts, tier, index, overflow_window)
         if served is None:
@@ -91,7 +98,7 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
         if judge.check is not None:
             previous = tuple(answer[2] for answer in answered)
             result: CheckResult = yield RunCheck(judge.check, message, previous)
-            score, judged = _scored(request, parts, record, result)
+            score, judged = scored(request, parts.accountant, record, result)
             if judged and parts.budgets.enabled:
                 yield Charge("judge", judged)
         answered.append((score, index, message, deployment, record))
@@ -119,7 +126,9 @@ def _answer_from_tier(
     checked = tier.check is not None
     for planned in tier.deployments:
         if not breakers.allow(planned.breaker_key):
-            request.attempts.append(_failed(planned, index, "skipped: circuit open", None, 0.0))
+            request.attempts.append(
+                failed_record(planned, index, "skipped: circuit open", None, 0.0)
+            )
             continue
         for attempt in range(retry.max_retries + 1):
             deployment, held = planned, None
@@ -127,7 +136,7 @@ def _answer_from_tier(
                 cap = output_cap(planned, request.kwargs)
                 got = yield from hold(request, budgets, planned, cap)
                 if isinstance(got, str):  # a local rate limit: fail over like a busy provider
-                    request.attempts.append(_failed(planned, index, got, None, None))
+                    request.attempts.append(failed_record(planned, index, got, None, None))
                     break
                 deployment, held = got.deployment, got
             called: Called = yield CallModel(deployment, index, checked)
@@ -135,7 +144,7 @@ def _answer_from_tier(
                 breakers.record_success(deployment.breaker_key)
                 record = parts.accountant.attempt(deployment, called.message, request.messages)
                 record.update({"tier": index, "latency_ms": called.latency_ms, "accepted": False})
-                if _over_cap(request, deployment, record):
+                if over_cap(request, deployment, record):
                     record["output_cap_exceeded"] = True
                 request.attempts.append(record)
                 if held is not None:
@@ -143,10 +152,10 @@ def _answer_from_tier(
                     if held.downgraded_by is not None:
                         record["downgraded_by"] = held.downgraded_by
                 return called.message, deployment, record
-            fault, failed = _failed_attempt(request, parts, called, deployment, index)
+            fault, failed = failed_attempt(request, parts.accountant, called, deployment, index)
             if held is not None:
                 yield from settle(request, budgets, held, failed)
-            _raise_if_final(fault, called, deployment)
+            raise_if_final(fault, called, deployment)
             if fault.kind == "context_overflow":
                 overflow_window.append(deployment.context_window)
                 return None
@@ -158,82 +167,6 @@ def _answer_from_tier(
             )
             yield Sleep(delay)
     return None
-
-
-def _failed_attempt(
-    request: Request, parts: CascadeParts, called: Called, deployment: Deployment, index: int
-) -> tuple[ProviderFault, AttemptRecord]:
-    """Record a failed attempt (a cut stream is priced on what it delivered).
-
-    An error that is not a provider's (a bug in the caller's code) propagates as it is.
-    """
-    error = called.error
-    assert error is not None
-    fault = classify(error)
-    if fault is None:
-        raise error
-    failed = _failed(deployment, index, f"error: {fault.kind}", fault, called.latency_ms)
-    if called.partial is not None:
-        failed.update(parts.accountant.attempt(deployment, called.partial, request.messages))
-        failed.update({"tier": index, "accepted": False, "reason": "error: stream cut"})
-    request.attempts.append(failed)
-    return fault, failed
-
-
-def _raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment) -> None:
-    """Raise when no retry or later tier can fix the failure.
-
-    A fatal provider error (bad key, bad request) becomes a `ProviderError` at once; a
-    stream that broke after reaching the caller cannot be retried without repeating text.
-    """
-    error = called.error
-    assert error is not None  # a fault is a classified error
-    if called.partial is not None:
-        raise ProviderError(
-            f"{deployment.label} cut the stream after part of the answer ({fault.error_type}). "
-            "The partial answer was already streamed, so it was not retried; retry the call, "
-            "or add a quality check to the route's first tier to buffer its answers.",
-            model=deployment.model_id,
-            provider=deployment.provider,
-            retryable=True,
-            kind="stream_cut",
-        ) from error
-    if not fault.escalates:
-        raise ProviderError(
-            f"{deployment.label} rejected the request "
-            f"({fault.error_type}: {error_text(error, deployment.model)}). "
-            "This is not retryable: check the API key, the model name and the request.",
-            model=deployment.model_id,
-            provider=deployment.provider,
-            retryable=False,
-            kind=fault.kind,
-        ) from error
-
-
-def _scored(
-    request: Request, parts: CascadeParts, record: AttemptRecord, result: CheckResult
-) -> tuple[float, float]:
-    """Note the check's verdict on the attempt; a judge's own calls become attempts.
-
-    Returns the score and what the judge's calls cost (for the call's budgets).
-    """
-    record["score"] = result.score
-    if result.reason:
-        record["check_reason"] = result.reason
-    judged = 0.0
-    for side_call in result.cost_messages:
-        side = parts.accountant.side_call(side_call, request.messages, "judge")
-        side.update(
-            {
-                "tier": record.get("tier", 0),
-                "accepted": False,
-                "role": "judge",
-                "reason": f"quality check of {record.get('model')}",
-            }
-        )
-        request.attempts.append(side)
-        judged += side.get("cost_usd") or 0.0
-    return result.score, judged
 
 
 def _judging_tier(route: Route, tier: Tier, deployment: Deployment, record: AttemptRecord) -> Tier:
@@ -255,23 +188,6 @@ def _estimate(request: Request, parts: CascadeParts, deployment: Deployment) -> 
     return parts.accountant.estimate(deployment, request.prompt_tokens, max_tokens)
 
 
-def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:
-    """The output cap a call asks for: the call's own, else the model's; None if none."""
-    if kwargs:
-        for key in ("max_tokens", "max_completion_tokens"):
-            value = kwargs.get(key)
-            if isinstance(value, int) and value > 0:
-                return value
-    return deployment.output_cap
-
-
-def _over_cap(request: Request, deployment: Deployment, record: AttemptRecord) -> bool:
-    """More output than the cap: a server ignored it, so a budget cannot trust caps there."""
-    cap = output_cap(deployment, request.kwargs)
-    output = (record.get("usage") or {}).get("output_tokens")
-    return cap is not None and isinstance(output, int) and output > cap
-
-
 def _best_effort(request: Request, answered: list[_Answered]) -> CascadeOutcome:
     """No tier passed: return the best-scoring answer, marked as not accepted."""
     attempts = request.attempts
@@ -289,31 +205,3 @@ def _too_small(tier: Tier, overflow_window: list[int | None]) -> bool:
         return False
     window = tier.primary.context_window
     return window is not None and window <= overflow_window[-1]
-
-
-def _skip(tier: Tier, index: int, reason: str) -> AttemptRecord:
-    return _failed(tier.primary, index, reason, None, None)
-
-
-def _failed(
-    deployment: Deployment,
-    index: int,
-    reason: str,
-    fault: ProviderFault | None,
-    latency_ms: float | None,
-) -> AttemptRecord:
-    record = AttemptRecord(
-        model=deployment.model_id,
-        provider=deployment.provider,
-        tier=index,
-        usage={},
-        cost_usd=0.0,
-        accepted=False,
-        reason=reason,
-    )
-    if fault is not None:
-        record["error"] = fault.error_type
-        record["status_code"] = fault.status_code
-    if latency_ms is not None:
-        record["latency_ms"] = latency_ms
-    return record

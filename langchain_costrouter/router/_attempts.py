@@ -1,0 +1,142 @@
+"""What each attempt of the cascade leaves in the call's record, and when a failure ends it.
+
+`router._cascade` decides; this module writes down. Every attempt, answered, failed or
+skipped, becomes an `AttemptRecord` on the request as it happens (so a call that ends in
+an error still reaches the ledger with what it spent), and a provider failure is
+classified here: retried, failed over, or raised at once with what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_costrouter._secrets import error_text
+from langchain_costrouter.checks.base import CheckResult
+from langchain_costrouter.errors import ProviderError
+from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.router._faults import ProviderFault, classify
+from langchain_costrouter.router._request import Request
+from langchain_costrouter.router._steps import Called
+from langchain_costrouter.routes import Deployment, Tier
+
+
+def failed_attempt(
+    request: Request, accountant: Accountant, called: Called, deployment: Deployment, index: int
+) -> tuple[ProviderFault, AttemptRecord]:
+    """Record a failed attempt (a cut stream is priced on what it delivered).
+
+    An error that is not a provider's (a bug in the caller's code) propagates as it is.
+    """
+    error = called.error
+    assert error is not None
+    fault = classify(error)
+    if fault is None:
+        raise error
+    failed = failed_record(deployment, index, f"error: {fault.kind}", fault, called.latency_ms)
+    if called.partial is not None:
+        failed.update(accountant.attempt(deployment, called.partial, request.messages))
+        failed.update({"tier": index, "accepted": False, "reason": "error: stream cut"})
+    request.attempts.append(failed)
+    return fault, failed
+
+
+def raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment) -> None:
+    """Raise when no retry or later tier can fix the failure.
+
+    A fatal provider error (bad key, bad request) becomes a `ProviderError` at once; a
+    stream that broke after reaching the caller cannot be retried without repeating text.
+    """
+    error = called.error
+    assert error is not None  # a fault is a classified error
+    if called.partial is not None:
+        raise ProviderError(
+            f"{deployment.label} cut the stream after part of the answer ({fault.error_type}). "
+            "The partial answer was already streamed, so it was not retried; retry the call, "
+            "or add a quality check to the route's first tier to buffer its answers.",
+            model=deployment.model_id,
+            provider=deployment.provider,
+            retryable=True,
+            kind="stream_cut",
+        ) from error
+    if not fault.escalates:
+        raise ProviderError(
+            f"{deployment.label} rejected the request "
+            f"({fault.error_type}: {error_text(error, deployment.model)}). "
+            "This is not retryable: check the API key, the model name and the request.",
+            model=deployment.model_id,
+            provider=deployment.provider,
+            retryable=False,
+            kind=fault.kind,
+        ) from error
+
+
+def scored(
+    request: Request, accountant: Accountant, record: AttemptRecord, result: CheckResult
+) -> tuple[float, float]:
+    """Note the check's verdict on the attempt; a judge's own calls become attempts.
+
+    Returns the score and what the judge's calls cost (for the call's budgets).
+    """
+    record["score"] = result.score
+    if result.reason:
+        record["check_reason"] = result.reason
+    judged = 0.0
+    for side_call in result.cost_messages:
+        side = accountant.side_call(side_call, request.messages, "judge")
+        side.update(
+            {
+                "tier": record.get("tier", 0),
+                "accepted": False,
+                "role": "judge",
+                "reason": f"quality check of {record.get('model')}",
+            }
+        )
+        request.attempts.append(side)
+        judged += side.get("cost_usd") or 0.0
+    return result.score, judged
+
+
+def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:
+    """The output cap a call asks for: the call's own, else the model's; None if none."""
+    if kwargs:
+        for key in ("max_tokens", "max_completion_tokens"):
+            value = kwargs.get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+    return deployment.output_cap
+
+
+def over_cap(request: Request, deployment: Deployment, record: AttemptRecord) -> bool:
+    """More output than the cap: a server ignored it, so a budget cannot trust caps there."""
+    cap = output_cap(deployment, request.kwargs)
+    output = (record.get("usage") or {}).get("output_tokens")
+    return cap is not None and isinstance(output, int) and output > cap
+
+
+def skipped(tier: Tier, index: int, reason: str) -> AttemptRecord:
+    return failed_record(tier.primary, index, reason, None, None)
+
+
+def failed_record(
+    deployment: Deployment,
+    index: int,
+    reason: str,
+    fault: ProviderFault | None,
+    latency_ms: float | None,
+) -> AttemptRecord:
+    record = AttemptRecord(
+        model=deployment.model_id,
+        provider=deployment.provider,
+        tier=index,
+        usage={},
+        cost_usd=0.0,
+        accepted=False,
+        reason=reason,
+    )
+    if fault is not None:
+        record["error"] = fault.error_type
+        record["status_code"] = fault.status_code
+    if latency_ms is not None:
+        record["latency_ms"] = latency_ms
+    return record
