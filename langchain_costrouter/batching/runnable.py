@@ -10,7 +10,7 @@ batch size of every row and the router picks the route for ``task``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -21,6 +21,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import BaseMessage
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_executor_for_config, patch_config
 from tqdm import tqdm
@@ -147,9 +148,7 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
 
     def _prepare(self, items: Sequence[Item]) -> tuple[BatchPlan, list[Batch], tqdm[Any]]:
         """Look items up in the cache and pack the rest into the first batches."""
-        if isinstance(items, str):
-            raise TypeError("ItemBatcher takes a list of items; wrap a single text in a list")
-        items = list(items)
+        items = _item_list(items)
         bar = progress_bar(len(items), self.progress, min_total=self.max_items + 1)
         plan = BatchPlan(
             items,
@@ -222,6 +221,17 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
     def _remember(self, item: BatchItem, value: Any) -> None:
         if self.cache is not None:
             store_value(self.cache, self._key(item), self.schema, value)
+
+
+def _item_list(items: Any) -> list[Item]:
+    """The items as a list; one text, one mapping or a prompt is refused, not iterated
+    (a dict's keys or a prompt's fields would each get an answer as if they were items)."""
+    if isinstance(items, str | bytes | Mapping | PromptValue | BaseMessage):
+        raise TypeError(
+            f"ItemBatcher takes a list of items, got one {type(items).__name__}: wrap a single "
+            "text or mapping in a list ([item]); in a chain, map the prompt's output to a list"
+        )
+    return list(items)
 
 
 DEFAULT_CLASSIFY_INSTRUCTION = "Classify each item into exactly one of the allowed labels."

@@ -8,8 +8,10 @@ import time
 from typing import Any
 from uuid import UUID
 
+import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.prompt_values import StringPromptValue
 
 from langchain_costrouter.batching import InMemoryItemCache, ItemBatcher, batch_classify
 from langchain_costrouter.batching.runnable import abatch_classify
@@ -147,3 +149,17 @@ def test_progress_bar_is_off_when_stderr_is_not_a_terminal(capsys: Any) -> None:
     assert "item" not in capsys.readouterr().err
     batch_classify(MAILS, LABELS, model=batch_model(), max_items=2, progress=True)
     assert "25/25" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [{"text": "Buy now", "lang": "en"}, "Buy now", StringPromptValue(text="hi")],
+    ids=["mapping", "text", "prompt"],
+)
+def test_one_mapping_or_a_prompt_is_refused_not_read_as_a_list_of_items(wrong: Any) -> None:
+    """A dict is one item (its keys are not items); a prompt value is not a list of items."""
+    model = batch_model()
+    batcher = ItemBatcher(model, "Classify.", LABELS)
+    with pytest.raises(TypeError, match="list of items"):
+        batcher.invoke(wrong)
+    assert model.seen == []
