@@ -77,7 +77,18 @@ def _schedule(model_price: Any) -> PriceSchedule:
         }
     )
     tiers = tuple((start, _rates_at(model_price, start + 1)) for start in starts)
-    return PriceSchedule(base=_rates_at(model_price, 0), tiers=tiers, source="price_map")
+    return PriceSchedule(
+        base=_rates_at(model_price, 0),
+        tiers=tiers,
+        source="price_map",
+        per_request=_per_request(model_price),
+    )
+
+
+def _per_request(model_price: Any) -> Decimal:
+    """The fee of one request: genai-prices lists it per thousand (``requests_kcount``)."""
+    per_thousand = _price_at(getattr(model_price, "requests_kcount", None), 0)
+    return Decimal(0) if per_thousand is None else per_thousand.scaleb(-3)
 
 
 def _rates_at(model_price: Any, input_tokens: int) -> Rates:

@@ -60,16 +60,21 @@ class PriceSchedule:
         tiers: ``(start, rates)`` ascending; a prompt of more than ``start`` tokens
             is billed entirely at ``rates`` (the providers' "cliff" model).
         source: Where the price came from, recorded in the ledger.
+        per_request: Dollars every call pays on top of its tokens (Perplexity's
+            request fee), whatever its size.
     """
 
     base: Rates
     tiers: tuple[tuple[int, Rates], ...]
     source: PriceSource
+    per_request: Decimal = _ZERO
 
     def cost(self, tokens: TokenCounts) -> Decimal:
-        """Exact dollars of ``tokens`` at the tier their prompt size falls in."""
+        """Exact dollars of ``tokens`` at the tier their prompt size falls in, plus the
+        request fee."""
         rates = self.rates_for(tokens.input) if self.tiers else self.base
-        return rates.cost(tokens)
+        cost = rates.cost(tokens)
+        return cost + self.per_request if self.per_request else cost
 
     def rates_for(self, input_tokens: int) -> Rates:
         """The rates that apply to a prompt of ``input_tokens`` tokens."""
@@ -83,7 +88,12 @@ class PriceSchedule:
     def scaled(self, factor: Decimal) -> PriceSchedule:
         """The same schedule with every rate multiplied by ``factor``."""
         tiers = tuple((start, rates.scaled(factor)) for start, rates in self.tiers)
-        return replace(self, base=self.base.scaled(factor), tiers=tiers)
+        return replace(
+            self,
+            base=self.base.scaled(factor),
+            tiers=tiers,
+            per_request=self.per_request * factor,
+        )
 
 
 def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:

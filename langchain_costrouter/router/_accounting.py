@@ -108,11 +108,14 @@ class Accountant:
         """What ``tokens`` prompt tokens cost on ``deployment``: the worth of tokens not sent.
 
         Priced from the table even when the provider reports its own charges, because
-        tokens that were never sent have no reported charge; None when unpriced.
+        tokens that were never sent have no reported charge; None when unpriced. A
+        request fee (Perplexity's) is left out: the call was made all the same.
         """
+        model, provider = deployment.priced_as, deployment.provider
         usage = UsageMetadata(input_tokens=tokens, output_tokens=0, total_tokens=tokens)
-        priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
-        return _float(priced.cost_usd)
+        priced = self.prices.price(model, usage, provider=provider).cost_usd
+        fee = self.prices.price(model, None, provider=provider).cost_usd
+        return None if priced is None or fee is None else _float(priced - fee)
 
     def estimate(self, deployment: Deployment, prompt_tokens: int, max_tokens: int) -> float | None:
         """Upper estimate of one attempt's cost, for budget decisions."""

@@ -173,3 +173,21 @@ def test_price_after_warm_up_is_fast() -> None:
         table.price(MINI, call, provider="openai")
     per_call_us = (time.perf_counter() - start) / runs * 1e6
     assert per_call_us < 20
+
+
+def _genai_total(model: str, provider: str, **genai_usage: int) -> Decimal:
+    """genai-prices' own figure for the same usage (its public ``calc_price``)."""
+    import genai_prices
+
+    usage_in = genai_prices.Usage(**genai_usage)
+    return genai_prices.calc_price(usage_in, model_ref=model, provider_id=provider).total_price
+
+
+def test_a_per_request_fee_is_part_of_every_call() -> None:
+    # perplexity sonar: $1 in, $1 out per million and $12 per thousand requests.
+    table = PriceTable()
+    priced = table.price("sonar", usage(1000, 1000), provider="perplexity")
+    assert priced.cost_usd == Decimal("0.014")
+    assert priced.cost_usd == _genai_total(
+        "sonar", "perplexity", input_tokens=1000, output_tokens=1000
+    )

@@ -48,3 +48,17 @@ def test_the_remembered_costs_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(accountant._baselines) <= 3
     assert accountant.baseline(TokenCounts(input=9)) == Decimal("0.000027")
     assert prices.priced == 10  # the last one was still remembered
+
+
+def test_tokens_not_sent_are_worth_their_tokens_without_the_request_fee() -> None:
+    # perplexity sonar: $1 per million input tokens and $12 per thousand requests; the
+    # call was made anyway, so compression saved the tokens' price, not a request's fee.
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from langchain_costrouter.routes import Deployment
+
+    sonar = Deployment(
+        model=FakeListChatModel(responses=["x"]), model_id="sonar", provider="perplexity"
+    )
+    accountant = Accountant(prices=PriceTable(), reference_model=None)
+    assert accountant.input_cost(sonar, 1000) == 0.001
