@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    convert_to_messages,
+)
+
+from langchain_costrouter.errors import InvalidRequestError
 
 
 def compressible_indices(messages: Sequence[BaseMessage]) -> list[int]:
@@ -59,6 +67,32 @@ def with_texts(message: BaseMessage, texts: Sequence[str]) -> BaseMessage:
         for block in message.content
     ]
     return message.model_copy(update={"content": content})
+
+
+_EXPECTED = "a string, a PromptValue, or a list of messages (or (role, text) pairs)"
+
+
+def as_messages(value: Any) -> list[BaseMessage]:
+    """A list of messages from the input, or an `InvalidRequestError` naming what is wrong.
+
+    A dict is refused whole: LangChain's conversion iterates it, so a chain's variables
+    (``{"question": ...}``) would become one human message per key, each a key's name.
+    """
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise InvalidRequestError(
+            f"cannot compress {value!r:.60} ({type(value).__name__}); pass {_EXPECTED}. "
+            "In a chain, put a prompt template before the compressor."
+        )
+    messages = []
+    for index, item in enumerate(value):
+        try:
+            messages += convert_to_messages([item])
+        except (NotImplementedError, ValueError) as error:
+            raise InvalidRequestError(
+                f"message {index} is not a message: {item!r:.60} ({type(item).__name__}); "
+                f"pass {_EXPECTED}"
+            ) from error
+    return messages
 
 
 def _is_text(block: dict[Any, Any]) -> bool:

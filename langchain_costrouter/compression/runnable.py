@@ -25,6 +25,7 @@ from langchain_core.runnables.config import merge_configs, patch_config
 
 from langchain_costrouter._sansio import acomplete, adrive, complete, drive
 from langchain_costrouter.compression.memo import Memo, MemoBackend
+from langchain_costrouter.compression.messages import as_messages
 from langchain_costrouter.compression.pipeline import (
     STRATEGIES,
     CompressorCall,
@@ -158,7 +159,8 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
         if isinstance(value, PromptValue):
             message_steps = self.message_steps(value.to_messages(), None, None, None)
             return message_steps, lambda result: ChatPromptValue(messages=result.messages)
-        return self.message_steps(value, None, None, None), lambda result: result.messages
+        messages = as_messages(value)
+        return self.message_steps(messages, None, None, None), lambda result: result.messages
 
     def message_steps(
         self,

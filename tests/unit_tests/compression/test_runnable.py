@@ -10,7 +10,7 @@ from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
 from langchain_costrouter.compression import PromptCompressor
 from langchain_costrouter.compression.scripted import ScriptedCompressorModel
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, InvalidRequestError
 from langchain_costrouter.tokens import count_text
 
 
@@ -285,3 +285,21 @@ async def test_streams_yield_the_whole_result_once(
 
     assert list(compressor.stream(bloated_prompt)) == [expected]
     assert [chunk async for chunk in compressor.astream(bloated_prompt)] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        ({"question": "What is the refund window?"}, "dict"),
+        ({"role": "user", "content": "Please answer."}, "dict"),
+        (42, "int"),
+        ([HumanMessage("hi"), 42], "message 1"),
+    ],
+    ids=["chain-variables", "one-message-dict", "number", "list-with-a-number"],
+)
+def test_input_that_is_not_a_prompt_is_refused_with_a_typed_error(
+    wrong: object, named: str
+) -> None:
+    """A dict's keys must not become human messages: refused, as a chat model refuses it."""
+    with pytest.raises(InvalidRequestError, match=named):
+        PromptCompressor(min_tokens=0).invoke(wrong)  # type: ignore[arg-type]
