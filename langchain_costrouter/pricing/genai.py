@@ -21,6 +21,7 @@ _PRICE_KEYS = {
     "cache_write_5m": "cache_write_5m_mtok",
     "cache_write_1h": "cache_write_1h_mtok",
     "output": "output_mtok",
+    "reasoning": "output_reasoning_mtok",
 }
 
 

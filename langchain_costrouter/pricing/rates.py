@@ -15,7 +15,12 @@ BATCH_DISCOUNT = Decimal("0.5")  # OpenAI, Anthropic and Google all halve batch 
 
 @dataclass(frozen=True, slots=True)
 class Rates:
-    """Dollars per token of each kind of token, for one price tier."""
+    """Dollars per token of each kind of token, for one price tier.
+
+    ``reasoning`` is None unless the model bills hidden reasoning tokens at a price of
+    their own (genai-prices' ``output_reasoning_mtok``); they are then taken out of the
+    output tokens billed at ``output``.
+    """
 
     input: Decimal
     cache_read: Decimal
@@ -23,9 +28,19 @@ class Rates:
     cache_write_5m: Decimal
     cache_write_1h: Decimal
     output: Decimal
+    reasoning: Decimal | None = None
 
     def cost(self, tokens: TokenCounts) -> Decimal:
         """Exact dollars of ``tokens``; reasoning is inside output, so not added again."""
+        if self.reasoning is not None and tokens.reasoning:
+            return self._cost(tokens) + self._reasoning_surcharge(tokens, self.reasoning)
+        return self._cost(tokens)
+
+    def _reasoning_surcharge(self, tokens: TokenCounts, reasoning: Decimal) -> Decimal:
+        """What reasoning tokens cost above (or below) the output price they were billed at."""
+        return min(tokens.reasoning, tokens.output) * (reasoning - self.output)
+
+    def _cost(self, tokens: TokenCounts) -> Decimal:
         if not (tokens.cache_read or tokens.cache_write_total):  # most calls: kept short
             return tokens.input * self.input + tokens.output * self.output
         cost = tokens.uncached_input * self.input + tokens.output * self.output
@@ -48,6 +63,7 @@ class Rates:
             cache_write_5m=self.cache_write_5m * factor,
             cache_write_1h=self.cache_write_1h * factor,
             output=self.output * factor,
+            reasoning=None if self.reasoning is None else self.reasoning * factor,
         )
 
 
@@ -99,11 +115,13 @@ class PriceSchedule:
 def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
     """Rates from dollars per million tokens by kind, filling unset cache prices.
 
-    Providers bill an unpriced cache read or write at the input price, and an
-    unpriced 5-minute/1-hour write at the plain cache-write price.
+    Providers bill an unpriced cache read or write at the input price, an unpriced
+    5-minute/1-hour write at the plain cache-write price, and reasoning tokens without
+    a price of their own as output.
     """
     input_rate = _per_token(per_mtok.get("input"))
     cache_write = _per_token(per_mtok.get("cache_write"), input_rate)
+    reasoning = per_mtok.get("reasoning")
     return Rates(
         input=input_rate,
         cache_read=_per_token(per_mtok.get("cache_read"), input_rate),
@@ -111,6 +129,7 @@ def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
         cache_write_5m=_per_token(per_mtok.get("cache_write_5m"), cache_write),
         cache_write_1h=_per_token(per_mtok.get("cache_write_1h"), cache_write),
         output=_per_token(per_mtok.get("output")),
+        reasoning=None if reasoning is None else _per_token(reasoning),
     )
 
 

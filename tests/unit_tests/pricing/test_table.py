@@ -191,3 +191,18 @@ def test_a_per_request_fee_is_part_of_every_call() -> None:
     assert priced.cost_usd == _genai_total(
         "sonar", "perplexity", input_tokens=1000, output_tokens=1000
     )
+
+
+def test_reasoning_tokens_at_their_own_price_when_genai_prices_lists_one() -> None:
+    # perplexity sonar-deep-research: $8 per million output tokens, $3 for reasoning ones.
+    priced = PriceTable().price(
+        "sonar-deep-research", usage(1000, 1000, reasoning=600), provider="perplexity"
+    )
+    assert priced.cost_usd == Decimal("0.007")  # 1000 x 2 + 400 x 8 + 600 x 3
+    assert priced.cost_usd == _genai_total(
+        "sonar-deep-research",
+        "perplexity",
+        input_tokens=1000,
+        output_tokens=1000,
+        output_reasoning_tokens=600,
+    )
