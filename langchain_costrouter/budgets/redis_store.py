@@ -26,7 +26,7 @@ from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.model import RateLimit
 from langchain_costrouter.budgets.redis_calls import AsyncScriptRunner, LuaScript, ScriptRunner
 from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
-from langchain_costrouter.errors import BudgetStoreError
+from langchain_costrouter.errors import BudgetStoreError, ConfigError
 
 DEFAULT_PREFIX = "costrouter:budgets:"
 _NO_LIMIT_WAIT = 1e18  # Lua reads no infinity from a string; this is as good.
@@ -45,10 +45,8 @@ class RedisStore(BudgetStore):
         self.prefix = prefix
         self._client_url = url
         self._timeout = timeout
-        self._client = redis.Redis.from_url(
-            url, socket_connect_timeout=timeout, socket_timeout=timeout
-        )
         self.url = shown_url(sa.make_url(url).render_as_string(hide_password=True))
+        self._client = _client(url, self.url, timeout)
         self._runner = ScriptRunner(self._client)
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScriptRunner] = (
             weakref.WeakKeyDictionary()
@@ -152,6 +150,27 @@ _RESERVE = LuaScript(redis_scripts.RESERVE)
 _SETTLE = LuaScript(redis_scripts.SETTLE)
 _READ = LuaScript(redis_scripts.READ)
 _RATE = LuaScript(redis_scripts.ACQUIRE_RATE)
+
+
+def _client(url: str, shown: str, timeout: float) -> redis.Redis:
+    """A client for ``url``, its query options checked now rather than at the first call.
+
+    redis-py takes any query key and hands it to each new connection: a misspelt option
+    would be a TypeError at the first reservation (not a `BudgetStoreError`, so
+    ``on_store_error`` never sees it). A connection object is built, without connecting,
+    to ask redis-py itself.
+    """
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        pool = client.connection_pool
+        pool.connection_class(**pool.connection_kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"budget store {shown!r} has an option redis-py does not take ({error}); the "
+            "store itself reads prefix, the others go to redis-py",
+            key="budget_store",
+        ) from None
+    return client
 
 
 def _expire_ms(claim: Claim) -> int:

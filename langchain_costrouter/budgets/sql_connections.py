@@ -33,7 +33,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets.sql_schema import BudgetTables, create_tables
 from langchain_costrouter.errors import BudgetStoreError, ConfigError
-from langchain_costrouter.ledger.engine import create_ledger_engine, sqlalchemy_url, sqlite_path
+from langchain_costrouter.ledger.engine import (
+    connection_option_problem,
+    create_ledger_engine,
+    sqlalchemy_url,
+    sqlite_path,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -173,4 +178,10 @@ def _engine(url: str, options: dict[str, Any]) -> sa.Engine:
                 key="budget_store",
             )
         return create_ledger_engine(url)
+    if (problem := connection_option_problem(url)) is not None:
+        raise ConfigError(
+            f"budget store {shown_url(url)!r}: {problem}; the store itself reads prefix "
+            "and durable",
+            key="budget_store",
+        )
     return sa.create_engine(sqlalchemy_url(url), **options)

@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 import platformdirs
 import redis
 
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
+from langchain_costrouter.errors import ConfigError
 
 DEFAULT_PREFIX = "costrouter:cache:"
 _LIST_PAGE = 500
@@ -58,9 +60,7 @@ class RedisBackend(CacheBackend):
         """Create a client; no connection is made until the first command."""
         self.prefix = prefix
         self._server = _server_identity(url)
-        self._client: redis.Redis = redis.Redis.from_url(
-            url, socket_connect_timeout=connect_timeout, socket_timeout=timeout
-        )
+        self._client = _client(url, connect_timeout, timeout)
 
     def get(self, key: str) -> bytes | None:
         """GET the prefixed key."""
@@ -147,6 +147,28 @@ class RedisBackend(CacheBackend):
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+
+def _client(url: str, connect_timeout: float, timeout: float) -> redis.Redis:
+    """A client for ``url``, its query options checked now rather than at the first call.
+
+    redis-py takes any query key and hands it to each new connection: a misspelt option
+    would be a TypeError at the first lookup, out of every routed call (the guard turns
+    only the store's failures into misses). A connection object is built, without
+    connecting, to ask redis-py itself.
+    """
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=connect_timeout, socket_timeout=timeout
+        )
+        pool = client.connection_pool
+        pool.connection_class(**pool.connection_kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"cache URL {shown_url(url)!r} has an option redis-py does not take ({error}); "
+            "the cache itself reads prefix and ttl, the others go to redis-py"
+        ) from None
+    return client
 
 
 @contextmanager

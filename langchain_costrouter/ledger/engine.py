@@ -72,6 +72,10 @@ def create_ledger_engine(url: str) -> sa.Engine:
     if path is None:
         try:
             _refuse_sqlite_in_memory(url)
+            if (problem := connection_option_problem(url)) is not None:
+                raise ConfigError(
+                    f"cannot open the ledger URL {shown_url(url)!r}: {problem}. {_USE}"
+                )
             return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
         except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError):
             raise _unknown_url(url) from None
@@ -91,6 +95,34 @@ def create_ledger_engine(url: str) -> sa.Engine:
     sa.event.listen(engine, "connect", _configure_sqlite)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def connection_option_problem(url: str) -> str | None:
+    """What is wrong with a Postgres URL's query options for psycopg, None if nothing.
+
+    psycopg (libpq) refuses an option it does not know only when it connects, and a
+    refused connection looks like a database that is down: the ledger would spool its
+    rows behind an "unavailable" warning, a budget store would refuse (or let through)
+    every call, for a typo in the URL. libpq's own parser is asked here, at once.
+    """
+    parsed = sa.make_url(sqlalchemy_url(url))
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
+        return None
+    options = {
+        name: value if isinstance(value, str) else ",".join(value)
+        for name, value in parsed.query.items()
+    }
+    if not options:
+        return None
+    try:
+        import psycopg.conninfo
+    except ImportError:
+        return None  # create_engine names the missing driver
+    try:
+        psycopg.conninfo.make_conninfo("", **options)
+    except psycopg.Error as error:
+        return f"{str(error).strip()} (psycopg reads the URL's query options as libpq's)"
+    return None
 
 
 def _unknown_url(url: str) -> ConfigError:

@@ -44,6 +44,24 @@ def test_bad_urls_are_config_errors(url: str) -> None:
         open_cache(url)
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("redis://127.0.0.1:6399/0?prefx=app1:", "prefx"),
+        ("redis://127.0.0.1:6399/0?socket_timeout=soon", "socket_timeout"),
+    ],
+)
+def test_a_redis_option_the_client_does_not_take_is_a_config_error_at_once(
+    url: str, named: str
+) -> None:
+    # redis-py accepts any query key and fails at the first command: every routed call
+    # would raise a TypeError about AbstractConnection.__init__ instead.
+    with pytest.raises(ConfigError) as raised:
+        open_cache(url)
+    assert named in str(raised.value)
+    assert "prefix" in str(raised.value)  # the options the cache itself reads are named
+
+
 def test_as_response_cache_accepts_every_spelling() -> None:
     cache = open_cache("memory://")
     assert as_response_cache(cache) is cache

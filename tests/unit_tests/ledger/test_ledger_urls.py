@@ -65,3 +65,11 @@ def test_a_password_given_as_a_query_option_is_never_shown() -> None:
     assert b"password=***" in journal and b"hunter2" not in journal
     shown = [str(w.message) for w in seen if issubclass(w.category, BackendUnavailableWarning)]
     assert shown and not any("hunter2" in message for message in shown)
+
+
+def test_a_connection_option_postgres_does_not_take_is_a_config_error() -> None:
+    # Not an outage: the rows would be spooled forever behind a "database is
+    # unavailable" warning while the URL's typo is the only thing wrong.
+    with pytest.raises(ConfigError) as raised:
+        open_ledger("postgresql://nobody:hunter2@127.0.0.1:1/none?sslmod=disable")
+    assert "sslmod" in str(raised.value) and "hunter2" not in str(raised.value)
