@@ -348,10 +348,13 @@ class RoutedChatModel(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools in OpenAI format; each child re-binds them in its own dialect."""
+        """Bind tools in OpenAI format; each child re-binds them in its own dialect.
+
+        ``strict=True`` (as ``ChatOpenAI.bind_tools`` takes it) goes into the tools.
+        """
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=openai_tools(tools), **kwargs)
+        return self.bind(tools=openai_tools(tools, kwargs.pop("strict", None)), **kwargs)
 
     def with_structured_output(
         self,
@@ -362,9 +365,8 @@ class RoutedChatModel(BaseChatModel):
         strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, Any]:
-        """Structured output by tool calling, JSON mode or JSON schema, as asked."""
-        if method == "function_calling":
-            return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+        """Structured output by tool calling, JSON mode or JSON schema, as asked
+        (``strict`` too, in each of them)."""
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
         return structured_runnable(

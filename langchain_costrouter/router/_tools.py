@@ -17,6 +17,10 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
@@ -25,9 +29,14 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
 
-def openai_tools(tools: Sequence[ToolLike]) -> list[dict[str, Any]]:
-    """Tools in OpenAI's JSON format: stable, serialisable, cache-key friendly."""
-    return [convert_to_openai_tool(tool) for tool in tools]
+def openai_tools(tools: Sequence[ToolLike], strict: bool | None = None) -> list[dict[str, Any]]:
+    """Tools in OpenAI's JSON format: stable, serialisable, cache-key friendly.
+
+    ``strict`` is folded into each tool (``function.strict``, and the closed objects
+    strict mode requires) rather than left as a call kwarg, which the child would send
+    as an unknown top-level request field.
+    """
+    return [convert_to_openai_tool(tool, strict=strict) for tool in tools]
 
 
 def native_tool_kwargs(child: BaseChatModel, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +56,9 @@ def response_format_for(
     """The OpenAI ``response_format`` for JSON mode or a JSON schema."""
     if method == "json_mode":
         return {"type": "json_object"}
-    json_schema = convert_to_json_schema(schema)
+    # Strict mode needs every object closed (additionalProperties: false), or OpenAI
+    # refuses the schema; the conversion does that when told it is strict.
+    json_schema = convert_to_json_schema(schema, strict=strict)
     spec: dict[str, Any] = {
         "name": json_schema.get("title", "output"),
         "schema": _without_title(json_schema),
@@ -67,16 +78,24 @@ def structured_runnable(
     include_raw: bool,
     strict: bool | None,
 ) -> Runnable[LanguageModelInput, Any]:
-    """``model`` bound to a response format, piped into the matching parser."""
-    llm = model.bind(
-        response_format=response_format_for(schema, method, strict),
-        ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
-    )
-    parser: Runnable[AIMessage, Any]
-    if isinstance(schema, type) and is_basemodel_subclass(schema):
-        parser = PydanticOutputParser(pydantic_object=schema)
+    """``model`` bound to the schema as ``method`` asks, piped into the matching parser."""
+    structured_format: dict[str, Any] = {"kwargs": {"method": method}, "schema": schema}
+    if strict is not None:
+        structured_format["kwargs"]["strict"] = strict
+    llm: Runnable[LanguageModelInput, Any]
+    if method == "function_calling":
+        llm = model.bind_tools(
+            [schema],
+            tool_choice="any",
+            strict=strict,
+            ls_structured_output_format=structured_format,
+        )
     else:
-        parser = JsonOutputParser()
+        llm = model.bind(
+            response_format=response_format_for(schema, method, strict),
+            ls_structured_output_format=structured_format,
+        )
+    parser = _parser(schema, method)
     if not include_raw:
         return llm | parser
     parsed = RunnablePassthrough.assign(
@@ -84,6 +103,19 @@ def structured_runnable(
     )
     fallback = RunnablePassthrough.assign(parsed=lambda _: None)
     return RunnableMap(raw=llm) | parsed.with_fallbacks([fallback], exception_key="parsing_error")
+
+
+def _parser(schema: dict[str, Any] | type, method: str) -> Runnable[AIMessage, Any]:
+    """The answer's first tool call (tool calling) or its text, as the schema's type."""
+    pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+    if method == "function_calling":
+        if pydantic:
+            return PydanticToolsParser(tools=[schema], first_tool_only=True)
+        name = convert_to_openai_tool(schema)["function"]["name"]
+        return JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+    if pydantic:
+        return PydanticOutputParser(pydantic_object=schema)
+    return JsonOutputParser()
 
 
 def _without_title(schema: dict[str, Any]) -> dict[str, Any]:
