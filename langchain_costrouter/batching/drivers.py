@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any
@@ -33,17 +34,24 @@ def run_sync(
     batches: list[Batch],
     call: Callable[[Batch], CallOutcome],
     executor: Executor,
+    max_concurrency: int,
 ) -> None:
-    """Run ``batches`` and every follow-up on ``executor`` until the plan is settled."""
-    pending: dict[Future[CallOutcome], Batch] = {
-        executor.submit(call, batch): batch for batch in batches
-    }
-    while pending:
+    """Run ``batches`` and every follow-up on ``executor`` until the plan is settled.
+
+    At most ``max_concurrency`` batches are handed to the executor at a time; the rest
+    wait here, so an error (a bug in a schema, anything not a provider error) stops the
+    run without sending, and paying for, the batches still waiting.
+    """
+    waiting = deque(batches)
+    pending: dict[Future[CallOutcome], Batch] = {}
+    while waiting or pending:
+        while waiting and len(pending) < max_concurrency:
+            batch = waiting.popleft()
+            pending[executor.submit(call, batch)] = batch
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
             batch = pending.pop(future)
-            for follow_up in plan.settle(batch, future.result()):
-                pending[executor.submit(call, follow_up)] = follow_up
+            waiting.extend(plan.settle(batch, future.result()))
 
 
 async def run_async(
@@ -52,12 +60,24 @@ async def run_async(
     acall: Callable[[Batch], Awaitable[CallOutcome]],
     max_concurrency: int,
 ) -> None:
-    """Run ``batches`` and every follow-up with at most ``max_concurrency`` calls in flight."""
-    slots = asyncio.Semaphore(max_concurrency)
+    """Run ``batches`` and every follow-up with at most ``max_concurrency`` calls in flight.
 
-    async def send(batch: Batch) -> None:
-        async with slots:
-            outcome = await acall(batch)
-        await asyncio.gather(*(send(follow_up) for follow_up in plan.settle(batch, outcome)))
-
-    await asyncio.gather(*(send(batch) for batch in batches))
+    The asyncio twin of `run_sync`. On an error or a cancellation the calls in flight
+    are cancelled and awaited: none goes on, and on being paid for, after the run ended.
+    """
+    waiting = deque(batches)
+    running: dict[asyncio.Future[CallOutcome], Batch] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < max_concurrency:
+                batch = waiting.popleft()
+                running[asyncio.ensure_future(acall(batch))] = batch
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                batch = running.pop(task)
+                waiting.extend(plan.settle(batch, task.result()))
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)

@@ -129,9 +129,10 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
     ) -> list[ItemResult]:
         plan, batches, bar = self._prepare(items)
         call = partial(self._call, callbacks=run_manager.get_child(), config=config)
-        pool_config = patch_config(config, max_concurrency=self._concurrency(config))
+        concurrency = self._concurrency(config)
+        pool_config = patch_config(config, max_concurrency=concurrency)
         with bar, get_executor_for_config(pool_config) as executor:
-            run_sync(plan, batches, call, executor)
+            run_sync(plan, batches, call, executor, concurrency)
         return plan.results()
 
     async def _arun(

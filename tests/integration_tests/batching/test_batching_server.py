@@ -8,14 +8,16 @@ item gets exactly one result or one explicit error, in input order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
+import pytest
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from langchain_costrouter.batching import ItemBatcher, batch_classify
+from langchain_costrouter.batching import ItemBatcher, LabelSchema, batch_classify
 from langchain_costrouter.batching.runnable import abatch_classify
 from langchain_costrouter.batching.testing import batch_responder, request_items
 from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer, Reply
@@ -166,3 +168,31 @@ def test_pydantic_schema_through_json_mode(
         Triage(label="ham", urgent=False),
         Triage(label="spam", urgent=False),
     ]
+
+
+class _BuggySchema(LabelSchema):
+    """A user's schema with a bug: a crash, not a rejected answer (which is a ValueError)."""
+
+    def validate(self, value: Any) -> str:
+        raise RuntimeError("bug in the user's schema")
+
+
+def test_a_crash_stops_the_run_without_sending_the_batches_still_waiting(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    openai_server.set_responder(batch_responder(label_of))
+    batcher = ItemBatcher(chat, "Classify.", _BuggySchema(LABELS), max_items=1, max_concurrency=1)
+    with pytest.raises(RuntimeError, match="bug in the user's schema"):
+        batcher.invoke([f"mail {i}" for i in range(6)])
+    assert openai_server.request_count() == 1  # the five waiting batches were never paid for
+
+
+async def test_an_async_crash_leaves_no_batch_running_or_waiting(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    openai_server.set_responder(batch_responder(label_of))
+    batcher = ItemBatcher(chat, "Classify.", _BuggySchema(LABELS), max_items=1, max_concurrency=1)
+    with pytest.raises(RuntimeError, match="bug in the user's schema"):
+        await batcher.ainvoke([f"mail {i}" for i in range(6)])
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert openai_server.request_count() == 1
