@@ -2,7 +2,7 @@
 
 Each refusal is an `InvalidRequestError` naming the message (by index) and the fix: no
 messages, a tool result for a call no earlier AI message made, text no provider accepts,
-input LangChain cannot turn into messages.
+input LangChain cannot turn into messages; and ``n`` above 1 (one answer per call).
 """
 
 from __future__ import annotations
@@ -38,6 +38,21 @@ def check_sendable(messages: Sequence[BaseMessage]) -> None:
         for text in _texts(content):
             if not text.isascii():
                 _check_encodable(index, message, text)
+
+
+def check_one_answer(kwargs: dict[str, Any]) -> None:
+    """Refuse ``n`` above 1: a routed call serves, checks, caches and records one answer.
+
+    A provider asked for ``n`` choices bills all of them, and the router would hand on
+    the first and drop the rest without a word.
+    """
+    n = kwargs.get("n")
+    if n is None or (type(n) is int and n == 1):
+        return
+    raise InvalidRequestError(
+        f"n={n!r}: a routed call returns one answer. Drop n, or call the router n times "
+        "(e.g. router.batch([prompt] * n)) for several answers."
+    )
 
 
 def unsendable(model_input: Any, error: Exception) -> str:

@@ -32,7 +32,7 @@ from langchain_costrouter.metadata import (
     AttemptRecord,
     Purpose,
 )
-from langchain_costrouter.router._input import check_sendable
+from langchain_costrouter.router._input import check_one_answer, check_sendable
 from langchain_costrouter.router._steps import CallModel
 from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.telemetry.calls import CallTrace
@@ -146,6 +146,7 @@ def begin(
         kwargs.pop(TASK_KEY, None), metadata, kwargs.pop(CONFIG_TASK_KEY, None)
     )
     kwargs.pop("stream", None)
+    check_one_answer(kwargs)
     if "model" in kwargs:
         route = pinned_route(table.routes.values(), kwargs.pop("model"))
     run_id = str(run_manager.run_id) if run_manager else str(uuid.uuid4())
