@@ -22,6 +22,8 @@ _PRICE_KEYS = {
     "cache_write_1h": "cache_write_1h_mtok",
     "output": "output_mtok",
     "reasoning": "output_reasoning_mtok",
+    "input_audio": "input_audio_mtok",
+    "output_audio": "output_audio_mtok",
 }
 
 

@@ -17,9 +17,11 @@ BATCH_DISCOUNT = Decimal("0.5")  # OpenAI, Anthropic and Google all halve batch 
 class Rates:
     """Dollars per token of each kind of token, for one price tier.
 
-    ``reasoning`` is None unless the model bills hidden reasoning tokens at a price of
-    their own (genai-prices' ``output_reasoning_mtok``); they are then taken out of the
-    output tokens billed at ``output``.
+    ``reasoning``, ``input_audio`` and ``output_audio`` are None unless the model bills
+    those tokens at a price of their own (genai-prices' ``output_reasoning_mtok``,
+    ``input_audio_mtok``, ``output_audio_mtok``); they are then taken out of the tokens
+    billed at ``input`` or ``output``. Cache reads are taken to be text: LangChain's
+    usage does not say how many of them were audio.
     """
 
     input: Decimal
@@ -29,16 +31,30 @@ class Rates:
     cache_write_1h: Decimal
     output: Decimal
     reasoning: Decimal | None = None
+    input_audio: Decimal | None = None
+    output_audio: Decimal | None = None
 
     def cost(self, tokens: TokenCounts) -> Decimal:
         """Exact dollars of ``tokens``; reasoning is inside output, so not added again."""
-        if self.reasoning is not None and tokens.reasoning:
-            return self._cost(tokens) + self._reasoning_surcharge(tokens, self.reasoning)
+        if tokens.reasoning or tokens.input_audio or tokens.output_audio:
+            return self._cost(tokens) + self._own_prices(tokens)
         return self._cost(tokens)
 
-    def _reasoning_surcharge(self, tokens: TokenCounts, reasoning: Decimal) -> Decimal:
-        """What reasoning tokens cost above (or below) the output price they were billed at."""
-        return min(tokens.reasoning, tokens.output) * (reasoning - self.output)
+    def _own_prices(self, tokens: TokenCounts) -> Decimal:
+        """What reasoning and audio tokens cost above (or below) the plain input or output
+        price `_cost` billed them at, for the kinds this model prices on their own."""
+        extra = _ZERO
+        output_left = tokens.output
+        if self.reasoning is not None and tokens.reasoning:
+            reasoning = min(tokens.reasoning, output_left)
+            output_left -= reasoning
+            extra += reasoning * (self.reasoning - self.output)
+        if self.output_audio is not None and tokens.output_audio:
+            extra += min(tokens.output_audio, output_left) * (self.output_audio - self.output)
+        if self.input_audio is not None and tokens.input_audio:
+            audio = min(tokens.input_audio, tokens.uncached_input)
+            extra += audio * (self.input_audio - self.input)
+        return extra
 
     def _cost(self, tokens: TokenCounts) -> Decimal:
         if not (tokens.cache_read or tokens.cache_write_total):  # most calls: kept short
@@ -63,7 +79,9 @@ class Rates:
             cache_write_5m=self.cache_write_5m * factor,
             cache_write_1h=self.cache_write_1h * factor,
             output=self.output * factor,
-            reasoning=None if self.reasoning is None else self.reasoning * factor,
+            reasoning=_scaled(self.reasoning, factor),
+            input_audio=_scaled(self.input_audio, factor),
+            output_audio=_scaled(self.output_audio, factor),
         )
 
 
@@ -116,12 +134,11 @@ def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
     """Rates from dollars per million tokens by kind, filling unset cache prices.
 
     Providers bill an unpriced cache read or write at the input price, an unpriced
-    5-minute/1-hour write at the plain cache-write price, and reasoning tokens without
-    a price of their own as output.
+    5-minute/1-hour write at the plain cache-write price, and reasoning and audio
+    tokens without a price of their own as output or input.
     """
     input_rate = _per_token(per_mtok.get("input"))
     cache_write = _per_token(per_mtok.get("cache_write"), input_rate)
-    reasoning = per_mtok.get("reasoning")
     return Rates(
         input=input_rate,
         cache_read=_per_token(per_mtok.get("cache_read"), input_rate),
@@ -129,8 +146,19 @@ def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
         cache_write_5m=_per_token(per_mtok.get("cache_write_5m"), cache_write),
         cache_write_1h=_per_token(per_mtok.get("cache_write_1h"), cache_write),
         output=_per_token(per_mtok.get("output")),
-        reasoning=None if reasoning is None else _per_token(reasoning),
+        reasoning=_own_rate(per_mtok.get("reasoning")),
+        input_audio=_own_rate(per_mtok.get("input_audio")),
+        output_audio=_own_rate(per_mtok.get("output_audio")),
     )
+
+
+def _own_rate(per_mtok: Decimal | None) -> Decimal | None:
+    """A per-token rate of a kind that is billed as input or output when unpriced."""
+    return None if per_mtok is None else per_mtok.scaleb(-6)
+
+
+def _scaled(rate: Decimal | None, factor: Decimal) -> Decimal | None:
+    return None if rate is None else rate * factor
 
 
 def _per_token(per_mtok: Decimal | None, default: Decimal = _ZERO) -> Decimal:

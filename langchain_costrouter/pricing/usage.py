@@ -32,6 +32,9 @@ class TokenCounts(NamedTuple):
         output: All completion tokens, reasoning tokens included (LangChain's convention).
         reasoning: Completion tokens spent on hidden reasoning.
         service_tier: ``"flex"`` or ``"priority"`` when the usage keys say so, else None.
+        input_audio: Prompt tokens of audio (a part of ``input``), billed at the audio
+            price where a model has one.
+        output_audio: Completion tokens of audio (a part of ``output``).
     """
 
     input: int = 0
@@ -42,6 +45,8 @@ class TokenCounts(NamedTuple):
     output: int = 0
     reasoning: int = 0
     service_tier: str | None = None
+    input_audio: int = 0
+    output_audio: int = 0
 
     @property
     def cache_write_total(self) -> int:
@@ -96,6 +101,8 @@ def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
         output_tokens,
         _detail(outputs, "reasoning", tier),
         tier,
+        inputs.get("audio") or 0,
+        outputs.get("audio") or 0,
     )
 
 

@@ -206,3 +206,24 @@ def test_reasoning_tokens_at_their_own_price_when_genai_prices_lists_one() -> No
         output_tokens=1000,
         output_reasoning_tokens=600,
     )
+
+
+def test_audio_tokens_at_the_audio_prices() -> None:
+    # gpt-audio: $2.5 text / $32 audio in, $10 text / $64 audio out per million; usage as
+    # ChatOpenAI reports it (audio tokens a part of input_tokens and output_tokens).
+    call = {
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "input_token_details": {"audio": 500, "cache_read": 0},
+        "output_token_details": {"audio": 100, "reasoning": 0},
+    }
+    priced = PriceTable().price("gpt-audio", call, provider="openai")
+    assert priced.cost_usd == Decimal("0.02465")  # 500 x 2.5 + 500 x 32 + 100 x 10 + 100 x 64
+    assert priced.cost_usd == _genai_total(
+        "gpt-audio",
+        "openai",
+        input_tokens=1000,
+        input_audio_tokens=500,
+        output_tokens=200,
+        output_audio_tokens=100,
+    )

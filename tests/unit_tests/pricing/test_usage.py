@@ -62,3 +62,21 @@ def test_service_tier_prefixed_keys_of_langchain_openai() -> None:
 def test_missing_or_empty_usage_counts_zero() -> None:
     assert token_counts(None) == TokenCounts()
     assert token_counts({"input_tokens": 5}).total == 5
+
+
+def test_audio_tokens_are_a_part_of_input_and_output() -> None:
+    counts = token_counts(
+        {
+            "input_tokens": 1000,
+            "output_tokens": 300,
+            "input_token_details": {"audio": 600, "cache_read": 100},
+            "output_token_details": {"audio": 250, "reasoning": 0},
+        }
+    )
+    assert (counts.input, counts.input_audio, counts.output, counts.output_audio) == (
+        1000,
+        600,
+        300,
+        250,
+    )
+    assert counts.uncached_input == 900
