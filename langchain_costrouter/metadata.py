@@ -23,7 +23,8 @@ PURPOSES: tuple[Purpose, ...] = ("production", "eval", "shadow")
 PURPOSE_KEY = "costrouter_purpose"
 """Run metadata naming why a call is made: production traffic, an eval run, a shadow sample."""
 ITEM_PROMPT_TOKENS_KEY = "costrouter_item_prompt_tokens"
-"""Run metadata of a batch call: the prompt tokens of the per-item calls it replaces."""
+"""Run metadata of a batch call: the prompt tokens of the per-item calls it replaces
+(0 for items sent again, whose per-item calls the batch that first carried them replaced)."""
 BEST_EFFORT_REASON = "best effort: no tier passed its check"
 """The reason of the attempt whose answer was returned when no tier passed (not accepted)."""
 
@@ -72,7 +73,7 @@ class CostRouterMetadata(TypedDict, total=False):
     compression_tokens_saved: int
     compression_saved_usd: float | None  # those tokens on the serving model; None if unpriced
     batch_size: int
-    item_prompt_tokens: int  # a batch call: the prompt tokens of the per-item calls it replaced
+    item_prompt_tokens: int  # a batch: the per-item calls' prompt tokens it replaced (0: re-sent)
     run_id: str  # the id the ledger rows carry, so a handler on the same ledger skips them
     reference_model: str | None  # the model baseline_cost_usd is priced on
 

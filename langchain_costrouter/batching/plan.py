@@ -50,9 +50,15 @@ _ITEM_SPECIFIC_ERRORS = (ContextOverflowError, ModelRefusalError, ModelInvalidRe
 
 @dataclass(frozen=True)
 class Batch:
-    """Items sent together in one provider call."""
+    """Items sent together in one provider call.
+
+    ``counted``: the items were in an earlier call that answered, whose record already
+    compares them with their per-item calls (the batching baseline), so this call
+    replaces none; a call that raised has no baseline, and its items stay uncounted.
+    """
 
     items: tuple[BatchItem, ...]
+    counted: bool = False
 
     @property
     def ids(self) -> list[str]:
@@ -102,7 +108,7 @@ class BatchPlan:
         for item in batch.items:
             if item.id in verdict.values:
                 self._accept(item, verdict.values[item.id], len(batch.items))
-        return self._retry(batch, verdict.failures)
+        return self._retry(batch, verdict.failures, counted=True)
 
     def results(self) -> list[ItemResult]:
         """One result per input item, in input order."""
@@ -114,23 +120,25 @@ class BatchPlan:
     def _settle_error(self, batch: Batch, error: Exception) -> list[Batch]:
         reason = f"provider error {type(error).__name__}: {error}"
         if isinstance(error, _ITEM_SPECIFIC_ERRORS):
-            return self._retry(batch, dict.fromkeys(batch.ids, reason))
+            return self._retry(batch, dict.fromkeys(batch.ids, reason), counted=batch.counted)
         for item in batch.items:
             self._finish(item, ok=False, error=reason, batch_size=len(batch.items))
         return []
 
-    def _retry(self, batch: Batch, failures: dict[str, str]) -> list[Batch]:
+    def _retry(self, batch: Batch, failures: dict[str, str], *, counted: bool) -> list[Batch]:
         failed = [item for item in batch.items if item.id in failures]
         if len(batch.items) == 1:
             for item in failed:
                 reason = f"failed even when sent alone: {failures[item.id]}"
                 self._finish(item, ok=False, error=reason, batch_size=1)
             return []
-        return self._pack(failed, max(1, len(batch.items) // 2))
+        return self._pack(failed, max(1, len(batch.items) // 2), counted=counted)
 
-    def _pack(self, items: Sequence[BatchItem], max_items: int) -> list[Batch]:
+    def _pack(
+        self, items: Sequence[BatchItem], max_items: int, *, counted: bool = False
+    ) -> list[Batch]:
         chunks = pack(items, max_tokens=self._max_tokens, max_items=max_items)
-        return [Batch(tuple(chunk)) for chunk in chunks]
+        return [Batch(tuple(chunk), counted) for chunk in chunks]
 
     def _charge(self, batch: Batch, outcome: CallOutcome) -> None:
         # A call that raised returned no usage to bill; the router's ledger keeps its rows.

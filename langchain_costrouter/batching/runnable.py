@@ -199,9 +199,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
         metadata: dict[str, Any] = {
             **child.get("metadata", {}),
             "batch_size": len(batch.items),
-            ITEM_PROMPT_TOKENS_KEY: per_item_prompt_tokens(
-                self.instruction, self.schema, batch.items
-            ),
+            ITEM_PROMPT_TOKENS_KEY: 0
+            if batch.counted
+            else per_item_prompt_tokens(self.instruction, self.schema, batch.items),
         }
         if self.task is not None:
             metadata["task"] = self.task

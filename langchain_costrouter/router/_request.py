@@ -181,7 +181,7 @@ def _read_run_metadata(request: Request, metadata: Mapping[str, Any]) -> None:
     if isinstance(batch_size, int) and batch_size > 0:
         extra["batch_size"] = batch_size
         items = metadata.get(ITEM_PROMPT_TOKENS_KEY)
-        if isinstance(items, int) and items > 0:
+        if type(items) is int and items >= 0:  # 0: items sent again, counted before
             extra["item_prompt_tokens"] = items
     # The compressor may itself be a route of this router: never compress its own call.
     if metadata.get("costrouter_role") == "compressor":

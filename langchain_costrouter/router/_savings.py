@@ -79,9 +79,8 @@ def answered(
         "batching": 0,
     }
     items = extra.get("item_prompt_tokens")
-    if isinstance(items, int) and items > 0:  # the per-item calls this batch replaced
-        replaced = _items(_counts(served, extra), items)
-        per_item = _pico(accountant.model_cost(accountant.reference_model, replaced))
+    if isinstance(items, int) and items >= 0:  # the per-item calls this batch replaced
+        per_item = _replaced_calls(accountant, served, extra, items)
         if per_item is not None:
             levers["batching"], baseline = per_item - baseline, per_item
     return _dollars(baseline), {lever: _dollars(value) for lever, value in levers.items()}
@@ -136,6 +135,17 @@ def _counts(served: AttemptRecord, extra: dict[str, Any]) -> TokenCounts:
     if saved := extra.get("compression_tokens_saved"):
         counts = counts._replace(input=counts.input + saved)
     return counts
+
+
+def _replaced_calls(
+    accountant: Accountant, served: AttemptRecord, extra: dict[str, Any], items: int
+) -> int | None:
+    """The per-item calls a batch replaced on the reference model; 0 for items sent
+    again, whose calls the batch that first carried them already counted."""
+    if items == 0:
+        return 0
+    replaced = _items(_counts(served, extra), items)
+    return _pico(accountant.model_cost(accountant.reference_model, replaced))
 
 
 def _items(counts: TokenCounts, item_prompt_tokens: int) -> TokenCounts:

@@ -160,6 +160,35 @@ def test_a_batch_is_compared_with_the_per_item_calls_it_replaced() -> None:
     _reconciles(record)  # type: ignore[arg-type]
 
 
+def test_items_sent_again_are_compared_with_their_per_item_calls_once() -> None:
+    """A re-sent batch replaced no per-item call: those were counted when first sent, so
+    its baseline is 0 and its cost is batching's loss; the run's baselines add up to one
+    per-item call per item, not one for every time an item was sent."""
+    ledger = RecordingLedger()
+    answers = [
+        _answer('{"i0": "Yes"}', 300, 20),  # i1 and i2 unanswered: both sent again, alone
+        _answer('{"i1": "No"}', 100, 5),
+        _answer('{"i2": "Yes"}', 100, 5),
+    ]
+    router = _router(answers, ["unused"], checked=False, ledger=ledger)
+    results = ItemBatcher(router, "Is it spam?", ["Yes", "No"], task="chat").invoke(
+        ["buy now", "hello mum", "free money"]
+    )
+    assert [r.value for r in results] == ["Yes", "No", "Yes"]
+    first, *again = ledger.records
+    assert [record["batch_size"] for record in ledger.records] == [3, 1, 1]
+    assert Decimal(repr(first["baseline_cost_usd"])) == _usd(
+        first["item_prompt_tokens"], 20, 10, 20
+    )
+    for record in again:
+        assert record["item_prompt_tokens"] == 0
+        assert record["baseline_cost_usd"] == 0.0
+        assert Decimal(repr(record["savings_usd"]["batching"])) < 0
+        _reconciles(record)  # type: ignore[arg-type]
+    baselines = sum(Decimal(repr(record["baseline_cost_usd"])) for record in ledger.records)
+    assert baselines == Decimal(repr(first["baseline_cost_usd"]))
+
+
 def test_a_failed_call_has_no_baseline_and_its_spend_is_the_cascades_loss() -> None:
     ledger = RecordingLedger()
     rejected = ModelAuthenticationError("HTTP 401: invalid key")
