@@ -27,7 +27,7 @@ from langchain_costrouter.batching.packing import pack
 from langchain_costrouter.batching.parse import parse_answer
 from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn, call_cost
 from langchain_costrouter.batching.schema import ItemSchema
-from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.errors import AllTiersFailedError, CostRouterError, ProviderError
 from langchain_costrouter.metadata import sum_costs
 
 
@@ -46,6 +46,22 @@ def provider_errors() -> tuple[type[Exception], ...]:
 # provider refuse or reject the request. Rate limits and outages are not cured by
 # halving, so they end the batch's items at once instead of multiplying calls.
 _ITEM_SPECIFIC_ERRORS = (ContextOverflowError, ModelRefusalError, ModelInvalidRequestError)
+_OVERFLOW_REASON = "error: context_overflow"
+
+
+def item_specific(error: Exception) -> bool:
+    """Whether a smaller batch may cure ``error``, also when a router reported it.
+
+    A router raises a `ProviderError` caused by the provider's refusal or rejection, and
+    an `AllTiersFailedError` when every tier overflowed (each attempt's reason says so).
+    """
+    if isinstance(error, _ITEM_SPECIFIC_ERRORS):
+        return True
+    if isinstance(error, ProviderError):
+        return isinstance(error.__cause__, _ITEM_SPECIFIC_ERRORS)
+    if isinstance(error, AllTiersFailedError):
+        return any(attempt.get("reason") == _OVERFLOW_REASON for attempt in error.attempts)
+    return False
 
 
 @dataclass(frozen=True)
@@ -119,7 +135,7 @@ class BatchPlan:
 
     def _settle_error(self, batch: Batch, error: Exception) -> list[Batch]:
         reason = f"provider error {type(error).__name__}: {error}"
-        if isinstance(error, _ITEM_SPECIFIC_ERRORS):
+        if item_specific(error):
             return self._retry(batch, dict.fromkeys(batch.ids, reason), counted=batch.counted)
         for item in batch.items:
             self._finish(item, ok=False, error=reason, batch_size=len(batch.items))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_openai import ChatOpenAI
 
@@ -12,7 +13,7 @@ from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.batching import batch_classify
 from langchain_costrouter.batching.testing import batch_responder
 from langchain_costrouter.ledger import InMemoryLedger
-from langchain_costrouter.testing import LocalOpenAIServer
+from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer
 
 
 class _StartSpy(BaseCallbackHandler):
@@ -54,3 +55,23 @@ def test_batches_are_routed_and_priced_by_the_router(
         e.body and e.body["response_format"] == {"type": "json_object"}
         for e in openai_server.requests
     )
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("400", code=CONTEXT_LENGTH_EXCEEDED), Fault("400", message="item 3 is not allowed")],
+    ids=["overflow", "bad-request"],
+)
+def test_a_batch_the_route_cannot_take_is_halved_as_without_a_router(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI, fault: Fault
+) -> None:
+    """The router turns an overflow into AllTiersFailedError and a 400 into ProviderError:
+    still errors a smaller batch can cure, so the items are re-sent in halves, not failed."""
+    openai_server.script([fault])
+    openai_server.set_responder(batch_responder(lambda item: "ham"))
+    router = RoutedChatModel(routes={"classification": [chat]})
+    items = [f"hi {i}" for i in range(4)]
+    results = batch_classify(items, ["spam", "ham"], model=router, task="classification")
+    assert [r.value for r in results] == ["ham"] * 4
+    assert [r.calls for r in results] == [2] * 4
+    assert openai_server.request_count() == 3  # one batch of 4, then two of 2
