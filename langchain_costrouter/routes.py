@@ -256,6 +256,10 @@ def known_models(routes: Iterable[Route]) -> list[Deployment]:
     return list(seen.values())
 
 
+PINNED = "pinned:"
+"""The version prefix of a route `pinned_route` made for one call."""
+
+
 def pinned_route(routes: Iterable[Route], model: str) -> Route:
     """A one-tier route to the deployment called ``model``: what ``invoke(..., model=)`` asks."""
     deployments = [d for d in known_models(routes) if model in (d.model_id, d.label)]
@@ -264,7 +268,7 @@ def pinned_route(routes: Iterable[Route], model: str) -> Route:
         raise ConfigError(
             f"model {model!r} is not in any route; routed models: {known}", key="model"
         )
-    return Route(tiers=(Tier(deployments=tuple(deployments)),), version=f"pinned:{model}")
+    return Route(tiers=(Tier(deployments=tuple(deployments)),), version=f"{PINNED}{model}")
 
 
 def warn_about_child_retries(routes: Iterable[Route]) -> None:

@@ -14,8 +14,11 @@ from typing import Protocol
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.cache import CacheRequest, ResponseCache
+from langchain_costrouter.cache.canonical import canonical_params
+from langchain_costrouter.cache.keys import digest
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.router._request import Request
+from langchain_costrouter.routes import PINNED, Deployment, Route
 
 
 class CacheStage(Protocol):
@@ -47,11 +50,13 @@ class CacheStage(Protocol):
 class RouterCache:
     """A `ResponseCache` in front of routing, partitioned by the router's namespace."""
 
-    __slots__ = ("cache", "namespace")
+    __slots__ = ("_routes", "cache", "namespace")
 
     def __init__(self, cache: ResponseCache, namespace: str) -> None:
         self.cache = cache
         self.namespace = namespace
+        self._routes: dict[int, tuple[Route, str]] = {}
+        """`route_identity` by route (its id, the route kept so the id is never reused)."""
 
     @property
     def inline(self) -> bool:
@@ -70,7 +75,7 @@ class RouterCache:
             task=request.task,
             namespace=self.namespace,
             params={**request.kwargs, "stop": request.stop},
-            policy_version=request.route.version,
+            policy_version=self._identity(request.route),
         )
         try:
             self.cache.key(key)
@@ -81,6 +86,17 @@ class RouterCache:
 
     def read(self, key: CacheRequest) -> AIMessage | None:
         return self.cache.lookup(key)
+
+    def _identity(self, route: Route) -> str:
+        """The route's `route_identity`, worked out once per route (a pinned route of a
+        call is new each time; its identity is cheap enough to work out each time)."""
+        known = self._routes.get(id(route))
+        if known is not None and known[0] is route:
+            return known[1]
+        identity = route_identity(route)
+        if not route.version.startswith(PINNED):
+            self._routes[id(route)] = (route, identity)
+        return identity
 
     async def aread(self, key: CacheRequest) -> AIMessage | None:
         return await self.cache.alookup(key)
@@ -96,6 +112,30 @@ class RouterCache:
 
     def ahold(self, key: CacheRequest) -> AbstractAsyncContextManager[bool]:
         return self.cache.acoalesce(key)
+
+
+def route_identity(route: Route) -> str:
+    """The route's version and what its deployments answer with: each one's provider and
+    model, and the parameters the chat model identifies itself by (temperature, output
+    cap, model kwargs; never a credential), as a digest.
+
+    Part of every cache key, so an answer is replayed only to a route that would have
+    given it: an app that moves a task to another model, or another temperature, and
+    two apps sharing one Redis cache under the same task label, never serve each other's
+    answers (a config file has no route version to bump by hand).
+    """
+    tiers = [[_deployment_form(d) for d in tier.deployments] for tier in route.tiers]
+    return f"{route.version}|{digest({'version': route.version, 'tiers': tiers})}"
+
+
+def _deployment_form(deployment: Deployment) -> dict[str, object]:
+    try:
+        params = canonical_params(deployment.model._identifying_params)
+    except TypeError:  # a parameter with no stable JSON form: the model's label alone
+        params = {}
+    for streaming in ("stream", "streaming"):  # how the answer arrives, not what it says
+        params.pop(streaming, None)
+    return {"label": deployment.label, "params": params}
 
 
 class NoCache:

@@ -12,12 +12,16 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
+from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.testing import LocalOpenAIServer, Reply
+from tests.server_fixtures import openai_chat
 from tests.unit_tests.cache.support import (
     BagOfWordsEmbeddings,
     answer,
@@ -181,3 +185,27 @@ def test_a_large_semantic_partition_is_indexed_on_each_machine(prefixed_url: str
     assert reader.lookup(request("Tell me: " + shop_question(entries))) == shop_answer(entries)
     open_cache(prefixed_url).clear()
     assert not directory.exists()
+
+
+def test_a_route_on_another_model_or_temperature_is_not_served_its_answers(
+    prefixed_url: str, openai_server: LocalOpenAIServer
+) -> None:
+    # Two deployments of one app (or one app before and after its route changed) share
+    # the Redis cache under the same task label: an answer of gpt-4o-mini at
+    # temperature 1 must not be replayed to a route now serving gpt-4o, nor at 0.
+    openai_server.script([Reply("mini says")], model="gpt-4o-mini")
+    openai_server.script([Reply("4o says"), Reply("4o cold says")], model="gpt-4o")
+
+    def answer(model: str, **params: Any) -> tuple[str, bool]:
+        child = openai_chat(openai_server, model, **params)
+        router = RoutedChatModel(
+            routes={"chat": [child]}, default_task="chat", cache=prefixed_url, ledger="memory://"
+        )
+        message = router.invoke("Which model are you?")
+        return str(message.content), message.response_metadata["costrouter"]["cache_hit"]
+
+    assert answer("gpt-4o-mini", temperature=1) == ("mini says", False)
+    assert answer("gpt-4o-mini", temperature=1) == ("mini says", True)  # still cached
+    assert answer("gpt-4o", temperature=1) == ("4o says", False)
+    assert answer("gpt-4o", temperature=0) == ("4o cold says", False)
+    assert openai_server.request_count() == 3
