@@ -15,7 +15,8 @@ _SPACES = re.compile(r"(?<=\S)[ \t]{2,}")
 _TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[ ]+(?=\S)")
-_BULLET = re.compile(r"^[-*\u2022\d.)\s]+")
+# A list marker ("- ", "* ", "2. ", "3) "), never a number that is part of the sentence.
+_BULLET = re.compile(r"^(?:\s*(?:[-*\u2022]|\d+[.)])\s+)+")
 _MIN_SENTENCE_WORDS = 4
 
 # (phrase, replacement); matched case-insensitively on word boundaries.

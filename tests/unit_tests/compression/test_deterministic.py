@@ -35,3 +35,12 @@ def test_output_is_stable() -> None:
     once = compress_deterministic(text)
     assert compress_deterministic(text) == once
     assert compress_deterministic(once) == once
+
+
+def test_sentences_that_differ_in_a_leading_number_are_not_repeats() -> None:
+    """Only a list marker ("- ", "2. ") is ignored when spotting a repeat, never a quantity."""
+    text = (
+        "30 days for refunds on shoes.\n60 days for refunds on shoes.\n"
+        "- 2 items per customer in the sale.\n- 5 items per customer in the sale."
+    )
+    assert compress_deterministic(text) == text
