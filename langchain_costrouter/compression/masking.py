@@ -3,7 +3,8 @@
 The compressor only ever sees prose in which each protected span is replaced by a marker
 such as ``[[KEEP_3]]``. Its answer is accepted only if every marker comes back exactly once
 and in order; the spans are then put back and checked once more, byte for byte, against the
-original. Anything else means the original text is used.
+original, and the prose must state the same numbers. Anything else means the original text
+is used.
 
 The ``<keep>...</keep>`` marker: wrap any part of a prompt in it to protect that part. The
 markers themselves are removed from every text the compressor processes (whether it ends up
@@ -91,6 +92,29 @@ def unmask(output: str, masked: MaskedText) -> str:
     by_placeholder = dict(zip(masked.placeholders, masked.protected, strict=True))
     pattern = re.compile("|".join(re.escape(p) for p in masked.placeholders))
     return pattern.sub(lambda match: by_placeholder[match.group()], output)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d+[.)](?=\s)")
+
+
+def numbers_problem(original: str, output: str) -> str | None:
+    """Check that ``output`` states the same numbers as ``original``, none lost or new.
+
+    Numbers in prose are not masked (the model must read them in their sentence), so
+    a rewrite that turns "within 30 days" into "within 3 days", or invents a limit,
+    changes the instructions; list numbering ("1. ", "2) ") may change freely.
+    """
+    before, after = _numbers(original), _numbers(output)
+    if lost := sorted(before - after):
+        return f"number {lost[0]} of the original is missing from the compressed text"
+    if added := sorted(after - before):
+        return f"number {added[0]} in the compressed text is not in the original"
+    return None
+
+
+def _numbers(text: str) -> set[str]:
+    return set(_NUMBER.findall(_LIST_NUMBER.sub("", text)))
 
 
 def spans_problem(output: str, protected: Sequence[str]) -> str | None:

@@ -24,6 +24,7 @@ from langchain_costrouter.compression.deterministic import compress_deterministi
 from langchain_costrouter.compression.masking import (
     MaskedText,
     mask,
+    numbers_problem,
     placeholder_problem,
     spans_problem,
     strip_keep_markers,
@@ -142,6 +143,7 @@ def _verified(
     problem = placeholder_problem(compressed, masked)
     result = unmask(compressed, masked) if problem is None else original
     problem = problem or spans_problem(result, masked.protected)
+    problem = problem or numbers_problem(original, result)
     if problem is None and not result.strip():
         problem = "the compressed text is empty"
     if problem is None and answers and count_text(result) >= count_text(original):

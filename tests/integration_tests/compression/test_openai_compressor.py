@@ -60,3 +60,51 @@ async def test_a_provider_error_keeps_the_original(
     assert result.fallback_reason is not None
     assert "compressor failed" in result.fallback_reason
     assert result.compressor_messages == []
+
+
+RULES = (
+    "You are the support assistant of a shoe shop. Customers may return shoes within 30 days "
+    "of delivery, and the refund reaches their card 5 business days after we receive them. "
+    "Orders above 120 euros ship for free. "
+) * 3
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        "Returns within 3 days of delivery; refund 5 business days after receipt. Free "
+        "shipping above 120 euros.",
+        "Returns within 30 days of delivery; refund 5 business days after receipt. Free "
+        "shipping above 120 euros, 2 pairs at most.",
+    ],
+    ids=["number-changed", "number-invented"],
+)
+def test_a_rewrite_that_changes_the_numbers_keeps_the_original(
+    openai_server: LocalOpenAIServer, rewrite: str
+) -> None:
+    """Numbers are not masked (the model must read them in context), so its answer is
+    checked for them: a figure lost or invented is a changed instruction, not a saving."""
+    openai_server.set_responder(lambda body: Reply(rewrite))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    compressor = PromptCompressor(model, strategies=("llm",), min_tokens=20)
+    result = compressor.compress_messages([SystemMessage(RULES)])
+    assert openai_server.request_count() == 1
+    assert result.messages[0].text == RULES
+    assert result.fallback_reason is not None
+    assert "number" in result.fallback_reason
+
+
+def test_a_rewrite_that_keeps_every_number_is_used(openai_server: LocalOpenAIServer) -> None:
+    rewrite = "Returns within 30 days of delivery; refund 5 business days after receipt. "
+    rewrite += "Free shipping above 120 euros."
+    openai_server.set_responder(lambda body: Reply(rewrite))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    result = PromptCompressor(model, strategies=("llm",), min_tokens=20).compress_messages(
+        [SystemMessage(RULES)]
+    )
+    assert result.fallback_reason is None
+    assert result.messages[0].text == rewrite
