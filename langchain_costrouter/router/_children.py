@@ -64,7 +64,8 @@ def stream_child(
 ) -> Iterator[ChatGenerationChunk]:
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
-    yield from child._stream(messages, stop=stop, **native_tool_kwargs(child, kwargs))
+    for chunk in child._stream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
+        yield _folded(chunk) if chunk.generation_info else chunk
 
 
 async def astream_child(
@@ -76,7 +77,21 @@ async def astream_child(
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
     async for chunk in child._astream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
-        yield chunk
+        yield _folded(chunk) if chunk.generation_info else chunk
+
+
+def _folded(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+    """A child's chunk with its ``generation_info`` folded into the message's metadata.
+
+    langchain-core does this in ``stream``, which inline delegation skips; ChatOpenAI
+    streams ``finish_reason``, ``logprobs`` and ``system_fingerprint`` there, and the
+    caller's chunks and the answer's record would lose them (`strip_router_keys` drops
+    ``generation_info``, which carries the child's ``model_name``, too).
+    """
+    message = chunk.message
+    message.response_metadata = {**(chunk.generation_info or {}), **message.response_metadata}
+    chunk.generation_info = None
+    return chunk
 
 
 def merge_chunks(chunks: list[BaseMessageChunk]) -> AIMessage:
@@ -145,6 +160,13 @@ def strip_router_keys(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
     }
     chunk.generation_info = None
     return chunk
+
+
+def router_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The keys the router adds to an answer's metadata: what a live stream's closing
+    chunk carries (its other keys reached the caller on the child's chunks already, and
+    langchain-core joins a string sent twice: ``"stopstop"``)."""
+    return {key: metadata[key] for key in _ROUTER_KEYS if key in metadata}
 
 
 def content_chunk(message: AIMessage) -> ChatGenerationChunk:

@@ -30,7 +30,12 @@ from langchain_costrouter.config import checked_router_kwargs, in_config_file, l
 from langchain_costrouter.errors import ConfigError, InvalidRequestError
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
-from langchain_costrouter.router._children import chat_result, content_chunk, final_chunk
+from langchain_costrouter.router._children import (
+    chat_result,
+    content_chunk,
+    final_chunk,
+    router_metadata,
+)
 from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
@@ -391,8 +396,11 @@ class RoutedChatModel(BaseChatModel):
 def _closing_chunks(message: AIMessage, streamed: bool) -> Iterator[ChatGenerationChunk]:
     """How a stream ends: the answer's body unless it streamed live, then its record.
 
-    Usage, ``model_name`` and the costrouter record come once, on the last chunk.
+    Usage, ``model_name`` and the costrouter record come once, on the last chunk; the
+    child's own metadata (``finish_reason``, ...) too, unless its chunks carried it live.
     """
     if not streamed:
         yield content_chunk(message)
-    yield final_chunk(message, message.response_metadata)
+        yield final_chunk(message, message.response_metadata)
+    else:
+        yield final_chunk(message, router_metadata(message.response_metadata))
