@@ -36,6 +36,7 @@ from langchain_costrouter.errors import BudgetStoreError, ConfigError
 from langchain_costrouter.ledger.engine import (
     connection_option_problem,
     create_ledger_engine,
+    long_name_problem,
     sqlalchemy_url,
     sqlite_path,
 )
@@ -59,6 +60,8 @@ class SQLConnections:
             self._options["connect_args"] = {"options": "-c synchronous_commit=off"}
         self.engine = _engine(url, self._options)
         self.url = shown_url(self.engine.url.render_as_string(hide_password=True))
+        if (problem := long_name_problem(tables.metadata, self.engine.dialect)) is not None:
+            raise ConfigError(f"budget store {self.url!r}: {problem}", key="budget_store")
         self.postgres = self.engine.dialect.name == "postgresql"
         self.tables = tables
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (

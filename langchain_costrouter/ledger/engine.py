@@ -125,6 +125,32 @@ def connection_option_problem(url: str) -> str | None:
     return None
 
 
+def long_name_problem(metadata: sa.MetaData, dialect: sa.Dialect) -> str | None:
+    """A table, index or constraint name longer than the database keeps, None if none.
+
+    A long table prefix makes such names: SQLAlchemy refuses them only when it creates
+    the tables, with an error the stores would take for a database that is down (and
+    Postgres truncates a long table name, so two prefixes could share a table).
+    """
+    names = [
+        name
+        for table in metadata.tables.values()
+        for name in (
+            table.name,
+            *(index.name for index in table.indexes),
+            *(constraint.name for constraint in table.constraints),
+        )
+        if isinstance(name, str)
+    ]
+    longest, limit = max(names, key=len, default=""), dialect.max_identifier_length
+    if len(longest) <= limit:
+        return None
+    return (
+        f"the name {longest!r} is {len(longest)} characters, more than the {limit} "
+        f"{dialect.name} keeps; use a table prefix of {len(longest) - limit} characters less"
+    )
+
+
 def _unknown_url(url: str) -> ConfigError:
     return ConfigError(f"cannot open the ledger URL {shown_url(url)!r}: unknown database. {_USE}")
 

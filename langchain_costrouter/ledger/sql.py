@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from langchain_costrouter._secrets import shown_url
-from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 from langchain_costrouter.ledger import queries, spool
 from langchain_costrouter.ledger._bulk import BulkInsert
 from langchain_costrouter.ledger._journal import Journal
 from langchain_costrouter.ledger.base import Ledger
-from langchain_costrouter.ledger.engine import create_ledger_engine
+from langchain_costrouter.ledger.engine import create_ledger_engine, long_name_problem
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
 from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary, summary_of
@@ -90,6 +90,7 @@ class SQLLedger(Ledger):
         """
         engine = create_ledger_engine(url)
         self.url = shown_url(engine.url.render_as_string(hide_password=True))
+        _check_names(self.url, table_prefix, engine.dialect)
         self.spool_dir = spool.spool_dir(self.url, table_prefix, spool_root)
         """This ledger's journal and spool directory (owner-only)."""
         self._store = _RowStore(engine, table_prefix)
@@ -181,6 +182,13 @@ class SQLLedger(Ledger):
                 stacklevel=4,
             )
             return None
+
+
+def _check_names(url: str, table_prefix: str, dialect: sa.Dialect) -> None:
+    """Refuse a table prefix whose names the database cannot hold, before any write."""
+    problem = long_name_problem(ledger_tables(table_prefix).rows.metadata, dialect)
+    if problem is not None:
+        raise ConfigError(f"the ledger {url} cannot take table_prefix {table_prefix!r}: {problem}")
 
 
 def _shut_down(writer: BatchWriter, engine: sa.Engine) -> None:

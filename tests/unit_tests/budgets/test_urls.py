@@ -4,6 +4,8 @@ calls let through unbudgeted) or a TypeError at the first reservation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from langchain_costrouter.budgets import BudgetGate
@@ -38,3 +40,15 @@ def test_options_the_driver_takes_open_the_store() -> None:
     store.close()
     store = open_store("redis://127.0.0.1:6399/0?socket_timeout=0.5&prefix=app1:")
     store.close()
+
+
+def test_a_table_prefix_too_long_for_postgres_names_is_a_config_error_at_once(
+    tmp_path: Path,
+) -> None:
+    # 41 characters pass the prefix rule, but "{prefix}budget_accounts_by_expiry" is then
+    # 66, past Postgres's 63: every reservation failed as if the store were down.
+    prefix = "a" * 41
+    with pytest.raises(ConfigError) as raised:
+        open_store(f"postgresql://nobody@127.0.0.1:1/none?prefix={prefix}")
+    assert "budget_accounts_by_expiry" in str(raised.value) and "63" in str(raised.value)
+    open_store(f"sqlite:///{tmp_path / 'budgets.db'}?prefix={prefix}").close()  # no limit

@@ -73,3 +73,11 @@ def test_a_connection_option_postgres_does_not_take_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as raised:
         open_ledger("postgresql://nobody:hunter2@127.0.0.1:1/none?sslmod=disable")
     assert "sslmod" in str(raised.value) and "hunter2" not in str(raised.value)
+
+
+def test_a_table_prefix_too_long_for_postgres_names_is_a_config_error() -> None:
+    # "{prefix}ledger_run_attempt" past 63 characters: migrating failed with an
+    # IdentifierError, which the ledger took for an outage and spooled every row behind.
+    with pytest.raises(ConfigError) as raised:
+        SQLLedger("postgresql://nobody@127.0.0.1:1/none", table_prefix="app_" + "x" * 46)
+    assert "ledger_run_attempt" in str(raised.value) and "table_prefix" in str(raised.value)
