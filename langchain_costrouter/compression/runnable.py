@@ -76,7 +76,8 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
         cache: MemoBackend | None = None,
         prefix_cache: PrefixCachePolicy | None = None,
     ) -> None:
-        chosen = tuple(strategies or (STRATEGIES if llm is not None else ("deterministic",)))
+        default = STRATEGIES if llm is not None else ("deterministic",)
+        chosen = default if strategies is None else tuple(strategies)
         _validate(llm, chosen, target_ratio, min_tokens)
         self.llm = llm
         self.prefix_cache = prefix_cache

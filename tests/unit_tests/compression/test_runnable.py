@@ -256,6 +256,15 @@ def test_the_llm_strategy_needs_a_model() -> None:
         PromptCompressor(strategies=("llm",))
 
 
+def test_an_empty_strategy_list_is_refused_not_replaced_by_the_default(
+    summariser: ScriptedCompressorModel,
+) -> None:
+    """``strategies=[]`` (or ``strategies = []`` in the config file) is a mistake to name,
+    not a request for both strategies and a paid compressor call."""
+    with pytest.raises(ConfigError, match="non-empty"):
+        PromptCompressor(summariser, strategies=[])
+
+
 def _with_prompt(value: object, prompt: str) -> object:
     if isinstance(value, str):
         return prompt
