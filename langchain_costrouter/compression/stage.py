@@ -92,12 +92,22 @@ def compress_messages_steps(
 
 def tool_identifiers(tools: Sequence[Any] | None, response_format: Any = None) -> list[str]:
     """Names the prose must keep exact: tool names and code-like parameter/field names."""
-    schemas = [convert_to_openai_tool(tool)["function"] for tool in tools or ()]
-    names = [schema["name"] for schema in schemas]
+    schemas = [_function_schema(tool) for tool in tools or ()]
+    names = [schema["name"] for schema in schemas if isinstance(schema.get("name"), str)]
     parameters = [schema.get("parameters", {}) for schema in schemas]
     format_schema = _response_schema(response_format)
     fields = [name for schema in [*parameters, format_schema] for name in _property_names(schema)]
     return names + [name for name in fields if _looks_like_code(name)]
+
+
+def _function_schema(tool: Any) -> dict[str, Any]:
+    """A tool's function schema; a provider's built-in tool (``{"type": "web_search_preview"}``)
+    has none, only its name or type, which the prose may mention all the same."""
+    converted = convert_to_openai_tool(tool)
+    function = converted.get("function")
+    if isinstance(function, dict):
+        return function
+    return {"name": converted.get("name") or converted.get("type")}
 
 
 def _apply_prefix_rule(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from langchain_core.messages import SystemMessage
 from pydantic import BaseModel
 
+from langchain_costrouter.compression import PromptCompressor
 from langchain_costrouter.compression.stage import tool_identifiers
 
 
@@ -34,3 +36,22 @@ def test_openai_json_schema_response_format() -> None:
 
     assert tool_identifiers(None, response_format) == ["max_items"]
     assert tool_identifiers(None, {"type": "json_object"}) == []
+
+
+def test_built_in_tools_are_named_without_failing_the_call() -> None:
+    """A provider's built-in tool has no function schema; a routed call binding one
+    failed with KeyError 'function' in the compression stage, before any provider call."""
+    names = tool_identifiers(
+        [lookup_order, {"type": "web_search_preview"}, {"type": "file_search", "name": "docs"}]
+    )
+
+    assert names[:3] == ["lookup_order", "web_search_preview", "docs"]
+
+
+def test_a_prompt_naming_a_built_in_tool_is_compressed_with_the_name_kept() -> None:
+    prompt = "Please note that you must use web_search_preview for prices. " * 20
+    result = PromptCompressor(min_tokens=20).compress_messages(
+        [SystemMessage(prompt)], tools=[{"type": "web_search_preview"}]
+    )
+    assert result.tokens_after < result.tokens_before
+    assert "use web_search_preview for prices" in result.messages[0].text
