@@ -20,10 +20,16 @@ from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
     BaseMessageChunk,
+    InvalidToolCall,
     ToolCall,
     message_chunk_to_message,
 )
-from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
+from langchain_core.messages.tool import (
+    ToolCallChunk,
+    invalid_tool_call,
+    tool_call,
+    tool_call_chunk,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.router._tools import native_tool_kwargs
@@ -105,9 +111,43 @@ def merge_chunks(chunks: list[BaseMessageChunk]) -> AIMessage:
     if not chunks:
         return AIMessage(content="")
     first, *rest = chunks
-    message = message_chunk_to_message(first + rest if rest else first)
+    merged = first + rest if rest else first
+    message = message_chunk_to_message(merged)
     assert isinstance(message, AIMessage)
+    if isinstance(merged, AIMessageChunk) and merged.tool_call_chunks:
+        _whole_tool_calls(message, merged.tool_call_chunks)
     return message
+
+
+def _whole_tool_calls(message: AIMessage, chunks: list[ToolCallChunk]) -> None:
+    """Tool calls whose streamed arguments are not whole JSON made invalid, as a
+    non-streamed answer's are.
+
+    LangChain reads streamed arguments as partial JSON (right for showing them as they
+    arrive), so a stream cut inside them (``finish_reason: length``) merged into a
+    valid-looking call without its last arguments: recorded, checked and cached as one.
+    """
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for chunk in chunks:
+        text = chunk["args"]
+        args, problem = _json_object(text)
+        if args is not None:
+            calls.append(tool_call(name=chunk["name"] or "", args=args, id=chunk["id"]))
+        else:
+            invalid.append(
+                invalid_tool_call(name=chunk["name"], args=text, id=chunk["id"], error=problem)
+            )
+    message.tool_calls, message.invalid_tool_calls = calls, invalid
+
+
+def _json_object(text: str | None) -> tuple[dict[str, Any] | None, str]:
+    """Streamed tool arguments as an object (none sent: ``{}``), or why they are not one."""
+    try:
+        args = json.loads(text) if text else {}
+    except ValueError as error:
+        return None, f"arguments are not whole JSON: {error}"
+    return (args, "") if isinstance(args, dict) else (None, "arguments are not a JSON object")
 
 
 def first_message(result: ChatResult) -> AIMessage:

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import BaseMessageChunk
 
 from langchain_costrouter import RoutedChatModel
-from langchain_costrouter.testing import LocalOpenAIServer, Reply
+from langchain_costrouter.testing import LocalOpenAIServer, Reply, ToolCall
 from tests.server_fixtures import openai_chat
 
 
@@ -43,3 +43,57 @@ async def test_a_live_stream_keeps_the_childs_finish_reason_and_logprobs(
     assert replayed.response_metadata["costrouter"]["cache_hit"] is True
     assert replayed.response_metadata["finish_reason"] == finish_reason
     assert replayed.response_metadata["logprobs"] == streamed.response_metadata["logprobs"]
+
+
+def _add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def test_a_stream_cut_inside_tool_arguments_is_not_cached_as_a_whole_call(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    router = RoutedChatModel(
+        routes={"chat": [openai_chat(openai_server, "gpt-4o-mini")]},
+        default_task="chat",
+        cache="memory://",
+    )
+    tools = router.bind_tools([_add])
+    cut = ToolCall("_add", '{"a": 1, "b": ', id="call_cut")
+    openai_server.script([Reply(tool_calls=[cut], finish_reason="length")])
+    _joined(tools.stream("add 1 and 2"))
+    again = tools.invoke("add 1 and 2")
+    assert again.response_metadata["costrouter"]["cache_hit"] is False
+    assert openai_server.request_count() == 2
+
+
+def test_a_streamed_tool_call_is_replayed_from_the_cache_with_its_ids_and_args(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    router = RoutedChatModel(
+        routes={"chat": [openai_chat(openai_server, "gpt-4o-mini")]},
+        default_task="chat",
+        cache="memory://",
+    )
+    tools = router.bind_tools([_add])
+    calls = [ToolCall("_add", {"a": 1, "b": 2}, id="call_1"), ToolCall("_add", {"a": 3, "b": 4})]
+    openai_server.script([Reply(tool_calls=calls, prompt_tokens=50, completion_tokens=20)])
+    live = _joined(tools.stream("add 1 and 2, and 3 and 4"))
+    replayed = _joined(tools.stream("add 1 and 2, and 3 and 4"))
+    invoked = tools.invoke("add 1 and 2, and 3 and 4")
+    assert openai_server.request_count() == 1
+    assert live.tool_calls[0] == {
+        "name": "_add",
+        "args": {"a": 1, "b": 2},
+        "id": "call_1",
+        "type": "tool_call",
+    }
+    for answer in (replayed, invoked):
+        assert answer.tool_calls == live.tool_calls
+        assert answer.response_metadata["costrouter"]["cache_hit"] is True
+        assert answer.usage_metadata is not None
+        assert (answer.usage_metadata["input_tokens"], answer.usage_metadata["output_tokens"]) == (
+            50,
+            20,
+        )
+    assert [chunk["index"] for chunk in replayed.tool_call_chunks] == [0, 1]
