@@ -114,8 +114,10 @@ local wait = 0
 if rpm > 0 then wait = math.max(wait, (1 - requests) * 60 / rpm) end
 if tpm > 0 then wait = math.max(wait, (tokens - held) * 60 / tpm) end
 if wait > max_wait then return {0, string.format('%.17g', wait)} end
-redis.call('HSET', KEYS[1], 'requests', string.format('%.17g', requests - 1),
-  'tokens', string.format('%.17g', held - tokens), 'updated_at', string.format('%.17g', now))
+if rpm > 0 then requests = requests - 1 else requests = 0 end
+if tpm > 0 then held = held - tokens else held = 0 end
+redis.call('HSET', KEYS[1], 'requests', string.format('%.17g', requests),
+  'tokens', string.format('%.17g', held), 'updated_at', string.format('%.17g', now))
 redis.call('EXPIRE', KEYS[1], 120 + math.ceil(wait))
 return {1, string.format('%.17g', wait)}
 """

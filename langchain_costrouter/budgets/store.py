@@ -140,4 +140,7 @@ def take(
         wait = max(wait, (tokens - held) * SECONDS_PER_MINUTE / tpm)
     if wait > max_wait:
         return None, RateGrant(granted=False, wait_seconds=wait)
-    return Buckets(requests - 1, held - tokens, now), RateGrant(granted=True, wait_seconds=wait)
+    # A bucket without a limit is left at 0, never drawn below: a limit set later (a new
+    # config, a rolling deploy beside old processes) would find every earlier call's debt.
+    taken = Buckets(requests - 1 if rpm else 0.0, held - tokens if tpm else 0.0, now)
+    return taken, RateGrant(granted=True, wait_seconds=wait)

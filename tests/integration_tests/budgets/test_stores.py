@@ -144,6 +144,20 @@ def test_rate_limits(any_store_url: str) -> None:
     assert gate.acquire_rate("d", 1001).wait_seconds == float("inf")
 
 
+def test_a_limit_set_later_finds_no_debt_from_calls_made_without_it(any_store_url: str) -> None:
+    # Under a tokens-only limit the request bucket was still drawn on, one request per
+    # call below its cap of 0: once rpm was added (a new config, or a rolling deploy of
+    # it beside old processes), 300 earlier calls made the next one wait 30 s at 600 rpm,
+    # and a persistent store's debt of a day's calls kept the deployment refused for hours.
+    tokens_only = BudgetGate(store=any_store_url, rate_limits={"d": RateLimit(tpm=1_000_000)})
+    assert all(tokens_only.acquire_rate("d", 10).granted for _ in range(300))
+    both = BudgetGate(store=tokens_only.store, rate_limits={"d": RateLimit(rpm=600, tpm=1_000_000)})
+    assert both.acquire_rate("d", 10, max_wait=1).granted
+    requests_only = BudgetGate(store=both.store, rate_limits={"d": RateLimit(rpm=600)})
+    assert all(requests_only.acquire_rate("d", 900_000).granted for _ in range(2))
+    assert both.acquire_rate("d", 10, max_wait=1).granted  # no debt of 1.8M tokens either
+
+
 def test_async_methods_match(any_store_url: str) -> None:
     gate = BudgetGate([TENANT, EVERYONE], any_store_url, rate_limits={"d": RateLimit(rpm=1)})
     single = BudgetGate([Budget(name="solo", limit_usd=1)], any_store_url)
