@@ -87,6 +87,12 @@ class _Answer:
                     return name
         return None
 
+    def counted(self) -> bool:
+        """Whether the run reported token counts: usage of no tokens at all is none (no
+        call has an empty prompt; servers that did not count send zeros)."""
+        usage = self.usage
+        return bool(usage and (usage.get("input_tokens") or usage.get("output_tokens")))
+
     def service_tier(self) -> str | None:
         tier = self.response_metadata.get("service_tier") or self.llm_output.get("service_tier")
         return tier if isinstance(tier, str) else None
@@ -104,7 +110,7 @@ def rows_from_result(
     record = answer.response_metadata.get("costrouter")
     if isinstance(record, Mapping):
         return _routed_rows(cast(CostRouterMetadata, record), run, end)
-    if not answer.usage and run.nested_rows:
+    if not answer.counted() and run.nested_rows:
         return []
     return [_plain_row(answer, run, end, pricing)]
 
@@ -147,7 +153,8 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
     usage = answer.usage
     # LangChain's own cache marks a hit with total_cost 0: nothing was spent.
     cache_hit = usage is not None and usage.get("total_cost") == 0
-    counts = token_counts(usage) if usage else _estimate(run, answer.generation)
+    counted = answer.counted()
+    counts = token_counts(usage) if counted else _estimate(run, answer.generation)
     priced = pricing.prices.price(
         model, counts, provider=run.provider, service_tier=answer.service_tier()
     )
@@ -172,7 +179,7 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
         reference_model=reference,
         cache_hit=cache_hit,
         latency_ms=end.latency_ms,
-        usage_estimated=not usage,
+        usage_estimated=not counted,
     )
     return replace(row, **_plain_savings(cost, baseline, cache_hit))
 

@@ -128,9 +128,15 @@ class Accountant:
 
 
 def usage_of(message: AIMessage, prompt: Sequence[BaseMessage]) -> tuple[UsageMetadata, bool]:
-    """The provider's usage, or a tiktoken estimate flagged as estimated."""
-    if message.usage_metadata:
-        return message.usage_metadata, False
+    """The provider's usage, or a tiktoken estimate flagged as estimated.
+
+    A usage of no tokens at all is no usage: no call has an empty prompt, and servers
+    that did not count (some OpenAI-compatible ones) report zeros; taken as given, the
+    call would be recorded as free.
+    """
+    usage = message.usage_metadata
+    if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
+        return usage, False
     input_tokens = count_messages(prompt)
     output_tokens = count_text(message.text) + sum(
         count_text(str(call["args"])) for call in message.tool_calls

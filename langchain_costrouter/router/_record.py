@@ -72,7 +72,7 @@ class Recorder:
             "model_name": outcome.served_by.model_id,
             "costrouter": record,
         }
-        if not message.usage_metadata and served.get("usage"):  # estimated: not reported
+        if served.get("usage_estimated") and served.get("usage"):  # counted, not reported
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
         self._write(record, request)
         return message

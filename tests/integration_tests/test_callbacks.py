@@ -90,6 +90,21 @@ def test_stream_without_usage_is_estimated(openai_server: LocalOpenAIServer) -> 
     )
 
 
+def test_a_usage_of_zero_tokens_is_estimated_not_free(openai_server: LocalOpenAIServer) -> None:
+    # A server that did not count reports zeros: no call has an empty prompt.
+    text = "The capital of France is Paris."
+    openai_server.script([Reply(text, prompt_tokens=0, completion_tokens=0)])
+    handler = CostCallbackHandler(InMemoryLedger())
+    run_chain(openai_server, handler, "gpt-4o-mini")
+    (row,) = handler.ledger.rows()
+    prompt_tokens = count_messages(
+        PROMPT.invoke({"question": "What is the capital of France?"}).to_messages()
+    )
+    assert row.usage_estimated is True
+    assert (row.input_tokens, row.output_tokens) == (prompt_tokens, count_text(text))
+    assert row.cost_usd is not None and row.cost_usd > 0
+
+
 def test_langchain_cache_hit_is_free_and_records_the_avoided_cost(
     openai_server: LocalOpenAIServer,
 ) -> None:

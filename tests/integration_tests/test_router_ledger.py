@@ -135,3 +135,23 @@ def test_router_and_handler_on_one_ledger_count_a_stream_once(
     list(router.stream("once", config={"callbacks": [handler]}))
     router.ledger_store.flush()
     assert len(router.ledger_store.rows()) == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_usage_of_zero_tokens_is_estimated_not_free(
+    openai_server: LocalOpenAIServer, stream: bool
+) -> None:
+    # Some OpenAI-compatible servers send usage {prompt_tokens: 0, completion_tokens: 0}
+    # when they did not count: no call has an empty prompt, so that is no usage at all.
+    openai_server.script([Reply("Paris is the capital.", prompt_tokens=0, completion_tokens=0)])
+    ledger = open_ledger("memory://")
+    router = _router(openai_server, ledger)
+    if stream:
+        for _ in router.stream("What is the capital of France?"):
+            pass
+    else:
+        router.invoke("What is the capital of France?")
+    (row,) = ledger.rows()
+    assert row.usage_estimated is True
+    assert row.input_tokens > 0 and row.output_tokens > 0
+    assert row.cost_usd is not None and row.cost_usd > 0
