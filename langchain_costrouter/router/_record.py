@@ -167,7 +167,13 @@ class Recorder:
             cache_hit=True,
             extra=_call_facts(request.extra),
         )
-        record["baseline_cost_usd"], record["savings_usd"] = savings.cache_hit(original)
+        # An entry without a record was priced just now: those figures are its original's.
+        known = (
+            original
+            if "cost_usd" in original
+            else {"cost_usd": avoided, "baseline_cost_usd": baseline}
+        )
+        record["baseline_cost_usd"], record["savings_usd"] = savings.cache_hit(known)
         return record
 
     def _price_compression_saving(self, request: Request, served: Deployment) -> None:

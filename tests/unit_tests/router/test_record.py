@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from langchain_core.exceptions import ModelAPIError
 from langchain_core.messages import AIMessage, HumanMessage
@@ -46,3 +48,35 @@ def test_a_hit_written_without_a_record_is_priced_as_avoided_now() -> None:
     # gpt-4o-mini: $0.15 per million prompt tokens, $0.60 per million completion tokens
     assert attempt["avoided_cost_usd"] == pytest.approx(0.00075)
     assert attempt["provider"] == "cache"
+
+
+def test_a_hit_written_without_a_record_counts_its_saving_in_the_ledger() -> None:
+    # Priced anew when served, so its saving is known: the report must not leave it out.
+    child = ScriptedChatModel(model="gpt-4o-mini", answers=["unused"])
+    router = RoutedChatModel(
+        routes={"chat": [child]}, default_task="chat", ledger="memory://", reference_model="gpt-4o"
+    )
+    parts = router._current()
+    request = begin(parts.table, [HumanMessage("What is 2 + 2?")], None, None, {})
+    foreign = AIMessage(
+        content="4",
+        response_metadata={"model_name": "gpt-4o-mini"},
+        usage_metadata={"input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000},
+    )
+    record = parts.stages.recorder.serve_hit(request, foreign).response_metadata["costrouter"]
+    # gpt-4o: 1000 x $2.50 + 1000 x $10 per million; gpt-4o-mini: 1000 x $0.15 + 1000 x $0.60
+    assert record["baseline_cost_usd"] == 0.0125
+    assert record["savings_usd"] == {
+        "routing": 0.01175,
+        "cascade": 0.0,
+        "cache": 0.00075,
+        "compression": 0.0,
+        "batching": 0.0,
+    }
+    (total,) = router.ledger_store.summary(by="all")
+    assert total.unpriced_calls == 0
+    assert (total.cost_usd, total.baseline_cost_usd, total.savings_usd) == (
+        Decimal(0),
+        Decimal("0.0125"),
+        Decimal("0.0125"),
+    )
