@@ -10,6 +10,7 @@ share this one implementation (the httpx ``auth_flow`` pattern).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from langchain_core.exceptions import ModelError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
+from langchain_costrouter._lazy import class_if_imported
 from langchain_costrouter.compression import llm as llm_strategy
 from langchain_costrouter.compression.deterministic import compress_deterministic
 from langchain_costrouter.compression.masking import (
@@ -38,6 +40,20 @@ from langchain_costrouter.tokens import count_text
 # Failures of the compressor model that leave the prompt uncompressed instead of failing the
 # user's call: compression is an optimisation. Anything else is a bug and propagates.
 COMPRESSOR_ERRORS = (ModelError, CostRouterError)
+# Provider failures raised below LangChain's error types, as the router classifies them
+# (router/_faults.py): a body that is not JSON, a transport error, and the SDK's own.
+_TRANSPORT_ERRORS = (json.JSONDecodeError, ConnectionError, TimeoutError)
+_SDK_ERRORS = (("httpx", "TransportError"), ("openai", "APIError"))
+
+
+def compressor_failed(error: Exception) -> bool:
+    """Whether ``error`` is the compressor's provider failing (not a bug in the caller)."""
+    if isinstance(error, (*COMPRESSOR_ERRORS, *_TRANSPORT_ERRORS)):
+        return True
+    loaded = (class_if_imported(module, name) for module, name in _SDK_ERRORS)
+    return any(cls is not None and isinstance(error, cls) for cls in loaded)
+
+
 STRATEGIES = ("deterministic", "llm")
 
 
@@ -105,7 +121,9 @@ def compress_text_steps(text: str, settings: Settings, identifiers: Iterable[str
     masked = mask(original, spans)
     try:
         compressed, answers = yield from _run_strategies(masked, settings)
-    except COMPRESSOR_ERRORS as error:
+    except Exception as error:
+        if not compressor_failed(error):
+            raise
         # Not memoised: the next request tries again.
         return TextOutcome(original, f"compressor failed: {type(error).__name__}: {error}")
     outcome = _verified(original, masked, compressed, answers)

@@ -197,7 +197,7 @@ class CompressorIO:
 
     The same performer serves the router, whose flow yields these calls among its own
     steps; a compressor failure is thrown back into the flow, which falls back to the
-    uncompressed text (see `pipeline.COMPRESSOR_ERRORS`).
+    uncompressed text (see `pipeline.compressor_failed`).
     """
 
     __slots__ = ("config",)

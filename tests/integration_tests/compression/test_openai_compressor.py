@@ -9,6 +9,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
+from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.compression import PromptCompressor
 from langchain_costrouter.compression.scripted import keep_leading_sentences
 from langchain_costrouter.testing import LocalOpenAIServer
@@ -108,3 +109,23 @@ def test_a_rewrite_that_keeps_every_number_is_used(openai_server: LocalOpenAISer
     )
     assert result.fallback_reason is None
     assert result.messages[0].text == rewrite
+
+
+def test_a_malformed_compressor_answer_keeps_the_original_and_the_call_answers(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """A 200 whose body is not JSON makes ChatOpenAI raise JSONDecodeError, not a
+    ModelError; it is the compressor's provider failing, so the routed call goes on."""
+    openai_server.set_responder(lambda body: Reply("Noted."))
+    openai_server.script([Fault("malformed")])
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    compressor = PromptCompressor(model, strategies=("llm",), min_tokens=20)
+    router = RoutedChatModel(routes={"chat": [model]}, compressors={"*": compressor})
+    answer = router.invoke([SystemMessage(RULES), HumanMessage("Can I return boots?")])
+    assert answer.text == "Noted."
+    assert openai_server.request_count() == 2
+    assert answer.response_metadata["costrouter"]["compression_tokens_saved"] == 0
+    assert openai_server.requests[1].body is not None
+    assert openai_server.requests[1].body["messages"][0]["content"] == RULES
