@@ -216,7 +216,7 @@ def content_chunk(message: AIMessage) -> ChatGenerationChunk:
         message=AIMessageChunk(
             content=message.content,
             additional_kwargs=extra,
-            tool_call_chunks=tool_call_chunks(message.tool_calls),
+            tool_call_chunks=tool_call_chunks(message.tool_calls, message.invalid_tool_calls),
             id=message.id,
         )
     )
@@ -236,11 +236,22 @@ def final_chunk(message: AIMessage, response_metadata: dict[str, Any]) -> ChatGe
     )
 
 
-def tool_call_chunks(tool_calls: list[ToolCall]) -> list[ToolCallChunk]:
-    """Finished tool calls as the chunks a stream carries (arguments as JSON text)."""
-    return [
-        tool_call_chunk(
-            name=call["name"], args=json.dumps(call["args"]), id=call.get("id"), index=index
-        )
-        for index, call in enumerate(tool_calls)
+def tool_call_chunks(
+    tool_calls: list[ToolCall], invalid: list[InvalidToolCall] | None = None
+) -> list[ToolCallChunk]:
+    """Finished tool calls as the chunks a stream carries (arguments as JSON text).
+
+    Invalid calls come last with their arguments as the model sent them, as the child's
+    own stream would carry them: dropped, the caller would never learn the call was made.
+    """
+    chunks = [
+        tool_call_chunk(name=call["name"], args=json.dumps(call["args"]), id=call.get("id"))
+        for call in tool_calls
     ]
+    chunks += [
+        tool_call_chunk(name=call.get("name"), args=call.get("args"), id=call.get("id"))
+        for call in invalid or ()
+    ]
+    for index, chunk in enumerate(chunks):
+        chunk["index"] = index
+    return chunks

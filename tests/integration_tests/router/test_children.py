@@ -8,6 +8,8 @@ import pytest
 from langchain_core.messages import BaseMessageChunk
 
 from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.checks import FunctionCheck
+from langchain_costrouter.routes import Tier
 from langchain_costrouter.testing import LocalOpenAIServer, Reply, ToolCall
 from tests.server_fixtures import openai_chat
 
@@ -97,3 +99,19 @@ def test_a_streamed_tool_call_is_replayed_from_the_cache_with_its_ids_and_args(
             20,
         )
     assert [chunk["index"] for chunk in replayed.tool_call_chunks] == [0, 1]
+
+
+def test_a_buffered_answer_streamed_keeps_its_invalid_tool_calls(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    child = openai_chat(openai_server, "gpt-4o-mini")
+    accept_all = FunctionCheck(lambda messages, answer, previous: 1.0, name="accept_all")
+    router = RoutedChatModel(routes={"chat": [Tier.of(child, check=accept_all)]})
+    calls = [ToolCall("_add", "not json", id="call_bad"), ToolCall("_add", {"a": 1, "b": 2})]
+    openai_server.script([Reply("adding", tool_calls=calls)])
+    streamed = _joined(router.bind_tools([_add]).stream("add 1 and 2", task="chat"))
+    assert streamed.content == "adding"
+    assert streamed.tool_calls[0]["args"] == {"a": 1, "b": 2}
+    assert [(call["id"], call["args"]) for call in streamed.invalid_tool_calls] == [
+        ("call_bad", "not json")
+    ]
