@@ -9,6 +9,7 @@ batch of one gets an error result. Every input item ends with exactly one result
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,12 +35,20 @@ from langchain_costrouter.metadata import sum_costs
 def provider_errors() -> tuple[type[Exception], ...]:
     """Failures of a provider call that become per-item errors instead of crashing the run.
 
-    openai's own errors count once openai is imported (langchain-openai imports it);
-    before that no call can raise them.
+    Besides LangChain's and the router's errors: a body that is not JSON (ChatOpenAI
+    raises JSONDecodeError), transport errors, and openai's and httpx's own errors once
+    they are imported (langchain-openai imports them); before that no call can raise them.
     """
-    openai_error = class_if_imported("openai", "APIError")
-    loaded = (openai_error,) if openai_error and issubclass(openai_error, Exception) else ()
-    return (ModelError, CostRouterError, *loaded)
+    sdk = (class_if_imported("openai", "APIError"), class_if_imported("httpx", "TransportError"))
+    loaded = tuple(cls for cls in sdk if cls is not None and issubclass(cls, Exception))
+    return (
+        ModelError,
+        CostRouterError,
+        json.JSONDecodeError,
+        ConnectionError,
+        TimeoutError,
+        *loaded,
+    )
 
 
 # Errors a smaller batch can cure: the prompt was too long, or one item made the

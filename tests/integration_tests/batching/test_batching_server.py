@@ -196,3 +196,16 @@ async def test_an_async_crash_leaves_no_batch_running_or_waiting(
         await batcher.ainvoke([f"mail {i}" for i in range(6)])
     assert asyncio.all_tasks() == {asyncio.current_task()}
     assert openai_server.request_count() == 1
+
+
+def test_a_malformed_provider_answer_is_a_per_item_error_not_a_crash(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    """A 200 whose body is not JSON makes ChatOpenAI raise JSONDecodeError: a provider
+    failure like a 500, so that batch's items get errors and the other batches answer."""
+    openai_server.script([Fault("malformed")])
+    openai_server.set_responder(batch_responder(label_of))
+    items = [f"mail {i}" for i in range(8)]
+    results = batch_classify(items, LABELS, model=chat, max_items=4, max_concurrency=1)
+    assert [r.ok for r in results] == [False] * 4 + [True] * 4
+    assert all("provider error JSONDecodeError" in (r.error or "") for r in results[:4])
