@@ -62,3 +62,32 @@ def test_tokens_not_sent_are_worth_their_tokens_without_the_request_fee() -> Non
     )
     accountant = Accountant(prices=PriceTable(), reference_model=None)
     assert accountant.input_cost(sonar, 1000) == 0.001
+
+
+def test_a_call_costs_the_exact_sum_of_its_attempts() -> None:
+    # $0.10 and $0.20 attempts: float addition makes 0.30000000000000004, a figure the
+    # ledger (which adds exact picodollars) never shows.
+    from langchain_core.messages import AIMessage
+
+    from langchain_costrouter import RoutedChatModel
+    from langchain_costrouter.checks.function import FunctionCheck
+    from langchain_costrouter.routes import Tier
+    from langchain_costrouter.testing.models import ScriptedChatModel
+
+    usage = {"input_tokens": 100_000, "output_tokens": 0, "total_tokens": 100_000}
+    weak = ScriptedChatModel(model="weak", answers=[AIMessage("no", usage_metadata=usage)])
+    strong = ScriptedChatModel(model="strong", answers=[AIMessage("yes", usage_metadata=usage)])
+    check = FunctionCheck(lambda messages, answer, previous: float(answer.text == "yes"))
+    router = RoutedChatModel(
+        routes={"chat": [Tier.of(weak, check=check), strong]},
+        default_task="chat",
+        prices=PriceTable(
+            {
+                "weak": ModelPrice(input_per_mtok=1, output_per_mtok=1),
+                "strong": ModelPrice(input_per_mtok=2, output_per_mtok=2),
+            }
+        ),
+    )
+    record = router.invoke("question").response_metadata["costrouter"]
+    assert [attempt["cost_usd"] for attempt in record["attempts"]] == [0.1, 0.2]
+    assert record["cost_usd"] == 0.3
