@@ -43,7 +43,11 @@ from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild
 from langchain_costrouter.router._request import RunManager, begin, with_task
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
-from langchain_costrouter.router._tools import openai_tools, structured_runnable
+from langchain_costrouter.router._tools import (
+    STRUCTURED_METHODS,
+    openai_tools,
+    structured_runnable,
+)
 from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
 from langchain_costrouter.routes import Route, normalise_routes, warn_about_child_retries
 
@@ -372,6 +376,11 @@ class RoutedChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         """Structured output by tool calling, JSON mode or JSON schema, as asked
         (``strict`` too, in each of them)."""
+        if method not in STRUCTURED_METHODS:
+            raise InvalidRequestError(
+                f"with_structured_output(method={method!r}) is not a method: use one of "
+                f"{', '.join(STRUCTURED_METHODS)}."
+            )
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
         return structured_runnable(

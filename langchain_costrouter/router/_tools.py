@@ -28,6 +28,9 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
+STRUCTURED_METHODS = ("function_calling", "json_mode", "json_schema")
+"""What ``with_structured_output`` takes as ``method`` (another is refused, not guessed)."""
+
 
 def openai_tools(tools: Sequence[ToolLike], strict: bool | None = None) -> list[dict[str, Any]]:
     """Tools in OpenAI's JSON format: stable, serialisable, cache-key friendly.

@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.testing import LocalOpenAIServer, Reply, ToolCall
 from tests.server_fixtures import openai_chat
 
@@ -81,3 +82,11 @@ def test_structured_output_by_json_schema_closes_a_strict_schema(
     spec = body["response_format"]["json_schema"]
     assert spec["strict"] is True
     assert _closed(spec["schema"])
+
+
+def test_structured_output_refuses_a_method_it_does_not_know(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    with pytest.raises(InvalidRequestError, match=r"'tool_calling'.*function_calling, json_mode"):
+        _router(openai_server).with_structured_output(Weather, method="tool_calling")  # type: ignore[arg-type]
+    assert openai_server.request_count() == 0
