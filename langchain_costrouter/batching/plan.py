@@ -26,7 +26,13 @@ from langchain_costrouter._lazy import class_if_imported
 from langchain_costrouter.batching.items import BatchItem, Item
 from langchain_costrouter.batching.packing import pack
 from langchain_costrouter.batching.parse import parse_answer
-from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn, call_cost
+from langchain_costrouter.batching.results import (
+    CallOutcome,
+    ItemResult,
+    PriceFn,
+    call_cost,
+    error_cost,
+)
 from langchain_costrouter.batching.schema import ItemSchema
 from langchain_costrouter.errors import AllTiersFailedError, CostRouterError, ProviderError
 from langchain_costrouter.metadata import sum_costs
@@ -166,8 +172,10 @@ class BatchPlan:
         return [Batch(tuple(chunk), counted) for chunk in chunks]
 
     def _charge(self, batch: Batch, outcome: CallOutcome) -> None:
-        # A call that raised returned no usage to bill; the router's ledger keeps its rows.
-        cost = 0.0 if outcome.message is None else call_cost(outcome.message, self._price)
+        if outcome.message is not None:
+            cost = call_cost(outcome.message, self._price)
+        else:
+            cost = error_cost(outcome.error)
         share = None if cost is None else cost / len(batch.items)
         for item in batch.items:
             self._shares[item.index].append(share)

@@ -16,6 +16,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter.batching.items import Item
+from langchain_costrouter.metadata import sum_costs
 
 PriceFn = Callable[[str, UsageMetadata], "float | Decimal | None"]
 """Dollar cost of a call from the serving model's name and its usage; None if unknown."""
@@ -59,6 +60,15 @@ class CallOutcome:
 
     message: BaseMessage | None = None
     error: Exception | None = None
+
+
+def error_cost(error: Exception | None) -> float | None:
+    """What a call that raised had spent: a router's error lists the call's attempts
+    (its compressor's call included), a provider's error bills nothing."""
+    attempts = getattr(error, "attempts", None)
+    if not isinstance(attempts, list):
+        return 0.0
+    return sum_costs([a.get("cost_usd") for a in attempts if isinstance(a, dict)])
 
 
 def call_cost(message: BaseMessage, price: PriceFn | None) -> float | None:

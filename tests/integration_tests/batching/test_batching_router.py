@@ -9,11 +9,17 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_openai import ChatOpenAI
 
-from langchain_costrouter import RoutedChatModel
+from langchain_costrouter import (
+    ModelPrice,
+    PriceTable,
+    PromptCompressor,
+    RetryPolicy,
+    RoutedChatModel,
+)
 from langchain_costrouter.batching import batch_classify
 from langchain_costrouter.batching.testing import batch_responder
 from langchain_costrouter.ledger import InMemoryLedger
-from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer
+from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer, Reply
 
 
 class _StartSpy(BaseCallbackHandler):
@@ -75,3 +81,44 @@ def test_a_batch_the_route_cannot_take_is_halved_as_without_a_router(
     assert [r.value for r in results] == ["ham"] * 4
     assert [r.calls for r in results] == [2] * 4
     assert openai_server.request_count() == 3  # one batch of 4, then two of 2
+
+
+def test_item_costs_add_up_to_the_ledger_when_a_routed_batch_fails(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    """A routed call that raises may have paid already (here its prompt's compressor):
+    the error's attempts say what, and the items that rode in the call share it."""
+
+    def respond(body: dict[str, Any]) -> Reply:
+        if "You compress prompts" in str(body["messages"][0]["content"]):
+            return Reply("Classify each item as spam or ham.")
+        return Reply("{}")
+
+    openai_server.set_responder(respond)
+    openai_server.script([Fault("500")], model="answer-model")
+    answer_model = ChatOpenAI(
+        model="answer-model", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    compressor = PromptCompressor(chat, strategies=("llm",), min_tokens=5)
+    ledger = InMemoryLedger()
+    router = RoutedChatModel(
+        routes={"classification": [answer_model]},
+        compressors={"*": compressor},
+        ledger=ledger,
+        prices=PriceTable(
+            overrides={"answer-model": ModelPrice(input_per_mtok=1, output_per_mtok=2)}
+        ),
+        retry=RetryPolicy(max_retries=0),
+    )
+    instruction = "Please read each item with great care and then classify it. " * 4
+    results = batch_classify(
+        ["hi 0", "hi 1"],
+        ["spam", "ham"],
+        model=router,
+        task="classification",
+        instruction=instruction,
+    )
+    assert not any(r.ok for r in results)
+    ledger_total = sum(float(row.cost_usd or 0) for row in ledger.rows())
+    assert ledger_total > 0  # the compressor's call was paid
+    assert abs(sum(r.cost_usd or 0 for r in results) - ledger_total) < 1e-12
