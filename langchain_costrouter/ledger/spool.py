@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import fields
@@ -101,8 +102,34 @@ writing it its own way, so a call whose record holds one falls back to its rows.
 
 def _line(value: dict[str, Any]) -> bytes:
     """One journal line. orjson: it runs on the caller's path, fifteen times faster than
-    ``json``; like JSON, it writes a NaN or infinite float as null."""
-    return orjson.dumps(value, option=_AS_JSON)
+    ``json``; like JSON, it writes a NaN or infinite float as null. A lone surrogate
+    (which UTF-8 cannot encode) is written as the databases will store it."""
+    try:
+        return orjson.dumps(value, option=_AS_JSON)
+    except TypeError:
+        storable = storable_text(value, nul=False)  # JSON holds a NUL
+        if storable == value:
+            raise
+        return orjson.dumps(storable, option=_AS_JSON)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(value: Any, *, nul: bool = True) -> Any:
+    """``value`` with every lone surrogate in its strings (dict keys too), and every NUL
+    unless ``nul`` is False (SQLite holds one), made U+FFFD: Postgres text holds no NUL,
+    and UTF-8 no surrogate, so a row carrying one (a provider's model name, a judge's
+    reason) would fail every write, and hold up every row after it in the spool. Called
+    only once a write or an encoding failed."""
+    if isinstance(value, str):
+        return (_UNSTORABLE if nul else _SURROGATE).sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable_text(k, nul=nul): storable_text(v, nul=nul) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_text(item, nul=nul) for item in value]
+    return value
 
 
 def _row_dict(row: LedgerRow) -> dict[str, Any]:

@@ -26,6 +26,9 @@ from langchain_costrouter.metadata import CostRouterMetadata
 
 # What "the database is unavailable" looks like; anything else is a bug and raises.
 _UNAVAILABLE = (SQLAlchemyError, OSError)
+_UNSTORABLE_TEXT = (sa.exc.DataError, UnicodeEncodeError)
+"""What a text the database cannot hold raises (and a few other refused values, which
+fail again when written with every text made storable)."""
 
 
 class _RowStore:
@@ -55,6 +58,17 @@ class _RowStore:
         values = [row for item in items for row in queries.item_values(item)]
         if not values:
             return
+        try:
+            self._insert(values)
+        except _UNSTORABLE_TEXT:
+            # A NUL (Postgres) or a lone surrogate in a text: the batch again, each text
+            # as the database can hold it (values are built anew: the first try may
+            # have converted them in place), else the row would block the spool forever.
+            nul = self.bulk is None  # SQLite (bulk inserts) holds a NUL
+            values = [row for item in items for row in queries.item_values(item)]
+            self._insert([spool.storable_text(row, nul=nul) for row in values])
+
+    def _insert(self, values: list[list[object]]) -> None:
         with self.engine.begin() as conn:
             if self.bulk is not None:
                 self.bulk.execute(conn, values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -69,6 +70,33 @@ def test_concurrent_first_opens_create_the_schema_once(postgres_url: str, prefix
         list(pool.map(open_and_add, range(8)))
     with open_ledger(postgres_url, table_prefix=prefix) as ledger:
         assert sorted(row.run_id for row in ledger.rows()) == [f"run-{i}" for i in range(8)]
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_text_the_database_cannot_hold_is_stored_replaced_and_blocks_nothing(
+    database: str, postgres_url: str, prefix: str, tmp_path: Path
+) -> None:
+    # A NUL (which Postgres text refuses) or a lone surrogate (which UTF-8 cannot encode)
+    # in a provider's model name or a judge's reason: the row failed every write, so it
+    # and every row after it stayed in the spool for good (Postgres), or add() raised
+    # out of the call that had been answered (the journal could not encode it).
+    url = postgres_url if database == "postgres" else f"sqlite:///{tmp_path / 'ledger.db'}"
+    first, second, *rest = sample_rows()
+    odd = [
+        replace(first, reason="judge: \x00 fine"),
+        replace(second, model="gpt-4o-\ud800"),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BackendUnavailableWarning)
+        with open_ledger(url, table_prefix=prefix) as ledger:
+            ledger.add(odd)
+            ledger.add(rest)
+            assert ledger.flush() == 0 and ledger.pending_rows() == 0
+            stored = {(row.run_id, row.attempt): row for row in ledger.rows()}
+    assert len(stored) == len(odd) + len(rest)
+    nul = "\x00" if database == "sqlite" else "\ufffd"  # SQLite keeps a NUL as it is
+    assert stored[first.run_id, first.attempt].reason == f"judge: {nul} fine"
+    assert stored[second.run_id, second.attempt].model == "gpt-4o-\ufffd"
 
 
 def test_an_unreachable_server_never_fails_the_caller() -> None:
