@@ -282,7 +282,8 @@ class _Builder:
 
 def _priced(deployment: Deployment, prices: PriceTable) -> Deployment:
     """Price by the provider's model id when the price table knows it, else by config name."""
-    if deployment.price_model and not prices.knows(deployment.price_model):
+    model = deployment.price_model
+    if model and not prices.knows(model, provider=deployment.provider):
         return replace(deployment, price_model=None)
     return deployment
 

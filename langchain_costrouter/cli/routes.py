@@ -58,7 +58,7 @@ def _describe(route: Route, prices: PriceTable) -> list[list[dict[str, str]]]:
             {
                 "model": d.model_id,
                 "provider": d.provider,
-                "price": _price_label(prices, d.priced_as),
+                "price": _price_label(prices, d.priced_as, d.provider),
             }
             for d in tier.deployments
         ]
@@ -66,15 +66,22 @@ def _describe(route: Route, prices: PriceTable) -> list[list[dict[str, str]]]:
     ]
 
 
-def _price_label(prices: PriceTable, model: str) -> str:
-    """Dollars per million input / output tokens, or 'price unknown'."""
+def _price_label(prices: PriceTable, model: str, provider: str) -> str:
+    """Dollars per million input / output tokens (and a request fee), or 'price unknown'.
+
+    Looked up under the deployment's provider, as its calls are priced: genai-prices knows
+    some models (Groq's, Perplexity's) under their provider only.
+    """
     one_million = 1_000_000
-    cost_in = prices.price(
-        model, UsageMetadata(input_tokens=one_million, output_tokens=0, total_tokens=one_million)
-    ).cost_usd
-    cost_out = prices.price(
-        model, UsageMetadata(input_tokens=0, output_tokens=one_million, total_tokens=one_million)
-    ).cost_usd
-    if cost_in is None or cost_out is None:
+    fee, cost_in, cost_out = (
+        prices.price(model, usage, provider=provider).cost_usd
+        for usage in (
+            None,
+            UsageMetadata(input_tokens=one_million, output_tokens=0, total_tokens=one_million),
+            UsageMetadata(input_tokens=0, output_tokens=one_million, total_tokens=one_million),
+        )
+    )
+    if fee is None or cost_in is None or cost_out is None:
         return "price unknown"
-    return f"${cost_in.normalize():f}/${cost_out.normalize():f} per M in/out"
+    label = f"${(cost_in - fee).normalize():f}/${(cost_out - fee).normalize():f} per M in/out"
+    return f"{label} + ${fee.normalize():f} per request" if fee else label

@@ -124,7 +124,8 @@ class Accountant:
             output_tokens=max_tokens,
             total_tokens=prompt_tokens + max_tokens,
         )
-        return _float(self.prices.price(deployment.priced_as, usage).cost_usd)
+        priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
+        return _float(priced.cost_usd)
 
 
 def usage_of(message: AIMessage, prompt: Sequence[BaseMessage]) -> tuple[UsageMetadata, bool]:

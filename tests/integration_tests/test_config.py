@@ -193,3 +193,31 @@ def test_a_langchain_class_that_rejects_its_params_names_file_and_key(tmp_path: 
     with pytest.raises(ConfigError) as caught:
         RoutedChatModel.from_config(path)
     assert (caught.value.path, caught.value.key) == (str(path), "models.fake.params")
+
+
+def test_a_model_genai_prices_knows_under_its_provider_is_priced(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # genai-prices knows llama-3.3-70b-versatile under groq only ($0.59 in, $0.79 out per
+    # million): the config's provider name is what finds it, for the cost and the cap.
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test")
+    text = f"""
+[router]
+default_task = "chat"
+
+[providers.groq]
+base_url = "{openai_server.base_url}"
+api_key_env = "COSTROUTER_TEST_KEY"
+
+[models.llama]
+provider = "groq"
+model = "llama-3.3-70b-versatile"
+
+[routes.chat]
+tiers = [{{ models = ["llama"] }}]
+max_cost_usd = 0.5
+"""
+    router = RoutedChatModel.from_config(_write(tmp_path, text))
+    openai_server.script([Reply("Hi.", prompt_tokens=1000, completion_tokens=1000)])
+    (attempt,) = router.invoke("Hello").response_metadata["costrouter"]["attempts"]
+    assert (attempt["cost_usd"], attempt["price_source"]) == (0.00138, "price_map")
