@@ -2,8 +2,8 @@
 
 A route's ``compress`` table applies to that task and ``[router.compress]`` to every task.
 ``model`` names one of the file's ``[models.*]``; without it only the free deterministic
-strategy runs. Each compressor memoises its results in its own in-process dict, so a
-static system prompt costs one compressor call per process.
+strategy runs. Each compressor memoises its results in process (the `MEMO_ENTRIES` most
+recently used), so a static system prompt costs one compressor call per process.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter.compression.memo import RecentEntries
 from langchain_costrouter.compression.runnable import PromptCompressor
 from langchain_costrouter.errors import ConfigError, unknown_key_message
 
 COMPRESS_KEYS = ("model", "strategies", "target_ratio", "min_tokens", "protect_patterns")
+MEMO_ENTRIES = 1024
+"""Compressed texts a configured compressor remembers (system prompts and recent turns)."""
 
 
 def compressor_from_config(
@@ -46,7 +49,7 @@ def compressor_from_config(
         "protect_patterns": reader.patterns(table),
     }
     try:
-        return PromptCompressor(llm, cache={}, **options)
+        return PromptCompressor(llm, cache=RecentEntries(MEMO_ENTRIES), **options)
     except ConfigError as error:  # the constructor's own argument checks, without a key
         raise reader.fail(key, str(error)) from error
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -35,6 +37,39 @@ class KeyValueStore(Protocol):
 
 
 MemoBackend = KeyValueStore | MutableMapping[str, str]
+
+
+class RecentEntries:
+    """An in-process `KeyValueStore` keeping the ``size`` most recently used entries.
+
+    The memo of a compressor built from the config file: the current turn is compressed
+    too, so a plain dict would keep every distinct question a long-running service is
+    asked; a static system prompt, read on every call, is never the one pushed out.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        """The value, now the most recently used; None when absent."""
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: str) -> None:
+        """Store the value, dropping the least recently used entries over ``size``."""
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True)

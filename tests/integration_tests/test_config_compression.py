@@ -191,3 +191,34 @@ def test_errors_name_the_file_and_the_key(
         load_router_kwargs(path)
     assert (raised.value.path, raised.value.key) == (str(path), key)
     assert str(path) in str(raised.value)
+
+
+def _question(topic: str) -> str:
+    """A long question without repeats or digits (so every compression is verified)."""
+    items = ["boots", "sandals", "trainers", "slippers", "loafers", "clogs", "heels", "mules"]
+    return " ".join(
+        f"My {topic} question concerns the {item} from the {shop} shop, and whether "
+        f"{person} may exchange them for another pair."
+        for item in items
+        for shop, person in (("north", "my sister"), ("south", "my brother"))
+    )
+
+
+def test_the_memo_of_a_configured_compressor_is_bounded_and_keeps_hot_prompts(
+    tmp_path: Path, server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each compressed current turn is memoised: an unbounded in-process memo grows with
+    every distinct question a long-running service is asked."""
+    import langchain_costrouter.compression.config as compression_config
+
+    monkeypatch.setattr(compression_config, "MEMO_ENTRIES", 2)
+    router = RoutedChatModel.from_config(_config(tmp_path, server, route_compress=LLM_COMPRESS))
+    for topic in ("refund", "delivery", "sizing", "refund"):
+        router.invoke([SystemMessage(PROMPT), HumanMessage(_question(topic))], task="chat")
+
+    compressor_calls = [r for r in server.requests if r.model == "gpt-4o-mini"]
+    store = router.compressors["chat"].settings.memo.store
+    assert len(store) == 2
+    # the system prompt, used by every call, was compressed once; the first question,
+    # pushed out by two newer ones, was compressed again when asked again
+    assert len(compressor_calls) == 1 + 4
