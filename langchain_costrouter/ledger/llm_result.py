@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import Generation, LLMResult
 
 from langchain_costrouter import tokens
@@ -197,10 +197,12 @@ def _plain_savings(
 
 def _estimate(run: RunStart, generation: Generation | None) -> TokenCounts:
     """tiktoken counts for a provider that reported no usage (a stream without it)."""
-    return TokenCounts(
-        input=run.estimated_prompt_tokens(),
-        output=tokens.count_text(generation.text) if generation else 0,
-    )
+    message = getattr(generation, "message", None)
+    if isinstance(message, AIMessage):  # a chat answer: its tool calls count too
+        output = tokens.count_answer(message)
+    else:
+        output = tokens.count_text(generation.text) if generation else 0
+    return TokenCounts(input=run.estimated_prompt_tokens(), output=output)
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_costrouter.metadata import AttemptRecord, CallStatus, CostRouterMetadata, sum_costs
 from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 from langchain_costrouter.routes import Deployment
-from langchain_costrouter.tokens import count_messages, count_text
+from langchain_costrouter.tokens import count_answer, count_messages
 
 # Providers that report their own charge put it here (ReplayChatModel does).
 PROVIDER_COST_KEY = "recorded_cost_usd"
@@ -139,9 +139,7 @@ def usage_of(message: AIMessage, prompt: Sequence[BaseMessage]) -> tuple[UsageMe
     if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
         return usage, False
     input_tokens = count_messages(prompt)
-    output_tokens = count_text(message.text) + sum(
-        count_text(str(call["args"])) for call in message.tool_calls
-    )
+    output_tokens = count_answer(message)
     return UsageMetadata(
         input_tokens=input_tokens,
         output_tokens=output_tokens,

@@ -14,7 +14,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_costrouter.callbacks import CostCallbackHandler
 from langchain_costrouter.cli import main
 from langchain_costrouter.ledger import InMemoryLedger, open_ledger
-from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply, ToolCall
 from langchain_costrouter.tokens import count_messages, count_text
 from tests.server_fixtures import openai_chat
 from tests.unit_tests.test_callbacks import WrapperChatModel
@@ -103,6 +103,26 @@ def test_a_usage_of_zero_tokens_is_estimated_not_free(openai_server: LocalOpenAI
     assert row.usage_estimated is True
     assert (row.input_tokens, row.output_tokens) == (prompt_tokens, count_text(text))
     assert row.cost_usd is not None and row.cost_usd > 0
+
+
+def test_a_streamed_tool_call_without_usage_counts_its_arguments(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    # The router estimates a tool call's output from its arguments; so must the handler.
+    arguments = {"city": "Paris", "units": "metric", "days": 7}
+    openai_server.script([Reply(None, tool_calls=(ToolCall("forecast", arguments),))])
+    handler = CostCallbackHandler(InMemoryLedger())
+    model = openai_chat(openai_server, model="gpt-4o-mini", stream_usage=False)
+    for _ in model.bind_tools([_forecast]).stream("Weather?", config={"callbacks": [handler]}):
+        pass
+    (row,) = handler.ledger.rows()
+    assert row.usage_estimated is True
+    assert row.output_tokens == count_text(str(arguments))
+
+
+def _forecast(city: str, units: str, days: int) -> str:
+    """The weather in ``city`` for ``days`` days."""
+    return ""
 
 
 def test_langchain_cache_hit_is_free_and_records_the_avoided_cost(
