@@ -2,8 +2,8 @@
 
 Calls go through `ScriptRunner` (budgets/redis_calls.py): EVALSHA on a connection the
 thread holds. The async methods use ``redis.asyncio`` (one client per event loop, since
-a connection belongs to the loop that opened it), so a gate never blocks an event loop
-on Redis.
+a connection belongs to the loop that opened it, closed as the loop ends), so a gate
+never blocks an event loop on Redis.
 On Redis Cluster, put a hash tag in the prefix (``?prefix={costrouter}:``) so the keys
 of one call's budgets live on one shard, as a multi-key script requires.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,9 +48,9 @@ class RedisStore(BudgetStore):
         self.url = shown_url(sa.make_url(url).render_as_string(hide_password=True))
         self._client = _client(url, self.url, timeout)
         self._runner = ScriptRunner(self._client)
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncScriptRunner] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[AsyncScriptRunner, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
 
     def reserve(
         self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
@@ -82,25 +82,29 @@ class RedisStore(BudgetStore):
     ) -> Refusal | None:
         keys, args = self._reserve_args(claims, amount, lease_seconds, reservation_id)
         with self._errors():
-            return _refusal(await self._loop_runner().run(_RESERVE, keys, args))
+            runner = await self._loop_runner()
+            return _refusal(await runner.run(_RESERVE, keys, args))
 
     async def asettle(
         self, claims: Sequence[Claim], reservation_id: str, amount: int, actual: int
     ) -> list[int]:
         keys, args = self._settle_args(claims, reservation_id, amount, actual)
         with self._errors():
-            return [int(spent) for spent in await self._loop_runner().run(_SETTLE, keys, args)]
+            runner = await self._loop_runner()
+            return [int(spent) for spent in await runner.run(_SETTLE, keys, args)]
 
     async def aread(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         with self._errors():
-            return _pairs(await self._loop_runner().run(_READ, self._account_keys(claims), []))
+            runner = await self._loop_runner()
+            return _pairs(await runner.run(_READ, self._account_keys(claims), []))
 
     async def aacquire_rate(
         self, key: str, limit: RateLimit, tokens: int, max_wait: float
     ) -> RateGrant:
         args = _rate_args(limit, tokens, max_wait)
         with self._errors():
-            reply = await self._loop_runner().run(_RATE, [self.prefix + "r:" + key], args)
+            runner = await self._loop_runner()
+            reply = await runner.run(_RATE, [self.prefix + "r:" + key], args)
         return _grant(reply)
 
     def close(self) -> None:
@@ -126,17 +130,35 @@ class RedisStore(BudgetStore):
         args += [_expire_ms(claim) for claim in claims]
         return self._account_keys(claims), args
 
-    def _loop_runner(self) -> AsyncScriptRunner:
+    async def _loop_runner(self) -> AsyncScriptRunner:
+        """This event loop's runner (a connection belongs to the loop that opened it)."""
         loop = asyncio.get_running_loop()
-        scripts = self._async.get(loop)
-        if scripts is None:
-            client = redis.asyncio.Redis.from_url(
-                self._client_url,
-                socket_connect_timeout=self._timeout,
-                socket_timeout=self._timeout,
-            )
-            scripts = self._async[loop] = AsyncScriptRunner(client)
-        return scripts
+        entry = self._async.get(loop)
+        if entry is not None:
+            return entry[0]
+        client = redis.asyncio.Redis.from_url(
+            self._client_url, socket_connect_timeout=self._timeout, socket_timeout=self._timeout
+        )
+        runner, closer = AsyncScriptRunner(client), self._closed_with_loop(loop, client)
+        self._async[loop] = (runner, closer)
+        await closer.asend(None)
+        return runner
+
+    async def _closed_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: redis.asyncio.Redis
+    ) -> AsyncGenerator[None, None]:
+        """Suspended for as long as ``loop`` runs; `asyncio.run` (and `asyncio.Runner`)
+        close it as the loop ends, which closes the client's connections in that loop.
+
+        The client's connections hold the loop, so the entry of `_async` kept both alive
+        for good: a sync app calling ``asyncio.run`` per request left a socket open per
+        request until the process ran out of file descriptors.
+        """
+        try:
+            yield
+        finally:
+            self._async.pop(loop, None)
+            await client.aclose()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

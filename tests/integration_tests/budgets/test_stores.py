@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import redis
 
 from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit
 from langchain_costrouter.errors import BudgetExhaustedError
@@ -207,3 +208,27 @@ def test_tenant_names_never_mix_with_other_keys(shared_store_url: str) -> None:
     gate.settle(gate.reserve(odd, "d", Decimal("0.5")), Decimal("0.5"))
     assert state(gate, odd)["tenant"] == (Decimal("0.5"), Decimal(0))
     assert state(gate)["tenant"] == (Decimal(0), Decimal(0))
+
+
+def test_an_event_loop_that_ended_leaves_no_redis_connection_behind(redis_url: str) -> None:
+    # A sync app calling asyncio.run per request (a Flask view, a Celery task): each
+    # loop's client was kept with the loop it referenced, so neither was ever freed, and
+    # every request left a socket open until the process ran out of file descriptors.
+    name = f"costrouter-test-{uuid.uuid4().hex[:12]}"
+    prefix = f"costrouter-test:{uuid.uuid4().hex[:12]}:"
+    gate = BudgetGate([TENANT], store=f"{redis_url}?client_name={name}&prefix={prefix}")
+
+    async def one_call() -> None:
+        reservation = await gate.areserve(ACME, "d", Decimal("0.001"))
+        await gate.asettle(reservation, Decimal("0.001"))
+
+    for _ in range(10):
+        asyncio.run(one_call())
+    admin = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        assert [c for c in admin.client_list() if c["name"] == name] == []
+        assert gate.status(ACME)[0].spent_usd == Decimal("0.01")  # the calls did count
+        admin.delete(*admin.keys(prefix + "*"))
+    finally:
+        admin.close()
+        gate.close()
