@@ -68,6 +68,9 @@ def stream_child(
     stop: list[str] | None,
     kwargs: dict[str, Any],
 ) -> Iterator[ChatGenerationChunk]:
+    if not child._should_stream(async_api=False, **{**kwargs, "stream": True}):
+        yield whole_chunk(first_message(call_child(child, messages, stop, kwargs)))
+        return
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
     for chunk in child._stream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
@@ -80,6 +83,9 @@ async def astream_child(
     stop: list[str] | None,
     kwargs: dict[str, Any],
 ) -> AsyncIterator[ChatGenerationChunk]:
+    if not child._should_stream(async_api=True, **{**kwargs, "stream": True}):
+        yield whole_chunk(first_message(await acall_child(child, messages, stop, kwargs)))
+        return
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
     async for chunk in child._astream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
@@ -220,6 +226,18 @@ def content_chunk(message: AIMessage) -> ChatGenerationChunk:
             id=message.id,
         )
     )
+
+
+def whole_chunk(message: AIMessage) -> ChatGenerationChunk:
+    """A whole answer as the one chunk of a child that does not stream (it sets
+    ``disable_streaming``, or implements no ``_stream``): langchain-core's ``stream``
+    calls such a model once, and so does the router, instead of forcing its stream."""
+    chunk = content_chunk(message)
+    body = chunk.message
+    assert isinstance(body, AIMessageChunk)
+    body.usage_metadata = message.usage_metadata
+    body.response_metadata = message.response_metadata
+    return chunk
 
 
 def final_chunk(message: AIMessage, response_metadata: dict[str, Any]) -> ChatGenerationChunk:

@@ -115,3 +115,27 @@ def test_a_buffered_answer_streamed_keeps_its_invalid_tool_calls(
     assert [(call["id"], call["args"]) for call in streamed.invalid_tool_calls] == [
         ("call_bad", "not json")
     ]
+
+
+@pytest.mark.parametrize("disable_streaming", [True, "tool_calling"])
+async def test_a_child_that_disables_streaming_is_called_once_not_streamed(
+    openai_server: LocalOpenAIServer, disable_streaming: bool | str
+) -> None:
+    child = openai_chat(openai_server, "gpt-4o-mini", disable_streaming=disable_streaming)
+    tools = RoutedChatModel(routes={"chat": [child]}, default_task="chat").bind_tools([_add])
+    call = ToolCall("_add", {"a": 1, "b": 2}, id="call_1")
+    openai_server.script([Reply(tool_calls=[call], prompt_tokens=30, completion_tokens=9)] * 2)
+    streamed = _joined(tools.stream("add 1 and 2"))
+    astreamed = _joined([chunk async for chunk in tools.astream("add 1 and 2")])
+    assert [request.stream for request in openai_server.requests] == [False, False]
+    for whole in (streamed, astreamed):
+        assert whole.tool_calls == [
+            {"name": "_add", "args": {"a": 1, "b": 2}, "id": "call_1", "type": "tool_call"}
+        ]
+        assert whole.usage_metadata is not None
+        assert (whole.usage_metadata["input_tokens"], whole.usage_metadata["output_tokens"]) == (
+            30,
+            9,
+        )
+        attempt = whole.response_metadata["costrouter"]["attempts"][0]
+        assert not attempt.get("usage_estimated")
