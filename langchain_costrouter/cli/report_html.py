@@ -25,7 +25,7 @@ def render_page(title: str, days: Summary, tasks: Summary, totals: SummaryRow) -
     pyplot = _pyplot()
     figures = [
         ("Cost against baseline per day (USD)", _per_day(pyplot, days)),
-        ("Savings by lever (USD)", _levers(pyplot, totals)),
+        (_levers_caption(totals), _levers(pyplot, totals)),
         ("Escalation and cache-hit rate per task", _rates(pyplot, tasks)),
     ]
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_headline(totals))}</p>"]
@@ -72,11 +72,18 @@ def _per_day(pyplot: Any, days: Summary) -> str:
 
 def _levers(pyplot: Any, totals: SummaryRow) -> str:
     figure, axes = pyplot.subplots(figsize=(8, 3))
-    amounts = [float(getattr(totals, f"saved_{lever}_usd") or 0) for lever in LEVERS]
-    axes.bar(LEVERS, amounts, color=["tab:green" if a >= 0 else "tab:red" for a in amounts])
+    # Unknown levers (no priced call) are no bars (NaN), never bars at $0.
+    amounts = [_number(getattr(totals, f"saved_{lever}_usd")) for lever in LEVERS]
+    axes.bar(LEVERS, amounts, color=["tab:red" if a < 0 else "tab:green" for a in amounts])
     axes.axhline(0, color="black", linewidth=0.5)
     axes.set_ylabel("USD saved")
     return _svg(pyplot, figure)
+
+
+def _levers_caption(totals: SummaryRow) -> str:
+    if totals.savings_usd is None and totals.unpriced_calls:
+        return "Savings by lever (USD): unknown, no call has a known saving"
+    return "Savings by lever (USD)"
 
 
 def _rates(pyplot: Any, tasks: Summary) -> str:

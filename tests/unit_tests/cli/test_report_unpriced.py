@@ -104,3 +104,17 @@ def test_a_missing_driver_is_one_line_naming_it(capsys: pytest.CaptureFixture[st
     assert "the database driver MySQLdb is not installed (pip install 'mysqlclient')" in line
     assert "Use memory://, sqlite:///PATH or postgresql://" in line
     assert "hunter2" not in line
+
+
+def test_html_levers_of_no_priced_call_are_unknown_not_zero_bars(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    url = f"sqlite:///{tmp_path / 'unpriced.db'}"
+    with open_ledger(url) as ledger:  # only the calls whose cost or saving is unknown
+        ledger.add(row for row in mixed_rows() if row.task in ("local", "esc"))
+    page = tmp_path / "report.html"
+    assert main(["report", "--ledger", url, "--html", str(page)]) == 0
+    capsys.readouterr()
+    text = page.read_text(encoding="utf-8")
+    assert "<figcaption>Savings by lever (USD): unknown, no call has a known saving" in text
