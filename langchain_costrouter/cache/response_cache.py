@@ -18,6 +18,7 @@ Returned messages are fresh objects decoded from JSON, never shared ones.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from contextlib import (
@@ -40,7 +41,7 @@ from langchain_costrouter.cache.codec import (
 )
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import DEFAULT_NORMALIZATION, CacheRequest, Normalization
-from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 
 if TYPE_CHECKING:
     from langchain_costrouter.cache.semantic import SemanticLayer
@@ -88,7 +89,7 @@ class ResponseCache:
     ) -> None:
         """Configure the cache; the backend is touched on first use only."""
         self.backend = backend
-        self.ttl = ttl
+        self.ttl = _checked_ttl(ttl)
         self.enabled_tasks = None if enabled_tasks is None else frozenset(enabled_tasks)
         self.disabled_tasks = frozenset(disabled_tasks)
         self.normalization = normalization
@@ -264,6 +265,30 @@ def is_complete(message: AIMessage) -> bool:
     if message.invalid_tool_calls:
         return False
     return bool(message.content) or bool(message.tool_calls)
+
+
+def _checked_ttl(
+    ttl: float | Mapping[str, float | None] | None,
+) -> float | Mapping[str, float | None] | None:
+    """``ttl`` when each lifetime in it is None or a positive, finite number of seconds.
+
+    Redis failed on an infinite or NaN lifetime at the first write (out of the routed
+    call), and every store kept an entry of 0 or fewer seconds dead on arrival.
+    """
+    for task, seconds in ttl.items() if isinstance(ttl, Mapping) else [(None, ttl)]:
+        fine = seconds is None or (
+            isinstance(seconds, int | float)
+            and not isinstance(seconds, bool)
+            and math.isfinite(seconds)
+            and seconds > 0
+        )
+        if not fine:
+            where = "ttl" if task is None else f"ttl[{task!r}]"
+            raise ConfigError(
+                f"{where} must be a positive number of seconds, or None for entries that "
+                f"never expire; got {seconds!r}"
+            )
+    return ttl
 
 
 def _per_task(value: V | Mapping[str, V], task: str, default: V) -> V:

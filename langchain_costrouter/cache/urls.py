@@ -8,6 +8,7 @@ also takes ``?ttl=SECONDS`` as the default lifetime of entries.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -69,7 +70,13 @@ def open_backend(url: str) -> tuple[CacheBackend, dict[str, Any]]:
     query = dict(parse_qsl(parts.query))
     cache_options: dict[str, Any] = {}
     if "ttl" in query:
-        cache_options["ttl"] = _number(query.pop("ttl"), "ttl", url)
+        ttl = _number(query.pop("ttl"), "ttl", url)
+        if not (math.isfinite(ttl) and ttl > 0):
+            raise ConfigError(
+                f"option ttl={ttl:g} in {shown_url(url)!r} must be a positive number of "
+                "seconds; leave it out for entries that never expire"
+            )
+        cache_options["ttl"] = ttl
     if parts.scheme == "memory":
         max_entries = int(_number(query.pop("max_entries", "10000"), "max_entries", url))
         backend: CacheBackend = MemoryBackend(max_entries)

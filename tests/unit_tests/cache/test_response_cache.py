@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.cache import LENIENT, MemoryBackend, ResponseCache, open_cache
+from langchain_costrouter.errors import ConfigError
 from tests.unit_tests.cache.support import answer, request, semantic_cache
 
 
@@ -48,6 +50,12 @@ def test_ttl_is_per_task_with_a_default() -> None:
     assert cache.lookup(request()) is None
     assert cache.lookup(request(task="code")) == answer()
     assert cache.ttl_for("other") == 60
+
+
+@pytest.mark.parametrize("ttl", [float("inf"), float("nan"), 0, -1, {"chat": 0}, {"*": "1h"}])
+def test_a_ttl_that_is_no_lifetime_is_a_config_error(ttl: object) -> None:
+    with pytest.raises(ConfigError, match="ttl"):
+        ResponseCache(MemoryBackend(), ttl=ttl)  # type: ignore[arg-type]
 
 
 def test_normalisation_is_configurable_per_task() -> None:

@@ -38,7 +38,20 @@ def test_redis_url_keeps_prefix_out_of_the_client_url() -> None:
     assert cache.backend.prefix == "app1:"
 
 
-@pytest.mark.parametrize("url", ["sqlite:///x", "memory://?colour=red", "memory://?ttl=soon"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///x",
+        "memory://?colour=red",
+        "memory://?ttl=soon",
+        # Redis raised OverflowError / ValueError at the first write, out of the routed
+        # call; memory and diskcache stored entries dead on arrival for 0 and below.
+        "redis://127.0.0.1:6399/0?ttl=inf",
+        "redis://127.0.0.1:6399/0?ttl=nan",
+        "memory://?ttl=0",
+        "diskcache:///tmp/never-made?ttl=-5",
+    ],
+)
 def test_bad_urls_are_config_errors(url: str) -> None:
     with pytest.raises(ConfigError):
         open_cache(url)
