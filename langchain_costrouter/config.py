@@ -139,6 +139,9 @@ class _Builder:
         if spec.router.policy is not None:
             routes = self.apply_policy(spec.router.policy, routes, deployments)
         kwargs: dict[str, Any] = {"routes": routes, "prices": prices, **spec.router.router_fields()}
+        if (reference := deployments.get(spec.router.reference_model or "")) is not None:
+            # A [models.NAME] named: its price key (a model id, or NAME for an override).
+            kwargs["reference_model"] = reference.priced_as
         compressors = self.compressors(deployments)
         if compressors:
             kwargs["compressors"] = compressors

@@ -221,3 +221,19 @@ max_cost_usd = 0.5
     openai_server.script([Reply("Hi.", prompt_tokens=1000, completion_tokens=1000)])
     (attempt,) = router.invoke("Hello").response_metadata["costrouter"]["attempts"]
     assert (attempt["cost_usd"], attempt["price_source"]) == (0.00138, "price_map")
+
+
+def test_a_reference_model_named_by_its_models_table_is_priced(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file names models by their [models.NAME] tables: "big" is gpt-4o, whose price
+    # the baselines need ($2.50 in, $10 out per million); "big" itself is no price key.
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test")
+    text = CONFIG.format(base_url=openai_server.base_url).replace(
+        'default_task = "chat"', 'default_task = "chat"\nreference_model = "big"'
+    )
+    router = RoutedChatModel.from_config(_write(tmp_path, text))
+    openai_server.script([Reply("Hi.", prompt_tokens=1000, completion_tokens=100)])
+    record = router.invoke("Hello").response_metadata["costrouter"]
+    assert record["baseline_cost_usd"] == 0.0035  # 1000 x 2.50 + 100 x 10 per million
+    assert record["savings_usd"]["routing"] == 0.00329  # small: 1000 x 0.15 + 100 x 0.60
