@@ -4,7 +4,9 @@ Prices are data: the `genai-prices` snapshot bundled with that package (offline)
 plus overrides from code or the config file for models it lacks, such as
 self-hosted ones. `PriceTable.price` turns a LangChain ``UsageMetadata`` into
 dollars: uncached, cached-read and cache-written input, output with reasoning,
-service tiers, batch discounts and long-context tiers.
+reasoning and audio tokens at their own prices where a model has them, a per-request
+fee, service tiers, batch discounts and long-context tiers, as genai-prices'
+``calc_price`` prices the same usage.
 """
 
 from typing import TYPE_CHECKING
