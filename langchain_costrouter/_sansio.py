@@ -14,7 +14,8 @@ astream, batch, and the compressor runnable) uses one of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
+from contextlib import aclosing
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from langchain_core.outputs import ChatGenerationChunk
@@ -42,7 +43,7 @@ class StepIO(Protocol):
         """Perform ``step`` with awaited I/O."""
         ...
 
-    def astream(self, step: Any, result: list[Any]) -> AsyncIterator[ChatGenerationChunk]:
+    def astream(self, step: Any, result: list[Any]) -> AsyncGenerator[ChatGenerationChunk, None]:
         """Async `stream`; what the flow receives is appended to ``result``."""
         ...
 
@@ -119,8 +120,12 @@ async def adrive(
                     turns.reply(await io.aperform(step))
                     continue
                 result: list[Any] = []
-                async for chunk in io.astream(step, result):
-                    yield chunk
+                # Closed here, not left to the event loop's finaliser: a consumer that
+                # stops reading must reach the step (it notes the cut attempt) before the
+                # flow records the call; ``async for`` closes nothing it leaves.
+                async with aclosing(io.astream(step, result)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
                 turns.reply(result[0])
             except BaseException as raised:
                 turns.fail(raised)

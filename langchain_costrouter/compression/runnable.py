@@ -9,7 +9,7 @@ new messages plus the token counts and the compressor's own answers to bill.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -218,7 +218,7 @@ class CompressorIO:
     def stream(self, step: CompressorCall) -> Generator[Any, None, AIMessage]:
         raise NotImplementedError("compressor calls are never streamed")
 
-    def astream(self, step: CompressorCall, result: list[Any]) -> AsyncIterator[Any]:
+    def astream(self, step: CompressorCall, result: list[Any]) -> AsyncGenerator[Any, None]:
         raise NotImplementedError("compressor calls are never streamed")
 
     def release(self) -> None:

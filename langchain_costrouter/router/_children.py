@@ -11,7 +11,7 @@ and rate limiter, so the limiter is applied here and children are built with
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -82,7 +82,7 @@ async def astream_child(
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: dict[str, Any],
-) -> AsyncIterator[ChatGenerationChunk]:
+) -> AsyncGenerator[ChatGenerationChunk, None]:
     if not child._should_stream(async_api=True, **{**kwargs, "stream": True}):
         yield whole_chunk(first_message(await acall_child(child, messages, stop, kwargs)))
         return

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, aclosing
 from typing import Any
 
 from langchain_core.messages import BaseMessageChunk
@@ -165,17 +165,19 @@ class RouterIO:
 
     async def astream(
         self, step: CallModel, result: list[Any]
-    ) -> AsyncIterator[ChatGenerationChunk]:
+    ) -> AsyncGenerator[ChatGenerationChunk, None]:
         request = self.request
         delivered: list[BaseMessageChunk] = []
         request.in_flight, request.delivered = step, delivered
         start = time.perf_counter()
         model = step.deployment.model
+        chunks = astream_child(model, request.messages, request.stop, request.kwargs)
         try:
-            async for chunk in astream_child(model, request.messages, request.stop, request.kwargs):
-                delivered.append(chunk.message.model_copy())  # see `merge_chunks`
-                self.streamed = True
-                yield strip_router_keys(chunk)
+            async with aclosing(chunks):  # a cut stream stops the provider's at once
+                async for chunk in chunks:
+                    delivered.append(chunk.message.model_copy())  # see `merge_chunks`
+                    self.streamed = True
+                    yield strip_router_keys(chunk)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
             result.append(self._ended(_broken(delivered, error, start)))
             return

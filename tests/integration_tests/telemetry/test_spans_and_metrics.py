@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -276,6 +277,20 @@ def test_a_stream_the_caller_stops_reading_still_reports_its_attempt(
     router = _router(otel, openai_server, ledger="memory://")
     for _ in router.stream("Tell me a long story about the sea and its ships"):
         break  # the consumer stops after the first chunk
+    (row,) = router.ledger_store.rows()
+    _cut_attempt_is_reported(otel, {"cost_usd": float(row.cost_usd)})
+
+
+async def test_an_async_stream_the_caller_stops_reading_still_reports_its_attempt(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    router = _router(otel, openai_server, ledger="memory://")
+    stream = router.astream("Tell me a long story about the sea and its ships")
+    async with aclosing(stream):
+        async for _ in stream:
+            break  # the consumer stops after the first chunk
+    for _ in range(3):  # langchain-core leaves the router's stream to the loop's finaliser
+        await asyncio.sleep(0)
     (row,) = router.ledger_store.rows()
     _cut_attempt_is_reported(otel, {"cost_usd": float(row.cost_usd)})
 
