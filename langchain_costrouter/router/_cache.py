@@ -131,7 +131,7 @@ def route_identity(route: Route) -> str:
 def _deployment_form(deployment: Deployment) -> dict[str, object]:
     try:
         params = canonical_params(deployment.model._identifying_params)
-    except TypeError:  # a parameter with no stable JSON form: the model's label alone
+    except Exception:  # no stable JSON form, or a model that cannot tell: its label alone
         params = {}
     for streaming in ("stream", "streaming"):  # how the answer arrives, not what it says
         params.pop(streaming, None)

@@ -246,3 +246,15 @@ def test_a_call_argument_without_a_json_form_skips_the_cache_with_a_warning() ->
     with pytest.warns(BackendUnavailableWarning):
         router.invoke("hello", extra_object=Opaque())
     assert child.calls == 2
+
+
+class _Unidentified(ScriptedChatModel):
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        raise RuntimeError("this model cannot tell its parameters")
+
+
+def test_a_model_that_cannot_tell_its_parameters_is_keyed_by_its_label() -> None:
+    router, child = _router(child=_Unidentified(model="gpt-4o-mini", answers=["only"]))
+    assert router.invoke("hello").content == router.invoke("hello").content == "only"
+    assert child.calls == 1
