@@ -8,6 +8,7 @@ what one attempt costs beyond its own worst case, however many processes share i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import warnings
@@ -129,9 +130,22 @@ class BudgetGate:
                 refusal = await self.store.areserve(*self._reserve_args(reservation))
             except BudgetStoreError as error:
                 refusal = self._store_down(error, reservation)
+            except asyncio.CancelledError:
+                await self._agive_back(reservation)
+                raise
             if refusal is not None:
                 raise exhausted(reservation, refusal)
         return reservation
+
+    async def _agive_back(self, reservation: Reservation) -> None:
+        """Release a reservation whose caller was cancelled before the store's answer:
+        the store may have made it, and nobody else knows its id, so it would hold the
+        budget until its lease ran out (`lease_seconds`). Releasing one the store never
+        made changes nothing."""
+        try:
+            await self.store.asettle(*self._settle_args(reservation, 0))
+        except BudgetStoreError as error:
+            warn_unsettled(reservation, error)
 
     def settle(self, reservation: Reservation, cost_usd: Decimal | float | None) -> Settlement:
         """Replace the reservation by the attempt's real cost. None (an unknown price)

@@ -7,13 +7,17 @@ import asyncio
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import redis
 
-from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit
+from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit, open_store
+from langchain_costrouter.budgets.claims import Claim
+from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
 from langchain_costrouter.errors import BudgetExhaustedError
 
 pytestmark = [
@@ -232,3 +236,52 @@ def test_an_event_loop_that_ended_leaves_no_redis_connection_behind(redis_url: s
     finally:
         admin.close()
         gate.close()
+
+
+class _ReplyNeverRead(BudgetStore):
+    """A store whose reservations reach the server, and whose caller is cancelled
+    before it reads the reply (a client disconnect, a timeout around the call)."""
+
+    def __init__(self, inner: BudgetStore) -> None:
+        self.inner, self.url = inner, inner.url
+        self.reserved = asyncio.Event()
+
+    def reserve(self, *args: Any) -> Refusal | None:
+        return self.inner.reserve(*args)
+
+    async def areserve(self, *args: Any) -> Refusal | None:
+        await self.inner.areserve(*args)
+        self.reserved.set()
+        await asyncio.Event().wait()  # cancelled here, the reservation made
+        raise AssertionError("unreachable")
+
+    def settle(self, *args: Any) -> list[int]:
+        return self.inner.settle(*args)
+
+    async def asettle(self, *args: Any) -> list[int]:
+        return await self.inner.asettle(*args)
+
+    def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        return self.inner.read(claims)
+
+    def acquire_rate(self, *args: Any) -> RateGrant:
+        return self.inner.acquire_rate(*args)
+
+
+def test_a_reservation_cancelled_before_its_reply_is_given_back(any_store_url: str) -> None:
+    # The reservation was made, the caller never learnt its id's fate: it held the
+    # budget until its lease ran out (10 minutes by default), refusing calls meanwhile.
+    store = _ReplyNeverRead(open_store(any_store_url))
+    gate = BudgetGate([TENANT], store=store)
+
+    async def cancel_while_reserving() -> None:
+        reserving = asyncio.create_task(gate.areserve(ACME, "d", Decimal("0.6")))
+        await store.reserved.wait()
+        reserving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reserving
+
+    asyncio.run(cancel_while_reserving())
+    assert state(gate) == {"tenant": (Decimal(0), Decimal(0))}
+    gate.reserve(ACME, "d", Decimal("0.6"))  # the room is there again
+    store.inner.close()
