@@ -32,6 +32,9 @@ class Accountant:
 
     prices: PriceTable
     reference_model: str | None
+    reference_provider: str | None = None
+    """The provider the reference is priced under (a routed model's): genai-prices knows
+    some models (Groq's, Perplexity's) under their provider only."""
     _baselines: dict[TokenCounts, Decimal | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -48,7 +51,8 @@ class Accountant:
         if cost is _UNPRICED:
             if len(self._baselines) >= _BASELINES_KEPT:
                 self._baselines.clear()
-            cost = self._baselines[counts] = self.prices.price(reference, counts).cost_usd
+            priced = self.prices.price(reference, counts, provider=self.reference_provider)
+            cost = self._baselines[counts] = priced.cost_usd
         return cost  # type: ignore[return-value]
 
     def attempt(

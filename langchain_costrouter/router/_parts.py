@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from langchain_core.language_models.base import LangSmithParams
@@ -27,7 +28,7 @@ from langchain_costrouter.budgets import (
 from langchain_costrouter.cache import as_response_cache
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import Ledger, open_ledger
-from langchain_costrouter.pricing import PriceTable
+from langchain_costrouter.pricing import PriceTable, TokenCounts
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._budget import Budgets
@@ -38,7 +39,7 @@ from langchain_costrouter.router._flow import Stages
 from langchain_costrouter.router._record import NoLedger, Recorder
 from langchain_costrouter.router._request import RouteTable
 from langchain_costrouter.router._shadow import Shadow, open_shadow
-from langchain_costrouter.routes import Route, known_models
+from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.telemetry import RouterTelemetry, open_telemetry
 
 
@@ -219,8 +220,27 @@ def _url(ledger: Ledger | None) -> str | None:
 
 
 def _accountant(prices: Any, reference: str | None, routes: Mapping[str, Route]) -> Accountant:
-    """The router's price table, and its reference model (default: the priciest routed)."""
+    """The router's price table, and its reference model (default: the priciest routed),
+    priced under its provider when it is a routed model."""
     table = prices if isinstance(prices, PriceTable) else PriceTable()
+    deployments = known_models(routes.values())
     if reference is None:
-        reference = table.most_expensive([d.priced_as for d in known_models(routes.values())])
-    return Accountant(prices=table, reference_model=reference)
+        priciest = _priciest(table, deployments)
+        reference = None if priciest is None else priciest.priced_as
+    routed = next((d for d in deployments if reference in (d.priced_as, d.model_id)), None)
+    provider = None if routed is None else routed.provider
+    return Accountant(prices=table, reference_model=reference, reference_provider=provider)
+
+
+def _priciest(table: PriceTable, deployments: list[Deployment]) -> Deployment | None:
+    """The deployment with the highest blended price (3 input : 1 output tokens, as
+    `PriceTable.most_expensive` ranks), each looked up under its provider; None when
+    none has a price. A request fee is left out: it says nothing of the model's tier."""
+    blend, ranked = TokenCounts(input=3, output=1), {}
+    for deployment in deployments:
+        model, provider = deployment.priced_as, deployment.provider
+        if table.knows(model, provider=provider):
+            cost = table.price(model, blend, provider=provider).cost_usd
+            fee = table.price(model, None, provider=provider).cost_usd
+            ranked[deployment.label] = (cost or Decimal(0)) - (fee or Decimal(0)), deployment
+    return max(ranked.values(), key=lambda item: item[0])[1] if ranked else None

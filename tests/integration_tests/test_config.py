@@ -237,3 +237,35 @@ def test_a_reference_model_named_by_its_models_table_is_priced(
     record = router.invoke("Hello").response_metadata["costrouter"]
     assert record["baseline_cost_usd"] == 0.0035  # 1000 x 2.50 + 100 x 10 per million
     assert record["savings_usd"]["routing"] == 0.00329  # small: 1000 x 0.15 + 100 x 0.60
+
+
+def test_the_default_reference_of_models_known_under_their_provider_is_priced(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both models are known to genai-prices under groq only: the priciest of them is the
+    # reference (llama-3.3-70b-versatile, $0.59 in, $0.79 out per million), priced there.
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test")
+    text = f"""
+[router]
+default_task = "chat"
+
+[providers.groq]
+base_url = "{openai_server.base_url}"
+api_key_env = "COSTROUTER_TEST_KEY"
+
+[models.small]
+provider = "groq"
+model = "llama-3.1-8b-instant"
+
+[models.big]
+provider = "groq"
+model = "llama-3.3-70b-versatile"
+
+[routes]
+chat = ["small", "big"]
+"""
+    router = RoutedChatModel.from_config(_write(tmp_path, text))
+    openai_server.script([Reply("Hi.", prompt_tokens=1000, completion_tokens=1000)])
+    record = router.invoke("Hello").response_metadata["costrouter"]
+    assert record["reference_model"] == "llama-3.3-70b-versatile"
+    assert record["baseline_cost_usd"] == 0.00138
