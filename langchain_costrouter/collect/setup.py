@@ -22,6 +22,7 @@ from langchain_costrouter.config import load_models, load_router_kwargs
 from langchain_costrouter.errors import ConfigError, did_you_mean
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.router import CircuitBreakers
+from langchain_costrouter.router._parts import priciest_deployment
 from langchain_costrouter.routes import Deployment, Route, Tier
 
 
@@ -65,16 +66,12 @@ def price_function(router: RoutedChatModel, names: Sequence[str]) -> PriceFuncti
 
 
 def strongest_model(router: RoutedChatModel, names: Sequence[str]) -> str:
-    """The priciest of ``names`` (the router's rule for its reference model)."""
-    priced_as = {
-        d.priced_as: d.model_id
-        for r in router.route_table.values()
-        for d in r.deployments
-        if d.model_id in names
-    }
-    chosen = router.prices.most_expensive(priced_as)
+    """The priciest of ``names`` (the router's rule for its reference model), each priced
+    under its provider: genai-prices knows some models (Groq's) under their provider only."""
+    named = [d for r in router.route_table.values() for d in r.deployments if d.model_id in names]
+    chosen = priciest_deployment(router.prices, named)
     assert chosen is not None, "prices were checked when the router was built"
-    return priced_as[chosen]
+    return chosen.model_id
 
 
 def _named(

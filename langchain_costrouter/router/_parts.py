@@ -8,7 +8,7 @@ already opened cache and ledger.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -225,17 +225,18 @@ def _accountant(prices: Any, reference: str | None, routes: Mapping[str, Route])
     table = prices if isinstance(prices, PriceTable) else PriceTable()
     deployments = known_models(routes.values())
     if reference is None:
-        priciest = _priciest(table, deployments)
+        priciest = priciest_deployment(table, deployments)
         reference = None if priciest is None else priciest.priced_as
     routed = next((d for d in deployments if reference in (d.priced_as, d.model_id)), None)
     provider = None if routed is None else routed.provider
     return Accountant(prices=table, reference_model=reference, reference_provider=provider)
 
 
-def _priciest(table: PriceTable, deployments: list[Deployment]) -> Deployment | None:
+def priciest_deployment(table: PriceTable, deployments: Sequence[Deployment]) -> Deployment | None:
     """The deployment with the highest blended price (3 input : 1 output tokens, as
     `PriceTable.most_expensive` ranks), each looked up under its provider; None when
-    none has a price. A request fee is left out: it says nothing of the model's tier."""
+    none has a price. A request fee is left out: it says nothing of the model's tier.
+    ``costrouter collect`` picks its strongest model by the same rule."""
     blend, ranked = TokenCounts(input=3, output=1), {}
     for deployment in deployments:
         model, provider = deployment.priced_as, deployment.provider

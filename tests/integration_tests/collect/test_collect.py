@@ -296,3 +296,27 @@ def test_logprobs_are_recorded_for_the_models_whose_provider_returns_them(
         assert summary.min == (-1.5 if doubtful else -0.05)
         assert record.outcomes["strong"].logprobs is None  # not asked: not recorded
     assert 0 < hedged < 12
+
+
+def test_the_strongest_of_models_known_under_their_provider_only_is_found(
+    tmp_path: Path, openai_server: LocalOpenAIServer
+) -> None:
+    # genai-prices knows both llamas under groq only: the strongest (the priciest, which
+    # the judge compares with and the estimate prices) is ranked under that provider.
+    config = tmp_path / "costrouter.toml"
+    config.write_text(
+        f'[providers.groq]\nbase_url = "{openai_server.base_url}"\napi_key_env = "{KEY_ENV}"\n'
+        '[models.small]\nprovider = "groq"\nmodel = "llama-3.1-8b-instant"\n'
+        '[models.big]\nprovider = "groq"\nmodel = "llama-3.3-70b-versatile"\n'
+        '[routes]\nchat = ["small", "big"]\n',
+        encoding="utf-8",
+    )
+    prompts = write_lines(tmp_path / "p.jsonl", sum_prompts(2, seed=1, references=True))
+    options = CollectOptions(
+        prompts=prompts, config=config, task="chat", models=("small", "big"), score="exact",
+        out=tmp_path / "o.jsonl", dry_run=True, ledger="memory://",
+    )  # fmt: skip
+    report = collect(options)
+    assert report["strongest"] == "big"
+    assert report["estimate"]["by_model_usd"]["big"] > report["estimate"]["by_model_usd"]["small"]
+    assert openai_server.request_count() == 0
