@@ -141,11 +141,20 @@ def _replaced_calls(
     accountant: Accountant, served: AttemptRecord, extra: dict[str, Any], items: int
 ) -> int | None:
     """The per-item calls a batch replaced on the reference model; 0 for items sent
-    again, whose calls the batch that first carried them already counted."""
+    again, whose calls the batch that first carried them already counted.
+
+    Priced as one call of every item's tokens, plus the reference's request fee (if it
+    has one) for each other item: each per-item call would have paid it.
+    """
     if items == 0:
         return 0
-    replaced = _items(_counts(served, extra), items)
-    return _pico(accountant.model_cost(accountant.reference_model, replaced))
+    reference = accountant.reference_model
+    replaced = _pico(accountant.model_cost(reference, _items(_counts(served, extra), items)))
+    calls = extra.get("batch_size")
+    if replaced is None or not isinstance(calls, int) or calls <= 1:
+        return replaced
+    fee = _pico(accountant.model_cost(reference, TokenCounts()))
+    return None if fee is None else replaced + (calls - 1) * fee
 
 
 def _items(counts: TokenCounts, item_prompt_tokens: int) -> TokenCounts:

@@ -211,3 +211,35 @@ def test_a_recorded_lever_comes_back_as_the_picodollar_round_trip_gives_it(value
     expected = _dollars(_pico_usd(value))
     assert _as_recorded(value) == expected
     assert type(_as_recorded(value)) is type(expected)
+
+
+def test_a_batch_is_compared_with_one_request_fee_per_item_it_replaced() -> None:
+    # perplexity sonar: $1 in, $1 out per million and $12 per thousand requests. Three
+    # per-item calls would each have paid the request fee; the batch paid it once.
+    from langchain_costrouter.routes import Deployment
+
+    sonar = Deployment(
+        model=ScriptedChatModel(
+            model="sonar", answers=[_answer('{"i0": "Yes", "i1": "No", "i2": "Yes"}', 300, 20)]
+        ),
+        model_id="sonar",
+        provider="perplexity",
+    )
+    ledger = RecordingLedger()
+    router = RoutedChatModel(
+        routes={"chat": Route(tiers=(Tier(deployments=(sonar,)),))},
+        retry=NO_RETRY,
+        breakers=CircuitBreakers(),
+        ledger=ledger,
+    )
+    results = ItemBatcher(router, "Is it spam?", ["Yes", "No"], task="chat").invoke(
+        ["buy now", "hello mum", "free money"]
+    )
+    assert [r.value for r in results] == ["Yes", "No", "Yes"]
+    (record,) = ledger.records
+    per_item = _usd(record["item_prompt_tokens"], 20, 1, 1) + 3 * Decimal("0.012")
+    assert Decimal(repr(record["cost_usd"])) == _usd(300, 20, 1, 1) + Decimal("0.012")
+    assert Decimal(repr(record["baseline_cost_usd"])) == per_item
+    batching = per_item - Decimal(repr(record["cost_usd"]))
+    assert Decimal(repr(record["savings_usd"]["batching"])) == batching
+    _reconciles(record)  # type: ignore[arg-type]
