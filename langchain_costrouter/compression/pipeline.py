@@ -55,6 +55,10 @@ def compressor_failed(error: Exception) -> bool:
 
 
 STRATEGIES = ("deterministic", "llm")
+VERIFICATION_VERSION = 2
+"""The checks `_verified` makes; part of the memo key, so a shared memo (Redis) never
+serves an entry the current checks did not pass. Bump it when a check is added or
+changed (2: the numbers check)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class Settings:
             if self.llm
             else None,
             "instructions": hashlib.sha256(llm_strategy.INSTRUCTIONS.encode()).hexdigest(),
+            "verification": VERIFICATION_VERSION,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.compression import PromptCompressor
+from langchain_costrouter.compression.memo import memo_key
 from langchain_costrouter.compression.scripted import keep_leading_sentences
 from langchain_costrouter.testing import LocalOpenAIServer
 from langchain_costrouter.testing.replies import Fault, Reply
@@ -129,3 +131,25 @@ def test_a_malformed_compressor_answer_keeps_the_original_and_the_call_answers(
     assert answer.response_metadata["costrouter"]["compression_tokens_saved"] == 0
     assert openai_server.requests[1].body is not None
     assert openai_server.requests[1].body["messages"][0]["content"] == RULES
+
+
+def test_a_memo_entry_verified_by_older_checks_is_not_served(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """A shared memo (Redis) outlives an upgrade: an entry stored before a check was
+    added (the numbers check) was never verified by it, so it is compressed again."""
+    changed = "Returns within 3 days of delivery; refund 5 business days after receipt. "
+    changed += "Free shipping above 120 euros."
+    openai_server.set_responder(lambda body: Reply(changed))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    memo: dict[str, str] = {}
+    compressor = PromptCompressor(model, strategies=("llm",), min_tokens=20, cache=memo)
+    before = compressor.settings.fingerprint(())
+    before.pop("verification", None)  # the settings as the version before the check wrote them
+    memo[memo_key(RULES, before)] = json.dumps({"text": changed, "fallback_reason": None})
+    result = compressor.compress_messages([SystemMessage(RULES)])
+    assert openai_server.request_count() == 1
+    assert result.messages[0].text == RULES
+    assert result.fallback_reason is not None and "number" in result.fallback_reason
