@@ -1,7 +1,7 @@
 """Redis backend: one cache for many machines, with plain commands only.
 
 GET/SET with PX for entries, SET NX PX for coalescing locks, a compare-and-delete
-EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors, SCAN+DEL to clear. No
+EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors, SCAN TYPE+DEL to clear. No
 modules (RedisJSON, RediSearch) are needed: the semantic layer searches large lists
 with its own index, kept per machine (`index_directory`), because the search module
 is not part of a plain Redis server. Every key carries ``prefix``, so several
@@ -30,6 +30,8 @@ from langchain_costrouter.errors import ConfigError
 
 DEFAULT_PREFIX = "costrouter:cache:"
 _LIST_PAGE = 500
+_CACHE_KEY_TYPES = ("string", "list")
+"""The Redis types of the keys this backend writes (`RedisBackend.clear` deletes only these)."""
 
 _UNLOCK_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -80,16 +82,25 @@ class RedisBackend(CacheBackend):
             self._client.delete(self.prefix + key)
 
     def clear(self) -> None:
-        """Delete every key under this backend's prefix (and only those)."""
+        """Delete the cache's keys under this backend's prefix: its strings and lists.
+
+        Only those two kinds (answers and locks are strings, semantic vectors lists): a
+        budget store's accounts, leases and rate buckets are hashes and sorted sets, so
+        a budget store whose prefix extends this one (``app:`` and ``app:budgets:``, a
+        natural pair) keeps its spend. Two caches must still not share a prefix, nor
+        extend one another's. Needs Redis 6 (SCAN's TYPE filter).
+        """
+        pattern = _glob_escape(self.prefix) + "*"
         with _errors():
-            batch: list[Any] = []
-            for name in self._client.scan_iter(match=_glob_escape(self.prefix) + "*", count=500):
-                batch.append(name)
-                if len(batch) >= 500:
+            for kind in _CACHE_KEY_TYPES:
+                batch: list[Any] = []
+                for name in self._client.scan_iter(match=pattern, count=500, _type=kind):
+                    batch.append(name)
+                    if len(batch) >= 500:
+                        self._client.delete(*batch)
+                        batch.clear()
+                if batch:
                     self._client.delete(*batch)
-                    batch.clear()
-            if batch:
-                self._client.delete(*batch)
         shutil.rmtree(self.index_directory(), ignore_errors=True)
 
     def index_directory(self) -> Path:

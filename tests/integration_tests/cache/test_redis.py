@@ -10,6 +10,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import redis
 
 from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
 from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
@@ -77,6 +79,22 @@ def test_clear_touches_only_its_prefix(prefixed_url: str, redis_url: str) -> Non
     assert cache.lookup(request()) is None
     assert client.get(neighbour) == b"keep"
     client.delete(neighbour)
+
+
+def test_clear_keeps_a_budget_store_whose_prefix_extends_the_caches(redis_url: str) -> None:
+    prefix = f"costrouter-test:{uuid.uuid4().hex}:"
+    budgets = [Budget(name="day", limit_usd="1", period="day", soft_threshold=None)]
+    gate = BudgetGate(budgets, f"{redis_url}?prefix={prefix}budgets:")
+    context = CallContext("chat", {})
+    gate.reserve(context, "d", Decimal("0.5"))
+    cache = open_cache(f"{redis_url}?prefix={prefix}")
+    cache.store(request(), answer())
+    cache.clear()
+    assert cache.lookup(request()) is None
+    (status,) = gate.status(context)
+    assert status.reserved_usd == Decimal("0.5")  # the cache's clear left the budget's spend
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*client.keys(prefix + "*"))
 
 
 def test_unreachable_redis_is_a_miss_with_one_warning() -> None:
