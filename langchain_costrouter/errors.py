@@ -130,7 +130,12 @@ class MissingAPIKeyError(CostRouterError):
 
 
 class ProviderError(CostRouterError):
-    """A provider call failed. `retryable` tells whether trying again can help."""
+    """A provider call failed. `retryable` tells whether trying again can help.
+
+    ``attempts`` lists what the routed call had done when it ended (as
+    `AllTiersFailedError`'s does), its compressor's paid call included; empty when no
+    router raised it.
+    """
 
     def __init__(
         self,
@@ -148,6 +153,7 @@ class ProviderError(CostRouterError):
         self.retryable = retryable
         self.kind = kind
         self.retry_after = retry_after
+        self.attempts: list[dict[str, object]] = []
 
 
 class AllTiersFailedError(CostRouterError):

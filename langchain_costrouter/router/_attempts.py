@@ -41,16 +41,29 @@ def failed_attempt(
     return fault, failed
 
 
-def raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment) -> None:
+def raise_if_final(
+    request: Request, fault: ProviderFault, called: Called, deployment: Deployment
+) -> None:
     """Raise when no retry or later tier can fix the failure.
 
     A fatal provider error (bad key, bad request) becomes a `ProviderError` at once; a
     stream that broke after reaching the caller cannot be retried without repeating text.
+    The error lists the call's attempts: what it had paid (a compressor's call, a cut
+    stream) is charged to the caller, as a batch's items are.
     """
+    final = _final_error(fault, called, deployment)
+    if final is not None:
+        final.attempts = [dict(a) for a in request.attempts]
+        raise final from called.error
+
+
+def _final_error(
+    fault: ProviderFault, called: Called, deployment: Deployment
+) -> ProviderError | None:
     error = called.error
     assert error is not None  # a fault is a classified error
     if called.partial is not None:
-        raise ProviderError(
+        return ProviderError(
             f"{deployment.label} cut the stream after part of the answer ({fault.error_type}). "
             "The partial answer was already streamed, so it was not retried; retry the call, "
             "or add a quality check to the route's first tier to buffer its answers.",
@@ -58,9 +71,9 @@ def raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment)
             provider=deployment.provider,
             retryable=True,
             kind="stream_cut",
-        ) from error
+        )
     if not fault.escalates:
-        raise ProviderError(
+        return ProviderError(
             f"{deployment.label} rejected the request "
             f"({fault.error_type}: {error_text(error, deployment.model)}). "
             "This is not retryable: check the API key, the model name and the request.",
@@ -68,7 +81,8 @@ def raise_if_final(fault: ProviderFault, called: Called, deployment: Deployment)
             provider=deployment.provider,
             retryable=False,
             kind=fault.kind,
-        ) from error
+        )
+    return None
 
 
 def scored(

@@ -155,7 +155,7 @@ def _answer_from_tier(
             fault, failed = failed_attempt(request, parts.accountant, called, deployment, index)
             if held is not None:
                 yield from settle(request, budgets, held, failed)
-            raise_if_final(fault, called, deployment)
+            raise_if_final(request, fault, called, deployment)
             if fault.kind == "context_overflow":
                 overflow_window.append(deployment.context_window)
                 return None
