@@ -3,17 +3,25 @@
 The compressor's own model calls are steps of the same flow, so they are driven, sync
 or async, by the call's driver; each is billed as a "compressor" attempt of the call,
 and the tokens it removed are priced once the serving model is known (`_record`).
+
+A compressor whose model is a router too answers with its own record: its attempts
+(every tier it tried, its judge's calls) become this call's compressor attempts, and
+that router, when it writes to this call's ledger, leaves its answered call out of it
+(`recorded_by_caller`), so the call is in the ledger once, under the task it served.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Generator, Mapping
+from contextlib import suppress
+from contextvars import ContextVar
 from typing import Any
 
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.metadata import AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._request import Request
@@ -42,25 +50,65 @@ class Compressors:
         return self.by_task.get(request.task) or self.by_task.get(EVERY_TASK)
 
 
+_CALLER_LEDGER: ContextVar[CallSink | None] = ContextVar("costrouter_compressing_for", default=None)
+"""The ledger of the routed call whose compressor is calling its model, while it does."""
+
+
+def recorded_by_caller(ledger: CallSink) -> bool:
+    """Whether a router's answered call is a compressor's call that the routed call it
+    compresses for records (as its compressor attempts) in the same ledger store."""
+    caller = _CALLER_LEDGER.get()
+    if caller is None:
+        return False
+    spool = getattr(caller, "spool_dir", None)  # a SQL ledger's: its database and tables
+    return caller is ledger or (spool is not None and spool == getattr(ledger, "spool_dir", None))
+
+
 def compress(
-    request: Request, compressor: PromptCompressor, accountant: Accountant, budgets: Budgets
+    request: Request,
+    compressor: PromptCompressor,
+    accountant: Accountant,
+    budgets: Budgets,
+    ledger: CallSink,
 ) -> Generator[CompressorCall | Charge, Any, None]:
     """Replace the request's messages with their compressed form, billing the compressor."""
     started = time.time_ns()
-    result: CompressionResult = yield from compressor.message_steps(
-        request.messages,
-        tools=request.kwargs.get("tools"),
-        response_format=request.kwargs.get("response_format"),
-    )
+    token = _CALLER_LEDGER.set(ledger)
+    try:
+        result: CompressionResult = yield from compressor.message_steps(
+            request.messages,
+            tools=request.kwargs.get("tools"),
+            response_format=request.kwargs.get("response_format"),
+        )
+    finally:
+        with suppress(ValueError):  # a generator closed from another context: not ours
+            _CALLER_LEDGER.reset(token)
     request.replace_messages(list(result.messages))
     request.extra["compression_tokens_saved"] = max(0, result.tokens_saved)
     if request.trace is not None:
         request.trace.compressed(started, result)
     for answer in result.compressor_messages:
-        attempt = accountant.side_call(answer, request.messages, "compressor")
+        for attempt in _compressor_attempts(accountant, answer, request):
+            request.attempts.append(attempt)
+            if budgets.enabled:
+                yield Charge("compressor", attempt.get("cost_usd") or 0.0)
+
+
+def _compressor_attempts(
+    accountant: Accountant, answer: Any, request: Request
+) -> list[AttemptRecord]:
+    """The compressor's answer as attempts: a routed answer's own attempts (what that
+    router paid, priced by its table), else the answer priced as one side call."""
+    routed = answer.response_metadata.get("costrouter")
+    attempts = routed.get("attempts") if isinstance(routed, Mapping) else None
+    if isinstance(attempts, list) and attempts:
+        found = [AttemptRecord(**a) for a in attempts if isinstance(a, Mapping)]  # type: ignore[typeddict-item]
+        for attempt in found:
+            attempt.pop("avoided_cost_usd", None)  # a hit's saving is that router's
+    else:
+        found = [accountant.side_call(answer, request.messages, "compressor")]
+    for attempt in found:
         attempt.update(
             {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
         )
-        request.attempts.append(attempt)
-        if budgets.enabled:
-            yield Charge("compressor", attempt.get("cost_usd") or 0.0)
+    return found

@@ -56,7 +56,11 @@ def serve(request: Request, stages: Stages) -> Generator[Step, Any, AIMessage]:
     try:
         if (compressor := stages.compressors.for_request(request)) is not None:
             yield from compress(
-                request, compressor, stages.cascade.accountant, stages.cascade.budgets
+                request,
+                compressor,
+                stages.cascade.accountant,
+                stages.cascade.budgets,
+                stages.recorder.ledger,
             )
         outcome = yield from run_cascade(request, stages.cascade)
     except BaseException as error:  # recorded, then raised as it is

@@ -21,6 +21,7 @@ from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record, usage_of
 from langchain_costrouter.router._cascade import CascadeOutcome
 from langchain_costrouter.router._children import merge_chunks
+from langchain_costrouter.router._compress import recorded_by_caller
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.routes import Deployment
 
@@ -74,7 +75,7 @@ class Recorder:
         }
         if served.get("usage_estimated") and served.get("usage"):  # counted, not reported
             message.usage_metadata = served["usage"]  # type: ignore[assignment]
-        self._write(record, request)
+        self._write(record, request, answered=True)
         return message
 
     def serve_hit(self, request: Request, hit: AIMessage) -> AIMessage:
@@ -87,7 +88,7 @@ class Recorder:
         if message.usage_metadata:
             # langchain-core's own cache hits keep the tokens and add total_cost 0.
             cast(dict[str, Any], message.usage_metadata)["total_cost"] = 0
-        self._write(record, request)
+        self._write(record, request, answered=True)
         return message
 
     def fail(self, request: Request, error: BaseException) -> None:
@@ -186,19 +187,25 @@ class Recorder:
         if saved:
             request.extra["compression_saved_usd"] = self.accountant.input_cost(served, saved)
 
-    def _write(self, record: CostRouterMetadata, request: Request) -> None:
+    def _write(
+        self, record: CostRouterMetadata, request: Request, *, answered: bool = False
+    ) -> None:
         """Stamp the record with its run and reference model; one ledger row per attempt;
         then the call's telemetry, from the same record.
 
-        A ledger failure never fails the call: the ledger warns and keeps rows for retry.
+        An answered compressor call that the routed call it compresses for records in
+        the same ledger is left to it (`_compress.recorded_by_caller`); a failed one is
+        recorded here, as its caller only sees the answers. A ledger failure never fails
+        the call: the ledger warns and keeps rows for retry.
         """
         reference = self.accountant.reference_model
         run_id = request.run_id
         record["run_id"] = run_id
         record["reference_model"] = reference
-        self.ledger.add_call(
-            record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
-        )
+        if not (answered and recorded_by_caller(self.ledger)):
+            self.ledger.add_call(
+                record, run_id=run_id, when=datetime.now(UTC), reference_model=reference
+            )
         if request.trace is not None:
             request.trace.ended(record)
 
