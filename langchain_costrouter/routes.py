@@ -63,6 +63,7 @@ class Deployment:
         label(self.provider, "provider")
         if self.context_window is not None:
             whole_number(self.context_window, "context_window", low=1)
+        _check_one_answer(self.model)
         return self
 
     @property
@@ -72,6 +73,20 @@ class Deployment:
     @property
     def priced_as(self) -> str:
         return self.price_model or self.model_id
+
+
+def _check_one_answer(model: BaseChatModel) -> None:
+    """A child built to ask for several choices (``ChatOpenAI(n=2)``, or ``n`` in its
+    ``model_kwargs``) is refused: every choice is billed, and the router serves, checks,
+    caches and records one (a call's own ``n`` is refused the same way)."""
+    model_kwargs = getattr(model, "model_kwargs", None)
+    for n in (getattr(model, "n", None), (model_kwargs or {}).get("n")):
+        if n is not None and not (type(n) is int and n == 1):
+            raise ConfigError(
+                f"the chat model asks for n={n!r} answers per call; a routed call returns "
+                "one, and every choice would be billed. Build it without n (or n=1).",
+                key="model",
+            )
 
 
 @dataclass(frozen=True)

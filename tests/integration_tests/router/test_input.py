@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from langchain_costrouter import RoutedChatModel
-from langchain_costrouter.errors import InvalidRequestError
+from langchain_costrouter.errors import ConfigError, InvalidRequestError
 from langchain_costrouter.testing import LocalOpenAIServer
 from tests.server_fixtures import openai_chat
 
@@ -27,3 +27,16 @@ def test_n_above_one_is_refused_before_the_provider_is_paid(
         CALLS[how](router)
     assert openai_server.request_count() == 0
     assert router.invoke("hello", task="chat", n=1).content  # one answer is fine
+
+
+@pytest.mark.filterwarnings("ignore:Parameters {'n'} should be specified explicitly")
+@pytest.mark.parametrize("asks", [{"n": 2}, {"model_kwargs": {"n": 3}}])
+def test_a_child_built_to_ask_for_several_answers_is_refused_at_build(
+    openai_server: LocalOpenAIServer, asks: dict[str, object]
+) -> None:
+    child = openai_chat(openai_server, "gpt-4o-mini", **asks)
+    with pytest.raises(ConfigError, match=r"routes\.chat.*answers per call") as raised:
+        RoutedChatModel(routes={"chat": [child]})
+    assert "Build it without n" in str(raised.value)
+    assert openai_server.request_count() == 0
+    assert RoutedChatModel(routes={"chat": [openai_chat(openai_server, "m", n=1)]})
