@@ -198,6 +198,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             model=_model_name(metadata, params, serialized),
             provider=metadata.get("ls_provider"),
             prompt=prompt,
+            role="compressor" if metadata.get("costrouter_role") == "compressor" else "answer",
         )
         with self._lock:
             self._runs[run_id] = run

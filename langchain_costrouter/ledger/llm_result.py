@@ -33,6 +33,8 @@ class RunStart:
     provider: str | None
     prompt: Sequence[BaseMessage] | Sequence[str]
     nested_rows: list[LedgerRow] = field(default_factory=list)
+    role: str = "answer"
+    """``"compressor"`` for a `PromptCompressor`'s call (its run metadata says so)."""
 
     def estimated_prompt_tokens(self) -> int:
         """tiktoken estimate of the prompt, for providers that report no usage."""
@@ -135,6 +137,7 @@ def rows_from_error(error: BaseException, run: RunStart, end: RunEnd) -> list[Le
             accepted=False,
             error=type(error).__name__,
             latency_ms=end.latency_ms,
+            role=run.role,
         )
     ]
 
@@ -160,6 +163,8 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
     )
     reference = pricing.reference_model or model
     baseline = priced.cost_usd if reference == model else pricing.prices.baseline(counts, reference)
+    if run.role == "compressor":  # a call made only to compress: nothing it replaced
+        baseline = Decimal(0)
     cost = Decimal(0) if cache_hit else priced.cost_usd
     row = LedgerRow(
         time=end.when,
@@ -180,18 +185,23 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
         cache_hit=cache_hit,
         latency_ms=end.latency_ms,
         usage_estimated=not counted,
+        role=run.role,
     )
-    return replace(row, **_plain_savings(cost, baseline, cache_hit))
+    return replace(row, **_plain_savings(cost, baseline, cache_hit, run.role))
 
 
 def _plain_savings(
-    cost: Decimal | None, baseline: Decimal | None, cache_hit: bool
+    cost: Decimal | None, baseline: Decimal | None, cache_hit: bool, role: str
 ) -> dict[str, Any]:
-    """A call outside the router saves by its model choice, or by LangChain's cache."""
+    """A call outside the router saves by its model choice, or by LangChain's cache; a
+    compressor's call (``prompt | PromptCompressor(llm) | model``) is compression's cost,
+    as the router counts its compressor's calls. What it saved is not seen here: the
+    model after it is measured on the prompt as sent (``compressors=`` measures both)."""
     if cost is None or baseline is None:
         return {}
     levers: dict[str, Decimal | None] = dict.fromkeys(LEVERS, Decimal(0))
-    levers["cache" if cache_hit else "routing"] = baseline - cost
+    lever = "compression" if role == "compressor" else "cache" if cache_hit else "routing"
+    levers[lever] = baseline - cost
     return {f"saved_{lever}_usd": amount for lever, amount in levers.items()}
 
 

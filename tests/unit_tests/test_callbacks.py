@@ -340,3 +340,40 @@ def test_routed_chat_model_with_the_handlers_ledger_counts_once() -> None:
     router.invoke("hi", config={"callbacks": [CostCallbackHandler(ledger)]})
     (row,) = ledger.rows()
     assert (row.model, row.cost_usd) == ("gpt-4o-mini", Decimal("0.00027"))
+
+
+def test_a_compressor_in_a_chain_is_recorded_as_compression_spend() -> None:
+    """``prompt | PromptCompressor(llm) | model``: the compressor's call is a "compressor"
+    row, and spend the call would not have made without the package (a baseline of 0,
+    its cost compression's), not an answer that saved against the reference model."""
+    from pathlib import Path
+
+    from langchain_costrouter.compression import PromptCompressor
+    from langchain_costrouter.compression.scripted import (
+        ScriptedCompressorModel,
+        keep_leading_sentences,
+    )
+
+    bloated = (
+        Path(__file__).parents[1] / "data" / "compression" / "bloated_system_prompt.md"
+    ).read_text()
+    prices = PriceTable({"scripted-compressor": ModelPrice(input_per_mtok=1, output_per_mtok=2)})
+    handler = CostCallbackHandler(InMemoryLedger(), prices=prices, reference_model="gpt-5")
+    compressor = PromptCompressor(ScriptedCompressorModel(rewrite=keep_leading_sentences(0.5)))
+    chain = (
+        RunnableLambda(lambda q: [("system", bloated), ("user", q)]) | compressor | mini(answer())
+    )
+    chain.invoke("hi", config={"callbacks": [handler], "metadata": {"task": "chat"}})
+    spent, answered = handler.ledger.rows()
+    assert (spent.model, spent.role, answered.role) == (
+        "scripted-compressor",
+        "compressor",
+        "answer",
+    )
+    assert spent.cost_usd is not None and spent.cost_usd > 0
+    assert spent.baseline_cost_usd == 0
+    assert spent.saved_compression_usd == -spent.cost_usd
+    assert (spent.saved_routing_usd, spent.saved_cascade_usd) == (0, 0)
+    (summary,) = handler.ledger.summary(by="all")
+    assert summary.compression_cost_usd == spent.cost_usd
+    assert summary.savings_usd == answered.saved_routing_usd - spent.cost_usd
