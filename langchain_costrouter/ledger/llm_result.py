@@ -95,6 +95,10 @@ class _Answer:
         usage = self.usage
         return bool(usage and (usage.get("input_tokens") or usage.get("output_tokens")))
 
+    def langchain_cache_hit(self) -> bool:
+        """LangChain's own cache marks a hit with ``total_cost`` 0: nothing was spent."""
+        return self.usage is not None and self.usage.get("total_cost") == 0
+
     def service_tier(self) -> str | None:
         tier = self.response_metadata.get("service_tier") or self.llm_output.get("service_tier")
         return tier if isinstance(tier, str) else None
@@ -111,7 +115,11 @@ def rows_from_result(
     answer = _Answer.of(result)
     record = answer.response_metadata.get("costrouter")
     if isinstance(record, Mapping):
-        return _routed_rows(cast(CostRouterMetadata, record), run, end)
+        if not answer.langchain_cache_hit():
+            return _routed_rows(cast(CostRouterMetadata, record), run, end)
+        # A routed answer replayed by LangChain's cache: its record (and run id) is the
+        # first call's; counted again it would merge into that call. It is a free hit.
+        run = replace(run, task=_label(record.get("task")) or run.task)
     if not answer.counted() and run.nested_rows:
         return []
     return [_plain_row(answer, run, end, pricing)]
@@ -154,8 +162,7 @@ def _routed_rows(record: CostRouterMetadata, run: RunStart, end: RunEnd) -> list
 def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) -> LedgerRow:
     model = answer.model() or run.model or "unknown"
     usage = answer.usage
-    # LangChain's own cache marks a hit with total_cost 0: nothing was spent.
-    cache_hit = usage is not None and usage.get("total_cost") == 0
+    cache_hit = answer.langchain_cache_hit()
     counted = answer.counted()
     counts = token_counts(usage) if counted else _estimate(run, answer.generation)
     priced = pricing.prices.price(
@@ -228,3 +235,7 @@ def _llm_output_usage(llm_output: Mapping[str, Any] | None) -> dict[str, Any] | 
         "input_token_details": {"cache_read": cached or 0},
         "output_token_details": {"reasoning": reasoning or 0},
     }
+
+
+def _label(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -9,8 +9,11 @@ from pathlib import Path
 import openai
 import pytest
 from langchain_core.caches import InMemoryCache
+from langchain_core.globals import set_llm_cache
 from langchain_core.prompts import ChatPromptTemplate
 
+from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.cache import CostRouterLLMCache
 from langchain_costrouter.callbacks import CostCallbackHandler
 from langchain_costrouter.cli import main
 from langchain_costrouter.ledger import InMemoryLedger, open_ledger
@@ -138,6 +141,30 @@ def test_langchain_cache_hit_is_free_and_records_the_avoided_cost(
     assert miss.cost_usd == Decimal("0.00012")  # 400 x 0.15 + 100 x 0.60
     assert (hit.cache_hit, hit.cost_usd) == (True, Decimal(0))
     assert miss.baseline_cost_usd == hit.baseline_cost_usd == Decimal("0.0015")  # on gpt-5
+
+
+@pytest.mark.parametrize("ledger", [None, "memory://"])
+def test_a_routed_answer_from_langchains_cache_is_a_free_cache_hit(
+    openai_server: LocalOpenAIServer, ledger: str | None
+) -> None:
+    # The replayed answer carries the first call's record (and run id): counted as that
+    # call again, the hit was merged into it and vanished from the handler's ledger.
+    openai_server.script([Reply("Paris.", prompt_tokens=400, completion_tokens=100)])
+    handler = CostCallbackHandler(InMemoryLedger(), reference_model="gpt-5")
+    router = RoutedChatModel(
+        routes={"qa": [openai_chat(openai_server, model="gpt-4o-mini")]}, ledger=ledger
+    )
+    set_llm_cache(CostRouterLLMCache.from_url("memory://"))  # no cache of its own: core's
+    try:
+        for _ in range(2):
+            router.invoke("capital?", config={"callbacks": [handler]})
+    finally:
+        set_llm_cache(None)
+    assert openai_server.request_count() == 1
+    miss, hit = handler.ledger.rows()
+    assert (miss.cache_hit, miss.cost_usd) == (False, Decimal("0.00012"))
+    assert (hit.task, hit.model, hit.cache_hit, hit.cost_usd) == ("qa", "gpt-4o-mini", True, 0)
+    assert hit.saved_cache_usd == hit.baseline_cost_usd == Decimal("0.0015")  # on gpt-5
 
 
 def test_provider_error_is_a_row_without_cost(openai_server: LocalOpenAIServer) -> None:
