@@ -64,6 +64,7 @@ class Deployment:
         if self.context_window is not None:
             whole_number(self.context_window, "context_window", low=1)
         _check_one_answer(self.model)
+        _check_not_a_router(self.model)
         return self
 
     @property
@@ -73,6 +74,22 @@ class Deployment:
     @property
     def priced_as(self) -> str:
         return self.price_model or self.model_id
+
+
+def _check_not_a_router(model: BaseChatModel) -> None:
+    """A router is refused as a deployment: the outer router would price its calls as an
+    unknown model, record them twice on a shared ledger (the inner router's rows and one
+    for it as a model), and no budget could reserve its worst case. Its tiers, in the
+    outer route, do the same routing with one row per provider call. (Known by its
+    ``_llm_type``: this module cannot import the router.)"""
+    if model._llm_type == "costrouter":
+        raise ConfigError(
+            "a RoutedChatModel cannot be a route's deployment: its calls would be priced "
+            "as an unknown model and recorded twice. Put its models in this route's tiers "
+            "instead (Route(tiers=(Tier.of(cheap, check, threshold), Tier.of(strong))), "
+            "its routes as more task labels of one router, or make it a PromptCompressor's "
+            "model (compressors=...), where its calls are recorded once."
+        )
 
 
 def _check_one_answer(model: BaseChatModel) -> None:

@@ -107,3 +107,19 @@ def test_tier_of_takes_thresholds_in_the_unit_interval(threshold: object) -> Non
 def test_a_calibrated_never_accept_threshold_above_one_is_kept() -> None:
     tier = Tier(deployments=Tier.of(CHEAP).deployments, threshold=1.0 + 1e-9)
     assert normalise_routes({"chat": [tier]})["chat"].tiers[0] is tier
+
+
+def test_a_router_as_a_routes_deployment_is_a_config_error() -> None:
+    """A router answering as another router's deployment is recorded twice on a shared
+    ledger (its own rows, and one for it as a model), priced as an unknown model
+    'costrouter' (its real cost lost), and no budget can reserve for it."""
+    from langchain_costrouter import RoutedChatModel
+    from langchain_costrouter.routes import Deployment
+
+    inner = RoutedChatModel(routes={"chat": [CHEAP]})
+    with pytest.raises(ConfigError, match=r"routes\.chat\[0\].*RoutedChatModel.*tiers"):
+        RoutedChatModel(routes={"chat": [inner, STRONG]})
+    priced = Deployment(inner, "inner", "own", price_model="cheap")  # still two rows a call
+    for build in (lambda: Tier.of(inner), lambda: Tier.of(priced)):
+        with pytest.raises(ConfigError, match="PromptCompressor"):
+            build()
