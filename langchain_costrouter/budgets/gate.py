@@ -12,11 +12,12 @@ import asyncio
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal
 
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
+from langchain_costrouter.budgets.counted import note_settled
 from langchain_costrouter.budgets.model import Budget, CallContext, RateLimit
 from langchain_costrouter.budgets.money import from_pico, to_pico
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
@@ -159,6 +160,7 @@ class BudgetGate:
         except BudgetStoreError as error:
             warn_unsettled(reservation, error)
             return Settlement(from_pico(actual))
+        note_settled(self.store, reservation.claims)
         return self._settlement(reservation.claims, actual, spent)
 
     async def asettle(
@@ -173,6 +175,7 @@ class BudgetGate:
         except BudgetStoreError as error:
             warn_unsettled(reservation, error)
             return Settlement(from_pico(actual))
+        note_settled(self.store, reservation.claims)
         return self._settlement(reservation.claims, actual, spent)
 
     def release(self, reservation: Reservation) -> None:
@@ -183,17 +186,37 @@ class BudgetGate:
         await self.asettle(reservation, 0)
 
     def charge(
-        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+        self,
+        context: CallContext,
+        deployment: str,
+        cost_usd: Decimal | float,
+        *,
+        counted: Collection[str] = (),
     ) -> Settlement:
         """Count a cost that nothing reserved (a quality check's judge, a compressor) on
         every budget of the call, in one store operation. Pass an estimate when the
-        price is unknown: there is no reservation to fall back on."""
-        return self.settle(self._new(context, deployment, 0), cost_usd)
+        price is unknown: there is no reservation to fall back on. ``counted`` names
+        budgets that counted this cost already (a nested router's, `budgets.counted`):
+        they are left out, so a dollar counts once."""
+        return self.settle(self._uncounted(context, deployment, counted), cost_usd)
 
     async def acharge(
-        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+        self,
+        context: CallContext,
+        deployment: str,
+        cost_usd: Decimal | float,
+        *,
+        counted: Collection[str] = (),
     ) -> Settlement:
-        return await self.asettle(self._new(context, deployment, 0), cost_usd)
+        return await self.asettle(self._uncounted(context, deployment, counted), cost_usd)
+
+    def _uncounted(
+        self, context: CallContext, deployment: str, counted: Collection[str]
+    ) -> Reservation:
+        charge = self._new(context, deployment, 0)
+        if counted:
+            charge.claims = tuple(c for c in charge.claims if c.budget.name not in counted)
+        return charge
 
     def downgrade_target(
         self, context: CallContext, options: Sequence[tuple[str, Decimal | float]]

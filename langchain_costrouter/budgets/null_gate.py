@@ -6,7 +6,7 @@ router without budgets pays a few attribute lookups per attempt and nothing else
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from langchain_costrouter.budgets.model import CallContext
@@ -46,12 +46,22 @@ class NullBudgetGate:
         return None
 
     def charge(
-        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+        self,
+        context: CallContext,
+        deployment: str,
+        cost_usd: Decimal | float,
+        *,
+        counted: Collection[str] = (),
     ) -> Settlement:
         return _NOTHING_HELD
 
     async def acharge(
-        self, context: CallContext, deployment: str, cost_usd: Decimal | float
+        self,
+        context: CallContext,
+        deployment: str,
+        cost_usd: Decimal | float,
+        *,
+        counted: Collection[str] = (),
     ) -> Settlement:
         return _NOTHING_HELD
 

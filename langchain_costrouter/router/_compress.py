@@ -18,6 +18,7 @@ from contextlib import suppress
 from contextvars import ContextVar
 from typing import Any
 
+from langchain_costrouter.budgets.counted import counting, stop_counting
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
@@ -71,9 +72,15 @@ def compress(
     budgets: Budgets,
     ledger: CallSink,
 ) -> Generator[CompressorCall | Charge, Any, None]:
-    """Replace the request's messages with their compressed form, billing the compressor."""
+    """Replace the request's messages with their compressed form, billing the compressor.
+
+    A routed compressor's attempts are charged to this call's budgets except those its
+    router settled on the same store already (`budgets.counted`): a dollar counts once.
+    """
     started = time.time_ns()
     token = _CALLER_LEDGER.set(ledger)
+    store = getattr(budgets.gate, "store", None)  # None: no budgets
+    counted, counting_token = counting(store) if store is not None else (None, None)
     try:
         result: CompressionResult = yield from compressor.message_steps(
             request.messages,
@@ -83,25 +90,32 @@ def compress(
     finally:
         with suppress(ValueError):  # a generator closed from another context: not ours
             _CALLER_LEDGER.reset(token)
+        if counting_token is not None:
+            stop_counting(counting_token)
     request.replace_messages(list(result.messages))
     request.extra["compression_tokens_saved"] = max(0, result.tokens_saved)
     if request.trace is not None:
         request.trace.compressed(started, result)
     for answer in result.compressor_messages:
-        for attempt in _compressor_attempts(accountant, answer, request):
+        found, routed = _compressor_attempts(accountant, answer, request)
+        skip = frozenset(counted.budgets) if routed and counted is not None else frozenset()
+        for attempt in found:
             request.attempts.append(attempt)
             if budgets.enabled:
-                yield Charge("compressor", attempt.get("cost_usd") or 0.0)
+                yield Charge("compressor", attempt.get("cost_usd") or 0.0, counted=skip)
 
 
 def _compressor_attempts(
     accountant: Accountant, answer: Any, request: Request
-) -> list[AttemptRecord]:
+) -> tuple[list[AttemptRecord], bool]:
     """The compressor's answer as attempts: a routed answer's own attempts (what that
-    router paid, priced by its table), else the answer priced as one side call."""
-    routed = answer.response_metadata.get("costrouter")
-    attempts = routed.get("attempts") if isinstance(routed, Mapping) else None
+    router paid, priced by its table), else the answer priced as one side call; and
+    whether it was routed."""
+    record = answer.response_metadata.get("costrouter")
+    attempts = record.get("attempts") if isinstance(record, Mapping) else None
+    routed = False
     if isinstance(attempts, list) and attempts:
+        routed = True
         found = [AttemptRecord(**a) for a in attempts if isinstance(a, Mapping)]  # type: ignore[typeddict-item]
         for attempt in found:
             attempt.pop("avoided_cost_usd", None)  # a hit's saving is that router's
@@ -111,4 +125,4 @@ def _compressor_attempts(
         attempt.update(
             {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
         )
-    return found
+    return found, routed

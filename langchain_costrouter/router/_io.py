@@ -302,7 +302,11 @@ _PERFORM: dict[type, tuple[Callable[[RouterIO, Any], Any], Callable[[RouterIO, A
         lambda io, s: io.gate.asettle(s.reservation, s.cost_usd),
     ),
     Charge: (
-        lambda io, s: io.gate.charge(io.request.budget_context(), s.role, s.cost_usd),
-        lambda io, s: io.gate.acharge(io.request.budget_context(), s.role, s.cost_usd),
+        lambda io, s: io.gate.charge(
+            io.request.budget_context(), s.role, s.cost_usd, counted=s.counted
+        ),
+        lambda io, s: io.gate.acharge(
+            io.request.budget_context(), s.role, s.cost_usd, counted=s.counted
+        ),
     ),
 }

@@ -117,10 +117,12 @@ class Settle:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """Count a side call's cost (a judge, a compressor) on the call's budgets."""
+    """Count a side call's cost (a judge, a compressor) on the call's budgets, except
+    those in ``counted`` (a nested router's, which counted it already)."""
 
     role: str
     cost_usd: float
+    counted: frozenset[str] = frozenset()
 
 
 class Called(NamedTuple):

@@ -18,6 +18,9 @@ from langchain_costrouter import (
     RoutedChatModel,
     Tier,
 )
+from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
+from langchain_costrouter.budgets.memory_store import MemoryStore
+from langchain_costrouter.budgets.store import BudgetStore
 from langchain_costrouter.checks import LabelSet
 from langchain_costrouter.compression.scripted import (
     ScriptedCompressorModel,
@@ -39,7 +42,12 @@ PRICES = PriceTable(
 
 
 def _routers(
-    outer_ledger: Ledger, inner_ledger: Ledger, *, cascade: bool = False
+    outer_ledger: Ledger,
+    inner_ledger: Ledger,
+    *,
+    cascade: bool = False,
+    outer_budgets: dict[str, Any] | None = None,
+    inner_budgets: dict[str, Any] | None = None,
 ) -> RoutedChatModel:
     compressor = Tier.of(ScriptedCompressorModel(rewrite=keep_leading_sentences(0.5)))
     tiers = (compressor,)
@@ -51,6 +59,7 @@ def _routers(
         prices=PRICES,
         ledger=inner_ledger,
         breakers=CircuitBreakers(),
+        **(inner_budgets or {}),
     )
     return RoutedChatModel(
         routes={"chat": [ScriptedChatModel(model="big", answers=["ok"])]},
@@ -58,6 +67,7 @@ def _routers(
         ledger=outer_ledger,
         compressors={"*": PromptCompressor(inner.with_config(metadata={"task": "compress"}))},
         breakers=CircuitBreakers(),
+        **(outer_budgets or {}),
     )
 
 
@@ -119,3 +129,52 @@ async def test_an_awaited_call_records_its_routed_compressor_once() -> None:
         ("chat", "answer"),
     ]
     assert _total(ledger) == Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+
+
+def _spent(store: BudgetStore | str, name: str = "daily") -> Decimal:
+    gate = BudgetGate([Budget(name=name, limit_usd=10, per=None)], store)
+    (status,) = gate.status(CallContext(task="chat"))
+    return status.spent_usd
+
+
+def _budgeted(store: BudgetStore | str, name: str = "daily") -> dict[str, Any]:
+    return {"budgets": [Budget(name=name, limit_usd=10, per=None)], "budget_store": store}
+
+
+@pytest.mark.parametrize("cascade", [False, True], ids=["one-tier", "escalated"])
+def test_a_routed_compressor_on_the_same_budget_store_is_counted_once(cascade: bool) -> None:
+    store, ledger = MemoryStore(), InMemoryLedger()
+    budgeted = _budgeted(store)
+    router = _routers(
+        ledger, ledger, cascade=cascade, outer_budgets=budgeted, inner_budgets=budgeted
+    )
+    record = _ask(router)
+    assert _spent(store) == _total(ledger) == Decimal(repr(record["cost_usd"]))
+
+
+async def test_two_routers_on_one_sqlite_budget_store_count_an_awaited_call_once(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'budgets.sqlite'}"
+    ledger = InMemoryLedger()  # each router opens its own store on the same file
+    router = _routers(ledger, ledger, outer_budgets=_budgeted(url), inner_budgets=_budgeted(url))
+    answer = await router.ainvoke([SystemMessage(PROMPT), HumanMessage("Hi")], task="chat")
+    cost = Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+    assert _spent(url) == _total(ledger) == cost
+
+
+def test_the_callers_other_budgets_still_count_a_routed_compressor() -> None:
+    store, ledger = MemoryStore(), InMemoryLedger()
+    router = _routers(
+        ledger,
+        ledger,
+        outer_budgets=_budgeted(store, "outer"),
+        inner_budgets=_budgeted(store, "inner"),
+    )
+    record = _ask(router)
+    compressor = sum(
+        Decimal(repr(a["cost_usd"])) for a in record["attempts"] if a.get("role") == "compressor"
+    )
+    assert compressor > 0
+    assert _spent(store, "outer") == Decimal(repr(record["cost_usd"]))
+    assert _spent(store, "inner") == compressor
