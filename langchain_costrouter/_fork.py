@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _writers: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 _held: list[threading.Lock] = []
@@ -32,6 +34,49 @@ def hold_across_fork(writer: object, lock_attribute: str) -> None:
     a forked child). Only a weak reference to ``writer`` is kept.
     """
     _writers[writer] = lock_attribute
+
+
+class ForkGate:
+    """For writes made on the callers' threads, many at once (the SQLite budget store's).
+
+    `entered` lets any number of writes run together; a fork (``acquire``, through
+    `hold_across_fork`) waits until none is under way and keeps new ones out until it is
+    done. The fork keeps the gate's lock from then on, so no thread of the parent holds
+    it when the child is copied.
+    """
+
+    def __init__(self) -> None:
+        """A gate with no write under way."""
+        self._changed = threading.Condition(threading.Lock())
+        self._writing = 0
+        self._forking = False
+
+    @contextmanager
+    def entered(self) -> Iterator[None]:
+        """Run the body as one write a fork waits for."""
+        with self._changed:
+            while self._forking:
+                self._changed.wait()
+            self._writing += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writing -= 1
+                self._changed.notify_all()
+
+    def acquire(self) -> None:
+        """Wait for the writes under way, shut out new ones; the lock stays held."""
+        self._changed.acquire()
+        self._forking = True
+        while self._writing:
+            self._changed.wait()
+
+    def release(self) -> None:
+        """Let writes in again (in the parent and in the child)."""
+        self._forking = False
+        self._changed.notify_all()
+        self._changed.release()
 
 
 def _before_fork() -> None:

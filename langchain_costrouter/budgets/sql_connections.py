@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from langchain_costrouter._fork import ForkGate, hold_across_fork
 from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets.sql_schema import BudgetTables, create_tables
 from langchain_costrouter.errors import BudgetStoreError, ConfigError
@@ -68,13 +69,18 @@ class SQLConnections:
             weakref.WeakKeyDictionary()
         )
         self._tables_ready = False
+        # Work on SQLite runs on the callers' threads: a fork must not copy a transaction
+        # under way, or the child's SQLite thinks the write lock is held for ever (_fork).
+        self._fork_gate = ForkGate()
+        if not self.postgres:
+            hold_across_fork(self, "_fork_gate")
         os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
 
     def run(self, work: Callable[..., T], autocommit: bool, *args: Any) -> T:
         """``work(connection, *args)``; ``autocommit`` for work of one statement."""
         for attempt in (1, 2):
             try:
-                with self.errors():
+                with self.errors(), self._fork_gate.entered():
                     if not self._tables_ready:
                         with self.engine.connect() as conn:
                             self._in_transactions(conn)
