@@ -15,6 +15,7 @@ from langchain_costrouter.checks.base import CheckResult
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.router._compress import routed_attempts
 from langchain_costrouter.router._faults import ProviderFault, classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called
@@ -87,28 +88,35 @@ def _final_error(
 
 def scored(
     request: Request, accountant: Accountant, record: AttemptRecord, result: CheckResult
-) -> tuple[float, float]:
-    """Note the check's verdict on the attempt; a judge's own calls become attempts.
+) -> tuple[float, float, float]:
+    """Note the check's verdict on the attempt; a judge's own calls become attempts (a
+    routed judge's: that router's attempts, `_compress.routed_attempts`).
 
-    Returns the score and what the judge's calls cost (for the call's budgets).
+    Returns the score, what the judge's plain calls cost and what its routed calls cost
+    (for the call's budgets: a router may have counted those already).
     """
     record["score"] = result.score
     if result.reason:
         record["check_reason"] = result.reason
-    judged = 0.0
+    judged = routed = 0.0
     for side_call in result.cost_messages:
-        side = accountant.side_call(side_call, request.messages, "judge")
-        side.update(
-            {
-                "tier": record.get("tier", 0),
-                "accepted": False,
-                "role": "judge",
-                "reason": f"quality check of {record.get('model')}",
-            }
-        )
-        request.attempts.append(side)
-        judged += side.get("cost_usd") or 0.0
-    return result.score, judged
+        found = routed_attempts(side_call)
+        sides = found or [accountant.side_call(side_call, request.messages, "judge")]
+        for side in sides:
+            side.update(
+                {
+                    "tier": record.get("tier", 0),
+                    "accepted": False,
+                    "role": "judge",
+                    "reason": f"quality check of {record.get('model')}",
+                }
+            )
+            request.attempts.append(side)
+            if found is None:
+                judged += side.get("cost_usd") or 0.0
+            else:
+                routed += side.get("cost_usd") or 0.0
+    return result.score, judged, routed
 
 
 def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:

@@ -15,9 +15,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from langchain_costrouter.checks.base import CheckResult
+from langchain_costrouter.checks.base import CheckResult, QualityCheck
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError
-from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord
+from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._attempts import (
     failed_attempt,
@@ -30,6 +30,7 @@ from langchain_costrouter.router._attempts import (
 )
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._budget import Budgets, hold, settle
+from langchain_costrouter.router._compress import enter_nested, leave_nested
 from langchain_costrouter.router._faults import backoff_delay
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called, CallModel, Charge, RunCheck, Sleep, Step
@@ -55,6 +56,8 @@ class CascadeParts:
     rng: random.Random
     default_max_tokens: int
     budgets: Budgets
+    ledger: CallSink | None = None
+    """The router's ledger: a judge that is a router on it leaves its rows to the call."""
 
 
 @dataclass(slots=True)
@@ -97,10 +100,8 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
         score = 1.0
         if judge.check is not None:
             previous = tuple(answer[2] for answer in answered)
-            result: CheckResult = yield RunCheck(judge.check, message, previous)
-            score, judged = scored(request, parts.accountant, record, result)
-            if judged and parts.budgets.enabled:
-                yield Charge("judge", judged)
+            check = judge.check
+            score = yield from _judge(request, parts, check, record, message, previous)
         answered.append((score, index, message, deployment, record))
         if judge.check is None or score >= judge.threshold:
             record["accepted"] = True
@@ -167,6 +168,31 @@ def _answer_from_tier(
             )
             yield Sleep(delay)
     return None
+
+
+def _judge(
+    request: Request,
+    parts: CascadeParts,
+    check: QualityCheck,
+    record: AttemptRecord,
+    message: AIMessage,
+    previous: tuple[AIMessage, ...],
+) -> Generator[Step, Any, float]:
+    """Run the tier's check and bill its calls. A judge whose model is a router on this
+    call's ledger leaves its rows to this call, and the budgets it counted on this
+    call's store are not charged again (`_compress.enter_nested`)."""
+    nested = enter_nested(parts.ledger, parts.budgets.gate)
+    try:
+        result: CheckResult = yield RunCheck(check, message, previous)
+    finally:
+        leave_nested(nested)
+    score, judged, routed = scored(request, parts.accountant, record, result)
+    if parts.budgets.enabled:
+        if judged:
+            yield Charge("judge", judged)
+        if routed:
+            yield Charge("judge", routed, counted=nested.skip())
+    return score
 
 
 def _judging_tier(route: Route, tier: Tier, deployment: Deployment, record: AttemptRecord) -> Tier:

@@ -8,6 +8,8 @@ A compressor whose model is a router too answers with its own record: its attemp
 (every tier it tried, its judge's calls) become this call's compressor attempts, and
 that router, when it writes to this call's ledger, leaves its answered call out of it
 (`recorded_by_caller`), so the call is in the ledger once, under the task it served.
+A quality check's judge that is a router is the same kind of side call
+(`_cascade` runs it inside `enter_nested`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Mapping
 from contextlib import suppress
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_costrouter.budgets.counted import counting, stop_counting
+from langchain_costrouter.budgets.counted import Counted, counting, stop_counting
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
@@ -65,6 +68,48 @@ def recorded_by_caller(ledger: CallSink) -> bool:
     return caller is ledger or (spool is not None and spool == getattr(ledger, "spool_dir", None))
 
 
+@dataclass(slots=True)
+class Nested:
+    """A routed call's side call (its compressor, a judge) in progress: the call's
+    ledger is the caller's (`recorded_by_caller`), and its budget store's settlements
+    are collected (`budgets.counted`)."""
+
+    ledger_token: Token[CallSink | None]
+    counted: Counted | None
+    counting_token: Token[Counted | None] | None
+
+    def skip(self) -> frozenset[str]:
+        """The budgets a router answering the side call counted already."""
+        return frozenset(self.counted.budgets) if self.counted is not None else frozenset()
+
+
+def enter_nested(ledger: CallSink | None, gate: object) -> Nested:
+    """Start a side call whose model may be a router too (ended by `leave_nested`)."""
+    store = getattr(gate, "store", None)  # None: no budgets
+    counted, counting_token = counting(store) if store is not None else (None, None)
+    return Nested(_CALLER_LEDGER.set(ledger), counted, counting_token)
+
+
+def leave_nested(nested: Nested) -> None:
+    with suppress(ValueError):  # a generator closed from another context: not ours
+        _CALLER_LEDGER.reset(nested.ledger_token)
+    if nested.counting_token is not None:
+        stop_counting(nested.counting_token)
+
+
+def routed_attempts(answer: Any) -> list[AttemptRecord] | None:
+    """A router's answer's own attempts (what that router paid, priced by its table,
+    every tier and judge), or None for a plain model's answer."""
+    record = answer.response_metadata.get("costrouter")
+    attempts = record.get("attempts") if isinstance(record, Mapping) else None
+    if not (isinstance(attempts, list) and attempts):
+        return None
+    found = [AttemptRecord(**a) for a in attempts if isinstance(a, Mapping)]  # type: ignore[typeddict-item]
+    for attempt in found:
+        attempt.pop("avoided_cost_usd", None)  # a hit's saving is that router's
+    return found
+
+
 def compress(
     request: Request,
     compressor: PromptCompressor,
@@ -78,9 +123,7 @@ def compress(
     router settled on the same store already (`budgets.counted`): a dollar counts once.
     """
     started = time.time_ns()
-    token = _CALLER_LEDGER.set(ledger)
-    store = getattr(budgets.gate, "store", None)  # None: no budgets
-    counted, counting_token = counting(store) if store is not None else (None, None)
+    nested = enter_nested(ledger, budgets.gate)
     try:
         result: CompressionResult = yield from compressor.message_steps(
             request.messages,
@@ -88,41 +131,20 @@ def compress(
             response_format=request.kwargs.get("response_format"),
         )
     finally:
-        with suppress(ValueError):  # a generator closed from another context: not ours
-            _CALLER_LEDGER.reset(token)
-        if counting_token is not None:
-            stop_counting(counting_token)
+        leave_nested(nested)
     request.replace_messages(list(result.messages))
     request.extra["compression_tokens_saved"] = max(0, result.tokens_saved)
     if request.trace is not None:
         request.trace.compressed(started, result)
     for answer in result.compressor_messages:
-        found, routed = _compressor_attempts(accountant, answer, request)
-        skip = frozenset(counted.budgets) if routed and counted is not None else frozenset()
+        found = routed_attempts(answer)
+        skip = frozenset() if found is None else nested.skip()
+        if found is None:
+            found = [accountant.side_call(answer, request.messages, "compressor")]
         for attempt in found:
+            attempt.update(
+                {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
+            )
             request.attempts.append(attempt)
             if budgets.enabled:
                 yield Charge("compressor", attempt.get("cost_usd") or 0.0, counted=skip)
-
-
-def _compressor_attempts(
-    accountant: Accountant, answer: Any, request: Request
-) -> tuple[list[AttemptRecord], bool]:
-    """The compressor's answer as attempts: a routed answer's own attempts (what that
-    router paid, priced by its table), else the answer priced as one side call; and
-    whether it was routed."""
-    record = answer.response_metadata.get("costrouter")
-    attempts = record.get("attempts") if isinstance(record, Mapping) else None
-    routed = False
-    if isinstance(attempts, list) and attempts:
-        routed = True
-        found = [AttemptRecord(**a) for a in attempts if isinstance(a, Mapping)]  # type: ignore[typeddict-item]
-        for attempt in found:
-            attempt.pop("avoided_cost_usd", None)  # a hit's saving is that router's
-    else:
-        found = [accountant.side_call(answer, request.messages, "compressor")]
-    for attempt in found:
-        attempt.update(
-            {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
-        )
-    return found, routed

@@ -107,6 +107,7 @@ def build_parts(
         random.Random(),
         fields.default_max_tokens,
         _budgets(fields, accountant.prices, gate),
+        ledger,
     )
     telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
     telemetry.watch(fields.breakers)

@@ -315,3 +315,104 @@ async def test_tool_calls_are_checked_and_escalated_async_and_in_batch() -> None
     answers = bound.batch(["a", "b"])
     assert all(a.tool_calls[0]["args"] == {"query": "x"} for a in answers)
     assert cheap.calls == 3 and strong.calls == 3
+
+
+def _judged_by_a_router(ledger: Any, judge_ledger: Any, **budgeting: Any) -> Any:
+    """A router whose draft tier is checked by a JudgeCheck whose model is a router
+    (its own draft tier refused by a label check, so it pays two tiers per rating)."""
+    from langchain_costrouter import CircuitBreakers, ModelPrice, PriceTable, Route, Tier
+    from langchain_costrouter.checks.judge import JudgeCheck
+
+    prices = PriceTable(
+        {
+            "draft": ModelPrice(input_per_mtok=1, output_per_mtok=1),
+            "rater": ModelPrice(input_per_mtok=2, output_per_mtok=4),
+            "big": ModelPrice(input_per_mtok=10, output_per_mtok=20),
+        }
+    )
+    cheap_rater = ScriptedChatModel(model="draft", answers=["not a rating"])
+    judge = RoutedChatModel(
+        routes={
+            "rate": Route(
+                tiers=(
+                    Tier(Tier.of(cheap_rater).deployments, LabelSet(["9"]), 0.5),
+                    Tier.of(ScriptedChatModel(model="rater", answers=["9"])),
+                )
+            )
+        },
+        default_task="rate",
+        prices=prices,
+        ledger=judge_ledger,
+        breakers=CircuitBreakers(),
+        **budgeting,
+    )
+    draft = ScriptedChatModel(model="draft", answers=["hello"])
+    return RoutedChatModel(
+        routes={
+            "chat": Route(
+                tiers=(
+                    Tier(Tier.of(draft).deployments, JudgeCheck(judge), 0.5),
+                    Tier.of(ScriptedChatModel(model="big", answers=["ok"])),
+                )
+            )
+        },
+        prices=prices,
+        ledger=ledger,
+        breakers=CircuitBreakers(),
+        **budgeting,
+    )
+
+
+def _ledger_total(ledger: Any) -> Any:
+    from decimal import Decimal
+
+    ledger.flush()
+    return sum((row.cost_usd or Decimal(0) for row in ledger.rows()), Decimal(0))
+
+
+def test_a_judge_that_is_a_router_on_the_same_ledger_is_recorded_once() -> None:
+    from decimal import Decimal
+
+    from langchain_costrouter.ledger import InMemoryLedger
+
+    ledger = InMemoryLedger()
+    answer = _judged_by_a_router(ledger, ledger).invoke("Hi", task="chat")
+    record = answer.response_metadata["costrouter"]
+    judged = [a["model"] for a in record["attempts"] if a.get("role") == "judge"]
+    assert judged == ["draft", "rater"]  # both of the judge router's tiers were paid
+    assert [(row.task, row.role) for row in ledger.rows()] == [
+        ("chat", "answer"),
+        ("chat", "judge"),
+        ("chat", "judge"),
+    ]
+    assert _ledger_total(ledger) == Decimal(repr(record["cost_usd"]))
+
+
+async def test_a_judge_router_on_the_same_budget_store_is_counted_once() -> None:
+    from decimal import Decimal
+
+    from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
+    from langchain_costrouter.budgets.memory_store import MemoryStore
+    from langchain_costrouter.ledger import InMemoryLedger
+
+    store, ledger = MemoryStore(), InMemoryLedger()
+    budgets = [Budget(name="daily", limit_usd=10, per=None)]
+    router = _judged_by_a_router(ledger, ledger, budgets=budgets, budget_store=store)
+    answer = await router.ainvoke("Hi", task="chat")
+    (status,) = BudgetGate(budgets, store).status(CallContext(task="chat"))
+    cost = Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+    assert status.spent_usd == _ledger_total(ledger) == cost
+
+
+def test_a_judge_router_on_its_own_ledger_still_records_its_calls() -> None:
+    from decimal import Decimal
+
+    from langchain_costrouter.ledger import InMemoryLedger
+
+    ledger, judge_ledger = InMemoryLedger(), InMemoryLedger()
+    answer = _judged_by_a_router(ledger, judge_ledger).invoke("Hi", task="chat")
+    record = answer.response_metadata["costrouter"]
+    assert [row.model for row in judge_ledger.rows()] == ["draft", "rater"]
+    assert _ledger_total(judge_ledger) > 0
+    assert _ledger_total(ledger) == Decimal(repr(record["cost_usd"]))
+    assert record["accepted"]
