@@ -1,13 +1,14 @@
-"""Budgets a nested router counted already, so its caller does not count them again.
+"""Budget accounts a nested router counted already, so its caller does not count them again.
 
-A router whose compressor's model is a router too charges that router's attempts to
-its own budgets (a ``Charge`` per attempt). When the inner router has budgets on the
-same store, it has reserved and settled those attempts already: charging the same
-budgets again would count each dollar twice and refuse calls before the limit. While
-the caller's compressor runs, `counting` collects the budgets (by name) that a gate on
-the caller's store settled; the caller then charges the routed attempts to its other
-budgets only. A budget is counted once per dollar, in the scope the inner router
-reserved it in (its task, its run metadata).
+A router whose compressor's (or judge's) model is a router too charges that router's
+attempts to its own budgets (a ``Charge`` per attempt). When the inner router has
+budgets on the same store, it has reserved and settled those attempts already:
+charging the same accounts again would count each dollar twice and refuse calls before
+the limit. While the caller's side call runs, `counting` collects the accounts (claim
+keys: budget, scope, window) that a gate on the caller's store settled; the caller then
+charges the routed attempts to its other accounts only. An account the inner router
+did not draw on (another tenant's, another task's) is still charged: the inner call
+runs with its own task and metadata, and the caller's accounts must see its spend.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from langchain_costrouter.budgets.store import BudgetStore
 
 @dataclass(slots=True)
 class Counted:
-    """The budgets settled on ``store`` (by name) while a caller's compressor ran."""
+    """The accounts (claim keys) settled on ``store`` while a caller's side call ran."""
 
     store: object
     """`store_identity` of the caller's store."""
-    budgets: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)
 
 
 _COUNTING: ContextVar[Counted | None] = ContextVar("costrouter_budgets_counted", default=None)
@@ -61,4 +62,4 @@ def note_settled(store: BudgetStore, claims: Iterable[Claim]) -> None:
     """A gate settled ``claims`` on ``store``: a caller collecting for it is told."""
     counted = _COUNTING.get()
     if counted is not None and (counted.store is store or counted.store == store_identity(store)):
-        counted.budgets.update(claim.budget.name for claim in claims)
+        counted.keys.update(claim.key for claim in claims)

@@ -195,9 +195,9 @@ class BudgetGate:
     ) -> Settlement:
         """Count a cost that nothing reserved (a quality check's judge, a compressor) on
         every budget of the call, in one store operation. Pass an estimate when the
-        price is unknown: there is no reservation to fall back on. ``counted`` names
-        budgets that counted this cost already (a nested router's, `budgets.counted`):
-        they are left out, so a dollar counts once."""
+        price is unknown: there is no reservation to fall back on. ``counted`` holds
+        the accounts (claim keys) that counted this cost already (a nested router's,
+        `budgets.counted`): they are left out, so no account counts a dollar twice."""
         return self.settle(self._uncounted(context, deployment, counted), cost_usd)
 
     async def acharge(
@@ -215,7 +215,7 @@ class BudgetGate:
     ) -> Reservation:
         charge = self._new(context, deployment, 0)
         if counted:
-            charge.claims = tuple(c for c in charge.claims if c.budget.name not in counted)
+            charge.claims = tuple(c for c in charge.claims if c.key not in counted)
         return charge
 
     def downgrade_target(

@@ -79,8 +79,8 @@ class Nested:
     counting_token: Token[Counted | None] | None
 
     def skip(self) -> frozenset[str]:
-        """The budgets a router answering the side call counted already."""
-        return frozenset(self.counted.budgets) if self.counted is not None else frozenset()
+        """The budget accounts a router answering the side call counted already."""
+        return frozenset(self.counted.keys) if self.counted is not None else frozenset()
 
 
 def enter_nested(ledger: CallSink | None, gate: object) -> Nested:

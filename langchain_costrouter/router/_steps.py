@@ -118,7 +118,7 @@ class Settle:
 @dataclass(frozen=True, slots=True)
 class Charge:
     """Count a side call's cost (a judge, a compressor) on the call's budgets, except
-    those in ``counted`` (a nested router's, which counted it already)."""
+    the accounts in ``counted`` (claim keys a nested router counted it on already)."""
 
     role: str
     cost_usd: float

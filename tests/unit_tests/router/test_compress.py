@@ -178,3 +178,19 @@ def test_the_callers_other_budgets_still_count_a_routed_compressor() -> None:
     assert compressor > 0
     assert _spent(store, "outer") == Decimal(repr(record["cost_usd"]))
     assert _spent(store, "inner") == compressor
+
+
+def test_a_routed_compressor_is_charged_to_the_callers_tenant() -> None:
+    """The compressor router's call runs without the caller's run metadata, so it draws
+    on another account of the same per-tenant budget: the caller's still counts it."""
+    store, ledger = MemoryStore(), InMemoryLedger()
+    per_tenant = {"budgets": [Budget(name="t", limit_usd=10, per="tenant")], "budget_store": store}
+    router = _routers(ledger, ledger, outer_budgets=per_tenant, inner_budgets=per_tenant)
+    answer = router.invoke(
+        [SystemMessage(PROMPT), HumanMessage("Hi")],
+        task="chat",
+        config={"metadata": {"tenant": "acme"}},
+    )
+    gate = BudgetGate(per_tenant["budgets"], store)
+    (acme,) = gate.status(CallContext(task="chat", metadata={"tenant": "acme"}))
+    assert acme.spent_usd == Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
