@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
@@ -47,6 +49,7 @@ class Coalescer:
         without coroutines (waiting for another process's leader is still awaited)."""
         self._flights: dict[str, tuple[threading.Lock, int]] = {}
         self._flights_lock = threading.Lock()
+        _coalescers.add(self)
 
     def hold(self, key: str) -> AbstractContextManager[bool]:
         """Blocking coalescing for threads: yield True to the leader, False to followers."""
@@ -129,6 +132,23 @@ class Coalescer:
                 del self._flights[key]
             else:
                 self._flights[key] = (lock, waiters - 1)
+
+
+_coalescers: weakref.WeakSet[Coalescer] = weakref.WeakSet()
+
+
+def _forget_flights_in_child() -> None:
+    """A forked child has none of its parent's threads, so none of their flights: copied,
+    a flight led in the parent would hold the child's same requests for ``lock_timeout``
+    (and a copied held ``_flights_lock`` would hang it). The parent's store locks stay,
+    so the child still waits for a call the parent has under way."""
+    for coalescer in list(_coalescers):
+        coalescer._flights = {}
+        coalescer._flights_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_forget_flights_in_child)
 
 
 class _Flight:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter.cache import ResponseCache, open_cache
+from langchain_costrouter.cache import MemoryBackend, ResponseCache, open_cache
 from tests.unit_tests.cache.support import (
     answer,
     cached_or_called,
@@ -203,3 +205,32 @@ async def test_a_follower_cancelled_while_waiting_leaves_the_flight(tmp_path: Pa
 async def _follow(cache: ResponseCache) -> None:
     async with cache.acoalesce(request()):
         pass
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_does_not_wait_for_its_parents_flights() -> None:
+    # A worker forked (gunicorn --preload) while a thread of the parent led a call: the
+    # child's copy of the flight said a thread that does not exist there led it, so the
+    # child's same request waited out the lock timeout (30 s by default) as a follower.
+    cache = ResponseCache(MemoryBackend(), lock_timeout=2)
+    leading, finish = threading.Event(), threading.Event()
+
+    def parent_leader() -> None:
+        with cache.coalesce(request()) as leader:
+            assert leader
+            leading.set()
+            finish.wait(10)
+
+    thread = threading.Thread(target=parent_leader)
+    thread.start()
+    assert leading.wait(10)
+    try:
+        child = os.fork()
+        if child == 0:  # the child: exit 0 only if it leads its own request
+            with cache.coalesce(request()) as leader:
+                os._exit(0 if leader else 1)
+        _, status = os.waitpid(child, 0)
+    finally:
+        finish.set()
+        thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
