@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from langchain_costrouter._fork import ForkGate, hold_across_fork
 from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 from langchain_costrouter.ledger import queries, spool
@@ -47,6 +48,11 @@ class _RowStore:
         )
         """SQLite: one statement per hundred rows (see `_bulk`); elsewhere `insert`."""
         self.migrated = False
+        self.reading = ForkGate()
+        """Reads run on the callers' threads, in IMMEDIATE transactions on SQLite: a fork
+        waits for them, as for the writer's writes (`_fork`)."""
+        if engine.dialect.name == "sqlite":
+            hold_across_fork(self, "reading")
 
     def migrate(self) -> None:
         if not self.migrated:
@@ -156,14 +162,14 @@ class SQLLedger(Ledger):
         """Spend per group, aggregated by the database."""
         self._ready()
         query = queries.summary_query(self._store.tables.rows, by, where)
-        with self._store.engine.connect() as conn:
+        with self._store.reading.entered(), self._store.engine.connect() as conn:
             groups = [queries.group_totals(record) for record in conn.execute(query).mappings()]
         return summary_of(groups, by)
 
     def rows(self) -> list[LedgerRow]:
         """Every stored row in the order written."""
         self._ready()
-        with self._store.engine.connect() as conn:
+        with self._store.reading.entered(), self._store.engine.connect() as conn:
             records = conn.execute(queries.select_rows(self._store.tables.rows)).mappings()
             return [queries.row_from_db(record) for record in records]
 

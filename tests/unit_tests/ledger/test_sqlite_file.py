@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import stat
 import subprocess
@@ -13,12 +14,14 @@ import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
-from langchain_costrouter.ledger import SQLLedger, default_ledger_path, open_ledger
+from langchain_costrouter.ledger import LedgerRow, SQLLedger, default_ledger_path, open_ledger
+from langchain_costrouter.ledger import queries as sql_queries
 from langchain_costrouter.ledger.engine import create_ledger_engine, sqlalchemy_url
 from langchain_costrouter.ledger.schema import LATEST_VERSION, MIGRATIONS, migrate
 from tests.unit_tests.ledger.support import sample_rows
@@ -187,3 +190,40 @@ def test_a_forked_child_writes_its_rows_not_the_parents_pending_ones(tmp_path: P
     assert sorted(row.run_id for row in rows) == sorted(
         [row.run_id for row in sample_rows()] + [f"child-{row.run_id}" for row in sample_rows()]
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_fork_waits_for_a_read_of_another_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reads begin IMMEDIATE transactions too: forked while a thread of the parent read
+    # the ledger (a report, a /metrics endpoint), the child's SQLite believed the write
+    # lock held for ever, so nothing the worker recorded was ever written.
+    path = tmp_path / "l.db"
+    ledger = SQLLedger(f"sqlite:///{path}", flush_interval=3600)
+    ledger.add(sample_rows()[:1])
+    ledger.flush()
+    begun, finish = threading.Event(), threading.Event()
+    row_from_db = sql_queries.row_from_db
+
+    def slow_row(record: Any) -> LedgerRow:
+        begun.set()
+        finish.wait(10)
+        return row_from_db(record)
+
+    monkeypatch.setattr(sql_queries, "row_from_db", slow_row)
+    reader = threading.Thread(target=ledger.rows)
+    reader.start()
+    assert begun.wait(10)
+    threading.Timer(0.2, finish.set).start()
+    child = os.fork()
+    if child == 0:  # the child: exit 0 only if it can write the ledger's database
+        try:
+            sqlite3.connect(path, timeout=1).execute("BEGIN IMMEDIATE").execute("ROLLBACK")
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    reader.join()
+    ledger.close()
+    assert os.waitstatus_to_exitcode(status) == 0
