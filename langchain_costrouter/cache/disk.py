@@ -37,6 +37,7 @@ from typing import Any
 import diskcache
 import platformdirs
 
+from langchain_costrouter._fork import ForkGate, hold_across_fork
 from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.cache.disk_store import store_for
@@ -114,6 +115,9 @@ class DiskBackend(LocalBackend):
         }
         self._store = store_for(self.directory, settings, JsonOnlyDisk)
         self._behind = self._store.writer
+        # Deletes, appends and clears write on the caller's thread: a fork waits for them.
+        self._fork_gate = ForkGate()
+        hold_across_fork(self, "_fork_gate")
 
     def get(self, key: str) -> bytes | None:
         """Return the stored bytes (or the bytes about to be stored), or None."""
@@ -143,13 +147,13 @@ class DiskBackend(LocalBackend):
     def delete(self, key: str) -> None:
         """Remove one entry."""
         self._behind.flush()
-        with self._errors() as cache:
+        with self._errors() as cache, self._fork_gate.entered():
             cache.delete(key)
 
     def clear(self) -> None:
         """Remove every entry of the directory, and the search indexes derived from them."""
         self._behind.flush()
-        with self._errors() as cache:
+        with self._errors() as cache, self._fork_gate.entered():
             cache.clear()
         shutil.rmtree(self.index_directory(), ignore_errors=True)
 
@@ -170,7 +174,7 @@ class DiskBackend(LocalBackend):
         entry other processes can read never points at an answer they cannot.
         """
         self._behind.flush()
-        with self._errors() as cache, cache.transact():
+        with self._errors() as cache, self._fork_gate.entered(), cache.transact():
             length = _count(cache.get(_length_key(key)))
             cache.set(_item_key(key, length), value)
             cache.set(_length_key(key), str(length + 1))
@@ -211,7 +215,7 @@ class DiskBackend(LocalBackend):
             self._behind.after_commit(functools.partial(locks.unlock, name))
             return
         self._behind.flush()
-        with self._errors() as cache, cache.transact():
+        with self._errors() as cache, self._fork_gate.entered(), cache.transact():
             if cache.get(f"lock:{name}") == token:
                 cache.delete(f"lock:{name}")
 

@@ -9,8 +9,10 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 import diskcache
 import pytest
@@ -22,6 +24,7 @@ from langchain_costrouter.cache import (
     disk,
     open_cache,
 )
+from langchain_costrouter.cache import disk as disk_module
 from langchain_costrouter.cache.disk import INLINE_BYTES, JsonOnlyDisk
 from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.unit_tests.cache.support import answer, request
@@ -238,3 +241,39 @@ def test_lists_are_read_from_a_position_by_every_instance(tmp_path: Path) -> Non
     assert reader.read_list("sem", 2) == [b'{"c":3}']
     assert reader.read_list("sem", 3) == []
     assert reader.list_length("other") == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_fork_waits_for_a_transaction_of_another_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # append (the semantic layer's entries), delete and clear write on the caller's
+    # thread: forked during one, the child's SQLite believed the write lock held for
+    # ever, so every entry the worker stored was lost.
+    backend = DiskBackend(tmp_path)
+    backend.append("list", b"first")
+    begun, finish = threading.Event(), threading.Event()
+    count = disk_module._count
+
+    def slow_count(value: Any) -> int:
+        begun.set()
+        finish.wait(10)
+        return count(value)
+
+    monkeypatch.setattr(disk_module, "_count", slow_count)
+    writer = threading.Thread(target=backend.append, args=("list", b"second"))
+    writer.start()
+    assert begun.wait(10)
+    threading.Timer(0.2, finish.set).start()
+    child = os.fork()
+    if child == 0:  # the child: exit 0 only if it can write the cache's database
+        try:
+            db = sqlite3.connect(tmp_path / "cache.db", timeout=1)
+            db.execute("BEGIN IMMEDIATE").execute("ROLLBACK")
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    writer.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert backend.read_list("list") == [b"first", b"second"]
