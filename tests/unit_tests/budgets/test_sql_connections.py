@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 
 from langchain_costrouter.budgets.sql_connections import transaction
 from langchain_costrouter.budgets.sql_store import SQLStore
+from tests.fork_support import forked_child_can_write
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
 
@@ -32,18 +32,15 @@ def test_a_fork_waits_for_a_budget_transaction_of_another_thread(tmp_path: Path)
             finish.wait(10)
             commit()
 
+    def quick_write(conn: sa.Connection) -> None:
+        with transaction(conn) as commit:
+            conn.execute(store.tables.accounts.delete())
+            commit()
+
     writer = threading.Thread(target=lambda: store._db.run(slow_write, False))
     writer.start()
-    assert begun.wait(10)
-    threading.Timer(0.2, finish.set).start()
-    child = os.fork()
-    if child == 0:  # the child: exit 0 only if it can write the store
-        try:
-            sqlite3.connect(path, timeout=1).execute("BEGIN IMMEDIATE").execute("ROLLBACK")
-            store._db.run(slow_write, False)
-        except BaseException:
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(child, 0)
+    code = forked_child_can_write(
+        path, begun, finish, also=lambda: store._db.run(quick_write, False)
+    )
     writer.join()
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0

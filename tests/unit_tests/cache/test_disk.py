@@ -27,6 +27,7 @@ from langchain_costrouter.cache import (
 from langchain_costrouter.cache import disk as disk_module
 from langchain_costrouter.cache.disk import INLINE_BYTES, JsonOnlyDisk
 from langchain_costrouter.errors import BackendUnavailableWarning
+from tests.fork_support import forked_child_can_write
 from tests.unit_tests.cache.support import answer, request
 
 
@@ -263,17 +264,7 @@ def test_a_fork_waits_for_a_transaction_of_another_thread(
     monkeypatch.setattr(disk_module, "_count", slow_count)
     writer = threading.Thread(target=backend.append, args=("list", b"second"))
     writer.start()
-    assert begun.wait(10)
-    threading.Timer(0.2, finish.set).start()
-    child = os.fork()
-    if child == 0:  # the child: exit 0 only if it can write the cache's database
-        try:
-            db = sqlite3.connect(tmp_path / "cache.db", timeout=1)
-            db.execute("BEGIN IMMEDIATE").execute("ROLLBACK")
-        except BaseException:
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(child, 0)
+    code = forked_child_can_write(tmp_path / "cache.db", begun, finish)
     writer.join()
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0
     assert backend.read_list("list") == [b"first", b"second"]

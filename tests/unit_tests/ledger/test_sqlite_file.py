@@ -24,6 +24,7 @@ from langchain_costrouter.ledger import LedgerRow, SQLLedger, default_ledger_pat
 from langchain_costrouter.ledger import queries as sql_queries
 from langchain_costrouter.ledger.engine import create_ledger_engine, sqlalchemy_url
 from langchain_costrouter.ledger.schema import LATEST_VERSION, MIGRATIONS, migrate
+from tests.fork_support import forked_child_can_write
 from tests.unit_tests.ledger.support import sample_rows
 
 
@@ -214,16 +215,7 @@ def test_a_fork_waits_for_a_read_of_another_thread(
     monkeypatch.setattr(sql_queries, "row_from_db", slow_row)
     reader = threading.Thread(target=ledger.rows)
     reader.start()
-    assert begun.wait(10)
-    threading.Timer(0.2, finish.set).start()
-    child = os.fork()
-    if child == 0:  # the child: exit 0 only if it can write the ledger's database
-        try:
-            sqlite3.connect(path, timeout=1).execute("BEGIN IMMEDIATE").execute("ROLLBACK")
-        except BaseException:
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(child, 0)
+    code = forked_child_can_write(path, begun, finish)
     reader.join()
     ledger.close()
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0

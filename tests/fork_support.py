@@ -1,0 +1,37 @@
+"""Forking while another thread of the test process is inside a SQLite transaction."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+
+def forked_child_can_write(
+    database: Path,
+    begun: threading.Event,
+    finish: threading.Event,
+    also: Callable[[], object] | None = None,
+) -> int:
+    """Fork once another thread is inside a transaction (``begun`` set; it goes on when
+    ``finish`` is, 0.2 s after the fork starts), and return the child's exit code: 0 when
+    the child could take SQLite's write lock on ``database`` (and run ``also``).
+
+    A fork that copied the other thread's transaction leaves the child's SQLite
+    believing the write lock held for ever: the child then exits 1.
+    """
+    assert begun.wait(10)
+    threading.Timer(0.2, finish.set).start()
+    child = os.fork()
+    if child == 0:
+        try:
+            sqlite3.connect(database, timeout=1).execute("BEGIN IMMEDIATE").execute("ROLLBACK")
+            if also is not None:
+                also()
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status)
