@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol, TypedDict
 
 LEVERS = ("routing", "cascade", "cache", "compression", "batching")
@@ -137,13 +138,17 @@ def _is_attempt(attempt: object) -> bool:
 
 
 def sum_costs(values: list[float | None]) -> float | None:
-    """Add dollar amounts; one unknown amount makes the total unknown (never $0)."""
-    total = 0.0
-    for value in values:
-        if value is None:
-            return None
-        total += value
-    return total
+    """Add dollar amounts exactly; one unknown amount makes the total unknown (never $0).
+
+    Floats added as floats drift (0.1 + 0.2 is 0.30000000000000004): a record would show
+    a total the ledger, which adds exact picodollars, never does. Each amount is added
+    as the decimal it prints as.
+    """
+    if len(values) == 1:  # most calls: one attempt
+        return values[0]
+    if any(value is None for value in values):
+        return None
+    return float(sum((Decimal(repr(value)) for value in values), Decimal(0)))
 
 
 class CallSink(Protocol):

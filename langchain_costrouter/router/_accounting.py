@@ -177,7 +177,7 @@ def call_record(
         status=status,
         cache_hit=cache_hit,
         attempts=attempts,
-        cost_usd=_total_cost(attempts),
+        cost_usd=sum_costs([a.get("cost_usd") for a in attempts]),
         escalated=not cache_hit and any(_past_first_tier(a) for a in attempts),
         accepted=accepted,
         served_by=served.get("model", "") if served else "",
@@ -185,20 +185,6 @@ def call_record(
     if extra:
         record.update(extra)  # type: ignore[typeddict-item]
     return record
-
-
-def _total_cost(attempts: list[AttemptRecord]) -> float | None:
-    """What the attempts cost together, added exactly (unknown if one is unknown).
-
-    Floats added as floats drift (0.1 + 0.2 is 0.30000000000000004): the record would
-    show a total the ledger, which adds exact picodollars, never does.
-    """
-    costs = [a.get("cost_usd") for a in attempts]
-    if len(costs) == 1:  # most calls
-        return costs[0]
-    if sum_costs(costs) is None:
-        return None
-    return float(sum((Decimal(repr(cost)) for cost in costs), Decimal(0)))
 
 
 def _past_first_tier(attempt: AttemptRecord) -> bool:

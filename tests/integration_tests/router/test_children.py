@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
-from langchain_core.messages import BaseMessageChunk
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessageChunk
+from langchain_core.runnables import Runnable
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.checks import FunctionCheck
@@ -52,15 +54,20 @@ def _add(a: int, b: int) -> int:
     return a + b
 
 
-def test_a_stream_cut_inside_tool_arguments_is_not_cached_as_a_whole_call(
-    openai_server: LocalOpenAIServer,
-) -> None:
+def _cached_adder(openai_server: LocalOpenAIServer) -> Runnable[LanguageModelInput, AIMessage]:
+    """A cached router on the server's gpt-4o-mini, with `_add` bound as its tool."""
     router = RoutedChatModel(
         routes={"chat": [openai_chat(openai_server, "gpt-4o-mini")]},
         default_task="chat",
         cache="memory://",
     )
-    tools = router.bind_tools([_add])
+    return router.bind_tools([_add])
+
+
+def test_a_stream_cut_inside_tool_arguments_is_not_cached_as_a_whole_call(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    tools = _cached_adder(openai_server)
     cut = ToolCall("_add", '{"a": 1, "b": ', id="call_cut")
     openai_server.script([Reply(tool_calls=[cut], finish_reason="length")])
     _joined(tools.stream("add 1 and 2"))
@@ -72,12 +79,7 @@ def test_a_stream_cut_inside_tool_arguments_is_not_cached_as_a_whole_call(
 def test_a_streamed_tool_call_is_replayed_from_the_cache_with_its_ids_and_args(
     openai_server: LocalOpenAIServer,
 ) -> None:
-    router = RoutedChatModel(
-        routes={"chat": [openai_chat(openai_server, "gpt-4o-mini")]},
-        default_task="chat",
-        cache="memory://",
-    )
-    tools = router.bind_tools([_add])
+    tools = _cached_adder(openai_server)
     calls = [ToolCall("_add", {"a": 1, "b": 2}, id="call_1"), ToolCall("_add", {"a": 3, "b": 4})]
     openai_server.script([Reply(tool_calls=calls, prompt_tokens=50, completion_tokens=20)])
     live = _joined(tools.stream("add 1 and 2, and 3 and 4"))

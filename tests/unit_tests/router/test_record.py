@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from langchain_core.exceptions import ModelAPIError
@@ -32,9 +33,9 @@ def test_a_failed_call_still_writes_its_attempts_to_the_ledger() -> None:
     assert all(row.reason.startswith("error:") for row in rows)
 
 
-def test_a_hit_written_without_a_record_is_priced_as_avoided_now() -> None:
-    child = ScriptedChatModel(model="gpt-4o-mini", answers=["unused"])
-    router = RoutedChatModel(routes={"chat": [child]}, default_task="chat")
+def _serve_foreign_hit(router: RoutedChatModel) -> dict[str, Any]:
+    """The record of a hit on an entry another tool wrote: an answer with usage, no record
+    (gpt-4o-mini, 1000 tokens in and 1000 out)."""
     parts = router._current()
     request = begin(parts.table, [HumanMessage("What is 2 + 2?")], None, None, {})
     foreign = AIMessage(
@@ -42,7 +43,14 @@ def test_a_hit_written_without_a_record_is_priced_as_avoided_now() -> None:
         response_metadata={"model_name": "gpt-4o-mini"},
         usage_metadata={"input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000},
     )
-    record = parts.stages.recorder.serve_hit(request, foreign).response_metadata["costrouter"]
+    record: dict[str, Any] = parts.stages.recorder.serve_hit(request, foreign).response_metadata
+    return record["costrouter"]  # type: ignore[no-any-return]
+
+
+def test_a_hit_written_without_a_record_is_priced_as_avoided_now() -> None:
+    child = ScriptedChatModel(model="gpt-4o-mini", answers=["unused"])
+    router = RoutedChatModel(routes={"chat": [child]}, default_task="chat")
+    record = _serve_foreign_hit(router)
     (attempt,) = record["attempts"]
     assert record["cache_hit"] and record["cost_usd"] == 0.0
     # gpt-4o-mini: $0.15 per million prompt tokens, $0.60 per million completion tokens
@@ -56,14 +64,7 @@ def test_a_hit_written_without_a_record_counts_its_saving_in_the_ledger() -> Non
     router = RoutedChatModel(
         routes={"chat": [child]}, default_task="chat", ledger="memory://", reference_model="gpt-4o"
     )
-    parts = router._current()
-    request = begin(parts.table, [HumanMessage("What is 2 + 2?")], None, None, {})
-    foreign = AIMessage(
-        content="4",
-        response_metadata={"model_name": "gpt-4o-mini"},
-        usage_metadata={"input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000},
-    )
-    record = parts.stages.recorder.serve_hit(request, foreign).response_metadata["costrouter"]
+    record = _serve_foreign_hit(router)
     # gpt-4o: 1000 x $2.50 + 1000 x $10 per million; gpt-4o-mini: 1000 x $0.15 + 1000 x $0.60
     assert record["baseline_cost_usd"] == 0.0125
     assert record["savings_usd"] == {
