@@ -5,7 +5,9 @@ EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors, SCAN TYPE+DEL to
 modules (RedisJSON, RediSearch) are needed: the semantic layer searches large lists
 with its own index, kept per machine (`index_directory`), because the search module
 is not part of a plain Redis server. Every key carries ``prefix``, so several
-applications (and tests) share one database without touching each other's keys.
+applications (and tests) share one database without touching each other's keys, even
+when one prefix starts with another (``app`` and ``app2``, ``team:a:`` and ``team:a:b:``):
+`RedisBackend.clear` deletes only keys whose rest after the prefix has a cache key's shape.
 
 Short socket timeouts keep a dead server from stalling calls: a request that cannot
 reach Redis within them is a miss, and the call goes on.
@@ -14,11 +16,12 @@ reach Redis within them is a miss, and the call goes on.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -32,6 +35,18 @@ DEFAULT_PREFIX = "costrouter:cache:"
 _LIST_PAGE = 500
 _CACHE_KEY_TYPES = ("string", "list")
 """The Redis types of the keys this backend writes (`RedisBackend.clear` deletes only these)."""
+
+_OWN_KEY = re.compile(rb"(?:lock:)?(?:sem:|lc:)?v[0-9]+:[0-9a-f]{64}")
+"""What follows the prefix in every key a cache writes, in every key version so far.
+
+An answer (cache/keys.py: ``v2:`` and a SHA-256 digest), a semantic partition
+(cache/semantic.py: ``sem:v2:``), a `CostRouterLLMCache` entry (cache/langchain_cache.py:
+``lc:v2:``), a coalescing lock (``lock:`` and one of those); ``v1`` keys of older
+releases alike. A key under the prefix whose rest has another shape belongs to a cache
+whose prefix extends this one (``app2v2:...`` under ``app``) and `RedisBackend.clear`
+leaves it. A new kind of key needs its form here, or clear() leaves it behind (the
+Redis tests' ``prefixed_url`` fixture checks that nothing is left).
+"""
 
 _UNLOCK_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -82,26 +97,40 @@ class RedisBackend(CacheBackend):
             self._client.delete(self.prefix + key)
 
     def clear(self) -> None:
-        """Delete the cache's keys under this backend's prefix: its strings and lists.
+        """Delete this cache's keys: strings and lists under the prefix shaped like `_OWN_KEY`.
 
-        Only those two kinds (answers and locks are strings, semantic vectors lists): a
-        budget store's accounts, leases and rate buckets are hashes and sorted sets, so
-        a budget store whose prefix extends this one (``app:`` and ``app:budgets:``, a
-        natural pair) keeps its spend. Two caches must still not share a prefix, nor
-        extend one another's. Needs Redis 6 (SCAN's TYPE filter).
+        SCAN's pattern (the prefix, its glob characters escaped, then ``*``) also matches
+        the keys of a cache whose prefix extends this one (``app`` and ``app2``,
+        ``team:a:`` and ``team:a:b:``): clearing one emptied the other. Only keys whose
+        rest after the prefix is a key this backend writes are deleted, so the other
+        cache keeps its entries, and keys written by earlier releases (same layout) go.
+        The one overlap left is in the keys themselves, not in clear: a prefix equal to
+        another's followed by ``lock:``, ``sem:`` or ``lc:`` names the same Redis keys
+        as that cache's locks, vectors or LangChain entries, so such pairs must not share
+        a database. Only strings and lists (answers and locks are strings, semantic
+        vectors lists): a budget store's accounts, leases and rate buckets are hashes
+        and sorted sets, so a budget store under an extending prefix (``app:`` and
+        ``app:budgets:``) keeps its spend. Needs Redis 6 (SCAN's TYPE filter).
         """
-        pattern = _glob_escape(self.prefix) + "*"
         with _errors():
             for kind in _CACHE_KEY_TYPES:
-                batch: list[Any] = []
-                for name in self._client.scan_iter(match=pattern, count=500, _type=kind):
-                    batch.append(name)
-                    if len(batch) >= 500:
-                        self._client.delete(*batch)
-                        batch.clear()
-                if batch:
-                    self._client.delete(*batch)
+                self._delete_own_keys(kind)
         shutil.rmtree(self.index_directory(), ignore_errors=True)
+
+    def _delete_own_keys(self, kind: str) -> None:
+        """SCAN the prefix's keys of one Redis type; DEL those of this cache, 500 at a time."""
+        pattern = _glob_escape(self.prefix) + "*"
+        start = len(self.prefix.encode())
+        batch: list[bytes | str] = []
+        for name in self._client.scan_iter(match=pattern, count=500, _type=kind):
+            # str when the URL asks redis-py for decode_responses
+            if _OWN_KEY.fullmatch(name if isinstance(name, bytes) else name.encode(), start):
+                batch.append(name)
+            if len(batch) >= 500:
+                self._client.delete(*batch)
+                batch.clear()
+        if batch:
+            self._client.delete(*batch)
 
     def index_directory(self) -> Path:
         """A directory of this user's cache dir named after the server, database and prefix.
