@@ -5,18 +5,20 @@ a busy provider: wait up to the retry policy's longest backoff, else fail over),
 reserve the attempt's worst case on every budget of the call. After it: settle to the
 real cost (a failure releases what it did not spend; a cut stream pays for what it
 delivered). A call cancelled meanwhile is settled by its driver (`_io.RouterIO.release`).
+A side call (a compressor's, a judge's) reserves nothing: its cost is charged once it
+answered, and one with no price is refused then (`refuse_unpriced`), never charged $0.
 A router without budgets or rate limits has a gate that is not ``enabled``: the cascade
 yields none of these steps for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_costrouter.budgets import Gate, RateGrant, Reservation, Settlement, WorstCase
-from langchain_costrouter.errors import BudgetExhaustedError
+from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import AcquireRate, Downgrade, Reserve, Settle, Sleep, Step
@@ -84,6 +86,29 @@ def settle(
     if settlement.soft_limits_crossed:
         warnings = request.extra.setdefault("budget_warnings", [])
         warnings.extend(crossed.label for crossed in settlement.soft_limits_crossed)
+
+
+def refuse_unpriced(role: str, attempts: Iterable[AttemptRecord]) -> None:
+    """Refuse a side call's attempt whose price is unknown, as `hold` refuses an unpriced
+    deployment (`budgets.WorstCase.usd`): no budget can count an unknown price, and
+    charging it $0 would let that model spend without limit. A side call is only known
+    once it answered, so this runs after its attempts are on the request (the ledger
+    records them) and its priced ones were charged.
+
+    Raises:
+        ConfigError: an attempt of ``role`` (``"compressor"``, ``"judge"``) has no price.
+    """
+    for attempt in attempts:
+        if attempt.get("cost_usd") is None:
+            model = attempt.get("model")
+            raise ConfigError(
+                f"model {model!r} has no price, so no budget can count the cost of this "
+                f"call's {role} (an unknown price is never $0); the call is refused after "
+                f"the {role} answered, and the ledger records that answer as unpriced. Give "
+                "the model a price with PriceTable(overrides={...: ModelPrice(...)}) or a "
+                f"price in its [models.*] table, or give the {role} a priced model.",
+                key=f"{attempt.get('provider')}/{model}",
+            )
 
 
 def _downgrade(

@@ -29,7 +29,7 @@ from langchain_costrouter.router._attempts import (
     skipped,
 )
 from langchain_costrouter.router._breakers import CircuitBreakers
-from langchain_costrouter.router._budget import Budgets, hold, settle
+from langchain_costrouter.router._budget import Budgets, hold, refuse_unpriced, settle
 from langchain_costrouter.router._compress import enter_nested, leave_nested
 from langchain_costrouter.router._faults import backoff_delay
 from langchain_costrouter.router._request import Request
@@ -180,18 +180,22 @@ def _judge(
 ) -> Generator[Step, Any, float]:
     """Run the tier's check and bill its calls. A judge whose model is a router on this
     call's ledger leaves its rows to this call, and the budgets it counted on this
-    call's store are not charged again (`_compress.enter_nested`)."""
+    call's store are not charged again (`_compress.enter_nested`). A judge's call with
+    no price is refused under budgets, after its priced calls are charged
+    (`_budget.refuse_unpriced`)."""
     nested = enter_nested(parts.ledger, parts.budgets.gate)
     try:
         result: CheckResult = yield RunCheck(check, message, previous)
     finally:
         leave_nested(nested)
+    first_side = len(request.attempts)
     score, judged, routed = scored(request, parts.accountant, record, result)
     if parts.budgets.enabled:
         if judged:
             yield Charge("judge", judged)
         if routed:
             yield Charge("judge", routed, counted=nested.skip())
+        refuse_unpriced("judge", request.attempts[first_side:])
     return score
 
 

@@ -27,7 +27,7 @@ from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.metadata import AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
-from langchain_costrouter.router._budget import Budgets
+from langchain_costrouter.router._budget import Budgets, refuse_unpriced
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Charge
 from langchain_costrouter.router_fields import EVERY_TASK
@@ -121,6 +121,10 @@ def compress(
 
     A routed compressor's attempts are charged to this call's budgets except those its
     router settled on the same store already (`budgets.counted`): a dollar counts once.
+
+    Raises:
+        ConfigError: the call has budgets and a compressor attempt has no price
+            (`_budget.refuse_unpriced`): refused before the answer is paid.
     """
     started = time.time_ns()
     nested = enter_nested(ledger, budgets.gate)
@@ -136,6 +140,7 @@ def compress(
     request.extra["compression_tokens_saved"] = max(0, result.tokens_saved)
     if request.trace is not None:
         request.trace.compressed(started, result)
+    billed: list[AttemptRecord] = []
     for answer in result.compressor_messages:
         found = routed_attempts(answer)
         skip = frozenset() if found is None else nested.skip()
@@ -146,5 +151,8 @@ def compress(
                 {"tier": -1, "accepted": False, "reason": "compression", "role": "compressor"}
             )
             request.attempts.append(attempt)
-            if budgets.enabled:
-                yield Charge("compressor", attempt.get("cost_usd") or 0.0, counted=skip)
+            billed.append(attempt)
+            if budgets.enabled and (cost := attempt.get("cost_usd")) is not None:
+                yield Charge("compressor", cost, counted=skip)
+    if budgets.enabled:
+        refuse_unpriced("compressor", billed)

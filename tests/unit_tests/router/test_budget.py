@@ -1,0 +1,110 @@
+"""A routed call's side calls (its compressor, a quality check's judge) and its budgets.
+
+An unpriced deployment is refused before its call (`WorstCase.usd`: no budget can
+reserve an unknown price); a side call is only known to be unpriced once it answered,
+so it is refused then, never charged $0.
+"""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from langchain_costrouter import (
+    Budget,
+    CircuitBreakers,
+    ModelPrice,
+    PriceTable,
+    PromptCompressor,
+    Route,
+    RoutedChatModel,
+    Tier,
+)
+from langchain_costrouter.budgets import BudgetGate, CallContext
+from langchain_costrouter.budgets.memory_store import MemoryStore
+from langchain_costrouter.checks.judge import JudgeCheck
+from langchain_costrouter.compression.scripted import (
+    ScriptedCompressorModel,
+    keep_leading_sentences,
+)
+from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
+from langchain_costrouter.ledger import InMemoryLedger
+from langchain_costrouter.testing.models import ScriptedChatModel
+
+PROMPT = (
+    Path(__file__).parents[2] / "data" / "compression" / "bloated_system_prompt.md"
+).read_text()
+PRICES = PriceTable({"big": ModelPrice(input_per_mtok=10, output_per_mtok=20)})
+"""No price for ``scripted-compressor`` nor ``my-judge``."""
+DAILY = [Budget(name="daily", limit_usd=10, per=None)]
+
+
+def _spent(store: MemoryStore) -> Decimal:
+    (status,) = BudgetGate(DAILY, store).status(CallContext(task="chat"))
+    return status.spent_usd
+
+
+def _compressed(big: ScriptedChatModel, **budgeting: Any) -> RoutedChatModel:
+    compressor = PromptCompressor(ScriptedCompressorModel(rewrite=keep_leading_sentences(0.5)))
+    return RoutedChatModel(
+        routes={"chat": [big]},
+        prices=PRICES,
+        compressors={"*": compressor},
+        breakers=CircuitBreakers(),
+        **budgeting,
+    )
+
+
+def _judged(big: ScriptedChatModel, **budgeting: Any) -> RoutedChatModel:
+    judge = JudgeCheck(ScriptedChatModel(model="my-judge", answers=["Rating: [[9]]"]))
+    return RoutedChatModel(
+        routes={"chat": Route(tiers=(Tier(Tier.of(big).deployments, judge, 0.5),))},
+        prices=PRICES,
+        breakers=CircuitBreakers(),
+        **budgeting,
+    )
+
+
+def test_an_unpriced_compressor_is_refused_before_the_answer_is_paid() -> None:
+    store, ledger = MemoryStore(), InMemoryLedger()
+    big = ScriptedChatModel(model="big", answers=["ok"])
+    router = _compressed(big, budgets=DAILY, budget_store=store, ledger=ledger)
+    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError) as refused:
+        router.invoke([SystemMessage(PROMPT), HumanMessage("Hi")])
+    assert "'scripted-compressor' has no price" in str(refused.value)
+    assert "compressor" in str(refused.value) and "ModelPrice" in str(refused.value)
+    assert big.calls == 0  # refused before the answer, as an unpriced deployment is
+    (row,) = ledger.rows()  # the compressor's call was made: the ledger has it, unpriced
+    assert (row.role, row.model, row.cost_usd) == ("compressor", "scripted-compressor", None)
+    assert _spent(store) == 0
+
+
+async def test_an_unpriced_judge_is_refused_and_the_priced_answer_still_counts() -> None:
+    store, ledger = MemoryStore(), InMemoryLedger()
+    big = ScriptedChatModel(model="big", answers=["hello"])
+    router = _judged(big, budgets=DAILY, budget_store=store, ledger=ledger)
+    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError) as refused:
+        await router.ainvoke("Hi", task="chat")
+    assert "'my-judge' has no price" in str(refused.value)
+    assert "judge" in str(refused.value)
+    ledger.flush()
+    answer, judge = ledger.rows()
+    assert (judge.role, judge.model, judge.cost_usd) == ("judge", "my-judge", None)
+    assert answer.cost_usd is not None and answer.cost_usd > 0
+    assert _spent(store) == answer.cost_usd  # what is known is charged; never $0 for the rest
+
+
+@pytest.mark.parametrize("build", [_compressed, _judged], ids=["compressor", "judge"])
+def test_without_budgets_an_unpriced_side_call_is_served_at_an_unknown_cost(build: Any) -> None:
+    router = build(ScriptedChatModel(model="big", answers=["hello"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownPriceWarning)
+        answer = router.invoke([SystemMessage(PROMPT), HumanMessage("Hi")], task="chat")
+    record = answer.response_metadata["costrouter"]
+    assert record["status"] == "ok"
+    assert record["cost_usd"] is None  # unknown, never $0
