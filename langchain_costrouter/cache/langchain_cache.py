@@ -127,9 +127,25 @@ def _encode(generations: Sequence[Generation]) -> bytes | None:
 def _generation_document(generation: Generation) -> dict[str, Any]:
     document: dict[str, Any] = {"info": generation.generation_info}
     if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
-        document["message"] = message_document(generation.message)
+        document["message"] = _message_document(generation.message)
     else:
         document["text"] = generation.text
+    return document
+
+
+def _message_document(message: AIMessage) -> dict[str, Any]:
+    """The codec's document of ``message``, with the message id the codec leaves out.
+
+    The codec drops ids for the router, whose replayed answer takes its new run's id
+    (cache/codec.py). LangChain serves a hit as stored, id included: InMemoryCache
+    returns the very message and its SQLite and Redis caches serialise it whole, and
+    langchain-core gives a fresh run id only to an answer the model made, not to a
+    hit. This adapter does the same, so a hit is the answer it replaces, id and all;
+    entries stored before the id was kept are hits without one, as they were.
+    """
+    document = message_document(message)
+    if message.id is not None:
+        document["data"]["id"] = message.id
     return document
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from langchain_core.outputs import Generation
+from langchain_core.caches import BaseCache, InMemoryCache
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, Generation
 
 from langchain_costrouter.cache import CostRouterLLMCache, MemoryBackend
 from langchain_costrouter.errors import BackendUnavailableWarning
@@ -23,6 +26,45 @@ def test_a_plain_model_hits_with_tool_calls_intact(url: str, tmp_path: Path) -> 
     assert second.content == first.content
     assert second.usage_metadata is not None
     assert second.usage_metadata["total_tokens"] == 12
+
+
+def _stored_generation() -> ChatGeneration:
+    """A provider's answer with every message field a chat model fills in set."""
+    message = AIMessage(
+        "Calling a tool.",
+        id="chatcmpl-abc123",
+        name="assistant",
+        tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_1"}],
+        invalid_tool_calls=[{"name": "x", "args": "{", "id": "call_2", "error": "bad JSON"}],
+        usage_metadata={"input_tokens": 9, "output_tokens": 3, "total_tokens": 12},
+        response_metadata={"model_name": "gpt-4o-mini", "finish_reason": "tool_calls"},
+        additional_kwargs={"refusal": None},
+    )
+    return ChatGeneration(message=message, generation_info={"finish_reason": "tool_calls"})
+
+
+@pytest.mark.parametrize("url", ["memory://", "diskcache://{tmp}"])
+async def test_a_hit_is_the_stored_generation_as_langchains_own_cache_returns_it(
+    url: str, tmp_path: Path
+) -> None:
+    theirs, ours = InMemoryCache(), CostRouterLLMCache.from_url(url.format(tmp=tmp_path))
+    for cache in (theirs, ours):
+        cache.update("prompt", "llm", [_stored_generation()])
+    expected = theirs.lookup("prompt", "llm")
+    assert expected == [_stored_generation()]  # the message id included
+    assert ours.lookup("prompt", "llm") == expected
+    assert await ours.alookup("prompt", "llm") == expected
+
+
+@pytest.mark.parametrize("make_cache", [InMemoryCache, lambda: CostRouterLLMCache(MemoryBackend())])
+def test_a_plain_model_hit_keeps_the_message_id(make_cache: Callable[[], BaseCache]) -> None:
+    # langchain-core serves a hit as stored, id included (it gives a fresh run id only
+    # to an answer the model made): the same for InMemoryCache and this adapter.
+    model = tool_calling_model(make_cache())
+    first, second = model.invoke("Weather in Oslo?"), model.invoke("Weather in Oslo?")
+    assert model.calls == 1
+    assert first.id is not None
+    assert second.id == first.id
 
 
 async def test_async_path_and_a_second_model_share_entries(tmp_path: Path) -> None:
