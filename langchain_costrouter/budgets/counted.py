@@ -7,8 +7,10 @@ charging the same accounts again would count each dollar twice and refuse calls 
 the limit. While the caller's side call runs, `counting` collects the accounts (claim
 keys: budget, scope, window) that a gate on the caller's store settled; the caller then
 charges the routed attempts to its other accounts only. An account the inner router
-did not draw on (another tenant's, another task's) is still charged: the inner call
-runs with its own task and metadata, and the caller's accounts must see its spend.
+did not draw on (another task's, another budget's) is still charged: the inner call
+runs under its own task and budgets (with the caller's run metadata, so a per-tenant
+budget of both is drawn on in the caller's tenant once), and the caller's accounts must
+see its spend.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def _judge(
     call's store are not charged again (`_compress.enter_nested`). A judge's call with
     no price is refused under budgets, after its priced calls are charged
     (`_budget.refuse_unpriced`)."""
-    nested = enter_nested(parts.ledger, parts.budgets.gate)
+    nested = enter_nested(parts.ledger, parts.budgets.gate, request.metadata)
     try:
         result: CheckResult = yield RunCheck(check, message, previous)
     finally:

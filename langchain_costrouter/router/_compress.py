@@ -10,6 +10,10 @@ that router, when it writes to this call's ledger, leaves its answered call out 
 (`recorded_by_caller`), so the call is in the ledger once, under the task it served.
 A quality check's judge that is a router is the same kind of side call
 (`_cascade` runs it inside `enter_nested`).
+
+A side call runs under the caller's run metadata (`side_call_config`), as LangChain
+passes a run's metadata to its child runs: a router answering it draws on the
+caller's per-tenant budget account, not on the ``tenant=<none>`` one all tenants share.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import merge_configs, var_child_runnable_config
+
 from langchain_costrouter.budgets.counted import Counted, counting, stop_counting
 from langchain_costrouter.compression import CompressionResult, PromptCompressor
 from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.metadata import AttemptRecord, CallSink
+from langchain_costrouter.metadata import ITEM_PROMPT_TOKENS_KEY, AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._budget import Budgets, refuse_unpriced
-from langchain_costrouter.router._request import Request
+from langchain_costrouter.router._request import TASK_KEY, Request
 from langchain_costrouter.router._steps import Charge
 from langchain_costrouter.router_fields import EVERY_TASK
 
@@ -56,6 +63,9 @@ class Compressors:
 
 _CALLER_LEDGER: ContextVar[CallSink | None] = ContextVar("costrouter_compressing_for", default=None)
 """The ledger of the routed call whose compressor is calling its model, while it does."""
+_CALLERS_OWN_KEYS = frozenset({TASK_KEY, "batch_size", ITEM_PROMPT_TOKENS_KEY, "costrouter_role"})
+"""Run metadata that describes the caller's call itself (its task, its batch, its role;
+`_request.begin` reads them), not whom it serves: a side call has its own."""
 
 
 def recorded_by_caller(ledger: CallSink) -> bool:
@@ -77,24 +87,44 @@ class Nested:
     ledger_token: Token[CallSink | None]
     counted: Counted | None
     counting_token: Token[Counted | None] | None
+    config_token: Token[RunnableConfig | None]
 
     def skip(self) -> frozenset[str]:
         """The budget accounts a router answering the side call counted already."""
         return frozenset(self.counted.keys) if self.counted is not None else frozenset()
 
 
-def enter_nested(ledger: CallSink | None, gate: object) -> Nested:
-    """Start a side call whose model may be a router too (ended by `leave_nested`)."""
+def enter_nested(ledger: CallSink | None, gate: object, metadata: Mapping[str, Any]) -> Nested:
+    """Start a side call whose model may be a router too (ended by `leave_nested`), under
+    the caller's run ``metadata`` (`side_call_config`)."""
     store = getattr(gate, "store", None)  # None: no budgets
     counted, counting_token = counting(store) if store is not None else (None, None)
-    return Nested(_CALLER_LEDGER.set(ledger), counted, counting_token)
+    config_token = var_child_runnable_config.set(side_call_config(metadata))
+    return Nested(_CALLER_LEDGER.set(ledger), counted, counting_token, config_token)
 
 
 def leave_nested(nested: Nested) -> None:
     with suppress(ValueError):  # a generator closed from another context: not ours
         _CALLER_LEDGER.reset(nested.ledger_token)
+    with suppress(ValueError):
+        var_child_runnable_config.reset(nested.config_token)
     if nested.counting_token is not None:
         stop_counting(nested.counting_token)
+
+
+def side_call_config(metadata: Mapping[str, Any]) -> RunnableConfig:
+    """The config a side call's model is invoked under (LangChain's child config, which
+    `PromptCompressor` and `JudgeCheck` read): a chain's config around the call, if any,
+    with the caller's run metadata (its tenant: whose budget account pays). A top-level
+    call has no such config: its side calls would run with no metadata at all.
+
+    The keys describing the caller's call are left out: the caller's ``task`` would send
+    a routed compressor to the caller's route, where it fails and leaves the prompt as it was.
+    """
+    config = merge_configs(var_child_runnable_config.get(), {"metadata": dict(metadata)})
+    inherited = config.get("metadata", {})
+    config["metadata"] = {k: v for k, v in inherited.items() if k not in _CALLERS_OWN_KEYS}
+    return config
 
 
 def routed_attempts(answer: Any) -> list[AttemptRecord] | None:
@@ -127,7 +157,7 @@ def compress(
             (`_budget.refuse_unpriced`): refused before the answer is paid.
     """
     started = time.time_ns()
-    nested = enter_nested(ledger, budgets.gate)
+    nested = enter_nested(ledger, budgets.gate, request.metadata)
     try:
         result: CompressionResult = yield from compressor.message_steps(
             request.messages,

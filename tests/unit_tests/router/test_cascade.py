@@ -416,3 +416,23 @@ def test_a_judge_router_on_its_own_ledger_still_records_its_calls() -> None:
     assert _ledger_total(judge_ledger) > 0
     assert _ledger_total(ledger) == Decimal(repr(record["cost_usd"]))
     assert record["accepted"]
+
+
+def test_a_judge_router_draws_on_the_callers_tenant_only() -> None:
+    """The judge router's call carries the caller's run metadata, as a compressor's does
+    (`_compress.enter_nested`): its per-tenant budget reserves in the caller's account."""
+    from decimal import Decimal
+
+    from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
+    from langchain_costrouter.budgets.memory_store import MemoryStore
+    from langchain_costrouter.ledger import InMemoryLedger
+
+    store, ledger = MemoryStore(), InMemoryLedger()
+    budgets = [Budget(name="t", limit_usd=10, per="tenant")]
+    router = _judged_by_a_router(ledger, ledger, budgets=budgets, budget_store=store)
+    answer = router.invoke("Hi", task="chat", config={"metadata": {"tenant": "acme"}})
+    gate = BudgetGate(budgets, store)
+    (acme,) = gate.status(CallContext(task="chat", metadata={"tenant": "acme"}))
+    (nobody,) = gate.status(CallContext(task="chat"))
+    assert acme.spent_usd == Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+    assert nobody.spent_usd == 0

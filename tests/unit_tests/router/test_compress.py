@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableLambda
 
 from langchain_costrouter import (
     CircuitBreakers,
@@ -180,17 +181,53 @@ def test_the_callers_other_budgets_still_count_a_routed_compressor() -> None:
     assert _spent(store, "inner") == compressor
 
 
-def test_a_routed_compressor_is_charged_to_the_callers_tenant() -> None:
-    """The compressor router's call runs without the caller's run metadata, so it draws
-    on another account of the same per-tenant budget: the caller's still counts it."""
+def _tenant_spent(store: BudgetStore | str, tenant: str | None) -> Decimal:
+    gate = BudgetGate([Budget(name="t", limit_usd=10, per="tenant")], store)
+    metadata = {} if tenant is None else {"tenant": tenant}
+    (status,) = gate.status(CallContext(task="chat", metadata=metadata))
+    return status.spent_usd
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+async def test_a_routed_compressor_draws_on_the_callers_tenant_only(
+    store_kind: str, tmp_path: Path
+) -> None:
+    """The compressor router's call carries the caller's run metadata, so its per-tenant
+    budget reserves in the caller's account (and the caller does not count it again);
+    no dollar lands in the ``tenant=<none>`` account every tenant shares."""
+    store: BudgetStore | str = (
+        MemoryStore() if store_kind == "memory" else f"sqlite:///{tmp_path / 'budgets.sqlite'}"
+    )
+    ledger = InMemoryLedger()
+    per_tenant = {"budgets": [Budget(name="t", limit_usd=10, per="tenant")], "budget_store": store}
+    router = _routers(ledger, ledger, outer_budgets=per_tenant, inner_budgets=per_tenant)
+    messages = [SystemMessage(PROMPT), HumanMessage("Hi")]
+    acme = {"metadata": {"tenant": "acme"}}
+    first = router.invoke(messages, task="chat", config=acme)  # type: ignore[arg-type]
+    second = await router.ainvoke(messages, task="chat", config=acme)  # type: ignore[arg-type]
+    costs = [Decimal(repr(a.response_metadata["costrouter"]["cost_usd"])) for a in (first, second)]
+    assert all(
+        a.response_metadata["costrouter"]["compression_tokens_saved"] > 0 for a in (first, second)
+    )
+    assert _tenant_spent(store, "acme") == sum(costs) == _total(ledger)
+    assert _tenant_spent(store, None) == 0
+
+
+def test_a_routed_compressor_in_a_chain_keeps_its_own_task() -> None:
+    """In a chain whose metadata names the caller's task, the compressor router still
+    serves its own task (the caller's label describes the caller's call, not its side
+    calls): the prompt is compressed, and the tenant's account counts it once."""
     store, ledger = MemoryStore(), InMemoryLedger()
     per_tenant = {"budgets": [Budget(name="t", limit_usd=10, per="tenant")], "budget_store": store}
     router = _routers(ledger, ledger, outer_budgets=per_tenant, inner_budgets=per_tenant)
-    answer = router.invoke(
+    chain = RunnableLambda(lambda messages: messages) | router
+    answer = chain.invoke(
         [SystemMessage(PROMPT), HumanMessage("Hi")],
-        task="chat",
-        config={"metadata": {"tenant": "acme"}},
+        config={"metadata": {"tenant": "acme", "task": "chat"}},
     )
-    gate = BudgetGate(per_tenant["budgets"], store)
-    (acme,) = gate.status(CallContext(task="chat", metadata={"tenant": "acme"}))
-    assert acme.spent_usd == Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+    record = answer.response_metadata["costrouter"]
+    assert [a["model"] for a in record["attempts"] if a.get("role") == "compressor"] == [
+        "scripted-compressor"
+    ]
+    assert _tenant_spent(store, "acme") == Decimal(repr(record["cost_usd"]))
+    assert _tenant_spent(store, None) == 0
