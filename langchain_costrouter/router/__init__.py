@@ -1,6 +1,7 @@
 """The request path of `RoutedChatModel`, one module per stage, in the order a call travels.
 
     _facade      RoutedChatModel: LangChain's entry points; settle, build the flow, drive it
+    _settings    its fields: what a router is configured with
     _signatures  _generate/_agenerate bound once, as langchain-core inspects them per call
     _tools       tools and structured output in each child's dialect
     _input       what a call may send, refused with the fix before any provider call
@@ -10,6 +11,7 @@
     _cache       the cache stage (or none): keys, reads, writes, coalescing flights
     _compress    the compression stage (or none): a task's PromptCompressor as steps
     _cascade     the cascade policy: tiers, checks, retries, failover, per-request budget
+    _attempts    what each attempt leaves in the call's record; failures that end the call
     _budget      shared budgets and rate limits around each attempt
     _faults      provider errors as faults: retryable or not, how long to back off
     _breakers    circuit breakers per deployment

@@ -14,22 +14,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, PrivateAttr
 
 from langchain_costrouter import tokens
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
-from langchain_costrouter.budgets import Budget, RateLimit
 from langchain_costrouter.config import checked_router_kwargs, in_config_file, load_router_kwargs
 from langchain_costrouter.errors import ConfigError, InvalidRequestError
-from langchain_costrouter.router._breakers import CircuitBreakers
-from langchain_costrouter.router._cascade import RetryPolicy
 from langchain_costrouter.router._children import (
     chat_result,
     content_chunk,
@@ -41,6 +38,7 @@ from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
 from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
 from langchain_costrouter.router._request import RunManager, begin, with_task
+from langchain_costrouter.router._settings import RouterSettings
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router._tools import (
@@ -51,12 +49,8 @@ from langchain_costrouter.router._tools import (
 from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
 from langchain_costrouter.routes import Route, normalise_routes, warn_about_child_retries
 
-# One breaker registry per process unless a router is given its own: a provider
-# that is down for one route is down for all of them (issue: "shared by all routes").
-PROCESS_BREAKERS = CircuitBreakers()
 
-
-class RoutedChatModel(BaseChatModel):
+class RoutedChatModel(RouterSettings):
     """Route each call by task label to a table of chat models, cheapest tier first.
 
     Example:
@@ -70,58 +64,7 @@ class RoutedChatModel(BaseChatModel):
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, ignored_types=(Presigned,))
-
-    routes: dict[str, Any]
-    """Task label -> route: a chat model, a list of tiers, or a `Route`."""
-    default_task: str | None = None
-    """The route for calls that carry no task label."""
-    namespace: str = "default"
-    """Tenant partition of the cache and the ledger."""
-    cache: Any = None
-    """A cache URL (``memory://``, ``diskcache:///PATH``, ``redis://...``), a
-    `ResponseCache`, a LangChain `BaseCache`, or None/True/False as in langchain-core.
-    The router consults its own cache before routing (streams included), so when one
-    is given langchain-core's lookup is switched off: one lookup, one entry per call."""
-    ledger: Any = None
-    """A ledger URL (``memory://``, ``sqlite:///PATH``, ``postgresql://...``), a `Ledger`,
-    or True for the embedded default (SQLite in the user data dir, which
-    ``costrouter report`` reads without ``--ledger``)."""
-    reference_model: str | None = None
-    """Model whose price the savings are measured against (default: the priciest routed)."""
-    prices: Any = None
-    """A `PriceTable`; default: genai-prices plus the routes' overrides."""
-    retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    breakers: CircuitBreakers = Field(default_factory=lambda: PROCESS_BREAKERS)
-    default_max_tokens: int = 1024
-    """Output tokens assumed for budget estimates when a call sets no ``max_tokens``."""
-    compressors: dict[str, Any] = Field(default_factory=dict)
-    """Task label -> `PromptCompressor` run before routing (``"*"`` for every task)."""
-    unknown_task: Literal["error", "default"] = "error"
-    """What a label without a route does: raise, or use ``default_task``."""
-    budgets: list[Budget] = Field(default_factory=list)
-    """Spending limits shared by every process using ``budget_store`` (per tenant, per
-    task, or global; per minute, hour, day or month)."""
-    budget_store: Any = "memory://"
-    """Where budgets and rate limits are counted: ``memory://`` (this process),
-    ``sqlite:///PATH`` (this machine), ``redis://...`` or ``postgresql+psycopg://...``
-    (many machines), or a `BudgetStore`."""
-    on_budget_store_error: Literal["refuse", "allow"] = "refuse"
-    """A budget store that is down: ``"refuse"`` calls (`BudgetStoreError`), or ``"allow"``
-    them unbudgeted with a warning (spend then goes unchecked until the store is back)."""
-    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
-    """Deployment label (``provider/model``) -> requests and tokens per minute, shared
-    through ``budget_store``: the router waits or fails over before a provider's 429."""
-    on_soft_limit: Any = None
-    """Called with each `SoftLimitCrossed` (a budget past its soft threshold)."""
-    telemetry: Any = None
-    """OpenTelemetry spans and metrics (`langchain_costrouter.telemetry`): None reports to
-    the application's global providers when it set them, False never reports, a
-    `TelemetryProviders` reports to those providers."""
-    trace_content: bool = False
-    """Put prompt and answer text on attempt spans (``gen_ai.input.messages`` and
-    ``gen_ai.output.messages``). Off by default: the text may hold personal data."""
-    shadow: Any = None
-    """A `ShadowConfig`: evaluate a sampled share of answers against the reference model."""
+    # The fields, with what each means: `_settings.RouterSettings`.
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -135,17 +78,6 @@ class RoutedChatModel(BaseChatModel):
         refuse_unknown_arguments(data, type(self).model_fields)
         with config_errors():  # pydantic wraps errors raised inside it; unwrap ours
             super().__init__(**checked_router_kwargs(data))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _adopt_cache(cls, data: Any) -> Any:
-        """Keep the router's cache out of langchain-core's own cache path."""
-        if isinstance(data, dict) and data.get("cache") not in (None, True, False):
-            data = {**data, "response_cache": data["cache"], "cache": False}
-        return data
-
-    response_cache: Any = None
-    """The router-owned cache (set from ``cache=``); None when there is none."""
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
