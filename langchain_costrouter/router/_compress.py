@@ -25,6 +25,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackManager
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs, var_child_runnable_config
 
@@ -118,13 +119,26 @@ def side_call_config(metadata: Mapping[str, Any]) -> RunnableConfig:
     with the caller's run metadata (its tenant: whose budget account pays). A top-level
     call has no such config: its side calls would run with no metadata at all.
 
-    The keys describing the caller's call are left out: the caller's ``task`` would send
-    a routed compressor to the caller's route, where it fails and leaves the prompt as it was.
+    The keys describing the caller's call are left out, wherever the config carries them
+    (its metadata, its ``configurable``, the metadata its callback manager hands down to
+    child runs): the caller's ``task`` would send a routed compressor to the caller's
+    route, where it fails and leaves the prompt as it was.
     """
     config = merge_configs(var_child_runnable_config.get(), {"metadata": dict(metadata)})
-    inherited = config.get("metadata", {})
-    config["metadata"] = {k: v for k, v in inherited.items() if k not in _CALLERS_OWN_KEYS}
+    config["metadata"] = _callers_keys_dropped(config.get("metadata", {}))
+    if configurable := config.get("configurable"):  # a label there names the call too
+        config["configurable"] = {k: v for k, v in configurable.items() if k != TASK_KEY}
+    if isinstance(manager := config.get("callbacks"), BaseCallbackManager):
+        # The run's child manager passes the caller's metadata on to every run below it.
+        manager = manager.copy()
+        manager.metadata = _callers_keys_dropped(manager.metadata)
+        manager.inheritable_metadata = _callers_keys_dropped(manager.inheritable_metadata)
+        config["callbacks"] = manager
     return config
+
+
+def _callers_keys_dropped(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metadata.items() if key not in _CALLERS_OWN_KEYS}
 
 
 def routed_attempts(answer: Any) -> list[AttemptRecord] | None:

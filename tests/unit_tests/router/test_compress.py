@@ -231,3 +231,32 @@ def test_a_routed_compressor_in_a_chain_keeps_its_own_task() -> None:
     ]
     assert _tenant_spent(store, "acme") == Decimal(repr(record["cost_usd"]))
     assert _tenant_spent(store, None) == 0
+
+
+@pytest.mark.parametrize("label_in", ["metadata", "configurable"])
+def test_a_compressor_router_on_its_default_task_ignores_the_chains_label(label_in: str) -> None:
+    """A compressor router that serves its ``default_task`` (no label of its own) in a
+    chain whose config labels the caller's call: the label reaches the side call neither
+    through the chain's config nor through the run's inherited metadata, so the prompt is
+    compressed instead of the side call failing on the caller's route and the prompt
+    silently going out whole."""
+    compressor = Tier.of(ScriptedCompressorModel(rewrite=keep_leading_sentences(0.5)))
+    inner = RoutedChatModel(
+        routes={"compress": Route(tiers=(compressor,))},
+        default_task="compress",
+        prices=PRICES,
+        breakers=CircuitBreakers(),
+    )
+    router = RoutedChatModel(
+        routes={"chat": [ScriptedChatModel(model="big", answers=["ok"])]},
+        prices=PRICES,
+        compressors={"*": PromptCompressor(inner)},
+        breakers=CircuitBreakers(),
+    )
+    config: dict[str, Any] = {label_in: {"task": "chat"}}
+    chain = RunnableLambda(lambda messages: messages) | router
+    answer = chain.invoke([SystemMessage(PROMPT), HumanMessage("Hi")], config=config)  # type: ignore[arg-type]
+    record = answer.response_metadata["costrouter"]
+    assert record["task"] == "chat"
+    assert record["compression_tokens_saved"] > 0
+    assert [a["model"] for a in record["attempts"]] == ["scripted-compressor", "big"]
