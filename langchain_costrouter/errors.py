@@ -206,6 +206,11 @@ class BackendUnavailableWarning(UserWarning):
     """A cache or ledger backend failed; the call went on without it."""
 
 
+class CompressionFailedWarning(UserWarning):
+    """The compressor model failed: the prompt went out uncompressed (and will be tried
+    again on the next call). Check the compressor's model, its credentials and its limits."""
+
+
 class BudgetExceededError(CostRouterError):
     """Every tier of a route was skipped because its estimated cost broke the budget."""
 

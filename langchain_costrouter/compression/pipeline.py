@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter._lazy import class_if_imported
+from langchain_costrouter._secrets import error_text
 from langchain_costrouter.compression import llm as llm_strategy
 from langchain_costrouter.compression.deterministic import compress_deterministic
 from langchain_costrouter.compression.masking import (
@@ -34,7 +36,7 @@ from langchain_costrouter.compression.masking import (
 )
 from langchain_costrouter.compression.memo import Memo, MemoEntry, memo_key
 from langchain_costrouter.compression.spans import find_protected_spans
-from langchain_costrouter.errors import CostRouterError
+from langchain_costrouter.errors import CompressionFailedWarning, CostRouterError
 from langchain_costrouter.tokens import count_text
 
 # Failures of the compressor model that leave the prompt uncompressed instead of failing the
@@ -129,12 +131,25 @@ def compress_text_steps(text: str, settings: Settings, identifiers: Iterable[str
     except Exception as error:
         if not compressor_failed(error):
             raise
-        # Not memoised: the next request tries again.
-        return TextOutcome(original, f"compressor failed: {type(error).__name__}: {error}")
+        return TextOutcome(original, _failed(error, settings.llm))
     outcome = _verified(original, masked, compressed, answers)
     if answers and settings.memo:
         settings.memo.set(key, MemoEntry(outcome.text, outcome.fallback_reason))
     return outcome
+
+
+def _failed(error: Exception, model: BaseChatModel | None) -> str:
+    """Why the text went out whole when the compressor failed, told to the caller once per
+    reason (`CompressionFailedWarning`); not memoised, so the next request tries again.
+    The provider's message may quote a credential: it is masked (`_secrets.error_text`)."""
+    reason = f"compressor failed: {type(error).__name__}: {error_text(error, model)}"
+    warnings.warn(
+        f"The prompt was sent uncompressed: the {reason}. Check the compressor's model, its "
+        "credentials and its rate limits; compression is tried again on the next call.",
+        CompressionFailedWarning,
+        stacklevel=2,
+    )
+    return reason
 
 
 def _run_strategies(

@@ -10,7 +10,7 @@ from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
 from langchain_costrouter.compression import PromptCompressor
 from langchain_costrouter.compression.scripted import ScriptedCompressorModel
-from langchain_costrouter.errors import ConfigError, InvalidRequestError
+from langchain_costrouter.errors import CompressionFailedWarning, ConfigError, InvalidRequestError
 from langchain_costrouter.tokens import count_text
 
 
@@ -93,12 +93,34 @@ def test_a_compressor_error_keeps_the_original_and_is_retried_later(bloated_prom
 
     failing = ScriptedCompressorModel(rewrite=fail)
     compressor = PromptCompressor(failing, cache={})
-    result = compressor.compress_messages([SystemMessage(bloated_prompt)])
-    compressor.compress_messages([SystemMessage(bloated_prompt)])
+    with pytest.warns(CompressionFailedWarning):
+        result = compressor.compress_messages([SystemMessage(bloated_prompt)])
+    with pytest.warns(CompressionFailedWarning):
+        compressor.compress_messages([SystemMessage(bloated_prompt)])
 
     assert result.messages[0].text == bloated_prompt
     assert result.fallback_reason == "message 0: compressor failed: ModelRateLimitError: slow down"
     assert len(failing.requests) == 2
+
+
+def test_a_failing_compressor_warns_and_its_reason_shows_no_key(bloated_prompt: str) -> None:
+    """A compressor that fails sends the prompt out whole: the caller is told (a warning,
+    as a failing cache or ledger warns), and the reason, which spans and results carry,
+    holds no credential the provider's error quoted."""
+    key = "sk-proj-" + "a1B2c3D4e5" * 4
+
+    def fail(text: str) -> str:
+        raise ModelRateLimitError(f"slow down, key {key}")
+
+    compressor = PromptCompressor(ScriptedCompressorModel(rewrite=fail), cache={})
+    with pytest.warns(CompressionFailedWarning, match="ModelRateLimitError") as warned:
+        result = compressor.compress_messages([SystemMessage(bloated_prompt)])
+
+    assert result.messages[0].text == bloated_prompt
+    assert result.fallback_reason is not None
+    assert "slow down" in result.fallback_reason
+    assert key not in result.fallback_reason
+    assert all(key not in str(warning.message) for warning in warned)
 
 
 def test_compressor_answers_carry_usage_and_model_name(
