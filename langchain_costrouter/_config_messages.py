@@ -3,7 +3,9 @@
 One `ConfigError` names the file, the key as the file spells it (``routes.chat.tiers[0]``,
 ``class`` not ``class_``, no kind tag of a tagged union), TOML's type names rather than
 Python's, and what the key takes; an unknown key that misspells a missing required one is
-reported first (`errors.unknown_key_first`), and the others are counted.
+reported first (`errors.unknown_key_first`), and the others are counted. A wrong value
+is repeated only where it cannot be a credential (`_shown_input`): the likeliest way a
+key gets into the file is pasted where ``api_key_env``'s variable name goes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, TypeGuard, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from langchain_costrouter._secrets import is_secret_name, redacted, shown_url
 from langchain_costrouter.errors import (
     ConfigError,
     did_you_mean,
@@ -61,7 +64,7 @@ def _config_error(
     message = _TOML_TYPES.get(problem["type"]) or problem["msg"].removeprefix("Value error, ")
     message = message[0].lower() + message[1:]
     if problem["type"] != "value_error":
-        message += f", got {problem['input']!r}"
+        message += f", got {_shown_input(loc, problem['input'])}"
     description = _description(table, loc)
     return ConfigError(f"{message} ({description})" if description else message, path=path, key=key)
 
@@ -76,6 +79,21 @@ _TOML_TYPES = {
     "int_type": "expected a whole number",
     "float_type": "expected a number",
 }
+
+
+_SECRET_TABLES = frozenset({"headers"})
+"""Tables whose values are credentials more often than not (``Authorization``, tokens)."""
+NOT_SHOWN = "a value not shown here (it may be a credential)"
+
+
+def _shown_input(loc: tuple[int | str, ...], value: Any) -> str:
+    """The wrong value as a message may repeat it: not at all under a credential's name
+    (``api_key_env``, ``headers.Authorization``) or in ``headers``; elsewhere with a URL's
+    password and anything shaped like an API key masked."""
+    names = [part for part in loc if isinstance(part, str)]
+    if any(is_secret_name(name) or name in _SECRET_TABLES for name in names):
+        return NOT_SHOWN
+    return redacted(repr(shown_url(value) if isinstance(value, str) else value))
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
