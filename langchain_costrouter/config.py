@@ -264,7 +264,8 @@ class _Builder:
         for name, spec in self.spec.models.items():
             if spec.price is not None:
                 try:
-                    overrides[name] = ModelPrice.from_mapping(spec.price, model=name)
+                    price = spec.price.model_dump(exclude_none=True)
+                    overrides[name] = ModelPrice.from_mapping(price, model=name)
                 except (TypeError, ValueError) as error:
                     reason = error.reason if isinstance(error, ConfigError) else str(error)
                     raise self.fail(f"models.{name}.price", reason) from None

@@ -149,12 +149,34 @@ ProviderSpec = Annotated[
 """``[providers.NAME]``: an OpenAI-compatible endpoint or a LangChain chat model class."""
 
 
+Dollars = Annotated[
+    float, Field(ge=0, allow_inf_nan=False, description="dollars per million tokens")
+]
+
+
+class PriceSpec(_Table):
+    """``price = { input_per_mtok = ..., output_per_mtok = ... }``: `pricing.ModelPrice`'s
+    fields a file may set. Typed here so that a price missing its output rate, or given
+    as a string, is the file's error at its key (not a Python ``TypeError``, nor a
+    string read as a number against the file's no-coercion rule)."""
+
+    input_per_mtok: Dollars
+    output_per_mtok: Dollars
+    cached_input_per_mtok: Dollars | None = None
+    cache_write_per_mtok: Dollars | None = None
+    cache_write_5m_per_mtok: Dollars | None = None
+    cache_write_1h_per_mtok: Dollars | None = None
+    batch_multiplier: (
+        Annotated[float, Field(ge=0, allow_inf_nan=False, description="a factor, e.g. 0.5")] | None
+    ) = None
+
+
 class ModelSpec(_Table):
     """``[models.NAME]``: a model on a provider, with an optional price override."""
 
     provider: str
     model: Annotated[str, Field(min_length=1)] | None = None
-    price: Table | None = None
+    price: PriceSpec | None = None
     params: Table = Field(default_factory=dict)
     context_window: Annotated[int, Field(gt=0)] | None = None
     rpm: Annotated[int, Field(gt=0, description="requests per minute")] | None = None

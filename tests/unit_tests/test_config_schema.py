@@ -3,6 +3,7 @@ ConfigErrors naming the file, the key path and, for a typo, the closest known ke
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,40 @@ def test_store_urls_are_checked_against_the_openers_own_schemes(tmp_path: Path) 
         tmp_path, GOOD.replace('default_task = "chat"', f'default_task = "chat"\n{urls}')
     )
     assert (kwargs["cache"], kwargs["budget_store"]) == ("Redis://h:6379/0", "postgres://h/db")
+
+
+@pytest.mark.parametrize(
+    ("price", "key", "expected"),
+    [
+        ("{}", "models.small.price.input_per_mtok", "missing; this key is required"),
+        ("{ input_per_mtok = 1 }", "models.small.price.output_per_mtok", "required"),
+        ('{ input_per_mtok = "1", output_per_mtok = 2 }', "price.input_per_mtok", "a number"),
+        ("{ input_per_mtok = 1, output_per_mtok = -2 }", "price.output_per_mtok", "0"),
+        (
+            "{ input_per_mtok = 1, output_per_mtok = 2, cached_input_per_mtok = -1 }",
+            "price.cached_input_per_mtok",
+            "greater than or equal to 0",
+        ),
+        ("{ input_per_mtok = nan, output_per_mtok = 2 }", "price.input_per_mtok", "finite"),
+        ("{ input_per_mtok = 1, output_per_mtk = 2 }", "price.output_per_mtk", "did you mean"),
+    ],
+)
+def test_a_price_is_two_dollar_amounts_named_by_their_key(
+    tmp_path: Path, price: str, key: str, expected: str
+) -> None:
+    """Dollars per million tokens, each a number >= 0: a price of "1" (a string) or one
+    missing its output price is the file's error at that key, not Python's."""
+    message = _error(tmp_path, 'model = "gpt-4o-mini"', f"price = {price}")
+    assert f"key 'models.small.{key.removeprefix('models.small.')}" in message
+    assert expected in message and "ModelPrice" not in message
+
+
+def test_a_price_in_the_file_is_exact(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'model = "gpt-4o-mini"', "price = { input_per_mtok = 0.15, output_per_mtok = 3 }"
+    )
+    price = _load(tmp_path, text)["prices"].overrides["small"]  # type: ignore[attr-defined]
+    assert (price.input_per_mtok, price.output_per_mtok) == (Decimal("0.15"), Decimal(3))
 
 
 def test_several_problems_are_counted_in_one_message(tmp_path: Path) -> None:
