@@ -14,6 +14,8 @@ from langchain_costrouter.router_fields import config_errors
 from langchain_costrouter.routes import Route
 
 EXAMPLE = "bundled example config"
+_NO_STORES = {"cache": None, "ledger": None, "shadow": None, "budget_store": "memory://"}
+"""What `run` puts in place of the file's stores."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.config) if args.config else example_config_path()
     with config_errors():  # a ValidationError from building the router, as our ConfigError
         # Showing the routes opens none of the file's stores: that would create them (a
-        # ledger database, a cache directory) as a side effect of reading a config.
-        router = RoutedChatModel.from_config(path, cache=None, ledger=None, shadow=None)
+        # ledger database, a cache directory, a budget store's SQLite file) as a side
+        # effect of reading a config. Budgets are still checked, on a store in memory.
+        router = RoutedChatModel.from_config(path, **_NO_STORES)
     prices = router.prices if isinstance(router.prices, PriceTable) else PriceTable()
     table = {task: _describe(route, prices) for task, route in router.route_table.items()}
     if args.json:

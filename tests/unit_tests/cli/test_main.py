@@ -50,12 +50,18 @@ def test_routes_opens_none_of_the_files_stores(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger, cache = tmp_path / "new" / "ledger.sqlite3", tmp_path / "cache"
-    stores = f'[router]\nledger = "sqlite:///{ledger}"\ncache = "diskcache://{cache}"'
+    budgets = tmp_path / "budgets.sqlite3"
+    stores = (
+        f'[router]\nledger = "sqlite:///{ledger}"\ncache = "diskcache://{cache}"\n'
+        f'budget_store = "sqlite:///{budgets}"'
+    )
     config = tmp_path / "stores.toml"
-    config.write_text(EXAMPLE.read_text().replace("[router]", stores, 1))
+    text = EXAMPLE.read_text().replace("[router]", stores, 1)
+    config.write_text(text + '\n[[budgets]]\nname = "daily"\nlimit_usd = 5\nperiod = "day"\n')
     assert main(["routes", str(config)]) == 0
     assert "tier 0" in capsys.readouterr().out
     assert not ledger.exists() and not ledger.parent.exists() and not cache.exists()
+    assert not budgets.exists()
 
 
 def test_debug_prints_the_traceback_before_the_line(
