@@ -142,8 +142,15 @@ def _notes(by: str, totals: SummaryRow) -> list[str]:
                 _NOTE_WIDTH,
             )
         )
-    if totals.errors:
-        notes.append(f"{totals.errors} rows are failed calls (no cost recorded).")
+    if totals.errors:  # rows with an error: attempts, whose call another attempt may answer
+        notes.append(
+            textwrap.fill(
+                f"{totals.errors} rows are failed provider attempts ($0, unless part of an "
+                "answer had been sent: that part is billed); a call that another attempt "
+                "answered did not fail.",
+                _NOTE_WIDTH,
+            )
+        )
     if totals.estimated:
         notes.append(f"{totals.estimated} rows have token counts estimated with tiktoken.")
     return notes

@@ -4,9 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from langchain_core.exceptions import ModelAPIError
 
+from langchain_costrouter import CircuitBreakers, RetryPolicy, RoutedChatModel
 from langchain_costrouter.cli import main
 from langchain_costrouter.ledger import open_ledger
+from langchain_costrouter.testing import ScriptedChatModel
 from tests.unit_tests.ledger.support import sample_rows
 
 
@@ -67,3 +70,23 @@ def test_missing_ledger_file_is_an_error(
     assert captured.out == ""
     assert "no ledger at" in captured.err
     assert not missing.exists()
+
+
+def test_a_failed_attempt_whose_call_failed_over_is_not_a_failed_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The note counts rows with an error: attempts, some of whose calls were answered."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    failing = ScriptedChatModel(model="gpt-4o-mini", answers=[ModelAPIError("HTTP 500")])
+    router = RoutedChatModel(
+        routes={"chat": [failing, ScriptedChatModel(model="gpt-4o")]},
+        ledger=url,
+        retry=RetryPolicy(max_retries=0),
+        breakers=CircuitBreakers(),
+    )
+    assert router.invoke("hello").text == "ok"  # tier 0 failed, tier 1 answered
+    router.ledger_store.close()
+    assert main(["report", "--ledger", url]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 rows are failed provider attempts" in out
+    assert "failed calls" not in out and "no cost recorded" not in out
