@@ -129,7 +129,9 @@ def feature_lists(
         if not tokens:
             continue
         weight = 1.0 / np.sqrt(len(tokens))
-        indices.extend(_bucket(f"{block}:{token}") for token in tokens)
+        # Sorted: a set's order follows Python's per-process string hash salt, and the
+        # scores sum the features in this order, so another order is another float.
+        indices.extend(sorted(_bucket(f"{block}:{token}") for token in tokens))
         values.extend([weight] * len(tokens))
     return indices, values
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -136,6 +138,26 @@ def test_the_installed_costrouter_script(outcomes: Path, tmp_path: Path) -> None
     report = json.loads(done.stdout)
     assert set(report) == CONTRACT_KEYS
     assert load_policy(policy_path).tasks.keys() == {"sentiment", "triage"}
+
+
+def test_the_same_seed_writes_the_same_policy_in_every_process(tmp_path: Path) -> None:
+    """Python salts string hashes per process: a scorer whose features follow set order
+    summed them in another order each run, so one seed gave thresholds that differed in
+    the last digits and a policy whose digest (the routes' version) changed every run."""
+    script = shutil.which("costrouter")
+    assert script is not None, "the costrouter console script is not installed"
+    demo = resources.files("langchain_costrouter") / "data" / "demo_outcomes.jsonl"
+    policies = []
+    for salt in ("1", "2", "3"):
+        policy_path = tmp_path / f"policy-{salt}.json"
+        command = [script, "calibrate", str(demo), "--method", "legacy", "--out", str(policy_path)]
+        environment = {**os.environ, "PYTHONHASHSEED": salt}
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=120, env=environment
+        )
+        assert done.returncode == 0, done.stderr
+        policies.append(policy_path.read_bytes())
+    assert policies[0] == policies[1] == policies[2]
 
 
 def test_a_file_with_token_counts_only_is_priced_by_the_price_table(
