@@ -15,14 +15,20 @@ instead of one per call (a thread wake-up and the GIL hand-off that follows cost
 tens of microseconds of CPU, as much as a call's metrics). When the worker falls far
 behind (more than ``MAX_PENDING`` calls), calls are reported on the request path
 instead, so memory stays bounded.
+
+A child made by ``fork()`` starts with an empty queue and no worker: the calls waiting
+at the fork are the parent's, which reports them; a copy would report them once more
+from every child (gunicorn --preload forks right after the app's warm-up calls).
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 
 MAX_PENDING = 10_000
@@ -37,6 +43,11 @@ class Reporter:
     """A queue of report jobs and the daemon thread that runs them."""
 
     def __init__(self) -> None:
+        self._start_empty()
+        _REPORTERS.add(self)
+
+    def _start_empty(self) -> None:
+        """No job and no worker (a new reporter, or a forked child's copy)."""
         self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,6 +88,18 @@ class Reporter:
                 _run(jobs.get())
             self._wake.wait(LINGER_S)
             self._wake.clear()
+
+
+_REPORTERS: weakref.WeakSet[Reporter] = weakref.WeakSet()
+
+
+def _forget_parent_jobs_in_child() -> None:
+    for reporter in list(_REPORTERS):
+        reporter._start_empty()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_forget_parent_jobs_in_child)
 
 
 def _run(job: Job) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from functools import partial
@@ -61,3 +62,25 @@ def test_a_worker_far_behind_has_the_caller_report(monkeypatch: pytest.MonkeyPat
     ran: list[int] = []
     worker.submit(lambda: ran.append(threading.get_ident()))
     assert ran == [threading.get_ident()]
+
+
+def test_a_forked_child_does_not_report_the_parent_s_calls_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A call that ended just before a fork (gunicorn --preload's warm-up call) waits in
+    the queue while the worker lingers; the child's copy of the queue must not hold it,
+    or each worker reports the parent's call once more (its spans and its dollars)."""
+    monkeypatch.setattr(reporter, "LINGER_S", 30.0)
+    worker = Reporter()
+    first = threading.Event()
+    worker.submit(first.set)
+    assert first.wait(5.0)  # the worker has run its round and now lingers
+    ran: list[str] = []
+    worker.submit(lambda: ran.append("parent's call"))
+    child = os.fork()
+    if child == 0:
+        worker.submit(lambda: ran.append("child's call"))
+        os._exit(0 if worker.flush(timeout=5.0) and ran == ["child's call"] else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert worker.flush(timeout=5.0) and ran == ["parent's call"]
