@@ -52,15 +52,18 @@ class Reporter:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._warned = False
 
     def submit(self, job: Job) -> None:
-        """Run ``job`` on the worker (or here, when the worker is far behind)."""
+        """Run ``job`` on the worker (or here, when the worker is far behind or cannot
+        be started)."""
         if self._jobs.qsize() > MAX_PENDING:
             _run(job)
             return
         thread = self._thread
-        if thread is None or not thread.is_alive():  # first use, or a forked child
-            self._start()
+        if (thread is None or not thread.is_alive()) and not self._start():
+            _run(job)  # no worker (no thread to be had): the caller reports, never fails
+            return
         self._jobs.put(job)
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -72,13 +75,22 @@ class Reporter:
         self._wake.set()
         return done.wait(timeout)
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start the worker (first use, or a forked child); False when no thread can be
+        started: the process is at its thread limit, or shutting down."""
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._work, name="costrouter-telemetry", daemon=True
-                )
-                self._thread.start()
+            if self._thread is not None and self._thread.is_alive():
+                return True
+            thread = threading.Thread(target=self._work, name="costrouter-telemetry", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as error:  # "can't start new thread"
+                if not self._warned:  # once: it is tried again on every call
+                    self._warned = True
+                    _log.warning("costrouter telemetry reports on the caller's thread: %s", error)
+                return False
+            self._thread = thread
+            return True
 
     def _work(self) -> None:
         jobs = self._jobs

@@ -84,3 +84,24 @@ def test_a_forked_child_does_not_report_the_parent_s_calls_again(
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert worker.flush(timeout=5.0) and ran == ["parent's call"]
+
+
+class _NoThreads(threading.Thread):
+    """What a process at its thread limit (a container's pids.max) gets, or one that is
+    shutting down: ``start`` raises."""
+
+    def start(self) -> None:
+        raise RuntimeError("can't start new thread")
+
+
+def test_a_worker_that_cannot_start_has_the_caller_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The call that hands its report over has ended and been recorded: telemetry must
+    not turn it into an error now."""
+    monkeypatch.setattr(threading, "Thread", _NoThreads)
+    worker = Reporter()
+    ran: list[int] = []
+    worker.submit(lambda: ran.append(threading.get_ident()))
+    assert ran == [threading.get_ident()]
+    assert worker.flush(timeout=1.0)
