@@ -45,7 +45,7 @@ from langchain_costrouter.calibration.evaluate import OutcomeMatrix
 from langchain_costrouter.calibration.features import FloatArray, IntArray
 from langchain_costrouter.calibration.grid import Candidate, final_rule, served
 from langchain_costrouter.calibration.oof import StageScores, fold_ids
-from langchain_costrouter.calibration.options import SearchOptions
+from langchain_costrouter.calibration.options import SearchOptions, unreachable_target
 from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import TaskPolicy
 
@@ -148,9 +148,22 @@ def _baseline_model(matrix: OutcomeMatrix, rows: IntArray) -> int:
 
 
 def _allowed_loss(matrix: OutcomeMatrix, baseline: int, options: SearchOptions) -> float:
+    """The loss the promise may allow; a target above the baseline is none it can keep.
+
+    The promise bounds the loss against the baseline, so the most it can promise is the
+    baseline's quality: a policy promising that, under a higher target, would say less
+    than was asked.
+    """
     best = float(matrix.quality[:, baseline].mean())
-    if options.target_quality is not None:
-        return max(best - options.target_quality, 0.0)
+    target = options.target_quality
+    if target is not None and target > best + 1e-9:
+        how = (
+            "the guarded search promises quality against the best single model "
+            f"({matrix.models[baseline]}, {best:.4f}), and no more than it"
+        )
+        raise unreachable_target(target, best, how)
+    if target is not None:
+        return max(best - target, 0.0)
     if options.quality_ratio != 1.0:
         return max(best * (1.0 - options.quality_ratio), 0.0)
     return options.max_quality_loss

@@ -25,7 +25,9 @@ class SearchOptions:
     ``bench/calibration_stability.py``.
 
     ``target_quality`` (every task) or ``quality_ratio`` (times each task's best single
-    model's train quality) set the quality to keep instead of ``max_quality_loss``.
+    model's train quality) set the quality to keep instead of ``max_quality_loss``; a
+    target a task cannot reach on train (``guarded``: one above its baseline's quality,
+    the most its promise can hold) is a `ConfigError` naming the task.
 
     ``workers`` processes fit the scorers' text layers (`parallel`); any number gives
     the same policy. None (the default) picks per task: one process per model to fit,
@@ -62,3 +64,13 @@ class SearchOptions:
             raise ConfigError(f"outer folds must be at least 2, got {self.outer_folds}")
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
+
+
+def unreachable_target(target: float, reached: float, how: str) -> ConfigError:
+    """The error of a ``target_quality`` the search cannot meet: a policy written anyway
+    would serve below what was asked, and nothing but a JSON field would say so."""
+    return ConfigError(
+        f"the target quality {target:.4f} is not reachable on the train records: {how}; "
+        f"lower --target-quality to at most {reached:.4f}, or leave it out (each task then "
+        "keeps its best single model's train quality)"
+    )

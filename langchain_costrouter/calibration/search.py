@@ -23,9 +23,10 @@ from langchain_costrouter.calibration.features import FloatArray
 from langchain_costrouter.calibration.grid import Candidate, cascade_grid, final_rule
 from langchain_costrouter.calibration.guarded import guarded_search
 from langchain_costrouter.calibration.oof import StageScores
-from langchain_costrouter.calibration.options import SearchOptions
+from langchain_costrouter.calibration.options import SearchOptions, unreachable_target
 from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import Policy, TaskPolicy
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.outcomes import OutcomeRecord
 
 _TOLERANCE = 1e-9
@@ -51,9 +52,17 @@ def search_matrices(
 
     The matrices may come from parsed records or from `table.task_matrix`'s columns:
     equal matrices give the same policy.
+
+    Raises:
+        ConfigError: naming the task whose search failed (a target it cannot reach).
     """
     search = guarded_search if options.method == "guarded" else search_task
-    policies = {task: search(matrix, options) for task, matrix in matrices}
+    policies = {}
+    for task, matrix in matrices:
+        try:
+            policies[task] = search(matrix, options)
+        except ConfigError as error:
+            raise ConfigError(f"task {task!r}: {error.reason}") from None
     meta = {
         "seed": options.seed,
         "folds": options.folds,
@@ -70,6 +79,10 @@ def search_task(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     scores = StageScores.of(matrix, options.folds, options.seed)
     prefit_tiers(scores, options)
     best = choose_safe(list(_candidates(matrix, scores, options, goals)), goals)
+    if best.quality + _TOLERANCE < target:
+        tiers = " -> ".join(matrix.models[i] for i in best.tiers)
+        how = f"no cascade reaches it, the best ({tiers}) reaches {best.quality:.4f}"
+        raise unreachable_target(target, best.quality, how)
     rules = tuple(
         final_rule(scores, best, stage, kind, threshold)
         for stage, (kind, threshold) in enumerate(best.rules)

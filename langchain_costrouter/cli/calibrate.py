@@ -49,8 +49,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target-quality",
         type=_unit_interval,
-        help="train quality every task's cascade must reach (default: each task's best "
-        "single model's train quality, so at least the baseline's)",
+        help="train quality every task's cascade must reach, an error for a task that "
+        "cannot (default: each task's best single model's train quality, so at least the "
+        "baseline's)",
     )
     parser.add_argument(
         "--method",

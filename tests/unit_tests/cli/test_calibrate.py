@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from importlib import resources
@@ -21,7 +22,14 @@ from langchain_costrouter.calibration.evaluate import (
 from langchain_costrouter.calibration.run import outcome_cost
 from langchain_costrouter.cli import main
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes, write_outcomes
-from tests.unit_tests.cli.outcome_files import CHEAP, DEAR, MIDDLE, write_file, write_lines
+from tests.unit_tests.cli.outcome_files import (
+    CHEAP,
+    DEAR,
+    MIDDLE,
+    synthetic_records,
+    write_file,
+    write_lines,
+)
 
 CONTRACT_KEYS = {
     "train_size", "test_size", "policy", "test", "baseline", "oracle", "savings_pct",
@@ -81,6 +89,37 @@ def test_target_quality_zero_picks_the_cheapest_model(
     assert report["test"]["calls_by_model"] == {CHEAP: 80}
     assert report["test"]["cost_usd"] == pytest.approx(cheap.cost_usd)
     assert report["test"]["quality"] == pytest.approx(cheap.quality, abs=1e-6)
+
+
+def _every_tenth_question_unanswerable(path: Path) -> Path:
+    """Every model wrong on every tenth question (a fifth of task 'sentiment''s): no
+    cascade's quality gets past 0.8 there."""
+    records = []
+    for index, record in enumerate(synthetic_records(160)):
+        if index % 10 == 0:
+            wrong = {m: ModelOutcome(0.0, "?", o.cost_usd) for m, o in record.outcomes.items()}
+            record = OutcomeRecord(record.id, record.task, record.messages, wrong)
+        records.append(record)
+    write_outcomes(path, records)
+    return path
+
+
+@pytest.mark.parametrize("method", ["legacy", "guarded"])
+def test_a_target_no_cascade_reaches_is_an_error_saying_what_to_do(
+    method: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was met by nothing and said so nowhere: legacy wrote "target_met": false only in
+    the JSON, guarded quietly promised the baseline's lower quality, and both exited 0."""
+    path = _every_tenth_question_unanswerable(tmp_path / "hard.jsonl")
+    policy_path = tmp_path / "policy.json"
+    args = ["calibrate", str(path), "--target-quality", "0.99", "--method", method]
+    assert main([*args, "--out", str(policy_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert "task 'sentiment'" in captured.err and "0.9900" in captured.err
+    reachable = re.search(r"lower --target-quality to at most (0\.\d{4})", captured.err)
+    assert reachable is not None and 0.5 < float(reachable.group(1)) < 0.9
+    assert not policy_path.exists()
 
 
 def test_table_output_names_the_baseline_and_saving(
