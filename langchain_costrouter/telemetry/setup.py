@@ -12,10 +12,15 @@ the notes the request path adds to the call's `CallTrace` while it runs, and the
 call's record, handed to `CallTrace.ended` right after the ledger got it: the record is
 what the spans and metrics are made from, so they say what the ledger says. They are
 made off the request path, by the process's telemetry worker (`reporter`).
+
+A provider that fails (its ``get_tracer`` or ``get_meter`` raises, a tracer that raises
+on each span) costs its own reports and nothing else: the router is built and answers,
+and a tracer's failure leaves the call's metrics to be recorded.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +31,8 @@ from langchain_costrouter.cache import CacheRequest
 from langchain_costrouter.metadata import CostRouterMetadata
 from langchain_costrouter.telemetry.calls import CallTrace
 from langchain_costrouter.telemetry.reporter import REPORTER
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -106,7 +113,10 @@ class Telemetry:
     def emit(self, call: CallTrace, record: CostRouterMetadata, end_ns: int) -> None:
         """The spans and metrics of one finished call."""
         if self._spans is not None:
-            self._spans(call, record, end_ns)
+            try:
+                self._spans(call, record, end_ns)
+            except Exception:  # a broken tracer: the metrics below are still owed
+                _log.exception("costrouter telemetry failed to make a call's spans")
         if self.instruments is not None:
             self.instruments.record_call(call, record)
 
@@ -164,9 +174,20 @@ def open_telemetry(spec: Any, *, content: bool = False) -> RouterTelemetry:
     given = spec if isinstance(spec, TelemetryProviders) else TelemetryProviders()
     tracer_provider = given.tracer_provider or _global(trace.get_tracer_provider())
     meter_provider = given.meter_provider or _global(metrics.get_meter_provider())
-    if tracer_provider is None and meter_provider is None:
+    tracer = _or_none(_tracer, tracer_provider)
+    instruments = _or_none(_instruments, meter_provider)
+    if tracer is None and instruments is None:
         return NoTelemetry()
-    return Telemetry(_tracer(tracer_provider), _instruments(meter_provider), content=content)
+    return Telemetry(tracer, instruments, content=content)
+
+
+def _or_none(make: Callable[[Any], Any], provider: Any) -> Any:
+    """``make(provider)``, or None (no reports of that kind) when the provider fails."""
+    try:
+        return make(provider)
+    except Exception as error:  # the provider's bug must not stop the router being built
+        _log.warning("costrouter telemetry leaves out %r, which failed: %s", provider, error)
+        return None
 
 
 def _global(provider: Any) -> Any:

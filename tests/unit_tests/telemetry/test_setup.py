@@ -12,7 +12,12 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_costrouter import ConfigError, RoutedChatModel
 from langchain_costrouter.budgets.reservation import BudgetStatus
 from langchain_costrouter.config_schema import RouterSpec
-from langchain_costrouter.telemetry import NoTelemetry, Telemetry, open_telemetry
+from langchain_costrouter.telemetry import (
+    NoTelemetry,
+    Telemetry,
+    TelemetryProviders,
+    open_telemetry,
+)
 from langchain_costrouter.telemetry.content import input_messages, output_messages
 from langchain_costrouter.telemetry.names import provider_name
 from langchain_costrouter.testing.models import ScriptedChatModel
@@ -100,3 +105,47 @@ def test_budget_remaining_is_a_gauge_per_budget_and_scope(otel: Otel) -> None:
         "costrouter.budget.scope": "tenant=acme",
         "costrouter.budget.window": "2026-12-04",
     }
+
+
+class _BrokenTracerProvider:
+    def get_tracer(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("tracer provider broken")
+
+
+class _BrokenMeterProvider:
+    def get_meter(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("meter provider broken")
+
+
+def test_a_broken_provider_leaves_the_router_working(caplog: pytest.LogCaptureFixture) -> None:
+    """A provider that raises (a vendor distribution's bug) costs its own reports, never
+    the router: building it from a config file or RoutedChatModel() must not fail."""
+    providers = TelemetryProviders(_BrokenTracerProvider(), _BrokenMeterProvider())  # type: ignore[arg-type]
+    router = RoutedChatModel(
+        routes={"chat": [ScriptedChatModel(model="gpt-4o-mini", answers=["hi"])]},
+        telemetry=providers,
+    )
+    assert router.invoke("q").text == "hi"
+    assert isinstance(router._current().telemetry, NoTelemetry)
+    assert "tracer provider broken" in caplog.text and "meter provider broken" in caplog.text
+
+
+class _BrokenTracer:
+    def start_span(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("tracer broken")
+
+
+class _TracerProvider:
+    def get_tracer(self, *args: object, **kwargs: object) -> object:
+        return _BrokenTracer()
+
+
+def test_a_tracer_that_fails_costs_the_spans_not_the_metrics(otel: Otel) -> None:
+    providers = TelemetryProviders(_TracerProvider(), otel.providers.meter_provider)  # type: ignore[arg-type]
+    router = RoutedChatModel(
+        routes={"chat": [ScriptedChatModel(model="gpt-4o-mini", answers=["hi"])]},
+        telemetry=providers,
+    )
+    record = router.invoke("q").response_metadata["costrouter"]
+    assert otel.total("costrouter.calls", **{"costrouter.status": "ok"}) == 1
+    assert otel.total("costrouter.cost") == record["cost_usd"] > 0
