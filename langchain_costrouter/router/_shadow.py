@@ -175,6 +175,11 @@ class RouterShadow:
     # -- on the queue's threads
 
     def _evaluate(self, sample: Sample) -> None:
+        """Evaluate and store one sample; a failure to store it raises to the queue.
+
+        A failed evaluation is counted here only once stored: one whose write raised is
+        counted by the queue instead (`stats` adds both), never twice.
+        """
         if sample.row.served_by == self.reference.model_id:  # the yardstick answered itself
             self._store(sample, Scored(1.0, Decimal(0)), sample.served_text, Decimal(0))
             return
@@ -183,16 +188,16 @@ class RouterShadow:
             answer = self._call(self.reference, sample.messages, sample, attempts, "answer")
             scored = score_answer(self.config.scorer, sample, answer.text, self._judge(attempts))
         except Exception as error:  # a provider fault: stored as a failed evaluation
-            self._count_failure()
             reason = f"{type(error).__name__}: {error_text(error, self.reference.model, 200)}"
             failed = Scored(None, Decimal(0), reason)
             self._store(sample, failed, None, None)
+            self._count_failure()
             return
         finally:
             self._record(sample, attempts)
+        self._store(sample, scored, answer.text, _cost(attempts[:1]), message_logprobs(answer))
         if scored.score is None:
             self._count_failure()
-        self._store(sample, scored, answer.text, _cost(attempts[:1]), message_logprobs(answer))
 
     def _count_failure(self) -> None:
         with self._failed_lock:

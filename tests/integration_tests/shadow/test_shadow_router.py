@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
@@ -207,6 +210,24 @@ def test_a_failing_reference_never_fails_the_users_call(
     assert row.failed == len(failed)
 
 
+@pytest.mark.parametrize("reference_fails", [True, False])
+def test_a_sample_the_store_cannot_keep_is_one_failure_never_a_negative_count(
+    reference_fails: bool, openai_server: LocalOpenAIServer, world: SumsResponder, tmp_path: Path
+) -> None:
+    """A failed reference call then a failed write counted the sample failed twice and
+    took it off the evaluated ones: 3 samples read evaluated=-3, failed=6."""
+    if reference_fails:
+        openai_server.script([Fault("500")] * 3, model="strong")
+    database = tmp_path / "shadow.sqlite"
+    routed = router(openai_server, store=f"sqlite:///{database}")
+    with sqlite3.connect(database) as lost:  # the samples table is gone: every write fails
+        lost.execute("DROP TABLE costrouter_shadow_samples")
+    with pytest.warns(BackendUnavailableWarning, match="shadow evaluation failed"):
+        ask_and_drain(routed, 3)
+    stats = routed.shadow_evaluator.stats()
+    assert (stats.sampled, stats.evaluated, stats.failed, stats.dropped) == (3, 0, 3, 0)
+
+
 def test_the_reference_serving_itself_scores_one_without_a_call(
     openai_server: LocalOpenAIServer, world: SumsResponder
 ) -> None:
@@ -236,6 +257,13 @@ def test_samples_in_postgres_under_a_prefix_of_their_own(
         store.close()
     finally:
         drop_tables(postgres_url, prefix)
+
+
+def ask_and_drain(routed: RoutedChatModel, count: int) -> None:
+    """Ask ``count`` questions, then wait until the shadow evaluated every sample."""
+    for text, _, _ in questions(count):
+        routed.invoke(text)
+    assert routed.shadow_evaluator.drain(30)
 
 
 class CallsLedger(InMemoryLedger):
