@@ -122,7 +122,9 @@ class RouterShadow:
             return
         record = message.response_metadata.get("costrouter") or {}
         served = [a for a in record.get("attempts", ()) if a.get("accepted")]
-        cost = record.get("cost_usd")
+        # The served answer's own cost, not the call's: the call's also pays the tiers
+        # it escalated past and a compressor, which are not what this model costs.
+        cost = served[-1].get("cost_usd") if served else None
         self.queue.offer(
             Sample(
                 SampleRow(

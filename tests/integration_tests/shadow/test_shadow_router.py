@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from langchain_costrouter import RoutedChatModel
+from langchain_costrouter.checks import RegexMatch
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.pricing import ModelPrice, PriceTable
+from langchain_costrouter.routes import Tier
 from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
 from langchain_costrouter.shadow.drift import drift_table
 from langchain_costrouter.shadow.outcomes import shadow_outcomes
@@ -127,6 +129,36 @@ def test_the_served_answers_logprobs_are_stored_and_become_outcomes(
         assert sample.reference_logprobs is None  # the reference model was not asked
     records = shadow_outcomes(samples, "math").records
     assert [r.outcomes["weak"].logprobs for r in records] == [s.served_logprobs for s in samples]
+
+
+def test_a_sample_served_past_a_lower_tier_costs_only_the_served_answer(
+    openai_server: LocalOpenAIServer, world: SumsResponder
+) -> None:
+    """The sample kept the whole call's cost (the weak tier's rejected answer too) as the
+    served model's, so calibrate --from-ledger priced that model at what the cascade paid."""
+    never = Tier.of(openai_chat(openai_server, "weak"), check=RegexMatch("^never$"), threshold=1)
+    routed = RoutedChatModel(
+        routes={
+            "math": [
+                never,
+                openai_chat(openai_server, "judge"),
+                openai_chat(openai_server, "strong"),
+            ]
+        },
+        prices=PRICES,
+        ledger="memory://",
+        shadow=ShadowConfig(tasks={"math": ShadowTask(1.0, store_prompts=True)}, score="exact"),
+    )
+    record = routed.invoke("What is 2 + 3?").response_metadata["costrouter"]
+    weak, served = record["attempts"]
+    assert (weak["model"], served["model"], record["served_by"]) == ("weak", "judge", "judge")
+    assert routed.shadow_evaluator.drain(30)
+    (sample,) = routed.shadow_evaluator.store.read_samples()
+    assert (
+        sample.served_cost == Decimal(repr(served["cost_usd"])) < Decimal(repr(record["cost_usd"]))
+    )
+    (outcomes,) = shadow_outcomes([sample], "math").records
+    assert outcomes.outcomes["judge"].cost_usd == served["cost_usd"]
 
 
 def test_prompts_are_kept_only_where_the_task_opted_in(
