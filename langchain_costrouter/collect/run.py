@@ -74,7 +74,9 @@ def collect(options: CollectOptions) -> dict[str, Any]:
         options.limits.max_output_tokens,
     )
     estimate = estimate_run(costs, [(q.prompt, q.messages) for q in pending])
-    report = _plan(options, len(prompts), len(finished.ids), estimate, costs.strongest)
+    # Done are this eval set's questions with a line: --out may hold other sets' lines too.
+    done = len(prompts) - len(pending)
+    report = _plan(options, len(prompts), done, estimate, costs.strongest)
     report["dropped_partial_line"] = finished.dropped_partial_line
     if options.dry_run or not pending:
         return report

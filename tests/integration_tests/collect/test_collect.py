@@ -170,6 +170,24 @@ def test_resume_skips_answered_questions_without_a_provider_call(
     assert sorted(line["id"] for line in read_lines(run.out)) == [f"sum-2-{i}" for i in range(6)]
 
 
+def test_lines_of_questions_no_longer_in_the_prompts_are_not_counted_as_done(
+    run: Run, openai_server: LocalOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Collecting a second eval set into the same --out counted the first set's lines as
+    this set's questions done: 4 questions read "4 already done", and once all were
+    answered the run said "-2 questions left: run the same command again" and exited 1."""
+    openai_server.set_responder(SumsResponder(strong="strong", weak="weak", judge="judge"))
+    first = sum_prompts(4, seed=2, references=True)
+    second = sum_prompts(2, seed=5, references=True)
+    write_lines(run.prompts, first)
+    assert run.json(capsys, "numeric")[0] == 0
+    write_lines(run.prompts, [*first[:2], *second])  # two asked before, two new
+    code, report = run.json(capsys, "numeric")
+    assert (report["questions"], report["already_done"], report["to_do"]) == (4, 2, 2)
+    assert (code, report["answered"]) == (0, 2)
+    assert len(read_lines(run.out)) == 6
+
+
 def test_the_cost_cap_stops_cleanly_and_keeps_every_finished_line(
     run: Run, openai_server: LocalOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
