@@ -19,6 +19,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._secrets import is_secret_name
 from langchain_costrouter.config_schema import (
     LangChainProviderSpec,
     ModelSpec,
@@ -145,16 +146,29 @@ def provider_class(provider_name: str, provider: LangChainProviderSpec) -> type[
 
 
 def check_params(cls: type[BaseChatModel], params: Mapping[str, Any], key: str) -> None:
-    """Each key of ``params`` must be a field of ``cls`` (by name or alias).
+    """Each key of ``params`` must be a field of ``cls`` (by name or alias), and none may
+    be a credential (``api_key``, ``openai_api_key``...): a key in the file was either
+    ignored for the environment's (``ChatOpenAI``) or used over it (a LangChain class),
+    against the promise that keys are read from the environment, never from the file.
 
-    A class that takes any keyword (pydantic ``extra="allow"``) is not checked.
+    A class that takes any keyword (pydantic ``extra="allow"``) is not checked for fields.
     """
+    for name in params:
+        if is_secret_name(name):
+            raise ConfigError(_KEY_IN_FILE, key=f"{key}.{name}")
     if cls.model_config.get("extra") == "allow":
         return
     fields = field_names(cls)
     for name in params:
         if name not in fields:
             raise ConfigError(unknown_key_message(name, fields), key=f"{key}.{name}")
+
+
+_KEY_IN_FILE = (
+    "keys never go in the file: export it in an environment variable and name that "
+    "variable with api_key_env in the model's [providers.NAME] table (api_key_field names "
+    "the field it goes in, for a LangChain class)"
+)
 
 
 def field_names(cls: type[BaseChatModel]) -> set[str]:
