@@ -18,10 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from langchain_costrouter.cli.output import check_output_file
 from langchain_costrouter.cli.report_html import render_page
+from langchain_costrouter.cli.report_source import open_report_ledger
 from langchain_costrouter.cli.report_table import table
 from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
-from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow, open_ledger
-from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
+from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow
+from langchain_costrouter.ledger.engine import default_ledger_url
+from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="ledger URL: memory://, sqlite:///PATH or postgresql://... "
         f"(default {default_ledger_url()})",
+    )
+    parser.add_argument(
+        "--table-prefix",
+        default=DEFAULT_TABLE_PREFIX,
+        help="prefix of the ledger's tables, when it was opened with one "
+        f"(default {DEFAULT_TABLE_PREFIX})",
     )
     parser.add_argument("--by", choices=[g for g in GROUP_BY if g != "all"], default="task")
     parser.add_argument(
@@ -63,16 +71,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Print the report; a ConfigError when the ledger file does not exist."""
+    """Print the report; a ConfigError when there is no ledger to read (`report_source`)."""
     url = args.ledger or default_ledger_url()
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
     if args.html is not None:
         check_output_file(args.html, "--html")
     with warnings.catch_warnings():  # a database that is down is this command's error
         warnings.simplefilter("ignore", BackendUnavailableWarning)
-        ledger = open_ledger(url)
+        ledger = open_report_ledger(url, args.table_prefix)
     with ledger:
         try:
             groups, totals = _summaries(ledger, args)

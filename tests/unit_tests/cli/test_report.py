@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,37 @@ def test_a_failed_attempt_whose_call_failed_over_is_not_a_failed_call(
     out = " ".join(capsys.readouterr().out.split())
     assert "1 rows are failed provider attempts" in out
     assert "failed calls" not in out and "no cost recorded" not in out
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+
+
+def test_a_database_without_a_ledger_is_an_error_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report reads: pointed at the wrong database (another app's, a typo in its name)
+    it must say so, not create empty ledger tables there and report $0 of spend."""
+    other = tmp_path / "app.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE users (id INTEGER)")
+    assert main(["report", "--ledger", f"sqlite:///{other}"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert "has no table costrouter_ledger" in captured.err and "--ledger" in captured.err
+    assert _tables(other) == {"users"}
+
+
+def test_a_ledger_with_a_table_prefix_is_read_with_table_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "shared.db"
+    with open_ledger(f"sqlite:///{path}", table_prefix="app1_") as ledger:
+        ledger.add(sample_rows())
+    assert main(["report", "--ledger", f"sqlite:///{path}", "--json"]) == 2
+    assert "--table-prefix" in capsys.readouterr().err
+    argv = ["report", "--ledger", f"sqlite:///{path}", "--table-prefix", "app1_", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["calls"] == 3
+    assert not any(name.startswith("costrouter_") for name in _tables(path))
