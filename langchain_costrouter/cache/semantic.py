@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
+from langchain_costrouter.cache.semantic_embedding import unit_vector
 from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature_hash
 from langchain_costrouter.cache.semantic_view import PartitionView
 
@@ -94,12 +94,17 @@ class SemanticLayer:
         return f"sem:v2:{digest(context.payload(normalization))}"
 
     def embed(self, text: str) -> list[float]:
-        """Embed and L2-normalise, so similarity is a dot product."""
-        return _unit(self.embeddings.embed_query(text))
+        """Embed and L2-normalise, so similarity is a dot product.
+
+        Raises:
+            EmbeddingError: the model answered with something that is not a vector.
+            Exception: what the embeddings model raised.
+        """
+        return unit_vector(self.embeddings.embed_query(text))
 
     async def aembed(self, text: str) -> list[float]:
         """Async `embed`."""
-        return _unit(await self.embeddings.aembed_query(text))
+        return unit_vector(await self.embeddings.aembed_query(text))
 
     def best_match(
         self, task: str, text: str, vector: list[float], view: PartitionView
@@ -132,10 +137,3 @@ def _text_only(message: BaseMessage) -> bool:
         isinstance(block, str) or (isinstance(block, dict) and block.get("type") == "text")
         for block in content
     )
-
-
-def _unit(vector: list[float]) -> list[float]:
-    array = np.asarray(vector, dtype=np.float64)
-    norm = float(np.linalg.norm(array)) or 1.0
-    unit: list[float] = (array / norm).tolist()
-    return unit

@@ -27,6 +27,7 @@ from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import CacheRequest, Normalization
 from langchain_costrouter.cache.semantic import SemanticLayer, SemanticMatch
 from langchain_costrouter.cache.semantic_base import Base, merge
+from langchain_costrouter.cache.semantic_embedding import Embedder
 from langchain_costrouter.cache.semantic_home import IndexHome, home_for
 from langchain_costrouter.cache.semantic_index import encode_entry, value_digest
 from langchain_costrouter.cache.semantic_view import PartitionView
@@ -48,6 +49,7 @@ class SemanticStore:
         """Use ``layer``'s decisions and ``guard``'s backend."""
         self.layer = layer
         self.guard = guard
+        self._embedder = Embedder(layer, guard.retry_after)
         self._home: IndexHome | None = None
         self._pending: OrderedDict[str, list[float]] = OrderedDict()
         self._views: OrderedDict[str, PartitionView] = OrderedDict()
@@ -70,7 +72,9 @@ class SemanticStore:
         view = self.guard.run("reading vectors", self._read, partition)
         if not view or not view.entries:
             return None
-        vector = self._vector(text) or self.layer.embed(text)
+        vector = self._vector(text) or self._embedder.embed(text)
+        if vector is None:
+            return None
         self._keep(text, vector)
         return self.layer.best_match(request.task, text, vector, view)
 
@@ -87,7 +91,9 @@ class SemanticStore:
         )
         if not view or not view.entries:
             return None
-        vector = self._vector(text) or await self.layer.aembed(text)
+        vector = self._vector(text) or await self._embedder.aembed(text)
+        if vector is None:
+            return None
         self._keep(text, vector)
         return self.layer.best_match(request.task, text, vector, view)
 
@@ -96,7 +102,9 @@ class SemanticStore:
         text = self.layer.query_text(request)
         if text is None:
             return
-        vector = self._vector(text) or self.layer.embed(text)
+        vector = self._vector(text) or self._embedder.embed(text)
+        if vector is None:
+            return
         partition = self.layer.partition(request, normalization)
         entry = encode_entry(key, text, vector)
         self.guard.run("writing vectors", self.guard.backend.append, partition, entry)
@@ -108,7 +116,9 @@ class SemanticStore:
         text = self.layer.query_text(request)
         if text is None:
             return
-        vector = self._vector(text) or await self.layer.aembed(text)
+        vector = self._vector(text) or await self._embedder.aembed(text)
+        if vector is None:
+            return
         partition = self.layer.partition(request, normalization)
         entry = encode_entry(key, text, vector)
         backend = self.guard.backend
