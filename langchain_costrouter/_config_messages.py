@@ -4,7 +4,7 @@ One `ConfigError` names the file, the key as the file spells it (``routes.chat.t
 ``class`` not ``class_``, no kind tag of a tagged union), TOML's type names rather than
 Python's, and what the key takes; an unknown key that misspells a missing required one is
 reported first (`errors.unknown_key_first`), and the others are counted. A wrong value
-is repeated only where it cannot be a credential (`_shown_input`): the likeliest way a
+is repeated only where it cannot be a credential (`shown_input`): the likeliest way a
 key gets into the file is pasted where ``api_key_env``'s variable name goes.
 """
 
@@ -64,7 +64,7 @@ def _config_error(
     message = _TOML_TYPES.get(problem["type"]) or problem["msg"].removeprefix("Value error, ")
     message = message[0].lower() + message[1:]
     if problem["type"] != "value_error":
-        message += f", got {_shown_input(loc, problem['input'])}"
+        message += f", got {shown_input(loc, problem['input'])}"
     description = _description(table, loc)
     return ConfigError(f"{message} ({description})" if description else message, path=path, key=key)
 
@@ -86,7 +86,7 @@ _SECRET_TABLES = frozenset({"headers"})
 NOT_SHOWN = "a value not shown here (it may be a credential)"
 
 
-def _shown_input(loc: tuple[int | str, ...], value: Any) -> str:
+def shown_input(loc: tuple[int | str, ...], value: Any) -> str:
     """The wrong value as a message may repeat it: not at all under a credential's name
     (``api_key_env``, ``headers.Authorization``) or in ``headers``; elsewhere with a URL's
     password and anything shaped like an API key masked."""

@@ -66,7 +66,7 @@ def test_config_errors_unwraps_our_error_from_pydantic() -> None:
 def test_config_errors_names_the_field_pydantic_refused() -> None:
     expected = "key 'reference_model': Input should be a valid string, got 3"
     with pytest.raises(ConfigError, match=expected), config_errors():
-        RoutedChatModel(routes={"chat": MODEL}, reference_model=3)  # type: ignore[arg-type]
+        RoutedChatModel(routes={"chat": MODEL}, reference_model=3)
 
 
 def test_a_budget_given_as_a_dict_is_refused_in_the_packages_words() -> None:
@@ -130,3 +130,20 @@ def test_a_child_models_parameter_is_ignored_with_a_warning_saying_where_it_goes
     with pytest.warns(UserWarning, match=r"ignores temperature=: set it on the child models"):
         router = RoutedChatModel(routes={"chat": MODEL}, temperature=0)
     assert router.invoke("hi").content  # built and routing
+
+
+@pytest.mark.parametrize(
+    "stores",
+    [  # a port that is not a number: an unexpanded ${PGPORT}, a typo
+        {"ledger": "postgresql://app:s3cretpw@db:${PGPORT}/app"},
+        {"cache": "redis://:s3cretpw@cache:63 79/0"},
+    ],
+)
+def test_an_error_building_a_store_never_repeats_its_password(stores: dict[str, str]) -> None:
+    """The driver's ValueError reaches pydantic, whose error holds every argument: the
+    message must not repeat them (the store URL's password, the routes' reprs)."""
+    with pytest.raises(ConfigError) as raised:
+        RoutedChatModel(routes={"chat": MODEL}, **stores)
+    message = str(raised.value)
+    assert "s3cretpw" not in message and "ScriptedChatModel" not in message
+    assert "port" in message.lower()
