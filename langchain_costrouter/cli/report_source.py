@@ -11,6 +11,9 @@ then says the database is down, or writes those rows first.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +26,8 @@ from langchain_costrouter.ledger.engine import create_ledger_engine, sqlite_path
 
 def open_report_ledger(url: str, table_prefix: str) -> Ledger:
     """The ledger at ``url``; a ConfigError when there is none there to read."""
-    path = sqlite_path(url)
+    with _url_errors(url):
+        path = sqlite_path(url)
     if path is not None and not path.exists():
         raise ConfigError(f"no ledger at {path}; pass --ledger sqlite:///PATH of an existing one")
     if url != MEMORY_URL:
@@ -33,7 +37,8 @@ def open_report_ledger(url: str, table_prefix: str) -> Ledger:
 
 def _check_has_ledger(url: str, table_prefix: str) -> None:
     table = f"{table_prefix}ledger"
-    engine = create_ledger_engine(url)
+    with _url_errors(url):
+        engine = create_ledger_engine(url)
     shown = shown_url(engine.url.render_as_string(hide_password=True))
     try:
         with engine.connect() as conn:
@@ -49,3 +54,17 @@ def _check_has_ledger(url: str, table_prefix: str) -> None:
         f"no ledger in {shown}: it has no table {table}; pass --ledger of the database "
         "the router writes to, and --table-prefix when its ledger was opened with one"
     )
+
+
+@contextmanager
+def _url_errors(url: str) -> Iterator[None]:
+    """SQLAlchemy's ValueError on a URL it cannot parse (a port such as ``${PGPORT}``)
+    as a ConfigError naming --ledger, the URL's password masked."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except ValueError as error:
+        raise ConfigError(
+            f"cannot read the ledger URL {shown_url(url)!r} ({error}); check --ledger"
+        ) from None

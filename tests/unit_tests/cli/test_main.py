@@ -163,3 +163,12 @@ def test_the_console_entry_point_prints_one_line(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         f"costrouter: error: file {bad}, key 'routes.caht': expected a table, got 3"
     ]
+
+
+def test_report_on_a_ledger_url_whose_port_is_not_a_number(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SQLAlchemy's ValueError (an unexpanded ${PGPORT}) is the URL's error, on one line."""
+    argv = ["report", "--ledger", "postgresql://app:s3cretpw@db:${PGPORT}/app"]
+    line = one_error_line(capsys, argv)
+    assert "--ledger" in line and "${PGPORT}" in line and "s3cretpw" not in line
