@@ -18,6 +18,7 @@ token is counted twice. Judge and compressor calls are their own LangChain runs
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from opentelemetry import trace
@@ -240,7 +241,7 @@ def _compression_span(
     _put(attributes, n.COMPRESSION_SAVED, record.get("compression_saved_usd"))
     if None not in compressor:
         attributes[n.COMPRESSOR_COST] = sum(c for c in compressor if c is not None)
-    _put(attributes, n.COMPRESSION_FALLBACK, note.fallback_reason)
+    _put(attributes, n.COMPRESSION_FALLBACK, _fallback_reason(call, note.fallback_reason))
     _put(attributes, n.SAVINGS_PREFIX + "compression", _saving(record, "compression"))
     _child(tracer, parent, n.COMPRESS_SPAN, call, attributes, note.start_ns, note.end_ns)
 
@@ -268,6 +269,20 @@ def _child(
         f"{name} {call.task}", context=parent, attributes=attributes, start_time=start_ns
     )
     span.end(end_time=end_ns)
+
+
+def _fallback_reason(call: CallTrace, reason: str | None) -> str | None:
+    """Why compression fell back, as a span may show it: the compressor's error message
+    (which may quote the prompt) and the number a check found lost or added (the
+    prompt's own: an account, a PIN) only with content tracing on."""
+    if reason is None or call.content:
+        return reason
+    reason = _COMPRESSOR_ERROR.sub(r"\1", reason)
+    return _NUMBER.sub(r"a number \1", reason)
+
+
+_COMPRESSOR_ERROR = re.compile(r"(compressor failed: [\w.]+): .*?(?=; message \d+: |$)", re.S)
+_NUMBER = re.compile(r"\bnumber \S+ (of the original|in the compressed text)")
 
 
 def _call_error(attempts: list[AttemptRecord]) -> str:
