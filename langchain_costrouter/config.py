@@ -142,6 +142,13 @@ class _Builder:
         if (reference := deployments.get(spec.router.reference_model or "")) is not None:
             # A [models.NAME] named: its price key (a model id, or NAME for an override).
             kwargs["reference_model"] = reference.priced_as
+        elif (name := spec.router.reference_model) is not None and not prices.knows(name):
+            raise self.fail(
+                "router.reference_model",
+                f"{did_you_mean(name, deployments)}{name!r} has no price, so every saving "
+                f"would be unknown; name a [models.NAME] of this file "
+                f"({', '.join(sorted(deployments))}) or a model genai-prices knows (gpt-4o)",
+            )
         compressors = self.compressors(deployments)
         if compressors:
             kwargs["compressors"] = compressors

@@ -188,6 +188,20 @@ def test_a_price_in_the_file_is_exact(tmp_path: Path) -> None:
     assert (price.input_per_mtok, price.output_per_mtok) == (Decimal("0.15"), Decimal(3))
 
 
+def test_a_reference_model_that_names_nothing_is_an_error(tmp_path: Path) -> None:
+    """A typo left every call's baseline unknown: no saving reported, a warning at the
+    first call telling to price a model that does not exist."""
+    message = _error(
+        tmp_path, 'default_task = "chat"', 'default_task = "chat"\nreference_model = "smal"'
+    )
+    assert "key 'router.reference_model': " in message and "did you mean `small`?" in message
+    for name in ("small", "gpt-4o"):  # a [models.NAME], or a model genai-prices knows
+        text = GOOD.replace(
+            'default_task = "chat"', f'default_task = "chat"\nreference_model = "{name}"'
+        )
+        assert _load(tmp_path, text)["reference_model"] in {"gpt-4o-mini", "gpt-4o"}
+
+
 def test_several_problems_are_counted_in_one_message(tmp_path: Path) -> None:
     message = _error(tmp_path, "timeout = 5", "timeout = 0\nbase = 1")
     assert "(and 1 more: providers.local.base)" in message
