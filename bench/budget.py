@@ -52,7 +52,7 @@ POSTGRES_URL = os.environ.get(
 )
 TARGET_US = {"memory": 20, "sqlite": 500, "redis": 300, "postgres": 1000}
 CONTEXT = CallContext("chat", {"tenant": "acme"})
-TENANT = Budget(name="tenant", limit_usd=10**6, soft_threshold=None)
+TENANT = Budget(name="tenant", per="tenant", limit_usd=10**6, soft_threshold=None)
 EVERYONE = Budget(name="everyone", limit_usd=10**6, per=None, soft_threshold=None)
 
 LIMIT, WORST_CASE, CALL_SECONDS = Decimal(1), Decimal("0.02"), 0.02
@@ -146,7 +146,9 @@ def latency_table(urls: dict[str, str]) -> None:
 def spend(url: str, reserve_first: bool, seed: int) -> dict[str, Any]:
     """One process: THREADS callers spending the tenant budget until refused."""
     store = open_store(url)
-    gate = BudgetGate([Budget(name="tenant", limit_usd=LIMIT, soft_threshold=None)], store)
+    gate = BudgetGate(
+        [Budget(name="tenant", per="tenant", limit_usd=LIMIT, soft_threshold=None)], store
+    )
     claims = claims_of([ClaimMaker(gate.budgets[0])], CONTEXT, time.time())
     results: list[tuple[int, int]] = []  # (calls, refusals) per thread
 
@@ -192,7 +194,9 @@ def overspend_table(urls: dict[str, str]) -> None:
                         spend, [url] * PROCESSES, [reserve_first] * PROCESSES, range(PROCESSES)
                     )
                 )
-            gate = BudgetGate([Budget(name="tenant", limit_usd=LIMIT, soft_threshold=None)], url)
+            gate = BudgetGate(
+                [Budget(name="tenant", per="tenant", limit_usd=LIMIT, soft_threshold=None)], url
+            )
             (status,) = gate.status(CONTEXT)
             calls = sum(run["calls"] for run in runs)
             method = "reserve worst case (ours)" if reserve_first else "check, then increment"

@@ -109,7 +109,9 @@ class Budget(_Checked):
         period: Calendar window the limit applies to (``minute``, ``hour``, ``day``,
             ``month``), or None for a limit that never resets.
         per: A run-metadata key (one limit per value of it), ``"task"`` (one per task
-            label), or None for one limit over every call.
+            label), or None (the default, and a config table without ``per``) for one
+            limit over every call: a limit never multiplies by the number of tenants
+            unless it names the key that tells them apart.
         on_exhausted: ``"refuse"`` raises `BudgetExhaustedError`; ``"downgrade"`` lets
             the request path serve the call from the cheapest deployment that fits.
         soft_threshold: Fraction of the limit whose crossing is reported once per
@@ -128,7 +130,7 @@ class Budget(_Checked):
     limit_usd: Decimal
     period: Period | None = "day"
     per: str | None = Field(
-        default="tenant",
+        default=None,
         pattern=r"^[\w.-]+$",
         max_length=64,
         description="use a run-metadata key of 1 to 64 letters, digits, '.' or '-', "

@@ -18,7 +18,7 @@ from tests.integration_tests.budgets.conftest import clean_up, store_url
 pytestmark = pytest.mark.services
 ACME = CallContext("chat", {"tenant": "acme"})
 # "everyone" sorts before "tenant": the global account is the first of the claims.
-TENANT = Budget(name="tenant", limit_usd=1, soft_threshold=None)
+TENANT = Budget(name="tenant", per="tenant", limit_usd=1, soft_threshold=None)
 EVERYONE = Budget(name="everyone", limit_usd=10, per=None, soft_threshold=None)
 
 

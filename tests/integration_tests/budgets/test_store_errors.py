@@ -24,7 +24,7 @@ ACME = CallContext("chat", {"tenant": "acme"})
 @pytest.mark.parametrize("url", DOWN, ids=["redis", "postgres"])
 def test_a_store_that_is_down_refuses_calls_and_names_itself(url: str) -> None:
     gate = BudgetGate(
-        [Budget(name="tenant", limit_usd=1)], url, rate_limits={"d": RateLimit(rpm=1)}
+        [Budget(name="tenant", per="tenant", limit_usd=1)], url, rate_limits={"d": RateLimit(rpm=1)}
     )
     with pytest.raises(BudgetStoreError, match=r"(?s)127\.0\.0\.1:1.*refused while their budgets"):
         gate.reserve(ACME, "d", Decimal("0.1"))
@@ -35,7 +35,7 @@ def test_a_store_that_is_down_refuses_calls_and_names_itself(url: str) -> None:
 @pytest.mark.parametrize("url", DOWN, ids=["redis", "postgres"])
 def test_allow_lets_calls_through_with_a_warning(url: str) -> None:
     gate = BudgetGate(
-        [Budget(name="tenant", limit_usd=1)],
+        [Budget(name="tenant", per="tenant", limit_usd=1)],
         url,
         rate_limits={"d": RateLimit(rpm=1)},
         on_store_error="allow",
@@ -50,7 +50,7 @@ def test_allow_lets_calls_through_with_a_warning(url: str) -> None:
 
 def test_a_router_lets_calls_through_a_store_that_is_down_when_told_to() -> None:
     child = ScriptedChatModel(model="gpt-4o-mini", answers=["ok"])
-    budgets = [Budget(name="tenant", limit_usd=1)]
+    budgets = [Budget(name="tenant", per="tenant", limit_usd=1)]
     refusing = RoutedChatModel(routes={"chat": [child]}, budgets=budgets, budget_store=DOWN[0])
     with pytest.raises(BudgetStoreError, match="on_budget_store_error='allow'"):
         refusing.invoke("hi")
@@ -66,17 +66,17 @@ def test_a_router_lets_calls_through_a_store_that_is_down_when_told_to() -> None
 
 
 def test_a_gate_given_where_a_store_goes_is_refused_at_once() -> None:
-    gate = BudgetGate([Budget(name="tenant", limit_usd=1)], "memory://")
+    gate = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], "memory://")
     with pytest.raises(ConfigError, match="expected a store URL or a BudgetStore, got BudgetGate"):
         RoutedChatModel(
             routes={"chat": [ScriptedChatModel(model="gpt-4o-mini")]},
-            budgets=[Budget(name="tenant", limit_usd=1)],
+            budgets=[Budget(name="tenant", per="tenant", limit_usd=1)],
             budget_store=gate,
         )
 
 
 async def test_async_calls_refuse_too() -> None:
-    gate = BudgetGate([Budget(name="tenant", limit_usd=1)], DOWN[0])
+    gate = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], DOWN[0])
     with pytest.raises(BudgetStoreError):
         await gate.areserve(ACME, "d", Decimal("0.1"))
 
@@ -85,8 +85,10 @@ def test_a_store_failing_at_settlement_warns_instead_of_failing_the_answered_cal
     redis_url: str,
 ) -> None:
     url = f"{redis_url}?prefix=costrouter-test:{uuid.uuid4().hex}:"
-    reservation = BudgetGate([Budget(name="tenant", limit_usd=1)], url).reserve(ACME, "d", 0.1)
-    broken = BudgetGate([Budget(name="tenant", limit_usd=1)], DOWN[0])
+    reservation = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], url).reserve(
+        ACME, "d", 0.1
+    )
+    broken = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], DOWN[0])
     with pytest.warns(BackendUnavailableWarning, match="was not settled"):
         settlement = broken.settle(reservation, Decimal("0.05"))
     assert settlement.counted_usd == Decimal("0.05")

@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::langchain_costrouter.errors.BudgetSoftLimitWarning"),
 ]
 ACME = CallContext("chat", {"tenant": "acme"})
-TENANT = Budget(name="tenant", limit_usd=1)
+TENANT = Budget(name="tenant", per="tenant", limit_usd=1)
 EVERYONE = Budget(name="everyone", limit_usd=10, per=None, period=None)
 
 

@@ -15,7 +15,7 @@ LIMIT = Decimal(1)
 WORST_CASE = Decimal("0.02")
 ACME = CallContext("chat", {"tenant": "acme"})
 GLOBEX = CallContext("chat", {"tenant": "globex"})
-TENANT = Budget(name="tenant", limit_usd=LIMIT, soft_threshold=None)
+TENANT = Budget(name="tenant", per="tenant", limit_usd=LIMIT, soft_threshold=None)
 EVERYONE = Budget(name="everyone", limit_usd=100, per=None, soft_threshold=None)
 RATE_LIMITS = {
     "by-requests": RateLimit(rpm=20),
@@ -100,7 +100,7 @@ def budget_router(url: str, **kwargs: Any) -> Any:
 
     child = ScriptedChatModel(model="cheap", answers=["No"])
     prices = PriceTable({"cheap": ModelPrice(input_per_mtok=1, output_per_mtok=2)})
-    budget = Budget(name="acme-daily", limit_usd=ROUTED_LIMIT, soft_threshold=None)
+    budget = Budget(name="acme-daily", per="tenant", limit_usd=ROUTED_LIMIT, soft_threshold=None)
     return RoutedChatModel(
         **{"routes": {"chat": [child]}, **kwargs},
         prices=prices,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from langchain_costrouter.budgets import (
     BudgetGate,
+    CallContext,
     NullBudgetGate,
     RateLimit,
     budgets_from_config,
 )
 from langchain_costrouter.budgets.memory_store import MemoryStore
 from langchain_costrouter.budgets.sql_store import SQLStore
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
 
 MODELS = {
     "small": {"provider": "openai", "model": "gpt-4o-mini", "rpm": 500, "tpm": 200000},
@@ -39,6 +41,17 @@ def test_the_default_store_is_in_process_and_nothing_configured_is_the_null_gate
     assert isinstance(
         budgets_from_config(None, None, models={"big": MODELS["big"]}), NullBudgetGate
     )
+
+
+def test_a_budget_table_without_per_is_one_limit_over_every_tenant() -> None:
+    # The README and the example config: "leave it out for one global budget". A table
+    # has no way to write None, so an omitted per is the only way to say it.
+    gate = budgets_from_config([{"name": "all-spend", "limit_usd": 1}])
+    assert isinstance(gate, BudgetGate)
+    gate.reserve(CallContext("chat", {"tenant": "acme"}), "openai/small", Decimal("0.6"))
+    with pytest.raises(BudgetExhaustedError) as refused:
+        gate.reserve(CallContext("chat", {"tenant": "globex"}), "openai/small", Decimal("0.6"))
+    assert refused.value.scope == "all"
 
 
 @pytest.mark.parametrize(

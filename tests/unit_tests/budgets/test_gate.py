@@ -42,7 +42,7 @@ def spent(g: BudgetGate, context: CallContext) -> dict[str, tuple[Decimal, Decim
 
 
 def test_reserve_holds_the_worst_case_and_settle_replaces_it_by_the_cost() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     reservation = g.reserve(ACME, "openai/gpt-4o", Decimal("0.3"))
     assert spent(g, ACME) == {"tenant": (Decimal(0), Decimal("0.3"))}
     settlement = g.settle(reservation, Decimal("0.1"))
@@ -51,19 +51,22 @@ def test_reserve_holds_the_worst_case_and_settle_replaces_it_by_the_cost() -> No
 
 
 def test_release_gives_the_whole_reservation_back() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     g.release(g.reserve(ACME, "d", Decimal("0.9")))
     assert spent(g, ACME) == {"tenant": (Decimal(0), Decimal(0))}
 
 
 def test_an_unknown_cost_counts_the_whole_reservation_never_zero() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     assert g.settle(g.reserve(ACME, "d", Decimal("0.4")), None).counted_usd == Decimal("0.4")
     assert spent(g, ACME)["tenant"] == (Decimal("0.4"), Decimal(0))
 
 
 def test_charge_counts_a_cost_nothing_reserved() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1), Budget(name="everyone", limit_usd=5, per=None))
+    g = gate(
+        Budget(name="tenant", per="tenant", limit_usd=1),
+        Budget(name="everyone", limit_usd=5, per=None),
+    )
     assert g.charge(ACME, "judge", Decimal("0.3")).counted_usd == Decimal("0.3")
     assert spent(g, ACME) == {
         "everyone": (Decimal("0.3"), Decimal(0)),
@@ -72,13 +75,13 @@ def test_charge_counts_a_cost_nothing_reserved() -> None:
 
 
 async def test_async_charge() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     await g.acharge(ACME, "compressor", Decimal("0.2"))
     assert spent(g, ACME)["tenant"] == (Decimal("0.2"), Decimal(0))
 
 
 def test_a_reservation_is_settled_once() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     reservation = g.reserve(ACME, "d", Decimal("0.1"))
     g.settle(reservation, Decimal("0.1"))
     with pytest.raises(ValueError, match="exactly once"):
@@ -86,7 +89,7 @@ def test_a_reservation_is_settled_once() -> None:
 
 
 def test_refusal_names_the_budget_its_spend_limit_and_reset() -> None:
-    g = gate(Budget(name="tenant-daily", limit_usd=1))
+    g = gate(Budget(name="tenant-daily", per="tenant", limit_usd=1))
     g.settle(g.reserve(ACME, "d", Decimal("0.7")), Decimal("0.7"))
     held = g.reserve(ACME, "d", Decimal("0.2"))
     with pytest.raises(BudgetExhaustedError) as refused:
@@ -105,7 +108,7 @@ def test_refusal_names_the_budget_its_spend_limit_and_reset() -> None:
 
 
 def test_a_reservation_that_fits_exactly_is_taken() -> None:
-    g = gate(Budget(name="tenant", limit_usd="0.3"))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd="0.3"))
     g.reserve(ACME, "d", Decimal("0.1"))
     g.reserve(ACME, "d", Decimal("0.2"))
     with pytest.raises(BudgetExhaustedError):
@@ -113,7 +116,10 @@ def test_a_reservation_that_fits_exactly_is_taken() -> None:
 
 
 def test_every_budget_takes_the_reservation_or_none_does() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1), Budget(name="everyone", limit_usd=10, per=None))
+    g = gate(
+        Budget(name="tenant", per="tenant", limit_usd=1),
+        Budget(name="everyone", limit_usd=10, per=None),
+    )
     g.reserve(ACME, "d", Decimal("0.8"))
     with pytest.raises(BudgetExhaustedError, match="'tenant'"):
         g.reserve(ACME, "d", Decimal("0.5"))
@@ -124,7 +130,10 @@ def test_every_budget_takes_the_reservation_or_none_does() -> None:
 
 
 def test_tenants_and_tasks_have_their_own_accounts() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1), Budget(name="task", limit_usd=5, per="task"))
+    g = gate(
+        Budget(name="tenant", per="tenant", limit_usd=1),
+        Budget(name="task", limit_usd=5, per="task"),
+    )
     g.settle(g.reserve(ACME, "d", 1), 1)
     g.settle(g.reserve(GLOBEX, "d", 1), 1)  # acme's exhaustion does not touch globex
     with pytest.raises(BudgetExhaustedError):
@@ -138,7 +147,7 @@ def test_tenants_and_tasks_have_their_own_accounts() -> None:
 
 def test_a_new_window_starts_from_zero() -> None:
     now = [NOON]
-    g = BudgetGate([Budget(name="tenant", limit_usd=1)], clock=lambda: now[0])
+    g = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], clock=lambda: now[0])
     g.settle(g.reserve(ACME, "d", 1), 1)
     with pytest.raises(BudgetExhaustedError):
         g.reserve(ACME, "d", Decimal("0.1"))
@@ -148,7 +157,7 @@ def test_a_new_window_starts_from_zero() -> None:
 
 
 def test_a_lease_that_ran_out_stops_holding_the_budget() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1), lease_seconds=0.05)
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1), lease_seconds=0.05)
     g.reserve(ACME, "d", Decimal("0.9"))  # never settled: its process "died"
     with pytest.raises(BudgetExhaustedError):
         g.reserve(ACME, "d", Decimal("0.5"))
@@ -159,7 +168,7 @@ def test_a_lease_that_ran_out_stops_holding_the_budget() -> None:
 
 
 def test_a_settlement_after_the_lease_ran_out_still_counts_its_cost() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1), lease_seconds=0.05)
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1), lease_seconds=0.05)
     slow = g.reserve(ACME, "d", Decimal("0.5"))
     time.sleep(0.1)
     g.reserve(ACME, "d", Decimal("0.6"))  # reclaims the slow call's lease
@@ -168,7 +177,7 @@ def test_a_settlement_after_the_lease_ran_out_still_counts_its_cost() -> None:
 
 
 def test_downgrade_budgets_say_so_and_downgrade_target_reserves_the_cheapest() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1, on_exhausted="downgrade"))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1, on_exhausted="downgrade"))
     g.settle(g.reserve(ACME, "strong", Decimal("0.9")), Decimal("0.9"))
     with pytest.raises(BudgetExhaustedError) as refused:
         g.reserve(ACME, "strong", Decimal("0.5"))
@@ -183,7 +192,7 @@ def test_downgrade_budgets_say_so_and_downgrade_target_reserves_the_cheapest() -
 
 def test_a_refusing_budget_wins_over_a_downgrading_one() -> None:
     g = gate(
-        Budget(name="a-refuse", limit_usd=1),
+        Budget(name="a-refuse", per="tenant", limit_usd=1),
         Budget(name="b-downgrade", limit_usd=1, per=None, on_exhausted="downgrade"),
     )
     g.settle(g.reserve(ACME, "d", 1), 1)
@@ -194,7 +203,10 @@ def test_a_refusing_budget_wins_over_a_downgrading_one() -> None:
 
 def test_soft_threshold_is_reported_once_per_window() -> None:
     events: list[SoftLimitCrossed] = []
-    g = gate(Budget(name="tenant", limit_usd=1, soft_threshold=0.5), on_soft_limit=events.append)
+    g = gate(
+        Budget(name="tenant", per="tenant", limit_usd=1, soft_threshold=0.5),
+        on_soft_limit=events.append,
+    )
     assert g.settle(g.reserve(ACME, "d", 1), Decimal("0.4")).soft_limits_crossed == ()
     with pytest.warns(BudgetSoftLimitWarning, match=r"'tenant' \(tenant=acme\) has spent \$0.6"):
         settlement = g.settle(g.reserve(ACME, "d", Decimal("0.5")), Decimal("0.2"))
@@ -213,7 +225,7 @@ def test_budget_names_must_be_unique_and_leases_positive() -> None:
 
 
 def test_negative_or_non_finite_amounts_are_bugs() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     with pytest.raises(ValueError, match="worst_case_usd"):
         g.reserve(ACME, "d", Decimal(-1))
     with pytest.raises(ValueError, match="cost_usd"):
@@ -240,7 +252,7 @@ def test_null_gate_allows_everything() -> None:
 
 
 async def test_async_gate_matches_the_sync_one() -> None:
-    g = gate(Budget(name="tenant", limit_usd=1))
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     reservation = await g.areserve(ACME, "d", Decimal("0.6"))
     with pytest.raises(BudgetExhaustedError):
         await g.areserve(ACME, "d", Decimal("0.6"))

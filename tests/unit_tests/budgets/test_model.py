@@ -11,9 +11,12 @@ from langchain_costrouter.budgets import Budget, CallContext, RateLimit
 from langchain_costrouter.errors import ConfigError
 
 
-def test_defaults_are_a_daily_utc_budget_per_tenant_that_refuses() -> None:
-    budget = Budget(name="tenant-daily", limit_usd=50)
-    assert (budget.period, budget.per, budget.on_exhausted) == ("day", "tenant", "refuse")
+def test_defaults_are_one_daily_utc_limit_over_every_call_that_refuses() -> None:
+    # As the README says: no per is one global account, never one per tenant (a limit
+    # meant for everyone would otherwise be multiplied by the number of tenants).
+    budget = Budget(name="daily", limit_usd=50)
+    assert (budget.period, budget.per, budget.on_exhausted) == ("day", None, "refuse")
+    assert budget.scope(CallContext("chat", {"tenant": "acme"})) == "all"
     assert budget.soft_threshold == 0.8
     assert str(budget.zone()) == "UTC"
 
@@ -112,21 +115,23 @@ def test_names_and_per_keys_have_a_length_limit() -> None:
 
 def test_scope_per_metadata_key_task_or_everything() -> None:
     context = CallContext(task="summarise", metadata={"tenant": "acme", "team": 7})
-    assert Budget(name="b", limit_usd=1).scope(context) == "tenant=acme"
+    assert Budget(name="b", limit_usd=1, per="tenant").scope(context) == "tenant=acme"
     assert Budget(name="b", limit_usd=1, per="team").scope(context) == "team=7"
     assert Budget(name="b", limit_usd=1, per="task").scope(context) == "task=summarise"
     assert Budget(name="b", limit_usd=1, per=None).scope(context) == "all"
 
 
 def test_calls_without_the_key_share_one_scope_and_odd_values_are_escaped() -> None:
-    budget = Budget(name="b", limit_usd=1)
+    budget = Budget(name="b", limit_usd=1, per="tenant")
     assert budget.scope(CallContext("chat")) == "tenant=<none>"
     assert budget.scope(CallContext("chat", {"tenant": "a|b c"})) == "tenant=a%7Cb%20c"
 
 
 def test_a_scope_value_that_is_not_a_string_or_integer_is_an_error() -> None:
     with pytest.raises(TypeError, match="tenant"):
-        Budget(name="b", limit_usd=1).scope(CallContext("chat", {"tenant": {"id": 1}}))
+        Budget(name="b", limit_usd=1, per="tenant").scope(
+            CallContext("chat", {"tenant": {"id": 1}})
+        )
 
 
 def test_rate_limit_needs_a_positive_limit() -> None:
