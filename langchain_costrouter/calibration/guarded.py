@@ -22,8 +22,9 @@ the choice must be, and measures that on rows the choice never saw:
 - the boldest level that passed chooses the final cascade on all train rows, with
   its ``z`` widened so the room in points is what the nested choices kept.
 
-With too few rows, or no level proven safe, the task keeps the baseline and saves
-nothing: the policy says which and why.
+With too few rows, no level proven safe, or no cheaper cascade within the proven room on
+all train rows, the task keeps the baseline and saves nothing: the policy says which and
+why, and promises the baseline's own figures (the nested cascades' are not its own).
 """
 
 from __future__ import annotations
@@ -87,8 +88,12 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     table = cell_table(matrix, scores, options, everything, baseline)
     budget = float(matrix.cost[:, baseline].sum())
     caution = evidence.caution * _final_scale(len(everything), options.outer_folds)
-    chosen = table.cheapest_within(allowed, caution, budget) or keep
+    chosen = table.cheapest_within(allowed, caution, budget)
     reason = f"caution {evidence.caution:g} standard errors proven on nested folds"
+    if chosen is None:
+        # The evidence is the nested cascades'; the baseline alone saves and loses nothing.
+        reason += ", but no cheaper cascade fits on all train rows: kept the baseline"
+        return _policy(matrix, scores, keep, options, allowed, None, reason)
     return _policy(matrix, scores, chosen, options, allowed, evidence, reason)
 
 
