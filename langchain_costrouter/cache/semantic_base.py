@@ -36,6 +36,8 @@ from langchain_costrouter.cache.semantic_index import (
 # 0.25 ms on an idle core, over 1 ms on a busy machine: the most rows a partition keeps
 # outside its base, and the fewest a graph is built for.
 EXACT_SCAN_FLOATS = 2_000_000
+# How far a stored unit vector's squared length may be from 1 (float32 rounding is ~1e-6).
+_UNIT_TOLERANCE = 1e-3
 
 
 def graph_worthwhile(rows: int, dimensions: int) -> bool:
@@ -94,17 +96,29 @@ class BaseGroup:
         if signature is not None:
             same = np.flatnonzero(self.signatures == signature)
             if len(same) * self.matrix.shape[1] <= EXACT_SCAN_FLOATS:
-                similarities = similarities_to(self.matrix[same], vector)
-                kept = similarities >= floor
-                return similarities[kept], self.rows[same[kept]], False
+                return (
+                    *self._sound(same, similarities_to(self.matrix[same], vector), floor),
+                    False,
+                )
         if self.graph is None or count is None or count >= len(self.rows):
-            similarities, rows = Group(self.rows, self.matrix).above(vector, floor)
-            return similarities, rows, False
+            similarities = similarities_to(self.matrix, vector)
+            return (*self._sound(np.arange(len(self.rows)), similarities, floor), False)
         labels = self.graph.search(vector, count)
         similarities = similarities_to(self.matrix[labels], vector)
         more = len(labels) == count and bool(similarities.min() >= floor)
-        kept = similarities >= floor
-        return similarities[kept], self.rows[labels[kept]], more
+        return (*self._sound(labels, similarities, floor), more)
+
+    def _sound(
+        self, positions: RowIds, similarities: Similarities, floor: float
+    ) -> tuple[Similarities, RowIds]:
+        """The similarities at least ``floor`` whose vectors are of unit length, and
+        their rows. A mapped file's vectors are not hashed (`semantic_snapshot`): a
+        damaged one is left out here, where its similarity would be meaningless."""
+        kept = np.flatnonzero(similarities >= floor)
+        vectors = self.matrix[positions[kept]]
+        lengths = np.einsum("ij,ij->i", vectors, vectors)
+        kept = kept[np.abs(lengths - 1.0) <= _UNIT_TOLERANCE]  # NaN is never kept
+        return similarities[kept], self.rows[positions[kept]]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from langchain_costrouter.cache.file_locks import AVAILABLE as RANGE_LOCKS
 from langchain_costrouter.cache.file_locks import RangeLocks
 from langchain_costrouter.cache.semantic_base import Base, Merged
 from langchain_costrouter.cache.semantic_snapshot import (
+    OutdatedSnapshotError,
     SnapshotError,
     read_snapshot,
     write_snapshot,
@@ -110,6 +111,9 @@ class DirectoryHome(IndexHome):
                 return known[1]
             base = read_snapshot(path, partition)
         except FileNotFoundError:
+            return None
+        except OutdatedSnapshotError:  # an older release's: replaced, nothing to report
+            self.discard(partition)
             return None
         except (SnapshotError, OSError) as error:
             warnings.warn(

@@ -8,9 +8,19 @@ Layout: a magic line, the header's size (8 bytes, little endian), the header (JS
 validated field by field), then 64-byte aligned blocks of plain little-endian arrays
 (row ids int64, vectors float32, text offsets int64), the texts as JSON and the graphs
 in usearch's format. Nothing is unpickled. The file is written beside its final name
-owner-only (0600) and renamed over it, so a reader sees a whole file or the old one.
-What it holds is checked before use: the texts against their SHA-256, every block
-against the file's size, and, by the caller, ``last`` against the backend's list.
+owner-only (0600), flushed to disk and renamed over it, so a reader sees a whole file
+or the old one, after a power cut too.
+
+What it holds is checked before use: every block against the file's size, and, by the
+caller, ``last`` against the backend's list. Every block but the vectors is checked
+against the header's SHA-256 before anything reads it: usearch's C++ code trusts a
+graph's bytes, and a damaged graph crashed the process at its first search (SIGSEGV)
+or raised out of the lookup; damaged row ids would pair a vector with another row's
+key and text. The vectors are left out (hashing them would multiply a new process's
+first lookup several times over: 600 MB at 100,000 entries of 1,536 dimensions);
+`semantic_base` refuses, at search time, any candidate whose vector is not of unit
+length, which is what damage to a vector makes it. A file of an older format is
+`OutdatedSnapshotError`: the caller replaces it without a warning.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langchain_costrouter.cache.semantic_ann import AnnGraph, ann_available
@@ -38,8 +49,16 @@ _ALIGN = 64
 _MAX_HEADER = 1 << 20
 
 
+FORMAT = 2
+"""Bumped whenever the layout, the digest or the guard's signatures change."""
+
+
 class SnapshotError(ValueError):
     """A file that is not a usable snapshot (foreign, truncated or corrupt)."""
+
+
+class OutdatedSnapshotError(SnapshotError):
+    """A snapshot written by an older release: sound, but in a format no longer read."""
 
 
 class _Block(BaseModel):
@@ -60,13 +79,13 @@ class _GroupHeader(BaseModel):
 
 class _Header(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal[1]
+    format: Literal[2]
     partition: str
     length: int = Field(ge=0)
     last: str
     text_offsets: _Block
     texts: _Block
-    texts_sha256: str
+    sha256: str  # of every block but the vectors, in `_checked_parts` order
     groups: list[_GroupHeader]
 
 
@@ -87,16 +106,21 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
         )
         for dimension, group in merged.groups.items()
     ]
-    digest = hashlib.sha256(merged.texts.offsets.tobytes() + bytes(merged.texts.blob))
+    digest = hashlib.sha256(_buffer(merged.texts.offsets, "<i8"))
+    digest.update(merged.texts.blob)
+    for group, graph in zip(merged.groups.values(), graphs.values(), strict=True):
+        digest.update(_buffer(group.rows, "<i8"))
+        digest.update(_buffer(group.signatures, "<i8"))
+        digest.update(graph or b"")
     header = (
         _Header(
-            format=1,
+            format=FORMAT,
             partition=partition,
             length=merged.length,
             last=merged.last,
             text_offsets=text_offsets,
             texts=texts,
-            texts_sha256=digest.hexdigest(),
+            sha256=digest.hexdigest(),
             groups=groups,
         )
         .model_dump_json()
@@ -119,6 +143,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
                 graph = graphs[header_group.dimensions]
                 if header_group.graph is not None and graph is not None:
                     _write_at(out, start + header_group.graph.offset, graph)
+            out.flush()
+            os.fsync(out.fileno())  # the data before the rename: never a named, empty file
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -141,14 +167,27 @@ def read_snapshot(path: Path, partition: str) -> Base:
     if header.partition != partition:
         raise SnapshotError(f"{path} holds another partition")
     view = memoryview(mapping)
+    digest = hashlib.sha256()
+    for part in _checked_parts(view, header):
+        digest.update(part)
+    if digest.hexdigest() != header.sha256:
+        raise SnapshotError(f"{path}: the file does not match its digest (damaged)")
     offsets = _array(view, header.text_offsets, np.dtype("<i8"))
     blob = view[header.texts.offset : header.texts.offset + header.texts.size]
-    digest = hashlib.sha256(offsets.tobytes() + bytes(blob)).hexdigest()
-    if digest != header.texts_sha256 or not _consistent(offsets, len(blob)):
-        raise SnapshotError(f"{path}: the texts do not match their digest")
+    if not _consistent(offsets, len(blob)):
+        raise SnapshotError(f"{path}: the text offsets do not match the texts")
     texts = PackedTexts(offsets.astype(np.int64), blob)
     groups = {g.dimensions: _group(view, g, len(texts), path) for g in header.groups}
     return Base(header.length, header.last, texts, groups, mapping)
+
+
+def _checked_parts(view: memoryview, header: _Header) -> list[memoryview]:
+    """The blocks the digest covers, in the order `write_snapshot` hashed them."""
+    blocks = [header.text_offsets, header.texts]
+    for group in header.groups:
+        blocks += [group.rows, group.signatures]
+        blocks += [] if group.graph is None else [group.graph]
+    return [view[block.offset : block.offset + block.size] for block in blocks]
 
 
 def _consistent(offsets: np.ndarray, blob_size: int) -> bool:
@@ -200,9 +239,12 @@ def _header(mapping: mmap.mmap, size: int) -> _Header:
     start = len(MAGIC) + _SIZE.size
     if header_size > _MAX_HEADER or start + header_size > size:
         raise SnapshotError("the header's size is out of range")
+    text = mapping[start : start + header_size]
     try:
-        header = _Header.model_validate_json(mapping[start : start + header_size])
+        header = _Header.model_validate_json(text)
     except ValidationError as error:
+        if _older_format(text):
+            raise OutdatedSnapshotError("written by an older release") from None
         raise SnapshotError(f"the header is invalid: {error}") from None
     data = _aligned(start + header_size)
     blocks = [header.text_offsets, header.texts]
@@ -214,6 +256,15 @@ def _header(mapping: mmap.mmap, size: int) -> _Header:
         if block.offset + block.size > size:
             raise SnapshotError("a block reaches past the end of the file")
     return header
+
+
+def _older_format(header: bytes) -> bool:
+    """Whether a header that is not of this format is one of an earlier release's."""
+    try:
+        found = orjson.loads(header).get("format")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(found, int) and not isinstance(found, bool) and 0 < found < FORMAT
 
 
 def _array(view: memoryview, block: _Block, dtype: np.dtype[np.generic]) -> np.ndarray:
@@ -234,7 +285,10 @@ def _group(view: memoryview, header: _GroupHeader, texts: int, path: Path) -> Ba
     graph = None
     if header.graph is not None and ann_available():
         start = header.graph.offset
-        graph = AnnGraph.mapped(view[start : start + header.graph.size])
+        try:
+            graph = AnnGraph.mapped(view[start : start + header.graph.size])
+        except (ValueError, RuntimeError) as error:  # usearch's: another version's format
+            raise SnapshotError(f"{path}: usearch cannot read the graph ({error})") from None
         if len(graph) != header.count or graph.dimensions != header.dimensions:
             raise SnapshotError(f"{path}: a graph does not match its group")
     matrix = vectors.reshape(header.count, header.dimensions)

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import math
 import stat
+import struct
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from langchain_costrouter.cache import semantic_base
+from langchain_costrouter.cache.semantic_ann import ann_available
 from langchain_costrouter.cache.semantic_base import Merged, merge
 from langchain_costrouter.cache.semantic_index import Rows, encode_entry
 from langchain_costrouter.cache.semantic_snapshot import (
     MAGIC,
+    OutdatedSnapshotError,
     SnapshotError,
     read_snapshot,
     write_snapshot,
 )
+from langchain_costrouter.cache.semantic_view import PartitionView
 
 PARTITION = "sem:v2:test"
+needs_ann = pytest.mark.skipif(not ann_available(), reason="the [ann] extra is not installed")
 
 
 def unit(*values: float) -> list[float]:
@@ -74,3 +82,98 @@ def test_a_damaged_file_is_refused(tmp_path: Path, damage: str) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(SnapshotError):
         read_snapshot(path, PARTITION)
+
+
+def graphed(monkeypatch: pytest.MonkeyPatch) -> Merged:
+    """300 random unit vectors of 64 dimensions, with a graph (the threshold lowered)."""
+    monkeypatch.setattr(semantic_base, "EXACT_SCAN_FLOATS", 100)
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((300, 64))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    lines = [encode_entry(f"v2:k{i}", f"q {i}", v.tolist()) for i, v in enumerate(vectors)]
+    source = merge(None, Rows.empty().extended(lines), len(lines), "last")
+    assert source.groups[64].graph is not None
+    return source
+
+
+def blocks(path: Path) -> dict[str, tuple[int, int]]:
+    """Each block of the file's first group: its absolute offset and size."""
+    data = path.read_bytes()
+    (size,) = struct.unpack("<Q", data[len(MAGIC) : len(MAGIC) + 8])
+    start = len(MAGIC) + 8
+    header = json.loads(data[start : start + size])
+    base = -(-(start + size) // 64) * 64
+    group = header["groups"][0]
+    return {
+        name: (base + group[name]["offset"], group[name]["size"])
+        for name in ("rows", "signatures", "graph")
+    }
+
+
+@needs_ann
+@pytest.mark.parametrize("block", ["rows", "signatures", "graph"])
+def test_a_damaged_block_is_refused_before_it_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: str
+) -> None:
+    # A graph's bytes are read by usearch's C++ code: damaged, they crashed the process
+    # (SIGSEGV) at the first search, or raised RuntimeError out of the lookup. Damaged
+    # rows point a vector at another row's key and text: a wrong answer.
+    path = tmp_path / "p.base"
+    write_snapshot(path, PARTITION, graphed(monkeypatch))
+    offset, size = blocks(path)[block]
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(2)
+    for at in rng.integers(offset + size // 4, offset + size, 64).tolist():
+        data[at] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(SnapshotError, match="digest"):
+        read_snapshot(path, PARTITION)
+
+
+class _UnreadableGraph:
+    """A graph whose saved form usearch cannot restore (as after a usearch upgrade)."""
+
+    def to_bytes(self) -> bytes:
+        return b"usearch-format-of-another-version" * 100
+
+
+@needs_ann
+def test_a_graph_usearch_cannot_restore_is_a_snapshot_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = graphed(monkeypatch)
+    group = source.groups[64]
+    broken = replace(group, graph=_UnreadableGraph())  # type: ignore[arg-type]
+    write_snapshot(tmp_path / "p.base", PARTITION, replace(source, groups={64: broken}))
+    with pytest.raises(SnapshotError, match="graph"):
+        read_snapshot(tmp_path / "p.base", PARTITION)
+
+
+def test_a_file_of_an_older_format_is_outdated_not_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "p.base"
+    write_snapshot(path, PARTITION, merged())
+    data = path.read_bytes()
+    at = data.index(b'"format":')
+    current = data[at : at + 10]
+    path.write_bytes(data.replace(current, b'"format":1', 1))
+    with pytest.raises(OutdatedSnapshotError):
+        read_snapshot(path, PARTITION)
+
+
+def test_a_damaged_vector_is_never_a_candidate(tmp_path: Path) -> None:
+    # Vectors are not hashed (a new process would read them all): a damaged one, no
+    # longer of unit length, is left out of the search instead of matching anything.
+    path = tmp_path / "p.base"
+    write_snapshot(path, PARTITION, merged())
+    data = bytearray(path.read_bytes())
+    (size,) = struct.unpack("<Q", data[len(MAGIC) : len(MAGIC) + 8])
+    start = len(MAGIC) + 8
+    groups = json.loads(data[start : start + size])["groups"]
+    (vectors,) = (group["vectors"] for group in groups if group["dimensions"] == 3)
+    at = -(-(start + size) // 64) * 64 + vectors["offset"] + 2 * 12  # row 2's vector
+    data[at : at + 12] = np.asarray([40.0, 0.0, 0.0], dtype="<f4").tobytes()
+    path.write_bytes(bytes(data))
+    view = PartitionView.of_base(read_snapshot(path, PARTITION), [])
+    found = view.best(unit(1, 0, 0), 0.1, lambda text: True)
+    assert found is not None and found.key != "v2:key2"
+    assert view.best(unit(1, 2, 2), 0.999, lambda text: text == "question 2?") is None

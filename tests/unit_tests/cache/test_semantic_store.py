@@ -6,9 +6,12 @@ Sizes are chosen so that the partition outgrows an exact scan (rows x dimensions
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import stat
+import struct
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +24,11 @@ from langchain_costrouter.cache import (
     ResponseCache,
     SemanticLayer,
 )
-from langchain_costrouter.cache.semantic import near_miss_guard
 from langchain_costrouter.cache.semantic_ann import ann_available
 from langchain_costrouter.cache.semantic_base import EXACT_SCAN_FLOATS, Base
+from langchain_costrouter.cache.semantic_guard import near_miss_guard
 from langchain_costrouter.cache.semantic_home import home_for
+from langchain_costrouter.cache.semantic_snapshot import MAGIC
 from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.unit_tests.cache.support import (
     BagOfWordsEmbeddings,
@@ -216,3 +220,54 @@ def test_a_cleared_store_never_serves_from_its_old_base(tmp_path: Path) -> None:
     cache.store(request(shop_question(17)), shop_answer(1700))
     assert cache.lookup(rephrased(17)) == shop_answer(1700)
     assert cache.lookup(rephrased(18)) is None
+
+
+def _graph_block(path: Path) -> tuple[int, int]:
+    """Offset and size of the first group's graph in a base file."""
+    data = path.read_bytes()
+    (size,) = struct.unpack("<Q", data[len(MAGIC) : len(MAGIC) + 8])
+    start = len(MAGIC) + 8
+    graph = json.loads(data[start : start + size])["groups"][0]["graph"]
+    return -(-(start + size) // 64) * 64 + graph["offset"], graph["size"]
+
+
+def lookup_warned_in_child(url: str, n: int) -> tuple[str | None, list[str]]:
+    """A fresh process's lookup (run spawned: a damaged graph could crash it)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hit = semantic_cache(url, DISK_SIZE).lookup(rephrased(n))
+    said = [str(w.message) for w in caught if issubclass(w.category, BackendUnavailableWarning)]
+    return (None if hit is None else hit.text), said
+
+
+@needs_ann
+def test_a_base_file_with_a_damaged_graph_is_rebuilt_not_searched(disk_partition: Path) -> None:
+    (path,) = (disk_partition / "semantic-index").glob("*.base")
+    offset, size = _graph_block(path)
+    data = bytearray(path.read_bytes())
+    for at in range(offset + size // 2, offset + size, 97):
+        data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    spawned = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawned) as pool:  # a crash is BrokenProcessPool
+        text, said = pool.submit(
+            lookup_warned_in_child, f"diskcache://{disk_partition}", 99
+        ).result()
+    assert text == "Shop 99 opens at nine."
+    assert any("unusable" in message for message in said), said
+    reader = semantic_cache(DiskBackend(disk_partition), DISK_SIZE)
+    assert reader.lookup(rephrased(99)) == shop_answer(99)
+    assert reader.wait_for_semantic_index(300)
+    assert base_of(reader, rephrased(99)) is not None
+
+
+def test_a_base_file_of_an_older_format_is_replaced_without_a_warning(
+    disk_partition: Path,
+) -> None:
+    (path,) = (disk_partition / "semantic-index").glob("*.base")
+    data = path.read_bytes()
+    at = data.index(b'"format":')
+    path.write_bytes(data[:at] + b'"format":1' + data[at + 10 :])
+    text, said = lookup_warned_in_child(f"diskcache://{disk_partition}", 123)
+    assert (text, said) == ("Shop 123 opens at nine.", [])
+    assert not path.exists()  # removed: the next merge writes the current format
