@@ -36,7 +36,7 @@ from langchain_costrouter.router._input import check_one_answer, check_sendable
 from langchain_costrouter.router._steps import CallModel
 from langchain_costrouter.routes import Route, pinned_route
 from langchain_costrouter.telemetry.calls import CallTrace
-from langchain_costrouter.tokens import count_messages
+from langchain_costrouter.tokens import count_messages, count_prompt_kwargs
 
 TASK_KEY = "task"
 CONFIG_TASK_KEY = "costrouter_config_task"
@@ -114,9 +114,12 @@ class Request:
 
     @property
     def prompt_tokens(self) -> int:
-        """Estimated prompt tokens of the messages as they will be sent."""
+        """Estimated prompt tokens as they will be sent and billed: the messages, and the
+        tools and response format sent with them. A budget's reservation, a rate limit's
+        tokens and a ``max_cost_usd`` estimate all start here; without the tools, a
+        capped call with a dozen of them settled at ten times its reservation."""
         if self._prompt_tokens is None:
-            self._prompt_tokens = count_messages(self.messages)
+            self._prompt_tokens = count_messages(self.messages) + count_prompt_kwargs(self.kwargs)
         return self._prompt_tokens
 
     def budget_context(self) -> CallContext:
