@@ -12,9 +12,9 @@ import asyncio
 import os
 import time
 import warnings
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
 from langchain_costrouter.budgets.counted import note_settled
@@ -34,6 +34,7 @@ from langchain_costrouter.budgets.reservation import (
     SoftLimitCrossed,
 )
 from langchain_costrouter.budgets.store import GRANTED_NOW, BudgetStore, RateGrant, Refusal
+from langchain_costrouter.budgets.to_the_end import to_the_end
 from langchain_costrouter.budgets.urls import open_store
 from langchain_costrouter.errors import (
     BackendUnavailableWarning,
@@ -144,7 +145,7 @@ class BudgetGate:
         budget until its lease ran out (`lease_seconds`). Releasing one the store never
         made changes nothing."""
         try:
-            await self.store.asettle(*self._settle_args(reservation, 0))
+            await self._awrite(reservation, self.store.asettle(*self._settle_args(reservation, 0)))
         except BudgetStoreError as error:
             warn_unsettled(reservation, error)
 
@@ -166,12 +167,15 @@ class BudgetGate:
     async def asettle(
         self, reservation: Reservation, cost_usd: Decimal | float | None
     ) -> Settlement:
-        """`settle` without blocking the event loop."""
+        """`settle` without blocking the event loop, and carried to its end if the
+        caller is cancelled meanwhile (budgets/to_the_end.py)."""
         actual = self._finish(reservation, cost_usd)
         if not (reservation.claims and reservation.tracked):
             return Settlement(from_pico(actual))
         try:
-            spent = await self.store.asettle(*self._settle_args(reservation, actual))
+            spent = await self._awrite(
+                reservation, self.store.asettle(*self._settle_args(reservation, actual)), actual
+            )
         except BudgetStoreError as error:
             warn_unsettled(reservation, error)
             return Settlement(from_pico(actual))
@@ -310,6 +314,25 @@ class BudgetGate:
         reservation.finish()
         return reservation.amount if cost_usd is None else to_pico(cost_usd, "cost_usd")
 
+    async def _awrite(
+        self, reservation: Reservation, write: Coroutine[Any, Any, list[int]], actual: int = 0
+    ) -> list[int]:
+        """A settlement's write, run to its end however often the caller is cancelled;
+        a store that never waits (in memory) cannot be cancelled half-way."""
+        if not self.store.awaits_io:
+            return await write
+
+        def orphaned(done: asyncio.Future[list[int]]) -> None:
+            """Report what the write found, as the cancelled caller would have."""
+            if done.cancelled():
+                warn_unsettled(reservation, RuntimeError(_LOOP_ENDED))
+            elif (error := done.exception()) is not None:
+                warn_unsettled(reservation, error)
+            else:
+                self._settlement(reservation.claims, actual, done.result())
+
+        return await to_the_end(write, orphaned)
+
     def _store_down(self, error: BudgetStoreError, reservation: Reservation) -> Refusal | None:
         if self.on_store_error == "refuse":
             raise error
@@ -332,6 +355,7 @@ class BudgetGate:
         return Settlement(from_pico(actual), crossed)
 
 
+_LOOP_ENDED = "The event loop ended before the budget store confirmed the settlement."
 Gate = BudgetGate | NullBudgetGate
 """What the request path holds: a real gate, or the free one of a router without budgets."""
 

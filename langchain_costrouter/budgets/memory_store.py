@@ -38,6 +38,7 @@ class MemoryStore(BudgetStore):
     """
 
     url = "memory://"
+    awaits_io = False  # its async methods return without ever suspending
 
     def __init__(self) -> None:
         self._accounts: dict[str, _Account] = {}

@@ -64,7 +64,7 @@ def statuses(claims: Sequence[Claim], state: Sequence[tuple[int, int]]) -> list[
     ]
 
 
-def warn_unsettled(reservation: Reservation, error: Exception) -> None:
+def warn_unsettled(reservation: Reservation, error: BaseException) -> None:
     warnings.warn(
         f"{error} Reservation {reservation.id} of {reservation.deployment} "
         f"(${reservation.amount_usd:f} held) was not settled: its cost is not counted, and "

@@ -58,6 +58,9 @@ class BudgetStore(ABC):
 
     url: str
     """Where the counters live, without a password (for errors and logs)."""
+    awaits_io = True
+    """Its async methods wait for a server or a thread, so a caller cancelled meanwhile
+    could abandon a write half-way (the gate runs writes to their end instead)."""
 
     @abstractmethod
     def reserve(
