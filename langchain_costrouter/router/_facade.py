@@ -37,7 +37,12 @@ from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
 from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
-from langchain_costrouter.router._request import RunManager, begin, with_task
+from langchain_costrouter.router._request import (
+    RunManager,
+    begin,
+    with_run_metadata,
+    with_task,
+)
 from langchain_costrouter.router._settings import RouterSettings
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
@@ -193,7 +198,8 @@ class RoutedChatModel(RouterSettings):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        return super().stream(input, config, stop=stop, **with_task(config, kwargs))
+        kwargs = with_run_metadata(config, kwargs, self.metadata)
+        return super().stream(input, config, stop=stop, **kwargs)
 
     def astream(
         self,
@@ -203,7 +209,8 @@ class RoutedChatModel(RouterSettings):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        return super().astream(input, config, stop=stop, **with_task(config, kwargs))
+        kwargs = with_run_metadata(config, kwargs, self.metadata)
+        return super().astream(input, config, stop=stop, **kwargs)
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         """LangChain's conversion, with input it cannot convert named in a typed error."""

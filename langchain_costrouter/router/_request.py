@@ -17,7 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    BaseCallbackManager,
+    CallbackManagerForLLMRun,
+)
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.runnables.config import var_child_runnable_config
@@ -41,6 +45,8 @@ from langchain_costrouter.tokens import count_messages, count_prompt_kwargs
 TASK_KEY = "task"
 CONFIG_TASK_KEY = "costrouter_config_task"
 """Where `with_task` puts the config's label: below the kwarg and run metadata."""
+RUN_METADATA_KEY = "costrouter_run_metadata"
+"""Where `with_run_metadata` puts a stream's run metadata (see there)."""
 
 RunManager = CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun
 
@@ -144,7 +150,8 @@ def begin(
     ``kwargs`` is the call's own ``**kwargs`` dict: what is left of it goes to the child.
     """
     check_sendable(messages)
-    metadata = run_manager.metadata if run_manager else {}
+    passed = kwargs.pop(RUN_METADATA_KEY, None)
+    metadata = run_manager.metadata if run_manager else (passed or {})
     task, route = table.route_for(
         kwargs.pop(TASK_KEY, None), metadata, kwargs.pop(CONFIG_TASK_KEY, None)
     )
@@ -165,6 +172,24 @@ def with_task(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str
     if config is None and var_child_runnable_config.get() is None:
         return kwargs  # a top-level call with no config: no label to pass
     return {**kwargs, CONFIG_TASK_KEY: task} if (task := config_task(config)) else kwargs
+
+
+def with_run_metadata(
+    config: RunnableConfig | None, kwargs: dict[str, Any], local: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`with_task`, and the run metadata a stream's run manager would carry.
+
+    LangChain hands ``_stream`` and ``_astream`` no run manager, so a streamed call saw
+    no metadata: its per-tenant budgets drew on the ``tenant=<none>`` account every
+    tenant shares. The metadata is merged as LangChain merges a run's: the parent run's
+    (a chain's), the config's, then the model's own (``local``).
+    """
+    kwargs = with_task(config, kwargs)
+    config = ensure_config(config)
+    callbacks = config.get("callbacks")
+    inherited = callbacks.metadata if isinstance(callbacks, BaseCallbackManager) else {}
+    metadata = {**inherited, **(config.get("metadata") or {}), **(local or {})}
+    return {**kwargs, RUN_METADATA_KEY: metadata} if metadata else kwargs
 
 
 def config_task(config: RunnableConfig | None) -> str | None:
