@@ -61,6 +61,18 @@ def _stop_adding() -> None:
     _ADDING.acquire(timeout=30)
 
 
+def _new_lock_in_child() -> None:
+    """A forked child has no build running: the parent's thread that held the lock is
+    not copied, and a copy held for ever made the child's builds wait for ever and its
+    exit wait 30 s."""
+    global _ADDING
+    _ADDING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def ann_available() -> bool:
     """Whether the ``[ann]`` extra (usearch) is installed."""
     try:

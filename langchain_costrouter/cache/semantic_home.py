@@ -8,7 +8,8 @@ backend with no directory) it is a dictionary shared by every cache on that back
 
 Only one process of the machine merges a given partition at a time (`claim`, a range
 lock of one file per directory, `file_locks`); the others keep serving and adopt its
-file when it is written.
+file when it is written. A forked child starts with no claim: the claims its parent's
+merges held in memory are of threads the child does not have.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class IndexHome(ABC):
 
     def __init__(self) -> None:
         self._merging: set[str] = set()
+        self._lock = threading.Lock()
+
+    def forget_parent(self) -> None:
+        """In a forked child: the parent's merges are not running here."""
+        self._merging = set()
         self._lock = threading.Lock()
 
     @abstractmethod
@@ -192,3 +198,14 @@ def home_for(backend: CacheBackend) -> IndexHome:
         if directory is None:
             return _PROCESS_HOMES.setdefault(backend, ProcessHome())
         return _DIRECTORY_HOMES.setdefault(directory.resolve(), DirectoryHome(directory))
+
+
+def _forget_parent_claims() -> None:
+    global _HOMES_LOCK
+    _HOMES_LOCK = threading.Lock()
+    for home in [*_PROCESS_HOMES.values(), *_DIRECTORY_HOMES.values()]:
+        home.forget_parent()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_forget_parent_claims)

@@ -15,9 +15,11 @@ answer is stored, so a miss followed by a store embeds the prompt once, not twic
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import warnings
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
@@ -42,6 +44,9 @@ _KEPT_BYTES = 256 * 2**20
 _MERGE_RETRY_SECONDS = 1.0
 
 
+_STORES: weakref.WeakSet[SemanticStore] = weakref.WeakSet()
+
+
 class SemanticStore:
     """Finds and records semantic entries for one `ResponseCache`."""
 
@@ -56,6 +61,7 @@ class SemanticStore:
         self._merges: dict[str, Future[None]] = {}
         self._retry_at: dict[str, float] = {}
         self._lock = threading.Lock()
+        _STORES.add(self)
 
     @property
     def home(self) -> IndexHome:
@@ -236,6 +242,11 @@ class SemanticStore:
             if current is None or current.length <= view.length:
                 self._views[partition] = view
 
+    def forget_parent(self) -> None:
+        """In a forked child: a lock a parent's thread held is free here (the merges it
+        had scheduled are marked done by the worker, and scheduled again when needed)."""
+        self._lock = threading.Lock()
+
     def _vector(self, text: str) -> list[float] | None:
         with self._lock:
             return self._pending.pop(text, None)
@@ -245,3 +256,12 @@ class SemanticStore:
             self._pending[text] = vector
             while len(self._pending) > _PENDING_VECTORS:
                 self._pending.popitem(last=False)
+
+
+def _forget_parent_locks() -> None:
+    for store in list(_STORES):
+        store.forget_parent()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_forget_parent_locks)

@@ -4,10 +4,19 @@ Merging a partition's new entries into its base takes seconds (a graph insert is
 a millisecond per row), so lookups hand it to one thread per process and go on with
 an exact scan of the new rows meanwhile. One thread: merges never compete with each
 other for the cores the application needs.
+
+A forked child (gunicorn ``--preload``, multiprocessing's fork) copies the parent's
+memory but not its threads: the worker's thread, and the merge it was running, are gone.
+The child used to queue its merges for that missing thread, so they never ran (every
+lookup scanned a growing tail exactly, and ``wait_for_semantic_index()`` without a
+timeout never returned). The child now starts with no thread and a new queue (its first
+merge starts one), and the parent's jobs it copied are marked done there: they did not
+happen in the child, so the next lookup that needs a merge schedules it again.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import warnings
@@ -28,11 +37,14 @@ class Worker:
         self._jobs: queue.SimpleQueue[tuple[Future[None], Callable[[], None]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._unfinished: set[Future[None]] = set()
 
     def submit(self, job: Callable[[], None]) -> Future[None]:
         future: Future[None] = Future()
-        self._jobs.put((future, job))
+        future.add_done_callback(self._finished)
         with self._lock:
+            self._unfinished.add(future)
+            self._jobs.put((future, job))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="costrouter-semantic-index", daemon=True
@@ -57,5 +69,22 @@ class Worker:
             else:
                 future.set_result(None)
 
+    def _finished(self, future: Future[None]) -> None:
+        with self._lock:
+            self._unfinished.discard(future)
+
+    def forget_parent(self) -> None:
+        """In a forked child: no thread, no queue, the parent's copied jobs marked done."""
+        copied = self._unfinished
+        self._jobs = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+        self._unfinished = set()
+        for future in copied:
+            if not future.done():
+                future.set_result(None)  # not run here: the store schedules it again
+
 
 INDEX_WORKER = Worker()
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=INDEX_WORKER.forget_parent)
