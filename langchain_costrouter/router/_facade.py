@@ -9,9 +9,9 @@ additionally closes with the chunk that carries usage, ``model_name`` and the re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
@@ -33,6 +33,7 @@ from langchain_costrouter.router._children import (
     final_chunk,
     router_metadata,
 )
+from langchain_costrouter.router._closing import closing_all, note_driver
 from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
@@ -209,8 +210,10 @@ class RoutedChatModel(RouterSettings):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
+        """LangChain's ``astream``; closing it settles a cut call at once (`_closing`)."""
         kwargs = with_run_metadata(config, kwargs, self.metadata)
-        return super().astream(input, config, stop=stop, **kwargs)
+        stream = super().astream(input, config, stop=stop, **kwargs)
+        return closing_all(cast(AsyncGenerator[AIMessageChunk, None], stream))
 
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
         """LangChain's conversion, with input it cannot convert named in a typed error."""
@@ -262,7 +265,9 @@ class RoutedChatModel(RouterSettings):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         flow, io = self._begin(messages, stop, run_manager, kwargs, streaming=True)
-        async for item in adrive(flow, io):
+        driver = adrive(flow, io)
+        note_driver(driver)  # closed as soon as `astream`'s caller closes its stream
+        async for item in driver:
             if isinstance(item, Finished):
                 for chunk in _closing_chunks(item.result, io.streamed):
                     yield chunk
