@@ -23,6 +23,7 @@ import orjson
 from langchain_costrouter.cache.semantic_ann import AnnGraph, ann_available
 from langchain_costrouter.cache.semantic_guard import signature_hash
 from langchain_costrouter.cache.semantic_index import (
+    UNIT_TOLERANCE,
     Group,
     Matrix,
     RowIds,
@@ -36,8 +37,6 @@ from langchain_costrouter.cache.semantic_index import (
 # 0.25 ms on an idle core, over 1 ms on a busy machine: the most rows a partition keeps
 # outside its base, and the fewest a graph is built for.
 EXACT_SCAN_FLOATS = 2_000_000
-# How far a stored unit vector's squared length may be from 1 (float32 rounding is ~1e-6).
-_UNIT_TOLERANCE = 1e-3
 
 
 def graph_worthwhile(rows: int, dimensions: int) -> bool:
@@ -117,7 +116,7 @@ class BaseGroup:
         kept = np.flatnonzero(similarities >= floor)
         vectors = self.matrix[positions[kept]]
         lengths = np.einsum("ij,ij->i", vectors, vectors)
-        kept = kept[np.abs(lengths - 1.0) <= _UNIT_TOLERANCE]  # NaN is never kept
+        kept = kept[np.abs(lengths - 1.0) <= UNIT_TOLERANCE]  # NaN is never kept
         return similarities[kept], self.rows[positions[kept]]
 
 

@@ -9,6 +9,12 @@ for the list's length and the values appended since. Similarity is one matrix-ve
 product. Large partitions move their older rows into a `semantic_base.Base` (an
 approximate index plus a file shared by the machine's processes); `Rows` then holds
 only what was appended since.
+
+Every line is checked as it is parsed: a line that is not an entry, or whose vector is
+not a unit vector (empty, NaN or infinite components, any other length), is skipped
+with a warning. The store is shared: a line left by a damaged write or another writer
+must never count, and a vector five times too long rated five times its cosine, above
+any threshold, and answered unrelated questions.
 """
 
 from __future__ import annotations
@@ -17,16 +23,22 @@ import base64
 import binascii
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
+from langchain_costrouter.errors import BackendUnavailableWarning
+
 Matrix = npt.NDArray[np.float32]
 RowIds = npt.NDArray[np.int64]
 Signatures = npt.NDArray[np.int64]
 Similarities = npt.NDArray[np.float32]
+
+UNIT_TOLERANCE = 1e-3
+"""How far a stored unit vector's squared length may be from 1 (float32 rounding: ~1e-6)."""
 
 
 def encode_entry(key: str, text: str, vector: list[float]) -> bytes:
@@ -52,9 +64,19 @@ def decode_entry(line: bytes) -> Entry | None:
     try:
         entry = orjson.loads(line)
         vector = np.frombuffer(base64.b64decode(entry["e"], validate=True), dtype="<f4")
-        return Entry(str(entry["k"]), str(entry["t"]), vector.astype(np.float32, copy=False))
+        key, text = entry["k"], entry["t"]
     except (ValueError, TypeError, KeyError, binascii.Error):  # orjson's error is a ValueError
         return None
+    if not isinstance(key, str) or not isinstance(text, str) or not _unit_length(vector):
+        return None
+    return Entry(key, text, vector.astype(np.float32, copy=False))
+
+
+def _unit_length(vector: Matrix) -> bool:
+    """A non-empty vector of finite components whose length is 1 (within float32's error)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = float(np.dot(vector, vector))
+    return len(vector) > 0 and abs(squared - 1.0) <= UNIT_TOLERANCE  # NaN: False
 
 
 def similarities_to(matrix: Matrix, vector: Matrix) -> Similarities:
@@ -115,8 +137,16 @@ class Rows:
         return sum(group.matrix.size for group in self.groups.values())
 
     def extended(self, lines: list[bytes]) -> Rows:
-        """These rows with the entries among ``lines`` appended."""
+        """These rows with the entries among ``lines`` appended (others skipped, said)."""
         new = [entry for entry in map(decode_entry, lines) if entry is not None]
+        if len(new) < len(lines):
+            warnings.warn(
+                f"{len(lines) - len(new)} semantic entries could not be read (damaged, or "
+                f"not written by this package) and are skipped; their answers are still "
+                f"found by exact lookups.",
+                BackendUnavailableWarning,
+                stacklevel=4,
+            )
         if not new:
             return self
         groups = dict(self.groups)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from langchain_costrouter.cache import MemoryBackend, ResponseCache, SemanticLayer
+from langchain_costrouter.cache import DiskBackend, MemoryBackend, ResponseCache, SemanticLayer
 from langchain_costrouter.cache.semantic_index import Rows, decode_entry, encode_entry
 from langchain_costrouter.cache.semantic_view import PartitionView
+from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.unit_tests.cache.support import BagOfWordsEmbeddings, answer, request
 
 
@@ -27,11 +32,43 @@ def test_entries_round_trip_as_compact_float32() -> None:
     assert len(line) < 9_000  # JSON numbers would take about 30 KB
 
 
-def test_lines_that_are_not_entries_are_skipped() -> None:
+def test_lines_that_are_not_entries_are_skipped_with_a_warning() -> None:
     good = encode_entry("k", "t", unit(1, 0))
-    view = PartitionView.read([b"not json", b'{"k": "x"}', good], 3)
+    lines = [b"not json", b'{"k": "x"}', good, b'{"k": "y", "t": "u", "e": ""}']
+    with pytest.warns(BackendUnavailableWarning, match="3 semantic entries"):
+        view = PartitionView.read(lines, 4)
     assert view.tail.keys == ("k",)
-    assert (view.length, view.entries) == (3, 1)
+    assert (view.length, view.entries) == (4, 1)
+
+
+def _foreign_line(key: str, text: str, vector: list[float]) -> bytes:
+    """A line as another writer (or a hand in the store) may leave it: any float32s."""
+    packed = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+    return json.dumps({"k": key, "t": text, "e": packed}).encode()
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [[5.0] * 512, [math.nan] * 512, [math.inf] + [0.0] * 511, [0.0] * 512],
+    ids=["long", "nan", "inf", "zero"],
+)
+def test_a_vector_that_is_not_of_unit_length_is_never_served(
+    tmp_path: Path, vector: list[float]
+) -> None:
+    # Similarity is a dot product of unit vectors: a stored vector five times too long
+    # rated 5 x its cosine, above any threshold, and answered unrelated questions.
+    cache = ResponseCache(
+        DiskBackend(tmp_path / "cache"),
+        semantic=SemanticLayer(BagOfWordsEmbeddings(), threshold=0.8),
+    )
+    paris = request("What is the capital city of France?")
+    cache.store(paris, answer("Paris."))
+    assert cache.semantic is not None
+    partition = cache.semantic.partition(paris, cache.normalization_for(paris))
+    line = _foreign_line(cache.key(paris), "how old is it?", vector)
+    cache.backend.append(partition, line)
+    with pytest.warns(BackendUnavailableWarning, match="1 semantic entries"):
+        assert cache.lookup(request("how tall is it?")) is None
 
 
 def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None:
@@ -61,7 +98,7 @@ def test_rows_after_a_merge_keep_their_vectors() -> None:
     rest = rows.after(3)
     assert (rest.keys, rest.texts) == (("k3",), ("t3",))
     assert rest.groups[2].rows.tolist() == [0]
-    assert rest.groups[2].matrix.tolist() == [np.float32(unit(1, 3)).tolist()]
+    assert rest.groups[2].matrix.tolist() == [np.asarray(unit(1, 3), dtype=np.float32).tolist()]
 
 
 class CountingBackend(MemoryBackend):
