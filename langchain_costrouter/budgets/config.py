@@ -142,11 +142,17 @@ def _config_error(
 
 
 def _store_url(value: Any, path: str | None) -> str:
+    """The store URL; a wrong one is named by its scheme alone, never repeated: the rest
+    of a URL holds its password (``postgresql+asyncpg://app:pw@db/app``)."""
     if value is None:
         return "memory://"
     if not isinstance(value, str) or value.split("://", 1)[0] not in SCHEMES:
+        if isinstance(value, str) and "://" in value:
+            got = f"a URL of scheme {value.split('://', 1)[0]!r}"
+        else:
+            got = "a string that is not a URL" if isinstance(value, str) else type(value).__name__
         raise ConfigError(
-            f"expected a store URL ({', '.join(s + '://' for s in SCHEMES)}), got {value!r}",
+            f"expected a store URL ({', '.join(s + '://' for s in SCHEMES)}), got {got}",
             path=path,
             key=STORE_KEY,
         )

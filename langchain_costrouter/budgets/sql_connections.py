@@ -182,7 +182,7 @@ def _engine(url: str, options: dict[str, Any]) -> sa.Engine:
     if url.startswith("sqlite"):
         if sqlite_path(url) is None:
             raise ConfigError(
-                f"budget store {url!r} names no file; use sqlite:///PATH, or memory:// "
+                f"budget store {shown_url(url)!r} names no file; use sqlite:///PATH, or memory:// "
                 "for budgets of one process",
                 key="budget_store",
             )

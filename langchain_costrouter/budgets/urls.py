@@ -27,7 +27,12 @@ def open_store(url: str) -> BudgetStore:
     """
     if not isinstance(url, str):
         raise ConfigError(f"expected a store URL string, got {url!r}", key="budget_store")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # "Invalid IPv6 URL": a bracket left open
+        raise ConfigError(
+            f"budget store {shown_url(url)!r} is not a valid URL ({error})", key="budget_store"
+        ) from None
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     prefix = query.pop("prefix", None)
     scheme = parts.scheme

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter.budgets import BudgetGate
+from langchain_costrouter.budgets import BudgetGate, budgets_from_config
 from langchain_costrouter.budgets.urls import open_store
 from langchain_costrouter.errors import ConfigError
 
@@ -52,3 +52,19 @@ def test_a_table_prefix_too_long_for_postgres_names_is_a_config_error_at_once(
         open_store(f"postgresql://nobody@127.0.0.1:1/none?prefix={prefix}")
     assert "budget_accounts_by_expiry" in str(raised.value) and "63" in str(raised.value)
     open_store(f"sqlite:///{tmp_path / 'budgets.db'}?prefix={prefix}").close()  # no limit
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://app:hunter2@db/app",  # a driver the store does not use
+        "mysql://app:hunter2@db/app",
+        "redis://app:hunter2@[::1/0",  # malformed: urllib raised a bare ValueError
+        "sqlite://app:hunter2@/",  # no file
+    ],
+)
+def test_a_store_url_that_cannot_be_opened_never_repeats_its_password(url: str) -> None:
+    for open_it in (open_store, lambda u: budgets_from_config([{"name": "b", "limit_usd": 1}], u)):
+        with pytest.raises(ConfigError) as raised:
+            open_it(url)
+        assert "hunter2" not in f"{raised.value} {raised.value.__cause__}"
