@@ -9,6 +9,7 @@ what one attempt costs beyond its own worst case, however many processes share i
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 import warnings
@@ -83,8 +84,12 @@ class BudgetGate:
         names = [budget.name for budget in self.budgets]
         if len(set(names)) < len(names):
             raise ConfigError(f"budget names must be unique, got {names}", key="budgets")
-        if lease_seconds <= 0:
-            raise ConfigError(f"must be positive, got {lease_seconds}", key="lease_seconds")
+        if not (math.isfinite(lease_seconds) and lease_seconds > 0):
+            raise ConfigError(
+                f"must be a finite, positive number of seconds, got {lease_seconds}; a lease "
+                "that never runs out would hold a dead process's reservation for good",
+                key="lease_seconds",
+            )
         self.store = open_store(store) if isinstance(store, str) else store
         if not isinstance(self.store, BudgetStore):
             raise ConfigError(

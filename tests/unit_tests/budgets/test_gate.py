@@ -224,6 +224,15 @@ def test_budget_names_must_be_unique_and_leases_positive() -> None:
         gate(lease_seconds=0)
 
 
+@pytest.mark.parametrize("lease", [float("nan"), float("inf")])
+def test_a_lease_that_never_runs_out_is_refused(lease: float) -> None:
+    # A NaN deadline is never reached (in memory) and breaks Redis's millisecond lease
+    # with a ValueError at every reservation; an infinite one never frees a dead process's
+    # reservation: both would break the README's promise that a lease runs out.
+    with pytest.raises(ConfigError, match="finite"):
+        gate(Budget(name="b", limit_usd=1), lease_seconds=lease)
+
+
 def test_negative_or_non_finite_amounts_are_bugs() -> None:
     g = gate(Budget(name="tenant", per="tenant", limit_usd=1))
     with pytest.raises(ValueError, match="worst_case_usd"):
