@@ -29,6 +29,7 @@ from langchain_costrouter.cache.keys import CacheRequest, Normalization, digest
 from langchain_costrouter.cache.semantic_embedding import unit_vector
 from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature_hash
 from langchain_costrouter.cache.semantic_view import PartitionView
+from langchain_costrouter.errors import ConfigError
 
 # Stored vectors are float32: a similarity may read up to about 1e-7 low.
 _FLOAT32_TOLERANCE = 1e-6
@@ -65,7 +66,22 @@ class SemanticLayer:
         tasks: Collection[str] | None = None,
         guard: NearMissGuard = near_miss_guard,
     ) -> None:
-        """Configure the layer; nothing is embedded until the first lookup."""
+        """Configure the layer; nothing is embedded until the first lookup.
+
+        Raises:
+            ConfigError: a threshold that is not a number above 0 and at most 1, or
+                ``tasks`` given with a mapping (which names its tasks itself).
+        """
+        if isinstance(threshold, Mapping):
+            for task, value in threshold.items():
+                _check_threshold(value, f"threshold[{task!r}]")
+            if tasks is not None:
+                raise ConfigError(
+                    "tasks applies to a single threshold; a threshold mapping names its "
+                    "tasks itself: leave tasks out, or give one threshold"
+                )
+        else:
+            _check_threshold(threshold, "threshold")
         self.embeddings = embeddings
         self.threshold = threshold
         self.tasks = tasks
@@ -121,6 +137,19 @@ class SemanticLayer:
         if found is None:
             return None
         return SemanticMatch(found.key, min(found.similarity, 1.0), found.text)
+
+
+def _check_threshold(value: object, name: str) -> None:
+    """A cosine similarity threshold: a number in (0, 1]. Checked here because a string
+    (read from an environment variable or JSON) failed every routed call's lookup with
+    TypeError, and 95 (a percentage) silently never matched."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name}: got {value!r}; give a number such as 0.95")
+    if not 0.0 < value <= 1.0:  # NaN fails this too
+        raise ConfigError(
+            f"{name}: got {value!r}; a cosine similarity threshold is between 0 and 1 "
+            f"(above 0, at most 1), such as 0.95"
+        )
 
 
 def _text_only(message: BaseMessage) -> bool:

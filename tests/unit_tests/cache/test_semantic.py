@@ -12,6 +12,7 @@ from langchain_costrouter.cache import (
     ResponseCache,
     SemanticLayer,
 )
+from langchain_costrouter.errors import ConfigError
 from tests.unit_tests.cache.support import BagOfWordsEmbeddings, answer, request
 
 
@@ -60,7 +61,7 @@ def test_partitions_are_hard() -> None:
 
 
 def _image_question(url: str) -> CacheRequest:
-    question = [
+    question: list[str | dict[str, object]] = [
         {"type": "text", "text": "What is shown in this picture?"},
         {"type": "image_url", "image_url": {"url": url}},
     ]
@@ -98,3 +99,24 @@ async def test_async_semantic_lookup_embeds_once_per_miss() -> None:
     assert await cache.alookup(request("How tall is the Eiffel tower?")) is None
     await cache.astore(request("How tall is the Eiffel tower?"), answer("330 m"))
     assert embeddings.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threshold": "0.95"}, "threshold: got '0.95'"),  # read from an env var or JSON
+        ({"threshold": {"faq": "0.9"}}, "threshold\\['faq'\\]: got '0.9'"),
+        ({"threshold": 95}, "between 0 and 1"),  # a percentage: never a hit
+        ({"threshold": 0.0}, "between 0 and 1"),
+        ({"threshold": float("nan")}, "between 0 and 1"),
+        ({"threshold": True}, "got True"),
+        ({"threshold": {"faq": 0.9}, "tasks": ["chat"]}, "tasks"),
+    ],
+)
+def test_a_threshold_that_cannot_work_is_refused_when_the_layer_is_made(
+    options: dict[str, object], message: str
+) -> None:
+    # A string threshold used to pass here and fail the router's calls with TypeError
+    # from the second call on; a threshold above 1 silently never matched.
+    with pytest.raises(ConfigError, match=message):
+        SemanticLayer(BagOfWordsEmbeddings(), **options)  # type: ignore[arg-type]
