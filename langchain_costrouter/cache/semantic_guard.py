@@ -12,7 +12,12 @@ import hashlib
 import re
 from collections import Counter
 
-_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+# A number with the sign, operator or currency written before it and a percent sign
+# after: "-5" is not "5", "5+3" not "5*3", "$100" not "£100", "20%" not "20".
+_NUMBER = re.compile(
+    "(?:([-+\u2212*/\u00d7\u00f7^=<>$\u20ac\u00a3\u00a5])\\s?)?(\\d+(?:[.,:/]\\d+)*)(%?)"
+)
+_SAME_SYMBOL = {"\u2212": "-", "\u00d7": "*", "\u00f7": "/"}  # minus, times, divided by
 _WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _NEGATIONS = frozenset(
@@ -24,6 +29,8 @@ _NEGATING_WORDS = {"cannot": "not", "dont": "not", "doesnt": "not", "isnt": "not
 def near_miss_guard(query: str, cached: str) -> bool:
     """True when two similar texts also agree on numbers, negations and named entities.
 
+    Numbers must agree in order too ("10 divided by 2" is not "2 divided by 10"), with
+    their sign, the operator or currency before them and a percent sign after.
     A capitalised word that opens a sentence may be a name ("Paris hotels near the
     station?") or any word ("Refund order 1234"): each text's such words must occur in
     the other too, in any case, unless they are words any question opens with.
@@ -33,8 +40,8 @@ def near_miss_guard(query: str, cached: str) -> bool:
     return _openers_occur_in(query, cached) and _openers_occur_in(cached, query)
 
 
-def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
-    numbers = Counter(n.replace(",", "") for n in _NUMBER.findall(text))
+def _signature(text: str) -> tuple[tuple[str, ...], Counter[str], frozenset[str]]:
+    numbers = tuple(_number(*found) for found in _NUMBER.findall(text))
     negations: Counter[str] = Counter()
     names: set[str] = set()
     for match in _WORD.finditer(text):
@@ -45,6 +52,11 @@ def _signature(text: str) -> tuple[Counter[str], Counter[str], frozenset[str]]:
         if word[0].isupper() and word != "I" and not _starts_sentence(text, match.start()):
             names.add(word)
     return numbers, negations, frozenset(names)
+
+
+def _number(symbol: str, digits: str, percent: str) -> str:
+    """One number's canonical form: thousands separators dropped, like symbols alike."""
+    return _SAME_SYMBOL.get(symbol, symbol) + digits.replace(",", "") + percent
 
 
 def _openers_occur_in(text: str, other: str) -> bool:
@@ -91,5 +103,5 @@ def _starts_sentence(text: str, position: int) -> bool:
 def signature_hash(text: str) -> int:
     """A stable 63-bit digest of the text's guard signature (equal signatures, equal hash)."""
     numbers, negations, names = _signature(text)
-    canonical = repr((sorted(numbers.items()), sorted(negations.items()), sorted(names)))
+    canonical = repr((numbers, sorted(negations.items()), sorted(names)))
     return int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:8], "little") >> 1

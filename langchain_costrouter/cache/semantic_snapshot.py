@@ -49,8 +49,9 @@ _ALIGN = 64
 _MAX_HEADER = 1 << 20
 
 
-FORMAT = 2
-"""Bumped whenever the layout, the digest or the guard's signatures change."""
+FORMAT = 3
+"""Bumped whenever the layout, the digest or the guard's signatures change (3: numbers
+in order, with their sign, operator or currency)."""
 
 
 class SnapshotError(ValueError):
@@ -79,7 +80,7 @@ class _GroupHeader(BaseModel):
 
 class _Header(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal[2]
+    format: Literal[3]
     partition: str
     length: int = Field(ge=0)
     last: str

@@ -120,3 +120,18 @@ def test_a_threshold_that_cannot_work_is_refused_when_the_layer_is_made(
     # from the second call on; a threshold above 1 silently never matched.
     with pytest.raises(ConfigError, match=message):
         SemanticLayer(BagOfWordsEmbeddings(), **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("Is 5 greater than 3?", "Tell me: is -5 greater than 3?"),
+        ("What is 10 divided by 2?", "Tell me: what is 2 divided by 10?"),
+        ("What is 7+4?", "Tell me: what is 7-4?"),
+    ],
+)
+def test_numbers_must_agree_in_sign_order_and_operator(stored: str, asked: str) -> None:
+    # The same words and digits, so embeddings rate them alike; the answers differ.
+    cache, _ = semantic_cache(threshold=0.5)
+    cache.store(request(stored), answer("Yes."))
+    assert cache.lookup(request(asked)) is None

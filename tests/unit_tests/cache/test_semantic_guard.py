@@ -19,6 +19,15 @@ from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature
         ("Tell me: what is the capital of Peru?", "what is the capital of Peru", True),
         ("Flights to Paris please", "Flights to Rome please", False),
         ("Hello there. Thanks", "hello there. thanks", True),
+        # The sign, the order and the operator or currency of numbers are part of them.
+        ("Is -5 greater than 3?", "Is 5 greater than 3?", False),
+        ("Is \u22125 greater than 3?", "Is -5 greater than 3?", True),  # a minus sign
+        ("What is 10 divided by 2?", "What is 2 divided by 10?", False),
+        ("What is 5+3?", "What is 5*3?", False),
+        ("What is 5 + 3?", "what is 5+3", True),
+        ("Convert $100 to EUR", "Convert \u00a3100 to EUR", False),
+        ("Is a 20% tip fair?", "Is a 20 tip fair?", False),
+        ("Refund order 1,234", "Please refund order 1234", True),
     ],
 )
 def test_near_miss_guard(query: str, cached: str, safe: bool) -> None:

@@ -149,13 +149,14 @@ def test_a_graph_usearch_cannot_restore_is_a_snapshot_error(
         read_snapshot(tmp_path / "p.base", PARTITION)
 
 
-def test_a_file_of_an_older_format_is_outdated_not_damaged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("older", [1, 2])  # 2: the guard's signatures of numbers changed
+def test_a_file_of_an_older_format_is_outdated_not_damaged(tmp_path: Path, older: int) -> None:
     path = tmp_path / "p.base"
     write_snapshot(path, PARTITION, merged())
     data = path.read_bytes()
     at = data.index(b'"format":')
     current = data[at : at + 10]
-    path.write_bytes(data.replace(current, b'"format":1', 1))
+    path.write_bytes(data.replace(current, b'"format":%d' % older, 1))
     with pytest.raises(OutdatedSnapshotError):
         read_snapshot(path, PARTITION)
 
