@@ -57,20 +57,30 @@ def hold(
     Raises:
         BudgetExhaustedError: a budget refused, and none lets the call be downgraded.
     """
+    limited = yield from _rate_slot(request, budgets, deployment, cap)
+    if limited is not None:
+        return f"skipped: {limited}"
+    worst = budgets.worst_case.usd(deployment, request.prompt_tokens, cap)
+    held = yield Reserve(deployment, worst)
+    if isinstance(held, BudgetExhaustedError):
+        return (yield from _downgrade(request, budgets, deployment, held, cap))
+    request.held = held
+    return Held(deployment, held)
+
+
+def _rate_slot(
+    request: Request, budgets: Budgets, deployment: Deployment, cap: int | None
+) -> Generator[Step, Any, str | None]:
+    """Take the deployment's rate-limit slot, waiting for it if that fits; else why not."""
     bound = cap or budgets.worst_case.output_bound(deployment.label)
     grant: RateGrant = yield AcquireRate(
         deployment, request.prompt_tokens + bound, budgets.max_wait
     )
     if not grant.granted:
-        return f"skipped: rate limit (a {grant.wait_seconds:.1f} s wait)"
+        return f"rate limit (a {grant.wait_seconds:.1f} s wait)"
     if grant.wait_seconds > 0:
         yield Sleep(grant.wait_seconds)
-    worst = budgets.worst_case.usd(deployment, request.prompt_tokens, cap)
-    held = yield Reserve(deployment, worst)
-    if isinstance(held, BudgetExhaustedError):
-        return (yield from _downgrade(request, budgets, held, cap))
-    request.held = held
-    return Held(deployment, held)
+    return None
 
 
 def settle(
@@ -112,9 +122,14 @@ def refuse_unpriced(role: str, attempts: Iterable[AttemptRecord]) -> None:
 
 
 def _downgrade(
-    request: Request, budgets: Budgets, refusal: BudgetExhaustedError, cap: int | None
-) -> Generator[Step, Any, Held]:
-    """A budget that allows it sends the call to the cheapest deployment that fits."""
+    request: Request,
+    budgets: Budgets,
+    asked: Deployment,
+    refusal: BudgetExhaustedError,
+    cap: int | None,
+) -> Generator[Step, Any, Held | str]:
+    """A budget that allows it sends the call to the cheapest deployment that fits, if
+    that deployment's own rate limit lets it (the slot taken was ``asked``'s)."""
     if not refusal.downgrade:
         raise refusal
     by_label = {d.label: d for d in request.route.deployments}
@@ -126,5 +141,10 @@ def _downgrade(
     if isinstance(chosen, BudgetExhaustedError):
         raise chosen
     label, reservation = chosen
+    if label != asked.label:
+        limited = yield from _rate_slot(request, budgets, by_label[label], cap)
+        if limited is not None:
+            yield Settle(reservation, 0)  # given back: the call does not go there
+            return f"skipped: downgrade to {label} held back by its {limited}"
     request.held = reservation
     return Held(by_label[label], reservation, downgraded_by=refusal.budget_name)

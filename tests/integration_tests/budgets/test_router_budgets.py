@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,7 @@ async def test_the_async_path_draws_on_the_same_budget() -> None:
     assert status.reserved_usd == 0  # every reservation settled
 
 
-def _downgrading_router(*cheap_answers: str) -> RoutedChatModel:
+def _downgrading_router(*cheap_answers: str, **kwargs: Any) -> RoutedChatModel:
     """A cheap tier checked for Yes/No under a strong one that the budget cannot afford."""
     prices = PriceTable(
         {
@@ -93,7 +94,7 @@ def _downgrading_router(*cheap_answers: str) -> RoutedChatModel:
         )
     )
     budget = Budget(name="tight", limit_usd="0.01", on_exhausted="downgrade", soft_threshold=None)
-    return RoutedChatModel(routes={"chat": route}, prices=prices, budgets=[budget])
+    return RoutedChatModel(routes={"chat": route}, prices=prices, budgets=[budget], **kwargs)
 
 
 def test_a_downgrade_budget_serves_from_the_cheapest_tier_that_fits() -> None:
@@ -113,6 +114,18 @@ def test_a_downgraded_answer_must_pass_the_check_of_the_tier_it_came_from() -> N
     assert downgraded["downgraded_by"] == "tight" and downgraded["score"] == 0.0
     assert answer.content == "Perhaps" and record["accepted"] is False  # best effort, said so
     assert downgraded["reason"] == BEST_EFFORT_REASON
+
+
+def test_a_downgrade_keeps_to_the_rate_limit_of_the_deployment_it_goes_to() -> None:
+    # The strong tier's rate slot was taken, then the budget sent the call to the cheap
+    # deployment, whose own limit (1 request a minute, spent by the first attempt) was
+    # never asked: a downgrade went past the limit the provider enforces with a 429.
+    router = _downgrading_router("Maybe", "Yes", rate_limits={"scripted/cheap": RateLimit(rpm=1)})
+    answer = router.invoke(PROMPT, max_tokens=100)
+    record = answer.response_metadata["costrouter"]
+    served = [a["model"] for a in record["attempts"] if a.get("usage")]
+    assert served == ["cheap"]  # once: the minute's one request
+    assert answer.content == "Maybe" and record["accepted"] is False  # best effort, said so
 
 
 def test_a_shared_rate_limit_fails_over_before_the_provider_says_429() -> None:
