@@ -10,9 +10,9 @@ failed half-way, so a held connection never reads another command's reply. The a
 runner takes a connection from the pool per call (coroutines of one thread interleave).
 
 A connection the server dropped (it restarted) is replaced and the call sent once more;
-like the SQL store's retry, this can at worst count a reservation or a cost twice, which
-errs on the side of the budget. A script the server forgot (``SCRIPT FLUSH``, a restart)
-is loaded again.
+a reservation sent again is counted once (budgets/redis_scripts.py), a settlement's cost
+can at worst be counted twice, which errs on the side of the budget. A script the
+server forgot (``SCRIPT FLUSH``, a restart) is loaded again.
 """
 
 from __future__ import annotations

@@ -14,6 +14,12 @@ out, and an account's hash gets its expiry when a reservation finds no hash or a
 settlement finds no lease (a charge), since the expiry of an account never changes; the
 leases' set gets it at every reservation, because Redis deletes a set that its
 settlements emptied.
+
+A reservation is counted once however often it is sent: the runner sends a script again
+when the connection dropped before its reply was read (budgets/redis_calls.py), and a
+reservation that had run then finds its own lease (ZADD adds nothing, so nothing is
+added to ``reserved``; a refusal checks for it first). Counted twice, the second amount
+had no lease to free it and stayed reserved for good on a budget without a period.
 """
 
 from __future__ import annotations
@@ -48,14 +54,16 @@ for i = 1, accounts do
   local state = redis.call('HMGET', hash, 'spent', 'reserved')
   local spent, reserved = state[1] or '0', state[2] or '0'
   if tonumber(spent) + tonumber(reserved) + amount > tonumber(ARGV[2 + 2 * i]) then
+    if redis.call('ZSCORE', KEYS[2 * i], ARGV[3]) then return {0} end  -- sent again: held
     return {i, spent, reserved}
   end
   new[i] = not (state[1] or state[2])
 end
 for i = 1, accounts do
   local hash, leases = KEYS[2 * i - 1], KEYS[2 * i]
-  redis.call('HINCRBY', hash, 'reserved', ARGV[1])
-  redis.call('ZADD', leases, now + tonumber(ARGV[2]), ARGV[3])
+  if redis.call('ZADD', leases, now + tonumber(ARGV[2]), ARGV[3]) == 1 then
+    redis.call('HINCRBY', hash, 'reserved', ARGV[1])
+  end
   local expire_at = ARGV[3 + 2 * i]
   if expire_at ~= '0' then
     if new[i] then redis.call('PEXPIREAT', hash, expire_at) end

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from decimal import Decimal
+from typing import Any
 
 import pytest
 import redis
 import redis.asyncio
 
+from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, redis_calls, redis_store
 from langchain_costrouter.budgets.redis_calls import AsyncScriptRunner, LuaScript, ScriptRunner
+from tests.integration_tests.budgets.conftest import clean_up
 
 pytestmark = pytest.mark.services
 
@@ -93,3 +97,35 @@ def test_threads_hold_their_own_connection_and_give_it_back_when_they_end(
         thread.join()
     assert len(_connections_named(redis_url, name)) == 3
     client.close()
+
+
+@pytest.mark.parametrize("amount", ["0.3", "0.6"], ids=["room-for-two", "room-for-one"])
+def test_a_reservation_whose_reply_was_lost_is_counted_once(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, amount: str
+) -> None:
+    # The script ran, then the connection dropped before its reply was read: the runner
+    # sends it again. Counted twice, the second amount had no lease to free it, so it
+    # stayed reserved for good on a budget without a period (and for the window on one
+    # with a period), however the first was settled.
+    prefix = f"costrouter-test:{uuid.uuid4().hex}:"
+    gate = BudgetGate(
+        [Budget(name="all", limit_usd=1, period=None)], f"{redis_url}?prefix={prefix}"
+    )
+    lost = [redis_store._RESERVE.sha]
+    sent = redis_calls._evalsha
+
+    def reply_lost_once(connection: Any, script: LuaScript, keys: Any, args: Any) -> Any:
+        reply = sent(connection, script, keys, args)
+        if script.sha in lost:
+            lost.remove(script.sha)
+            raise redis.ConnectionError("Connection closed by server.")
+        return reply
+
+    monkeypatch.setattr(redis_calls, "_evalsha", reply_lost_once)
+    context = CallContext("chat")
+    # With room for one only, the second sending must not be refused: it holds already.
+    gate.settle(gate.reserve(context, "d", Decimal(amount)), Decimal("0.1"))
+    (status,) = gate.status(context)
+    assert (status.spent_usd, status.reserved_usd) == (Decimal("0.1"), Decimal(0))
+    assert not lost  # the reply was lost once, as meant
+    clean_up(f"{redis_url}?prefix={prefix}")
