@@ -104,6 +104,15 @@ class BudgetGate:
         self.on_store_error = on_store_error
         self._makers = tuple(ClaimMaker(budget) for budget in self.budgets)
         self._clock = clock
+        self._standing_listeners: list[Callable[[list[BudgetStatus]], object]] = []
+
+    def on_standings(self, listener: Callable[[list[BudgetStatus]], object]) -> None:
+        """Call ``listener`` after each settlement with where its budgets stand: each
+        account's limit and its window's spend as the store counted it, in-flight
+        reservations not subtracted (telemetry's ``costrouter.budget.remaining`` gauge).
+        Registering the same listener again changes nothing."""
+        if listener not in self._standing_listeners:
+            self._standing_listeners.append(listener)
 
     # -- budgets -----------------------------------------------------------------------
 
@@ -203,8 +212,9 @@ class BudgetGate:
         counted: Collection[str] = (),
     ) -> Settlement:
         """Count a cost that nothing reserved (a quality check's judge, a compressor) on
-        every budget of the call, in one store operation. Pass an estimate when the
-        price is unknown: there is no reservation to fall back on. ``counted`` holds
+        every budget of the call, in one store operation. The cost must be known: there is
+        no reservation to fall back on (the router refuses an unpriced side call,
+        `router._budget.refuse_unpriced`). ``counted`` holds
         the accounts (claim keys) that counted this cost already (a nested router's,
         `budgets.counted`): they are left out, so no account counts a dollar twice."""
         return self.settle(self._uncounted(context, deployment, counted), cost_usd)
@@ -357,6 +367,10 @@ class BudgetGate:
             warnings.warn(event.message(), BudgetSoftLimitWarning, stacklevel=3)
             if self.on_soft_limit is not None:
                 self.on_soft_limit(event)
+        if self._standing_listeners:
+            standings = statuses(claims, [(after, 0) for after in spent])
+            for listener in self._standing_listeners:
+                listener(standings)
         return Settlement(from_pico(actual), crossed)
 
 

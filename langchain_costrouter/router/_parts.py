@@ -111,6 +111,7 @@ def build_parts(
     )
     telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
     telemetry.watch(fields.breakers)
+    telemetry.watch_budgets(cascade.budgets.gate)
     recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
     if shadow is None:
         shadow = open_shadow(fields.shadow, routes, accountant, recorder.ledger, _url(ledger))

@@ -125,10 +125,21 @@ class Telemetry:
         if self.instruments is not None:
             breakers.on_transition(self.instruments.breaker_changed)
 
+    def watch_budgets(self, gate: object) -> None:
+        """Record what each budget has left after each settlement (a gate without budgets,
+        which has no ``on_standings``, has nothing to report)."""
+        register = getattr(gate, "on_standings", None)
+        if self.instruments is not None and register is not None:
+            register(self.budget_remaining)
+
     def budget_remaining(self, standings: Iterable[BudgetStanding]) -> None:
-        """What each budget has left (``BudgetGate.status``'s answer), as a gauge."""
+        """What each budget has left (``BudgetGate.status``'s answer), as a gauge. Run on
+        the caller's thread as a settlement ends: a broken meter never fails the call."""
         if self.instruments is not None:
-            self.instruments.budget_remaining(standings)
+            try:
+                self.instruments.budget_remaining(standings)
+            except Exception:
+                _log.exception("costrouter telemetry failed to record the budgets' standing")
 
 
 class NoTelemetry:
@@ -142,6 +153,9 @@ class NoTelemetry:
 
     def watch(self, breakers: Breakers) -> None:
         """Nothing to count."""
+
+    def watch_budgets(self, gate: object) -> None:
+        """Nothing to record."""
 
     def budget_remaining(self, standings: Iterable[BudgetStanding]) -> None:
         """Nothing to record."""

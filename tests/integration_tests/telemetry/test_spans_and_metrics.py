@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from contextlib import aclosing
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import (
     AllTiersFailedError,
+    Budget,
     CircuitBreakers,
     Deployment,
     ItemBatcher,
@@ -428,3 +431,37 @@ def test_breaker_transitions_are_counted_per_deployment(
         for p in otel.points("costrouter.breaker.transitions")
     }
     assert states == {"open": 2, "half_open": 1}
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_the_budget_gauge_is_the_limit_less_what_was_spent(
+    otel: Otel, openai_server: LocalOpenAIServer, asynchronous: bool
+) -> None:
+    """``costrouter.budget.remaining`` (README, OpenTelemetry) after each settlement: per
+    budget, scope and window, the limit less the window's spend, which is the sum of the
+    calls' recorded costs."""
+    budgets = [
+        Budget(name="everyone", limit_usd=1, per=None),
+        Budget(name="tenants", limit_usd=Decimal("0.5"), per="tenant", period="month"),
+    ]
+    router = _router(otel, openai_server, budgets=budgets)
+    config: Any = {"metadata": {"tenant": "acme"}}
+    costs = Decimal(0)
+    for _ in range(2):
+        answer = (
+            asyncio.run(router.ainvoke("Is this spam?", config=config))
+            if asynchronous
+            else router.invoke("Is this spam?", config=config)
+        )
+        costs += Decimal(repr(answer.response_metadata["costrouter"]["cost_usd"]))
+    assert costs > 0
+    gauge = {
+        (p.attributes["costrouter.budget"], p.attributes["costrouter.budget.scope"]): p
+        for p in otel.points("costrouter.budget.remaining")
+    }
+    assert set(gauge) == {("everyone", "all"), ("tenants", "tenant=acme")}
+    assert gauge["everyone", "all"].value == pytest.approx(float(1 - costs), abs=1e-12)
+    assert gauge["tenants", "tenant=acme"].value == pytest.approx(float(Decimal("0.5") - costs))
+    windows = {key: p.attributes["costrouter.budget.window"] for key, p in gauge.items()}
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", windows["everyone", "all"])  # a day
+    assert re.fullmatch(r"\d{4}-\d{2}", windows["tenants", "tenant=acme"])  # a month
