@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import AIMessage
+from langchain_core.messages.ai import UsageMetadata
+
 from langchain_costrouter._secrets import error_text
 from langchain_costrouter.checks.base import CheckResult
 from langchain_costrouter.errors import ProviderError
@@ -34,12 +37,37 @@ def failed_attempt(
     fault = classify(error)
     if fault is None:
         raise error
-    failed = failed_record(deployment, index, f"error: {fault.kind}", fault, called.latency_ms)
-    if called.partial is not None:
-        failed.update(accountant.attempt(deployment, called.partial, request.messages))
-        failed.update({"tier": index, "accepted": False, "reason": "error: stream cut"})
+    reason = f"error: {fault.kind}" if called.partial is None else "error: stream cut"
+    failed = failed_record(deployment, index, reason, fault, called.latency_ms)
+    billed = called.partial if called.partial is not None else billed_answer(error)
+    if billed is not None:
+        failed.update(accountant.attempt(deployment, billed, request.messages))
+        failed.update({"tier": index, "accepted": False, "reason": reason})
     request.attempts.append(failed)
     return fault, failed
+
+
+def billed_answer(error: BaseException) -> AIMessage | None:
+    """The answer a provider returned, and billed, although its client raised: openai's
+    ``LengthFinishReasonError`` (a structured answer cut at the output cap) and
+    ``ContentFilterFinishReasonError`` carry the completion with its usage. Priced on
+    that usage, the attempt is never recorded (or settled on a budget) as $0."""
+    completion = getattr(error, "completion", None)
+    usage = getattr(completion, "usage", None)
+    prompt = getattr(usage, "prompt_tokens", None)
+    output = getattr(usage, "completion_tokens", None)
+    if type(prompt) is not int or type(output) is not int:
+        return None
+    tokens = UsageMetadata(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output)
+    cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
+    if type(cached) is int and cached:
+        tokens["input_token_details"] = {"cache_read": cached}
+    reasoning = getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None)
+    if type(reasoning) is int and reasoning:
+        tokens["output_token_details"] = {"reasoning": reasoning}
+    model = getattr(completion, "model", None)
+    metadata = {"model_name": model} if isinstance(model, str) else {}
+    return AIMessage(content="", usage_metadata=tokens, response_metadata=metadata)
 
 
 def raise_if_final(
@@ -74,6 +102,17 @@ def _final_error(
             kind="stream_cut",
         )
     if not fault.escalates:
+        if billed_answer(error) is not None:
+            return ProviderError(
+                f"{deployment.label} answered, but its answer was refused by the client "
+                f"({fault.error_type}: {error_text(error, deployment.model)}); it was billed "
+                "and is recorded. A cut at the output cap needs a larger max_tokens for this "
+                "call; a content filter, another prompt.",
+                model=deployment.model_id,
+                provider=deployment.provider,
+                retryable=False,
+                kind=fault.kind,
+            )
         return ProviderError(
             f"{deployment.label} rejected the request "
             f"({fault.error_type}: {error_text(error, deployment.model)}). "

@@ -90,3 +90,29 @@ def test_structured_output_refuses_a_method_it_does_not_know(
     with pytest.raises(InvalidRequestError, match=r"'tool_calling'.*function_calling, json_mode"):
         _router(openai_server).with_structured_output(Weather, method="tool_calling")  # type: ignore[arg-type]
     assert openai_server.request_count() == 0
+
+
+def test_structured_output_cut_by_the_output_cap_is_billed(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """The provider bills an answer cut at ``max_tokens`` even when the client refuses it
+    (openai's ``LengthFinishReasonError`` from a ``json_schema`` parse): the failed
+    attempt is priced on the usage that came with it, never recorded as $0."""
+    from langchain_costrouter.ledger import InMemoryLedger
+
+    ledger = InMemoryLedger()
+    router = RoutedChatModel(
+        routes={"chat": [openai_chat(openai_server, "gpt-4o-mini")]},
+        default_task="chat",
+        ledger=ledger,
+    )
+    openai_server.script([Reply('{"city": "Os', finish_reason="length")])
+    structured = router.with_structured_output(Weather, method="json_schema")
+    with pytest.raises(Exception, match="length") as raised:
+        structured.invoke("weather in Oslo", max_tokens=5)
+    assert "API key" not in str(raised.value)
+    ledger.flush()
+    (row,) = ledger.rows()
+    assert row.input_tokens > 0 and row.output_tokens > 0
+    assert row.cost_usd is not None and row.cost_usd > 0
+    assert row.accepted is False
