@@ -76,13 +76,17 @@ class Deployment:
         return self.price_model or self.model_id
 
 
+ROUTER_LLM_TYPE = "costrouter"
+"""`RoutedChatModel`'s ``_llm_type``: how modules that cannot import the router know one."""
+
+
 def _check_not_a_router(model: BaseChatModel) -> None:
     """A router is refused as a deployment: the outer router would price its calls as an
     unknown model, record them twice on a shared ledger (the inner router's rows and one
     for it as a model), and no budget could reserve its worst case. Its tiers, in the
     outer route, do the same routing with one row per provider call. (Known by its
     ``_llm_type``: this module cannot import the router.)"""
-    if model._llm_type == "costrouter":
+    if model._llm_type == ROUTER_LLM_TYPE:
         raise ConfigError(
             "a RoutedChatModel cannot be a route's deployment: its calls would be priced "
             "as an unknown model and recorded twice. Put its models in this route's tiers "

@@ -17,12 +17,14 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
+
 from langchain_costrouter.budgets import Gate, RateGrant, Reservation, Settlement, WorstCase
 from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import AcquireRate, Downgrade, Reserve, Settle, Sleep, Step
-from langchain_costrouter.routes import Deployment
+from langchain_costrouter.routes import ROUTER_LLM_TYPE, Deployment, model_id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,31 @@ def settle(
     if settlement.soft_limits_crossed:
         warnings = request.extra.setdefault("budget_warnings", [])
         warnings.extend(crossed.label for crossed in settlement.soft_limits_crossed)
+
+
+def refuse_unpriced_model(role: str, model: object, budgets: Budgets) -> None:
+    """Refuse a side call before it is made when its model is a plain chat model with no
+    price, as `hold` refuses an unpriced deployment before its call: refused only after
+    it, every call would pay for the side call and then fail. A side model whose price
+    shows only in its answer (a router, a binding) is checked then (`refuse_unpriced`).
+
+    Raises:
+        ConfigError: the call has budgets and ``model`` has no price.
+    """
+    if not budgets.enabled or not isinstance(model, BaseChatModel):
+        return
+    if model._llm_type == ROUTER_LLM_TYPE:  # a router prices its own calls
+        return
+    name = model_id_of(model)
+    if not budgets.worst_case.prices.knows(name):
+        raise ConfigError(
+            f"model {name!r} has no price, so no budget can count the cost of this call's "
+            f"{role} (an unknown price is never $0); the call is refused before the {role} "
+            "is asked. Give the model a price with PriceTable(overrides={...: "
+            f"ModelPrice(...)}}) or a price in its [models.*] table, or give the {role} a "
+            "priced model.",
+            key=name,
+        )
 
 
 def refuse_unpriced(role: str, attempts: Iterable[AttemptRecord]) -> None:

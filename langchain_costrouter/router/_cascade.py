@@ -29,7 +29,13 @@ from langchain_costrouter.router._attempts import (
     skipped,
 )
 from langchain_costrouter.router._breakers import CircuitBreakers
-from langchain_costrouter.router._budget import Budgets, hold, refuse_unpriced, settle
+from langchain_costrouter.router._budget import (
+    Budgets,
+    hold,
+    refuse_unpriced,
+    refuse_unpriced_model,
+    settle,
+)
 from langchain_costrouter.router._compress import enter_nested, leave_nested
 from langchain_costrouter.router._faults import backoff_delay
 from langchain_costrouter.router._request import Request
@@ -180,9 +186,11 @@ def _judge(
 ) -> Generator[Step, Any, float]:
     """Run the tier's check and bill its calls. A judge whose model is a router on this
     call's ledger leaves its rows to this call, and the budgets it counted on this
-    call's store are not charged again (`_compress.enter_nested`). A judge's call with
-    no price is refused under budgets, after its priced calls are charged
+    call's store are not charged again (`_compress.enter_nested`). Under budgets, a judge
+    with no price is refused before it is asked (`_budget.refuse_unpriced_model`), or,
+    when only its answer tells its model, once its priced calls are charged
     (`_budget.refuse_unpriced`)."""
+    refuse_unpriced_model("judge", getattr(check, "llm", None), parts.budgets)
     nested = enter_nested(parts.ledger, parts.budgets.gate, request.metadata)
     try:
         result: CheckResult = yield RunCheck(check, message, previous)

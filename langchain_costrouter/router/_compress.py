@@ -35,7 +35,7 @@ from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.metadata import ITEM_PROMPT_TOKENS_KEY, AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
-from langchain_costrouter.router._budget import Budgets, refuse_unpriced
+from langchain_costrouter.router._budget import Budgets, refuse_unpriced, refuse_unpriced_model
 from langchain_costrouter.router._request import TASK_KEY, Request
 from langchain_costrouter.router._steps import Charge
 from langchain_costrouter.router_fields import EVERY_TASK
@@ -167,9 +167,12 @@ def compress(
     router settled on the same store already (`budgets.counted`): a dollar counts once.
 
     Raises:
-        ConfigError: the call has budgets and a compressor attempt has no price
-            (`_budget.refuse_unpriced`): refused before the answer is paid.
+        ConfigError: the call has budgets and the compressor's model has no price:
+            refused before it is asked (`_budget.refuse_unpriced_model`), or, when only its
+            answer tells its model (a router), once it answered (`_budget.refuse_unpriced`);
+            either way before the answer is paid.
     """
+    refuse_unpriced_model("compressor", compressor.llm, budgets)
     started = time.time_ns()
     nested = enter_nested(ledger, budgets.gate, request.metadata)
     try:

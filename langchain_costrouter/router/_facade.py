@@ -53,7 +53,12 @@ from langchain_costrouter.router._tools import (
     structured_runnable,
 )
 from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
-from langchain_costrouter.routes import Route, normalise_routes, warn_about_child_retries
+from langchain_costrouter.routes import (
+    ROUTER_LLM_TYPE,
+    Route,
+    normalise_routes,
+    warn_about_child_retries,
+)
 
 
 class RoutedChatModel(RouterSettings):
@@ -116,7 +121,7 @@ class RoutedChatModel(RouterSettings):
 
     @property
     def _llm_type(self) -> str:
-        return "costrouter"
+        return ROUTER_LLM_TYPE
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

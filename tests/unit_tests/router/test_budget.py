@@ -70,33 +70,65 @@ def _judged(big: ScriptedChatModel, **budgeting: Any) -> RoutedChatModel:
     )
 
 
-def test_an_unpriced_compressor_is_refused_before_the_answer_is_paid() -> None:
+def test_an_unpriced_compressor_is_refused_before_it_is_called() -> None:
+    """As an unpriced deployment is refused before its call (no budget can reserve an
+    unknown price), an unpriced compressor model is refused before the side call: refused
+    after it, every call would pay for a compression and then fail."""
     store, ledger = MemoryStore(), InMemoryLedger()
     big = ScriptedChatModel(model="big", answers=["ok"])
     router = _compressed(big, budgets=DAILY, budget_store=store, ledger=ledger)
-    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError) as refused:
+    compressor_model = router.compressors["*"].llm
+    with pytest.raises(ConfigError) as refused:
         router.invoke([SystemMessage(PROMPT), HumanMessage("Hi")])
     assert "'scripted-compressor' has no price" in str(refused.value)
     assert "compressor" in str(refused.value) and "ModelPrice" in str(refused.value)
-    assert big.calls == 0  # refused before the answer, as an unpriced deployment is
-    (row,) = ledger.rows()  # the compressor's call was made: the ledger has it, unpriced
-    assert (row.role, row.model, row.cost_usd) == ("compressor", "scripted-compressor", None)
+    assert compressor_model.requests == []
+    assert big.calls == 0
+    assert ledger.rows() == []
     assert _spent(store) == 0
 
 
-async def test_an_unpriced_judge_is_refused_and_the_priced_answer_still_counts() -> None:
+async def test_an_unpriced_judge_is_refused_before_it_is_called() -> None:
     store, ledger = MemoryStore(), InMemoryLedger()
     big = ScriptedChatModel(model="big", answers=["hello"])
     router = _judged(big, budgets=DAILY, budget_store=store, ledger=ledger)
-    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError) as refused:
+    with pytest.raises(ConfigError) as refused:
         await router.ainvoke("Hi", task="chat")
     assert "'my-judge' has no price" in str(refused.value)
     assert "judge" in str(refused.value)
     ledger.flush()
-    answer, judge = ledger.rows()
-    assert (judge.role, judge.model, judge.cost_usd) == ("judge", "my-judge", None)
-    assert answer.cost_usd is not None and answer.cost_usd > 0
-    assert _spent(store) == answer.cost_usd  # what is known is charged; never $0 for the rest
+    (answer,) = ledger.rows()  # the answer was made and is counted; the judge never ran
+    assert answer.role == "answer" and answer.cost_usd is not None and answer.cost_usd > 0
+    assert _spent(store) == answer.cost_usd
+
+
+async def test_a_judge_router_with_an_unpriced_model_is_refused_once_it_answered() -> None:
+    """A judge that is a router tells its model only in its answer: it is refused then,
+    its call in the ledger unpriced, and what is known charged (never $0 for the rest)."""
+    store, ledger = MemoryStore(), InMemoryLedger()
+    big = ScriptedChatModel(model="big", answers=["hello"])
+    judge_router = RoutedChatModel(
+        routes={"judge": [ScriptedChatModel(model="my-judge", answers=["Rating: [[9]]"])]},
+        default_task="judge",
+        prices=PRICES,
+        breakers=CircuitBreakers(),
+    )
+    router = RoutedChatModel(
+        routes={
+            "chat": Route(tiers=(Tier(Tier.of(big).deployments, JudgeCheck(judge_router), 0.5),))
+        },
+        prices=PRICES,
+        breakers=CircuitBreakers(),
+        budgets=DAILY,
+        budget_store=store,
+        ledger=ledger,
+    )
+    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError, match="'my-judge'"):
+        await router.ainvoke("Hi", task="chat")
+    ledger.flush()
+    answer, judged = ledger.rows()
+    assert (judged.role, judged.model, judged.cost_usd) == ("judge", "my-judge", None)
+    assert answer.cost_usd is not None and _spent(store) == answer.cost_usd
 
 
 @pytest.mark.parametrize("build", [_compressed, _judged], ids=["compressor", "judge"])
