@@ -147,21 +147,13 @@ class BudgetGate:
             except BudgetStoreError as error:
                 refusal = self._store_down(error, reservation)
             except asyncio.CancelledError:
-                await self._agive_back(reservation)
+                # The store may have made it, and nobody else knows its id: it would hold
+                # the budget until its lease ran out. Releasing one never made changes nothing.
+                await self.arelease(reservation)
                 raise
             if refusal is not None:
                 raise exhausted(reservation, refusal)
         return reservation
-
-    async def _agive_back(self, reservation: Reservation) -> None:
-        """Release a reservation whose caller was cancelled before the store's answer:
-        the store may have made it, and nobody else knows its id, so it would hold the
-        budget until its lease ran out (`lease_seconds`). Releasing one the store never
-        made changes nothing."""
-        try:
-            await self._awrite(reservation, self.store.asettle(*self._settle_args(reservation, 0)))
-        except BudgetStoreError as error:
-            warn_unsettled(reservation, error)
 
     def settle(self, reservation: Reservation, cost_usd: Decimal | float | None) -> Settlement:
         """Replace the reservation by the attempt's real cost. None (an unknown price)

@@ -6,7 +6,8 @@ reserve the attempt's worst case on every budget of the call. After it: settle t
 real cost (a failure releases what it did not spend; a cut stream pays for what it
 delivered). A call cancelled meanwhile is settled by its driver (`_io.RouterIO.release`).
 A side call (a compressor's, a judge's) reserves nothing: its cost is charged once it
-answered, and one with no price is refused then (`refuse_unpriced`), never charged $0.
+answered; one with no price is refused before it is asked when its model is known
+(`refuse_unpriced_model`), else once it answered (`refuse_unpriced`), never charged $0.
 A router without budgets or rate limits has a gate that is not ``enabled``: the cascade
 yields none of these steps for it.
 """
@@ -115,14 +116,7 @@ def refuse_unpriced_model(role: str, model: object, budgets: Budgets) -> None:
         return
     name = model_id_of(model)
     if not budgets.worst_case.prices.knows(name):
-        raise ConfigError(
-            f"model {name!r} has no price, so no budget can count the cost of this call's "
-            f"{role} (an unknown price is never $0); the call is refused before the {role} "
-            "is asked. Give the model a price with PriceTable(overrides={...: "
-            f"ModelPrice(...)}}) or a price in its [models.*] table, or give the {role} a "
-            "priced model.",
-            key=name,
-        )
+        raise _unpriced_side_model(role, name, f"before the {role} is asked", key=name)
 
 
 def refuse_unpriced(role: str, attempts: Iterable[AttemptRecord]) -> None:
@@ -138,14 +132,23 @@ def refuse_unpriced(role: str, attempts: Iterable[AttemptRecord]) -> None:
     for attempt in attempts:
         if attempt.get("cost_usd") is None:
             model = attempt.get("model")
-            raise ConfigError(
-                f"model {model!r} has no price, so no budget can count the cost of this "
-                f"call's {role} (an unknown price is never $0); the call is refused after "
-                f"the {role} answered, and the ledger records that answer as unpriced. Give "
-                "the model a price with PriceTable(overrides={...: ModelPrice(...)}) or a "
-                f"price in its [models.*] table, or give the {role} a priced model.",
+            raise _unpriced_side_model(
+                role,
+                model,
+                f"after the {role} answered, and the ledger records that answer as unpriced",
                 key=f"{attempt.get('provider')}/{model}",
             )
+
+
+def _unpriced_side_model(role: str, model: object, when: str, *, key: str) -> ConfigError:
+    """The refusal of a side call whose model has no price, refused ``when``."""
+    return ConfigError(
+        f"model {model!r} has no price, so no budget can count the cost of this call's "
+        f"{role} (an unknown price is never $0); the call is refused {when}. Give the model "
+        "a price with PriceTable(overrides={...: ModelPrice(...)}) or a price in its "
+        f"[models.*] table, or give the {role} a priced model.",
+        key=key,
+    )
 
 
 def _downgrade(
