@@ -13,6 +13,10 @@ those locks: it happens between two writes, never during one. The child gets the
 released (the writers also make new ones on their first use there). The price: a fork
 waits as long as the write under way, milliseconds normally, up to the database's
 connection or busy timeout while it is unreachable.
+
+A writer that queues its writes (the diskcache write-behind) is flushed before the fork,
+and told in the child to forget what the parent queued meanwhile (`flush_before_fork`):
+each write is committed once, by the parent, and the child starts empty.
 """
 
 from __future__ import annotations
@@ -22,9 +26,23 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 _writers: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 _held: list[threading.Lock] = []
+
+
+class QueuedWriter(Protocol):
+    """A writer whose queue a fork commits first (parent) and empties (child)."""
+
+    def flush(self) -> None:
+        """Commit everything queued, on the calling thread."""
+
+    def forget_parent(self) -> None:
+        """In the child: drop the inherited queue, start with no thread."""
+
+
+_queued: weakref.WeakSet[QueuedWriter] = weakref.WeakSet()
 
 
 def hold_across_fork(writer: object, lock_attribute: str) -> None:
@@ -34,6 +52,15 @@ def hold_across_fork(writer: object, lock_attribute: str) -> None:
     a forked child). Only a weak reference to ``writer`` is kept.
     """
     _writers[writer] = lock_attribute
+
+
+def flush_before_fork(writer: QueuedWriter) -> None:
+    """Flush ``writer`` before each fork and call its ``forget_parent`` in the child.
+
+    The flush runs before any writer's lock is taken (it takes its own), on the
+    forking thread. Only a weak reference to ``writer`` is kept.
+    """
+    _queued.add(writer)
 
 
 class ForkGate:
@@ -80,18 +107,30 @@ class ForkGate:
 
 
 def _before_fork() -> None:
-    locks = [getattr(writer, name) for writer, name in list(_writers.items())]
-    for lock in locks:
-        lock.acquire()
-        _held.append(lock)
+    try:
+        for writer in list(_queued):
+            writer.flush()
+    finally:  # a failed flush is reported by Python; the fork still waits for writes
+        locks = [getattr(writer, name) for writer, name in list(_writers.items())]
+        for lock in locks:
+            lock.acquire()
+            _held.append(lock)
 
 
-def _after_fork() -> None:
+def _after_fork_in_parent() -> None:
     while _held:
         _held.pop().release()
 
 
+def _after_fork_in_child() -> None:
+    _after_fork_in_parent()
+    for writer in list(_queued):
+        writer.forget_parent()
+
+
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
     os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
     )

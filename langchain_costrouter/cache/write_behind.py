@@ -13,6 +13,16 @@ are committed, so a follower in another process that sees the lock go finds the 
 Pending writes are committed by `flush`, `close`, at interpreter exit and at the exit of
 a multiprocessing worker; a process killed outright loses at most its last
 `GATHER_SECONDS` of writes, which for a cache only means a miss.
+
+Across ``fork()`` (`_fork`) each write is committed once, by the process that made it:
+the parent commits its queue before the fork, and the child starts with an empty queue
+and no thread (a write the parent queued while the fork happened is the parent's). A
+multiprocessing child (fork start method) drops the exit finalizers it inherited and
+then leaves with ``os._exit()``, running only the ones registered since; so the child
+registers its own after the fork (``multiprocessing.util.register_after_fork``). A child
+of a bare ``os.fork()`` that ends with ``os._exit()`` runs no hook at all, and no
+library can commit for it: it must call `flush` or `close` first (the backend's or
+the cache's ``close()``).
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
-from langchain_costrouter import _fork, _syscalls
+from langchain_costrouter import _fork
 from langchain_costrouter.cache.backends import CacheBackendError
 from langchain_costrouter.errors import BackendUnavailableWarning
 
@@ -69,16 +79,17 @@ class WriteBehind:
         self._life = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = _syscalls.pid()
         self._closed = False
         _fork.hold_across_fork(self, "_lock")
-        finalize = weakref.finalize(self, _drain, self._queue, self._lock, commit, self.pending)
-        # Multiprocessing workers exit without running atexit hooks; they run these.
-        multiprocessing.util.Finalize(self, finalize, exitpriority=10)
+        _fork.flush_before_fork(self)
+        self._at_exit = weakref.finalize(
+            self, _drain, self._queue, self._lock, commit, self.pending
+        )
+        self._watch_worker_exit()
+        multiprocessing.util.register_after_fork(self, WriteBehind._watch_worker_exit)
 
     def write(self, key: str, value: bytes, ttl: float | None) -> None:
         """Queue a write; readers of this process see it at once (`read`)."""
-        self._check_process()
         write = Write(key, value, None if ttl is None else time.time() + ttl)
         self.pending[key] = write
         self._queue.append(write)
@@ -96,7 +107,6 @@ class WriteBehind:
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once every write queued so far is committed (now, if none is)."""
-        self._check_process()
         if not self._queue and not self._lock.locked():
             action()
             return
@@ -138,16 +148,26 @@ class WriteBehind:
                         self._thread = None
                         return
 
-    def _check_process(self) -> None:
-        # A forked child inherits the queue (the parent commits it) but no thread.
-        if self._pid != _syscalls.pid():
-            self._pid = _syscalls.pid()
-            self._queue.clear()
-            self.pending.clear()
-            self._lock = threading.Lock()
-            self._life = threading.Lock()
-            self._wake = threading.Event()
-            self._thread = None
+    def forget_parent(self) -> None:
+        """In a forked child: the inherited queue is the parent's to commit; no thread runs.
+
+        Called by `_fork` before the child goes on. The queue and pending map are
+        emptied in place (the exit finalizer holds them); ``_lock`` was held across
+        the fork and is free again, the other synchronization objects are new.
+        """
+        self._queue.clear()
+        self.pending.clear()
+        self._life = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+
+    def _watch_worker_exit(self) -> None:
+        """Commit at a multiprocessing worker's exit, which skips atexit hooks.
+
+        Run here and again in each multiprocessing child, after it dropped the
+        finalizers inherited from its parent.
+        """
+        multiprocessing.util.Finalize(self, self._at_exit, exitpriority=10)
 
 
 def _drain(
