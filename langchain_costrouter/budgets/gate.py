@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
 from langchain_costrouter.budgets.counted import note_settled
-from langchain_costrouter.budgets.model import Budget, CallContext, RateLimit
+from langchain_costrouter.budgets.model import TASK_SCOPE, Budget, CallContext, RateLimit
 from langchain_costrouter.budgets.money import from_pico, to_pico
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.reports import (
@@ -105,6 +105,27 @@ class BudgetGate:
         self._makers = tuple(ClaimMaker(budget) for budget in self.budgets)
         self._clock = clock
         self._standing_listeners: list[Callable[[list[BudgetStatus]], object]] = []
+
+    def without_caller_budgets(self) -> BudgetGate | NullBudgetGate:
+        """This gate, on the same store, for spend that no caller asked for (shadow
+        evaluation's calls): with the budgets over every call (``per=None``) and the
+        per-task ones only. A budget scoped by run metadata (``per="tenant"``) limits what
+        a caller's own calls spend; counting spend the application chose to make there
+        would refuse (and bill) that caller for it. `NullBudgetGate` when no budget is left.
+        """
+        kept = [budget for budget in self.budgets if budget.per in (None, TASK_SCOPE)]
+        if not kept:
+            return NullBudgetGate()
+        view = BudgetGate(
+            kept,
+            self.store,
+            lease_seconds=self.lease_seconds,
+            on_soft_limit=self.on_soft_limit,
+            on_store_error=self.on_store_error,
+            clock=self._clock,
+        )
+        view._standing_listeners = self._standing_listeners  # later listeners too
+        return view
 
     def on_standings(self, listener: Callable[[list[BudgetStatus]], object]) -> None:
         """Call ``listener`` after each settlement with where its budgets stand: each

@@ -21,6 +21,9 @@ class NullBudgetGate:
 
     enabled = False
 
+    def without_caller_budgets(self) -> NullBudgetGate:
+        return self
+
     def reserve(
         self, context: CallContext, deployment: str, worst_case_usd: Decimal | float
     ) -> Reservation:

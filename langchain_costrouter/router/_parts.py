@@ -114,7 +114,9 @@ def build_parts(
     telemetry.watch_budgets(cascade.budgets.gate)
     recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
     if shadow is None:
-        shadow = open_shadow(fields.shadow, routes, accountant, recorder.ledger, _url(ledger))
+        shadow = open_shadow(
+            fields.shadow, routes, accountant, recorder.ledger, _url(ledger), cascade.budgets
+        )
     first = routes[default_task or next(iter(routes))]
     return RouterParts(
         table=RouteTable(routes, default_task, fields.unknown_task),

@@ -9,7 +9,9 @@ fail the user's call, and a full queue drops the sample and counts it.
 The reference model is called inline (`_children.call_child`, as the cascade calls a
 tier), priced by the router's `Accountant` and recorded in the router's ledger with
 ``purpose = "shadow"``, so shadow spend is accounted like production spend and kept
-apart from it. `NoShadow` is the collaborator of a router without shadow evaluation.
+apart from it. Each of these calls reserves on the router's global and per-task budgets
+first (`_shadow_budget`): a sample a budget refuses is dropped and counted, as a full
+queue drops one. `NoShadow` is the collaborator of a router without shadow evaluation.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record
+from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._children import call_child, first_message
 from langchain_costrouter.router._request import Request
+from langchain_costrouter.router._shadow_budget import OverBudgetError, ShadowBudgets
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.shadow.config import ShadowConfig
 from langchain_costrouter.shadow.evaluate import Sample, Scored, evaluated_row, score_answer
@@ -73,6 +77,10 @@ class ShadowStats:
     failed: int
     """Evaluations that ended without a score (a provider error, no verdict)."""
     waiting: int
+    over_budget: int = 0
+    """Dropped because a budget refused the reference's or the judge's call: never
+    evaluated nor stored (calls it made before the refused one are in the ledger, and
+    counted on the budgets)."""
 
 
 class RouterShadow:
@@ -85,6 +93,7 @@ class RouterShadow:
         accountant: Accountant,
         ledger: CallSink,
         store: ShadowStore,
+        budgets: Budgets,
     ) -> None:
         self.config = config
         self.store = store
@@ -100,12 +109,16 @@ class RouterShadow:
         self.reference = _deployment(deployments, reference, "reference_model")
         judge = config.scorer.judge_model
         self.judge = None if judge is None else _deployment(deployments, judge, "score")
+        models = [("reference_model", self.reference)]
+        if self.judge is not None:
+            models.append(("score", self.judge))
+        self._budgets = ShadowBudgets(budgets, models)
         self._rng = random.Random(config.seed)
         self.queue: SampleQueue[Sample] = SampleQueue(
             self._evaluate, maxsize=config.queue_size, workers=config.workers
         )
-        self._failed = 0
-        self._failed_lock = threading.Lock()
+        self._failed = self._over_budget = 0
+        self._counts_lock = threading.Lock()
         self._pruned_at = 0.0
         if config.policy is not None:
             # Imported here: the calibration code is needed only when a policy is named.
@@ -151,12 +164,15 @@ class RouterShadow:
 
     def stats(self) -> ShadowStats:
         queued: QueueStats = self.queue.stats()
+        with self._counts_lock:
+            failed, over_budget = self._failed, self._over_budget
         return ShadowStats(
             sampled=queued.offered,
             dropped=queued.dropped,
-            evaluated=queued.done - self._failed,
-            failed=self._failed + queued.failed,
+            evaluated=queued.done - failed - over_budget,
+            failed=failed + queued.failed,
             waiting=queued.waiting,
+            over_budget=over_budget,
         )
 
     def drain(self, timeout: float = 30.0) -> bool:
@@ -180,7 +196,8 @@ class RouterShadow:
         """Evaluate and store one sample; a failure to store it raises to the queue.
 
         A failed evaluation is counted here only once stored: one whose write raised is
-        counted by the queue instead (`stats` adds both), never twice.
+        counted by the queue instead (`stats` adds both), never twice. A sample a budget
+        refused is counted and dropped; the calls it made are recorded all the same.
         """
         if sample.row.served_by == self.reference.model_id:  # the yardstick answered itself
             self._store(sample, Scored(1.0, Decimal(0)), sample.served_text, Decimal(0))
@@ -188,30 +205,34 @@ class RouterShadow:
         attempts: list[AttemptRecord] = []
         try:
             answer = self._call(self.reference, sample.messages, sample, attempts, "answer")
-            scored = score_answer(self.config.scorer, sample, answer.text, self._judge(attempts))
+            judge = self._judge(sample, attempts)
+            scored = score_answer(self.config.scorer, sample, answer.text, judge)
+        except OverBudgetError:
+            self._count("_over_budget")
+            return
         except Exception as error:  # a provider fault: stored as a failed evaluation
             reason = f"{type(error).__name__}: {error_text(error, self.reference.model, 200)}"
             failed = Scored(None, Decimal(0), reason)
             self._store(sample, failed, None, None)
-            self._count_failure()
+            self._count("_failed")
             return
         finally:
             self._record(sample, attempts)
         self._store(sample, scored, answer.text, _cost(attempts[:1]), message_logprobs(answer))
         if scored.score is None:
-            self._count_failure()
+            self._count("_failed")
 
-    def _count_failure(self) -> None:
-        with self._failed_lock:
-            self._failed += 1
+    def _count(self, counter: str) -> None:
+        with self._counts_lock:
+            setattr(self, counter, getattr(self, counter) + 1)
 
-    def _judge(self, attempts: list[AttemptRecord]) -> Any:
+    def _judge(self, sample: Sample, attempts: list[AttemptRecord]) -> Any:
         judge = self.judge
         if judge is None:
             return None
 
         def ask(prompt: Sequence[BaseMessage]) -> tuple[str, Decimal | None]:
-            reply = self._call(judge, prompt, None, attempts, "judge")
+            reply = self._call(judge, prompt, sample, attempts, "judge")
             return reply.text, _cost(attempts[-1:])
 
         return ask
@@ -220,16 +241,25 @@ class RouterShadow:
         self,
         deployment: Deployment,
         messages: Sequence[BaseMessage],
-        sample: Sample | None,
+        sample: Sample,
         attempts: list[AttemptRecord],
         role: str,
     ) -> AIMessage:
+        """Call ``deployment`` within the budgets (the judge without the sample's stop
+        and kwargs); `OverBudgetError` when they refuse the call."""
+        answering = role == "answer"
+        stop, kwargs = (sample.stop, dict(sample.kwargs)) if answering else (None, {})
+        held = self._budgets.reserve(sample.row.task, deployment, messages, kwargs)
         started = time.perf_counter()
-        stop, kwargs = (sample.stop, dict(sample.kwargs)) if sample else (None, {})
-        message = first_message(call_child(deployment.model, list(messages), stop, kwargs))
-        attempt = self._accountant.attempt(deployment, message, messages)
+        try:
+            message = first_message(call_child(deployment.model, list(messages), stop, kwargs))
+            attempt = self._accountant.attempt(deployment, message, messages)
+        except BaseException:
+            self._budgets.release(held)
+            raise
+        self._budgets.settle(held, attempt)
         latency = (time.perf_counter() - started) * 1000
-        attempt.update({"tier": 0, "accepted": role == "answer", "latency_ms": latency})
+        attempt.update({"tier": 0, "accepted": answering, "latency_ms": latency})
         attempt.update({"reason": f"shadow {role}", "role": role})
         attempts.append(attempt)
         return message
@@ -294,6 +324,7 @@ def open_shadow(
     accountant: Accountant,
     ledger: CallSink,
     ledger_url: str | None,
+    budgets: Budgets,
 ) -> Shadow:
     """None: `NoShadow`; a `ShadowConfig`: samples stored in its store, else the ledger's DB."""
     if spec is None:
@@ -310,7 +341,7 @@ def open_shadow(
     from langchain_costrouter.shadow.store import ShadowStore
 
     store = ShadowStore(url, table_prefix=spec.table_prefix)
-    return RouterShadow(spec, routes, accountant, ledger, store)
+    return RouterShadow(spec, routes, accountant, ledger, store, budgets)
 
 
 def _deployment(deployments: Sequence[Deployment], model: str | None, key: str) -> Deployment:

@@ -279,3 +279,26 @@ async def test_async_gate_matches_the_sync_one() -> None:
         )
     ]
     assert (await g.astatus(ACME))[0].remaining_usd == Decimal("0.5")
+
+
+def test_the_gate_without_caller_budgets_shares_the_store_and_keeps_global_and_task_ones() -> None:
+    g = gate(
+        Budget(name="global", limit_usd=1, per=None),
+        Budget(name="per-task", limit_usd=1, per="task"),
+        Budget(name="tenant", limit_usd=1, per="tenant"),
+    )
+    seen: list[list[BudgetStatus]] = []
+    g.on_standings(seen.append)
+    shadow = g.without_caller_budgets()
+    assert isinstance(shadow, BudgetGate) and shadow.store is g.store
+    assert [b.name for b in shadow.budgets] == ["global", "per-task"]
+    shadow.settle(shadow.reserve(CallContext("chat"), "d", Decimal("0.5")), Decimal("0.25"))
+    assert spent(g, ACME) == {
+        "global": (Decimal("0.25"), Decimal(0)),
+        "per-task": (Decimal("0.25"), Decimal(0)),
+        "tenant": (Decimal(0), Decimal(0)),  # not the caller's spend
+    }
+    assert [s.budget for s in seen[-1]] == ["global", "per-task"]  # the router's gauge sees it
+    only_tenants = gate(Budget(name="tenant", limit_usd=1, per="tenant"))
+    assert isinstance(only_tenants.without_caller_budgets(), NullBudgetGate)
+    assert NullBudgetGate().without_caller_budgets().enabled is False
