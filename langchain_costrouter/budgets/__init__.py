@@ -5,8 +5,10 @@ tenant's spend per UTC day; ``RateLimit(rpm=500, tpm=200_000)`` caps a deploymen
 requests and tokens per minute. A `BudgetGate` enforces both through a store picked by
 URL: ``memory://`` (one process), ``sqlite:///PATH`` (one machine), ``redis://`` or
 ``postgresql+psycopg://`` (many machines). Around each provider attempt the request
-path calls `BudgetGate.acquire_rate`, `BudgetGate.reserve` (the attempt's worst case,
-from `WorstCase`), then `BudgetGate.settle` with the real cost or `BudgetGate.release`.
+path calls `BudgetGate.reserve` (the attempt's worst case, from `WorstCase`), then
+`BudgetGate.acquire_rate` (a slot not granted releases the reservation, so a refused
+call consumes neither), then `BudgetGate.settle` with the real cost or
+`BudgetGate.release`.
 """
 
 from typing import TYPE_CHECKING

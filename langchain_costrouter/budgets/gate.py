@@ -1,9 +1,10 @@
 """`BudgetGate`: the narrow interface the request path calls around each provider attempt.
 
-Before an attempt: `acquire_rate` (wait within the deadline, or fail over), then
-`reserve` its worst case on every budget that applies. After it: `settle` with the
-real cost. On failure: `release`. Spend can therefore never pass a limit by more than
-what one attempt costs beyond its own worst case, however many processes share it.
+Before an attempt: `reserve` its worst case on every budget that applies, then
+`acquire_rate` (wait within the deadline, or release and fail over): a call either
+refusal stops consumes neither. After it: `settle` with the real cost. On failure:
+`release`. Spend can therefore never pass a limit by more than what one attempt costs
+beyond its own worst case, however many processes share it.
 """
 
 from __future__ import annotations

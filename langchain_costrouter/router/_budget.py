@@ -1,10 +1,14 @@
 """Shared budgets and rate limits around each provider attempt, as steps of the cascade.
 
-Before an attempt: take the deployment's rate-limit slot (a local limit is treated like
-a busy provider: wait up to the retry policy's longest backoff, else fail over), then
-reserve the attempt's worst case on every budget of the call. After it: settle to the
-real cost (a failure releases what it did not spend; a cut stream pays for what it
-delivered). A call cancelled meanwhile is settled by its driver (`_io.RouterIO.release`).
+Before an attempt: reserve the attempt's worst case on every budget of the call, then
+take the deployment's rate-limit slot (a local limit is treated like a busy provider:
+wait up to the retry policy's longest backoff, else fail over). In that order a refused
+call consumes nothing: a budget's refusal comes before any slot is taken (taken first, a
+call that never reached the provider used up one of its requests), and a slot not
+granted gives the reservation back. After the attempt: settle to the real cost (a
+failure releases what it did not spend; a cut stream pays for what it delivered). A
+call cancelled meanwhile (its rate-limit wait too) is settled by its driver
+(`_io.RouterIO.release`).
 A side call (a compressor's, a judge's) reserves nothing: its cost is charged once it
 answered; one with no price is refused before it is asked when its model is known
 (`refuse_unpriced_model`), else once it answered (`refuse_unpriced`), never charged $0.
@@ -55,20 +59,33 @@ class Held:
 def hold(
     request: Request, budgets: Budgets, deployment: Deployment, cap: int | None
 ) -> Generator[Step, Any, Held | str]:
-    """Rate limit and budget for one attempt; a string says why the deployment is skipped.
+    """Budget, then rate limit, for one attempt; a string says why the deployment is
+    skipped (nothing held then).
 
     Raises:
         BudgetExhaustedError: a budget refused, and none lets the call be downgraded.
     """
-    limited = yield from _rate_slot(request, budgets, deployment, cap)
-    if limited is not None:
-        return f"skipped: {limited}"
     worst = budgets.worst_case.usd(deployment, request.prompt_tokens, cap)
     held = yield Reserve(deployment, worst)
     if isinstance(held, BudgetExhaustedError):
         return (yield from _downgrade(request, budgets, deployment, held, cap))
-    request.held = held
-    return Held(deployment, held)
+    return (yield from _with_rate_slot(request, budgets, Held(deployment, held), cap))
+
+
+def _with_rate_slot(
+    request: Request, budgets: Budgets, held: Held, cap: int | None
+) -> Generator[Step, Any, Held | str]:
+    """``held`` once its deployment's rate slot is taken (waited for if that fits); when
+    the slot is not granted, the reservation is given back and why is returned."""
+    request.held = held.reservation  # a call cancelled while it waits gives it back
+    limited = yield from _rate_slot(request, budgets, held.deployment, cap)
+    if limited is None:
+        return held
+    request.held = None
+    yield Settle(held.reservation, 0)  # given back: the call does not go there
+    if held.downgraded_by is None:
+        return f"skipped: {limited}"
+    return f"skipped: downgrade to {held.deployment.label} held back by its {limited}"
 
 
 def _rate_slot(
@@ -159,7 +176,7 @@ def _downgrade(
     cap: int | None,
 ) -> Generator[Step, Any, Held | str]:
     """A budget that allows it sends the call to the cheapest deployment that fits, if
-    that deployment's own rate limit lets it (the slot taken was ``asked``'s)."""
+    that deployment's rate limit lets it (no slot of ``asked`` was taken)."""
     if not refusal.downgrade:
         raise refusal
     by_label = {d.label: d for d in request.route.deployments}
@@ -171,10 +188,5 @@ def _downgrade(
     if isinstance(chosen, BudgetExhaustedError):
         raise chosen
     label, reservation = chosen
-    if label != asked.label:
-        limited = yield from _rate_slot(request, budgets, by_label[label], cap)
-        if limited is not None:
-            yield Settle(reservation, 0)  # given back: the call does not go there
-            return f"skipped: downgrade to {label} held back by its {limited}"
-    request.held = reservation
-    return Held(by_label[label], reservation, downgraded_by=refusal.budget_name)
+    held = Held(by_label[label], reservation, downgraded_by=refusal.budget_name)
+    return (yield from _with_rate_slot(request, budgets, held, cap))

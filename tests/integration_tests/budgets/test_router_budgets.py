@@ -166,3 +166,57 @@ async def test_a_cancelled_call_settles_its_reservation_to_what_it_was_billed() 
     (status,) = gate.status(CallContext("chat", {"tenant": "acme"}))
     assert status.reserved_usd == 0  # released by the driver, not left to the lease
     assert status.spent_usd == ANSWER_COST - Decimal("0.000002")  # the prompt, no answer
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("on_exhausted", ["refuse", "downgrade"])
+def test_a_call_a_budget_refuses_takes_no_rate_slot(any_store_url: str, on_exhausted: str) -> None:
+    # The deployment's rate slot was taken before the budget was asked: a refused call,
+    # which never reached the provider, used up one of the minute's two requests.
+    model = ScriptedChatModel(model="m", answers=["never"])
+    router = RoutedChatModel(
+        routes={"chat": [model]},
+        prices=PriceTable({"m": ModelPrice(input_per_mtok=1, output_per_mtok=1)}),
+        budgets=[Budget(name="tiny", limit_usd="0.0001", on_exhausted=on_exhausted)],
+        budget_store=any_store_url,
+        rate_limits={"scripted/m": RateLimit(rpm=2)},
+    )
+    with pytest.raises(BudgetExhaustedError, match="'tiny'"):
+        router.invoke(PROMPT, max_tokens=100)  # a worst case of about $0.000105
+    gate = router._current().stages.cascade.budgets.gate
+    assert [gate.acquire_rate("scripted/m", 1, max_wait=0).granted for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
+    assert model.calls == 0
+
+
+def test_a_downgraded_call_takes_no_slot_of_the_deployment_it_was_moved_from() -> None:
+    router = _downgrading_router("Maybe", "Yes", rate_limits={"scripted/strong": RateLimit(rpm=1)})
+    answer = router.invoke(PROMPT, max_tokens=100)
+    assert answer.response_metadata["costrouter"]["attempts"][-1]["downgraded_by"] == "tight"
+    gate = router._current().stages.cascade.budgets.gate
+    assert gate.acquire_rate("scripted/strong", 1, max_wait=0).granted  # never called
+
+
+@pytest.mark.services
+def test_a_deployment_its_rate_limit_skips_holds_no_money(any_store_url: str) -> None:
+    first = ScriptedChatModel(model="first", answers=["first"])
+    second = ScriptedChatModel(model="second", answers=["second"])
+    prices = PriceTable(
+        {name: ModelPrice(input_per_mtok=1, output_per_mtok=1) for name in ("first", "second")}
+    )
+    router = RoutedChatModel(
+        routes={"chat": [[first, second]]},
+        prices=prices,
+        budgets=[Budget(name="daily", limit_usd=1, per=None)],
+        budget_store=any_store_url,
+        rate_limits={"scripted/first": RateLimit(rpm=1)},
+    )
+    answers = [router.invoke("hi", max_tokens=100) for _ in range(2)]
+    assert [a.content for a in answers] == ["first", "second"]
+    costs = sum(Decimal(repr(a.response_metadata["costrouter"]["cost_usd"])) for a in answers)
+    gate = router._current().stages.cascade.budgets.gate
+    (status,) = gate.status(CallContext("chat"))
+    assert (status.spent_usd, status.reserved_usd) == (costs, 0)  # the skip gave its hold back
