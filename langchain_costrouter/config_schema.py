@@ -252,6 +252,13 @@ class RouterSpec(_Table):
     compress: Table | None = None
     budget_store: Annotated[str, Field(min_length=1)] | None = None
     on_budget_store_error: Literal["refuse", "allow"] | None = None
+    budget_lease_seconds: (
+        Annotated[
+            float,
+            Field(gt=0, allow_inf_nan=False, description="seconds, longer than any call"),
+        ]
+        | None
+    ) = None
     trace_content: (
         Annotated[bool, Field(description="prompt and answer text on OpenTelemetry spans")] | None
     ) = None

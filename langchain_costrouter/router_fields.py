@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from langchain_costrouter._config_messages import shown_input
 from langchain_costrouter._secrets import MASK, redacted
+from langchain_costrouter.budgets.model import checked_lease_seconds
 from langchain_costrouter.errors import ConfigError, unknown_key_message
 from langchain_costrouter.routes import normalise_routes
 from langchain_costrouter.values import label, number_in, whole_number
@@ -64,6 +65,8 @@ def _validated(fields: dict[str, Any]) -> dict[str, Any]:
         label(fields["namespace"], "namespace")
     if "default_max_tokens" in fields:
         whole_number(fields["default_max_tokens"], "default_max_tokens", low=1)
+    if "budget_lease_seconds" in fields:
+        checked_lease_seconds(fields["budget_lease_seconds"], "budget_lease_seconds")
     if fields.get("retry") is not None:
         _check_retry(fields["retry"])
     if fields.get("compressors") is not None:

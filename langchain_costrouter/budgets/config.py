@@ -1,9 +1,10 @@
 """Budgets and rate limits from a config file: ``[[budgets]]`` tables, ``[router]
-budget_store`` and ``rpm``/``tpm`` in ``[models.*]`` tables.
+budget_store`` and ``budget_lease_seconds``, and ``rpm``/``tpm`` in ``[models.*]`` tables.
 
 ```toml
 [router]
 budget_store = "redis://127.0.0.1:6379/0"
+budget_lease_seconds = 1800   # longer than the longest provider call (default 600)
 
 [[budgets]]
 name = "tenant-daily"
@@ -28,7 +29,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from langchain_costrouter.budgets.gate import BudgetGate
-from langchain_costrouter.budgets.model import Budget, RateLimit
+from langchain_costrouter.budgets.model import (
+    DEFAULT_LEASE_SECONDS,
+    Budget,
+    RateLimit,
+    checked_lease_seconds,
+)
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.urls import SCHEMES, open_store
 from langchain_costrouter.errors import (
@@ -40,6 +46,7 @@ from langchain_costrouter.errors import (
 RATE_LIMIT_KEYS = frozenset({"rpm", "tpm"})
 """Keys a ``[models.*]`` table may carry for rate limits (the model loader allows them)."""
 STORE_KEY = "router.budget_store"
+LEASE_KEY = "router.budget_lease_seconds"
 
 
 def budgets_from_config(
@@ -48,6 +55,7 @@ def budgets_from_config(
     *,
     models: Mapping[str, Any] | None = None,
     path: str | None = None,
+    lease_seconds: Any = None,
 ) -> BudgetGate | NullBudgetGate:
     """The gate a config file describes; `NullBudgetGate` when it has no budgets and no
     rate limits.
@@ -58,7 +66,10 @@ def budgets_from_config(
         models: The ``[models]`` table, for ``rpm`` and ``tpm``; a model's limits apply
             to its deployment label ``provider/name``.
         path: The config file, named in errors.
+        lease_seconds: ``[router] budget_lease_seconds``: how long an unsettled
+            reservation counts; None means `DEFAULT_LEASE_SECONDS`.
     """
+    lease = _lease(lease_seconds, path)
     budgets = parse_budgets(tables, path=path)
     rate_limits = rate_limits_from_models(models or {}, path=path)
     url = _store_url(store_url, path)
@@ -68,7 +79,7 @@ def budgets_from_config(
         store = open_store(url)
     except ConfigError as error:
         raise ConfigError(str(error), path=path, key=STORE_KEY) from error
-    return BudgetGate(budgets, store, rate_limits=rate_limits)
+    return BudgetGate(budgets, store, rate_limits=rate_limits, lease_seconds=lease)
 
 
 def parse_budgets(tables: Any, *, path: str | None = None) -> list[Budget]:
@@ -139,6 +150,15 @@ def _config_error(
     if where:
         message += f" (got {problem.get('input')!r})"
     return ConfigError(message, path=path, key=full_key)
+
+
+def _lease(value: Any, path: str | None) -> float:
+    if value is None:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        return checked_lease_seconds(value, LEASE_KEY)
+    except ConfigError as error:
+        raise ConfigError(error.reason, path=path, key=LEASE_KEY) from None
 
 
 def _store_url(value: Any, path: str | None) -> str:

@@ -10,7 +10,6 @@ beyond its own worst case, however many processes share it.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import time
 import warnings
@@ -20,7 +19,14 @@ from typing import Any, Literal
 
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
 from langchain_costrouter.budgets.counted import note_settled
-from langchain_costrouter.budgets.model import TASK_SCOPE, Budget, CallContext, RateLimit
+from langchain_costrouter.budgets.model import (
+    DEFAULT_LEASE_SECONDS,
+    TASK_SCOPE,
+    Budget,
+    CallContext,
+    RateLimit,
+    checked_lease_seconds,
+)
 from langchain_costrouter.budgets.money import from_pico, to_pico
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.reports import (
@@ -46,9 +52,6 @@ from langchain_costrouter.errors import (
     ConfigError,
 )
 
-DEFAULT_LEASE_SECONDS = 600.0
-"""How long a reservation counts without being settled: longer than any provider call
-(a process that died mid-call frees its reservation after this)."""
 SoftLimitCallback = Callable[[SoftLimitCrossed], object]
 
 
@@ -60,7 +63,9 @@ class BudgetGate:
         store: A store URL (``memory://``, ``sqlite:///PATH``, ``redis://...``,
             ``postgresql+psycopg://...``) or a `BudgetStore`.
         rate_limits: Deployment label (``provider/model``) -> `RateLimit`.
-        lease_seconds: How long an unsettled reservation counts.
+        lease_seconds: How long an unsettled reservation counts (`DEFAULT_LEASE_SECONDS`):
+            longer than the longest provider call, since a call outliving its lease no
+            longer holds its worst case while it runs (its settlement still counts once).
         on_soft_limit: Called with each `SoftLimitCrossed` (once per budget, scope and
             window across all processes), besides a `BudgetSoftLimitWarning`.
         on_store_error: ``"refuse"`` raises `BudgetStoreError` when the store is down;
@@ -85,18 +90,13 @@ class BudgetGate:
         names = [budget.name for budget in self.budgets]
         if len(set(names)) < len(names):
             raise ConfigError(f"budget names must be unique, got {names}", key="budgets")
-        if not (math.isfinite(lease_seconds) and lease_seconds > 0):
-            raise ConfigError(
-                f"must be a finite, positive number of seconds, got {lease_seconds}; a lease "
-                "that never runs out would hold a dead process's reservation for good",
-                key="lease_seconds",
-            )
+        lease_seconds = checked_lease_seconds(lease_seconds, "lease_seconds")
         self.store = open_store(store) if isinstance(store, str) else store
         if not isinstance(self.store, BudgetStore):
             raise ConfigError(
                 f"expected a store URL or a BudgetStore, got {type(store).__name__}; to set "
                 "the gate's options from a router, pass them to RoutedChatModel "
-                "(on_budget_store_error=..., on_soft_limit=...)",
+                "(on_budget_store_error=..., on_soft_limit=..., budget_lease_seconds=...)",
                 key="budget_store",
             )
         self.rate_limits = dict(rate_limits or {})

@@ -8,6 +8,7 @@ the file's key) still raises pydantic's ``ValidationError``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -42,6 +43,14 @@ LIMIT_RULE = (
     "(stores count integer picodollars in 64 bits), e.g. 50 or 0.25"
 )
 """What a limit in dollars accepts, said whole whichever part of it a value breaks."""
+DEFAULT_LEASE_SECONDS = 600.0
+"""How long a reservation counts without being settled: longer than any provider call
+(a process that died mid-call frees its reservation after this)."""
+LEASE_RULE = (
+    "must be a finite number of seconds above 0, longer than the longest provider call (an "
+    "unsettled reservation stops counting after it; one that never ran out would hold a "
+    "dead process's reservation for good)"
+)
 
 
 class _Checked(BaseModel):
@@ -210,6 +219,16 @@ def _limit_dollars(value: Any) -> Decimal:
     if not amount.is_finite() or not 0 < amount <= MAX_LIMIT_USD:
         raise ValueError(LIMIT_RULE)
     return amount
+
+
+def checked_lease_seconds(value: Any, key: str) -> float:
+    """``value`` as the seconds of a reservation's lease (`LEASE_RULE`), else a ConfigError
+    naming ``key`` (the gate's argument, the router's field or the file's key)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{LEASE_RULE}; got {value!r}", key=key)
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{LEASE_RULE}; got {value!r}", key=key)
+    return float(value)
 
 
 class RateLimit(_Checked):

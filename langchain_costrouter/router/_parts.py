@@ -61,6 +61,7 @@ class RouterFields(Protocol):
     budgets: list[Budget]
     budget_store: Any
     on_budget_store_error: Literal["refuse", "allow"]
+    budget_lease_seconds: float
     rate_limits: dict[str, RateLimit]
     on_soft_limit: Any
     telemetry: Any
@@ -187,6 +188,7 @@ def _budgets(fields: RouterFields, prices: PriceTable, gate: Gate | None) -> Bud
                     rate_limits=fields.rate_limits,
                     on_soft_limit=fields.on_soft_limit,
                     on_store_error=fields.on_budget_store_error,
+                    lease_seconds=fields.budget_lease_seconds,
                 )
     return Budgets(gate, WorstCase(prices), max_wait=fields.retry.backoff_cap)
 

@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import ConfigDict, Field, model_validator
 
 from langchain_costrouter.budgets import Budget, RateLimit
+from langchain_costrouter.budgets.model import DEFAULT_LEASE_SECONDS
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._cascade import RetryPolicy
 
@@ -64,6 +65,12 @@ class RouterSettings(BaseChatModel):
     on_budget_store_error: Literal["refuse", "allow"] = "refuse"
     """A budget store that is down: ``"refuse"`` calls (`BudgetStoreError`), or ``"allow"``
     them unbudgeted with a warning (spend then goes unchecked until the store is back)."""
+    budget_lease_seconds: float = DEFAULT_LEASE_SECONDS
+    """How long an attempt's reservation counts unsettled (finite, above 0): set it
+    longer than the longest provider call. A call that outlives its lease stops holding
+    its worst case while it runs, so concurrent calls may spend past a limit (its
+    settlement still counts its cost once); a process that died mid-call frees its
+    reservations after this long."""
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     """Deployment label (``provider/model``) -> requests and tokens per minute, shared
     through ``budget_store``: the router waits or fails over before a provider's 429."""

@@ -92,6 +92,19 @@ def test_an_unknown_key_at_any_level_names_the_closest_known_key(
         ('default_task = "chat"', "default_max_tokens = 0", "router.default_max_tokens", "0"),
         ('default_task = "chat"', "max_retries = -1", "router.max_retries", "0"),
         ('model = "gpt-4o-mini"', "context_window = -5", "models.small.context_window", "0"),
+        ('default_task = "chat"', "budget_lease_seconds = 0", "router.budget_lease_seconds", "0"),
+        (
+            'default_task = "chat"',
+            "budget_lease_seconds = inf",
+            "router.budget_lease_seconds",
+            "finite",
+        ),
+        (
+            'default_task = "chat"',
+            "budget_lease_seconds = nan",
+            "router.budget_lease_seconds",
+            "finite",
+        ),
     ],
 )
 def test_ranges_are_checked(tmp_path: Path, old: str, new: str, key: str, expected: str) -> None:
@@ -110,6 +123,12 @@ def test_ranges_are_checked(tmp_path: Path, old: str, new: str, key: str, expect
         ('chat = ["small"]', "chat = []", "routes.chat.tiers", "at least 1"),
         ('default_task = "chat"', "ledger = 3", "router.ledger", "ledger URL"),
         ('default_task = "chat"', "namespace = 7", "router.namespace", "expected a string"),
+        (
+            'default_task = "chat"',
+            'budget_lease_seconds = "1h"',
+            "router.budget_lease_seconds",
+            "number",
+        ),
         ('default_task = "chat"', 'unknown_task = "x"', "router.unknown_task", "'error'"),
         ('api_key_env = "COSTROUTER_TEST_KEY"', 'api_key_env = "sk-abc"', "api_key_env", "NAME"),
         ('base_url = "http://127.0.0.1:9/v1"', 'base_url = "ftp://x"', "base_url", "http(s)"),
@@ -232,6 +251,11 @@ def test_unknown_task_default_needs_a_default_task(tmp_path: Path) -> None:
         _load(tmp_path, text)
 
 
+def test_budget_lease_seconds_is_a_router_argument(tmp_path: Path) -> None:
+    kwargs = _load(tmp_path, GOOD.replace('default_task = "chat"', "budget_lease_seconds = 1800"))
+    assert kwargs["budget_lease_seconds"] == 1800
+
+
 def test_max_retries_sets_the_router_retry_policy(tmp_path: Path) -> None:
     kwargs = _load(tmp_path, GOOD.replace('default_task = "chat"', "max_retries = 0"))
     assert kwargs["retry"] == {"max_retries": 0}
@@ -253,11 +277,13 @@ def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
 def test_the_example_options_shown_in_comments_are_valid(tmp_path: Path) -> None:
     example = Path(__file__).parents[2] / "examples" / "costrouter.toml"
     text = example.read_text()
-    for option in ("# max_retries = 2", '# output_cap_field = "max_tokens"'):
+    options = ("# max_retries = 2", '# output_cap_field = "max_tokens"', "# budget_lease_seconds")
+    for option in options:
         assert option in text
         text = text.replace(option, option.removeprefix("# "))
     kwargs = _load(tmp_path, text)
     assert kwargs["retry"] == {"max_retries": 2}
+    assert kwargs["budget_lease_seconds"] == 1800
     child = kwargs["routes"]["chat"].tiers[0].primary.model  # type: ignore[index]
     assert type(child).__name__ == "MaxTokensChatOpenAI"
 

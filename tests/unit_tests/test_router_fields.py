@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter import RoutedChatModel
+from langchain_costrouter import Budget, RoutedChatModel
+from langchain_costrouter.budgets import BudgetGate
+from langchain_costrouter.budgets.gate import DEFAULT_LEASE_SECONDS
 from langchain_costrouter.config import CONFIG_ENV, checked_router_kwargs
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.router_fields import config_errors, validate_router_fields
@@ -46,6 +48,12 @@ def test_with_one_route_default_task_is_that_route() -> None:
         ({"routes": {"chat": MODEL}, "retry": {"backoff_base": -1.0}}, "retry.backoff_base"),
         ({"routes": {"chat": MODEL}, "compressors": {"code": object()}}, "compressors"),
         ({"routes": {"chat": MODEL}, "compressors": []}, "compressors"),
+        ({"routes": {"chat": MODEL}, "budget_lease_seconds": 0}, "budget_lease_seconds"),
+        ({"routes": {"chat": MODEL}, "budget_lease_seconds": -5.0}, "budget_lease_seconds"),
+        ({"routes": {"chat": MODEL}, "budget_lease_seconds": float("inf")}, "budget_lease_seconds"),
+        ({"routes": {"chat": MODEL}, "budget_lease_seconds": float("nan")}, "budget_lease_seconds"),
+        ({"routes": {"chat": MODEL}, "budget_lease_seconds": "600"}, "budget_lease_seconds"),
+        ({"routes": {"chat": MODEL}, "budget_lease_seconds": True}, "budget_lease_seconds"),
     ],
 )
 def test_each_broken_rule_names_its_key(fields: dict[str, object], key: str) -> None:
@@ -147,3 +155,17 @@ def test_an_error_building_a_store_never_repeats_its_password(stores: dict[str, 
     message = str(raised.value)
     assert "s3cretpw" not in message and "ScriptedChatModel" not in message
     assert "port" in message.lower()
+
+
+def test_budget_lease_seconds_sets_how_long_the_routers_reservations_count() -> None:
+    # Not a field: a call longer than the gate's fixed 600 s lease let its reservation
+    # run out mid-call, and the router offered no way to lengthen it.
+    budgets = [Budget(name="daily", limit_usd=1)]
+    router = RoutedChatModel(routes={"chat": MODEL}, budgets=budgets, budget_lease_seconds=1800)
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate) and gate.lease_seconds == 1800
+    default = RoutedChatModel(routes={"chat": MODEL}, budgets=budgets)
+    assert default._current().stages.cascade.budgets.gate.lease_seconds == DEFAULT_LEASE_SECONDS
+    with pytest.raises(ConfigError) as refused:
+        RoutedChatModel(routes={"chat": MODEL}, budgets=budgets, budget_lease_seconds=0)
+    assert refused.value.key == "budget_lease_seconds" and "seconds" in str(refused.value)

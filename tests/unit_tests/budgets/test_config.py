@@ -14,6 +14,7 @@ from langchain_costrouter.budgets import (
     RateLimit,
     budgets_from_config,
 )
+from langchain_costrouter.budgets.gate import DEFAULT_LEASE_SECONDS
 from langchain_costrouter.budgets.memory_store import MemoryStore
 from langchain_costrouter.budgets.sql_store import SQLStore
 from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
@@ -110,3 +111,14 @@ def test_bad_store_urls_name_router_budget_store(url: object) -> None:
     with pytest.raises(ConfigError) as error:
         budgets_from_config([{"name": "b", "limit_usd": 1}], url)
     assert error.value.key == "router.budget_store"
+
+
+def test_the_lease_is_read_from_router_budget_lease_seconds() -> None:
+    tables = [{"name": "b", "limit_usd": 1}]
+    gate = budgets_from_config(tables, lease_seconds=1800)
+    assert isinstance(gate, BudgetGate) and gate.lease_seconds == 1800
+    assert budgets_from_config(tables).lease_seconds == DEFAULT_LEASE_SECONDS  # type: ignore[union-attr]
+    for wrong in (0, -1, float("inf"), float("nan"), "600", True):
+        with pytest.raises(ConfigError) as refused:
+            budgets_from_config(tables, lease_seconds=wrong, path="c.toml")
+        assert (refused.value.key, refused.value.path) == ("router.budget_lease_seconds", "c.toml")
