@@ -83,7 +83,7 @@ def call_attributes(call: CallTrace, record: CostRouterMetadata) -> Attributes:
     }
     for key, field in _CALL_FIELDS:
         value = get(field)
-        if value is not None:
+        if value is not None and value != "":  # "": no model served (a failed call)
             attributes[key] = value
     if call.streaming:
         attributes[n.STREAMED] = True
@@ -105,7 +105,8 @@ _CALL_FIELDS = (
     (n.REFERENCE_MODEL, "reference_model"),
     (n.RUN_ID, "run_id"),
 )
-"""Call span attributes copied from the record when it has them (None: left out)."""
+"""Call span attributes copied from the record when it has them (None or "": left out,
+never a model named "" that dashboards would group failed calls under)."""
 
 
 def attempt_attributes(call: CallTrace, note: AttemptNote, attempt: AttemptRecord) -> Attributes:

@@ -7,7 +7,7 @@ import warnings
 import pytest
 from langchain_core.exceptions import ModelAPIError
 
-from langchain_costrouter import PromptCompressor, RoutedChatModel
+from langchain_costrouter import AllTiersFailedError, PromptCompressor, RetryPolicy, RoutedChatModel
 from langchain_costrouter.testing.models import ScriptedChatModel
 from tests.otel_fixtures import Otel
 
@@ -53,3 +53,29 @@ def test_a_fallback_reason_quotes_the_prompt_only_with_content_traced(
     assert kind in quiet and not any(word in quiet for word in PROMPT_WORDS), quiet
     told = _fallback_reason(otel, answer, content=True)
     assert any(word in told for word in PROMPT_WORDS), told
+
+
+def test_a_failed_calls_span_names_no_served_model(otel: Otel) -> None:
+    # No tier answered: the record's served_by is "", which the span carried as
+    # costrouter.served_model = "" (a model named "" on every dashboard of failures).
+    failing = [ScriptedChatModel(model=m, answers=[ModelAPIError("down")]) for m in ("a", "b")]
+    router = RoutedChatModel(
+        routes={"chat": failing},
+        retry=RetryPolicy(max_retries=0, backoff_base=0.0, backoff_cap=0.0),
+        telemetry=otel.providers,
+    )
+    with pytest.raises(AllTiersFailedError):
+        router.invoke("Is it spam?")
+    (call,) = otel.spans("costrouter.route chat")
+    assert call.attributes is not None
+    assert call.attributes["costrouter.status"] == "failed"
+    assert "costrouter.served_model" not in call.attributes
+    assert "" not in call.attributes.values()
+    attempts = otel.spans("chat ")
+    assert [span.attributes and span.attributes["gen_ai.request.model"] for span in attempts] == [
+        "a",
+        "b",
+    ]
+    assert all(
+        span.attributes and "gen_ai.response.model" not in span.attributes for span in attempts
+    )
