@@ -3,8 +3,12 @@
 A typo such as ``max_cost = 0.1`` in a route would otherwise switch the budget off
 without a word, and ``threshold = 5`` would make a tier escalate every answer. So every
 table forbids unknown keys, no value is coerced (``timeout = "60"`` is an error, not 60)
-and ranges are checked. `parse_config` turns pydantic's errors into one `ConfigError`
-naming the file, the key path and, for an unknown key, the closest known one.
+and ranges are checked (`_config_table`). `parse_config` turns pydantic's errors into
+one `ConfigError` naming the file, the key path and, for an unknown key, the closest
+known one.
+
+The ``[router]`` table, with the store URLs it checks, is `_config_router`'s; its names
+are imported from here as well.
 
 Quality checks and compression tables are only typed as tables here: their builders
 (`checks.from_config`, `compression.config`) check them under the same key paths.
@@ -12,59 +16,29 @@ Quality checks and compression tables are only typed as tables here: their build
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
 
 from langchain_costrouter._config_messages import FileShape, file_error
+from langchain_costrouter._config_router import (
+    BUDGET_STORE_SCHEMES as BUDGET_STORE_SCHEMES,
+)
+from langchain_costrouter._config_router import CACHE_SCHEMES as CACHE_SCHEMES
+from langchain_costrouter._config_router import RouterSpec as RouterSpec
+from langchain_costrouter._config_router import ShadowSpec as ShadowSpec
+from langchain_costrouter._config_router import ShadowTaskSpec as ShadowTaskSpec
+from langchain_costrouter._config_table import StrictTable, Table
 
 OUTPUT_CAP_FIELDS = ("max_completion_tokens", "max_tokens")
 """How a provider is told the output cap: OpenAI's current field, or the older one that
 servers such as llama.cpp's still read (they ignore ``max_completion_tokens``)."""
 
-CACHE_SCHEMES = ("memory", "diskcache", "redis", "rediss")
-"""The URL schemes `cache.open_cache` opens."""
-BUDGET_STORE_SCHEMES = (
-    "memory",
-    "sqlite",
-    "redis",
-    "rediss",
-    "postgresql",
-    "postgresql+psycopg",
-    "postgres",
-)
-"""The URL schemes `budgets.open_store` opens.
-
-Both lists are copies (this module imports only `errors`; a test holds them equal to
-the openers'): the router opens its stores after the file is read, where an unknown
-scheme could no longer be blamed on the file and its key."""
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-"""A URL's scheme as `urllib.parse.urlsplit`, which the openers use, reads it."""
-_SQLALCHEMY_URL = re.compile(r"[\w+]+://")
-"""The start of every URL SQLAlchemy parses (``sqlite:///PATH``, ``postgresql://...``)."""
-_LEDGER_URLS = "memory://, sqlite:///PATH or postgresql://USER@HOST/DB"
 _ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-Table = dict[str, Any]
-
-
-class OpenAIProviderSpec(_Table):
+class OpenAIProviderSpec(StrictTable):
     """``[providers.NAME]``, ``kind = "openai"`` (the default): an OpenAI-compatible endpoint."""
 
     base_url: Annotated[
@@ -84,7 +58,7 @@ class OpenAIProviderSpec(_Table):
     output_cap_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
 
 
-class LangChainProviderSpec(_Table):
+class LangChainProviderSpec(StrictTable):
     """``[providers.NAME]`` with ``kind = "langchain"``: any LangChain chat model class.
 
     The product promises that every model is a config entry, OpenAI-compatible or not;
@@ -123,7 +97,7 @@ class LangChainProviderSpec(_Table):
     params: Table = Field(default_factory=dict)
 
 
-PROVIDER_KINDS: dict[str, type[_Table]] = {
+PROVIDER_KINDS: dict[str, type[StrictTable]] = {
     "openai": OpenAIProviderSpec,
     "langchain": LangChainProviderSpec,
 }
@@ -154,7 +128,7 @@ Dollars = Annotated[
 ]
 
 
-class PriceSpec(_Table):
+class PriceSpec(StrictTable):
     """``price = { input_per_mtok = ..., output_per_mtok = ... }``: `pricing.ModelPrice`'s
     fields a file may set. Typed here so that a price missing its output rate, or given
     as a string, is the file's error at its key (not a Python ``TypeError``, nor a
@@ -171,7 +145,7 @@ class PriceSpec(_Table):
     ) = None
 
 
-class ModelSpec(_Table):
+class ModelSpec(StrictTable):
     """``[models.NAME]``: a model on a provider, with an optional price override."""
 
     provider: str
@@ -183,7 +157,7 @@ class ModelSpec(_Table):
     tpm: Annotated[int, Field(gt=0, description="tokens per minute")] | None = None
 
 
-class TierSpec(_Table):
+class TierSpec(StrictTable):
     """One tier: a model name, or ``{ models = [...], check = {...}, threshold = 0.9 }``."""
 
     models: Annotated[list[str], Field(min_length=1)]
@@ -196,7 +170,7 @@ class TierSpec(_Table):
         return {"models": [value]} if isinstance(value, str) else value
 
 
-class RouteSpec(_Table):
+class RouteSpec(StrictTable):
     """A route: a list of tiers, or a table with ``tiers`` and the route's options."""
 
     tiers: Annotated[list[TierSpec], Field(min_length=1)]
@@ -210,112 +184,7 @@ class RouteSpec(_Table):
         return {"tiers": value} if isinstance(value, list) else value
 
 
-class ShadowTaskSpec(_Table):
-    """One task's shadow opt-in: ``{ rate = 0.05, store_prompts = true }`` (or just the rate)."""
-
-    rate: Annotated[float, Field(gt=0, le=1, description="the sampled share, in (0, 1]")]
-    store_prompts: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _rate_alone(cls, value: Any) -> Any:
-        return {"rate": value} if isinstance(value, int | float) else value
-
-
-class ShadowSpec(_Table):
-    """``[router.shadow]``: shadow evaluation against the reference model (`ShadowConfig`)."""
-
-    tasks: Annotated[dict[str, ShadowTaskSpec], Field(min_length=1)]
-    score: Annotated[str, Field(min_length=1, description="e.g. judge:MODEL or exact")]
-    store: Annotated[str, Field(min_length=1)] | None = None
-    reference_model: str | None = None
-    queue_size: Annotated[int, Field(ge=1)] = 64
-    workers: Annotated[int, Field(ge=1)] = 1
-    prompt_retention_days: Annotated[float, Field(gt=0, description="days")] = 30.0
-    retention_days: Annotated[float, Field(gt=0, description="days")] | None = 180.0
-
-
-class RouterSpec(_Table):
-    """``[router]``: the `RoutedChatModel` fields, plus what the loader itself reads."""
-
-    default_task: str | None = None
-    namespace: Annotated[str, Field(min_length=1)] | None = None
-    cache: Annotated[str, Field(min_length=1)] | None = None
-    ledger: Any = None
-    reference_model: str | None = None
-    unknown_task: Literal["error", "default"] | None = None
-    default_max_tokens: Annotated[int, Field(gt=0)] | None = None
-    max_retries: (
-        Annotated[int, Field(ge=0, description="retries per deployment before failing over")] | None
-    ) = None
-    policy: Annotated[str, Field(min_length=1)] | None = None
-    compress: Table | None = None
-    budget_store: Annotated[str, Field(min_length=1)] | None = None
-    on_budget_store_error: Literal["refuse", "allow"] | None = None
-    budget_lease_seconds: (
-        Annotated[
-            float,
-            Field(gt=0, allow_inf_nan=False, description="seconds, longer than any call"),
-        ]
-        | None
-    ) = None
-    trace_content: (
-        Annotated[bool, Field(description="prompt and answer text on OpenTelemetry spans")] | None
-    ) = None
-    shadow: ShadowSpec | None = None
-
-    @field_validator("ledger", mode="plain")
-    @classmethod
-    def _ledger(cls, value: Any) -> Any:
-        """A ledger URL (any SQLAlchemy database), or true for the default ledger.
-
-        Only what no ledger could open is refused here (a path without ``sqlite:///``,
-        say): which databases SQLAlchemy knows is for the ledger to find out. A string
-        is never repeated: a URL may hold a password.
-        """
-        if value is None or isinstance(value, bool):
-            return value
-        if isinstance(value, str) and _SQLALCHEMY_URL.match(value):
-            return value
-        shown = "a string that is not a URL" if isinstance(value, str) else repr(value)
-        raise ValueError(f"expected a ledger URL ({_LEDGER_URLS}) or true, got {shown}")
-
-    @field_validator("cache")
-    @classmethod
-    def _cache(cls, value: str | None) -> str | None:
-        return _known_scheme(value, CACHE_SCHEMES, "cache")
-
-    @field_validator("budget_store")
-    @classmethod
-    def _budget_store(cls, value: str | None) -> str | None:
-        return _known_scheme(value, BUDGET_STORE_SCHEMES, "budget store")
-
-    def router_fields(self) -> dict[str, Any]:
-        """The keys set in the file that are `RoutedChatModel` fields, by field name."""
-        fields = self.model_dump(
-            exclude_none=True, exclude={"policy", "compress", "max_retries", "shadow"}
-        )
-        if self.max_retries is not None:
-            fields["retry"] = {"max_retries": self.max_retries}
-        return fields
-
-
-def _known_scheme(url: str | None, schemes: tuple[str, ...], what: str) -> str | None:
-    """``url`` when its opener knows its scheme; else an error showing the scheme alone.
-
-    Only a scheme followed by ``://`` is shown: the rest of a URL may hold a password,
-    and so may whatever precedes a colon in a string that is not a URL.
-    """
-    scheme = _SCHEME.match(url or "")
-    if url is None or (scheme and scheme[1].lower() in schemes):
-        return url
-    known = ", ".join(f"{name}://" for name in schemes)
-    if scheme and url.startswith(f"{scheme[1]}://"):
-        raise ValueError(f"unknown {what} URL scheme {scheme[1]!r}; use one of {known}")
-    raise ValueError(f"expected a {what} URL starting with one of {known}")
-
-
-class ConfigFile(_Table):
+class ConfigFile(StrictTable):
     """The whole file."""
 
     router: RouterSpec = Field(default_factory=RouterSpec)
