@@ -282,3 +282,9 @@ class BudgetStoreError(CostRouterError):
 
 class BudgetSoftLimitWarning(UserWarning):
     """A budget's spend crossed its soft threshold (once per budget, scope and window)."""
+
+
+class BudgetLeaseExpiredWarning(UserWarning):
+    """A call was settled after its budget reservation's lease ran out: for the rest of
+    the call its worst case was not held, so concurrent calls could take that room (its
+    cost still counted once). Set ``budget_lease_seconds`` longer than the longest call."""

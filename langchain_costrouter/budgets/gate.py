@@ -47,6 +47,7 @@ from langchain_costrouter.budgets.urls import open_store
 from langchain_costrouter.errors import (
     BackendUnavailableWarning,
     BudgetExhaustedError,
+    BudgetLeaseExpiredWarning,
     BudgetSoftLimitWarning,
     BudgetStoreError,
     ConfigError,
@@ -326,8 +327,10 @@ class BudgetGate:
     ) -> Reservation:
         amount = to_pico(worst_case_usd, "worst_case_usd")
         claims = claims_of(self._makers, context, self._clock())
+        deadline = time.monotonic() + self.lease_seconds  # taken before the store's
         # 96 random bits name the lease across machines; os.urandom is fork-safe.
-        return Reservation(os.urandom(12).hex(), deployment, context.task, amount, claims)
+        lease = os.urandom(12).hex()
+        return Reservation(lease, deployment, context.task, amount, claims, deadline=deadline)
 
     def _reserve_args(self, reservation: Reservation) -> tuple[Sequence[Claim], int, float, str]:
         return (reservation.claims, reservation.amount, self.lease_seconds, reservation.id)
@@ -338,9 +341,21 @@ class BudgetGate:
     ) -> tuple[Sequence[Claim], str, int, int]:
         return (reservation.claims, reservation.id, reservation.amount, actual)
 
-    @staticmethod
-    def _finish(reservation: Reservation, cost_usd: Decimal | float | None) -> int:
+    def _finish(self, reservation: Reservation, cost_usd: Decimal | float | None) -> int:
+        """The picodollars to settle; a settlement after the lease ran out warns (the
+        store counts it once all the same: its lease is dropped once, by whichever of
+        the settlement and a reclaim comes first)."""
         reservation.finish()
+        if reservation.claims and reservation.tracked and time.monotonic() > reservation.deadline:
+            warnings.warn(
+                f"A call on {reservation.deployment} was settled after its budget "
+                f"reservation's lease of {self.lease_seconds:g} s ran out: for the rest of the "
+                "call its worst case was not held, so concurrent calls could spend past a "
+                "limit (its cost is counted once). Set budget_lease_seconds (RoutedChatModel, "
+                "or [router] in the config file) longer than your longest provider call.",
+                BudgetLeaseExpiredWarning,
+                stacklevel=3,
+            )
         return reservation.amount if cost_usd is None else to_pico(cost_usd, "cost_usd")
 
     async def _awrite(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +24,8 @@ class Reservation:
         tracked: False when the store was down and the gate let the call through
             unbudgeted (``on_store_error="allow"``); settling it does nothing.
         done: Settled or released already (a second settlement is an error).
+        deadline: When its lease runs out, in `time.monotonic` seconds (the store's own
+            clock may end it a little later, never earlier).
     """
 
     id: str
@@ -32,6 +35,7 @@ class Reservation:
     claims: tuple[Claim, ...] = field(repr=False)
     tracked: bool = True
     done: bool = False
+    deadline: float = field(default=math.inf, repr=False)
 
     @property
     def amount_usd(self) -> Decimal:

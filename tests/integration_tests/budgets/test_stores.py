@@ -18,7 +18,7 @@ import redis
 from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit, open_store
 from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
-from langchain_costrouter.errors import BudgetExhaustedError
+from langchain_costrouter.errors import BudgetExhaustedError, BudgetLeaseExpiredWarning
 
 pytestmark = [
     pytest.mark.services,
@@ -285,3 +285,31 @@ def test_a_reservation_cancelled_before_its_reply_is_given_back(any_store_url: s
     assert state(gate) == {"tenant": (Decimal(0), Decimal(0))}
     gate.reserve(ACME, "d", Decimal("0.6"))  # the room is there again
     store.inner.close()
+
+
+@pytest.mark.parametrize("budgets", [[TENANT], [TENANT, EVERYONE]], ids=["one", "two"])
+@pytest.mark.parametrize("reclaimed_first", [False, True], ids=["settled", "read-then-settled"])
+def test_a_call_longer_than_its_lease_counts_its_cost_once(
+    any_store_url: str, budgets: list[Budget], reclaimed_first: bool
+) -> None:
+    """A call outlives its lease: its settlement finds the lease still there (nothing
+    dropped it yet) or dropped already (a read or a reservation reclaimed it). Either way
+    the cost counts once and the reservation is freed once, never twice (a negative
+    'reserved' would give later calls room the limit does not have)."""
+    gate = BudgetGate(budgets, any_store_url, lease_seconds=0.2)
+    sync_call = gate.reserve(ACME, "d", Decimal("0.4"))
+    async_call = asyncio.run(gate.areserve(ACME, "d", Decimal("0.4")))
+    time.sleep(0.4)
+    if reclaimed_first:
+        assert state(gate)["tenant"] == (Decimal(0), Decimal(0))  # ran out: not held
+    with pytest.warns(BudgetLeaseExpiredWarning, match="budget_lease_seconds"):
+        gate.settle(sync_call, Decimal("0.3"))
+    with pytest.warns(BudgetLeaseExpiredWarning):
+        asyncio.run(gate.asettle(async_call, Decimal("0.2")))
+    assert state(gate)["tenant"] == (Decimal("0.5"), Decimal(0))
+    if len(budgets) == 2:
+        assert state(gate)["everyone"] == (Decimal("0.5"), Decimal(0))
+    gate.reserve(ACME, "d", Decimal("0.5"))  # exactly the room left: nothing freed twice
+    with pytest.raises(BudgetExhaustedError):
+        gate.reserve(ACME, "d", Decimal("0.000000000001"))
+    gate.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from langchain_costrouter.budgets import (
 from langchain_costrouter.errors import (
     BudgetExceededError,
     BudgetExhaustedError,
+    BudgetLeaseExpiredWarning,
     BudgetSoftLimitWarning,
     ConfigError,
 )
@@ -172,8 +174,29 @@ def test_a_settlement_after_the_lease_ran_out_still_counts_its_cost() -> None:
     slow = g.reserve(ACME, "d", Decimal("0.5"))
     time.sleep(0.1)
     g.reserve(ACME, "d", Decimal("0.6"))  # reclaims the slow call's lease
-    g.settle(slow, Decimal("0.3"))
+    with pytest.warns(BudgetLeaseExpiredWarning):
+        g.settle(slow, Decimal("0.3"))
     assert spent(g, ACME)["tenant"] == (Decimal("0.3"), Decimal("0.6"))
+
+
+async def test_a_call_that_outlived_its_lease_says_how_to_lengthen_it() -> None:
+    # The call held nothing for its last stretch, so concurrent calls could take the
+    # room it needed; nothing said so, nor that the lease can be set longer.
+    g = gate(Budget(name="tenant", per="tenant", limit_usd=1), lease_seconds=0.05)
+    slow, failed = g.reserve(ACME, "openai/gpt-4o", 0.5), g.reserve(ACME, "d", 0.1)
+    quick = g.reserve(ACME, "d", 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g.settle(quick, 0.1)  # within its lease: no warning
+    time.sleep(0.1)
+    with pytest.warns(BudgetLeaseExpiredWarning) as warned:
+        await g.asettle(slow, Decimal("0.3"))
+    message = str(warned[0].message)
+    assert "openai/gpt-4o" in message and "0.05 s" in message
+    assert "budget_lease_seconds" in message
+    with pytest.warns(BudgetLeaseExpiredWarning):
+        g.release(failed)
+    assert spent(g, ACME)["tenant"] == (Decimal("0.4"), Decimal(0))
 
 
 def test_downgrade_budgets_say_so_and_downgrade_target_reserves_the_cheapest() -> None:
