@@ -17,12 +17,14 @@ import numpy as np
 from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_costrouter.calibration.features import FloatArray, query_text
+from langchain_costrouter.calibration.groups import split_groups
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.logprobs import SUMMARY_KEY, LogprobSummary
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
+from langchain_costrouter.replay import record_key
 
 CostFunction = Callable[[str, ModelOutcome], float]
 """Dollar cost of one model's recorded outcome (recorded, or tokens x a price table)."""
@@ -133,19 +135,23 @@ def _pair(summary: LogprobSummary | None) -> tuple[float, float]:
 
 
 def split_records(
-    records: Sequence[OutcomeRecord], train_fraction: float, seed: int
+    records: Sequence[OutcomeRecord], train_fraction: float, seed: int, *, by_prompt: bool = True
 ) -> tuple[list[OutcomeRecord], list[OutcomeRecord]]:
-    """A deterministic train/test split by seed, stratified by task label."""
+    """A deterministic train/test split by seed, stratified by task label.
+
+    Copies of a prompt land on one side (`groups.split_groups`); ``by_prompt=False``
+    splits row by row, as policies calibrated before prompt groups were (`report`).
+    """
     check_train_fraction(train_fraction)
     train: list[OutcomeRecord] = []
     test: list[OutcomeRecord] = []
     rng = np.random.default_rng(seed)
     for task in sorted({record.task for record in records}):
         members = [record for record in records if record.task == task]
-        order = rng.permutation(len(members))
-        cut = round(len(members) * train_fraction)
-        train.extend(members[i] for i in sorted(order[:cut]))
-        test.extend(members[i] for i in sorted(order[cut:]))
+        keys = [record_key(m) for m in members] if by_prompt else range(len(members))
+        kept, held = split_groups(keys, train_fraction, rng)
+        train.extend(members[i] for i in kept)
+        test.extend(members[i] for i in held)
     return train, test
 
 

@@ -5,10 +5,11 @@ baseline and the oracle are pure figures over the same recorded outcomes, so the
 three are measured on exactly the same records. The baseline model is chosen on
 the train split and measured on the test split, as a team would have had to pick it.
 
-A policy remembers the split it was calibrated on (fraction, seed and a digest of
-the file's records). ``replay`` on that same file evaluates the test split again, so
-it reproduces ``calibrate``'s figures instead of flattering the policy with its own
-train rows; on any other file every record is unseen and all of them are evaluated.
+A policy remembers the split it was calibrated on (fraction, seed, a digest of the
+file's records, and that copies of a prompt were kept on one side). ``replay`` on that
+same file evaluates the test split again, so it reproduces ``calibrate``'s figures
+instead of flattering the policy with its own train rows; on any other file every
+record is unseen and all of them are evaluated.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ SPLIT_KEY = "split"
 
 Split = tuple[list[OutcomeRecord], list[OutcomeRecord]]
 
+BY_PROMPT = {"groups": "prompt"}
+"""What a split made by prompt (`groups`) records; a policy without it was calibrated on
+the per-row split, and replay evaluates that split's test rows."""
+
 
 def checked_split(records: Sequence[OutcomeRecord], train_fraction: float, seed: int) -> Split:
     """`split_records`, refusing a split that leaves a task without train or test records."""
@@ -67,7 +72,7 @@ def with_split(
     ``records`` are the file's records, or their `records_digest` already computed.
     """
     digest = records if isinstance(records, str) else records_digest(records)
-    split = {"train_fraction": train_fraction, "seed": seed, "records": digest}
+    split = {"train_fraction": train_fraction, "seed": seed, "records": digest, **BY_PROMPT}
     return Policy(tasks=policy.tasks, meta={**policy.meta, SPLIT_KEY: split})
 
 
@@ -76,7 +81,10 @@ def replay_split(policy: Policy, records: Sequence[OutcomeRecord]) -> Split:
     split = policy.meta.get(SPLIT_KEY)
     if not isinstance(split, dict) or split.get("records") != records_digest(records):
         return [], list(records)
-    return split_records(records, float(split["train_fraction"]), int(split["seed"]))
+    by_prompt = all(split.get(key) == value for key, value in BY_PROMPT.items())
+    return split_records(
+        records, float(split["train_fraction"]), int(split["seed"]), by_prompt=by_prompt
+    )
 
 
 def records_digest(records: Sequence[OutcomeRecord]) -> str:

@@ -26,6 +26,7 @@ from langchain_costrouter.calibration.arrays import (
 )
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix, check_train_fraction
 from langchain_costrouter.calibration.features import FloatArray, IntArray, query_text
+from langchain_costrouter.calibration.groups import split_groups
 from langchain_costrouter.calibration.progress import Progress, tracked
 from langchain_costrouter.calibration.report import check_task_sizes, digest_of
 from langchain_costrouter.outcomes import OutcomeRecord, iter_numbered_outcomes
@@ -101,10 +102,9 @@ def table_split(table: OutcomeTable, train_fraction: float, seed: int) -> tuple[
     codes = table.arrays.task_codes
     for task in sorted(table.arrays.tasks):
         members = np.flatnonzero(codes == table.arrays.tasks.index(task))
-        order = rng.permutation(len(members))
-        cut = round(len(members) * train_fraction)
-        train.append(members[np.sort(order[:cut])])
-        test.append(members[np.sort(order[cut:])])
+        kept, held = split_groups([table.prompt_keys[i] for i in members], train_fraction, rng)
+        train.append(members[kept])
+        test.append(members[held])
         check_task_sizes(task, (len(train[-1]), len(test[-1])), train_fraction)
     return np.concatenate(train), np.concatenate(test)
 

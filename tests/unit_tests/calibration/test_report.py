@@ -1,4 +1,5 @@
-"""The report's figures: a policy equal to the baseline saves exactly 0, thresholds as stored."""
+"""The report's figures (a policy equal to the baseline saves exactly 0, thresholds as
+stored) and the split replay evaluates."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import math
 
 from langchain_costrouter.calibration import Policy, StageRule, TaskPolicy
 from langchain_costrouter.calibration.evaluate import savings_pct
-from langchain_costrouter.calibration.report import describe_policy, figures_report, threshold_text
+from langchain_costrouter.calibration.report import (
+    SPLIT_KEY,
+    checked_split,
+    describe_policy,
+    figures_report,
+    records_digest,
+    replay_split,
+    threshold_text,
+    with_split,
+)
 from langchain_costrouter.calibration.run import (
     RunSummary,
     outcome_cost,
@@ -15,6 +25,8 @@ from langchain_costrouter.calibration.run import (
 )
 from langchain_costrouter.cli.calibrate import render_figures
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
+from tests.unit_tests.calibration.repeated import crossing, row_split, with_copies
+from tests.unit_tests.cli.outcome_files import synthetic_records
 
 
 def _records(cost: float, size: int) -> list[OutcomeRecord]:
@@ -54,3 +66,19 @@ def test_thresholds_are_shown_as_stored() -> None:
         policy=policy, train=[], test=records, routed=routed, cost_of=outcome_cost()
     )
     assert f"agreement >= {threshold_text(tiny)}" in render_figures(report)
+
+
+def test_replay_evaluates_the_split_calibrate_made_on_repeated_prompts() -> None:
+    records = with_copies(synthetic_records(120))
+    policy = with_split(Policy(tasks={}), records, 0.5, seed=3)
+    train, test = replay_split(policy, records)
+    assert (train, test) == checked_split(records, 0.5, 3)
+    assert not crossing(train, test)
+
+
+def test_a_policy_calibrated_on_the_row_split_replays_that_split() -> None:
+    # Policies written before prompt groups record no grouping: their test rows stay theirs.
+    records = with_copies(synthetic_records(120))
+    split = {"train_fraction": 0.5, "seed": 3, "records": records_digest(records)}
+    train, test = replay_split(Policy(tasks={}, meta={SPLIT_KEY: split}), records)
+    assert ([r.id for r in train], [r.id for r in test]) == row_split(records, 0.5, 3)

@@ -18,7 +18,8 @@ from langchain_costrouter.calibration.table import (
 )
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes, write_outcomes
-from tests.unit_tests.cli.outcome_files import write_file
+from tests.unit_tests.calibration.repeated import crossing, with_copies
+from tests.unit_tests.cli.outcome_files import synthetic_records, write_file
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,16 @@ def test_an_outcome_without_a_cost_names_its_file_line_and_record(tmp_path: Path
     with pytest.raises(OutcomesFormatError, match="record 'r2': model 'm' has") as caught:
         read_outcome_table(path, outcome_cost(), show=False)
     assert (caught.value.path, caught.value.line) == (str(path), 3)
+
+
+def test_the_columns_keep_copies_of_a_prompt_together_as_the_records_do(tmp_path: Path) -> None:
+    path = tmp_path / "repeated.jsonl"
+    write_outcomes(path, with_copies(synthetic_records(150)))
+    records = read_outcomes(path)
+    table = read_outcome_table(path, outcome_cost(), show=False)
+    train, test = checked_split(records, 0.5, 0)
+    train_rows, test_rows = table_split(table, 0.5, 0)
+    ids = table.arrays.question_ids
+    assert [ids[i] for i in train_rows] == [r.id for r in train]
+    assert [ids[i] for i in test_rows] == [r.id for r in test]
+    assert not crossing(train, test)
