@@ -75,6 +75,8 @@ class OutcomeMatrix:
     logprobs: FloatArray | None = None
     """[records, models, 2]: each answer's mean and minimum token log-probability, NaN
     where none was recorded; None when no answer of the set recorded any."""
+    keys: tuple[str, ...] = ()
+    """Each row's prompt key (`replay.record_key`), when built without records."""
 
     @property
     def size(self) -> int:
@@ -112,6 +114,10 @@ class OutcomeMatrix:
         if self.logprobs is None:
             return np.full((self.size, 2), np.nan)
         return np.asarray(self.logprobs[:, model], dtype=np.float64)
+
+    def prompt_keys(self) -> list[str]:
+        """Each row's prompt key: copies of a prompt share one, and one fold (`groups`)."""
+        return list(self.keys) if self.keys else [record_key(r) for r in self.records]
 
     def query_texts(self) -> list[str]:
         """Each row's query: every message's text, in order (`features.query_text`)."""

@@ -1,15 +1,15 @@
-"""Prompt groups: a train/test split that keeps every copy of a prompt on one side.
+"""Prompt groups: splits and folds that keep every copy of a prompt on one side.
 
 Own traffic asks the same prompt again and again (``costrouter collect``, shadow
 outcomes), and the learned scorer's hashed text features memorise a prompt: a copy on
 the training side of a split or a fold makes its twin's held-out score, and so every
 held-out figure, optimistic. Rows whose prompts share a key (`replay.record_key`, a
 digest of the messages' contents in order: exactly what the features read) form one
-group, and the split places groups, never rows.
+group, and every assignment here places groups, never rows.
 
 When every prompt is distinct each group is one row, the random draws are the ones
-the per-row split made, and so is the split: seeds, policies and documented figures
-stay what they were.
+the per-row assignments made, and so is every split and fold: seeds, policies and
+documented figures stay what they were.
 """
 
 from __future__ import annotations
@@ -47,3 +47,25 @@ def split_groups(
     train = np.zeros(count, dtype=bool)
     train[order[:cut]] = True
     return np.flatnonzero(train[codes]), np.flatnonzero(~train[codes])
+
+
+def fold_groups(keys: Sequence[Hashable], folds: int, seed: int) -> IntArray:
+    """Deterministic fold number of every row, copies of a prompt in one fold.
+
+    Groups take a random rank and, largest first (by rank among equals), each goes to
+    the fold with the fewest rows so far (the lowest-numbered on a tie): the folds'
+    row counts differ by at most the largest group. Distinct rows thus go round the
+    folds in rank order, which is the per-row assignment ``rank % folds``.
+    """
+    codes, count = group_codes(keys)
+    rank = np.random.default_rng(seed).permutation(count)
+    if count == len(keys):
+        return np.asarray(rank[codes] % folds, dtype=np.int64)
+    sizes = np.bincount(codes, minlength=count)
+    loads = [0] * folds
+    fold_of = np.zeros(count, dtype=np.int64)
+    for group in np.lexsort((rank, -sizes)).tolist():
+        fold = min(range(folds), key=loads.__getitem__)
+        fold_of[group] = fold
+        loads[fold] += int(sizes[group])
+    return fold_of[codes]

@@ -128,7 +128,7 @@ def _nested_answers(
     """Per caution: (quality, cost) each row gets from a choice made on the other folds,
     and (quality, cost) of the baseline picked on those folds."""
     size = matrix.size
-    outer = fold_ids(size, options.outer_folds, options.seed + 1)
+    outer = fold_ids(matrix.prompt_keys(), options.outer_folds, options.seed + 1)
     answers = [tuple(np.zeros(size) for _ in range(4)) for _ in CAUTIONS]
     for fold in range(options.outer_folds):
         kept, held = np.flatnonzero(outer != fold), np.flatnonzero(outer == fold)

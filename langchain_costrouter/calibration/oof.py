@@ -21,6 +21,7 @@ from langchain_costrouter.calibration.features import (
     answer_key,
     keys_agreement,
 )
+from langchain_costrouter.calibration.groups import fold_groups
 from langchain_costrouter.calibration.logprob_stage import fit_logprob_stack, logprob_scores
 from langchain_costrouter.calibration.scorer import (
     L2_CHOICES,
@@ -46,9 +47,13 @@ loss bound the search proves is as valid with the sample as without it.
 """
 
 
-def fold_ids(size: int, folds: int, seed: int) -> IntArray:
-    """Deterministic fold number of every row."""
-    return np.asarray(np.random.default_rng(seed).permutation(size) % folds, dtype=np.int64)
+def fold_ids(keys: Sequence[str], folds: int, seed: int) -> IntArray:
+    """Deterministic fold number of every row, given its prompt key (`groups.fold_groups`).
+
+    Copies of a prompt share a fold: a text layer fitted on a copy would remember the
+    held row's prompt, and its OOF score would be an in-sample one.
+    """
+    return fold_groups(keys, folds, seed)
 
 
 @dataclass
@@ -72,7 +77,7 @@ class StageScores:
 
     @classmethod
     def of(cls, matrix: OutcomeMatrix, folds: int, seed: int) -> StageScores:
-        return cls(matrix=matrix, folds=fold_ids(matrix.size, folds, seed))
+        return cls(matrix=matrix, folds=fold_ids(matrix.prompt_keys(), folds, seed))
 
     def rows(self, model: int) -> SparseRows:
         """Hashed (query, answer) features of one model's answers (not kept: one fit reads them)."""

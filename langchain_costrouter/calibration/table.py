@@ -113,6 +113,7 @@ def task_matrix(table: OutcomeTable, rows: IntArray, *, with_texts: bool = True)
     """`OutcomeMatrix.of` the records at ``rows``, built from the columns.
 
     ``with_texts=False`` leaves the texts out: enough for figures, not for a search.
+    The prompt keys are always there (the search's folds keep copies together with them).
     """
     quality, cost = table.arrays.scores[rows], table.arrays.costs[rows]
     order = np.argsort(cost.mean(axis=0), kind="stable")
@@ -128,6 +129,7 @@ def task_matrix(table: OutcomeTable, rows: IntArray, *, with_texts: bool = True)
         if with_texts
         else (),
         logprobs=None if logprobs is None or not with_texts else logprobs[rows][:, order],
+        keys=tuple(table.prompt_keys[i] for i in rows.tolist()),
     )
 
 

@@ -52,10 +52,42 @@ def with_copies(records: Sequence[OutcomeRecord], seed: int = 0) -> list[Outcome
     return copied
 
 
+def memorised(prompts: int, copies: int, seed: int, task: str = "qa") -> list[OutcomeRecord]:
+    """Prompts of unique words whose cheap answer ("Maybe") is right on a coin flip.
+
+    Nothing in a prompt or an answer tells right from wrong, so only a scorer that has
+    seen a copy of the prompt can tell: on new prompts no rule beats chance.
+    """
+    rng = random.Random(seed)
+    records = []
+    for index in range(prompts):
+        right = rng.random() < 0.6
+        words = " ".join(f"w{seed}x{rng.randrange(10**9)}" for _ in range(3))
+        outcomes = {
+            "cheap": ModelOutcome(float(right), "Maybe", cost_usd=0.001),
+            "strong": ModelOutcome(1.0, "Yes", cost_usd=0.03),
+        }
+        prompt = ({"role": "user", "content": f"Tell me about {words}"},)
+        records += [
+            OutcomeRecord(f"s{seed}p{index}c{copy}", task, prompt, outcomes)
+            for copy in range(copies)
+        ]
+    rng.shuffle(records)
+    return records
+
+
 def crossing(*sides: Iterable[OutcomeRecord]) -> set[str]:
     """The prompt keys (`replay.record_key`) found on more than one side."""
     keys = [{record_key(record) for record in side} for side in sides]
     return {key for i, one in enumerate(keys) for other in keys[i + 1 :] for key in one & other}
+
+
+def split_groups(keys: Sequence[str], folds: Sequence[int]) -> set[str]:
+    """The keys whose rows are given more than one fold."""
+    seen: dict[str, set[int]] = {}
+    for key, fold in zip(keys, folds, strict=True):
+        seen.setdefault(key, set()).add(int(fold))
+    return {key for key, found in seen.items() if len(found) > 1}
 
 
 def row_split(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
+from langchain_costrouter.calibration.oof import StageScores
 from langchain_costrouter.calibration.report import checked_split, records_digest
 from langchain_costrouter.calibration.run import outcome_cost
 from langchain_costrouter.calibration.table import (
@@ -18,6 +19,7 @@ from langchain_costrouter.calibration.table import (
 )
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes, write_outcomes
+from langchain_costrouter.replay import record_key
 from tests.unit_tests.calibration.repeated import crossing, with_copies
 from tests.unit_tests.cli.outcome_files import synthetic_records, write_file
 
@@ -80,3 +82,7 @@ def test_the_columns_keep_copies_of_a_prompt_together_as_the_records_do(tmp_path
     assert [ids[i] for i in train_rows] == [r.id for r in train]
     assert [ids[i] for i in test_rows] == [r.id for r in test]
     assert not crossing(train, test)
+    matrix, expected = task_matrix(table, train_rows), OutcomeMatrix.of(train, outcome_cost())
+    assert matrix.prompt_keys() == expected.prompt_keys() == [record_key(r) for r in train]
+    folds = StageScores.of(matrix, 5, 0).folds
+    assert np.array_equal(folds, StageScores.of(expected, 5, 0).folds)
