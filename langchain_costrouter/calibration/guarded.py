@@ -9,11 +9,12 @@ the choice must be, and measures that on rows the choice never saw:
   against the reference on the rows it is given, plus ``z`` standard errors, is
   within the allowed loss (`cells.CellTable.cheapest_within`): a cell that rarely
   disagrees with the reference needs little room, one that often does needs more;
-- nested folds: the train rows are split into ``outer_folds``; for each fold the
-  reference (best single model) is picked and the rule chooses on the other folds,
-  and the chosen cascade and that reference answer the held fold. So every train row
-  is answered by a choice made without it and compared with a baseline picked
-  without it, just as the test half is compared with the baseline picked on train;
+- nested folds: the train rows are split into ``outer_folds``, copies of a prompt in
+  one fold (`groups`); for each fold the reference (best single model) is picked and
+  the rule chooses on the other folds, and the chosen cascade and that reference
+  answer the held fold. So every train row is answered by a choice made without it
+  (or a copy of its prompt) and compared with a baseline picked without it, just as
+  the test half is compared with the baseline picked on train;
 - the paired loss of those answers gets a one-sided upper bound at ``confidence``
   (`bounds.loss_upper_bound`: exact on discordant pairs for 0/1 scores); the caution
   levels are tried from the most cautious to the boldest and the walk stops at the
@@ -22,9 +23,10 @@ the choice must be, and measures that on rows the choice never saw:
 - the boldest level that passed chooses the final cascade on all train rows, with
   its ``z`` widened so the room in points is what the nested choices kept.
 
-With too few rows, no level proven safe, or no cheaper cascade within the proven room on
-all train rows, the task keeps the baseline and saves nothing: the policy says which and
-why, and promises the baseline's own figures (the nested cascades' are not its own).
+With too few rows (distinct prompts: copies are one piece of evidence), no level proven
+safe, or no cheaper cascade within the proven room on all train rows, the task keeps the
+baseline and saves nothing: the policy says which and why, and promises the baseline's
+own figures (the nested cascades' are not its own).
 """
 
 from __future__ import annotations
@@ -78,8 +80,8 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
     baseline = _baseline_model(matrix, everything)
     allowed = _allowed_loss(matrix, baseline, options)
     keep = Candidate((baseline,), (), float(matrix.quality[:, baseline].mean()), 0.0)
-    if len(everything) < options.min_rows:
-        reason = f"too few rows ({len(everything)} < {options.min_rows}): kept the baseline"
+    reason = _too_few_rows(matrix, options.min_rows)
+    if reason is not None:
         return _policy(matrix, scores, keep, options, allowed, None, reason)
     prefit_tiers(scores, options)
     evidence = _proven_caution(matrix, scores, options, allowed)
@@ -95,6 +97,21 @@ def guarded_search(matrix: OutcomeMatrix, options: SearchOptions) -> TaskPolicy:
         reason += ", but no cheaper cascade fits on all train rows: kept the baseline"
         return _policy(matrix, scores, keep, options, allowed, None, reason)
     return _policy(matrix, scores, chosen, options, allowed, evidence, reason)
+
+
+def _too_few_rows(matrix: OutcomeMatrix, min_rows: int) -> str | None:
+    """Why the task keeps the baseline untried: fewer than ``min_rows`` distinct prompts.
+
+    Copies of a prompt share a fold, so a hundred rows of a few prompts would leave
+    folds empty and a bound resting on a few questions.
+    """
+    prompts = len(set(matrix.prompt_keys()))
+    if prompts >= min_rows:
+        return None
+    if prompts == matrix.size:
+        return f"too few rows ({prompts} < {min_rows}): kept the baseline"
+    counts = f"{prompts} < {min_rows}, in {matrix.size} rows"
+    return f"too few distinct prompts ({counts}): kept the baseline"
 
 
 def _final_scale(size: int, folds: int) -> float:

@@ -17,7 +17,8 @@ class SearchOptions:
     against the baseline (the best single model on the train records) has a one-sided
     upper confidence bound within ``max_quality_loss`` at ``confidence``, measured on
     nested folds (``outer_folds``) so that no row judges a choice it was part of (see
-    `guarded`). A task with fewer than ``min_rows`` train records keeps the baseline.
+    `guarded`). A task with fewer than ``min_rows`` train records (distinct prompts: copies
+    of one are a single piece of evidence) keeps the baseline.
 
     ``legacy`` is FrugalGPT's objective: the cheapest cascade whose out-of-fold train
     quality reaches the target plus ``quality_margin``, with no bound; it lands below

@@ -21,8 +21,9 @@ from langchain_costrouter.calibration.scaled import evaluate_table
 from langchain_costrouter.calibration.table import read_outcome_table, table_split
 from langchain_costrouter.cli import main
 from langchain_costrouter.cli.calibrate import evaluate_policy
-from langchain_costrouter.outcomes import read_outcomes
-from tests.unit_tests.cli.outcome_files import write_file
+from langchain_costrouter.outcomes import read_outcomes, write_outcomes
+from tests.unit_tests.calibration.repeated import with_copies
+from tests.unit_tests.cli.outcome_files import synthetic_records, write_file
 
 DATA = Path.home() / ".cache" / "langchain-costrouter" / "data"
 SHARED = ("mt_bench", "gsm8k", "overruling")
@@ -53,6 +54,15 @@ def test_synthetic_file_gives_the_same_figures(
     expected = record_path(path, method)
     assert column_path(path, method, capsys) == expected
     assert expected["test"]["calls_by_model"]  # a real run was compared
+
+
+def test_a_file_that_repeats_prompts_gives_the_same_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "repeated.jsonl"
+    write_outcomes(path, with_copies(synthetic_records(400)))
+    expected = record_path(path, "guarded")
+    assert column_path(path, "guarded", capsys) == expected
 
 
 @pytest.mark.slow
