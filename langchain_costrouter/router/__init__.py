@@ -23,6 +23,7 @@
     _savings     the call's baseline and its split into savings by lever
     _record      the record on the answer, and the ledger rows
     _shadow      sampled answers evaluated against the reference model, off the path
+    _shadow_budget  the evaluation's own calls reserved and settled on the budgets
 
 The flow decides and never does I/O; the drivers in `langchain_costrouter._sansio` run
 it for invoke, ainvoke, stream, astream and batch alike. docs/architecture.md draws it.
