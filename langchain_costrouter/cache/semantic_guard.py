@@ -1,9 +1,11 @@
 """The near-miss guard: similar texts must also agree on numbers, negations and names.
 
 Embeddings rate "refund order 1234" and "refund order 1235" as nearly the same text;
-the guard does not. Its signature is also a search key: with the default guard an
-entry can only answer a query of the same signature, so a partition looks up the
-rows of the query's `signature_hash` instead of ranking a crowd of near misses.
+the guard does not. Numbers are read in digits and in English words alike
+(`semantic_numbers`): "a table for two" is not "a table for four", and is "a table
+for 2". Its signature is also a search key: with the default guard an entry can only
+answer a query of the same signature, so a partition looks up the rows of the query's
+`signature_hash` instead of ranking a crowd of near misses.
 """
 
 from __future__ import annotations
@@ -12,12 +14,8 @@ import hashlib
 import re
 from collections import Counter
 
-# A number with the sign, operator or currency written before it and a percent sign
-# after: "-5" is not "5", "5+3" not "5*3", "$100" not "£100", "20%" not "20".
-_NUMBER = re.compile(
-    "(?:([-+\u2212*/\u00d7\u00f7^=<>$\u20ac\u00a3\u00a5])\\s?)?(\\d+(?:[.,:/]\\d+)*)(%?)"
-)
-_SAME_SYMBOL = {"\u2212": "-", "\u00d7": "*", "\u00f7": "/"}  # minus, times, divided by
+from langchain_costrouter.cache.semantic_numbers import is_number_word, numbers_in
+
 _WORD = re.compile("[^\\W\\d_][\\w'\u2019-]*")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _NEGATIONS = frozenset(
@@ -30,10 +28,16 @@ def near_miss_guard(query: str, cached: str) -> bool:
     """True when two similar texts also agree on numbers, negations and named entities.
 
     Numbers must agree in order too ("10 divided by 2" is not "2 divided by 10"), with
-    their sign, the operator or currency before them and a percent sign after.
+    their sign, the operator or currency before them and a percent sign after; number
+    words count as the numbers they spell ("two" is "2", "third" is "3rd").
     A capitalised word that opens a sentence may be a name ("Paris hotels near the
     station?") or any word ("Refund order 1234"): each text's such words must occur in
     the other too, in any case, unless they are words any question opens with.
+
+    Limit: a name written in lowercase ("hotels in paris", "hotels in rome") is a word
+    like any other to a rule, and no rule tells it from one (a list of places would
+    stop at its last entry and catch common words). Such pairs are kept apart by the
+    similarity threshold alone: one that lets them through is too low for that task.
     """
     if _signature(query) != _signature(cached):
         return False
@@ -41,7 +45,7 @@ def near_miss_guard(query: str, cached: str) -> bool:
 
 
 def _signature(text: str) -> tuple[tuple[str, ...], Counter[str], frozenset[str]]:
-    numbers = tuple(_number(*found) for found in _NUMBER.findall(text))
+    numbers = numbers_in(text)
     negations: Counter[str] = Counter()
     names: set[str] = set()
     for match in _WORD.finditer(text):
@@ -49,14 +53,11 @@ def _signature(text: str) -> tuple[tuple[str, ...], Counter[str], frozenset[str]
         negation = _negation(word)
         if negation is not None:
             negations[negation] += 1
-        if word[0].isupper() and word != "I" and not _starts_sentence(text, match.start()):
+        if not word[0].isupper() or word == "I" or is_number_word(word):
+            continue  # a number word is compared as a number
+        if not _starts_sentence(text, match.start()):
             names.add(word)
     return numbers, negations, frozenset(names)
-
-
-def _number(symbol: str, digits: str, percent: str) -> str:
-    """One number's canonical form: thousands separators dropped, like symbols alike."""
-    return _SAME_SYMBOL.get(symbol, symbol) + digits.replace(",", "") + percent
 
 
 def _openers_occur_in(text: str, other: str) -> bool:
@@ -66,6 +67,8 @@ def _openers_occur_in(text: str, other: str) -> bool:
     for match in _WORD.finditer(text):
         word = match.group()
         if not word[0].isupper() or not _starts_sentence(text, match.start()):
+            continue
+        if is_number_word(word):  # compared as a number already
             continue
         lowered = word.lower()
         if lowered not in _OPENERS and _negation(word) is None and lowered not in words:

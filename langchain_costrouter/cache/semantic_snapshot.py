@@ -49,9 +49,9 @@ _ALIGN = 64
 _MAX_HEADER = 1 << 20
 
 
-FORMAT = 3
+FORMAT = 4
 """Bumped whenever the layout, the digest or the guard's signatures change (3: numbers
-in order, with their sign, operator or currency)."""
+in order, with their sign, operator or currency; 4: number words read as numbers)."""
 
 
 class SnapshotError(ValueError):
@@ -80,7 +80,7 @@ class _GroupHeader(BaseModel):
 
 class _Header(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal[3]
+    format: Literal[4]
     partition: str
     length: int = Field(ge=0)
     last: str

@@ -135,3 +135,25 @@ def test_numbers_must_agree_in_sign_order_and_operator(stored: str, asked: str) 
     cache, _ = semantic_cache(threshold=0.5)
     cache.store(request(stored), answer("Yes."))
     assert cache.lookup(request(asked)) is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("Book a table for two tonight", "Tell me: book a table for four tonight"),
+        ("Book a table for two tonight", "Tell me: book a table for 4 tonight"),
+        ("Seats in the second row", "Tell me: seats in the tenth row"),
+    ],
+)
+def test_number_words_must_agree_like_digits(stored: str, asked: str) -> None:
+    # The words around the number are the same, so embeddings rate the texts alike.
+    cache, _ = semantic_cache(threshold=0.5)
+    cache.store(request(stored), answer("Booked."))
+    assert cache.lookup(request(asked)) is None
+
+
+def test_a_number_word_answers_its_digits() -> None:
+    cache, _ = semantic_cache(threshold=0.5)
+    cache.store(request("Book a table for two tonight"), answer("Booked."))
+    hit = cache.lookup_hit(request("Tell me: book a table for 2 tonight"))
+    assert hit is not None and hit.kind == "semantic"

@@ -28,6 +28,25 @@ from langchain_costrouter.cache.semantic_guard import near_miss_guard, signature
         ("Convert $100 to EUR", "Convert \u00a3100 to EUR", False),
         ("Is a 20% tip fair?", "Is a 20 tip fair?", False),
         ("Refund order 1,234", "Please refund order 1234", True),
+        # Number words are numbers: they must agree, and agree with digits.
+        ("Book a table for two", "Book a table for four", False),
+        ("Book a table for two", "book a table for 2", True),
+        ("Two tickets to the show please", "2 tickets to the show please", True),
+        ("Book a table for Two", "book a table for 2", True),
+        ("Wait twenty-five minutes", "wait 25 minutes", True),
+        ("Wait twenty five minutes", "wait 20 minutes then 5", False),
+        ("Seats in the third row", "seats in the 3rd row", True),
+        ("Seats in the third row", "seats in the first row", False),
+        ("Order a dozen eggs", "order 12 eggs", True),
+        ("Order half a cake", "order a cake", False),
+        ("Price of one hundred and five shares", "price of 105 shares", True),
+        ("Price of two hundred shares", "price of 2 hundred shares", True),
+        ("A loan of 2.5 million", "a loan of two million five hundred thousand", True),
+        ("A loan of one million", "a loan of one billion", False),
+        ("Is two plus three five?", "is 2 plus 3 five", True),
+        ("Is two plus three five?", "is 3 plus 2 five", False),
+        ("Call me at one", "call me at 1", True),
+        ("Something someone said", "something someone said", True),  # not "one"
     ],
 )
 def test_near_miss_guard(query: str, cached: str, safe: bool) -> None:
@@ -39,9 +58,17 @@ def test_equal_signatures_hash_equal_and_others_apart() -> None:
         "Please refund order 1234 for Alice!"
     )
     assert signature_hash("Can't log in") == signature_hash("Cannot log in")
+    assert signature_hash("A table for two") == signature_hash("a table for 2")
     hashes = {
         signature_hash(text)
         for text in ("Refund order 1234", "Refund order 1235", "Do not refund", "Ask Bob", "")
     }
     assert len(hashes) == 5
     assert all(0 <= h < 2**63 for h in hashes)  # fits the int64 arrays of a base file
+
+
+def test_the_guard_says_what_it_cannot_tell_apart() -> None:
+    # A lowercase place or person name is a word like any other to a rule: what keeps
+    # "hotels in paris" from answering "hotels in rome" is the similarity threshold.
+    assert near_miss_guard("hotels in paris", "hotels in rome")
+    assert "lowercase" in (near_miss_guard.__doc__ or "")
