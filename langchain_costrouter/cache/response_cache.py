@@ -153,11 +153,11 @@ class ResponseCache:
         message = self._fetch(key)
         if message is not None or self._semantic is None:
             return None if message is None else CacheHit(message, key)
-        match = self._semantic.find(request, self.normalization_for(request))
-        if match is None:
-            return None
-        message = self._fetch(match.key)
-        return None if message is None else CacheHit(message, key, "semantic", match.similarity)
+        for match in self._semantic.find(request, self.normalization_for(request)):
+            message = self._fetch(match.key)  # None: expired or evicted, try the next
+            if message is not None:
+                return CacheHit(message, key, "semantic", match.similarity)
+        return None
 
     async def alookup_hit(self, request: CacheRequest) -> CacheHit | None:
         """Async `lookup_hit`."""
@@ -169,11 +169,11 @@ class ResponseCache:
         message = await self._afetch(key)
         if message is not None or self._semantic is None:
             return None if message is None else CacheHit(message, key)
-        match = await self._semantic.afind(request, self.normalization_for(request))
-        if match is None:
-            return None
-        message = await self._afetch(match.key)
-        return None if message is None else CacheHit(message, key, "semantic", match.similarity)
+        for match in await self._semantic.afind(request, self.normalization_for(request)):
+            message = await self._afetch(match.key)
+            if message is not None:
+                return CacheHit(message, key, "semantic", match.similarity)
+        return None
 
     def store(self, request: CacheRequest, message: AIMessage) -> None:
         """Cache a complete, accepted answer (a no-op for disabled tasks)."""

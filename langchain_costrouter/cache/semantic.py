@@ -126,17 +126,25 @@ class SemanticLayer:
         self, task: str, text: str, vector: list[float], view: PartitionView
     ) -> SemanticMatch | None:
         """The most similar stored entry above the threshold that passes the guard."""
+        found = self.matches(task, text, vector, view, 1)
+        return found[0] if found else None
+
+    def matches(
+        self, task: str, text: str, vector: list[float], view: PartitionView, limit: int
+    ) -> list[SemanticMatch]:
+        """Up to ``limit`` stored entries above the threshold that pass the guard, most
+        similar first: the cache serves the first whose answer it still holds."""
         threshold = self.threshold_for(task)
         if threshold is None:
-            return None
+            return []
         floor = threshold - _FLOAT32_TOLERANCE
         # With the default guard only entries of the query's signature can be served:
         # the view looks those up directly instead of searching past a crowd of others.
         signature = signature_hash(text) if self.guard is near_miss_guard else None
-        found = view.best(vector, floor, lambda cached: self.guard(text, cached), signature)
-        if found is None:
-            return None
-        return SemanticMatch(found.key, min(found.similarity, 1.0), found.text)
+        found = view.candidates(
+            vector, floor, lambda cached: self.guard(text, cached), signature, limit
+        )
+        return [SemanticMatch(c.key, min(c.similarity, 1.0), c.text) for c in found]
 
 
 def _check_threshold(value: object, name: str) -> None:

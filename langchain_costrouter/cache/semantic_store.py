@@ -37,6 +37,8 @@ from langchain_costrouter.cache.semantic_worker import INDEX_WORKER
 from langchain_costrouter.errors import BackendUnavailableWarning
 
 _PENDING_VECTORS = 1024
+# Matches a lookup tries, nearest first, when the nearer ones' answers are gone.
+MATCHES_TRIED = 4
 # Parsed partitions kept per cache, least recently read dropped first (mapped files do
 # not count). A dropped partition is started again from its base.
 _KEPT_BYTES = 256 * 2**20
@@ -69,39 +71,43 @@ class SemanticStore:
             self._home = home_for(self.guard.backend)
         return self._home
 
-    def find(self, request: CacheRequest, normalization: Normalization) -> SemanticMatch | None:
-        """The best stored match for the request, if any."""
+    def find(self, request: CacheRequest, normalization: Normalization) -> list[SemanticMatch]:
+        """The best stored matches for the request (up to `MATCHES_TRIED`), nearest first.
+
+        More than one: the nearest entry's answer may have expired or been evicted
+        while the next one's, also above the threshold, still answers.
+        """
         text = self.layer.query_text(request)
         if text is None:
-            return None
+            return []
         partition = self.layer.partition(request, normalization)
         view = self.guard.run("reading vectors", self._read, partition)
         if not view or not view.entries:
-            return None
+            return []
         vector = self._vector(text) or self._embedder.embed(text)
         if vector is None:
-            return None
+            return []
         self._keep(text, vector)
-        return self.layer.best_match(request.task, text, vector, view)
+        return self.layer.matches(request.task, text, vector, view, MATCHES_TRIED)
 
     async def afind(
         self, request: CacheRequest, normalization: Normalization
-    ) -> SemanticMatch | None:
+    ) -> list[SemanticMatch]:
         """Async `find`."""
         text = self.layer.query_text(request)
         if text is None:
-            return None
+            return []
         partition = self.layer.partition(request, normalization)
         view = await self.guard.arun(
             "reading vectors", lambda: asyncio.to_thread(self._read, partition)
         )
         if not view or not view.entries:
-            return None
+            return []
         vector = self._vector(text) or await self._embedder.aembed(text)
         if vector is None:
-            return None
+            return []
         self._keep(text, vector)
-        return self.layer.best_match(request.task, text, vector, view)
+        return self.layer.matches(request.task, text, vector, view, MATCHES_TRIED)
 
     def remember(self, request: CacheRequest, normalization: Normalization, key: str) -> None:
         """Add the request's vector to its partition, pointing at the exact ``key``."""

@@ -1,8 +1,9 @@
 """One process's view of a partition: a base (maybe none) and the rows appended since.
 
-`best` is the whole search: the graph proposes base rows, the exact scan covers the
-rows since the base, every candidate is ranked by its exact similarity, and the
-caller's ``accept`` (the near-miss guard) picks the first it allows. When every
+`candidates` is the whole search: the graph proposes base rows, the exact scan covers
+the rows since the base, every candidate is ranked by its exact similarity, and the
+caller's ``accept`` (the near-miss guard) picks the first few it allows (the caller
+tries them in order, as the nearest one's answer may be gone). When every
 proposed row was above the floor and rejected, rows further away may still qualify,
 so the graph is asked for four times as many, up to `MAX_PROPOSED`, and past that the
 base is scanned exactly: a crowd of near misses (templated prompts that differ only
@@ -109,6 +110,23 @@ class PartitionView:
 
         ``signature``: when ``accept`` can only allow texts of this `signature_hash`.
         """
+        found = self.candidates(vector, floor, accept, signature, 1)
+        return found[0] if found else None
+
+    def candidates(
+        self,
+        vector: list[float],
+        floor: float,
+        accept: Callable[[str], bool],
+        signature: int | None = None,
+        limit: int = 1,
+    ) -> list[Candidate]:
+        """Up to ``limit`` rows as `best` finds them, most similar first.
+
+        The caller tries them in order: the nearest one's answer may be gone (expired,
+        evicted) while the next one's still answers. Rows beyond the first are those
+        the search ranked anyway: the graph is asked for more only while none is found.
+        """
         query = np.asarray(vector, dtype=np.float32)
         tail = self.tail.groups.get(len(query))
         tail_similarities, tail_rows = _EMPTY if tail is None else tail.above(query, floor)
@@ -121,18 +139,21 @@ class PartitionView:
                 similarities, rows, more = group.ranked(query, floor, proposed, signature)
             similarities = np.concatenate([similarities, tail_similarities])
             rows = np.concatenate([rows, tail_rows + self.base_rows])
-            found = self._first_accepted(similarities, rows, tried, accept)
-            if found is not None or not more or proposed is None:
+            found = self._accepted(similarities, rows, tried, accept, limit)
+            if found or not more or proposed is None:
                 return found
             proposed = proposed * 4 if proposed * 4 <= MAX_PROPOSED else None
 
-    def _first_accepted(
+    def _accepted(
         self,
         similarities: Similarities,
         rows: RowIds,
         tried: set[int],
         accept: Callable[[str], bool],
-    ) -> Candidate | None:
+        limit: int,
+    ) -> list[Candidate]:
+        """The first ``limit`` rows, most similar first, that ``accept`` allows."""
+        found: list[Candidate] = []
         for i in np.argsort(-similarities, kind="stable"):
             row = int(rows[i])
             if row in tried:
@@ -140,8 +161,10 @@ class PartitionView:
             tried.add(row)
             key, text = self._row(row)
             if accept(text):
-                return Candidate(float(similarities[i]), key, text)
-        return None
+                found.append(Candidate(float(similarities[i]), key, text))
+                if len(found) == limit:
+                    break
+        return found
 
     def _row(self, row: int) -> tuple[str, str]:
         if row < self.base_rows and self.base is not None:

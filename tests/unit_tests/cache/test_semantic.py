@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -157,3 +159,34 @@ def test_a_number_word_answers_its_digits() -> None:
     cache.store(request("Book a table for two tonight"), answer("Booked."))
     hit = cache.lookup_hit(request("Tell me: book a table for 2 tonight"))
     assert hit is not None and hit.kind == "semantic"
+
+
+def _two_near_entries(backend: MemoryBackend) -> tuple[ResponseCache, ResponseCache]:
+    """The nearest entry (short-lived, or evicted) and a second one, both above the
+    threshold for "Tell me: what is the capital city of France?"."""
+    layer = SemanticLayer(BagOfWordsEmbeddings(), threshold=0.7)
+    brief = ResponseCache(backend, semantic=layer, ttl=0.2)
+    lasting = ResponseCache(backend, semantic=layer)
+    brief.store(request("Tell me what is the capital city of France"), answer("Paris (brief)."))
+    lasting.store(request("What is the capital city of France?"), answer())
+    return brief, lasting
+
+
+async def test_a_rejected_nearest_entry_lets_the_next_one_answer() -> None:
+    backend = MemoryBackend()
+    _, cache = _two_near_entries(backend)
+    question = request("Tell me: what is the capital city of France?")
+    hit = cache.lookup_hit(question)
+    assert hit is not None and hit.message == answer("Paris (brief).")  # the nearest
+    time.sleep(0.3)  # the nearest expires: the second nearest still answers
+    hit = cache.lookup_hit(question)
+    assert hit is not None and hit.kind == "semantic"
+    assert hit.message == answer()
+    assert await cache.alookup(question) == answer()
+
+
+def test_an_evicted_nearest_entry_lets_the_next_one_answer() -> None:
+    backend = MemoryBackend()
+    brief, cache = _two_near_entries(backend)
+    backend.delete(brief.key(request("Tell me what is the capital city of France")))
+    assert cache.lookup(request("Tell me: what is the capital city of France?")) == answer()

@@ -93,6 +93,15 @@ def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None
     assert view.best(unit(1, 0), 0.5, lambda text: False) is None
 
 
+def test_candidates_are_the_first_few_accepted_most_similar_first() -> None:
+    lines = [encode_entry(f"k{i}", f"t{i}", unit(1, 0.1 * i)) for i in range(8)]
+    view = PartitionView.read(lines, 8)
+    found = view.candidates(unit(1, 0), 0.9, lambda text: text != "t1", None, 3)
+    assert [c.key for c in found] == ["k0", "k2", "k3"]  # t1 refused, at most 3
+    assert found[0].similarity > found[1].similarity > found[2].similarity >= 0.9
+    assert view.candidates(unit(1, 0), 0.9, lambda text: False, None, 3) == []
+
+
 def test_rows_after_a_merge_keep_their_vectors() -> None:
     rows = Rows.empty().extended([encode_entry(f"k{i}", f"t{i}", unit(1, i)) for i in range(4)])
     rest = rows.after(3)
