@@ -2,14 +2,14 @@
 
 `RoutedChatModel` builds its `RouterParts` at construction. A copy of the router
 (``model_copy``) gets parts of its own, built from its own fields, that share the
-already opened cache and ledger.
+already opened cache and ledger. The stores are opened in `_stores`, which closes them
+again when a part built after them fails.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, Protocol
@@ -17,28 +17,27 @@ from typing import Any, Literal, Protocol
 from langchain_core.language_models.base import LangSmithParams
 
 from langchain_costrouter._secrets import shown_url
-from langchain_costrouter.budgets import (
-    Budget,
-    BudgetGate,
-    Gate,
-    NullBudgetGate,
-    RateLimit,
-    WorstCase,
-)
-from langchain_costrouter.cache import as_response_cache
+from langchain_costrouter.budgets import Budget, Gate, RateLimit, WorstCase
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.ledger import Ledger, open_ledger
+from langchain_costrouter.ledger import Ledger
 from langchain_costrouter.pricing import PriceTable, TokenCounts
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._breakers import CircuitBreakers
 from langchain_costrouter.router._budget import Budgets
-from langchain_costrouter.router._cache import CacheStage, NoCache, RouterCache
+from langchain_costrouter.router._cache import CacheStage, RouterCache
 from langchain_costrouter.router._cascade import CascadeParts, RetryPolicy
 from langchain_costrouter.router._compress import Compressors
 from langchain_costrouter.router._flow import Stages
 from langchain_costrouter.router._record import NoLedger, Recorder
 from langchain_costrouter.router._request import RouteTable
-from langchain_costrouter.router._shadow import Shadow, open_shadow
+from langchain_costrouter.router._shadow import RouterShadow, Shadow, open_shadow
+from langchain_costrouter.router._stores import (
+    Opened,
+    closed_on_failure,
+    open_cache,
+    open_gate,
+    open_router_ledger,
+)
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.telemetry import RouterTelemetry, open_telemetry
 
@@ -92,32 +91,53 @@ def build_parts(
     gate: Gate | None = None,
     shadow: Shadow | None = None,
 ) -> RouterParts:
-    """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones."""
+    """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones.
+
+    A part that fails closes the stores opened before it (`_stores`): the caller gets
+    the `ConfigError`, and no connection, file or thread is left behind.
+    """
     routes = fields.routes
     accountant = _accountant(fields.prices, fields.reference_model, routes)
     _check_capped_routes(routes, accountant)  # before any store opens
-    if cache is None:
-        cache = _open_cache(fields.response_cache, fields.namespace)
-    if ledger is None:
-        ledger = _open_ledger(fields.ledger)
-    default_task = fields.default_task
-    cascade = CascadeParts(
-        accountant,
-        fields.breakers,
-        fields.retry,
-        random.Random(),
-        fields.default_max_tokens,
-        _budgets(fields, accountant.prices, gate),
-        ledger,
-    )
-    telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
-    telemetry.watch(fields.breakers)
-    telemetry.watch_budgets(cascade.budgets.gate)
-    recorder = Recorder(accountant, ledger if ledger is not None else NoLedger(), fields.namespace)
-    if shadow is None:
-        shadow = open_shadow(
-            fields.shadow, routes, accountant, recorder.ledger, _url(ledger), cascade.budgets
+    with closed_on_failure() as opened:
+        if cache is None:
+            cache = open_cache(fields.response_cache, fields.namespace, opened)
+        if ledger is None:
+            ledger = open_router_ledger(fields.ledger, opened)
+        cascade = CascadeParts(
+            accountant,
+            fields.breakers,
+            fields.retry,
+            random.Random(),
+            fields.default_max_tokens,
+            _budgets(fields, accountant.prices, gate, opened),
+            ledger,
         )
+        telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
+        telemetry.watch(fields.breakers)
+        telemetry.watch_budgets(cascade.budgets.gate)
+        recorder = Recorder(
+            accountant, ledger if ledger is not None else NoLedger(), fields.namespace
+        )
+        if shadow is None:
+            shadow = open_shadow(
+                fields.shadow, routes, accountant, recorder.ledger, _url(ledger), cascade.budgets
+            )
+            if isinstance(shadow, RouterShadow):
+                opened.add("shadow store", shadow.close)
+        return _assembled(fields, cache, ledger, cascade, recorder, shadow, telemetry)
+
+
+def _assembled(
+    fields: RouterFields,
+    cache: CacheStage,
+    ledger: Ledger | None,
+    cascade: CascadeParts,
+    recorder: Recorder,
+    shadow: Shadow,
+    telemetry: RouterTelemetry,
+) -> RouterParts:
+    routes, default_task = fields.routes, fields.default_task
     first = routes[default_task or next(iter(routes))]
     return RouterParts(
         table=RouteTable(routes, default_task, fields.unknown_task),
@@ -176,49 +196,21 @@ def store_label(spec: Any) -> str | None:
     return shown_url(url) if isinstance(url, str) else type(spec).__name__
 
 
-def _budgets(fields: RouterFields, prices: PriceTable, gate: Gate | None) -> Budgets:
+def _budgets(
+    fields: RouterFields, prices: PriceTable, gate: Gate | None, opened: Opened
+) -> Budgets:
     """The shared budgets and rate limits (a gate that does nothing when there are none)."""
     if gate is None:
-        gate = NullBudgetGate()
-        if fields.budgets or fields.rate_limits:
-            with _keyed("budget_store"):
-                gate = BudgetGate(
-                    fields.budgets,
-                    fields.budget_store,
-                    rate_limits=fields.rate_limits,
-                    on_soft_limit=fields.on_soft_limit,
-                    on_store_error=fields.on_budget_store_error,
-                    lease_seconds=fields.budget_lease_seconds,
-                )
+        gate = open_gate(
+            fields.budgets,
+            fields.budget_store,
+            opened,
+            rate_limits=fields.rate_limits,
+            on_soft_limit=fields.on_soft_limit,
+            on_store_error=fields.on_budget_store_error,
+            lease_seconds=fields.budget_lease_seconds,
+        )
     return Budgets(gate, WorstCase(prices), max_wait=fields.retry.backoff_cap)
-
-
-def _open_cache(spec: Any, namespace: str) -> CacheStage:
-    """None: no cache; a URL, a `ResponseCache` or a LangChain `BaseCache`."""
-    if spec is None:
-        return NoCache()
-    with _keyed("cache"):
-        return RouterCache(as_response_cache(spec), namespace)
-
-
-def _open_ledger(spec: Any) -> Ledger | None:
-    """None/False: no ledger; True: the embedded SQLite file; a URL or a `Ledger`."""
-    if spec is None or spec is False:
-        return None
-    with _keyed("ledger"):
-        return open_ledger(None if spec is True else spec)
-
-
-@contextmanager
-def _keyed(field: str) -> Iterator[None]:
-    """A store that cannot be opened is named by the router field that asked for it (the
-    config file adds its own path and table: `RoutedChatModel.from_config`)."""
-    try:
-        yield
-    except ConfigError as error:
-        if error.key is not None:
-            raise
-        raise ConfigError(error.reason, key=field) from None
 
 
 def _url(ledger: Ledger | None) -> str | None:

@@ -326,7 +326,12 @@ def open_shadow(
     ledger_url: str | None,
     budgets: Budgets,
 ) -> Shadow:
-    """None: `NoShadow`; a `ShadowConfig`: samples stored in its store, else the ledger's DB."""
+    """None: `NoShadow`; a `ShadowConfig`: samples stored in its store, else the ledger's DB.
+
+    The store is closed again when the config is refused after it opened (`RouterShadow`
+    checks the tasks' routes, the models and their prices, and records the policy's
+    promises in it), so a router that cannot be built leaves no connection behind.
+    """
     if spec is None:
         return NoShadow()
     if not isinstance(spec, ShadowConfig):
@@ -341,7 +346,11 @@ def open_shadow(
     from langchain_costrouter.shadow.store import ShadowStore
 
     store = ShadowStore(url, table_prefix=spec.table_prefix)
-    return RouterShadow(spec, routes, accountant, ledger, store, budgets)
+    try:  # the checks that follow may refuse the config: the store must not stay open
+        return RouterShadow(spec, routes, accountant, ledger, store, budgets)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _deployment(deployments: Sequence[Deployment], model: str | None, key: str) -> Deployment:

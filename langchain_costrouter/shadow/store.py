@@ -125,7 +125,11 @@ class ShadowStore:
         self.samples = _samples_table(metadata, table_prefix)
         self.promises = _promises_table(metadata, table_prefix)
         self._lock = threading.Lock()  # memory:// shares one connection between threads
-        _migrate(self.engine, table_prefix)
+        try:
+            _migrate(self.engine, table_prefix)
+        except BaseException:  # e.g. tables newer than this version: nobody holds the engine
+            self.engine.dispose()
+            raise
 
     def add_sample(self, row: SampleRow) -> None:
         """Store one evaluated sample (a sample already stored is kept once)."""

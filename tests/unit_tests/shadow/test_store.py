@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.shadow.rows import Promise, SampleRow
 from langchain_costrouter.shadow.store import MIGRATIONS, ShadowStore
@@ -81,3 +85,26 @@ def test_prune_erases_old_texts_then_old_samples() -> None:
     older = rows["older"]
     assert (older.messages, older.served_text, older.reference_text) == (None, None, None)
     assert older.score == 1.0  # the score stays for drift
+
+
+def test_tables_newer_than_this_version_are_refused_and_the_file_let_go(tmp_path: Path) -> None:
+    # Before: the ConfigError left the engine's pooled connection (and the file) open.
+    path = tmp_path / "shadow.sqlite"
+    ShadowStore(f"sqlite:///{path}").close()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO costrouter_shadow_schema_version VALUES (99)"))
+    engine.dispose()
+    with pytest.raises(ConfigError, match="schema version 99"):
+        ShadowStore(f"sqlite:///{path}")
+    assert _held(tmp_path) == []
+
+
+def _held(root: Path) -> list[str]:
+    """The files under ``root`` this process has open."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
+            if (target := os.readlink(f"/proc/self/fd/{fd}")).startswith(str(root)):
+                found.append(target)
+    return found
