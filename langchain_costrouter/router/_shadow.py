@@ -10,8 +10,9 @@ The reference model is called inline (`_children.call_child`, as the cascade cal
 tier), priced by the router's `Accountant` and recorded in the router's ledger with
 ``purpose = "shadow"``, so shadow spend is accounted like production spend and kept
 apart from it. Each of these calls reserves on the router's global and per-task budgets
-first (`_shadow_budget`): a sample a budget refuses is dropped and counted, as a full
-queue drops one. `NoShadow` is the collaborator of a router without shadow evaluation.
+first (`_shadow_budget`): a sample a budget refuses, or whose reservation a budget
+store that is down cannot take, is dropped and counted, as a full queue drops one.
+`NoShadow` is the collaborator of a router without shadow evaluation.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ from langchain_costrouter.router._accounting import Accountant, call_record
 from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._children import call_child, first_message
 from langchain_costrouter.router._request import Request
-from langchain_costrouter.router._shadow_budget import OverBudgetError, ShadowBudgets
+from langchain_costrouter.router._shadow_budget import (
+    BudgetStoreDownError,
+    OverBudgetError,
+    ShadowBudgets,
+)
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.shadow.config import ShadowConfig
 from langchain_costrouter.shadow.evaluate import Sample, Scored, evaluated_row, score_answer
@@ -81,6 +86,11 @@ class ShadowStats:
     """Dropped because a budget refused the reference's or the judge's call: never
     evaluated nor stored (calls it made before the refused one are in the ledger, and
     counted on the budgets)."""
+    budget_store_down: int = 0
+    """Dropped because the budget store could not reserve the reference's or the judge's
+    call (down, with ``on_budget_store_error="refuse"``): never evaluated nor stored.
+    Apart from `over_budget`, which says a limit is too low for the sampling rate: this
+    says the store needs looking at."""
 
 
 class RouterShadow:
@@ -117,7 +127,7 @@ class RouterShadow:
         self.queue: SampleQueue[Sample] = SampleQueue(
             self._evaluate, maxsize=config.queue_size, workers=config.workers
         )
-        self._failed = self._over_budget = 0
+        self._failed = self._over_budget = self._store_down = 0
         self._counts_lock = threading.Lock()
         self._pruned_at = 0.0
         if config.policy is not None:
@@ -165,14 +175,15 @@ class RouterShadow:
     def stats(self) -> ShadowStats:
         queued: QueueStats = self.queue.stats()
         with self._counts_lock:
-            failed, over_budget = self._failed, self._over_budget
+            failed, over_budget, store_down = self._failed, self._over_budget, self._store_down
         return ShadowStats(
             sampled=queued.offered,
             dropped=queued.dropped,
-            evaluated=queued.done - failed - over_budget,
+            evaluated=queued.done - failed - over_budget - store_down,
             failed=failed + queued.failed,
             waiting=queued.waiting,
             over_budget=over_budget,
+            budget_store_down=store_down,
         )
 
     def drain(self, timeout: float = 30.0) -> bool:
@@ -197,7 +208,8 @@ class RouterShadow:
 
         A failed evaluation is counted here only once stored: one whose write raised is
         counted by the queue instead (`stats` adds both), never twice. A sample a budget
-        refused is counted and dropped; the calls it made are recorded all the same.
+        refused, or whose reservation the budget store could not take, is counted and
+        dropped; the calls it made are recorded all the same.
         """
         if sample.row.served_by == self.reference.model_id:  # the yardstick answered itself
             self._store(sample, Scored(1.0, Decimal(0)), sample.served_text, Decimal(0))
@@ -209,6 +221,9 @@ class RouterShadow:
             scored = score_answer(self.config.scorer, sample, answer.text, judge)
         except OverBudgetError:
             self._count("_over_budget")
+            return
+        except BudgetStoreDownError:  # not the models' failure: nothing to store
+            self._count("_store_down")
             return
         except Exception as error:  # a provider fault: stored as a failed evaluation
             reason = f"{type(error).__name__}: {error_text(error, self.reference.model, 200)}"
@@ -246,7 +261,8 @@ class RouterShadow:
         role: str,
     ) -> AIMessage:
         """Call ``deployment`` within the budgets (the judge without the sample's stop
-        and kwargs); `OverBudgetError` when they refuse the call."""
+        and kwargs); `OverBudgetError` when they refuse the call, `BudgetStoreDownError`
+        when their store cannot reserve it."""
         answering = role == "answer"
         stop, kwargs = (sample.stop, dict(sample.kwargs)) if answering else (None, {})
         held = self._budgets.reserve(sample.row.task, deployment, messages, kwargs)

@@ -16,7 +16,10 @@ for the application's sampling (`budgets.BudgetGate.without_caller_budgets`).
 
 A refusal raises `OverBudgetError`, which drops the sample: `RouterShadow` counts it and
 stores nothing, and it never reaches the user, whose call ended before the sample was
-evaluated. Rate limits are not taken for these calls.
+evaluated. A budget store that is down, under ``on_budget_store_error="refuse"``, raises
+`BudgetStoreDownError` and drops the sample the same way, counted apart: no budget is
+short then, the store is (under ``"allow"`` the gate lets the call through, warned).
+Rate limits are not taken for these calls.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_costrouter.budgets import CallContext, Reservation
-from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
+from langchain_costrouter.errors import BudgetExhaustedError, BudgetStoreError, ConfigError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._attempts import output_cap
 from langchain_costrouter.router._budget import Budgets
@@ -37,6 +40,11 @@ from langchain_costrouter.tokens import count_messages, count_prompt_kwargs
 
 class OverBudgetError(Exception):
     """A budget refused a shadow call's reservation: the sample is dropped, not failed."""
+
+
+class BudgetStoreDownError(Exception):
+    """The budget store could not take a shadow call's reservation (it is down and the
+    router refuses calls it cannot check): the sample is dropped, not failed."""
 
 
 class ShadowBudgets:
@@ -77,6 +85,7 @@ class ShadowBudgets:
 
         Raises:
             OverBudgetError: a budget has no room for it.
+            BudgetStoreDownError: the store is down and ``on_budget_store_error`` refuses.
         """
         if not self._gate.enabled:
             return None
@@ -86,6 +95,8 @@ class ShadowBudgets:
             return self._gate.reserve(CallContext(task), deployment.label, worst)
         except BudgetExhaustedError as refusal:
             raise OverBudgetError(str(refusal)) from refusal
+        except BudgetStoreError as error:
+            raise BudgetStoreDownError(str(error)) from error
 
     def settle(self, held: Reservation | None, attempt: AttemptRecord) -> None:
         """Replace the reservation by what the answered call cost."""

@@ -10,10 +10,14 @@ reserves about $0.0025 (4,096 output tokens before it has been seen answering).
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter import Budget, RoutedChatModel
 from langchain_costrouter.budgets import CallContext
@@ -22,8 +26,11 @@ from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.shadow.config import ShadowConfig
 from langchain_costrouter.testing import LocalOpenAIServer
 from langchain_costrouter.testing.evals import SumsResponder
+from langchain_costrouter.testing.models import ScriptedChatModel
+from tests.integration_tests.ledger.tcp_proxy import TcpProxy
 from tests.integration_tests.shadow.test_shadow_router import PRICES, questions, world
 from tests.server_fixtures import openai_chat
+from tests.services import delete_redis_prefix
 
 __all__ = ["world"]  # the sums world's fixture
 
@@ -138,3 +145,61 @@ def test_under_a_budget_an_unpriced_judge_is_refused_when_the_router_is_built(
         )
     assert refused.value.key == "shadow.score"
     assert "'judge' has no price" in str(refused.value)
+
+
+@pytest.fixture
+def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
+    """Redis behind a proxy the test cuts: a budget store that goes down on demand."""
+    parsed = urlsplit(redis_url)
+    with TcpProxy(parsed.hostname or "127.0.0.1", parsed.port or 6379) as running:
+        yield running
+
+
+@pytest.mark.services
+@pytest.mark.filterwarnings("ignore::langchain_costrouter.errors.BackendUnavailableWarning")
+@pytest.mark.parametrize("cut_by", ["weak", "strong"], ids=["reference", "judge"])
+def test_a_shadow_call_the_budget_store_cannot_reserve_drops_the_sample(
+    redis_url: str, redis_proxy: TcpProxy, cut_by: str
+) -> None:
+    # Before: the store's BudgetStoreError was taken for a provider fault: a row with no
+    # score and error "BudgetStoreError: ..." was stored and counted in `failed`, as if
+    # the reference or the judge had failed. The store goes down while a model answers:
+    # the user's call was reserved before and is answered (its settlement warns); the
+    # next shadow reservation, the reference's or the judge's, finds the store down.
+    def answer_and_cut(model: str) -> Any:
+        def respond(messages: list[BaseMessage]) -> AIMessage:
+            if model == cut_by:
+                redis_proxy.cut()
+            return AIMessage("4")
+
+        return respond
+
+    models = {
+        name: ScriptedChatModel(model=name, responder=answer_and_cut(name))
+        for name in PRICES.overrides
+    }
+    prefix = f"shadow-down-{uuid.uuid4().hex[:8]}:"
+    port = redis_proxy.port
+    try:
+        routed = RoutedChatModel(
+            routes={"math": [models["weak"], models["strong"]], "grading": [models["judge"]]},
+            default_task="math",
+            prices=PRICES,
+            ledger="memory://",
+            shadow=ShadowConfig(tasks={"math": 1.0}, score="judge:judge", seed=0),
+            budgets=[Budget(name="global", limit_usd=10, per=None)],
+            budget_store=f"redis://127.0.0.1:{port}/0?prefix={prefix}",
+            on_budget_store_error="refuse",
+        )
+        assert routed.invoke("What is 2 + 2?", max_tokens=100).content == "4"
+        assert routed.shadow_evaluator.drain(30)
+        assert routed.shadow_evaluator.store.read_samples() == []  # never evaluated
+        stats = routed.shadow_evaluator.stats()
+        assert (stats.sampled, stats.budget_store_down) == (1, 1)
+        assert (stats.evaluated, stats.failed, stats.over_budget) == (0, 0, 0)
+        assert models["judge"].calls == 0
+        assert models["strong"].calls == (cut_by == "strong")  # made, so recorded
+        purposes = [row.purpose for row in routed.ledger_store.rows()]
+        assert purposes.count("shadow") == (cut_by == "strong")
+    finally:
+        delete_redis_prefix(redis_url, prefix)
