@@ -3,57 +3,45 @@
 `Shadow.observe` is called once per answered call, at the end of the flow, after the
 record is written. It only decides and enqueues (a dict lookup, a random draw, a
 non-blocking put): the reference model's call, the judge and the database write run
-on the shadow queue's threads (`shadow.queue.SampleQueue`), so they never delay or
-fail the user's call, and a full queue drops the sample and counts it.
+on the shadow queue's threads (`shadow.queue.SampleQueue`, each sample through
+`_shadow_eval.ShadowEvaluation`), so they never delay or fail the user's call, and a
+full queue drops the sample and counts it.
 
-The reference model is called inline (`_children.call_child`, as the cascade calls a
-tier), priced by the router's `Accountant` and recorded in the router's ledger with
-``purpose = "shadow"``, so shadow spend is accounted like production spend and kept
-apart from it. Each of these calls reserves on the router's global and per-task budgets
-first (`_shadow_budget`): a sample a budget refuses, or whose reservation a budget
-store that is down cannot take, is dropped and counted, as a full queue drops one.
-`NoShadow` is the collaborator of a router without shadow evaluation.
+Those calls reserve on the router's global and per-task budgets first
+(`_shadow_budget`), which is why a router under budgets refuses, when it is built, a
+reference or judge model with no price. A sample a budget refuses, or whose reservation
+a budget store that is down cannot take, is dropped and counted, as a full queue drops
+one (`ShadowStats`). `NoShadow` is the collaborator of a router without shadow evaluation.
 """
 
 from __future__ import annotations
 
 import random
-import threading
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage
 
-from langchain_costrouter._secrets import error_text
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
-from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
-from langchain_costrouter.router import _savings as savings
-from langchain_costrouter.router._accounting import Accountant, call_record
+from langchain_costrouter.logprobs import message_logprobs
+from langchain_costrouter.metadata import CallSink
+from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._budget import Budgets
-from langchain_costrouter.router._children import call_child, first_message
 from langchain_costrouter.router._request import Request
-from langchain_costrouter.router._shadow_budget import (
-    BudgetStoreDownError,
-    OverBudgetError,
-    ShadowBudgets,
-)
+from langchain_costrouter.router._shadow_budget import ShadowBudgets
+from langchain_costrouter.router._shadow_eval import SHADOW_PURPOSE as SHADOW_PURPOSE
+from langchain_costrouter.router._shadow_eval import ShadowEvaluation
 from langchain_costrouter.routes import Deployment, Route, known_models
 from langchain_costrouter.shadow.config import ShadowConfig
-from langchain_costrouter.shadow.evaluate import Sample, Scored, evaluated_row, score_answer
+from langchain_costrouter.shadow.evaluate import Sample
 from langchain_costrouter.shadow.queue import QueueStats, SampleQueue
 from langchain_costrouter.shadow.rows import SampleRow
 
 if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a shadow is opened
     from langchain_costrouter.shadow.store import ShadowStore
-
-SHADOW_PURPOSE: Purpose = "shadow"
-_PRUNE_EVERY_S = 3600.0
 
 
 class Shadow(Protocol):
@@ -107,8 +95,6 @@ class RouterShadow:
     ) -> None:
         self.config = config
         self.store = store
-        self._accountant = accountant
-        self._ledger = ledger
         unrouted = sorted(set(config.tasks) - set(routes))
         if unrouted:
             raise ConfigError(
@@ -122,14 +108,19 @@ class RouterShadow:
         models = [("reference_model", self.reference)]
         if self.judge is not None:
             models.append(("score", self.judge))
-        self._budgets = ShadowBudgets(budgets, models)
+        self._evaluation = ShadowEvaluation(
+            config,
+            store,
+            accountant,
+            ledger,
+            self.reference,
+            self.judge,
+            ShadowBudgets(budgets, models),
+        )
         self._rng = random.Random(config.seed)
         self.queue: SampleQueue[Sample] = SampleQueue(
-            self._evaluate, maxsize=config.queue_size, workers=config.workers
+            self._evaluation.run, maxsize=config.queue_size, workers=config.workers
         )
-        self._failed = self._over_budget = self._store_down = 0
-        self._counts_lock = threading.Lock()
-        self._pruned_at = 0.0
         if config.policy is not None:
             # Imported here: the calibration code is needed only when a policy is named.
             from langchain_costrouter.shadow.promise import policy_promises
@@ -174,16 +165,15 @@ class RouterShadow:
 
     def stats(self) -> ShadowStats:
         queued: QueueStats = self.queue.stats()
-        with self._counts_lock:
-            failed, over_budget, store_down = self._failed, self._over_budget, self._store_down
+        ended = self._evaluation.counts()
         return ShadowStats(
             sampled=queued.offered,
             dropped=queued.dropped,
-            evaluated=queued.done - failed - over_budget - store_down,
-            failed=failed + queued.failed,
+            evaluated=queued.done - ended.failed - ended.over_budget - ended.store_down,
+            failed=ended.failed + queued.failed,
             waiting=queued.waiting,
-            over_budget=over_budget,
-            budget_store_down=store_down,
+            over_budget=ended.over_budget,
+            budget_store_down=ended.store_down,
         )
 
     def drain(self, timeout: float = 30.0) -> bool:
@@ -200,138 +190,6 @@ class RouterShadow:
         if drained:
             self.store.close()
         return drained
-
-    # -- on the queue's threads
-
-    def _evaluate(self, sample: Sample) -> None:
-        """Evaluate and store one sample; a failure to store it raises to the queue.
-
-        A failed evaluation is counted here only once stored: one whose write raised is
-        counted by the queue instead (`stats` adds both), never twice. A sample a budget
-        refused, or whose reservation the budget store could not take, is counted and
-        dropped; the calls it made are recorded all the same.
-        """
-        if sample.row.served_by == self.reference.model_id:  # the yardstick answered itself
-            self._store(sample, Scored(1.0, Decimal(0)), sample.served_text, Decimal(0))
-            return
-        attempts: list[AttemptRecord] = []
-        try:
-            answer = self._call(self.reference, sample.messages, sample, attempts, "answer")
-            judge = self._judge(sample, attempts)
-            scored = score_answer(self.config.scorer, sample, answer.text, judge)
-        except OverBudgetError:
-            self._count("_over_budget")
-            return
-        except BudgetStoreDownError:  # not the models' failure: nothing to store
-            self._count("_store_down")
-            return
-        except Exception as error:  # a provider fault: stored as a failed evaluation
-            reason = f"{type(error).__name__}: {error_text(error, self.reference.model, 200)}"
-            failed = Scored(None, Decimal(0), reason)
-            self._store(sample, failed, None, None)
-            self._count("_failed")
-            return
-        finally:
-            self._record(sample, attempts)
-        self._store(sample, scored, answer.text, _cost(attempts[:1]), message_logprobs(answer))
-        if scored.score is None:
-            self._count("_failed")
-
-    def _count(self, counter: str) -> None:
-        with self._counts_lock:
-            setattr(self, counter, getattr(self, counter) + 1)
-
-    def _judge(self, sample: Sample, attempts: list[AttemptRecord]) -> Any:
-        judge = self.judge
-        if judge is None:
-            return None
-
-        def ask(prompt: Sequence[BaseMessage]) -> tuple[str, Decimal | None]:
-            reply = self._call(judge, prompt, sample, attempts, "judge")
-            return reply.text, _cost(attempts[-1:])
-
-        return ask
-
-    def _call(
-        self,
-        deployment: Deployment,
-        messages: Sequence[BaseMessage],
-        sample: Sample,
-        attempts: list[AttemptRecord],
-        role: str,
-    ) -> AIMessage:
-        """Call ``deployment`` within the budgets (the judge without the sample's stop
-        and kwargs); `OverBudgetError` when they refuse the call, `BudgetStoreDownError`
-        when their store cannot reserve it."""
-        answering = role == "answer"
-        stop, kwargs = (sample.stop, dict(sample.kwargs)) if answering else (None, {})
-        held = self._budgets.reserve(sample.row.task, deployment, messages, kwargs)
-        started = time.perf_counter()
-        try:
-            message = first_message(call_child(deployment.model, list(messages), stop, kwargs))
-            attempt = self._accountant.attempt(deployment, message, messages)
-        except BaseException:
-            self._budgets.release(held)
-            raise
-        self._budgets.settle(held, attempt)
-        latency = (time.perf_counter() - started) * 1000
-        attempt.update({"tier": 0, "accepted": answering, "latency_ms": latency})
-        attempt.update({"reason": f"shadow {role}", "role": role})
-        attempts.append(attempt)
-        return message
-
-    def _record(self, sample: Sample, attempts: list[AttemptRecord]) -> None:
-        """The shadow calls in the ledger, as one call with purpose "shadow".
-
-        Its baseline is the reference answer itself, so its levers show the judge's
-        calls as spent (a negative cascade saving), kept apart from production's.
-        """
-        if not attempts:
-            return
-        extra = {"purpose": SHADOW_PURPOSE, "shadow_of": sample.row.run_id}
-        served = attempts[0]
-        record = call_record(
-            task=sample.row.task,
-            namespace=sample.row.namespace,
-            attempts=attempts,
-            served=served,
-            accepted=True,
-            cache_hit=False,
-            extra=extra,
-        )
-        reference = self.reference
-        record["baseline_cost_usd"], record["savings_usd"] = savings.answered(
-            self._accountant, attempts, served, reference, reference, extra
-        )
-        run_id = str(uuid.uuid4())
-        model = self._accountant.reference_model
-        record.update({"run_id": run_id, "reference_model": model})
-        self._ledger.add_call(record, run_id=run_id, when=datetime.now(UTC), reference_model=model)
-
-    def _store(
-        self,
-        sample: Sample,
-        scored: Scored,
-        reference_text: str | None,
-        cost: Decimal | None,
-        reference_logprobs: LogprobSummary | None = None,
-    ) -> None:
-        row = evaluated_row(
-            sample, scored, reference_text, cost, self.config.redact, reference_logprobs
-        )
-        self.store.add_sample(row)
-        self._prune()
-
-    def _prune(self) -> None:
-        now = time.monotonic()
-        if now - self._pruned_at >= _PRUNE_EVERY_S:
-            self._pruned_at = now
-            config = self.config
-            self.store.prune(
-                datetime.now(UTC).replace(tzinfo=None),
-                config.prompt_retention_days,
-                config.retention_days,
-            )
 
 
 def open_shadow(
@@ -378,10 +236,3 @@ def _deployment(deployments: Sequence[Deployment], model: str | None, key: str) 
         f"shadow evaluation needs model {model!r} in a route; routed models: {known}",
         key=f"shadow.{key}",
     )
-
-
-def _cost(attempts: Sequence[AttemptRecord]) -> Decimal | None:
-    costs = [a.get("cost_usd") for a in attempts]
-    if any(cost is None for cost in costs):
-        return None
-    return sum((Decimal(repr(cost)) for cost in costs if cost is not None), Decimal(0))

@@ -14,7 +14,7 @@ the evaluation is the application's spend on that task. A budget scoped by run m
 the evaluation, so counting it there would refuse (and bill) the caller's next calls
 for the application's sampling (`budgets.BudgetGate.without_caller_budgets`).
 
-A refusal raises `OverBudgetError`, which drops the sample: `RouterShadow` counts it and
+A refusal raises `OverBudgetError`, which drops the sample: `_shadow_eval` counts it and
 stores nothing, and it never reaches the user, whose call ended before the sample was
 evaluated. A budget store that is down, under ``on_budget_store_error="refuse"``, raises
 `BudgetStoreDownError` and drops the sample the same way, counted apart: no budget is
