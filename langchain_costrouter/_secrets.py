@@ -83,6 +83,15 @@ def redacted(text: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_SHAPES.sub(MASK, text)
 
 
+def url_passwords_masked(text: str) -> str:
+    """``text`` (a driver's message, which may quote the URL it could not parse) with the
+    password of every ``scheme://user:PASSWORD@`` in it masked."""
+    return _PASSWORD_IN_URL.sub(rf"\1{MASK}@", text)
+
+
+_PASSWORD_IN_URL = re.compile(r"(\w[\w+.-]*://[^\s:/@]*:)[^\s@]+@")
+
+
 def secret_values(model: object) -> list[str]:
     """The credentials a chat model holds: its secret fields (``api_key``) and the values
     of credential-named headers or options in its mappings (``default_headers``)."""

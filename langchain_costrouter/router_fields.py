@@ -11,7 +11,6 @@ instead of pydantic's ``ValidationError`` wrapping ours.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from langchain_costrouter._config_messages import shown_input
-from langchain_costrouter._secrets import MASK, redacted
+from langchain_costrouter._secrets import redacted, url_passwords_masked
 from langchain_costrouter.budgets.model import checked_lease_seconds
 from langchain_costrouter.errors import ConfigError, unknown_key_message
 from langchain_costrouter.routes import normalise_routes
@@ -121,14 +120,12 @@ def as_config_error(error: ValidationError) -> ConfigError:
     key = ".".join(str(part) for part in loc) or None
     if problem["type"] == "extra_forbidden":
         return ConfigError("unknown key; check its spelling against the documented fields", key=key)
-    reason = _PASSWORD_IN_URL.sub(rf"\1{MASK}@", problem["msg"].removeprefix("Value error, "))
+    reason = url_passwords_masked(problem["msg"].removeprefix("Value error, "))
     if not loc:  # raised while building the parts: the "input" is every argument
         return ConfigError(f"{redacted(reason)}{_WHILE_BUILDING}")
     return ConfigError(f"{redacted(reason)}, got {shown_input(loc, problem['input'])}", key=key)
 
 
-_PASSWORD_IN_URL = re.compile(r"(\w[\w+.-]*://[^\s:/@]*:)[^\s@]+@")
-"""``scheme://user:PASSWORD@``, as a driver may quote the URL it could not parse."""
 _WHILE_BUILDING = (
     " (raised while opening the router's stores and routes: check the URLs given as "
     "cache=, ledger= and budget_store=, and the route's models)"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from langchain_costrouter._secrets import redacted, url_passwords_masked
 from langchain_costrouter.budgets import Budget, BudgetGate, Gate, NullBudgetGate, RateLimit
 from langchain_costrouter.cache import as_response_cache
 from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
@@ -117,10 +118,15 @@ def open_gate(
 @contextmanager
 def keyed(field: str) -> Iterator[None]:
     """A store that cannot be opened is named by the router field that asked for it (the
-    config file adds its own path and table: `RoutedChatModel.from_config`)."""
+    config file adds its own path and table: `RoutedChatModel.from_config`). A driver's
+    own parse error (redis-py's or SQLAlchemy's ValueError on a malformed URL) is named
+    the same way, its text with any URL password masked."""
     try:
         yield
     except ConfigError as error:
         if error.key is not None:
             raise
         raise ConfigError(error.reason, key=field) from None
+    except ValueError as error:
+        reason = redacted(url_passwords_masked(str(error)))
+        raise ConfigError(f"{reason}; check the URL given as {field}=", key=field) from None

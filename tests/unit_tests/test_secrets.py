@@ -14,6 +14,7 @@ from langchain_costrouter._secrets import (
     redacted,
     secret_values,
     shown_url,
+    url_passwords_masked,
 )
 from langchain_costrouter.budgets import open_store
 from langchain_costrouter.cache import open_cache
@@ -137,3 +138,10 @@ def test_error_text_masks_before_it_cuts() -> None:
     model = SimpleNamespace(api_key=SecretStr("secret-value-0123456789"))
     text = error_text(ValueError("x" * 290 + "secret-value-0123456789"), model, limit=300)
     assert text == "x" * 290 + "***"
+
+
+def test_a_driver_message_quoting_a_url_has_its_password_masked() -> None:
+    text = "Could not parse URL from string 'postgresql://app:hunter2@db:5432/x' or redis://:pw@h"
+    masked = url_passwords_masked(text)
+    assert "hunter2" not in masked and ":pw@" not in masked
+    assert "postgresql://app:***@db:5432/x" in masked and "redis://:***@h" in masked

@@ -169,3 +169,27 @@ def test_stores_passed_in_as_objects_are_the_callers_and_stay_open(
     ledger.close()
     cache.close()
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("field", "url"),
+    [
+        ("cache", "redis://:hunter2secret@localhost:notaport/0"),
+        ("ledger", "postgresql+psycopg://user:hunter2secret@localhost:abc/db"),
+        ("budget_store", "redis://:hunter2secret@localhost:notaport/0"),
+    ],
+)
+def test_a_url_its_driver_cannot_parse_is_named_by_its_field(field: str, url: str) -> None:
+    """A driver's own parse error (a ValueError) said which value was wrong only as
+    "check the URLs given as cache=, ledger= and budget_store=": the field is named."""
+    extra: dict[str, Any] = {field: url}
+    if field == "budget_store":  # a store is opened for budgets only
+        extra["budgets"] = [Budget(name="daily", limit_usd=1, per=None)]
+    with pytest.raises(ConfigError) as caught:
+        RoutedChatModel(
+            routes={"chat": [ScriptedChatModel(model="m")]},
+            prices=PriceTable({"m": ModelPrice(input_per_mtok=1, output_per_mtok=1)}),
+            **extra,
+        )
+    assert caught.value.key == field
+    assert "hunter2secret" not in str(caught.value)
