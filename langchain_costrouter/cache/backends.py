@@ -71,6 +71,23 @@ class CacheBackend(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} stores no lists")
 
+    def list_bounds(self, key: str) -> tuple[int, int]:
+        """The position of the first value still kept under ``key``, and `list_length`.
+
+        Positions before the first were dropped (`trim_list`); one call, so a reader
+        learns both at once. A backend that never trims keeps from 0.
+        """
+        return 0, self.list_length(key)
+
+    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
+        """`read_list` with each value's position, so a reader knows what to trim."""
+        return list(enumerate(self.read_list(key, start), start))
+
+    def trim_list(self, key: str, start: int) -> None:  # noqa: B027 - optional to override
+        """Drop the values at positions before ``start`` (some of them: a backend may
+        bound the work of one call). Positions do not move: `list_length` still counts
+        every value ever appended. The default drops nothing."""
+
     def index_directory(self) -> Path | None:
         """This machine's owner-only directory for search indexes derived from the lists.
 

@@ -51,6 +51,8 @@ creates with the process's umask (0644 files, 0755 directories): a long answer w
 be the one entry readable outside the owner-only database. SQLite keeps blobs of any
 size an answer reaches; past this one (its own limit is about a gigabyte) a write
 fails, which for a cache is a warned miss."""
+TRIM_BATCH = 500
+"""List values one `DiskBackend.trim_list` call deletes at most (about 10 ms of SQLite)."""
 _STORE_ERRORS = (sqlite3.Error, OSError, diskcache.Timeout)
 """What a failing directory or database raises: a miss and a warning, never a failed call."""
 
@@ -184,12 +186,34 @@ class DiskBackend(LocalBackend):
         with self._errors() as cache:
             return _count(cache.get(_length_key(key)))
 
+    def list_bounds(self, key: str) -> tuple[int, int]:
+        """The first kept position (values before it were trimmed) and the length."""
+        with self._errors() as cache:
+            return _count(cache.get(_start_key(key))), _count(cache.get(_length_key(key)))
+
     def read_list(self, key: str, start: int = 0) -> list[bytes]:
         """The values at positions ``start`` and after (evicted ones skipped)."""
+        return [value for _, value in self.read_positioned(key, start)]
+
+    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
+        """`read_list` with each value's position; trimmed positions are not looked at."""
         with self._errors() as cache:
+            first = _count(cache.get(_start_key(key)))
             length = _count(cache.get(_length_key(key)))
-            values = [cache.get(_item_key(key, i)) for i in range(start, length)]
-        return [v.encode() if isinstance(v, str) else v for v in values if v is not None]
+            found = [(i, cache.get(_item_key(key, i))) for i in range(max(start, first), length)]
+        return [(i, v.encode() if isinstance(v, str) else v) for i, v in found if v is not None]
+
+    def trim_list(self, key: str, start: int) -> None:
+        """Delete the values before position ``start``, at most `TRIM_BATCH` per call
+        (one transaction: a lookup waiting for the database waits milliseconds)."""
+        with self._errors() as cache, self._fork_gate.entered(), cache.transact():
+            first = _count(cache.get(_start_key(key)))
+            stop = min(start, first + TRIM_BATCH, _count(cache.get(_length_key(key))))
+            if stop <= first:
+                return
+            for position in range(first, stop):
+                cache.delete(_item_key(key, position))
+            cache.set(_start_key(key), str(stop))
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """Take the lock of ``name`` unless another process holds it.
@@ -251,6 +275,11 @@ class DiskBackend(LocalBackend):
 
 def _length_key(key: str) -> str:
     return f"{key}#length"
+
+
+def _start_key(key: str) -> str:
+    """The first position still kept (absent: 0)."""
+    return f"{key}#start"
 
 
 def _item_key(key: str, position: int) -> str:

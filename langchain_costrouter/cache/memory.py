@@ -80,11 +80,32 @@ class MemoryBackend(LocalBackend):
 
     def list_length(self, key: str) -> int:
         """Values ever appended under ``key``, dropped ones included (positions are stable)."""
+        return self.list_bounds(key)[1]
+
+    def list_bounds(self, key: str) -> tuple[int, int]:
+        """The first kept position and the list's length."""
         with self._lock:
-            return self._dropped.get(key, 0) + len(self._lists.get(key, ()))
+            dropped = self._dropped.get(key, 0)
+            return dropped, dropped + len(self._lists.get(key, ()))
 
     def read_list(self, key: str, start: int = 0) -> list[bytes]:
         """A snapshot of the values at positions ``start`` and after that are still kept."""
+        return [value for _, value in self.read_positioned(key, start)]
+
+    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
+        """`read_list` with each value's position."""
         with self._lock:
-            offset = max(start - self._dropped.get(key, 0), 0)
-            return self._lists.get(key, [])[offset:]
+            dropped = self._dropped.get(key, 0)
+            offset = max(start - dropped, 0)
+            values = self._lists.get(key, [])[offset:]
+        return list(enumerate(values, dropped + offset))
+
+    def trim_list(self, key: str, start: int) -> None:
+        """Drop the values before position ``start``."""
+        with self._lock:
+            values = self._lists.get(key)
+            count = min(start - self._dropped.get(key, 0), len(values or ()))
+            if values is None or count <= 0:
+                return
+            del values[:count]
+            self._dropped[key] = self._dropped.get(key, 0) + count

@@ -1,7 +1,8 @@
 """Redis backend: one cache for many machines, with plain commands only.
 
 GET/SET with PX for entries, SET NX PX for coalescing locks, a compare-and-delete
-EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors, SCAN TYPE+DEL to clear. No
+EVAL to release a lock, RPUSH/LLEN/LRANGE for semantic vectors (and LTRIM, with a
+counter of the values trimmed so that positions never move), SCAN TYPE+DEL to clear. No
 modules (RedisJSON, RediSearch) are needed: the semantic layer searches large lists
 with its own index, kept per machine (`index_directory`), because the search module
 is not part of a plain Redis server. Every key carries ``prefix``, so several
@@ -36,17 +37,36 @@ _LIST_PAGE = 500
 _CACHE_KEY_TYPES = ("string", "list")
 """The Redis types of the keys this backend writes (`RedisBackend.clear` deletes only these)."""
 
-_OWN_KEY = re.compile(rb"(?:lock:)?(?:sem:|lc:)?v[0-9]+:[0-9a-f]{64}")
+_OWN_KEY = re.compile(rb"(?:lock:)?(?:sem:|lc:)?v[0-9]+:[0-9a-f]{64}(?:#start)?")
 """What follows the prefix in every key a cache writes, in every key version so far.
 
 An answer (cache/keys.py: ``v2:`` and a SHA-256 digest), a semantic partition
-(cache/semantic.py: ``sem:v2:``), a `CostRouterLLMCache` entry (cache/langchain_cache.py:
+(cache/semantic.py: ``sem:v2:``) and the count of its values trimmed (``#start``
+after it), a `CostRouterLLMCache` entry (cache/langchain_cache.py:
 ``lc:v2:``), a coalescing lock (``lock:`` and one of those); ``v1`` keys of older
 releases alike. A key under the prefix whose rest has another shape belongs to a cache
 whose prefix extends this one (``app2v2:...`` under ``app``) and `RedisBackend.clear`
 leaves it. A new kind of key needs its form here, or clear() leaves it behind (the
 Redis tests' ``prefixed_url`` fixture checks that nothing is left).
 """
+
+_READ_SCRIPT = """
+local first = tonumber(redis.call('GET', KEYS[2]) or '0')
+local index = math.max(tonumber(ARGV[1]) - first, 0)
+return {first + index, redis.call('LRANGE', KEYS[1], index, index + tonumber(ARGV[2]) - 1)}
+"""
+"""A page of a list from a position: the first value's position, and the values (the
+count of trimmed values read with them, so a trim between pages never shifts one)."""
+
+_TRIM_SCRIPT = """
+local first = tonumber(redis.call('GET', KEYS[2]) or '0')
+local count = math.min(tonumber(ARGV[1]) - first, redis.call('LLEN', KEYS[1]))
+if count <= 0 then return first end
+redis.call('LTRIM', KEYS[1], count, -1)
+redis.call('SET', KEYS[2], first + count)
+return first + count
+"""
+"""Drop a list's values before a position; idempotent, so processes may race to it."""
 
 _UNLOCK_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -78,6 +98,8 @@ class RedisBackend(CacheBackend):
         self.prefix = prefix
         self._server = _server_identity(url)
         self._client = _client(url, connect_timeout, timeout)
+        self._read_page = self._client.register_script(_READ_SCRIPT)
+        self._trim = self._client.register_script(_TRIM_SCRIPT)
 
     def get(self, key: str) -> bytes | None:
         """GET the prefixed key."""
@@ -147,24 +169,43 @@ class RedisBackend(CacheBackend):
             self._client.rpush(self.prefix + key, value)
 
     def list_length(self, key: str) -> int:
-        """LLEN."""
+        """Values ever appended: LLEN plus the count of values trimmed."""
+        return self.list_bounds(key)[1]
+
+    def list_bounds(self, key: str) -> tuple[int, int]:
+        """The first kept position and the length, read in one MULTI."""
         with _errors():
-            return int(self._client.llen(self.prefix + key))
+            pipe = self._client.pipeline(transaction=True)
+            pipe.get(self.prefix + key + "#start")
+            pipe.llen(self.prefix + key)
+            first, kept = pipe.execute()
+        start = int(first or 0)
+        return start, start + int(kept)
 
     def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        """LRANGE from ``start`` to the end, a page at a time.
+        """The values at positions ``start`` and after that are still kept."""
+        return [value for _, value in self.read_positioned(key, start)]
+
+    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
+        """LRANGE from position ``start`` to the end, a page at a time, with positions.
 
         One LRANGE of a 100,000-entry partition is 800 MB, far past the reply timeout;
         pages of `_LIST_PAGE` values keep every reply small.
         """
-        values: list[bytes] = []
+        values: list[tuple[int, bytes]] = []
+        keys = [self.prefix + key, self.prefix + key + "#start"]
         with _errors():
             while True:
-                page = self._client.lrange(self.prefix + key, start, start + _LIST_PAGE - 1)
-                values += cast("list[bytes]", page)
+                first, page = self._read_page(keys=keys, args=[start, _LIST_PAGE])
+                values += enumerate(cast("list[bytes]", page), int(first))
                 if len(page) < _LIST_PAGE:
                     return values
-                start += _LIST_PAGE
+                start = int(first) + len(page)
+
+    def trim_list(self, key: str, start: int) -> None:
+        """LTRIM the values before position ``start`` and count them, in one script."""
+        with _errors():
+            self._trim(keys=[self.prefix + key, self.prefix + key + "#start"], args=[start])
 
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """SET NX PX: atomic across every process that shares the server."""

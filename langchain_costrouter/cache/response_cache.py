@@ -183,7 +183,7 @@ class ResponseCache:
         key, ttl = self.key(request), self.ttl_for(request.task)
         self._guard.run("writing", self.backend.set, key, value, ttl)
         if self._semantic is not None:
-            self._semantic.remember(request, self.normalization_for(request), key)
+            self._semantic.remember(request, self.normalization_for(request), key, ttl)
 
     async def astore(self, request: CacheRequest, message: AIMessage) -> None:
         """Async `store`."""
@@ -196,7 +196,7 @@ class ResponseCache:
         key, ttl = self.key(request), self.ttl_for(request.task)
         await self._guard.arun("writing", lambda: self.backend.aset(key, value, ttl))
         if self._semantic is not None:
-            await self._semantic.aremember(request, self.normalization_for(request), key)
+            await self._semantic.aremember(request, self.normalization_for(request), key, ttl)
 
     def coalesce(self, request: CacheRequest) -> AbstractContextManager[bool]:
         """Make concurrent identical misses wait for one leader (see module docstring).

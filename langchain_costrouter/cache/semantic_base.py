@@ -8,9 +8,10 @@ Every candidate is re-ranked with its exact vector, so a lookup ranks what it se
 exactly as the exact scan would; the graph only decides which rows are looked at.
 
 A `Base` is immutable: merging builds a new one (`merge`) in the background while
-lookups go on with the old one. It lives in memory or, written by
-`semantic_snapshot`, in a file that every process of the machine maps instead of
-parsing the partition again.
+lookups go on with the old one. A merge leaves out the leading rows whose answers
+expired, so a partition under a TTL shrinks back (their graph is then built anew).
+It lives in memory or, written by `semantic_snapshot`, in a file that every process
+of the machine maps instead of parsing the partition again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from langchain_costrouter.cache.semantic_ann import AnnGraph, ann_available
 from langchain_costrouter.cache.semantic_guard import signature_hash
 from langchain_costrouter.cache.semantic_index import (
     UNIT_TOLERANCE,
+    Expiries,
     Group,
     Matrix,
     RowIds,
@@ -70,6 +72,13 @@ class PackedTexts:
         """These rows followed by ``other``'s."""
         shifted = other.offsets[1:] + self.offsets[-1]
         return PackedTexts(np.concatenate([self.offsets, shifted]), bytes(self.blob) + other.blob)
+
+    def after(self, count: int) -> PackedTexts:
+        """The rows after the first ``count``."""
+        if count <= 0:
+            return self
+        start = int(self.offsets[count])
+        return PackedTexts(self.offsets[count:] - start, bytes(self.blob[start:]))
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ class Base:
     Attributes:
         length: list positions covered; ``last`` is the digest of the value at
             ``length - 1``, which a reader checks against the backend before use.
+        positions, expires: per row, its list position and when its answer expires.
         mapping: the file map the arrays and graphs read from (kept alive with them).
     """
 
@@ -134,6 +144,8 @@ class Base:
     last: str
     texts: PackedTexts
     groups: dict[int, BaseGroup]
+    positions: RowIds
+    expires: Expiries
     mapping: object = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -165,6 +177,8 @@ class Merged:
     last: str
     texts: PackedTexts
     groups: dict[int, MergedGroup]
+    positions: RowIds
+    expires: Expiries
 
     def in_memory(self) -> Base:
         """The base with each group's pieces stacked into one matrix."""
@@ -174,18 +188,21 @@ class Merged:
             )
             for dimension, group in self.groups.items()
         }
-        return Base(self.length, self.last, self.texts, groups)
+        return Base(self.length, self.last, self.texts, groups, self.positions, self.expires)
 
 
-def merge(base: Base | None, tail: Rows, length: int, last: str) -> Merged:
-    """``base`` (None: nothing yet) followed by ``tail``, covering positions up to ``length``.
+def merge(base: Base | None, tail: Rows, length: int, last: str, dead: int = 0) -> Merged:
+    """``base`` (None: nothing yet) followed by ``tail``, covering positions up to ``length``,
+    without the first ``dead`` rows (their answers expired).
 
     The graph of a group is copied and extended, or built once the group is large
-    enough; this is the slow part (about a millisecond per row), so it runs in the
-    background.
+    enough (anew when rows left it); this is the slow part (about a millisecond per
+    row), so it runs in the background.
     """
-    offset = 0 if base is None else len(base)
-    old_groups = {} if base is None else base.groups
+    base_dead = 0 if base is None else min(dead, len(base))
+    tail = tail.after(dead - base_dead)
+    old_groups = {} if base is None else _alive_groups(base, base_dead)
+    offset = 0 if base is None else len(base) - base_dead
     groups = {}
     for dimension in sorted(set(old_groups) | set(tail.groups)):
         old = old_groups.get(dimension)
@@ -199,8 +216,30 @@ def merge(base: Base | None, tail: Rows, length: int, last: str) -> Merged:
         graph = _grown_graph(old, new, len(rows), dimension)
         groups[dimension] = MergedGroup(rows, pieces, signatures, graph)
     packed = PackedTexts.pack(tail.keys, tail.texts)
-    texts = packed if base is None else base.texts.plus(packed)
-    return Merged(length, last, texts, groups)
+    texts = packed if base is None else base.texts.after(base_dead).plus(packed)
+    positions, expires = tail.positions, tail.expires
+    if base is not None:
+        positions = np.concatenate([base.positions[base_dead:], positions])
+        expires = np.concatenate([base.expires[base_dead:], expires])
+    return Merged(length, last, texts, groups, positions, expires)
+
+
+def _alive_groups(base: Base, dead: int) -> dict[int, BaseGroup]:
+    """The base's groups without its first ``dead`` rows (rows renumbered from 0); a
+    group that lost rows loses its graph too (its labels are positions in the group)."""
+    if dead == 0:
+        return base.groups
+    groups = {}
+    for dimension, group in base.groups.items():
+        kept = group.rows >= dead
+        if kept.any():
+            groups[dimension] = BaseGroup(
+                group.rows[kept] - dead,
+                group.matrix[kept],
+                group.signatures[kept],
+                group.graph if kept.all() else None,
+            )
+    return groups
 
 
 def _signatures(tail: Rows, group: Group | None) -> Signatures:

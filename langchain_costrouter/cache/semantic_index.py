@@ -1,8 +1,9 @@
 """Stored semantic entries, and the exact search over the ones a process parsed itself.
 
 A partition is a list in the backend, one JSON line per cached answer: its exact
-key, the user text and the unit vector as base64 float32 (a 1,536-dimension vector
-is 8 KB of text this way, against about 30 KB as JSON numbers). Reading and parsing
+key, the user text, the unit vector as base64 float32 (a 1,536-dimension vector
+is 8 KB of text this way, against about 30 KB as JSON numbers) and, when the answer
+has a TTL, when it expires (so its row leaves the index and the list with it). Reading and parsing
 that list on every lookup made a lookup cost O(entries) in I/O and Python; instead
 each process keeps what it parsed (`Rows`) and, on a lookup, asks the backend only
 for the list's length and the values appended since. Similarity is one matrix-vector
@@ -23,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -36,15 +38,22 @@ Matrix = npt.NDArray[np.float32]
 RowIds = npt.NDArray[np.int64]
 Signatures = npt.NDArray[np.int64]
 Similarities = npt.NDArray[np.float32]
+Expiries = npt.NDArray[np.float64]
 
 UNIT_TOLERANCE = 1e-3
 """How far a stored unit vector's squared length may be from 1 (float32 rounding: ~1e-6)."""
 
 
-def encode_entry(key: str, text: str, vector: list[float]) -> bytes:
-    """The JSON line stored in a partition for one cached answer."""
+def encode_entry(key: str, text: str, vector: list[float], expires: float | None = None) -> bytes:
+    """The JSON line stored in a partition for one cached answer.
+
+    ``expires``: when the answer expires (Unix time), None if it never does.
+    """
     packed = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
-    return json.dumps({"k": key, "t": text, "e": packed}, separators=(",", ":")).encode()
+    fields: dict[str, object] = {"k": key, "t": text, "e": packed}
+    if expires is not None:
+        fields["x"] = round(expires, 3)
+    return json.dumps(fields, separators=(",", ":")).encode()
 
 
 def value_digest(value: bytes) -> str:
@@ -57,6 +66,7 @@ class Entry:
     key: str
     text: str
     vector: Matrix
+    expires: float  # Unix time; infinity for an answer without a TTL (or an older line)
 
 
 def decode_entry(line: bytes) -> Entry | None:
@@ -64,12 +74,14 @@ def decode_entry(line: bytes) -> Entry | None:
     try:
         entry = orjson.loads(line)
         vector = np.frombuffer(base64.b64decode(entry["e"], validate=True), dtype="<f4")
-        key, text = entry["k"], entry["t"]
-    except (ValueError, TypeError, KeyError, binascii.Error):  # orjson's error is a ValueError
-        return None
+        key, text, expires = entry["k"], entry["t"], entry.get("x", math.inf)
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+        return None  # orjson's error is a ValueError; a line that is no object has no get
     if not isinstance(key, str) or not isinstance(text, str) or not _unit_length(vector):
         return None
-    return Entry(key, text, vector.astype(np.float32, copy=False))
+    if isinstance(expires, bool) or not isinstance(expires, int | float) or expires != expires:
+        return None  # not a time (NaN included)
+    return Entry(key, text, vector.astype(np.float32, copy=False), float(expires))
 
 
 def _unit_length(vector: Matrix) -> bool:
@@ -113,15 +125,19 @@ class Rows:
         keys, texts: per row, the exact key the entry points at and its user text.
         groups: by vector dimension, the rows' vectors (entries of another embeddings
             model are compared with their own kind only).
+        positions: per row, its position in the backend's list (what a trim names).
+        expires: per row, when its answer expires (Unix time, infinity for never).
     """
 
     keys: tuple[str, ...]
     texts: tuple[str, ...]
     groups: dict[int, Group]
+    positions: RowIds
+    expires: Expiries
 
     @classmethod
     def empty(cls) -> Rows:
-        return cls((), (), {})
+        return cls((), (), {}, np.zeros(0, np.int64), np.zeros(0, np.float64))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -136,9 +152,11 @@ class Rows:
         """Vector components an exact scan of these rows multiplies."""
         return sum(group.matrix.size for group in self.groups.values())
 
-    def extended(self, lines: list[bytes]) -> Rows:
-        """These rows with the entries among ``lines`` appended (others skipped, said)."""
-        new = [entry for entry in map(decode_entry, lines) if entry is not None]
+    def extended(self, lines: list[tuple[int, bytes]]) -> Rows:
+        """These rows with the entries among ``lines`` (position, value) appended
+        (others skipped, said)."""
+        decoded = [(position, decode_entry(line)) for position, line in lines]
+        new = [(position, entry) for position, entry in decoded if entry is not None]
         if len(new) < len(lines):
             warnings.warn(
                 f"{len(lines) - len(new)} semantic entries could not be read (damaged, or "
@@ -149,8 +167,9 @@ class Rows:
             )
         if not new:
             return self
+        entries = [entry for _, entry in new]
         groups = dict(self.groups)
-        for dimension, added in _groups(new, len(self)).items():
+        for dimension, added in _groups(entries, len(self)).items():
             old = groups.get(dimension)
             if old is not None:  # one copy of the old rows, no Python loop over them
                 added = Group(
@@ -158,17 +177,34 @@ class Rows:
                     np.concatenate([old.matrix, added.matrix]),
                 )
             groups[dimension] = added
-        keys = self.keys + tuple(entry.key for entry in new)
-        return Rows(keys, self.texts + tuple(entry.text for entry in new), groups)
+        return Rows(
+            self.keys + tuple(entry.key for entry in entries),
+            self.texts + tuple(entry.text for entry in entries),
+            groups,
+            np.concatenate([self.positions, np.asarray([p for p, _ in new], np.int64)]),
+            np.concatenate([self.expires, np.asarray([e.expires for e in entries], np.float64)]),
+        )
 
     def after(self, count: int) -> Rows:
-        """The rows after the first ``count`` (once those moved into a base)."""
+        """The rows after the first ``count`` (once those moved into a base, or expired)."""
+        if count <= 0:
+            return self
         groups = {}
         for dimension, group in self.groups.items():
             kept = group.rows >= count
             if kept.any():
                 groups[dimension] = Group(group.rows[kept] - count, group.matrix[kept])
-        return Rows(self.keys[count:], self.texts[count:], groups)
+        return Rows(
+            self.keys[count:],
+            self.texts[count:],
+            groups,
+            self.positions[count:],
+            self.expires[count:],
+        )
+
+    def from_position(self, position: int) -> Rows:
+        """The rows at list positions ``position`` and after."""
+        return self.after(int(np.searchsorted(self.positions, position)))
 
 
 def _groups(entries: list[Entry], first_row: int) -> dict[int, Group]:

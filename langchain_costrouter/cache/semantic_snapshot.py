@@ -6,10 +6,11 @@ asks the backend only for what was appended after the file's ``length``.
 
 Layout: a magic line, the header's size (8 bytes, little endian), the header (JSON,
 validated field by field), then 64-byte aligned blocks of plain little-endian arrays
-(row ids int64, vectors float32, text offsets int64), the texts as JSON and the graphs
-in usearch's format. Nothing is unpickled. The file is written beside its final name
-owner-only (0600), flushed to disk and renamed over it, so a reader sees a whole file
-or the old one, after a power cut too.
+(row ids int64, vectors float32, text offsets int64, each row's list position int64
+and expiry float64), the texts as JSON and the graphs in usearch's format. Nothing is
+unpickled. The file is written beside its final name owner-only (0600), flushed to
+disk and renamed over it, so a reader sees a whole file or the old one, after a power
+cut too.
 
 What it holds is checked before use: every block against the file's size, and, by the
 caller, ``last`` against the backend's list. Every block but the vectors is checked
@@ -49,9 +50,10 @@ _ALIGN = 64
 _MAX_HEADER = 1 << 20
 
 
-FORMAT = 4
+FORMAT = 5
 """Bumped whenever the layout, the digest or the guard's signatures change (3: numbers
-in order, with their sign, operator or currency; 4: number words read as numbers)."""
+in order, with their sign, operator or currency; 4: number words read as numbers;
+5: each row's list position and expiry)."""
 
 
 class SnapshotError(ValueError):
@@ -80,12 +82,14 @@ class _GroupHeader(BaseModel):
 
 class _Header(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal[4]
+    format: Literal[5]
     partition: str
     length: int = Field(ge=0)
     last: str
     text_offsets: _Block
     texts: _Block
+    positions: _Block
+    expires: _Block
     sha256: str  # of every block but the vectors, in `_checked_parts` order
     groups: list[_GroupHeader]
 
@@ -96,6 +100,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
     layout = _Layout()
     text_offsets = layout.block(merged.texts.offsets.nbytes)
     texts = layout.block(len(merged.texts.blob))
+    positions = layout.block(merged.positions.nbytes)
+    expires = layout.block(merged.expires.nbytes)
     groups = [
         _GroupHeader(
             dimensions=dimension,
@@ -109,6 +115,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
     ]
     digest = hashlib.sha256(_buffer(merged.texts.offsets, "<i8"))
     digest.update(merged.texts.blob)
+    digest.update(_buffer(merged.positions, "<i8"))
+    digest.update(_buffer(merged.expires, "<f8"))
     for group, graph in zip(merged.groups.values(), graphs.values(), strict=True):
         digest.update(_buffer(group.rows, "<i8"))
         digest.update(_buffer(group.signatures, "<i8"))
@@ -121,6 +129,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
             last=merged.last,
             text_offsets=text_offsets,
             texts=texts,
+            positions=positions,
+            expires=expires,
             sha256=digest.hexdigest(),
             groups=groups,
         )
@@ -135,6 +145,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
             start = _aligned(out.tell())
             _write_at(out, start + text_offsets.offset, _buffer(merged.texts.offsets, "<i8"))
             _write_at(out, start + texts.offset, merged.texts.blob)
+            _write_at(out, start + positions.offset, _buffer(merged.positions, "<i8"))
+            _write_at(out, start + expires.offset, _buffer(merged.expires, "<f8"))
             for header_group, group in zip(groups, merged.groups.values(), strict=True):
                 _write_at(out, start + header_group.rows.offset, _buffer(group.rows, "<i8"))
                 vectors = (_buffer(piece, "<f4") for piece in group.pieces)
@@ -144,6 +156,7 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
                 graph = graphs[header_group.dimensions]
                 if header_group.graph is not None and graph is not None:
                     _write_at(out, start + header_group.graph.offset, graph)
+            out.truncate(start + layout.end)  # empty blocks at the end lie inside it too
             out.flush()
             os.fsync(out.fileno())  # the data before the rename: never a named, empty file
         os.replace(temporary, path)
@@ -178,13 +191,17 @@ def read_snapshot(path: Path, partition: str) -> Base:
     if not _consistent(offsets, len(blob)):
         raise SnapshotError(f"{path}: the text offsets do not match the texts")
     texts = PackedTexts(offsets.astype(np.int64), blob)
+    positions = _array(view, header.positions, np.dtype("<i8")).astype(np.int64)
+    expires = _array(view, header.expires, np.dtype("<f8")).astype(np.float64)
+    if len(positions) != len(texts) or len(expires) != len(texts):
+        raise SnapshotError(f"{path}: the rows' positions or expiries do not match the texts")
     groups = {g.dimensions: _group(view, g, len(texts), path) for g in header.groups}
-    return Base(header.length, header.last, texts, groups, mapping)
+    return Base(header.length, header.last, texts, groups, positions, expires, mapping)
 
 
 def _checked_parts(view: memoryview, header: _Header) -> list[memoryview]:
     """The blocks the digest covers, in the order `write_snapshot` hashed them."""
-    blocks = [header.text_offsets, header.texts]
+    blocks = [header.text_offsets, header.texts, header.positions, header.expires]
     for group in header.groups:
         blocks += [group.rows, group.signatures]
         blocks += [] if group.graph is None else [group.graph]
@@ -248,7 +265,7 @@ def _header(mapping: mmap.mmap, size: int) -> _Header:
             raise OutdatedSnapshotError("written by an older release") from None
         raise SnapshotError(f"the header is invalid: {error}") from None
     data = _aligned(start + header_size)
-    blocks = [header.text_offsets, header.texts]
+    blocks = [header.text_offsets, header.texts, header.positions, header.expires]
     for group in header.groups:
         blocks += [group.rows, group.vectors, group.signatures]
         blocks += [group.graph] if group.graph else []

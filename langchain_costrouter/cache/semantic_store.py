@@ -10,6 +10,14 @@ position, instead of parsing the whole list. When the rows since the base grow p
 an exact scan's budget, a background thread merges them into a new base (and graph)
 and writes it for the machine's other processes. A query's vector is kept until the
 answer is stored, so a miss followed by a store embeds the prompt once, not twice.
+
+Under a TTL each entry carries its answer's expiry. Expired rows leave the search at
+once, the process's index as `semantic_view` says, and the backend's list on a write:
+once the expired values at its head are `TRIM_AT` or as many as the live ones, the
+writer trims them (`CacheBackend.trim_list`, bounded per call). Positions never move,
+so other processes go on reading only what is new. Only a head is trimmed: an entry
+without a TTL (or written by a release before this one, which stored no expiry) keeps
+the values after it in the list until it goes itself; the search skips them anyway.
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ from langchain_costrouter.errors import BackendUnavailableWarning
 _PENDING_VECTORS = 1024
 # Matches a lookup tries, nearest first, when the nearer ones' answers are gone.
 MATCHES_TRIED = 4
+# Expired values at a list's head that make a write trim them (or as many as the live
+# ones): a trim is a round trip, so not one per write under a steady TTL.
+TRIM_AT = 64
 # Parsed partitions kept per cache, least recently read dropped first (mapped files do
 # not count). A dropped partition is started again from its base.
 _KEPT_BYTES = 256 * 2**20
@@ -109,8 +120,15 @@ class SemanticStore:
         self._keep(text, vector)
         return self.layer.matches(request.task, text, vector, view, MATCHES_TRIED)
 
-    def remember(self, request: CacheRequest, normalization: Normalization, key: str) -> None:
-        """Add the request's vector to its partition, pointing at the exact ``key``."""
+    def remember(
+        self,
+        request: CacheRequest,
+        normalization: Normalization,
+        key: str,
+        ttl: float | None = None,
+    ) -> None:
+        """Add the request's vector to its partition, pointing at the exact ``key``
+        whose answer lives ``ttl`` seconds (None: no expiry); trim expired values."""
         text = self.layer.query_text(request)
         if text is None:
             return
@@ -118,11 +136,16 @@ class SemanticStore:
         if vector is None:
             return
         partition = self.layer.partition(request, normalization)
-        entry = encode_entry(key, text, vector)
+        entry = encode_entry(key, text, vector, _expiry(ttl))
         self.guard.run("writing vectors", self.guard.backend.append, partition, entry)
+        self.guard.run("trimming vectors", self._trim, partition)
 
     async def aremember(
-        self, request: CacheRequest, normalization: Normalization, key: str
+        self,
+        request: CacheRequest,
+        normalization: Normalization,
+        key: str,
+        ttl: float | None = None,
     ) -> None:
         """Async `remember`."""
         text = self.layer.query_text(request)
@@ -132,11 +155,29 @@ class SemanticStore:
         if vector is None:
             return
         partition = self.layer.partition(request, normalization)
-        entry = encode_entry(key, text, vector)
+        entry = encode_entry(key, text, vector, _expiry(ttl))
         backend = self.guard.backend
         await self.guard.arun(
             "writing vectors", lambda: asyncio.to_thread(backend.append, partition, entry)
         )
+        await self.guard.arun("trimming vectors", lambda: asyncio.to_thread(self._trim, partition))
+
+    def _trim(self, partition: str) -> None:
+        """Drop the expired values at the head of the partition's list, when they are
+        many enough to be worth a round trip (`PartitionView.trim_due`)."""
+        with self._lock:
+            known = self._views.get(partition)
+        if known is None:
+            return
+        view = known.pruned(time.time())
+        point = view.trim_due(TRIM_AT)
+        if point is not None:
+            self.guard.backend.trim_list(partition, point)
+            view = view.at_head(point)
+        if view is not known:
+            with self._lock:
+                if self._views.get(partition) is known:  # else another thread replaced it
+                    self._views[partition] = view
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for this store's background merges; False if some still run at ``timeout``.
@@ -154,18 +195,20 @@ class SemanticStore:
     def _read(self, partition: str) -> PartitionView:
         """The partition as this process knows it, brought up to date with what is new.
 
-        One length query when nothing changed; the new values only when some were
-        appended; the whole list again when the backend's list is not the one read
-        before (cleared, trimmed or evicted meanwhile).
+        One query (the list's bounds) when nothing changed; the new values only when
+        some were appended; the whole list again when the backend's list is not the
+        one read before (cleared, trimmed past it or evicted meanwhile). Rows whose
+        answers expired are counted dead; a base half dead is merged anew.
         """
-        length = self.guard.backend.list_length(partition)
+        head, length = self.guard.backend.list_bounds(partition)
         with self._lock:
             known = self._views.get(partition)
         if known is None:
             known = self._adopted(partition)
         if known is None or known.length != length:
             known = self._caught_up(partition, known, length)
-        if known.tail_full():
+        known = known.at_head(head).pruned(time.time())
+        if known.tail_full() or known.compactable():
             self._schedule_merge(partition, known)
         self._remember_view(partition, known)
         return known
@@ -175,8 +218,9 @@ class SemanticStore:
         base = self.home.load(partition)
         if base is None:
             return None
-        lines = self.guard.backend.read_list(partition, base.length - 1) if base.length else []
-        if base.length and (not lines or value_digest(lines[0]) != base.last):
+        backend = self.guard.backend
+        lines = backend.read_positioned(partition, base.length - 1) if base.length else []
+        if base.length and not _continues(lines, base.length, base.last):
             self.home.discard(partition)
             return None
         return PartitionView.of_base(base, lines[1:])
@@ -184,12 +228,13 @@ class SemanticStore:
     def _caught_up(self, partition: str, known: PartitionView | None, length: int) -> PartitionView:
         backend = self.guard.backend
         if known is not None and 0 < known.length < length:
-            lines = backend.read_list(partition, known.length - 1)
-            if lines and value_digest(lines[0]) == known.last:
-                return known.extended(lines[1:], known.length - 1 + len(lines))
+            lines = backend.read_positioned(partition, known.length - 1)
+            if _continues(lines, known.length, known.last):
+                return known.extended(lines[1:], lines[-1][0] + 1)
         if known is not None and known.base is not None and self.home.load(partition) is known.base:
             self.home.discard(partition)  # its list changed under it (a newer file is kept)
-        return PartitionView.read(backend.read_list(partition), length)
+        lines = backend.read_positioned(partition)
+        return PartitionView.read(lines, lines[-1][0] + 1 if lines else length)
 
     def _remember_view(self, partition: str, view: PartitionView) -> None:
         """Keep ``view``; drop the least recently read partitions beyond the byte budget."""
@@ -215,12 +260,12 @@ class SemanticStore:
         try:
             with self.home.claim(partition) as mine:
                 newer = self.home.load(partition)
-                if newer is not None and newer.length > view.base_length:
+                if newer is not None and _newer(newer, view):
                     adopted = self._adopted(partition)
                     if adopted is not None:
                         self._install(partition, adopted)
                 elif mine:
-                    merged = merge(view.base, view.tail, view.length, view.last)
+                    merged = merge(view.base, view.tail, view.length, view.last, view.dead)
                     self._rebase(partition, view, self.home.save(partition, merged))
                 else:
                     with self._lock:
@@ -240,7 +285,7 @@ class SemanticStore:
         with self._lock:
             current = self._views.get(partition)
             if current is not None and current.lineage == merged_from.lineage:
-                self._views[partition] = current.rebased(base, len(merged_from.tail))
+                self._views[partition] = current.rebased(base)
 
     def _install(self, partition: str, view: PartitionView) -> None:
         with self._lock:
@@ -262,6 +307,24 @@ class SemanticStore:
             self._pending[text] = vector
             while len(self._pending) > _PENDING_VECTORS:
                 self._pending.popitem(last=False)
+
+
+def _expiry(ttl: float | None) -> float | None:
+    """When an answer stored now with ``ttl`` expires (Unix time: shared by machines)."""
+    return None if ttl is None else time.time() + ttl
+
+
+def _continues(lines: list[tuple[int, bytes]], length: int, last: str) -> bool:
+    """Whether ``lines`` start with the value a reader saw at ``length - 1``."""
+    return bool(lines) and lines[0][0] == length - 1 and value_digest(lines[0][1]) == last
+
+
+def _newer(base: Base, view: PartitionView) -> bool:
+    """Whether another process's ``base`` is worth adopting: it covers more of the list,
+    or as much with fewer rows (it left out rows that expired)."""
+    if base.length != view.base_length:
+        return base.length > view.base_length
+    return view.base is not None and base is not view.base and len(base) < len(view.base)
 
 
 def _forget_parent_locks() -> None:

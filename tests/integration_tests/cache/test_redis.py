@@ -20,7 +20,7 @@ import redis
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
-from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_cache
+from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_backend, open_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 from tests.server_fixtures import openai_chat
@@ -67,6 +67,29 @@ def test_ttl_expires_in_redis(prefixed_url: str) -> None:
     cache.store(request(), answer())
     time.sleep(0.2)
     assert cache.lookup(request()) is None
+
+
+def test_a_trimmed_list_keeps_its_positions_for_every_reader(
+    prefixed_url: str, redis_url: str
+) -> None:
+    writer, reader = open_backend(prefixed_url)[0], open_backend(prefixed_url)[0]
+    partition = "sem:v2:" + "ab" * 32
+    for i in range(1_203):  # more than two pages of a read
+        writer.append(partition, b"v%d" % i)
+    writer.trim_list(partition, 1_000)
+    writer.trim_list(partition, 600)  # a slower process trimming less: nothing more
+    assert reader.list_bounds(partition) == (1_000, 1_203)
+    assert reader.list_length(partition) == 1_203
+    assert reader.read_positioned(partition, 1_201) == [(1_201, b"v1201"), (1_202, b"v1202")]
+    assert reader.read_positioned(partition, 5)[:1] == [(1_000, b"v1000")]
+    assert len(reader.read_list(partition)) == 203
+    prefix = prefixed_url.split("prefix=")[1]
+    assert redis.Redis.from_url(redis_url).llen(prefix + partition) == 203
+    writer.trim_list(partition, 2_000)  # all of it: the count of trimmed values stays
+    writer.append(partition, b"next")
+    assert reader.read_positioned(partition) == [(1_203, b"next")]
+    writer.clear()  # the count goes too (the fixture checks that no key is left)
+    assert reader.list_bounds(partition) == (0, 0)
 
 
 def test_clear_touches_only_its_prefix(prefixed_url: str, redis_url: str) -> None:

@@ -46,10 +46,14 @@ def _keys(redis_url: str, start: str) -> set[bytes]:
 
 
 def _fill(url: str) -> ResponseCache:
-    """A cache holding one of each kind of key: an answer, a vector list, a lock, a
-    LangChain entry."""
+    """A cache holding one of each kind of key: answers, a vector list and the count of
+    its values trimmed, a lock, a LangChain entry."""
     cache = open_cache(url, semantic=SemanticLayer(BagOfWordsEmbeddings(), threshold=0.8))
+    first = request("How tall is the Eiffel tower?")
+    cache.store(first, answer("330 m"))
     cache.store(request("What is the capital city of France?"), answer("Paris."))
+    assert cache.semantic is not None
+    cache.backend.trim_list(cache.semantic.partition(first, cache.normalization_for(first)), 1)
     assert cache.backend.try_lock(cache.key(request("held")), 60, "token")
     CostRouterLLMCache.from_url(url).update("prompt", "llm", [Generation(text="hello")])
     return cache
@@ -68,7 +72,8 @@ def test_clear_keeps_the_keys_of_a_cache_whose_prefix_extends_its_own(
     everything = _keys(redis_url, base)
     long_keys = _keys(redis_url, base + long)
     own = {"short": everything - long_keys, "long": long_keys}
-    assert len(own["short"]) == len(own["long"]) == 4  # answer, vectors, lock, lc entry
+    # two answers, the vectors and their trimmed count, a lock, a LangChain entry
+    assert len(own["short"]) == len(own["long"]) == 6
     kept = "long" if cleared == "short" else "short"
 
     caches[cleared].clear()

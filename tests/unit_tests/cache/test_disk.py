@@ -244,6 +244,26 @@ def test_lists_are_read_from_a_position_by_every_instance(tmp_path: Path) -> Non
     assert reader.list_length("other") == 0
 
 
+def test_a_trimmed_list_keeps_its_positions_and_frees_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(disk_module, "TRIM_BATCH", 3)  # the work of one call is bounded
+    writer, reader = DiskBackend(tmp_path / "c"), DiskBackend(tmp_path / "c")
+    for i in range(8):
+        writer.append("sem", b"v%d" % i)
+    writer.trim_list("sem", 6)
+    assert reader.list_bounds("sem") == (3, 8)  # three per call: the next call goes on
+    writer.trim_list("sem", 6)
+    assert reader.list_bounds("sem") == (6, 8)
+    assert reader.read_positioned("sem") == [(6, b"v6"), (7, b"v7")]
+    assert reader.read_list("sem", 7) == [b"v7"]
+    with diskcache.Cache(tmp_path / "c") as cache:
+        assert sum(1 for key in cache.iterkeys() if str(key).startswith("sem#")) == 4
+    writer.trim_list("sem", 99)
+    writer.append("sem", b"v8")
+    assert reader.read_positioned("sem") == [(8, b"v8")]
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
 def test_a_fork_waits_for_a_transaction_of_another_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -47,6 +47,23 @@ def test_list_positions_stay_put_when_old_values_are_dropped() -> None:
     assert backend.list_length("l") == 0
 
 
+def test_a_trimmed_list_keeps_its_positions() -> None:
+    backend = MemoryBackend()
+    for value in (b"1", b"2", b"3", b"4"):
+        backend.append("l", value)
+    backend.trim_list("l", 2)
+    assert backend.list_bounds("l") == (2, 4)
+    assert backend.read_positioned("l") == [(2, b"3"), (3, b"4")]
+    assert backend.read_positioned("l", 3) == [(3, b"4")]
+    backend.trim_list("l", 1)  # already gone: nothing more
+    backend.trim_list("l", 9)  # past the end: everything, positions still counted
+    backend.append("l", b"5")
+    assert backend.list_bounds("l") == (4, 5)
+    assert backend.read_positioned("l") == [(4, b"5")]
+    backend.trim_list("absent", 3)
+    assert backend.list_bounds("absent") == (0, 0)
+
+
 def test_max_entries_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_entries"):
         MemoryBackend(max_entries=0)

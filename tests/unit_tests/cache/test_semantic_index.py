@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def test_lines_that_are_not_entries_are_skipped_with_a_warning() -> None:
     good = encode_entry("k", "t", unit(1, 0))
     lines = [b"not json", b'{"k": "x"}', good, b'{"k": "y", "t": "u", "e": ""}']
     with pytest.warns(BackendUnavailableWarning, match="3 semantic entries"):
-        view = PartitionView.read(lines, 4)
+        view = PartitionView.read(list(enumerate(lines)), 4)
     assert view.tail.keys == ("k",)
     assert (view.length, view.entries) == (4, 1)
 
@@ -78,7 +79,7 @@ def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None
         encode_entry("exact", "c", unit(1, 0)),
         encode_entry("other-model", "d", unit(1, 0, 0)),
     ]
-    view = PartitionView.read(lines, 4)
+    view = PartitionView.read(list(enumerate(lines)), 4)
     accepted: list[str] = []
 
     def accept_after_two(text: str) -> bool:
@@ -95,15 +96,41 @@ def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None
 
 def test_candidates_are_the_first_few_accepted_most_similar_first() -> None:
     lines = [encode_entry(f"k{i}", f"t{i}", unit(1, 0.1 * i)) for i in range(8)]
-    view = PartitionView.read(lines, 8)
+    view = PartitionView.read(list(enumerate(lines)), 8)
     found = view.candidates(unit(1, 0), 0.9, lambda text: text != "t1", None, 3)
     assert [c.key for c in found] == ["k0", "k2", "k3"]  # t1 refused, at most 3
     assert found[0].similarity > found[1].similarity > found[2].similarity >= 0.9
     assert view.candidates(unit(1, 0), 0.9, lambda text: False, None, 3) == []
 
 
+def test_expired_rows_are_passed_over_counted_dead_and_trimmed_to_the_first_live() -> None:
+    now = time.time()
+    lines = [
+        encode_entry("gone-1", "a", unit(1, 0), now - 10),
+        b"not an entry",
+        encode_entry("gone-2", "b", unit(1, 0.1), now - 5),
+        encode_entry("live", "c", unit(1, 0.2), now + 60),
+        encode_entry("gone-3", "d", unit(1, 0.05), now - 1),  # expired after a live one
+        encode_entry("lasting", "e", unit(1, 0.3)),  # no TTL
+    ]
+    with pytest.warns(BackendUnavailableWarning):
+        view = PartitionView.read(list(enumerate(lines, 10)), 16)
+    assert (view.head, view.entries, view.trim_point()) == (10, 5, 10)
+    found = view.candidates(unit(1, 0), 0.5, lambda text: True, None, 4)
+    assert [c.key for c in found] == ["live", "lasting"]  # the expired never
+    pruned = view.pruned(now)
+    assert (pruned.dead, pruned.entries) == (2, 3)  # the leading two are dead
+    assert len(pruned.tail) == 5  # kept until half the tail is dead: no copy per lookup
+    assert pruned.trim_point() == 13  # the values before "live" may go from the list
+    assert pruned.pruned(now) is pruned
+    later = pruned.pruned(now + 120)
+    assert later.tail.keys == ("lasting",)  # four of five dead: dropped
+    assert (later.dead, later.entries, later.trim_point()) == (0, 1, 15)  # no TTL: kept
+
+
 def test_rows_after_a_merge_keep_their_vectors() -> None:
-    rows = Rows.empty().extended([encode_entry(f"k{i}", f"t{i}", unit(1, i)) for i in range(4)])
+    lines = [encode_entry(f"k{i}", f"t{i}", unit(1, i)) for i in range(4)]
+    rows = Rows.empty().extended(list(enumerate(lines)))
     rest = rows.after(3)
     assert (rest.keys, rest.texts) == (("k3",), ("t3",))
     assert rest.groups[2].rows.tolist() == [0]
@@ -117,8 +144,8 @@ class CountingBackend(MemoryBackend):
         super().__init__()
         self.values_read = 0
 
-    def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        values = super().read_list(key, start)
+    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
+        values = super().read_positioned(key, start)
         self.values_read += len(values)
         return values
 

@@ -36,8 +36,10 @@ def unit(*values: float) -> list[float]:
 
 def merged(count: int = 5) -> Merged:
     lines = [encode_entry(f"v2:key{i}", f"question {i}?", unit(1, i, 2)) for i in range(count)]
-    lines.append(encode_entry("v2:other", "another model", unit(1, 1)))
-    return merge(None, Rows.empty().extended(lines), len(lines), "digest-of-the-last")
+    lines.append(encode_entry("v2:other", "another model", unit(1, 1), 1_900_000_000.5))
+    return merge(
+        None, Rows.empty().extended(list(enumerate(lines))), len(lines), "digest-of-the-last"
+    )
 
 
 def test_a_written_base_reads_back_identical_and_owner_only(tmp_path: Path) -> None:
@@ -50,6 +52,8 @@ def test_a_written_base_reads_back_identical_and_owner_only(tmp_path: Path) -> N
     assert (base.length, base.last, len(base)) == (6, "digest-of-the-last", 6)
     assert base.texts.row(3) == ("v2:key3", "question 3?")
     assert base.texts.row(5) == ("v2:other", "another model")
+    assert base.positions.tolist() == list(range(6))
+    assert base.expires.tolist() == [math.inf] * 5 + [1_900_000_000.5]
     expected = source.in_memory()
     for dimension, group in expected.groups.items():
         assert np.array_equal(base.groups[dimension].rows, group.rows)
@@ -91,7 +95,7 @@ def graphed(monkeypatch: pytest.MonkeyPatch) -> Merged:
     vectors = rng.standard_normal((300, 64))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     lines = [encode_entry(f"v2:k{i}", f"q {i}", v.tolist()) for i, v in enumerate(vectors)]
-    source = merge(None, Rows.empty().extended(lines), len(lines), "last")
+    source = merge(None, Rows.empty().extended(list(enumerate(lines))), len(lines), "last")
     assert source.groups[64].graph is not None
     return source
 
@@ -104,14 +108,13 @@ def blocks(path: Path) -> dict[str, tuple[int, int]]:
     header = json.loads(data[start : start + size])
     base = -(-(start + size) // 64) * 64
     group = header["groups"][0]
-    return {
-        name: (base + group[name]["offset"], group[name]["size"])
-        for name in ("rows", "signatures", "graph")
-    }
+    found = {name: header[name] for name in ("positions", "expires")}
+    found.update({name: group[name] for name in ("rows", "signatures", "graph")})
+    return {name: (base + block["offset"], block["size"]) for name, block in found.items()}
 
 
 @needs_ann
-@pytest.mark.parametrize("block", ["rows", "signatures", "graph"])
+@pytest.mark.parametrize("block", ["rows", "signatures", "graph", "positions", "expires"])
 def test_a_damaged_block_is_refused_before_it_is_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: str
 ) -> None:
@@ -128,6 +131,42 @@ def test_a_damaged_block_is_refused_before_it_is_used(
     path.write_bytes(bytes(data))
     with pytest.raises(SnapshotError, match="digest"):
         read_snapshot(path, PARTITION)
+
+
+def test_a_merge_leaves_out_the_dead_rows(tmp_path: Path) -> None:
+    source = merged().in_memory()  # five rows of 3 dimensions, then one of 2
+    compacted = merge(source, Rows.empty(), 6, "digest-of-the-last", dead=5)
+    write_snapshot(tmp_path / "p.base", PARTITION, compacted)
+    base = read_snapshot(tmp_path / "p.base", PARTITION)
+    assert (len(base), base.length, list(base.groups)) == (1, 6, [2])
+    assert base.texts.row(0) == ("v2:other", "another model")
+    assert base.positions.tolist() == [5]
+    view = PartitionView.of_base(base, [])
+    found = view.best(unit(1, 1), 0.99, lambda text: True)
+    assert found is not None and found.key == "v2:other"
+    empty = merge(source, Rows.empty(), 6, "digest-of-the-last", dead=6)
+    write_snapshot(tmp_path / "e.base", PARTITION, empty)
+    assert len(read_snapshot(tmp_path / "e.base", PARTITION)) == 0
+
+
+@needs_ann
+def test_a_merge_without_dead_rows_builds_a_new_graph_of_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = graphed(monkeypatch).in_memory()
+    tail = Rows.empty().extended([(300, encode_entry("v2:new", "q new", unit(*range(1, 65))))])
+    compacted = merge(source, tail, 301, "last", dead=200)
+    write_snapshot(tmp_path / "p.base", PARTITION, compacted)
+    base = read_snapshot(tmp_path / "p.base", PARTITION)
+    graph = base.groups[64].graph
+    assert graph is not None and len(graph) == len(base) == 101
+    assert base.positions.tolist() == list(range(200, 301))
+    assert base.texts.row(0) == ("v2:k200", "q 200")
+    view = PartitionView.of_base(base, [])
+    for row in (0, 57, 100):
+        vector = base.groups[64].matrix[row].tolist()
+        found = view.best(vector, 0.999, lambda text: True)
+        assert found is not None and found.key == base.texts.row(row)[0]
 
 
 class _UnreadableGraph:
@@ -149,8 +188,9 @@ def test_a_graph_usearch_cannot_restore_is_a_snapshot_error(
         read_snapshot(tmp_path / "p.base", PARTITION)
 
 
-# 2 and 3: the guard's signatures of numbers changed (3: number words are numbers)
-@pytest.mark.parametrize("older", [1, 2, 3])
+# 2 and 3: the guard's signatures of numbers changed (3: number words are numbers);
+# 4: rows had no list positions and expiries
+@pytest.mark.parametrize("older", [1, 2, 3, 4])
 def test_a_file_of_an_older_format_is_outdated_not_damaged(tmp_path: Path, older: int) -> None:
     path = tmp_path / "p.base"
     write_snapshot(path, PARTITION, merged())

@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import stat
 import struct
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -148,8 +149,8 @@ class CountingDiskBackend(DiskBackend):
 
     values_read = 0
 
-    def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        values = super().read_list(key, start)
+    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
+        values = super().read_positioned(key, start)
         self.values_read += len(values)
         return values
 
@@ -271,3 +272,52 @@ def test_a_base_file_of_an_older_format_is_replaced_without_a_warning(
     text, said = lookup_warned_in_child(f"diskcache://{disk_partition}", 123)
     assert (text, said) == ("Shop 123 opens at nine.", [])
     assert not path.exists()  # removed: the next merge writes the current format
+
+
+class TrimCountingBackend(MemoryBackend):
+    """Records how many times a list is trimmed."""
+
+    trims = 0
+
+    def trim_list(self, key: str, start: int) -> None:
+        self.trims += 1
+        super().trim_list(key, start)
+
+
+def test_under_a_steady_ttl_the_list_keeps_about_its_live_rows() -> None:
+    # The vectors of expired answers stayed for ever: a long-running app's list grew
+    # by one per write. Now writes trim them, in batches, not one round trip per write.
+    backend = TrimCountingBackend(max_entries=50_000)
+    cache = ResponseCache(
+        backend, ttl=0.3, semantic=SemanticLayer(BagOfWordsEmbeddings(64), threshold=0.8)
+    )
+    writes = 400
+    for n in range(writes):
+        question = request(shop_question(n))
+        assert cache.lookup(rephrased(n)) is None
+        cache.store(question, shop_answer(n))
+        time.sleep(0.01)
+    assert cache.lookup(rephrased(writes - 1)) == shop_answer(writes - 1)
+    assert cache.semantic is not None
+    partition = cache.semantic.partition(rephrased(0), cache.normalization_for(rephrased(0)))
+    kept = len(backend.read_list(partition))
+    assert kept < 160, kept  # 400 written: about 30 live ones and a batch of dead ones
+    assert backend.list_length(partition) == writes
+    assert 2 <= backend.trims <= writes // 8, backend.trims
+
+
+async def test_an_async_write_trims_too() -> None:
+    backend = MemoryBackend()
+    cache = ResponseCache(
+        backend, ttl=0.2, semantic=SemanticLayer(BagOfWordsEmbeddings(64), threshold=0.8)
+    )
+    for n in range(10):
+        await cache.astore(request(shop_question(n)), shop_answer(n))
+    assert await cache.alookup(rephrased(3)) == shop_answer(3)
+    time.sleep(0.3)
+    await cache.astore(request(shop_question(10)), shop_answer(10))
+    assert cache.semantic is not None
+    partition = cache.semantic.partition(rephrased(0), cache.normalization_for(rephrased(0)))
+    assert [json.loads(line)["t"] for line in backend.read_list(partition)] == [shop_question(10)]
+    assert await cache.alookup(rephrased(3)) is None
+    assert await cache.alookup(rephrased(10)) == shop_answer(10)
