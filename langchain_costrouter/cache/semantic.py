@@ -19,7 +19,8 @@ re-ranked exactly and go through the same threshold and guard (`semantic_view`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from langchain_core.embeddings import Embeddings
@@ -126,25 +127,24 @@ class SemanticLayer:
         self, task: str, text: str, vector: list[float], view: PartitionView
     ) -> SemanticMatch | None:
         """The most similar stored entry above the threshold that passes the guard."""
-        found = self.matches(task, text, vector, view, 1)
-        return found[0] if found else None
+        return next(self.matches(task, text, vector, view), None)
 
     def matches(
-        self, task: str, text: str, vector: list[float], view: PartitionView, limit: int
-    ) -> list[SemanticMatch]:
-        """Up to ``limit`` stored entries above the threshold that pass the guard, most
-        similar first: the cache serves the first whose answer it still holds."""
+        self, task: str, text: str, vector: list[float], view: PartitionView
+    ) -> Iterator[SemanticMatch]:
+        """The stored entries above the threshold that pass the guard, most similar
+        first, each found when asked for: the cache takes the next only when the
+        previous one's answer is gone."""
         threshold = self.threshold_for(task)
         if threshold is None:
-            return []
+            return
         floor = threshold - _FLOAT32_TOLERANCE
         # With the default guard only entries of the query's signature can be served:
         # the view looks those up directly instead of searching past a crowd of others.
         signature = signature_hash(text) if self.guard is near_miss_guard else None
-        found = view.candidates(
-            vector, floor, lambda cached: self.guard(text, cached), signature, limit
-        )
-        return [SemanticMatch(c.key, min(c.similarity, 1.0), c.text) for c in found]
+        accept = functools.partial(self.guard, text)
+        for found in view.candidates(vector, floor, accept, signature):
+            yield SemanticMatch(found.key, min(found.similarity, 1.0), found.text)
 
 
 def _check_threshold(value: object, name: str) -> None:

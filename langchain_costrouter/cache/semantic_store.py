@@ -23,12 +23,14 @@ the values after it in the list until it goes itself; the search skips them anyw
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import time
 import warnings
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
 
@@ -82,43 +84,44 @@ class SemanticStore:
             self._home = home_for(self.guard.backend)
         return self._home
 
-    def find(self, request: CacheRequest, normalization: Normalization) -> list[SemanticMatch]:
-        """The best stored matches for the request (up to `MATCHES_TRIED`), nearest first.
+    def find(self, request: CacheRequest, normalization: Normalization) -> Iterator[SemanticMatch]:
+        """The best stored matches for the request (up to `MATCHES_TRIED`), nearest
+        first, each searched for when the caller asks for it.
 
         More than one: the nearest entry's answer may have expired or been evicted
         while the next one's, also above the threshold, still answers.
         """
         text = self.layer.query_text(request)
         if text is None:
-            return []
+            return iter(())
         partition = self.layer.partition(request, normalization)
         view = self.guard.run("reading vectors", self._read, partition)
         if not view or not view.entries:
-            return []
+            return iter(())
         vector = self._vector(text) or self._embedder.embed(text)
         if vector is None:
-            return []
+            return iter(())
         self._keep(text, vector)
-        return self.layer.matches(request.task, text, vector, view, MATCHES_TRIED)
+        return itertools.islice(self.layer.matches(request.task, text, vector, view), MATCHES_TRIED)
 
     async def afind(
         self, request: CacheRequest, normalization: Normalization
-    ) -> list[SemanticMatch]:
-        """Async `find`."""
+    ) -> Iterator[SemanticMatch]:
+        """Async `find` (the matches are searched for on the caller's thread)."""
         text = self.layer.query_text(request)
         if text is None:
-            return []
+            return iter(())
         partition = self.layer.partition(request, normalization)
         view = await self.guard.arun(
             "reading vectors", lambda: asyncio.to_thread(self._read, partition)
         )
         if not view or not view.entries:
-            return []
+            return iter(())
         vector = self._vector(text) or await self._embedder.aembed(text)
         if vector is None:
-            return []
+            return iter(())
         self._keep(text, vector)
-        return self.layer.matches(request.task, text, vector, view, MATCHES_TRIED)
+        return itertools.islice(self.layer.matches(request.task, text, vector, view), MATCHES_TRIED)
 
     def remember(
         self,

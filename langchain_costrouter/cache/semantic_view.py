@@ -2,8 +2,8 @@
 
 `candidates` is the whole search: the graph proposes base rows, the exact scan covers
 the rows since the base, every candidate is ranked by its exact similarity, and the
-caller's ``accept`` (the near-miss guard) picks the first few it allows (the caller
-tries them in order, as the nearest one's answer may be gone). When every
+caller's ``accept`` (the near-miss guard) picks the first it allows, and the next
+ones only when asked (the nearest one's answer may be gone). When every
 proposed row was above the floor and rejected, rows further away may still qualify,
 so the graph is asked for four times as many, up to `MAX_PROPOSED`, and past that the
 base is scanned exactly: a crowd of near misses (templated prompts that differ only
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -175,8 +175,7 @@ class PartitionView:
 
         ``signature``: when ``accept`` can only allow texts of this `signature_hash`.
         """
-        found = self.candidates(vector, floor, accept, signature, 1)
-        return found[0] if found else None
+        return next(self.candidates(vector, floor, accept, signature), None)
 
     def candidates(
         self,
@@ -184,14 +183,14 @@ class PartitionView:
         floor: float,
         accept: Callable[[str], bool],
         signature: int | None = None,
-        limit: int = 1,
-    ) -> list[Candidate]:
-        """Up to ``limit`` rows as `best` finds them, most similar first.
+    ) -> Iterator[Candidate]:
+        """The rows `best` finds, most similar first, each found when it is asked for.
 
-        The caller tries them in order: the nearest one's answer may be gone (expired,
-        evicted) while the next one's still answers. Rows beyond the first are those
-        the search ranked anyway: the graph is asked for more only while none is found.
-        Rows whose answers expired are passed over.
+        The caller takes the next one only when the previous one's answer is gone
+        (expired, evicted): ``accept`` runs on the rows up to the one taken, so a
+        crowd of near misses behind a hit costs nothing. Rows after the first are
+        those the search ranked anyway: the graph is asked for more only while none
+        was found. Rows whose answers expired are passed over.
         """
         now = time.time()
         query = np.asarray(vector, dtype=np.float32)
@@ -206,9 +205,12 @@ class PartitionView:
                 similarities, rows, more = group.ranked(query, floor, proposed, signature)
             similarities = np.concatenate([similarities, tail_similarities])
             rows = np.concatenate([rows, tail_rows + self.base_rows])
-            found = self._accepted(similarities, rows, tried, accept, limit, now)
+            found = False
+            for candidate in self._accepted(similarities, rows, tried, accept, now):
+                found = True
+                yield candidate
             if found or not more or proposed is None:
-                return found
+                return
             proposed = proposed * 4 if proposed * 4 <= MAX_PROPOSED else None
 
     def _accepted(
@@ -217,11 +219,9 @@ class PartitionView:
         rows: RowIds,
         tried: set[int],
         accept: Callable[[str], bool],
-        limit: int,
         now: float,
-    ) -> list[Candidate]:
-        """The first ``limit`` live rows, most similar first, that ``accept`` allows."""
-        found: list[Candidate] = []
+    ) -> Iterator[Candidate]:
+        """The live rows, most similar first, that ``accept`` allows."""
         for i in np.argsort(-similarities, kind="stable"):
             row = int(rows[i])
             if row in tried:
@@ -231,10 +231,7 @@ class PartitionView:
                 continue
             key, text = self._row(row)
             if accept(text):
-                found.append(Candidate(float(similarities[i]), key, text))
-                if len(found) == limit:
-                    break
-        return found
+                yield Candidate(float(similarities[i]), key, text)
 
     def _expires(self, row: int) -> float:
         if row < self.base_rows and self.base is not None:

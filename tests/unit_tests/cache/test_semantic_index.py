@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import time
@@ -94,13 +95,23 @@ def test_ranked_orders_by_similarity_and_compares_like_dimensions_only() -> None
     assert view.best(unit(1, 0), 0.5, lambda text: False) is None
 
 
-def test_candidates_are_the_first_few_accepted_most_similar_first() -> None:
+def test_candidates_are_found_one_at_a_time_most_similar_first() -> None:
     lines = [encode_entry(f"k{i}", f"t{i}", unit(1, 0.1 * i)) for i in range(8)]
     view = PartitionView.read(list(enumerate(lines)), 8)
-    found = view.candidates(unit(1, 0), 0.9, lambda text: text != "t1", None, 3)
-    assert [c.key for c in found] == ["k0", "k2", "k3"]  # t1 refused, at most 3
-    assert found[0].similarity > found[1].similarity > found[2].similarity >= 0.9
-    assert view.candidates(unit(1, 0), 0.9, lambda text: False, None, 3) == []
+    asked: list[str] = []
+
+    def accept(text: str) -> bool:
+        asked.append(text)
+        return text != "t1"
+
+    found = view.candidates(unit(1, 0), 0.9, accept)
+    assert next(found).key == "k0"
+    assert asked == ["t0"]  # the rows behind the first are not looked at until asked for
+    rest = list(itertools.islice(found, 2))
+    assert [c.key for c in rest] == ["k2", "k3"]  # t1 refused
+    assert asked == ["t0", "t1", "t2", "t3"]
+    assert rest[0].similarity > rest[1].similarity >= 0.9
+    assert list(view.candidates(unit(1, 0), 0.9, lambda text: False)) == []
 
 
 def test_expired_rows_are_passed_over_counted_dead_and_trimmed_to_the_first_live() -> None:
@@ -116,7 +127,7 @@ def test_expired_rows_are_passed_over_counted_dead_and_trimmed_to_the_first_live
     with pytest.warns(BackendUnavailableWarning):
         view = PartitionView.read(list(enumerate(lines, 10)), 16)
     assert (view.head, view.entries, view.trim_point()) == (10, 5, 10)
-    found = view.candidates(unit(1, 0), 0.5, lambda text: True, None, 4)
+    found = view.candidates(unit(1, 0), 0.5, lambda text: True)
     assert [c.key for c in found] == ["live", "lasting"]  # the expired never
     pruned = view.pruned(now)
     assert (pruned.dead, pruned.entries) == (2, 3)  # the leading two are dead
