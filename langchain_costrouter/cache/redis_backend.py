@@ -34,6 +34,7 @@ from langchain_costrouter.errors import ConfigError
 
 DEFAULT_PREFIX = "costrouter:cache:"
 _LIST_PAGE = 500
+_FIRSTS_KEPT = 10_000
 _CACHE_KEY_TYPES = ("string", "list")
 """The Redis types of the keys this backend writes (`RedisBackend.clear` deletes only these)."""
 
@@ -49,14 +50,6 @@ whose prefix extends this one (``app2v2:...`` under ``app``) and `RedisBackend.c
 leaves it. A new kind of key needs its form here, or clear() leaves it behind (the
 Redis tests' ``prefixed_url`` fixture checks that nothing is left).
 """
-
-_READ_SCRIPT = """
-local first = tonumber(redis.call('GET', KEYS[2]) or '0')
-local index = math.max(tonumber(ARGV[1]) - first, 0)
-return {first + index, redis.call('LRANGE', KEYS[1], index, index + tonumber(ARGV[2]) - 1)}
-"""
-"""A page of a list from a position: the first value's position, and the values (the
-count of trimmed values read with them, so a trim between pages never shifts one)."""
 
 _TRIM_SCRIPT = """
 local first = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -98,7 +91,7 @@ class RedisBackend(CacheBackend):
         self.prefix = prefix
         self._server = _server_identity(url)
         self._client = _client(url, connect_timeout, timeout)
-        self._read_page = self._client.register_script(_READ_SCRIPT)
+        self._firsts: dict[str, int] = {}  # per list, the count of trimmed values last seen
         self._trim = self._client.register_script(_TRIM_SCRIPT)
 
     def get(self, key: str) -> bytes | None:
@@ -179,7 +172,7 @@ class RedisBackend(CacheBackend):
             pipe.get(self.prefix + key + "#start")
             pipe.llen(self.prefix + key)
             first, kept = pipe.execute()
-        start = int(first or 0)
+        start = self._seen(key, int(first or 0))
         return start, start + int(kept)
 
     def read_list(self, key: str, start: int = 0) -> list[bytes]:
@@ -193,14 +186,35 @@ class RedisBackend(CacheBackend):
         pages of `_LIST_PAGE` values keep every reply small.
         """
         values: list[tuple[int, bytes]] = []
-        keys = [self.prefix + key, self.prefix + key + "#start"]
+        first = self._firsts.get(key, 0)
         with _errors():
             while True:
-                first, page = self._read_page(keys=keys, args=[start, _LIST_PAGE])
-                values += enumerate(cast("list[bytes]", page), int(first))
+                actual, page = self._page(key, max(start - first, 0))
+                if max(start - actual, 0) != max(start - first, 0):
+                    first = actual  # trimmed since last seen: that page started elsewhere
+                    continue
+                first = self._seen(key, actual)
+                values += enumerate(page, max(start, first))
                 if len(page) < _LIST_PAGE:
                     return values
-                start = int(first) + len(page)
+                start = max(start, first) + len(page)
+
+    def _page(self, key: str, index: int) -> tuple[int, list[bytes]]:
+        """The count of trimmed values and a page of the list from ``index``, in one
+        MULTI: the count tells which position the page starts at. (Plain LRANGE: a Lua
+        script returning the page took twice as long for the copies it makes.)"""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.get(self.prefix + key + "#start")
+        pipe.lrange(self.prefix + key, index, index + _LIST_PAGE - 1)
+        first, page = pipe.execute()
+        return int(first or 0), cast("list[bytes]", page)
+
+    def _seen(self, key: str, first: int) -> int:
+        """Remember ``key``'s count of trimmed values (the next read guesses with it)."""
+        if len(self._firsts) >= _FIRSTS_KEPT:
+            self._firsts.clear()
+        self._firsts[key] = first
+        return first
 
     def trim_list(self, key: str, start: int) -> None:
         """LTRIM the values before position ``start`` and count them, in one script."""

@@ -76,8 +76,12 @@ def test_a_trimmed_list_keeps_its_positions_for_every_reader(
     partition = "sem:v2:" + "ab" * 32
     for i in range(1_203):  # more than two pages of a read
         writer.append(partition, b"v%d" % i)
+    assert len(reader.read_positioned(partition)) == 1_203  # nothing trimmed, it has seen
     writer.trim_list(partition, 1_000)
     writer.trim_list(partition, 600)  # a slower process trimming less: nothing more
+    # The reader's page starts where its old count of trimmed values says: it sees the
+    # count changed and asks again, never labelling a value with another's position.
+    assert reader.read_positioned(partition, 1_201) == [(1_201, b"v1201"), (1_202, b"v1202")]
     assert reader.list_bounds(partition) == (1_000, 1_203)
     assert reader.list_length(partition) == 1_203
     assert reader.read_positioned(partition, 1_201) == [(1_201, b"v1201"), (1_202, b"v1202")]
