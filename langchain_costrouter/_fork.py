@@ -17,10 +17,14 @@ connection or busy timeout while it is unreachable.
 A writer that queues its writes (the diskcache write-behind) is flushed before the fork,
 and told in the child to forget what the parent queued meanwhile (`flush_before_fork`):
 each write is committed once, by the parent, and the child starts empty.
+
+The garbage collector is paused from the first flush until the locks are released: a
+collection there could run a writer's finalizer, which takes a lock the fork holds.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import weakref
@@ -30,6 +34,8 @@ from typing import Protocol
 
 _writers: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 _held: list[threading.Lock] = []
+_collecting: list[bool] = []
+"""Whether the garbage collector ran before the fork under way (it is paused during it)."""
 
 
 class QueuedWriter(Protocol):
@@ -107,9 +113,13 @@ class ForkGate:
 
 
 def _before_fork() -> None:
+    # No garbage collection until the locks are released: a writer or its owner
+    # collected in between runs a finalizer that commits, and waits for, a lock this
+    # thread holds (seen: a fork hung for ever on a collected cache's queue).
+    _collecting.append(gc.isenabled())
+    gc.disable()
     try:
-        for writer in list(_queued):
-            writer.flush()
+        _flush_queued()
     finally:  # a failed flush is reported by Python; the fork still waits for writes
         locks = [getattr(writer, name) for writer, name in list(_writers.items())]
         for lock in locks:
@@ -117,9 +127,18 @@ def _before_fork() -> None:
             _held.append(lock)
 
 
+def _flush_queued() -> None:
+    """Flush every queued writer; a function of its own, so that no writer is still
+    referenced by the fork's frame (and freed there) once the locks are held."""
+    for writer in list(_queued):
+        writer.flush()
+
+
 def _after_fork_in_parent() -> None:
     while _held:
         _held.pop().release()
+    if _collecting and _collecting.pop():
+        gc.enable()
 
 
 def _after_fork_in_child() -> None:

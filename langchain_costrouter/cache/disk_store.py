@@ -72,10 +72,55 @@ def store_for(directory: Path, settings: dict[str, Any], disk: type) -> Director
 
 
 class DirectoryStore:
-    """The open database, write-behind queue, lock table and presence map of one directory."""
+    """The open database, write-behind queue, lock table and presence map of one directory.
+
+    Freed with the last backend using it, which frees its connections and its writer
+    thread: the writer commits to the `_Database` part, never to the store, so neither
+    the writer's exit finalizers nor its thread keep the store (and its entry in
+    `_STORES`) alive. The store's own finalizer commits what is still queued and stops
+    the thread when it is collected.
+    """
 
     def __init__(self, directory: Path, settings: dict[str, Any], disk: type) -> None:
         """Remember where and how to open; nothing is opened yet."""
+        self.directory = directory
+        self._database = _Database(directory, settings, disk)
+        self.writer = WriteBehind(self._database.commit)
+        weakref.finalize(self, self.writer.close).atexit = False  # the writer's own hook
+
+    @property
+    def locks(self) -> file_locks.RangeLocks | None:
+        """The directory's lock table (None before the database is open, or no flock)."""
+        return self._database.locks
+
+    @property
+    def presence(self) -> PresenceMap | None:
+        """The directory's presence map (None before the database is open, or unusable)."""
+        return self._database.presence
+
+    def cache(self) -> diskcache.Cache:
+        """The open database (opened, and the directory created, on first use)."""
+        return self._database.cache()
+
+    def may_hold(self, key: str) -> bool:
+        """False when the database surely has no entry for ``key`` (see `presence`)."""
+        presence = self._database.presence
+        return presence is None or presence.may_hold(key)
+
+    def close(self) -> None:
+        """Commit pending writes and close this thread's connection (reopened on use)."""
+        self.writer.flush()
+        self._database.close()
+
+
+class _Database:
+    """The directory's diskcache, opened on first use, and the commit of queued writes.
+
+    Apart from `DirectoryStore` because the write-behind queue's finalizers hold its
+    commit until the process exits: holding the store there would keep it for ever.
+    """
+
+    def __init__(self, directory: Path, settings: dict[str, Any], disk: type) -> None:
         self.directory = directory
         self._settings = {**settings, "cull_limit": 0}  # culled every CULL_EVERY writes
         self._disk = disk
@@ -83,29 +128,21 @@ class DirectoryStore:
         self._opening = threading.Lock()
         self.locks: file_locks.RangeLocks | None = None
         self.presence: PresenceMap | None = None
-        self.writer = WriteBehind(self._commit)
         self._writes = 0
 
     def cache(self) -> diskcache.Cache:
-        """The open database (opened, and the directory created, on first use)."""
         if self._cache is None:
             with self._opening:  # the writer thread may get here at the same time
                 if self._cache is None:
                     self._cache = self._create()
         return self._cache
 
-    def may_hold(self, key: str) -> bool:
-        """False when the database surely has no entry for ``key`` (see `presence`)."""
-        presence = self.presence
-        return presence is None or presence.may_hold(key)
-
     def close(self) -> None:
-        """Commit pending writes and close this thread's connection (reopened on use)."""
-        self.writer.flush()
         if self._cache is not None:
             self._cache.close()
 
-    def _commit(self, writes: list[Write]) -> None:
+    def commit(self, writes: list[Write]) -> None:
+        """Store ``writes`` in one transaction (the writer's `Commit`)."""
         try:
             self._commit_now(writes)
         except (sqlite3.Error, OSError, diskcache.Timeout) as error:

@@ -10,9 +10,11 @@ Nothing is lost to the reader in between: `WriteBehind.read` answers reads of va
 not yet committed (read-your-writes for the whole process), and actions queued with
 `after_commit` (releasing a coalescing lock) run only once the writes queued before them
 are committed, so a follower in another process that sees the lock go finds the entry.
-Pending writes are committed by `flush`, `close`, at interpreter exit and at the exit of
-a multiprocessing worker; a process killed outright loses at most its last
-`GATHER_SECONDS` of writes, which for a cache only means a miss.
+Pending writes are committed by `flush`, `close`, when the queue is collected, at
+interpreter exit and at the exit of a multiprocessing worker; a process killed outright
+loses at most its last `GATHER_SECONDS` of writes, which for a cache only means a miss.
+The finalizers hold the queue's parts and its ``commit``, never the queue itself: a
+``commit`` bound to the queue's owner would keep the owner until the process exits.
 
 Across ``fork()`` (`_fork`) each write is committed once, by the process that made it:
 the parent commits its queue before the fork, and the child starts with an empty queue
@@ -118,10 +120,16 @@ class WriteBehind:
         _drain(self._queue, self._lock, self._commit, self.pending)
 
     def close(self) -> None:
-        """Commit what is queued and stop the thread."""
+        """Commit what is queued and stop the thread.
+
+        Also run by the store's finalizer, so possibly by a garbage collection on the
+        writer thread in the middle of a commit, holding ``_lock``: the thread then
+        commits the rest itself on its way out.
+        """
         self._closed = True
         self._wake.set()
-        self.flush()
+        if threading.current_thread() is not self._thread:
+            self.flush()
 
     def _start(self) -> None:
         if self._thread is None:
@@ -147,6 +155,7 @@ class WriteBehind:
                     if not self._queue:
                         self._thread = None
                         return
+        self.flush()  # closed: what `close` left to this thread
 
     def forget_parent(self) -> None:
         """In a forked child: the inherited queue is the parent's to commit; no thread runs.

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +80,42 @@ def test_a_writer_is_not_kept_alive_for_forks() -> None:
     gone = weakref.ref(owner)
     del owner
     assert gone() is None
+
+
+def test_no_collection_runs_while_a_fork_holds_the_writers_locks(tmp_path: Path) -> None:
+    # A cache freed in a reference cycle is collected whenever an allocation triggers
+    # the collector, which may be inside the fork, with its writer's lock held by the
+    # forking thread: its finalizer commits and waited for that lock for ever.
+    code = f"""if True:
+        import gc, json, os
+        from langchain_costrouter import _fork
+        from langchain_costrouter.cache import DiskBackend
+
+        class CollectingLock:  # taken by the fork after the cache's lock
+            def acquire(self):
+                gc.set_threshold(1)  # any allocation now collects, if collection runs
+                [[] for _ in range(100)]
+            def release(self):
+                gc.set_threshold(700)
+
+        class Owner:
+            lock = CollectingLock()
+
+        backend = DiskBackend({str(tmp_path)!r})
+        backend.set("k", b"v", None)
+        backend.cycle = backend  # garbage only the collector frees
+        owner = Owner()
+        _fork.hold_across_fork(owner, "lock")
+        del backend
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        _, status = os.waitpid(child, 0)
+        print(json.dumps(os.waitstatus_to_exitcode(status)))
+    """
+    done = subprocess.run(  # a hang is a timeout here, not a hung test run
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert (done.returncode, done.stdout.split()) == (0, ["0"]), done.stderr
+    with sqlite3.connect(tmp_path / "cache.db") as db:  # committed by the fork, once
+        assert db.execute("SELECT value FROM Cache WHERE key = 'k'").fetchone() == (b"v",)

@@ -82,7 +82,8 @@ def _hold_lock_in_another_process(url: str, name: str) -> subprocess.Popen[str]:
     script = (
         "import sys\n"
         "from langchain_costrouter.cache import open_cache\n"
-        f"assert open_cache({url!r}).backend.try_lock({name!r}, 60, 'other')\n"
+        f"cache = open_cache({url!r})\n"  # kept: a freed cache lets its locks go
+        f"assert cache.backend.try_lock({name!r}, 60, 'other')\n"
         "print('locked', flush=True)\n"
         "sys.stdin.read()\n"
     )
