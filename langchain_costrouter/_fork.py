@@ -16,7 +16,9 @@ connection or busy timeout while it is unreachable.
 
 A writer that queues its writes (the diskcache write-behind) is flushed before the fork,
 and told in the child to forget what the parent queued meanwhile (`flush_before_fork`):
-each write is committed once, by the parent, and the child starts empty.
+each write is committed once, by the parent, and the child starts empty. A writer whose
+queue the parent goes on writing itself (the ledger's) is only told to forget it in the
+child (`forget_parent_in_child`), as the child starts and before it runs anything else.
 
 The garbage collector is paused from the first flush until the locks are released: a
 collection there could run a writer's finalizer, which takes a lock the fork holds.
@@ -38,17 +40,22 @@ _collecting: list[bool] = []
 """Whether the garbage collector ran before the fork under way (it is paused during it)."""
 
 
-class QueuedWriter(Protocol):
-    """A writer whose queue a fork commits first (parent) and empties (child)."""
-
-    def flush(self) -> None:
-        """Commit everything queued, on the calling thread."""
+class ForgetfulWriter(Protocol):
+    """A writer whose queue a fork empties in the child."""
 
     def forget_parent(self) -> None:
         """In the child: drop the inherited queue, start with no thread."""
 
 
+class QueuedWriter(ForgetfulWriter, Protocol):
+    """A writer whose queue a fork commits first (parent) and empties (child)."""
+
+    def flush(self) -> None:
+        """Commit everything queued, on the calling thread."""
+
+
 _queued: weakref.WeakSet[QueuedWriter] = weakref.WeakSet()
+_forgetful: weakref.WeakSet[ForgetfulWriter] = weakref.WeakSet()
 
 
 def hold_across_fork(writer: object, lock_attribute: str) -> None:
@@ -67,6 +74,16 @@ def flush_before_fork(writer: QueuedWriter) -> None:
     forking thread. Only a weak reference to ``writer`` is kept.
     """
     _queued.add(writer)
+    _forgetful.add(writer)
+
+
+def forget_parent_in_child(writer: ForgetfulWriter) -> None:
+    """Call ``writer``'s ``forget_parent`` in each forked child, before it goes on.
+
+    For a writer whose queue the parent writes after the fork as before. Only a weak
+    reference to ``writer`` is kept.
+    """
+    _forgetful.add(writer)
 
 
 class ForkGate:
@@ -135,16 +152,27 @@ def _flush_queued() -> None:
 
 
 def _after_fork_in_parent() -> None:
-    while _held:
-        _held.pop().release()
-    if _collecting and _collecting.pop():
-        gc.enable()
+    _release_held()
+    _resume_collection()
 
 
 def _after_fork_in_child() -> None:
-    _after_fork_in_parent()
-    for writer in list(_queued):
-        writer.forget_parent()
+    _release_held()
+    try:  # before any collection: a finalizer would write what the parent queued
+        for writer in list(_forgetful):
+            writer.forget_parent()
+    finally:
+        _resume_collection()
+
+
+def _release_held() -> None:
+    while _held:
+        _held.pop().release()
+
+
+def _resume_collection() -> None:
+    if _collecting and _collecting.pop():
+        gc.enable()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either

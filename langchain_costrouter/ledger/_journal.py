@@ -3,6 +3,12 @@
 Callers append under `Journal.lock` (one ``write(2)`` each); the background writer
 seals, syncs, truncates and deletes segments. The format and the replay of other
 processes' segments are in `langchain_costrouter.ledger.spool`.
+
+A forked child closes its copies of the parent's segments at once (`forget_in_child`,
+run by the fork): they are the same open files as the parent's, so their locks are the
+parent's, and a child keeping them would keep any other process from replaying the
+parent's rows once the parent is gone. The child's own first segment is made by its
+first append, so a child that records nothing leaves no file.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ class Journal:
         self._spooling = False
         self._unsynced = False
         make_private_dir(directory)
-        self._current = self._open_segment()
+        self._current: _Segment | None = self._open_segment()
+        """The segment appended to; None in a forked child until its first append."""
 
     @property
     def seq(self) -> int:
@@ -59,6 +66,9 @@ class Journal:
         """
         data = spool.encode(items)
         current = self._current
+        if current is None:  # a forked child's first append (the parent may have
+            make_private_dir(self.directory)  # removed the directory on closing)
+            current = self._current = self._open_segment()
         while data:
             written = _syscalls.write(current.fd, data)  # keeps the GIL: see `_syscalls`
             data = data[written:]
@@ -70,7 +80,7 @@ class Journal:
 
     def sync(self) -> None:
         """Make what was appended survive a machine crash (the writer, before each write)."""
-        if self._unsynced:
+        if self._unsynced and self._current is not None:
             self._unsynced = False
             os.fsync(self._current.fd)
 
@@ -79,24 +89,26 @@ class Journal:
         while self._closed and self._closed[0].last_seq <= seq:
             self._drop(self._closed.pop(0))
         with self.lock:
+            current = self._current
+            if current is None:
+                return
             if self._seq == seq:
-                current = self._current
                 os.ftruncate(current.fd, len(self._header))
                 current.size = len(self._header)
-            elif self._current.size >= ROTATE_BYTES:
+            elif current.size >= ROTATE_BYTES:
                 self._seal()
 
     def start_spooling(self) -> None:
         """The database is down: mark this process's segments as spooled rows."""
         with self.lock:
             self._spooling = True
-            for segment in (*self._closed, self._current):
+            for segment in self._segments():
                 self._rename(segment, spool.SPOOLED)
 
     def seal(self) -> int:
         """Close the live segment (if it holds items) so it can be replayed; return its seq."""
         with self.lock:
-            if self._current.size > len(self._header):
+            if self._current is not None and self._current.size > len(self._header):
                 self._seal()
             return self._seq
 
@@ -112,19 +124,20 @@ class Journal:
     def pending_rows(self) -> int:
         """Rows in this process's segments (the spooled ones, while the database is down)."""
         with self.lock:
-            paths = [segment.path for segment in (*self._closed, self._current)]
+            paths = [segment.path for segment in self._segments()]
         return sum(spool.count_rows(path) for path in paths)
 
     def stop_spooling(self) -> None:
         """Everything spooled is written: new segments are live ones again."""
         with self.lock:
             self._spooling = False
-            self._rename(self._current, spool.LIVE)
+            if self._current is not None:
+                self._rename(self._current, spool.LIVE)
 
     def close(self, *, all_written: bool) -> None:
         """Release the segments; delete them when every item is in the database."""
         with self.lock:
-            for segment in (*self._closed, self._current):
+            for segment in self._segments():
                 if all_written or segment.size <= len(self._header):  # nothing to replay
                     segment.path.unlink(missing_ok=True)
                 os.close(segment.fd)
@@ -134,16 +147,27 @@ class Journal:
                 self.directory.rmdir()
 
     def forget_in_child(self) -> None:
-        """A forked child: the parent owns these segments; start a journal of its own."""
-        for segment in (*self._closed, self._current):
+        """A forked child: the parent owns these segments; start a journal of its own.
+
+        Run by the fork, in the child, before anything else runs there.
+        """
+        for segment in self._segments():
             os.close(segment.fd)  # the parent's lock stays: it has the same open file
         self.lock = threading.Lock()
-        self._closed, self._seq, self._spooling = [], 0, False
-        self._current = self._open_segment()
+        self._closed, self._seq, self._spooling, self._unsynced = [], 0, False, False
+        self._current = None
+
+    def _segments(self) -> list[_Segment]:
+        """The closed segments and the live one, oldest first."""
+        current = [] if self._current is None else [self._current]
+        return [*self._closed, *current]
 
     def _seal(self) -> None:
-        os.fsync(self._current.fd)
-        self._closed.append(self._current)
+        current = self._current
+        if current is None:
+            return
+        os.fsync(current.fd)
+        self._closed.append(current)
         self._current = self._open_segment()
 
     def _open_segment(self) -> _Segment:

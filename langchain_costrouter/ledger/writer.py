@@ -9,17 +9,27 @@ journal is then the spool, replayed in order once the database answers (here, or
 next process that opens the ledger), so a database outage never fails, nor loses, the
 user's call. Without a journal (its directory unwritable) rows wait in memory, up to
 ``max_pending``. `close` (also run at interpreter exit) writes what is left.
+
+Across ``fork()`` each row is written once, by the process that recorded it: the child
+forgets the parent's queue and journal as it starts (`forget_parent`, run by `_fork`);
+the parent writes its queue as before (not before the fork: the child never sees it, so
+a fork need not wait for the database). A multiprocessing worker drops the exit hooks it
+inherited and leaves with ``os._exit()``, so `close` is registered again in each one: it
+writes its rows before it is reaped. A bare ``os.fork()`` child ending with
+``os._exit()`` leaves its rows in its journal, for the next process that flushes.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import multiprocessing.util
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 
-from langchain_costrouter import _fork, _syscalls
+from langchain_costrouter import _fork
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger._journal import Journal
@@ -74,15 +84,15 @@ class BatchWriter:
         self._spooling = False
         self._recover = journal is not None  # other processes' spools, on the first drain
         self._thread: threading.Thread | None = None
-        self._pid = _syscalls.pid()
         _fork.hold_across_fork(self, "_drain_lock")
+        _fork.forget_parent_in_child(self)
+        self._watch_worker_exit()
+        multiprocessing.util.register_after_fork(self, BatchWriter._watch_worker_exit)
         if journal is not None and len(spool.segments(journal.directory)) > 1:
             self._start()  # rows of a process that is gone: write them without waiting for a call
 
     def submit(self, rows: Iterable[Item]) -> None:
         """Journal and queue rows; never blocks on the database, never raises."""
-        if self._pid != _syscalls.pid():
-            self._reset_in_child()
         if self._thread is None:
             self._start()
         journal = self._journal
@@ -95,8 +105,6 @@ class BatchWriter:
 
     def flush(self) -> int:
         """Write pending rows on the calling thread; return how many are still pending."""
-        if self._pid != _syscalls.pid():
-            self._reset_in_child()
         with self._drain_lock:
             self._recover = self._journal is not None  # ended processes' spools too
             self._drain()
@@ -114,7 +122,7 @@ class BatchWriter:
             thread.join()
         pending = self.flush()
         journal, self._journal = self._journal, None
-        if journal is not None and self._pid == _syscalls.pid():
+        if journal is not None:
             if pending:
                 self._warn(
                     f"{pending} rows wait in the spool at {journal.directory}: the database "
@@ -147,10 +155,13 @@ class BatchWriter:
             )
             self._thread.start()
 
-    def _reset_in_child(self) -> None:
-        # A forked child inherits the parent's pending rows (the parent writes them),
-        # locks possibly held by the parent's writer thread, and no thread at all.
-        self._pid = _syscalls.pid()
+    def forget_parent(self) -> None:
+        """In a forked child: the inherited rows are the parent's to write; no thread runs.
+
+        Called by `_fork` before anything else runs in the child. ``_drain_lock`` was
+        held across the fork (so no write was under way); the other locks may have
+        been held by the parent's threads, so all are new.
+        """
         self._queue.clear()
         self._retry = []
         self._drain_lock = threading.Lock()
@@ -162,6 +173,15 @@ class BatchWriter:
             self._journal.forget_in_child()
         if self._after_fork is not None:
             self._after_fork()
+
+    def _watch_worker_exit(self) -> None:
+        """Close at a multiprocessing worker's exit, which skips atexit hooks.
+
+        Run here and again in each multiprocessing child, after it dropped the
+        finalizers inherited from its parent. Holds the writer weakly: a writer whose
+        ledger is collected was closed then.
+        """
+        multiprocessing.util.Finalize(self, _close_if_alive, (weakref.ref(self),), exitpriority=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -263,3 +283,9 @@ class BatchWriter:
 
     def _warn(self, message: str) -> None:
         warnings.warn(f"Ledger {self._where}: {message}", BackendUnavailableWarning, stacklevel=2)
+
+
+def _close_if_alive(writer: weakref.ref[BatchWriter]) -> None:
+    alive = writer()
+    if alive is not None:
+        alive.close()
