@@ -1,12 +1,26 @@
-"""Forking while another thread of the test process is inside a SQLite transaction."""
+"""Forking in tests: while another thread is inside a SQLite transaction, and
+multiprocessing children of the fork start method (as workers on Linux are made)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+FORK = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+"""The fork context, or None where the platform has no fork()."""
+
+
+def run_forked(target: Callable[[], None]) -> int:
+    """Run ``target`` in a multiprocessing child of the fork context; its exit code."""
+    assert FORK is not None
+    child = FORK.Process(target=target)
+    child.start()
+    child.join(30)
+    return child.exitcode if child.exitcode is not None else -1
 
 
 def forked_child_can_write(

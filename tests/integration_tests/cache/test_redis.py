@@ -8,7 +8,6 @@ import stat
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from multiprocessing import get_context
@@ -38,16 +37,6 @@ from tests.unit_tests.cache.support import (
 )
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def prefixed_url(redis_url: str) -> Iterator[str]:
-    """A Redis URL with a prefix of its own; only that prefix is flushed afterwards."""
-    prefix = f"costrouter-test:{uuid.uuid4().hex}:"
-    url = f"{redis_url}?prefix={prefix}"
-    yield url
-    open_cache(url).clear()
-    assert not redis.Redis.from_url(redis_url).keys(prefix + "*")
 
 
 def test_entries_are_json_under_the_prefix_with_expiry(prefixed_url: str, redis_url: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import multiprocessing
 import random
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -42,16 +41,6 @@ from tests.unit_tests.cache.support import (
 
 pytestmark = pytest.mark.services
 SIZE = 2048  # 1,000 rows are past an exact scan: processes merge while others append
-
-
-@pytest.fixture
-def prefixed_url(redis_url: str) -> Iterator[str]:
-    """A Redis URL with a prefix of its own; only that prefix is removed afterwards."""
-    prefix = f"costrouter-test:{uuid.uuid4().hex}:"
-    url = f"{redis_url}?prefix={prefix}"
-    yield url
-    open_cache(url).clear()
-    assert not redis.Redis.from_url(redis_url).keys(prefix + "*")
 
 
 @pytest.fixture(params=["redis", "diskcache"])

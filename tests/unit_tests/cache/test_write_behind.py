@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import time
@@ -13,10 +12,10 @@ import pytest
 
 from langchain_costrouter.cache import DiskBackend
 from langchain_costrouter.cache.write_behind import Write, WriteBehind
+from tests.fork_support import run_forked
 from tests.fresh_python import fresh_python
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
-FORK = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
 
 
 def stored(directory: Path, key: str) -> bytes | None:
@@ -42,15 +41,6 @@ def logged_commit(log: Path) -> Callable[[list[Write]], None]:
 def commits(log: Path) -> list[tuple[int, str]]:
     lines = log.read_text().split() if log.exists() else []
     return [(int(pid), key) for pid, key in zip(lines[::2], lines[1::2], strict=True)]
-
-
-def run_forked(target: Callable[[], None]) -> int:
-    """Run ``target`` in a multiprocessing child of the fork context; its exit code."""
-    assert FORK is not None
-    child = FORK.Process(target=target)
-    child.start()
-    child.join(30)
-    return child.exitcode if child.exitcode is not None else -1
 
 
 def test_a_forked_workers_entries_are_on_disk_when_it_is_reaped(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sqlite3
@@ -10,7 +9,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,10 +18,10 @@ import pytest
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import LedgerRow, SQLLedger, spool, sql
 from langchain_costrouter.ledger.rows import PendingCall
+from tests.fork_support import FORK, run_forked
 from tests.unit_tests.ledger.support import sample_rows
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
-FORK = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
 
 
 def rows_of(prefix: str) -> list[LedgerRow]:
@@ -77,15 +76,6 @@ def settled(ledger: SQLLedger) -> SQLLedger:
     ledger.add([])
     time.sleep(0.3)
     return ledger
-
-
-def run_forked(target: Callable[[], None]) -> int:
-    """Run ``target`` in a multiprocessing child of the fork context; its exit code."""
-    assert FORK is not None
-    child = FORK.Process(target=target)
-    child.start()
-    child.join(30)
-    return child.exitcode if child.exitcode is not None else -1
 
 
 def test_rows_queued_before_a_fork_are_written_once_by_the_parent(
