@@ -27,10 +27,11 @@ collection there could run a writer's finalizer, which takes a lock the fork hol
 from __future__ import annotations
 
 import gc
+import multiprocessing.util
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -84,6 +85,23 @@ def forget_parent_in_child(writer: ForgetfulWriter) -> None:
     reference to ``writer`` is kept.
     """
     _forgetful.add(writer)
+
+
+def run_at_worker_exit(owner: object, action: Callable[[], object]) -> None:
+    """Run ``action`` at this process's exit and at the exit of each multiprocessing
+    worker forked from it, while ``owner`` lives.
+
+    A multiprocessing worker (fork start method) drops the exit finalizers it inherited
+    and leaves with ``os._exit()``, running only the ones registered since: so the
+    finalizer is registered again in each worker, after the fork. ``action`` must not
+    hold ``owner`` (only a weak reference to it is kept, so the owner can be collected).
+    """
+    _finalize_at_exit(owner, action)
+    multiprocessing.util.register_after_fork(owner, lambda alive: _finalize_at_exit(alive, action))
+
+
+def _finalize_at_exit(owner: object, action: Callable[[], object]) -> None:
+    multiprocessing.util.Finalize(owner, action, exitpriority=10)
 
 
 class ForkGate:

@@ -30,7 +30,6 @@ the cache's ``close()``).
 from __future__ import annotations
 
 import collections
-import multiprocessing.util
 import threading
 import time
 import warnings
@@ -87,8 +86,7 @@ class WriteBehind:
         self._at_exit = weakref.finalize(
             self, _drain, self._queue, self._lock, commit, self.pending
         )
-        self._watch_worker_exit()
-        multiprocessing.util.register_after_fork(self, WriteBehind._watch_worker_exit)
+        _fork.run_at_worker_exit(self, self._at_exit)
 
     def write(self, key: str, value: bytes, ttl: float | None) -> None:
         """Queue a write; readers of this process see it at once (`read`)."""
@@ -169,14 +167,6 @@ class WriteBehind:
         self._life = threading.Lock()
         self._wake = threading.Event()
         self._thread = None
-
-    def _watch_worker_exit(self) -> None:
-        """Commit at a multiprocessing worker's exit, which skips atexit hooks.
-
-        Run here and again in each multiprocessing child, after it dropped the
-        finalizers inherited from its parent.
-        """
-        multiprocessing.util.Finalize(self, self._at_exit, exitpriority=10)
 
 
 def _drain(

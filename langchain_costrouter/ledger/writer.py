@@ -22,8 +22,8 @@ writes its rows before it is reaped. A bare ``os.fork()`` child ending with
 from __future__ import annotations
 
 import collections
+import functools
 import logging
-import multiprocessing.util
 import threading
 import warnings
 import weakref
@@ -86,8 +86,7 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
         _fork.hold_across_fork(self, "_drain_lock")
         _fork.forget_parent_in_child(self)
-        self._watch_worker_exit()
-        multiprocessing.util.register_after_fork(self, BatchWriter._watch_worker_exit)
+        _fork.run_at_worker_exit(self, functools.partial(_close_if_alive, weakref.ref(self)))
         if journal is not None and len(spool.segments(journal.directory)) > 1:
             self._start()  # rows of a process that is gone: write them without waiting for a call
 
@@ -173,15 +172,6 @@ class BatchWriter:
             self._journal.forget_in_child()
         if self._after_fork is not None:
             self._after_fork()
-
-    def _watch_worker_exit(self) -> None:
-        """Close at a multiprocessing worker's exit, which skips atexit hooks.
-
-        Run here and again in each multiprocessing child, after it dropped the
-        finalizers inherited from its parent. Holds the writer weakly: a writer whose
-        ledger is collected was closed then.
-        """
-        multiprocessing.util.Finalize(self, _close_if_alive, (weakref.ref(self),), exitpriority=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():
