@@ -9,9 +9,9 @@ additionally closes with the chunk that carries usage, ``model_name`` and the re
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
@@ -19,14 +19,13 @@ from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.tools import BaseTool
+from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, PrivateAttr
 
-from langchain_costrouter import tokens
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
 from langchain_costrouter.config import checked_router_kwargs, in_config_file, load_router_kwargs
 from langchain_costrouter.errors import ConfigError, InvalidRequestError
+from langchain_costrouter.router._capabilities import RouterCapabilities
 from langchain_costrouter.router._children import (
     chat_result,
     content_chunk,
@@ -44,14 +43,8 @@ from langchain_costrouter.router._request import (
     with_run_metadata,
     with_task,
 )
-from langchain_costrouter.router._settings import RouterSettings
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
-from langchain_costrouter.router._tools import (
-    STRUCTURED_METHODS,
-    openai_tools,
-    structured_runnable,
-)
 from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
 from langchain_costrouter.routes import (
     ROUTER_LLM_TYPE,
@@ -61,7 +54,7 @@ from langchain_costrouter.routes import (
 )
 
 
-class RoutedChatModel(RouterSettings):
+class RoutedChatModel(RouterCapabilities):
     """Route each call by task label to a table of chat models, cheapest tier first.
 
     Example:
@@ -75,7 +68,8 @@ class RoutedChatModel(RouterSettings):
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, ignored_types=(Presigned,))
-    # The fields, with what each means: `_settings.RouterSettings`.
+    # The fields, with what each means: `_settings.RouterSettings`; tools, structured
+    # output and token counting: `_capabilities.RouterCapabilities`.
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -296,59 +290,6 @@ class RoutedChatModel(RouterSettings):
         request.trace = parts.telemetry.begin(request, streaming)
         io = RouterIO(request, stages.cache, stages.cascade.budgets.gate, streaming=streaming)
         return serve(request, stages), io
-
-    # -- tools and structured output
-
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools in OpenAI format; each child re-binds them in its own dialect.
-
-        ``strict=True`` (as ``ChatOpenAI.bind_tools`` takes it) goes into the tools.
-        """
-        if tool_choice is not None:
-            kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=openai_tools(tools, kwargs.pop("strict", None)), **kwargs)
-
-    def with_structured_output(
-        self,
-        schema: dict[str, Any] | type,
-        *,
-        include_raw: bool = False,
-        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
-        strict: bool | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, Any]:
-        """Structured output by tool calling, JSON mode or JSON schema, as asked
-        (``strict`` too, in each of them)."""
-        if method not in STRUCTURED_METHODS:
-            raise InvalidRequestError(
-                f"with_structured_output(method={method!r}) is not a method: use one of "
-                f"{', '.join(STRUCTURED_METHODS)}."
-            )
-        if kwargs:
-            raise ValueError(f"Received unsupported arguments {kwargs}")
-        return structured_runnable(
-            self, schema, method=method, include_raw=include_raw, strict=strict
-        )
-
-    # -- offline token counting (tiktoken cl100k_base; exact counts come from usage)
-
-    def get_token_ids(self, text: str) -> list[int]:
-        return tokens.encoding().encode(text, disallowed_special=())
-
-    def get_num_tokens(self, text: str) -> int:
-        return tokens.count_text(text)
-
-    def get_num_tokens_from_messages(
-        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
-    ) -> int:
-        extra = sum(tokens.count_text(str(tool)) for tool in openai_tools(tools or []))
-        return tokens.count_messages(messages) + extra
 
 
 def _closing_chunks(message: AIMessage, streamed: bool) -> Iterator[ChatGenerationChunk]:
