@@ -8,6 +8,7 @@ items in the input are still two items with two ids and two results.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -25,9 +26,17 @@ class BatchItem:
     tokens: int  # tokens its prompt entry costs
 
 
+_ITEM_ID = re.compile(r"i\d+")
+
+
 def item_id(index: int) -> str:
     """Short ids keep the per-item overhead of a batch to a couple of tokens."""
     return f"i{index}"
+
+
+def is_item_id(key: str) -> bool:
+    """Whether an answer's key is shaped like an item id (another key is only a note)."""
+    return _ITEM_ID.fullmatch(key) is not None
 
 
 def entry(id_: str, payload: str | dict[str, Any]) -> dict[str, Any]:

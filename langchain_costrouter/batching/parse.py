@@ -4,7 +4,9 @@ Parsing is forgiving about the wrapping (markdown fences, prose around the JSON,
 object under a single key such as ``"results"``, or a list of ``{"id", "answer"}``
 objects) and strict about the content: an id that is missing, repeated, or whose value
 the schema rejects is a failure of that item only, so the other items of the batch
-keep their answers and only the failures are sent again.
+keep their answers and only the failures are sent again. An answer under an id that was
+never asked (``i3`` for items ``i0``-``i2``) means the model numbered the items its own
+way, so any of its answers may sit under a neighbour's id: the whole batch is sent again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_costrouter.batching.items import is_item_id
 from langchain_costrouter.batching.schema import ItemSchema
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
@@ -94,7 +97,19 @@ def answer_pairs(data: Any, ids: Sequence[str]) -> list[tuple[str, Any]]:
 
 
 def judge(pairs: list[tuple[str, Any]], ids: Sequence[str], schema: ItemSchema) -> BatchVerdict:
-    """Check each expected id: present exactly once and valid against the schema."""
+    """Check each expected id: present exactly once and valid against the schema.
+
+    Ids never asked void the batch's answers, except around a lone item: its own id
+    cannot hold a neighbour's answer (a model obeying ids written inside an item answers
+    them besides it).
+    """
+    stray = sorted({id_ for id_, _ in pairs if is_item_id(id_)} - set(ids))
+    if stray and len(ids) > 1:
+        reason = (
+            f"the answer holds ids never asked ({', '.join(stray[:5])}): the model numbered "
+            "the items its own way, so any answer may belong to another item"
+        )
+        return BatchVerdict(failures=dict.fromkeys(ids, reason))
     counts = Counter(id_ for id_, _ in pairs)
     answers = dict(pairs)
     verdict = BatchVerdict()
@@ -112,7 +127,7 @@ def judge(pairs: list[tuple[str, Any]], ids: Sequence[str], schema: ItemSchema) 
 
 
 def parse_answer(text: str, ids: Sequence[str], schema: ItemSchema) -> BatchVerdict:
-    """Parse one batch answer; answers under ids not in ``ids`` are ignored."""
+    """Parse one batch answer into accepted values and per-id failures (see `judge`)."""
     try:
         data = extract_json(text)
     except ValueError as error:

@@ -25,7 +25,7 @@ def test_markdown_fences_and_prose_are_stripped() -> None:
 
 
 def test_missing_duplicated_and_invalid_ids_fail_alone() -> None:
-    verdict = parse_answer('{"i0": "spam", "i1": "ham", "i1": "spam", "i9": "ham"}', IDS, LABELS)
+    verdict = parse_answer('{"i0": "spam", "i1": "ham", "i1": "spam"}', IDS, LABELS)
     assert verdict.values == {"i0": "spam"}
     assert "answered 2 times" in verdict.failures["i1"]
     assert "no answer" in verdict.failures["i2"]
@@ -69,3 +69,24 @@ def test_free_text_must_still_be_strings() -> None:
     verdict = parse_answer('{"i0": "a summary", "i1": 7, "i2": ""}', IDS, TextSchema())
     assert verdict.values == {"i0": "a summary", "i2": ""}
     assert "expected a string" in verdict.failures["i1"]
+
+
+def test_an_id_never_asked_fails_the_whole_batch() -> None:
+    """Asked i0-i2, answered i1-i3: the model numbered the items wrong, so every answer
+    may sit under a neighbour's id; none is trusted, all are sent again."""
+    shifted = '{"i0": "ham", "i1": "spam", "i2": "ham", "i3": "spam"}'
+    verdict = parse_answer(shifted, IDS, LABELS)
+    assert verdict.values == {}
+    assert set(verdict.failures) == set(IDS)
+    assert all("ids never asked (i3)" in reason for reason in verdict.failures.values())
+    listed = '[{"id": "i0", "label": "ham"}, {"id": "i1", "label": "spam"}, {"id": "i7", "x": 1}]'
+    assert parse_answer(listed, ["i0", "i1"], LABELS).values == {}
+
+
+def test_keys_that_are_not_ids_and_extra_ids_around_a_lone_item_are_harmless() -> None:
+    """A note beside the answers says nothing about numbering; a lone item's own id
+    cannot hold a neighbour's answer (a model that obeys ids written inside the item
+    answers them besides it)."""
+    noted = '{"i0": "spam", "i1": "ham", "i2": "ham", "note": "done"}'
+    assert parse_answer(noted, IDS, LABELS).values == {"i0": "spam", "i1": "ham", "i2": "ham"}
+    assert parse_answer('{"i4": "spam", "i0": "ham"}', ["i4"], LABELS).values == {"i4": "spam"}

@@ -62,6 +62,24 @@ def test_misbehaving_model_still_gives_every_item_one_result() -> None:
     assert batch_sizes(model) == [5, 2, 1, 1]
 
 
+def test_answers_shifted_onto_ids_never_asked_are_not_assigned_to_neighbours() -> None:
+    """A model that numbers from i1 puts every answer one id too far: the shift is seen
+    (i3 was never asked), and no item keeps its neighbour's label."""
+
+    def off_by_one(items: list[tuple[str, Any]]) -> str:
+        if len(items) == 1:
+            return honest(items)
+        shifted = {f"i{int(id_[1:]) + 1}": label_by_keyword(item) for id_, item in items}
+        return json.dumps({items[0][0]: "ham", **shifted})
+
+    mails = ["Buy a", "hello", "Buy b"]
+    model = batch_model(off_by_one)
+    results = batch_classify(mails, LABELS, model=model)
+    assert [r.value for r in results] == ["spam", "ham", "spam"]
+    assert all(r.ok for r in results)
+    assert batch_sizes(model)[0] == 3
+
+
 def test_mapping_items_and_pydantic_free_text_schema() -> None:
     def shout(items: list[tuple[str, Any]]) -> str:
         return json.dumps({id_: item["subject"].upper() for id_, item in items})
