@@ -119,6 +119,11 @@ def _run_lines(report: dict[str, Any]) -> list[str]:
         f"answered {report['answered']} questions, spent ${report['spent_usd']:.6f} in "
         f"{report['provider_calls']} calls (ledger {report['ledger']}, purpose eval)"
     ]
+    if report["reused_answers"]:
+        lines.append(
+            f"reused {report['reused_answers']} answers an earlier run paid for "
+            "(kept until their question's line is written)"
+        )
     if report["cut_by_max_output_tokens"]:
         lines.append(
             f"{report['cut_by_max_output_tokens']} questions have an answer cut at "

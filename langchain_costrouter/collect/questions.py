@@ -17,7 +17,7 @@ wrong one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_costrouter.calibration.run import record_messages
+from langchain_costrouter.collect.answers import KeptAnswers
 from langchain_costrouter.collect.calls import Answer, Caller
 from langchain_costrouter.collect.output import CUT_KEY, SCORER_KEY
 from langchain_costrouter.collect.prompts import Prompt
@@ -65,12 +66,12 @@ class Asker:
     models: Sequence[str]
     strongest: str
     scorer: Scorer
+    kept: KeptAnswers | None = None
+    """Answers earlier runs paid for, taken instead of calling again; new ones are kept."""
 
     async def answer(self, question: Question) -> OutcomeRecord:
         """Every model's answer and score to ``question``, as one outcomes record."""
-        answers = await asyncio.gather(
-            *(self.caller.ask(model, question.messages) for model in self.models)
-        )
+        answers = await _all(self._ask(model, question) for model in self.models)
         by_model = {answer.model: answer for answer in answers}
         scores, replies = await self._scores(question, by_model)
         prompt = question.prompt
@@ -92,6 +93,15 @@ class Asker:
             prompt.id, self.task, prompt.messages, outcomes, prompt.reference, extra
         )
 
+    async def _ask(self, model: str, question: Question) -> Answer:
+        prompt = question.prompt
+        if self.kept is not None and (kept := self.kept.get(prompt.id, prompt.messages, model)):
+            return kept
+        answer = await self.caller.ask(model, question.messages)
+        if self.kept is not None:
+            self.kept.add(prompt.id, prompt.messages, answer)
+        return answer
+
     async def _scores(
         self, question: Question, answers: dict[str, Answer]
     ) -> tuple[dict[str, float], Sequence[Answer]]:
@@ -106,11 +116,9 @@ class Asker:
     async def _graded(
         self, question: Question, answers: dict[str, Answer], reference: str
     ) -> tuple[dict[str, float], Sequence[Answer]]:
-        replies = await asyncio.gather(
-            *(
-                self._judge(graded_prompt(question.messages, a.text, reference))
-                for a in answers.values()
-            )
+        replies = await _all(
+            self._judge(graded_prompt(question.messages, a.text, reference))
+            for a in answers.values()
         )
         scores = {
             model: graded_score(reply.text) for model, reply in zip(answers, replies, strict=True)
@@ -123,12 +131,8 @@ class Asker:
         yardstick = answers[self.strongest].text
         others = [model for model in answers if model != self.strongest]
         prompts = [pairwise_prompts(question.messages, answers[m].text, yardstick) for m in others]
-        replies = await asyncio.gather(
-            *(
-                self._judge(p)
-                for pair in prompts
-                for p in (pair.candidate_first, pair.yardstick_first)
-            )
+        replies = await _all(
+            self._judge(p) for pair in prompts for p in (pair.candidate_first, pair.yardstick_first)
         )
         scores: dict[str, float | None] = {self.strongest: 1.0}
         for index, model in enumerate(others):
@@ -140,6 +144,20 @@ class Asker:
         judge = self.scorer.judge_model
         assert judge is not None
         return await self.caller.ask(judge, messages)
+
+
+async def _all(calls: Iterable[Coroutine[Any, Any, Answer]]) -> list[Answer]:
+    """Every call's answer; a failure is raised only once every other call has ended.
+
+    A question is one unit of the run: the spend cap settles it, and the run ends, when
+    it returns. Raising at the first failure would leave the others running unowned,
+    paid but outside the cap, and cancelled half-way when the run ends.
+    """
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [result for result in results if not isinstance(result, BaseException)]
 
 
 def _checked(question: Question, scores: dict[str, float | None]) -> dict[str, float]:

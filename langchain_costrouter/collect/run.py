@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter.chat_model import RoutedChatModel
+from langchain_costrouter.collect.answers import KeptAnswers, answers_path
 from langchain_costrouter.collect.calls import Caller, CallLimits
 from langchain_costrouter.collect.estimate import Estimate, QuestionCost, SpendCap, estimate_run
 from langchain_costrouter.collect.output import OutcomesWriter, finished_questions
@@ -78,16 +80,28 @@ def collect(options: CollectOptions) -> dict[str, Any]:
     done = len(prompts) - len(pending)
     report = _plan(options, len(prompts), done, estimate, costs.strongest)
     report["dropped_partial_line"] = finished.dropped_partial_line
-    if options.dry_run or not pending:
+    if options.dry_run:
         return report
+    if not pending:
+        answers_path(options.out).unlink(missing_ok=True)  # kept for lines written since
+        return report
+    return {**report, **_collect_pending(options, router, pending, costs)}
+
+
+def _collect_pending(
+    options: CollectOptions, router: RoutedChatModel, pending: list[Question], costs: QuestionCost
+) -> dict[str, Any]:
+    """Answer the questions not in ``--out`` yet; what the run did and spent."""
     caller = Caller(router, options.task, options.limits)
-    asker = Asker(caller, options.task, options.models, costs.strongest, scorer)
     cap = SpendCap(options.max_cost_usd)
-    with closing(OutcomesWriter(options.out)) as writer:
+    with closing(OutcomesWriter(options.out)) as writer, closing(KeptAnswers(options.out)) as kept:
+        asker = Asker(caller, options.task, options.models, costs.strongest, costs.scorer, kept)
         result = _run(run_questions(pending, asker, costs, cap, writer))
+        if result.answered == len(pending):
+            kept.discard()
     ledger = router.ledger_store
     ledger.flush()
-    return {**report, **_figures(result, caller), "ledger": ledger.url}
+    return {**_figures(result, caller), "reused_answers": kept.reused, "ledger": ledger.url}
 
 
 def _run(work: Coroutine[Any, Any, RunResult]) -> RunResult:
