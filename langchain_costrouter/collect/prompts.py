@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter.collect.output import CUT_KEY, SCORER_KEY
 from langchain_costrouter.errors import OutcomesFormatError
 from langchain_costrouter.outcomes import parse_messages
 from langchain_costrouter.scoring import Scorer
 
-_RESERVED = frozenset({"task", "outcomes"})
-"""Keys of an outcomes line that ``collect`` writes itself."""
+_RESERVED = frozenset({"task", "outcomes", "version", "judge", SCORER_KEY, CUT_KEY})
+"""Keys of an outcomes line that ``collect`` writes itself (or the reader checks): a
+prompt's own would be overwritten, or make the line one calibrate refuses."""
 
 
 @dataclass(frozen=True)

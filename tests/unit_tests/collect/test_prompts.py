@@ -46,6 +46,16 @@ def test_a_bad_line_is_named_with_its_number(tmp_path: Path, line: object, messa
         read_prompts(path, parse_scorer("numeric"))
 
 
+@pytest.mark.parametrize("key", ["version", "scorer", "judge", "cut_by_max_output_tokens"])
+def test_keys_collect_writes_on_a_line_are_refused_in_a_prompt(tmp_path: Path, key: str) -> None:
+    """Copied to the outcomes line, a prompt's "version": "v2" made the line one that
+    calibrate (and the re-run's resume check) refused; a "scorer" or "judge" of its own
+    was silently overwritten by collect's."""
+    line = {"id": "a", "messages": QUESTION, "reference": "4", key: "v2"}
+    with pytest.raises(OutcomesFormatError, match=f"p.jsonl:1: .*'{key}'.*written by collect"):
+        read_prompts(write(tmp_path / "p.jsonl", line), parse_scorer("numeric"))
+
+
 def test_duplicate_ids_and_empty_files_are_refused(tmp_path: Path) -> None:
     line = {"id": "a", "messages": QUESTION}
     with pytest.raises(OutcomesFormatError, match="duplicate id 'a'"):
