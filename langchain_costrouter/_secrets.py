@@ -70,6 +70,18 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+@functools.lru_cache(maxsize=256)  # one per deployment: a breaker's transitions repeat it
+def shown_breaker_key(key: str) -> str:
+    """A circuit breaker's key (``provider|endpoint|model``, see
+    `langchain_costrouter.routes.Deployment`) as a metric may carry it: the endpoint is a
+    base URL, which may hold a proxy's password or an ``api-key`` option."""
+    provider, _, rest = key.partition("|")
+    endpoint, _, model = rest.rpartition("|")
+    if not endpoint:
+        return key
+    return f"{provider}|{redacted(shown_url(endpoint))}|{model}"
+
+
 def error_text(error: BaseException, model: object, limit: int = 300) -> str:
     """A provider's error as messages, spans and stored rows may show it: ``str(error)``
     without ``model``'s credentials or anything shaped like a key, cut to ``limit``."""

@@ -15,7 +15,8 @@
   lever, read from the record, so they add up to what the ledger says.
 - ``costrouter.calls`` by task and status, ``costrouter.cache.hits`` / ``.misses``,
   ``costrouter.escalations``, ``costrouter.breaker.transitions`` by deployment and new
-  state, and the ``costrouter.budget.remaining`` gauge (USD) by budget and scope.
+  state (its endpoint's credentials masked), and the ``costrouter.budget.remaining``
+  gauge (USD) by budget and scope.
 
 The counters are observable (asynchronous) counters over `tally.Tally` sums: readers
 see cumulative sums per attribute set, as from synchronous counters, at a dict update
@@ -32,6 +33,7 @@ from typing import Any, NamedTuple, Protocol
 
 from opentelemetry.metrics import Meter, MeterProvider
 
+from langchain_costrouter._secrets import shown_breaker_key
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
@@ -202,7 +204,7 @@ class Instruments:
 
     def breaker_changed(self, key: str, state: str) -> None:
         """A circuit breaker changed state (``open``, ``half_open``, ``closed``)."""
-        self.breakers.add(1, (key, state))
+        self.breakers.add(1, (shown_breaker_key(key), state))
 
     def budget_remaining(self, standings: Iterable[BudgetStanding]) -> None:
         """Record what each budget has left (`BudgetGate.status`'s answer)."""

@@ -13,6 +13,7 @@ from langchain_costrouter._secrets import (
     is_secret_name,
     redacted,
     secret_values,
+    shown_breaker_key,
     shown_url,
     url_passwords_masked,
 )
@@ -145,3 +146,16 @@ def test_a_driver_message_quoting_a_url_has_its_password_masked() -> None:
     masked = url_passwords_masked(text)
     assert "hunter2" not in masked and ":pw@" not in masked
     assert "postgresql://app:***@db:5432/x" in masked and "redis://:***@h" in masked
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("openai|https://u:pw-0123@proxy/v1|gpt-4o", "openai|https://u:***@proxy/v1|gpt-4o"),
+        ("azure|https://h/v1?api-key=k-0123|gpt-4o", "azure|https://h/v1?api-key=***|gpt-4o"),
+        ("gemini|https://h/v1?key=AIza" + "x" * 24 + "|g", "gemini|https://h/v1?key=***|g"),
+        ("anthropic||claude-3-5-haiku", "anthropic||claude-3-5-haiku"),  # no base URL
+    ],
+)
+def test_a_breaker_key_is_shown_without_its_endpoint_s_credentials(key: str, shown: str) -> None:
+    assert shown_breaker_key(key) == shown

@@ -465,3 +465,28 @@ def test_the_budget_gauge_is_the_limit_less_what_was_spent(
     windows = {key: p.attributes["costrouter.budget.window"] for key, p in gauge.items()}
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", windows["everyone", "all"])  # a day
     assert re.fullmatch(r"\d{4}-\d{2}", windows["tenants", "tenant=acme"])  # a month
+
+
+def test_a_credential_in_a_base_url_stays_out_of_the_breaker_metric(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    """The breaker key holds the child's base URL, which may carry a proxy's password or
+    an ``api-key`` option: the metric names the deployment with them masked."""
+    password, token = "proxy-pass-0123456789", "az-key-9876543210"
+    url = dead_url().replace("http://", f"http://team:{password}@") + f"?api-key={token}"
+    dead_child = ChatOpenAI(model="gpt-4o-mini", base_url=url, api_key="t", max_retries=0)
+    dead = Deployment.of(dead_child)
+    healthy = Deployment.of(_child(openai_server, "gpt-4o-mini"))
+    router = _router(
+        otel,
+        openai_server,
+        routes={"chat": Route(tiers=(Tier(deployments=(dead, healthy)),))},
+        breakers=CircuitBreakers(failure_threshold=1, cooldown=60.0),
+        retry=RetryPolicy(max_retries=0),
+    )
+    router.invoke("hello")  # the dead one fails: its breaker opens
+    (point,) = otel.points("costrouter.breaker.transitions")
+    shown = point.attributes["costrouter.breaker"]
+    assert password not in shown and token not in shown, shown
+    assert shown.startswith("openai|http://team:***@127.0.0.1:") and shown.endswith("|gpt-4o-mini")
+    assert "api-key=***" in shown
