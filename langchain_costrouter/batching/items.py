@@ -3,6 +3,10 @@
 The id is derived from the item's position in the input list (``i0``, ``i1``, ...), so
 it never depends on the item's text and stays the same through every re-send; two equal
 items in the input are still two items with two ids and two results.
+
+An item no provider can take (not text or a mapping, a value JSON cannot hold, a lone
+surrogate) is refused here, naming the item, before any batch is paid for: sent, it
+would fail every item of its batch.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
+
+from langchain_costrouter.errors import InvalidRequestError
 
 Item: TypeAlias = str | Mapping[str, Any]
 
@@ -49,13 +55,33 @@ def entry_json(id_: str, payload: str | dict[str, Any]) -> str:
     return json.dumps(entry(id_, payload), ensure_ascii=False)
 
 
-def as_payload(item: Item) -> str | dict[str, Any]:
+def as_payload(index: int, item: Item) -> str | dict[str, Any]:
     """Keep text as text; copy a mapping so the caller's object is never shared."""
     if isinstance(item, str):
         return item
     if isinstance(item, Mapping):
         return dict(item)
-    raise TypeError(f"an item must be a str or a mapping, got {type(item).__name__}")
+    raise TypeError(f"item {index} must be a str or a mapping, got {type(item).__name__}")
+
+
+def checked_entry_json(index: int, id_: str, payload: str | dict[str, Any]) -> str:
+    """`entry_json`, or an error naming the item when no provider could be sent it."""
+    try:
+        text = entry_json(id_, payload)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"item {index} is not JSON ({error}): convert its values to str, numbers, "
+            "bools, None, lists or mappings with str keys before batching"
+        ) from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequestError(
+            f"item {index} has a lone surrogate {text[error.start]!r}, which no provider "
+            "accepts. Fix how the text was decoded (e.g. bytes.decode('utf-8', "
+            "errors='replace')) before batching it."
+        ) from None
+    return text
 
 
 def canonical_text(payload: str | dict[str, Any]) -> str:
@@ -69,8 +95,8 @@ def to_batch_items(items: Sequence[Item], count_tokens: Callable[[str], int]) ->
     """Give every input item its id and token size, in input order."""
     batch_items = []
     for index, item in enumerate(items):
-        payload = as_payload(item)
+        payload = as_payload(index, item)
         id_ = item_id(index)
-        tokens = count_tokens(entry_json(id_, payload))
+        tokens = count_tokens(checked_entry_json(index, id_, payload))
         batch_items.append(BatchItem(index, id_, payload, tokens))
     return batch_items

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from langchain_costrouter.batching import ItemBatcher, LabelSchema, batch_classify
 from langchain_costrouter.batching.runnable import abatch_classify
 from langchain_costrouter.batching.testing import batch_responder, request_items
+from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer, Reply
 
 LABELS = ["spam", "ham"]
@@ -209,3 +210,15 @@ def test_a_malformed_provider_answer_is_a_per_item_error_not_a_crash(
     results = batch_classify(items, LABELS, model=chat, max_items=4, max_concurrency=1)
     assert [r.ok for r in results] == [False] * 4 + [True] * 4
     assert all("provider error JSONDecodeError" in (r.error or "") for r in results[:4])
+
+
+def test_a_lone_surrogate_is_refused_before_any_batch_is_paid_for(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    """ChatOpenAI's client cannot encode a lone surrogate (UnicodeEncodeError, after the
+    batches before it were paid for); the batcher names the item before sending any."""
+    openai_server.set_responder(batch_responder(label_of))
+    items = [f"mail {i}" for i in range(6)] + ["bad \ud800 bytes"]
+    with pytest.raises(InvalidRequestError, match="item 6 "):
+        batch_classify(items, LABELS, model=chat, max_items=2, max_concurrency=1)
+    assert openai_server.request_count() == 0

@@ -15,6 +15,7 @@ from langchain_core.prompt_values import StringPromptValue
 
 from langchain_costrouter.batching import InMemoryItemCache, ItemBatcher, batch_classify
 from langchain_costrouter.batching.runnable import abatch_classify
+from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.testing.models import ScriptedChatModel
 from tests.unit_tests.batching.fake_models import (
     batch_model,
@@ -180,4 +181,25 @@ def test_one_mapping_or_a_prompt_is_refused_not_read_as_a_list_of_items(wrong: A
     batcher = ItemBatcher(model, "Classify.", LABELS)
     with pytest.raises(TypeError, match="list of items"):
         batcher.invoke(wrong)
+    assert model.seen == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["caf\udce9 menu", {"subject": "hi", "body": ["x", "\ud800"]}], ids=["text", "mapping"]
+)
+def test_an_item_with_a_lone_surrogate_is_refused_before_any_call(bad: Any) -> None:
+    """No provider takes a lone surrogate: sent, it fails the whole batch (a router refuses
+    the prompt, ChatOpenAI's client raises UnicodeEncodeError), its neighbours with it."""
+    model = batch_model()
+    with pytest.raises(InvalidRequestError, match=r"item 1 .*lone surrogate.*errors='replace'"):
+        batch_classify(["Buy now", bad, "hello"], LABELS, model=model)
+    assert model.seen == []
+
+
+def test_items_that_are_not_json_name_the_item_and_the_fix() -> None:
+    model = batch_model()
+    with pytest.raises(TypeError, match=r"item 2 .*not JSON.*set.*convert"):
+        batch_classify(["a", {"b": 1}, {"tags": {"x"}}], LABELS, model=model)
+    with pytest.raises(TypeError, match=r"item 1 must be a str or a mapping, got int"):
+        batch_classify(["a", 7], LABELS, model=model)  # type: ignore[list-item]
     assert model.seen == []
