@@ -10,7 +10,9 @@ round trip, and each process learns it within its first calls. An answer longer 
 the bound settles at its real cost, so spend can pass a limit by at most that one
 answer's excess. A deployment seen answering past its cap (a server that ignores
 ``max_completion_tokens``) loses the cap's trust: its calls reserve at least the learned
-bound from then on, as if uncapped.
+bound from then on, as if uncapped. A prompt's images, audio and files count by their
+provider's rules (budgets/media.py): text alone would leave an image-heavy call's
+reservation short of its bill by thousands of tokens.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import threading
 from decimal import Decimal
 from typing import Protocol
 
-from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
 
+from langchain_costrouter.budgets.media import NO_MEDIA, MediaTokens
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.pricing import PriceTable
 
@@ -66,17 +69,26 @@ class WorstCase:
         self._lock = threading.Lock()
 
     def usd(
-        self, deployment: PricedDeployment, prompt_tokens: int, output_cap: int | None
+        self,
+        deployment: PricedDeployment,
+        prompt_tokens: int,
+        output_cap: int | None,
+        media: MediaTokens = NO_MEDIA,
     ) -> Decimal:
-        """Dollars to reserve for one attempt on ``deployment``.
+        """Dollars to reserve for one attempt on ``deployment``; ``media`` are the
+        prompt's non-text tokens (`budgets.media.media_tokens`), on top of
+        ``prompt_tokens``, its audio at the model's audio price where it has one.
 
         Raises:
             ConfigError: the deployment's model has no price, so no budget can hold it.
         """
         output = self.output_tokens(deployment.label, output_cap)
+        prompt = prompt_tokens + media.total
         usage = UsageMetadata(
-            input_tokens=prompt_tokens, output_tokens=output, total_tokens=prompt_tokens + output
+            input_tokens=prompt, output_tokens=output, total_tokens=prompt + output
         )
+        if media.audio:
+            usage["input_token_details"] = InputTokenDetails(audio=media.audio)
         priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
         if priced.cost_usd is None:
             raise ConfigError(

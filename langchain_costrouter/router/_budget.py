@@ -25,6 +25,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.budgets import Gate, RateGrant, Reservation, Settlement, WorstCase
+from langchain_costrouter.budgets.media import MediaTokens, media_tokens
 from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._request import Request
@@ -65,7 +66,9 @@ def hold(
     Raises:
         BudgetExhaustedError: a budget refused, and none lets the call be downgraded.
     """
-    worst = budgets.worst_case.usd(deployment, request.prompt_tokens, cap)
+    worst = budgets.worst_case.usd(
+        deployment, request.prompt_tokens, cap, _media(request, deployment)
+    )
     held = yield Reserve(deployment, worst)
     if isinstance(held, BudgetExhaustedError):
         return (yield from _downgrade(request, budgets, deployment, held, cap))
@@ -93,14 +96,19 @@ def _rate_slot(
 ) -> Generator[Step, Any, str | None]:
     """Take the deployment's rate-limit slot, waiting for it if that fits; else why not."""
     bound = cap or budgets.worst_case.output_bound(deployment.label)
-    grant: RateGrant = yield AcquireRate(
-        deployment, request.prompt_tokens + bound, budgets.max_wait
-    )
+    prompt = request.prompt_tokens + _media(request, deployment).total
+    grant: RateGrant = yield AcquireRate(deployment, prompt + bound, budgets.max_wait)
     if not grant.granted:
         return f"rate limit (a {grant.wait_seconds:.1f} s wait)"
     if grant.wait_seconds > 0:
         yield Sleep(grant.wait_seconds)
     return None
+
+
+def _media(request: Request, deployment: Deployment) -> MediaTokens:
+    """The prompt's images, audio and files in ``deployment``'s tokens: its words alone
+    (`Request.prompt_tokens`) leave them out, by thousands of tokens per image."""
+    return media_tokens(request.messages, deployment.priced_as, deployment.provider)
 
 
 def settle(
@@ -181,7 +189,7 @@ def _downgrade(
         raise refusal
     by_label = {d.label: d for d in request.route.deployments}
     options = tuple(
-        (label, budgets.worst_case.usd(d, request.prompt_tokens, cap))
+        (label, budgets.worst_case.usd(d, request.prompt_tokens, cap, _media(request, d)))
         for label, d in by_label.items()
     )
     chosen = yield Downgrade(options)
