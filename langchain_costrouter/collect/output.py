@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import OutcomeRecord, parse_record
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 SCORER_KEY = "scorer"
 """The line's key naming the ``--score`` that scored it."""
@@ -93,6 +99,30 @@ def _checked(
             "give another --out, or the same --task, --models and --score to resume"
         )
     return record
+
+
+@contextmanager
+def only_run(path: Path) -> Iterator[None]:
+    """Hold ``path`` for this run: a second run on it is refused while this one lives.
+
+    Two runs on one ``--out`` would both ask every question not yet written, pay for
+    each twice and write every id twice (which calibrate refuses). The lock (``flock``
+    on the file itself) ends with the process, so a killed run leaves none behind.
+    Windows has no ``flock``: there, nothing stops a second run.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(
+                    f"another costrouter collect is writing --out {path}; wait for it to "
+                    "end (a re-run then continues where it stopped), or give another --out"
+                ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 class OutcomesWriter:

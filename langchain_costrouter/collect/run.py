@@ -23,7 +23,7 @@ from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.collect.answers import KeptAnswers, answers_path
 from langchain_costrouter.collect.calls import Caller, CallLimits
 from langchain_costrouter.collect.estimate import Estimate, QuestionCost, SpendCap, estimate_run
-from langchain_costrouter.collect.output import OutcomesWriter, finished_questions
+from langchain_costrouter.collect.output import OutcomesWriter, finished_questions, only_run
 from langchain_costrouter.collect.prompts import read_prompts
 from langchain_costrouter.collect.questions import Asker, Question
 from langchain_costrouter.collect.runner import RunResult, run_questions
@@ -54,6 +54,14 @@ class CollectOptions:
 
 def collect(options: CollectOptions) -> dict[str, Any]:
     """Run (or with ``dry_run`` only estimate) the collection; the report as JSON-ready data."""
+    if options.dry_run:
+        return _collect(options)
+    with only_run(options.out):
+        return _collect(options)
+
+
+def _collect(options: CollectOptions) -> dict[str, Any]:
+    """`collect` once ``--out`` is this run's alone (a dry run writes nothing to hold)."""
     if len(set(options.models)) != len(options.models) or not options.models:
         raise ConfigError(f"--models needs distinct model names, got {list(options.models)}")
     scorer = parse_scorer(options.score)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ import pytest
 
 from langchain_costrouter.cli import main
 from langchain_costrouter.ledger import open_ledger
+from langchain_costrouter.outcomes import read_outcomes
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
 from langchain_costrouter.testing.evals import SumsResponder, sum_prompts
 from tests.integration_tests.collect.support import _api_key, write_config, write_lines
@@ -27,13 +31,15 @@ class Files:
         self.out = tmp_path / "outcomes.jsonl"
         self.ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
 
-    def collect(self, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, Any]:
-        args = [
+    def args(self, *extra: str) -> list[str]:
+        return [
             "collect", str(self.prompts), "--config", str(self.config), "--task", "math",
             "--models", "weak,strong", "--score", "numeric", "--out", str(self.out),
-            "--ledger", self.ledger, "--json", *extra,
+            "--ledger", self.ledger, *extra,
         ]  # fmt: skip
-        code = main(args)
+
+    def collect(self, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, Any]:
+        code = main(self.args("--json", *extra))
         return code, json.loads(capsys.readouterr().out)
 
     def ledger_spend(self) -> tuple[Decimal, list[str]]:
@@ -102,3 +108,26 @@ def test_answers_kept_for_a_question_changed_since_are_not_reused(
     code, report = files.collect(capsys)
     assert openai_server.request_count("strong") == 2
     assert code == 0 and report["reused_answers"] == 0
+
+
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
+    files: Files, openai_server: LocalOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs on one --out (a second terminal, a retried CI job) both asked every
+    question not yet written: each was paid twice and --out held every id twice, which
+    calibrate refuses ('duplicate id')."""
+    write_lines(files.prompts, sum_prompts(2, seed=1, references=True))
+    openai_server.set_latency(0.5)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "langchain_costrouter", *files.args("--concurrency", "1")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while openai_server.request_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert main(files.args()) == 2
+    assert "another costrouter collect is writing" in capsys.readouterr().err
+    assert first.wait(60) == 0, first.stderr.read() if first.stderr else None
+    assert openai_server.request_count() == 2 * 2
+    assert sorted(r.id for r in read_outcomes(files.out)) == ["sum-1-0", "sum-1-1"]
