@@ -12,6 +12,7 @@ they were sent ("Incorrect API key provided: sk-...").
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -105,12 +106,17 @@ _PASSWORD_IN_URL = re.compile(r"(\w[\w+.-]*://[^\s:/@]*:)[^\s@]+@")
 
 
 def secret_values(model: object) -> list[str]:
-    """The credentials a chat model holds: its secret fields (``api_key``) and the values
-    of credential-named headers or options in its mappings (``default_headers``)."""
+    """The credentials a chat model holds: its secret fields (``api_key``), a key it reads
+    from the environment at request time (a config file's model holds
+    `langchain_costrouter.config_models.EnvAPIKey`, a callable naming its ``env_var``),
+    and the values of credential-named headers or options in its mappings
+    (``default_headers``)."""
     found: list[str] = []
     for value in getattr(model, "__dict__", {}).values():
         if isinstance(value, SecretStr | SecretBytes):
             found.append(_plain(value.get_secret_value()))
+        elif callable(value) and isinstance(env_var := getattr(value, "env_var", None), str):
+            found.append(os.environ.get(env_var, ""))
         elif isinstance(value, Mapping):
             found.extend(
                 _plain(item)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from langchain_costrouter import ConfigError, MissingAPIKeyError, RoutedChatModel
-from langchain_costrouter.testing import LocalOpenAIServer, Reply
+from langchain_costrouter.errors import ProviderError
+from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
 
 CONFIG = """
 [router]
@@ -63,6 +64,23 @@ def test_config_routes_over_http_and_escalates(
     assert record["attempts"][1]["price_source"] == "price_map"  # big = gpt-4o in genai-prices
     assert openai_server.request_count() == 2
     assert "sk-test-secret" not in repr(router) and "sk-test-secret" not in str(router.asdict())
+
+
+def test_a_key_the_provider_echoes_is_masked_for_a_config_file_s_model(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file's model holds its key as the environment variable's name (read at request
+    time), not as a SecretStr; an OpenAI-compatible server that echoes the key it got
+    still has it masked in the error (no key shape to catch it: a Groq-style gsk_ key)."""
+    key = "gsk_local0123456789abcdef"
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", key)
+    router = RoutedChatModel.from_config(
+        _write(tmp_path, CONFIG.format(base_url=openai_server.base_url))
+    )
+    openai_server.script([Fault("400", message=f"Invalid API Key: {key}")])
+    with pytest.raises(ProviderError) as raised:
+        router.invoke("hello")
+    assert "Invalid API Key: ***" in str(raised.value) and key not in str(raised.value)
 
 
 def test_missing_api_key_is_reported_at_first_use_by_name(
