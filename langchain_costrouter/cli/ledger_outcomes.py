@@ -16,11 +16,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.engine import sqlite_path
+from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 from langchain_costrouter.outcomes import OutcomeRecord, write_outcomes
 from langchain_costrouter.shadow.outcomes import shadow_outcomes
-from langchain_costrouter.shadow.store import ShadowStore
+from langchain_costrouter.shadow.rows import SampleRow
+from langchain_costrouter.shadow.store import ShadowStore, samples_table_exists
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)([dhw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -63,20 +68,39 @@ def _records(url: str, task: str, since: datetime | None) -> list[OutcomeRecord]
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise ConfigError(f"--from-ledger: no database at {path}")
-    store = ShadowStore(url)
-    try:
-        found = shadow_outcomes(store.read_samples(task=task, since=since), task)
-    finally:
-        store.close()
+    found = shadow_outcomes(_samples(url, task, since), task)
     notes = ", ".join(f"{count} {reason}" for reason, count in sorted(found.left_out.items()))
     if not found.records:
         raise ConfigError(
-            f"--from-ledger {store.url}: no usable shadow outcomes of task {task!r}"
+            f"--from-ledger {shown_url(url)}: no usable shadow outcomes of task {task!r}"
             + (f" (left out: {notes})" if notes else " (no samples)")
         )
     if notes:
         print(f"shadow samples left out: {notes}", file=sys.stderr)
     return list(found.records)
+
+
+def _samples(url: str, task: str, since: datetime | None) -> list[SampleRow]:
+    """The task's shadow samples; nothing is created in a database that holds none."""
+    try:
+        if not samples_table_exists(url):
+            raise ConfigError(
+                f"--from-ledger {shown_url(url)}: no usable shadow outcomes of task {task!r} "
+                f"(no table {DEFAULT_TABLE_PREFIX}shadow_samples: pass the database a "
+                "router with shadow evaluation writes to)"
+            )
+        store = ShadowStore(url)
+        try:
+            return store.read_samples(task=task, since=since)
+        finally:
+            store.close()
+    except SQLAlchemyError as error:  # down, or not a database at all
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise ConfigError(
+            f"--from-ledger: cannot read the database {shown_url(url)} "
+            f"({type(error).__name__}: {reason}); check that the database is up and that "
+            "--from-ledger names it"
+        ) from None
 
 
 def since_time(text: str) -> datetime:

@@ -180,6 +180,23 @@ class ShadowStore:
         self.engine.dispose()
 
 
+def samples_table_exists(url: str, *, table_prefix: str | None = None) -> bool:
+    """Whether ``url`` holds shadow samples, looked up without creating anything.
+
+    Opening a `ShadowStore` creates its tables (the router's writer needs them); a
+    command that only reads asks this first, so pointed at the wrong database it says
+    so instead of creating empty tables there. Raises SQLAlchemy's error when the
+    database cannot be reached.
+    """
+    prefix = DEFAULT_TABLE_PREFIX if table_prefix is None else table_prefix
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            return sa.inspect(conn).has_table(f"{prefix}shadow_samples")
+    finally:
+        engine.dispose()
+
+
 def _engine(url: str) -> sa.Engine:
     if url == MEMORY_URL:
         return sa.create_engine(
