@@ -13,13 +13,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from langchain_costrouter.cli.ledger_outcomes import since_time
+from langchain_costrouter.cli.ledger_outcomes import shadow_store, since_time
 from langchain_costrouter.cli.output import print_report
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
 from langchain_costrouter.shadow.drift import BELOW, TaskDrift, drift_table
 from langchain_costrouter.shadow.rows import TRAIN, threshold_name
-from langchain_costrouter.shadow.store import ShadowStore
 
 EXIT_DRIFT = 1
 
@@ -60,8 +59,7 @@ def run_drift(args: argparse.Namespace) -> int:
         from langchain_costrouter.shadow.promise import policy_promises
 
         override = {promise.task: promise for promise in policy_promises(args.policy)}
-    store = ShadowStore(url)
-    try:
+    with shadow_store(url, "--ledger", "no shadow samples") as store:
         rows = drift_table(
             store.read_samples(since=args.since),
             store.read_promises(),
@@ -69,8 +67,6 @@ def run_drift(args: argparse.Namespace) -> int:
             min_samples=args.min_samples,
             override=override,
         )
-    finally:
-        store.close()
     report = {
         "ledger": store.url,
         "since": args.since.isoformat(),

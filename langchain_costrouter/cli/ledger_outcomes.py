@@ -82,24 +82,40 @@ def _records(url: str, task: str, since: datetime | None) -> list[OutcomeRecord]
 
 def _samples(url: str, task: str, since: datetime | None) -> list[SampleRow]:
     """The task's shadow samples; nothing is created in a database that holds none."""
+    with shadow_store(url, "--from-ledger", f"no usable shadow outcomes of task {task!r}") as store:
+        return store.read_samples(task=task, since=since)
+
+
+@contextmanager
+def shadow_store(url: str, flag: str, missing: str) -> Iterator[ShadowStore]:
+    """The shadow store at ``url`` for a command that only reads it (``flag`` names the
+    argument; ``missing`` says what is absent when the database has no shadow samples).
+
+    Opening a `ShadowStore` creates its tables, so the samples table is looked up first:
+    pointed at the wrong database, the command says so instead of creating empty tables
+    there. A database that cannot be reached is one line, its password masked.
+
+    Raises:
+        ConfigError: no shadow samples table there, or the database cannot be read.
+    """
     try:
         if not samples_table_exists(url):
             raise ConfigError(
-                f"--from-ledger {shown_url(url)}: no usable shadow outcomes of task {task!r} "
-                f"(no table {DEFAULT_TABLE_PREFIX}shadow_samples: pass the database a "
-                "router with shadow evaluation writes to)"
+                f"{flag} {shown_url(url)}: {missing} (no table "
+                f"{DEFAULT_TABLE_PREFIX}shadow_samples: pass the database a router with "
+                "shadow evaluation writes to)"
             )
         store = ShadowStore(url)
         try:
-            return store.read_samples(task=task, since=since)
+            yield store
         finally:
             store.close()
     except SQLAlchemyError as error:  # down, or not a database at all
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise ConfigError(
-            f"--from-ledger: cannot read the database {shown_url(url)} "
+            f"{flag}: cannot read the database {shown_url(url)} "
             f"({type(error).__name__}: {reason}); check that the database is up and that "
-            "--from-ledger names it"
+            f"{flag} names it"
         ) from None
 
 

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from langchain_costrouter.cli import main
+from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.shadow.promise import policy_promises
 from langchain_costrouter.shadow.rows import Promise
 from langchain_costrouter.shadow.store import ShadowStore
@@ -72,3 +74,18 @@ def test_a_task_held_to_its_train_quality_says_how_to_hold_it_to_the_promise(
     out = capsys.readouterr().out
     assert "train quality" in out
     assert "restart the router on the policy to record it again, or pass --policy FILE" in out
+
+
+def test_a_ledger_without_shadow_samples_is_said_so_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """drift created the shadow tables (three of them) in the database it only reads."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    open_ledger(url).close()
+    engine = sa.create_engine(url)
+    before = set(sa.inspect(engine).get_table_names())
+    assert main(["drift", "--ledger", url]) == 2
+    err = capsys.readouterr().err
+    assert "no table costrouter_shadow_samples" in err
+    assert set(sa.inspect(engine).get_table_names()) == before
+    engine.dispose()
