@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter.errors import OutcomesFormatError
 from langchain_costrouter.logprobs import LogprobSummary
 
@@ -142,11 +144,16 @@ def _decoded(raw: bytes, name: str, number: int) -> str:
 
 
 def write_outcomes(path: str | Path, records: Iterable[OutcomeRecord]) -> int:
-    """Write records as JSONL (UTF-8, one object a line); returns how many were written."""
+    """Write records as JSONL (UTF-8, one object a line); returns how many were written.
+
+    The file holds a team's prompts and its models' answers, so it is created private to
+    the user (0600, its missing directories 0700), like the ledger and the cache.
+    """
     count = 0
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", encoding="utf-8") as out:
+    make_private_dir(target.parent)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             count += 1

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,19 @@ def test_an_integer_beyond_float_range_is_a_bad_number(tmp_path: Path, field: st
         read_outcomes(path)
     assert caught.value.line == 2
     assert len(str(caught.value)) < 200  # the 401 digits are cut short
+
+
+def test_an_outcomes_file_and_the_directories_made_for_it_are_private(tmp_path: Path) -> None:
+    """Outcomes hold a team's prompts and answers, as the ledger and cache do: under a
+    umask of 0 the file was written 0666 and its new directories 0777."""
+    target = tmp_path / "evals" / "june" / "outcomes.jsonl"
+    previous = os.umask(0)
+    try:
+        write_outcomes(target, [OutcomeRecord(id="q1", task="qa", messages=[], outcomes={})])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [stat.S_IMODE(d.stat().st_mode) for d in (target.parent, target.parent.parent)] == [
+        0o700,
+        0o700,
+    ]
