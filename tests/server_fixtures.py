@@ -61,12 +61,17 @@ def _clean(server: LocalOpenAIServer) -> Iterator[LocalOpenAIServer]:
     server.reset()
 
 
-def dead_url() -> str:
-    """A loopback base URL nobody listens on: connections are refused at once."""
+def dead_port() -> int:
+    """A loopback port nobody listens on: connections are refused at once."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def dead_url() -> str:
+    """A loopback base URL nobody listens on: connections are refused at once."""
+    return f"http://127.0.0.1:{dead_port()}/v1"
 
 
 @pytest.fixture

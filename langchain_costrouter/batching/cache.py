@@ -5,15 +5,20 @@ The cache holds JSON text, never pickles, so any plain key-value store fits the
 `ItemCache` protocol: a dict-backed `InMemoryItemCache`, a ``diskcache.Cache``, or a
 ``redis.Redis`` client (whose ``get`` returns bytes) all work as they are. Values are
 validated again on the way out, so an entry written under an older schema is a miss.
+A store that fails (Redis down, a disk full) is a miss, or a write skipped, with a
+`BackendUnavailableWarning`: it never costs the run the answers it paid for.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from typing import Any, Protocol
 
+from langchain_costrouter._store_failures import store_failures
 from langchain_costrouter.batching.schema import ItemSchema
+from langchain_costrouter.errors import BackendUnavailableWarning
 
 
 class ItemCache(Protocol):
@@ -73,3 +78,47 @@ def cached_value(cache: ItemCache, key: str, schema: ItemSchema) -> Any:
 def store_value(cache: ItemCache, key: str, schema: ItemSchema, value: Any) -> None:
     """Write an accepted value as JSON text."""
     cache.set(key, json.dumps(schema.dump(value), ensure_ascii=False))
+
+
+class RunCache:
+    """The item cache as one run uses it: keyed by the run's instruction and schema.
+
+    The first store failure warns and leaves the store alone for the rest of the run: a
+    store that times out would otherwise cost its timeout on every item.
+    """
+
+    def __init__(self, cache: ItemCache | None, instruction: str, schema: ItemSchema) -> None:
+        self._cache = cache
+        self._instruction = instruction
+        self._schema = schema
+
+    def recall(self, content: str) -> Any:
+        """The cached answer for an item's canonical text, or `MISS`."""
+        if self._cache is None:
+            return MISS
+        try:
+            return cached_value(self._cache, self._key(content), self._schema)
+        except store_failures() as error:
+            self._give_up("read", error)
+            return MISS
+
+    def remember(self, content: str, value: Any) -> None:
+        """Store an accepted answer for an item's canonical text."""
+        if self._cache is None:
+            return
+        try:
+            store_value(self._cache, self._key(content), self._schema, value)
+        except store_failures() as error:
+            self._give_up("write", error)
+
+    def _key(self, content: str) -> str:
+        return item_cache_key(self._instruction, self._schema, content)
+
+    def _give_up(self, action: str, error: Exception) -> None:
+        self._cache = None
+        warnings.warn(
+            f"Item cache {action} failed ({error!r}); batching the rest of this run without "
+            "the cache. Check the cache's store (its server, disk or permissions).",
+            BackendUnavailableWarning,
+            stacklevel=3,
+        )

@@ -27,15 +27,9 @@ from langchain_core.runnables.config import get_executor_for_config, patch_confi
 from tqdm import tqdm
 
 from langchain_costrouter._lazy import class_if_imported
-from langchain_costrouter.batching.cache import (
-    MISS,
-    ItemCache,
-    cached_value,
-    item_cache_key,
-    store_value,
-)
+from langchain_costrouter.batching.cache import MISS, ItemCache, RunCache
 from langchain_costrouter.batching.drivers import progress_bar, run_async, run_sync
-from langchain_costrouter.batching.items import BatchItem, Item, canonical_text, to_batch_items
+from langchain_costrouter.batching.items import Item, canonical_text, to_batch_items
 from langchain_costrouter.batching.plan import Batch, BatchPlan, provider_errors
 from langchain_costrouter.batching.prompt import build_messages, per_item_prompt_tokens
 from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn
@@ -150,6 +144,8 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
     def _prepare(self, items: Sequence[Item]) -> tuple[BatchPlan, list[Batch], tqdm[Any]]:
         """Look items up in the cache and pack the rest into the first batches."""
         items = _item_list(items)
+        batch_items = to_batch_items(items, count_text)
+        cache = RunCache(self.cache, self.instruction, self.schema)
         bar = progress_bar(len(items), self.progress, min_total=self.max_items + 1)
         plan = BatchPlan(
             items,
@@ -157,12 +153,12 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             max_tokens=self.max_tokens,
             max_items=self.max_items,
             price=self.price,
-            on_accept=self._remember,
+            on_accept=lambda item, value: cache.remember(canonical_text(item.payload), value),
             on_settled=bar.update,
         )
         to_send = []
-        for item in to_batch_items(items, count_text):
-            value = self._recall(item)
+        for item in batch_items:
+            value = cache.recall(canonical_text(item.payload))
             if value is MISS:
                 to_send.append(item)
             else:
@@ -210,18 +206,6 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
 
     def _concurrency(self, config: RunnableConfig) -> int:
         return config.get("max_concurrency") or self.max_concurrency
-
-    def _key(self, item: BatchItem) -> str:
-        return item_cache_key(self.instruction, self.schema, canonical_text(item.payload))
-
-    def _recall(self, item: BatchItem) -> Any:
-        if self.cache is None:
-            return MISS
-        return cached_value(self.cache, self._key(item), self.schema)
-
-    def _remember(self, item: BatchItem, value: Any) -> None:
-        if self.cache is not None:
-            store_value(self.cache, self._key(item), self.schema, value)
 
 
 def _item_list(items: Any) -> list[Item]:

@@ -20,6 +20,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from langchain_costrouter._store_failures import store_failures
 from langchain_costrouter.errors import BackendUnavailableWarning
 
 _KEY_PREFIX = "costrouter:compression:v1:"
@@ -32,8 +33,8 @@ class KeyValueStore(Protocol):
     def get(self, key: str) -> str | bytes | None:
         """The stored value, or None when the key is absent."""
 
-    def set(self, key: str, value: str) -> None:
-        """Store ``value`` under ``key``."""
+    def set(self, key: str, value: str) -> Any:
+        """Store ``value`` under ``key``; what it returns is ignored (redis-py's is a flag)."""
 
 
 MemoBackend = KeyValueStore | MutableMapping[str, str]
@@ -96,7 +97,7 @@ class Memo:
         """The entry under ``key``, or None on a miss, a store failure or a foreign value."""
         try:
             raw = self.store.get(key)
-        except (OSError, ConnectionError, TimeoutError) as error:
+        except store_failures() as error:
             _warn_unavailable("read", error)
             return None
         return _decode(raw) if raw is not None else None
@@ -109,7 +110,7 @@ class Memo:
                 self.store[key] = value
             else:
                 self.store.set(key, value)
-        except (OSError, ConnectionError, TimeoutError) as error:
+        except store_failures() as error:
             _warn_unavailable("write", error)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
@@ -14,8 +15,10 @@ from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.compression import PromptCompressor
 from langchain_costrouter.compression.memo import memo_key
 from langchain_costrouter.compression.scripted import keep_leading_sentences
+from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.testing import LocalOpenAIServer
 from langchain_costrouter.testing.replies import Fault, Reply
+from tests.server_fixtures import dead_port
 
 PROMPT = (
     Path(__file__).parents[2] / "data" / "compression" / "bloated_system_prompt.md"
@@ -153,3 +156,18 @@ def test_a_memo_entry_verified_by_older_checks_is_not_served(
     assert openai_server.request_count() == 1
     assert result.messages[0].text == RULES
     assert result.fallback_reason is not None and "number" in result.fallback_reason
+
+
+def test_a_redis_memo_that_is_down_costs_the_memo_only(
+    compressor_model: ChatOpenAI, openai_server: LocalOpenAIServer
+) -> None:
+    """The memo's promise (a store failure is a miss with a warning) holds for the shared
+    store it is meant for: redis-py raises its own ConnectionError, not the builtin one."""
+    down = redis.Redis(host="127.0.0.1", port=dead_port(), socket_connect_timeout=1)
+    compressor = PromptCompressor(compressor_model, cache=down)
+    with pytest.warns(BackendUnavailableWarning, match="Compression memo") as caught:
+        result = compressor.compress_messages([SystemMessage(PROMPT)])
+    assert openai_server.request_count() == 1
+    assert result.fallback_reason is None
+    assert result.tokens_after < result.tokens_before
+    assert {str(w.message).split()[2] for w in caught} == {"read", "write"}
