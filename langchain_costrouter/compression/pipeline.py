@@ -117,7 +117,7 @@ def compress_text_steps(text: str, settings: Settings, identifiers: Iterable[str
     """
     identifiers = tuple(identifiers)
     original, keep_spans = strip_keep_markers(text)
-    if count_text(original) < settings.min_tokens:
+    if not original.strip() or count_text(original) < settings.min_tokens:
         return TextOutcome(original)
     key = memo_key(original, settings.fingerprint(identifiers))
     if "llm" in settings.strategies and settings.memo and (entry := settings.memo.get(key)):
@@ -160,7 +160,9 @@ def _run_strategies(
     for strategy in settings.strategies:
         if strategy == "deterministic":
             text = compress_deterministic(text)
-        elif settings.llm is not None and _prose_tokens(text, masked) >= settings.min_tokens:
+        elif settings.llm is not None and _prose_tokens(text, masked) >= max(
+            1, settings.min_tokens
+        ):
             request = llm_strategy.build_request(text, masked.placeholders, settings.target_ratio)
             answer = yield CompressorCall(request, settings.llm)
             answers.append(llm_strategy.accounted(answer, request, settings.llm))
@@ -169,9 +171,10 @@ def _run_strategies(
 
 
 def _prose_tokens(text: str, masked: MaskedText) -> int:
+    """Tokens the model could rewrite: protected spans and outer whitespace left out."""
     for placeholder in masked.placeholders:
         text = text.replace(placeholder, " ")
-    return count_text(text)
+    return count_text(text.strip())
 
 
 def _verified(

@@ -202,6 +202,20 @@ def test_short_texts_are_left_alone(summariser: ScriptedCompressorModel) -> None
     assert summariser.requests == []
 
 
+def test_texts_without_prose_are_never_sent_even_at_min_tokens_zero(
+    summariser: ScriptedCompressorModel,
+) -> None:
+    """min_tokens=0 asks to compress every text; an empty one, or one that is all code,
+    has nothing to rewrite: calling the model for it is a paid call for nothing."""
+    messages = [SystemMessage(""), HumanMessage("  \n "), HumanMessage("```py\nx = 1\n```")]
+    result = PromptCompressor(summariser, min_tokens=0).compress_messages(messages)
+
+    assert summariser.requests == []
+    assert result.compressor_messages == []
+    assert result.fallback_reason is None
+    assert [m.content for m in result.messages] == [m.content for m in messages]
+
+
 @pytest.mark.parametrize(
     "value",
     [
