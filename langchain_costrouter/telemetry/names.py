@@ -58,6 +58,9 @@ PURPOSE = "costrouter.purpose"
 POLICY = "costrouter.policy"
 STATUS = "costrouter.status"
 RUN_ID = "costrouter.run_id"
+MODEL = "costrouter.model"
+"""The deployment's name as the ledger and the routes call it (a config file's entry name),
+beside the conventions' ``gen_ai.request.model``: the id the provider is sent."""
 SERVED_MODEL = "costrouter.served_model"
 REFERENCE_MODEL = "costrouter.reference_model"
 COST = "costrouter.cost_usd"
@@ -134,7 +137,40 @@ _WELL_KNOWN_PROVIDERS = {
 }
 
 
+# Hosts of well-known providers' OpenAI-compatible APIs -> their well-known values. A
+# ChatOpenAI reports ``openai`` wherever it points; on these hosts the provider is known.
+_WELL_KNOWN_HOSTS = {
+    "api.openai.com": "openai",
+    "api.anthropic.com": "anthropic",
+    "openai.azure.com": "azure.ai.openai",
+    "api.deepseek.com": "deepseek",
+    "generativelanguage.googleapis.com": "gcp.gemini",
+    "aiplatform.googleapis.com": "gcp.vertex_ai",
+    "api.groq.com": "groq",
+    "api.mistral.ai": "mistral_ai",
+    "api.perplexity.ai": "perplexity",
+    "api.x.ai": "x_ai",
+    "api.cohere.ai": "cohere",
+    "api.cohere.com": "cohere",
+}
+
+
 def provider_name(provider: str) -> str:
     """``gen_ai.provider.name`` for a deployment's provider: a well-known value when one
     applies (the conventions say it MUST then be used), else the provider as configured."""
     return _WELL_KNOWN_PROVIDERS.get(provider.lower(), provider)
+
+
+def well_known_provider(provider: str) -> str | None:
+    """The conventions' well-known value for a LangChain provider name, if it has one."""
+    return _WELL_KNOWN_PROVIDERS.get(provider.lower())
+
+
+def provider_of_host(host: str) -> str | None:
+    """The well-known provider serving API host ``host`` (or a subdomain of one: Azure's
+    ``NAME.openai.azure.com``, Vertex AI's ``REGION-aiplatform.googleapis.com``)."""
+    host = host.lower().rstrip(".")
+    for known, provider in _WELL_KNOWN_HOSTS.items():
+        if host == known or host.endswith(("." + known, "-" + known)):
+            return provider
+    return None

@@ -3,8 +3,9 @@
 One ``costrouter.route {task}`` span (INTERNAL) per routed call, with the decision and
 the money: task, served model, cost, baseline, savings by lever, cache hit, escalated,
 policy, status. Under it, one ``chat {model}`` span (CLIENT) per provider attempt, as
-the GenAI conventions define an inference span, plus ``costrouter.*`` attributes (tier,
-cost, check score and reason, usage estimated); a cache hit, the compression stage and
+the GenAI conventions define an inference span (the model the id the request is made
+with), plus ``costrouter.*`` attributes (the deployment's name as the ledger has it,
+tier, cost, check score and reason, usage estimated); a cache hit, the compression stage and
 a batch call get a span each. Attempts that never reached a provider (circuit open,
 over budget, context window too small) are events on the call's span.
 
@@ -171,11 +172,12 @@ def _usage_attributes(attributes: Attributes, usage: dict[str, Any]) -> None:
 def _attempt_span(
     tracer: Tracer, parent: Any, call: CallTrace, note: AttemptNote, attempt: AttemptRecord
 ) -> None:
+    attributes = attempt_attributes(call, note, attempt)
     span = tracer.start_span(
-        f"{n.CHAT} {note.deployment.model_id}",
+        f"{n.CHAT} {attributes[n.REQUEST_MODEL]}",
         context=parent,
         kind=SpanKind.CLIENT,
-        attributes=attempt_attributes(call, note, attempt),
+        attributes=attributes,
         start_time=note.start_ns,
     )
     if note.error is not None:
@@ -195,7 +197,8 @@ def _error_description(call: CallTrace, note: AttemptNote, attempt: AttemptRecor
 
 
 def _skipped_events(span: Span, call: CallTrace, attempts: list[AttemptRecord]) -> None:
-    """Attempts that never reached a provider, as events on the call's span."""
+    """Attempts that never reached a provider, as events on the call's span: named as
+    the ledger names them (``costrouter.model``), no request model, as none was made."""
     called = {note.index for note in call.attempts}
     for index, attempt in enumerate(attempts):
         if index in called or attempt.get("role", "answer") != "answer":
@@ -205,7 +208,7 @@ def _skipped_events(span: Span, call: CallTrace, attempts: list[AttemptRecord]) 
         span.add_event(
             n.SKIPPED_EVENT,
             {
-                n.REQUEST_MODEL: attempt.get("model", ""),
+                n.MODEL: attempt.get("model", ""),
                 n.TIER: attempt.get("tier", 0),
                 n.REASON: attempt.get("reason", ""),
             },

@@ -118,7 +118,7 @@ def test_an_escalated_call_adds_its_record_to_the_metrics(
     assert otel.total("costrouter.escalations", **{"costrouter.tier": 1}) == 1
     assert otel.total("costrouter.cost") == pytest.approx(record["cost_usd"], rel=1e-12)
     assert (
-        otel.total("costrouter.cost", **{"gen_ai.request.model": "gpt-4o"})
+        otel.total("costrouter.cost", **{"costrouter.model": "gpt-4o"})
         == (record["attempts"][1]["cost_usd"])
     )
     assert otel.total("costrouter.baseline_cost") == record["baseline_cost_usd"]
@@ -135,6 +135,7 @@ def test_an_escalated_call_adds_its_record_to_the_metrics(
         "gen_ai.provider.name",
         "gen_ai.request.model",
         "gen_ai.response.model",
+        "costrouter.model",  # and the deployment's name, as the ledger and costs have it
     }
     assert tuple(durations[0].explicit_bounds) == OPERATION_DURATION_BUCKETS
     assert OPERATION_DURATION_BUCKETS[:3] == (0.01, 0.02, 0.04)  # the conventions' own values
