@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from langchain_costrouter.calibration.run import (
     run_records,
 )
 from langchain_costrouter.chat_model import RoutedChatModel
-from langchain_costrouter.cli.output import check_output_dir, print_report
+from langchain_costrouter.cli.output import check_output_dir, dollars, exact_places, print_report
 from langchain_costrouter.ledger.engine import APP_NAME, create_private_file
 from langchain_costrouter.ledger.summary import SummaryRow
 from langchain_costrouter.metadata import LEVERS
@@ -155,8 +156,14 @@ def _demo_router(
 
 
 def render(report: dict[str, Any]) -> str:
-    """The demo's readable output: both passes per task, then the next steps."""
+    """The demo's readable output: both passes per task, then the next steps.
+
+    Dollars are shown exactly (`output.exact_places`), as `costrouter report` shows
+    them: each pass's tasks add up to its total, and pass 1 plus pass 2 of a task is
+    that task's line in the report.
+    """
     counts = report["records"]
+    money = _money_format(report)
     lines = [
         f"Calibrated on {counts['train']} of {counts['total']} recorded questions (RouteLLM "
         "sample), then routed the other",
@@ -167,53 +174,75 @@ def render(report: dict[str, Any]) -> str:
         f"Pass 1: the calibrated cascade vs always {report['strongest_model']}",
         "(strongest q: its recorded quality; reference $: the ledger's baseline, that model",
         "priced on the same calls, as `costrouter report` sums it)",
-        _table(report["first_pass"], _FIRST_COLUMNS),
+        _table(report["first_pass"], _FIRST_COLUMNS, money),
         "",
         "Pass 2: the same questions again, answered by the diskcache cache",
-        _table(report["second_pass"], _SECOND_COLUMNS),
+        _table(report["second_pass"], _SECOND_COLUMNS, money),
         "",
-        *_ledger_lines(report),
+        *_ledger_lines(report, money),
         "",
         NEXT_STEPS.format(example=files("langchain_costrouter") / "data" / "costrouter.toml"),
     ]
     return "\n".join(lines)
 
 
-Column = tuple[str, str, Callable[[Any], str]]
+Column = tuple[str, str, Callable[[Any], str] | None]
+"""A column's title, its figure's key, its format (None: dollars, `_money_format`)."""
 _FIRST_COLUMNS: tuple[Column, ...] = (
     ("calls", "calls", str),
     ("quality", "quality", "{:.3f}".format),
     ("strongest q", "strongest_quality", "{:.3f}".format),
-    ("cost $", "cost_usd", "{:.4f}".format),
-    ("reference $", "reference_cost_usd", "{:.4f}".format),
+    ("cost $", "cost_usd", None),
+    ("reference $", "reference_cost_usd", None),
     ("saving", "savings_pct", "{:.1f}%".format),
     ("escalated", "escalation_rate", "{:.1%}".format),
 )
 _SECOND_COLUMNS: tuple[Column, ...] = (
     ("calls", "calls", str),
     ("cache hits", "cache_hit_rate", "{:.1%}".format),
-    ("cost $", "cost_usd", "{:.4f}".format),
-    ("reference $", "reference_cost_usd", "{:.4f}".format),
+    ("cost $", "cost_usd", None),
+    ("reference $", "reference_cost_usd", None),
     ("saving", "savings_pct", "{:.1f}%".format),
 )
+_PLACES = 4
+"""The fewest decimals the demo shows dollars with (more when an amount needs them)."""
 
 
-def _table(groups: dict[str, dict[str, Any]], columns: Sequence[Column]) -> str:
+def _money_format(report: dict[str, Any]) -> Callable[[float], str]:
+    """Dollars with the decimals that show every amount of the report exactly.
+
+    The report holds floats (it is printed as JSON too); each is the float nearest to the
+    ledger's exact sum, whose shortest repr gives that sum back (a demo's dollars have
+    far fewer than 15 significant digits).
+    """
+    passes = (report["first_pass"], report["second_pass"])
+    figures = [f for groups in passes for f in groups.values()]
+    amounts = [f[key] for f in figures for key in ("cost_usd", "reference_cost_usd")]
+    totals = report["ledger_totals"]
+    amounts += [totals["cost_usd"], totals["baseline_cost_usd"], *totals["savings_usd"].values()]
+    places = exact_places((_exact(amount) for amount in amounts if amount is not None), _PLACES)
+    return lambda amount: dollars(_exact(amount), places)
+
+
+def _exact(amount: float) -> Decimal:
+    return Decimal(repr(amount))
+
+
+def _table(
+    groups: dict[str, dict[str, Any]], columns: Sequence[Column], money: Callable[[float], str]
+) -> str:
     width = max(len("task"), *(len(task) for task in groups))
     header = "task".ljust(width) + "".join(title.rjust(13) for title, _, _ in columns)
     rows = [
         task.ljust(width)
         + "".join(
-            ("-" if figures[key] is None else fmt(figures[key])).rjust(13)
+            # An unpriced reference has no baseline: "-", never $0.
+            ("-" if figures[key] is None else (fmt or money)(figures[key])).rjust(13)
             for _, key, fmt in columns
         )
         for task, figures in groups.items()
     ]
     return "\n".join([header, *rows[:-1], "-" * len(header), rows[-1]])
-
-
-def _cell(value: Any, fmt: Callable[[Any], str]) -> str:
-    return "-" if value is None else fmt(value)  # an unpriced reference has no baseline
 
 
 def _task_figures(
@@ -234,8 +263,8 @@ def _task_figures(
 
 
 def _figures(calls: Sequence[ServedCall], strongest: str, cost_of: CostFunction) -> dict[str, Any]:
-    """Cost and reference cost from the ledger (what `costrouter report` sums), quality
-    from the recorded scores next to always-``strongest``'s."""
+    """Cost and reference cost from the ledger (what `costrouter report` sums, not
+    rounded), quality from the recorded scores next to always-``strongest``'s."""
     summary = RunSummary.of(calls)
     matrix = OutcomeMatrix.of([call.record for call in calls], cost_of)
     always = single_model_figures(matrix)[strongest]
@@ -245,8 +274,8 @@ def _figures(calls: Sequence[ServedCall], strongest: str, cost_of: CostFunction)
         "calls": summary.size,
         "quality": round(summary.quality, 6),
         "strongest_quality": round(always.quality, 6),
-        "cost_usd": round(summary.cost_usd, 6),
-        "reference_cost_usd": None if reference is None else round(reference, 6),
+        "cost_usd": summary.cost_usd,
+        "reference_cost_usd": reference,
         "strongest_recorded_cost_usd": round(always.cost_usd, 6),
         "savings_pct": None if not reference else savings_pct(summary.cost_usd, reference),
         "escalation_rate": round(summary.escalations / summary.size, 6),
@@ -267,14 +296,14 @@ def _answered_records(
     return kept, dict(sorted(left_out.items()))
 
 
-def _ledger_lines(report: dict[str, Any]) -> list[str]:
+def _ledger_lines(report: dict[str, Any], money: Callable[[float], str]) -> list[str]:
     totals = report["ledger_totals"]
-    levers = ", ".join(f"{k} ${v:.4f}" for k, v in totals["savings_usd"].items() if v)
+    levers = ", ".join(f"{k} ${money(v)}" for k, v in totals["savings_usd"].items() if v)
     saved = totals["savings_pct"]
     return [
         f"Ledger (this run only): {report['ledger']}",
-        f"  both passes: {totals['calls']} calls, ${totals['cost_usd']:.4f} against a "
-        f"${totals['baseline_cost_usd']:.4f} baseline"
+        f"  both passes: {totals['calls']} calls, ${money(totals['cost_usd'])} against a "
+        f"${money(totals['baseline_cost_usd'])} baseline"
         + ("" if saved is None else f", {saved:.1f}% saved ({levers})"),
         f"  the same figures: costrouter report --ledger {report['ledger']}",
     ]

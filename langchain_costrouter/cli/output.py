@@ -1,4 +1,5 @@
-"""What every subcommand does with its output: print the report, check where files go.
+"""What every subcommand does with its output: print the report, check where files go,
+show dollars exactly.
 
 Output paths are checked before the work starts: a calibration that runs for an hour
 must not fail at the end because ``--out`` names a directory that does not exist.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +52,24 @@ def _check_writable_dir(directory: Path, option: str, path: Path) -> None:
         raise ConfigError(f"{option} {path}: {directory} is not a directory")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise ConfigError(f"{option} {path}: the directory {directory} is not writable")
+
+
+def exact_places(amounts: Iterable[Decimal | None], at_least: int) -> int:
+    """The decimals that show every one of ``amounts`` exactly, and at least ``at_least``.
+
+    The ledger sums exact picodollars, so amounts shown with these decimals add up as
+    the ledger's do: a table's lines to its total, a line's levers to its saving.
+    Rounded each to fewer decimals they may not, by a unit of the last decimal.
+    """
+    places = at_least
+    for amount in amounts:
+        if amount is not None:
+            exponent = amount.normalize().as_tuple().exponent
+            if isinstance(exponent, int):  # finite (the ledger has no NaN nor infinity)
+                places = max(places, -exponent)
+    return places
+
+
+def dollars(amount: Decimal, places: int, *, signed: bool = False) -> str:
+    """``amount`` with ``places`` decimals (from `exact_places`: exact), ``+`` if signed."""
+    return f"{amount:{'+' if signed else ''}.{places}f}"

@@ -15,23 +15,33 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from langchain_costrouter.cli.output import dollars, exact_places
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import Summary, SummaryRow
 from langchain_costrouter.metadata import LEVERS
+
+_UNKNOWN = "unknown"
+_PLACES = 6
+"""The fewest decimals dollars are shown with (more when an amount needs them)."""
 
 
 def render_page(title: str, days: Summary, tasks: Summary, totals: SummaryRow) -> str:
     """The HTML page: a totals line, three SVG plots and the per-task table."""
     pyplot = _pyplot()
+    rows = [*tasks, totals]
+    places = exact_places(
+        (amount for row in rows for amount in (row.cost_usd, row.baseline_cost_usd)), _PLACES
+    )
     figures = [
         ("Cost against baseline per day (USD)", _per_day(pyplot, days)),
         (_levers_caption(totals), _levers(pyplot, totals)),
         ("Escalation and cache-hit rate per task", _rates(pyplot, tasks)),
     ]
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_headline(totals))}</p>"]
+    headline = _headline(totals, places)
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(headline)}</p>"]
     for caption, svg in figures:
         body.append(f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>")
-    body.append(_task_table(tasks))
+    body.append(_task_table(tasks, totals, places))
     style = "body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:0 .6em}"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -100,40 +110,45 @@ def _rates(pyplot: Any, tasks: Summary) -> str:
     return _svg(pyplot, figure)
 
 
-def _headline(totals: SummaryRow) -> str:
+def _headline(totals: SummaryRow, places: int) -> str:
     saved = _saved(totals)
     left_out = totals.unpriced_calls
+    cost, baseline = (
+        _amount(value, places) for value in (totals.cost_usd, totals.baseline_cost_usd)
+    )
     return (
-        f"{totals.calls} calls; cost {_money(totals.cost_usd)} against a baseline of "
-        f"{_money(totals.baseline_cost_usd)}; saved {saved}"
+        f"{totals.calls} calls; cost {_money(cost)} against a baseline of "
+        f"{_money(baseline)}; saved {saved}"
         + (f" ({left_out} calls of unknown price or saving left out)" if left_out else "")
     )
 
 
 def _saved(row: SummaryRow) -> str:
     if row.savings_usd is None and row.unpriced_calls:
-        return "unknown"  # no priced call: not 0%
+        return _UNKNOWN  # no priced call: not 0%
     return "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%"
 
 
-def _money(value: Decimal | None) -> str:
-    return "unknown" if value is None else f"${value:.6f}"
+def _money(amount: str) -> str:
+    return amount if amount == _UNKNOWN else f"${amount}"
 
 
-def _amount(value: Decimal | None) -> str:
-    return "unknown" if value is None else f"{value:.6f}"
+def _amount(value: Decimal | None, places: int) -> str:
+    return _UNKNOWN if value is None else dollars(value, places)
 
 
 def _number(value: Decimal | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _task_table(tasks: Summary) -> str:
+def _task_table(tasks: Summary, totals: SummaryRow, places: int) -> str:
+    """A line per task and the total; a task some of whose calls are left out of cost,
+    baseline and saving (unknown price) is marked ``*``, as in the text report."""
     head = "<tr><th>task</th><th>calls</th><th>cost $</th><th>baseline $</th><th>saved</th></tr>"
     rows = [
-        f"<tr><td>{html.escape(row.key)}</td><td>{row.calls}</td>"
-        f"<td>{_amount(row.cost_usd)}</td><td>{_amount(row.baseline_cost_usd)}</td>"
-        f"<td>{_saved(row)}</td></tr>"
-        for row in tasks
+        f"<tr><td>{html.escape(key + ('*' if row.unpriced_calls else ''))}</td>"
+        f"<td>{row.calls}</td><td>{_amount(row.cost_usd, places)}</td>"
+        f"<td>{_amount(row.baseline_cost_usd, places)}</td><td>{_saved(row)}</td></tr>"
+        for key, row in [*((row.key, row) for row in tasks), ("total", totals)]
     ]
     return f"<table>{head}{''.join(rows)}</table>"

@@ -2,14 +2,20 @@
 
 Every figure is a `SummaryRow` field as the ledger computed it, and cost, reference and
 savings count the same calls (the priced ones), so a reader can check each line's
-reference - cost against its levers. What is left out is marked, never shown as $0.
+reference - cost against its levers. Dollars are shown exactly, with as many decimals
+as the ledger's amounts need (at least six, `output.exact_places`), so the groups add
+up to the total line and a line's levers to its saving, as the ledger's sums do; rounded
+line by line they would miss by a micro-dollar. What is left out is marked, never
+shown as $0.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+from langchain_costrouter.cli.output import dollars, exact_places
 from langchain_costrouter.ledger import Summary, SummaryRow
 from langchain_costrouter.metadata import LEVERS
 
@@ -22,28 +28,42 @@ _COLUMNS = (
     ("cache hits", 10),
     ("escalated", 9),
 )
+"""Each column's name and its narrowest width; wider when its figures need it."""
 _COMPRESSION_COLUMN = ("compression net $", 17)
+_LEVER_WIDTH = 12
 _LEFT_OUT = "*"
 """Marks a group some of whose calls are left out of cost, reference and savings."""
 _UNKNOWN = "unknown"
 _NOTE_WIDTH = 100
+_PLACES = 6
+"""The fewest decimals dollars are shown with (more when an amount needs them)."""
 
 
 def table(by: str, groups: Summary, totals: SummaryRow) -> str:
     """The report as text: groups, total, savings by lever and the notes that apply."""
+    rows = [*groups, totals]
+    places = exact_places((amount for row in rows for amount in _amounts(row)), _PLACES)
     # The compression column only appears once compression has run: most ledgers have none.
     columns = _columns(by, any(_compressed(row) for row in groups))
-    labels = [_label(row, row.key) for row in groups]
-    total = _label(totals, "total")
-    key_width = max([len(by), len(total), *(len(label) for label in labels)])
-    header = by.ljust(key_width) + "".join(name.rjust(width + 2) for name, width in columns)
-    lines = [header, "-" * len(header)]
-    pairs = zip(groups, labels, strict=True)
-    lines += [_line(by, row, label, key_width, columns) for row, label in pairs]
-    lines += ["-" * len(header), _line(by, totals, total, key_width, columns)]
-    notes = _notes(by, totals)
+    labels = [*(_label(row, row.key) for row in groups), _label(totals, "total")]
+    key_width = max(len(by), *(len(label) for label in labels))
+    cells = [_cells(by, row, places)[: len(columns)] for row in rows]
+    main = _grid((by, key_width), columns, labels, cells)
+    lines = [main[0], "-" * len(main[0]), *main[1:-1], "-" * len(main[0]), main[-1]]
+    notes = _notes(by, totals, places)
     tail = ["", *notes] if notes else []
-    return "\n".join(lines + _lever_table(by, key_width, groups, labels, totals) + tail)
+    return "\n".join(lines + _lever_table(by, key_width, rows, labels, places) + tail)
+
+
+def _amounts(row: SummaryRow) -> Iterator[Decimal | None]:
+    """Every amount of ``row`` the report shows."""
+    yield from (row.cost_usd, row.baseline_cost_usd, row.compression_net_usd)
+    yield from (row.unpriced_calls_known_cost_usd, *_levers(row))
+
+
+def _levers(row: SummaryRow) -> tuple[Decimal | None, ...]:
+    """The five levers of ``row``, then their sum, the saving."""
+    return (*(getattr(row, f"saved_{lever}_usd") for lever in LEVERS), row.savings_usd)
 
 
 def _columns(by: str, compression: bool) -> tuple[tuple[str, int], ...]:
@@ -52,44 +72,50 @@ def _columns(by: str, compression: bool) -> tuple[tuple[str, int], ...]:
     return (count, *_COLUMNS, _COMPRESSION_COLUMN) if compression else (count, *_COLUMNS)
 
 
+def _grid(
+    key: tuple[str, int],
+    columns: Sequence[tuple[str, int]],
+    labels: Sequence[str],
+    cells: Sequence[Sequence[str]],
+) -> list[str]:
+    """A header and a line per label, each column as wide as its widest cell needs."""
+    widths = [
+        max(width, *(len(line[i]) for line in cells)) + 2 for i, (_, width) in enumerate(columns)
+    ]
+    name, key_width = key
+
+    def line(label: str, row: Sequence[str]) -> str:
+        return label.ljust(key_width) + "".join(
+            cell.rjust(width) for cell, width in zip(row, widths, strict=True)
+        )
+
+    header = line(name, [title for title, _ in columns])
+    return [header, *(line(label, row) for label, row in zip(labels, cells, strict=True))]
+
+
 def _label(row: SummaryRow, key: str) -> str:
     return key + _LEFT_OUT if row.unpriced_calls else key
 
 
 def _lever_table(
-    by: str, key_width: int, groups: Summary, labels: list[str], totals: SummaryRow
+    by: str, key_width: int, rows: Sequence[SummaryRow], labels: Sequence[str], places: int
 ) -> list[str]:
     """Savings split by lever, in dollars: each line adds up to its reference minus its cost
     (by model, the total line only: see `_notes`)."""
-    if totals.savings_usd is None:
+    if rows[-1].savings_usd is None:
         return []
-    names = (*LEVERS, "saved")
-    header = "".ljust(key_width) + "".join(name.rjust(14) for name in names)
+    columns = [(name, _LEVER_WIDTH) for name in (*LEVERS, "saved")]
+    cells = [[_signed(row, amount, places) for amount in _levers(row)] for row in rows]
     only = " on the total line only" if by == "model" else ""
     title = f"Savings by lever (USD; baseline - cost = the sum of the levers{only})"
-    lines = ["", title, header]
-    for label, row in [*zip(labels, groups, strict=True), (_label(totals, "total"), totals)]:
-        amounts = [getattr(row, f"saved_{lever}_usd") for lever in LEVERS]
-        cells = [_signed(row, amount) for amount in (*amounts, row.savings_usd)]
-        lines.append(label.ljust(key_width) + "".join(cell.rjust(14) for cell in cells))
-    return lines
-
-
-def _line(
-    by: str, row: SummaryRow, label: str, key_width: int, columns: tuple[tuple[str, int], ...]
-) -> str:
-    cells = (*_cells(by, row), _net_dollars(row))[: len(columns)]
-    widths = (width for _, width in columns)
-    return label.ljust(key_width) + "".join(
-        cell.rjust(width + 2) for cell, width in zip(cells, widths, strict=True)
-    )
+    return ["", title, *_grid(("", key_width), columns, labels, cells)]
 
 
 def _compressed(row: SummaryRow) -> bool:
     return row.compression_tokens_saved > 0 or row.compression_cost_usd is not None
 
 
-def _cells(by: str, row: SummaryRow) -> tuple[str, ...]:
+def _cells(by: str, row: SummaryRow, places: int) -> tuple[str, ...]:
     savings = "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%"
     if row.savings_usd is None and row.unpriced_calls:
         savings = _UNKNOWN  # no priced call: the saving is unknown, not 0.0%
@@ -97,32 +123,34 @@ def _cells(by: str, row: SummaryRow) -> tuple[str, ...]:
         str(row.attempts if by == "model" else row.calls),
         f"{row.input_tokens:,}",
         f"{row.output_tokens:,}",
-        _dollars(row, row.cost_usd),
-        _dollars(row, row.baseline_cost_usd),
+        _dollars(row, row.cost_usd, places),
+        _dollars(row, row.baseline_cost_usd, places),
         savings,
         f"{100 * row.cache_hit_rate:.1f}%",
         f"{100 * row.escalation_rate:.1f}%",
+        _net_dollars(row, places),
     )
 
 
-def _net_dollars(row: SummaryRow) -> str:
+def _net_dollars(row: SummaryRow, places: int) -> str:
     """Signed: a compressor that costs more than it saves shows a negative net."""
-    return "-" if row.compression_net_usd is None else f"{row.compression_net_usd:+.6f}"
+    net = row.compression_net_usd
+    return "-" if net is None else dollars(net, places, signed=True)
 
 
-def _dollars(row: SummaryRow, value: Decimal | None) -> str:
+def _dollars(row: SummaryRow, value: Decimal | None, places: int) -> str:
     if value is None:
         return _UNKNOWN if row.unpriced_calls else "-"
-    return f"{value:.6f}"
+    return dollars(value, places)
 
 
-def _signed(row: SummaryRow, value: Decimal | None) -> str:
+def _signed(row: SummaryRow, value: Decimal | None, places: int) -> str:
     if value is None:
         return _UNKNOWN if row.unpriced_calls else "-"
-    return f"{value:+.6f}"
+    return dollars(value, places, signed=True)
 
 
-def _notes(by: str, totals: SummaryRow) -> list[str]:
+def _notes(by: str, totals: SummaryRow, places: int) -> list[str]:
     notes = []
     if totals.replayed_input_tokens or totals.replayed_output_tokens:
         notes.append(
@@ -131,7 +159,7 @@ def _notes(by: str, totals: SummaryRow) -> list[str]:
             "no provider billed them."
         )
     if totals.unpriced_calls:
-        notes.append(_left_out_note(totals))
+        notes.append(_left_out_note(totals, places))
     if by == "model":
         notes.append(
             textwrap.fill(
@@ -156,7 +184,7 @@ def _notes(by: str, totals: SummaryRow) -> list[str]:
     return notes
 
 
-def _left_out_note(totals: SummaryRow) -> str:
+def _left_out_note(totals: SummaryRow, places: int) -> str:
     """What the lines marked * leave out, and the part of it whose cost is known."""
     why = (
         f"{totals.unpriced} rows have no known price, or the reference model has none"
@@ -164,7 +192,7 @@ def _left_out_note(totals: SummaryRow) -> str:
         else "the reference model has no known price"
     )
     known = totals.unpriced_calls_known_cost_usd
-    paid = "" if known is None else f"; their priced rows cost ${known:.6f}"
+    paid = "" if known is None else f"; their priced rows cost ${dollars(known, places)}"
     return (
         f"{_LEFT_OUT} {totals.unpriced_calls} calls are left out of cost, reference and "
         f"savings: their cost or saving is unknown.\n  ({why}{paid}.)"

@@ -41,10 +41,10 @@ def test_the_total_line_reconciles(capsys: pytest.CaptureFixture[str], ledger_ur
     lines = _table(capsys, ledger_url)
     calls, _, _, cost, reference, savings = _line(lines, "total*")[1:7]
     assert calls == "7"
-    assert (cost, reference) == ("0.000018", "0.000300")  # the priced calls' only
+    assert (cost, reference) == ("0.0000175", "0.0003000")  # the priced calls' only, exact
     assert savings == f"{100 * (0.0003 - 0.0000175) / 0.0003:.1f}%"  # (reference - cost) / ref
     levers = _line(lines[lines.index("") :], "total*")[1:]
-    assert levers[-1] == f"{Decimal('0.0003') - Decimal('0.0000175'):+.6f}"  # the levers' sum
+    assert levers[-1] == f"{Decimal('0.0003') - Decimal('0.0000175'):+.7f}"  # the levers' sum
 
 
 def test_unknown_savings_are_not_zero(capsys: pytest.CaptureFixture[str], ledger_url: str) -> None:
@@ -55,7 +55,7 @@ def test_unknown_savings_are_not_zero(capsys: pytest.CaptureFixture[str], ledger
     out = "\n".join(lines)
     assert "* 3 calls are left out of cost, reference and savings" in out
     assert "2 rows have no known price" in out
-    assert "their priced rows cost $0.000120" in out
+    assert "their priced rows cost $0.0001200." in out
 
 
 def test_csv_dollars_reconcile_exactly(capsys: pytest.CaptureFixture[str], ledger_url: str) -> None:
@@ -94,7 +94,8 @@ def test_html_shows_unknown_not_zero(
     assert main(["report", "--ledger", ledger_url, "--html", str(page)]) == 0
     capsys.readouterr()
     text = page.read_text(encoding="utf-8")
-    assert "<td>local</td><td>1</td><td>unknown</td><td>unknown</td><td>unknown</td>" in text
+    assert "<td>local*</td><td>1</td><td>unknown</td><td>unknown</td><td>unknown</td>" in text
+    assert "<td>mini*</td>" in text  # some of its calls are left out, as in the text table
     assert "saved 94.2% (3 calls of unknown price or saving left out)" in text
 
 
