@@ -110,13 +110,15 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
         self, input: Sequence[Item], config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[ItemResult]:
         """Answer every item; see the class docstring."""
-        return self._call_with_config(self._run, input, config, **kwargs)
+        _refuse_call_keywords(kwargs)
+        return self._call_with_config(self._run, input, config)
 
     async def ainvoke(
         self, input: Sequence[Item], config: RunnableConfig | None = None, **kwargs: Any
     ) -> list[ItemResult]:
         """Async twin of `invoke`."""
-        return await self._acall_with_config(self._arun, input, config, **kwargs)
+        _refuse_call_keywords(kwargs)
+        return await self._acall_with_config(self._arun, input, config)
 
     def _run(
         self, items: Sequence[Item], run_manager: CallbackManagerForChainRun, config: RunnableConfig
@@ -206,6 +208,17 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
 
     def _concurrency(self, config: RunnableConfig) -> int:
         return config.get("max_concurrency") or self.max_concurrency
+
+
+def _refuse_call_keywords(kwargs: dict[str, Any]) -> None:
+    """A run is configured on the batcher, or per call in its config; a keyword a router's
+    invoke takes (``task=``) would otherwise fail as a private method's argument."""
+    if kwargs:
+        raise TypeError(
+            f"ItemBatcher.invoke takes no call keywords (got {', '.join(sorted(kwargs))}): "
+            "set them on the batcher (ItemBatcher(..., task=...)), or per call in the "
+            "config (config={'metadata': {'task': ...}, 'max_concurrency': ...})"
+        )
 
 
 def _item_list(items: Any) -> list[Item]:

@@ -203,3 +203,16 @@ def test_items_that_are_not_json_name_the_item_and_the_fix() -> None:
     with pytest.raises(TypeError, match=r"item 1 must be a str or a mapping, got int"):
         batch_classify(["a", 7], LABELS, model=model)  # type: ignore[list-item]
     assert model.seen == []
+
+
+async def test_call_keywords_are_refused_with_where_they_belong() -> None:
+    """``invoke(items, task=...)`` works on a router, not here: the run is configured on
+    the batcher or in the config, and the error says so instead of naming a private method."""
+    model = batch_model()
+    batcher = ItemBatcher(model, "Classify.", LABELS)
+    expected = r"takes no call keywords \(got task\).*ItemBatcher\(\.\.\., task=\.\.\.\).*metadata"
+    with pytest.raises(TypeError, match=expected):
+        batcher.invoke(["Buy now"], task="classification")
+    with pytest.raises(TypeError, match=expected):
+        await batcher.ainvoke(["Buy now"], task="classification")
+    assert model.seen == []
