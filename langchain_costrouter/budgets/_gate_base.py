@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
+from langchain_costrouter.budgets.leases import KEEPER
 from langchain_costrouter.budgets.model import (
     DEFAULT_LEASE_SECONDS,
     Budget,
@@ -105,6 +106,13 @@ class GateCore:
         lease = os.urandom(12).hex()
         return Reservation(lease, deployment, context.task, amount, claims, deadline=deadline)
 
+    def keep(self, reservation: Reservation) -> None:
+        """Renew ``reservation``'s lease while it is held, until it is settled or
+        released (budgets/leases.py): a call longer than ``lease_seconds`` (a long stream)
+        keeps holding its worst case, and only a process that died lets it run out."""
+        if reservation.claims and reservation.tracked and not reservation.done:
+            KEEPER.keep(self.store, reservation, self.lease_seconds)
+
     def _uncounted(
         self, context: CallContext, deployment: str, counted: Collection[str]
     ) -> Reservation:
@@ -129,13 +137,17 @@ class GateCore:
         store counts it once all the same: its lease is dropped once, by whichever of
         the settlement and a reclaim comes first)."""
         reservation.finish()
+        KEEPER.forget(reservation)
         if reservation.claims and reservation.tracked and time.monotonic() > reservation.deadline:
             warnings.warn(
                 f"A call on {reservation.deployment} was settled after its budget "
                 f"reservation's lease of {self.lease_seconds:g} s ran out: for the rest of the "
                 "call its worst case was not held, so concurrent calls could spend past a "
-                "limit (its cost is counted once). Set budget_lease_seconds (RoutedChatModel, "
-                "or [router] in the config file) longer than your longest provider call.",
+                "limit (its cost is counted once). A kept reservation (BudgetGate.keep, as "
+                "the router keeps its calls') runs out only when its renewals fail (the "
+                "store unreachable, the process paused); keep the reservations you make "
+                "yourself, or set budget_lease_seconds (RoutedChatModel, or [router] in the "
+                "config file) longer than your longest provider call.",
                 BudgetLeaseExpiredWarning,
                 stacklevel=3,
             )

@@ -4,7 +4,7 @@ budget_store`` and ``budget_lease_seconds``, and ``rpm``/``tpm`` in ``[models.*]
 ```toml
 [router]
 budget_store = "redis://127.0.0.1:6379/0"
-budget_lease_seconds = 1800   # longer than the longest provider call (default 600)
+budget_lease_seconds = 120    # a dead process's reservations outlive it this long (default 600)
 
 [[budgets]]
 name = "tenant-daily"

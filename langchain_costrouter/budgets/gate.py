@@ -36,9 +36,11 @@ class BudgetGate(GateCore):
         store: A store URL (``memory://``, ``sqlite:///PATH``, ``redis://...``,
             ``postgresql+psycopg://...``) or a `BudgetStore`.
         rate_limits: Deployment label (``provider/model``) -> `RateLimit`.
-        lease_seconds: How long an unsettled reservation counts (`DEFAULT_LEASE_SECONDS`):
-            longer than the longest provider call, since a call outliving its lease no
-            longer holds its worst case while it runs (its settlement still counts once).
+        lease_seconds: How long an unsettled reservation counts (`DEFAULT_LEASE_SECONDS`)
+            unless it is renewed: a reservation passed to `keep` (the router keeps every
+            attempt's) is renewed while it is held (budgets/leases.py), so this is how
+            long a dead process's reservations outlive it; one not kept stops holding its
+            worst case after it (its settlement still counts once).
         on_soft_limit: Called with each `SoftLimitCrossed` (once per budget, scope and
             window across all processes), besides a `BudgetSoftLimitWarning`.
         on_store_error: ``"refuse"`` raises `BudgetStoreError` when the store is down;

@@ -79,6 +79,20 @@ class MemoryStore(BudgetStore):
                 spent.append(account.spent)
         return spent
 
+    def renew(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, lease_seconds: float
+    ) -> bool:
+        now = time.monotonic()
+        renewed = False
+        with self._lock:
+            for claim in claims:
+                account = self._accounts.get(claim.key)
+                lease = None if account is None else account.leases.get(reservation_id)
+                if account is not None and lease is not None and lease[1] > now:
+                    account.leases[reservation_id] = (lease[0], now + lease_seconds)
+                    renewed = True
+        return renewed
+
     def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         now = time.monotonic()
         with self._lock:

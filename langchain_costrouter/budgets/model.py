@@ -44,11 +44,12 @@ LIMIT_RULE = (
 )
 """What a limit in dollars accepts, said whole whichever part of it a value breaks."""
 DEFAULT_LEASE_SECONDS = 600.0
-"""How long a reservation counts without being settled: longer than any provider call
-(a process that died mid-call frees its reservation after this)."""
+"""How long a reservation counts without being settled or renewed: a process that died
+mid-call frees its reservation after this; a live one renews its calls' leases
+(budgets/leases.py)."""
 LEASE_RULE = (
-    "must be a finite number of seconds above 0, longer than the longest provider call (an "
-    "unsettled reservation stops counting after it; one that never ran out would hold a "
+    "must be a finite number of seconds above 0 (an unsettled reservation whose process "
+    "stopped renewing it stops counting after it; one that never ran out would hold a "
     "dead process's reservation for good)"
 )
 

@@ -34,6 +34,9 @@ class NullBudgetGate:
     ) -> Reservation:
         return self.reserve(context, deployment, worst_case_usd)
 
+    def keep(self, reservation: Reservation) -> None:
+        return None
+
     def settle(self, reservation: Reservation, cost_usd: Decimal | float | None) -> Settlement:
         return _NOTHING_HELD
 

@@ -91,6 +91,23 @@ end
 return spent
 """
 
+# KEYS as RESERVE; ARGV: member, lease_ms. Moves the lease's deadline where it has not
+# passed (a lease that ran out is gone, whether or not a reclaim dropped it yet); returns
+# how many accounts still held it.
+RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local renewed = 0
+for i = 1, #KEYS / 2 do
+  local deadline = redis.call('ZSCORE', KEYS[2 * i], ARGV[1])
+  if deadline and tonumber(deadline) > now then
+    redis.call('ZADD', KEYS[2 * i], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+    renewed = renewed + 1
+  end
+end
+return renewed
+"""
+
 # Returns per account {spent, reserved} after reclaiming leases that ran out.
 READ = (
     _NOW_AND_RECLAIM

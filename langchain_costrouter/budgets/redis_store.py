@@ -66,6 +66,13 @@ class RedisStore(BudgetStore):
         with self._errors():
             return [int(spent) for spent in self._runner.run(_SETTLE, keys, args)]
 
+    def renew(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, lease_seconds: float
+    ) -> bool:
+        args = [f"{reservation_id}:{amount}", max(1, int(lease_seconds * 1000))]
+        with self._errors():
+            return int(self._runner.run(_RENEW, self._account_keys(claims), args)) > 0
+
     def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         with self._errors():
             return _pairs(self._runner.run(_READ, self._account_keys(claims), []))
@@ -170,6 +177,7 @@ class RedisStore(BudgetStore):
 
 _RESERVE = LuaScript(redis_scripts.RESERVE)
 _SETTLE = LuaScript(redis_scripts.SETTLE)
+_RENEW = LuaScript(redis_scripts.RENEW)
 _READ = LuaScript(redis_scripts.READ)
 _RATE = LuaScript(redis_scripts.ACQUIRE_RATE)
 

@@ -11,7 +11,7 @@ from langchain_costrouter.budgets.claims import Claim
 from langchain_costrouter.budgets.money import from_pico
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class Reservation:
     """Money held on every budget of one provider attempt until it is settled or released.
 
@@ -25,7 +25,8 @@ class Reservation:
             unbudgeted (``on_store_error="allow"``); settling it does nothing.
         done: Settled or released already (a second settlement is an error).
         deadline: When its lease runs out, in `time.monotonic` seconds (the store's own
-            clock may end it a little later, never earlier).
+            clock may end it a little later, never earlier); moved on by each renewal of
+            a kept reservation (budgets/leases.py).
     """
 
     id: str

@@ -45,6 +45,7 @@ class Queries:
         )
         self.delete_lease = self._delete_lease()
         self.delete_ran_out = self._delete_ran_out()
+        self.renew_lease = self._renew_lease()
         self.release_reserved = self._release_reserved()
         self.expired_accounts = self._expired_accounts()
         self.forget_leases, self.forget_accounts = self._forget_accounts()
@@ -58,6 +59,24 @@ class Queries:
             sa.delete(leases)
             .where(leases.c.reservation == sa.bindparam("reservation"))
             .returning(leases.c.key, leases.c.amount)
+        )
+
+    def _renew_lease(self) -> Any:
+        """Move the deadline of a reservation's leases that have not run out, locking
+        them in key order (a settlement of the same reservation deletes them meanwhile)."""
+        leases = self.tables.leases
+        held = (
+            sa.select(leases.c.reservation, leases.c.key)
+            .where(leases.c.reservation == sa.bindparam("renewed", type_=sa.String))
+            .where(leases.c.expires_at > self.now)
+            .order_by(leases.c.key)
+        )
+        if self.dialect == "postgresql":
+            held = held.with_for_update()
+        return (
+            sa.update(leases)
+            .where(sa.tuple_(leases.c.reservation, leases.c.key).in_(held))
+            .values(expires_at=self.now + sa.bindparam("renewed_for", type_=sa.Float))
         )
 
     def _delete_ran_out(self) -> Any:

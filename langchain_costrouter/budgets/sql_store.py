@@ -84,6 +84,11 @@ class SQLStore(BudgetStore):
     ) -> list[int]:
         return self._db.run(self._settle, self._postgres, claims, reservation_id, actual)
 
+    def renew(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, lease_seconds: float
+    ) -> bool:
+        return self._db.run(self._renew, self._postgres, reservation_id, lease_seconds)
+
     def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         return self._db.run(self._read, False, claims)
 
@@ -180,6 +185,15 @@ class SQLStore(BudgetStore):
             ]
             commit()
         return spent_after
+
+    def _renew(self, conn: sa.Connection, reservation_id: str, lease_seconds: float) -> bool:
+        params = {"renewed": reservation_id, "renewed_for": lease_seconds}
+        if self._postgres:  # autocommit: the statement is its own transaction
+            return conn.execute(self._queries.renew_lease, params).rowcount > 0
+        with transaction(conn) as commit:
+            renewed = conn.execute(self._queries.renew_lease, params).rowcount > 0
+            commit()
+        return renewed
 
     def _read(self, conn: sa.Connection, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         self._reclaim(conn, claims)

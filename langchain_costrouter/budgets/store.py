@@ -77,6 +77,15 @@ class BudgetStore(ABC):
         Returns each account's spend after the settlement, in claim order.
         """
 
+    def renew(
+        self, claims: Sequence[Claim], reservation_id: str, amount: int, lease_seconds: float
+    ) -> bool:
+        """Push the reservation's lease ``lease_seconds`` past now, on every account where
+        it has not run out; False when it is held nowhere any more (settled, or ran
+        out). A store without leases to renew (written before this method) says False:
+        its long calls' reservations run out as they always did (budgets/leases.py)."""
+        return False
+
     @abstractmethod
     def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         """(spent, reserved) of each claim's account, leases that ran out not counted."""

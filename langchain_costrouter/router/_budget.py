@@ -5,7 +5,9 @@ take the deployment's rate-limit slot (a local limit is treated like a busy prov
 wait up to the retry policy's longest backoff, else fail over). In that order a refused
 call consumes nothing: a budget's refusal comes before any slot is taken (taken first, a
 call that never reached the provider used up one of its requests), and a slot not
-granted gives the reservation back. After the attempt: settle to the real cost (a
+granted gives the reservation back. While the attempt runs, its lease is renewed
+(`budgets.BudgetGate.keep`), so a call longer than the lease keeps its worst case held.
+After the attempt: settle to the real cost (a
 failure releases what it did not spend; a cut stream pays for what it delivered). A
 call cancelled meanwhile (its rate-limit wait too) is settled by its driver
 (`_io.RouterIO.release`).
@@ -81,6 +83,7 @@ def _with_rate_slot(
     """``held`` once its deployment's rate slot is taken (waited for if that fits); when
     the slot is not granted, the reservation is given back and why is returned."""
     request.held = held.reservation  # a call cancelled while it waits gives it back
+    budgets.gate.keep(held.reservation)  # renewed until settled: a long stream keeps it
     limited = yield from _rate_slot(request, budgets, held.deployment, cap)
     if limited is None:
         return held
