@@ -126,6 +126,13 @@ def secret_values(model: object) -> list[str]:
     return [secret for secret in found if len(secret) >= _SHORTEST_SECRET]
 
 
+def env_secrets(*names: str | None) -> list[str]:
+    """The values of the environment variables ``names`` (those holding keys), to mask in
+    a message; an unset one, or one too short to mask without masking words, is left out."""
+    values = (os.environ.get(name, "") for name in names if name)
+    return [value for value in values if len(value) >= _SHORTEST_SECRET]
+
+
 def _plain(value: object) -> str:
     if isinstance(value, SecretStr | SecretBytes):
         value = value.get_secret_value()

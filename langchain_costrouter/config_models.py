@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import ValidationError
 
-from langchain_costrouter._secrets import is_secret_name
+from langchain_costrouter._secrets import env_secrets, is_secret_name, redacted
 from langchain_costrouter.config_schema import (
     LangChainProviderSpec,
     ModelSpec,
@@ -81,7 +82,7 @@ def openai_model(
             **params,
         )
     except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(f"not accepted by ChatOpenAI: {error}", key=f"{key}.params") from None
+        raise _rejected(cls, error, f"{key}.params", provider.api_key_env) from None
 
 
 def class_model(
@@ -119,7 +120,7 @@ def class_model(
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(f"not accepted by {cls.__name__}: {error}", key=f"{key}.params") from None
+        raise _rejected(cls, error, f"{key}.params", provider.api_key_env) from None
 
 
 def provider_class(provider_name: str, provider: LangChainProviderSpec) -> type[BaseChatModel]:
@@ -179,6 +180,26 @@ def field_names(cls: type[BaseChatModel]) -> set[str]:
             alias for alias in (field.alias, field.validation_alias) if isinstance(alias, str)
         )
     return names
+
+
+def _rejected(cls: type, error: Exception, key: str, api_key_env: str | None) -> ConfigError:
+    """The class's refusal of its keywords, as a message may show it: each error's field
+    and message, never the input pydantic quotes with it (``str(ValidationError)`` shows
+    a shortened copy of every keyword, whose tail may be the key read from the
+    environment: ``input_value={'cache': False, ...Qz'}``). A message that still quotes
+    that key (a validator's own text) has it masked."""
+    if isinstance(error, ValidationError):
+        details = error.errors(include_url=False, include_input=False, include_context=False)
+        reason = "; ".join(_located_message(detail["loc"], detail["msg"]) for detail in details)
+    else:
+        reason = str(error)
+    reason = redacted(reason, env_secrets(api_key_env))
+    return ConfigError(f"not accepted by {cls.__name__}: {reason}", key=key)
+
+
+def _located_message(location: tuple[int | str, ...], message: str) -> str:
+    """``field: message``; a check of the whole model (no field) gives its message alone."""
+    return f"{'.'.join(map(str, location))}: {message}" if location else message
 
 
 def _missing_field(cls: type, name: str, fields: set[str], key: str) -> ConfigError:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import field_validator
 
 from langchain_costrouter.config import load_router_kwargs
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.testing import ScriptedChatModel
 
 KEY = "sk-proj-Zq3XbT9mW2vK8nR4pL6s"
 FILE = """
@@ -75,3 +77,79 @@ def test_the_environment_s_key_is_the_one_used(
     path.write_text(FILE)
     tiers = load_router_kwargs(path)["routes"]["chat"].tiers
     assert tiers[1].primary.model.openai_api_key.get_secret_value() == "k-from-the-environment"
+
+
+AZURE = """
+[providers.azure]
+kind = "langchain"
+class = "langchain_openai:AzureChatOpenAI"
+api_key_env = "COSTROUTER_TEST_KEY"
+
+[models.big]
+provider = "azure"
+model = "gpt-4o"
+params = { temperature = 0.5 }
+
+[routes]
+chat = ["big"]
+"""
+
+
+def test_a_class_that_rejects_its_params_quotes_no_input_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydantic's message quotes a shortened copy of the class's keywords, ending with the
+    last ones: the key read from the environment (its last characters, ``...Qz'``)."""
+    key = "azkey-0123456789abcdefQz"
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", key)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://team.openai.azure.com")
+    monkeypatch.delenv("OPENAI_API_VERSION", raising=False)
+    path = tmp_path / "costrouter.toml"
+    path.write_text(AZURE.replace("params = { temperature = 0.5 }\n", ""))
+    with pytest.raises(ConfigError) as raised:
+        load_router_kwargs(path)
+    shown = str(raised.value)
+    assert raised.value.key == "models.big.params"
+    assert "api_version" in shown and "OPENAI_API_VERSION" in shown  # pydantic's message
+    assert "input_value" not in shown and key[-2:] not in shown, shown
+
+
+@pytest.mark.parametrize("provider", ["local", "chat_class"])
+def test_a_rejected_param_is_named_without_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, provider: str
+) -> None:
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "k-from-the-environment")
+    path = tmp_path / "costrouter.toml"
+    model = "small" if provider == "local" else "other"
+    old = 'model = "gpt-4o-mini"' if provider == "local" else 'model = "gpt-4o"'
+    path.write_text(FILE.replace(old, f'{old}\nparams = {{ temperature = "tepid-9f3" }}', 1))
+    with pytest.raises(ConfigError) as raised:
+        load_router_kwargs(path)
+    assert raised.value.key == f"models.{model}.params"
+    assert "temperature: Input should be a valid number" in raised.value.reason
+    assert "tepid-9f3" not in str(raised.value)
+
+
+class KeyQuotingChatModel(ScriptedChatModel):
+    """A class whose own check quotes the key it was given, as some SDKs' do."""
+
+    api_key: str = ""
+
+    @field_validator("api_key")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        raise ValueError(f"unknown key {value}")
+
+
+def test_a_class_s_message_quoting_the_environment_s_key_has_it_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "quoted-key-0123456789"
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", key)
+    path = tmp_path / "costrouter.toml"
+    text = AZURE.replace("langchain_openai:AzureChatOpenAI", f"{__name__}:KeyQuotingChatModel")
+    path.write_text(text.replace("params = { temperature = 0.5 }\n", ""))
+    with pytest.raises(ConfigError) as raised:
+        load_router_kwargs(path)
+    assert raised.value.reason.endswith("api_key: Value error, unknown key ***")
+    assert key not in str(raised.value)
