@@ -12,7 +12,9 @@ config loader adds the file.
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -148,15 +150,17 @@ def provider_class(provider_name: str, provider: LangChainProviderSpec) -> type[
 
 def check_params(cls: type[BaseChatModel], params: Mapping[str, Any], key: str) -> None:
     """Each key of ``params`` must be a field of ``cls`` (by name or alias), and none may
-    be a credential (``api_key``, ``openai_api_key``...): a key in the file was either
-    ignored for the environment's (``ChatOpenAI``) or used over it (a LangChain class),
-    against the promise that keys are read from the environment, never from the file.
+    be a credential (``api_key``, ``openai_api_key``...), at any depth: a key in the file
+    was either ignored for the environment's (``ChatOpenAI``) or used over it (a
+    LangChain class, ``model_kwargs.api_key``, ``default_headers.Authorization``, a
+    ``default_query`` option), against the promise that keys are read from the
+    environment, never from the file.
 
     A class that takes any keyword (pydantic ``extra="allow"``) is not checked for fields.
     """
-    for name in params:
-        if is_secret_name(name):
-            raise ConfigError(_KEY_IN_FILE, key=f"{key}.{name}")
+    found = _credential_path(params)
+    if found is not None:
+        raise ConfigError(_KEY_IN_FILE, key=f"{key}.{found}")
     if cls.model_config.get("extra") == "allow":
         return
     fields = field_names(cls)
@@ -168,8 +172,41 @@ def check_params(cls: type[BaseChatModel], params: Mapping[str, Any], key: str) 
 _KEY_IN_FILE = (
     "keys never go in the file: export it in an environment variable and name that "
     "variable with api_key_env in the model's [providers.NAME] table (api_key_field names "
-    "the field it goes in, for a LangChain class)"
+    "the field it goes in, for a LangChain class); a header the endpoint needs besides "
+    "the key (a proxy's Authorization) goes in the headers table of an OpenAI-compatible "
+    "[providers.NAME], which may carry Authorization"
 )
+
+
+def _credential_path(value: Any) -> str | None:
+    """The path (``default_headers.Authorization``, ``extra_body.auth[0].access_token``) of
+    the first credential-named key in ``value``'s mappings and lists, at any depth."""
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            shown = _toml_key(str(name))
+            if is_secret_name(str(name)):
+                return shown
+            inner = _credential_path(item)
+            if inner is not None:
+                return _joined(shown, inner)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            inner = _credential_path(item)
+            if inner is not None:
+                return _joined(f"[{index}]", inner)
+    return None
+
+
+def _joined(outer: str, inner: str) -> str:
+    return f"{outer}{inner}" if inner.startswith("[") else f"{outer}.{inner}"
+
+
+def _toml_key(name: str) -> str:
+    """``name`` as a dotted TOML key spells it: bare when it can be, else quoted."""
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def field_names(cls: type[BaseChatModel]) -> set[str]:

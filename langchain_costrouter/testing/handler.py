@@ -142,6 +142,8 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
                 )
         elif fault.kind == "malformed":
             self._send_malformed(stream=bool(body.get("stream")))
+        elif fault.kind == "error_body":
+            self._send_error_body(fault, stream=bool(body.get("stream")))
         else:
             self._drop(fault, body, prompt_tokens)
 
@@ -161,6 +163,17 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         self._send_bytes(
             200, b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{', {}
         )
+
+    def _send_error_body(self, fault: Fault, *, stream: bool) -> None:
+        code = fault.code or "502"
+        error = {
+            "code": int(code) if code.isdigit() else code,
+            "message": fault.message or "Provider returned error",
+        }
+        if stream:
+            self._send_events([json.dumps({"error": error}), "[DONE]"], 0.0)
+            return
+        self._send_json(200, {"error": error})
 
     def _drop(self, fault: Fault, body: dict[str, Any], prompt_tokens: int) -> None:
         """Close the socket: before any response, or after a few chunks of a stream."""

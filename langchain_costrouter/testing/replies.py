@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["400", "429", "500", "503", "timeout", "malformed", "drop"]
+FaultKind = Literal["400", "429", "500", "503", "timeout", "malformed", "drop", "error_body"]
 """Injected failures: an HTTP error status, a hang, an unparsable body, a dropped connection."""
 
 CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
@@ -121,7 +121,10 @@ class Fault:
             before answering normally, so a client with a shorter timeout gives up (the
             hang ends early when the client disconnects or the server stops).
             ``"malformed"``: HTTP 200 with a body that is not JSON (a broken SSE event
-            when streaming). ``"drop"``: close the connection without a response, or
+            when streaming). ``"error_body"``: HTTP 200 whose body is an error object
+            with no choices, as gateways such as OpenRouter send when the provider behind
+            them failed (``code`` defaults to 502; when streaming, one event carrying the
+            error). ``"drop"``: close the connection without a response, or
             mid-stream after ``after_chunks`` content chunks.
         retry_after: Seconds sent in the ``Retry-After`` header of a 429.
         seconds: How long a ``"timeout"`` hangs.

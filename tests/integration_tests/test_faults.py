@@ -217,3 +217,39 @@ async def test_streams_survive_faults_before_the_first_chunk(
     assert "".join(str(c.content) for c in chunks) == "streamed after failover"
     final = chunks[-1].response_metadata["costrouter"]
     assert [a["provider"] for a in final["attempts"]] == ["provider-a", "provider-a", "provider-b"]
+
+
+@pytest.mark.parametrize("method", ["invoke", "stream"])
+def test_an_error_object_in_a_200_fails_over_like_a_5xx(
+    openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer, method: str
+) -> None:
+    """Gateways (OpenRouter, LiteLLM proxies) answer 200 with ``{"error": {...}}`` when the
+    provider behind them failed: ChatOpenAI raises a bare ValueError (a stream: openai's
+    APIError), which the router took for a bug in the caller's code and re-raised, with
+    no retry and no failover."""
+    openai_server.script([Fault("error_body")] * 3, model="gpt-4o-mini")
+    second_openai_server.script([Reply("from provider b")], model="gpt-4o-mini")
+    router = _router(openai_server, second_openai_server)
+    if method == "invoke":
+        message = router.invoke("hello")
+        record = message.response_metadata["costrouter"]
+        content = message.content
+    else:
+        chunks = list(router.stream("hello"))
+        record = chunks[-1].response_metadata["costrouter"]
+        content = "".join(str(c.content) for c in chunks)
+    assert content == "from provider b"
+    assert [a["provider"] for a in record["attempts"]] == ["provider-a"] * 3 + ["provider-b"]
+    assert [a["reason"] for a in record["attempts"][:3]] == ["error: server"] * 3
+
+
+def test_an_error_object_in_a_200_saying_bad_request_is_not_retried(
+    openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer
+) -> None:
+    bad_request = Fault("error_body", code="400", message="bad param")
+    openai_server.script([bad_request], model="gpt-4o-mini")
+    with pytest.raises(ProviderError, match="bad param") as raised:
+        _router(openai_server, second_openai_server).invoke("hello")
+    assert (raised.value.kind, raised.value.retryable) == ("fatal", False)
+    assert openai_server.request_count() == 1
+    assert second_openai_server.request_count() == 0

@@ -153,3 +153,61 @@ def test_a_class_s_message_quoting_the_environment_s_key_has_it_masked(
         load_router_kwargs(path)
     assert raised.value.reason.endswith("api_key: Value error, unknown key ***")
     assert key not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "params", "key"),
+    [  # each passed the check, which read only the top level of params
+        (
+            'model = "gpt-4o-mini"',
+            f'params = {{ model_kwargs = {{ api_key = "{KEY}" }} }}',
+            "models.small.params.model_kwargs.api_key",
+        ),
+        (
+            'model = "gpt-4o-mini"',
+            f'params = {{ default_query = {{ "api-key" = "{KEY}" }} }}',
+            "models.small.params.default_query.api-key",
+        ),
+        (
+            'model = "gpt-4o-mini"',
+            f'params = {{ extra_body = {{ auth = [{{ access_token = "{KEY}" }}] }} }}',
+            "models.small.params.extra_body.auth[0].access_token",
+        ),
+        (
+            'model = "gpt-4o"',
+            f'params = {{ default_headers = {{ Authorization = "Bearer {KEY}" }} }}',
+            "models.other.params.default_headers.Authorization",
+        ),
+        (
+            'params = { base_url = "http://127.0.0.1:9/v1" }',
+            f'params = {{ default_headers = {{ "X-Api-Key" = "{KEY}" }} }}',
+            "providers.chat_class.params.default_headers.X-Api-Key",
+        ),
+    ],
+)
+def test_a_key_nested_in_params_is_refused_naming_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, params: str, key: str
+) -> None:
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "k-from-the-environment")
+    assert old in FILE
+    new = params if old.startswith("params") else f"{old}\n{params}"
+    path = tmp_path / "costrouter.toml"
+    path.write_text(FILE.replace(old, new, 1))
+    with pytest.raises(ConfigError) as raised:
+        load_router_kwargs(path)
+    assert raised.value.key == key
+    reason = raised.value.reason
+    assert "api_key_env" in reason and "headers" in reason and "Authorization" in reason
+    assert KEY not in str(raised.value)
+
+
+def test_the_provider_s_headers_table_may_carry_authorization(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The place the refusal points to: an OpenAI-compatible provider's headers."""
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "k-from-the-environment")
+    path = tmp_path / "costrouter.toml"
+    headers = 'api_key_env = "COSTROUTER_TEST_KEY"\nheaders = { Authorization = "Bearer t" }'
+    path.write_text(FILE.replace('api_key_env = "COSTROUTER_TEST_KEY"', headers, 1))
+    tiers = load_router_kwargs(path)["routes"]["chat"].tiers
+    assert tiers[0].primary.model.default_headers == {"Authorization": "Bearer t"}
