@@ -12,7 +12,7 @@ from langchain_costrouter.router._faults import classify
 
 def _reading(body: dict[str, Any]) -> BaseException:
     """What the real ChatOpenAI raises reading ``body`` as a completion."""
-    model = ChatOpenAI(model="m", api_key="test")  # type: ignore[arg-type]
+    model = ChatOpenAI(model="m", api_key="test")
     with pytest.raises(Exception) as raised:
         model._create_chat_result(body)
     return raised.value
