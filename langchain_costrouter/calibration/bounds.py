@@ -6,6 +6,15 @@ promise bounds. Scores of 0/1 get an exact bound: only the questions where the t
 disagree carry information (McNemar), and among those the share the baseline wins is
 bounded with Clopper-Pearson. Graded scores get Student's t on the paired differences.
 Both are computed with numpy alone (no SciPy dependency).
+
+Own traffic asks a prompt again and again, and its copies' outcomes move together: ten
+copies of one question are not ten questions. So every figure here takes the rows'
+prompt ``groups`` (`groups.group_codes`) and counts prompts as the unit: the t
+intervals use the cluster-robust standard error (per-prompt sums of residuals, prompts
+minus one degrees of freedom), the exact bound counts the disagreements a design effect
+makes them worth (Korn and Graubard's effective sample size), and the saving's
+bootstrap resamples prompts with all their rows. When every prompt is distinct each
+group is one row and every figure is the per-row one, bit for bit.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from langchain_costrouter.calibration.features import FloatArray
+from langchain_costrouter.calibration.features import FloatArray, IntArray
 
 _BISECTION_STEPS = 60
 
@@ -30,8 +39,13 @@ class LossBound:
     disagreements: int
 
 
-def loss_upper_bound(baseline: FloatArray, cascade: FloatArray, confidence: float) -> LossBound:
-    """Mean of ``baseline - cascade`` and its one-sided upper bound at ``confidence``."""
+def loss_upper_bound(
+    baseline: FloatArray, cascade: FloatArray, confidence: float, groups: IntArray | None = None
+) -> LossBound:
+    """Mean of ``baseline - cascade`` and its one-sided upper bound at ``confidence``.
+
+    ``groups`` numbers each row's prompt (None: every row its own prompt).
+    """
     diff = np.asarray(baseline, dtype=np.float64) - np.asarray(cascade, dtype=np.float64)
     size = len(diff)
     disagreements = int(np.count_nonzero(diff))
@@ -39,9 +53,9 @@ def loss_upper_bound(baseline: FloatArray, cascade: FloatArray, confidence: floa
     if size == 0:
         return LossBound(loss=0.0, upper=math.inf, size=0, disagreements=0)
     if _is_binary(baseline) and _is_binary(cascade):
-        upper = _exact_binary_upper(diff, confidence)
+        upper = _exact_binary_upper(diff, confidence, groups)
     else:
-        upper = _student_upper(diff, confidence)
+        upper = _student_upper(diff, confidence, groups)
     return LossBound(loss=loss, upper=upper, size=size, disagreements=disagreements)
 
 
@@ -49,14 +63,41 @@ def _is_binary(scores: FloatArray) -> bool:
     return bool(np.all((scores == 0.0) | (scores == 1.0)))
 
 
-def _exact_binary_upper(diff: FloatArray, confidence: float) -> float:
-    """McNemar-style: ``(m/n)(2p - 1)`` with ``p`` the Clopper-Pearson upper bound."""
+def _exact_binary_upper(diff: FloatArray, confidence: float, groups: IntArray | None) -> float:
+    """McNemar-style: ``(m/n)(2p - 1)`` with ``p`` the Clopper-Pearson upper bound.
+
+    ``p`` bounds the share of losses among the ``m`` disagreements, counted as the
+    independent ones they are worth: divided by the design effect, the trials rounded
+    down and the losses up, so the bound never gains from the rounding.
+    """
     losses = int(np.count_nonzero(diff > 0))
     discordant = int(np.count_nonzero(diff))
     if discordant == 0:
         return 0.0
-    share = clopper_pearson_upper(losses, discordant, confidence)
+    effect = _design_effect(diff, losses / discordant, groups)
+    trials = max(math.floor(discordant / effect), 1)
+    share = clopper_pearson_upper(min(math.ceil(losses / effect), trials), trials, confidence)
     return discordant / len(diff) * (2.0 * share - 1.0)
+
+
+def _design_effect(diff: FloatArray, share: float, groups: IntArray | None) -> float:
+    """How many disagreeing rows weigh as one independent disagreement (at least 1).
+
+    The ratio of the loss share's variance with prompts as the unit to its variance with
+    rows as the unit (per-prompt sums of the residuals ``loss - share``). When every
+    disagreement goes one way there are no residuals, and copies are assumed to agree
+    (the worst case): the rows' mean number of disagreeing copies of their prompt.
+    """
+    if groups is None:
+        return 1.0
+    discordant = diff != 0.0
+    residuals = np.where(discordant, (diff > 0.0) - share, 0.0)
+    within = float(np.sum(residuals * residuals))
+    if within > 0.0:
+        totals = _totals(residuals, groups)
+        return max(float(np.sum(totals * totals)) / within, 1.0)
+    counts = _totals(discordant.astype(np.float64), groups)
+    return max(float(np.sum(counts * counts)) / float(np.sum(counts)), 1.0)
 
 
 def clopper_pearson_upper(successes: int, trials: int, confidence: float) -> float:
@@ -91,12 +132,13 @@ def binomial_cdf(successes: int, trials: int, share: float) -> float:
     return float(min(1.0, math.exp(peak) * np.exp(terms - peak).sum()))
 
 
-def _student_upper(diff: FloatArray, confidence: float) -> float:
-    size = len(diff)
-    if size < 2:
+def _student_upper(diff: FloatArray, confidence: float, groups: IntArray | None) -> float:
+    mean = float(diff.mean())
+    deviation, prompts = prompt_deviation(diff, mean, groups)
+    if prompts < 2:
         return math.inf
-    spread = float(diff.std(ddof=1)) / math.sqrt(size)
-    return float(diff.mean()) + student_quantile(confidence, size - 1) * spread
+    spread = deviation / math.sqrt(len(diff))
+    return mean + student_quantile(confidence, prompts - 1) * spread
 
 
 def student_quantile(confidence: float, dof: int) -> float:
@@ -120,38 +162,74 @@ def normal_quantile(confidence: float) -> float:
     return high
 
 
-def mean_interval(values: FloatArray, confidence: float) -> tuple[float, float]:
-    """A two-sided Student t interval of the mean of ``values`` (one row each)."""
+def mean_interval(
+    values: FloatArray, confidence: float, groups: IntArray | None = None
+) -> tuple[float, float]:
+    """A two-sided Student t interval of the mean of ``values``, prompts as the unit."""
     size = len(values)
     if size == 0:
         return (0.0, 0.0)
     mean = float(np.mean(values))
-    if size < 2:
+    deviation, prompts = prompt_deviation(values, mean, groups)
+    if prompts < 2:
         return (mean, mean)
-    half = student_quantile(0.5 + confidence / 2.0, size - 1) * float(np.std(values, ddof=1))
+    half = student_quantile(0.5 + confidence / 2.0, prompts - 1) * deviation
     return (mean - half / math.sqrt(size), mean + half / math.sqrt(size))
 
 
+def prompt_deviation(values: FloatArray, mean: float, groups: IntArray | None) -> tuple[float, int]:
+    """(the rows' standard deviation as prompts weigh it, the number of prompts).
+
+    Over the square root of the rows it is the cluster-robust standard error of the
+    mean; with one row per prompt it is the sample standard deviation (the scale
+    factor is exactly 1). NaN with fewer than two prompts.
+    """
+    totals, sizes = _totals(values, groups), _totals(np.ones(len(values)), groups)
+    prompts = len(totals)
+    if prompts < 2:
+        return math.nan, prompts
+    residuals = totals - mean * sizes
+    deviation = math.sqrt(float(np.sum(residuals * residuals)) / (prompts - 1))
+    return deviation * (math.sqrt(prompts) / math.sqrt(len(values))), prompts
+
+
+def _totals(values: FloatArray, groups: IntArray | None) -> FloatArray:
+    """Per prompt, the sum of its rows' ``values`` (None: each row is its own prompt).
+
+    ``groups`` number the prompts from 0 with no gaps (`groups.group_codes`,
+    `groups.renumbered`): a number without rows would count as a prompt.
+    """
+    if groups is None:
+        return values
+    return np.asarray(np.bincount(groups, weights=values), dtype=np.float64)
+
+
 def saving_interval(
-    cascade_cost: FloatArray, baseline_cost: FloatArray, confidence: float, seed: int
+    cascade_cost: FloatArray,
+    baseline_cost: FloatArray,
+    confidence: float,
+    seed: int,
+    groups: IntArray | None = None,
 ) -> tuple[float, float]:
-    """A two-sided paired-bootstrap interval of the saving share ``1 - cost/baseline``."""
+    """A two-sided paired-bootstrap interval of the saving share ``1 - cost/baseline``.
+
+    Prompts are resampled, each with all its rows (a cluster bootstrap).
+    """
     size = len(cascade_cost)
     if size == 0 or float(baseline_cost.sum()) <= 0.0:
         return (0.0, 0.0)
+    spent, reference = _totals(cascade_cost, groups), _totals(baseline_cost, groups)
     rng = np.random.default_rng(seed)
-    ratios = np.concatenate(
-        [_resampled_savings(cascade_cost, baseline_cost, rng) for _ in range(8)]
-    )
+    ratios = np.concatenate([_resampled_savings(spent, reference, rng) for _ in range(8)])
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(ratios, [tail, 1.0 - tail])
     return (float(low), float(high))
 
 
 def _resampled_savings(
-    cascade_cost: FloatArray, baseline_cost: FloatArray, rng: np.random.Generator
+    spent: FloatArray, reference: FloatArray, rng: np.random.Generator
 ) -> FloatArray:
-    """50 bootstrap resamples at a time, so memory stays at 50 x rows indices."""
-    picks = rng.integers(0, len(cascade_cost), size=(50, len(cascade_cost)))
-    spent, reference = cascade_cost[picks].sum(axis=1), baseline_cost[picks].sum(axis=1)
-    return np.asarray(1.0 - spent / np.maximum(reference, 1e-300), dtype=np.float64)
+    """50 bootstrap resamples of the prompts' costs at a time: memory is 50 x prompts."""
+    picks = rng.integers(0, len(spent), size=(50, len(spent)))
+    resampled, base = spent[picks].sum(axis=1), reference[picks].sum(axis=1)
+    return np.asarray(1.0 - resampled / np.maximum(base, 1e-300), dtype=np.float64)

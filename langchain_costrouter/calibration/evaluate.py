@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from langchain_core.messages import AIMessage, HumanMessage
 
-from langchain_costrouter.calibration.features import FloatArray, query_text
-from langchain_costrouter.calibration.groups import split_groups
+from langchain_costrouter.calibration.features import FloatArray, IntArray, query_text
+from langchain_costrouter.calibration.groups import group_codes, split_groups
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
@@ -118,6 +119,11 @@ class OutcomeMatrix:
     def prompt_keys(self) -> list[str]:
         """Each row's prompt key: copies of a prompt share one, and one fold (`groups`)."""
         return list(self.keys) if self.keys else [record_key(r) for r in self.records]
+
+    @cached_property
+    def prompt_groups(self) -> IntArray:
+        """Each row's prompt number (`groups.group_codes`): what bounds count as the unit."""
+        return group_codes(self.prompt_keys())[0]
 
     def query_texts(self) -> list[str]:
         """Each row's query: every message's text, in order (`features.query_text`)."""

@@ -28,6 +28,12 @@ def group_codes(keys: Sequence[Hashable]) -> tuple[IntArray, int]:
     return codes, len(numbers)
 
 
+def renumbered(codes: IntArray) -> IntArray:
+    """Group numbers of some rows renumbered from 0 with no gaps (in the order of the
+    old numbers), as `bounds` counts them: a group without rows here is no group."""
+    return np.asarray(np.unique(codes, return_inverse=True)[1], dtype=np.int64)
+
+
 def split_groups(
     keys: Sequence[Hashable], train_fraction: float, rng: np.random.Generator
 ) -> tuple[IntArray, IntArray]:

@@ -16,7 +16,8 @@ the choice must be, and measures that on rows the choice never saw:
   (or a copy of its prompt) and compared with a baseline picked without it, just as
   the test half is compared with the baseline picked on train;
 - the paired loss of those answers gets a one-sided upper bound at ``confidence``
-  (`bounds.loss_upper_bound`: exact on discordant pairs for 0/1 scores); the caution
+  (`bounds.loss_upper_bound`: exact on discordant pairs for 0/1 scores, copies of a
+  prompt counted as one question, as the promise's intervals count them); the caution
   levels are tried from the most cautious to the boldest and the walk stops at the
   first whose bound exceeds the allowed loss (fixed-sequence testing: no
   multiple-comparison penalty);
@@ -132,7 +133,7 @@ def _proven_caution(
     answers = _nested_answers(matrix, scores, options, allowed)
     proven = None
     for caution, (quality, cost, reference, reference_cost) in zip(CAUTIONS, answers, strict=True):
-        bound = loss_upper_bound(reference, quality, options.confidence)
+        bound = loss_upper_bound(reference, quality, options.confidence, matrix.prompt_groups)
         if bound.upper > allowed:
             break
         proven = Evidence(caution, bound, quality, cost, reference, reference_cost)
@@ -229,8 +230,9 @@ def _promise(
         loss = evidence.bound.upper
     quality = base_quality if evidence is None else evidence.quality
     cost = base_cost if evidence is None else evidence.cost
-    low, high = saving_interval(cost, base_cost, options.confidence, options.seed)
-    quality_low, quality_high = mean_interval(quality, options.confidence)
+    groups = matrix.prompt_groups
+    low, high = saving_interval(cost, base_cost, options.confidence, options.seed, groups)
+    quality_low, quality_high = mean_interval(quality, options.confidence, groups)
     total = float(base_cost.sum())
     return {
         "method": "guarded",

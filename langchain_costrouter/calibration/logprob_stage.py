@@ -5,7 +5,8 @@ often wrong) but not always: some providers return flat or meaningless values, a
 few hundred rows are enough to fit noise. So the log-probability stack is fitted on
 the same folds as the plain stack and kept for a stage only when it lowers the
 out-of-fold log loss on the rows that carry log-probabilities by more than twice the
-standard error of the paired per-row difference. Rows without log-probabilities keep
+standard error of the paired per-row difference (prompts as the unit: copies of a
+prompt are one piece of evidence, `bounds`). Rows without log-probabilities keep
 the plain stack's scores, as they do at request time (missing is not zero).
 """
 
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from langchain_costrouter.calibration.bounds import prompt_deviation
 from langchain_costrouter.calibration.features import FloatArray, IntArray
+from langchain_costrouter.calibration.groups import renumbered
 from langchain_costrouter.calibration.stack import (
     LOGPROB_KEYS,
     fit_stack,
@@ -38,11 +41,12 @@ def logprob_scores(
     labels: FloatArray,
     folds: IntArray,
     base: FloatArray,
+    groups: IntArray | None = None,
 ) -> FloatArray | None:
     """OOF scores using log-probabilities where rows carry them, or None if they don't pay.
 
     ``base`` are the plain stack's OOF scores of every row; the result equals them on
-    rows without a summary.
+    rows without a summary. ``groups`` numbers each row's prompt (None: all distinct).
     """
     has = carries_logprobs(logprobs)
     if has.sum() < MIN_ROWS:
@@ -56,7 +60,8 @@ def logprob_scores(
             return None
         stack = fit_stack(extended[kept], held_labels[kept], LOGPROB_KEYS)
         scores[held] = stack_probabilities(stack, extended[held], LOGPROB_KEYS)
-    if not pays_off(base[has], scores, held_labels):
+    held_groups = None if groups is None else renumbered(groups[has])
+    if not pays_off(base[has], scores, held_labels, held_groups):
         return None
     combined = base.copy()
     combined[has] = scores
@@ -71,13 +76,19 @@ def fit_logprob_stack(
     return fit_stack(logprob_design(design[has], logprobs[has]), labels[has], LOGPROB_KEYS)
 
 
-def pays_off(base: FloatArray, extended: FloatArray, labels: FloatArray) -> bool:
-    """True when ``extended`` has lower per-row log loss than ``base`` by ``_Z`` standard errors."""
+def pays_off(
+    base: FloatArray, extended: FloatArray, labels: FloatArray, groups: IntArray | None = None
+) -> bool:
+    """True when ``extended`` has lower per-row log loss than ``base`` by ``_Z`` standard
+    errors, with the rows' prompts (``groups``, None: all distinct) as the unit."""
     gain = _row_log_loss(base, labels) - _row_log_loss(extended, labels)
     if len(gain) < 2:
         return False
     mean = float(gain.mean())
-    error = float(gain.std(ddof=1)) / np.sqrt(len(gain))
+    deviation, prompts = prompt_deviation(gain, mean, groups)
+    if prompts < 2:
+        return False
+    error = deviation / np.sqrt(len(gain))
     return mean > 0.0 and mean > _Z * error
 
 

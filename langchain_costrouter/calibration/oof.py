@@ -165,7 +165,8 @@ class StageScores:
                 stack = fit_stack(design[kept], labels[kept])
                 scores[held] = stack_probabilities(stack, design[held])
             logprobs = self.matrix.answer_logprobs(model)
-            extended = logprob_scores(design, logprobs, labels, self.folds, scores)
+            groups = self.matrix.prompt_groups
+            extended = logprob_scores(design, logprobs, labels, self.folds, scores, groups)
             if extended is not None:
                 scores = extended
                 self._with_logprobs.add(key)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from langchain_costrouter.calibration import guarded
+from langchain_costrouter.calibration.bounds import loss_upper_bound
 from langchain_costrouter.calibration.cells import CellTable, cell_table
 from langchain_costrouter.calibration.evaluate import (
     OutcomeMatrix,
@@ -150,3 +152,50 @@ def test_a_few_prompts_asked_many_times_keep_the_baseline_and_say_so() -> None:
     assert spec.train["decision"] == (
         "too few distinct prompts (8 < 100, in 120 rows): kept the baseline"
     )
+
+
+def _width(interval: list[float]) -> float:
+    return interval[1] - interval[0]
+
+
+def _noisy(cheap_wrong: float, strong_wrong: float) -> tuple[list[OutcomeRecord], ...]:
+    """(300 prompts asked once, each asked five times): the cheap model also wrong on a
+    share of easy prompts, the strong one on a share of all."""
+    rng = random.Random(1)
+    once = []
+    for record in synthetic_records(300):
+        cheap, strong = record.outcomes["cheap"], record.outcomes["strong"]
+        if cheap.score == 1.0 and rng.random() < cheap_wrong:
+            cheap = replace(cheap, score=0.0)
+        if rng.random() < strong_wrong:
+            strong = replace(strong, score=0.0)
+        once.append(replace(record, outcomes={"cheap": cheap, "strong": strong}))
+    copies = [replace(r, id=f"{r.id}-{copy}") for r in once for copy in range(5)]
+    random.Random(0).shuffle(copies)
+    return once, copies
+
+
+def test_copies_of_the_prompts_do_not_narrow_the_promise() -> None:
+    # Asking every prompt five times adds no evidence: counting rows, the saving and
+    # quality intervals were 0.47 and 0.45 times as wide as on the prompts asked once.
+    once, copies = _noisy(0.08, 0.0)
+    options = replace(GUARDED, max_quality_loss=0.03)
+    alone = calibrate(once, options).tasks["classification"].train
+    repeated = calibrate(copies, options).tasks["classification"].train
+    for interval in ("saving_interval", "quality_interval"):
+        assert _width(alone[interval]) > 0.01
+        assert _width(repeated[interval]) >= 0.8 * _width(alone[interval])
+
+
+def test_the_nested_proof_counts_copies_of_a_prompt_once() -> None:
+    # The cascade both loses and wins against the baseline, so how many questions the
+    # disagreements are decides the bound: counting rows the walk proved caution 3 (its
+    # bound 0.0135; counting prompts, caution 4 is the boldest, its bound 0.0197).
+    matrix = OutcomeMatrix.of(_noisy(0.15, 0.1)[1])
+    options = replace(GUARDED, max_quality_loss=0.02)
+    scores = StageScores.of(matrix, options.folds, options.seed)
+    evidence = guarded._proven_caution(matrix, scores, options, 0.02)
+    assert evidence is not None
+    pair = (evidence.reference, evidence.quality, options.confidence)
+    assert evidence.bound == loss_upper_bound(*pair, matrix.prompt_groups)
+    assert evidence.bound.upper > loss_upper_bound(*pair).upper

@@ -116,6 +116,21 @@ def test_pays_off_needs_a_clear_gain() -> None:
     assert not pays_off(base, np.where(labels > 0, 0.2, 0.8), labels)
 
 
+def test_pays_off_counts_copies_of_a_prompt_once() -> None:
+    # 60 prompts, each asked five times; log-probabilities lower the loss by 0.02 on
+    # average, 0.1 from prompt to prompt: two standard errors are 0.026 over 60
+    # prompts, but 0.0115 over 300 rows, which took the copies for new evidence.
+    gains = np.random.default_rng(0).normal(size=60)
+    gains = 0.02 + 0.1 * (gains - gains.mean()) / gains.std(ddof=1)
+    labels, base = np.ones(60), np.full(60, 0.5)
+    extended = 0.5 * np.exp(gains)  # its loss: -log(0.5) - gain
+    assert not pays_off(base, extended, labels)
+    groups = np.repeat(np.arange(60), 5)
+    copied = (base[groups], extended[groups], labels[groups])
+    assert pays_off(*copied)
+    assert not pays_off(*copied, groups)
+
+
 def _scorer() -> LinearScorer:
     stack = {"text": 1.0, "bias": 0.0}
     logprob_stack = {"text": 1.0, "bias": 2.0, "logprob_min": 1.0}
