@@ -23,6 +23,7 @@ from langchain_core.exceptions import (
 )
 
 from langchain_costrouter._lazy import class_if_imported
+from langchain_costrouter._provider_replies import failed_reply
 from langchain_costrouter.batching.items import BatchItem, Item
 from langchain_costrouter.batching.packing import pack
 from langchain_costrouter.batching.parse import parse_answer
@@ -38,12 +39,21 @@ from langchain_costrouter.errors import AllTiersFailedError, CostRouterError, Pr
 from langchain_costrouter.metadata import sum_costs
 
 
-def provider_errors() -> tuple[type[Exception], ...]:
-    """Failures of a provider call that become per-item errors instead of crashing the run.
+def provider_failed(error: Exception) -> bool:
+    """Whether ``error`` is a provider call failing, which becomes per-item errors instead
+    of crashing the run (anything else is a bug, and propagates).
 
-    Besides LangChain's and the router's errors: a body that is not JSON (ChatOpenAI
-    raises JSONDecodeError), transport errors, and openai's and httpx's own errors once
-    they are imported (langchain-openai imports them); before that no call can raise them.
+    Besides the types of `_provider_errors`: a 200 carrying an error object or no
+    choices, which ChatOpenAI raises as a plain ValueError, KeyError or TypeError
+    (`_provider_replies`).
+    """
+    return isinstance(error, _provider_errors()) or failed_reply(error)
+
+
+def _provider_errors() -> tuple[type[Exception], ...]:
+    """LangChain's and the router's errors, a body that is not JSON (ChatOpenAI raises
+    JSONDecodeError), transport errors, and openai's and httpx's own errors once they
+    are imported (langchain-openai imports them); before that no call can raise them.
     """
     sdk = (class_if_imported("openai", "APIError"), class_if_imported("httpx", "TransportError"))
     loaded = tuple(cls for cls in sdk if cls is not None and issubclass(cls, Exception))

@@ -30,7 +30,7 @@ from langchain_costrouter._lazy import class_if_imported
 from langchain_costrouter.batching.cache import MISS, ItemCache, RunCache
 from langchain_costrouter.batching.drivers import progress_bar, run_async, run_sync
 from langchain_costrouter.batching.items import Item, canonical_text, to_batch_items
-from langchain_costrouter.batching.plan import Batch, BatchPlan, provider_errors
+from langchain_costrouter.batching.plan import Batch, BatchPlan, provider_failed
 from langchain_costrouter.batching.prompt import build_messages, per_item_prompt_tokens
 from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn
 from langchain_costrouter.batching.schema import SchemaSpec, as_schema
@@ -173,7 +173,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
         messages = build_messages(self.instruction, self.schema, batch.items)
         try:
             message = self._model.invoke(messages, self._child_config(batch, callbacks, config))
-        except provider_errors() as error:
+        except Exception as error:
+            if not provider_failed(error):
+                raise
             return CallOutcome(error=error)
         return CallOutcome(message=message)
 
@@ -185,7 +187,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             message = await self._model.ainvoke(
                 messages, self._child_config(batch, callbacks, config)
             )
-        except provider_errors() as error:
+        except Exception as error:
+            if not provider_failed(error):
+                raise
             return CallOutcome(error=error)
         return CallOutcome(message=message)
 

@@ -22,6 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter._lazy import class_if_imported
+from langchain_costrouter._provider_replies import failed_reply
 from langchain_costrouter._secrets import error_text
 from langchain_costrouter.compression import llm as llm_strategy
 from langchain_costrouter.compression.deterministic import compress_deterministic
@@ -43,14 +44,15 @@ from langchain_costrouter.tokens import count_text
 # user's call: compression is an optimisation. Anything else is a bug and propagates.
 COMPRESSOR_ERRORS = (ModelError, CostRouterError)
 # Provider failures raised below LangChain's error types, as the router classifies them
-# (router/_faults.py): a body that is not JSON, a transport error, and the SDK's own.
+# (router/_faults.py): a body that is not JSON, a transport error, the SDK's own, and a
+# 200 carrying an error object or no choices (`_provider_replies`).
 _TRANSPORT_ERRORS = (json.JSONDecodeError, ConnectionError, TimeoutError)
 _SDK_ERRORS = (("httpx", "TransportError"), ("openai", "APIError"))
 
 
 def compressor_failed(error: Exception) -> bool:
     """Whether ``error`` is the compressor's provider failing (not a bug in the caller)."""
-    if isinstance(error, (*COMPRESSOR_ERRORS, *_TRANSPORT_ERRORS)):
+    if isinstance(error, (*COMPRESSOR_ERRORS, *_TRANSPORT_ERRORS)) or failed_reply(error):
         return True
     loaded = (class_if_imported(module, name) for module, name in _SDK_ERRORS)
     return any(cls is not None and isinstance(error, cls) for cls in loaded)

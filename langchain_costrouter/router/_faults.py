@@ -21,6 +21,8 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from langchain_costrouter._provider_replies import error_in_a_200, unreadable_answer
+
 FaultKind = Literal[
     "rate_limit", "server", "timeout", "connection", "malformed", "context_overflow", "fatal"
 ]
@@ -55,14 +57,14 @@ def classify(error: BaseException) -> ProviderFault | None:
     transient = _transient_kind(error)
     if transient is not None:
         return ProviderFault(transient, True, _retry_after(error), name, status)
-    if status is None and (body := _error_in_a_200(error)) is not None:
+    if status is None and (body := error_in_a_200(error)) is not None:
         code = body.get("code")
         if not isinstance(code, int) or not 400 <= code <= 599:
             return ProviderFault("server", True, None, name)  # no status to go by
         if code == 400 and _names_an_overflow(str(body.get("message", ""))):
             return ProviderFault("context_overflow", False, None, name, code)
         status = code
-    elif status is None and _unreadable_answer(error):
+    elif status is None and unreadable_answer(error):
         return ProviderFault("malformed", True, None, name)
     if status is not None:
         retryable = status == 429 or status >= 500
@@ -146,48 +148,6 @@ def _transient_kind(error: BaseException) -> FaultKind | None:
     if isinstance(error, openai.APIConnectionError):
         return "connection"
     return None
-
-
-# Where langchain-openai reads a completion's body; what it raises there is the body's fault.
-_OPENAI_BODY_READER = ("langchain_openai.", "_create_chat_result")
-
-
-def _error_in_a_200(error: BaseException) -> dict[str, object] | None:
-    """The error object of an HTTP 200 that carries one instead of an answer, or None.
-
-    Gateways (OpenRouter, LiteLLM proxies) send ``{"error": {"code": 502, ...}}`` with a
-    200 when the provider behind them failed. ChatOpenAI raises the object as a bare
-    ValueError; in a stream the openai SDK raises its base ``APIError`` with it as the
-    body. A ValueError is read as one only when langchain-openai raised it there, so a
-    ValueError of the caller's own code is still a bug.
-    """
-    import openai
-
-    if type(error) is openai.APIError:
-        body = error.body
-        return body if isinstance(body, dict) else {}
-    if type(error) is ValueError and len(error.args) == 1 and isinstance(error.args[0], dict):
-        return error.args[0] if _raised_in(error, *_OPENAI_BODY_READER) else None
-    return None
-
-
-def _unreadable_answer(error: BaseException) -> bool:
-    """A 200 whose body has no ``choices`` (or null ones): ChatOpenAI's KeyError or
-    TypeError while reading it, a provider's malformed answer rather than a bug."""
-    return type(error) in (KeyError, TypeError) and _raised_in(error, *_OPENAI_BODY_READER)
-
-
-def _raised_in(error: BaseException, module_prefix: str, function: str) -> bool:
-    """Whether the innermost frame of ``error``'s traceback is ``function`` of a module
-    under ``module_prefix``."""
-    trace = error.__traceback__
-    if trace is None:
-        return False
-    while trace.tb_next is not None:
-        trace = trace.tb_next
-    frame = trace.tb_frame
-    module = str(frame.f_globals.get("__name__", ""))
-    return frame.f_code.co_name == function and module.startswith(module_prefix)
 
 
 def _retry_after(error: BaseException) -> float | None:

@@ -212,6 +212,21 @@ def test_a_malformed_provider_answer_is_a_per_item_error_not_a_crash(
     assert all("provider error JSONDecodeError" in (r.error or "") for r in results[:4])
 
 
+def test_an_error_object_in_a_200_is_a_per_item_error_not_a_crash(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    """A gateway's 200 carrying ``{"error": ...}`` (OpenRouter, LiteLLM proxies) makes
+    ChatOpenAI raise a bare ValueError, or under JSON mode the openai SDK's parser a
+    TypeError: the provider failing, as the router reads it (router/_faults.py), so that
+    batch's items get errors and the run goes on (it crashed)."""
+    openai_server.script([Fault("error_body")])
+    openai_server.set_responder(batch_responder(label_of))
+    items = [f"mail {i}" for i in range(8)]
+    results = batch_classify(items, LABELS, model=chat, max_items=4, max_concurrency=1)
+    assert [r.ok for r in results] == [False] * 4 + [True] * 4
+    assert all("provider error TypeError" in (r.error or "") for r in results[:4])
+
+
 def test_a_lone_surrogate_is_refused_before_any_batch_is_paid_for(
     openai_server: LocalOpenAIServer, chat: ChatOpenAI
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis
@@ -116,13 +116,15 @@ def test_a_rewrite_that_keeps_every_number_is_used(openai_server: LocalOpenAISer
     assert result.messages[0].text == rewrite
 
 
+@pytest.mark.parametrize("kind", ["malformed", "error_body"])
 def test_a_malformed_compressor_answer_keeps_the_original_and_the_call_answers(
-    openai_server: LocalOpenAIServer,
+    openai_server: LocalOpenAIServer, kind: Literal["malformed", "error_body"]
 ) -> None:
-    """A 200 whose body is not JSON makes ChatOpenAI raise JSONDecodeError, not a
-    ModelError; it is the compressor's provider failing, so the routed call goes on."""
+    """A 200 whose body is not JSON makes ChatOpenAI raise JSONDecodeError, and one that
+    carries an error object (a gateway's) a bare ValueError, not a ModelError; either is
+    the compressor's provider failing, so the routed call goes on."""
     openai_server.set_responder(lambda body: Reply("Noted."))
-    openai_server.script([Fault("malformed")])
+    openai_server.script([Fault(kind)])
     model = ChatOpenAI(
         model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
     )

@@ -84,15 +84,18 @@ def test_results_refuse_to_drop_unsettled_items() -> None:
         plan.results()
 
 
-def test_provider_errors_include_openai_only_once_loaded() -> None:
+def test_provider_failures_are_told_without_importing_openai() -> None:
     code = (
-        "from langchain_costrouter.batching.plan import provider_errors\n"
-        "before = [e.__name__ for e in provider_errors()]\n"
-        "import openai\n"
-        "after = [e.__name__ for e in provider_errors()]\n"
-        "import json; print(json.dumps([before, after]))"
+        "import sys\n"
+        "from langchain_costrouter.batching.plan import provider_failed\n"
+        "before = [provider_failed(TimeoutError()), provider_failed(ValueError('bug'))]\n"
+        "loaded = 'openai' in sys.modules\n"
+        "import httpx, openai\n"
+        "request = httpx.Request('POST', 'http://127.0.0.1/v1/chat/completions')\n"
+        "error = openai.APIError('Provider returned error', request, body={'code': 502})\n"
+        "after = [provider_failed(error), provider_failed(ValueError('bug'))]\n"
+        "import json; print(json.dumps([before, loaded, after]))"
     )
-    before, after = fresh_python(code)
-    base = ["ModelError", "CostRouterError", "JSONDecodeError", "ConnectionError", "TimeoutError"]
-    assert before == base
-    assert after == [*base, "APIError"]  # openai loads httpx only when it makes a client
+    before, loaded, after = fresh_python(code)
+    assert before == [True, False] and loaded is False
+    assert after == [True, False]

@@ -37,6 +37,22 @@ def test_a_completion_without_choices_is_malformed(body: dict[str, Any]) -> None
     assert fault is not None and (fault.kind, fault.retryable) == ("malformed", True)
 
 
+def test_null_choices_under_a_response_format_are_malformed() -> None:
+    """With ``response_format`` the openai SDK parses the body first and meets the null
+    choices of an error object itself, as a TypeError."""
+    from openai.lib._parsing._completions import parse_chat_completion
+    from openai.types.chat import ChatCompletion
+
+    gateways_body: dict[str, Any] = {"choices": None, "error": {"code": 502}}
+    completion = ChatCompletion.model_construct(**gateways_body)
+    with pytest.raises(TypeError) as raised:
+        parse_chat_completion(
+            response_format={"type": "json_object"}, input_tools=[], chat_completion=completion
+        )
+    fault = classify(raised.value)
+    assert fault is not None and (fault.kind, fault.retryable) == ("malformed", True)
+
+
 def test_the_same_exceptions_raised_by_the_callers_code_stay_bugs() -> None:
     def callers_code() -> None:
         raise ValueError({"code": 502, "message": "looks like a body"})

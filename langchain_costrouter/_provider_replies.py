@@ -1,0 +1,65 @@
+"""What a provider's HTTP 200 may carry instead of an answer, as the client raises it.
+
+ChatOpenAI reads a completion's body after the HTTP status said all was well, so a body
+that is an error object, or that has no choices, reaches the caller as a plain
+ValueError, KeyError or TypeError: exceptions that otherwise mean a bug in the caller's
+code. These tell the two apart, for every place that must know whether a provider
+failed: the router's fault classification (`router._faults`), the item batcher and the
+prompt compressor.
+"""
+
+from __future__ import annotations
+
+from langchain_costrouter._lazy import class_if_imported
+
+
+def failed_reply(error: BaseException) -> bool:
+    """Whether ``error`` is a provider's HTTP 200 that carried no usable answer."""
+    return error_in_a_200(error) is not None or unreadable_answer(error)
+
+
+# Where a completion's body is read (module prefix, function): langchain-openai's reader,
+# and the openai SDK's parser of structured output (``response_format``), which meets
+# null choices first. What they raise there is the body's fault, not the caller's.
+_BODY_READERS = (
+    ("langchain_openai.", "_create_chat_result"),
+    ("openai.lib._parsing.", "parse_chat_completion"),
+)
+
+
+def error_in_a_200(error: BaseException) -> dict[str, object] | None:
+    """The error object of an HTTP 200 that carries one instead of an answer, or None.
+
+    Gateways (OpenRouter, LiteLLM proxies) send ``{"error": {"code": 502, ...}}`` with a
+    200 when the provider behind them failed. ChatOpenAI raises the object as a bare
+    ValueError; in a stream the openai SDK raises its base ``APIError`` with it as the
+    body. A ValueError is read as one only when langchain-openai raised it there, so a
+    ValueError of the caller's own code is still a bug.
+    """
+    api_error = class_if_imported("openai", "APIError")  # none raised before openai loads
+    if api_error is not None and type(error) is api_error:
+        body = getattr(error, "body", None)
+        return body if isinstance(body, dict) else {}
+    if type(error) is ValueError and len(error.args) == 1 and isinstance(error.args[0], dict):
+        return error.args[0] if _raised_reading_a_body(error) else None
+    return None
+
+
+def unreadable_answer(error: BaseException) -> bool:
+    """A 200 whose body has no ``choices`` (or null ones): ChatOpenAI's KeyError or
+    TypeError while reading it (the SDK's, under ``response_format``; also when the body
+    was an error object), a provider's malformed answer rather than a bug."""
+    return type(error) in (KeyError, TypeError) and _raised_reading_a_body(error)
+
+
+def _raised_reading_a_body(error: BaseException) -> bool:
+    """Whether the innermost frame of ``error``'s traceback is one of `_BODY_READERS`."""
+    trace = error.__traceback__
+    if trace is None:
+        return False
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    frame = trace.tb_frame
+    module = str(frame.f_globals.get("__name__", ""))
+    name = frame.f_code.co_name
+    return any(name == function and module.startswith(prefix) for prefix, function in _BODY_READERS)
