@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -80,7 +81,7 @@ def run_report(args: argparse.Namespace) -> int:
         ledger = open_report_ledger(url, args.table_prefix)
     with ledger:
         try:
-            groups, totals = _summaries(ledger, args)
+            figures = _figures(ledger, args)
         except SQLAlchemyError as error:  # the database is down, or not a ledger's
             cause = getattr(error, "orig", None) or error
             reason = str(cause).splitlines()[0]
@@ -88,8 +89,10 @@ def run_report(args: argparse.Namespace) -> int:
                 f"cannot read the ledger at {ledger.url} ({type(error).__name__}: {reason}); "
                 "check that the database is up and that --ledger names it"
             ) from None
-        if args.html is not None:
-            _write_html(ledger, args, totals)
+        groups, totals = figures.groups, figures.totals
+        if figures.page is not None:
+            days, tasks = figures.page
+            args.html.write_text(render_page(f"Cost report: {ledger.url}", days, tasks, totals))
         pending = ledger.pending_rows()
     if pending:  # on stderr, so --json output stays one object
         print(
@@ -116,17 +119,28 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _summaries(ledger: Ledger, args: argparse.Namespace) -> tuple[Summary, SummaryRow]:
+@dataclass(frozen=True)
+class _Figures:
+    """Every summary one report shows, read from one snapshot of the ledger."""
+
+    groups: Summary
+    totals: SummaryRow
+    page: tuple[Summary, Summary] | None
+    """The HTML page's days and tasks (None without --html)."""
+
+
+def _figures(ledger: Ledger, args: argparse.Namespace) -> _Figures:
+    """The report's summaries in one snapshot (`Ledger.snapshot`): a call recorded while
+    they are read is in none of them, so the groups add up to the total and the page's
+    tasks to the same total."""
     where = _filters(args)
-    groups = ledger.summary(by=cast(GroupBy, args.by), **where)  # argparse checked the choice
-    (totals,) = ledger.summary(by="all", **where)
-    return groups, totals
-
-
-def _write_html(ledger: Ledger, args: argparse.Namespace, totals: SummaryRow) -> None:
-    days = ledger.summary(by="day", **_filters(args))
-    tasks = ledger.summary(by="task", **_filters(args))
-    args.html.write_text(render_page(f"Cost report: {ledger.url}", days, tasks, totals))
+    with ledger.snapshot() as view:
+        groups = view.summary(by=cast(GroupBy, args.by), **where)  # argparse checked it
+        (totals,) = view.summary(by="all", **where)
+        page = None
+        if args.html is not None:
+            page = (view.summary(by="day", **where), view.summary(by="task", **where))
+    return _Figures(groups, totals, page)
 
 
 def _csv(by: str, groups: Summary, totals: SummaryRow) -> str:

@@ -3,13 +3,53 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 
+from langchain_costrouter.ledger.grouping import summarise_rows
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary
 from langchain_costrouter.metadata import CostRouterMetadata
+
+
+class LedgerSnapshot(ABC):
+    """A ledger at one moment: every summary of it reads the same rows.
+
+    A report runs several summaries (its groups, its total, a page's days and tasks);
+    read one by one from a ledger that is being written, a call recorded in between
+    would be in the total and missing from the groups. Read from one snapshot
+    (`Ledger.snapshot`), they add up.
+    """
+
+    def summary(
+        self,
+        by: GroupBy = "task",
+        since: datetime | str | None = None,
+        *,
+        until: datetime | str | None = None,
+        namespace: str | None = None,
+        task: str | None = None,
+        purpose: str | None = None,
+    ) -> Summary:
+        """`Ledger.summary` of the snapshot's rows (the same arguments)."""
+        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
+        return self._summarise(by, where)
+
+    @abstractmethod
+    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
+        """`summary` once its filters are parsed."""
+
+
+class RowsSnapshot(LedgerSnapshot):
+    """A snapshot that is a copy of the rows, aggregated in Python (`grouping`)."""
+
+    def __init__(self, rows: Sequence[LedgerRow]) -> None:
+        self._rows = rows
+
+    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
+        return summarise_rows(self._rows, by, where)
 
 
 class Ledger(ABC):
@@ -74,6 +114,16 @@ class Ledger(ABC):
     @abstractmethod
     def rows(self) -> list[LedgerRow]:
         """Every row in the order recorded (after a flush)."""
+
+    @contextmanager
+    def snapshot(self) -> Iterator[LedgerSnapshot]:
+        """The ledger as it is now, for several summaries that must add up.
+
+        Pending rows are flushed first; rows added while the snapshot is open are not in
+        it. Here a copy of `rows` (a store that has only those); the SQL ledger reads in
+        one read-only transaction instead (`SQLLedger.snapshot`).
+        """
+        yield RowsSnapshot(self.rows())
 
     def __enter__(self) -> Ledger:
         return self

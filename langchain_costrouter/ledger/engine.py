@@ -2,7 +2,8 @@
 
 SQLite: WAL journal (readers never block the writer), a 30 s busy timeout (writers
 of other processes wait instead of failing) and ``BEGIN IMMEDIATE`` transactions
-(a writer takes the lock up front, so two never deadlock upgrading a read lock).
+(a writer takes the lock up front, so two never deadlock upgrading a read lock), but
+for a ledger's reads (`READ_SNAPSHOT`), which begin deferred and take no lock.
 Switching a new file to WAL is retried for as long as the busy timeout: processes that
 open one new file at once can make the switch fail at once, busy timeout or not.
 The default file lives in the user data dir, owner-only: it records prompts' sizes
@@ -253,5 +254,12 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
         pause = min(pause * 2, 0.05)
 
 
+READ_SNAPSHOT = "costrouter_read_snapshot"
+"""An execution option: the SQLite connection's transactions only read, and begin
+DEFERRED. In WAL mode such a transaction reads one snapshot, taken at its first read,
+and blocks no writer (`SQLLedger.snapshot`); every other transaction is IMMEDIATE."""
+
+
 def _begin_immediate(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    deferred = conn.get_execution_options().get(READ_SNAPSHOT, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")

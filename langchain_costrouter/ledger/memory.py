@@ -45,7 +45,8 @@ class InMemoryLedger(Ledger):
         return summarise_rows(self.rows(), by, where)
 
     def rows(self) -> list[LedgerRow]:
-        """A copy of the rows in the order added."""
+        """A copy of the rows in the order added, taken under the lock: the ledger's
+        snapshot too (`Ledger.snapshot`), which rows added later do not change."""
         with self._lock:
             self._settle()
             return list(self._rows)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -17,8 +18,12 @@ from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 from langchain_costrouter.ledger import queries, spool
 from langchain_costrouter.ledger._bulk import BulkInsert
 from langchain_costrouter.ledger._journal import Journal
-from langchain_costrouter.ledger.base import Ledger
-from langchain_costrouter.ledger.engine import create_ledger_engine, long_name_problem
+from langchain_costrouter.ledger.base import Ledger, LedgerSnapshot
+from langchain_costrouter.ledger.engine import (
+    READ_SNAPSHOT,
+    create_ledger_engine,
+    long_name_problem,
+)
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
 from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary, summary_of
@@ -49,8 +54,8 @@ class _RowStore:
         """SQLite: one statement per hundred rows (see `_bulk`); elsewhere `insert`."""
         self.migrated = False
         self.reading = ForkGate()
-        """Reads run on the callers' threads, in IMMEDIATE transactions on SQLite: a fork
-        waits for them, as for the writer's writes (`_fork`)."""
+        """Reads run on the callers' threads, in read transactions (`SQLLedger.snapshot`):
+        a fork waits for them, as for the writer's writes (`_fork`)."""
         if engine.dialect.name == "sqlite":
             hold_across_fork(self, "reading")
 
@@ -160,11 +165,23 @@ class SQLLedger(Ledger):
 
     def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
         """Spend per group, aggregated by the database."""
+        with self.snapshot() as view:
+            return view._summarise(by, where)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[LedgerSnapshot]:
+        """One read-only transaction on one connection: its summaries see one snapshot.
+
+        SQLite (WAL) takes the snapshot at the transaction's first read and, begun
+        DEFERRED (`engine.READ_SNAPSHOT`), never blocks the writers meanwhile; Postgres
+        reads at REPEATABLE READ, READ ONLY. A fork waits for the snapshot to close
+        (so none may be made inside it).
+        """
         self._ready()
-        query = queries.summary_query(self._store.tables.rows, by, where)
         with self._store.reading.entered(), self._store.engine.connect() as conn:
-            groups = [queries.group_totals(record) for record in conn.execute(query).mappings()]
-        return summary_of(groups, by)
+            conn.execution_options(**_SNAPSHOT_OPTIONS.get(conn.dialect.name, {}))
+            with conn.begin():
+                yield _SQLSnapshot(conn, self._store.tables.rows)
 
     def rows(self) -> list[LedgerRow]:
         """Every stored row in the order written."""
@@ -202,6 +219,27 @@ class SQLLedger(Ledger):
                 stacklevel=4,
             )
             return None
+
+
+_SNAPSHOT_OPTIONS: dict[str, dict[str, object]] = {
+    "sqlite": {READ_SNAPSHOT: True},
+    "postgresql": {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True},
+}
+"""Per dialect, the execution options of a snapshot's connection (reset when it goes
+back to the pool)."""
+
+
+class _SQLSnapshot(LedgerSnapshot):
+    """Summaries aggregated by the database, in the snapshot's transaction."""
+
+    def __init__(self, conn: sa.Connection, table: sa.Table) -> None:
+        self._conn = conn
+        self._table = table
+
+    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
+        query = queries.summary_query(self._table, by, where)
+        records = self._conn.execute(query).mappings()
+        return summary_of([queries.group_totals(record) for record in records], by)
 
 
 def _check_names(url: str, table_prefix: str, dialect: sa.Dialect) -> None:
