@@ -8,6 +8,9 @@ from a real call's record, parent and child linked as ours are. Whatever the SDK
 for that, no instrumentation that meets the issue can avoid; `ours` runs our own
 reporting (`Telemetry.emit`) on the same call, so ``ours - floor`` is our code's share.
 
+The floor carries the conventions' attributes only (``costrouter.model``, which the
+client metrics add, is ours, so its cost counts as ours).
+
 Both run on providers configured as bench/otel.py configures them (batch span
 processor with a dropping exporter, in-memory metric reader).
 """
@@ -25,6 +28,7 @@ from langchain_costrouter.metadata import CostRouterMetadata
 from langchain_costrouter.telemetry import Telemetry, flush
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import CallTrace
+from langchain_costrouter.telemetry.deployments import deployment_attributes
 from langchain_costrouter.telemetry.metrics import Instruments
 
 Loop = Callable[[], None]
@@ -71,10 +75,11 @@ def floor(model: BaseChatModel) -> Loop:
             n.POLICY: record.get("policy"),
         }
     )
+    opening = deployment_attributes(note.deployment)  # as the conventions name them
     client = {
         n.OPERATION: n.CHAT,
-        n.PROVIDER: n.provider_name(note.deployment.provider),
-        n.REQUEST_MODEL: note.deployment.model_id,
+        n.PROVIDER: opening[n.PROVIDER],
+        n.REQUEST_MODEL: opening[n.REQUEST_MODEL],
         n.RESPONSE_MODEL: note.response_model,
     }
     attempt_attributes = _present(
@@ -104,7 +109,7 @@ def floor(model: BaseChatModel) -> Loop:
             start_time=call.start_ns,
         )
         child = tracer.start_span(
-            f"{n.CHAT} {note.deployment.model_id}",
+            f"{n.CHAT} {opening[n.REQUEST_MODEL]}",
             context=trace.set_span_in_context(span, call.parent),
             kind=SpanKind.CLIENT,
             attributes=attempt_attributes,
