@@ -127,4 +127,5 @@ class LeaseKeeper:
 
 
 KEEPER = LeaseKeeper()
-os.register_at_fork(after_in_child=KEEPER.forget_parent)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=KEEPER.forget_parent)
