@@ -26,7 +26,6 @@ from langchain_costrouter.calibration.evaluate import (
     CostFunction,
     OutcomeMatrix,
     best_single_model,
-    savings_pct,
     single_model_figures,
 )
 from langchain_costrouter.calibration.policy import Policy
@@ -268,19 +267,29 @@ def _figures(calls: Sequence[ServedCall], strongest: str, cost_of: CostFunction)
     summary = RunSummary.of(calls)
     matrix = OutcomeMatrix.of([call.record for call in calls], cost_of)
     always = single_model_figures(matrix)[strongest]
-    baselines = [call.baseline_usd for call in calls]
-    reference = None if None in baselines else float(sum(b or 0 for b in baselines))
+    baselines = [call.baseline_usd for call in calls if call.baseline_usd is not None]
+    reference = sum(baselines, Decimal(0)) if len(baselines) == len(calls) else None
     return {
         "calls": summary.size,
         "quality": round(summary.quality, 6),
         "strongest_quality": round(always.quality, 6),
         "cost_usd": summary.cost_usd,
-        "reference_cost_usd": reference,
+        "reference_cost_usd": None if reference is None else float(reference),
         "strongest_recorded_cost_usd": round(always.cost_usd, 6),
-        "savings_pct": None if not reference else savings_pct(summary.cost_usd, reference),
+        "savings_pct": _saving_pct(calls, reference),
         "escalation_rate": round(summary.escalations / summary.size, 6),
         "cache_hit_rate": round(summary.cache_hits / summary.size, 6),
     }
+
+
+def _saving_pct(calls: Sequence[ServedCall], reference: Decimal | None) -> float | None:
+    """The percent saved against the reference, from the ledger's exact dollars and not
+    rounded: the table rounds it once, to the tenth it shows (a saving rounded to
+    hundredths first, 12.0451% as 12.05, would then show 12.1%)."""
+    if not reference:
+        return None  # unpriced reference, or nothing it would have cost
+    cost = sum((call.cost_usd for call in calls), Decimal(0))
+    return float(100 * (reference - cost) / reference)
 
 
 def _answered_records(
