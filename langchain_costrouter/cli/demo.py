@@ -6,6 +6,8 @@ defaults a real deployment starts with: the diskcache cache and the SQLite ledge
 The first pass shows the cascade's saving against always calling the strongest
 model; the second shows the cache answering every repeated question for $0. The
 children replay recorded answers, so every figure is real data, not a simulation.
+This module gathers the figures (the ``--json`` output); `cli/demo_render.py` lays
+them out.
 """
 
 from __future__ import annotations
@@ -38,22 +40,12 @@ from langchain_costrouter.calibration.run import (
     run_records,
 )
 from langchain_costrouter.chat_model import RoutedChatModel
-from langchain_costrouter.cli.output import check_output_dir, dollars, exact_places, print_report
+from langchain_costrouter.cli.demo_render import render
+from langchain_costrouter.cli.output import check_output_dir, print_report
 from langchain_costrouter.ledger.engine import APP_NAME, create_private_file
 from langchain_costrouter.ledger.summary import SummaryRow
 from langchain_costrouter.metadata import LEVERS
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
-
-NEXT_STEPS = """\
-Next: the same router on real providers. Copy the example config
-  {example}
-(examples/costrouter.toml in the repository), point [providers.*] base_url at any
-OpenAI-compatible endpoint and export the variable its api_key_env names (keys never
-go in the file). Record your own eval set as outcomes JSONL, run
-`costrouter calibrate mine.jsonl --out policy.json`, name the [models.*] entries like
-the policy's tiers and add `[router] policy = "policy.json"`:
-RoutedChatModel.from_config("costrouter.toml") then routes with the calibrated
-cascade, and `costrouter report` reads its ledger."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -154,96 +146,6 @@ def _demo_router(
     )
 
 
-def render(report: dict[str, Any]) -> str:
-    """The demo's readable output: both passes per task, then the next steps.
-
-    Dollars are shown exactly (`output.exact_places`), as `costrouter report` shows
-    them: each pass's tasks add up to its total, and pass 1 plus pass 2 of a task is
-    that task's line in the report.
-    """
-    counts = report["records"]
-    money = _money_format(report)
-    lines = [
-        f"Calibrated on {counts['train']} of {counts['total']} recorded questions (RouteLLM "
-        "sample), then routed the other",
-        f"{counts['test']} through RoutedChatModel with replayed answers: no API key, no network.",
-        f"Policy: {report['policy']}",
-        *_left_out_note(report["left_out"]),
-        "",
-        f"Pass 1: the calibrated cascade vs always {report['strongest_model']}",
-        "(strongest q: its recorded quality; reference $: the ledger's baseline, that model",
-        "priced on the same calls, as `costrouter report` sums it)",
-        _table(report["first_pass"], _FIRST_COLUMNS, money),
-        "",
-        "Pass 2: the same questions again, answered by the diskcache cache",
-        _table(report["second_pass"], _SECOND_COLUMNS, money),
-        "",
-        *_ledger_lines(report, money),
-        "",
-        NEXT_STEPS.format(example=files("langchain_costrouter") / "data" / "costrouter.toml"),
-    ]
-    return "\n".join(lines)
-
-
-Column = tuple[str, str, Callable[[Any], str] | None]
-"""A column's title, its figure's key, its format (None: dollars, `_money_format`)."""
-_FIRST_COLUMNS: tuple[Column, ...] = (
-    ("calls", "calls", str),
-    ("quality", "quality", "{:.3f}".format),
-    ("strongest q", "strongest_quality", "{:.3f}".format),
-    ("cost $", "cost_usd", None),
-    ("reference $", "reference_cost_usd", None),
-    ("saving", "savings_pct", "{:.1f}%".format),
-    ("escalated", "escalation_rate", "{:.1%}".format),
-)
-_SECOND_COLUMNS: tuple[Column, ...] = (
-    ("calls", "calls", str),
-    ("cache hits", "cache_hit_rate", "{:.1%}".format),
-    ("cost $", "cost_usd", None),
-    ("reference $", "reference_cost_usd", None),
-    ("saving", "savings_pct", "{:.1f}%".format),
-)
-_PLACES = 4
-"""The fewest decimals the demo shows dollars with (more when an amount needs them)."""
-
-
-def _money_format(report: dict[str, Any]) -> Callable[[float], str]:
-    """Dollars with the decimals that show every amount of the report exactly.
-
-    The report holds floats (it is printed as JSON too); each is the float nearest to the
-    ledger's exact sum, whose shortest repr gives that sum back (a demo's dollars have
-    far fewer than 15 significant digits).
-    """
-    passes = (report["first_pass"], report["second_pass"])
-    figures = [f for groups in passes for f in groups.values()]
-    amounts = [f[key] for f in figures for key in ("cost_usd", "reference_cost_usd")]
-    totals = report["ledger_totals"]
-    amounts += [totals["cost_usd"], totals["baseline_cost_usd"], *totals["savings_usd"].values()]
-    places = exact_places((_exact(amount) for amount in amounts if amount is not None), _PLACES)
-    return lambda amount: dollars(_exact(amount), places)
-
-
-def _exact(amount: float) -> Decimal:
-    return Decimal(repr(amount))
-
-
-def _table(
-    groups: dict[str, dict[str, Any]], columns: Sequence[Column], money: Callable[[float], str]
-) -> str:
-    width = max(len("task"), *(len(task) for task in groups))
-    header = "task".ljust(width) + "".join(title.rjust(13) for title, _, _ in columns)
-    rows = [
-        task.ljust(width)
-        + "".join(
-            # An unpriced reference has no baseline: "-", never $0.
-            ("-" if figures[key] is None else (fmt or money)(figures[key])).rjust(13)
-            for _, key, fmt in columns
-        )
-        for task, figures in groups.items()
-    ]
-    return "\n".join([header, *rows[:-1], "-" * len(header), rows[-1]])
-
-
 def _task_figures(
     strongest: str, cost_of: CostFunction
 ) -> Callable[[Sequence[ServedCall]], dict[str, dict[str, Any]]]:
@@ -303,26 +205,6 @@ def _answered_records(
     kept = [r for r in records if all(o.text for o in r.outcomes.values())]
     left_out = Counter(r.task for r in records if not all(o.text for o in r.outcomes.values()))
     return kept, dict(sorted(left_out.items()))
-
-
-def _ledger_lines(report: dict[str, Any], money: Callable[[float], str]) -> list[str]:
-    totals = report["ledger_totals"]
-    levers = ", ".join(f"{k} ${money(v)}" for k, v in totals["savings_usd"].items() if v)
-    saved = totals["savings_pct"]
-    return [
-        f"Ledger (this run only): {report['ledger']}",
-        f"  both passes: {totals['calls']} calls, ${money(totals['cost_usd'])} against a "
-        f"${money(totals['baseline_cost_usd'])} baseline"
-        + ("" if saved is None else f", {saved:.1f}% saved ({levers})"),
-        f"  the same figures: costrouter report --ledger {report['ledger']}",
-    ]
-
-
-def _left_out_note(left_out: dict[str, int]) -> list[str]:
-    if not left_out:
-        return []
-    tasks = ", ".join(f"{count} {task!r}" for task, count in left_out.items())
-    return [f"Left out: {tasks} questions recorded without answer text (nothing to replay)."]
 
 
 def _bundled_records() -> list[OutcomeRecord]:

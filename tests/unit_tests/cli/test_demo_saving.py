@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from langchain_costrouter.calibration.run import ServedCall, outcome_cost
-from langchain_costrouter.cli import demo
+from langchain_costrouter.cli import demo, demo_render
 
 
 @pytest.mark.parametrize(
@@ -40,6 +40,6 @@ def test_a_pass_s_saving_is_the_exact_figure_rounded_once(
     )
     figures = demo._task_figures(strongest, outcome_cost())([call])["total"]
     exact = 100 * (Decimal(reference) - Decimal(cost)) / Decimal(reference)
-    _, _, fmt = next(c for c in demo._FIRST_COLUMNS if c[1] == "savings_pct")
+    _, _, fmt = next(c for c in demo_render.FIRST_COLUMNS if c[1] == "savings_pct")
     assert fmt is not None and fmt(figures["savings_pct"]) == shown
     assert figures["savings_pct"] == float(exact)  # --json: the exact figure, unrounded
