@@ -3,7 +3,10 @@
 The judge is a paid call, so its reply travels back in `CheckResult.cost_messages`
 and the cascade records it as an attempt in the ledger. It is invoked as its own,
 visible run (tagged ``costrouter:judge``) rather than inlined, so traces show what
-the judge was asked and answered.
+the judge was asked and answered. A judge whose model fails raises here; in a
+cascade the answer then counts as unverified, and the call escalates (a transient
+fault) or raises a `ProviderError` naming the judge (a fatal one), the judge's failed
+call recorded either way (`router/_attempts.py`, `judge_failed`).
 """
 
 from __future__ import annotations

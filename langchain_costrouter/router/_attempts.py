@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter._secrets import error_text
-from langchain_costrouter.checks.base import CheckResult
+from langchain_costrouter.checks.base import CheckResult, QualityCheck
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord
 from langchain_costrouter.router._accounting import Accountant
@@ -22,7 +23,7 @@ from langchain_costrouter.router._compress import routed_attempts
 from langchain_costrouter.router._faults import ProviderFault, classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called
-from langchain_costrouter.routes import Deployment, Tier
+from langchain_costrouter.routes import Deployment, Tier, model_id_of
 
 
 def failed_attempt(
@@ -156,6 +157,47 @@ def scored(
             else:
                 routed += side.get("cost_usd") or 0.0
     return result.score, judged, routed
+
+
+def judge_failed(
+    request: Request, check: QualityCheck, answered: AttemptRecord, error: Exception
+) -> CheckResult:
+    """The verdict on an answer whose check could not run because its model failed (a
+    judge's provider error): unverified, so it scores 0 and the cascade escalates, as it
+    does past a provider fault; the judge's call is recorded as a failed attempt.
+
+    A fatal error (a bad key, a bad request) is raised as a `ProviderError`: every call's
+    judge would fail the same way. Anything else a check raises is a bug in it, and
+    propagates as it is.
+    """
+    fault = classify(error)
+    if fault is None:
+        raise error
+    llm = getattr(check, "llm", None)
+    model = model_id_of(llm) if isinstance(llm, BaseChatModel) else check.name
+    failed = failed_record(
+        Deployment(model=llm, model_id=model, provider="judge"),  # type: ignore[arg-type]
+        answered.get("tier", 0),
+        f"quality check of {answered.get('model')} failed: error: {fault.kind}",
+        fault,
+        None,
+    )
+    failed["role"] = "judge"
+    request.attempts.append(failed)
+    text = f"{fault.error_type}: {error_text(error, llm)}"
+    if not fault.escalates:
+        final = ProviderError(
+            f"The quality check {check.name!r} could not judge {answered.get('model')}'s "
+            f"answer: its model {model} rejected the request ({text}). This is not "
+            "retryable: check the judge's API key, model name and prompt.",
+            model=model,
+            provider="judge",
+            retryable=False,
+            kind=fault.kind,
+        )
+        final.attempts = [dict(a) for a in request.attempts]
+        raise final from error
+    return CheckResult(0.0, f"not verified: the judge {model} failed ({text[:120]})")
 
 
 def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:

@@ -22,6 +22,7 @@ from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._attempts import (
     failed_attempt,
     failed_record,
+    judge_failed,
     output_cap,
     over_cap,
     raise_if_final,
@@ -194,6 +195,8 @@ def _judge(
     nested = enter_nested(parts.ledger, parts.budgets.gate, request.metadata)
     try:
         result: CheckResult = yield RunCheck(check, message, previous)
+    except Exception as error:  # a judge's provider fault, else a bug in the check
+        result = judge_failed(request, check, record, error)
     finally:
         leave_nested(nested)
     first_side = len(request.attempts)

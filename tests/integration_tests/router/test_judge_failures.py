@@ -1,0 +1,115 @@
+"""A quality check's judge model that fails, with the real ``ChatOpenAI`` over HTTP.
+
+The cheap answer was paid for; a judge that cannot answer leaves it unverified, so the
+call escalates (a transient fault) or says what to fix (a fatal one), and the judge's
+failed call is an attempt of the record and a row of the ledger either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from langchain_costrouter import (
+    CircuitBreakers,
+    ModelPrice,
+    PriceTable,
+    ProviderError,
+    RetryPolicy,
+    Route,
+    RoutedChatModel,
+    Tier,
+)
+from langchain_costrouter.checks import JudgeCheck
+from langchain_costrouter.ledger.dollars import usd
+from langchain_costrouter.ledger.memory import InMemoryLedger
+from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from tests.server_fixtures import openai_chat
+
+PRICES = PriceTable(
+    {
+        "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.6),
+        "gpt-4o": ModelPrice(input_per_mtok=2.5, output_per_mtok=10),
+        "judge-model": ModelPrice(input_per_mtok=0.1, output_per_mtok=0.4),
+    }
+)
+
+
+def _router(server: LocalOpenAIServer, ledger: InMemoryLedger, **judge: Any) -> RoutedChatModel:
+    check = JudgeCheck(openai_chat(server, "judge-model", **judge))
+    route = Route(
+        tiers=(
+            Tier.of(openai_chat(server, "gpt-4o-mini"), check=check),
+            Tier.of(openai_chat(server, "gpt-4o")),
+        )
+    )
+    return RoutedChatModel(
+        routes={"chat": route},
+        default_task="chat",
+        prices=PRICES,
+        ledger=ledger,
+        retry=RetryPolicy(backoff_base=0, backoff_cap=0),
+        breakers=CircuitBreakers(),
+    )
+
+
+@pytest.mark.parametrize("fault", ["500", "429", "timeout"])
+@pytest.mark.parametrize("awaited", [False, True], ids=["invoke", "ainvoke"])
+def test_a_judge_that_fails_on_a_transient_fault_escalates_and_is_recorded(
+    openai_server: LocalOpenAIServer, fault: str, awaited: bool
+) -> None:
+    openai_server.script([Fault(fault, retry_after=0, seconds=5)], model="judge-model")  # type: ignore[arg-type]
+    ledger = InMemoryLedger()
+    router = _router(openai_server, ledger, timeout=0.3)
+    call = router.ainvoke("Hello") if awaited else None
+    answer = asyncio.run(call) if call is not None else router.invoke("Hello")
+
+    assert answer.response_metadata["model_name"] == "gpt-4o"
+    record = answer.response_metadata["costrouter"]
+    cheap, judged, strong = record["attempts"]
+    assert cheap["model"] == "gpt-4o-mini" and cheap["cost_usd"] > 0
+    assert cheap["reason"].startswith("escalated: score 0.000")
+    assert "judge-model failed" in cheap["check_reason"]
+    assert judged["role"] == "judge" and judged["model"] == "judge-model"
+    assert judged["cost_usd"] == 0.0 and judged["error"]
+    assert judged["reason"].startswith("quality check of gpt-4o-mini failed")
+    assert strong["model"] == "gpt-4o" and strong["accepted"] is True
+    rows = ledger.rows()
+    assert [row.model for row in rows] == ["gpt-4o-mini", "judge-model", "gpt-4o"]
+    assert sum((row.cost_usd or Decimal(0) for row in rows), Decimal(0)) == usd(record["cost_usd"])
+
+
+def test_a_judge_the_provider_rejects_is_a_provider_error_naming_it(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    openai_server.script([Fault("400", message="Incorrect API key provided")], model="judge-model")
+    ledger = InMemoryLedger()
+    with pytest.raises(ProviderError, match="judge-model") as raised:
+        _router(openai_server, ledger).invoke("Hello")
+
+    assert raised.value.retryable is False and raised.value.model == "judge-model"
+    assert "API key" in str(raised.value)
+    assert [a["model"] for a in raised.value.attempts] == ["gpt-4o-mini", "judge-model"]
+    rows = ledger.rows()
+    assert [(row.model, row.role) for row in rows] == [
+        ("gpt-4o-mini", "answer"),
+        ("judge-model", "judge"),
+    ]
+    assert rows[0].cost_usd is not None and rows[0].cost_usd > 0  # the answer was paid for
+    assert rows[1].status_code == 400
+    assert openai_server.request_count("gpt-4o") == 0
+
+
+def test_a_judge_that_answers_is_billed_as_before(openai_server: LocalOpenAIServer) -> None:
+    openai_server.script([Reply("Fine. Rating: [[9]]")], model="judge-model")
+    ledger = InMemoryLedger()
+    answer = _router(openai_server, ledger).invoke("Hello")
+    record = answer.response_metadata["costrouter"]
+    assert [a["model"] for a in record["attempts"]] == ["gpt-4o-mini", "judge-model"]
+    assert record["attempts"][1]["cost_usd"] > 0
+    assert sum((row.cost_usd or Decimal(0) for row in ledger.rows()), Decimal(0)) == usd(
+        record["cost_usd"]
+    )
