@@ -42,13 +42,21 @@ def openai_tools(tools: Sequence[ToolLike], strict: bool | None = None) -> list[
     return [convert_to_openai_tool(tool, strict=strict) for tool in tools]
 
 
+_TOOL_OPTIONS = ("tool_choice", "parallel_tool_calls")
+"""What ``bind_tools`` takes beside the tools that each provider words its own way
+(Anthropic's ``parallel_tool_calls=False`` is ``tool_choice.disable_parallel_tool_use``:
+sent as it is, its API has no such field and the request is refused)."""
+
+
 def native_tool_kwargs(child: BaseChatModel, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Let ``child`` translate the router's OpenAI-format tools into its own kwargs."""
+    """Let ``child`` translate the router's OpenAI-format tools, and the options that go
+    with them, into its own kwargs."""
     tools = kwargs.get("tools")
     if not tools:
         return kwargs
-    rest = {k: v for k, v in kwargs.items() if k not in ("tools", "tool_choice")}
-    bound = child.bind_tools(tools, tool_choice=kwargs.get("tool_choice"))
+    rest = {k: v for k, v in kwargs.items() if k != "tools" and k not in _TOOL_OPTIONS}
+    options = {k: kwargs[k] for k in _TOOL_OPTIONS[1:] if kwargs.get(k) is not None}
+    bound = child.bind_tools(tools, tool_choice=kwargs.get("tool_choice"), **options)
     native = bound.kwargs if isinstance(bound, RunnableBinding) else {}
     return {**rest, **native}
 

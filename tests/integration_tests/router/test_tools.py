@@ -6,12 +6,14 @@ the local server received.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, Field
 
-from langchain_costrouter import RoutedChatModel
+from langchain_costrouter import Route, RoutedChatModel, Tier
+from langchain_costrouter.checks import PydanticCheck, ToolCallCheck
 from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.testing import LocalOpenAIServer, Reply, ToolCall
 from tests.server_fixtures import openai_chat
@@ -116,3 +118,62 @@ def test_structured_output_cut_by_the_output_cap_is_billed(
     assert row.input_tokens > 0 and row.output_tokens > 0
     assert row.cost_usd is not None and row.cost_usd > 0
     assert row.accepted is False
+
+
+def _cascade(server: LocalOpenAIServer, check: Any) -> RoutedChatModel:
+    cheap, strong = openai_chat(server, "gpt-4o-mini"), openai_chat(server, "gpt-4o")
+    route = Route(tiers=(Tier.of(cheap, check=check), Tier.of(strong)))
+    return RoutedChatModel(routes={"chat": route}, default_task="chat")
+
+
+def test_an_escalated_tier_gets_the_tools_and_their_options(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    openai_server.script([Reply(tool_calls=[ToolCall("Nope", {})])], model="gpt-4o-mini")
+    oslo = ToolCall("Weather", {"city": "Oslo", "inner": {"x": 1}})
+    openai_server.script([Reply(tool_calls=[oslo])], model="gpt-4o")
+    router = _cascade(openai_server, ToolCallCheck([Weather]))
+    bound = router.bind_tools([Weather], tool_choice="any", parallel_tool_calls=False)
+
+    answer = bound.invoke("weather in Oslo")
+
+    assert answer.response_metadata["model_name"] == "gpt-4o"
+    assert answer.tool_calls[0]["args"] == {"city": "Oslo", "inner": {"x": 1}}
+    for request in openai_server.requests:
+        assert request.body is not None
+        assert [tool["function"]["name"] for tool in request.body["tools"]] == ["Weather"]
+        assert request.body["tool_choice"] == "required"
+        assert request.body["parallel_tool_calls"] is False
+
+
+@pytest.mark.parametrize("method", ["function_calling", "json_mode", "json_schema"])
+def test_structured_output_the_cheap_tier_cannot_parse_is_answered_by_the_next(
+    openai_server: LocalOpenAIServer, method: str
+) -> None:
+    broken, whole = '{"city": "Oslo", "inner"', {"city": "Oslo", "inner": {"x": 1}}
+    if method == "function_calling":
+        cheap, strong = (
+            Reply(tool_calls=[ToolCall("Weather", broken)]),
+            Reply(tool_calls=[ToolCall("Weather", whole)]),
+        )
+    else:
+        cheap, strong = Reply(broken), Reply(json.dumps(whole))
+    openai_server.script([cheap], model="gpt-4o-mini")
+    openai_server.script([strong], model="gpt-4o")
+    structured = _cascade(openai_server, PydanticCheck(Weather)).with_structured_output(
+        Weather,
+        method=method,  # type: ignore[arg-type]
+        include_raw=True,
+    )
+
+    out = structured.invoke("weather in Oslo")
+
+    assert out["parsed"] == Weather(city="Oslo", inner=Inner(x=1))
+    assert out["parsing_error"] is None
+    attempts = out["raw"].response_metadata["costrouter"]["attempts"]
+    assert [a["model"] for a in attempts] == ["gpt-4o-mini", "gpt-4o"]
+    assert attempts[0]["reason"].startswith("escalated")
+    assert openai_server.requests[0].body == {
+        **openai_server.requests[1].body,  # type: ignore[dict-item]
+        "model": "gpt-4o-mini",
+    }
