@@ -84,7 +84,11 @@ class RouterSpec(StrictTable):
     budget_lease_seconds: (
         Annotated[
             float,
-            Field(gt=0, allow_inf_nan=False, description="seconds, longer than any call"),
+            Field(
+                gt=0,
+                allow_inf_nan=False,
+                description="seconds a dead process's reservations outlive it",
+            ),
         ]
         | None
     ) = None

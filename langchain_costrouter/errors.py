@@ -287,4 +287,6 @@ class BudgetSoftLimitWarning(UserWarning):
 class BudgetLeaseExpiredWarning(UserWarning):
     """A call was settled after its budget reservation's lease ran out: for the rest of
     the call its worst case was not held, so concurrent calls could take that room (its
-    cost still counted once). Set ``budget_lease_seconds`` longer than the longest call."""
+    cost still counted once). The router renews its calls' leases while they run, so
+    this says the renewals failed (the store unreachable, the process paused); a
+    reservation made with ``BudgetGate.reserve`` is renewed only when passed to ``keep``."""

@@ -66,11 +66,13 @@ class RouterSettings(BaseChatModel):
     """A budget store that is down: ``"refuse"`` calls (`BudgetStoreError`), or ``"allow"``
     them unbudgeted with a warning (spend then goes unchecked until the store is back)."""
     budget_lease_seconds: float = DEFAULT_LEASE_SECONDS
-    """How long an attempt's reservation counts unsettled (finite, above 0): set it
-    longer than the longest provider call. A call that outlives its lease stops holding
-    its worst case while it runs, so concurrent calls may spend past a limit (its
-    settlement still counts its cost once); a process that died mid-call frees its
-    reservations after this long."""
+    """How long a dead process's reservations outlive it (finite, above 0): a process
+    that died mid-call (SIGKILL, a lost machine) frees them after this long. Not a bound
+    on a call's length: the router renews the lease of each attempt while it runs
+    (`budgets.BudgetGate.keep`), every third of this, so a call of any length keeps its
+    worst case held. A lease that runs out all the same (its renewals failed: the store
+    unreachable, the process paused) stops holding it, so concurrent calls may spend
+    past a limit (its settlement still counts its cost once, warned)."""
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     """Deployment label (``provider/model``) -> requests and tokens per minute, shared
     through ``budget_store``: the router waits or fails over before a provider's 429."""

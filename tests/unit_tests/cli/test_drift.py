@@ -15,6 +15,7 @@ from langchain_costrouter.ledger import open_ledger
 from langchain_costrouter.shadow.promise import policy_promises
 from langchain_costrouter.shadow.rows import Promise
 from langchain_costrouter.shadow.store import ShadowStore
+from tests.unit_tests.shadow.test_drift import distinct
 from tests.unit_tests.shadow.test_promise_outcomes import GUARDED_TRAIN, one_task_policy
 from tests.unit_tests.shadow.test_store import sample
 
@@ -26,7 +27,7 @@ def ledger_of(tmp_path: Path, promise: Promise, wrong: int, size: int = 2000) ->
     store.record_promises([promise])
     now = datetime.now(UTC)
     for index in range(size):
-        row = sample(f"r{index}", score=0.0 if index < wrong else 1.0)
+        row = distinct(sample(f"r{index}", score=0.0 if index < wrong else 1.0), index)
         store.add_sample(replace(row, time=now, policy=promise.policy))
     store.close()
     return url

@@ -25,7 +25,13 @@ PROMISE = Promise("policy-abc", "policy", "math", 0.95, 0.9, 0.98, "guarantee")
 
 
 def samples(scores: Sequence[float | None]) -> list[SampleRow]:
-    return [sample(f"r{i}", score=score) for i, score in enumerate(scores)]
+    """One sample per score, each asking a prompt of its own (drift counts prompts)."""
+    return [distinct(sample(f"r{i}", score=score), i) for i, score in enumerate(scores)]
+
+
+def distinct(row: SampleRow, index: int) -> SampleRow:
+    """``row`` asking prompt number ``index``."""
+    return replace(row, messages=({"role": "user", "content": f"What is {index} + 1?"},))
 
 
 def test_wilson_interval_holds_the_mean() -> None:
