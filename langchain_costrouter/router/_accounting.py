@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
 
+from langchain_costrouter.budgets.media import NO_MEDIA, MediaTokens
 from langchain_costrouter.metadata import AttemptRecord, CallStatus, CostRouterMetadata, sum_costs
 from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 from langchain_costrouter.routes import Deployment
@@ -121,13 +122,22 @@ class Accountant:
         fee = self.prices.price(model, None, provider=provider).cost_usd
         return None if priced is None or fee is None else _float(priced - fee)
 
-    def estimate(self, deployment: Deployment, prompt_tokens: int, max_tokens: int) -> float | None:
-        """Upper estimate of one attempt's cost, for budget decisions."""
+    def estimate(
+        self,
+        deployment: Deployment,
+        prompt_tokens: int,
+        max_tokens: int,
+        media: MediaTokens = NO_MEDIA,
+    ) -> float | None:
+        """Upper estimate of one attempt's cost, for budget decisions: ``media`` are the
+        prompt's images, audio and files (`budgets.media.media_tokens`) on top of its
+        words, the audio at the model's audio price where it has one."""
+        prompt = prompt_tokens + media.total
         usage = UsageMetadata(
-            input_tokens=prompt_tokens,
-            output_tokens=max_tokens,
-            total_tokens=prompt_tokens + max_tokens,
+            input_tokens=prompt, output_tokens=max_tokens, total_tokens=prompt + max_tokens
         )
+        if media.audio:
+            usage["input_token_details"] = InputTokenDetails(audio=media.audio)
         priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
         return _float(priced.cost_usd)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
+from langchain_costrouter.budgets.media import media_tokens
 from langchain_costrouter.checks.base import CheckResult, QualityCheck
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CallSink
@@ -224,9 +225,12 @@ def _holds(tier: Tier, deployment: Deployment) -> bool:
 
 
 def _estimate(request: Request, parts: CascadeParts, deployment: Deployment) -> float | None:
-    """Upper estimate of one attempt's cost, for the per-request budget."""
+    """Upper estimate of one attempt's cost, for the per-request budget: the prompt's
+    words, images, audio and files (an image alone is thousands of tokens; counted only
+    on a route with ``max_cost_usd``), and the output cap."""
     max_tokens = output_cap(deployment, request.kwargs) or parts.default_max_tokens
-    return parts.accountant.estimate(deployment, request.prompt_tokens, max_tokens)
+    media = media_tokens(request.messages, deployment.priced_as, deployment.provider)
+    return parts.accountant.estimate(deployment, request.prompt_tokens, max_tokens, media)
 
 
 def _best_effort(request: Request, answered: list[_Answered]) -> CascadeOutcome:

@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from langchain_core.messages import HumanMessage
 
 from langchain_costrouter import Budget, ModelPrice, PriceTable, RoutedChatModel
 from langchain_costrouter.budgets import CallContext
-from langchain_costrouter.errors import BudgetExhaustedError
+from langchain_costrouter.errors import BudgetExceededError, BudgetExhaustedError
+from langchain_costrouter.routes import Route, Tier
 from langchain_costrouter.testing import LocalOpenAIServer, Reply, count_prompt_tokens
 from tests.server_fixtures import openai_chat
 
@@ -46,12 +48,14 @@ QUESTION = HumanMessage(
 )
 
 
-def _billed(body: dict[str, Any]) -> Reply:
-    return Reply("a cat", prompt_tokens=count_prompt_tokens(body) + IMAGE_TOKENS)
+def billed(body: dict[str, Any]) -> Reply:
+    """ "a cat", billed the image's tokens when the prompt carries one."""
+    image = "image_url" in str(body.get("messages"))
+    return Reply("a cat", prompt_tokens=count_prompt_tokens(body) + IMAGE_TOKENS * image)
 
 
 def _router(server: LocalOpenAIServer) -> RoutedChatModel:
-    server.set_responder(_billed)
+    server.set_responder(billed)
     return RoutedChatModel(
         routes={"vision": [openai_chat(server, "m")]},
         prices=PRICES,
@@ -91,3 +95,17 @@ def test_concurrent_calls_with_an_image_never_pass_the_limit_together(
         calls = sum(pool.map(lambda _: _until_refused(router), range(8)))
     assert calls >= 5
     assert _spent(router) <= LIMIT
+
+
+def test_a_route_s_max_cost_counts_the_prompt_s_image(openai_server: LocalOpenAIServer) -> None:
+    # The per-request cap estimated the words alone ($0.00004 at $1/M): the call was made
+    # and billed $0.00148 for the image's 1,445 tokens, past its max_cost_usd of $0.001.
+    openai_server.set_responder(billed)
+    cap = 0.001
+    route = Route(tiers=(Tier.of(openai_chat(openai_server, "m")),), max_cost_usd=cap)
+    router = RoutedChatModel(routes={"vision": route}, prices=PRICES)
+    words = router.invoke("What is in this picture?", max_tokens=10)  # the words fit
+    assert words.response_metadata["costrouter"]["cost_usd"] < cap
+    with pytest.raises(BudgetExceededError, match="max_cost_usd"):
+        router.invoke([QUESTION], max_tokens=10)
+    assert openai_server.request_count("m") == 1  # the image's call was never made

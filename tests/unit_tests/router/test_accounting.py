@@ -7,9 +7,11 @@ from decimal import Decimal
 import pytest
 
 from langchain_costrouter import ModelPrice, PriceTable
+from langchain_costrouter.budgets.media import MediaTokens
 from langchain_costrouter.pricing import TokenCounts
 from langchain_costrouter.router import _accounting
 from langchain_costrouter.router._accounting import Accountant
+from langchain_costrouter.routes import Deployment
 
 
 class CountingPrices(PriceTable):
@@ -91,3 +93,16 @@ def test_a_call_costs_the_exact_sum_of_its_attempts() -> None:
     record = router.invoke("question").response_metadata["costrouter"]
     assert [attempt["cost_usd"] for attempt in record["attempts"]] == [0.1, 0.2]
     assert record["cost_usd"] == 0.3
+
+
+def test_the_estimate_prices_media_and_audio_at_the_audio_rate() -> None:
+    # What a route's max_cost_usd is held to: an image's tokens at the input price, a
+    # clip's at the audio price ($0.30 and $1 per million on gemini-2.5-flash).
+    accountant = Accountant(PriceTable(), reference_model=None)
+    model = Deployment(model=None, model_id="gemini-2.5-flash", provider="google")  # type: ignore[arg-type]
+    words = accountant.estimate(model, 0, 1)
+    assert words is not None
+    image = accountant.estimate(model, 0, 1, MediaTokens(1000, 0))
+    clip = accountant.estimate(model, 0, 1, MediaTokens(0, 1000))
+    assert image is not None and clip is not None
+    assert image - words == pytest.approx(0.0003) and clip - words == pytest.approx(0.001)
