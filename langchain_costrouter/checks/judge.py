@@ -111,7 +111,7 @@ class JudgeCheck(BaseCheck):
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
         """Ask the judge, then score its rating; its reply is a cost message."""
-        reply = self.llm.invoke(self._request(messages, answer, previous), self._config())
+        reply = self.llm.invoke(self.judge_prompt(messages, answer, previous), self._config())
         return self._result(reply)
 
     async def aevaluate(
@@ -122,12 +122,14 @@ class JudgeCheck(BaseCheck):
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
         """Async twin of `evaluate`."""
-        request = self._request(messages, answer, previous)
+        request = self.judge_prompt(messages, answer, previous)
         return self._result(await self.llm.ainvoke(request, self._config()))
 
-    def _request(
+    def judge_prompt(
         self, messages: Sequence[BaseMessage], answer: AIMessage, previous: Sequence[AIMessage]
     ) -> list[BaseMessage]:
+        """What the judge is asked about ``answer``: a cascade cancelled while the judge
+        answers bills this prompt, as the provider does (`router/_attempts.py`)."""
         questions = [m for m in messages if isinstance(m, HumanMessage)]
         values = {
             "conversation": get_buffer_string(messages),

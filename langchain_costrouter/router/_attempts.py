@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from langchain_costrouter._secrets import error_text
@@ -23,7 +23,7 @@ from langchain_costrouter.router._compress import routed_attempts
 from langchain_costrouter.router._faults import ProviderFault, classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called
-from langchain_costrouter.routes import Deployment, Tier, model_id_of
+from langchain_costrouter.routes import ROUTER_LLM_TYPE, Deployment, Tier, model_id_of
 
 
 def failed_attempt(
@@ -198,6 +198,43 @@ def judge_failed(
         final.attempts = [dict(a) for a in request.attempts]
         raise final from error
     return CheckResult(0.0, f"not verified: the judge {model} failed ({text[:120]})")
+
+
+def judge_cancelled(
+    request: Request,
+    accountant: Accountant,
+    check: QualityCheck,
+    answered: AttemptRecord,
+    asked: tuple[AIMessage, tuple[AIMessage, ...]],
+    error: BaseException,
+) -> float | None:
+    """A call cancelled while its check ran: the answer was never judged, and a judge
+    model already asked is billed on its prompt (``JudgeCheck.judge_prompt``), flagged as
+    estimated, as a provider call cancelled in flight is (`_record.Recorder.fail`).
+    Returns what it cost (None: nothing to bill); a judge that is a router bills its own
+    cancelled attempt."""
+    cancelled = f"cancelled ({type(error).__name__})"
+    answered["reason"] = f"not judged: {cancelled}"
+    llm, prompt_of = getattr(check, "llm", None), getattr(check, "judge_prompt", None)
+    if not isinstance(llm, BaseChatModel) or llm._llm_type == ROUTER_LLM_TYPE:
+        return None
+    if not callable(prompt_of):
+        return None
+    prompt: list[BaseMessage] = prompt_of(request.messages, *asked)
+    unanswered = AIMessage(content="", response_metadata={"model_name": model_id_of(llm)})
+    judged = accountant.side_call(unanswered, prompt, "judge")
+    judged.update(
+        {
+            "tier": answered.get("tier", 0),
+            "accepted": False,
+            "role": "judge",
+            "reason": cancelled,
+            "error": type(error).__name__,
+            "usage_estimated": True,
+        }
+    )
+    request.attempts.append(judged)
+    return judged.get("cost_usd")
 
 
 def output_cap(deployment: Deployment, kwargs: dict[str, Any]) -> int | None:

@@ -23,6 +23,7 @@ from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._attempts import (
     failed_attempt,
     failed_record,
+    judge_cancelled,
     judge_failed,
     output_cap,
     over_cap,
@@ -194,12 +195,21 @@ def _judge(
     (`_budget.refuse_unpriced`)."""
     refuse_unpriced_model("judge", getattr(check, "llm", None), parts.budgets)
     nested = enter_nested(parts.ledger, parts.budgets.gate, request.metadata)
+    cancelled: BaseException | None = None
     try:
         result: CheckResult = yield RunCheck(check, message, previous)
     except Exception as error:  # a judge's provider fault, else a bug in the check
         result = judge_failed(request, check, record, error)
+    except BaseException as error:  # cancelled while judging: billed, then raised
+        cancelled = error
     finally:
         leave_nested(nested)
+    if cancelled is not None:
+        asked = (message, previous)
+        cost = judge_cancelled(request, parts.accountant, check, record, asked, cancelled)
+        if cost and parts.budgets.enabled and not isinstance(cancelled, GeneratorExit):
+            yield Charge("judge", cost)  # carried to its end (budgets/to_the_end.py)
+        raise cancelled
     first_side = len(request.attempts)
     score, judged, routed = scored(request, parts.accountant, record, result)
     if parts.budgets.enabled:

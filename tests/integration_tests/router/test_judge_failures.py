@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from langchain_costrouter import (
+    Budget,
     CircuitBreakers,
     ModelPrice,
     PriceTable,
@@ -23,6 +24,7 @@ from langchain_costrouter import (
     RoutedChatModel,
     Tier,
 )
+from langchain_costrouter.budgets import BudgetGate, CallContext
 from langchain_costrouter.checks import JudgeCheck
 from langchain_costrouter.ledger.dollars import usd
 from langchain_costrouter.ledger.memory import InMemoryLedger
@@ -36,9 +38,12 @@ PRICES = PriceTable(
         "judge-model": ModelPrice(input_per_mtok=0.1, output_per_mtok=0.4),
     }
 )
+CHAT = CallContext("chat", {})
 
 
-def _router(server: LocalOpenAIServer, ledger: InMemoryLedger, **judge: Any) -> RoutedChatModel:
+def _router(
+    server: LocalOpenAIServer, ledger: InMemoryLedger, *, budgets: Any = (), **judge: Any
+) -> RoutedChatModel:
     check = JudgeCheck(openai_chat(server, "judge-model", **judge))
     route = Route(
         tiers=(
@@ -51,6 +56,7 @@ def _router(server: LocalOpenAIServer, ledger: InMemoryLedger, **judge: Any) -> 
         default_task="chat",
         prices=PRICES,
         ledger=ledger,
+        budgets=list(budgets),
         retry=RetryPolicy(backoff_base=0, backoff_cap=0),
         breakers=CircuitBreakers(),
     )
@@ -113,3 +119,38 @@ def test_a_judge_that_answers_is_billed_as_before(openai_server: LocalOpenAIServ
     assert sum((row.cost_usd or Decimal(0) for row in ledger.rows()), Decimal(0)) == usd(
         record["cost_usd"]
     )
+
+
+def test_a_call_cancelled_while_its_judge_runs_bills_the_judge_s_prompt(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """As a provider call cancelled in flight is billed on its prompt (`_record.fail`),
+    in the ledger and on the call's budget."""
+    openai_server.set_latency(5.0, model="judge-model")
+    ledger = InMemoryLedger()
+    router = _router(openai_server, ledger, budgets=[Budget(name="all", limit_usd=1)])
+
+    async def cancelled_while_judged() -> None:
+        call = asyncio.create_task(router.ainvoke("Hello"))
+        while openai_server.request_count("judge-model") == 0:
+            await asyncio.sleep(0.01)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(cancelled_while_judged())
+
+    cheap, judged = ledger.rows()
+    assert cheap.model == "gpt-4o-mini" and cheap.reason == "not judged: cancelled (CancelledError)"
+    assert (judged.model, judged.role, judged.reason) == (
+        "judge-model",
+        "judge",
+        "cancelled (CancelledError)",
+    )
+    assert judged.usage_estimated is True
+    assert judged.input_tokens >= openai_server.prompt_tokens_total("judge-model") > 0
+    assert judged.cost_usd is not None and judged.cost_usd > 0
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
+    assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd, 0)  # type: ignore[operator]
