@@ -53,14 +53,17 @@ class BudgetGate(GateCore):
         evaluation's calls): with the budgets over every call (``per=None``) and the
         per-task ones only. A budget scoped by run metadata (``per="tenant"``) limits what
         a caller's own calls spend; counting spend the application chose to make there
-        would refuse (and bill) that caller for it. `NullBudgetGate` when no budget is left.
+        would refuse (and bill) that caller for it. The rate limits stay: a provider
+        counts those calls' requests and tokens like any other's. `NullBudgetGate` when
+        neither a budget nor a rate limit is left.
         """
         kept = [budget for budget in self.budgets if budget.per in (None, TASK_SCOPE)]
-        if not kept:
+        if not (kept or self.rate_limits):
             return NullBudgetGate()
         view = BudgetGate(
             kept,
             self.store,
+            rate_limits=self.rate_limits,
             lease_seconds=self.lease_seconds,
             on_soft_limit=self.on_soft_limit,
             on_store_error=self.on_store_error,

@@ -6,10 +6,11 @@ router without budgets pays a few attribute lookups per attempt and nothing else
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 
-from langchain_costrouter.budgets.model import CallContext
+from langchain_costrouter.budgets.model import Budget, CallContext, RateLimit
 from langchain_costrouter.budgets.reservation import BudgetStatus, Reservation, Settlement
 from langchain_costrouter.budgets.store import GRANTED_NOW, RateGrant
 
@@ -20,6 +21,8 @@ class NullBudgetGate:
     """Allows every call, holds nothing, waits for nothing."""
 
     enabled = False
+    budgets: tuple[Budget, ...] = ()
+    rate_limits: Mapping[str, RateLimit] = MappingProxyType({})
 
     def without_caller_budgets(self) -> NullBudgetGate:
         return self

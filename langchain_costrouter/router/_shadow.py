@@ -7,11 +7,12 @@ on the shadow queue's threads (`shadow.queue.SampleQueue`, each sample through
 `_shadow_eval.ShadowEvaluation`), so they never delay or fail the user's call, and a
 full queue drops the sample and counts it.
 
-Those calls reserve on the router's global and per-task budgets first
-(`_shadow_budget`), which is why a router under budgets refuses, when it is built, a
-reference or judge model with no price. A sample a budget refuses, or whose reservation
-a budget store that is down cannot take, is dropped and counted, as a full queue drops
-one (`ShadowStats`). `NoShadow` is the collaborator of a router without shadow evaluation.
+Those calls reserve on the router's global and per-task budgets first, then take their
+deployment's rate-limit slot (`_shadow_budget`), which is why a router under budgets
+refuses, when it is built, a reference or judge model with no price. A sample a budget
+refuses, or a rate limit, or whose reservation a budget store that is down cannot
+take, is dropped and counted, as a full queue drops one (`ShadowStats`). `NoShadow` is
+the collaborator of a router without shadow evaluation.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class ShadowStats:
     call (down, with ``on_budget_store_error="refuse"``): never evaluated nor stored.
     Apart from `over_budget`, which says a limit is too low for the sampling rate: this
     says the store needs looking at."""
+    rate_limited: int = 0
+    """Dropped because the reference's or the judge's deployment had no rate-limit slot
+    soon enough (`_shadow_budget.RATE_WAIT_SECONDS`): the user's calls come first. Never
+    evaluated nor stored; the reservation was given back."""
 
 
 class RouterShadow:
@@ -169,11 +174,16 @@ class RouterShadow:
         return ShadowStats(
             sampled=queued.offered,
             dropped=queued.dropped,
-            evaluated=queued.done - ended.failed - ended.over_budget - ended.store_down,
+            evaluated=queued.done
+            - ended.failed
+            - ended.over_budget
+            - ended.store_down
+            - ended.rate_limited,
             failed=ended.failed + queued.failed,
             waiting=queued.waiting,
             over_budget=ended.over_budget,
             budget_store_down=ended.store_down,
+            rate_limited=ended.rate_limited,
         )
 
     def drain(self, timeout: float = 30.0) -> bool:

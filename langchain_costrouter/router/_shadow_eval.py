@@ -9,10 +9,10 @@ first (`_shadow_budget`), is priced by the router's `Accountant` and is recorded
 router's ledger with ``purpose = "shadow"``, so shadow spend is accounted like
 production spend and kept apart from it.
 
-A sample ends one of four ways, each counted once (`EvaluationCounts`): scored and
+A sample ends one of five ways, each counted once (`EvaluationCounts`): scored and
 stored; failed (a provider error, no verdict) and stored with its error; refused by a
-budget, or not reservable because the budget store is down: dropped, nothing stored,
-since the models were never asked to answer it.
+budget, refused a rate-limit slot, or not reservable because the budget store is down:
+dropped, nothing stored, since the models were never asked to answer it.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from langchain_costrouter.router._children import call_child, first_message
 from langchain_costrouter.router._shadow_budget import (
     BudgetStoreDownError,
     OverBudgetError,
+    RateLimitedError,
     ShadowBudgets,
 )
 from langchain_costrouter.routes import Deployment
@@ -57,6 +58,7 @@ class EvaluationCounts:
     failed: int
     over_budget: int
     store_down: int
+    rate_limited: int
 
 
 class ShadowEvaluation:
@@ -80,21 +82,23 @@ class ShadowEvaluation:
         self._accountant = accountant
         self._ledger = ledger
         self._budgets = budgets
-        self._failed = self._over_budget = self._store_down = 0
+        self._failed = self._over_budget = self._store_down = self._rate_limited = 0
         self._counts_lock = threading.Lock()
         self._pruned_at = 0.0
 
     def counts(self) -> EvaluationCounts:
         with self._counts_lock:
-            return EvaluationCounts(self._failed, self._over_budget, self._store_down)
+            return EvaluationCounts(
+                self._failed, self._over_budget, self._store_down, self._rate_limited
+            )
 
     def run(self, sample: Sample) -> None:
         """Evaluate and store one sample; a failure to store it raises to the queue.
 
         A failed evaluation is counted here only once stored: one whose write raised is
         counted by the queue instead (`RouterShadow.stats` adds both), never twice. A
-        sample a budget refused, or whose reservation the budget store could not take,
-        is counted and dropped; the calls it made are recorded all the same.
+        sample a budget refused, or a rate limit, or whose reservation the budget store
+        could not take, is counted and dropped; the calls it made are recorded all the same.
         """
         if sample.row.served_by == self.reference.model_id:  # the yardstick answered itself
             self._store(sample, Scored(1.0, Decimal(0)), sample.served_text, Decimal(0))
@@ -106,6 +110,9 @@ class ShadowEvaluation:
             scored = score_answer(self.config.scorer, sample, answer.text, judge)
         except OverBudgetError:
             self._count("_over_budget")
+            return
+        except RateLimitedError:
+            self._count("_rate_limited")
             return
         except BudgetStoreDownError:  # not the models' failure: nothing to store
             self._count("_store_down")
@@ -145,8 +152,9 @@ class ShadowEvaluation:
         attempts: list[AttemptRecord],
         role: str,
     ) -> AIMessage:
-        """Call ``deployment`` within the budgets (the judge without the sample's stop
-        and kwargs); `OverBudgetError` when they refuse the call, `BudgetStoreDownError`
+        """Call ``deployment`` within the budgets and rate limits (the judge without the
+        sample's stop and kwargs); `OverBudgetError` when a budget refuses the call,
+        `RateLimitedError` when no rate slot comes soon enough, `BudgetStoreDownError`
         when their store cannot reserve it."""
         answering = role == "answer"
         stop, kwargs = (sample.stop, dict(sample.kwargs)) if answering else (None, {})
