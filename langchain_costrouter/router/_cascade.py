@@ -23,12 +23,9 @@ from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._attempts import (
     failed_attempt,
     failed_record,
-    judge_cancelled,
-    judge_failed,
     output_cap,
     over_cap,
     raise_if_final,
-    scored,
     skipped,
 )
 from langchain_costrouter.router._breakers import CircuitBreakers
@@ -43,6 +40,7 @@ from langchain_costrouter.router._compress import enter_nested, leave_nested
 from langchain_costrouter.router._faults import backoff_delay
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called, CallModel, Charge, RunCheck, Sleep, Step
+from langchain_costrouter.router._verdicts import judge_cancelled, judge_failed, scored
 from langchain_costrouter.routes import Deployment, Route, Tier
 
 
