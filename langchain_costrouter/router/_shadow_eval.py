@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter._secrets import error_text
+from langchain_costrouter.cache.keys import (
+    DEFAULT_NORMALIZATION,
+    KEY_VERSION,
+    digest,
+    message_form,
+)
 from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
 from langchain_costrouter.router import _savings as savings
@@ -212,7 +218,7 @@ class ShadowEvaluation:
         row = evaluated_row(
             sample, scored, reference_text, cost, self.config.redact, reference_logprobs
         )
-        self.store.add_sample(row)
+        self.store.add_sample(replace(row, prompt_digest=prompt_digest(sample.messages)))
         self._prune()
 
     def _prune(self) -> None:
@@ -225,6 +231,22 @@ class ShadowEvaluation:
                 config.prompt_retention_days,
                 config.retention_days,
             )
+
+
+def prompt_digest(messages: Sequence[BaseMessage]) -> str | None:
+    """Which prompt a sample asked, computed here, off the user's path, for every sample.
+
+    The cache's canonical form of each message (role, text with leading and trailing
+    whitespace stripped as the cache's default does, images, tool calls: what the model
+    reads) hashed as the cache hashes its keys, prefixed by its key version; never the
+    model or the parameters, so only what was asked. None when a message has no stable
+    form (the sample then counts as a prompt of its own).
+    """
+    try:
+        forms = [message_form(message, DEFAULT_NORMALIZATION) for message in messages]
+    except TypeError:
+        return None
+    return f"v{KEY_VERSION}:{digest(forms)}"
 
 
 def _cost(attempts: Sequence[AttemptRecord]) -> Decimal | None:

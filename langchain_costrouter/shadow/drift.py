@@ -10,12 +10,14 @@ few prompts say nothing either way.
 
 Own traffic asks a prompt again and again, and its copies' scores move together: ten
 copies of one question are not ten questions, and counting them as such narrowed the
-interval until noise read as drift. Where a task keeps its prompts (``store_prompts``)
-samples with the same message contents are one prompt, and the interval counts prompts
-as the unit, as calibration does (`calibration.bounds`): its size is the samples over
-their design effect, and ``min_samples`` counts prompts. A sample whose prompt was not
-kept (or was pruned) counts as a prompt of its own. When every prompt is distinct the
-interval is the per-sample one, bit for bit.
+interval until noise read as drift. Samples with the same prompt digest
+(`SampleRow.prompt_digest`, stored with every sample whether the task keeps its prompts
+or not) are one prompt, and the interval counts prompts as the unit, as calibration
+does (`calibration.bounds`): its size is the samples over their design effect, and
+``min_samples`` counts prompts. A sample stored before digests is one prompt with the
+samples of the same message contents where its prompt was kept (and not yet pruned),
+else a prompt of its own. When every prompt is distinct the interval is the per-sample
+one, bit for bit.
 
 The comparison is like with like when the policy was calibrated on outcomes scored
 relative to the reference model (``collect --score judge:MODEL`` without references,
@@ -104,8 +106,11 @@ def _row(
 
 
 def _prompt(sample: SampleRow) -> tuple[str, ...]:
-    """The sample's prompt: its messages' contents in order (as `replay.prompt_key`
-    reads them), or, when the prompt was not kept, its run id (a prompt of its own)."""
+    """The sample's prompt: its digest (`SampleRow.prompt_digest`), else, for a sample
+    stored before digests, its messages' contents in order (as `replay.prompt_key` reads
+    them), else its run id (a prompt of its own)."""
+    if sample.prompt_digest:
+        return ("digest", sample.prompt_digest)
     if not sample.messages:
         return ("run", sample.run_id)
     return ("prompt", *(message.get("content", "") for message in sample.messages))

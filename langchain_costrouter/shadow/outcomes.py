@@ -6,6 +6,13 @@ reference) and the reference model (score 1, its own cost). Calibration needs ev
 record to have the same models, so the task's most common pair is used; every sample
 left out is counted with the reason, never dropped silently.
 
+Calibration counts prompts, not rows: it groups records by their messages' contents
+(`replay.record_key`, `calibration.groups`), while each record keeps its sample's run id
+as its id (ids are unique in an outcomes file). Copies of a prompt (the same
+`SampleRow.prompt_digest`) all carry the messages of its first copy, so they stay one
+group even when the ``redact`` hook stored them differently (a pseudonymiser drawing
+fresh tokens per call).
+
 Shadow samples are the answers a cheaper tier served, so they describe the traffic
 the current policy accepts, not the questions it escalated: mix them with a collected
 eval set when the policy escalates much.
@@ -14,11 +21,13 @@ eval set when the policy escalates much.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.shadow.rows import SampleRow
+
+_Messages = tuple[Mapping[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,21 @@ def shadow_outcomes(samples: Sequence[SampleRow], task: str) -> ShadowOutcomes:
     (common, _), *others = Counter(pair for pair, _ in pairs).most_common()
     for pair, count in others:
         left_out[f"served by {pair[0]} (the records use {common[0]})"] += count
-    records = [_record(sample, task) for pair, sample in pairs if pair == common]
+    first: dict[str, _Messages] = {}
+    records = [
+        _record(sample, task, _asked(sample, first)) for pair, sample in pairs if pair == common
+    ]
     return ShadowOutcomes(records, dict(left_out))
+
+
+def _asked(sample: SampleRow, first: dict[str, _Messages]) -> _Messages:
+    """The messages a sample's record carries: those of its prompt's first copy (by
+    `SampleRow.prompt_digest`; ``first`` remembers them), so that copies a redactor
+    stored unlike each other still share the key calibration groups by."""
+    assert sample.messages is not None
+    if sample.prompt_digest is None:
+        return sample.messages
+    return first.setdefault(sample.prompt_digest, sample.messages)
 
 
 def _unusable(sample: SampleRow) -> str | None:
@@ -62,8 +84,8 @@ def _unusable(sample: SampleRow) -> str | None:
     return None
 
 
-def _record(sample: SampleRow, task: str) -> OutcomeRecord:
-    assert sample.messages is not None and sample.score is not None
+def _record(sample: SampleRow, task: str, messages: tuple[Mapping[str, str], ...]) -> OutcomeRecord:
+    assert sample.score is not None
     served = ModelOutcome(
         score=sample.score,
         text=sample.served_text,
@@ -77,4 +99,4 @@ def _record(sample: SampleRow, task: str) -> OutcomeRecord:
         logprobs=sample.reference_logprobs,
     )
     outcomes = {sample.served_by: served, sample.reference_model: reference}
-    return OutcomeRecord(sample.run_id, task, sample.messages, outcomes)
+    return OutcomeRecord(sample.run_id, task, messages, outcomes)

@@ -44,6 +44,11 @@ class SampleRow:
     served_logprobs: LogprobSummary | None = None
     """The served answer's token log-probability summary, when its provider returned one."""
     reference_logprobs: LogprobSummary | None = None
+    prompt_digest: str | None = None
+    """Which prompt was asked, kept or not: a digest of its messages (the cache's
+    canonical form, not the model or its parameters), so drift and calibration count a
+    prompt's copies once. Not the prompt, and never erased with it; None for samples
+    stored before it was (each then counts by its messages, or as a prompt of its own)."""
 
 
 def sample_values(row: SampleRow) -> dict[str, Any]:

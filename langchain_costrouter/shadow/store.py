@@ -35,15 +35,19 @@ _ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _samples_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
-    """The samples table as it is now: version 1's columns and those added since."""
+    """The samples table as it is now: version 1's columns and those added since (the
+    log-probability summaries by migration 2, the prompt's digest by migration 3)."""
     table = _samples_table_v1(metadata, prefix)
     for column in _LOGPROB_COLUMNS:
         table.append_column(sa.Column(column, sa.Text))
+    table.append_column(sa.Column(_DIGEST_COLUMN, sa.String))
     return table
 
 
 _LOGPROB_COLUMNS = ("served_logprobs", "reference_logprobs")
 """JSON log-probability summaries of both answers (`langchain_costrouter.logprobs`)."""
+_DIGEST_COLUMN = "prompt_digest"
+"""Which prompt a sample asked (`SampleRow.prompt_digest`); NULL in rows stored before."""
 
 
 def _samples_table_v1(metadata: sa.MetaData, prefix: str) -> sa.Table:
@@ -107,9 +111,15 @@ def _add_logprob_columns(conn: sa.Connection, prefix: str) -> None:
         conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} TEXT"))
 
 
+def _add_prompt_digest(conn: sa.Connection, prefix: str) -> None:
+    table = conn.dialect.identifier_preparer.quote(f"{prefix}shadow_samples")
+    conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {_DIGEST_COLUMN} VARCHAR"))
+
+
 MIGRATIONS: tuple[Callable[[sa.Connection, str], None], ...] = (
     _create_tables,
     _add_logprob_columns,
+    _add_prompt_digest,
 )
 """Migration N is ``MIGRATIONS[N - 1]``; never edited once released, only appended to."""
 
@@ -167,7 +177,11 @@ class ShadowStore:
             return {(r["policy"], r["task"]): Promise(**dict(r)) for r in rows}
 
     def prune(self, now: datetime, prompt_days: float, row_days: float | None) -> None:
-        """Erase stored texts older than ``prompt_days``; delete samples older than ``row_days``."""
+        """Erase stored texts older than ``prompt_days``; delete samples older than ``row_days``.
+
+        A sample's prompt digest stays with its score: it is not the prompt, and drift
+        needs it to count the old copies of a prompt once.
+        """
         table = self.samples
         texts = {"messages": None, "served_text": None, "reference_text": None}
         with self._lock, self.engine.begin() as conn:

@@ -128,3 +128,37 @@ def test_the_same_messages_are_one_prompt_whoever_sent_them() -> None:
     (same,) = drift_table([first[0], second], {}, min_samples=0)
     (different,) = drift_table([first[0], other], {}, min_samples=0)
     assert (same.prompts, different.prompts) == (1, 2)
+
+
+def digested(rows: list[SampleRow], prompts: Sequence[int | None]) -> list[SampleRow]:
+    """``rows`` as stored without their prompts, each with its prompt's digest (None: none)."""
+    return [
+        replace(row, messages=None, prompt_digest=None if prompt is None else f"v2:{prompt:064x}")
+        for row, prompt in zip(rows, prompts, strict=True)
+    ]
+
+
+def test_the_prompt_s_digest_counts_copies_once_without_the_prompt_kept() -> None:
+    """60 prompts asked 5 times, store_prompts off: the interval with the prompts kept.
+    Before, every sample counted as a prompt of its own (300, below the promise)."""
+    scores = [1.0 if prompt < 50 else 0.0 for prompt in range(60) for _ in range(5)]
+    prompts = [prompt for prompt in range(60) for _ in range(5)]
+    rows = {("policy-abc", "math"): PROMISE}
+    (kept,) = drift_table(asked(scores, prompts), rows)
+    (unkept,) = drift_table(digested(asked(scores, prompts), prompts), rows)
+    assert (unkept.samples, unkept.prompts, unkept.status) == (300, 60, OK)
+    assert (unkept.quality, unkept.interval) == (kept.quality, kept.interval)
+
+
+def test_the_digest_comes_first_then_the_messages_then_the_sample() -> None:
+    """Same redacted messages but different digests (two images, one caption) are two
+    prompts; a row without a digest falls back to its messages, then to itself."""
+    both = asked([1.0, 0.0, 1.0, 0.0, 1.0], [7, 7, 7, None, None])
+    both[0] = replace(both[0], prompt_digest="v2:" + "a" * 64)
+    both[1] = replace(both[1], prompt_digest="v2:" + "b" * 64)
+    (row,) = drift_table(both, {}, min_samples=0)
+    # digest a, digest b, the messages of q7 (no digest), and two samples of their own
+    assert (row.samples, row.prompts) == (5, 5)
+    same = [replace(r, prompt_digest="v2:" + "a" * 64) for r in both]
+    (row,) = drift_table(same, {}, min_samples=0)
+    assert row.prompts == 1

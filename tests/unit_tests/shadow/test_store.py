@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -85,6 +86,17 @@ def test_prune_erases_old_texts_then_old_samples() -> None:
     older = rows["older"]
     assert (older.messages, older.served_text, older.reference_text) == (None, None, None)
     assert older.score == 1.0  # the score stays for drift
+
+
+def test_a_sample_s_prompt_digest_is_stored_and_outlives_its_prompt() -> None:
+    """The digest is not the prompt: pruning the texts keeps it, so drift still counts
+    the old copies of a prompt as one."""
+    store = ShadowStore("memory://")
+    digest = "v2:" + "0f" * 32
+    store.add_sample(replace(sample("older", days_ago=40), prompt_digest=digest))
+    store.prune(NOW.replace(tzinfo=None), prompt_days=30, row_days=180)
+    (older,) = store.read_samples()
+    assert (older.messages, older.prompt_digest) == (None, digest)
 
 
 def test_tables_newer_than_this_version_are_refused_and_the_file_let_go(tmp_path: Path) -> None:
