@@ -39,7 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--policy", type=Path, help="hold every task to this policy file's promise instead"
     )
     parser.add_argument(
-        "--min-samples", type=int, default=20, help="fewer scored samples say nothing (20)"
+        "--min-samples",
+        type=int,
+        default=20,
+        help="fewer distinct prompts say nothing, however often each was asked (20)",
     )
     parser.add_argument("--confidence", type=float, default=0.95, help="of the interval (0.95)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -82,7 +85,7 @@ def render(report: dict[str, Any]) -> str:
     if not rows:
         return f"no shadow samples in {report['ledger']} since {report['since']}"
     header = (
-        f"{'task':<14} {'policy':<24} {'samples':>7} {'failed':>6} {'quality':>8} "
+        f"{'task':<14} {'policy':<24} {'samples':>7} {'prompts':>7} {'failed':>6} {'quality':>8} "
         f"{'interval':>15} {'promised':>8} {'threshold':>9}  {'compared with':<19}  status"
     )
     lines = [f"shadow samples since {report['since']} in {report['ledger']}", header]
@@ -112,8 +115,9 @@ def _line(row: dict[str, Any]) -> str:
     low = "-" if promise is None else f">= {promise['low']:.3f}"
     basis = "-" if promise is None else promise["compared_with"]
     return (
-        f"{row['task']:<14} {row['policy'][:24]:<24} {row['samples']:>7} {row['failed']:>6} "
-        f"{quality:>8} {interval:>15} {promised:>8} {low:>9}  {basis:<19}  {row['status']}"
+        f"{row['task']:<14} {row['policy'][:24]:<24} {row['samples']:>7} {row['prompts']:>7} "
+        f"{row['failed']:>6} {quality:>8} {interval:>15} {promised:>8} {low:>9}  {basis:<19}  "
+        f"{row['status']}"
     )
 
 
@@ -123,6 +127,7 @@ def _json(row: TaskDrift) -> dict[str, Any]:
         "task": row.task,
         "policy": row.policy,
         "samples": row.samples,
+        "prompts": row.prompts,
         "failed": row.failed,
         "quality": row.quality,
         "interval": None if row.interval is None else list(row.interval),

@@ -90,3 +90,30 @@ def test_a_ledger_without_shadow_samples_is_said_so_and_left_as_it_was(
     assert "no table costrouter_shadow_samples" in err
     assert set(sa.inspect(engine).get_table_names()) == before
     engine.dispose()
+
+
+def test_the_prompts_counted_are_shown_and_min_samples_says_it_counts_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """300 samples of 60 prompts (stored without their prompts, with their digests):
+    --min-samples 61 says too few, and both outputs show the 60 prompts."""
+    promise = Promise("policy-abc", "policy", "math", 0.9, 0.8, None, "guarantee")
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    store = ShadowStore(url)
+    now = datetime.now(UTC)
+    for index in range(300):
+        row = replace(sample(f"r{index}"), time=now, messages=None)
+        store.add_sample(replace(row, prompt_digest=f"v2:{index % 60:064x}"))
+    store.record_promises([promise])
+    store.close()
+    code = main(["drift", "--ledger", url, "--json", "--min-samples", "61"])
+    (row,) = json.loads(capsys.readouterr().out)["tasks"]
+    assert (code, row["samples"], row["prompts"], row["status"]) == (0, 300, 60, "too few samples")
+    assert main(["drift", "--ledger", url]) == 0
+    header, line = capsys.readouterr().out.splitlines()[1:3]
+    assert header.split()[2:4] == ["samples", "prompts"]
+    assert line.split()[2:4] == ["300", "60"]
+    with pytest.raises(SystemExit):
+        main(["drift", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "fewer distinct prompts say nothing" in help_text
