@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -68,9 +69,7 @@ def hold(
     Raises:
         BudgetExhaustedError: a budget refused, and none lets the call be downgraded.
     """
-    worst = budgets.worst_case.usd(
-        deployment, request.prompt_tokens, cap, _media(request, deployment)
-    )
+    worst = _worst_case(request, budgets, deployment, cap)
     held = yield Reserve(deployment, worst)
     if isinstance(held, BudgetExhaustedError):
         return (yield from _downgrade(request, budgets, deployment, held, cap))
@@ -94,10 +93,24 @@ def _with_rate_slot(
     return f"skipped: downgrade to {held.deployment.label} held back by its {limited}"
 
 
+def _worst_case(
+    request: Request, budgets: Budgets, deployment: Deployment, cap: int | None
+) -> Decimal:
+    """The dollars to reserve: the attempt's worst case, or nothing when the gate holds
+    rate limits only (no budget to reserve on, so an unpriced model is no obstacle)."""
+    if not budgets.gate.budgets:
+        return Decimal(0)
+    return budgets.worst_case.usd(
+        deployment, request.prompt_tokens, cap, _media(request, deployment)
+    )
+
+
 def _rate_slot(
     request: Request, budgets: Budgets, deployment: Deployment, cap: int | None
 ) -> Generator[Step, Any, str | None]:
     """Take the deployment's rate-limit slot, waiting for it if that fits; else why not."""
+    if deployment.label not in budgets.gate.rate_limits:
+        return None  # no limit on it: no tokens to count, no slot to take
     bound = cap or budgets.worst_case.output_bound(deployment.label)
     prompt = request.prompt_tokens + _media(request, deployment).total
     grant: RateGrant = yield AcquireRate(deployment, prompt + bound, budgets.max_wait)

@@ -25,14 +25,14 @@ from langchain_costrouter import (
     RoutedChatModel,
     Tier,
 )
-from langchain_costrouter.budgets import BudgetGate, CallContext
+from langchain_costrouter.budgets import BudgetGate, CallContext, RateLimit
 from langchain_costrouter.budgets.memory_store import MemoryStore
 from langchain_costrouter.checks.judge import JudgeCheck
 from langchain_costrouter.compression.scripted import (
     ScriptedCompressorModel,
     keep_leading_sentences,
 )
-from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
+from langchain_costrouter.errors import AllTiersFailedError, ConfigError, UnknownPriceWarning
 from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.testing.models import ScriptedChatModel
 
@@ -140,3 +140,23 @@ def test_without_budgets_an_unpriced_side_call_is_served_at_an_unknown_cost(buil
     record = answer.response_metadata["costrouter"]
     assert record["status"] == "ok"
     assert record["cost_usd"] is None  # unknown, never $0
+
+
+def test_rate_limits_alone_need_no_price_and_reserve_nothing() -> None:
+    """Rate limits are not spending limits: a router with rate limits and no budget
+    worked out a dollar worst case for every call anyway, so a call to an unpriced
+    local model failed with ConfigError ('no budget can reserve its cost'), even with
+    the limit on another deployment."""
+    local = ScriptedChatModel(model="my-local-llm", answers=["hi", "hi again"])
+    priced = ScriptedChatModel(model="gpt-4o-mini", answers=["x"])
+    router = RoutedChatModel(
+        routes={"chat": [local], "other": [priced]},
+        default_task="chat",
+        rate_limits={
+            "scripted/gpt-4o-mini": RateLimit(rpm=5),
+            "scripted/my-local-llm": RateLimit(rpm=1),
+        },
+    )
+    assert router.invoke("hello").content == "hi"
+    with pytest.raises(AllTiersFailedError, match="rate limit"):
+        router.invoke("hello")  # the local model's one request a minute is taken
