@@ -11,7 +11,9 @@ from langchain_costrouter.telemetry.deployments import deployment_attributes
 from langchain_costrouter.testing import ScriptedChatModel
 
 
-def _named(child: BaseChatModel, name: str = "entry", provider: str = "my_table") -> dict[str, object]:
+def _named(
+    child: BaseChatModel, name: str = "entry", provider: str = "my_table"
+) -> dict[str, object]:
     """The attributes of ``child`` deployed as a config file deploys it: under its entry's
     name and its provider table's name."""
     return deployment_attributes(Deployment(model=child, model_id=name, provider=provider))
