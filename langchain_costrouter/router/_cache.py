@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.messages import AIMessage
 
@@ -18,7 +19,7 @@ from langchain_costrouter.cache.canonical import canonical_params
 from langchain_costrouter.cache.keys import digest
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.router._request import Request
-from langchain_costrouter.routes import PINNED, Deployment, Route
+from langchain_costrouter.routes import PINNED, Deployment, Route, endpoint_of
 
 
 class CacheStage(Protocol):
@@ -115,14 +116,15 @@ class RouterCache:
 
 
 def route_identity(route: Route) -> str:
-    """The route's version and what its deployments answer with: each one's provider and
-    model, and the parameters the chat model identifies itself by (temperature, output
-    cap, model kwargs; never a credential), as a digest.
+    """The route's version and what its deployments answer with: each one's provider,
+    model and endpoint, and the parameters the chat model identifies itself by
+    (temperature, output cap, model kwargs; never a credential), as a digest.
 
     Part of every cache key, so an answer is replayed only to a route that would have
     given it: an app that moves a task to another model, or another temperature, and
     two apps sharing one Redis cache under the same task label, never serve each other's
-    answers (a config file has no route version to bump by hand).
+    answers (a config file has no route version to bump by hand). The endpoint counts:
+    one model name on two OpenAI-compatible servers is two models.
     """
     tiers = [[_deployment_form(d) for d in tier.deployments] for tier in route.tiers]
     return f"{route.version}|{digest({'version': route.version, 'tiers': tiers})}"
@@ -135,7 +137,23 @@ def _deployment_form(deployment: Deployment) -> dict[str, object]:
         params = {}
     for streaming in ("stream", "streaming"):  # how the answer arrives, not what it says
         params.pop(streaming, None)
-    return {"label": deployment.label, "params": params}
+    form: dict[str, object] = {"label": deployment.label, "params": params}
+    if (endpoint := endpoint_of(deployment.model)) is not None:
+        form["endpoint"] = _public_endpoint(endpoint)
+    return form
+
+
+def _public_endpoint(url: str) -> str:
+    """Scheme, host, port and path of a base URL: a proxy's password in its user info
+    and a key in its query (Azure's ``?api-key=``) are credentials, not the endpoint."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # IPv6
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+    except ValueError:  # a malformed port or IPv6 host: as it is, it might hold a secret
+        return "(not a URL)"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 class NoCache:

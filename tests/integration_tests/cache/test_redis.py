@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 import redis
+from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
 from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_backend, open_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.router._cache import route_identity
+from langchain_costrouter.routes import Route
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 from tests.server_fixtures import openai_chat
 from tests.unit_tests.cache.support import (
@@ -243,3 +246,35 @@ def test_a_route_on_another_model_or_temperature_is_not_served_its_answers(
     assert answer("gpt-4o", temperature=1) == ("4o says", False)
     assert answer("gpt-4o", temperature=0) == ("4o cold says", False)
     assert openai_server.request_count() == 3
+
+
+def test_a_route_on_another_endpoint_is_not_served_its_answers(
+    prefixed_url: str, openai_server: LocalOpenAIServer, second_openai_server: LocalOpenAIServer
+) -> None:
+    # The same model name on two OpenAI-compatible endpoints (a self-hosted llama-3-8b
+    # and a hosted one, or a config whose provider moved to another base_url): each
+    # endpoint answers for itself, and the password in a proxy's URL stays out of the key.
+    openai_server.set_responder(lambda body: Reply("endpoint one says"))
+    second_openai_server.set_responder(lambda body: Reply("endpoint two says"))
+
+    def answer(server: LocalOpenAIServer) -> tuple[str, bool]:
+        child = openai_chat(server, "llama-3-8b")
+        router = RoutedChatModel(
+            routes={"chat": [child]}, default_task="chat", cache=prefixed_url, ledger="memory://"
+        )
+        message = router.invoke("Which endpoint are you?")
+        return str(message.content), message.response_metadata["costrouter"]["cache_hit"]
+
+    one, two = openai_server, second_openai_server
+    assert answer(one) == ("endpoint one says", False)
+    assert answer(two) == ("endpoint two says", False)
+    assert answer(one) == ("endpoint one says", True)
+    assert answer(two) == ("endpoint two says", True)
+    with_password = one.base_url.replace("http://", "http://user:s3cret@") + "?api-key=s3cret"
+    assert route_identity_of(with_password) == route_identity_of(one.base_url)
+
+
+def route_identity_of(base_url: str) -> str:
+    """The route identity of a one-model route on ``base_url`` (no request is made)."""
+    child = ChatOpenAI(model="llama-3-8b", base_url=base_url, api_key="test", max_retries=0)
+    return route_identity(Route.of([child], task="chat"))
