@@ -19,6 +19,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._config_paths import anchored_url
 from langchain_costrouter.budgets import parse_budgets, rate_limits_from_models
 from langchain_costrouter.config_models import (
     class_model,
@@ -138,7 +139,7 @@ class _Builder:
         routes = {task: self.route(task, route, deployments) for task, route in spec.routes.items()}
         if spec.router.policy is not None:
             routes = self.apply_policy(spec.router.policy, routes, deployments)
-        kwargs: dict[str, Any] = {"routes": routes, "prices": prices, **spec.router.router_fields()}
+        kwargs: dict[str, Any] = {"routes": routes, "prices": prices, **self.router_fields()}
         if (reference := deployments.get(spec.router.reference_model or "")) is not None:
             # A [models.NAME] named: its price key (a model id, or NAME for an override).
             kwargs["reference_model"] = reference.priced_as
@@ -156,6 +157,19 @@ class _Builder:
             kwargs["shadow"] = self.shadow(spec.router.shadow)
         kwargs.update(self.budgets())
         return validate_router_fields(kwargs, path=self.path)
+
+    def router_fields(self) -> dict[str, Any]:
+        """``[router]``'s fields, its store paths read against the file's directory."""
+        fields = self.spec.router.router_fields()
+        for name in _ROUTER_TABLE_STORES:
+            if isinstance(fields.get(name), str):
+                fields[name] = anchored_url(fields[name], self.directory)
+        return fields
+
+    @property
+    def directory(self) -> Path:
+        """Where the file's relative paths start (`_config_paths`): its own directory."""
+        return Path(self.path).absolute().parent
 
     def budgets(self) -> dict[str, Any]:
         """``[[budgets]]``, ``rpm``/``tpm`` of the models: the budget and rate-limit fields."""
@@ -255,6 +269,8 @@ class _Builder:
         from langchain_costrouter.shadow.config import ShadowConfig, ShadowTask
 
         fields = spec.model_dump(exclude={"tasks"})
+        if spec.store is not None:
+            fields["store"] = anchored_url(spec.store, self.directory)
         tasks = {task: ShadowTask(t.rate, t.store_prompts) for task, t in spec.tasks.items()}
         policy = self.spec.router.policy
         try:

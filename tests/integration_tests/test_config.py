@@ -287,3 +287,39 @@ chat = ["small", "big"]
     record = router.invoke("Hello").response_metadata["costrouter"]
     assert record["reference_model"] == "llama-3.3-70b-versatile"
     assert record["baseline_cost_usd"] == 0.00138
+
+
+STORES = """
+cache = "diskcache://cache"
+ledger = "sqlite:///ledger.sqlite"
+budget_store = "sqlite:///data/budgets.sqlite"
+"""
+BUDGET = """
+[[budgets]]
+name = "daily"
+limit_usd = 5
+period = "day"
+"""
+
+
+def test_relative_store_paths_in_the_file_are_the_file_s_directory_s(
+    tmp_path: Path, openai_server: LocalOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path in the file is read against the file's directory (as ``policy`` is), not
+    the directory the process happens to run in: a service started from / must not
+    write its ledger there, and a second start must find the first one's files."""
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "sk-test")
+    conf, elsewhere = tmp_path / "conf", tmp_path / "elsewhere"
+    conf.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    text = CONFIG.replace('default_task = "chat"', f'default_task = "chat"{STORES}') + BUDGET
+    path = _write(conf, text.format(base_url=openai_server.base_url))
+    for answer in ("first", "second"):  # the second start reopens the first's files
+        router = RoutedChatModel.from_config(Path("..") / "conf" / path.name)
+        openai_server.script([Reply(answer)])
+        assert router.invoke("hello").content == "first"  # a cache hit the second time
+        router.ledger_store.close()
+    assert (conf / "ledger.sqlite").is_file() and (conf / "data" / "budgets.sqlite").is_file()
+    assert (conf / "cache").is_dir()
+    assert list(elsewhere.iterdir()) == [] and openai_server.request_count() == 1
