@@ -33,6 +33,7 @@ from langchain_costrouter.cache.codec import (
     parse_json,
 )
 from langchain_costrouter.cache.guard import BackendGuard
+from langchain_costrouter.cache.response_cache import checked_ttl, says_something
 from langchain_costrouter.cache.urls import open_backend
 from langchain_costrouter.errors import BackendUnavailableWarning
 
@@ -42,13 +43,23 @@ _KEY_PREFIX = "lc:v2:"
 class CostRouterLLMCache(BaseCache):
     """A LangChain LLM cache over a costrouter backend (memory, diskcache, Redis).
 
+    An answer that says nothing (`says_something`: no text and no tool call that
+    parsed) is not kept, as the router's cache keeps none: LangChain stores whatever
+    the model returned, and every later call of the prompt got the empty answer back.
+    An answer with text or a sound tool call is kept whole, a broken call beside them
+    included, as LangChain's own caches keep it.
+
     Args:
         backend: the store.
-        ttl: seconds an entry lives; None = until evicted.
+        ttl: seconds an entry lives (positive and finite); None = until evicted.
+
+    Raises:
+        ConfigError: ``ttl`` is no lifetime (0, negative, infinite, NaN).
     """
 
     def __init__(self, backend: CacheBackend, *, ttl: float | None = None) -> None:
         """Wrap ``backend``."""
+        checked_ttl(ttl)
         self.backend = backend
         self.ttl = ttl
         self._guard = BackendGuard(backend)
@@ -116,12 +127,21 @@ def _key(prompt: str, llm_string: str) -> str:
 
 
 def _encode(generations: Sequence[Generation]) -> bytes | None:
+    """The entry of ``generations``; None when one of them is not worth replaying."""
+    if not all(_worth_replaying(g) for g in generations):
+        return None
     try:
         items = [_generation_document(g) for g in generations]
         return json.dumps(items).encode()
     except (CacheEncodeError, TypeError, ValueError) as error:
         warnings.warn(f"Generations not cached: {error}", BackendUnavailableWarning, stacklevel=4)
         return None
+
+
+def _worth_replaying(generation: Generation) -> bool:
+    if isinstance(generation, ChatGeneration) and isinstance(generation.message, AIMessage):
+        return says_something(generation.message)
+    return True
 
 
 def _generation_document(generation: Generation) -> dict[str, Any]:

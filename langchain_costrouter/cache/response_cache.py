@@ -89,7 +89,7 @@ class ResponseCache:
     ) -> None:
         """Configure the cache; the backend is touched on first use only."""
         self.backend = backend
-        self.ttl = _checked_ttl(ttl)
+        self.ttl = checked_ttl(ttl)
         self.enabled_tasks = None if enabled_tasks is None else frozenset(enabled_tasks)
         self.disabled_tasks = frozenset(disabled_tasks)
         self.normalization = normalization
@@ -264,16 +264,23 @@ def is_complete(message: AIMessage) -> bool:
     """An answer worth replaying: it says something and has no broken tool calls."""
     if message.invalid_tool_calls:
         return False
+    return says_something(message)
+
+
+def says_something(message: AIMessage) -> bool:
+    """Whether an answer has text or a tool call that parsed (an empty answer, or one
+    whose only tool call is broken, replayed would fail every later call the same way)."""
     return bool(message.content) or bool(message.tool_calls)
 
 
-def _checked_ttl(
+def checked_ttl(
     ttl: float | Mapping[str, float | None] | None,
 ) -> float | Mapping[str, float | None] | None:
     """``ttl`` when each lifetime in it is None or a positive, finite number of seconds.
 
     Redis failed on an infinite or NaN lifetime at the first write (out of the routed
-    call), and every store kept an entry of 0 or fewer seconds dead on arrival.
+    call), and every store kept an entry of 0 or fewer seconds dead on arrival. The
+    same holds for `CostRouterLLMCache` (cache/langchain_cache.py), which checks it too.
     """
     for task, seconds in ttl.items() if isinstance(ttl, Mapping) else [(None, ttl)]:
         fine = seconds is None or (
