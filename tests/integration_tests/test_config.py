@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from langchain_costrouter import ConfigError, MissingAPIKeyError, RoutedChatModel
+from langchain_costrouter.config import load_models
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
 
@@ -166,6 +167,22 @@ def test_bundled_example_config_builds_every_route() -> None:
         "translation",
     ]
     assert router.route_table["classification"].tiers[0].primary.model_id == "Qwen/Qwen3-8B"
+
+
+@pytest.mark.parametrize("where", ["examples", "langchain_costrouter/data"])
+def test_every_model_of_the_bundled_examples_has_a_price_or_says_why(where: str) -> None:
+    """Each [models.NAME] is priced: by its price, by genai-prices under the provider's
+    model id, or (saying so in a comment of its table) under its name."""
+    path = Path(__file__).parents[2] / where / "costrouter.toml"
+    deployments = load_models(path)
+    prices = RoutedChatModel.from_config(path).prices
+    text = path.read_text()
+    for name, deployment in deployments.items():
+        priced = prices.price(deployment.priced_as, None, provider=deployment.provider)
+        assert priced.source in ("override", "price_map"), name
+        if priced.source == "price_map" and deployment.price_model is None:
+            table = text.split(f'[models."{name}"]')[1].split("\n[")[0]
+            assert "# No price" in table and "genai-prices" in table, name
 
 
 LANGCHAIN_PROVIDER = """
