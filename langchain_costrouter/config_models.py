@@ -122,7 +122,8 @@ def class_model(
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
-        raise _rejected(cls, error, f"{key}.params", provider.api_key_env) from None
+        blamed = _params_refused(error, provider.params, spec.params, pkey, key)
+        raise _rejected(cls, error, blamed, provider.api_key_env) from None
 
 
 def provider_class(provider_name: str, provider: LangChainProviderSpec) -> type[BaseChatModel]:
@@ -232,6 +233,27 @@ def _rejected(cls: type, error: Exception, key: str, api_key_env: str | None) ->
         reason = str(error)
     reason = redacted(reason, env_secrets(api_key_env))
     return ConfigError(f"not accepted by {cls.__name__}: {reason}", key=key)
+
+
+def _params_refused(
+    error: Exception,
+    provider_params: Mapping[str, Any],
+    model_params: Mapping[str, Any],
+    provider_key: str,
+    model_key: str,
+) -> str:
+    """The ``params`` table holding what the class refused: it got the provider's and the
+    model's in one call. A refused field names its table (the model's wins: it overrides);
+    a refusal of the whole set (a validator's, no field) the only table that has params,
+    else the model's."""
+    fields: set[Any] = set()
+    if isinstance(error, ValidationError):
+        fields = {detail["loc"][0] for detail in error.errors() if detail["loc"]}
+    if fields & set(model_params):
+        return f"{model_key}.params"
+    if fields & set(provider_params) or (not fields and provider_params and not model_params):
+        return f"{provider_key}.params"
+    return f"{model_key}.params"
 
 
 def _located_message(location: tuple[int | str, ...], message: str) -> str:

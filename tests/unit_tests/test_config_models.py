@@ -211,3 +211,35 @@ def test_the_provider_s_headers_table_may_carry_authorization(
     path.write_text(FILE.replace('api_key_env = "COSTROUTER_TEST_KEY"', headers, 1))
     tiers = load_router_kwargs(path)["routes"]["chat"].tiers
     assert tiers[0].primary.model.default_headers == {"Authorization": "Bearer t"}
+
+
+@pytest.mark.parametrize(
+    ("provider_params", "model_params", "key"),
+    [  # what the class refuses is in the provider's params, or in the model's
+        ('base_url = "https://team.openai.azure.com/v1"', "", "providers.azure.params"),
+        ('n = "two"', "temperature = 0.5", "providers.azure.params"),
+        ("", 'temperature = "warm"', "models.big.params"),
+    ],
+)
+def test_a_refused_param_is_named_where_the_file_sets_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    provider_params: str,
+    model_params: str,
+    key: str,
+) -> None:
+    """The class gets the provider's params and the model's in one call: its refusal
+    names the table that holds what it refused, not always the model's."""
+    monkeypatch.setenv("COSTROUTER_TEST_KEY", "k-test")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
+    endpoint = 'azure_endpoint = "https://team.openai.azure.com"'
+    text = AZURE.replace(
+        'api_key_env = "COSTROUTER_TEST_KEY"\n',
+        'api_key_env = "COSTROUTER_TEST_KEY"\n'
+        f"params = {{ {', '.join(filter(None, [endpoint, provider_params]))} }}\n",
+    ).replace("temperature = 0.5", model_params)
+    path = tmp_path / "costrouter.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_router_kwargs(path)
+    assert (raised.value.path, raised.value.key) == (str(path), key), str(raised.value)
