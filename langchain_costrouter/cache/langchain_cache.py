@@ -8,11 +8,15 @@ one warning, prefixes and expiry.
 The key is LangChain's: the serialised prompt plus ``llm_string``. LangChain builds
 ``llm_string`` from the model's identifying parameters and call kwargs; objects in
 those whose repr holds a memory address make keys per-process (docs/architecture.md,
-LangChain fact 4), which this adapter cannot repair.
+LangChain fact 4), which this adapter cannot repair. Credentials it does repair: a
+value under a credential's name (``default_headers.Authorization``, a call's
+``api_key``) is masked before hashing, as the router's keys drop them.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import warnings
@@ -24,6 +28,7 @@ from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
+from langchain_costrouter._secrets import MASK, is_secret_name
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.codec import (
     CacheDecodeError,
@@ -119,11 +124,67 @@ class CostRouterLLMCache(BaseCache):
 
 
 def _key(prompt: str, llm_string: str) -> str:
+    llm_string = _without_credentials(llm_string)
     try:
         text = orjson.dumps([prompt, llm_string])
     except TypeError:  # orjson refuses lone surrogates; json escapes them
         text = json.dumps([prompt, llm_string]).encode()
     return _KEY_PREFIX + hashlib.sha256(text).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)  # one per model and kwargs: calls repeat them
+def _without_credentials(llm_string: str) -> str:
+    """``llm_string`` with the values of credential-named entries masked.
+
+    LangChain writes it as the model's serialised JSON, ``---`` and the repr of the
+    sorted call kwargs (or that repr alone, for a model that does not serialise). Its
+    serialiser already turns secret fields into references, but not a header or a
+    kwarg holding a key, so those keys changed with the credential (a rotated key
+    emptied the cache) and made the key a digest of it. A part with nothing to mask,
+    or that does not parse, is kept byte for byte, so existing entries keep their keys.
+    """
+    head, separator, tail = llm_string.partition("---")
+    if not separator:
+        return _masked_repr(head)
+    try:
+        serialised = json.loads(head)
+    except ValueError:
+        return llm_string
+    masked = _masked(serialised)
+    head = head if masked == serialised else json.dumps(masked, sort_keys=True)
+    return head + separator + _masked_repr(tail)
+
+
+def _masked_repr(text: str) -> str:
+    """The repr of sorted call kwargs, its credentials masked (as it is if unreadable)."""
+    try:
+        params = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    masked = _masked(params)
+    return text if masked == params else str(masked)
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with what a credential name holds masked, LangChain's secret
+    references (already no secret) and the names' places kept."""
+    if isinstance(value, dict):
+        return {k: _masked_entry(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return (value[0], _masked_entry(value[0], value[1]))  # a kwarg of the repr
+    return value
+
+
+def _masked_entry(name: Any, value: Any) -> Any:
+    if not (isinstance(name, str) and is_secret_name(name)) or _is_secret_reference(value):
+        return _masked(value)
+    return MASK
+
+
+def _is_secret_reference(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("lc") == 1 and value.get("type") == "secret"
 
 
 def _encode(generations: Sequence[Generation]) -> bytes | None:

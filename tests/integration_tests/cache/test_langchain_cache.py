@@ -62,3 +62,23 @@ def test_an_answer_the_router_would_not_replay_is_not_kept(
     assert again.content == "It is sunny in Oslo."
     assert model.invoke("Weather in Oslo?").content == "It is sunny in Oslo."
     assert openai_server.request_count() == 2
+
+
+def test_a_credential_in_the_model_or_the_call_does_not_reach_the_key(
+    cache_url: str, openai_server: LocalOpenAIServer
+) -> None:
+    # LangChain's llm_string holds a model's default headers as they are (a gateway's
+    # Authorization header) and a call's kwargs: a key made from them changed with the
+    # credential, so rotating it emptied the cache, and two services never shared it.
+    cache = CostRouterLLMCache.from_url(cache_url)
+    for key in ("sk-first-0123456789abcdef", "sk-second-0123456789abcdef"):
+        headers = {"Authorization": f"Bearer {key}", "X-Team": "search"}
+        model = openai_chat(openai_server, "gpt-4o-mini", cache=cache, default_headers=headers)
+        model.invoke("Hello")
+        model.invoke("Hello", extra_headers={"api-key": key})
+    assert openai_server.request_count() == 2  # one per distinct call, not per credential
+    other_team = {"Authorization": "Bearer sk-first-0123456789abcdef", "X-Team": "ads"}
+    openai_chat(openai_server, "gpt-4o-mini", cache=cache, default_headers=other_team).invoke(
+        "Hello"
+    )
+    assert openai_server.request_count() == 3  # what is not a credential still counts
