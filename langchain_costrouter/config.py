@@ -30,6 +30,7 @@ from langchain_costrouter.config_schema import (
     ConfigFile,
     LangChainProviderSpec,
     ModelSpec,
+    RouterSpec,
     RouteSpec,
     ShadowSpec,
     TierSpec,
@@ -60,12 +61,20 @@ def in_config_file(error: ConfigError, path: Path, given: Iterable[str]) -> Conf
     field = (error.key or "").split(".")[0].split("[")[0]
     if error.path is not None or not error.key or field in given:
         return error
-    key = f"router.{error.key}" if error.key in _ROUTER_TABLE_STORES else error.key
-    return ConfigError(error.reason, path=str(path), key=key)
+    return ConfigError(error.reason, path=str(path), key=_file_key(error.key))
 
 
-_ROUTER_TABLE_STORES = frozenset({"cache", "ledger", "budget_store"})
-"""Router fields the file sets in its ``[router]`` table."""
+def _file_key(key: str) -> str:
+    """A router argument's key as the file spells it: what the ``[router]`` table sets is
+    under ``router.`` (``router.default_task``), the retry policy is its ``max_retries``."""
+    field = key.split(".")[0].split("[")[0]
+    if field == "retry":
+        return "router.max_retries"
+    return f"router.{key}" if field in RouterSpec.model_fields else key
+
+
+_ROUTER_TABLE_STORES = ("cache", "ledger", "budget_store")
+"""The store URLs the ``[router]`` table sets (`_config_paths` anchors their paths)."""
 
 
 def load_models(path: Path) -> dict[str, Deployment]:
@@ -156,7 +165,11 @@ class _Builder:
         if spec.router.shadow is not None:
             kwargs["shadow"] = self.shadow(spec.router.shadow)
         kwargs.update(self.budgets())
-        return validate_router_fields(kwargs, path=self.path)
+        try:
+            return validate_router_fields(kwargs)
+        except ConfigError as error:
+            key = error.key and _file_key(error.key)
+            raise ConfigError(error.reason, path=self.path, key=key) from None
 
     def router_fields(self) -> dict[str, Any]:
         """``[router]``'s fields, its store paths read against the file's directory."""

@@ -235,7 +235,22 @@ def test_names_that_refer_to_nothing_suggest_the_closest(tmp_path: Path) -> None
 
 def test_default_task_must_be_routed(tmp_path: Path) -> None:
     message = _error(tmp_path, 'default_task = "chat"', 'default_task = "chta"')
-    assert "key 'default_task': 'chta' has no route; routed tasks: chat, classify" in message
+    assert "key 'router.default_task': 'chta' has no route; routed tasks: chat, classify" in message
+
+
+def test_a_router_key_is_named_as_the_file_spells_it(tmp_path: Path) -> None:
+    """A [router] key broken by a rule the router checks (not the table's shape) is named
+    router.KEY, as the file spells it, also when an argument given in code breaks it."""
+    from langchain_costrouter import RoutedChatModel
+    from langchain_costrouter.testing import ScriptedChatModel
+
+    message = _error(tmp_path, 'default_task = "chat"', 'unknown_task = "default"')
+    assert "key 'router.unknown_task': " in message
+    path = tmp_path / "costrouter.toml"
+    path.write_text(GOOD)  # its default_task, chat, is not a route given in code
+    with pytest.raises(ConfigError) as raised:
+        RoutedChatModel.from_config(path, routes={"other": ScriptedChatModel(answers=["a"])})
+    assert (raised.value.path, raised.value.key) == (str(path), "router.default_task")
 
 
 def test_with_a_single_route_default_task_is_optional(tmp_path: Path) -> None:

@@ -43,7 +43,8 @@ def test_routes_on_an_unrouted_default_task(
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(EXAMPLE.read_text().replace('default_task = "chat"', 'default_task = "nope"'))
-    assert "key 'default_task': 'nope' has no route" in one_error_line(capsys, ["routes", str(bad)])
+    line = one_error_line(capsys, ["routes", str(bad)])
+    assert "key 'router.default_task': 'nope' has no route" in line
 
 
 def test_routes_opens_none_of_the_files_stores(
