@@ -14,6 +14,7 @@ to the same ledger does not double them either.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
+from langchain_costrouter._task_runs import TaskRuns
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
 from langchain_costrouter.ledger.llm_result import (
     Pricing,
@@ -33,9 +35,8 @@ from langchain_costrouter.ledger.llm_result import (
     rows_from_error,
     rows_from_result,
 )
+from langchain_costrouter.ledger.run_labels import model_name, task_label
 from langchain_costrouter.pricing import PriceTable
-
-_TASK_TAG = "task:"
 
 
 class CostCallbackHandler(BaseCallbackHandler):
@@ -44,7 +45,10 @@ class CostCallbackHandler(BaseCallbackHandler):
     The task label of a call is its run metadata ``"task"``, else a tag
     ``"task:<label>"``, else the run name. Streams are recorded from the final
     chunk's usage, or from a tiktoken estimate (flagged ``usage_estimated``) when
-    the provider sent none; a failed call is a row with the error type and no cost.
+    the provider sent none. A failed call is a row with the error type, billed as the
+    router bills one: a refused call costs nothing, an answer the client refused
+    (cut at the length limit) its usage, a stream cut or a call cancelled while the
+    provider answered an estimate of its prompt and what it delivered.
     """
 
     # The handler only appends to an in-memory queue, so it runs on the caller's
@@ -75,6 +79,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         # from a nested model run up to the model run that folds it.
         self._chains: dict[UUID, UUID] = {}
         self._lock = threading.Lock()
+        self._tasks = TaskRuns(self._abandoned)
 
     @property
     def ignore_chain(self) -> bool:
@@ -134,7 +139,7 @@ class CostCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Remember the run's labels: its end event carries no metadata."""
         prompt = messages[0] if messages else []
-        self._start(serialized, prompt, run_id, tags, metadata, kwargs)
+        self._start(serialized, prompt, (run_id, parent_run_id), tags, metadata, kwargs)
 
     def on_llm_start(
         self,
@@ -148,7 +153,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Remember a completion LLM's run, like a chat model's."""
-        self._start(serialized, prompts, run_id, tags, metadata, kwargs)
+        self._start(serialized, prompts, (run_id, parent_run_id), tags, metadata, kwargs)
 
     def on_llm_end(
         self,
@@ -173,37 +178,57 @@ class CostCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        """Record a failed run: the error type, no cost, and what nested runs spent."""
+        """Record a failed run (with the chunks a stream delivered: ``response``)."""
+        self._failed(error, run_id, kwargs.get("response"))
+
+    def _failed(self, error: BaseException, run_id: UUID, response: LLMResult | None) -> None:
         run = self._pop(run_id)
         if run is None:
             return
-        rows = rows_from_error(error, run, _ended(run, run_id))
-        self._record(rows + run.nested_rows, parent_run_id)
+        rows = rows_from_error(error, run, _ended(run, run_id), self._pricing, response)
+        self._record(rows + run.nested_rows, run.parent_run_id)
+
+    def _abandoned(self, run_ids: list[UUID]) -> None:
+        """Record the runs a cancelled asyncio task left open, unreported (`TaskRuns`).
+
+        Innermost first, so a nested run is folded into the run around it.
+        """
+        with self._lock:
+            left = sorted(
+                (self._runs[run_id].started, run_id) for run_id in run_ids if run_id in self._runs
+            )
+        for _, run_id in reversed(left):
+            self._failed(asyncio.CancelledError(), run_id, None)
 
     def _start(
         self,
         serialized: dict[str, Any] | None,
         prompt: Sequence[BaseMessage] | Sequence[str],
-        run_id: UUID,
+        ids: tuple[UUID, UUID | None],
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
     ) -> None:
+        """Open the run ``ids`` (its own id and its parent's)."""
+        run_id, parent_run_id = ids
         metadata = metadata or {}
         params: dict[str, Any] = kwargs.get("invocation_params") or {}
         run = RunStart(
             started=time.perf_counter(),
-            task=_task_label(metadata, tags, kwargs.get("name"), serialized),
+            task=task_label(metadata, tags, kwargs.get("name"), serialized),
             namespace=metadata.get("namespace"),
-            model=_model_name(metadata, params, serialized),
+            model=model_name(metadata, params, serialized),
             provider=metadata.get("ls_provider"),
             prompt=prompt,
             role="compressor" if metadata.get("costrouter_role") == "compressor" else "answer",
+            parent_run_id=parent_run_id,
         )
         with self._lock:
             self._runs[run_id] = run
+        self._tasks.started(run_id)
 
     def _pop(self, run_id: UUID) -> RunStart | None:
+        self._tasks.ended(run_id)
         with self._lock:
             return self._runs.pop(run_id, None)
 
@@ -238,35 +263,3 @@ class CostCallbackHandler(BaseCallbackHandler):
 def _ended(run: RunStart, run_id: UUID) -> RunEnd:
     latency_ms = (time.perf_counter() - run.started) * 1000.0
     return RunEnd(run_id=str(run_id), when=datetime.now(UTC), latency_ms=latency_ms)
-
-
-def _model_name(
-    metadata: dict[str, Any], params: dict[str, Any], serialized: dict[str, Any] | None
-) -> str | None:
-    """The model asked for, until the response names the one that answered."""
-    for name in (metadata.get("ls_model_name"), params.get("model"), params.get("model_name")):
-        if isinstance(name, str) and name:
-            return name
-    return _serialized_name(serialized)
-
-
-def _serialized_name(serialized: dict[str, Any] | None) -> str | None:
-    serialized = serialized or {}
-    name = serialized.get("name") or (serialized.get("id") or [None])[-1]
-    return name if isinstance(name, str) else None
-
-
-def _task_label(
-    metadata: dict[str, Any],
-    tags: list[str] | None,
-    run_name: str | None,
-    serialized: dict[str, Any] | None,
-) -> str | None:
-    """Run metadata ``task``, else a ``task:<label>`` tag, else the run's name."""
-    task = metadata.get("task")
-    if isinstance(task, str) and task:
-        return task
-    for tag in tags or ():
-        if tag.startswith(_TASK_TAG) and len(tag) > len(_TASK_TAG):
-            return tag[len(_TASK_TAG) :]
-    return run_name or _serialized_name(serialized)

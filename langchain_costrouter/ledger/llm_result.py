@@ -6,14 +6,16 @@ gives a callback: the messages or prompts at start, the `LLMResult` at the end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
+from uuid import UUID
 
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import Generation, LLMResult
+from langchain_core.outputs import ChatGenerationChunk, Generation, GenerationChunk, LLMResult
 
 from langchain_costrouter import tokens
 from langchain_costrouter.errors import AllTiersFailedError
@@ -35,12 +37,17 @@ class RunStart:
     nested_rows: list[LedgerRow] = field(default_factory=list)
     role: str = "answer"
     """``"compressor"`` for a `PromptCompressor`'s call (its run metadata says so)."""
+    parent_run_id: UUID | None = None
 
     def estimated_prompt_tokens(self) -> int:
         """tiktoken estimate of the prompt, for providers that report no usage."""
         if self.prompt and isinstance(self.prompt[0], BaseMessage):
             return tokens.count_messages(cast(Sequence[BaseMessage], self.prompt))
         return sum(tokens.count_text(str(text)) for text in self.prompt)
+
+
+_CANCELLED = (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)
+"""What ends a call the provider was still answering (the router's "cancelled")."""
 
 
 @dataclass(frozen=True)
@@ -125,15 +132,29 @@ def rows_from_result(
     return [_plain_row(answer, run, end, pricing)]
 
 
-def rows_from_error(error: BaseException, run: RunStart, end: RunEnd) -> list[LedgerRow]:
+def rows_from_error(
+    error: BaseException, run: RunStart, end: RunEnd, pricing: Pricing, response: LLMResult | None
+) -> list[LedgerRow]:
     """A failed run: its routed attempts when the router gave up, else one error row.
 
     The router's attempts already include its nested runs, so they are dropped then.
+    A failed run is billed as the router bills a failed attempt (router/_record.py,
+    router/_attempts.py): on the usage its error carries when the provider returned
+    (and billed) an answer the client refused, else, when the provider was cut off
+    answering (a stream cut, a call cancelled), on an estimate of the prompt and of
+    the chunks it delivered (``response``, as langchain-core passes them); a provider
+    that refused the call billed nothing. A wrapper whose nested runs spent is not
+    billed again: their rows are the spend.
     """
     if isinstance(error, AllTiersFailedError):
         attempts = cast(list[AttemptRecord], error.attempts)
         run.nested_rows.clear()
         return _routed_rows({"task": error.task, "attempts": attempts}, run, end)
+    name, status = type(error).__name__, _status(error)
+    billed = None if run.nested_rows else _billed(error, response)
+    if billed is not None:
+        row = _plain_row(billed, run, end, pricing)
+        return [replace(row, accepted=False, error=name, status_code=status)]
     return [
         LedgerRow(
             time=end.when,
@@ -143,11 +164,35 @@ def rows_from_error(error: BaseException, run: RunStart, end: RunEnd) -> list[Le
             namespace=run.namespace,
             provider=run.provider,
             accepted=False,
-            error=type(error).__name__,
+            error=name,
+            status_code=status,
             latency_ms=end.latency_ms,
             role=run.role,
         )
     ]
+
+
+def _billed(error: BaseException, response: LLMResult | None) -> _Answer | None:
+    """What a failed run was billed for: the answer its error carries (openai's
+    ``LengthFinishReasonError``, ``ContentFilterFinishReasonError``), else the chunks a
+    cut stream delivered, else nothing (an empty answer) when it was cancelled."""
+    completion = getattr(error, "completion", None)
+    usage = getattr(completion, "usage", None)
+    if usage is not None and callable(dump := getattr(usage, "model_dump", None)):
+        model = getattr(completion, "model", None)
+        return _Answer(None, _llm_output_usage({"token_usage": dump()}), {"model_name": model}, {})
+    first = response.generations[0] if response and response.generations else []
+    delivered = first[0] if first else None
+    if isinstance(delivered, ChatGenerationChunk | GenerationChunk):
+        return _Answer.of(LLMResult(generations=[[delivered]]))
+    if isinstance(error, _CANCELLED):
+        return _Answer(None, None, {}, {})
+    return None
+
+
+def _status(error: BaseException) -> int | None:
+    status = getattr(error, "status_code", None)
+    return status if type(status) is int else None
 
 
 def _routed_rows(record: CostRouterMetadata, run: RunStart, end: RunEnd) -> list[LedgerRow]:
@@ -223,7 +268,8 @@ def _estimate(run: RunStart, generation: Generation | None) -> TokenCounts:
 
 
 def _llm_output_usage(llm_output: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Usage of models that report OpenAI's raw ``token_usage`` only (completion LLMs)."""
+    """Usage in OpenAI's raw ``token_usage`` shape: of models that report only that
+    (completion LLMs), and of a billed completion an openai error carries."""
     raw = (llm_output or {}).get("token_usage")
     if not isinstance(raw, Mapping) or not raw:
         return None
