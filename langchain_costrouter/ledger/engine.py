@@ -196,7 +196,7 @@ def _check_sqlite_file(path: Path) -> None:
     """
     if path.stat().st_size == 0:
         return
-    uri = f"{path.as_uri()}?mode=ro"
+    uri = f"{path.absolute().as_uri()}?mode=ro"  # as_uri refuses a relative path
     try:
         with contextlib.closing(
             sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_MS / 1000)

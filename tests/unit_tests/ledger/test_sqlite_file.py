@@ -219,3 +219,16 @@ def test_a_fork_waits_for_a_read_of_another_thread(
     reader.join()
     ledger.close()
     assert code == 0
+
+
+def test_a_relative_path_opens_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's first example: ``sqlite:///costs.sqlite`` worked once, then every later
+    open (the file no longer empty) failed with 'relative path can't be expressed as a
+    file URI' while checking that the file is a database."""
+    monkeypatch.chdir(tmp_path)
+    first = SQLLedger("sqlite:///costs.sqlite")
+    first.add(sample_rows())
+    first.close()
+    again = SQLLedger("sqlite:///costs.sqlite")
+    assert len(again.rows()) == len(sample_rows())
+    again.close()
