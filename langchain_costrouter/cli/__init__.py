@@ -22,6 +22,8 @@ from langchain_costrouter.errors import CostRouterError
 
 EXIT_ERROR = 2
 """Exit status of a known error, the same as argparse's for a bad argument."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C: 128 + SIGINT, what a shell reports for a command it ended."""
 
 # Subcommand modules and their one-line help, in the order `costrouter --help` lists them.
 SUBCOMMANDS = {
@@ -62,7 +64,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_in(arguments))
+    command = _command_in(arguments)
+    try:
+        return _run(arguments, command)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C while importing the subcommand's module, or while it works
+    # Out of the except block the traceback's frames are gone, and with them what they
+    # held: a progress bar closes (printing its last state) before the line below.
+    hint = getattr(sys.modules.get(f"{__name__}.{command}"), "ON_INTERRUPT", "")
+    print(f"costrouter: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _run(arguments: list[str], command: str | None) -> int:
+    """Parse the arguments and run the subcommand; a known error is one line, status 2."""
+    parser = build_parser(command)
     args = parser.parse_args(arguments)
     if not hasattr(args, "func"):
         parser.print_help()

@@ -20,6 +20,8 @@ from langchain_costrouter.collect.run import DEFAULT_OUTPUT_TOKENS
 from langchain_costrouter.scoring import SCORER_NAMES
 
 EXIT_INCOMPLETE = 1
+ON_INTERRUPT = "the questions finished are kept in --out: run the same command again to continue"
+"""What ``costrouter`` adds after Ctrl-C: each finished question is appended at once."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
