@@ -24,6 +24,12 @@ EXIT_ERROR = 2
 """Exit status of a known error, the same as argparse's for a bad argument."""
 EXIT_INTERRUPTED = 130
 """Exit status after Ctrl-C: 128 + SIGINT, what a shell reports for a command it ended."""
+EXIT_STATUSES = (
+    "exit status: 0 done; 1 a finding (drift: a task below its promise; collect: "
+    f"questions left for a re-run); {EXIT_ERROR} bad input or a failure, said in one line "
+    f"on stderr (--debug adds the traceback); {EXIT_INTERRUPTED} interrupted (Ctrl-C)"
+)
+"""What ``costrouter --help`` says the statuses mean: a script branches on them."""
 
 # Subcommand modules and their one-line help, in the order `costrouter --help` lists them.
 SUBCOMMANDS = {
@@ -42,6 +48,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="costrouter",
         description="Route LangChain calls to the cheapest fit model, and prove the saving.",
+        epilog=EXIT_STATUSES,
     )
     parser.add_argument(
         "--version",

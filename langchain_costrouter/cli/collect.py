@@ -29,7 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Send every question of PROMPTS (JSONL: {id, messages, reference?}) to each of "
         "--models through the config's router, score the answers and append one outcomes "
-        "line per question to --out. A re-run skips questions already in --out."
+        "line per question to --out. A re-run skips questions already in --out. Exit 1 "
+        "when questions are left (failed, or --max-cost-usd stopped the run): run it again."
     )
     parser.add_argument("prompts", type=Path, metavar="PROMPTS", help="eval set JSONL")
     parser.add_argument("--config", type=Path, required=True, help="costrouter TOML file")

@@ -29,7 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "On the file the policy was calibrated on, only its test split is evaluated."
     )
     parser.add_argument("outcomes", type=Path, metavar="OUTCOMES", help="outcomes JSONL file")
-    parser.add_argument("--policy", type=Path, required=True, metavar="POLICY")
+    parser.add_argument(
+        "--policy", type=Path, required=True, metavar="POLICY", help="policy JSON (calibrate --out)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(func=run_replay)
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter.cli import main
+from langchain_costrouter.cli import EXIT_ERROR, EXIT_INTERRUPTED, main
+from langchain_costrouter.cli.collect import EXIT_INCOMPLETE
+from langchain_costrouter.cli.drift import EXIT_DRIFT
 from tests.unit_tests.cli.outcome_files import write_file
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "costrouter.toml"
@@ -173,3 +175,14 @@ def test_report_on_a_ledger_url_whose_port_is_not_a_number(
     argv = ["report", "--ledger", "postgresql://app:s3cretpw@db:${PGPORT}/app"]
     line = one_error_line(capsys, argv)
     assert "--ledger" in line and "${PGPORT}" in line and "s3cretpw" not in line
+
+
+def test_help_says_what_every_exit_status_means(capsys: pytest.CaptureFixture[str]) -> None:
+    """A script branches on the status; the help said nothing of 1, 2 or 130."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    finding = f"{EXIT_DRIFT} a finding (drift: a task below its promise; collect:"
+    assert finding in text and EXIT_DRIFT == EXIT_INCOMPLETE
+    assert f"{EXIT_ERROR} bad input or a failure" in text
+    assert f"{EXIT_INTERRUPTED} interrupted (Ctrl-C)" in text
