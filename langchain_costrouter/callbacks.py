@@ -35,7 +35,7 @@ from langchain_costrouter.ledger.llm_result import (
     rows_from_error,
     rows_from_result,
 )
-from langchain_costrouter.ledger.run_labels import model_name, task_label
+from langchain_costrouter.ledger.run_labels import model_name, request_model, task_label
 from langchain_costrouter.pricing import PriceTable
 
 
@@ -218,6 +218,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             task=task_label(metadata, tags, kwargs.get("name"), serialized),
             namespace=metadata.get("namespace"),
             model=model_name(metadata, params, serialized),
+            request_model=request_model(metadata, params),
             provider=metadata.get("ls_provider"),
             prompt=prompt,
             role="compressor" if metadata.get("costrouter_role") == "compressor" else "answer",

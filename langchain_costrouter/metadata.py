@@ -33,7 +33,9 @@ BEST_EFFORT_REASON = "best effort: no tier passed its check"
 class AttemptRecord(TypedDict, total=False):
     """One provider attempt (or one cache hit) of a routed call."""
 
-    model: str  # the model id that was asked
+    model: str  # the deployment's name (a config file's [models.NAME]), as routes call it
+    request_model: str  # the model id sent to the provider (gen_ai.request.model)
+    response_model: str  # the model the provider said answered (its response's model name)
     provider: str  # the provider (config name, or the child's class) that served it
     tier: int  # index of the tier in the route, 0 = cheapest
     usage: dict[str, Any]  # langchain-core UsageMetadata of this attempt

@@ -38,6 +38,8 @@ class RunStart:
     role: str = "answer"
     """``"compressor"`` for a `PromptCompressor`'s call (its run metadata says so)."""
     parent_run_id: UUID | None = None
+    request_model: str | None = None
+    """The model id the run sends (`run_labels.request_model`)."""
 
     def estimated_prompt_tokens(self) -> int:
         """tiktoken estimate of the prompt, for providers that report no usage."""
@@ -168,6 +170,7 @@ def rows_from_error(
             status_code=status,
             latency_ms=end.latency_ms,
             role=run.role,
+            request_model=run.request_model,
         )
     ]
 
@@ -238,6 +241,8 @@ def _plain_row(answer: _Answer, run: RunStart, end: RunEnd, pricing: Pricing) ->
         latency_ms=end.latency_ms,
         usage_estimated=not counted,
         role=run.role,
+        request_model=run.request_model,
+        response_model=answer.model(),
     )
     return replace(row, **_plain_savings(cost, baseline, cache_hit, run.role))
 

@@ -30,7 +30,8 @@ class LedgerRow:
         run_id: The LangChain run id of the call; all attempts of a call share it.
         attempt: Index of the attempt within the call, 0 first.
         task: The task label, or None when there was none.
-        model: The model that was asked.
+        model: The deployment that was asked, by its name (a config file's
+            ``[models.NAME]`` entry, else the chat model's id).
         namespace: The tenant or namespace the call was made for.
         provider: The provider that served (or failed) the attempt.
         tier: The attempt's tier in its route (0 = cheapest); None outside routing.
@@ -64,6 +65,12 @@ class LedgerRow:
             (docs/architecture.md, "Savings by lever"), on one row of the call only, the
             row that also carries the call's one baseline: ``baseline - cost`` of the
             whole call equals their sum exactly. None on the call's other rows.
+        request_model: The model id sent to the provider (``gen_ai.request.model``);
+            None when nothing was sent (a skipped tier) or it is unknown. A cache hit
+            keeps the one of the answer it replays.
+        response_model: The model the provider said answered (its response's model
+            name, e.g. ``gpt-4o-mini-2024-07-18``: what was billed); None when it said
+            nothing (a refused call). A cache hit keeps the one of the answer it replays.
     """
 
     time: datetime
@@ -102,6 +109,8 @@ class LedgerRow:
     saved_cache_usd: Decimal | None = None
     saved_compression_usd: Decimal | None = None
     saved_batching_usd: Decimal | None = None
+    request_model: str | None = None
+    response_model: str | None = None
 
 
 def rows_from_costrouter(
@@ -244,6 +253,8 @@ def _attempt_values(index: int, attempt: AttemptRecord, call: _Call, money: Mone
         None,  # saved_cache_usd
         None,  # saved_compression_usd
         None,  # saved_batching_usd
+        get("request_model"),  # request_model
+        get("response_model"),  # response_model
     ]
 
 

@@ -15,10 +15,16 @@ def model_name(
     metadata: dict[str, Any], params: dict[str, Any], serialized: dict[str, Any] | None
 ) -> str | None:
     """The model asked for, until the response names the one that answered."""
+    return request_model(metadata, params) or _serialized_name(serialized)
+
+
+def request_model(metadata: dict[str, Any], params: dict[str, Any]) -> str | None:
+    """The model id the run sends (the row's ``request_model``); None when neither its
+    LangSmith params nor its invocation params name one."""
     for name in (metadata.get("ls_model_name"), params.get("model"), params.get("model_name")):
         if isinstance(name, str) and name:
             return name
-    return _serialized_name(serialized)
+    return None
 
 
 def _serialized_name(serialized: dict[str, Any] | None) -> str | None:

@@ -50,6 +50,8 @@ def ledger_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> LedgerTables:
     rows.append_column(_purpose_column())  # migration 4
     for column in _call_money_columns():  # migration 5
         rows.append_column(column)
+    for model_column in _model_id_columns():  # migration 6
+        rows.append_column(model_column)
     return LedgerTables(rows=rows, versions=_versions_table(metadata, prefix))
 
 
@@ -211,11 +213,28 @@ def _add_call_money(conn: sa.Connection, prefix: str) -> None:
         )
 
 
+def _model_id_columns() -> list[sa.Column[str]]:
+    # Rows written before migration 6 have none: only their deployment's name is known.
+    return [sa.Column("request_model", sa.String), sa.Column("response_model", sa.String)]
+
+
+def _add_model_ids(conn: sa.Connection, prefix: str) -> None:
+    """The model id sent and the one that answered: a config change that moves an entry
+    to another model leaves the entry's name as it was, and these tell the runs apart."""
+    quote = conn.dialect.identifier_preparer.quote
+    for column in _model_id_columns():
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(f'{prefix}ledger')} ADD COLUMN {quote(column.name)} {column_type}"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the ledger table", _create_rows_table),
     Migration(2, "add compression_saved_picousd", _add_compression_saved),
     Migration(3, "add output_cap_exceeded", _add_output_cap_exceeded),
     Migration(4, "add purpose", _add_purpose),
     Migration(5, "add status_code and the savings by lever", _add_call_money),
+    Migration(6, "add request_model and response_model", _add_model_ids),
 )
 LATEST_VERSION = len(MIGRATIONS)

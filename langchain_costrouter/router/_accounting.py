@@ -19,6 +19,7 @@ from langchain_costrouter.budgets.media import NO_MEDIA, MediaTokens
 from langchain_costrouter.metadata import AttemptRecord, CallStatus, CostRouterMetadata, sum_costs
 from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 from langchain_costrouter.routes import Deployment
+from langchain_costrouter.telemetry.deployments import requested_model
 from langchain_costrouter.tokens import count_answer, count_messages
 
 # Providers that report their own charge put it here (ReplayChatModel does).
@@ -81,6 +82,10 @@ class Accountant:
             price_source=source,  # type: ignore[typeddict-item]
             reason="",
         )
+        if deployment.model is not None:  # a side call's model is known by its answer only
+            record["request_model"] = requested_model(deployment)
+        if type(answered := message.response_metadata.get("model_name")) is str and answered:
+            record["response_model"] = answered
         if estimated:
             record["usage_estimated"] = True
         return record

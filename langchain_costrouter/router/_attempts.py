@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
 
@@ -21,6 +22,7 @@ from langchain_costrouter.router._faults import ProviderFault, classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called
 from langchain_costrouter.routes import Deployment, Tier
+from langchain_costrouter.telemetry.deployments import requested_model
 
 
 def failed_attempt(
@@ -160,7 +162,9 @@ def failed_record(
         accepted=False,
         reason=reason,
     )
-    if fault is not None:
+    if fault is not None:  # the request was sent (a judge's model may be unknown)
+        if isinstance(deployment.model, BaseChatModel):
+            record["request_model"] = requested_model(deployment)
         record["error"] = fault.error_type
         record["status_code"] = fault.status_code
     if latency_ms is not None:

@@ -159,6 +159,8 @@ class Recorder:
         )
         if estimated:
             attempt["usage_estimated"] = True
+        if served:
+            _replayed_ids(attempt, served[-1])
         record = call_record(
             task=request.task,
             namespace=self.namespace,
@@ -221,6 +223,17 @@ def _status(error: BaseException) -> CallStatus:
 def _call_facts(extra: dict[str, Any]) -> dict[str, Any]:
     """What a cache hit keeps of the call's facts: who asked, not what the call did."""
     return {key: extra[key] for key in ("purpose", "policy") if key in extra}
+
+
+def _replayed_ids(hit: AttemptRecord, original: AttemptRecord) -> None:
+    """A hit sends nothing: it keeps the model ids of the answer it replays (the model
+    sent then, and the one the provider said answered), so the ledger tells hits of
+    answers made before and after a config change apart. A shared cache is untrusted:
+    only strings are taken."""
+    if type(sent := original.get("request_model")) is str:
+        hit["request_model"] = sent
+    if type(answered := original.get("response_model")) is str:
+        hit["response_model"] = answered
 
 
 def _deployment_named(request: Request, model: str) -> Deployment:

@@ -19,6 +19,8 @@ from langchain_costrouter.telemetry import names as n
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KNOWN: dict[str, tuple[tuple[str, Any], ...]] = {}
 """By breaker key (provider, endpoint, model), which fixes every attribute here."""
+_REQUESTED: dict[str, str] = {}
+"""`requested_model` by breaker key."""
 
 
 def deployment_attributes(deployment: Deployment) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def _attributes(deployment: Deployment) -> tuple[tuple[str, Any], ...]:
     attributes: list[tuple[str, Any]] = [
         (n.OPERATION, n.CHAT),
         (n.PROVIDER, _provider(deployment, host)),
-        (n.REQUEST_MODEL, _requested_model(deployment)),
+        (n.REQUEST_MODEL, requested_model(deployment)),
         (n.MODEL, deployment.model_id),
     ]
     if parts and host:
@@ -47,10 +49,18 @@ def _attributes(deployment: Deployment) -> tuple[tuple[str, Any], ...]:
     return tuple(attributes)
 
 
-def _requested_model(deployment: Deployment) -> str:
+def requested_model(deployment: Deployment) -> str:
     """The model id the chat model sends (`model_id_of`); the deployment's name when the
     model has no model field (`model_id_of` then answers its class's ``_llm_type``,
-    which names no model)."""
+    which names no model). Read once per deployment: every attempt's record carries it
+    as ``request_model`` (router/_accounting.py), as its span does."""
+    requested = _REQUESTED.get(deployment.breaker_key)
+    if requested is None:
+        requested = _REQUESTED[deployment.breaker_key] = _requested_model(deployment)
+    return requested
+
+
+def _requested_model(deployment: Deployment) -> str:
     model = deployment.model
     requested = model_id_of(model)
     return deployment.model_id if requested == model._llm_type else requested

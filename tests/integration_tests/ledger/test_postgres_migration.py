@@ -1,9 +1,10 @@
-"""Migration 2 on a Postgres ledger created before it existed."""
+"""Migrations 2 to 6 on a Postgres ledger created before they existed."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,11 @@ import sqlalchemy as sa
 from langchain_costrouter.ledger import InMemoryLedger, open_ledger
 from langchain_costrouter.ledger.engine import create_ledger_engine
 from tests.services import drop_tables
-from tests.unit_tests.ledger.compression_support import compression_rows, create_v1_ledger
+from tests.unit_tests.ledger.compression_support import (
+    compression_rows,
+    create_ledger_at,
+    create_v1_ledger,
+)
 from tests.unit_tests.ledger.support import sample_rows
 
 pytestmark = pytest.mark.services
@@ -47,4 +52,24 @@ def test_an_old_ledger_gains_the_column_and_keeps_its_rows(postgres_url: str, pr
     assert saved["nullable"] and isinstance(saved["type"], sa.BigInteger)
     flag = next(c for c in columns if c["name"] == "output_cap_exceeded")
     assert not flag["nullable"] and isinstance(flag["type"], sa.Boolean)
-    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5]
+    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_version_5_ledger_gains_the_model_ids(postgres_url: str, prefix: str) -> None:
+    engine = create_ledger_engine(postgres_url)
+    assert "request_model" not in create_ledger_at(5, engine, prefix, sample_rows()).c
+    new = replace(
+        sample_rows()[0], run_id="new", request_model="gpt-4o-mini", response_model="gpt-4o-mini-1"
+    )
+
+    with open_ledger(postgres_url, table_prefix=prefix) as ledger:
+        assert ledger.rows() == sample_rows()  # old rows: both ids NULL
+        ledger.add([new])
+        assert ledger.rows() == [*sample_rows(), new]
+
+    columns = {c["name"]: c for c in sa.inspect(engine).get_columns(f"{prefix}ledger")}
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version")).all()
+    engine.dispose()
+    assert columns["request_model"]["nullable"] and columns["response_model"]["nullable"]
+    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5, 6]

@@ -42,12 +42,21 @@ def _saving(row: LedgerRow) -> LedgerRow:
 
 def create_v1_ledger(engine: sa.Engine, prefix: str, rows: Iterable[LedgerRow]) -> None:
     """A ledger as the package wrote it before migration 2, holding ``rows``."""
+    table = create_ledger_at(1, engine, prefix, rows)
+    assert "compression_saved_picousd" not in table.c
+
+
+def create_ledger_at(
+    version: int, engine: sa.Engine, prefix: str, rows: Iterable[LedgerRow]
+) -> sa.Table:
+    """A ledger as the package wrote it at schema ``version``, holding ``rows`` (their
+    values of the columns that version had); returns its table as the database has it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ledger_schema, "MIGRATIONS", ledger_schema.MIGRATIONS[:1])
-        patch.setattr(ledger_schema, "LATEST_VERSION", 1)
+        patch.setattr(ledger_schema, "MIGRATIONS", ledger_schema.MIGRATIONS[:version])
+        patch.setattr(ledger_schema, "LATEST_VERSION", version)
         ledger_schema.migrate(engine, prefix)
     table = sa.Table(f"{prefix}ledger", sa.MetaData(), autoload_with=engine)
-    assert "compression_saved_picousd" not in table.c
     values = [{k: v for k, v in named(row_values(row)).items() if k in table.c} for row in rows]
     with engine.begin() as conn:
         conn.execute(sa.insert(table), values)
+    return table

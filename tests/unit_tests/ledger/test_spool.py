@@ -110,3 +110,32 @@ def test_a_record_holding_a_datetime_is_journaled_as_its_rows() -> None:
     (line,) = spool.encode([call]).splitlines()
     assert b'"rows"' in line and b'"call"' not in line
     assert spool.decode(line) == call.rows()
+
+
+def test_a_segment_of_the_format_before_the_model_ids_replays(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    ledger = SQLLedger(url, spool_root=tmp_path / "spool")
+    ledger.close()
+    directory = ledger.spool_dir
+    call = PendingCall(RECORD, "run-old", datetime(2026, 3, 1, tzinfo=UTC), "ref")
+    lines = []
+    for line in spool.encode([sample_rows()[0], call]).splitlines():
+        value = json.loads(line)
+        for row in value.get("rows", ()):
+            assert (row.pop("request_model"), row.pop("response_model")) == (None, None)
+        lines.append(json.dumps(value).encode() + b"\n")
+    assert b"request_model" not in b"".join(lines)  # as the journal was written before
+    directory.mkdir(parents=True)
+    segment = spool.new_segment_path(directory, spool.SPOOLED)  # its process is gone
+    segment.write_bytes(spool.header(ledger.url, "costrouter_") + b"".join(lines))
+
+    with SQLLedger(url, spool_root=tmp_path / "spool") as reopened:
+        reopened.flush()
+        replayed = reopened.rows()
+    assert [(row.run_id, row.attempt, row.model) for row in replayed] == [
+        ("r1", 0, "small"),
+        ("run-old", 0, "small"),
+        ("run-old", 1, "big"),
+    ]
+    assert [(row.request_model, row.response_model) for row in replayed] == [(None, None)] * 3
+    assert not segment.exists()
