@@ -120,8 +120,11 @@ def judge_cancelled(
     if not callable(prompt_of):
         return None
     prompt: list[BaseMessage] = prompt_of(request.messages, *asked)
-    unanswered = AIMessage(content="", response_metadata={"model_name": model_id_of(llm)})
+    sent = model_id_of(llm)
+    unanswered = AIMessage(content="", response_metadata={"model_name": sent})
     judged = accountant.side_call(unanswered, prompt, "judge")
+    judged.pop("response_model", None)  # the judge was asked and never answered
+    judged["request_model"] = sent
     judged.update(
         {
             "tier": answered.get("tier", 0),

@@ -148,6 +148,7 @@ def test_a_call_cancelled_while_its_judge_runs_bills_the_judge_s_prompt(
         "cancelled (CancelledError)",
     )
     assert judged.usage_estimated is True
+    assert (judged.request_model, judged.response_model) == ("judge-model", None)  # unanswered
     assert judged.input_tokens >= openai_server.prompt_tokens_total("judge-model") > 0
     assert judged.cost_usd is not None and judged.cost_usd > 0
     gate = router._current().stages.cascade.budgets.gate
