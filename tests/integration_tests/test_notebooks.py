@@ -37,11 +37,13 @@ KEY_OUTPUTS = {
         "provider-b",  # and the tier's second provider answered
         "cascade behaved as described",
         "Saving vs always-gpt-4o",
+        "saving 46.4% (costrouter report's figure)",  # the ledger's own reference, exact sums
     ),
     "quickstart.ipynb": ("reasoning", "total", "Saving vs the same tokens on gpt-4o"),
     "calibration.ipynb": (
         "Saving vs always-gpt-4-1106-preview",
         "every calibrated policy is at or below the oracle's quality",
+        "saving 22.5% (costrouter demo and report's figures)",  # as README's demo block says
     ),
     "own_traffic.ipynb": (
         "dry run: nothing was sent",
@@ -49,6 +51,7 @@ KEY_OUTPUTS = {
         "provider calls of the re-run",
         "status",  # the drift table
         "drift detected: the math task is below its promise",
+        "shadow samples left out: ",  # calibrate --from-ledger's count on stderr, shown
         "recalibrated: the new policy keeps its promise",
         "Saving vs always-strong",
     ),
