@@ -96,7 +96,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     """Calibrate, evaluate on the test split, print the figures."""
     if args.out is not None:
-        check_output_file(args.out, "--out")
+        check_output_file(args.out, "--out", {"OUTCOMES": args.outcomes})
     with ledger_outcomes.outcomes_file(args) as args.outcomes:
         return print_report(_calibrate(args), as_json=args.json, render=render_figures)
 

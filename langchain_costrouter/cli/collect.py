@@ -71,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run_collect(args: argparse.Namespace) -> int:
     """Collect, print the report; 1 when questions are left for a re-run."""
-    check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out", {"PROMPTS": args.prompts, "--config": args.config})
     options = CollectOptions(
         prompts=args.prompts,
         config=args.config,

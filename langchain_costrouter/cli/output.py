@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,18 @@ def print_report(
     return 0
 
 
-def check_output_file(path: Path, option: str) -> Path:
-    """``path`` when a file can be written there, else a ConfigError naming ``option``."""
+def check_output_file(
+    path: Path, option: str, inputs: Mapping[str, Path | None] | None = None
+) -> Path:
+    """``path`` when a file can be written there, else a ConfigError naming ``option``.
+
+    ``inputs`` are the run's own input files by the name the user gave them: writing
+    over one would destroy what the run reads (a policy written over the outcomes it was
+    learned from), whatever the spelling (relative, a symlink, a hard link).
+    """
+    for name, source in (inputs or {}).items():
+        if source is not None and path.exists() and source.exists() and path.samefile(source):
+            raise ConfigError(f"{option} {path}: is the {name} file; give another")
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a directory; give a file name")
     if path.exists() and not os.access(path, os.W_OK):

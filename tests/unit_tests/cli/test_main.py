@@ -186,3 +186,22 @@ def test_help_says_what_every_exit_status_means(capsys: pytest.CaptureFixture[st
     assert finding in text and EXIT_DRIFT == EXIT_INCOMPLETE
     assert f"{EXIT_ERROR} bad input or a failure" in text
     assert f"{EXIT_INTERRUPTED} interrupted (Ctrl-C)" in text
+
+
+@pytest.mark.parametrize("spelling", ["same path", "relative path", "symlink"])
+def test_calibrate_refuses_to_write_its_policy_over_the_outcomes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    spelling: str,
+) -> None:
+    """``--out`` naming the outcomes file replaced the recorded outcomes (paid for) with the
+    policy, then failed with a traceback when the check re-read the file."""
+    outcomes = write_file(tmp_path / "outcomes.jsonl", size=160)
+    recorded = outcomes.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    out = {"same path": str(outcomes), "relative path": "./outcomes.jsonl", "symlink": "link"}
+    (tmp_path / "link").symlink_to(outcomes)
+    line = one_error_line(capsys, ["calibrate", "outcomes.jsonl", "--out", out[spelling]])
+    assert f"--out {Path(out[spelling])}: is the OUTCOMES file; give another" in line
+    assert outcomes.read_bytes() == recorded
