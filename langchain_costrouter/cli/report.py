@@ -23,7 +23,7 @@ from langchain_costrouter.cli.report_source import open_report_ledger
 from langchain_costrouter.cli.report_table import table
 from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 from langchain_costrouter.ledger import GROUP_BY, GroupBy, Ledger, Summary, SummaryRow
-from langchain_costrouter.ledger.engine import default_ledger_url
+from langchain_costrouter.ledger.engine import default_ledger_url, sqlite_path
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX
 
 
@@ -74,8 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Print the report; a ConfigError when there is no ledger to read (`report_source`)."""
     url = args.ledger or default_ledger_url()
-    if args.html is not None:
-        check_output_file(args.html, "--html")
+    if args.html is not None:  # never over the ledger it reads (a SQLite file)
+        check_output_file(args.html, "--html", {"ledger": sqlite_path(url)})
     with warnings.catch_warnings():  # a database that is down is this command's error
         warnings.simplefilter("ignore", BackendUnavailableWarning)
         ledger = open_report_ledger(url, args.table_prefix)

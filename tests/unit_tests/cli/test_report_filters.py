@@ -111,3 +111,16 @@ def test_html_page_is_self_contained_with_three_plots(
 
 def test_html_into_a_missing_directory_fails_before_reading(ledger_url: str) -> None:
     assert main(["report", "--ledger", ledger_url, "--html", "/no/such/dir/r.html"]) == 2
+
+
+def test_html_over_the_ledger_itself_is_refused_and_the_ledger_kept(
+    ledger_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--html`` naming the SQLite file the report reads wrote the page over the ledger:
+    every later report said 'database disk image is malformed'."""
+    database = Path(ledger_url.removeprefix("sqlite:///"))
+    before = database.read_bytes()
+    assert main(["report", "--ledger", ledger_url, "--html", str(database)]) == 2
+    assert "is the ledger file; give another" in capsys.readouterr().err
+    assert database.read_bytes() == before
+    assert main(["report", "--ledger", ledger_url, "--json"]) == 0
