@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from langchain_costrouter import open_ledger
 from langchain_costrouter.cli import main
+from langchain_costrouter.ledger.summary import SummaryRow
 from tests.unit_tests.cli.outcome_files import write_file, write_lines
 
 
@@ -97,3 +101,87 @@ def test_an_outcome_without_a_cost_names_its_line(
     path = write_lines(tmp_path / "bare.jsonl", [good, bare])
     assert main(["replay", str(path), "--policy", str(policy)]) == 2
     assert f"{path}:2: record 'x2': model " in capsys.readouterr().err
+
+
+DEMO_OUTCOMES = Path(str(resources.files("langchain_costrouter") / "data" / "demo_outcomes.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def demo_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The legacy search's cascade on the bundled sample: Mixtral, then gpt-4 (priced)."""
+    policy = tmp_path_factory.mktemp("demo_policy") / "policy.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        args = ["calibrate", str(DEMO_OUTCOMES), "--method", "legacy", "--out", str(policy)]
+        assert main(args) == 0
+    return policy
+
+
+def _ledger_totals(url: str) -> dict[str, SummaryRow]:
+    """The ledger's own sums, per task and ``total``, as `costrouter report` reads them."""
+    ledger = open_ledger(url)
+    try:
+        (total,) = ledger.summary(by="all")
+        return {**{row.key: row for row in ledger.summary(by="task")}, "total": total}
+    finally:
+        ledger.close()
+
+
+def test_the_replay_s_figures_are_its_ledger_s(
+    demo_policy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Calls, cost, reference and saving, per task and in total, equal the sums of the
+    rows written to --ledger: the JSON exactly, the table to its last decimal."""
+    url = f"sqlite:///{tmp_path / 'json.sqlite'}"
+    args = ["replay", str(DEMO_OUTCOMES), "--policy", str(demo_policy), "--ledger", url]
+    assert main([*args, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["ledger"]
+    sums = _ledger_totals(url)
+    assert figures["url"] == url
+    shown_groups = {**figures["tasks"], "total": figures["total"]}
+    assert set(shown_groups) == set(sums)
+    for task, row in sums.items():
+        shown = shown_groups[task]
+        assert shown["calls"] == row.calls, task
+        assert shown["cost_usd"] == float(row.cost_usd or Decimal(0)), task
+        assert shown["reference_cost_usd"] == float(row.baseline_cost_usd or Decimal(0)), task
+        assert shown["savings_pct"] == row.savings_pct, task
+    assert (sums["total"].calls, str(sums["total"].cost_usd)) == (115, "0.593105600000")
+
+    table_url = f"sqlite:///{tmp_path / 'table.sqlite'}"
+    assert (
+        main(["replay", str(DEMO_OUTCOMES), "--policy", str(demo_policy), "--ledger", table_url])
+        == 0
+    )
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line}
+    for task, row in _ledger_totals(table_url).items():
+        calls, cost, reference, saving = lines[task][1:5]
+        assert int(calls) == row.calls, task
+        assert Decimal(cost) == row.cost_usd, task  # exact: as many decimals as it needs
+        assert Decimal(reference) == row.baseline_cost_usd, task
+        assert saving == f"{row.savings_pct:.1f}%", task
+
+
+def test_an_unpriced_reference_is_unknown_never_free(
+    calibrated: tuple[Path, Path, dict[str, object]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The synthetic models have recorded costs and no price: the ledger holds every
+    call's cost and no baseline, so the reference and the saving are unknown."""
+    outcomes, policy, _ = calibrated
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    args = ["replay", str(outcomes), "--policy", str(policy), "--ledger", url]
+    assert main([*args, "--json"]) == 0
+    total = json.loads(capsys.readouterr().out)["ledger"]["total"]
+    ledger = open_ledger(url)
+    try:
+        rows = list(ledger.rows())
+    finally:
+        ledger.close()
+    assert all(row.baseline_cost_usd is None for row in rows)
+    assert total["calls"] == len({row.run_id for row in rows}) == 80
+    assert total["cost_usd"] == float(sum(row.cost_usd or Decimal(0) for row in rows))
+    assert (total["reference_cost_usd"], total["savings_pct"]) == (None, None)
+    assert main(args) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total"))
+    assert line.split()[3:5] == ["unknown", "unknown"]
