@@ -126,10 +126,15 @@ def _cells(by: str, row: SummaryRow, places: int) -> tuple[str, ...]:
         _dollars(row, row.cost_usd, places),
         _dollars(row, row.baseline_cost_usd, places),
         savings,
-        f"{100 * row.cache_hit_rate:.1f}%",
-        f"{100 * row.escalation_rate:.1f}%",
+        _rate(row, row.cache_hit_rate),
+        _rate(row, row.escalation_rate),
         _net_dollars(row, places),
     )
+
+
+def _rate(row: SummaryRow, rate: float) -> str:
+    """A share of the row's calls; "-" with no calls (none of nothing is not 0.0%)."""
+    return f"{100 * rate:.1f}%" if row.calls else "-"
 
 
 def _net_dollars(row: SummaryRow, places: int) -> str:
@@ -151,6 +156,8 @@ def _signed(row: SummaryRow, value: Decimal | None, places: int) -> str:
 
 
 def _notes(by: str, totals: SummaryRow, places: int) -> list[str]:
+    if not totals.calls:
+        return ["No calls: the ledger holds none that these filters keep."]
     notes = []
     if totals.replayed_input_tokens or totals.replayed_output_tokens:
         notes.append(

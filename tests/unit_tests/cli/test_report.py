@@ -125,3 +125,16 @@ def test_a_ledger_with_a_table_prefix_is_read_with_table_prefix(
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["totals"]["calls"] == 3
     assert not any(name.startswith("costrouter_") for name in _tables(path))
+
+
+def test_an_empty_report_says_so_and_shows_no_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty ledger printed a table of dashes with 0.0% cache hits and escalations,
+    rates of no calls, and nothing saying there were none."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    open_ledger(url).close()
+    assert main(["report", "--ledger", url]) == 0
+    out = capsys.readouterr().out
+    assert "No calls: the ledger holds none that these filters keep." in out
+    assert "0.0%" not in out
