@@ -74,13 +74,13 @@ def _exact_binary_upper(diff: FloatArray, confidence: float, groups: IntArray | 
     discordant = int(np.count_nonzero(diff))
     if discordant == 0:
         return 0.0
-    effect = _design_effect(diff, losses / discordant, groups)
+    effect = design_effect(diff, losses / discordant, groups)
     trials = max(math.floor(discordant / effect), 1)
     share = clopper_pearson_upper(min(math.ceil(losses / effect), trials), trials, confidence)
     return discordant / len(diff) * (2.0 * share - 1.0)
 
 
-def _design_effect(diff: FloatArray, share: float, groups: IntArray | None) -> float:
+def design_effect(diff: FloatArray, share: float, groups: IntArray | None) -> float:
     """How many disagreeing rows weigh as one independent disagreement (at least 1).
 
     The ratio of the loss share's variance with prompts as the unit to its variance with

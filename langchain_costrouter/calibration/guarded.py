@@ -52,6 +52,7 @@ from langchain_costrouter.calibration.oof import StageScores, fold_ids
 from langchain_costrouter.calibration.options import SearchOptions, unreachable_target
 from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import TaskPolicy
+from langchain_costrouter.calibration.quality_bound import quality_lower_bound
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,12 @@ def _promise(
     low, high = saving_interval(cost, base_cost, options.confidence, options.seed, groups)
     quality_low, quality_high = mean_interval(quality, options.confidence, groups)
     total = float(base_cost.sum())
+    # Never above the baseline minus the proven loss, which alone bounds the loss, not
+    # the baseline's own sampling error (`quality_bound`).
+    lowest = min(
+        float(base_quality.mean()) - loss,
+        quality_lower_bound(quality, options.confidence, groups),
+    )
     return {
         "method": "guarded",
         "decision": reason,
@@ -244,7 +251,7 @@ def _promise(
         "baseline_quality": round(float(base_quality.mean()), 6),
         "expected_quality": round(float(quality.mean()), 6),
         "quality_interval": [round(quality_low, 6), round(quality_high, 6)],
-        "quality_lower_bound": round(float(base_quality.mean()) - loss, 6),
+        "quality_lower_bound": round(lowest, 6),
         "loss_upper_bound": round(loss, 6),
         "expected_saving": round(1.0 - float(cost.sum()) / total if total > 0 else 0.0, 6),
         "saving_interval": [round(low, 6), round(high, 6)],

@@ -6,8 +6,10 @@ is the luckiest of many candidates, and live traffic falls short of it by chance
 figure that is depends on the search that wrote the policy's ``train`` entry:
 
 - the guarded search (``"method": "guarded"``, the default) proves that the quality
-  loss against the baseline is at most ``loss_upper_bound`` at its confidence, so the
-  threshold is ``quality_lower_bound`` (the baseline's quality minus that bound). The
+  loss against the baseline is at most ``loss_upper_bound`` at its confidence, and the
+  threshold is ``quality_lower_bound``: a lower confidence bound of the task's quality,
+  never above the baseline's quality minus that loss bound (`calibration.quality_bound`:
+  the baseline's train mean alone is one its true quality is under half the time). The
   expected quality is ``expected_quality``, measured on nested folds, and
   ``quality_interval`` is its uncertainty: shown, not held. Its ``quality`` is the final
   cascade's own train figure, which is exactly the in-sample number not to hold it to;

@@ -1,0 +1,61 @@
+"""The lowest quality a calibrated task promises: a lower confidence bound of its quality.
+
+Drift holds live traffic to this figure (`shadow.promise`), so it must be under the
+task's true quality at the promise's confidence. The baseline's train mean minus the
+loss bound is not: the loss bound covers the cascade's loss against the baseline, not
+the baseline's own sampling error, and a task that keeps the baseline (loss bound 0)
+was held to its train mean, which its true quality is under about half the time.
+The bound here is on the mean of the quality the search measured (the nested folds'
+answers, or the baseline's own): exact on 0/1 scores (Clopper-Pearson on the right
+answers), Student's t on graded ones; copies of a prompt count as one question, as in
+`bounds`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from langchain_costrouter.calibration.bounds import (
+    clopper_pearson_upper,
+    design_effect,
+    prompt_deviation,
+    student_quantile,
+)
+from langchain_costrouter.calibration.features import FloatArray, IntArray
+
+
+def quality_lower_bound(
+    quality: FloatArray, confidence: float, groups: IntArray | None = None
+) -> float:
+    """A one-sided lower bound at ``confidence`` of the mean of ``quality``, prompts as the unit.
+
+    ``groups`` numbers each row's prompt (None: every row its own prompt).
+    """
+    values = np.asarray(quality, dtype=np.float64)
+    if len(values) == 0:
+        return 0.0
+    if bool(np.all((values == 0.0) | (values == 1.0))):
+        return _exact_binary_lower(values, confidence, groups)
+    mean = float(values.mean())
+    deviation, prompts = prompt_deviation(values, mean, groups)
+    if prompts < 2:
+        return 0.0  # one question bounds nothing
+    spread = deviation / math.sqrt(len(values))
+    return mean - student_quantile(confidence, prompts - 1) * spread
+
+
+def _exact_binary_lower(values: FloatArray, confidence: float, groups: IntArray | None) -> float:
+    """One minus the Clopper-Pearson upper bound of the wrong answers' share.
+
+    The rows count as the independent answers they are worth (`bounds.design_effect`,
+    the loss bound's): trials rounded down, wrong answers up, so rounding never helps.
+    """
+    wrong = values == 0.0
+    # design_effect reads its first argument as paired differences: every row is a
+    # trial (non-zero), a wrong answer a "loss" (positive).
+    effect = design_effect(np.where(wrong, 1.0, -1.0), float(wrong.mean()), groups)
+    trials = max(math.floor(len(values) / effect), 1)
+    failures = min(math.ceil(int(np.count_nonzero(wrong)) / effect), trials)
+    return 1.0 - clopper_pearson_upper(failures, trials, confidence)
