@@ -256,4 +256,5 @@ def _promise(
         "expected_saving": round(1.0 - float(cost.sum()) / total if total > 0 else 0.0, 6),
         "saving_interval": [round(low, 6), round(high, 6)],
         "quality": round(chosen.quality, 6),
+        "scope": f"for questions drawn as its {matrix.size} train rows were, not other data",
     }

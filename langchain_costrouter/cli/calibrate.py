@@ -161,6 +161,11 @@ def render_figures(report: dict[str, Any]) -> str:
         lines.append(f"  {task}: {' -> '.join(spec['tiers'])}" + (f"  [{rules}]" if rules else ""))
         if spec["train"].get("method") == "guarded":
             lines.append("    " + _promise_line(spec["train"]))
+    if report.get("evaluated_on") == "all records" and _promises(policy):
+        lines.append(
+            "  note: these are not the records the policy was calibrated on; its promise "
+            "holds for them only if they are drawn as its train rows were"
+        )
     rows = [
         ("routed (policy)", report["test"]),
         (f"baseline {report['baseline']['model']}", report["baseline"]),
@@ -179,13 +184,20 @@ def _promise_line(train: dict[str, Any]) -> str:
     low, high = train["saving_interval"]
     quality = train.get("quality_interval")
     spread = "" if quality is None else f" [{quality[0]:.4f}, {quality[1]:.4f}]"
+    scope = str(train.get("scope", f"for questions drawn as its {train['size']} train rows were"))
     return (
         f"promise: loss <= {train['loss_upper_bound'] * 100:.2f} pt "
         f"(allowed {train['allowed_loss'] * 100:.2f} pt at {train['confidence']:.0%}) "
         f"vs {train['baseline_model']}, expected quality {train['expected_quality']:.4f}"
-        f"{spread}, saving {train['expected_saving']:.1%} [{low:.1%}, {high:.1%}], "
-        f"{train['size']} rows; {train['decision']}"
+        f"{spread}, quality >= {train['quality_lower_bound']:.4f}, "
+        f"saving {train['expected_saving']:.1%} [{low:.1%}, {high:.1%}], "
+        f"{train['size']} rows; {train['decision']}; {scope}"
     )
+
+
+def _promises(policy: dict[str, Any]) -> bool:
+    """Whether any task of the described policy states a guarded promise."""
+    return any(spec["train"].get("method") == "guarded" for spec in policy["tasks"].values())
 
 
 def _points(text: str) -> float:
