@@ -107,21 +107,26 @@ def only_run(path: Path) -> Iterator[None]:
 
     Two runs on one ``--out`` would both ask every question not yet written, pay for
     each twice and write every id twice (which calibrate refuses). The lock (``flock``
-    on the file itself) ends with the process, so a killed run leaves none behind.
+    on the file itself) ends with the process, so a killed run leaves none behind; a file
+    made for a run that wrote nothing (its input refused) is removed again.
     Windows has no ``flock``: there, nothing stops a second run.
     """
+    existed = path.exists()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         if fcntl is not None:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                existed = True  # the other run's file
                 raise ConfigError(
                     f"another costrouter collect is writing --out {path}; wait for it to "
                     "end (a re-run then continues where it stopped), or give another --out"
                 ) from None
         yield
     finally:
+        if not existed and os.fstat(descriptor).st_size == 0:
+            path.unlink(missing_ok=True)  # made for a run that wrote nothing (bad input)
         os.close(descriptor)
 
 

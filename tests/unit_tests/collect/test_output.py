@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter.collect.output import OutcomesWriter, finished_questions
+from langchain_costrouter.collect.output import OutcomesWriter, finished_questions, only_run
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord, read_outcomes
 
@@ -89,3 +89,16 @@ def test_a_bad_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
     out.write_text("not json\n", encoding="utf-8")
     with pytest.raises(OutcomesFormatError, match=r"out\.jsonl:1"):
         finished_questions(out, "t", ["a", "b"])
+
+
+def test_a_run_that_fails_before_writing_leaves_no_out_file(tmp_path: Path) -> None:
+    """``--out`` was created as the run took it, before its input was read: a run that
+    failed at once (a missing prompts file) left an empty outcomes file behind."""
+    out = tmp_path / "outcomes.jsonl"
+    with pytest.raises(ConfigError), only_run(out):
+        raise ConfigError("no prompts file")
+    assert not out.exists()
+    out.write_text("kept\n")
+    with only_run(out):
+        pass
+    assert out.read_text() == "kept\n"  # a file that was there stays, as it was
