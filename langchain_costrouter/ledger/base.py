@@ -14,14 +14,8 @@ from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary
 from langchain_costrouter.metadata import CostRouterMetadata
 
 
-class LedgerSnapshot(ABC):
-    """A ledger at one moment: every summary of it reads the same rows.
-
-    A report runs several summaries (its groups, its total, a page's days and tasks);
-    read one by one from a ledger that is being written, a call recorded in between
-    would be in the total and missing from the groups. Read from one snapshot
-    (`Ledger.snapshot`), they add up.
-    """
+class Summarised(ABC):
+    """Something whose rows can be summarised: a `Ledger`, or one `LedgerSnapshot` of it."""
 
     def summary(
         self,
@@ -33,13 +27,30 @@ class LedgerSnapshot(ABC):
         task: str | None = None,
         purpose: str | None = None,
     ) -> Summary:
-        """`Ledger.summary` of the snapshot's rows (the same arguments)."""
+        """Spend per ``by`` group (``"all"`` for totals) of the rows the filters keep.
+
+        Rows from ``since`` (ISO, UTC) on and before ``until``; ``namespace``, ``task``
+        and ``purpose`` keep only rows with that value.
+
+        A ledger flushes its pending rows first, so a summary sees every row added
+        before it; a snapshot summarises the rows it was taken with.
+        """
         where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
         return self._summarise(by, where)
 
     @abstractmethod
     def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
-        """`summary` once its filters are parsed."""
+        """`summary` once its filters are parsed (a ledger flushes, then aggregates)."""
+
+
+class LedgerSnapshot(Summarised):
+    """A ledger at one moment: every summary of it reads the same rows.
+
+    A report runs several summaries (its groups, its total, a page's days and tasks);
+    read one by one from a ledger that is being written, a call recorded in between
+    would be in the total and missing from the groups. Read from one snapshot
+    (`Ledger.snapshot`), they add up.
+    """
 
 
 class RowsSnapshot(LedgerSnapshot):
@@ -52,7 +63,7 @@ class RowsSnapshot(LedgerSnapshot):
         return summarise_rows(self._rows, by, where)
 
 
-class Ledger(ABC):
+class Ledger(Summarised):
     """Where rows go: one per provider attempt and one per cache hit.
 
     `add` is called on the user's call path, so it never blocks on I/O and never
@@ -84,32 +95,8 @@ class Ledger(ABC):
         """Rows recorded but not yet in the store, after a write attempt (0: none)."""
         return self.flush()
 
-    def close(self) -> None:  # noqa: B027 - stores without resources need no close
+    def close(self) -> None:  # stores without resources need no close
         """Flush and release the store's resources."""
-
-    def summary(
-        self,
-        by: GroupBy = "task",
-        since: datetime | str | None = None,
-        *,
-        until: datetime | str | None = None,
-        namespace: str | None = None,
-        task: str | None = None,
-        purpose: str | None = None,
-    ) -> Summary:
-        """Spend per ``by`` group (``"all"`` for totals) of the rows the filters keep.
-
-        Rows from ``since`` (ISO, UTC) on and before ``until``; ``namespace``, ``task``
-        and ``purpose`` keep only rows with that value.
-
-        Pending rows are flushed first, so a summary sees every row added before it.
-        """
-        where = RowFilter.of(since, until, namespace=namespace, task=task, purpose=purpose)
-        return self._summarise(by, where)
-
-    @abstractmethod
-    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
-        """`summary` once its filters are parsed: flush, then aggregate the kept rows."""
 
     @abstractmethod
     def rows(self) -> list[LedgerRow]:
