@@ -74,7 +74,8 @@ class SQLConnections:
         self._fork_gate = ForkGate()
         if not self.postgres:
             hold_across_fork(self, "_fork_gate")
-        os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
+        if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+            os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
 
     def run(self, work: Callable[..., T], autocommit: bool, *args: Any) -> T:
         """``work(connection, *args)``; ``autocommit`` for work of one statement."""

@@ -210,7 +210,7 @@ def _presence_map(path: Path, cache: diskcache.Cache) -> PresenceMap | None:
 def _make_private(path: Path) -> None:
     """chmod 600 a file of ours; SQLite may remove -wal/-shm at any moment, which is fine."""
     try:
-        if path.stat().st_uid == os.getuid():
+        if not hasattr(os, "getuid") or path.stat().st_uid == os.getuid():  # Windows: none
             path.chmod(0o600)
     except FileNotFoundError:
         return

@@ -14,7 +14,6 @@ first append, so a child that records nothing leaves no file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 from dataclasses import dataclass
@@ -24,6 +23,11 @@ from langchain_costrouter import _syscalls
 from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+
+try:
+    import fcntl
+except ImportError:  # Windows: no journal, see `Journal.__init__`
+    fcntl = None  # type: ignore[assignment]
 
 ROTATE_BYTES = 4 << 20
 """A live segment this large is closed once its rows are committed, for a fresh one."""
@@ -41,7 +45,14 @@ class Journal:
     """Segments of this process, oldest first; the last one is appended to."""
 
     def __init__(self, directory: Path, ledger: str, table_prefix: str) -> None:
-        """Open a first segment in ``directory`` (created owner-only); raises OSError."""
+        """Open a first segment in ``directory`` (created owner-only); raises OSError.
+
+        Also OSError where the platform has no ``fcntl`` (Windows): a segment is claimed by
+        its lock, so without one another process could replay rows still being written;
+        the ledger then runs without a journal, its rows waiting in memory.
+        """
+        if fcntl is None:
+            raise OSError("this platform has no fcntl file locks, which the spool needs")
         self.directory = directory
         self.lock = threading.Lock()
         """Held by callers around `append` and their queueing, so seq order is queue order."""

@@ -18,7 +18,6 @@ write. Replays insert-or-ignore on ``(run_id, attempt)``, so a row is stored onc
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -35,6 +34,11 @@ import orjson
 import platformdirs
 
 from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
+
+try:
+    import fcntl
+except ImportError:  # Windows: no journal is written there (`_journal`), none claimed
+    fcntl = None  # type: ignore[assignment]
 
 APP_NAME = "langchain-costrouter"
 SPOOL_DIR_ENV = "COSTROUTER_SPOOL_DIR"
@@ -248,6 +252,9 @@ def claimed(path: Path) -> Iterator[bool]:
     The lock is taken without waiting; a file unlinked by another claimant between our
     open and our lock is not ours either (its rows were replayed already).
     """
+    if fcntl is None:  # no lock to tell a live owner from a gone one: never claim
+        yield False
+        return
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
