@@ -1,8 +1,9 @@
 """This process's journal of one ledger: segment files it appends to and holds locked.
 
 Callers append under `Journal.lock` (one ``write(2)`` each); the background writer
-seals, syncs, truncates and deletes segments. The format and the replay of other
-processes' segments are in `langchain_costrouter.ledger.spool`.
+seals, syncs, truncates and deletes segments. The line format is in
+`langchain_costrouter.ledger._journal_lines`, the replay of other processes' segments
+in `langchain_costrouter.ledger.spool`.
 
 A forked child closes its copies of the parent's segments at once (`forget_in_child`,
 run by the fork): they are the same open files as the parent's, so their locks are the
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from langchain_costrouter import _syscalls
 from langchain_costrouter._private_files import make_private_dir
+from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
 
@@ -56,7 +58,7 @@ class Journal:
         self.directory = directory
         self.lock = threading.Lock()
         """Held by callers around `append` and their queueing, so seq order is queue order."""
-        self._header = spool.header(ledger, table_prefix)
+        self._header = journal_lines.header(ledger, table_prefix)
         self._closed: list[_Segment] = []
         self._seq = 0
         self._spooling = False
@@ -75,7 +77,7 @@ class Journal:
 
         Raises OSError (a full disk): the caller stops journaling.
         """
-        data = spool.encode(items)
+        data = journal_lines.encode(items)
         current = self._current
         if current is None:  # a forked child's first append (the parent may have
             make_private_dir(self.directory)  # removed the directory on closing)

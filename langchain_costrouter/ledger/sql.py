@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from langchain_costrouter._fork import ForkGate, hold_across_fork
 from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
+from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger import queries, spool
 from langchain_costrouter.ledger._bulk import BulkInsert
 from langchain_costrouter.ledger._journal import Journal
@@ -77,7 +78,7 @@ class _RowStore:
             # have converted them in place), else the row would block the spool forever.
             nul = self.bulk is None  # SQLite (bulk inserts) holds a NUL
             values = [row for item in items for row in queries.item_values(item)]
-            self._insert([spool.storable_text(row, nul=nul) for row in values])
+            self._insert([journal_lines.storable_text(row, nul=nul) for row in values])
 
     def _insert(self, values: list[list[object]]) -> None:
         with self.engine.begin() as conn:

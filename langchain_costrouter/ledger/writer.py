@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from langchain_costrouter import _fork
 from langchain_costrouter.errors import BackendUnavailableWarning
+from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger._journal import Journal
 from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
@@ -110,7 +111,7 @@ class BatchWriter:
             if self._spooling and self._journal is not None:
                 return self._journal.pending_rows()
             waiting = self._retry + [item for _, item in self._queue]
-            return sum(spool.row_count(item) for item in waiting)
+            return sum(journal_lines.row_count(item) for item in waiting)
 
     def close(self) -> int:
         """Stop the background thread and write what is left; return rows left unwritten."""
@@ -261,11 +262,11 @@ class BatchWriter:
         dropped = max(len(batch) - self._max_pending, 0)
         self._retry = batch[dropped:]
         if dropped:
-            lost = sum(spool.row_count(item) for item in batch[:dropped])
+            lost = sum(journal_lines.row_count(item) for item in batch[:dropped])
             self._warn(f"dropped the {lost} oldest unwritten rows (limit {self._max_pending})")
         if not self._failing:
             self._failing = True
-            rows = sum(spool.row_count(item) for item in batch)
+            rows = sum(journal_lines.row_count(item) for item in batch)
             self._warn(
                 f"could not write {rows} rows ({type(error).__name__}: {error}); "
                 "keeping them in memory and retrying"

@@ -13,6 +13,7 @@ import pytest
 from langchain_costrouter.cli import main
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import SQLLedger, spool
+from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger.rows import PendingCall
 from langchain_costrouter.metadata import CostRouterMetadata
 from tests.unit_tests.ledger.support import sample_rows
@@ -29,16 +30,16 @@ RECORD: CostRouterMetadata = {
 
 def test_rows_and_calls_read_back_as_written() -> None:
     call = PendingCall(RECORD, "run-1", datetime(2026, 3, 1, tzinfo=UTC), "ref")
-    lines = spool.encode([*sample_rows(), call]).splitlines(keepends=True)
-    decoded = [row for line in lines for row in spool.decode(line)]
+    lines = journal_lines.encode([*sample_rows(), call]).splitlines(keepends=True)
+    decoded = [row for line in lines for row in journal_lines.decode(line)]
     assert decoded == [*sample_rows(), *call.rows()]  # Decimal money and UTC times exact
 
 
 def test_a_record_json_cannot_hold_is_journaled_as_its_rows() -> None:
     record: CostRouterMetadata = {**RECORD, "task": "chat", "extra": {1, 2}}  # type: ignore[typeddict-unknown-key]
     call = PendingCall(record, "run-2", datetime(2026, 3, 1, tzinfo=UTC), None)
-    (line,) = spool.encode([call]).splitlines()
-    assert spool.decode(line) == call.rows()
+    (line,) = journal_lines.encode([call]).splitlines()
+    assert journal_lines.decode(line) == call.rows()
 
 
 def test_the_spool_keeps_no_password(tmp_path: Path) -> None:
@@ -67,8 +68,8 @@ def test_a_call_is_journaled_owner_only_before_add_returns(tmp_path: Path) -> No
 
 def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "seg.jsonl"
-    whole = spool.encode(sample_rows()[:2])
-    path.write_bytes(spool.header("sqlite:///x", "p_") + whole + whole[:30])
+    whole = journal_lines.encode(sample_rows()[:2])
+    path.write_bytes(journal_lines.header("sqlite:///x", "p_") + whole + whole[:30])
     calls, unreadable = spool.read_segment(path)
     assert ([row for rows in calls for row in rows], unreadable) == (sample_rows()[:2], 0)
 
@@ -97,19 +98,19 @@ def test_report_says_when_rows_wait_in_the_spool(
 
 
 def test_rows_journaled_by_another_version_read_back() -> None:
-    (line,) = spool.encode(sample_rows()[:1]).splitlines()
+    (line,) = journal_lines.encode(sample_rows()[:1]).splitlines()
     stored = json.loads(line)
     stored["rows"][0]["column_of_a_newer_version"] = 1
     del stored["rows"][0]["usage_estimated"]  # a field an older version did not have
-    assert spool.decode(json.dumps(stored).encode()) == sample_rows()[:1]
+    assert journal_lines.decode(json.dumps(stored).encode()) == sample_rows()[:1]
 
 
 def test_a_record_holding_a_datetime_is_journaled_as_its_rows() -> None:
     record: CostRouterMetadata = {**RECORD, "task": "chat", "extra": datetime(2026, 1, 1)}  # type: ignore[typeddict-unknown-key]
     call = PendingCall(record, "run-3", datetime(2026, 3, 1, tzinfo=UTC), None)
-    (line,) = spool.encode([call]).splitlines()
+    (line,) = journal_lines.encode([call]).splitlines()
     assert b'"rows"' in line and b'"call"' not in line
-    assert spool.decode(line) == call.rows()
+    assert journal_lines.decode(line) == call.rows()
 
 
 def test_a_segment_of_the_format_before_the_model_ids_replays(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_a_segment_of_the_format_before_the_model_ids_replays(tmp_path: Path) ->
     directory = ledger.spool_dir
     call = PendingCall(RECORD, "run-old", datetime(2026, 3, 1, tzinfo=UTC), "ref")
     lines = []
-    for line in spool.encode([sample_rows()[0], call]).splitlines():
+    for line in journal_lines.encode([sample_rows()[0], call]).splitlines():
         value = json.loads(line)
         for row in value.get("rows", ()):
             assert (row.pop("request_model"), row.pop("response_model")) == (None, None)
@@ -127,7 +128,7 @@ def test_a_segment_of_the_format_before_the_model_ids_replays(tmp_path: Path) ->
     assert b"request_model" not in b"".join(lines)  # as the journal was written before
     directory.mkdir(parents=True)
     segment = spool.new_segment_path(directory, spool.SPOOLED)  # its process is gone
-    segment.write_bytes(spool.header(ledger.url, "costrouter_") + b"".join(lines))
+    segment.write_bytes(journal_lines.header(ledger.url, "costrouter_") + b"".join(lines))
 
     with SQLLedger(url, spool_root=tmp_path / "spool") as reopened:
         reopened.flush()
