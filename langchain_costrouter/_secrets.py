@@ -46,6 +46,43 @@ def is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 
 
+_CREDENTIAL_WORD = re.compile(
+    r"key|token|auth|secret|passw|sig|credential|cookie|session|code", re.IGNORECASE
+)
+"""Words of the names gateways give their keys as they like: ``Ocp-Apim-Subscription-Key``,
+``Helicone-Auth``, an Azure SAS ``?sig=``, an Azure Functions ``?code=``."""
+
+_OPAQUE_RUN = re.compile(r"[A-Za-z0-9]{24,}")
+"""A run of letters and digits as long as a key's; one mixing both reads as a key."""
+
+
+def public_options(options: Mapping[str, object]) -> dict[str, object]:
+    """The entries of a header or query-option mapping (``default_headers``,
+    ``default_query``) that cannot be credentials, for a cache key to tell models apart by.
+
+    Stricter than `is_secret_name`: an entry goes when its name holds any credential word
+    (`_CREDENTIAL_WORD`), or its value is shaped like a key (`redacted` would mask it) or
+    holds an opaque run of letters and digits. A setting dropped by mistake only keys two
+    children that differ in it alike; a route's ``version`` still tells them apart.
+    """
+    return {
+        name: value
+        for name, value in options.items()
+        if not (
+            _CREDENTIAL_WORD.search(str(name))
+            or isinstance(value, SecretStr | SecretBytes)
+            or _looks_like_a_key(str(value))
+        )
+    }
+
+
+def _looks_like_a_key(value: str) -> bool:
+    if _KEY_SHAPES.search(value) is not None:
+        return True
+    runs = (run.group() for run in _OPAQUE_RUN.finditer(value))
+    return any(not run.isalpha() and not run.isdigit() for run in runs)
+
+
 def shown_url(url: str) -> str:
     """``url`` as a message or a repr may show it: the password and credential options masked.
 

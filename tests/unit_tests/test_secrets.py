@@ -11,6 +11,7 @@ from pydantic import BaseModel, SecretStr
 from langchain_costrouter._secrets import (
     error_text,
     is_secret_name,
+    public_options,
     redacted,
     secret_values,
     shown_breaker_key,
@@ -159,3 +160,34 @@ def test_a_driver_message_quoting_a_url_has_its_password_masked() -> None:
 )
 def test_a_breaker_key_is_shown_without_its_endpoint_s_credentials(key: str, shown: str) -> None:
     assert shown_breaker_key(key) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Authorization", "Bearer abc"),
+        ("api-key", "x"),
+        ("Ocp-Apim-Subscription-Key", "0123"),  # Azure API Management
+        ("Helicone-Auth", "Bearer abc"),
+        ("sig", "sv=2024"),  # an Azure SAS signature
+        ("code", "abc"),  # an Azure Functions key
+        ("X-Gateway", "sk-proj-" + "a1" * 10),  # a key's shape under any name
+        ("X-Tenant", "Bearer abcdefgh123"),
+        ("X-Tenant", "a8F3kQ9zL2mX7pR4tV6wY1bN"),  # opaque: letters and digits, 24 long
+        ("X-Tenant", SecretStr("plain")),
+    ],
+)
+def test_header_and_query_credentials_are_left_out_of_public_options(
+    name: str, value: object
+) -> None:
+    assert public_options({name: value, "X-Model-Version": "2024-08-06"}) == {
+        "X-Model-Version": "2024-08-06"
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2024-08-06", "gpt-4o-prod-eastus2", "123e4567-e89b-12d3-a456-426614174000", "blue"],
+)
+def test_settings_that_select_a_model_stay_in_public_options(value: str) -> None:
+    assert public_options({"X-Deployment": value}) == {"X-Deployment": value}

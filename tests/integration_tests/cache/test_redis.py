@@ -22,7 +22,7 @@ from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.budgets import Budget, BudgetGate, CallContext
 from langchain_costrouter.cache import ResponseCache, SemanticLayer, open_backend, open_cache
 from langchain_costrouter.errors import BackendUnavailableWarning
-from langchain_costrouter.router._cache import route_identity
+from langchain_costrouter.router._identity import route_identity
 from langchain_costrouter.routes import Route
 from langchain_costrouter.testing import LocalOpenAIServer, Reply
 from tests.server_fixtures import openai_chat
