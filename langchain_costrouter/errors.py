@@ -101,6 +101,28 @@ class InvalidRequestError(CostRouterError, ValueError):
     """
 
 
+class StructuredOutputUnsupportedError(InvalidRequestError):
+    """A child of a route cannot answer by JSON mode or JSON schema, the method asked.
+
+    Raised when ``response_format`` is bound (``with_structured_output``, ``bind``) for
+    every child of the route table, and for a call's own ``response_format`` when the
+    child is reached: sending OpenAI's field to a model that does not read it would
+    come back as free text or as the provider's refusal.
+    """
+
+    def __init__(self, task: str | None, model: str, method: str, reason: str) -> None:
+        self.task = task
+        self.model = model
+        self.method = method
+        where = f"Route {task!r}: child {model}" if task is not None else f"Child {model}"
+        super().__init__(
+            f"{where} cannot answer by {method} ({reason}). Use "
+            "with_structured_output(..., method='function_calling'), which every child "
+            f"that binds tools does in its own dialect, or route this task to children "
+            f"that support {method}."
+        )
+
+
 class UnknownTaskError(CostRouterError, KeyError):
     """A task label has no route and no default route is configured."""
 

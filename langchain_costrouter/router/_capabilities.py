@@ -1,15 +1,15 @@
 """What a `RoutedChatModel` offers beside calls: tools, structured output, token counts.
 
 Kept apart from the entry points (`_facade`), so that file reads as what a call does.
-Tools are bound in OpenAI's format and each child re-binds them in its own dialect
-(`_tools`); token counts are offline (tiktoken's cl100k_base: exact counts come from
-each answer's usage).
+Tools and structured output are bound in OpenAI's format and each child re-binds them
+in its own dialect (`_tools`, `_structured`); token counts are offline (tiktoken's
+cl100k_base: exact counts come from each answer's usage).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
@@ -17,13 +17,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 from langchain_costrouter import tokens
-from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.router._settings import RouterSettings
-from langchain_costrouter.router._tools import (
-    STRUCTURED_METHODS,
-    openai_tools,
-    structured_runnable,
-)
+from langchain_costrouter.router._structured import check_routes
+from langchain_costrouter.router._tools import openai_tools, structured_runnable
+
+if TYPE_CHECKING:  # what langchain-core's own bind returns (a typed RunnableBinding)
+    from langchain_core.language_models.chat_models import _ChatModelBinding
 
 
 class RouterCapabilities(RouterSettings):
@@ -44,6 +43,17 @@ class RouterCapabilities(RouterSettings):
             kwargs["tool_choice"] = tool_choice
         return self.bind(tools=openai_tools(tools, kwargs.pop("strict", None)), **kwargs)
 
+    def bind(self, **kwargs: Any) -> _ChatModelBinding:
+        """Bind call kwargs; a ``response_format`` is checked against every child.
+
+        Each child that is not OpenAI's is sent its own dialect of it (`_structured`);
+        one that has none is refused here, naming the route and the child, rather
+        than on the call that first reaches it.
+        """
+        if kwargs.get("response_format") is not None:
+            check_routes(self.routes, kwargs["response_format"])
+        return super().bind(**kwargs)
+
     def with_structured_output(
         self,
         schema: dict[str, Any] | type,
@@ -54,12 +64,13 @@ class RouterCapabilities(RouterSettings):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, Any]:
         """Structured output by tool calling, JSON mode or JSON schema, as asked
-        (``strict`` too, in each of them)."""
-        if method not in STRUCTURED_METHODS:
-            raise InvalidRequestError(
-                f"with_structured_output(method={method!r}) is not a method: use one of "
-                f"{', '.join(STRUCTURED_METHODS)}."
-            )
+        (``strict`` too, in each of them).
+
+        Raises:
+            InvalidRequestError: ``method`` is not one of the three.
+            StructuredOutputUnsupportedError: A child of the route table cannot answer
+                by JSON mode or JSON schema, the method asked (see `bind`).
+        """
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
         return structured_runnable(

@@ -32,7 +32,7 @@ from langchain_core.messages.tool import (
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from langchain_costrouter.router._tools import native_tool_kwargs
+from langchain_costrouter.router._structured import native_kwargs
 
 # Keys of a child's response_metadata that the router sets itself, exactly once.
 _ROUTER_KEYS = ("model_name", "costrouter")
@@ -47,7 +47,7 @@ def call_child(
     """One blocking call of ``child``: its result (`first_message` reads the answer)."""
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
-    return child._generate(messages, stop=stop, **native_tool_kwargs(child, kwargs))
+    return child._generate(messages, stop=stop, **native_kwargs(child, kwargs))
 
 
 async def acall_child(
@@ -59,7 +59,7 @@ async def acall_child(
     """Async twin of `call_child`; uses the child's native ``_agenerate`` when it has one."""
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
-    return await child._agenerate(messages, stop=stop, **native_tool_kwargs(child, kwargs))
+    return await child._agenerate(messages, stop=stop, **native_kwargs(child, kwargs))
 
 
 def stream_child(
@@ -73,7 +73,7 @@ def stream_child(
         return
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
-    for chunk in child._stream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
+    for chunk in child._stream(messages, stop=stop, **native_kwargs(child, kwargs)):
         yield _folded(chunk) if chunk.generation_info else chunk
 
 
@@ -88,7 +88,7 @@ async def astream_child(
         return
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
-    async for chunk in child._astream(messages, stop=stop, **native_tool_kwargs(child, kwargs)):
+    async for chunk in child._astream(messages, stop=stop, **native_kwargs(child, kwargs)):
         yield _folded(chunk) if chunk.generation_info else chunk
 
 

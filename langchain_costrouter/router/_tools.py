@@ -4,12 +4,15 @@ The router binds tools in OpenAI's format (the lingua franca every LangChain cha
 model accepts in ``bind_tools``); at call time each child re-binds them, so an
 Anthropic child gets Anthropic tool kwargs and ``tool_choice="any"`` becomes
 whatever that provider calls it. Structured output honours ``method``: JSON mode
-and JSON schema go out as ``response_format`` instead of silently turning into
-tool calling.
+and JSON schema are bound as OpenAI's ``response_format`` instead of silently turning
+into tool calling, and each child that is not OpenAI's takes them in its own dialect
+(`_structured`); an answer that comes back as one tool call (a child that does JSON
+schema by tool calling) is read from that call.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -21,10 +24,14 @@ from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
+from langchain_core.output_parsers.transform import BaseCumulativeTransformOutputParser
+from langchain_core.outputs import ChatGeneration, Generation
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
+
+from langchain_costrouter.errors import InvalidRequestError
 
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
@@ -89,7 +96,16 @@ def structured_runnable(
     include_raw: bool,
     strict: bool | None,
 ) -> Runnable[LanguageModelInput, Any]:
-    """``model`` bound to the schema as ``method`` asks, piped into the matching parser."""
+    """``model`` bound to the schema as ``method`` asks, piped into the matching parser.
+
+    Raises:
+        InvalidRequestError: ``method`` is none of `STRUCTURED_METHODS`.
+    """
+    if method not in STRUCTURED_METHODS:
+        raise InvalidRequestError(
+            f"with_structured_output(method={method!r}) is not a method: use one of "
+            f"{', '.join(STRUCTURED_METHODS)}."
+        )
     structured_format: dict[str, Any] = {"kwargs": {"method": method}, "schema": schema}
     if strict is not None:
         structured_format["kwargs"]["strict"] = strict
@@ -124,9 +140,44 @@ def _parser(schema: dict[str, Any] | type, method: str) -> Runnable[AIMessage, A
             return PydanticToolsParser(tools=[schema], first_tool_only=True)
         name = convert_to_openai_tool(schema)["function"]["name"]
         return JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-    if pydantic:
-        return PydanticOutputParser(pydantic_object=schema)
-    return JsonOutputParser()
+    inner = PydanticOutputParser(pydantic_object=schema) if pydantic else JsonOutputParser()
+    return _AnswerParser(inner=inner)
+
+
+def _tool_call_as_text(result: list[Generation]) -> list[Generation]:
+    """An answer that is only one tool call, as the JSON text of its arguments.
+
+    A child whose LangChain structured output is tool calling (langchain-core's default
+    for a model with tools and nothing else) answers JSON schema that way.
+    """
+    first = result[0] if result else None
+    if not isinstance(first, ChatGeneration) or first.text:
+        return result
+    calls = first.message.tool_calls if isinstance(first.message, AIMessage) else []
+    if len(calls) != 1:
+        return result
+    return [ChatGeneration(message=AIMessage(content=json.dumps(calls[0]["args"])))]
+
+
+class _AnswerParser(BaseCumulativeTransformOutputParser[Any]):
+    """``inner`` (JSON or the schema's object) read from the answer's text, or from its
+    one tool call when it has no text; streamed as ``inner`` streams.
+
+    A wrapper rather than a subclass: pydantic's mypy plugin cannot type subclasses of
+    langchain-core's JSON parsers (their generic field).
+    """
+
+    inner: JsonOutputParser
+
+    @property
+    def OutputType(self) -> Any:  # noqa: N802 (langchain-core's name)
+        return self.inner.OutputType
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        return self.inner.parse_result(_tool_call_as_text(result), partial=partial)
+
+    def parse(self, text: str) -> Any:
+        return self.inner.parse(text)
 
 
 def _without_title(schema: dict[str, Any]) -> dict[str, Any]:

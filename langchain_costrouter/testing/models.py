@@ -3,14 +3,16 @@
 `ScriptedChatModel` answers from a list (or a function of the prompt) with realistic
 usage metadata, tool calls and native streaming, so a router can be exercised without
 a provider. Unlike langchain-core's `GenericFakeChatModel` it supports tools and keeps
-usage when streaming.
+usage when streaming, and it takes structured output as `ChatOpenAI` does (JSON mode and
+JSON schema bound as ``response_format``), so it can stand in for an OpenAI child of a
+router in every method.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -21,6 +23,7 @@ from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from langchain_costrouter.router._children import tool_call_chunks
+from langchain_costrouter.router._tools import structured_runnable
 from langchain_costrouter.tokens import count_messages, count_text
 
 Answer = str | AIMessage | BaseException
@@ -112,6 +115,23 @@ class ScriptedChatModel(BaseChatModel):
         self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
     ) -> Runnable[LanguageModelInput, AIMessage]:
         return self.bind(tools=list(tools), tool_choice=tool_choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Structured output in OpenAI's dialect: tools, or ``response_format`` for JSON
+        mode and JSON schema (langchain-core's default would make every method a tool)."""
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        return structured_runnable(
+            self, schema or {}, method=method, include_raw=include_raw, strict=strict
+        )
 
 
 def _usage(messages: list[BaseMessage], message: AIMessage) -> UsageMetadata:
