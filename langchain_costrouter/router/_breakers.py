@@ -54,18 +54,32 @@ class CircuitBreakers:
         )
 
     def allow(self, key: str) -> bool:
-        """Whether a call to ``key`` may go ahead now."""
+        """Whether a call to ``key`` may go ahead now (past the cooldown, this call is
+        the half-open trial: ask only right before calling)."""
         if key not in self._states:  # the common case, answered without the lock
             return True
         with self._lock:
             state = self._states.get(key)
             if state is None or state.opened_at is None:
                 return True
-            if self.clock() - state.opened_at < self.cooldown or state.trial_in_flight:
+            if self._refusing(state):
                 return False
             state.trial_in_flight = True
         self._notify(key, "half_open")
         return True
+
+    def refuses(self, key: str) -> bool:
+        """Whether `allow` would say no now, without taking the half-open trial: the
+        retry loop asks before it backs off, so it sleeps for no retry it would cut."""
+        if key not in self._states:
+            return False
+        with self._lock:
+            state = self._states.get(key)
+            return state is not None and state.opened_at is not None and self._refusing(state)
+
+    def _refusing(self, state: _State) -> bool:
+        assert state.opened_at is not None
+        return self.clock() - state.opened_at < self.cooldown or state.trial_in_flight
 
     def is_closed(self, key: str) -> bool:
         """No failures on record for ``key`` (read without the lock)."""

@@ -133,12 +133,9 @@ def _answer_from_tier(
     breakers, retry, budgets = parts.breakers, parts.retry, parts.budgets
     checked = tier.check is not None
     for planned in tier.deployments:
-        if not breakers.allow(planned.breaker_key):
-            request.attempts.append(
-                failed_record(planned, index, "skipped: circuit open", None, 0.0)
-            )
-            continue
         for attempt in range(retry.max_retries + 1):
+            if _circuit_open(request, planned, index, not breakers.allow(planned.breaker_key)):
+                break  # open before the call, or opened during its retries: fail over
             deployment, held = planned, None
             if budgets.enabled:
                 cap = output_cap(planned, request.kwargs)
@@ -170,11 +167,22 @@ def _answer_from_tier(
             breakers.record_failure(deployment.breaker_key)
             if attempt == retry.max_retries:
                 break
+            if _circuit_open(request, planned, index, breakers.refuses(planned.breaker_key)):
+                break  # no backoff for a retry the breaker would refuse after it
             delay = backoff_delay(
                 attempt, fault, base=retry.backoff_base, cap=retry.backoff_cap, rng=parts.rng
             )
             yield Sleep(delay)
     return None
+
+
+def _circuit_open(request: Request, planned: Deployment, index: int, refused: bool) -> bool:
+    """Record ``planned`` skipped when its breaker ``refused`` it: open before the call,
+    or opened by the call's own failures or another call's during its retries (so a
+    dead endpoint is not retried past its threshold, see `_breakers`)."""
+    if refused:
+        request.attempts.append(failed_record(planned, index, "skipped: circuit open", None, 0.0))
+    return refused
 
 
 def _judge(
