@@ -4,14 +4,16 @@ budgets/gate.py.
 
 A reservation is built here (its accounts, its amount, its lease's name and deadline);
 a settlement is finished here (a warning when it comes after its lease ran out), its
-write carried to its end however often the caller is cancelled, and its outcome
-reported (soft thresholds crossed, where each budget stands); a store that is down
-refuses the call or lets it through here, as ``on_store_error`` says.
+write carried to its end however often the caller is cancelled, tried again when the
+store failed it (budgets/pending.py), and its outcome reported (soft thresholds
+crossed, where each budget stands); a store that is down refuses the call or lets it
+through here, as ``on_store_error`` says.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import warnings
@@ -20,6 +22,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from langchain_costrouter.budgets.claims import Claim, ClaimMaker, claims_of
+from langchain_costrouter.budgets.counted import note_settled
 from langchain_costrouter.budgets.leases import KEEPER
 from langchain_costrouter.budgets.model import (
     DEFAULT_LEASE_SECONDS,
@@ -29,6 +32,7 @@ from langchain_costrouter.budgets.model import (
     checked_lease_seconds,
 )
 from langchain_costrouter.budgets.money import from_pico, to_pico
+from langchain_costrouter.budgets.pending import LostListener, Owed, SettlementStats, Unsettled
 from langchain_costrouter.budgets.reports import soft_limits_crossed, statuses, warn_unsettled
 from langchain_costrouter.budgets.reservation import (
     BudgetStatus,
@@ -87,6 +91,7 @@ class GateCore:
         self._makers = tuple(ClaimMaker(budget) for budget in self.budgets)
         self._clock = clock
         self._standing_listeners: list[Callable[[list[BudgetStatus]], object]] = []
+        self._unsettled = Unsettled()
 
     def on_standings(self, listener: Callable[[list[BudgetStatus]], object]) -> None:
         """Call ``listener`` after each settlement with where its budgets stand: each
@@ -95,6 +100,19 @@ class GateCore:
         Registering the same listener again changes nothing."""
         if listener not in self._standing_listeners:
             self._standing_listeners.append(listener)
+
+    def on_unsettled(self, listener: LostListener) -> None:
+        """Call ``listener`` with each settlement given up (the store failed it until its
+        lease ended, budgets/pending.py) and the dollars no budget counted (telemetry's
+        ``costrouter.budget.unsettled``). Registering the same listener again changes
+        nothing."""
+        if listener not in self._unsettled.listeners:
+            self._unsettled.listeners.append(listener)
+
+    def settlement_stats(self) -> SettlementStats:
+        """What became of the settlements the store failed: tried again, settled late,
+        lost (their cost in no shared budget, each logged), still pending."""
+        return self._unsettled.stats()
 
     def _new(
         self, context: CallContext, deployment: str, worst_case_usd: Decimal | float
@@ -165,12 +183,26 @@ class GateCore:
             """Report what the write found, as the cancelled caller would have."""
             if done.cancelled():
                 warn_unsettled(reservation, RuntimeError(_LOOP_ENDED))
-            elif (error := done.exception()) is not None:
+            elif isinstance(error := done.exception(), BudgetStoreError):
+                self._owe(reservation, actual, error)
+            elif error is not None:
                 warn_unsettled(reservation, error)
             else:
                 self._settlement(reservation.claims, actual, done.result())
 
         return await to_the_end(write, orphaned)
+
+    def _owe(self, reservation: Reservation, actual: int, error: BudgetStoreError) -> None:
+        """The store failed a settlement: warn, and have it tried again until its lease
+        ends (budgets/pending.py), never dropped. A caller collecting what was settled
+        (`budgets.counted`) is told of its accounts now: the retry counts them."""
+        warn_unsettled(reservation, error, retried=True, stacklevel=5)
+        note_settled(self.store, reservation.claims)
+        self._unsettled.queued()
+        report = functools.partial(self._settlement, reservation.claims, actual)
+        owed = Owed(reservation, self.store, actual, self.lease_seconds, report, self._unsettled)
+        owed.error = error
+        KEEPER.owe(owed)
 
     def _store_down(self, error: BudgetStoreError, reservation: Reservation) -> Refusal | None:
         if self.on_store_error == "refuse":

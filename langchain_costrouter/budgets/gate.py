@@ -17,10 +17,11 @@ from decimal import Decimal
 from langchain_costrouter.budgets._gate_base import GateCore, SoftLimitCallback
 from langchain_costrouter.budgets.claims import claims_of
 from langchain_costrouter.budgets.counted import note_settled
+from langchain_costrouter.budgets.leases import KEEPER
 from langchain_costrouter.budgets.model import DEFAULT_LEASE_SECONDS, TASK_SCOPE, CallContext
 from langchain_costrouter.budgets.money import from_pico
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
-from langchain_costrouter.budgets.reports import exhausted, statuses, warn_unsettled
+from langchain_costrouter.budgets.reports import exhausted, statuses
 from langchain_costrouter.budgets.reservation import BudgetStatus, Reservation, Settlement
 from langchain_costrouter.budgets.store import GRANTED_NOW, RateGrant
 from langchain_costrouter.errors import BudgetExhaustedError, BudgetStoreError
@@ -70,6 +71,7 @@ class BudgetGate(GateCore):
             clock=self._clock,
         )
         view._standing_listeners = self._standing_listeners  # later listeners too
+        view._unsettled = self._unsettled  # one gate's counts, one set of listeners
         return view
 
     # -- budgets -----------------------------------------------------------------------
@@ -116,16 +118,18 @@ class BudgetGate(GateCore):
     def settle(self, reservation: Reservation, cost_usd: Decimal | float | None) -> Settlement:
         """Replace the reservation by the attempt's real cost. None (an unknown price)
         counts the whole reservation, never $0. A store failure here warns instead of
-        failing a call that has been answered already."""
+        failing a call that has been answered already, and the settlement is tried again
+        in the background until its lease ends (budgets/pending.py)."""
         actual = self._finish(reservation, cost_usd)
         if not (reservation.claims and reservation.tracked):
             return Settlement(from_pico(actual))
         try:
             spent = self.store.settle(*self._settle_args(reservation, actual))
         except BudgetStoreError as error:
-            warn_unsettled(reservation, error)
+            self._owe(reservation, actual, error)
             return Settlement(from_pico(actual))
         note_settled(self.store, reservation.claims)
+        KEEPER.store_answered(self.store)
         return self._settlement(reservation.claims, actual, spent)
 
     async def asettle(
@@ -141,9 +145,10 @@ class BudgetGate(GateCore):
                 reservation, self.store.asettle(*self._settle_args(reservation, actual)), actual
             )
         except BudgetStoreError as error:
-            warn_unsettled(reservation, error)
+            self._owe(reservation, actual, error)
             return Settlement(from_pico(actual))
         note_settled(self.store, reservation.claims)
+        KEEPER.store_answered(self.store)
         return self._settlement(reservation.claims, actual, spent)
 
     def release(self, reservation: Reservation) -> None:

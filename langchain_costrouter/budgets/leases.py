@@ -14,10 +14,14 @@ process's reservations outlive it, not a bound on the longest call.
 A renewal that finds the lease gone (it ran out while the store was unreachable, or the
 process was paused longer than a lease) stops renewing it; its settlement still counts
 once and warns. A store that fails a renewal is tried again at the next round, warned.
+
+The same thread tries again the settlements a store failed (budgets/pending.py), each
+when its backoff is over, or at once when a settlement on its store succeeds.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import threading
@@ -26,6 +30,7 @@ import warnings
 import weakref
 from dataclasses import dataclass
 
+from langchain_costrouter.budgets.pending import Owed
 from langchain_costrouter.budgets.reservation import Reservation
 from langchain_costrouter.budgets.store import BudgetStore
 from langchain_costrouter.errors import BackendUnavailableWarning
@@ -45,7 +50,8 @@ class _Kept:
 
 
 class LeaseKeeper:
-    """The reservations kept in this process, and the thread that renews them."""
+    """The reservations kept in this process, the settlements it owes its stores, and
+    the thread that renews the one and retries the other."""
 
     def __init__(self) -> None:
         self._start()
@@ -54,6 +60,7 @@ class LeaseKeeper:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._kept: dict[str, _Kept] = {}
+        self._owed: list[Owed] = []
         self._thread: threading.Thread | None = None
         self._wakes_at = math.inf
 
@@ -63,13 +70,34 @@ class LeaseKeeper:
         kept = _Kept(reservation.id, weakref.ref(reservation), store, lease_seconds, due)
         with self._lock:
             self._kept[reservation.id] = kept
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="costrouter-budget-leases", daemon=True
-                )
-                self._thread.start()
-            if due < self._wakes_at:
-                self._wake.notify()
+            self._woken_by(due)
+
+    def owe(self, owed: Owed) -> None:
+        """Try ``owed`` again until it is settled or its lease ends (budgets/pending.py)."""
+        with self._lock:
+            self._owed.append(owed)
+            self._woken_by(owed.due)
+
+    def store_answered(self, store: BudgetStore) -> None:
+        """A settlement on ``store`` succeeded: what it owes is tried now, not after
+        its backoff."""
+        if self._owed:
+            with self._lock:
+                owed = [owed for owed in self._owed if owed.store is store]
+                for waiting in owed:
+                    waiting.due = 0.0
+                if owed:
+                    self._woken_by(0.0)
+
+    def _woken_by(self, due: float) -> None:
+        """Start the thread, and wake it if ``due`` comes before it would wake (lock held)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="costrouter-budget-leases", daemon=True
+            )
+            self._thread.start()
+        if due < self._wakes_at:
+            self._wake.notify()
 
     def forget(self, reservation: Reservation) -> None:
         """Stop renewing ``reservation`` (it is being settled or released)."""
@@ -84,13 +112,23 @@ class LeaseKeeper:
                 due = [kept for kept in self._kept.values() if kept.due <= now]
                 for kept in due:
                     kept.due = now + kept.lease_seconds * RENEW_EVERY
-                self._wakes_at = min((kept.due for kept in self._kept.values()), default=math.inf)
-                if not due:
+                owed = [owed for owed in self._owed if owed.due <= now]
+                for waiting in owed:  # taken out while tried: `give_up` never sees one twice
+                    self._owed.remove(waiting)
+                self._wakes_at = min(
+                    (item.due for items in (self._kept.values(), self._owed) for item in items),
+                    default=math.inf,
+                )
+                if not (due or owed):
                     timeout = None if self._wakes_at == math.inf else self._wakes_at - now
                     self._wake.wait(timeout)
                     continue
             for kept in due:
                 self._renew(kept)
+            for waiting in owed:
+                if not waiting.retry():
+                    with self._lock:
+                        self._owed.append(waiting)
 
     def _renew(self, kept: _Kept) -> None:
         reservation = kept.reservation()
@@ -122,10 +160,19 @@ class LeaseKeeper:
                 del self._kept[kept.id]
 
     def forget_parent(self) -> None:
-        """In a forked child: the parent's reservations are the parent's to renew."""
+        """In a forked child: the parent's reservations and settlements are the
+        parent's to renew and retry."""
         self._start()
+
+    def give_up(self) -> None:
+        """At exit: what is still owed is reported lost, never dropped unseen."""
+        with self._lock:
+            owed, self._owed = self._owed, []
+        for waiting in owed:
+            waiting.give_up(at_exit=True)
 
 
 KEEPER = LeaseKeeper()
+atexit.register(KEEPER.give_up)
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
     os.register_at_fork(after_in_child=KEEPER.forget_parent)

@@ -64,11 +64,18 @@ def statuses(claims: Sequence[Claim], state: Sequence[tuple[int, int]]) -> list[
     ]
 
 
-def warn_unsettled(reservation: Reservation, error: BaseException) -> None:
+def warn_unsettled(
+    reservation: Reservation, error: BaseException, *, retried: bool = False, stacklevel: int = 4
+) -> None:
+    then = (
+        "it is tried again in the background until its lease ends, and its reservation "
+        "counts meanwhile (BudgetGate.settlement_stats() says what became of it)."
+        if retried
+        else "its cost is not counted, and its reservation counts until its lease runs out."
+    )
     warnings.warn(
         f"{error} Reservation {reservation.id} of {reservation.deployment} "
-        f"(${reservation.amount_usd:f} held) was not settled: its cost is not counted, and "
-        "its reservation counts until its lease runs out.",
+        f"(${reservation.amount_usd:f} held) was not settled: {then}",
         BackendUnavailableWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )

@@ -17,8 +17,10 @@
   lever, read from the record, so they add up to what the ledger says.
 - ``costrouter.calls`` by task and status, ``costrouter.cache.hits`` / ``.misses``,
   ``costrouter.escalations``, ``costrouter.breaker.transitions`` by deployment and new
-  state (its endpoint's credentials masked), and the ``costrouter.budget.remaining``
-  gauge (USD) by budget and scope.
+  state (its endpoint's credentials masked), the ``costrouter.budget.remaining``
+  gauge (USD) by budget and scope, and ``costrouter.budget.unsettled`` (USD, counter):
+  by budget and scope, costs that never reached a budget because the store failed
+  their settlement until its lease ended (budgets/pending.py).
 
 The counters are observable (asynchronous) counters over `tally.Tally` sums: readers
 see cumulative sums per attribute set, as from synchronous counters, at a dict update
@@ -96,6 +98,7 @@ class Instruments:
         self.cache_misses = Tally(n.TASK)
         self.escalations = Tally(n.TASK, n.TIER)
         self.breakers = Tally(n.BREAKER, n.BREAKER_STATE)
+        self.unsettled = Tally(n.BUDGET, n.BUDGET_SCOPE)
         counter = meter.create_observable_counter
         counter(n.COST_METRIC, [self.cost.observe], n.USD, "What provider attempts cost.")
         counter(
@@ -134,6 +137,12 @@ class Instruments:
             [self.breakers.observe],
             "{transition}",
             "Circuit breaker state changes.",
+        )
+        counter(
+            n.UNSETTLED_METRIC,
+            [self.unsettled.observe],
+            n.USD,
+            "Costs no budget counted: the store failed their settlement until its lease ended.",
         )
         self.budget = meter.create_gauge(
             n.BUDGET_METRIC, unit=n.USD, description="What a budget has left in its window."
@@ -219,6 +228,11 @@ class Instruments:
                     n.BUDGET_WINDOW: standing.window,
                 },
             )
+
+    def budget_unsettled(self, accounts: Iterable[tuple[str, str]], usd: Any) -> None:
+        """A settlement was given up: ``usd`` is missing from each (budget, scope)."""
+        for account in accounts:
+            self.unsettled.add(float(usd), account)
 
 
 def _client_attributes(note: AttemptNote, error: str | None) -> ClientAttributes:

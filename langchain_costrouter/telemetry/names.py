@@ -109,6 +109,7 @@ CACHE_MISSES_METRIC = "costrouter.cache.misses"
 ESCALATIONS_METRIC = "costrouter.escalations"
 BREAKER_METRIC = "costrouter.breaker.transitions"
 BUDGET_METRIC = "costrouter.budget.remaining"
+UNSETTLED_METRIC = "costrouter.budget.unsettled"
 USD = "USD"
 
 # LangChain's provider names (``ls_provider``) -> the conventions' well-known values.

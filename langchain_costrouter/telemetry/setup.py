@@ -126,11 +126,15 @@ class Telemetry:
             breakers.on_transition(self.instruments.breaker_changed)
 
     def watch_budgets(self, gate: object) -> None:
-        """Record what each budget has left after each settlement (a gate without budgets,
-        which has no ``on_standings``, has nothing to report)."""
+        """Record what each budget has left after each settlement, and the costs of
+        settlements given up (a gate without budgets, which has no ``on_standings``, has
+        nothing to report)."""
         register = getattr(gate, "on_standings", None)
         if self.instruments is not None and register is not None:
             register(self.budget_remaining)
+        unsettled = getattr(gate, "on_unsettled", None)
+        if self.instruments is not None and unsettled is not None:
+            unsettled(self.instruments.budget_unsettled)
 
     def budget_remaining(self, standings: Iterable[BudgetStanding]) -> None:
         """What each budget has left (``BudgetGate.status``'s answer), as a gauge. Run on

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from langchain_costrouter import RoutedChatModel
-from langchain_costrouter.budgets import Budget, BudgetGate, CallContext, RateLimit
+from langchain_costrouter.budgets import (
+    Budget,
+    BudgetGate,
+    CallContext,
+    RateLimit,
+    Reservation,
+    Settlement,
+    open_store,
+    pending,
+)
+from langchain_costrouter.budgets.claims import Claim
+from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
 from langchain_costrouter.errors import BackendUnavailableWarning, BudgetStoreError, ConfigError
 from langchain_costrouter.testing.models import ScriptedChatModel
-from tests.integration_tests.budgets.conftest import clean_up
+from tests.integration_tests.budgets.conftest import clean_up, store_url
 
 pytestmark = pytest.mark.services
 DOWN = [
@@ -92,4 +109,146 @@ def test_a_store_failing_at_settlement_warns_instead_of_failing_the_answered_cal
     with pytest.warns(BackendUnavailableWarning, match="was not settled"):
         settlement = broken.settle(reservation, Decimal("0.05"))
     assert settlement.counted_usd == Decimal("0.05")
+    clean_up(url)
+
+
+SECRET = "hunter2"
+UNREACHABLE = {  # nobody listens on port 1: every call is a real connection refused
+    "redis": f"redis://:{SECRET}@127.0.0.1:1/0",
+    "postgres": f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/test?connect_timeout=1",
+}
+COST = Decimal("0.123456789012")  # to the picodollar
+
+
+class _Outage(BudgetStore):
+    """A shared store whose server cannot be reached for its first ``failures``
+    settlements: those go to the same kind of store on a port nobody listens on, so
+    they fail as an outage does (connection refused, with the password in its URL)."""
+
+    def __init__(self, url: str, kind: str, failures: int) -> None:
+        self.live, self.dead = open_store(url), open_store(UNREACHABLE[kind])
+        self.url, self.failures, self.settles = self.live.url, failures, 0
+
+    def _now(self) -> BudgetStore:
+        self.settles += 1
+        if self.settles <= self.failures:
+            return self.dead
+        return self.live
+
+    def reserve(self, *args: Any) -> Refusal | None:
+        return self.live.reserve(*args)
+
+    def settle(self, *args: Any) -> list[int]:
+        return self._now().settle(*args)
+
+    async def asettle(self, *args: Any) -> list[int]:
+        return await self._now().asettle(*args)
+
+    def renew(self, *args: Any) -> bool:
+        return self.live.renew(*args)
+
+    def read(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
+        return self.live.read(claims)
+
+    def acquire_rate(self, *args: Any) -> RateGrant:
+        return self.live.acquire_rate(*args)
+
+    def close(self) -> None:
+        self.live.close()
+        self.dead.close()
+
+
+def state(gate: BudgetGate) -> dict[str, tuple[Decimal, Decimal]]:
+    return {s.budget: (s.spent_usd, s.reserved_usd) for s in gate.status(ACME)}
+
+
+def _state_once(gate: BudgetGate, expected: dict[str, tuple[Decimal, Decimal]]) -> object:
+    """Each budget's (spent, reserved) once it is ``expected``, or after 5 seconds."""
+    deadline = time.monotonic() + 5.0
+    while (seen := state(gate)) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return seen
+
+
+def _settle(gate: BudgetGate, reservation: Reservation, entry: str) -> Settlement:
+    if entry == "sync":
+        return gate.settle(reservation, COST)
+    return asyncio.run(gate.asettle(reservation, COST))
+
+
+BOTH = [Budget(name="tenant", per="tenant", limit_usd=1), Budget(name="all", limit_usd=10)]
+
+
+@pytest.mark.parametrize("kind", ["redis", "postgres"])
+@pytest.mark.parametrize("entry", ["sync", "async"])
+def test_a_settlement_the_store_failed_is_counted_once_it_is_back(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, entry: str
+) -> None:
+    # Two settlements in a row fail (the first try and the first retry): the call's cost
+    # reached no machine's budget, and its hold ran out with its lease.
+    url = store_url(kind, request, tmp_path)
+    store = _Outage(url, kind, failures=2)
+    gate = BudgetGate(BOTH, store, lease_seconds=5)
+    reservation = gate.reserve(ACME, "d", Decimal("0.5"))
+    gate.keep(reservation)
+    started = time.monotonic()
+    with pytest.warns(BackendUnavailableWarning, match="was not settled") as warned:
+        settlement = _settle(gate, reservation, entry)
+    assert time.monotonic() - started < 2.0  # the answered call is not held up
+    assert settlement.counted_usd == COST
+    assert all(SECRET not in str(w.message) for w in warned)
+    settled = {"tenant": (COST, Decimal(0)), "all": (COST, Decimal(0))}
+    assert _state_once(gate, settled) == settled  # to the picodollar, on both budgets
+    assert store.settles == 3
+    stats = gate.settlement_stats()
+    assert (stats.retried, stats.recovered, stats.lost, stats.pending) == (1, 1, 0, 0)
+    gate.close()
+    clean_up(url)
+
+
+@pytest.mark.parametrize("entry", ["sync", "async"])
+def test_a_settlement_still_failing_when_its_lease_ends_is_logged_and_counted(
+    redis_url: str, caplog: pytest.LogCaptureFixture, entry: str
+) -> None:
+    url = f"{redis_url}?prefix=costrouter-test:{uuid.uuid4().hex}:"
+    store = _Outage(url, "redis", failures=10**6)
+    gate = BudgetGate(BOTH, store, lease_seconds=1)
+    reservation = gate.reserve(ACME, "d", Decimal("0.5"))
+    with pytest.warns(BackendUnavailableWarning, match="was not settled"):
+        _settle(gate, reservation, entry)
+    deadline = time.monotonic() + 5.0
+    with caplog.at_level(logging.WARNING, logger="langchain_costrouter.budgets"):
+        while gate.settlement_stats().pending and time.monotonic() < deadline:
+            time.sleep(0.02)
+    stats = gate.settlement_stats()
+    assert (stats.retried, stats.recovered, stats.lost, stats.pending) == (1, 0, 1, 0)
+    assert stats.lost_usd == COST
+    assert store.settles > 2  # retried with backoff until the lease ended, then given up
+    (record,) = [r for r in caplog.records if reservation.id in r.getMessage()]
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert "$0.123456789012" in message and "127.0.0.1:1" in message
+    assert SECRET not in message
+    assert state(gate) == {"tenant": (Decimal(0), Decimal(0)), "all": (Decimal(0), Decimal(0))}
+    gate.close()
+    clean_up(url)
+
+
+def test_a_settlement_that_succeeds_retries_those_its_store_failed_at_once(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first retry is 15 to 30 s away: the next settlement that reaches the store says
+    # it is back, and the failed one is tried then.
+    monkeypatch.setattr(pending, "FIRST_RETRY", 30.0)
+    url = f"{redis_url}?prefix=costrouter-test:{uuid.uuid4().hex}:"
+    store = _Outage(url, "redis", failures=1)
+    gate = BudgetGate(BOTH, store, lease_seconds=120)
+    failed, later = gate.reserve(ACME, "d", Decimal("0.5")), gate.reserve(ACME, "d", Decimal("0.4"))
+    with pytest.warns(BackendUnavailableWarning, match="was not settled"):
+        gate.settle(failed, COST)
+    gate.settle(later, Decimal("0.1"))
+    both = {"tenant": (COST + Decimal("0.1"), Decimal(0)), "all": (COST + Decimal("0.1"), 0)}
+    assert _state_once(gate, both) == both
+    assert gate.settlement_stats().recovered == 1
+    gate.close()
     clean_up(url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from contextlib import aclosing
 from decimal import Decimal
 from typing import Any
@@ -29,8 +30,11 @@ from langchain_costrouter import (
     RoutedChatModel,
     Tier,
 )
+from langchain_costrouter.budgets import BudgetGate
+from langchain_costrouter.budgets.memory_store import MemoryStore
+from langchain_costrouter.budgets.store import BudgetStore
 from langchain_costrouter.checks import FunctionCheck, LabelSet
-from langchain_costrouter.errors import ProviderError
+from langchain_costrouter.errors import BackendUnavailableWarning, BudgetStoreError, ProviderError
 from langchain_costrouter.telemetry import SEMCONV_VERSION
 from langchain_costrouter.telemetry.names import OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -491,3 +495,53 @@ def test_a_credential_in_a_base_url_stays_out_of_the_breaker_metric(
     assert password not in shown and token not in shown, shown
     assert shown.startswith("openai|http://team:***@127.0.0.1:") and shown.endswith("|gpt-4o-mini")
     assert "api-key=***" in shown
+
+
+class _SettlementsFail(BudgetStore):
+    """An in-process store whose settlements always fail, as a store that is down does."""
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+
+    def reserve(self, *args: Any) -> Any:
+        return self.inner.reserve(*args)
+
+    def settle(self, *args: Any) -> list[int]:
+        raise BudgetStoreError(self.url, ConnectionRefusedError("the store is down"))
+
+    def read(self, claims: Any) -> list[tuple[int, int]]:
+        return self.inner.read(claims)
+
+    def acquire_rate(self, *args: Any) -> Any:
+        return self.inner.acquire_rate(*args)
+
+
+def test_a_cost_no_budget_counted_is_in_the_unsettled_counter(
+    otel: Otel, openai_server: LocalOpenAIServer
+) -> None:
+    """``costrouter.budget.unsettled``: a call whose settlement the store failed until its
+    lease ended adds its recorded cost, per budget and scope it never reached."""
+    router = _router(
+        otel,
+        openai_server,
+        budgets=[Budget(name="everyone", limit_usd=1, per=None)],
+        budget_store=_SettlementsFail(),
+        budget_lease_seconds=0.3,
+    )
+    with pytest.warns(BackendUnavailableWarning, match="was not settled"):
+        answer = router.invoke("Is this spam?")
+    cost = answer.response_metadata["costrouter"]["cost_usd"]
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    deadline = time.monotonic() + 5.0
+    while gate.settlement_stats().pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cost > 0 and gate.settlement_stats().lost == 1
+    (point,) = otel.points("costrouter.budget.unsettled")
+    assert dict(point.attributes) == {
+        "costrouter.budget": "everyone",
+        "costrouter.budget.scope": "all",
+    }
+    assert point.value == pytest.approx(cost, abs=1e-15)
