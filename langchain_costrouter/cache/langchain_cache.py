@@ -29,6 +29,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
 from langchain_costrouter._secrets import MASK, is_secret_name
+from langchain_costrouter.cache._task_policy import checked_ttl
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.codec import (
     CacheDecodeError,
@@ -38,7 +39,7 @@ from langchain_costrouter.cache.codec import (
     parse_json,
 )
 from langchain_costrouter.cache.guard import BackendGuard
-from langchain_costrouter.cache.response_cache import checked_ttl, says_something
+from langchain_costrouter.cache.response_cache import says_something
 from langchain_costrouter.cache.urls import open_backend
 from langchain_costrouter.errors import BackendUnavailableWarning
 

@@ -11,14 +11,14 @@ Usage from a request path (sync; async is the same with ``a`` twins)::
                 cache.store(request, answer)  # only complete, accepted answers
 
 Per task, the cache decides whether to cache at all, how long entries live and how
-prompts are normalised. A failing backend or a corrupt entry is a miss with one
-`BackendUnavailableWarning`; these methods never raise because of the store.
-Returned messages are fresh objects decoded from JSON, never shared ones.
+prompts are normalised (`TaskPolicy`, cache/_task_policy.py). A failing backend or a
+corrupt entry is a miss with one `BackendUnavailableWarning`; these methods never raise
+because of the store. Returned messages are fresh objects decoded from JSON, never
+shared ones.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from contextlib import (
@@ -27,10 +27,11 @@ from contextlib import (
     asynccontextmanager,
     contextmanager,
 )
-from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from langchain_core.messages import AIMessage
 
+from langchain_costrouter.cache._task_policy import TaskPolicy
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.coalesce import Coalescer
 from langchain_costrouter.cache.codec import (
@@ -41,13 +42,11 @@ from langchain_costrouter.cache.codec import (
 )
 from langchain_costrouter.cache.guard import BackendGuard
 from langchain_costrouter.cache.keys import DEFAULT_NORMALIZATION, CacheRequest, Normalization
-from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
+from langchain_costrouter.errors import BackendUnavailableWarning
 
 if TYPE_CHECKING:
     from langchain_costrouter.cache.semantic import SemanticLayer
     from langchain_costrouter.cache.semantic_store import SemanticStore
-
-V = TypeVar("V")
 
 
 class CacheHit(NamedTuple):
@@ -59,7 +58,7 @@ class CacheHit(NamedTuple):
     similarity: float = 1.0
 
 
-class ResponseCache:
+class ResponseCache(TaskPolicy):
     """Exact (and optionally semantic) answer cache over any `CacheBackend`.
 
     Args:
@@ -89,10 +88,12 @@ class ResponseCache:
     ) -> None:
         """Configure the cache; the backend is touched on first use only."""
         self.backend = backend
-        self.ttl = checked_ttl(ttl)
-        self.enabled_tasks = None if enabled_tasks is None else frozenset(enabled_tasks)
-        self.disabled_tasks = frozenset(disabled_tasks)
-        self.normalization = normalization
+        super().__init__(
+            ttl=ttl,
+            enabled_tasks=enabled_tasks,
+            disabled_tasks=disabled_tasks,
+            normalization=normalization,
+        )
         self.semantic = semantic
         self._guard = BackendGuard(backend, retry_after=retry_after)
         self._coalescer = Coalescer(self._guard, lock_timeout=lock_timeout)
@@ -106,34 +107,6 @@ class ResponseCache:
             from langchain_costrouter.cache.semantic_store import SemanticStore
 
             self._semantic = SemanticStore(semantic, self._guard)
-
-    def enabled_for(self, task: str) -> bool:
-        """Whether answers of ``task`` are cached at all."""
-        if task in self.disabled_tasks:
-            return False
-        return self.enabled_tasks is None or task in self.enabled_tasks
-
-    def ttl_for(self, task: str) -> float | None:
-        """Seconds an answer of ``task`` lives, None for no expiry."""
-        return _per_task(self.ttl, task, None)
-
-    def normalization_for(self, request: CacheRequest) -> Normalization:
-        """The request's own normalisation, else the task's, else the default."""
-        if request.normalization is not None:
-            return request.normalization
-        if type(self.normalization) is Normalization:  # one for all tasks: no Mapping check
-            return self.normalization
-        return _per_task(self.normalization, request.task, DEFAULT_NORMALIZATION)
-
-    def key(self, request: CacheRequest) -> str:
-        """The backend key of a request under its task's normalisation."""
-        if request.normalization is None and self.normalization is DEFAULT_NORMALIZATION:
-            return request.key  # the usual case, told without a lookup
-        normalization = self.normalization_for(request)
-        own = request.normalization or DEFAULT_NORMALIZATION
-        if normalization is own or normalization == own:
-            return request.key  # memoised on the request
-        return request.key_for(normalization)
 
     def lookup(self, request: CacheRequest) -> AIMessage | None:
         """The cached answer (a fresh copy), or None on a miss or disabled task."""
@@ -271,38 +244,6 @@ def says_something(message: AIMessage) -> bool:
     """Whether an answer has text or a tool call that parsed (an empty answer, or one
     whose only tool call is broken, replayed would fail every later call the same way)."""
     return bool(message.content) or bool(message.tool_calls)
-
-
-def checked_ttl(
-    ttl: float | Mapping[str, float | None] | None,
-) -> float | Mapping[str, float | None] | None:
-    """``ttl`` when each lifetime in it is None or a positive, finite number of seconds.
-
-    Redis failed on an infinite or NaN lifetime at the first write (out of the routed
-    call), and every store kept an entry of 0 or fewer seconds dead on arrival. The
-    same holds for `CostRouterLLMCache` (cache/langchain_cache.py), which checks it too.
-    """
-    for task, seconds in ttl.items() if isinstance(ttl, Mapping) else [(None, ttl)]:
-        fine = seconds is None or (
-            isinstance(seconds, int | float)
-            and not isinstance(seconds, bool)
-            and math.isfinite(seconds)
-            and seconds > 0
-        )
-        if not fine:
-            where = "ttl" if task is None else f"ttl[{task!r}]"
-            raise ConfigError(
-                f"{where} must be a positive number of seconds, or None for entries that "
-                f"never expire; got {seconds!r}"
-            )
-    return ttl
-
-
-def _per_task(value: V | Mapping[str, V], task: str, default: V) -> V:
-    """One value for every task, or a mapping task -> value with a ``"*"`` default."""
-    if value is not None and isinstance(value, Mapping):  # None: no ABC instance check
-        return cast("V", value.get(task, value.get("*", default)))
-    return value
 
 
 @contextmanager
