@@ -6,13 +6,17 @@ score in [0, 1] (the tier's threshold turns it into accept or escalate), a reaso
 the ledger, and the answers of any paid calls it made itself (a judge's reply), so
 the cascade can bill each as an attempt. `evaluate` is blocking and `aevaluate`
 awaited; `BaseCheck` gives checks that do no I/O their async twin for free.
+
+A check that raises after some of its paid calls answered (a composite whose second
+judge failed) still owes them to the ledger: `carry_paid_calls` puts their answers on
+the error it lets propagate, and the cascade bills `paid_calls_of` it.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -99,3 +103,32 @@ class BaseCheck(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+_PAID_CALLS = "costrouter_paid_calls"
+
+
+def carry_paid_calls(error: BaseException, replies: Iterable[AIMessage]) -> None:
+    """Put ``replies`` (answers of paid calls made before ``error`` was raised) on it,
+    ahead of those it carries already (a nested check's, made after them).
+
+    Written to the error's own attributes, as its type cannot be changed: callers catch
+    the provider's error as it was raised. Any exception carries them (even a frozen one).
+    """
+    earlier = tuple(replies)
+    if earlier:
+        vars(error)[_PAID_CALLS] = earlier + paid_calls_of(error)
+
+
+def paid_calls_of(error: BaseException) -> tuple[AIMessage, ...]:
+    """The answers of paid calls a check made before it raised ``error`` (see
+    `carry_paid_calls`); the cascade records each as an attempt."""
+    carried: tuple[AIMessage, ...] = getattr(error, _PAID_CALLS, ())
+    return carried
+
+
+def take_paid_calls(error: BaseException) -> tuple[AIMessage, ...]:
+    """`paid_calls_of`, removed from ``error``: billed once, even when a model raises the
+    same exception object again on a later call."""
+    carried: tuple[AIMessage, ...] = vars(error).pop(_PAID_CALLS, ())
+    return carried

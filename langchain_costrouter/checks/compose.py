@@ -1,9 +1,11 @@
 """Checks built from checks: all must pass (min), any may pass (max), or a weighted mean.
 
 Nested checks' side calls (a judge's reply) are collected, so the ledger sees every
-paid call however deep the judge sits. `AllOf` and `AnyOf` run their checks in the
-order given and stop once the outcome is settled (a 0 for `AllOf`, a 1 for `AnyOf`):
-put the free checks first and a judge last, and a refusal never pays for a judge.
+paid call however deep the judge sits; when one check raises, the replies the others
+had already paid for travel on its error (`base.carry_paid_calls`). `AllOf` and
+`AnyOf` run their checks in the order given and stop once the outcome is settled (a 0
+for `AllOf`, a 1 for `AnyOf`): put the free checks first and a judge last, and a
+refusal never pays for a judge.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ from __future__ import annotations
 import asyncio
 import math
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from langchain_costrouter.checks.base import BaseCheck, CheckResult, QualityCheck
+from langchain_costrouter.checks.base import (
+    BaseCheck,
+    CheckResult,
+    QualityCheck,
+    carry_paid_calls,
+    paid_calls_of,
+)
 
 _Scored = list[tuple[QualityCheck, CheckResult]]
 
@@ -25,6 +34,16 @@ def _combine(score: float, scored: _Scored) -> CheckResult:
     side_calls = tuple(message for _, r in scored for message in r.cost_messages)
     # Float sums can land a hair outside [0, 1]; the inputs were inside it.
     return CheckResult(min(1.0, max(0.0, score)), reason, side_calls)
+
+
+@contextmanager
+def _carrying(scored: _Scored) -> Iterator[None]:
+    """A check raising in the block carries the replies of those ``scored`` so far."""
+    try:
+        yield
+    except BaseException as error:
+        carry_paid_calls(error, (m for _, result in scored for m in result.cost_messages))
+        raise
 
 
 class _FirstDecisive(BaseCheck):
@@ -52,8 +71,10 @@ class _FirstDecisive(BaseCheck):
         """Run the checks in order until the outcome is settled."""
         scored: _Scored = []
         for check in self.checks:
-            scored.append((check, check.evaluate(messages, answer, previous=previous)))
-            if scored[-1][1].score == self.decisive:
+            with _carrying(scored):
+                result = check.evaluate(messages, answer, previous=previous)
+            scored.append((check, result))
+            if result.score == self.decisive:
                 break
         return _combine(self._pick([r.score for _, r in scored]), scored)
 
@@ -67,7 +88,8 @@ class _FirstDecisive(BaseCheck):
         """Async twin of `evaluate`; sequential, to keep the short-circuit."""
         scored: _Scored = []
         for check in self.checks:
-            result = await check.aevaluate(messages, answer, previous=previous)
+            with _carrying(scored):
+                result = await check.aevaluate(messages, answer, previous=previous)
             scored.append((check, result))
             if result.score == self.decisive:
                 break
@@ -132,8 +154,11 @@ class Weighted(BaseCheck):
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
         """Run every check and average their scores by weight."""
-        results = [c.evaluate(messages, answer, previous=previous) for c in self.checks]
-        return self._mean(results)
+        scored: _Scored = []
+        for check in self.checks:
+            with _carrying(scored):
+                scored.append((check, check.evaluate(messages, answer, previous=previous)))
+        return self._mean([result for _, result in scored])
 
     async def aevaluate(
         self,
@@ -142,11 +167,20 @@ class Weighted(BaseCheck):
         *,
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
-        """Async twin of `evaluate`; the checks run concurrently."""
-        results = await asyncio.gather(
-            *(c.aevaluate(messages, answer, previous=previous) for c in self.checks)
+        """Async twin of `evaluate`; the checks run concurrently, and all of them end
+        before one's error is raised, carrying the others' paid replies."""
+        outcomes = await asyncio.gather(
+            *(c.aevaluate(messages, answer, previous=previous) for c in self.checks),
+            return_exceptions=True,
         )
-        return self._mean(list(results))
+        results = [r for r in outcomes if isinstance(r, CheckResult)]
+        errors = [r for r in outcomes if isinstance(r, BaseException)]
+        if errors:
+            paid = [m for r in results for m in r.cost_messages]
+            paid += [m for e in errors[1:] if e is not errors[0] for m in paid_calls_of(e)]
+            carry_paid_calls(errors[0], paid)
+            raise errors[0]
+        return self._mean(results)
 
     def _mean(self, results: list[CheckResult]) -> CheckResult:
         total = math.fsum(w * r.score for w, r in zip(self.weights, results, strict=True))

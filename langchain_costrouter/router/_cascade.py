@@ -16,7 +16,6 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from langchain_costrouter.budgets.media import media_tokens
-from langchain_costrouter.checks.base import CheckResult, QualityCheck
 from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
@@ -29,18 +28,11 @@ from langchain_costrouter.router._attempts import (
     skipped,
 )
 from langchain_costrouter.router._breakers import CircuitBreakers
-from langchain_costrouter.router._budget import (
-    Budgets,
-    hold,
-    refuse_unpriced,
-    refuse_unpriced_model,
-    settle,
-)
-from langchain_costrouter.router._compress import enter_nested, leave_nested
+from langchain_costrouter.router._budget import Budgets, hold, settle
 from langchain_costrouter.router._faults import backoff_delay
 from langchain_costrouter.router._request import Request
-from langchain_costrouter.router._steps import Called, CallModel, Charge, RunCheck, Sleep, Step
-from langchain_costrouter.router._verdicts import judge_cancelled, judge_failed, scored
+from langchain_costrouter.router._steps import Called, CallModel, Sleep, Step
+from langchain_costrouter.router._verdicts import run_check
 from langchain_costrouter.routes import Deployment, Route, Tier
 
 
@@ -106,9 +98,10 @@ def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
         judge = _judging_tier(route, tier, deployment, record)
         score = 1.0
         if judge.check is not None:
-            previous = tuple(answer[2] for answer in answered)
-            check = judge.check
-            score = yield from _judge(request, parts, check, record, message, previous)
+            asked = (message, tuple(answer[2] for answer in answered))
+            score = yield from run_check(
+                request, parts.accountant, parts.budgets, parts.ledger, judge.check, record, asked
+            )
         answered.append((score, index, message, deployment, record))
         if judge.check is None or score >= judge.threshold:
             record["accepted"] = True
@@ -183,48 +176,6 @@ def _circuit_open(request: Request, planned: Deployment, index: int, refused: bo
     if refused:
         request.attempts.append(failed_record(planned, index, "skipped: circuit open", None, 0.0))
     return refused
-
-
-def _judge(
-    request: Request,
-    parts: CascadeParts,
-    check: QualityCheck,
-    record: AttemptRecord,
-    message: AIMessage,
-    previous: tuple[AIMessage, ...],
-) -> Generator[Step, Any, float]:
-    """Run the tier's check and bill its calls. A judge whose model is a router on this
-    call's ledger leaves its rows to this call, and the budgets it counted on this
-    call's store are not charged again (`_compress.enter_nested`). Under budgets, a judge
-    with no price is refused before it is asked (`_budget.refuse_unpriced_model`), or,
-    when only its answer tells its model, once its priced calls are charged
-    (`_budget.refuse_unpriced`)."""
-    refuse_unpriced_model("judge", getattr(check, "llm", None), parts.budgets)
-    nested = enter_nested(parts.ledger, parts.budgets.gate, request.metadata)
-    cancelled: BaseException | None = None
-    try:
-        result: CheckResult = yield RunCheck(check, message, previous)
-    except Exception as error:  # a judge's provider fault, else a bug in the check
-        result = judge_failed(request, check, record, error)
-    except BaseException as error:  # cancelled while judging: billed, then raised
-        cancelled = error
-    finally:
-        leave_nested(nested)
-    if cancelled is not None:
-        asked = (message, previous)
-        cost = judge_cancelled(request, parts.accountant, check, record, asked, cancelled)
-        if cost and parts.budgets.enabled and not isinstance(cancelled, GeneratorExit):
-            yield Charge("judge", cost)  # carried to its end (budgets/to_the_end.py)
-        raise cancelled
-    first_side = len(request.attempts)
-    score, judged, routed = scored(request, parts.accountant, record, result)
-    if parts.budgets.enabled:
-        if judged:
-            yield Charge("judge", judged)
-        if routed:
-            yield Charge("judge", routed, counted=nested.skip())
-        refuse_unpriced("judge", request.attempts[first_side:])
-    return score
 
 
 def _judging_tier(route: Route, tier: Tier, deployment: Deployment, record: AttemptRecord) -> Tier:

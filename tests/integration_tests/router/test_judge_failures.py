@@ -25,7 +25,7 @@ from langchain_costrouter import (
     Tier,
 )
 from langchain_costrouter.budgets import BudgetGate, CallContext
-from langchain_costrouter.checks import JudgeCheck
+from langchain_costrouter.checks import AllOf, JudgeCheck, QualityCheck
 from langchain_costrouter.ledger.dollars import usd
 from langchain_costrouter.ledger.memory import InMemoryLedger
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -36,15 +36,21 @@ PRICES = PriceTable(
         "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.6),
         "gpt-4o": ModelPrice(input_per_mtok=2.5, output_per_mtok=10),
         "judge-model": ModelPrice(input_per_mtok=0.1, output_per_mtok=0.4),
+        "judge-b": ModelPrice(input_per_mtok=0.1, output_per_mtok=0.4),
     }
 )
 CHAT = CallContext("chat", {})
 
 
 def _router(
-    server: LocalOpenAIServer, ledger: InMemoryLedger, *, budgets: Any = (), **judge: Any
+    server: LocalOpenAIServer,
+    ledger: InMemoryLedger,
+    *,
+    budgets: Any = (),
+    check: QualityCheck | None = None,
+    **judge: Any,
 ) -> RoutedChatModel:
-    check = JudgeCheck(openai_chat(server, "judge-model", **judge))
+    check = check or JudgeCheck(openai_chat(server, "judge-model", **judge))
     route = Route(
         tiers=(
             Tier.of(openai_chat(server, "gpt-4o-mini"), check=check),
@@ -155,3 +161,84 @@ def test_a_call_cancelled_while_its_judge_runs_bills_the_judge_s_prompt(
     assert isinstance(gate, BudgetGate)
     ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
     assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd, 0)  # type: ignore[operator]
+
+
+def _two_judges(server: LocalOpenAIServer, fault: Fault | Reply) -> AllOf:
+    """The first judge answers (paid), the second one's provider plays ``fault``."""
+    server.script([Reply("Fine. Rating: [[9]]")], model="judge-model")
+    server.script([fault], model="judge-b")
+    first = JudgeCheck(openai_chat(server, "judge-model"), name="judge_a")
+    return AllOf([first, JudgeCheck(openai_chat(server, "judge-b"), name="judge_b")])
+
+
+@pytest.mark.parametrize("awaited", [False, True], ids=["invoke", "ainvoke"])
+def test_a_composite_whose_second_judge_fails_bills_the_first_judge_s_reply(
+    openai_server: LocalOpenAIServer, awaited: bool
+) -> None:
+    """The first judge's paid reply is an attempt, a ledger row and a budget charge,
+    though the second judge's fault ended the check (unverified: the call escalates)."""
+    ledger = InMemoryLedger()
+    check = _two_judges(openai_server, Fault("500"))
+    router = _router(openai_server, ledger, check=check, budgets=[Budget(name="all", limit_usd=1)])
+    call = router.ainvoke("Hello") if awaited else None
+    answer = asyncio.run(call) if call is not None else router.invoke("Hello")
+
+    record = answer.response_metadata["costrouter"]
+    attempts = record["attempts"]
+    assert [a["model"] for a in attempts] == ["gpt-4o-mini", "judge-model", "all_of", "gpt-4o"]
+    judged = attempts[1]
+    assert judged["role"] == "judge" and judged["cost_usd"] > 0
+    assert attempts[2]["status_code"] == 500 and attempts[3]["accepted"] is True
+    rows = ledger.rows()
+    assert [row.model for row in rows] == ["gpt-4o-mini", "judge-model", "all_of", "gpt-4o"]
+    total = sum((row.cost_usd or Decimal(0) for row in rows), Decimal(0))
+    assert total == usd(record["cost_usd"])
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
+    assert (spent, reserved) == (total, Decimal(0))
+
+
+def test_a_composite_whose_second_judge_is_rejected_raises_with_the_first_judge_billed(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    ledger = InMemoryLedger()
+    check = _two_judges(openai_server, Fault("400", message="Incorrect API key provided"))
+    with pytest.raises(ProviderError, match="all_of") as raised:
+        _router(openai_server, ledger, check=check).invoke("Hello")
+
+    models = ["gpt-4o-mini", "judge-model", "all_of"]
+    assert [a["model"] for a in raised.value.attempts] == models
+    judged = raised.value.attempts[1]["cost_usd"]
+    assert isinstance(judged, float) and judged > 0
+    rows = ledger.rows()
+    assert [row.model for row in rows] == models
+    assert rows[1].cost_usd is not None and rows[1].cost_usd > 0
+
+
+def test_a_call_cancelled_while_a_composite_s_second_judge_runs_bills_the_first(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    openai_server.set_latency(5.0, model="judge-b")
+    ledger = InMemoryLedger()
+    check = _two_judges(openai_server, Reply("Rating: [[9]]"))
+    router = _router(openai_server, ledger, check=check, budgets=[Budget(name="all", limit_usd=1)])
+
+    async def cancelled_while_judged() -> None:
+        call = asyncio.create_task(router.ainvoke("Hello"))
+        while openai_server.request_count("judge-b") == 0:
+            await asyncio.sleep(0.01)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(cancelled_while_judged())
+
+    cheap, judged = ledger.rows()
+    assert cheap.reason == "not judged: cancelled (CancelledError)"
+    assert (judged.model, judged.role) == ("judge-model", "judge")
+    assert judged.cost_usd is not None and judged.cost_usd > 0
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
+    assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd, Decimal(0))  # type: ignore[operator]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.exceptions import ModelAPIError
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
@@ -14,6 +15,8 @@ from langchain_costrouter.checks import (
     RegexMatch,
     Weighted,
 )
+from langchain_costrouter.checks.base import CheckResult, QualityCheck, paid_calls_of
+from langchain_costrouter.testing.models import ScriptedChatModel
 
 QUESTION = [HumanMessage("Is this sentence overruling? Answer Yes or No.")]
 USAGE = {"input_tokens": 50, "output_tokens": 5, "total_tokens": 55}
@@ -86,3 +89,49 @@ def test_weighted_rejects_bad_weights(checks: list[NotRefusal], weights: list[fl
 def test_empty_all_of_is_rejected() -> None:
     with pytest.raises(ValueError, match="at least one"):
         AllOf([])
+
+
+def _answering_then_failing() -> tuple[JudgeCheck, JudgeCheck]:
+    """Judge a answers (a paid reply), judge b's provider fails."""
+    answering = ScriptedChatModel(model="a", answers=["Good. Rating: [[8]]"])
+    failing = ScriptedChatModel(model="b", answers=[ModelAPIError("HTTP 500 from judge b")])
+    return JudgeCheck(answering, name="a"), JudgeCheck(failing, name="b")
+
+
+async def _evaluate(check: QualityCheck, awaited: bool) -> CheckResult:
+    if awaited:
+        return await check.aevaluate(QUESTION, AIMessage("Yes"))
+    return check.evaluate(QUESTION, AIMessage("Yes"))
+
+
+@pytest.mark.parametrize("composite", [AllOf, AnyOf])
+@pytest.mark.parametrize("awaited", [False, True], ids=["evaluate", "aevaluate"])
+async def test_a_judge_that_raises_carries_the_earlier_judges_paid_replies(
+    composite: type[AllOf | AnyOf], awaited: bool
+) -> None:
+    """The error propagates as it was, with what the composite had paid before it."""
+    first, failing = _answering_then_failing()
+    with pytest.raises(ModelAPIError) as raised:
+        await _evaluate(composite([first, failing]), awaited)
+
+    assert isinstance(failing.llm, ScriptedChatModel) and failing.llm.calls == 1
+    assert raised.value is failing.llm.answers[0]  # the judge's own error, as it was
+    (paid,) = paid_calls_of(raised.value)
+    assert paid.usage_metadata is not None and paid.usage_metadata["output_tokens"] > 0
+    assert paid.response_metadata["model_name"] == "a"
+
+
+async def test_nested_composites_carry_every_paid_reply_in_order() -> None:
+    first, failing = _answering_then_failing()
+    outer = AllOf([JudgeCheck(judge(9), name="outer"), AnyOf([first, failing])])
+    with pytest.raises(ModelAPIError) as raised:
+        await outer.aevaluate(QUESTION, AIMessage("Yes"))
+    assert [m.response_metadata["model_name"] for m in paid_calls_of(raised.value)] == ["j", "a"]
+
+
+@pytest.mark.parametrize("awaited", [False, True], ids=["evaluate", "aevaluate"])
+async def test_weighted_carries_the_replies_of_the_judges_that_answered(awaited: bool) -> None:
+    check = Weighted(list(_answering_then_failing()), [1, 1])
+    with pytest.raises(ModelAPIError) as raised:
+        await _evaluate(check, awaited)
+    assert [m.response_metadata["model_name"] for m in paid_calls_of(raised.value)] == ["a"]
