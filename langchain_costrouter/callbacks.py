@@ -28,13 +28,8 @@ from langchain_core.outputs import LLMResult
 
 from langchain_costrouter._task_runs import TaskRuns
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
-from langchain_costrouter.ledger.llm_result import (
-    Pricing,
-    RunEnd,
-    RunStart,
-    rows_from_error,
-    rows_from_result,
-)
+from langchain_costrouter.ledger.llm_batches import CompletionBatches, Ended, batch_rows
+from langchain_costrouter.ledger.llm_result import Pricing, RunEnd, RunStart, rows_from_error
 from langchain_costrouter.ledger.run_labels import model_name, request_model, task_label
 from langchain_costrouter.pricing import PriceTable
 
@@ -43,7 +38,9 @@ class CostCallbackHandler(BaseCallbackHandler):
     """Records tokens and dollars of every model call into a ledger.
 
     The task label of a call is its run metadata ``"task"``, else a tag
-    ``"task:<label>"``, else the run name. Streams are recorded from the final
+    ``"task:<label>"``, else the run name. A completion model's batch is a row per
+    prompt, each its share of the usage reported for the batch. Streams are recorded
+    from the final
     chunk's usage, or from a tiktoken estimate (flagged ``usage_estimated``) when
     the provider sent none. A failed call is a row with the error type, billed as the
     router bills one: a refused call costs nothing, an answer the client refused
@@ -80,6 +77,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._chains: dict[UUID, UUID] = {}
         self._lock = threading.Lock()
         self._tasks = TaskRuns(self._abandoned)
+        self._batches = CompletionBatches()
 
     @property
     def ignore_chain(self) -> bool:
@@ -152,8 +150,9 @@ class CostCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Remember a completion LLM's run, like a chat model's."""
+        """Remember a completion LLM's run, like a chat model's, and the batch it is in."""
         self._start(serialized, prompts, (run_id, parent_run_id), tags, metadata, kwargs)
+        self._batches.started(run_id, kwargs.get("batch_size"), kwargs.get("invocation_params"))
 
     def on_llm_end(
         self,
@@ -163,12 +162,12 @@ class CostCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kwargs: Any,
     ) -> None:
-        """Record the finished run (or hand its rows to the run it is nested in)."""
+        """Record the finished run (or hand its rows to the run it is nested in); a
+        completion batch's runs once the last has ended (`CompletionBatches`)."""
         run = self._pop(run_id)
         if run is None:
             return
-        rows = rows_from_result(response, run, _ended(run, run_id), self._pricing)
-        self._record(rows or run.nested_rows, parent_run_id)
+        self._record_ended(self._batches.ended(run_id, Ended(response, run, _ended(run, run_id))))
 
     def on_llm_error(
         self,
@@ -187,6 +186,7 @@ class CostCallbackHandler(BaseCallbackHandler):
             return
         rows = rows_from_error(error, run, _ended(run, run_id), self._pricing, response)
         self._record(rows + run.nested_rows, run.parent_run_id)
+        self._record_ended(self._batches.failed(run_id))
 
     def _abandoned(self, run_ids: list[UUID]) -> None:
         """Record the runs a cancelled asyncio task left open, unreported (`TaskRuns`).
@@ -237,6 +237,10 @@ class CostCallbackHandler(BaseCallbackHandler):
         if self._chains:
             with self._lock:
                 self._chains.pop(run_id, None)
+
+    def _record_ended(self, runs: list[Ended]) -> None:
+        for ended, rows in zip(runs, batch_rows(runs, self._pricing), strict=True):
+            self._record(rows or ended.run.nested_rows, ended.run.parent_run_id)
 
     def _record(self, rows: list[LedgerRow], parent_run_id: UUID | None) -> None:
         with self._lock:

@@ -77,6 +77,8 @@ class _Answer:
     usage: Mapping[str, Any] | None
     response_metadata: Mapping[str, Any]
     llm_output: Mapping[str, Any]
+    shared: bool = False
+    """``usage`` is the run's share of its batch's reported usage (`llm_batches`)."""
 
     @classmethod
     def of(cls, result: LLMResult) -> _Answer:
@@ -102,7 +104,9 @@ class _Answer:
         """Whether the run reported token counts: usage of no tokens at all is none (no
         call has an empty prompt; servers that did not count send zeros)."""
         usage = self.usage
-        return bool(usage and (usage.get("input_tokens") or usage.get("output_tokens")))
+        return self.shared or bool(
+            usage and (usage.get("input_tokens") or usage.get("output_tokens"))
+        )
 
     def langchain_cache_hit(self) -> bool:
         """LangChain's own cache marks a hit with ``total_cost`` 0: nothing was spent."""
@@ -131,6 +135,20 @@ def rows_from_result(
         run = replace(run, task=_label(record.get("task")) or run.task)
     if not answer.counted() and run.nested_rows:
         return []
+    return [_plain_row(answer, run, end, pricing)]
+
+
+def reported_usage(result: LLMResult) -> Mapping[str, Any] | None:
+    """The token counts a run's result reports, None when it reports none."""
+    answer = _Answer.of(result)
+    return answer.usage if answer.counted() else None
+
+
+def rows_of_share(
+    result: LLMResult, share: Mapping[str, Any], run: RunStart, end: RunEnd, pricing: Pricing
+) -> list[LedgerRow]:
+    """A batched run's row, on its ``share`` of the usage its batch reported."""
+    answer = replace(_Answer.of(result), usage=share, shared=True)
     return [_plain_row(answer, run, end, pricing)]
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from langchain_core.caches import InMemoryCache
-from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManager, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, BaseLLM, LanguageModelInput
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult, Generation, LLMResult
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -377,3 +377,68 @@ def test_a_compressor_in_a_chain_is_recorded_as_compression_spend() -> None:
     (summary,) = handler.ledger.summary(by="all")
     assert summary.compression_cost_usd == spent.cost_usd
     assert summary.savings_usd == answered.saved_routing_usd - spent.cost_usd
+
+
+class CompletionLLM(BaseLLM):
+    """Answers a batch of prompts in one request, as OpenAI's completions API does: one
+    usage for the whole batch in ``llm_output`` (langchain_openai.OpenAI's shape). Each
+    prompt costs its tiktoken count in, and its answer's count out."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "completion"
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        answers = [" ".join(["word"] * (3 + 7 * i)) for i in range(len(prompts))]
+        usage = {
+            "prompt_tokens": sum(count_text(prompt) for prompt in prompts),
+            "completion_tokens": sum(count_text(text) for text in answers),
+        }
+        return LLMResult(
+            generations=[[Generation(text=text)] for text in answers],
+            llm_output={"token_usage": usage, "model_name": "completion-model"},
+        )
+
+    async def _agenerate(self, prompts: list[str], *args: Any, **kwargs: Any) -> LLMResult:
+        return self._generate(prompts)
+
+
+BATCH = ["Say yes.", "Summarise the history of Paris in three long paragraphs, please.", "Hi"]
+
+
+@pytest.mark.parametrize("how", ["generate", "batch", "agenerate"])
+def test_a_completion_batch_records_each_prompt_s_tokens_once(how: str) -> None:
+    # langchain-core ends one run per prompt and hands the first the whole batch's usage
+    # (LLMResult.flatten): it was recorded on the first prompt, and the others estimated
+    # on top of it.
+    prices = PriceTable({"completion-model": ModelPrice(input_per_mtok=1, output_per_mtok=2)})
+    handler = CostCallbackHandler(InMemoryLedger(), prices=prices)
+    callbacks: list[BaseCallbackHandler] = [handler]
+    llm = CompletionLLM()
+    if how == "generate":
+        result = llm.generate(BATCH, callbacks=callbacks)
+    elif how == "batch":
+        llm.batch(list[LanguageModelInput](BATCH), config={"callbacks": callbacks})
+        result = llm.generate(BATCH)
+    else:
+        result = asyncio.run(llm.agenerate(BATCH, callbacks=callbacks))
+    usage = (result.llm_output or {})["token_usage"]
+    rows = handler.ledger.rows()
+    assert [(row.input_tokens, row.output_tokens) for row in rows] == [
+        (count_text(prompt), count_text(generations[0].text))
+        for prompt, generations in zip(BATCH, result.generations, strict=True)
+    ]
+    assert sum(row.input_tokens for row in rows) == usage["prompt_tokens"]
+    assert sum(row.output_tokens for row in rows) == usage["completion_tokens"]
+    cost = (usage["prompt_tokens"] + 2 * usage["completion_tokens"]) * Decimal("1e-6")
+    assert sum(row.cost_usd or 0 for row in rows) == cost
+    assert {(row.model, row.usage_estimated, row.error) for row in rows} == {
+        ("completion-model", False, None)
+    }
+    assert handler.ignore_chain  # no run left open
