@@ -38,9 +38,9 @@ class CostCallbackHandler(BaseCallbackHandler):
     """Records tokens and dollars of every model call into a ledger.
 
     The task label of a call is its run metadata ``"task"``, else a tag
-    ``"task:<label>"``, else the run name. A completion model's batch is a row per
-    prompt, each its share of the usage reported for the batch. Streams are recorded
-    from the final
+    ``"task:<label>"``, else the ``configurable["task"]`` of the chain step's config,
+    else the run name. A completion model's batch is a row per prompt, each its share
+    of the usage reported for the batch. Streams are recorded from the final
     chunk's usage, or from a tiktoken estimate (flagged ``usage_estimated``) when
     the provider sent none. A failed call is a row with the error type, billed as the
     router bills one: a refused call costs nothing, an answer the client refused

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.runnables.config import var_child_runnable_config
+
 _TASK_TAG = "task:"
+_TASK_KEY = "task"
 
 
 def model_name(
@@ -39,11 +42,31 @@ def task_label(
     run_name: str | None,
     serialized: dict[str, Any] | None,
 ) -> str | None:
-    """Run metadata ``task``, else a ``task:<label>`` tag, else the run's name."""
-    task = metadata.get("task")
-    if isinstance(task, str) and task:
+    """Run metadata ``task``, else a ``task:<label>`` tag, else the config's
+    ``configurable["task"]`` (`configured_task`), else the run's name."""
+    task = _label(metadata.get(_TASK_KEY))
+    if task is not None:
         return task
     for tag in tags or ():
         if tag.startswith(_TASK_TAG) and len(tag) > len(_TASK_TAG):
             return tag[len(_TASK_TAG) :]
-    return run_name or _serialized_name(serialized)
+    return configured_task() or run_name or _serialized_name(serialized)
+
+
+def configured_task() -> str | None:
+    """The ``configurable["task"]`` of the config the run is invoked under, the key
+    `RoutedChatModel` reads.
+
+    langchain-core hands a config's ``configurable`` to no callback handler (only
+    LangSmith's tracer copies it into its metadata), so it is read where LangChain keeps
+    it for the runnables a chain invokes: the child config of the step being run. A
+    config passed straight to a bare model's ``invoke`` is kept nowhere a handler can
+    read; its label must go in ``metadata`` (docs/architecture.md 3.5).
+    """
+    config = var_child_runnable_config.get()
+    configurable = config.get("configurable") if config else None
+    return _label(configurable.get(_TASK_KEY)) if configurable else None
+
+
+def _label(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

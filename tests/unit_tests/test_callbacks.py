@@ -16,7 +16,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult, Generation, LLMResult
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.callbacks import CostCallbackHandler
@@ -377,6 +377,17 @@ def test_a_compressor_in_a_chain_is_recorded_as_compression_spend() -> None:
     (summary,) = handler.ledger.summary(by="all")
     assert summary.compression_cost_usd == spent.cost_usd
     assert summary.savings_usd == answered.saved_routing_usd - spent.cost_usd
+
+
+def test_a_label_in_the_config_s_configurable_names_the_call(handler: CostCallbackHandler) -> None:
+    # The key RoutedChatModel reads (README's "configurable["task"]"); langchain-core hands
+    # configurable to LangSmith's tracer only, never to a handler's run metadata.
+    chain = PROMPT | mini(answer(), answer())
+    config = RunnableConfig(callbacks=[handler], configurable={"task": "summarise"})
+    chain.invoke({"question": "q"}, config=config)
+    config["metadata"] = {"task": "given"}  # run metadata wins, as in the router
+    chain.invoke({"question": "q"}, config=config)
+    assert [row.task for row in handler.ledger.rows()] == ["summarise", "given"]
 
 
 class CompletionLLM(BaseLLM):
