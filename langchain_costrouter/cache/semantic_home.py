@@ -24,16 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from langchain_costrouter._private_files import make_private_dir
+from langchain_costrouter.cache._snapshot_format import OutdatedSnapshotError, SnapshotError
 from langchain_costrouter.cache.backends import CacheBackend
 from langchain_costrouter.cache.file_locks import AVAILABLE as RANGE_LOCKS
 from langchain_costrouter.cache.file_locks import RangeLocks
 from langchain_costrouter.cache.semantic_base import Base, Merged
-from langchain_costrouter.cache.semantic_snapshot import (
-    OutdatedSnapshotError,
-    SnapshotError,
-    read_snapshot,
-    write_snapshot,
-)
+from langchain_costrouter.cache.semantic_snapshot import read_snapshot, write_snapshot
 from langchain_costrouter.errors import BackendUnavailableWarning
 
 

@@ -4,13 +4,11 @@ A new process used to parse the whole partition on its first lookup (1.5 s at 50
 entries). With this file it maps the vectors and graphs instead of reading them, and
 asks the backend only for what was appended after the file's ``length``.
 
-Layout: a magic line, the header's size (8 bytes, little endian), the header (JSON,
-validated field by field), then 64-byte aligned blocks of plain little-endian arrays
-(row ids int64, vectors float32, text offsets int64, each row's list position int64
-and expiry float64), the texts as JSON and the graphs in usearch's format. Nothing is
-unpickled. The file is written beside its final name owner-only (0600), flushed to
-disk and renamed over it, so a reader sees a whole file or the old one, after a power
-cut too.
+The format (a magic line, a JSON header, 64-byte aligned blocks of plain little-endian
+arrays, the texts as JSON, the graphs in usearch's format) is cache/_snapshot_format.py's:
+nothing is unpickled. The file is written beside its final name owner-only (0600),
+flushed to disk and renamed over it, so a reader sees a whole file or the old one, after
+a power cut too.
 
 What it holds is checked before use: every block against the file's size, and, by the
 caller, ``last`` against the backend's list. Every block but the vectors is checked
@@ -30,80 +28,41 @@ import contextlib
 import hashlib
 import mmap
 import os
-import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from langchain_costrouter.cache._snapshot_format import (
+    FORMAT,
+    MAGIC,
+    SIZE,
+    Block,
+    GroupHeader,
+    Header,
+    Layout,
+    SnapshotError,
+    aligned,
+    checked_parts,
+    read_header,
+)
 from langchain_costrouter.cache.semantic_ann import AnnGraph, ann_available
 from langchain_costrouter.cache.semantic_base import Base, BaseGroup, Merged, PackedTexts
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-MAGIC = b"costrouter semantic base\n"
-_SIZE = struct.Struct("<Q")
-_ALIGN = 64
-_MAX_HEADER = 1 << 20
-
-
-FORMAT = 5
-"""Bumped whenever the layout, the digest or the guard's signatures change (3: numbers
-in order, with their sign, operator or currency; 4: number words read as numbers;
-5: each row's list position and expiry)."""
-
-
-class SnapshotError(ValueError):
-    """A file that is not a usable snapshot (foreign, truncated or corrupt)."""
-
-
-class OutdatedSnapshotError(SnapshotError):
-    """A snapshot written by an older release: sound, but in a format no longer read."""
-
-
-class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    offset: int = Field(ge=0)
-    size: int = Field(ge=0)
-
-
-class _GroupHeader(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    dimensions: int = Field(gt=0)
-    count: int = Field(ge=0)
-    rows: _Block
-    vectors: _Block
-    signatures: _Block
-    graph: _Block | None
-
-
-class _Header(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: Literal[5]
-    partition: str
-    length: int = Field(ge=0)
-    last: str
-    text_offsets: _Block
-    texts: _Block
-    positions: _Block
-    expires: _Block
-    sha256: str  # of every block but the vectors, in `_checked_parts` order
-    groups: list[_GroupHeader]
-
 
 def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
     """Write ``merged`` to ``path`` atomically, owner-only."""
     graphs = {d: None if g.graph is None else g.graph.to_bytes() for d, g in merged.groups.items()}
-    layout = _Layout()
+    layout = Layout()
     text_offsets = layout.block(merged.texts.offsets.nbytes)
     texts = layout.block(len(merged.texts.blob))
     positions = layout.block(merged.positions.nbytes)
     expires = layout.block(merged.expires.nbytes)
     groups = [
-        _GroupHeader(
+        GroupHeader(
             dimensions=dimension,
             count=len(group.rows),
             rows=layout.block(group.rows.nbytes),
@@ -122,7 +81,7 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
         digest.update(_buffer(group.signatures, "<i8"))
         digest.update(graph or b"")
     header = (
-        _Header(
+        Header(
             format=FORMAT,
             partition=partition,
             length=merged.length,
@@ -141,8 +100,8 @@ def write_snapshot(path: Path, partition: str, merged: Merged) -> None:
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as out:
-            out.write(MAGIC + _SIZE.pack(len(header)) + header)
-            start = _aligned(out.tell())
+            out.write(MAGIC + SIZE.pack(len(header)) + header)
+            start = aligned(out.tell())
             _write_at(out, start + text_offsets.offset, _buffer(merged.texts.offsets, "<i8"))
             _write_at(out, start + texts.offset, merged.texts.blob)
             _write_at(out, start + positions.offset, _buffer(merged.positions, "<i8"))
@@ -174,15 +133,15 @@ def read_snapshot(path: Path, partition: str) -> Base:
     """
     with path.open("rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        if size <= len(MAGIC) + _SIZE.size:
+        if size <= len(MAGIC) + SIZE.size:
             raise SnapshotError(f"{path} is too short to be a semantic base")
         mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    header = _header(mapping, size)
+    header = read_header(mapping, size)
     if header.partition != partition:
         raise SnapshotError(f"{path} holds another partition")
     view = memoryview(mapping)
     digest = hashlib.sha256()
-    for part in _checked_parts(view, header):
+    for part in checked_parts(view, header):
         digest.update(part)
     if digest.hexdigest() != header.sha256:
         raise SnapshotError(f"{path}: the file does not match its digest (damaged)")
@@ -199,15 +158,6 @@ def read_snapshot(path: Path, partition: str) -> Base:
     return Base(header.length, header.last, texts, groups, positions, expires, mapping)
 
 
-def _checked_parts(view: memoryview, header: _Header) -> list[memoryview]:
-    """The blocks the digest covers, in the order `write_snapshot` hashed them."""
-    blocks = [header.text_offsets, header.texts, header.positions, header.expires]
-    for group in header.groups:
-        blocks += [group.rows, group.signatures]
-        blocks += [] if group.graph is None else [group.graph]
-    return [view[block.offset : block.offset + block.size] for block in blocks]
-
-
 def _consistent(offsets: np.ndarray, blob_size: int) -> bool:
     """Offsets that start at 0, never go back and end at the blob's end."""
     return (
@@ -218,24 +168,12 @@ def _consistent(offsets: np.ndarray, blob_size: int) -> bool:
     )
 
 
-class _Layout:
-    """Hands out aligned blocks after the header's reserved space."""
-
-    def __init__(self) -> None:
-        self.end = 0
-
-    def block(self, size: int) -> _Block:
-        offset = -(-self.end // _ALIGN) * _ALIGN
-        self.end = offset + size
-        return _Block(offset=offset, size=size)
-
-
 def _buffer(array: np.ndarray, dtype: str) -> memoryview:
     """The array's bytes in ``dtype`` without a copy when it already is one."""
     return np.ascontiguousarray(array, dtype=dtype).data
 
 
-def _graph_block(layout: _Layout, graph: bytes | None) -> _Block | None:
+def _graph_block(layout: Layout, graph: bytes | None) -> Block | None:
     return None if graph is None else layout.block(len(graph))
 
 
@@ -246,52 +184,13 @@ def _write_at(out: BinaryIO, position: int, *parts: Buffer) -> None:
         out.write(part)
 
 
-def _aligned(position: int) -> int:
-    return -(-position // _ALIGN) * _ALIGN
-
-
-def _header(mapping: mmap.mmap, size: int) -> _Header:
-    if mapping[: len(MAGIC)] != MAGIC:
-        raise SnapshotError("not a semantic base file")
-    (header_size,) = _SIZE.unpack(mapping[len(MAGIC) : len(MAGIC) + _SIZE.size])
-    start = len(MAGIC) + _SIZE.size
-    if header_size > _MAX_HEADER or start + header_size > size:
-        raise SnapshotError("the header's size is out of range")
-    text = mapping[start : start + header_size]
-    try:
-        header = _Header.model_validate_json(text)
-    except ValidationError as error:
-        if _older_format(text):
-            raise OutdatedSnapshotError("written by an older release") from None
-        raise SnapshotError(f"the header is invalid: {error}") from None
-    data = _aligned(start + header_size)
-    blocks = [header.text_offsets, header.texts, header.positions, header.expires]
-    for group in header.groups:
-        blocks += [group.rows, group.vectors, group.signatures]
-        blocks += [group.graph] if group.graph else []
-    for block in blocks:
-        block.offset += data
-        if block.offset + block.size > size:
-            raise SnapshotError("a block reaches past the end of the file")
-    return header
-
-
-def _older_format(header: bytes) -> bool:
-    """Whether a header that is not of this format is one of an earlier release's."""
-    try:
-        found = orjson.loads(header).get("format")
-    except (orjson.JSONDecodeError, AttributeError):
-        return False
-    return isinstance(found, int) and not isinstance(found, bool) and 0 < found < FORMAT
-
-
-def _array(view: memoryview, block: _Block, dtype: np.dtype[np.generic]) -> np.ndarray:
+def _array(view: memoryview, block: Block, dtype: np.dtype[np.generic]) -> np.ndarray:
     if block.size % dtype.itemsize:
         raise SnapshotError("a block's size is not a whole number of items")
     return np.frombuffer(view, dtype=dtype, count=block.size // dtype.itemsize, offset=block.offset)
 
 
-def _group(view: memoryview, header: _GroupHeader, texts: int, path: Path) -> BaseGroup:
+def _group(view: memoryview, header: GroupHeader, texts: int, path: Path) -> BaseGroup:
     rows = _array(view, header.rows, np.dtype("<i8")).astype(np.int64)
     vectors = _array(view, header.vectors, np.dtype("<f4"))
     signatures = _array(view, header.signatures, np.dtype("<i8")).astype(np.int64)

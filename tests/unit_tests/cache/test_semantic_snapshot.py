@@ -13,16 +13,11 @@ import numpy as np
 import pytest
 
 from langchain_costrouter.cache import semantic_base
+from langchain_costrouter.cache._snapshot_format import MAGIC, OutdatedSnapshotError, SnapshotError
 from langchain_costrouter.cache.semantic_ann import ann_available
 from langchain_costrouter.cache.semantic_base import Merged, merge
 from langchain_costrouter.cache.semantic_index import Rows, encode_entry
-from langchain_costrouter.cache.semantic_snapshot import (
-    MAGIC,
-    OutdatedSnapshotError,
-    SnapshotError,
-    read_snapshot,
-    write_snapshot,
-)
+from langchain_costrouter.cache.semantic_snapshot import read_snapshot, write_snapshot
 from langchain_costrouter.cache.semantic_view import PartitionView
 
 PARTITION = "sem:v2:test"

@@ -25,11 +25,11 @@ from langchain_costrouter.cache import (
     ResponseCache,
     SemanticLayer,
 )
+from langchain_costrouter.cache._snapshot_format import MAGIC
 from langchain_costrouter.cache.semantic_ann import ann_available
 from langchain_costrouter.cache.semantic_base import EXACT_SCAN_FLOATS, Base
 from langchain_costrouter.cache.semantic_guard import near_miss_guard
 from langchain_costrouter.cache.semantic_home import home_for
-from langchain_costrouter.cache.semantic_snapshot import MAGIC
 from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.unit_tests.cache.support import (
     BagOfWordsEmbeddings,
