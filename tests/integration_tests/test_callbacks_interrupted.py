@@ -16,6 +16,7 @@ import openai
 import pytest
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
 from langchain_costrouter.callbacks import CostCallbackHandler
@@ -157,6 +158,36 @@ def test_a_cancelled_ainvoke_is_billed_on_its_prompt(
     row = the_row(handler)
     assert row.task == "qa"
     assert_estimated(row, "CancelledError", [])
+
+
+def test_a_cancellation_its_caller_swallows_is_billed_and_leaves_no_run_open(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    # asyncio.timeout cancels the call, then turns the cancellation into TimeoutError: the
+    # task lives on, so no cancelled task showed the run was left, and langchain-core
+    # reports nothing of a cancelled ainvoke. The run stayed open for the task's life and
+    # was never recorded.
+    openai_server.set_latency(2.0, model="gpt-4o-mini")
+    handler = CostCallbackHandler(InMemoryLedger())
+    config = RunnableConfig(callbacks=[handler], metadata={"task": "qa"})
+    messages = PROMPT.invoke(QUESTION).to_messages()
+    seen: list[tuple[list[LedgerRow], bool]] = []
+
+    async def worker() -> None:
+        slow = openai_chat(openai_server, model="gpt-4o-mini")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await slow.ainvoke(messages, config=config)
+        await openai_chat(openai_server, model="gpt-4o").ainvoke(messages, config=config)
+        seen.append((handler.ledger.rows(), handler.ignore_chain))  # the task still runs
+
+    asyncio.run(worker())
+    ((rows, nothing_open),) = seen
+    (cancelled,) = [row for row in rows if row.error is not None]
+    assert cancelled.task == "qa"
+    assert_estimated(cancelled, "CancelledError", [])
+    assert [(row.model, row.error) for row in rows if row.error is None] == [("gpt-4o", None)]
+    assert nothing_open
 
 
 def test_a_provider_error_before_any_answer_is_still_not_billed(
