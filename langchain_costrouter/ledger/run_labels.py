@@ -60,8 +60,8 @@ def configured_task() -> str | None:
     langchain-core hands a config's ``configurable`` to no callback handler (only
     LangSmith's tracer copies it into its metadata), so it is read where LangChain keeps
     it for the runnables a chain invokes: the child config of the step being run. A
-    config passed straight to a bare model's ``invoke`` is kept nowhere a handler can
-    read; its label must go in ``metadata`` (docs/architecture.md 3.5).
+    config given to a bare model's ``invoke``, or to any ``batch``, is kept nowhere a
+    handler can read; its label must go in ``metadata`` (docs/architecture.md 3.5).
     """
     config = var_child_runnable_config.get()
     configurable = config.get("configurable") if config else None
