@@ -140,6 +140,8 @@ class PriceSpec(StrictTable):
     cache_write_per_mtok: Dollars | None = None
     cache_write_5m_per_mtok: Dollars | None = None
     cache_write_1h_per_mtok: Dollars | None = None
+    input_audio_per_mtok: Dollars | None = None
+    output_audio_per_mtok: Dollars | None = None
     batch_multiplier: (
         Annotated[float, Field(ge=0, allow_inf_nan=False, description="a factor, e.g. 0.5")] | None
     ) = None

@@ -91,10 +91,13 @@ class WorstCase:
             usage["input_token_details"] = InputTokenDetails(audio=media.audio)
         priced = self.prices.price(deployment.priced_as, usage, provider=deployment.provider)
         if priced.cost_usd is None:
+            model, provider = deployment.priced_as, deployment.provider
+            known = media.audio and self.prices.knows(model, provider=provider)
+            audio = " for the prompt's audio (input_audio_per_mtok)" if known else ""
             raise ConfigError(
-                f"model {deployment.priced_as!r} has no price, so no budget can reserve its "
-                "cost. Give it one with PriceTable(overrides={...: ModelPrice(...)}) or a "
-                "price in its [models.*] table.",
+                f"model {model!r} has no price{audio}, so no budget can "
+                "reserve its cost. Give it one with PriceTable(overrides={...: "
+                "ModelPrice(...)}) or a price in its [models.*] table.",
                 key=deployment.label,
             )
         return priced.cost_usd

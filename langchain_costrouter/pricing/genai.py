@@ -3,14 +3,17 @@
 Only the public ``calc_price`` is used, on an empty usage, to get the model's price
 resolved for today, the service tier and batch processing (``calc.model_price``).
 The bundled snapshot needs no network; genai-prices only fetches newer prices when
-``UpdatePrices`` is started, which this package never does.
+``UpdatePrices`` is started, which this package never does. Audio rates it lacks for
+models that bill audio at rates of their own are filled from pricing/audio.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from langchain_costrouter.pricing.audio import audio_rates
 from langchain_costrouter.pricing.rates import BATCH_DISCOUNT, PriceSchedule, Rates, per_token_rates
 
 # Our token kinds and the genai-prices price keys that bill them.
@@ -39,13 +42,14 @@ def genai_price_schedule(
     standard = _model_price(model, provider, context)
     if standard is None or not _has_token_prices(standard):
         return None
-    schedule = _schedule(standard)
+    audio = audio_rates(model)
+    schedule = _schedule(standard, audio)
     if not batch:
         return schedule
     batched = _model_price(model, provider, {**context, "processing": "batch"})
     if batched is None or batched == standard:
         return schedule.scaled(BATCH_DISCOUNT)
-    return _schedule(batched)
+    return _schedule(batched, {kind: rate * BATCH_DISCOUNT for kind, rate in audio.items()})
 
 
 def _model_price(model: str, provider: str | None, context: dict[str, str]) -> Any:
@@ -71,7 +75,7 @@ def _has_token_prices(model_price: Any) -> bool:
     return model_price.input_mtok is not None or model_price.output_mtok is not None
 
 
-def _schedule(model_price: Any) -> PriceSchedule:
+def _schedule(model_price: Any, audio: Mapping[str, Decimal]) -> PriceSchedule:
     starts = sorted(
         {
             tier.start
@@ -79,9 +83,9 @@ def _schedule(model_price: Any) -> PriceSchedule:
             for tier in getattr(getattr(model_price, key), "tiers", ())
         }
     )
-    tiers = tuple((start, _rates_at(model_price, start + 1)) for start in starts)
+    tiers = tuple((start, _rates_at(model_price, start + 1, audio)) for start in starts)
     return PriceSchedule(
-        base=_rates_at(model_price, 0),
+        base=_rates_at(model_price, 0, audio),
         tiers=tiers,
         source="price_map",
         per_request=_per_request(model_price),
@@ -94,13 +98,16 @@ def _per_request(model_price: Any) -> Decimal:
     return Decimal(0) if per_thousand is None else per_thousand.scaleb(-3)
 
 
-def _rates_at(model_price: Any, input_tokens: int) -> Rates:
-    return per_token_rates(
-        {
-            kind: _price_at(getattr(model_price, key), input_tokens)
-            for kind, key in _PRICE_KEYS.items()
-        }
-    )
+def _rates_at(model_price: Any, input_tokens: int, audio: Mapping[str, Decimal]) -> Rates:
+    """The rates at a prompt size; ``audio`` fills the audio rates genai-prices lacks."""
+    listed = {
+        kind: _price_at(getattr(model_price, key), input_tokens)
+        for kind, key in _PRICE_KEYS.items()
+    }
+    for kind, rate in audio.items():
+        if listed[kind] is None:
+            listed[kind] = rate
+    return per_token_rates(listed)
 
 
 def _price_at(price: Any, input_tokens: int) -> Decimal | None:

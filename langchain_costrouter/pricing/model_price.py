@@ -19,6 +19,8 @@ _TIER_FIELDS = (
     "cache_write_per_mtok",
     "cache_write_5m_per_mtok",
     "cache_write_1h_per_mtok",
+    "input_audio_per_mtok",
+    "output_audio_per_mtok",
 )
 
 
@@ -37,6 +39,10 @@ class ModelPrice:
         cache_write_per_mtok: Prompt tokens written to the cache.
         cache_write_5m_per_mtok: Prompt tokens written to a 5-minute cache.
         cache_write_1h_per_mtok: Prompt tokens written to a 1-hour cache.
+        input_audio_per_mtok: Prompt tokens of audio. Unset, a call with audio tokens
+            in its prompt has an unknown cost, never the text price: audio models bill
+            audio at many times it (set it to ``input_per_mtok`` when yours does not).
+        output_audio_per_mtok: Completion tokens of audio; unset, as above.
         batch_multiplier: Factor applied to every price of a batch-API call.
         above_input_tokens: Long-context prices: once a prompt has more tokens than a
             key, the whole call is billed at that key's prices.
@@ -48,6 +54,8 @@ class ModelPrice:
     cache_write_per_mtok: PriceValue | None = None
     cache_write_5m_per_mtok: PriceValue | None = None
     cache_write_1h_per_mtok: PriceValue | None = None
+    input_audio_per_mtok: PriceValue | None = None
+    output_audio_per_mtok: PriceValue | None = None
     batch_multiplier: PriceValue = BATCH_DISCOUNT
     above_input_tokens: Mapping[int, ModelPrice] = field(default_factory=dict)
 
@@ -93,7 +101,16 @@ class ModelPrice:
         return per_token_rates(per_mtok)
 
 
-_KINDS = ("input", "output", "cache_read", "cache_write", "cache_write_5m", "cache_write_1h")
+_KINDS = (
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "cache_write_5m",
+    "cache_write_1h",
+    "input_audio",
+    "output_audio",
+)
 
 
 def to_decimal(value: PriceValue, name: str) -> Decimal:

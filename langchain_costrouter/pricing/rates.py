@@ -20,8 +20,10 @@ class Rates:
     ``reasoning``, ``input_audio`` and ``output_audio`` are None unless the model bills
     those tokens at a price of their own (genai-prices' ``output_reasoning_mtok``,
     ``input_audio_mtok``, ``output_audio_mtok``); they are then taken out of the tokens
-    billed at ``input`` or ``output``. Cache reads are taken to be text: LangChain's
-    usage does not say how many of them were audio.
+    billed at ``input`` or ``output``. Reasoning tokens without a price of their own are
+    billed as output; audio tokens without an audio rate make the price unknown
+    (`unpriced_audio`): audio models bill them at many times the text rates. Cache reads
+    are taken to be text: LangChain's usage does not say how many of them were audio.
     """
 
     input: Decimal
@@ -39,6 +41,15 @@ class Rates:
         if tokens.reasoning or tokens.input_audio or tokens.output_audio:
             return self._cost(tokens) + self._own_prices(tokens)
         return self._cost(tokens)
+
+    def unpriced_audio(self, tokens: TokenCounts) -> str | None:
+        """``"input audio"`` or ``"output audio"`` when ``tokens`` hold audio tokens of a
+        kind these rates have no price for, else None."""
+        if tokens.input_audio and self.input_audio is None:
+            return "input audio"
+        if tokens.output_audio and self.output_audio is None:
+            return "output audio"
+        return None
 
     def _own_prices(self, tokens: TokenCounts) -> Decimal:
         """What reasoning and audio tokens cost above (or below) the plain input or output
@@ -110,6 +121,10 @@ class PriceSchedule:
         cost = rates.cost(tokens)
         return cost + self.per_request if self.per_request else cost
 
+    def unpriced_audio(self, tokens: TokenCounts) -> str | None:
+        """The kind of audio tokens in ``tokens`` these rates cannot price (`Rates`)."""
+        return self.rates_for(tokens.input).unpriced_audio(tokens)
+
     def rates_for(self, input_tokens: int) -> Rates:
         """The rates that apply to a prompt of ``input_tokens`` tokens."""
         rates = self.base
@@ -134,8 +149,8 @@ def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
     """Rates from dollars per million tokens by kind, filling unset cache prices.
 
     Providers bill an unpriced cache read or write at the input price, an unpriced
-    5-minute/1-hour write at the plain cache-write price, and reasoning and audio
-    tokens without a price of their own as output or input.
+    5-minute/1-hour write at the plain cache-write price, and reasoning tokens without
+    a price of their own as output. Audio rates stay None when unset (`Rates`).
     """
     input_rate = _per_token(per_mtok.get("input"))
     cache_write = _per_token(per_mtok.get("cache_write"), input_rate)
@@ -153,7 +168,7 @@ def per_token_rates(per_mtok: Mapping[str, Decimal | None]) -> Rates:
 
 
 def _own_rate(per_mtok: Decimal | None) -> Decimal | None:
-    """A per-token rate of a kind that is billed as input or output when unpriced."""
+    """A per-token rate of a kind with a price of its own, None when it has none."""
     return None if per_mtok is None else per_mtok.scaleb(-6)
 
 

@@ -54,7 +54,7 @@ class PriceTable:
         """
         self.overrides: Mapping[str, ModelPrice] = MappingProxyType(dict(overrides or {}))
         self._schedules: dict[_Key, PriceSchedule | None] = {}
-        self._unknown_models: set[str] = set()
+        self._unknown_models: set[tuple[str, str | None]] = set()
         self._resolve_lock = threading.Lock()
 
     def price(
@@ -81,6 +81,11 @@ class PriceTable:
         schedule = self._schedule(model, provider, service_tier or counts.service_tier, batch)
         if schedule is None:
             self._warn_unknown(model)
+            return _UNKNOWN
+        if (counts.input_audio or counts.output_audio) and (
+            kind := schedule.unpriced_audio(counts)
+        ):
+            self._warn_unknown(model, kind)
             return _UNKNOWN
         return PricedUsage(schedule.cost(counts), schedule.source)
 
@@ -119,17 +124,15 @@ class PriceTable:
                 self._schedules[key] = self._lookup(*key)
             return self._schedules[key]
 
-    def _warn_unknown(self, model: str) -> None:
-        """Warn once per model, when a cost is actually recorded as unknown."""
+    def _warn_unknown(self, model: str, audio: str | None = None) -> None:
+        """Warn once per model (and kind of audio tokens), when a cost is actually
+        recorded as unknown."""
         with self._resolve_lock:
-            if model in self._unknown_models:
+            if (model, audio) in self._unknown_models:
                 return
-            self._unknown_models.add(model)
+            self._unknown_models.add((model, audio))
         warnings.warn(
-            f"No price known for model {model!r}: its cost is recorded as unknown. "
-            "Give it one with PriceTable(overrides={model: ModelPrice(...)}) or, in the "
-            "config file, with price = { input_per_mtok = ..., output_per_mtok = ... } "
-            "in its [models.NAME] table (dollars per million tokens).",
+            _unknown_message(model) if audio is None else _unknown_audio_message(model, audio),
             UnknownPriceWarning,
             stacklevel=3,
         )
@@ -141,3 +144,24 @@ class PriceTable:
         if override is not None:
             return override.schedule(batch=batch)
         return genai_price_schedule(model, provider, tier, batch)
+
+
+def _unknown_message(model: str) -> str:
+    return (
+        f"No price known for model {model!r}: its cost is recorded as unknown. "
+        "Give it one with PriceTable(overrides={model: ModelPrice(...)}) or, in the "
+        "config file, with price = { input_per_mtok = ..., output_per_mtok = ... } "
+        "in its [models.NAME] table (dollars per million tokens)."
+    )
+
+
+def _unknown_audio_message(model: str, kind: str) -> str:
+    """Audio models bill audio at many times the text rates: never priced as text."""
+    key = kind.replace(" ", "_") + "_per_mtok"
+    return (
+        f"No {kind} token price known for model {model!r}: the cost of its calls with "
+        f"{kind} tokens is recorded as unknown, not at the text rates. Give it one with "
+        f"PriceTable(overrides={{model: ModelPrice(..., {key}=...)}}) or, in the config "
+        f"file, with {key} in the price of its [models.NAME] table (dollars per million "
+        "tokens)."
+    )

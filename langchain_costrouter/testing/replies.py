@@ -62,6 +62,10 @@ class Reply:
         cached_tokens: Reported as ``prompt_tokens_details.cached_tokens`` when set.
         reasoning_tokens: Reported as ``completion_tokens_details.reasoning_tokens`` when
             set; they count in ``completion_tokens`` like OpenAI's reasoning models do.
+        input_audio_tokens: Reported as ``prompt_tokens_details.audio_tokens`` when set
+            (a part of the prompt tokens, as OpenAI's audio models count them).
+        output_audio_tokens: Reported as ``completion_tokens_details.audio_tokens`` when
+            set (a part of the completion tokens).
         finish_reason: Overrides the finish reason the server would derive.
         model: The model name to report instead of echoing the request's.
         latency: Extra seconds to wait before answering.
@@ -76,6 +80,8 @@ class Reply:
     completion_tokens: int | None = None
     cached_tokens: int | None = None
     reasoning_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
     finish_reason: str | None = None
     model: str | None = None
     latency: float = 0.0
@@ -90,6 +96,8 @@ class Reply:
         completion_tokens: int | None = None,
         cached_tokens: int | None = None,
         reasoning_tokens: int | None = None,
+        input_audio_tokens: int | None = None,
+        output_audio_tokens: int | None = None,
         finish_reason: str | None = None,
         model: str | None = None,
         latency: float = 0.0,
@@ -102,6 +110,8 @@ class Reply:
             "completion_tokens": completion_tokens,
             "cached_tokens": cached_tokens,
             "reasoning_tokens": reasoning_tokens,
+            "input_audio_tokens": input_audio_tokens,
+            "output_audio_tokens": output_audio_tokens,
             "finish_reason": finish_reason,
             "model": model,
             "latency": latency,

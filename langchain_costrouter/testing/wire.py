@@ -188,8 +188,18 @@ def _usage(
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
-    if reply.cached_tokens is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": min(reply.cached_tokens, prompt)}
-    if reply.reasoning_tokens is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": reply.reasoning_tokens}
+    cached = None if reply.cached_tokens is None else min(reply.cached_tokens, prompt)
+    prompt_details = _details(cached_tokens=cached, audio_tokens=reply.input_audio_tokens)
+    if prompt_details:
+        usage["prompt_tokens_details"] = prompt_details
+    completion_details = _details(
+        reasoning_tokens=reply.reasoning_tokens, audio_tokens=reply.output_audio_tokens
+    )
+    if completion_details:
+        usage["completion_tokens_details"] = completion_details
     return usage
+
+
+def _details(**counts: int | None) -> dict[str, int]:
+    """The token details a reply sets, as OpenAI names them (``cached_tokens``...)."""
+    return {name: count for name, count in counts.items() if count is not None}

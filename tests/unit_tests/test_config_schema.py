@@ -207,6 +207,15 @@ def test_a_price_in_the_file_is_exact(tmp_path: Path) -> None:
     assert (price.input_per_mtok, price.output_per_mtok) == (Decimal("0.15"), Decimal(3))
 
 
+def test_a_price_in_the_file_may_give_audio_rates(tmp_path: Path) -> None:
+    """Unset, a call with audio tokens has an unknown cost (pricing/table.py)."""
+    price = "price = { input_per_mtok = 1, output_per_mtok = 2, input_audio_per_mtok = 10, "
+    text = GOOD.replace('model = "gpt-4o-mini"', price + "output_audio_per_mtok = 20 }")
+    table = _load(tmp_path, text)["prices"]
+    audio = {"input_tokens": 1000, "output_tokens": 0, "input_token_details": {"audio": 600}}
+    assert table.price("small", audio).cost_usd == Decimal("0.0064")  # 400 x 1 + 600 x 10
+
+
 def test_a_reference_model_that_names_nothing_is_an_error(tmp_path: Path) -> None:
     """A typo left every call's baseline unknown: no saving reported, a warning at the
     first call telling to price a model that does not exist."""

@@ -8,6 +8,7 @@ import pytest
 
 from langchain_costrouter.budgets import WorstCase
 from langchain_costrouter.budgets.estimate import DEFAULT_FIRST_OUTPUT_BOUND, TRUSTED_AFTER
+from langchain_costrouter.budgets.media import MediaTokens
 from langchain_costrouter.errors import ConfigError, UnknownPriceWarning
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.routes import Deployment
@@ -53,3 +54,14 @@ def test_an_unpriced_model_cannot_be_budgeted() -> None:
         WorstCase(PRICES).usd(unpriced, 10, 10)
     with pytest.raises(ConfigError, match="at least 1"):
         WorstCase(PRICES, first_output_bound=0)
+
+
+def test_a_prompt_s_audio_is_held_at_the_audio_rate_or_refused_without_one() -> None:
+    # gpt-4o-audio-preview: $2.5 per million text tokens in, $40 audio; a 100 s clip at
+    # OpenAI's 10 tokens a second is 1000 audio tokens: $0.04, not $0.0025 as text.
+    worst = WorstCase(PriceTable())
+    audio = Deployment(model=None, model_id="gpt-4o-audio-preview", provider="openai")  # type: ignore[arg-type]
+    assert worst.usd(audio, 0, 1, MediaTokens(0, 1000)) == Decimal("0.04001")
+    old = Deployment(model=None, model_id="gpt-4o-audio-preview-2024-10-01", provider="openai")  # type: ignore[arg-type]
+    with pytest.warns(UnknownPriceWarning), pytest.raises(ConfigError, match="prompt's audio"):
+        worst.usd(old, 0, 1, MediaTokens(0, 1000))

@@ -227,3 +227,76 @@ def test_audio_tokens_at_the_audio_prices() -> None:
         output_tokens=200,
         output_audio_tokens=100,
     )
+
+
+def _audio_call(audio_in: int, audio_out: int) -> dict[str, object]:
+    """1000 prompt and 200 completion tokens, as ChatOpenAI reports an audio model's."""
+    return {
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "total_tokens": 1200,
+        "input_token_details": {"audio": audio_in, "cache_read": 0},
+        "output_token_details": {"audio": audio_out, "reasoning": 0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "dollars"),
+    [
+        # OpenAI: $2.5 text / $40 audio in, $10 text / $80 audio out per million;
+        # 400 x 2.5 + 600 x 40 + 50 x 10 + 150 x 80.
+        ("gpt-4o-audio-preview", "0.0375"),
+        ("gpt-4o-audio-preview-2024-12-17", "0.0375"),
+        ("gpt-4o-audio-preview-2025-06-03", "0.0375"),
+        # $0.15 / $10 in, $0.6 / $20 out: 400 x 0.15 + 600 x 10 + 50 x 0.6 + 150 x 20.
+        ("gpt-4o-mini-audio-preview", "0.00909"),
+        ("gpt-4o-mini-audio-preview-2024-12-17", "0.00909"),
+    ],
+)
+def test_the_audio_preview_models_bill_audio_at_openai_s_audio_rates(
+    model: str, dollars: str
+) -> None:
+    # genai-prices lists their text rates only: the audio was billed as text ($0.0045).
+    for provider in ("openai", None):
+        priced = PriceTable().price(model, _audio_call(600, 150), provider=provider)
+        assert priced == (Decimal(dollars), "price_map")
+
+
+def test_the_audio_rates_hold_their_worst_case_too() -> None:
+    # A reservation prices a prompt's audio clip (input_token_details.audio only).
+    clip = {"input_tokens": 1000, "output_tokens": 0, "input_token_details": {"audio": 1000}}
+    assert PriceTable().price("gpt-4o-audio-preview", clip).cost_usd == Decimal("0.04")
+
+
+def test_audio_tokens_with_no_audio_rate_are_an_unknown_price_never_text_or_free() -> None:
+    table = PriceTable({"local-audio": ModelPrice(input_per_mtok=1, output_per_mtok=2)})
+    with pytest.warns(UnknownPriceWarning, match="input audio") as snapshot_warned:
+        snapshot = table.price("gpt-4o-audio-preview-2024-10-01", _audio_call(600, 0))
+    with pytest.warns(UnknownPriceWarning, match="output_audio_per_mtok=") as override_warned:
+        override = table.price("local-audio", _audio_call(0, 150))
+    assert snapshot == (None, "unknown") and override == (None, "unknown")
+    assert "gpt-4o-audio-preview-2024-10-01" in str(snapshot_warned[0].message)
+    assert len(snapshot_warned) == len(override_warned) == 1
+
+
+def test_a_call_without_audio_tokens_is_priced_whatever_the_audio_rates() -> None:
+    # OpenAI reports "audio_tokens": 0 on every call; a text call is never unknown for it.
+    table = PriceTable({"local": ModelPrice(input_per_mtok=1, output_per_mtok=2)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert table.price("local", _audio_call(0, 0)).cost_usd == Decimal("0.0014")
+        assert table.price("gpt-4o-audio-preview-2024-10-01", _audio_call(0, 0)).cost_usd == (
+            Decimal("0.0045")
+        )
+
+
+def test_an_override_bills_audio_at_the_audio_rates_it_gives() -> None:
+    price = ModelPrice(
+        input_per_mtok=1, output_per_mtok=2, input_audio_per_mtok=10, output_audio_per_mtok=20
+    )
+    table = PriceTable({"local-audio": price})
+    # 400 x 1 + 600 x 10 + 50 x 2 + 150 x 20 per million
+    assert table.price("local-audio", _audio_call(600, 150)).cost_usd == Decimal("0.0095")
+    assert ModelPrice.from_mapping(
+        {"input_per_mtok": 1, "output_per_mtok": 2, "input_audio_per_mtok": 10}, model="q"
+    ).input_audio_per_mtok == Decimal(10)
