@@ -3,19 +3,31 @@
 Everything here is data: a route is tiers of interchangeable deployments, each tier
 with an optional quality check. `RoutedChatModel` normalises what the user gives it
 (chat models, lists, `Tier`s, `Route`s) into this form once; the request path
-(`langchain_costrouter.router`) then reads it on every call.
+(`langchain_costrouter.router`) then reads it on every call. A deployment's names are
+read from its chat model's own fields, and a child the router cannot serve is refused,
+by `_child_models`; its `ROUTER_LLM_TYPE`, `model_id_of`, `provider_of` and
+`endpoint_of` are imported from here as well.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._child_models import ROUTER_LLM_TYPE as ROUTER_LLM_TYPE
+from langchain_costrouter._child_models import (
+    check_not_a_router,
+    check_one_answer,
+    output_cap_of,
+    warn_if_retrying,
+)
+from langchain_costrouter._child_models import endpoint_of as endpoint_of
+from langchain_costrouter._child_models import model_id_of as model_id_of
+from langchain_costrouter._child_models import provider_of as provider_of
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.values import label, number_in, whole_number
@@ -44,7 +56,7 @@ class Deployment:
     def __post_init__(self) -> None:
         endpoint = endpoint_of(self.model) or ""
         object.__setattr__(self, "breaker_key", f"{self.provider}|{endpoint}|{self.model_id}")
-        object.__setattr__(self, "output_cap", _own_cap(self.model))
+        object.__setattr__(self, "output_cap", output_cap_of(self.model))
 
     @classmethod
     def of(cls, model: BaseChatModel | Deployment) -> Deployment:
@@ -63,8 +75,8 @@ class Deployment:
         label(self.provider, "provider")
         if self.context_window is not None:
             whole_number(self.context_window, "context_window", low=1)
-        _check_one_answer(self.model)
-        _check_not_a_router(self.model)
+        check_one_answer(self.model)
+        check_not_a_router(self.model)
         return self
 
     @property
@@ -74,40 +86,6 @@ class Deployment:
     @property
     def priced_as(self) -> str:
         return self.price_model or self.model_id
-
-
-ROUTER_LLM_TYPE = "costrouter"
-"""`RoutedChatModel`'s ``_llm_type``: how modules that cannot import the router know one."""
-
-
-def _check_not_a_router(model: BaseChatModel) -> None:
-    """A router is refused as a deployment: the outer router would price its calls as an
-    unknown model, record them twice on a shared ledger (the inner router's rows and one
-    for it as a model), and no budget could reserve its worst case. Its tiers, in the
-    outer route, do the same routing with one row per provider call. (Known by its
-    ``_llm_type``: this module cannot import the router.)"""
-    if model._llm_type == ROUTER_LLM_TYPE:
-        raise ConfigError(
-            "a RoutedChatModel cannot be a route's deployment: its calls would be priced "
-            "as an unknown model and recorded twice. Put its models in this route's tiers "
-            "instead (Route(tiers=(Tier.of(cheap, check, threshold), Tier.of(strong))), "
-            "its routes as more task labels of one router, or make it a PromptCompressor's "
-            "model (compressors=...), where its calls are recorded once."
-        )
-
-
-def _check_one_answer(model: BaseChatModel) -> None:
-    """A child built to ask for several choices (``ChatOpenAI(n=2)``, or ``n`` in its
-    ``model_kwargs``) is refused: every choice is billed, and the router serves, checks,
-    caches and records one (a call's own ``n`` is refused the same way)."""
-    model_kwargs = getattr(model, "model_kwargs", None)
-    for n in (getattr(model, "n", None), (model_kwargs or {}).get("n")):
-        if n is not None and not (type(n) is int and n == 1):
-            raise ConfigError(
-                f"the chat model asks for n={n!r} answers per call; a routed call returns "
-                "one, and every choice would be billed. Build it without n (or n=1).",
-                key="model",
-            )
 
 
 @dataclass(frozen=True)
@@ -213,41 +191,6 @@ class Route:
         return [[d.label for d in tier.deployments] for tier in self.tiers]
 
 
-def model_id_of(model: BaseChatModel) -> str:
-    """The model id a chat model calls, e.g. ``gpt-4o-mini``; its class name if none."""
-    for attr in ("model_name", "model", "model_id"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return model._llm_type
-
-
-def _own_cap(model: BaseChatModel | None) -> int | None:
-    for attr in ("max_tokens", "max_completion_tokens"):
-        value = getattr(model, attr, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
-def endpoint_of(model: BaseChatModel | None) -> str | None:
-    """The base URL a chat model calls, when it has one (``ChatOpenAI(base_url=...)``)."""
-    for attr in ("openai_api_base", "base_url", "api_base", "endpoint"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def provider_of(model: BaseChatModel) -> str:
-    """The provider a chat model talks to, from LangSmith params or its type."""
-    try:
-        provider = model._get_ls_params().get("ls_provider")
-    except (AttributeError, NotImplementedError, TypeError):
-        provider = None
-    return provider or model._llm_type
-
-
 def normalise_routes(routes: Mapping[str, Any]) -> dict[str, Route]:
     """Turn the user's route spec into Route objects, keyed by task label.
 
@@ -308,19 +251,6 @@ def pinned_route(routes: Iterable[Route], model: str) -> Route:
 
 
 def warn_about_child_retries(routes: Iterable[Route]) -> None:
-    """Warn about children that retry on their own: the router should be the only retry loop.
-
-    A child SDK retrying inside the router multiplies latency before a failover and hides
-    faults from the circuit breaker. ``max_retries=None`` on ChatOpenAI means the SDK
-    default (two retries).
-    """
+    """Warn about each child of the table that retries on its own (`warn_if_retrying`)."""
     for deployment in known_models(routes):
-        retries = getattr(deployment.model, "max_retries", 0)
-        if retries is None or (isinstance(retries, int) and retries > 0):
-            warnings.warn(
-                f"{deployment.label} retries on its own (max_retries={retries}); build it "
-                "with max_retries=0 so that the router's retry, failover and circuit breaker "
-                "see every fault.",
-                UserWarning,
-                stacklevel=4,
-            )
+        warn_if_retrying(deployment.label, deployment.model)

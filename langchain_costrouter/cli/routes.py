@@ -11,9 +11,10 @@ from typing import Any
 
 from langchain_core.messages.ai import UsageMetadata
 
+from langchain_costrouter._child_models import model_id_of
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.router_fields import config_errors
-from langchain_costrouter.routes import Route, model_id_of
+from langchain_costrouter.routes import Route
 
 EXAMPLE = "bundled example config"
 _NO_STORES = {"cache": None, "ledger": None, "shadow": None, "budget_store": "memory://"}

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from langchain_costrouter.routes import Deployment, endpoint_of, model_id_of, provider_of
+from langchain_costrouter._child_models import endpoint_of, model_id_of, provider_of
+from langchain_costrouter.routes import Deployment
 from langchain_costrouter.telemetry import names as n
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

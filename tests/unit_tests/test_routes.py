@@ -46,8 +46,15 @@ def test_children_that_retry_on_their_own_are_warned_about() -> None:
     from langchain_costrouter import RoutedChatModel
 
     retrying = ChatOpenAI(model="gpt-4o", api_key="k", base_url="http://127.0.0.1:9/v1")
-    with pytest.warns(UserWarning, match="max_retries=0"):
-        RoutedChatModel(routes={"chat": [retrying]}, default_task="chat")
+    quiet = ChatOpenAI(model="gpt-4o-mini", api_key="k", base_url="http://127.0.0.1:9/v1")
+    quiet.max_retries = 0
+    with pytest.warns(UserWarning, match="max_retries=0") as caught:
+        RoutedChatModel(routes={"chat": [quiet, retrying], "code": [retrying]})
+    warned = [str(w.message) for w in caught if "retries on its own" in str(w.message)]
+    assert warned == [  # once per child, the one that does not retry left out
+        "openai/gpt-4o retries on its own (max_retries=None); build it with max_retries=0 "
+        "so that the router's retry, failover and circuit breaker see every fault."
+    ]
 
 
 @pytest.mark.parametrize(
