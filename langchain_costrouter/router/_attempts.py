@@ -25,6 +25,19 @@ from langchain_costrouter.routes import Deployment, Tier
 from langchain_costrouter.telemetry.deployments import requested_model
 
 
+def answered_attempt(
+    request: Request, accountant: Accountant, called: Called, deployment: Deployment, index: int
+) -> AttemptRecord:
+    """Record an attempt that answered, priced on its usage."""
+    assert called.message is not None
+    record = accountant.attempt(deployment, called.message, request.messages)
+    record.update({"tier": index, "latency_ms": called.latency_ms, "accepted": False})
+    if over_cap(request, deployment, record):
+        record["output_cap_exceeded"] = True
+    request.attempts.append(record)
+    return record
+
+
 def failed_attempt(
     request: Request, accountant: Accountant, called: Called, deployment: Deployment, index: int
 ) -> tuple[ProviderFault, AttemptRecord]:
@@ -140,6 +153,15 @@ def over_cap(request: Request, deployment: Deployment, record: AttemptRecord) ->
     cap = output_cap(deployment, request.kwargs)
     output = (record.get("usage") or {}).get("output_tokens")
     return cap is not None and isinstance(output, int) and output > cap
+
+
+def circuit_open(request: Request, planned: Deployment, index: int, refused: bool) -> bool:
+    """Record ``planned`` skipped when its breaker ``refused`` it: open before the call,
+    or opened by the call's own failures or another call's during its retries (so a
+    dead endpoint is not retried past its threshold, see `_breakers`)."""
+    if refused:
+        request.attempts.append(failed_record(planned, index, "skipped: circuit open", None, 0.0))
+    return refused
 
 
 def skipped(tier: Tier, index: int, reason: str) -> AttemptRecord:

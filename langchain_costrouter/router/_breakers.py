@@ -5,7 +5,12 @@ A breaker tracks one deployment: its key, endpoint (base URL) and model, see
 that deployment is skipped for ``cooldown`` seconds, so a dead endpoint costs one fast
 skip per call instead of a full retry loop; after the cooldown one trial call is let
 through (half-open); listeners (`on_transition`) hear each change of state, for
-telemetry. Keys are per deployment because a key name says nothing
+telemetry. The call that takes the trial (`CircuitBreakers.admit` says so) owes the
+breaker its outcome: a success or a retryable failure, else `CircuitBreakers.release`
+when the trial was never made or ended otherwise (a budget refused it, a rate limit or
+a context overflow failed it over, a fatal error, a cancellation). Unreleased, the
+breaker would wait for that trial's outcome, and refuse the deployment, for the rest of
+the process. Keys are per deployment because a key name says nothing
 about health: two ``ChatOpenAI`` on different base URLs are both "openai", and a
 healthy model's successes must not reset a dead one's count.
 """
@@ -16,6 +21,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Admission(IntEnum):
+    """What `CircuitBreakers.admit` lets a call do; false only when it is refused."""
+
+    REFUSED = 0
+    ALLOWED = 1
+    """Closed (or with failures under the threshold): nothing to report back."""
+    TRIAL = 2
+    """The half-open trial: report its outcome, or `CircuitBreakers.release` it."""
 
 
 @dataclass
@@ -55,18 +71,36 @@ class CircuitBreakers:
 
     def allow(self, key: str) -> bool:
         """Whether a call to ``key`` may go ahead now (past the cooldown, this call is
-        the half-open trial: ask only right before calling)."""
+        the half-open trial: ask only right before calling, see `admit`)."""
+        return self.admit(key) is not Admission.REFUSED
+
+    def admit(self, key: str) -> Admission:
+        """Whether a call to ``key`` may go ahead now, and whether it is the half-open
+        trial, whose outcome it must report (`record_success`, `record_failure`) or
+        give back (`release`). Ask only right before calling."""
         if key not in self._states:  # the common case, answered without the lock
-            return True
+            return Admission.ALLOWED
         with self._lock:
             state = self._states.get(key)
             if state is None or state.opened_at is None:
-                return True
+                return Admission.ALLOWED
             if self._refusing(state):
-                return False
+                return Admission.REFUSED
             state.trial_in_flight = True
         self._notify(key, "half_open")
-        return True
+        return Admission.TRIAL
+
+    def release(self, key: str) -> None:
+        """Give back a half-open trial `admit` gave a call that neither succeeded nor
+        failed retryably: the breaker is open with its cooldown elapsed again, so the
+        next call may try. Listeners hear nothing (no endpoint was found dead), and the
+        next trial is heard as ``half_open`` again. A key with no trial is left as it is."""
+        if key not in self._states:
+            return
+        with self._lock:
+            state = self._states.get(key)
+            if state is not None:
+                state.trial_in_flight = False
 
     def refuses(self, key: str) -> bool:
         """Whether `allow` would say no now, without taking the half-open trial: the

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Generator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -20,16 +21,17 @@ from langchain_costrouter.errors import AllTiersFailedError, BudgetExceededError
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._attempts import (
+    answered_attempt,
+    circuit_open,
     failed_attempt,
     failed_record,
     output_cap,
-    over_cap,
     raise_if_final,
     skipped,
 )
-from langchain_costrouter.router._breakers import CircuitBreakers
+from langchain_costrouter.router._breakers import Admission, CircuitBreakers
 from langchain_costrouter.router._budget import Budgets, hold, settle
-from langchain_costrouter.router._faults import backoff_delay
+from langchain_costrouter.router._faults import ProviderFault, backoff_delay
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called, CallModel, Sleep, Step
 from langchain_costrouter.router._verdicts import run_check
@@ -72,6 +74,17 @@ class CascadeOutcome:
 # (score, tier index, answer, deployment, its attempt record) of each tier that answered
 _Answered = tuple[float, int, AIMessage, Deployment, AttemptRecord]
 _Cascade = Generator[Step, Any, CascadeOutcome]
+_Answer = tuple[AIMessage, Deployment, AttemptRecord]
+
+
+class _Next(Enum):
+    FAIL_OVER = "fail over"
+    """Not called (a local rate limit): on to the tier's next deployment."""
+
+
+# What one attempt came to (`_attempt`): an answer, a retryable fault, the deployment
+# whose context window was too small, or a fail-over.
+_Tried = _Answer | ProviderFault | Deployment | _Next
 
 
 def run_cascade(request: Request, parts: CascadeParts) -> _Cascade:
@@ -121,61 +134,84 @@ def _answer_from_tier(
     tier: Tier,
     index: int,
     overflow_window: list[int | None],
-) -> Generator[Step, Any, tuple[AIMessage, Deployment, AttemptRecord] | None]:
+) -> Generator[Step, Any, _Answer | None]:
     """Try the tier's deployments in order, retrying transient faults on each."""
-    breakers, retry, budgets = parts.breakers, parts.retry, parts.budgets
+    breakers, retry = parts.breakers, parts.retry
     checked = tier.check is not None
     for planned in tier.deployments:
         for attempt in range(retry.max_retries + 1):
-            if _circuit_open(request, planned, index, not breakers.allow(planned.breaker_key)):
+            admitted = breakers.admit(planned.breaker_key)
+            if circuit_open(request, planned, index, not admitted):
                 break  # open before the call, or opened during its retries: fail over
-            deployment, held = planned, None
-            if budgets.enabled:
-                cap = output_cap(planned, request.kwargs)
-                got = yield from hold(request, budgets, planned, cap)
-                if isinstance(got, str):  # a local rate limit: fail over like a busy provider
-                    request.attempts.append(failed_record(planned, index, got, None, None))
-                    break
-                deployment, held = got.deployment, got
-            called: Called = yield CallModel(deployment, index, checked)
-            if called.message is not None:
-                breakers.record_success(deployment.breaker_key)
-                record = parts.accountant.attempt(deployment, called.message, request.messages)
-                record.update({"tier": index, "latency_ms": called.latency_ms, "accepted": False})
-                if over_cap(request, deployment, record):
-                    record["output_cap_exceeded"] = True
-                request.attempts.append(record)
-                if held is not None:
-                    yield from settle(request, budgets, held, record)
-                    if held.downgraded_by is not None:
-                        record["downgraded_by"] = held.downgraded_by
-                return called.message, deployment, record
-            fault, failed = failed_attempt(request, parts.accountant, called, deployment, index)
-            if held is not None:
-                yield from settle(request, budgets, held, failed)
-            raise_if_final(request, fault, called, deployment)
-            if fault.kind == "context_overflow":
-                overflow_window.append(deployment.context_window)
+            trial = admitted is Admission.TRIAL
+            tried = yield from _attempt(request, parts, planned, index, checked, trial)
+            if tried is _Next.FAIL_OVER:
+                break
+            if isinstance(tried, Deployment):  # its context window is too small
+                overflow_window.append(tried.context_window)
                 return None
-            breakers.record_failure(deployment.breaker_key)
+            if not isinstance(tried, ProviderFault):
+                return tried
             if attempt == retry.max_retries:
                 break
-            if _circuit_open(request, planned, index, breakers.refuses(planned.breaker_key)):
+            if circuit_open(request, planned, index, breakers.refuses(planned.breaker_key)):
                 break  # no backoff for a retry the breaker would refuse after it
             delay = backoff_delay(
-                attempt, fault, base=retry.backoff_base, cap=retry.backoff_cap, rng=parts.rng
+                attempt, tried, base=retry.backoff_base, cap=retry.backoff_cap, rng=parts.rng
             )
             yield Sleep(delay)
     return None
 
 
-def _circuit_open(request: Request, planned: Deployment, index: int, refused: bool) -> bool:
-    """Record ``planned`` skipped when its breaker ``refused`` it: open before the call,
-    or opened by the call's own failures or another call's during its retries (so a
-    dead endpoint is not retried past its threshold, see `_breakers`)."""
-    if refused:
-        request.attempts.append(failed_record(planned, index, "skipped: circuit open", None, 0.0))
-    return refused
+def _attempt(
+    request: Request,
+    parts: CascadeParts,
+    planned: Deployment,
+    index: int,
+    checked: bool,
+    trial: bool,
+) -> Generator[Step, Any, _Tried]:
+    """One attempt on ``planned``: its budget and rate slot, the call, what it left.
+
+    Returns the answer; the retryable fault, reported to the breaker; the deployment
+    whose context window was too small; or `_Next.FAIL_OVER` (a local rate limit). The
+    half-open ``trial`` the breaker gave it is reported with the call's outcome, or else
+    released however the attempt ends (refused by a budget, sent to another deployment,
+    a context overflow, a fatal error, cancelled), so the next call may try
+    (`_breakers.CircuitBreakers.release`): unreleased, the breaker would refuse the
+    deployment for the rest of the process.
+    """
+    breakers, budgets = parts.breakers, parts.budgets
+    try:
+        deployment, held = planned, None
+        if budgets.enabled:
+            got = yield from hold(request, budgets, planned, output_cap(planned, request.kwargs))
+            if isinstance(got, str):  # a local rate limit: fail over like a busy provider
+                request.attempts.append(failed_record(planned, index, got, None, None))
+                return _Next.FAIL_OVER
+            deployment, held = got.deployment, got
+        called: Called = yield CallModel(deployment, index, checked)
+        if called.message is not None:
+            breakers.record_success(deployment.breaker_key)
+            trial = trial and deployment.breaker_key != planned.breaker_key
+            record = answered_attempt(request, parts.accountant, called, deployment, index)
+            if held is not None:
+                yield from settle(request, budgets, held, record)
+                if held.downgraded_by is not None:
+                    record["downgraded_by"] = held.downgraded_by
+            return called.message, deployment, record
+        fault, failed = failed_attempt(request, parts.accountant, called, deployment, index)
+        if held is not None:
+            yield from settle(request, budgets, held, failed)
+        raise_if_final(request, fault, called, deployment)
+        if fault.kind == "context_overflow":
+            return deployment
+        breakers.record_failure(deployment.breaker_key)
+        trial = trial and deployment.breaker_key != planned.breaker_key
+        return fault
+    finally:
+        if trial:
+            breakers.release(planned.breaker_key)
 
 
 def _judging_tier(route: Route, tier: Tier, deployment: Deployment, record: AttemptRecord) -> Tier:

@@ -1,20 +1,33 @@
 """Circuit breakers per deployment, over real HTTP: one endpoint's health is its own.
 
 Two ``ChatOpenAI`` children are both provider "openai"; only their base URL (or model)
-tells them apart, and that is what a breaker tracks.
+tells them apart, and that is what a breaker tracks. A half-open trial that a call takes
+and never makes, or never reports, is given back: the endpoint is tried again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
+from collections.abc import Callable, Generator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from langchain_openai import ChatOpenAI
 
-from langchain_costrouter import CircuitBreakers, RetryPolicy, RoutedChatModel
-from langchain_costrouter.testing import Fault, LocalOpenAIServer
+from langchain_costrouter import (
+    Budget,
+    BudgetExhaustedError,
+    CircuitBreakers,
+    ProviderError,
+    RateLimit,
+    RetryPolicy,
+    RoutedChatModel,
+)
+from langchain_costrouter.routes import Deployment
+from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer
 from tests.server_fixtures import dead_url
 
 NO_WAIT = RetryPolicy(max_retries=1, backoff_base=0.0, backoff_cap=0.0)
@@ -123,3 +136,164 @@ async def test_a_breaker_another_call_opens_during_the_backoff_cuts_the_retry(
     assert openai_server.request_count("gpt-4o-mini") == 2
     assert [a["reason"] for a in answered] == ["error: server", "skipped: circuit open", "accepted"]
     assert second.response_metadata["model_name"] == "gpt-4o"
+
+
+class _Clock:
+    """The breakers' clock, moved on by hand: a cooldown passes without a wait."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _router(server: LocalOpenAIServer, breakers: CircuitBreakers, **fields: Any) -> RoutedChatModel:
+    """gpt-4o-mini first, gpt-4o its fallback in the same tier."""
+    children = [_child(server.base_url), _child(server.base_url, "gpt-4o")]
+    return RoutedChatModel(routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT, **fields)
+
+
+def _tripped(server: LocalOpenAIServer, model: str = "gpt-4o-mini") -> CircuitBreakers:
+    """Breakers whose ``model`` breaker a 500 opened, its cooldown since elapsed: the
+    next call that reaches it takes the half-open trial."""
+    clock = _Clock()
+    breakers = CircuitBreakers(failure_threshold=1, cooldown=60, clock=clock)
+    server.script([Fault("500")], model=model)
+    other = "gpt-4o" if model == "gpt-4o-mini" else "gpt-4o-mini"
+    children = [_child(server.base_url, model), _child(server.base_url, other)]
+    RoutedChatModel(routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT).invoke("hi")
+    assert [r.outcome for r in server.requests] == ["500", "reply"]
+    clock.now = 61.0
+    return breakers
+
+
+def _refused_by_a_budget(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    tiny = Budget(name="tiny", limit_usd=Decimal("0.000000001"))
+    with pytest.raises(BudgetExhaustedError):
+        _router(server, breakers, budgets=[tiny]).invoke("hello")
+
+
+def _rate_limited(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    router = _router(server, breakers, rate_limits={"openai/gpt-4o-mini": RateLimit(rpm=1)})
+    gate = router._current().stages.cascade.budgets.gate
+    assert gate.acquire_rate("openai/gpt-4o-mini", 1, max_wait=0).granted  # the minute's one
+    attempts = router.invoke("hello").response_metadata["costrouter"]["attempts"]
+    assert [a["reason"][:19] for a in attempts] == ["skipped: rate limit", "accepted"]
+
+
+def _overflowed(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    too_long = "This model's maximum context length is 128000 tokens."
+    server.script(
+        [Fault("400", code=CONTEXT_LENGTH_EXCEEDED, message=too_long)], model="gpt-4o-mini"
+    )
+    tiers = [_child(server.base_url), _child(server.base_url, "gpt-4o")]
+    router = RoutedChatModel(routes={"chat": tiers}, breakers=breakers, retry=NO_WAIT)
+    assert router.invoke("hello").response_metadata["model_name"] == "gpt-4o"
+
+
+def _rejected(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    server.script([Fault("400", message="Incorrect API key provided")], model="gpt-4o-mini")
+    with pytest.raises(ProviderError, match="rejected the request"):
+        _router(server, breakers).invoke("hello")
+
+
+def _cut_mid_stream(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    server.script([Fault("drop", after_chunks=2)], model="gpt-4o-mini")
+    with pytest.raises(ProviderError, match="cut the stream"):
+        for _ in _router(server, breakers).stream("hello"):
+            pass
+
+
+def _left_mid_stream(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    stream = _router(server, breakers).stream("hello")
+    next(stream)
+    assert isinstance(stream, Generator)
+    stream.close()  # the consumer stopped reading
+
+
+def _cancelled(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    server.set_latency(5.0, model="gpt-4o-mini")
+
+    async def cancelled() -> None:
+        call = asyncio.create_task(_router(server, breakers).ainvoke("hello"))
+        while server.request_count("gpt-4o-mini") < 2:
+            await asyncio.sleep(0.01)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(cancelled())
+    server.set_latency(0.0, model="gpt-4o-mini")
+
+
+def _interrupted(server: LocalOpenAIServer, breakers: CircuitBreakers) -> None:
+    """A real SIGALRM whose handler raises KeyboardInterrupt, as Ctrl-C does."""
+    server.set_latency(5.0, model="gpt-4o-mini")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _router(server, breakers).invoke("hello")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert server.request_count("gpt-4o-mini") == 2  # interrupted during the trial
+    server.set_latency(0.0, model="gpt-4o-mini")
+
+
+@pytest.mark.parametrize(
+    "abandon",
+    [
+        _refused_by_a_budget,
+        _rate_limited,
+        _overflowed,
+        _rejected,
+        _cut_mid_stream,
+        _left_mid_stream,
+        _cancelled,
+        _interrupted,
+    ],
+)
+def test_a_half_open_trial_never_made_or_reported_lets_the_next_call_try(
+    openai_server: LocalOpenAIServer, abandon: Callable[[LocalOpenAIServer, CircuitBreakers], None]
+) -> None:
+    """The trial ``abandon`` took ended without a success or a retryable failure: the
+    breaker is open with its cooldown elapsed again, so the endpoint, healthy now, gets
+    the next call (it was refused for the rest of the process)."""
+    breakers = _tripped(openai_server)
+    abandon(openai_server, breakers)
+    before = openai_server.request_count("gpt-4o-mini")
+
+    attempts = _router(openai_server, breakers).invoke("hello").response_metadata["costrouter"]
+    assert [(a["model"], a["reason"]) for a in attempts["attempts"]] == [
+        ("gpt-4o-mini", "accepted")
+    ]
+    assert openai_server.request_count("gpt-4o-mini") == before + 1
+    assert breakers.is_closed(Deployment.of(_child(openai_server.base_url)).breaker_key)
+
+
+def test_a_half_open_trial_a_budget_downgraded_elsewhere_lets_the_next_call_try(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """A budget sent gpt-4o's trial to gpt-4o-mini: gpt-4o was never called, and is the
+    next call's to try."""
+    breakers = _tripped(openai_server, "gpt-4o")
+    children = [_child(openai_server.base_url, "gpt-4o"), _child(openai_server.base_url)]
+    # At 100 output tokens, worst cases: gpt-4o about $0.001, gpt-4o-mini $0.00006.
+    downgrading = Budget(name="small", limit_usd=Decimal("0.0005"), on_exhausted="downgrade")
+    router = RoutedChatModel(
+        routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT, budgets=[downgrading]
+    )
+    downgraded = router.invoke("hello", max_tokens=100).response_metadata["costrouter"]["attempts"]
+    assert [(a["model"], a.get("downgraded_by")) for a in downgraded] == [("gpt-4o-mini", "small")]
+    before = openai_server.request_count("gpt-4o")
+
+    plain = RoutedChatModel(routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT)
+    attempts = plain.invoke("hello").response_metadata["costrouter"]["attempts"]
+    assert [(a["model"], a["reason"]) for a in attempts] == [("gpt-4o", "accepted")]
+    assert openai_server.request_count("gpt-4o") == before + 1

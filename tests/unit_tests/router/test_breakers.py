@@ -1,8 +1,10 @@
-"""Circuit breakers tell listeners each change of state, once."""
+"""Circuit breakers tell listeners each change of state, once, and give a half-open
+trial that was never made or never reported back."""
 
 from __future__ import annotations
 
 from langchain_costrouter import CircuitBreakers
+from langchain_costrouter.router._breakers import Admission
 
 
 class Clock:
@@ -47,3 +49,45 @@ def test_the_same_listener_registered_twice_hears_once() -> None:
     breakers.on_transition(listener)
     breakers.record_failure("a")
     assert heard == ["open"]
+
+
+def test_admit_says_whether_the_call_takes_the_half_open_trial() -> None:
+    clock = Clock()
+    breakers = CircuitBreakers(failure_threshold=1, cooldown=10, clock=clock)
+    assert breakers.admit("a") is Admission.ALLOWED  # closed: no trial to report
+    breakers.record_failure("a")
+    assert breakers.admit("a") is Admission.REFUSED and not Admission.REFUSED
+    clock.now = 10
+    assert breakers.admit("a") is Admission.TRIAL
+    assert breakers.admit("a") is Admission.REFUSED  # one trial at a time
+    assert breakers.allow("a") is False  # the public yes or no
+    breakers.record_success("a")
+    assert breakers.allow("a") is True
+
+
+def test_a_released_trial_leaves_the_breaker_open_with_its_cooldown_elapsed() -> None:
+    clock = Clock()
+    breakers = CircuitBreakers(failure_threshold=1, cooldown=10, clock=clock)
+    heard: list[str] = []
+    breakers.on_transition(lambda key, state: heard.append(state))
+    breakers.record_failure("a")
+    clock.now = 10
+    assert breakers.admit("a") is Admission.TRIAL
+    breakers.release("a")  # the trial was never made (a budget refused it, say)
+    assert breakers.is_open("a") and not breakers.refuses("a")
+    assert breakers.admit("a") is Admission.TRIAL  # the next call tries, at once
+    breakers.record_failure("a")
+    assert breakers.admit("a") is Admission.REFUSED  # that one failed: a new cooldown
+    assert heard == ["open", "half_open", "half_open", "open"]
+
+
+def test_releasing_without_a_trial_changes_nothing() -> None:
+    clock = Clock()
+    breakers = CircuitBreakers(failure_threshold=2, cooldown=10, clock=clock)
+    breakers.release("a")  # never seen
+    assert breakers.is_closed("a")
+    breakers.record_failure("a")
+    breakers.release("a")  # one failure of two: closed, no trial
+    breakers.record_failure("a")
+    breakers.release("a")  # open, in its cooldown: no trial either
+    assert breakers.admit("a") is Admission.REFUSED
