@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_costrouter.calibration.features import FloatArray, IntArray, query_text
 from langchain_costrouter.calibration.groups import group_codes, split_groups
+from langchain_costrouter.calibration.money import ledger_float
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
@@ -54,9 +55,11 @@ class Figures:
     calls_by_model: Mapping[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
+        """Quality to 6 decimals; the cost as it is, unrounded: the routed cost is the
+        ledger's exact sum (`money.ledger_float`) and must read back as it."""
         return {
             "quality": round(self.quality, 6),
-            "cost_usd": round(self.cost_usd, 6),
+            "cost_usd": self.cost_usd,
             "calls_by_model": dict(sorted(self.calls_by_model.items())),
         }
 
@@ -174,12 +177,12 @@ def check_train_fraction(train_fraction: float) -> None:
 
 
 def single_model_figures(matrix: OutcomeMatrix) -> dict[str, Figures]:
-    """Always-this-model figures for every model."""
+    """Always-this-model figures for every model, costs summed as its ledger would."""
     size = matrix.size
     return {
         name: Figures(
             quality=float(matrix.quality[:, i].mean()),
-            cost_usd=float(matrix.cost[:, i].sum()),
+            cost_usd=ledger_float(matrix.cost[:, i]),
             size=size,
             calls_by_model={name: size},
         )
@@ -194,13 +197,16 @@ def best_single_model(matrix: OutcomeMatrix) -> str:
 
 
 def oracle_figures(matrix: OutcomeMatrix) -> Figures:
-    """Per query, the cheapest model with the best score: an upper bound on quality."""
+    """Per query, the cheapest model with the best score: an upper bound on quality.
+
+    Its cost is summed as a ledger would sum those calls (`money.ledger_float`).
+    """
     best = matrix.quality.max(axis=1, keepdims=True)
     cheapest = np.where(matrix.quality >= best, matrix.cost, np.inf).argmin(axis=1)
     rows = np.arange(matrix.size)
     return Figures(
         quality=float(best.mean()),
-        cost_usd=float(matrix.cost[rows, cheapest].sum()),
+        cost_usd=ledger_float(matrix.cost[rows, cheapest]),
         size=len(rows),
         calls_by_model=_count(matrix.models[i] for i in cheapest),
     )
@@ -215,23 +221,23 @@ def simulate_cascade(
     """Run one cascade over recorded outcomes: pay every tier tried, keep the accepted one.
 
     ``rules[k]`` and ``thresholds[k]`` decide on tier ``k``'s answer; the last tier
-    is always accepted.
+    is always accepted. The cost is what the ledger of those calls would sum.
     """
     columns = [matrix.models.index(model) for model in tiers]
-    total_quality, total_cost = 0.0, 0.0
+    total_quality, paid = 0.0, []
     calls: Counter[str] = Counter()
     for row, record in enumerate(matrix.records):
         answers: list[AIMessage] = []
         for stage, column in enumerate(columns):
             answers.append(answer_message(record.outcomes[tiers[stage]]))
-            total_cost += float(matrix.cost[row, column])
+            paid.append(float(matrix.cost[row, column]))
             calls[tiers[stage]] += 1
             last = stage == len(columns) - 1
             if last or rules[stage](record, stage, answers) >= thresholds[stage]:
                 total_quality += float(matrix.quality[row, column])
                 break
     size = len(matrix.records)
-    return Figures(total_quality / size, total_cost, size, dict(calls))
+    return Figures(total_quality / size, ledger_float(paid), size, dict(calls))
 
 
 def combine(parts: Iterable[Figures]) -> Figures:
@@ -242,7 +248,7 @@ def combine(parts: Iterable[Figures]) -> Figures:
     for part in items:
         calls.update(part.calls_by_model)
     quality = sum(part.quality * part.size for part in items) / max(size, 1)
-    return Figures(quality, sum(part.cost_usd for part in items), size, dict(calls))
+    return Figures(quality, ledger_float(part.cost_usd for part in items), size, dict(calls))
 
 
 def savings_pct(cost: float, baseline_cost: float) -> float:

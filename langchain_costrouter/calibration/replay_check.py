@@ -11,13 +11,13 @@ for. Any difference raises `ReplayMismatchError`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from langchain_costrouter.calibration.arrays import rows_at
 from langchain_costrouter.calibration.features import IntArray
+from langchain_costrouter.calibration.money import ledger_sum
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.progress import Progress
 from langchain_costrouter.calibration.run import ServedCall, replay_router, run_records
@@ -68,7 +68,7 @@ def _compare(call: ServedCall, table: OutcomeTable, row: int, paid: tuple[int, .
     costs = table.arrays.costs[row]
     expected = {
         "model": models[paid[-1]],
-        "cost_usd": sum((Decimal(repr(float(costs[c]))) for c in paid), Decimal(0)),
+        "cost_usd": ledger_sum(float(costs[c]) for c in paid),
         "quality": float(table.arrays.scores[row, paid[-1]]),
         "attempted": tuple(models[c] for c in paid),
     }

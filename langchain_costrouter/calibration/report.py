@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +132,7 @@ def matrices_report(
 ) -> dict[str, Any]:
     """`figures_report` from the test matrix and the matrix the baseline is chosen on."""
     baseline_model = best_single_model(chosen_on)
-    baseline = single_model_figures(tested)[baseline_model]
-    baseline = replace(baseline, cost_usd=ledger_cost(tested, baseline_model))
+    baseline = single_model_figures(tested)[baseline_model]  # its cost the ledger's sum
     oracle = oracle_figures(tested)
     return {
         "train_size": train_size,
@@ -170,16 +167,7 @@ def threshold_text(threshold: float) -> str:
     return repr(float(threshold))
 
 
-def ledger_cost(matrix: OutcomeMatrix, model: str) -> float:
-    """Always-``model``'s cost over ``matrix``, summed as the routed cost is.
-
-    The routed cost is summed from the ledger (each call's cost a Decimal read from the
-    float's repr, in record order); a numpy sum of the same floats can differ in the
-    last bit, and a policy that is the baseline would then "save" -0.00%.
-    """
-    column = matrix.cost[:, matrix.models.index(model)].tolist()
-    return float(sum((Decimal(repr(float(cost))) for cost in column), Decimal(0)))
-
-
 def _quality_cost(figures: Figures) -> dict[str, float]:
-    return {"quality": round(figures.quality, 6), "cost_usd": round(figures.cost_usd, 6)}
+    """Quality to 6 decimals; the cost unrounded: the ledger's sum (`money.ledger_sum`),
+    as the routed cost is, so a policy that is the baseline saves exactly 0.00%."""
+    return {"quality": round(figures.quality, 6), "cost_usd": figures.cost_usd}

@@ -24,6 +24,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from tqdm import tqdm
 
 from langchain_costrouter.calibration.evaluate import CostFunction, Figures
+from langchain_costrouter.calibration.money import ledger_sum
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.policy_routes import routes_from_policy
 from langchain_costrouter.chat_model import RoutedChatModel
@@ -46,12 +47,14 @@ class ServedCall:
     model: str
     quality: float
     cost_usd: Decimal
+    """Its rows' costs as the ledger sums them, each in picodollars (`money.ledger_sum`):
+    a memory ledger's rows keep the float's every decimal, a database's do not."""
     attempted: tuple[str, ...]
     """Models paid for, in order: the tiers escalated past, then the served one."""
     escalated: bool
     cache_hit: bool
     baseline_usd: Decimal | None = None
-    """The call's one baseline as the ledger holds it (None when the reference is unpriced)."""
+    """The call's one baseline as the ledger sums it (None when the reference is unpriced)."""
 
 
 @dataclass(frozen=True)
@@ -219,15 +222,14 @@ def _served(record: OutcomeRecord, rows: list[LedgerRow]) -> ServedCall:
     if unknown:
         raise ConfigError(f"the ledger priced {unknown} as unknown; record cost_usd")
     served = accepted[-1]
+    baseline = _call_baseline(rows)
     return ServedCall(
         record=record,
         model=served.model,
         quality=record.outcomes[served.model].score,
-        cost_usd=sum((row.cost_usd or Decimal(0) for row in rows), Decimal(0)),
+        cost_usd=ledger_sum(row.cost_usd or Decimal(0) for row in rows),
         attempted=tuple(row.model for row in rows if not row.cache_hit),
         escalated=any(row.escalated for row in rows),
         cache_hit=any(row.cache_hit for row in rows),
-        baseline_usd=next(
-            (r.baseline_cost_usd for r in rows if r.baseline_cost_usd is not None), None
-        ),
+        baseline_usd=None if baseline is None else ledger_sum([baseline]),
     )

@@ -13,9 +13,9 @@ through the router in every run and raises on any difference.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
-from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,7 @@ from langchain_costrouter.calibration.features import (
     keys_agreement,
 )
 from langchain_costrouter.calibration.logprob_stage import carries_logprobs
+from langchain_costrouter.calibration.money import ledger_float
 from langchain_costrouter.calibration.policy import Policy, StageRule, TaskPolicy
 from langchain_costrouter.calibration.progress import Progress, bar
 from langchain_costrouter.calibration.scorer import LinearScorer, SparseRows
@@ -95,19 +96,20 @@ def routed_figures(table: OutcomeTable, rows: IntArray, paid: Sequence[tuple[int
 
     Quality is the row's own score of the served model; cost the row's own recorded
     cost per tier paid (the replay answers each record with its own outcomes, even
-    when another record asks the same prompt), as the ledger holds it (a float read by
-    its repr) and summed as Decimals per call, then over calls, as the ledger path does.
+    when another record asks the same prompt), one ledger row each, summed as the
+    ledger sums its rows (`money.ledger_sum`).
     """
     scores, costs = table.arrays.scores, table.arrays.costs
     served = np.array([columns[-1] for columns in paid], dtype=np.int64)
     quality = scores[rows, served].tolist()
-    total = Decimal(0)
     calls: Counter[str] = Counter()
-    for row, columns in zip(rows.tolist(), paid, strict=True):
-        total += sum((Decimal(repr(float(costs[row, c]))) for c in columns), Decimal(0))
+    for columns in paid:
         calls.update(table.arrays.models[c] for c in columns)
+    attempts = np.fromiter(itertools.chain.from_iterable(paid), dtype=np.int64)
+    attempted_rows = np.repeat(rows, [len(columns) for columns in paid])
     size = len(paid)
-    return Figures(sum(quality) / max(size, 1), float(total), size, dict(calls))
+    cost = ledger_float(costs[attempted_rows, attempts])
+    return Figures(sum(quality) / max(size, 1), cost, size, dict(calls))
 
 
 def _stages(spec: TaskPolicy, table: OutcomeTable, table_rows: IntArray) -> IntArray:

@@ -4,6 +4,9 @@ stored) and the split replay evaluates."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+
+import pytest
 
 from langchain_costrouter.calibration import Policy, StageRule, TaskPolicy
 from langchain_costrouter.calibration.evaluate import savings_pct
@@ -29,8 +32,11 @@ from tests.unit_tests.calibration.repeated import crossing, row_split, with_copi
 from tests.unit_tests.cli.outcome_files import synthetic_records
 
 
-def _records(cost: float, size: int) -> list[OutcomeRecord]:
-    outcomes = {"big": ModelOutcome(1.0, "yes", cost), "small": ModelOutcome(0.0, "no", 0.0)}
+def _records(
+    cost: float, size: int, names: tuple[str, str] = ("big", "small")
+) -> list[OutcomeRecord]:
+    big, small = names
+    outcomes = {big: ModelOutcome(1.0, "yes", cost), small: ModelOutcome(0.0, "no", 0.0)}
     return [
         OutcomeRecord(f"q{n}", "qa", ({"role": "user", "content": f"question {n}"},), outcomes)
         for n in range(size)
@@ -48,6 +54,30 @@ def test_a_policy_that_is_the_baseline_saves_exactly_zero() -> None:
     assert report["baseline"]["model"] == "big"
     assert report["baseline"]["cost_usd"] == report["test"]["cost_usd"] == 2.1
     assert report["savings_pct"] == 0.0 and math.copysign(1.0, report["savings_pct"]) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("cost", "ledger_sum"),
+    [
+        (0.1234567, 0.3703701),  # rounded to 6 decimals, 0.37037: not what the ledger holds
+        (1e-4 / 3, 0.000099999999),  # 21 decimals a row; the ledger keeps each to the picodollar
+    ],
+)
+def test_every_cost_is_the_ledger_s_exact_sum(cost: float, ledger_sum: float) -> None:
+    """The routed, baseline and oracle costs are each row's cost in picodollars, summed, as
+    `Ledger.summary` sums them (a float that reads back as that Decimal), never rounded."""
+    records = _records(cost, 3, ("gpt-4o", "gpt-4o-mini"))  # priced: the ledger sums them
+    policy = Policy(tasks={"qa": TaskPolicy(tiers=("gpt-4o",), rules=())})
+    router = replay_router(policy, records)
+    routed = RunSummary.of(run_records(router, records)).figures()
+    report = figures_report(
+        policy=policy, train=[], test=records, routed=routed, cost_of=outcome_cost()
+    )
+    assert router.ledger_store is not None
+    (total,) = router.ledger_store.summary(by="all")
+    assert total.cost_usd == Decimal(repr(ledger_sum))
+    for key in ("test", "baseline", "oracle"):
+        assert Decimal(repr(report[key]["cost_usd"])) == total.cost_usd, key
 
 
 def test_a_loss_that_rounds_to_zero_is_not_negative_zero() -> None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from langchain_costrouter import open_ledger
+from langchain_costrouter.calibration import Policy, TaskPolicy, load_policy, save_policy
 from langchain_costrouter.cli import main
 from langchain_costrouter.ledger.summary import SummaryRow
-from tests.unit_tests.cli.outcome_files import write_file, write_lines
+from langchain_costrouter.outcomes import write_outcomes
+from tests.unit_tests.cli.outcome_files import synthetic_records, write_file, write_lines
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +189,65 @@ def test_an_unpriced_reference_is_unknown_never_free(
     assert main(args) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total"))
     assert line.split()[3:5] == ["unknown", "unknown"]
+
+
+def _thirds(path: Path) -> Path:
+    """The synthetic file at a third of each cost (3.3333333333333335e-05: 21 decimals, as
+    OVERRULING's recorded costs have), priced by names the price table knows, so the
+    ledger sums every call (`Ledger.summary` leaves out calls of an unpriced reference)."""
+    names = {"acme/tiny-1b": "gpt-4o-mini", "acme/mid-8b": "gpt-4o", "bigco/ultra-2": "gpt-4"}
+    records = [
+        replace(
+            record,
+            outcomes={
+                names[model]: replace(outcome, cost_usd=(outcome.cost_usd or 0.0) / 3)
+                for model, outcome in record.outcomes.items()
+            },
+        )
+        for record in synthetic_records(160)
+    ]
+    write_outcomes(path, records)
+    return path
+
+
+def _json(capsys: pytest.CaptureFixture[str], args: list[str]) -> dict[str, Any]:
+    assert main([*args, "--json"]) == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
+
+
+@pytest.mark.parametrize("source", ["demo", "thirds"])
+def test_calibrate_and_replay_json_costs_are_the_ledger_s_exact_sums(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """calibrate --json's and replay --json's routed cost is what the ledger of those calls
+    sums (a float whose shortest repr is that Decimal), not rounded to 6 decimals (the
+    demo's 0.593106 for the ledger's 0.5931056); the baseline's cost is what the ledger of
+    the baseline alone on the same test split sums."""
+    outcomes = DEMO_OUTCOMES if source == "demo" else _thirds(tmp_path / "thirds.jsonl")
+    policy = tmp_path / "policy.json"
+    calibrated = _json(
+        capsys, ["calibrate", str(outcomes), "--method", "legacy", "--out", str(policy)]
+    )
+    url = f"sqlite:///{tmp_path / 'policy.sqlite'}"
+    on_sqlite = _json(capsys, ["replay", str(outcomes), "--policy", str(policy), "--ledger", url])
+    in_memory = _json(capsys, ["replay", str(outcomes), "--policy", str(policy)])
+    spent = _ledger_totals(url)["total"].cost_usd
+    assert spent is not None and spent != round(spent, 6)  # 6 decimals would not show it
+    for report in (calibrated, on_sqlite, in_memory):
+        assert Decimal(repr(report["test"]["cost_usd"])) == spent
+    for report in (on_sqlite, in_memory):
+        assert Decimal(repr(report["ledger"]["total"]["cost_usd"])) == spent
+
+    model = calibrated["baseline"]["model"]
+    calibrated_policy = load_policy(policy)
+    alone = TaskPolicy(tiers=(model,), rules=())
+    save_policy(
+        Policy(dict.fromkeys(calibrated_policy.tasks, alone), calibrated_policy.meta), policy
+    )
+    baseline_url = f"sqlite:///{tmp_path / 'baseline.sqlite'}"
+    assert main(["replay", str(outcomes), "--policy", str(policy), "--ledger", baseline_url]) == 0
+    capsys.readouterr()
+    baseline = _ledger_totals(baseline_url)["total"]
+    assert baseline.calls == calibrated["test_size"]
+    assert Decimal(repr(calibrated["baseline"]["cost_usd"])) == baseline.cost_usd
