@@ -102,13 +102,16 @@ def test_a_store_failing_at_settlement_warns_instead_of_failing_the_answered_cal
     redis_url: str,
 ) -> None:
     url = f"{redis_url}?prefix=costrouter-test:{uuid.uuid4().hex}:"
-    reservation = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], url).reserve(
-        ACME, "d", 0.1
-    )
-    broken = BudgetGate([Budget(name="tenant", per="tenant", limit_usd=1)], DOWN[0])
+    tenant = [Budget(name="tenant", per="tenant", limit_usd=1)]
+    reservation = BudgetGate(tenant, url, lease_seconds=0.3).reserve(ACME, "d", 0.1)
+    broken = BudgetGate(tenant, DOWN[0], lease_seconds=0.3)  # its retries end with the lease
     with pytest.warns(BackendUnavailableWarning, match="was not settled"):
         settlement = broken.settle(reservation, Decimal("0.05"))
     assert settlement.counted_usd == Decimal("0.05")
+    deadline = time.monotonic() + 5.0
+    while broken.settlement_stats().pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert broken.settlement_stats().lost == 1
     clean_up(url)
 
 
@@ -223,13 +226,14 @@ def test_a_settlement_still_failing_when_its_lease_ends_is_logged_and_counted(
     stats = gate.settlement_stats()
     assert (stats.retried, stats.recovered, stats.lost, stats.pending) == (1, 0, 1, 0)
     assert stats.lost_usd == COST
-    assert store.settles > 2  # retried with backoff until the lease ended, then given up
+    assert store.settles >= 2  # retried with backoff until the lease ended, then given up
     (record,) = [r for r in caplog.records if reservation.id in r.getMessage()]
     message = record.getMessage()
     assert record.levelno == logging.WARNING
     assert "$0.123456789012" in message and "127.0.0.1:1" in message
     assert SECRET not in message
-    assert state(gate) == {"tenant": (Decimal(0), Decimal(0)), "all": (Decimal(0), Decimal(0))}
+    nothing = {"tenant": (Decimal(0), Decimal(0)), "all": (Decimal(0), Decimal(0))}
+    assert _state_once(gate, nothing) == nothing  # the store's lease ends a little later
     gate.close()
     clean_up(url)
 
@@ -247,7 +251,8 @@ def test_a_settlement_that_succeeds_retries_those_its_store_failed_at_once(
     with pytest.warns(BackendUnavailableWarning, match="was not settled"):
         gate.settle(failed, COST)
     gate.settle(later, Decimal("0.1"))
-    both = {"tenant": (COST + Decimal("0.1"), Decimal(0)), "all": (COST + Decimal("0.1"), 0)}
+    spent = COST + Decimal("0.1")
+    both = {"tenant": (spent, Decimal(0)), "all": (spent, Decimal(0))}
     assert _state_once(gate, both) == both
     assert gate.settlement_stats().recovered == 1
     gate.close()
