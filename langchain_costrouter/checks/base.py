@@ -9,7 +9,9 @@ awaited; `BaseCheck` gives checks that do no I/O their async twin for free.
 
 A check that raises after some of its paid calls answered (a composite whose second
 judge failed) still owes them to the ledger: `carry_paid_calls` puts their answers on
-the error it lets propagate, and the cascade bills `paid_calls_of` it.
+the error it lets propagate, and the cascade bills `paid_calls_of` it. A composite has
+no model of its own, so it names the check inside it that raised (`carry_failed_check`):
+the cascade records that judge's model as the one that failed (`take_failed_check`).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class BaseCheck(ABC):
 
 
 _PAID_CALLS = "costrouter_paid_calls"
+_FAILED_CHECK = "costrouter_failed_check"
 
 
 def carry_paid_calls(error: BaseException, replies: Iterable[AIMessage]) -> None:
@@ -132,3 +135,24 @@ def take_paid_calls(error: BaseException) -> tuple[AIMessage, ...]:
     same exception object again on a later call."""
     carried: tuple[AIMessage, ...] = vars(error).pop(_PAID_CALLS, ())
     return carried
+
+
+def carry_failed_check(error: BaseException, check: QualityCheck) -> None:
+    """Name on ``error`` the ``check`` it came out of, unless a check nested deeper
+    named itself first: the innermost one is the judge whose model failed. Written to
+    the error's own attributes, as `carry_paid_calls` writes its replies."""
+    vars(error).setdefault(_FAILED_CHECK, check)
+
+
+def failed_check_of(error: BaseException) -> QualityCheck | None:
+    """The innermost check ``error`` came out of, as a composite named it (None: no
+    composite saw it, so the check that raised it is the one the caller ran)."""
+    failed: QualityCheck | None = getattr(error, _FAILED_CHECK, None)
+    return failed
+
+
+def take_failed_check(error: BaseException) -> QualityCheck | None:
+    """`failed_check_of`, removed from ``error``: a model that raises the same exception
+    object again, under another check, is not misnamed by this one."""
+    failed: QualityCheck | None = vars(error).pop(_FAILED_CHECK, None)
+    return failed

@@ -2,7 +2,8 @@
 
 Nested checks' side calls (a judge's reply) are collected, so the ledger sees every
 paid call however deep the judge sits; when one check raises, the replies the others
-had already paid for travel on its error (`base.carry_paid_calls`). `AllOf` and
+had already paid for travel on its error (`base.carry_paid_calls`), and so does the
+check that raised it (`base.carry_failed_check`), whose model the cascade names. `AllOf` and
 `AnyOf` run their checks in the order given and stop once the outcome is settled (a 0
 for `AllOf`, a 1 for `AnyOf`): put the free checks first and a judge last, and a
 refusal never pays for a judge.
@@ -22,6 +23,7 @@ from langchain_costrouter.checks.base import (
     BaseCheck,
     CheckResult,
     QualityCheck,
+    carry_failed_check,
     carry_paid_calls,
     paid_calls_of,
 )
@@ -37,12 +39,14 @@ def _combine(score: float, scored: _Scored) -> CheckResult:
 
 
 @contextmanager
-def _carrying(scored: _Scored) -> Iterator[None]:
-    """A check raising in the block carries the replies of those ``scored`` so far."""
+def _carrying(scored: _Scored, check: QualityCheck) -> Iterator[None]:
+    """``check`` raising in the block: its error carries the replies of those ``scored``
+    so far, and names ``check`` (unless a check nested in it named itself)."""
     try:
         yield
     except BaseException as error:
         carry_paid_calls(error, (m for _, result in scored for m in result.cost_messages))
+        carry_failed_check(error, check)
         raise
 
 
@@ -71,7 +75,7 @@ class _FirstDecisive(BaseCheck):
         """Run the checks in order until the outcome is settled."""
         scored: _Scored = []
         for check in self.checks:
-            with _carrying(scored):
+            with _carrying(scored, check):
                 result = check.evaluate(messages, answer, previous=previous)
             scored.append((check, result))
             if result.score == self.decisive:
@@ -88,7 +92,7 @@ class _FirstDecisive(BaseCheck):
         """Async twin of `evaluate`; sequential, to keep the short-circuit."""
         scored: _Scored = []
         for check in self.checks:
-            with _carrying(scored):
+            with _carrying(scored, check):
                 result = await check.aevaluate(messages, answer, previous=previous)
             scored.append((check, result))
             if result.score == self.decisive:
@@ -156,7 +160,7 @@ class Weighted(BaseCheck):
         """Run every check and average their scores by weight."""
         scored: _Scored = []
         for check in self.checks:
-            with _carrying(scored):
+            with _carrying(scored, check):
                 scored.append((check, check.evaluate(messages, answer, previous=previous)))
         return self._mean([result for _, result in scored])
 
@@ -174,12 +178,15 @@ class Weighted(BaseCheck):
             return_exceptions=True,
         )
         results = [r for r in outcomes if isinstance(r, CheckResult)]
-        errors = [r for r in outcomes if isinstance(r, BaseException)]
+        paired = zip(self.checks, outcomes, strict=True)
+        errors = [(check, r) for check, r in paired if isinstance(r, BaseException)]
         if errors:
+            (check, first), others = errors[0], [e for _, e in errors[1:]]
             paid = [m for r in results for m in r.cost_messages]
-            paid += [m for e in errors[1:] if e is not errors[0] for m in paid_calls_of(e)]
-            carry_paid_calls(errors[0], paid)
-            raise errors[0]
+            paid += [m for e in others if e is not first for m in paid_calls_of(e)]
+            carry_paid_calls(first, paid)
+            carry_failed_check(first, check)
+            raise first
         return self._mean(results)
 
     def _mean(self, results: list[CheckResult]) -> CheckResult:

@@ -18,7 +18,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter._secrets import error_text
-from langchain_costrouter.checks.base import CheckResult, QualityCheck, take_paid_calls
+from langchain_costrouter.checks.base import (
+    CheckResult,
+    QualityCheck,
+    take_failed_check,
+    take_paid_calls,
+)
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
@@ -81,35 +86,46 @@ def side_calls(
 
 
 def judge_failed(
-    request: Request, check: QualityCheck, answered: AttemptRecord, error: Exception
+    request: Request,
+    check: QualityCheck,
+    failed: QualityCheck,
+    answered: AttemptRecord,
+    error: Exception,
 ) -> CheckResult:
-    """The verdict on an answer whose check could not run because its model failed (a
-    judge's provider error): unverified, so it scores 0 and the cascade escalates, as it
-    does past a provider fault; the judge's call is recorded as a failed attempt.
+    """The verdict on an answer whose ``check`` could not run because the model of
+    ``failed`` (the check itself, or the judge inside a composite that raised, see
+    `checks.base.carry_failed_check`) failed: unverified, so it scores 0 and the
+    cascade escalates, as it does past a provider fault; the judge's call is recorded as
+    a failed attempt of that judge's model.
 
-    A fatal error (a bad key, a bad request) is raised as a `ProviderError`: every call's
-    judge would fail the same way. Anything else a check raises is a bug in it, and
-    propagates as it is.
+    A fatal error (a bad key, a bad request) is raised as a `ProviderError` naming that
+    judge: every call's judge would fail the same way. Anything else a check raises is a
+    bug in it, and propagates as it is.
     """
     fault = classify(error)
     if fault is None:
         raise error
-    llm = getattr(check, "llm", None)
-    model = model_id_of(llm) if isinstance(llm, BaseChatModel) else check.name
-    failed = failed_record(
+    llm = getattr(failed, "llm", None)
+    model = model_id_of(llm) if isinstance(llm, BaseChatModel) else failed.name
+    attempt = failed_record(
         Deployment(model=llm, model_id=model, provider="judge"),  # type: ignore[arg-type]
         answered.get("tier", 0),
         f"quality check of {answered.get('model')} failed: error: {fault.kind}",
         fault,
         None,
     )
-    failed["role"] = "judge"
-    request.attempts.append(failed)
+    attempt["role"] = "judge"
+    request.attempts.append(attempt)
     text = f"{fault.error_type}: {error_text(error, llm)}"
     if not fault.escalates:
+        its = f"its model {model}"
+        if failed is not check:  # a check inside a composite, with its model if it has one
+            its = f"its check {failed.name!r}"
+            if isinstance(llm, BaseChatModel):
+                its += f" (model {model})"
         final = ProviderError(
             f"The quality check {check.name!r} could not judge {answered.get('model')}'s "
-            f"answer: its model {model} rejected the request ({text}). This is not "
+            f"answer: {its} rejected the request ({text}). This is not "
             "retryable: check the judge's API key, model name and prompt.",
             model=model,
             provider="judge",
@@ -210,12 +226,14 @@ def _check_raised(
     """The check raised. The judges that had answered first (a composite's, carried on
     the error by `checks.base.carry_paid_calls`) are billed all the same; then a judge's
     fault leaves the answer unverified (`judge_failed`: escalate, or raise a fatal one),
-    and a cancellation bills the judge it cut off and is raised again."""
+    and a cancellation bills the judge it cut off and is raised again. Either is the
+    judge that raised: a composite's names the one inside it (`take_failed_check`)."""
     judged, routed = side_calls(request, accountant, record, take_paid_calls(error))
+    failed = take_failed_check(error) or check
     if isinstance(error, Exception):  # a judge's provider fault, else a bug in the check
         yield from _charge(budgets, nested, judged, routed)
-        return judge_failed(request, check, record, error)
-    judged += judge_cancelled(request, accountant, check, record, asked, error) or 0.0
+        return judge_failed(request, check, failed, record, error)
+    judged += judge_cancelled(request, accountant, failed, record, asked, error) or 0.0
     if not isinstance(error, GeneratorExit):  # carried to its end (budgets/to_the_end.py)
         yield from _charge(budgets, nested, judged, routed)
     raise error

@@ -8,6 +8,7 @@ failed call is an attempt of the record and a row of the ledger either way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from langchain_costrouter import (
     Tier,
 )
 from langchain_costrouter.budgets import BudgetGate, CallContext
-from langchain_costrouter.checks import AllOf, JudgeCheck, QualityCheck
+from langchain_costrouter.checks import AllOf, AnyOf, JudgeCheck, QualityCheck, Weighted
 from langchain_costrouter.ledger.dollars import usd
 from langchain_costrouter.ledger.memory import InMemoryLedger
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -163,12 +164,12 @@ def test_a_call_cancelled_while_its_judge_runs_bills_the_judge_s_prompt(
     assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd, 0)  # type: ignore[operator]
 
 
-def _two_judges(server: LocalOpenAIServer, fault: Fault | Reply) -> AllOf:
+def _two_judges(server: LocalOpenAIServer, fault: Fault | Reply) -> tuple[JudgeCheck, JudgeCheck]:
     """The first judge answers (paid), the second one's provider plays ``fault``."""
     server.script([Reply("Fine. Rating: [[9]]")], model="judge-model")
     server.script([fault], model="judge-b")
     first = JudgeCheck(openai_chat(server, "judge-model"), name="judge_a")
-    return AllOf([first, JudgeCheck(openai_chat(server, "judge-b"), name="judge_b")])
+    return first, JudgeCheck(openai_chat(server, "judge-b"), name="judge_b")
 
 
 @pytest.mark.parametrize("awaited", [False, True], ids=["invoke", "ainvoke"])
@@ -176,21 +177,28 @@ def test_a_composite_whose_second_judge_fails_bills_the_first_judge_s_reply(
     openai_server: LocalOpenAIServer, awaited: bool
 ) -> None:
     """The first judge's paid reply is an attempt, a ledger row and a budget charge,
-    though the second judge's fault ended the check (unverified: the call escalates)."""
+    though the second judge's fault ended the check (unverified: the call escalates);
+    the failed attempt is that judge's, not the composite's."""
     ledger = InMemoryLedger()
-    check = _two_judges(openai_server, Fault("500"))
+    check = AllOf(list(_two_judges(openai_server, Fault("500"))))
     router = _router(openai_server, ledger, check=check, budgets=[Budget(name="all", limit_usd=1)])
     call = router.ainvoke("Hello") if awaited else None
     answer = asyncio.run(call) if call is not None else router.invoke("Hello")
 
     record = answer.response_metadata["costrouter"]
     attempts = record["attempts"]
-    assert [a["model"] for a in attempts] == ["gpt-4o-mini", "judge-model", "all_of", "gpt-4o"]
-    judged = attempts[1]
+    assert [a["model"] for a in attempts] == ["gpt-4o-mini", "judge-model", "judge-b", "gpt-4o"]
+    judged, failed = attempts[1], attempts[2]
     assert judged["role"] == "judge" and judged["cost_usd"] > 0
-    assert attempts[2]["status_code"] == 500 and attempts[3]["accepted"] is True
+    assert (failed["role"], failed["request_model"], failed["status_code"]) == (
+        "judge",
+        "judge-b",
+        500,
+    )
+    assert "the judge judge-b failed" in attempts[0]["check_reason"]
+    assert attempts[3]["accepted"] is True
     rows = ledger.rows()
-    assert [row.model for row in rows] == ["gpt-4o-mini", "judge-model", "all_of", "gpt-4o"]
+    assert [row.model for row in rows] == ["gpt-4o-mini", "judge-model", "judge-b", "gpt-4o"]
     total = sum((row.cost_usd or Decimal(0) for row in rows), Decimal(0))
     assert total == usd(record["cost_usd"])
     gate = router._current().stages.cascade.budgets.gate
@@ -199,29 +207,57 @@ def test_a_composite_whose_second_judge_fails_bills_the_first_judge_s_reply(
     assert (spent, reserved) == (total, Decimal(0))
 
 
-def test_a_composite_whose_second_judge_is_rejected_raises_with_the_first_judge_billed(
-    openai_server: LocalOpenAIServer,
-) -> None:
-    ledger = InMemoryLedger()
-    check = _two_judges(openai_server, Fault("400", message="Incorrect API key provided"))
-    with pytest.raises(ProviderError, match="all_of") as raised:
-        _router(openai_server, ledger, check=check).invoke("Hello")
+def _all_of(first: QualityCheck, second: QualityCheck) -> QualityCheck:
+    return AllOf([first, second])
 
-    models = ["gpt-4o-mini", "judge-model", "all_of"]
-    assert [a["model"] for a in raised.value.attempts] == models
-    judged = raised.value.attempts[1]["cost_usd"]
+
+def _nested(first: QualityCheck, second: QualityCheck) -> QualityCheck:
+    return AnyOf([AllOf([first, second], name="both")], name="either")
+
+
+def _weighted(first: QualityCheck, second: QualityCheck) -> QualityCheck:
+    return Weighted([first, second], [1, 1], name="mean")
+
+
+@pytest.mark.parametrize(
+    ("composite", "name"), [(_all_of, "all_of"), (_nested, "either"), (_weighted, "mean")]
+)
+def test_a_composite_whose_second_judge_is_rejected_raises_naming_that_judge(
+    openai_server: LocalOpenAIServer,
+    composite: Callable[[QualityCheck, QualityCheck], QualityCheck],
+    name: str,
+) -> None:
+    """The error names the judge whose model refused (judge_b, model judge-b) and the
+    tier's check it sits in, and the first judge's reply is billed."""
+    ledger = InMemoryLedger()
+    first, second = _two_judges(openai_server, Fault("400", message="Incorrect API key provided"))
+    with pytest.raises(ProviderError) as raised:
+        _router(openai_server, ledger, check=composite(first, second)).invoke("Hello")
+
+    error = raised.value
+    assert (error.model, error.provider, error.retryable) == ("judge-b", "judge", False)
+    assert f"The quality check {name!r} could not judge gpt-4o-mini's answer" in str(error)
+    assert "its check 'judge_b' (model judge-b) rejected the request" in str(error)
+    assert f"model {name}" not in str(error)  # the composite has no model
+    models = ["gpt-4o-mini", "judge-model", "judge-b"]
+    assert [a["model"] for a in error.attempts] == models
+    judged = error.attempts[1]["cost_usd"]
     assert isinstance(judged, float) and judged > 0
     rows = ledger.rows()
     assert [row.model for row in rows] == models
     assert rows[1].cost_usd is not None and rows[1].cost_usd > 0
+    assert (rows[2].status_code, rows[2].request_model) == (400, "judge-b")
 
 
-def test_a_call_cancelled_while_a_composite_s_second_judge_runs_bills_the_first(
+def test_a_call_cancelled_while_a_composite_s_second_judge_runs_bills_both_judges(
     openai_server: LocalOpenAIServer,
 ) -> None:
+    """The first judge's reply, and the second judge's prompt (it was asked, never
+    answered), as a plain judge cut off is billed."""
     openai_server.set_latency(5.0, model="judge-b")
     ledger = InMemoryLedger()
-    check = _two_judges(openai_server, Reply("Rating: [[9]]"))
+    first, second = _two_judges(openai_server, Reply("Rating: [[9]]"))
+    check = AllOf([first, second])
     router = _router(openai_server, ledger, check=check, budgets=[Budget(name="all", limit_usd=1)])
 
     async def cancelled_while_judged() -> None:
@@ -234,11 +270,15 @@ def test_a_call_cancelled_while_a_composite_s_second_judge_runs_bills_the_first(
 
     asyncio.run(cancelled_while_judged())
 
-    cheap, judged = ledger.rows()
+    cheap, judged, cut = ledger.rows()
     assert cheap.reason == "not judged: cancelled (CancelledError)"
     assert (judged.model, judged.role) == ("judge-model", "judge")
     assert judged.cost_usd is not None and judged.cost_usd > 0
+    assert (cut.model, cut.role, cut.reason) == ("judge-b", "judge", "cancelled (CancelledError)")
+    assert cut.usage_estimated is True and cut.response_model is None
+    assert cut.input_tokens >= openai_server.prompt_tokens_total("judge-b") > 0
+    assert cut.cost_usd is not None and cut.cost_usd > 0
     gate = router._current().stages.cascade.budgets.gate
     assert isinstance(gate, BudgetGate)
     ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
-    assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd, Decimal(0))  # type: ignore[operator]
+    assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd + cut.cost_usd, Decimal(0))  # type: ignore[operator]

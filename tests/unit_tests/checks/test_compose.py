@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from langchain_core.exceptions import ModelAPIError
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
@@ -15,7 +17,13 @@ from langchain_costrouter.checks import (
     RegexMatch,
     Weighted,
 )
-from langchain_costrouter.checks.base import CheckResult, QualityCheck, paid_calls_of
+from langchain_costrouter.checks.base import (
+    CheckResult,
+    QualityCheck,
+    failed_check_of,
+    paid_calls_of,
+    take_failed_check,
+)
 from langchain_costrouter.testing.models import ScriptedChatModel
 
 QUESTION = [HumanMessage("Is this sentence overruling? Answer Yes or No.")]
@@ -135,3 +143,36 @@ async def test_weighted_carries_the_replies_of_the_judges_that_answered(awaited:
     with pytest.raises(ModelAPIError) as raised:
         await _evaluate(check, awaited)
     assert [m.response_metadata["model_name"] for m in paid_calls_of(raised.value)] == ["a"]
+
+
+def _weighted(checks: list[QualityCheck]) -> Weighted:
+    return Weighted(checks, [1, 1])
+
+
+@pytest.mark.parametrize("composite", [AllOf, AnyOf, _weighted])
+@pytest.mark.parametrize("awaited", [False, True], ids=["evaluate", "aevaluate"])
+async def test_the_check_that_raised_is_named_on_its_error(
+    composite: Callable[[list[QualityCheck]], QualityCheck], awaited: bool
+) -> None:
+    """A composite has no model of its own: the error says which of its checks (whose
+    model) failed, so the cascade records that judge, not the composite."""
+    first, failing = _answering_then_failing()
+    with pytest.raises(ModelAPIError) as raised:
+        await _evaluate(composite([first, failing]), awaited)
+    assert failed_check_of(raised.value) is failing
+    assert take_failed_check(raised.value) is failing
+    assert failed_check_of(raised.value) is None  # taken: named once
+
+
+@pytest.mark.parametrize("awaited", [False, True], ids=["evaluate", "aevaluate"])
+async def test_nested_composites_name_the_innermost_check_that_raised(awaited: bool) -> None:
+    first, failing = _answering_then_failing()
+    inner = AnyOf([first, failing], name="inner")
+    outer = Weighted([JudgeCheck(judge(9), name="outer"), inner], [1, 1])
+    with pytest.raises(ModelAPIError) as raised:
+        await _evaluate(AllOf([outer]), awaited)
+    assert failed_check_of(raised.value) is failing
+
+
+def test_an_error_no_composite_saw_names_no_check() -> None:
+    assert failed_check_of(ModelAPIError("HTTP 500")) is None
