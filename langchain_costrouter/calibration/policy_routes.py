@@ -18,10 +18,11 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._child_models import model_id_of, provider_of
 from langchain_costrouter.calibration import runtime
 from langchain_costrouter.calibration.policy import Policy, TaskPolicy, load_policy
 from langchain_costrouter.errors import ConfigError
-from langchain_costrouter.routes import Deployment, Route, Tier, model_id_of, provider_of
+from langchain_costrouter.routes import Deployment, Route, Tier
 
 ModelSpec = BaseChatModel | Deployment
 """What a policy's model id may map to: a chat model, or a configured deployment."""

@@ -22,6 +22,7 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, PrivateAttr
 
+from langchain_costrouter._child_models import ROUTER_LLM_TYPE
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
 from langchain_costrouter.config import checked_router_kwargs, in_config_file, load_router_kwargs
 from langchain_costrouter.errors import ConfigError, InvalidRequestError
@@ -47,7 +48,6 @@ from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
 from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
 from langchain_costrouter.routes import (
-    ROUTER_LLM_TYPE,
     Route,
     normalise_routes,
     warn_about_child_retries,

@@ -16,10 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._child_models import endpoint_of
 from langchain_costrouter._secrets import public_options
 from langchain_costrouter.cache.canonical import JsonValue, canonical, canonical_params
 from langchain_costrouter.cache.keys import digest
-from langchain_costrouter.routes import PINNED, Deployment, Route, endpoint_of
+from langchain_costrouter.routes import PINNED, Deployment, Route
 
 Form = dict[str, JsonValue]
 

@@ -19,10 +19,11 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableSequence
 
+from langchain_costrouter._child_models import model_id_of, provider_of
 from langchain_costrouter._lazy import class_if_imported
 from langchain_costrouter.errors import StructuredOutputUnsupportedError
 from langchain_costrouter.router._tools import native_tool_kwargs
-from langchain_costrouter.routes import Route, model_id_of, provider_of
+from langchain_costrouter.routes import Route
 
 JSON_OBJECT: dict[str, Any] = {"title": "output", "type": "object"}
 """The schema JSON mode stands for where a child's method needs one: any JSON object."""

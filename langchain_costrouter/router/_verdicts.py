@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
+from langchain_costrouter._child_models import ROUTER_LLM_TYPE, model_id_of
 from langchain_costrouter._secrets import error_text
 from langchain_costrouter.checks.base import (
     CheckResult,
@@ -38,7 +39,7 @@ from langchain_costrouter.router._compress import (
 from langchain_costrouter.router._faults import classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Charge, RunCheck, Step
-from langchain_costrouter.routes import ROUTER_LLM_TYPE, Deployment, model_id_of
+from langchain_costrouter.routes import Deployment
 
 
 def scored(
