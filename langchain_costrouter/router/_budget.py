@@ -1,11 +1,13 @@
 """Shared budgets and rate limits around each provider attempt, as steps of the cascade.
 
-Before an attempt: reserve the attempt's worst case on every budget of the call, then
-take the deployment's rate-limit slot (a local limit is treated like a busy provider:
-wait up to the retry policy's longest backoff, else fail over). In that order a refused
-call consumes nothing: a budget's refusal comes before any slot is taken (taken first, a
-call that never reached the provider used up one of its requests), and a slot not
-granted gives the reservation back. While the attempt runs, its lease is renewed
+Before an attempt (`hold`): reserve the attempt's worst case on every budget of the
+call (or a cheaper deployment's, if a budget downgrades the call and that deployment's
+circuit breaker admits it), then take the deployment's rate-limit slot (a local limit is
+treated like a busy provider: wait up to the retry policy's longest backoff, else fail
+over). In that order a refused call consumes nothing: a budget's refusal comes before
+any slot is taken (taken first, a call that never reached the provider used up one of
+its requests), and a slot not granted, or a breaker that refuses, gives the reservation
+back. While the attempt runs, its lease is renewed
 (`budgets.BudgetGate.keep`), so a call longer than the lease keeps its worst case held.
 After the attempt: settle to the real cost (a
 failure releases what it did not spend; a cut stream pays for what it delivered). A
@@ -31,6 +33,8 @@ from langchain_costrouter.budgets import Gate, RateGrant, Reservation, Settlemen
 from langchain_costrouter.budgets.media import MediaTokens, media_tokens
 from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
 from langchain_costrouter.metadata import AttemptRecord
+from langchain_costrouter.router._attempts import circuit_open, failed_record, output_cap
+from langchain_costrouter.router._breakers import Admission, CircuitBreakers
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import AcquireRate, Downgrade, Reserve, Settle, Sleep, Step
 from langchain_costrouter.routes import ROUTER_LLM_TYPE, Deployment, model_id_of
@@ -61,33 +65,69 @@ class Held:
 
 
 def hold(
-    request: Request, budgets: Budgets, deployment: Deployment, cap: int | None
-) -> Generator[Step, Any, Held | str]:
-    """Budget, then rate limit, for one attempt; a string says why the deployment is
-    skipped (nothing held then).
+    request: Request,
+    budgets: Budgets,
+    breakers: CircuitBreakers,
+    planned: Deployment,
+    index: int,
+    owed: list[str],
+) -> Generator[Step, Any, Held | None]:
+    """Budget, then rate limit, for one attempt on ``planned`` (of tier ``index``); None
+    when the attempt fails over instead, its skip recorded and nothing held.
+
+    A budget may send the call to a cheaper deployment. That one's breaker is asked as
+    ``planned``'s was, or a downgrade would call an endpoint known to be dead; refused,
+    the downgrade is skipped (``skipped: circuit open``) before its rate slot is taken,
+    and its reservation given back. A half-open trial it gives is added to ``owed``,
+    which the attempt reports with its outcome or releases (`_cascade._attempt`).
 
     Raises:
         BudgetExhaustedError: a budget refused, and none lets the call be downgraded.
     """
-    worst = _worst_case(request, budgets, deployment, cap)
-    held = yield Reserve(deployment, worst)
-    if isinstance(held, BudgetExhaustedError):
-        return (yield from _downgrade(request, budgets, deployment, held, cap))
-    return (yield from _with_rate_slot(request, budgets, Held(deployment, held), cap))
-
-
-def _with_rate_slot(
-    request: Request, budgets: Budgets, held: Held, cap: int | None
-) -> Generator[Step, Any, Held | str]:
-    """``held`` once its deployment's rate slot is taken (waited for if that fits); when
-    the slot is not granted, the reservation is given back and why is returned."""
-    request.held = held.reservation  # a call cancelled while it waits gives it back
+    cap = output_cap(planned, request.kwargs)
+    worst = _worst_case(request, budgets, planned, cap)
+    reserved = yield Reserve(planned, worst)
+    if isinstance(reserved, BudgetExhaustedError):
+        held = yield from _downgrade(request, budgets, reserved, cap)
+    else:
+        held = Held(planned, reserved)
+    request.held = held.reservation  # a call cancelled from here on gives it back
     budgets.gate.keep(held.reservation)  # renewed until settled: a long stream keeps it
+    if not _admitted(request, breakers, planned, held, index, owed):
+        yield from settle(request, budgets, held, None)  # given back: the call goes elsewhere
+        return None
     limited = yield from _rate_slot(request, budgets, held.deployment, cap)
     if limited is None:
         return held
-    request.held = None
-    yield Settle(held.reservation, 0)  # given back: the call does not go there
+    yield from settle(request, budgets, held, None)
+    request.attempts.append(failed_record(planned, index, _held_back(held, limited), None, None))
+    return None
+
+
+def _admitted(
+    request: Request,
+    breakers: CircuitBreakers,
+    planned: Deployment,
+    held: Held,
+    index: int,
+    owed: list[str],
+) -> bool:
+    """Whether the breaker of the deployment a budget downgraded the call to admits it
+    (recorded skipped if not; its trial added to ``owed``). ``planned``'s own was asked
+    before the attempt, and is not asked again: its trial may be this call's."""
+    key = held.deployment.breaker_key
+    if held.downgraded_by is None or key == planned.breaker_key:
+        return True
+    admission = breakers.admit(key)
+    if circuit_open(request, held.deployment, index, not admission):
+        request.attempts[-1]["downgraded_by"] = held.downgraded_by
+        return False
+    if admission is Admission.TRIAL:
+        owed.append(key)
+    return True
+
+
+def _held_back(held: Held, limited: str) -> str:
     if held.downgraded_by is None:
         return f"skipped: {limited}"
     return f"skipped: downgrade to {held.deployment.label} held back by its {limited}"
@@ -193,14 +233,10 @@ def _unpriced_side_model(role: str, model: object, when: str, *, key: str) -> Co
 
 
 def _downgrade(
-    request: Request,
-    budgets: Budgets,
-    asked: Deployment,
-    refusal: BudgetExhaustedError,
-    cap: int | None,
-) -> Generator[Step, Any, Held | str]:
-    """A budget that allows it sends the call to the cheapest deployment that fits, if
-    that deployment's rate limit lets it (no slot of ``asked`` was taken)."""
+    request: Request, budgets: Budgets, refusal: BudgetExhaustedError, cap: int | None
+) -> Generator[Step, Any, Held]:
+    """A budget that allows it sends the call to the cheapest deployment that fits (no
+    slot of the deployment it refused was taken)."""
     if not refusal.downgrade:
         raise refusal
     by_label = {d.label: d for d in request.route.deployments}
@@ -212,5 +248,4 @@ def _downgrade(
     if isinstance(chosen, BudgetExhaustedError):
         raise chosen
     label, reservation = chosen
-    held = Held(by_label[label], reservation, downgraded_by=refusal.budget_name)
-    return (yield from _with_rate_slot(request, budgets, held, cap))
+    return Held(by_label[label], reservation, downgraded_by=refusal.budget_name)

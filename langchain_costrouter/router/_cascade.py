@@ -24,7 +24,6 @@ from langchain_costrouter.router._attempts import (
     answered_attempt,
     circuit_open,
     failed_attempt,
-    failed_record,
     output_cap,
     raise_if_final,
     skipped,
@@ -174,26 +173,27 @@ def _attempt(
     """One attempt on ``planned``: its budget and rate slot, the call, what it left.
 
     Returns the answer; the retryable fault, reported to the breaker; the deployment
-    whose context window was too small; or `_Next.FAIL_OVER` (a local rate limit). The
-    half-open ``trial`` the breaker gave it is reported with the call's outcome, or else
-    released however the attempt ends (refused by a budget, sent to another deployment,
-    a context overflow, a fatal error, cancelled), so the next call may try
-    (`_breakers.CircuitBreakers.release`): unreleased, the breaker would refuse the
-    deployment for the rest of the process.
+    whose context window was too small; or `_Next.FAIL_OVER` (a local rate limit, a
+    downgrade to a deployment whose breaker refuses it). Each half-open trial taken for
+    it (``trial``, ``planned``'s; the deployment a budget downgraded it to may give one
+    too) is reported with the call's outcome, or else released however the attempt ends
+    (refused by a budget, sent to another deployment, a context overflow, a fatal
+    error, cancelled), so the next call may try (`_breakers.CircuitBreakers.release`):
+    unreleased, the breaker would refuse the deployment for the rest of the process.
     """
     breakers, budgets = parts.breakers, parts.budgets
+    owed = [planned.breaker_key] if trial else []  # trials to report, else to release
     try:
         deployment, held = planned, None
         if budgets.enabled:
-            got = yield from hold(request, budgets, planned, output_cap(planned, request.kwargs))
-            if isinstance(got, str):  # a local rate limit: fail over like a busy provider
-                request.attempts.append(failed_record(planned, index, got, None, None))
+            held = yield from hold(request, budgets, breakers, planned, index, owed)
+            if held is None:
                 return _Next.FAIL_OVER
-            deployment, held = got.deployment, got
+            deployment = held.deployment
         called: Called = yield CallModel(deployment, index, checked)
         if called.message is not None:
             breakers.record_success(deployment.breaker_key)
-            trial = trial and deployment.breaker_key != planned.breaker_key
+            owed = [key for key in owed if key != deployment.breaker_key]
             record = answered_attempt(request, parts.accountant, called, deployment, index)
             if held is not None:
                 yield from settle(request, budgets, held, record)
@@ -207,11 +207,11 @@ def _attempt(
         if fault.kind == "context_overflow":
             return deployment
         breakers.record_failure(deployment.breaker_key)
-        trial = trial and deployment.breaker_key != planned.breaker_key
+        owed = [key for key in owed if key != deployment.breaker_key]
         return fault
     finally:
-        if trial:
-            breakers.release(planned.breaker_key)
+        for key in owed:
+            breakers.release(key)
 
 
 def _judging_tier(route: Route, tier: Tier, deployment: Deployment, record: AttemptRecord) -> Tier:

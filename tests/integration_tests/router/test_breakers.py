@@ -2,7 +2,8 @@
 
 Two ``ChatOpenAI`` children are both provider "openai"; only their base URL (or model)
 tells them apart, and that is what a breaker tracks. A half-open trial that a call takes
-and never makes, or never reports, is given back: the endpoint is tried again.
+and never makes, or never reports, is given back: the endpoint is tried again. A budget
+that downgrades a call to a cheaper deployment asks that deployment's breaker too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from langchain_costrouter import (
     RetryPolicy,
     RoutedChatModel,
 )
+from langchain_costrouter.budgets import CallContext
 from langchain_costrouter.routes import Deployment
 from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer
 from tests.server_fixtures import dead_url
@@ -154,9 +156,11 @@ def _router(server: LocalOpenAIServer, breakers: CircuitBreakers, **fields: Any)
     return RoutedChatModel(routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT, **fields)
 
 
-def _tripped(server: LocalOpenAIServer, model: str = "gpt-4o-mini") -> CircuitBreakers:
-    """Breakers whose ``model`` breaker a 500 opened, its cooldown since elapsed: the
-    next call that reaches it takes the half-open trial."""
+def _tripped(
+    server: LocalOpenAIServer, model: str = "gpt-4o-mini", *, elapsed: bool = True
+) -> CircuitBreakers:
+    """Breakers whose ``model`` breaker a 500 opened, its cooldown since elapsed (unless
+    not ``elapsed``): the next call that reaches it takes the half-open trial."""
     clock = _Clock()
     breakers = CircuitBreakers(failure_threshold=1, cooldown=60, clock=clock)
     server.script([Fault("500")], model=model)
@@ -164,7 +168,7 @@ def _tripped(server: LocalOpenAIServer, model: str = "gpt-4o-mini") -> CircuitBr
     children = [_child(server.base_url, model), _child(server.base_url, other)]
     RoutedChatModel(routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT).invoke("hi")
     assert [r.outcome for r in server.requests] == ["500", "reply"]
-    clock.now = 61.0
+    clock.now = 61.0 if elapsed else 1.0
     return breakers
 
 
@@ -297,3 +301,92 @@ def test_a_half_open_trial_a_budget_downgraded_elsewhere_lets_the_next_call_try(
     attempts = plain.invoke("hello").response_metadata["costrouter"]["attempts"]
     assert [(a["model"], a["reason"]) for a in attempts] == [("gpt-4o", "accepted")]
     assert openai_server.request_count("gpt-4o") == before + 1
+
+
+# At 100 output tokens the worst cases are about: gpt-4o $0.001, gpt-4o-mini $0.00006 and
+# gpt-4.1-nano $0.00004, the cheapest, where a downgrade sends a call gpt-4o cannot afford.
+NANO = "gpt-4.1-nano"
+
+
+def _downgrading(server: LocalOpenAIServer, breakers: CircuitBreakers) -> RoutedChatModel:
+    """gpt-4o, over the budget, then gpt-4.1-nano and gpt-4o-mini in the same tier."""
+    small = Budget(name="small", limit_usd=Decimal("0.0005"), on_exhausted="downgrade")
+    children = [_child(server.base_url, model) for model in ("gpt-4o", NANO, "gpt-4o-mini")]
+    return RoutedChatModel(
+        routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT, budgets=[small]
+    )
+
+
+@pytest.mark.parametrize("awaited", [False, True], ids=["invoke", "ainvoke"])
+def test_a_budget_downgrade_to_an_open_breaker_skips_that_deployment_and_fails_over(
+    openai_server: LocalOpenAIServer, awaited: bool
+) -> None:
+    """The budget sends gpt-4o's call to gpt-4.1-nano, whose breaker is open: it is not
+    called (it was, once per retry, and answered 500 each time), its reservation is
+    given back, and the tier's next deployment that the budget affords answers."""
+    breakers = _tripped(openai_server, NANO, elapsed=False)
+    openai_server.script([Fault("500")] * 3, model=NANO)  # the endpoint is still dead
+    router = _downgrading(openai_server, breakers)
+    if awaited:
+        answer = asyncio.run(router.ainvoke("hello", max_tokens=100))
+    else:
+        answer = router.invoke("hello", max_tokens=100)
+
+    attempts = answer.response_metadata["costrouter"]["attempts"]
+    assert [(a["model"], a["reason"]) for a in attempts] == [
+        (NANO, "skipped: circuit open"),  # gpt-4o's attempt, downgraded
+        (NANO, "skipped: circuit open"),  # its own attempt
+        ("gpt-4o-mini", "accepted"),
+    ]
+    assert attempts[0]["downgraded_by"] == "small"
+    assert openai_server.request_count(NANO) == 1  # the 500 that opened it, none since
+    gate = router._current().stages.cascade.budgets.gate
+    (status,) = gate.status(CallContext("chat", {}))
+    assert status.reserved_usd == 0  # the skipped downgrade's reservation was given back
+    assert status.spent_usd == Decimal(repr(attempts[-1]["cost_usd"]))
+
+
+async def test_a_budget_downgrade_takes_the_half_open_trial_of_the_deployment_it_calls(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """The downgraded call is gpt-4.1-nano's one half-open trial: another call meanwhile
+    is refused it (it was let through too, two calls on an endpoint not known to work),
+    and the trial's answer closes the breaker."""
+    breakers = _tripped(openai_server, NANO)
+    openai_server.set_latency(1.0, model=NANO)
+    trial = asyncio.create_task(_downgrading(openai_server, breakers).ainvoke("hi", max_tokens=100))
+    while openai_server.request_count(NANO) < 2:
+        await asyncio.sleep(0.01)
+    children = [_child(openai_server.base_url, NANO), _child(openai_server.base_url)]
+    plain = RoutedChatModel(routes={"chat": [children]}, breakers=breakers, retry=NO_WAIT)
+    meanwhile = (await plain.ainvoke("hello")).response_metadata["costrouter"]["attempts"]
+    assert [(a["model"], a["reason"]) for a in meanwhile] == [
+        (NANO, "skipped: circuit open"),
+        ("gpt-4o-mini", "accepted"),
+    ]
+    tried = (await trial).response_metadata["costrouter"]["attempts"]
+    assert [(a["model"], a.get("downgraded_by")) for a in tried] == [(NANO, "small")]
+    assert openai_server.request_count(NANO) == 2
+    assert breakers.is_closed(Deployment.of(_child(openai_server.base_url, NANO)).breaker_key)
+
+
+def test_a_budget_downgrade_s_failed_trial_reopens_the_breaker_it_took_it_from(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """The downgraded trial's 500 is reported to gpt-4.1-nano's breaker: it opens again
+    (listeners hear it), and the retry downgraded there is skipped, not sent."""
+    breakers = _tripped(openai_server, NANO)
+    heard: list[tuple[str, str]] = []
+    breakers.on_transition(lambda key, state: heard.append((key.rsplit("|", 1)[-1], state)))
+    openai_server.script([Fault("500")] * 3, model=NANO)
+    router = _downgrading(openai_server, breakers)
+    attempts = router.invoke("hi", max_tokens=100).response_metadata["costrouter"]["attempts"]
+
+    assert [(a["model"], a["reason"]) for a in attempts] == [
+        (NANO, "error: server"),  # gpt-4o's first attempt, downgraded: the trial
+        (NANO, "skipped: circuit open"),  # its retry, downgraded again
+        (NANO, "skipped: circuit open"),
+        ("gpt-4o-mini", "accepted"),
+    ]
+    assert heard == [(NANO, "half_open"), (NANO, "open")]
+    assert openai_server.request_count(NANO) == 2  # the 500 that opened it, and the trial
