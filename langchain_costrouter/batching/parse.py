@@ -23,6 +23,9 @@ from langchain_costrouter.batching.schema import ItemSchema
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _VALUE_KEYS = ("answer", "value", "label", "result", "output")
+_ASKED_KEYS = frozenset({"id", "item"})
+"""The keys of an entry of the prompt's array: an element holding only them is the item
+echoed back (which a free-text schema would take for its answer), not an answer."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def _pairs_from_list(data: list[Any]) -> list[tuple[str, Any]]:
     pairs = []
     for element in data:
         if isinstance(element, dict) and "id" in element:
-            rest = {k: v for k, v in element.items() if k != "id"}
+            rest = {k: v for k, v in element.items() if k not in _ASKED_KEYS}
             value_key = next((k for k in _VALUE_KEYS if k in rest), None)
             if value_key is not None:
                 pairs.append((str(element["id"]).strip(), rest[value_key]))

@@ -237,3 +237,21 @@ def test_a_lone_surrogate_is_refused_before_any_batch_is_paid_for(
     with pytest.raises(InvalidRequestError, match="item 6 "):
         batch_classify(items, LABELS, model=chat, max_items=2, max_concurrency=1)
     assert openai_server.request_count() == 0
+
+
+def test_a_provider_that_echoes_the_items_back_answers_none_of_them(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI
+) -> None:
+    """Free text accepts any string, so the items' own texts, echoed back in the
+    prompt's ``{"id", "item"}`` shape, were taken for their translations."""
+
+    def echo(body: dict[str, Any]) -> Reply:
+        items = request_items(body) or []
+        return Reply(json.dumps([{"id": id_, "item": item} for id_, item in items]))
+
+    openai_server.set_responder(echo)
+    results = ItemBatcher(chat, "Translate each item into French.").invoke(["Hello", "Bye"])
+    assert [r.ok for r in results] == [False, False]
+    assert [r.value for r in results] == [None, None]
+    assert all("failed even when sent alone: no answer for id" in (r.error or "") for r in results)
+    assert openai_server.request_count() == 3  # both, then each alone

@@ -90,3 +90,15 @@ def test_keys_that_are_not_ids_and_extra_ids_around_a_lone_item_are_harmless() -
     noted = '{"i0": "spam", "i1": "ham", "i2": "ham", "note": "done"}'
     assert parse_answer(noted, IDS, LABELS).values == {"i0": "spam", "i1": "ham", "i2": "ham"}
     assert parse_answer('{"i4": "spam", "i0": "ham"}', ["i4"], LABELS).values == {"i4": "spam"}
+
+
+def test_an_item_echoed_back_is_no_answer() -> None:
+    """The prompt sends each item as ``{"id", "item"}``: a model that echoes that array
+    back answered nothing, though a free-text schema would take the item's own text for
+    its answer. An answer beside the echoed item is still read."""
+    echoed = '[{"id": "i0", "item": "Hello"}, {"id": "i1", "item": "Bye"}]'
+    verdict = parse_answer(echoed, ["i0", "i1"], TextSchema())
+    assert verdict.values == {}
+    assert all("no answer" in reason for reason in verdict.failures.values())
+    beside = '[{"id": "i0", "item": "Hello", "french": "Bonjour"}]'
+    assert parse_answer(beside, ["i0"], TextSchema()).values == {"i0": "Bonjour"}
