@@ -17,6 +17,7 @@ import warnings
 from typing import Any, Protocol
 
 from langchain_costrouter._store_failures import store_failures
+from langchain_costrouter.batching.items import canonical_text
 from langchain_costrouter.batching.schema import ItemSchema
 from langchain_costrouter.errors import BackendUnavailableWarning
 
@@ -92,27 +93,28 @@ class RunCache:
         self._instruction = instruction
         self._schema = schema
 
-    def recall(self, content: str) -> Any:
-        """The cached answer for an item's canonical text, or `MISS`."""
+    def recall(self, payload: str | dict[str, Any]) -> Any:
+        """The cached answer for an item's content, or `MISS`."""
         if self._cache is None:
             return MISS
         try:
-            return cached_value(self._cache, self._key(content), self._schema)
+            return cached_value(self._cache, self._key(payload), self._schema)
         except store_failures() as error:
             self._give_up("read", error)
             return MISS
 
-    def remember(self, content: str, value: Any) -> None:
-        """Store an accepted answer for an item's canonical text."""
+    def remember(self, payload: str | dict[str, Any], value: Any) -> None:
+        """Store an accepted answer for an item's content."""
         if self._cache is None:
             return
         try:
-            store_value(self._cache, self._key(content), self._schema, value)
+            store_value(self._cache, self._key(payload), self._schema, value)
         except store_failures() as error:
             self._give_up("write", error)
 
-    def _key(self, content: str) -> str:
-        return item_cache_key(self._instruction, self._schema, content)
+    def _key(self, payload: str | dict[str, Any]) -> str:
+        """Computed only with a store: a run without one never spells its items twice."""
+        return item_cache_key(self._instruction, self._schema, canonical_text(payload))
 
     def _give_up(self, action: str, error: Exception) -> None:
         self._cache = None

@@ -85,10 +85,15 @@ def checked_entry_json(index: int, id_: str, payload: str | dict[str, Any]) -> s
 
 
 def canonical_text(payload: str | dict[str, Any]) -> str:
-    """One spelling per item content, for cache keys (mapping order does not matter)."""
+    """One spelling per item content, for cache keys (mapping order does not matter).
+
+    Keys are sorted as the model reads them, as JSON's text: a mapping may mix key types
+    (``{1: ..., "lang": ...}``), which Python cannot sort but JSON writes as text.
+    """
     if isinstance(payload, str):
         return payload
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True)
+    as_sent = json.loads(json.dumps(payload, ensure_ascii=False))
+    return json.dumps(as_sent, ensure_ascii=False, sort_keys=True)
 
 
 def to_batch_items(items: Sequence[Item], count_tokens: Callable[[str], int]) -> list[BatchItem]:

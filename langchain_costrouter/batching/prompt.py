@@ -17,6 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from langchain_costrouter.batching.items import BatchItem, entry
 from langchain_costrouter.batching.schema import ItemSchema
+from langchain_costrouter.errors import InvalidRequestError
 from langchain_costrouter.tokens import REPLY_TOKENS as _REPLY_TOKENS
 from langchain_costrouter.tokens import count_messages
 
@@ -35,6 +36,21 @@ def system_text(instruction: str, schema: ItemSchema) -> str:
     return f"{instruction.strip()}\n\n{_RULES.format(answer=schema.describe())}"
 
 
+def check_encodable(instruction: str, schema: ItemSchema) -> None:
+    """Refuse a lone surrogate in the system message of every batch, before any is sent:
+    no provider takes one, and each call would fail in the HTTP client, naming neither
+    the text nor the fix."""
+    for named, text in (("instruction", instruction), ("schema's description", schema.describe())):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InvalidRequestError(
+                f"The {named} has a lone surrogate {text[error.start]!r} at character "
+                f"{error.start}, which no provider accepts. Fix how the text was decoded "
+                "(e.g. bytes.decode('utf-8', errors='replace')) before batching with it."
+            ) from None
+
+
 def items_text(batch: Sequence[BatchItem]) -> str:
     """The items as one JSON array, with the count to help the model check itself."""
     array = json.dumps([entry(item.id, item.payload) for item in batch], ensure_ascii=False)
@@ -48,15 +64,17 @@ def build_messages(
     return [SystemMessage(system_text(instruction, schema)), HumanMessage(items_text(batch))]
 
 
-def per_item_prompt_tokens(instruction: str, schema: ItemSchema, batch: Sequence[BatchItem]) -> int:
+def per_item_prompt_tokens(
+    instruction: str, schema: ItemSchema, batch: Sequence[BatchItem], call_tokens: int = 0
+) -> int:
     """Prompt tokens of the calls this batch replaces: one call per item, each with the
-    whole instruction. The ledger prices them on the reference model as the batch's
-    baseline, so the saving of batching is the repeated instruction it did not send."""
+    whole instruction and ``call_tokens``, what every call sends beside its messages (the
+    bound response format: providers bill it as input). The ledger prices them on the
+    reference model as the batch's baseline, so the saving of batching is the repeated
+    instruction and format it did not send."""
     instruction_tokens = count_messages([SystemMessage(system_text(instruction, schema))])
-    return sum(
-        instruction_tokens + count_messages([HumanMessage(items_text([item]))]) - _REPLY_TOKENS
-        for item in batch
-    )
+    per_call = instruction_tokens + call_tokens - _REPLY_TOKENS
+    return sum(per_call + count_messages([HumanMessage(items_text([item]))]) for item in batch)
 
 
 def read_items_text(text: str) -> list[tuple[str, Any]] | None:

@@ -10,7 +10,7 @@ batch size of every row and the router picks the route for ``task``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -19,40 +19,26 @@ from langchain_core.callbacks import (
     BaseCallbackManager,
     CallbackManagerForChainRun,
 )
-from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_executor_for_config, patch_config
 from tqdm import tqdm
 
-from langchain_costrouter._lazy import class_if_imported
+from langchain_costrouter.batching.binding import ChatRunnable, call_tokens, with_json_mode
 from langchain_costrouter.batching.cache import MISS, ItemCache, RunCache
 from langchain_costrouter.batching.drivers import progress_bar, run_async, run_sync
-from langchain_costrouter.batching.items import Item, canonical_text, to_batch_items
+from langchain_costrouter.batching.items import Item, to_batch_items
 from langchain_costrouter.batching.plan import Batch, BatchPlan, provider_failed
-from langchain_costrouter.batching.prompt import build_messages, per_item_prompt_tokens
+from langchain_costrouter.batching.prompt import (
+    build_messages,
+    check_encodable,
+    per_item_prompt_tokens,
+)
 from langchain_costrouter.batching.results import CallOutcome, ItemResult, PriceFn
 from langchain_costrouter.batching.schema import SchemaSpec, as_schema
 from langchain_costrouter.metadata import ITEM_PROMPT_TOKENS_KEY
 from langchain_costrouter.tokens import count_text
-
-ChatRunnable = Runnable[LanguageModelInput, BaseMessage]
-
-
-def with_json_mode(model: ChatRunnable, json_mode: bool | None) -> ChatRunnable:
-    """Bind OpenAI's JSON mode when asked, or by default for OpenAI-client models.
-
-    Other models (and routers whose children may not all have JSON mode) get the
-    instruction only; the parser copes with fences and prose around the JSON.
-    """
-    use = _is_openai_client(model) if json_mode is None else json_mode
-    return model.bind(response_format={"type": "json_object"}) if use else model
-
-
-def _is_openai_client(model: ChatRunnable) -> bool:
-    openai_model = class_if_imported("langchain_openai.chat_models.base", "BaseChatOpenAI")
-    return openai_model is not None and isinstance(model, openai_model)
 
 
 class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
@@ -97,6 +83,7 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
         self.model = model
         self.instruction = instruction
         self.schema = as_schema(schema)
+        check_encodable(instruction, self.schema)
         self.max_items = max_items
         self.max_tokens = max_tokens
         self.max_concurrency = max_concurrency
@@ -105,6 +92,7 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
         self.price = price
         self.progress = progress
         self._model = with_json_mode(model, json_mode)
+        self._call_tokens = call_tokens(self._model)
 
     def invoke(
         self, input: Sequence[Item], config: RunnableConfig | None = None, **kwargs: Any
@@ -155,12 +143,12 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             max_tokens=self.max_tokens,
             max_items=self.max_items,
             price=self.price,
-            on_accept=lambda item, value: cache.remember(canonical_text(item.payload), value),
+            on_accept=lambda item, value: cache.remember(item.payload, value),
             on_settled=bar.update,
         )
         to_send = []
         for item in batch_items:
-            value = cache.recall(canonical_text(item.payload))
+            value = cache.recall(item.payload)
             if value is MISS:
                 to_send.append(item)
             else:
@@ -203,7 +191,9 @@ class ItemBatcher(Runnable[Sequence[Item], list[ItemResult]]):
             "batch_size": len(batch.items),
             ITEM_PROMPT_TOKENS_KEY: 0
             if batch.counted
-            else per_item_prompt_tokens(self.instruction, self.schema, batch.items),
+            else per_item_prompt_tokens(
+                self.instruction, self.schema, batch.items, self._call_tokens
+            ),
         }
         if self.task is not None:
             metadata["task"] = self.task
@@ -228,7 +218,9 @@ def _refuse_call_keywords(kwargs: dict[str, Any]) -> None:
 def _item_list(items: Any) -> list[Item]:
     """The items as a list; one text, one mapping or a prompt is refused, not iterated
     (a dict's keys or a prompt's fields would each get an answer as if they were items)."""
-    if isinstance(items, str | bytes | Mapping | PromptValue | BaseMessage):
+    if isinstance(items, str | bytes | Mapping | PromptValue | BaseMessage) or not isinstance(
+        items, Iterable
+    ):
         raise TypeError(
             f"ItemBatcher takes a list of items, got one {type(items).__name__}: wrap a single "
             "text or mapping in a list ([item]); in a chain, map the prompt's output to a list"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from langchain_costrouter import (
     RetryPolicy,
     RoutedChatModel,
 )
-from langchain_costrouter.batching import batch_classify
+from langchain_costrouter.batching import ItemBatcher, batch_classify
 from langchain_costrouter.batching.testing import batch_responder
 from langchain_costrouter.ledger import InMemoryLedger
 from langchain_costrouter.testing import CONTEXT_LENGTH_EXCEEDED, Fault, LocalOpenAIServer, Reply
@@ -125,3 +126,51 @@ def test_item_costs_add_up_to_the_ledger_when_a_routed_batch_fails(
     ledger_total = sum(float(row.cost_usd or 0) for row in ledger.rows())
     assert ledger_total > 0  # the compressor's call was paid
     assert abs(sum(r.cost_usd or 0 for r in results) - ledger_total) < 1e-12
+
+
+@pytest.mark.parametrize("json_mode", [True, False])
+def test_the_batching_saving_is_the_per_item_calls_the_batch_replaced(
+    openai_server: LocalOpenAIServer, chat: ChatOpenAI, json_mode: bool
+) -> None:
+    """Each item sent alone is the call a batch replaces, response format included: the
+    server bills the format beside the messages, per call. A batch of one saves nothing
+    (json mode claimed -$0.0000175, its 7 tokens on gpt-4o), and a batch of three saves
+    the prompt tokens of its three single calls minus its own, on the reference model."""
+    openai_server.set_responder(batch_responder(lambda item: "spam" if "buy" in item else "ham"))
+    prices = PriceTable(
+        overrides={
+            "gpt-4o": ModelPrice(input_per_mtok=2.5, output_per_mtok=10),
+            "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.6),
+        }
+    )
+    items = ["buy it now", "hello there", "Grüße aus 東京 🎉"]
+
+    def run(max_items: int) -> tuple[list[Any], list[int]]:
+        ledger = InMemoryLedger()
+        router = RoutedChatModel(
+            routes={"c": [chat]}, ledger=ledger, prices=prices, reference_model="gpt-4o"
+        )
+        batcher = ItemBatcher(
+            router,
+            "Classify each mail.",
+            ["spam", "ham"],
+            task="c",
+            json_mode=json_mode,
+            max_items=max_items,
+        )
+        openai_server.reset()
+        openai_server.set_responder(
+            batch_responder(lambda item: "spam" if "buy" in item else "ham")
+        )
+        results = batcher.with_config(max_concurrency=1).invoke(items)
+        assert [r.ok for r in results] == [True] * 3
+        return ledger.rows(), [entry.prompt_tokens for entry in openai_server.requests]
+
+    alone_rows, alone_tokens = run(max_items=1)
+    assert [row.batch_size for row in alone_rows] == [1, 1, 1]
+    assert [row.saved_batching_usd for row in alone_rows] == [Decimal(0)] * 3
+    (batch_row,), (batch_tokens,) = run(max_items=3)
+    assert batch_row.batch_size == 3
+    replaced = sum(alone_tokens) - batch_tokens
+    assert replaced > 0
+    assert batch_row.saved_batching_usd == Decimal(replaced) * Decimal("2.5") / 10**6

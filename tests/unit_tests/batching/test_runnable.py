@@ -216,3 +216,35 @@ async def test_call_keywords_are_refused_with_where_they_belong() -> None:
     with pytest.raises(TypeError, match=expected):
         await batcher.ainvoke(["Buy now"], task="classification")
     assert model.seen == []
+
+
+@pytest.mark.parametrize(
+    ("instruction", "labels", "named"),
+    [("Classify \udce9.", LABELS, "instruction"), ("Classify.", ["spam", "h\ud800m"], "schema")],
+    ids=["instruction", "label"],
+)
+def test_a_lone_surrogate_in_the_instruction_or_labels_is_refused_when_built(
+    instruction: str, labels: list[str], named: str
+) -> None:
+    """Sent in every batch's system message, it failed every call in the HTTP client
+    (ChatOpenAI: a bare UnicodeEncodeError naming neither it nor the fix)."""
+    model = batch_model()
+    with pytest.raises(InvalidRequestError, match=rf"The {named}.*lone surrogate.*'replace'"):
+        ItemBatcher(model, instruction, labels)
+    assert model.seen == []
+
+
+def test_a_mapping_whose_keys_json_turns_into_text_is_an_item_like_any_other() -> None:
+    """JSON writes every key as text; sorting keys of mixed types for the item's cache
+    key raised a TypeError naming no item ('<' not supported), with or without a cache."""
+    tickets: list[Any] = [{1: "Buy now", "lang": "en"}, {2: "hello", True: "x"}]
+    for cache in (None, InMemoryItemCache()):
+        results = batch_classify(tickets, LABELS, model=batch_model(), cache=cache)
+        assert [r.value for r in results] == ["spam", "ham"]
+    again = batch_classify(tickets, LABELS, model=batch_model(), cache=cache)
+    assert [r.cached for r in again] == [True, True]
+
+
+def test_no_list_at_all_is_refused_as_not_a_list_of_items() -> None:
+    with pytest.raises(TypeError, match=r"takes a list of items, got one NoneType"):
+        ItemBatcher(batch_model(), "Classify.", LABELS).invoke(None)  # type: ignore[arg-type]
