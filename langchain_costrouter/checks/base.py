@@ -7,6 +7,10 @@ the ledger, and the answers of any paid calls it made itself (a judge's reply), 
 the cascade can bill each as an attempt. `evaluate` is blocking and `aevaluate`
 awaited; `BaseCheck` gives checks that do no I/O their async twin for free.
 
+A composite (`compose.AllOf`, `AnyOf`, `Weighted`) holds its checks in ``checks``;
+`checks_within` walks them, so the cascade sees every judge's model before the check
+runs (under budgets an unpriced one is refused before it is asked).
+
 A check that raises after some of its paid calls answered (a composite whose second
 judge failed) still owes them to the ledger: `carry_paid_calls` puts their answers on
 the error it lets propagate, and the cascade bills `paid_calls_of` it. A composite has
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -156,3 +160,18 @@ def take_failed_check(error: BaseException) -> QualityCheck | None:
     object again, under another check, is not misnamed by this one."""
     failed: QualityCheck | None = vars(error).pop(_FAILED_CHECK, None)
     return failed
+
+
+def checks_within(check: QualityCheck) -> Iterator[QualityCheck]:
+    """``check``, then every check a composite holds in its ``checks``, however deep.
+
+    A composite has no model of its own: what its judges would cost shows only in the
+    checks inside it, and the cascade refuses an unpriced one before it is asked
+    (`router/_verdicts.py`, `run_check`). Read by duck type, so a user's composite with
+    a ``checks`` sequence is walked too."""
+    yield check
+    inner = getattr(check, "checks", ())
+    if isinstance(inner, (tuple, list)):
+        for nested in inner:
+            if isinstance(nested, QualityCheck):
+                yield from checks_within(nested)

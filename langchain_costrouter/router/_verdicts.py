@@ -22,6 +22,7 @@ from langchain_costrouter._secrets import error_text
 from langchain_costrouter.checks.base import (
     CheckResult,
     QualityCheck,
+    checks_within,
     take_failed_check,
     take_paid_calls,
 )
@@ -190,10 +191,12 @@ def run_check(
     """Run a tier's check on the answer ``asked`` (and the previous tiers'), as steps,
     and bill its calls. A judge whose model is a router on this call's ``ledger`` leaves
     its rows to this call, and the budgets it counted on this call's store are not
-    charged again (`_compress.enter_nested`). Under budgets, a judge with no price is
-    refused before it is asked (`_budget.refuse_unpriced_model`), or, when only its
+    charged again (`_compress.enter_nested`). Under budgets, a judge with no price (one
+    inside a composite too, however deep: `checks.base.checks_within`) is refused before
+    any judge is asked (`_budget.refuse_unpriced_model`), or, when only its
     answer tells its model, once its priced calls are charged (`_budget.refuse_unpriced`)."""
-    refuse_unpriced_model("judge", getattr(check, "llm", None), budgets)
+    for judge in checks_within(check):  # a composite has no model: its judges have
+        refuse_unpriced_model("judge", getattr(judge, "llm", None), budgets)
     nested = enter_nested(ledger, budgets.gate, request.metadata)
     raised: BaseException | None = None
     try:

@@ -27,6 +27,7 @@ from langchain_costrouter import (
 )
 from langchain_costrouter.budgets import BudgetGate, CallContext
 from langchain_costrouter.checks import AllOf, AnyOf, JudgeCheck, QualityCheck, Weighted
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.dollars import usd
 from langchain_costrouter.ledger.memory import InMemoryLedger
 from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
@@ -282,3 +283,36 @@ def test_a_call_cancelled_while_a_composite_s_second_judge_runs_bills_both_judge
     assert isinstance(gate, BudgetGate)
     ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
     assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd + cut.cost_usd, Decimal(0))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "composite", [_all_of, _nested, _weighted], ids=["all_of", "nested", "weighted"]
+)
+def test_an_unpriced_judge_inside_a_composite_is_refused_before_any_judge_is_asked(
+    openai_server: LocalOpenAIServer,
+    composite: Callable[[QualityCheck, QualityCheck], QualityCheck],
+) -> None:
+    """Under a budget, a judge whose model has no price is refused before it is asked,
+    however deep a composite holds it, as a plain judge is: it was asked, paid for, and
+    refused only once it answered (its cost unknown to every budget)."""
+    openai_server.script([Reply("Fine. Rating: [[9]]")], model="judge-model")
+    openai_server.script([Reply("Fine. Rating: [[9]]")], model="judge-unpriced")
+    priced = JudgeCheck(openai_chat(openai_server, "judge-model"), name="judge_a")
+    unpriced = JudgeCheck(openai_chat(openai_server, "judge-unpriced"), name="judge_u")
+    ledger = InMemoryLedger()
+    check = composite(priced, unpriced)
+    router = _router(openai_server, ledger, check=check, budgets=[Budget(name="all", limit_usd=1)])
+    with pytest.raises(ConfigError) as refused:
+        router.invoke("Hello")
+
+    assert "model 'judge-unpriced' has no price" in str(refused.value)
+    assert "the call is refused before the judge is asked" in str(refused.value)
+    assert refused.value.key == "judge-unpriced"
+    assert openai_server.request_count("judge-unpriced") == 0
+    assert openai_server.request_count("judge-model") == 0
+    (cheap,) = ledger.rows()  # the answer was paid for; no judge ran
+    assert cheap.model == "gpt-4o-mini" and cheap.cost_usd is not None and cheap.cost_usd > 0
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
+    assert (spent, reserved) == (cheap.cost_usd, Decimal(0))
