@@ -5,13 +5,13 @@ directly instead of its ``invoke``: one LLM run per call, so no usage handler co
 a call twice and LangChain's standard suites see one ``on_chat_model_start`` (calling
 the child's ``invoke`` would nest a second run). That bypasses the child's own cache
 and rate limiter, so the limiter is applied here and children are built with
-``cache=False`` (see docs/architecture.md, "LangChain facts").
+``cache=False`` (see docs/architecture.md, "LangChain facts"). A child's stream is
+read in `_child_streams`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -19,17 +19,10 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
-    BaseMessageChunk,
     InvalidToolCall,
     ToolCall,
-    message_chunk_to_message,
 )
-from langchain_core.messages.tool import (
-    ToolCallChunk,
-    invalid_tool_call,
-    tool_call,
-    tool_call_chunk,
-)
+from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.router._structured import native_kwargs
@@ -60,100 +53,6 @@ async def acall_child(
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
     return await child._agenerate(messages, stop=stop, **native_kwargs(child, kwargs))
-
-
-def stream_child(
-    child: BaseChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    kwargs: dict[str, Any],
-) -> Iterator[ChatGenerationChunk]:
-    if not child._should_stream(async_api=False, **{**kwargs, "stream": True}):
-        yield whole_chunk(first_message(call_child(child, messages, stop, kwargs)))
-        return
-    if child.rate_limiter:
-        child.rate_limiter.acquire(blocking=True)
-    for chunk in child._stream(messages, stop=stop, **native_kwargs(child, kwargs)):
-        yield _folded(chunk) if chunk.generation_info else chunk
-
-
-async def astream_child(
-    child: BaseChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    kwargs: dict[str, Any],
-) -> AsyncGenerator[ChatGenerationChunk, None]:
-    if not child._should_stream(async_api=True, **{**kwargs, "stream": True}):
-        yield whole_chunk(first_message(await acall_child(child, messages, stop, kwargs)))
-        return
-    if child.rate_limiter:
-        await child.rate_limiter.aacquire(blocking=True)
-    async for chunk in child._astream(messages, stop=stop, **native_kwargs(child, kwargs)):
-        yield _folded(chunk) if chunk.generation_info else chunk
-
-
-def _folded(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
-    """A child's chunk with its ``generation_info`` folded into the message's metadata.
-
-    langchain-core does this in ``stream``, which inline delegation skips; ChatOpenAI
-    streams ``finish_reason``, ``logprobs`` and ``system_fingerprint`` there, and the
-    caller's chunks and the answer's record would lose them (`strip_router_keys` drops
-    ``generation_info``, which carries the child's ``model_name``, too).
-    """
-    message = chunk.message
-    message.response_metadata = {**(chunk.generation_info or {}), **message.response_metadata}
-    chunk.generation_info = None
-    return chunk
-
-
-def merge_chunks(chunks: list[BaseMessageChunk]) -> AIMessage:
-    """The child's answer from the messages of its chunks, as they came.
-
-    The caller's chunks are stripped of usage and metadata (`strip_router_keys`), so
-    the router keeps a copy of each message first. A shallow copy is enough: the
-    stripping reassigns fields and never changes them in place (a deep copy per chunk
-    cost as much as the rest of the streaming path).
-    """
-    if not chunks:
-        return AIMessage(content="")
-    first, *rest = chunks
-    merged = first + rest if rest else first
-    message = message_chunk_to_message(merged)
-    assert isinstance(message, AIMessage)
-    if isinstance(merged, AIMessageChunk) and merged.tool_call_chunks:
-        _whole_tool_calls(message, merged.tool_call_chunks)
-    return message
-
-
-def _whole_tool_calls(message: AIMessage, chunks: list[ToolCallChunk]) -> None:
-    """Tool calls whose streamed arguments are not whole JSON made invalid, as a
-    non-streamed answer's are.
-
-    LangChain reads streamed arguments as partial JSON (right for showing them as they
-    arrive), so a stream cut inside them (``finish_reason: length``) merged into a
-    valid-looking call without its last arguments: recorded, checked and cached as one.
-    """
-    calls: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    for chunk in chunks:
-        text = chunk["args"]
-        args, problem = _json_object(text)
-        if args is not None:
-            calls.append(tool_call(name=chunk["name"] or "", args=args, id=chunk["id"]))
-        else:
-            invalid.append(
-                invalid_tool_call(name=chunk["name"], args=text, id=chunk["id"], error=problem)
-            )
-    message.tool_calls, message.invalid_tool_calls = calls, invalid
-
-
-def _json_object(text: str | None) -> tuple[dict[str, Any] | None, str]:
-    """Streamed tool arguments as an object (none sent: ``{}``), or why they are not one."""
-    try:
-        args = json.loads(text) if text else {}
-    except ValueError as error:
-        return None, f"arguments are not whole JSON: {error}"
-    return (args, "") if isinstance(args, dict) else (None, "arguments are not a JSON object")
 
 
 def first_message(result: ChatResult) -> AIMessage:

@@ -22,13 +22,11 @@ from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.compression.runnable import CompressorIO
 from langchain_costrouter.errors import BudgetExhaustedError
 from langchain_costrouter.router._cache import CacheStage
+from langchain_costrouter.router._child_streams import astream_child, merge_chunks, stream_child
 from langchain_costrouter.router._children import (
     acall_child,
-    astream_child,
     call_child,
     first_message,
-    merge_chunks,
-    stream_child,
     strip_router_keys,
 )
 from langchain_costrouter.router._request import Request

@@ -20,7 +20,7 @@ from langchain_costrouter.metadata import AttemptRecord, CallSink, CallStatus, C
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record, usage_of
 from langchain_costrouter.router._cascade import CascadeOutcome
-from langchain_costrouter.router._children import merge_chunks
+from langchain_costrouter.router._child_streams import merge_chunks
 from langchain_costrouter.router._compress import recorded_by_caller
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.routes import Deployment
