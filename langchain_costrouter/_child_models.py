@@ -9,8 +9,12 @@ refused here when a `Deployment` is made; one that retries on its own is warned 
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
+import langchain_core
+import pydantic
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.errors import ConfigError
@@ -99,5 +103,28 @@ def warn_if_retrying(label: str, model: BaseChatModel) -> None:
             "with max_retries=0 so that the router's retry, failover and circuit breaker "
             "see every fault.",
             UserWarning,
-            stacklevel=5,  # called by routes.warn_about_child_retries: one frame deeper
+            stacklevel=_callers_level(),
         )
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """The directories of the code between a caller's ``RoutedChatModel(...)`` and the
+    warning: this package's (``from_config``, the router's ``__init__``), pydantic's
+    (which runs ``model_post_init``) and langchain-core's (its models' ``__init__``)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = [os.path.dirname(os.path.abspath(m.__file__ or "")) for m in (pydantic, langchain_core)]
+    return tuple(os.path.join(path, "") for path in (here, *found))
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first frame outside `_library_dirs`, counted from the
+    function that warns: the caller's line that built the router, directly or through
+    ``from_config``. A fixed level points elsewhere whenever a frame comes or goes
+    between them (pydantic wraps ``model_post_init``; a stacklevel of 5 named pydantic's
+    ``main.py``). ``warnings.warn``'s ``skip_file_prefixes`` does this from Python 3.12;
+    computed here, it is the same on 3.11."""
+    prefixes = _library_dirs()
+    frame, level = sys._getframe(1), 1  # the function that warns is level 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(prefixes):
+        frame, level = frame.f_back, level + 1
+    return level

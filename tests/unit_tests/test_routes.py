@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.routes import Route, Tier, normalise_routes, pinned_route
@@ -55,6 +60,55 @@ def test_children_that_retry_on_their_own_are_warned_about() -> None:
         "openai/gpt-4o retries on its own (max_retries=None); build it with max_retries=0 "
         "so that the router's retry, failover and circuit breaker see every fault."
     ]
+
+
+CONFIG = """
+[router]
+default_task = "chat"
+
+[providers.local]
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "COSTROUTER_TEST_KEY"
+
+[models.small]
+provider = "local"
+model = "gpt-4o-mini"
+
+[routes]
+chat = ["small"]
+"""
+
+
+def _retrying() -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model="gpt-4o", api_key="k", base_url="http://127.0.0.1:9/v1")
+
+
+def _retry_warnings(caught: pytest.WarningsRecorder) -> list[tuple[str, int]]:
+    return [(w.filename, w.lineno) for w in caught if "retries on its own" in str(w.message)]
+
+
+def test_the_retry_warning_points_at_the_line_that_built_the_router() -> None:
+    """Where to fix it: the caller's line, never pydantic's ``__init__`` (where it
+    pointed) nor a line of the package."""
+    from langchain_costrouter import RoutedChatModel
+
+    line = sys._getframe().f_lineno + 2  # the line in the block below
+    with pytest.warns(UserWarning, match="retries on its own") as caught:
+        RoutedChatModel(routes={"chat": [_retrying()]})
+    assert _retry_warnings(caught) == [(__file__, line)]
+
+
+def test_the_retry_warning_points_at_the_line_that_read_the_config(tmp_path: Path) -> None:
+    from langchain_costrouter import RoutedChatModel
+
+    path = tmp_path / "costrouter.toml"
+    path.write_text(CONFIG)
+    line = sys._getframe().f_lineno + 2  # the line in the block below
+    with pytest.warns(UserWarning, match="retries on its own") as caught:
+        RoutedChatModel.from_config(path, routes={"chat": [_retrying()]})
+    assert _retry_warnings(caught) == [(__file__, line)]
 
 
 @pytest.mark.parametrize(
@@ -127,6 +181,7 @@ def test_a_router_as_a_routes_deployment_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"routes\.chat\[0\].*RoutedChatModel.*tiers"):
         RoutedChatModel(routes={"chat": [inner, STRONG]})
     priced = Deployment(inner, "inner", "own", price_model="cheap")  # still two rows a call
-    for build in (lambda: Tier.of(inner), lambda: Tier.of(priced)):
+    builds: list[Callable[[], Tier]] = [lambda: Tier.of(inner), lambda: Tier.of(priced)]
+    for build in builds:
         with pytest.raises(ConfigError, match="PromptCompressor"):
             build()
