@@ -5,8 +5,7 @@ with an optional quality check. `RoutedChatModel` normalises what the user gives
 (chat models, lists, `Tier`s, `Route`s) into this form once; the request path
 (`langchain_costrouter.router`) then reads it on every call. A deployment's names are
 read from its chat model's own fields, and a child the router cannot serve is refused,
-by `_child_models`; its `ROUTER_LLM_TYPE`, `model_id_of`, `provider_of` and
-`endpoint_of` are imported from here as well.
+by `_child_models`.
 """
 
 from __future__ import annotations
@@ -18,16 +17,15 @@ from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
-from langchain_costrouter._child_models import ROUTER_LLM_TYPE as ROUTER_LLM_TYPE
 from langchain_costrouter._child_models import (
     check_not_a_router,
     check_one_answer,
+    endpoint_of,
+    model_id_of,
     output_cap_of,
+    provider_of,
     warn_if_retrying,
 )
-from langchain_costrouter._child_models import endpoint_of as endpoint_of
-from langchain_costrouter._child_models import model_id_of as model_id_of
-from langchain_costrouter._child_models import provider_of as provider_of
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.values import label, number_in, whole_number

@@ -29,6 +29,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._child_models import ROUTER_LLM_TYPE, model_id_of
 from langchain_costrouter.budgets import Gate, RateGrant, Reservation, Settlement, WorstCase
 from langchain_costrouter.budgets.media import MediaTokens, media_tokens
 from langchain_costrouter.errors import BudgetExhaustedError, ConfigError
@@ -37,7 +38,7 @@ from langchain_costrouter.router._attempts import circuit_open, failed_record, o
 from langchain_costrouter.router._breakers import Admission, CircuitBreakers
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import AcquireRate, Downgrade, Reserve, Settle, Sleep, Step
-from langchain_costrouter.routes import ROUTER_LLM_TYPE, Deployment, model_id_of
+from langchain_costrouter.routes import Deployment
 
 
 @dataclass(frozen=True, slots=True)
