@@ -4,7 +4,7 @@ For every shared outcomes file (``python bench/convert_data.py`` writes them) an
 0..N-1: split the records in half by seed, calibrate on the train half, and measure on
 the test half the quality lost against the baseline (the best single model on the train
 half, evaluated on the test half) and the saving. N is by default as many as keep a run
-near five minutes on 2 cores (`DEFAULT_SPLITS`: 12 on OVERRULING, whose 12 models take
+near six minutes on 2 cores (`DEFAULT_SPLITS`: 12 on OVERRULING, whose 12 models take
 about 25 CPU-seconds a split, 100 on GSM8K and MT-Bench); ``--seeds N`` gives every set
 N. Prints, per data set and method, the share of splits losing at most 1 point, the
 worst loss and the mean saving, and, for the guarded search, how often each task's
