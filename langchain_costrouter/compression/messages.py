@@ -69,6 +69,24 @@ def with_texts(message: BaseMessage, texts: Sequence[str]) -> BaseMessage:
     return message.model_copy(update={"content": content})
 
 
+def check_encodable(text: str, where: str) -> None:
+    """Refuse a lone surrogate in a text to compress, naming ``where`` it is and the fix.
+
+    No provider takes one (the router refuses it too), and its memo key cannot be hashed:
+    the compressor failed with a bare UnicodeEncodeError, deterministic strategy alone too.
+    """
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequestError(
+            f"{where} has a lone surrogate {text[error.start]!r} at character {error.start}, "
+            "which no provider accepts. Fix how the text was decoded (e.g. "
+            "bytes.decode('utf-8', errors='replace')) before compressing it."
+        ) from None
+
+
 _EXPECTED = "a string, a PromptValue, or a list of messages (or (role, text) pairs)"
 
 

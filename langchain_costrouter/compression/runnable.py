@@ -25,7 +25,7 @@ from langchain_core.runnables.config import merge_configs, patch_config
 
 from langchain_costrouter._sansio import acomplete, adrive, complete, drive
 from langchain_costrouter.compression.memo import Memo, MemoBackend
-from langchain_costrouter.compression.messages import as_messages
+from langchain_costrouter.compression.messages import as_messages, check_encodable
 from langchain_costrouter.compression.pipeline import (
     STRATEGIES,
     CompressorCall,
@@ -152,6 +152,8 @@ class PromptCompressor(Runnable[LanguageModelInput, LanguageModelInput]):
 
     def _plan(self, value: LanguageModelInput) -> _Plan:
         """The steps for ``value`` and how to turn their result back into ``value``'s type."""
+        if isinstance(value, str | StringPromptValue):
+            check_encodable(value if isinstance(value, str) else value.text, "The prompt")
         if isinstance(value, str):
             return compress_text_steps(value, self.settings), lambda outcome: outcome.text
         if isinstance(value, StringPromptValue):

@@ -17,6 +17,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 
 from langchain_costrouter.compression.masking import strip_keep_markers
 from langchain_costrouter.compression.messages import (
+    check_encodable,
     compressible_indices,
     is_cached_prefix,
     message_texts,
@@ -70,7 +71,11 @@ def compress_messages_steps(
     result = list(messages)
     answers: list[AIMessage] = []
     reasons: list[str] = []
-    for index in compressible_indices(messages):
+    indices = compressible_indices(messages)
+    for index in indices:  # before any compressor call is paid for
+        for text in message_texts(messages[index]):
+            check_encodable(text, f"Message {index} ({messages[index].type})")
+    for index in indices:
         texts: list[str] = []
         for text in message_texts(messages[index]):
             outcome = yield from compress_text_steps(text, settings, identifiers)

@@ -348,3 +348,34 @@ def test_input_that_is_not_a_prompt_is_refused_with_a_typed_error(
     """A dict's keys must not become human messages: refused, as a chat model refuses it."""
     with pytest.raises(InvalidRequestError, match=named):
         PromptCompressor(min_tokens=0).invoke(wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "named"),
+    [
+        ("Please note that the caf\udce9 is open every day. " * 20, "The prompt"),
+        (
+            StringPromptValue(text="Please note that the caf\udce9 is open every day. " * 20),
+            "The prompt",
+        ),
+        (
+            [SystemMessage("Be kind."), HumanMessage("Please note that caf\udce9 opens. " * 20)],
+            r"Message 1 \(human\)",
+        ),
+        (
+            [HumanMessage(content=[{"type": "text", "text": "Hi \ud800 there."}])],
+            r"Message 0 \(human\)",
+        ),
+    ],
+    ids=["text", "string-prompt", "message", "text-block"],
+)
+def test_a_lone_surrogate_is_refused_naming_where_it_is(
+    prompt: object, named: str, summariser: ScriptedCompressorModel
+) -> None:
+    """No provider takes one. It crashed the compressor, deterministic strategy alone too,
+    with a bare UnicodeEncodeError (hashing the memo key) naming neither it nor the fix."""
+    for compressor in (PromptCompressor(min_tokens=0), PromptCompressor(summariser, min_tokens=0)):
+        expected = rf"{named} has a lone surrogate .* errors='replace'"
+        with pytest.raises(InvalidRequestError, match=expected):
+            compressor.invoke(prompt)  # type: ignore[arg-type]
+    assert summariser.requests == []
