@@ -1,10 +1,11 @@
 """Prompt compression: shrink bloated context, never touch what must stay exact.
 
 ``prompt | PromptCompressor(cheap_model, cache=store) | model`` rewrites only free prose.
-Code, JSON, schemas, tool definitions, few-shot examples, ``<keep>...</keep>`` blocks and
-user regex matches are replaced by placeholders before the compressor sees the text and are
-verified byte-identical afterwards; any damage means the original text is used, with the
-reason recorded. Results are memoised by content hash, so a static prompt is compressed once.
+Code, JSON, schemas, tool definitions, few-shot examples, quotations, ``<keep>...</keep>``
+blocks and user regex matches are replaced by placeholders before the compressor sees the
+text and are verified byte-identical afterwards; any damage means the original text is used,
+with the reason recorded. Results are memoised by content hash, so a static prompt is
+compressed once.
 """
 
 from langchain_costrouter.compression.masking import KEEP_CLOSE, KEEP_OPEN

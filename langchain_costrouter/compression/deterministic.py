@@ -1,10 +1,16 @@
 """The free strategy: rule-based shrinking of masked prose, identical output for identical input.
 
 It runs on text whose protected spans are already placeholders, so none of its rules can
-touch code, data or examples. Rules, in order: collapse runs of spaces and blank lines, drop
-filler phrases (or swap wordy ones for their short form), drop a paragraph seen before, drop
-a sentence of four or more words seen before. Leading and trailing whitespace of the whole
-text is kept, because string prompts are often concatenated with what follows.
+touch code, data, examples or quoted text. Rules, in order: collapse runs of spaces and
+blank lines, drop filler phrases where they open a sentence or clause (or swap wordy ones
+for their short form anywhere), drop a paragraph seen before, drop a sentence of four or
+more words seen in an earlier paragraph. Leading and trailing whitespace of the whole text
+is kept, because string prompts are often concatenated with what follows.
+
+Each rule stops where dropping would change what the prompt says: a filler word inside a
+sentence may be what it is about ("never say please"), and a sentence repeated within its
+paragraph, or as a numbered item, is a step done again ("Press the button. Wait. Press
+the button."), not a rule said twice.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[ ]+(?=\S)")
 # A list marker ("- ", "* ", "2. ", "3) "), never a number that is part of the sentence.
 _BULLET = re.compile(r"^(?:\s*(?:[-*\u2022]|\d+[.)])\s+)+")
+_NUMBERED = re.compile(r"^[ \t]*\d+[.)]\s")
+# Where a sentence or clause opens: the text's start, a line's, a list marker's end, or
+# after sentence or clause punctuation (before it, spaces only).
+_CLAUSE_START = re.compile(r"(?:\A|[\n.!?:;,(]|(?:\A|\n)[ \t]*(?:[-*\u2022]|\d+[.)]))[ \t]*\Z")
 _MIN_SENTENCE_WORDS = 4
 
 # (phrase, replacement); matched case-insensitively on word boundaries.
@@ -82,9 +92,13 @@ def _collapse_whitespace(text: str) -> str:
 
 
 def _shorten(match: re.Match[str]) -> str:
-    """Replace a filler phrase, moving a sentence-opening capital to the next word."""
+    """Replace a filler phrase, moving a sentence-opening capital to the next word; a
+    phrase that is only dropped is dropped only where it opens a sentence or clause."""
     phrase, following = match["phrase"], match["next"]
-    replacement = _REPLACEMENTS[phrase.lower()] + following
+    short = _REPLACEMENTS[phrase.lower()]
+    if not short and not _CLAUSE_START.search(match.string, 0, match.start()):
+        return match.group()
+    replacement = short + following
     if phrase[0].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement
@@ -103,21 +117,30 @@ def _drop_repeated_paragraphs(text: str) -> str:
 
 
 def _drop_repeated_sentences(text: str) -> str:
+    """Drop each sentence said in an earlier paragraph; a paragraph's own repeats and
+    numbered items stay (see the module docstring)."""
     seen: set[str] = set()
-    lines: list[str] = []
-    for line in text.split("\n"):
-        sentences = _SENTENCE_BREAK.split(line)
-        kept = [sentence for sentence in sentences if _is_new(sentence, seen)]
-        if kept or not line.strip():
-            lines.append(" ".join(kept) if len(sentences) > 1 else line)
-    return "\n".join(lines)
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        said: set[str] = set()
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            sentences = _SENTENCE_BREAK.split(line)
+            if _NUMBERED.match(line):
+                sentences = [line]
+            kept = [sentence for sentence in sentences if _is_new(sentence, seen, said)]
+            if kept or not line.strip():
+                lines.append(" ".join(kept) if len(sentences) > 1 else line)
+        seen |= said
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
-def _is_new(sentence: str, seen: set[str]) -> bool:
+def _is_new(sentence: str, seen: set[str], said: set[str]) -> bool:
+    """Whether ``sentence`` was not said in an earlier paragraph (``seen``); it joins the
+    sentences its own paragraph said (``said``)."""
     key = " ".join(_BULLET.sub("", sentence).lower().rstrip(".!? ").split())
     if len(key.split()) < _MIN_SENTENCE_WORDS:
         return True
-    if key in seen:
-        return False
-    seen.add(key)
-    return True
+    said.add(key)
+    return key not in seen or _NUMBERED.match(sentence) is not None

@@ -59,10 +59,11 @@ def compressor_failed(error: Exception) -> bool:
 
 
 STRATEGIES = ("deterministic", "llm")
-VERIFICATION_VERSION = 2
-"""The checks `_verified` makes; part of the memo key, so a shared memo (Redis) never
-serves an entry the current checks did not pass. Bump it when a check is added or
-changed (2: the numbers check)."""
+VERIFICATION_VERSION = 3
+"""The checks `_verified` makes and what is kept from the compressor; part of the memo
+key, so a shared memo (Redis) never serves an entry the current checks did not pass.
+Bump it when a check or the protected spans change (2: the numbers check; 3: quotations
+protected, filler and repeats dropped only where meaning stays)."""
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 Compression may only rewrite free prose. Everything a model must read exactly is found here
 and later replaced by placeholders, so it is never sent to the compressor at all: code
-(fenced, indented, inline), URLs and email addresses, JSON objects and arrays (schemas
-included) and other brace blocks, function/tool signatures, few-shot example blocks,
-``<example>`` tags, the identifiers of the call's tools and response format, and whatever
-the user's regex list matches. Detection errs on the side of protecting too much: a false
+(fenced, indented, inline), URLs and email addresses, quoted text (a reply to give word
+for word, a phrase to translate or to avoid), JSON objects and arrays (schemas included)
+and other brace blocks, function/tool signatures, few-shot example blocks, ``<example>``
+tags, the identifiers of the call's tools and response format, and whatever the user's
+regex list matches. Detection errs on the side of protecting too much: a false
 positive costs a few tokens of saving, a false negative could break a tool call.
 """
 
@@ -51,6 +52,14 @@ _URL_OR_EMAIL = re.compile(
     r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 )
 _EXAMPLE_TAG = re.compile(r"(?is)<(examples?)\b[^>]*>.*?</\1>")
+# A quotation on one line: straight or typographic double quotes, guillemets, and single
+# quotes that open after no letter and close before none, so the apostrophes of "don't",
+# "customers'" or "'90s" open or close nothing.
+_QUOTED = re.compile(
+    r'"[^"\n]+"|\u201c[^\u201d\n]+\u201d|\u201e[^\u201c\u201d\n]+[\u201c\u201d]'
+    r"|\u00ab[^\u00bb\n]+\u00bb|\u2018[^\n]*?\u2019(?!\w)"
+    r"|(?<![\w'])'(?=[^\s'])[^'\n]*?(?<=[^\s'])'(?![\w'])"
+)
 _BRACKET = re.compile(r"[{\[]")
 _JSON = json.JSONDecoder()
 
@@ -77,6 +86,7 @@ def find_protected_spans(
         *_indented_code_spans(text),
         *_regex_spans(_INLINE_CODE, text, "code"),
         *_regex_spans(_URL_OR_EMAIL, text, "url"),
+        *_regex_spans(_QUOTED, text, "quote"),
         *_bracket_spans(text),
         *_regex_spans(_SIGNATURE, text, "signature"),
         *_regex_spans(_EXAMPLE_TAG, text, "example"),

@@ -173,3 +173,56 @@ def test_a_redis_memo_that_is_down_costs_the_memo_only(
     assert result.fallback_reason is None
     assert result.tokens_after < result.tokens_before
     assert {str(w.message).split()[2] for w in caught} == {"read", "write"}
+
+
+def test_a_quoted_reply_reaches_the_model_word_for_word(openai_server: LocalOpenAIServer) -> None:
+    """A compressor drops politeness wherever it sees it ("Please hold" -> "hold"), which
+    changed the reply the prompt quotes to be given word for word. The quotation is
+    masked now: the compressor never sees it, and it comes back byte-identical."""
+    quoted = '"Please hold while I check your order."'
+    bloat = "Please note that you must always be kind, patient and helpful to every customer. "
+    rules = bloat * 2 + f"When asked where an order is, reply exactly {quoted} and look it up."
+
+    def impolite(body: dict[str, Any]) -> Reply:
+        sentences = body["messages"][-1]["content"].replace("Please ", "").split(". ")
+        return Reply(". ".join(dict.fromkeys(sentences)))
+
+    openai_server.set_responder(impolite)
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    compressor = PromptCompressor(model, strategies=("llm",), min_tokens=20)
+    result = compressor.compress_messages([SystemMessage(rules)])
+    assert openai_server.request_count() == 1
+    assert openai_server.requests[0].body is not None
+    assert "hold while" not in openai_server.requests[0].body["messages"][-1]["content"]
+    assert result.fallback_reason is None
+    assert result.tokens_after < result.tokens_before
+    assert f"reply exactly {quoted} and look it up." in result.messages[0].text
+
+
+def test_a_memo_entry_from_before_quotations_were_kept_is_not_served(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """A shared memo outlives an upgrade: an entry stored while quotations were still
+    rewritten may hold a changed one, so it is compressed again."""
+    quoted = '"Please hold while I check your order."'
+    rules = "Please note that you must always be kind to every customer. " * 3
+    rules += f"When asked where an order is, reply exactly {quoted} and look it up."
+    openai_server.set_responder(lambda body: Reply(_but_first(body["messages"][-1]["content"])))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    memo: dict[str, str] = {}
+    compressor = PromptCompressor(model, strategies=("llm",), min_tokens=20, cache=memo)
+    before = compressor.settings.fingerprint(()) | {"verification": 2}
+    stale = _but_first(rules).replace(quoted, '"Hold on."')
+    memo[memo_key(rules, before)] = json.dumps({"text": stale, "fallback_reason": None})
+    result = compressor.compress_messages([SystemMessage(rules)])
+    assert openai_server.request_count() == 1
+    assert result.messages[0].text == _but_first(rules)
+
+
+def _but_first(text: str) -> str:
+    """A compressor's rewrite: the text without its first (repeated) sentence."""
+    return text.split(". ", 1)[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from langchain_costrouter.compression.deterministic import compress_deterministic
 
 
@@ -43,4 +45,38 @@ def test_sentences_that_differ_in_a_leading_number_are_not_repeats() -> None:
         "30 days for refunds on shoes.\n60 days for refunds on shoes.\n"
         "- 2 items per customer in the sale.\n- 5 items per customer in the sale."
     )
+    assert compress_deterministic(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Don't say please to the customer. Never write please in a reply.",
+        "Tell them I want you to leave the store now.",
+        "Always keep in mind that the store closes at 6.",
+    ],
+)
+def test_a_filler_phrase_is_dropped_only_where_it_opens_a_sentence_or_clause(text: str) -> None:
+    """Mid-sentence the phrase is a word the sentence is about ("say please") or part of
+    its grammar: dropped, the rule read "Don't say to the customer"."""
+    assert compress_deterministic(text) == text
+    opening = "Please be kind. If asked, please note that we ship in 2 days.\n- please reply."
+    assert compress_deterministic(opening) == "Be kind. If asked, we ship in 2 days.\n- reply."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Press the green button firmly. Wait ten seconds. Press the green button firmly.",
+        "Steps:\n1. Press the green button firmly.\n2. Wait ten seconds.\n"
+        "3. Press the green button firmly.\n4. Done.",
+        "1. Press the green button firmly.\n\n2. Wait ten seconds.\n\n"
+        "3. Press the green button firmly.",
+    ],
+    ids=["sentences", "numbered-list", "numbered-paragraphs"],
+)
+def test_a_step_repeated_in_a_sequence_is_kept(text: str) -> None:
+    """Within a paragraph, or as a numbered item, a repeated sentence is a step done
+    again, not a rule said twice: dropped, the button was pressed once (the list kept
+    a bare "3.")."""
     assert compress_deterministic(text) == text

@@ -63,13 +63,14 @@ def test_dialogue_lines_inside_a_paragraph_are_an_example_block() -> None:
 
 
 def test_prose_that_only_mentions_examples_stays_compressible() -> None:
-    """A mid-sentence "for example:" and a lone label line are prose; the real block is not."""
+    """A mid-sentence "for example:" and a lone label line are prose; the real block is not
+    (the quoted reply is kept as a quotation, not as an example block)."""
     text = (
         "Use a friendly tone, for example: 'Thanks!'\n"
         "Reply in this format.\nAnswer: <text>\n\n"
         "Some cases.\nExample:\nUser: hi\nAssistant: hello"
     )
-    assert _protected(text) == ["Example:\nUser: hi\nAssistant: hello"]
+    assert _protected(text) == ["'Thanks!'", "Example:\nUser: hi\nAssistant: hello"]
 
 
 def test_an_example_after_an_instruction_line_survives_compression_byte_identical() -> None:

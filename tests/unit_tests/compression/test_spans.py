@@ -104,3 +104,30 @@ def test_url_keeps_balanced_parentheses_but_not_the_prose_ones(
 def test_url_ending_in_parentheses_leaves_out_sentence_punctuation(mark: str) -> None:
     text = f"Read https://x.org/w/A_(b){mark} Then https://x.org/c{mark}"
     assert _protected(text) == ["https://x.org/w/A_(b)", "https://x.org/c"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'Then reply exactly "Please hold while I check." and stop.',
+            ['"Please hold while I check."'],
+        ),
+        ("Translate 'I would like you to stop' into French.", ["'I would like you to stop'"]),
+        ("Never answer \u201cI think so\u201d to a claim.", ["\u201cI think so\u201d"]),
+        ("Say \u2018we\u2019ll see\u2019 then.", ["\u2018we\u2019ll see\u2019"]),
+        (
+            "Write \u00abnein danke\u00bb or \u201eja bitte\u201c.",
+            ["\u00abnein danke\u00bb", "\u201eja bitte\u201c"],
+        ),
+        ("Don't tag the customers' orders 'VIP' ever.", ["'VIP'"]),
+    ],
+)
+def test_quoted_text_is_protected(text: str, expected: list[str]) -> None:
+    """A quotation is said word for word: a reply to give, a phrase to translate, a
+    phrase to avoid. Rewritten ("Please hold" to "Hold"), it says something else."""
+    assert _protected(text) == expected
+
+
+def test_apostrophes_are_not_quotes() -> None:
+    assert _protected("Don't use the users' names; it's the '90s style.") == []
