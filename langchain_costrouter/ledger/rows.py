@@ -26,7 +26,8 @@ class LedgerRow:
     router's own ledger and a handler on the same database) stores it once.
 
     Attributes:
-        time: When the call ended (UTC).
+        time: When the call ended, in UTC (a naive time is taken as UTC, another zone's
+            converted).
         run_id: The LangChain run id of the call; all attempts of a call share it.
         attempt: Index of the attempt within the call, 0 first.
         task: The task label, or None when there was none.
@@ -111,6 +112,12 @@ class LedgerRow:
     saved_batching_usd: Decimal | None = None
     request_model: str | None = None
     response_model: str | None = None
+
+    def __post_init__(self) -> None:
+        """``time`` in UTC (naive means UTC), so every store puts a row on the same day:
+        the memory ledger groups by the row's own date, SQL stores naive UTC."""
+        if self.time.tzinfo is not UTC:
+            object.__setattr__(self, "time", _utc(self.time))
 
 
 def rows_from_costrouter(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,3 +96,35 @@ def test_summary_row_json_has_floats(ledger: Ledger) -> None:
     assert as_json["cost_usd"] == pytest.approx(0.005)
     assert as_json["unpriced_calls_known_cost_usd"] == pytest.approx(0.002)
     assert isinstance(as_json["baseline_cost_usd"], float)
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local zone is America/New_York for the test (UTC-5 in March)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york")
+def test_a_row_s_day_and_filters_are_its_utc_time_in_every_store(ledger: Ledger) -> None:
+    """A row given a time in another zone, or a naive one (UTC, as `rows_from_costrouter`
+    takes it), is summarised by its UTC time in every store, whatever the machine's zone.
+
+    The memory ledger grouped 00:30+02:00 under its local date (2026-03-02) and raised
+    TypeError filtering a naive row; SQLite read the naive row as the machine's local
+    time (in New York 23:30 became 04:30 the next day).
+    """
+    first, second = sample_rows()[:2]
+    east = datetime(2026, 3, 2, 0, 30, tzinfo=timezone(timedelta(hours=2)))
+    ledger.add([replace(first, time=east), replace(second, time=datetime(2026, 3, 2, 23, 30))])
+    days = {row.key: row.attempts for row in ledger.summary(by="day")}
+    assert days == {"2026-03-01": 1, "2026-03-02": 1}
+    (later,) = ledger.summary(by="all", since="2026-03-02")
+    assert later.attempts == 1
+    assert [row.time for row in ledger.rows()] == [
+        datetime(2026, 3, 1, 22, 30, tzinfo=UTC),
+        datetime(2026, 3, 2, 23, 30, tzinfo=UTC),
+    ]
