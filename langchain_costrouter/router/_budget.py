@@ -89,7 +89,7 @@ def hold(
     worst = _worst_case(request, budgets, planned, cap)
     reserved = yield Reserve(planned, worst)
     if isinstance(reserved, BudgetExhaustedError):
-        held = yield from _downgrade(request, budgets, reserved, cap)
+        held = yield from _downgrade(request, budgets, breakers, reserved, cap)
     else:
         held = Held(planned, reserved)
     request.held = held.reservation  # a call cancelled from here on gives it back
@@ -234,13 +234,21 @@ def _unpriced_side_model(role: str, model: object, when: str, *, key: str) -> Co
 
 
 def _downgrade(
-    request: Request, budgets: Budgets, refusal: BudgetExhaustedError, cap: int | None
+    request: Request,
+    budgets: Budgets,
+    breakers: CircuitBreakers,
+    refusal: BudgetExhaustedError,
+    cap: int | None,
 ) -> Generator[Step, Any, Held]:
     """A budget that allows it sends the call to the cheapest deployment that fits (no
-    slot of the deployment it refused was taken)."""
+    slot of the deployment it refused was taken), among those whose breaker does not
+    refuse: the cheapest being down must not leave every downgrade skipped while a
+    healthy one fits. With every breaker refusing, the cheapest is chosen, and skipped."""
     if not refusal.downgrade:
         raise refusal
-    by_label = {d.label: d for d in request.route.deployments}
+    deployments = request.route.deployments
+    healthy = [d for d in deployments if not breakers.refuses(d.breaker_key)]
+    by_label = {d.label: d for d in healthy or deployments}
     options = tuple(
         (label, budgets.worst_case.usd(d, request.prompt_tokens, cap, _media(request, d)))
         for label, d in by_label.items()

@@ -318,12 +318,13 @@ def _downgrading(server: LocalOpenAIServer, breakers: CircuitBreakers) -> Routed
 
 
 @pytest.mark.parametrize("awaited", [False, True], ids=["invoke", "ainvoke"])
-def test_a_budget_downgrade_to_an_open_breaker_skips_that_deployment_and_fails_over(
+def test_a_budget_downgrade_passes_over_an_open_breaker_to_the_cheapest_healthy_one(
     openai_server: LocalOpenAIServer, awaited: bool
 ) -> None:
-    """The budget sends gpt-4o's call to gpt-4.1-nano, whose breaker is open: it is not
-    called (it was, once per retry, and answered 500 each time), its reservation is
-    given back, and the tier's next deployment that the budget affords answers."""
+    """The budget would send gpt-4o's call to gpt-4.1-nano, the cheapest, but its breaker
+    is open: the downgrade goes to gpt-4o-mini, the cheapest whose breaker admits it,
+    and nano is not called (it was, once per retry, answering 500 each time; then it was
+    chosen and skipped, the call failing over past it)."""
     breakers = _tripped(openai_server, NANO, elapsed=False)
     openai_server.script([Fault("500")] * 3, model=NANO)  # the endpoint is still dead
     router = _downgrading(openai_server, breakers)
@@ -333,16 +334,12 @@ def test_a_budget_downgrade_to_an_open_breaker_skips_that_deployment_and_fails_o
         answer = router.invoke("hello", max_tokens=100)
 
     attempts = answer.response_metadata["costrouter"]["attempts"]
-    assert [(a["model"], a["reason"]) for a in attempts] == [
-        (NANO, "skipped: circuit open"),  # gpt-4o's attempt, downgraded
-        (NANO, "skipped: circuit open"),  # its own attempt
-        ("gpt-4o-mini", "accepted"),
-    ]
-    assert attempts[0]["downgraded_by"] == "small"
+    assert [(a["model"], a["reason"]) for a in attempts] == [("gpt-4o-mini", "accepted")]
+    assert attempts[0]["downgraded_by"] == "small"  # gpt-4o's attempt, downgraded
     assert openai_server.request_count(NANO) == 1  # the 500 that opened it, none since
     gate = router._current().stages.cascade.budgets.gate
     (status,) = gate.status(CallContext("chat", {}))
-    assert status.reserved_usd == 0  # the skipped downgrade's reservation was given back
+    assert status.reserved_usd == 0
     assert status.spent_usd == Decimal(repr(attempts[-1]["cost_usd"]))
 
 
@@ -374,7 +371,8 @@ def test_a_budget_downgrade_s_failed_trial_reopens_the_breaker_it_took_it_from(
     openai_server: LocalOpenAIServer,
 ) -> None:
     """The downgraded trial's 500 is reported to gpt-4.1-nano's breaker: it opens again
-    (listeners hear it), and the retry downgraded there is skipped, not sent."""
+    (listeners hear it), and the retry is downgraded to the cheapest healthy deployment
+    instead, not sent to nano."""
     breakers = _tripped(openai_server, NANO)
     heard: list[tuple[str, str]] = []
     breakers.on_transition(lambda key, state: heard.append((key.rsplit("|", 1)[-1], state)))
@@ -384,9 +382,7 @@ def test_a_budget_downgrade_s_failed_trial_reopens_the_breaker_it_took_it_from(
 
     assert [(a["model"], a["reason"]) for a in attempts] == [
         (NANO, "error: server"),  # gpt-4o's first attempt, downgraded: the trial
-        (NANO, "skipped: circuit open"),  # its retry, downgraded again
-        (NANO, "skipped: circuit open"),
-        ("gpt-4o-mini", "accepted"),
+        ("gpt-4o-mini", "accepted"),  # its retry, downgraded past the open breaker
     ]
     assert heard == [(NANO, "half_open"), (NANO, "open")]
     assert openai_server.request_count(NANO) == 2  # the 500 that opened it, and the trial
