@@ -3,8 +3,8 @@
 The compressor only ever sees prose in which each protected span is replaced by a marker
 such as ``[[KEEP_3]]``. Its answer is accepted only if every marker comes back exactly once
 and in order; the spans are then put back and checked once more, byte for byte, against the
-original, and the prose must state the same numbers. Anything else means the original text
-is used.
+original, and the prose must state the same numbers and code-like names. Anything else
+means the original text is used.
 
 The ``<keep>...</keep>`` marker: wrap any part of a prompt in it to protect that part. The
 markers themselves are removed from every text the compressor processes (whether it ends up
@@ -115,6 +115,31 @@ def numbers_problem(original: str, output: str) -> str | None:
 
 def _numbers(text: str) -> set[str]:
     return set(_NUMBER.findall(_LIST_NUMBER.sub("", text)))
+
+
+# A name, dotted or not (``config.max_items``); a trailing full stop is the sentence's.
+_NAME = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+_CODE_SHAPE = re.compile(r"[^\W_]_|_[^\W_]|[a-z][A-Z]")
+
+
+def names_problem(original: str, output: str) -> str | None:
+    """Check that ``output`` names the same snake_case and camelCase names as ``original``.
+
+    No prose word is spelled so; tools, parameters and fields are, and the compressor is
+    not always told them (in ``prompt | compressor | model.bind_tools(...)`` it never is).
+    They are checked, not masked, as numbers are: the model reads them in their sentence,
+    and a rule restated with the same name may still be dropped.
+    """
+    before, after = _code_names(original), _code_names(output)
+    if lost := sorted(before - after):
+        return f"name {lost[0]} of the original is missing from the compressed text"
+    if added := sorted(after - before):
+        return f"name {added[0]} in the compressed text is not in the original"
+    return None
+
+
+def _code_names(text: str) -> set[str]:
+    return {name for name in _NAME.findall(text) if _CODE_SHAPE.search(name)}
 
 
 def spans_problem(output: str, protected: Sequence[str]) -> str | None:

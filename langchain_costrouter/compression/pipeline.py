@@ -29,6 +29,7 @@ from langchain_costrouter.compression.deterministic import compress_deterministi
 from langchain_costrouter.compression.masking import (
     MaskedText,
     mask,
+    names_problem,
     numbers_problem,
     placeholder_problem,
     spans_problem,
@@ -59,11 +60,11 @@ def compressor_failed(error: Exception) -> bool:
 
 
 STRATEGIES = ("deterministic", "llm")
-VERIFICATION_VERSION = 3
+VERIFICATION_VERSION = 4
 """The checks `_verified` makes and what is kept from the compressor; part of the memo
 key, so a shared memo (Redis) never serves an entry the current checks did not pass.
 Bump it when a check or the protected spans change (2: the numbers check; 3: quotations
-protected, filler and repeats dropped only where meaning stays)."""
+protected, filler and repeats dropped only where meaning stays; 4: the names check)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def _verified(
     result = unmask(compressed, masked) if problem is None else original
     problem = problem or spans_problem(result, masked.protected)
     problem = problem or numbers_problem(original, result)
+    problem = problem or names_problem(original, result)
     if problem is None and not result.strip():
         problem = "the compressed text is empty"
     if problem is None and answers and count_text(result) >= count_text(original):

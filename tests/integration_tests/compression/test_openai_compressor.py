@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 import redis
 from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
 from langchain_costrouter import RoutedChatModel
@@ -226,3 +229,42 @@ def test_a_memo_entry_from_before_quotations_were_kept_is_not_served(
 def _but_first(text: str) -> str:
     """A compressor's rewrite: the text without its first (repeated) sentence."""
     return text.split(". ", 1)[1]
+
+
+@pytest.mark.parametrize("mangles", [True, False], ids=["names-mangled", "names-kept"])
+def test_tool_names_in_a_chain_s_prompt_reach_the_model_exact(
+    openai_server: LocalOpenAIServer, mangles: bool
+) -> None:
+    """In ``prompt | PromptCompressor(...) | model.bind_tools(...)`` the compressor never
+    sees the tools; a compressor that tidies "lookup_order" into "lookup order" sent the
+    model an instruction naming no tool it has. Such a rewrite is refused now (the prompt
+    goes out whole), and one that keeps every code-like name is used."""
+
+    @tool
+    def lookup_order(order_id: str) -> str:
+        """Look up an order."""
+        return "shipped"
+
+    def tidy(body: dict[str, Any]) -> Reply | None:
+        if "You compress prompts" not in str(body["messages"][0]["content"]):
+            return None
+        text = body["messages"][-1]["content"]
+        if mangles:
+            text = re.sub(r"(?<=[a-z])_(?=[a-z])", " ", text)
+        return Reply(text.split(". ")[0] + ".")
+
+    openai_server.set_responder(tidy)
+    compressor_model, model = (
+        ChatOpenAI(model=name, base_url=openai_server.base_url, api_key="test", max_retries=0)
+        for name in ("gpt-4o-mini", "gpt-4o")
+    )
+    first = "When asked about an order, call lookup_order with the order_id they give."
+    rules = first + " Please note that you must always be kind to every customer." * 3
+    prompt = ChatPromptTemplate.from_messages([SystemMessage(rules), ("human", "{question}")])
+    compressor = PromptCompressor(compressor_model, strategies=("llm",), min_tokens=10)
+    chain = prompt | compressor | model.bind_tools([lookup_order])
+    chain.invoke({"question": "Where is NW-20240117?"})
+    assert openai_server.request_count() == 2
+    served = openai_server.requests[-1].body
+    assert served is not None and served["model"] == "gpt-4o"
+    assert served["messages"][0]["content"] == (rules if mangles else first)

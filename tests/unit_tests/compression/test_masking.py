@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_costrouter.compression.masking import (
     mask,
+    names_problem,
     placeholder_problem,
     spans_problem,
     strip_keep_markers,
@@ -44,3 +45,16 @@ def test_spans_must_be_byte_identical_and_in_order() -> None:
     assert spans_problem("x {a} y {b}", ["{a}", "{b}"]) is None
     assert spans_problem("x {b} y {a}", ["{a}", "{b}"]) is not None
     assert spans_problem("x {a } y {b}", ["{a}", "{b}"]) is not None
+
+
+def test_code_like_names_must_all_survive_and_none_appear() -> None:
+    """In a chain (prompt | compressor | model.bind_tools(...)) the compressor is never
+    told the tools, yet the prose names them: a snake_case or camelCase name lost ("call
+    lookup order") or made up is a changed instruction. Repeats may go, as numbers' may."""
+    original = "Call lookup_order with the order_id. Always call lookup_order first; set maxItems."
+    assert names_problem(original, "Call lookup_order with order_id first; set maxItems.") is None
+    lost = names_problem(original, "Call lookup order with the order id; set maxItems.")
+    assert lost == "name lookup_order of the original is missing from the compressed text"
+    made_up = names_problem(original, "Call lookup_order(order_id) then get_status; maxItems.")
+    assert made_up == "name get_status in the compressed text is not in the original"
+    assert names_problem("Plain words, Paris, NASA and e-mail.", "Words, NASA.") is None
