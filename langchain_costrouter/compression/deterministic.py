@@ -28,6 +28,7 @@ _NUMBERED = re.compile(r"^[ \t]*\d+[.)]\s")
 # after sentence or clause punctuation (before it, spaces only).
 _CLAUSE_START = re.compile(r"(?:\A|[\n.!?:;,(]|(?:\A|\n)[ \t]*(?:[-*\u2022]|\d+[.)]))[ \t]*\Z")
 _MIN_SENTENCE_WORDS = 4
+_WORD = re.compile(r"\w+")
 
 # (phrase, replacement); matched case-insensitively on word boundaries.
 _BOILERPLATE: tuple[tuple[str, str], ...] = (
@@ -99,9 +100,17 @@ def _shorten(match: re.Match[str]) -> str:
     if not short and not _CLAUSE_START.search(match.string, 0, match.start()):
         return match.group()
     replacement = short + following
-    if phrase[0].isupper():
+    if phrase[0].isupper() and (short or _plain_word(match.string, match.start("next"))):
         return replacement[:1].upper() + replacement[1:]
     return replacement
+
+
+def _plain_word(text: str, start: int) -> bool:
+    """Whether the word at ``start`` is a lowercase word a capital may open: not a name
+    or a variable ("iPhone", "eBay_id", "x"), which a capital would rename."""
+    word = _WORD.match(text, start)
+    found = word.group() if word else ""
+    return found.isalpha() and found.islower() and (len(found) > 1 or found in "ai")
 
 
 def _drop_repeated_paragraphs(text: str) -> str:

@@ -80,3 +80,19 @@ def test_a_step_repeated_in_a_sequence_is_kept(text: str) -> None:
     again, not a rule said twice: dropped, the button was pressed once (the list kept
     a bare "3.")."""
     assert compress_deterministic(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Please note that x must be positive.", "x must be positive."),
+        ("Please note that iPhone users pay more.", "iPhone users pay more."),
+        ("Please note that eBay_id is kept.", "eBay_id is kept."),
+        ("Please note that you must be kind.", "You must be kind."),
+        ("Please note that a refund takes 5 days.", "A refund takes 5 days."),
+    ],
+)
+def test_the_capital_moves_only_onto_a_plain_word(text: str, expected: str) -> None:
+    """The capital of a dropped phrase moved onto whatever came next, renaming a variable
+    ("x" to "X") or a name ("iPhone" to "IPhone")."""
+    assert compress_deterministic(text) == expected
