@@ -111,7 +111,13 @@ def drive(flow: Flow[R], io: StepIO) -> Generator[ChatGenerationChunk, None, R]:
 async def adrive(
     flow: Flow[R], io: StepIO
 ) -> AsyncGenerator[ChatGenerationChunk | Finished[R], None]:
-    """Run ``flow`` with awaited I/O; yields live chunks, then `Finished` with the result."""
+    """Run ``flow`` with awaited I/O; yields live chunks, then `Finished` with the result.
+
+    What the flow held is let go of before `Finished` is yielded, as `drive` does before
+    it returns: the caller may read no further than the result (a stream's closing
+    chunk), and an identical call waiting for this one's coalescing flight must not wait
+    for that caller (it waited up to the flight's lock timeout).
+    """
     turns = _Turns(flow)
     try:
         while (step := turns.next()) is not _END:
@@ -129,9 +135,9 @@ async def adrive(
                 turns.reply(result[0])
             except BaseException as raised:
                 turns.fail(raised)
-        yield Finished(turns.result)
     finally:
         await io.arelease()
+    yield Finished(turns.result)
 
 
 def complete(driver: Iterator[ChatGenerationChunk]) -> Any:
@@ -146,8 +152,8 @@ def complete(driver: Iterator[ChatGenerationChunk]) -> Any:
 async def acomplete(driver: AsyncGenerator[ChatGenerationChunk | Finished[R], None]) -> R:
     """The result of an async driver that streams nothing (ainvoke, abatch).
 
-    The driver is closed here, so its ``finally`` (the flow's release) runs before the
-    result is returned. An async generator left suspended is closed by the event loop
+    The driver is closed here, once it has yielded the result (the flow's release ran
+    before that). An async generator left suspended is closed by the event loop
     instead, in a task of its own scheduled through the loop's self-pipe: a task, two
     system calls and a loop turn on every call (seen in a profile of ``ainvoke``).
     """
