@@ -94,7 +94,9 @@ def unmask(output: str, masked: MaskedText) -> str:
     return pattern.sub(lambda match: by_placeholder[match.group()], output)
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A sign that no word or number touches is the number's ("-18", "\u221240", "+3"); the
+# dash of a range ("2-8") is not.
+_NUMBER = re.compile(r"(?:(?<![\w.,])[-+\u2212])?\d+(?:[.,]\d+)*")
 _LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d+[.)](?=\s)")
 
 
@@ -114,7 +116,8 @@ def numbers_problem(original: str, output: str) -> str | None:
 
 
 def _numbers(text: str) -> set[str]:
-    return set(_NUMBER.findall(_LIST_NUMBER.sub("", text)))
+    """The numbers ``text`` states, list numbering left out; a minus sign is one sign."""
+    return {n.replace("\u2212", "-") for n in _NUMBER.findall(_LIST_NUMBER.sub("", text))}
 
 
 # A name, dotted or not (``config.max_items``); a trailing full stop is the sentence's.

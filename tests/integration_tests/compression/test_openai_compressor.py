@@ -268,3 +268,23 @@ def test_tool_names_in_a_chain_s_prompt_reach_the_model_exact(
     served = openai_server.requests[-1].body
     assert served is not None and served["model"] == "gpt-4o"
     assert served["messages"][0]["content"] == (rules if mangles else first)
+
+
+def test_a_rewrite_that_drops_a_minus_sign_keeps_the_original(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """ "below -18 °C" and "below 18 °C" held the same digits, so the numbers check let a
+    rewrite that thaws the vaccines through."""
+    rules = "Please note that the vaccines must always be stored below -18 °C at all times. " * 3
+    openai_server.set_responder(lambda body: Reply("Store vaccines below 18 °C."))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    result = PromptCompressor(model, strategies=("llm",), min_tokens=20).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert openai_server.request_count() == 1
+    assert result.messages[0].text == rules
+    assert result.fallback_reason == (
+        "message 0: number -18 of the original is missing from the compressed text"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from langchain_costrouter.compression.masking import (
     mask,
     names_problem,
+    numbers_problem,
     placeholder_problem,
     spans_problem,
     strip_keep_markers,
@@ -58,3 +59,15 @@ def test_code_like_names_must_all_survive_and_none_appear() -> None:
     made_up = names_problem(original, "Call lookup_order(order_id) then get_status; maxItems.")
     assert made_up == "name get_status in the compressed text is not in the original"
     assert names_problem("Plain words, Paris, NASA and e-mail.", "Words, NASA.") is None
+
+
+def test_a_number_s_sign_is_part_of_it() -> None:
+    """ "Store it below -18 °C" rewritten "below 18 °C" states another number."""
+    original = "Store it below -18 °C, between 2-8 hours, at \u221240 in transit, or +3 above."
+    assert (
+        numbers_problem(original, "Keep below -18 °C, 2-8 hours; \u221240 in transit; +3.") is None
+    )
+    dropped = numbers_problem(original, "Keep below 18 °C, 2-8 hours; \u221240 in transit; +3.")
+    assert dropped == "number -18 of the original is missing from the compressed text"
+    assert numbers_problem("Between 2-8 hours.", "Between 2 and 8 hours.") is None
+    assert numbers_problem("At \u221240.", "At -40.") is None  # the same minus, typed plainly
