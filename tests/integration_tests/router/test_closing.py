@@ -10,7 +10,7 @@ generator is already running``, logged as an error of the loop).
 from __future__ import annotations
 
 import asyncio
-from contextlib import aclosing
+from contextlib import aclosing, closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -80,3 +80,26 @@ async def _numbered(stream: Any) -> Any:
     async for chunk in stream:
         yield index, chunk
         index += 1
+
+
+def test_a_sync_chain_closed_early_reads_the_routed_stream_to_its_end(
+    openai_server: LocalOpenAIServer, tmp_path: Path
+) -> None:
+    """docs/architecture.md, LangChain fact 11: the parser after the model drains its
+    input as a sync chain's stream is closed, so the routed call is answered, billed and
+    cached whole."""
+    openai_server.script([Reply("a long answer " * 50, prompt_tokens=10, completion_tokens=150)])
+    router = _router(openai_server, tmp_path)
+    prompt = ChatPromptTemplate.from_messages([("user", "{question}")])
+    chain = prompt | router | StrOutputParser()
+    with closing(chain.stream({"question": "Tell me a story"})) as stream:  # type: ignore[type-var]
+        for index, _ in enumerate(stream):
+            if index == 2:
+                break
+    ledger = router.ledger_store
+    ledger.flush()
+    [row] = ledger.rows()
+    assert (row.reason, row.output_tokens) == ("accepted", 150)
+    assert _budget(router) == (row.cost_usd, Decimal(0))
+    again = router.invoke("Tell me a story")
+    assert again.response_metadata["costrouter"]["cache_hit"] is True
