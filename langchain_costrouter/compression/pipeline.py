@@ -60,11 +60,12 @@ def compressor_failed(error: Exception) -> bool:
 
 
 STRATEGIES = ("deterministic", "llm")
-VERIFICATION_VERSION = 4
+VERIFICATION_VERSION = 5
 """The checks `_verified` makes and what is kept from the compressor; part of the memo
 key, so a shared memo (Redis) never serves an entry the current checks did not pass.
 Bump it when a check or the protected spans change (2: the numbers check; 3: quotations
-protected, filler and repeats dropped only where meaning stays; 4: the names check)."""
+protected, filler and repeats dropped only where meaning stays; 4: the names check;
+5: a number's sign, and a capital moved onto plain words only)."""
 
 
 @dataclass(frozen=True)
