@@ -45,9 +45,23 @@ def provider_failed(error: Exception) -> bool:
 
     Besides the types of `_provider_errors`: a 200 carrying an error object or no
     choices, which ChatOpenAI raises as a plain ValueError, KeyError or TypeError
-    (`_provider_replies`).
+    (`_provider_replies`), and an answer the openai client refused (`refused_answer`).
     """
-    return isinstance(error, _provider_errors()) or failed_reply(error)
+    return isinstance(error, _provider_errors()) or failed_reply(error) or refused_answer(error)
+
+
+def refused_answer(error: BaseException) -> bool:
+    """An answer the provider gave, and billed, that the openai client refused to parse
+    under a response format (JSON mode): cut at the output cap, or by a content filter.
+
+    The SDK raises them as ``OpenAIError``, not ``APIError``; a smaller batch cures both
+    (a shorter answer, the filtered item alone), as an overflow is cured.
+    """
+    refusals = (
+        class_if_imported("openai", "LengthFinishReasonError"),
+        class_if_imported("openai", "ContentFilterFinishReasonError"),
+    )
+    return any(cls is not None and isinstance(error, cls) for cls in refusals)
 
 
 def _provider_errors() -> tuple[type[Exception], ...]:
@@ -77,13 +91,17 @@ _OVERFLOW_REASON = "error: context_overflow"
 def item_specific(error: Exception) -> bool:
     """Whether a smaller batch may cure ``error``, also when a router reported it.
 
-    A router raises a `ProviderError` caused by the provider's refusal or rejection, and
-    an `AllTiersFailedError` when every tier overflowed (each attempt's reason says so).
+    A router raises a `ProviderError` caused by the provider's refusal or rejection (or
+    the client's, `refused_answer`), and an `AllTiersFailedError` when every tier
+    overflowed (each attempt's reason says so).
     """
-    if isinstance(error, _ITEM_SPECIFIC_ERRORS):
+    if isinstance(error, _ITEM_SPECIFIC_ERRORS) or refused_answer(error):
         return True
     if isinstance(error, ProviderError):
-        return isinstance(error.__cause__, _ITEM_SPECIFIC_ERRORS)
+        cause = error.__cause__
+        return isinstance(cause, _ITEM_SPECIFIC_ERRORS) or (
+            cause is not None and refused_answer(cause)
+        )
     if isinstance(error, AllTiersFailedError):
         return any(attempt.get("reason") == _OVERFLOW_REASON for attempt in error.attempts)
     return False
@@ -185,7 +203,7 @@ class BatchPlan:
         if outcome.message is not None:
             cost = call_cost(outcome.message, self._price)
         else:
-            cost = error_cost(outcome.error)
+            cost = error_cost(outcome.error, self._price)
         share = None if cost is None else cost / len(batch.items)
         for item in batch.items:
             self._shares[item.index].append(share)

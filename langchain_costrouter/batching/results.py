@@ -62,13 +62,25 @@ class CallOutcome:
     error: Exception | None = None
 
 
-def error_cost(error: Exception | None) -> float | None:
+def error_cost(error: Exception | None, price: PriceFn | None = None) -> float | None:
     """What a call that raised had spent: a router's error lists the call's attempts
-    (its compressor's call included), a provider's error bills nothing."""
+    (its compressor's call included); an answer the client refused carries the billed
+    completion's usage, priced as an answer is (unknown without a price, never $0); any
+    other provider error bills nothing."""
     attempts = getattr(error, "attempts", None)
-    if not isinstance(attempts, list):
+    if isinstance(attempts, list):
+        return sum_costs([a.get("cost_usd") for a in attempts if isinstance(a, dict)])
+    completion = getattr(error, "completion", None)
+    usage = getattr(completion, "usage", None)
+    prompt = getattr(usage, "prompt_tokens", None)
+    output = getattr(usage, "completion_tokens", None)
+    if type(prompt) is not int or type(output) is not int:
         return 0.0
-    return sum_costs([a.get("cost_usd") for a in attempts if isinstance(a, dict)])
+    if price is None:
+        return None
+    tokens = UsageMetadata(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output)
+    priced = price(str(getattr(completion, "model", "")), tokens)
+    return None if priced is None else float(priced)
 
 
 def call_cost(message: BaseMessage, price: PriceFn | None) -> float | None:

@@ -174,3 +174,31 @@ def test_the_batching_saving_is_the_per_item_calls_the_batch_replaced(
     replaced = sum(alone_tokens) - batch_tokens
     assert replaced > 0
     assert batch_row.saved_batching_usd == Decimal(replaced) * Decimal("2.5") / 10**6
+
+
+def test_a_routed_answer_cut_at_the_output_cap_is_halved_not_failed(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """The router raises an answer the client refused at the output cap as a ProviderError
+    (billed and recorded); every item of the batch ended with it, though a smaller batch
+    needs a shorter answer. It is halved now, and the items' costs add up to the ledger."""
+    openai_server.set_responder(batch_responder(lambda item: "spam" if "buy" in item else "ham"))
+    capped = ChatOpenAI(
+        model="gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key="test",
+        max_retries=0,
+        max_tokens=25,
+    )
+    ledger = InMemoryLedger()
+    router = RoutedChatModel(routes={"classification": [capped]}, ledger=ledger)
+    items = [f"buy {i}" if i % 3 == 0 else f"hello {i}" for i in range(12)]
+    results = batch_classify(
+        items, ["spam", "ham"], model=router, task="classification", json_mode=True
+    )
+    assert [r.value for r in results] == ["spam" if "buy" in i else "ham" for i in items]
+    assert [r.calls for r in results] == [3] * 12
+    rows = ledger.rows()
+    assert [row.error for row in rows].count("LengthFinishReasonError") == 3
+    ledger_total = sum(float(row.cost_usd or 0) for row in rows)
+    assert abs(sum(r.cost_usd or 0 for r in results) - ledger_total) < 1e-12

@@ -255,3 +255,35 @@ def test_a_provider_that_echoes_the_items_back_answers_none_of_them(
     assert [r.value for r in results] == [None, None]
     assert all("failed even when sent alone: no answer for id" in (r.error or "") for r in results)
     assert openai_server.request_count() == 3  # both, then each alone
+
+
+@pytest.mark.parametrize("run", ["sync", "async"])
+async def test_an_answer_cut_at_the_output_cap_is_halved_and_its_cost_counted(
+    openai_server: LocalOpenAIServer, run: str
+) -> None:
+    """Under JSON mode (the default for ChatOpenAI) an answer cut at max_tokens makes the
+    openai SDK raise LengthFinishReasonError, which crashed the whole run, answers paid for
+    included. A smaller batch needs a shorter answer, so the batch is halved; the cut call
+    was billed, so its cost is in its items' shares."""
+    openai_server.set_responder(batch_responder(label_of))
+    capped = ChatOpenAI(
+        model="gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key="test",
+        max_retries=0,
+        max_tokens=25,
+    )
+    items = [f"buy {i}" if i % 3 == 0 else f"hello {i}" for i in range(12)]
+    batcher = ItemBatcher(
+        capped,
+        "Classify.",
+        LABELS,
+        max_concurrency=1,
+        price=lambda model, usage: usage["input_tokens"] * 1e-6,
+    )
+    results = batcher.invoke(items) if run == "sync" else await batcher.ainvoke(items)
+    assert [r.value for r in results] == expected(items)
+    assert openai_server.request_count() == 7  # 12, then 6 + 6, then 3 + 3 + 3 + 3
+    assert [r.calls for r in results] == [3] * 12
+    total = sum(r.cost_usd or 0 for r in results)
+    assert abs(total - openai_server.prompt_tokens_total() * 1e-6) < 1e-12

@@ -99,3 +99,27 @@ def test_provider_failures_are_told_without_importing_openai() -> None:
     before, loaded, after = fresh_python(code)
     assert before == [True, False] and loaded is False
     assert after == [True, False]
+
+
+def test_an_answer_the_client_refused_without_a_price_costs_an_unknown_amount() -> None:
+    """It was billed (its completion carries the usage): unknown without a price, not $0."""
+    openai = pytest.importorskip("openai")
+    completion = openai.types.chat.ChatCompletion.model_validate(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4o-mini",
+            "choices": [],
+            "usage": {"prompt_tokens": 30, "completion_tokens": 25, "total_tokens": 55},
+        }
+    )
+    plan, (batch,) = _plan(2)
+    error = openai.LengthFinishReasonError(completion=completion)
+    first, second = plan.settle(batch, CallOutcome(error=error))
+    plan.settle(first, _answer({"i0": "ham"}))
+    plan.settle(second, _answer({"i1": "spam"}))
+    assert [(r.value, r.calls, r.cost_usd) for r in plan.results()] == [
+        ("ham", 2, None),
+        ("spam", 2, None),
+    ]
