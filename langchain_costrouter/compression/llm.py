@@ -62,6 +62,25 @@ def answer_text(answer: AIMessage) -> str:
     return fenced["body"].strip() if fenced else text
 
 
+# How providers say an answer stopped at its output cap: OpenAI's finish_reason "length",
+# Anthropic's stop_reason "max_tokens", Gemini's finish_reason "MAX_TOKENS".
+_CUT_REASONS = frozenset({"length", "max_tokens", "MAX_TOKENS"})
+
+
+def cut_reason(answer: AIMessage) -> str | None:
+    """The finish reason of an answer that stopped at the output cap, else None.
+
+    A rewrite cut there is shorter and may keep every marker, number and name, yet the
+    prose after the cut is gone: it must never be sent.
+    """
+    metadata = answer.response_metadata
+    for key in ("finish_reason", "stop_reason"):
+        reason = metadata.get(key)
+        if isinstance(reason, str) and reason in _CUT_REASONS:
+            return reason
+    return None
+
+
 def accounted(answer: AIMessage, request: list[BaseMessage], llm: BaseChatModel) -> AIMessage:
     """The answer with usage and model name guaranteed, for the router's ledger.
 

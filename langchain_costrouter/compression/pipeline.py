@@ -60,12 +60,13 @@ def compressor_failed(error: Exception) -> bool:
 
 
 STRATEGIES = ("deterministic", "llm")
-VERIFICATION_VERSION = 5
+VERIFICATION_VERSION = 6
 """The checks `_verified` makes and what is kept from the compressor; part of the memo
 key, so a shared memo (Redis) never serves an entry the current checks did not pass.
 Bump it when a check or the protected spans change (2: the numbers check; 3: quotations
 protected, filler and repeats dropped only where meaning stays; 4: the names check;
-5: a number's sign, and a capital moved onto plain words only)."""
+5: a number's sign, and a capital moved onto plain words only; 6: a rewrite cut at the
+compressor's output cap)."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def _verified(
     original: str, masked: MaskedText, compressed: str, answers: tuple[AIMessage, ...]
 ) -> TextOutcome:
     """The compressed text if every protected span survived and it is shorter; else the original."""
-    problem = placeholder_problem(compressed, masked)
+    problem = _cut_problem(answers) or placeholder_problem(compressed, masked)
     result = unmask(compressed, masked) if problem is None else original
     problem = problem or spans_problem(result, masked.protected)
     problem = problem or numbers_problem(original, result)
@@ -198,3 +199,11 @@ def _verified(
     if problem is not None:
         return TextOutcome(original, problem, answers)
     return TextOutcome(result, None, answers)
+
+
+def _cut_problem(answers: tuple[AIMessage, ...]) -> str | None:
+    """Why a rewrite cut at the compressor's output cap is not used (see `llm.cut_reason`)."""
+    for answer in answers:
+        if reason := llm_strategy.cut_reason(answer):
+            return f"the compressor's answer was cut at its output cap (finish reason {reason!r})"
+    return None

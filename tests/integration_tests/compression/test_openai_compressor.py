@@ -288,3 +288,33 @@ def test_a_rewrite_that_drops_a_minus_sign_keeps_the_original(
     assert result.fallback_reason == (
         "message 0: number -18 of the original is missing from the compressed text"
     )
+
+
+def test_a_rewrite_cut_at_the_compressor_s_output_cap_keeps_the_original(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """A compressor model with a small max_tokens stops mid-rewrite (finish_reason
+    "length"): the text it got that far was shorter and kept every number, name and
+    marker, so it was sent, and the rule after the cut was gone."""
+    rules = "Please note that you must always greet the customer warmly and politely. " * 3
+    rules += "Never discuss competitors or their prices with anyone."
+    openai_server.set_responder(
+        lambda body: Reply(body["messages"][-1]["content"].replace("Please note that you", "You"))
+    )
+    model = ChatOpenAI(
+        model="gpt-4o-mini",
+        base_url=openai_server.base_url,
+        api_key="test",
+        max_retries=0,
+        max_tokens=20,
+    )
+    result = PromptCompressor(model, strategies=("llm",), min_tokens=10).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert openai_server.request_count() == 1
+    assert result.messages[0].text == rules
+    assert result.fallback_reason == (
+        "message 0: the compressor's answer was cut at its output cap (finish reason 'length')"
+    )
+    (answer,) = result.compressor_messages  # billed all the same
+    assert answer.usage_metadata is not None and answer.usage_metadata["output_tokens"] == 20
