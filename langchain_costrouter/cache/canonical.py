@@ -32,8 +32,11 @@ from langchain_costrouter._secrets import is_secret_name
 JsonValue = Any
 """A value made of dict/list/str/int/float/bool/None only."""
 
-IGNORED_PARAMS = frozenset({"callbacks", "run_manager", "run_name", "tags", "metadata"})
-"""Call kwargs that steer tracing, not the answer, and are never part of a key."""
+IGNORED_PARAMS = frozenset(
+    {"callbacks", "run_manager", "run_name", "tags", "metadata", "stream_usage", "stream_options"}
+)
+"""Call kwargs that steer tracing, or whether a stream carries its usage (ChatOpenAI's
+``stream_usage``, OpenAI's ``stream_options``), not the answer: never part of a key."""
 
 _SCALARS = (str, int, bool, type(None))
 
@@ -41,7 +44,7 @@ _SCALARS = (str, int, bool, type(None))
 def canonical_params(params: Mapping[str, Any]) -> dict[str, JsonValue]:
     """Canonical JSON form of a call's generation parameters.
 
-    Tracing-only kwargs (`IGNORED_PARAMS`) are left out, as are credentials.
+    Kwargs that do not shape the answer (`IGNORED_PARAMS`) are left out, as are credentials.
 
     Raises:
         TypeError: a parameter value has no stable JSON form.

@@ -111,6 +111,16 @@ def test_equal_numbers_and_param_order_give_one_key() -> None:
     assert with_params(temperature=1, top_p=0.5).key == with_params(top_p=0.5, temperature=1.0).key
 
 
+def test_how_the_usage_arrives_does_not_change_the_key() -> None:
+    """``stream_usage`` (ChatOpenAI's per-call switch) and ``stream_options`` only ask the
+    provider to stream its usage: a stream asking for it paid again for an answer its
+    invoke had cached (its child's own ``stream_usage`` was already left out)."""
+    plain = with_params().key
+    assert with_params(stream_usage=True).key == plain
+    assert with_params(stream_usage=False).key == plain
+    assert with_params(stream_options={"include_usage": True}).key == plain
+
+
 def test_secrets_never_reach_the_key() -> None:
     secret = "sk-live-very-secret"
     req = with_params(
