@@ -30,6 +30,10 @@ from langchain_costrouter.router._structured import native_kwargs
 # Keys of a child's response_metadata that the router sets itself, exactly once.
 _ROUTER_KEYS = ("model_name", "costrouter")
 
+_STREAM_ONLY = frozenset({"stream_usage", "stream_options"})
+"""Call kwargs that ask a stream for its usage (ChatOpenAI's, OpenAI's), and that a
+call without streaming must not send."""
+
 
 def call_child(
     child: BaseChatModel,
@@ -40,7 +44,7 @@ def call_child(
     """One blocking call of ``child``: its result (`first_message` reads the answer)."""
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
-    return child._generate(messages, stop=stop, **native_kwargs(child, kwargs))
+    return child._generate(messages, stop=stop, **native_kwargs(child, _unstreamed(kwargs)))
 
 
 async def acall_child(
@@ -52,7 +56,21 @@ async def acall_child(
     """Async twin of `call_child`; uses the child's native ``_agenerate`` when it has one."""
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
-    return await child._agenerate(messages, stop=stop, **native_kwargs(child, kwargs))
+    return await child._agenerate(messages, stop=stop, **native_kwargs(child, _unstreamed(kwargs)))
+
+
+def _unstreamed(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A call's kwargs without those only a stream takes (`_STREAM_ONLY`).
+
+    The router answers a stream with a child's ``_generate`` where the answer is
+    buffered (a checked tier) or the child does not stream, and calls such as a shadow
+    evaluation's reuse a stream's kwargs: ChatOpenAI sends unknown kwargs on to the
+    OpenAI client (a TypeError before any request) or to the API (``stream_options``
+    without ``stream``: a 400). A non-streamed answer carries its usage anyway.
+    """
+    if "stream_usage" in kwargs or "stream_options" in kwargs:
+        return {key: value for key, value in kwargs.items() if key not in _STREAM_ONLY}
+    return kwargs
 
 
 def first_message(result: ChatResult) -> AIMessage:

@@ -141,3 +141,36 @@ async def test_a_child_that_disables_streaming_is_called_once_not_streamed(
         )
         attempt = whole.response_metadata["costrouter"]["attempts"][0]
         assert not attempt.get("usage_estimated")
+
+
+@pytest.mark.parametrize("child_setting", ["checked tier", "disable_streaming"])
+async def test_a_stream_asking_for_its_usage_reaches_a_child_called_without_streaming(
+    openai_server: LocalOpenAIServer, child_setting: str
+) -> None:
+    """``stream_usage`` (and ``stream_options``) ask a stream for its usage, the way a
+    ChatOpenAI on a base_url gets it (docs/architecture.md, LangChain fact 6). The router
+    answers a stream of a checked tier, or of a child that does not stream, with the
+    child's ``_generate``, which sent them on to the OpenAI client: TypeError, before any
+    request."""
+    if child_setting == "checked tier":
+        accept_all = FunctionCheck(lambda messages, answer, previous: 1.0, name="accept_all")
+        tier = Tier.of(openai_chat(openai_server, "gpt-4o-mini"), check=accept_all)
+    else:
+        tier = Tier.of(openai_chat(openai_server, "gpt-4o-mini", disable_streaming=True))
+    router = RoutedChatModel(routes={"chat": [tier]}, default_task="chat")
+    openai_server.script([Reply("exact usage", prompt_tokens=11, completion_tokens=2)] * 3)
+    streamed = _joined(router.stream("usage please", stream_usage=True))
+    astreamed = _joined([c async for c in router.astream("usage please", stream_usage=True)])
+    invoked = router.invoke("usage please", stream_options={"include_usage": True})
+    for whole in (streamed, astreamed, invoked):
+        assert isinstance(whole, AIMessage)
+        assert whole.content == "exact usage"
+        assert whole.usage_metadata is not None
+        assert (whole.usage_metadata["input_tokens"], whole.usage_metadata["output_tokens"]) == (
+            11,
+            2,
+        )
+    bodies = [request.body or {} for request in openai_server.requests]
+    assert [("stream_usage" in body, "stream_options" in body) for body in bodies] == [
+        (False, False)
+    ] * 3
