@@ -61,6 +61,7 @@ _QUOTED = re.compile(
     r"|(?<![\w'])'(?=[^\s'])[^'\n]*?(?<=[^\s'])'(?![\w'])"
 )
 _BRACKET = re.compile(r"[{\[]")
+_BRACE = re.compile(r"[{}]")
 _JSON = json.JSONDecoder()
 
 
@@ -150,12 +151,13 @@ def _bracket_spans(text: str) -> Iterator[Span]:
     A ``{`` that is not valid JSON still marks structure (a JavaScript object, a Python dict,
     a TypeScript signature, a ``{placeholder}``), so a balanced brace block is kept too.
     """
+    closers = _brace_closers(text)
     position = 0
     while (start := _next_bracket(text, position)) is not None:
         end = _json_end(text, start)
         kind = "json"
         if end is None and text[start] == "{":
-            end, kind = _balanced_brace_end(text, start), "braces"
+            end, kind = closers.get(start), "braces"
         if end is None:
             position = start + 1
             continue
@@ -169,17 +171,24 @@ def _next_bracket(text: str, position: int) -> int | None:
 
 
 def _json_end(text: str, start: int) -> int | None:
+    """Where the JSON value at ``start`` ends; None when there is none, or when it nests
+    deeper than json's recursive decoder goes (a pasted "[[[[..." is not data to keep)."""
     try:
         _, end = _JSON.raw_decode(text, start)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     return end
 
 
-def _balanced_brace_end(text: str, start: int) -> int | None:
-    depth = 0
-    for index in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0:
-            return index + 1
-    return None
+def _brace_closers(text: str) -> dict[int, int]:
+    """For each ``{`` that a ``}`` closes, the position after it: one pass for the whole
+    text, where matching each brace on its own scanned to the end for every unclosed one
+    (quadratic: 96 KB of unclosed braces took minutes)."""
+    closers: dict[int, int] = {}
+    open_at: list[int] = []
+    for match in _BRACE.finditer(text):
+        if match.group() == "{":
+            open_at.append(match.start())
+        elif open_at:
+            closers[open_at.pop()] = match.end()
+    return closers

@@ -318,3 +318,23 @@ def test_a_rewrite_cut_at_the_compressor_s_output_cap_keeps_the_original(
     )
     (answer,) = result.compressor_messages  # billed all the same
     assert answer.usage_metadata is not None and answer.usage_metadata["output_tokens"] == 20
+
+
+def test_a_turn_nested_deeper_than_json_parses_is_answered(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """The compressor asked json for the value at every bracket; 3,000 nested ones made
+    it raise RecursionError, which failed the routed call instead of leaving the turn."""
+    openai_server.set_responder(lambda body: Reply("Noted."))
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    router = RoutedChatModel(
+        routes={"chat": [model]}, compressors={"*": PromptCompressor(min_tokens=0)}
+    )
+    turn = "Please note that this is my bracket art: " + "[" * 3000
+    answer = router.invoke([HumanMessage(turn)])
+    assert answer.text == "Noted."
+    assert openai_server.requests[0].body is not None
+    sent = openai_server.requests[0].body["messages"][0]["content"]
+    assert sent == "This is my bracket art: " + "[" * 3000
