@@ -57,12 +57,11 @@ def example_block_spans(text: str) -> list[tuple[int, int]]:
     segments = _segments(text)
     index = 0
     while index < len(segments):
-        end_index = _example_run_end(segments, index)
-        if end_index > index:
+        end_index, is_block = _example_run_end(segments, index)
+        if is_block:
             spans.append((segments[index].start, segments[end_index - 1].end))
-            index = end_index
-        else:
-            index += 1
+        # A run that is no block holds none: every later start in it has fewer labels.
+        index = max(end_index, index + 1)
     return spans
 
 
@@ -106,8 +105,9 @@ def _opens_example(line: str) -> bool:
     return bool(_COLON_HEADER.match(line) or _LABEL.match(line))
 
 
-def _example_run_end(segments: list[_Segment], index: int) -> int:
-    """Index just after the example block starting at ``segments[index]`` (``index`` if none)."""
+def _example_run_end(segments: list[_Segment], index: int) -> tuple[int, bool]:
+    """Index just after the header and label run starting at ``segments[index]``, and
+    whether that run is an example block (a header, or two labels or more)."""
     header = _COLON_HEADER.match(segments[index].text)
     cursor = index + 1 if header else index
     if header and _is_bare_header(segments[index], header) and cursor < len(segments):
@@ -116,9 +116,7 @@ def _example_run_end(segments: list[_Segment], index: int) -> int:
     while cursor < len(segments) and (label := _LABEL.match(segments[cursor].text)):
         labels.add(label["label"].lower())
         cursor += 1
-    if header or len(labels) >= 2:
-        return cursor
-    return index
+    return cursor, bool(header) or len(labels) >= 2
 
 
 def _is_bare_header(segment: _Segment, header: re.Match[str]) -> bool:

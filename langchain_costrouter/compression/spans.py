@@ -55,9 +55,11 @@ _EXAMPLE_TAG = re.compile(r"(?is)<(examples?)\b[^>]*>.*?</\1>")
 # A quotation on one line: straight or typographic double quotes, guillemets, and single
 # quotes that open after no letter and close before none, so the apostrophes of "don't",
 # "customers'" or "'90s" open or close nothing.
+# A quotation holds no opener of its own kind, so an unclosed one ends its search at the
+# next opener instead of the line's end (linear time in a line of unclosed quotes).
 _QUOTED = re.compile(
-    r'"[^"\n]+"|\u201c[^\u201d\n]+\u201d|\u201e[^\u201c\u201d\n]+[\u201c\u201d]'
-    r"|\u00ab[^\u00bb\n]+\u00bb|\u2018[^\n]*?\u2019(?!\w)"
+    r'"[^"\n]+"|\u201c[^\u201c\u201d\n]+\u201d|\u201e[^\u201e\u201c\u201d\n]+[\u201c\u201d]'
+    r"|\u00ab[^\u00ab\u00bb\n]+\u00bb|\u2018[^\u2018\n]*?\u2019(?!\w)"
     r"|(?<![\w'])'(?=[^\s'])[^'\n]*?(?<=[^\s'])'(?![\w'])"
 )
 _BRACKET = re.compile(r"[{\[]")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from langchain_costrouter.compression import PromptCompressor
@@ -82,3 +84,14 @@ def test_an_example_after_an_instruction_line_survives_compression_byte_identica
     assert isinstance(compressed, str)
     assert f"You classify the sentiment.\n{example}" in compressed
     assert len(compressed) < len(text)
+
+
+def test_a_long_run_of_one_label_is_prose_found_in_linear_time() -> None:
+    """A run of lines with one label ("Q:" questions, a log of "User:" lines) is no
+    example block, and each of its lines was tried as a block's start again, walking
+    the rest of the run: 5,000 "Q:" lines took 10 s."""
+    started = time.perf_counter()
+    assert _protected("Answer these.\n" + "Q: what is it?\n" * 5_000) == []
+    assert time.perf_counter() - started < 2
+    run = "User: hi\nUser: again\nUser: hello\nAssistant: welcome"
+    assert _protected(f"Be kind.\n\n{run}") == [run]

@@ -149,3 +149,12 @@ def test_unbalanced_braces_take_linear_time() -> None:
     started = time.perf_counter()
     assert _protected("x { y " * 16_000 + "{a}") == ["{a}"]
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("opener", ["\u2018", "\u201c", "\u201e", "\u00ab"])
+def test_unclosed_typographic_quotes_take_linear_time(opener: str) -> None:
+    """Each opening quote with no closing one on its line was scanned to the line's end:
+    96 KB of 'x \u2018y ' on one line took 7 s."""
+    started = time.perf_counter()
+    assert _protected(f"x {opener}y " * 16_000) == []
+    assert time.perf_counter() - started < 2
