@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
 import numpy as np
@@ -24,6 +25,7 @@ from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.ledger.dollars import rounded_percent
 from langchain_costrouter.logprobs import SUMMARY_KEY, LogprobSummary
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.replay import record_key
@@ -252,13 +254,17 @@ def combine(parts: Iterable[Figures]) -> Figures:
 
 
 def savings_pct(cost: float, baseline_cost: float) -> float:
-    """Percent saved against the baseline's cost (0 when the baseline is free).
+    """Percent saved against the baseline's cost (0 when the baseline is free), to hundredths.
 
-    A loss of less than half a hundredth of a point rounds to 0.0, not "-0.00%".
+    The costs are exact sums carried as floats (`money.ledger_float`: the shortest repr
+    is the sum), so the saving is theirs rounded once, as SQL rounds (half away from
+    zero; `dollars.rounded_percent`); float arithmetic made 12.345% 12.34. A loss of less
+    than half a hundredth of a point is 0.0, not "-0.00%".
     """
     if baseline_cost <= 0:
         return 0.0
-    return round(100.0 * (1.0 - cost / baseline_cost), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    baseline = Decimal(repr(float(baseline_cost)))
+    return float(rounded_percent(baseline - Decimal(repr(float(cost))), baseline, 2))
 
 
 def _count(names: Iterable[str]) -> dict[str, int]:

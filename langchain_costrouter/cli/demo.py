@@ -181,6 +181,8 @@ def _figures(calls: Sequence[ServedCall], strongest: str, cost_of: CostFunction)
         "savings_pct": _saving_pct(calls, reference),
         "escalation_rate": round(summary.escalations / summary.size, 6),
         "cache_hit_rate": round(summary.cache_hits / summary.size, 6),
+        "escalations": summary.escalations,  # the counts the rates are of, for the table
+        "cache_hits": summary.cache_hits,
     }
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
-from langchain_costrouter.cli.output import dollars, exact_places
+from langchain_costrouter.cli.output import dollars, exact_places, percent
 
 NEXT_STEPS = """\
 Next: the same router on real providers. Copy the example config
@@ -57,23 +57,43 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-Column = tuple[str, str, Callable[[Any], str] | None]
-"""A column's title, its figure's key, its format (None: dollars, `_money_format`)."""
+Figures = dict[str, Any]
+"""One task's figures of a pass (`cli/demo.py`'s ``_figures``)."""
+Column = tuple[str, str, Callable[[Figures], str] | None]
+"""A column's title, its figure's key (None there: "-"), its text made from the task's
+figures (None: the key's dollars, `_money_format`)."""
+
+
+def _saving(figures: Figures) -> str:
+    """The saving from the exact dollars, rounded once (`output.percent`)."""
+    reference = _exact(figures["reference_cost_usd"])
+    return percent(reference - _exact(figures["cost_usd"]), reference)
+
+
+def _share(count: str) -> Callable[[Figures], str]:
+    """The rate of ``count`` among the calls, from the counts, rounded once."""
+    return lambda figures: percent(figures[count], figures["calls"])
+
+
+def _shown(key: str, form: str) -> Callable[[Figures], str]:
+    return lambda figures: format(figures[key], form)
+
+
 FIRST_COLUMNS: tuple[Column, ...] = (
-    ("calls", "calls", str),
-    ("quality", "quality", "{:.3f}".format),
-    ("strongest q", "strongest_quality", "{:.3f}".format),
+    ("calls", "calls", _shown("calls", "")),
+    ("quality", "quality", _shown("quality", ".3f")),
+    ("strongest q", "strongest_quality", _shown("strongest_quality", ".3f")),
     ("cost $", "cost_usd", None),
     ("reference $", "reference_cost_usd", None),
-    ("saving", "savings_pct", "{:.1f}%".format),
-    ("escalated", "escalation_rate", "{:.1%}".format),
+    ("saving", "savings_pct", _saving),
+    ("escalated", "escalation_rate", _share("escalations")),
 )
 SECOND_COLUMNS: tuple[Column, ...] = (
-    ("calls", "calls", str),
-    ("cache hits", "cache_hit_rate", "{:.1%}".format),
+    ("calls", "calls", _shown("calls", "")),
+    ("cache hits", "cache_hit_rate", _share("cache_hits")),
     ("cost $", "cost_usd", None),
     ("reference $", "reference_cost_usd", None),
-    ("saving", "savings_pct", "{:.1f}%".format),
+    ("saving", "savings_pct", _saving),
 )
 _PLACES = 4
 """The fewest decimals the demo shows dollars with (more when an amount needs them)."""
@@ -106,25 +126,32 @@ def _table(
     header = "task".ljust(width) + "".join(title.rjust(13) for title, _, _ in columns)
     rows = [
         task.ljust(width)
-        + "".join(
-            # An unpriced reference has no baseline: "-", never $0.
-            ("-" if figures[key] is None else (fmt or money)(figures[key])).rjust(13)
-            for _, key, fmt in columns
-        )
+        + "".join(_cell(figures, key, fmt, money).rjust(13) for _, key, fmt in columns)
         for task, figures in groups.items()
     ]
     return "\n".join([header, *rows[:-1], "-" * len(header), rows[-1]])
 
 
+def _cell(
+    figures: Figures, key: str, fmt: Callable[[Figures], str] | None, money: Callable[[float], str]
+) -> str:
+    if figures[key] is None:
+        return "-"  # an unpriced reference has no baseline: "-", never $0
+    return fmt(figures) if fmt else money(figures[key])
+
+
 def _ledger_lines(report: dict[str, Any], money: Callable[[float], str]) -> list[str]:
     totals = report["ledger_totals"]
     levers = ", ".join(f"{k} ${money(v)}" for k, v in totals["savings_usd"].items() if v)
-    saved = totals["savings_pct"]
+    baseline, cost = totals["baseline_cost_usd"], totals["cost_usd"]
+    saved = None
+    if totals["savings_pct"] is not None:  # a known, non-zero baseline: the levers' sum of it
+        saving = sum((_exact(v) for v in totals["savings_usd"].values()), Decimal(0))
+        saved = percent(saving, _exact(baseline))
     return [
         f"Ledger (this run only): {report['ledger']}",
-        f"  both passes: {totals['calls']} calls, ${money(totals['cost_usd'])} against a "
-        f"${money(totals['baseline_cost_usd'])} baseline"
-        + ("" if saved is None else f", {saved:.1f}% saved ({levers})"),
+        f"  both passes: {totals['calls']} calls, ${money(cost)} against a "
+        f"${money(baseline)} baseline" + ("" if saved is None else f", {saved} saved ({levers})"),
         f"  the same figures: costrouter report --ledger {report['ledger']}",
     ]
 

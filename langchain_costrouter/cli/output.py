@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.ledger.dollars import rounded_percent
 
 
 def print_report(
@@ -83,3 +84,9 @@ def exact_places(amounts: Iterable[Decimal | None], at_least: int) -> int:
 def dollars(amount: Decimal, places: int, *, signed: bool = False) -> str:
     """``amount`` with ``places`` decimals (from `exact_places`: exact), ``+`` if signed."""
     return f"{amount:{'+' if signed else ''}.{places}f}"
+
+
+def percent(part: Decimal | int, whole: Decimal | int, places: int = 1) -> str:
+    """``100 * part / whole`` with ``places`` decimals and a ``%``, rounded once from the
+    exact figure as SQL rounds the ledger's sums (`dollars.rounded_percent`)."""
+    return f"{rounded_percent(part, whole, places):.{places}f}%"

@@ -34,7 +34,7 @@ from langchain_costrouter.calibration.run import (
     run_records,
 )
 from langchain_costrouter.cli.calibrate import render_figures
-from langchain_costrouter.cli.output import dollars, exact_places, print_report
+from langchain_costrouter.cli.output import dollars, exact_places, percent, print_report
 from langchain_costrouter.ledger.dollars import to_picousd, usd
 
 
@@ -120,7 +120,7 @@ def _saving_pct(cost: Decimal, reference: Decimal | None) -> float | None:
     base, spent = to_picousd(reference), to_picousd(cost)
     if not base or spent is None:
         return None  # unpriced reference, or nothing it would have cost
-    return 100.0 * (base - spent) / base
+    return 100 * (base - spent) / base  # int / int: the float nearest the exact figure
 
 
 def render_replay(report: dict[str, Any]) -> str:
@@ -140,9 +140,11 @@ def render_replay(report: dict[str, Any]) -> str:
         f"{'task':<{width}}  {'calls':>6}  {'cost $':>14}  {'reference $':>14}  {'saving':>8}",
     ]
     for task, figures in groups.items():
-        cost, reference = (_cell(usd(figures[key]), places) for key in _DOLLARS)
-        saving = figures["savings_pct"]
-        shown = "unknown" if saving is None else f"{saving:.1f}%"
+        spent, base = (usd(figures[key]) for key in _DOLLARS)
+        cost, reference = (_cell(amount, places) for amount in (spent, base))
+        shown = "unknown"  # an unpriced reference (or none): never a saving of 0%
+        if figures["savings_pct"] is not None and spent is not None and base:
+            shown = percent(base - spent, base)  # the exact figure, rounded once
         lines.append(
             f"{task:<{width}}  {figures['calls']:>6}  {cost:>14}  {reference:>14}  {shown:>8}"
         )

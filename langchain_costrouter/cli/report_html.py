@@ -15,7 +15,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from langchain_costrouter.cli.output import dollars, exact_places
+from langchain_costrouter.cli.output import dollars, exact_places, percent
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger import Summary, SummaryRow
 from langchain_costrouter.metadata import LEVERS
@@ -124,9 +124,11 @@ def _headline(totals: SummaryRow, places: int) -> str:
 
 
 def _saved(row: SummaryRow) -> str:
-    if row.savings_usd is None and row.unpriced_calls:
+    """The saving over the baseline, from the exact dollars, as the text report shows it."""
+    saved, baseline = row.savings_usd, row.baseline_cost_usd
+    if saved is None and row.unpriced_calls:
         return _UNKNOWN  # no priced call: not 0%
-    return "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%"
+    return "-" if saved is None or not baseline else percent(saved, baseline)
 
 
 def _money(amount: str) -> str:

@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from langchain_costrouter.cli.output import dollars, exact_places
+from langchain_costrouter.cli.output import dollars, exact_places, percent
 from langchain_costrouter.ledger import Summary, SummaryRow
 from langchain_costrouter.metadata import LEVERS
 
@@ -116,25 +116,30 @@ def _compressed(row: SummaryRow) -> bool:
 
 
 def _cells(by: str, row: SummaryRow, places: int) -> tuple[str, ...]:
-    savings = "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%"
-    if row.savings_usd is None and row.unpriced_calls:
-        savings = _UNKNOWN  # no priced call: the saving is unknown, not 0.0%
     return (
         str(row.attempts if by == "model" else row.calls),
         f"{row.input_tokens:,}",
         f"{row.output_tokens:,}",
         _dollars(row, row.cost_usd, places),
         _dollars(row, row.baseline_cost_usd, places),
-        savings,
-        _rate(row, row.cache_hit_rate),
-        _rate(row, row.escalation_rate),
+        _saving(row),
+        _rate(row, row.cache_hit_calls),
+        _rate(row, row.escalated_calls),
         _net_dollars(row, places),
     )
 
 
-def _rate(row: SummaryRow, rate: float) -> str:
-    """A share of the row's calls; "-" with no calls (none of nothing is not 0.0%)."""
-    return f"{100 * rate:.1f}%" if row.calls else "-"
+def _saving(row: SummaryRow) -> str:
+    """The saving over the reference, from the exact dollars (`output.percent`)."""
+    saved, reference = row.savings_usd, row.baseline_cost_usd
+    if saved is None and row.unpriced_calls:
+        return _UNKNOWN  # no priced call: the saving is unknown, not 0.0%
+    return "-" if saved is None or not reference else percent(saved, reference)
+
+
+def _rate(row: SummaryRow, count: int) -> str:
+    """``count`` of the row's calls; "-" with no calls (none of nothing is not 0.0%)."""
+    return percent(count, row.calls) if row.calls else "-"
 
 
 def _net_dollars(row: SummaryRow, places: int) -> str:

@@ -8,7 +8,9 @@ tens of thousands of values) without building a Decimal on every routed call.
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 
 _PICO = Decimal("1e-12")
 _PICOS_PER_USD = 10**12
@@ -57,3 +59,16 @@ def to_picousd(value: Decimal | None) -> int | None:
 def from_picousd(value: int | Decimal | None) -> Decimal | None:
     """Integer picodollars (as stored) back to Decimal dollars."""
     return None if value is None else Decimal(int(value)) * _PICO
+
+
+def rounded_percent(part: Decimal | int, whole: Decimal | int, places: int) -> Decimal:
+    """``100 * part / whole`` rounded once, from the exact figure, to ``places`` decimals,
+    half away from zero: what SQL's ``round`` gives on the ledger's sums (SQLite and
+    Postgres alike), so a reader's query shows the percentage a report shows.
+
+    Through a float it rounded twice: 23 of 80 calls is 28.75%, whose float is
+    28.749999999999996 and printed 28.7%; a saving of $0.247 on $2 (12.35%) printed 12.3%.
+    """
+    exact = Fraction(part) * 100 * 10**places / Fraction(whole)
+    scaled = math.floor(abs(exact) + Fraction(1, 2))  # 0 has no sign: never -0.0
+    return Decimal(scaled if exact >= 0 else -scaled).scaleb(-places)

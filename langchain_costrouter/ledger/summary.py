@@ -63,7 +63,8 @@ class GroupTotals:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """Spend of one group. Rates are fractions of calls (distinct run ids).
+    """Spend of one group. Rates are fractions of calls (distinct run ids), of
+    ``cache_hit_calls`` and ``escalated_calls``.
 
     ``cost_usd``, ``baseline_cost_usd`` and ``savings_usd`` count the priced calls
     only (None if there is none), so ``baseline_cost_usd - cost_usd == savings_usd``
@@ -100,6 +101,8 @@ class SummaryRow:
     savings_pct: float | None
     cache_hit_rate: float
     escalation_rate: float
+    cache_hit_calls: int
+    escalated_calls: int
     errors: int
     unpriced: int
     unpriced_calls: int
@@ -137,9 +140,13 @@ class SummaryRow:
             cost_usd=from_picousd(totals.cost_picousd),
             baseline_cost_usd=from_picousd(baseline),
             savings_usd=from_picousd(savings) if known else None,
-            savings_pct=100.0 * savings / baseline if baseline else None,
+            savings_pct=100 * savings / baseline
+            if baseline
+            else None,  # int / int: exact, then rounded
             cache_hit_rate=totals.cache_hit_calls / calls if calls else 0.0,
             escalation_rate=totals.escalated_calls / calls if calls else 0.0,
+            cache_hit_calls=totals.cache_hit_calls,
+            escalated_calls=totals.escalated_calls,
             errors=totals.errors,
             unpriced=totals.unpriced,
             unpriced_calls=totals.unpriced_calls,

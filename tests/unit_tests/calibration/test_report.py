@@ -84,6 +84,25 @@ def test_a_loss_that_rounds_to_zero_is_not_negative_zero() -> None:
     assert str(savings_pct(2.1, 2.0999999999999996)) == "0.0"
 
 
+@pytest.mark.parametrize(
+    ("cost", "baseline", "shown"),
+    [
+        (0.87655, 1.0, 12.35),  # 12.345%: its float arithmetic gave 12.34
+        (0.70125, 1.0, 29.88),  # 29.875%: 29.87
+        (0.99995, 1.0, 0.01),  # 0.005%: 0.0
+        (1.00005, 1.0, -0.01),  # half away from zero both ways
+        (0.5931056, 0.8032, 26.16),  # the bundled sample's
+    ],
+)
+def test_the_saving_is_the_exact_figure_rounded_once(
+    cost: float, baseline: float, shown: float
+) -> None:
+    """The costs are exact sums (floats whose shortest repr is the sum, `money`): the
+    saving is 100 * (1 - cost / baseline) of those, rounded once to hundredths half away
+    from zero, as SQL's round does and as `costrouter report` rounds its percentages."""
+    assert savings_pct(cost, baseline) == shown
+
+
 def test_thresholds_are_shown_as_stored() -> None:
     tiny = 8.9e-9  # still accepts an answer scored 1e-8, which a printed 0.000 would hide
     rules = (StageRule("agreement", tiny),)

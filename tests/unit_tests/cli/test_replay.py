@@ -16,6 +16,7 @@ import pytest
 from langchain_costrouter import open_ledger
 from langchain_costrouter.calibration import Policy, TaskPolicy, load_policy, save_policy
 from langchain_costrouter.cli import main
+from langchain_costrouter.cli.replay import render_replay
 from langchain_costrouter.ledger.summary import SummaryRow
 from langchain_costrouter.outcomes import write_outcomes
 from tests.unit_tests.cli.outcome_files import synthetic_records, write_file, write_lines
@@ -163,6 +164,19 @@ def test_the_replay_s_figures_are_its_ledger_s(
         assert Decimal(cost) == row.cost_usd, task  # exact: as many decimals as it needs
         assert Decimal(reference) == row.baseline_cost_usd, task
         assert saving == f"{row.savings_pct:.1f}%", task
+
+
+def test_the_ledger_table_s_saving_is_the_exact_figure_rounded_once(
+    demo_policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """$0.247 saved of a $2 reference is 12.35%: the table shows 12.4%, as SQL's round
+    gives on the ledger's sums; from the float (12.349999999999999) it showed 12.3%."""
+    assert main(["replay", str(DEMO_OUTCOMES), "--policy", str(demo_policy), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    tie = {"calls": 80, "cost_usd": 1.753, "reference_cost_usd": 2.0, "savings_pct": 12.35}
+    report["ledger"] = {**report["ledger"], "tasks": {"chat": tie}, "total": tie}
+    lines = [line.split() for line in render_replay(report).splitlines()]
+    assert [cells[-1] for cells in lines if cells[:1] in (["chat"], ["total"])] == ["12.4%"] * 2
 
 
 def test_an_unpriced_reference_is_unknown_never_free(

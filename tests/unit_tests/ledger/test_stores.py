@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,15 @@ def test_a_row_s_day_and_filters_are_its_utc_time_in_every_store(ledger: Ledger)
         datetime(2026, 3, 1, 22, 30, tzinfo=UTC),
         datetime(2026, 3, 2, 23, 30, tzinfo=UTC),
     ]
+
+
+def test_the_saving_percent_is_the_float_nearest_the_exact_figure(ledger: Ledger) -> None:
+    """$3,820.457301827284 saved of $7,122.172039328690 is 53.641744129890275...%: the
+    nearest float is 53.64174412989028; multiplying the picodollars by 100.0 first
+    rounded once more and gave 53.64174412989027."""
+    baseline, saved = Decimal("7122.172039328690"), Decimal("3820.457301827284")
+    row = replace(sample_rows()[0], cost_usd=baseline - saved, baseline_cost_usd=baseline)
+    ledger.add([row])
+    (totals,) = ledger.summary(by="all")
+    exact = Fraction(saved) * 100 / Fraction(baseline)
+    assert totals.savings_pct == float(exact) == 53.64174412989028
