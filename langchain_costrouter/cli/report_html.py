@@ -21,6 +21,7 @@ from langchain_costrouter.ledger import Summary, SummaryRow
 from langchain_costrouter.metadata import LEVERS
 
 _UNKNOWN = "unknown"
+_NONE = "-"
 _PLACES = 6
 """The fewest decimals dollars are shown with (more when an amount needs them)."""
 
@@ -114,7 +115,7 @@ def _headline(totals: SummaryRow, places: int) -> str:
     saved = _saved(totals)
     left_out = totals.unpriced_calls
     cost, baseline = (
-        _amount(value, places) for value in (totals.cost_usd, totals.baseline_cost_usd)
+        _amount(totals, value, places) for value in (totals.cost_usd, totals.baseline_cost_usd)
     )
     return (
         f"{totals.calls} calls; cost {_money(cost)} against a baseline of "
@@ -128,15 +129,19 @@ def _saved(row: SummaryRow) -> str:
     saved, baseline = row.savings_usd, row.baseline_cost_usd
     if saved is None and row.unpriced_calls:
         return _UNKNOWN  # no priced call: not 0%
-    return "-" if saved is None or not baseline else percent(saved, baseline)
+    return _NONE if saved is None or not baseline else percent(saved, baseline)
 
 
 def _money(amount: str) -> str:
-    return amount if amount == _UNKNOWN else f"${amount}"
+    return amount if amount in (_UNKNOWN, _NONE) else f"${amount}"
 
 
-def _amount(value: Decimal | None, places: int) -> str:
-    return _UNKNOWN if value is None else dollars(value, places)
+def _amount(row: SummaryRow, value: Decimal | None, places: int) -> str:
+    """Unknown only when a call of the row has no known price (marked ``*``); a group
+    whose calls recorded no cost (a refused call billed nothing) has none to show."""
+    if value is None:
+        return _UNKNOWN if row.unpriced_calls else _NONE
+    return dollars(value, places)
 
 
 def _number(value: Decimal | None) -> float:
@@ -149,8 +154,8 @@ def _task_table(tasks: Summary, totals: SummaryRow, places: int) -> str:
     head = "<tr><th>task</th><th>calls</th><th>cost $</th><th>baseline $</th><th>saved</th></tr>"
     rows = [
         f"<tr><td>{html.escape(key + ('*' if row.unpriced_calls else ''))}</td>"
-        f"<td>{row.calls}</td><td>{_amount(row.cost_usd, places)}</td>"
-        f"<td>{_amount(row.baseline_cost_usd, places)}</td><td>{_saved(row)}</td></tr>"
+        f"<td>{row.calls}</td><td>{_amount(row, row.cost_usd, places)}</td>"
+        f"<td>{_amount(row, row.baseline_cost_usd, places)}</td><td>{_saved(row)}</td></tr>"
         for key, row in [*((row.key, row) for row in tasks), ("total", totals)]
     ]
     return f"<table>{head}{''.join(rows)}</table>"

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from langchain_costrouter.cli import main
-from langchain_costrouter.ledger import open_ledger
+from langchain_costrouter.ledger import LedgerRow, open_ledger
 from langchain_costrouter.metadata import LEVERS
 from tests.unit_tests.cli.test_main import one_error_line
+from tests.unit_tests.ledger.support import DAY_ONE
 from tests.unit_tests.ledger.unpriced_support import mixed_rows
 
 
@@ -119,3 +120,31 @@ def test_html_levers_of_no_priced_call_are_unknown_not_zero_bars(
     capsys.readouterr()
     text = page.read_text(encoding="utf-8")
     assert "<figcaption>Savings by lever (USD): unknown, no call has a known saving" in text
+
+
+def test_html_shows_a_refused_call_s_missing_cost_as_the_text_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A provider that refused the call (a 400) billed nothing: its row has an error and
+    no cost, which is not an unknown price. The text table shows "-" for its task; the
+    page said "unknown" for its cost and baseline, a price no row lacks."""
+    pytest.importorskip("matplotlib")
+    url = f"sqlite:///{tmp_path / 'refused.db'}"
+    refused = LedgerRow(
+        time=DAY_ONE,
+        run_id="r",
+        model="gpt-4o-mini",
+        task="refused",
+        accepted=False,
+        error="BadRequestError",
+        status_code=400,
+    )
+    with open_ledger(url) as ledger:
+        ledger.add([refused])
+    page = tmp_path / "report.html"
+    lines = _table(capsys, url, "--html", str(page))
+    assert _line(lines, "refused")[4:7] == ["-", "-", "-"]  # cost, reference, savings
+    text = page.read_text(encoding="utf-8")
+    assert "<td>refused</td><td>1</td><td>-</td><td>-</td><td>-</td>" in text
+    assert "1 calls; cost - against a baseline of -; saved -" in text
+    assert "unknown" not in text
