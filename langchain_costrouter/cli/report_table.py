@@ -185,8 +185,9 @@ def _notes(by: str, totals: SummaryRow, places: int) -> list[str]:
     if totals.errors:  # rows with an error: attempts, whose call another attempt may answer
         notes.append(
             textwrap.fill(
-                f"{totals.errors} rows are failed provider attempts ($0, unless part of an "
-                "answer had been sent: that part is billed); a call that another attempt "
+                f"{totals.errors} rows are failed or cancelled provider attempts (a refused "
+                "request costs nothing; a call cancelled or a stream cut is billed for its "
+                "prompt and what it got); a call that another attempt "
                 "answered did not fail.",
                 _NOTE_WIDTH,
             )

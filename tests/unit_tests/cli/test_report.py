@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -89,8 +91,35 @@ def test_a_failed_attempt_whose_call_failed_over_is_not_a_failed_call(
     router.ledger_store.close()
     assert main(["report", "--ledger", url]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "1 rows are failed provider attempts" in out
+    assert "1 rows are failed or cancelled provider attempts" in out
     assert "failed calls" not in out and "no cost recorded" not in out
+
+
+def test_the_note_on_failed_attempts_does_not_call_a_billed_one_free(
+    ledger_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A call cancelled while the provider answered is billed on its prompt (README), and
+    its row carries that cost: the note said failed attempts cost "$0, unless part of an
+    answer had been sent", which this one, 9 prompt tokens and no answer, contradicts."""
+    cancelled = replace(
+        sample_rows()[0],
+        run_id="cancelled",
+        input_tokens=9,
+        output_tokens=0,
+        cost_usd=Decimal("0.00000135"),
+        baseline_cost_usd=Decimal(0),
+        accepted=False,
+        escalated=False,
+        error="CancelledError",
+        usage_estimated=True,
+    )
+    with open_ledger(ledger_url) as ledger:
+        ledger.add([cancelled])
+    assert main(["report", "--ledger", ledger_url, "--task", "classify"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 rows are failed or cancelled provider attempts" in out
+    assert "$0, unless" not in out
+    assert "a call cancelled or a stream cut is billed for its prompt and what it got" in out
 
 
 def _tables(path: Path) -> set[str]:
