@@ -27,7 +27,7 @@ from ledger import PROMPT, child, router
 from langchain_costrouter import RoutedChatModel
 from langchain_costrouter.ledger import SQLLedger
 from langchain_costrouter.ledger._journal import Journal
-from langchain_costrouter.ledger.rows import PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
 
 
 def routed(ledger: SQLLedger) -> RoutedChatModel:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from langchain_costrouter._lazy import lazy_exports
 from langchain_costrouter.ledger.base import Ledger
+from langchain_costrouter.ledger.call_rows import rows_from_costrouter
 from langchain_costrouter.ledger.memory import InMemoryLedger
-from langchain_costrouter.ledger.rows import LedgerRow, rows_from_costrouter
+from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.ledger.summary import GROUP_BY, GroupBy, Summary, SummaryRow
 
 # The SQL side loads on first use (PEP 562): SQLAlchemy takes tenths of a second to

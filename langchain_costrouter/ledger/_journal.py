@@ -24,7 +24,8 @@ from langchain_costrouter import _syscalls
 from langchain_costrouter._private_files import make_private_dir
 from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger import spool
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
+from langchain_costrouter.ledger.rows import LedgerRow
 
 try:
     import fcntl

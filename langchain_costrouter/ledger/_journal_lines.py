@@ -20,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
+from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow
 
 VERSION = 1
 """The format's version, in every segment's header."""

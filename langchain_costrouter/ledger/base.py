@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 
+from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.ledger.grouping import summarise_rows
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary
 from langchain_costrouter.metadata import CostRouterMetadata
 

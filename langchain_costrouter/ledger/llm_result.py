@@ -19,7 +19,8 @@ from langchain_core.outputs import ChatGenerationChunk, Generation, GenerationCh
 
 from langchain_costrouter import tokens
 from langchain_costrouter.errors import AllTiersFailedError
-from langchain_costrouter.ledger.rows import LedgerRow, rows_from_costrouter
+from langchain_costrouter.ledger.call_rows import rows_from_costrouter
+from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.metadata import LEVERS, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
 

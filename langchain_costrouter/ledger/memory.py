@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from langchain_costrouter.ledger.base import Ledger
+from langchain_costrouter.ledger.call_rows import PendingCall, expand
 from langchain_costrouter.ledger.grouping import summarise_rows
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall, expand
+from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary
 from langchain_costrouter.metadata import CostRouterMetadata
 

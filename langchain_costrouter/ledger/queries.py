@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.ledger.dollars import from_picousd, to_picousd, to_stored_money
-from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow, PendingCall
+from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow
 from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals, RowFilter
 from langchain_costrouter.metadata import LEVERS
 

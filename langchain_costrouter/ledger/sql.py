@@ -20,12 +20,13 @@ from langchain_costrouter.ledger import queries, spool
 from langchain_costrouter.ledger._bulk import BulkInsert
 from langchain_costrouter.ledger._journal import Journal
 from langchain_costrouter.ledger.base import Ledger, LedgerSnapshot
+from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.ledger.engine import (
     READ_SNAPSHOT,
     create_ledger_engine,
     long_name_problem,
 )
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
 from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary, summary_of
 from langchain_costrouter.ledger.writer import BatchWriter

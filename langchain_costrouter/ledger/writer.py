@@ -34,7 +34,8 @@ from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger import spool
 from langchain_costrouter.ledger._journal import Journal
-from langchain_costrouter.ledger.rows import LedgerRow, PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
+from langchain_costrouter.ledger.rows import LedgerRow
 
 Item = LedgerRow | PendingCall
 WriteRows = Callable[[Sequence[Item]], None]

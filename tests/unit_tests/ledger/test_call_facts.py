@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from langchain_costrouter.ledger import open_ledger
-from langchain_costrouter.ledger.rows import rows_from_costrouter
+from langchain_costrouter.ledger.call_rows import rows_from_costrouter
 from langchain_costrouter.metadata import LEVERS, CostRouterMetadata
 
 RECORD: CostRouterMetadata = {

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from langchain_costrouter.ledger import queries
-from langchain_costrouter.ledger.rows import PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.metadata import CostRouterMetadata
 from tests.unit_tests.ledger.test_rows import WHEN, escalated_record
 

@@ -14,7 +14,7 @@ from langchain_costrouter.cli import main
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import SQLLedger, spool
 from langchain_costrouter.ledger import _journal_lines as journal_lines
-from langchain_costrouter.ledger.rows import PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.metadata import CostRouterMetadata
 from tests.unit_tests.ledger.support import sample_rows
 

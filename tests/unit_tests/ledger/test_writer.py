@@ -17,7 +17,7 @@ import pytest
 
 from langchain_costrouter.errors import BackendUnavailableWarning
 from langchain_costrouter.ledger import LedgerRow, SQLLedger, spool, sql
-from langchain_costrouter.ledger.rows import PendingCall
+from langchain_costrouter.ledger.call_rows import PendingCall
 from tests.fork_support import FORK, run_forked
 from tests.unit_tests.ledger.support import sample_rows
 
