@@ -29,8 +29,9 @@ from langchain_core.outputs import LLMResult
 from langchain_costrouter._task_runs import TaskRuns
 from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
 from langchain_costrouter.ledger.llm_batches import CompletionBatches, Ended, batch_rows
-from langchain_costrouter.ledger.llm_result import Pricing, RunEnd, RunStart, rows_from_error
+from langchain_costrouter.ledger.llm_result import rows_from_error
 from langchain_costrouter.ledger.run_labels import model_name, request_model, task_label
+from langchain_costrouter.ledger.runs import Pricing, RunEnd, RunStart
 from langchain_costrouter.pricing import PriceTable
 
 

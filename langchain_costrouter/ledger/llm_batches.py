@@ -20,15 +20,9 @@ from uuid import UUID
 from langchain_core.outputs import LLMResult
 
 from langchain_costrouter import tokens
-from langchain_costrouter.ledger.llm_result import (
-    Pricing,
-    RunEnd,
-    RunStart,
-    reported_usage,
-    rows_from_result,
-    rows_of_share,
-)
+from langchain_costrouter.ledger.llm_result import reported_usage, rows_from_result, rows_of_share
 from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.runs import Pricing, RunEnd, RunStart
 
 
 @dataclass(frozen=True)

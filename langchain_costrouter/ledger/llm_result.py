@@ -7,67 +7,24 @@ gives a callback: the messages or prompts at start, the `LLMResult` at the end.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, cast
-from uuid import UUID
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGenerationChunk, Generation, GenerationChunk, LLMResult
 
 from langchain_costrouter import tokens
 from langchain_costrouter.errors import AllTiersFailedError
 from langchain_costrouter.ledger.call_rows import rows_from_costrouter
 from langchain_costrouter.ledger.rows import LedgerRow
+from langchain_costrouter.ledger.runs import Pricing, RunEnd, RunStart
 from langchain_costrouter.metadata import LEVERS, AttemptRecord, CostRouterMetadata
-from langchain_costrouter.pricing import PriceTable, TokenCounts, token_counts
-
-
-@dataclass
-class RunStart:
-    """What a run's start told us; ``on_llm_end`` gets no metadata (docs/architecture.md 3.5)."""
-
-    started: float  # time.perf_counter()
-    task: str | None
-    namespace: str | None
-    model: str | None
-    provider: str | None
-    prompt: Sequence[BaseMessage] | Sequence[str]
-    nested_rows: list[LedgerRow] = field(default_factory=list)
-    role: str = "answer"
-    """``"compressor"`` for a `PromptCompressor`'s call (its run metadata says so)."""
-    parent_run_id: UUID | None = None
-    request_model: str | None = None
-    """The model id the run sends (`run_labels.request_model`)."""
-
-    def estimated_prompt_tokens(self) -> int:
-        """tiktoken estimate of the prompt, for providers that report no usage."""
-        if self.prompt and isinstance(self.prompt[0], BaseMessage):
-            return tokens.count_messages(cast(Sequence[BaseMessage], self.prompt))
-        return sum(tokens.count_text(str(text)) for text in self.prompt)
-
+from langchain_costrouter.pricing import TokenCounts, token_counts
 
 _CANCELLED = (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)
 """What ends a call the provider was still answering (the router's "cancelled")."""
-
-
-@dataclass(frozen=True)
-class Pricing:
-    """How the handler prices rows: a price table and an optional reference model."""
-
-    prices: PriceTable
-    reference_model: str | None
-
-
-@dataclass(frozen=True)
-class RunEnd:
-    """When and how fast a run ended."""
-
-    run_id: str
-    when: datetime
-    latency_ms: float
 
 
 @dataclass(frozen=True)
