@@ -135,9 +135,9 @@ class ConfigBuilder:
         model_id = spec.model or name
         if isinstance(provider, LangChainProviderSpec):
             cls = classes[spec.provider]
-            model = class_model(cls, spec.provider, provider, spec, model_id, key)
+            model = class_model(cls, spec.provider, provider, spec, model_id, key, self.path)
         else:
-            model = openai_model(spec.provider, provider, model_id, spec.params, key)
+            model = openai_model(spec.provider, provider, model_id, spec.params, key, self.path)
         # Overrides are keyed by the config name; genai-prices knows the provider's id.
         return Deployment(
             model=model,

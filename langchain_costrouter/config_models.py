@@ -38,15 +38,22 @@ from langchain_costrouter.errors import (
 
 @dataclass(frozen=True)
 class EnvAPIKey:
-    """An API key read from the environment at request time; its repr shows only the name."""
+    """An API key read from the environment at request time; its repr shows only the name.
+
+    ``path`` is the config file that names the variable: a missing key's error names
+    it and the ``providers.NAME.api_key_env`` key, long after the file was loaded."""
 
     provider: str
     env_var: str
+    path: str | None = None
 
-    def __call__(self) -> str:
+    def __call__(self, when: str = "calling this model") -> str:
         value = os.environ.get(self.env_var)
         if not value:
-            raise MissingAPIKeyError(self.provider, self.env_var)
+            key = f"providers.{self.provider}.api_key_env"
+            raise MissingAPIKeyError(
+                self.provider, self.env_var, path=self.path, key=key, when=when
+            )
         return value
 
     def __repr__(self) -> str:
@@ -59,6 +66,7 @@ def openai_model(
     model_id: str,
     params: Mapping[str, Any],
     key: str,
+    path: str | None = None,
 ) -> BaseChatModel:
     """A ChatOpenAI on the provider's endpoint; its own retries off (the router retries).
 
@@ -75,7 +83,7 @@ def openai_model(
         return cls(
             model=model_id,
             base_url=provider.base_url,
-            api_key=EnvAPIKey(provider_name, provider.api_key_env),
+            api_key=EnvAPIKey(provider_name, provider.api_key_env, path),
             timeout=provider.timeout,
             max_retries=0,
             stream_usage=True,
@@ -94,6 +102,7 @@ def class_model(
     spec: ModelSpec,
     model_id: str,
     key: str,
+    path: str | None = None,
 ) -> BaseChatModel:
     """An instance of the provider's LangChain class ``cls``, with the provider's
     ``params`` under the model's own.
@@ -116,7 +125,8 @@ def class_model(
     if provider.api_key_env is not None:
         if provider.api_key_field not in fields:
             raise _missing_field(cls, provider.api_key_field, fields, f"{pkey}.api_key_field")
-        kwargs[provider.api_key_field] = EnvAPIKey(provider_name, provider.api_key_env)()
+        api_key = EnvAPIKey(provider_name, provider.api_key_env, path)
+        kwargs[provider.api_key_field] = api_key("loading this config file")
     kwargs.update(provider.params)
     kwargs.update(spec.params)
     try:

@@ -140,14 +140,33 @@ class UnknownTaskError(CostRouterError, KeyError):
 
 
 class MissingAPIKeyError(CostRouterError):
-    """The environment variable that holds a provider's API key is not set."""
+    """The environment variable that holds a provider's API key is not set.
 
-    def __init__(self, provider: str, env_var: str) -> None:
+    From a config file, the message names the file and the key that names the variable
+    (``providers.NAME.api_key_env``), as a `ConfigError` does: where to look when the
+    key is exported under another name. ``when`` says by when it must be set.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        env_var: str,
+        *,
+        path: str | None = None,
+        key: str | None = None,
+        when: str = "calling this model",
+    ) -> None:
         self.provider = provider
         self.env_var = env_var
+        self.path = path
+        self.key = key
+        where = ", ".join(
+            part for part in (path and f"file {path}", key and f"key {key!r}") if part
+        )
         super().__init__(
             f"Provider {provider!r} needs an API key in the environment variable {env_var}, "
-            f"which is not set. Export {env_var}=... before calling this model."
+            f"which is not set{f' ({where})' if where else ''}. "
+            f"Export {env_var}=... before {when}."
         )
 
 

@@ -91,9 +91,12 @@ def test_missing_api_key_is_reported_at_first_use_by_name(
     router = RoutedChatModel.from_config(
         _write(tmp_path, CONFIG.format(base_url=openai_server.base_url))
     )
-    with pytest.raises(MissingAPIKeyError, match="COSTROUTER_TEST_KEY"):
+    with pytest.raises(MissingAPIKeyError, match="COSTROUTER_TEST_KEY") as raised:
         router.invoke("hello")
     assert openai_server.request_count() == 0
+    # which file and table name the variable, so a key set under another name is found
+    assert f"file {tmp_path / 'costrouter.toml'}" in str(raised.value)
+    assert "key 'providers.local.api_key_env'" in str(raised.value)
 
 
 @pytest.mark.parametrize(

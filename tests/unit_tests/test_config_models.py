@@ -8,7 +8,7 @@ import pytest
 from pydantic import field_validator
 
 from langchain_costrouter.config import load_router_kwargs
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import ConfigError, MissingAPIKeyError
 from langchain_costrouter.testing import ScriptedChatModel
 
 KEY = "sk-proj-Zq3XbT9mW2vK8nR4pL6s"
@@ -243,3 +243,20 @@ def test_a_refused_param_is_named_where_the_file_sets_it(
     with pytest.raises(ConfigError) as raised:
         load_router_kwargs(path)
     assert (raised.value.path, raised.value.key) == (str(path), key), str(raised.value)
+
+
+def test_a_langchain_class_s_missing_key_names_the_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key of a LangChain-class provider is read while the file is loaded: the
+    error says where the variable is named, as every other error of the file does."""
+    monkeypatch.delenv("COSTROUTER_TEST_KEY", raising=False)
+    path = tmp_path / "costrouter.toml"
+    path.write_text(FILE)
+    with pytest.raises(MissingAPIKeyError) as raised:
+        load_router_kwargs(path)
+    message = str(raised.value)
+    assert f"file {path}" in message
+    assert "key 'providers.chat_class.api_key_env'" in message
+    assert "Export COSTROUTER_TEST_KEY=... before loading" in message
+    assert raised.value.path == str(path) and raised.value.key == "providers.chat_class.api_key_env"
