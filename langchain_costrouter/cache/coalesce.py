@@ -30,6 +30,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
 from langchain_costrouter import _syscalls
+from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.cache.guard import BackendGuard
 
 T = TypeVar("T")
@@ -74,12 +75,18 @@ class Coalescer:
             await asyncio.sleep(delay)
 
     def _remote_done(self, key: str) -> bool:
+        """Whether the leader's answer is there or its lock gone; a failing store, or a
+        bad entry under the key (`CacheDecodeError`, for the lookup after to deal with),
+        releases the waiter too."""
         backend = self.guard.backend
-        done = self.guard.run(
-            "waiting for a coalesced call",
-            lambda: backend.get(key) is not None or not backend.is_locked(key),
-        )
-        return done is not False  # a failing store releases the waiter
+        try:
+            done = self.guard.run(
+                "waiting for a coalesced call",
+                lambda: backend.get(key) is not None or not backend.is_locked(key),
+            )
+        except CacheDecodeError:
+            return True
+        return done is not False
 
     async def _aremote_done(self, key: str) -> bool:
         backend = self.guard.backend
@@ -87,7 +94,10 @@ class Coalescer:
         async def check() -> bool:
             return await backend.aget(key) is not None or not await backend.ais_locked(key)
 
-        return await self.guard.arun("waiting for a coalesced call", check) is not False
+        try:
+            return await self.guard.arun("waiting for a coalesced call", check) is not False
+        except CacheDecodeError:
+            return True
 
     def _lock_remote(self, key: str) -> tuple[bool, str | None]:
         """Try the store's lock: whether another process leads, and the token taken.

@@ -47,8 +47,12 @@ class CacheEncodeError(TypeError):
     """An answer holds a value with no JSON form, so it cannot be cached."""
 
 
-def encode_message(message: AIMessage) -> bytes:
+def encode_message(message: AIMessage, key: str | None = None) -> bytes:
     """Encode an answer (an `AIMessage` or a complete aggregated chunk) as JSON bytes.
+
+    ``key``, the cache key the entry is written under, is stored in it (``"k"``), so
+    that `decode_message` can refuse an entry found under another key: in a shared
+    store, another prompt's valid entry copied there would otherwise be served.
 
     orjson writes it (every routed call that misses the cache stores its answer, and
     the standard library takes some thirty times longer); what orjson refuses goes
@@ -57,7 +61,9 @@ def encode_message(message: AIMessage) -> bytes:
     Raises:
         CacheEncodeError: a metadata value has no JSON form.
     """
-    document = {"v": CODEC_VERSION, "type": "ai", "data": _stored_data(message)}
+    document: dict[str, Any] = {"v": CODEC_VERSION, "type": "ai", "data": _stored_data(message)}
+    if key is not None:
+        document["k"] = key
     try:
         return orjson.dumps(document, default=_to_json, option=_ORJSON_AS_JSON)
     except orjson.JSONEncodeError:
@@ -68,16 +74,22 @@ def encode_message(message: AIMessage) -> bytes:
         raise CacheEncodeError(f"answer cannot be cached as JSON: {error}") from error
 
 
-def decode_message(raw: bytes | str) -> AIMessage:
+def decode_message(raw: bytes | str, key: str | None = None) -> AIMessage:
     """Decode bytes written by `encode_message` into a fresh `AIMessage`.
 
+    With ``key``, the entry must have been written for that key (entries written
+    without one, before keys were stored, are refused too and so written again).
+
     Raises:
-        CacheDecodeError: the bytes are not a cached answer of this codec version.
+        CacheDecodeError: the bytes are not a cached answer of this codec version, or
+            not the one of ``key``.
     """
     try:
         document = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise CacheDecodeError(f"entry is not JSON: {error}") from error
+    if key is not None and isinstance(document, dict) and document.get("k") != key:
+        raise CacheDecodeError("entry was written for another key (or names none)")
     return message_from_document(document)
 
 

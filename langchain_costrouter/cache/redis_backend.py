@@ -30,6 +30,7 @@ import redis
 
 from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
+from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.errors import ConfigError
 
 DEFAULT_PREFIX = "costrouter:cache:"
@@ -95,9 +96,21 @@ class RedisBackend(CacheBackend):
         self._trim = self._client.register_script(_TRIM_SCRIPT)
 
     def get(self, key: str) -> bytes | None:
-        """GET the prefixed key."""
-        with _errors():
-            value = self._client.get(self.prefix + key)
+        """GET the prefixed key.
+
+        Raises:
+            CacheDecodeError: the key holds another Redis type (a list, a hash: someone
+                else's key, or a poisoned one). That is a bad entry, which the caller
+                warns about and deletes, not a Redis outage, which would pause the
+                cache for everyone in the process and leave the key in place.
+        """
+        try:
+            with _errors():
+                value = self._client.get(self.prefix + key)
+        except CacheBackendError as error:
+            if str(error.__cause__).startswith("WRONGTYPE"):
+                raise CacheDecodeError("the key holds another Redis type than a string") from None
+            raise
         return cast("bytes | None", value)
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:

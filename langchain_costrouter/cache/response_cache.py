@@ -150,10 +150,10 @@ class ResponseCache(TaskPolicy):
 
     def store(self, request: CacheRequest, message: AIMessage) -> None:
         """Cache a complete, accepted answer (a no-op for disabled tasks)."""
-        value = self._encodable(request, message)
+        key, ttl = self.key(request), self.ttl_for(request.task)
+        value = self._encodable(request, message, key)
         if value is None:
             return
-        key, ttl = self.key(request), self.ttl_for(request.task)
         self._guard.run("writing", self.backend.set, key, value, ttl)
         if self._semantic is not None:
             self._semantic.remember(request, self.normalization_for(request), key, ttl)
@@ -163,10 +163,10 @@ class ResponseCache(TaskPolicy):
         if self.inline:
             self.store(request, message)
             return
-        value = self._encodable(request, message)
+        key, ttl = self.key(request), self.ttl_for(request.task)
+        value = self._encodable(request, message, key)
         if value is None:
             return
-        key, ttl = self.key(request), self.ttl_for(request.task)
         await self._guard.arun("writing", lambda: self.backend.aset(key, value, ttl))
         if self._semantic is not None:
             await self._semantic.aremember(request, self.normalization_for(request), key, ttl)
@@ -209,7 +209,7 @@ class ResponseCache(TaskPolicy):
         """Read and decode; a corrupt entry (bad JSON, a pickled row) is a warned miss."""
         try:
             raw = self._guard.run("reading", self.backend.get, key)
-            return None if raw is None else decode_message(raw)
+            return None if raw is None else decode_message(raw, key)
         except CacheDecodeError as error:
             self._guard.corrupt_entry(key, error)
             return None
@@ -217,17 +217,17 @@ class ResponseCache(TaskPolicy):
     async def _afetch(self, key: str) -> AIMessage | None:
         try:
             raw = await self._guard.arun("reading", lambda: self.backend.aget(key))
-            return None if raw is None else decode_message(raw)
+            return None if raw is None else decode_message(raw, key)
         except CacheDecodeError as error:
             self._guard.corrupt_entry(key, error)
             return None
 
-    def _encodable(self, request: CacheRequest, message: AIMessage) -> bytes | None:
+    def _encodable(self, request: CacheRequest, message: AIMessage, key: str) -> bytes | None:
         """Encoded answer, or None if the task is uncached or the answer incomplete."""
         if not self.enabled_for(request.task) or not is_complete(message):
             return None
         try:
-            return encode_message(message)
+            return encode_message(message, key)
         except CacheEncodeError as error:
             warnings.warn(f"Answer not cached: {error}", BackendUnavailableWarning, stacklevel=3)
             return None
