@@ -122,8 +122,9 @@ def shown_breaker_key(key: str) -> str:
 
 def error_text(error: BaseException, model: object, limit: int = 300) -> str:
     """A provider's error as messages, spans and stored rows may show it: ``str(error)``
-    without ``model``'s credentials or anything shaped like a key, cut to ``limit``."""
-    return redacted(str(error), secret_values(model))[:limit]
+    without ``model``'s credentials, the password of any URL in it (a gateway may echo
+    the proxy URL it was called at) or anything shaped like a key, cut to ``limit``."""
+    return redacted(url_passwords_masked(str(error)), secret_values(model))[:limit]
 
 
 def redacted(text: str, secrets: Iterable[str] = ()) -> str:
@@ -147,10 +148,12 @@ def secret_values(model: object) -> list[str]:
     from the environment at request time (a config file's model holds
     `langchain_costrouter.config_models.EnvAPIKey`, a callable naming its ``env_var``),
     and the values of credential-named headers or options in its mappings
-    (``default_headers``)."""
+    (``default_headers``), and the password of a URL it holds (a proxy's ``base_url``)."""
     found: list[str] = []
     for value in getattr(model, "__dict__", {}).values():
-        if isinstance(value, SecretStr | SecretBytes):
+        if isinstance(value, str) and "@" in value:
+            found.extend(_url_password(value))
+        elif isinstance(value, SecretStr | SecretBytes):
             found.append(_plain(value.get_secret_value()))
         elif callable(value) and isinstance(env_var := getattr(value, "env_var", None), str):
             found.append(os.environ.get(env_var, ""))
@@ -161,6 +164,14 @@ def secret_values(model: object) -> list[str]:
                 if isinstance(name, str) and is_secret_name(name) and item
             )
     return [secret for secret in found if len(secret) >= _SHORTEST_SECRET]
+
+
+def _url_password(value: str) -> list[str]:
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        return []
+    return [password] if password else []
 
 
 def env_secrets(*names: str | None) -> list[str]:

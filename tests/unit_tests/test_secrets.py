@@ -191,3 +191,22 @@ def test_header_and_query_credentials_are_left_out_of_public_options(
 )
 def test_settings_that_select_a_model_stay_in_public_options(value: str) -> None:
     assert public_options({"X-Deployment": value}) == {"X-Deployment": value}
+
+
+def test_error_text_masks_the_password_of_the_model_s_proxy_url() -> None:
+    # A gateway that echoes the URL it was called at ("... at http://user:pw@proxy/v1")
+    # or the password alone: the password in the child's base_url is a credential too.
+    from langchain_openai import ChatOpenAI
+
+    model = ChatOpenAI(
+        model="m", api_key="k", base_url="http://team:proxyPW-7731@proxy.local:8080/v1"
+    )
+    error = ValueError(
+        "denied at http://team:proxyPW-7731@proxy.local:8080/v1 (password proxyPW-7731)"
+    )
+    assert "proxyPW-7731" in secret_values(model)
+    assert error_text(error, model) == (
+        "denied at http://team:***@proxy.local:8080/v1 (password ***)"
+    )
+    other = ValueError("retry via https://ops:hunter2hunter2@other.example/v1")
+    assert error_text(other, model) == "retry via https://ops:***@other.example/v1"
