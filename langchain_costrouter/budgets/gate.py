@@ -250,6 +250,9 @@ class BudgetGate(GateCore):
             return self._rate_store_down(error)
 
     def close(self) -> None:
+        """Close the store, once the settlements it failed are tried a last time (those
+        still failing are logged and counted lost, budgets/pending.py)."""
+        KEEPER.settle_owed(self.store)
         self.store.close()
 
 

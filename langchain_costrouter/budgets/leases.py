@@ -164,12 +164,22 @@ class LeaseKeeper:
         parent's to renew and retry."""
         self._start()
 
+    def settle_owed(self, store: BudgetStore) -> None:
+        """``store`` is being closed: what it owes is tried once more now, and what still
+        fails is reported lost, rather than retried against a closed store."""
+        with self._lock:
+            owed = [owed for owed in self._owed if owed.store is store]
+            self._owed = [owed for owed in self._owed if owed.store is not store]
+        for waiting in owed:
+            if not waiting.retry(last=True):
+                waiting.give_up(why="its budget gate was closed")
+
     def give_up(self) -> None:
         """At exit: what is still owed is reported lost, never dropped unseen."""
         with self._lock:
             owed, self._owed = self._owed, []
         for waiting in owed:
-            waiting.give_up(at_exit=True)
+            waiting.give_up(why="the process exited")
 
 
 KEEPER = LeaseKeeper()

@@ -16,7 +16,8 @@ then the store holds the call's worst case, so the budget over-counts, never und
 still failing then is given up: logged as a warning (the store's URL without its
 password) and counted in its gate's `SettlementStats` and the
 ``costrouter.budget.unsettled`` metric (telemetry/metrics.py), never dropped unseen.
-Settlements still queued when the process exits are reported the same way.
+Settlements still queued when the process exits are reported the same way, and so are
+those of a gate being closed (`BudgetGate.close`), once tried a last time.
 
 A failure whose write had reached the store (its reply was lost) is tried again like
 any other, so its cost may be counted twice: on the budget's side, as when the Redis
@@ -138,8 +139,9 @@ class Owed:
         self.until = max(self.reservation.deadline, now + self.lease_seconds / 3)
         self.due = now + self._wait()
 
-    def retry(self) -> bool:
-        """Try the settlement once more; True when it is done with (settled or lost)."""
+    def retry(self, *, last: bool = False) -> bool:
+        """Try the settlement once more; True when it is done with (settled or lost).
+        ``last``: the caller gives it up itself if this fails (False then)."""
         reservation = self.reservation
         self.tries += 1
         try:
@@ -149,6 +151,8 @@ class Owed:
         except Exception as error:  # the store is still down: later, or given up
             self.error = error
             now = time.monotonic()
+            if last:
+                return False
             if now >= self.until:
                 self.give_up()
                 return True
@@ -161,14 +165,13 @@ class Owed:
             _log.exception("reporting a retried budget settlement failed")
         return True
 
-    def give_up(self, *, at_exit: bool = False) -> None:
+    def give_up(self, *, why: str = "its lease ended") -> None:
         """Log and count the settlement as lost: its cost is in no shared budget. A
         release (no cost) loses nothing: its lease frees the reservation as it would."""
         reservation = self.reservation
         if not self.actual:
             self.counts.expired()
             return
-        until = "the process exited" if at_exit else "its lease ended"
         budgets = ", ".join(f"{c.budget.name}[{c.scope}]" for c in reservation.claims)
         _log.warning(
             "Reservation %s of %s was never settled: its cost of $%s is not counted on "
@@ -180,7 +183,7 @@ class Owed:
             budgets,
             self.store.url,
             self.tries + 1,
-            until,
+            why,
             _shown(self.error),
         )
         self.counts.lost(reservation, self.actual)

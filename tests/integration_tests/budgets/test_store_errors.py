@@ -257,3 +257,36 @@ def test_a_settlement_that_succeeds_retries_those_its_store_failed_at_once(
     assert gate.settlement_stats().recovered == 1
     gate.close()
     clean_up(url)
+
+
+@pytest.mark.parametrize("back", [True, False], ids=["store-back", "store-down"])
+def test_closing_a_gate_settles_what_its_store_owes_or_reports_it_lost(
+    redis_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, back: bool
+) -> None:
+    # The retry is 15 to 30 s away and the lease two minutes: closing the gate tries the
+    # settlement once more at once (counted if the store is back), else reports it lost,
+    # and nothing is retried against the closed store afterwards.
+    monkeypatch.setattr(pending, "FIRST_RETRY", 30.0)
+    url = f"{redis_url}?prefix=costrouter-test:{uuid.uuid4().hex}:"
+    store = _Outage(url, "redis", failures=1 if back else 10**6)
+    gate = BudgetGate(BOTH, store, lease_seconds=120)
+    reservation = gate.reserve(ACME, "d", Decimal("0.5"))
+    with pytest.warns(BackendUnavailableWarning, match="was not settled"):
+        gate.settle(reservation, COST)
+    reader = BudgetGate(BOTH, open_store(url), lease_seconds=120)
+    with caplog.at_level(logging.WARNING, logger="langchain_costrouter.budgets"):
+        gate.close()
+    stats = gate.settlement_stats()
+    assert store.settles == 2 and stats.pending == 0
+    if back:
+        assert (stats.recovered, stats.lost) == (1, 0)
+        assert state(reader) == {"tenant": (COST, Decimal(0)), "all": (COST, Decimal(0))}
+    else:
+        assert (stats.recovered, stats.lost, stats.lost_usd) == (0, 1, COST)
+        (record,) = [r for r in caplog.records if reservation.id in r.getMessage()]
+        assert "its budget gate was closed" in record.getMessage()
+        assert SECRET not in record.getMessage()
+    time.sleep(0.3)
+    assert store.settles == 2  # not retried after the close
+    reader.close()
+    clean_up(url)
