@@ -103,11 +103,11 @@ def iter_numbered_outcomes(path: str | Path) -> Iterator[tuple[int, OutcomeRecor
     """`iter_outcomes` with each record's line number, for errors found after parsing."""
     name = str(path)
     models: frozenset[str] | None = None
-    seen_ids: set[str] = set()
+    first_lines: dict[str, int] = {}
     for number, line in record_lines(path):
         try:
             record = parse_record(line)
-            models = _check_consistent(record, models, seen_ids)
+            models = _check_consistent(record, models, first_lines, number)
         except _LineError as exc:
             raise OutcomesFormatError(name, number, str(exc)) from None
         yield number, record
@@ -183,17 +183,39 @@ def parse_record(line: str) -> OutcomeRecord:
 
 
 def _check_consistent(
-    record: OutcomeRecord, models: frozenset[str] | None, seen_ids: set[str]
+    record: OutcomeRecord,
+    models: frozenset[str] | None,
+    first_lines: dict[str, int],
+    number: int,
 ) -> frozenset[str]:
-    if record.id in seen_ids:
-        raise _LineError(f"duplicate id {record.id!r}")
-    seen_ids.add(record.id)
-    if models is not None and record.models != models:
+    """The file's model set; ``first_lines`` maps each id seen to its line.
+
+    A repeated id or a line with other models is refused, naming what to do: the
+    records are compared model against model on the same questions.
+    """
+    first = first_lines.setdefault(record.id, number)
+    if first != number:
         raise _LineError(
-            f"model set {sorted(record.models)} differs from the first record's "
-            f"{sorted(models)}; every record must have the same models"
+            f"duplicate id {record.id!r}, first on line {first}; give each record its own "
+            "id (a question asked twice is two records, each with its own id)"
         )
+    if models is not None and record.models != models:
+        raise _LineError(_other_models(record.models, models, next(iter(first_lines.values()))))
     return record.models
+
+
+def _other_models(found: frozenset[str], models: frozenset[str], first: int) -> str:
+    """Which models a line lacks or adds against the first record's, and what to do."""
+    parts = []
+    if models - found:
+        parts.append(f"lacks an outcome of {sorted(models - found)}")
+    if found - models:
+        parts.append(f"has an outcome of {sorted(found - models)}, which line {first} has not")
+    return (
+        f"model set {sorted(found)} {' and '.join(parts)}: calibration compares the models "
+        "on the same questions, so record every model's outcome on every line, or leave "
+        "a model out of every line"
+    )
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

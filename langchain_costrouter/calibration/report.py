@@ -15,7 +15,7 @@ record is unseen and all of them are evaluated.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +46,49 @@ the per-row split, and replay evaluates that split's test rows."""
 def checked_split(records: Sequence[OutcomeRecord], train_fraction: float, seed: int) -> Split:
     """`split_records`, refusing a split that leaves a task without train or test records."""
     train, test = split_records(records, train_fraction, seed)
-    for task in sorted({record.task for record in records}):
-        sizes = (sum(r.task == task for r in train), sum(r.task == task for r in test))
-        check_task_sizes(task, sizes, train_fraction)
+    sizes = {
+        task: (
+            sum(r.task == task for r in train),
+            sum(r.task == task for r in test),
+            len({record_key(r) for r in records if r.task == task}),
+        )
+        for task in sorted({record.task for record in records})
+    }
+    check_task_sizes(sizes, train_fraction)
     return train, test
 
 
-def check_task_sizes(task: str, sizes: tuple[int, int], train_fraction: float) -> None:
-    """Refuse a split that leaves ``task`` without (train, test) records."""
-    if 0 in sizes:
-        raise ConfigError(
-            f"task {task!r} has {sum(sizes)} records: a train fraction of "
-            f"{train_fraction} leaves it {sizes[0]} train and {sizes[1]} test records; "
-            "record more questions or change --train-fraction"
+def check_task_sizes(sizes: Mapping[str, tuple[int, int, int]], train_fraction: float) -> None:
+    """Refuse a split that leaves tasks without train or test records, naming them all.
+
+    ``sizes`` maps each task to its (train records, test records, distinct prompts).
+    Copies of a prompt stay on one side, so no fraction splits a task of one prompt;
+    saying so, for every such task at once, spares a run per task.
+    """
+    problems = [_unsplit(task, *size, train_fraction) for task, size in sizes.items()]
+    found = [problem for problem in problems if problem is not None]
+    if found:
+        raise ConfigError("; ".join(found))
+
+
+def _unsplit(task: str, train: int, test: int, prompts: int, train_fraction: float) -> str | None:
+    if train and test:
+        return None
+    counted = f"task {task!r} has {_count(train + test, 'record')} ({_count(prompts, 'prompt')})"
+    if prompts == 1:
+        return (
+            f"{counted}: no --train-fraction splits a single prompt into train and test "
+            "records (copies of a prompt stay on one side); record more questions for it, "
+            "or give its records another task's label"
         )
+    return (
+        f"{counted}: a train fraction of {train_fraction} leaves it {train} train and "
+        f"{test} test records; record more questions or change --train-fraction"
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def with_split(

@@ -99,13 +99,16 @@ def table_split(table: OutcomeTable, train_fraction: float, seed: int) -> tuple[
     rng = np.random.default_rng(seed)
     train: list[IntArray] = []
     test: list[IntArray] = []
+    sizes: dict[str, tuple[int, int, int]] = {}
     codes = table.arrays.task_codes
     for task in sorted(table.arrays.tasks):
         members = np.flatnonzero(codes == table.arrays.tasks.index(task))
-        kept, held = split_groups([table.prompt_keys[i] for i in members], train_fraction, rng)
+        keys = [table.prompt_keys[i] for i in members]
+        kept, held = split_groups(keys, train_fraction, rng)
         train.append(members[kept])
         test.append(members[held])
-        check_task_sizes(task, (len(train[-1]), len(test[-1])), train_fraction)
+        sizes[task] = (len(kept), len(held), len(set(keys)))
+    check_task_sizes(sizes, train_fraction)
     return np.concatenate(train), np.concatenate(test)
 
 

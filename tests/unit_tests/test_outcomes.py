@@ -7,6 +7,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from langchain_costrouter.outcomes import (
     write_outcomes,
 )
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "id": "q1",
     "task": "classification",
     "messages": [{"role": "user", "content": "Is it overruling?"}],
@@ -133,7 +134,7 @@ def test_an_outcomes_file_and_the_directories_made_for_it_are_private(tmp_path: 
     target = tmp_path / "evals" / "june" / "outcomes.jsonl"
     previous = os.umask(0)
     try:
-        write_outcomes(target, [OutcomeRecord(id="q1", task="qa", messages=[], outcomes={})])
+        write_outcomes(target, [OutcomeRecord(id="q1", task="qa", messages=(), outcomes={})])
     finally:
         os.umask(previous)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
@@ -141,3 +142,37 @@ def test_an_outcomes_file_and_the_directories_made_for_it_are_private(tmp_path: 
         0o700,
         0o700,
     ]
+
+
+def test_a_duplicate_id_names_the_line_that_has_it_first_and_what_to_do(tmp_path: Path) -> None:
+    """'duplicate id' alone left the user to search a file of thousands of lines."""
+    path = _write(tmp_path, [GOOD, {**GOOD, "id": "q2"}, "", {**GOOD, "id": "q2"}])
+    with pytest.raises(OutcomesFormatError) as caught:
+        read_outcomes(path)
+    assert caught.value.line == 4
+    message = str(caught.value)
+    assert "duplicate id 'q2', first on line 2" in message
+    assert "give each record its own id" in message
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "what"),
+    [
+        ({"big": GOOD["outcomes"]["big"]}, "lacks an outcome of ['small']"),
+        (
+            {**GOOD["outcomes"], "new": GOOD["outcomes"]["big"]},
+            "has an outcome of ['new'], which line 1 has not",
+        ),
+    ],
+)
+def test_a_line_with_other_models_names_them_and_what_to_do(
+    tmp_path: Path, outcomes: dict[str, object], what: str
+) -> None:
+    """A model missing from one line (a failed call in the eval run) is the common case."""
+    path = _write(tmp_path, [GOOD, {**GOOD, "id": "q2", "outcomes": outcomes}])
+    with pytest.raises(OutcomesFormatError) as caught:
+        read_outcomes(path)
+    message = str(caught.value)
+    assert caught.value.line == 2
+    assert what in message
+    assert "record every model's outcome on every line" in message

@@ -53,9 +53,15 @@ def test_a_task_without_test_rows_is_refused_like_the_records(path: Path) -> Non
     table = read_outcome_table(path, outcome_cost(), show=False)
     with pytest.raises(ConfigError, match="train fraction must be in"):
         table_split(table, 1.0, 0)
-    tiny = outcome_table(read_outcomes(path)[:2], outcome_cost())  # one row per task
-    with pytest.raises(ConfigError, match="leaves it 1 train and 0 test records"):
+    records = read_outcomes(path)[:2]  # one row per task
+    tiny = outcome_table(records, outcome_cost())
+    with pytest.raises(ConfigError, match="no --train-fraction splits a single prompt") as columns:
         table_split(tiny, 0.9, 0)
+    with pytest.raises(ConfigError) as parsed:
+        checked_split(records, 0.9, 0)
+    assert str(columns.value) == str(parsed.value)
+    assert "task 'sentiment' has 1 record (1 prompt)" in str(columns.value)
+    assert "task 'triage' has 1 record (1 prompt)" in str(columns.value)
 
 
 def test_an_outcome_without_a_cost_names_its_file_line_and_record(tmp_path: Path) -> None:

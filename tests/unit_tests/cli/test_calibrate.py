@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_file(tmp_path_factory.mktemp("outcomes") / "evals.jsonl")
 
 
-def calibrate_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+def calibrate_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert main(["calibrate", *args, "--json"]) == 0
     out = capsys.readouterr().out
     report = json.loads(out)  # exactly one JSON object: anything else on stdout fails here
@@ -159,7 +160,7 @@ def test_a_task_too_small_to_split_is_a_clear_error(
 ) -> None:
     path = write_file(tmp_path / "tiny.jsonl", size=3)  # the second task has one record
     assert main(["calibrate", str(path)]) == 2
-    assert "task 'triage' has 1 records" in capsys.readouterr().err
+    assert "task 'triage' has 1 record (1 prompt)" in capsys.readouterr().err
 
 
 def test_the_installed_costrouter_script(outcomes: Path, tmp_path: Path) -> None:
@@ -233,7 +234,7 @@ def test_guarded_method_prints_and_stores_its_promise(
     policy_path = tmp_path / "policy.json"
     args = ["--method", "guarded", "--max-quality-loss", "1", "--confidence", "0.9"]
     report = calibrate_json(capsys, str(outcomes), *args, "--out", str(policy_path))
-    tasks = report["policy"]["tasks"]  # type: ignore[index]
+    tasks = report["policy"]["tasks"]
     for spec in tasks.values():
         assert spec["train"]["method"] == "guarded"
         assert spec["train"]["allowed_loss"] == 0.01
