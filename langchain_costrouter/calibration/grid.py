@@ -130,25 +130,38 @@ def final_rule(
 
 
 def served(
-    matrix: OutcomeMatrix, scores: StageScores, candidate: Candidate, rows: IntArray
+    matrix: OutcomeMatrix,
+    scores: StageScores,
+    candidate: Candidate,
+    rows: IntArray,
+    *,
+    shipped: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per question of ``rows``: the quality the cascade serves and what it pays."""
+    """Per question of ``rows``: the quality the cascade serves and what it pays.
+
+    Its scorers' OOF scores decide, or with ``shipped`` the shipped scorers' stacks
+    (`oof.StageScores.shipped_stage`): what the policy that ships would decide.
+    """
     tiers = candidate.tiers
     q, c = matrix.quality[rows][:, tiers], matrix.cost[rows][:, tiers]
     quality, cost = q[:, -1].copy(), c[:, -1].copy()
     for stage in range(len(tiers) - 2, -1, -1):
-        accept = _accepts(scores, candidate, stage, rows)
+        accept = _accepts(scores, candidate, stage, rows, shipped)
         quality = accept * q[:, stage] + (1 - accept) * quality
         cost = c[:, stage] + (1 - accept) * cost
     return quality, cost
 
 
-def _accepts(scores: StageScores, candidate: Candidate, stage: int, rows: IntArray) -> FloatArray:
+def _accepts(
+    scores: StageScores, candidate: Candidate, stage: int, rows: IntArray, shipped: bool
+) -> FloatArray:
     kind, threshold = candidate.rules[stage]
     model = candidate.tiers[stage]
     previous = candidate.tiers[stage - 1] if stage > 0 else None
     if kind == "agreement" and previous is not None:
         values = scores.agreement(model, previous)[rows, 0]
+    elif shipped:
+        values = scores.shipped_stage(model, previous)[rows]
     else:
         values = scores.stage(model, previous)[rows]
     return np.asarray(values >= threshold, dtype=np.float64)
