@@ -38,12 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from langchain_costrouter.calibration.bounds import (
-    LossBound,
-    loss_upper_bound,
-    mean_interval,
-    saving_interval,
-)
+from langchain_costrouter.calibration.bounds import LossBound, loss_upper_bound, saving_interval
 from langchain_costrouter.calibration.cells import cell_table
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
 from langchain_costrouter.calibration.features import FloatArray, IntArray
@@ -52,7 +47,7 @@ from langchain_costrouter.calibration.oof import StageScores, fold_ids
 from langchain_costrouter.calibration.options import SearchOptions, unreachable_target
 from langchain_costrouter.calibration.parallel import prefit_tiers
 from langchain_costrouter.calibration.policy import TaskPolicy
-from langchain_costrouter.calibration.quality_bound import quality_lower_bound
+from langchain_costrouter.calibration.quality_bound import quality_interval, quality_lower_bound
 
 
 @dataclass(frozen=True)
@@ -231,7 +226,7 @@ def _promise(
     quality = base_quality if evidence is None else evidence.quality
     groups = matrix.prompt_groups
     low, high = saving_interval(cost, base_cost, options.confidence, options.seed, groups)
-    quality_low, quality_high = mean_interval(quality, options.confidence, groups)
+    quality_low, quality_high = quality_interval(quality, options.confidence, groups)
     total = float(base_cost.sum())
     # Never above the baseline minus the proven loss, which alone bounds the loss, not
     # the baseline's own sampling error (`quality_bound`).

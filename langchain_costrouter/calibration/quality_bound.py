@@ -20,6 +20,7 @@ import numpy as np
 from langchain_costrouter.calibration.bounds import (
     clopper_pearson_upper,
     design_effect,
+    mean_interval,
     prompt_deviation,
     student_quantile,
 )
@@ -44,6 +45,28 @@ def quality_lower_bound(
         return 0.0  # one question bounds nothing
     spread = deviation / math.sqrt(len(values))
     return mean - student_quantile(confidence, prompts - 1) * spread
+
+
+def quality_interval(
+    quality: FloatArray, confidence: float, groups: IntArray | None = None
+) -> tuple[float, float]:
+    """A two-sided interval at ``confidence`` of the mean of ``quality``, prompts as the unit.
+
+    Exact on 0/1 scores, as the lower bound is: a t interval of answers all right has no
+    width, so a task of 15 train rows, all right, printed [1.0000, 1.0000], and one of
+    20 rows right 95% of the time held its quality in 62% of draws. Student's t on
+    graded scores (`bounds.mean_interval`), cut to [0, 1], where every mean of scores is
+    (15 graded rows, 13 of them 1.0, ran to 1.0276).
+    """
+    values = np.asarray(quality, dtype=np.float64)
+    if len(values) == 0 or not bool(np.all((values == 0.0) | (values == 1.0))):
+        low, high = mean_interval(values, confidence, groups)
+        return (max(low, 0.0), min(high, 1.0))
+    tail = 0.5 + confidence / 2.0
+    return (
+        _exact_binary_lower(values, tail, groups),
+        1.0 - _exact_binary_lower(1.0 - values, tail, groups),
+    )
 
 
 def _exact_binary_lower(values: FloatArray, confidence: float, groups: IntArray | None) -> float:

@@ -83,3 +83,42 @@ def test_copies_of_a_prompt_count_once() -> None:
     counted = quality_lower_bound(copied, 0.95, groups)
     assert alone - 6e-3 <= counted <= alone  # trials rounded down: never bolder
     assert quality_lower_bound(copied, 0.95) > alone + 0.02  # counted as rows: too tight
+
+
+def test_the_quality_interval_of_0_1_scores_has_width_however_few_the_rows() -> None:
+    """A t interval of answers all right has no width: a task of 15 train rows, all right,
+    printed 'expected quality 1.0000 [1.0000, 1.0000]', certainty from 15 questions."""
+    from langchain_costrouter.calibration.quality_bound import quality_interval
+
+    assert quality_interval(np.ones(15), 0.95) == pytest.approx((0.025 ** (1 / 15), 1.0))
+    assert quality_interval(np.zeros(15), 0.95) == pytest.approx((0.0, 1 - 0.025 ** (1 / 15)))
+    low, high = quality_interval(np.array([1.0] * 12 + [0.0] * 3), 0.95)
+    assert low < 0.8 < high
+    graded = np.array([1.0] * 13 + [0.5, 0.75])  # the t interval ran to 1.0276
+    assert quality_interval(graded, 0.95) == pytest.approx((0.8724, 1.0), abs=1e-4)
+    assert quality_interval(1.0 - graded, 0.95) == pytest.approx((0.0, 0.1276), abs=1e-4)
+
+
+def test_the_quality_interval_holds_the_true_quality_at_its_confidence() -> None:
+    from langchain_costrouter.calibration.quality_bound import quality_interval
+
+    rng = np.random.default_rng(1)
+    runs, held = 2000, 0
+    for _ in range(runs):
+        low, high = quality_interval((rng.random(20) < 0.95).astype(np.float64), 0.95)
+        held += low <= 0.95 <= high
+    assert held / runs >= 0.95  # the t interval held 62%: 20 of 20 right is 36% likely
+
+
+def test_a_task_of_few_rows_all_right_is_not_promised_a_certain_quality() -> None:
+    records = [
+        OutcomeRecord(
+            f"r{index}", "t", ({"role": "user", "content": f"Question {index}?"},),
+            {"cheap": ModelOutcome(0.0, "b", 0.001), "strong": ModelOutcome(1.0, "a", 0.03)},
+        )
+        for index in range(15)
+    ]  # fmt: skip
+    train = calibrate(records, SearchOptions(method="guarded")).tasks["t"].train
+    low, high = train["quality_interval"]
+    assert (low, high) == pytest.approx((0.025 ** (1 / 15), 1.0), abs=1e-6)
+    assert train["quality_lower_bound"] == pytest.approx(0.05 ** (1 / 15), abs=1e-6)
