@@ -107,12 +107,7 @@ def numbers_problem(original: str, output: str) -> str | None:
     a rewrite that turns "within 30 days" into "within 3 days", or invents a limit,
     changes the instructions; list numbering ("1. ", "2) ") may change freely.
     """
-    before, after = _numbers(original), _numbers(output)
-    if lost := sorted(before - after):
-        return f"number {lost[0]} of the original is missing from the compressed text"
-    if added := sorted(after - before):
-        return f"number {added[0]} in the compressed text is not in the original"
-    return None
+    return _difference("number", _numbers(original), _numbers(output))
 
 
 def _numbers(text: str) -> set[str]:
@@ -133,11 +128,15 @@ def names_problem(original: str, output: str) -> str | None:
     They are checked, not masked, as numbers are: the model reads them in their sentence,
     and a rule restated with the same name may still be dropped.
     """
-    before, after = _code_names(original), _code_names(output)
+    return _difference("name", _code_names(original), _code_names(output))
+
+
+def _difference(kind: str, before: set[str], after: set[str]) -> str | None:
+    """The first ``kind`` (a number, a name) the rewrite lost or added, said; else None."""
     if lost := sorted(before - after):
-        return f"name {lost[0]} of the original is missing from the compressed text"
+        return f"{kind} {lost[0]} of the original is missing from the compressed text"
     if added := sorted(after - before):
-        return f"name {added[0]} in the compressed text is not in the original"
+        return f"{kind} {added[0]} in the compressed text is not in the original"
     return None
 
 
