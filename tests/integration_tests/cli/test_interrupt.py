@@ -79,8 +79,11 @@ def test_ctrl_c_during_collect_keeps_the_finished_lines_and_says_how_to_go_on(
     )
     finished = [json.loads(line) for line in out.read_text().splitlines()]
     assert 1 <= len(finished) < 30
-    with open_ledger(ledger) as rows:  # the calls cut short are billed too
-        assert len(rows.rows()) == openai_server.request_count()
+    with open_ledger(ledger) as rows:  # the calls cut short are billed too: one row each
+        # A call the interrupt cut while its request was on the way is billed on its prompt
+        # (the provider may have it) before the server counts it: at most --concurrency.
+        served = openai_server.request_count()
+        assert served <= len(rows.rows()) <= served + 2
     openai_server.set_latency(0)
     assert main(args) == 0  # the re-run answers the rest
     assert len(out.read_text().splitlines()) == 30
