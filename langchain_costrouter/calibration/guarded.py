@@ -264,8 +264,8 @@ def _final_costs(matrix: OutcomeMatrix, scores: StageScores, chosen: Candidate) 
     chose on: each fold's stack differs from the one that ships, and a threshold in a
     tail of the scores accepts another share under each (`oof.StageScores.shipped_stage`;
     on four equally good models the fold stacks' promise held the saving on new
-    questions in 2 of 6 runs, this one in 6 of 6). The final cascade was chosen on these rows by its loss, not found cheap on
-    them: its costs carry little of the choice's luck
+    questions in 2 of 6 runs, this one in 6 of 6). The final cascade was chosen on these
+    rows by its loss, not found cheap on them: its costs carry little of the choice's luck
     (tests/unit_tests/calibration/test_saving_interval.py measures it).
     """
     return served(matrix, scores, chosen, np.arange(matrix.size), shipped=True)[1]
