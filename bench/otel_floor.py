@@ -130,9 +130,9 @@ def _histograms(
     input_set: dict[str, Any],
     output_set: dict[str, Any],
 ) -> None:
-    instruments.duration.record(duration_s, client)
-    instruments.tokens.record(usage["input_tokens"], input_set)
-    instruments.tokens.record(usage["output_tokens"], output_set)
+    instruments.client.duration.record(duration_s, client)
+    instruments.client.tokens.record(usage["input_tokens"], input_set)
+    instruments.client.tokens.record(usage["output_tokens"], output_set)
 
 
 def _present(attributes: dict[str, Any]) -> dict[str, Any]:

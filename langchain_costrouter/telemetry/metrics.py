@@ -1,13 +1,8 @@
 """The metrics of routed calls: the GenAI client histograms, then money and events.
 
 - ``gen_ai.client.operation.duration`` (s) and ``gen_ai.client.token.usage`` ({token}):
-  one measurement per provider attempt, with the conventions' bucket boundaries and
-  their required and conditionally required attributes (operation, provider, request
-  model, error type) plus the response model and ``costrouter.model`` (the deployment's
-  name, as the counters and the ledger have it); not ``server.*`` (recommended only) nor
-  the task (the counters carry it), as each attribute costs the SDK time per
-  measurement. Usage the provider did not report (the router's tiktoken estimate) is
-  not measured: the conventions allow offline counts only when a user asks for them.
+  one measurement per provider attempt, with the conventions' attributes
+  (`client_metrics` says which, and why no more).
 - ``costrouter.cost`` (USD, counter): every priced attempt, by task, model (as the
   ledger's row names it: ``costrouter.model``, not ``gen_ai.request.model``, the id
   sent), tier and role (answer, judge, compressor); ``costrouter.unpriced_attempts``
@@ -32,17 +27,17 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from opentelemetry.metrics import Meter, MeterProvider
 
 from langchain_costrouter._secrets import shown_breaker_key
 from langchain_costrouter.metadata import BEST_EFFORT_REASON, AttemptRecord, CostRouterMetadata
 from langchain_costrouter.telemetry import names as n
-from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
-from langchain_costrouter.telemetry.deployments import deployment_attributes
-from langchain_costrouter.telemetry.tally import CARDINALITY_LIMIT, Tally
+from langchain_costrouter.telemetry.calls import CallTrace
+from langchain_costrouter.telemetry.client_metrics import ClientMetrics
+from langchain_costrouter.telemetry.tally import Tally
 
 
 class BudgetStanding(Protocol):
@@ -58,36 +53,16 @@ class BudgetStanding(Protocol):
     def remaining_usd(self) -> Any: ...
 
 
-class ClientAttributes(NamedTuple):
-    """The attribute sets of one provider attempt's client metrics."""
-
-    duration: Mapping[str, Any]
-    input: Mapping[str, Any]
-    output: Mapping[str, Any]
-
-
 class Instruments:
     """Every instrument of the package, on one meter.
 
-    Per routed call the SDK sees only the client histograms (one duration and two
-    token measurements per provider attempt), with attribute sets built once per
-    deployment, response model and error; the counters are `Tally` sums that
-    the SDK reads when it collects.
+    Per routed call the SDK sees only the client histograms (`client_metrics`: one
+    duration and two token measurements per provider attempt); the counters are
+    `Tally` sums that the SDK reads when it collects.
     """
 
     def __init__(self, meter: Meter) -> None:
-        self.duration = meter.create_histogram(
-            n.OPERATION_DURATION,
-            unit=n.OPERATION_DURATION_UNIT,
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=n.OPERATION_DURATION_BUCKETS,
-        )
-        self.tokens = meter.create_histogram(
-            n.TOKEN_USAGE,
-            unit=n.TOKEN_USAGE_UNIT,
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=n.TOKEN_USAGE_BUCKETS,
-        )
+        self.client = ClientMetrics(meter)
         money = (n.TASK, n.PURPOSE)
         self.cost = Tally(*money, n.MODEL, n.TIER, n.ROLE)
         self.unpriced = Tally(*money, n.MODEL, n.TIER, n.ROLE)
@@ -147,14 +122,13 @@ class Instruments:
         self.budget = meter.create_gauge(
             n.BUDGET_METRIC, unit=n.USD, description="What a budget has left in its window."
         )
-        self._client: dict[tuple[Any, ...], ClientAttributes] = {}
 
     def record_call(self, call: CallTrace, record: CostRouterMetadata) -> None:
         """Everything one finished call adds to the metrics."""
         attempts = record.get("attempts") or []
         task = call.task
         for note in call.attempts:
-            self._provider_call(note, note.record_in(attempts))
+            self.client.record(note, note.record_in(attempts))
         purpose = record.get("purpose", "production")
         for attempt in attempts:
             self._cost(task, purpose, attempt)
@@ -170,32 +144,6 @@ class Instruments:
             self.cache_misses.add(1, (task,))
         if record.get("escalated"):
             self.escalations.add(1, (task, _served_tier(attempts)))
-
-    def _provider_call(self, note: AttemptNote, attempt: AttemptRecord) -> None:
-        error = None
-        if note.error is not None:
-            error = attempt.get("error") or type(note.error).__name__
-        attributes = self.client_attributes(note, error)
-        self.duration.record((note.end_ns - note.start_ns) / 1e9, attributes.duration)
-        usage = attempt.get("usage")
-        if error is not None or not usage or attempt.get("usage_estimated"):
-            return
-        count = usage.get("input_tokens")
-        if isinstance(count, int):
-            self.tokens.record(count, attributes.input)
-        count = usage.get("output_tokens")
-        if isinstance(count, int):
-            self.tokens.record(count, attributes.output)
-
-    def client_attributes(self, note: AttemptNote, error: str | None) -> ClientAttributes:
-        """The attempt's client metric attributes, built once per distinct set."""
-        key = (note.deployment.breaker_key, note.response_model, error)
-        known = self._client.get(key)
-        if known is None:
-            if len(self._client) >= CARDINALITY_LIMIT:
-                self._client.clear()
-            known = self._client[key] = _client_attributes(note, error)
-        return known
 
     def _cost(self, task: str, purpose: str, attempt: AttemptRecord) -> None:
         if attempt.get("provider") == "cache":
@@ -234,27 +182,6 @@ class Instruments:
         for account in accounts:
             self.unsettled.add(float(usd), account)
 
-
-def _client_attributes(note: AttemptNote, error: str | None) -> ClientAttributes:
-    """The conventions' attributes of the client metrics, and only one more: every
-    attribute of a measurement costs the SDK time to check, copy and hash
-    (bench/otel_floor.py), and the counters above carry the task. The one more is
-    ``costrouter.model``: two config entries may send one model id (one model on two
-    providers, both ``openai`` by the conventions), and the ledger and the cost counter
-    know them by that name (measured: a fifth attribute adds about 0.5 µs to an 8 µs
-    measurement)."""
-    opening = deployment_attributes(note.deployment)
-    base = {key: opening[key] for key in _CLIENT_KEYS}
-    if note.response_model is not None:
-        base[n.RESPONSE_MODEL] = note.response_model
-    duration = base if error is None else {**base, n.ERROR_TYPE: error}
-    return ClientAttributes(
-        duration, {**base, n.TOKEN_TYPE: "input"}, {**base, n.TOKEN_TYPE: "output"}
-    )
-
-
-_CLIENT_KEYS = (n.OPERATION, n.PROVIDER, n.REQUEST_MODEL, n.MODEL)
-"""The attempt span's opening attributes the client metrics carry too (`deployments`)."""
 
 _SHARED: weakref.WeakKeyDictionary[MeterProvider, Instruments] = weakref.WeakKeyDictionary()
 _SHARED_LOCK = threading.Lock()

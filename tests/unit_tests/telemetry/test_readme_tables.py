@@ -18,7 +18,7 @@ from langchain_costrouter.metadata import LEVERS
 from langchain_costrouter.routes import Deployment
 from langchain_costrouter.telemetry import names as n
 from langchain_costrouter.telemetry.calls import AttemptNote, CallTrace
-from langchain_costrouter.telemetry.metrics import _client_attributes
+from langchain_costrouter.telemetry.client_metrics import _client_attributes
 from langchain_costrouter.telemetry.span_attributes import attempt_attributes, call_attributes
 
 README = Path(__file__).parents[3] / "README.md"
