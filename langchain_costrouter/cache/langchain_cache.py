@@ -3,7 +3,8 @@
 ``set_llm_cache(CostRouterLLMCache.from_url("redis://..."))`` gives any LangChain
 model a shared cache with the router's safety rules: JSON values (LangChain's own
 Redis and SQLite caches serialise with ``dumps``/``loads``), failures as misses with
-one warning, prefixes and expiry.
+one warning, prefixes and expiry. Each entry names its key, as the router's do: another
+prompt's entry copied under it in a shared store is a warned miss, never served.
 
 The key is LangChain's: the serialised prompt plus ``llm_string``. LangChain builds
 ``llm_string`` from the model's identifying parameters and call kwargs; objects in
@@ -98,16 +99,16 @@ class CostRouterLLMCache(BaseCache):
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         """Store the generations as JSON (skipped with a warning if they are not JSON)."""
-        value = _encode(return_val)
+        key = _key(prompt, llm_string)
+        value = _encode(key, return_val)
         if value is not None:
-            key = _key(prompt, llm_string)
             self._guard.run("writing", lambda: self.backend.set(key, value, self.ttl))
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         """Async `update`."""
-        value = _encode(return_val)
+        key = _key(prompt, llm_string)
+        value = _encode(key, return_val)
         if value is not None:
-            key = _key(prompt, llm_string)
             await self._guard.arun("writing", lambda: self.backend.aset(key, value, self.ttl))
 
     def clear(self, **kwargs: Any) -> None:
@@ -118,7 +119,7 @@ class CostRouterLLMCache(BaseCache):
         if raw is None:
             return None
         try:
-            return [_generation(item) for item in _items(raw)]
+            return [_generation(item) for item in _items(raw, key)]
         except CacheDecodeError as error:
             self._guard.corrupt_entry(key, error)
             return None
@@ -188,13 +189,17 @@ def _is_secret_reference(value: Any) -> bool:
     return isinstance(value, dict) and value.get("lc") == 1 and value.get("type") == "secret"
 
 
-def _encode(generations: Sequence[Generation]) -> bytes | None:
-    """The entry of ``generations``; None when one of them is not worth replaying."""
+def _encode(key: str, generations: Sequence[Generation]) -> bytes | None:
+    """The entry of ``generations`` under ``key``; None when one is not worth replaying.
+
+    The entry names its key (``"k"``) so that `_items` refuses it under any other: in a
+    shared store, another prompt's entry copied there would otherwise be served.
+    """
     if not all(_worth_replaying(g) for g in generations):
         return None
     try:
         items = [_generation_document(g) for g in generations]
-        return json.dumps(items).encode()
+        return json.dumps({"k": key, "generations": items}).encode()
     except (CacheEncodeError, TypeError, ValueError) as error:
         warnings.warn(f"Generations not cached: {error}", BackendUnavailableWarning, stacklevel=4)
         return None
@@ -231,11 +236,20 @@ def _message_document(message: AIMessage) -> dict[str, Any]:
     return document
 
 
-def _items(raw: bytes) -> list[Any]:
+def _items(raw: bytes, key: str) -> list[Any]:
+    """The generation documents of an entry written for ``key``.
+
+    An entry of another key, or one naming none (a bare list, as entries were written
+    before they named their key), cannot be told from another prompt's answer: it is
+    refused, so it is warned about once, removed and written again.
+    """
     try:
-        items = parse_json(raw)
+        entry = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise CacheDecodeError(f"entry is not JSON: {error}") from error
+    if not isinstance(entry, dict) or entry.get("k") != key:
+        raise CacheDecodeError("entry was written for another key (or names none)")
+    items = entry.get("generations")
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise CacheDecodeError("entry is not a list of generations")
     return items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,6 +97,31 @@ def test_corrupt_values_are_misses_with_a_warning() -> None:
     cache = CostRouterLLMCache(backend)
     cache.update("prompt", "llm", [Generation(text="hello")])
     (key,) = list(backend._entries)
-    backend.set(key, b'[{"message": {"v": 1, "type": "ai", "data": []}}]', None)
+    entry = {"k": key, "generations": [{"message": {"v": 1, "type": "ai", "data": []}}]}
+    backend.set(key, json.dumps(entry).encode(), None)
     with pytest.warns(BackendUnavailableWarning, match="could not be decoded"):
         assert cache.lookup("prompt", "llm") is None
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["lookup", "alookup"])
+async def test_an_entry_naming_no_key_or_another_is_a_warned_miss_and_removed(
+    use_async: bool,
+) -> None:
+    # A bare list is how entries were written before they named their key: it cannot be
+    # told from another prompt's answer copied there, so neither is served.
+    backend = MemoryBackend()
+    cache = CostRouterLLMCache(backend)
+    cache.update("other", "llm", [Generation(text="other answer")])
+    (other,) = list(backend._entries)
+    cache.update("prompt", "llm", [Generation(text="hello")])
+    (key,) = set(backend._entries) - {other}
+    unnamed = json.dumps([{"info": None, "text": "hello"}]).encode()
+    for value in (unnamed, backend.get(other) or b""):
+        backend.set(key, value, None)
+        with pytest.warns(BackendUnavailableWarning, match="written for another key"):
+            found = (
+                await cache.alookup("prompt", "llm") if use_async else cache.lookup("prompt", "llm")
+            )
+        assert found is None
+        assert backend.get(key) is None
+    assert cache.lookup("other", "llm") == [Generation(text="other answer")]
