@@ -134,7 +134,7 @@ def _drop_repeated_sentences(text: str) -> str:
         said: set[str] = set()
         lines: list[str] = []
         for line in paragraph.split("\n"):
-            sentences = _SENTENCE_BREAK.split(line)
+            sentences = split_sentences(line)
             if _NUMBERED.match(line):
                 sentences = [line]
             kept = [sentence for sentence in sentences if _is_new(sentence, seen, said)]
@@ -145,10 +145,26 @@ def _drop_repeated_sentences(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+def split_sentences(line: str) -> list[str]:
+    """The sentences of one line, split where the rules split them (after . ! or ?)."""
+    return _SENTENCE_BREAK.split(line)
+
+
+def sentence_key(sentence: str) -> str:
+    """What the rules tell a repeated sentence by, filler shortened first as they do, so
+    a check of another rewrite (masking.numbers_problem) knows what they may drop."""
+    return _key(_BOILERPLATE_PATTERN.sub(_shorten, sentence))
+
+
+def _key(sentence: str) -> str:
+    """A sentence without its list marker, case, spacing or closing punctuation."""
+    return " ".join(_BULLET.sub("", sentence).lower().rstrip(".!? ").split())
+
+
 def _is_new(sentence: str, seen: set[str], said: set[str]) -> bool:
     """Whether ``sentence`` was not said in an earlier paragraph (``seen``); it joins the
     sentences its own paragraph said (``said``)."""
-    key = " ".join(_BULLET.sub("", sentence).lower().rstrip(".!? ").split())
+    key = _key(sentence)
     if len(key.split()) < _MIN_SENTENCE_WORDS:
         return True
     said.add(key)

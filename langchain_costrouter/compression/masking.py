@@ -15,9 +15,11 @@ passed through byte-identical.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from langchain_costrouter.compression.deterministic import sentence_key, split_sentences
 from langchain_costrouter.compression.spans import Span
 
 KEEP_OPEN = "<keep>"
@@ -101,18 +103,100 @@ _LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d+[.)](?=\s)")
 
 
 def numbers_problem(original: str, output: str) -> str | None:
-    """Check that ``output`` states the same numbers as ``original``, none lost or new.
+    """Check that ``output`` states the numbers of ``original``, in order, none lost or new.
 
     Numbers in prose are not masked (the model must read them in their sentence), so
-    a rewrite that turns "within 30 days" into "within 3 days", or invents a limit,
-    changes the instructions; list numbering ("1. ", "2) ") may change freely.
+    a rewrite that turns "within 30 days" into "within 3 days", invents a limit, or
+    swaps two figures ("revenue 5, cost 7" as "revenue 7, cost 5") changes the
+    instructions. A sentence said before may go with its numbers, as the free rules drop
+    it (a numbered step done again may not); list numbering ("1. ", "2) ") may change
+    freely. Neither rewriter reorders: the rules drop whole sentences and the model is
+    told to keep the numbers' order (compression/llm.py).
     """
-    return _difference("number", _numbers(original), _numbers(output))
+    said = _numbers(output)
+    if _follows(said, _sentence_numbers(original)):
+        return None
+    stated = _numbers(original)
+    return _difference("number", set(stated), set(said)) or _sequence_problem(stated, said)
 
 
-def _numbers(text: str) -> set[str]:
+def _numbers(text: str) -> list[str]:
     """The numbers ``text`` states, list numbering left out; a minus sign is one sign."""
-    return {n.replace("\u2212", "-") for n in _NUMBER.findall(_LIST_NUMBER.sub("", text))}
+    return _figures(_LIST_NUMBER.sub("", text))
+
+
+def _figures(text: str) -> list[str]:
+    return [n.replace("\u2212", "-") for n in _NUMBER.findall(text)]
+
+
+def _sentence_numbers(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """Each sentence's numbers, as `_numbers` reads the whole text, and whether the
+    sentence repeats an earlier one, so a rewrite may drop it."""
+    said: set[str] = set()
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        item = _LIST_NUMBER.match(line + "\n" if index < len(lines) - 1 else line)
+        for sentence in [line[item.end() :]] if item else split_sentences(line):
+            numbers = tuple(_figures(sentence))
+            key = sentence_key(sentence)
+            if numbers:
+                yield numbers, item is None and key in said
+            said.add(key)
+
+
+def _follows(said: Sequence[str], sentences: Iterable[tuple[tuple[str, ...], bool]]) -> bool:
+    """Whether ``said`` is every sentence's numbers in order, a repeated one's or not.
+
+    Bit p of ``reachable`` says the sentences so far can state exactly ``said[:p]``; one
+    big-integer mask per number keeps it linear in the figures, whatever the repeats.
+    """
+    at: dict[str, int] = {}
+    for position, number in enumerate(said):
+        at[number] = at.get(number, 0) | 1 << position
+    reachable = 1
+    for numbers, repeated in sentences:
+        starts = reachable
+        for offset, number in enumerate(numbers):
+            starts &= at.get(number, 0) >> offset
+        stated = starts << len(numbers)
+        reachable = reachable | stated if repeated else stated
+    return bool(reachable >> len(said) & 1)
+
+
+def _sequence_problem(stated: list[str], said: list[str]) -> str:
+    """What a rewrite stating the original's numbers, but not as `_follows` allows, did."""
+    before, after = Counter(stated), Counter(said)
+    more = next((number for number in said if after[number] > before[number]), None)
+    if more is not None:
+        return (
+            f"number {more} is stated {_times(after[more])} in the compressed text and "
+            f"{_times(before[more])} in the original"
+        )
+    if reordered := _reordering(stated, said):
+        return reordered
+    fewer = next(number for number in stated if after[number] < before[number])
+    return (
+        f"number {fewer} is stated {_times(before[fewer])} in the original and "
+        f"{_times(after[fewer])} in the compressed text; only a repeated sentence's numbers may go"
+    )
+
+
+def _reordering(stated: list[str], said: list[str]) -> str | None:
+    """Where ``said`` leaves the order of ``stated``: first as the numbers first appear
+    (a rewrite saying a repeated rule once may still swap two), then as they all do."""
+    for before, after in ((list(dict.fromkeys(stated)), list(dict.fromkeys(said))), (stated, said)):
+        remaining = iter(before)
+        for index, number in enumerate(after):
+            if number not in remaining:  # after[0] is always found: no number is new
+                order = "out of the original's order"
+                return (
+                    f"the compressed text states number {number} after {after[index - 1]}, {order}"
+                )
+    return None
+
+
+def _times(count: int) -> str:
+    return "1 time" if count == 1 else f"{count} times"
 
 
 # A name, dotted or not (``config.max_items``); a trailing full stop is the sentence's.

@@ -85,8 +85,10 @@ RULES = (
         "shipping above 120 euros.",
         "Returns within 30 days of delivery; refund 5 business days after receipt. Free "
         "shipping above 120 euros, 2 pairs at most.",
+        "Returns within 5 days of delivery; refund 30 business days after receipt. Free "
+        "shipping above 120 euros.",
     ],
-    ids=["number-changed", "number-invented"],
+    ids=["number-changed", "number-invented", "numbers-swapped"],
 )
 def test_a_rewrite_that_changes_the_numbers_keeps_the_original(
     openai_server: LocalOpenAIServer, rewrite: str

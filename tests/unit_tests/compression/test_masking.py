@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from langchain_costrouter.compression.masking import (
     mask,
     names_problem,
@@ -71,3 +75,76 @@ def test_a_number_s_sign_is_part_of_it() -> None:
     assert dropped == "number -18 of the original is missing from the compressed text"
     assert numbers_problem("Between 2-8 hours.", "Between 2 and 8 hours.") is None
     assert numbers_problem("At \u221240.", "At -40.") is None  # the same minus, typed plainly
+
+
+def test_figures_swapped_between_their_words_are_refused() -> None:
+    """A set of figures cannot tell "revenue 5, cost 7" from "revenue 7, cost 5"."""
+    original = "Revenue was 5 million dollars. Cost was 7 million dollars."
+    swapped = numbers_problem(original, "Revenue: 7 million dollars; cost: 5 million dollars.")
+    assert swapped == ("the compressed text states number 5 after 7, out of the original's order")
+    assert numbers_problem(original, "Revenue 5 million dollars, cost 7 million.") is None
+
+
+def test_a_repeated_figure_dropped_from_a_sentence_of_its_own_is_refused() -> None:
+    """ "Exchanges within 30 days" is a rule of its own, though "30" is said before."""
+    original = "Refunds within 30 days of delivery. Exchanges within 30 days of delivery."
+    dropped = numbers_problem(original, "Refunds within 30 days of delivery; exchanges allowed.")
+    assert dropped == (
+        "number 30 is stated 2 times in the original and 1 time in the compressed text; "
+        "only a repeated sentence's numbers may go"
+    )
+    added = numbers_problem("Pay 30 euros.", "Pay 30 euros within 30 days.")
+    assert added == "number 30 is stated 2 times in the compressed text and 1 time in the original"
+
+
+@pytest.mark.parametrize(
+    ("original", "rewrite"),
+    [
+        (
+            "Return within 30 days; refunds in 5. Return within 30 days; refunds in 5. " * 2,
+            "Returns: 30 days; refunds: 5.",
+        ),
+        (
+            "Refund within 30 days. Ship above 120 euros.\n\nRefund within 30 days.",
+            "Refund within 30 days; free shipping above 120 euros.",
+        ),
+        (
+            "Please note that refunds take 5 days.\n\n- Refunds take 5 days. Ships in 2.",
+            "Refunds: 5 days. Ships in 2.",
+        ),
+        ("- Mix 2 eggs.\n- Bake 40 minutes.\n\n* Mix 2 eggs.", "- Mix 2 eggs.\n- Bake 40 min."),
+    ],
+    ids=["said-over-in-a-paragraph", "said-in-another-paragraph", "said-without-filler", "list"],
+)
+def test_a_rewrite_that_drops_only_a_repeated_sentence_s_figures_is_accepted(
+    original: str, rewrite: str
+) -> None:
+    assert numbers_problem(original, rewrite) is None
+
+
+def test_a_numbered_step_done_again_is_no_repeat() -> None:
+    """As the free rules keep it (compression/deterministic.py), a numbered item said
+    before is a step done again, so its figures may not go."""
+    original = "1. Stir for 2 minutes.\n2. Add the eggs.\n3. Stir for 2 minutes."
+    assert numbers_problem(original, "Stir for 2 minutes, add the eggs.") is not None
+    assert numbers_problem(original, "Stir 2 min, add eggs, stir 2 min.") is None
+
+
+def test_the_numbers_check_takes_linear_time_on_many_repeats() -> None:
+    """Which repeats a rewrite dropped is searched over every way to drop them: on
+    text a user types, that must not take quadratic time."""
+    original = "Wait 5 minutes now. " * 20_000
+    started = time.perf_counter()
+    assert numbers_problem(original, "Wait 5 minutes. " * 5_000) is None
+    assert numbers_problem(original, "Wait 5 minutes. " * 5_000 + "Then 6.") is not None
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1. 2. Mix.\n3.", "Done. 3) Mix 4.\n-2 and 1.5 and \u22125, 2-8", "Last.\n7.", "7.\n"],
+)
+def test_a_text_left_as_it_is_passes_the_numbers_check(text: str) -> None:
+    """The check reads a sentence's numbers as it reads the whole text's, list
+    numbering included, or an unchanged line would count as changed."""
+    assert numbers_problem(text, text) is None

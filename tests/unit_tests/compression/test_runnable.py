@@ -379,3 +379,28 @@ def test_a_lone_surrogate_is_refused_naming_where_it_is(
         with pytest.raises(InvalidRequestError, match=expected):
             compressor.invoke(prompt)  # type: ignore[arg-type]
     assert summariser.requests == []
+
+
+def test_the_free_rules_may_drop_a_rule_said_again_with_its_numbers() -> None:
+    """The numbers check reads figures in order and counts repeats, yet a sentence the
+    rules drop as said before (filler aside) takes its figures with it, legitimately."""
+    rules = "Please note that refunds reach the card within 5 business days of receipt.\n\n"
+    rules += "Orders above 120 euros ship for free.\n\n"
+    rules += "Refunds reach the card within 5 business days of receipt. Ask for the order id."
+    result = PromptCompressor(strategies=("deterministic",), min_tokens=0).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert result.fallback_reason is None
+    assert result.messages[0].text.count("5 business days") == 1
+
+
+def test_a_rewrite_that_swaps_two_figures_keeps_the_original() -> None:
+    rules = "Revenue was 5 million dollars last year, and the cost was 7 million dollars. " * 3
+    swapped = ScriptedCompressorModel(rewrite=lambda text: "Revenue 7M dollars, cost 5M.")
+    result = PromptCompressor(swapped, strategies=("llm",), min_tokens=0).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert result.messages[0].text == rules
+    assert result.fallback_reason == (
+        "message 0: the compressed text states number 5 after 7, out of the original's order"
+    )
