@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from langchain_costrouter._outcome_records import parse_record
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import (
     ModelOutcome,
     OutcomeRecord,
     iter_numbered_outcomes,
-    parse_record,
     record_lines,
 )
 

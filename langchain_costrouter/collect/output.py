@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from langchain_costrouter._outcome_records import parse_record
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
-from langchain_costrouter.outcomes import OutcomeRecord, parse_record
+from langchain_costrouter.outcomes import OutcomeRecord
 
 try:
     import fcntl

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter._outcome_records import parse_messages
 from langchain_costrouter.collect.output import CUT_KEY, SCORER_KEY
 from langchain_costrouter.errors import OutcomesFormatError
-from langchain_costrouter.outcomes import parse_messages
 from langchain_costrouter.scoring import Scorer
 
 _RESERVED = frozenset({"task", "outcomes", "version", "judge", SCORER_KEY, CUT_KEY})
