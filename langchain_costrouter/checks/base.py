@@ -16,6 +16,8 @@ judge failed) still owes them to the ledger: `carry_paid_calls` puts their answe
 the error it lets propagate, and the cascade bills `paid_calls_of` it. A composite has
 no model of its own, so it names the check inside it that raised (`carry_failed_check`):
 the cascade records that judge's model as the one that failed (`take_failed_check`).
+A cancellation that cut off several judges running at once names them all
+(`carry_cut_checks`).
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ class BaseCheck(ABC):
 
 _PAID_CALLS = "costrouter_paid_calls"
 _FAILED_CHECK = "costrouter_failed_check"
+_CUT_CHECKS = "costrouter_cut_checks"
 
 
 def carry_paid_calls(error: BaseException, replies: Iterable[AIMessage]) -> None:
@@ -160,6 +163,21 @@ def take_failed_check(error: BaseException) -> QualityCheck | None:
     object again, under another check, is not misnamed by this one."""
     failed: QualityCheck | None = vars(error).pop(_FAILED_CHECK, None)
     return failed
+
+
+def carry_cut_checks(cancelled: BaseException, checks: Iterable[QualityCheck]) -> None:
+    """Name on a cancellation every check it cut off while they ran at once (a
+    `compose.Weighted`'s judges), as `carry_failed_check` names the one running alone:
+    the cascade bills each cut judge on its prompt, since each was asked."""
+    cut = tuple(checks)
+    if cut:
+        vars(cancelled)[_CUT_CHECKS] = cut
+
+
+def take_cut_checks(cancelled: BaseException) -> tuple[QualityCheck, ...]:
+    """The checks `carry_cut_checks` named, removed from ``cancelled``: billed once."""
+    cut: tuple[QualityCheck, ...] = vars(cancelled).pop(_CUT_CHECKS, ())
+    return cut
 
 
 def checks_within(check: QualityCheck) -> Iterator[QualityCheck]:

@@ -3,7 +3,9 @@
 Nested checks' side calls (a judge's reply) are collected, so the ledger sees every
 paid call however deep the judge sits; when one check raises, the replies the others
 had already paid for travel on its error (`base.carry_paid_calls`), and so does the
-check that raised it (`base.carry_failed_check`), whose model the cascade names. `AllOf` and
+check that raised it (`base.carry_failed_check`), whose model the cascade names; a
+cancellation of `Weighted`, whose checks run at once, carries the replies of those that
+finished and names those it cut off (`base.carry_cut_checks`). `AllOf` and
 `AnyOf` run their checks in the order given and stop once the outcome is settled (a 0
 for `AllOf`, a 1 for `AnyOf`): put the free checks first and a judge last, and a
 refusal never pays for a judge.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -23,9 +25,13 @@ from langchain_costrouter.checks.base import (
     BaseCheck,
     CheckResult,
     QualityCheck,
+    carry_cut_checks,
     carry_failed_check,
     carry_paid_calls,
     paid_calls_of,
+    take_cut_checks,
+    take_failed_check,
+    take_paid_calls,
 )
 
 _Scored = list[tuple[QualityCheck, CheckResult]]
@@ -172,11 +178,19 @@ class Weighted(BaseCheck):
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
         """Async twin of `evaluate`; the checks run concurrently, and all of them end
-        before one's error is raised, carrying the others' paid replies."""
-        outcomes = await asyncio.gather(
-            *(c.aevaluate(messages, answer, previous=previous) for c in self.checks),
-            return_exceptions=True,
-        )
+        before one's error is raised, carrying the others' paid replies. Cancelled, it
+        ends them too, and its cancellation carries what the finished ones paid and names
+        the ones it cut off (`base.carry_cut_checks`): each was paid for or asked."""
+        tasks: list[asyncio.Task[CheckResult | BaseException]] = []
+        try:
+            async with asyncio.TaskGroup() as group:
+                for check in self.checks:
+                    settled = _settled(check, messages, answer, previous)
+                    tasks.append(group.create_task(settled))
+        except asyncio.CancelledError as cancelled:
+            _carry_settled(cancelled, zip(self.checks, tasks, strict=True))
+            raise
+        outcomes = [task.result() for task in tasks]
         results = [r for r in outcomes if isinstance(r, CheckResult)]
         paired = zip(self.checks, outcomes, strict=True)
         errors = [(check, r) for check, r in paired if isinstance(r, BaseException)]
@@ -194,3 +208,38 @@ class Weighted(BaseCheck):
         return _combine(
             total / math.fsum(self.weights), list(zip(self.checks, results, strict=True))
         )
+
+
+async def _settled(
+    check: QualityCheck,
+    messages: Sequence[BaseMessage],
+    answer: AIMessage,
+    previous: Sequence[AIMessage],
+) -> CheckResult | BaseException:
+    """What ``check`` came to: its result, or what it raised, a cancellation too, so a
+    composite running its checks at once sees every one end and bills what each paid."""
+    try:
+        return await check.aevaluate(messages, answer, previous=previous)
+    except BaseException as error:  # raised again by the composite, with the others' replies
+        return error
+
+
+def _carry_settled(
+    cancelled: BaseException,
+    ended: Iterable[tuple[QualityCheck, asyncio.Task[CheckResult | BaseException]]],
+) -> None:
+    """Put on ``cancelled`` the replies of the checks that answered or raised before it,
+    and name the judges it cut off (the innermost, in a nested composite). A check whose
+    task never started asked no judge."""
+    paid: list[AIMessage] = []
+    cut: list[QualityCheck] = []
+    for check, task in ended:
+        outcome = None if task.cancelled() else task.result()
+        if isinstance(outcome, CheckResult):
+            paid += outcome.cost_messages
+        elif outcome is not None:
+            paid += take_paid_calls(outcome)
+            if isinstance(outcome, asyncio.CancelledError):
+                cut += take_cut_checks(outcome) or [take_failed_check(outcome) or check]
+    carry_paid_calls(cancelled, paid)
+    carry_cut_checks(cancelled, cut)

@@ -23,6 +23,7 @@ from langchain_costrouter.checks.base import (
     CheckResult,
     QualityCheck,
     checks_within,
+    take_cut_checks,
     take_failed_check,
     take_paid_calls,
 )
@@ -231,13 +232,15 @@ def _check_raised(
     the error by `checks.base.carry_paid_calls`) are billed all the same; then a judge's
     fault leaves the answer unverified (`judge_failed`: escalate, or raise a fatal one),
     and a cancellation bills the judge it cut off and is raised again. Either is the
-    judge that raised: a composite's names the one inside it (`take_failed_check`)."""
+    judge that raised: a composite's names the one inside it (`take_failed_check`), or
+    the several a `Weighted` cut off at once (`take_cut_checks`)."""
     judged, routed = side_calls(request, accountant, record, take_paid_calls(error))
     failed = take_failed_check(error) or check
     if isinstance(error, Exception):  # a judge's provider fault, else a bug in the check
         yield from _charge(budgets, nested, judged, routed)
         return judge_failed(request, check, failed, record, error)
-    judged += judge_cancelled(request, accountant, failed, record, asked, error) or 0.0
+    for cut in take_cut_checks(error) or (failed,):  # a Weighted's judges cut at once
+        judged += judge_cancelled(request, accountant, cut, record, asked, error) or 0.0
     if not isinstance(error, GeneratorExit):  # carried to its end (budgets/to_the_end.py)
         yield from _charge(budgets, nested, judged, routed)
     raise error

@@ -316,3 +316,55 @@ def test_an_unpriced_judge_inside_a_composite_is_refused_before_any_judge_is_ask
     assert isinstance(gate, BudgetGate)
     ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
     assert (spent, reserved) == (cheap.cost_usd, Decimal(0))
+
+
+class _Noting(JudgeCheck):
+    """A judge that says when its verdict is in, so a test can cancel right after."""
+
+    verdicts: int = 0
+
+    async def aevaluate(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().aevaluate(*args, **kwargs)
+        self.verdicts += 1
+        return result
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["weighted", "weighted-in-all-of"])
+def test_a_call_cancelled_while_a_weighted_check_s_slow_judge_runs_bills_both_judges(
+    openai_server: LocalOpenAIServer, nested: bool
+) -> None:
+    """Weighted runs its judges at once: cancelled while the slow one runs, the fast
+    one's paid reply was lost with the gather, and the slow one (asked, never answered)
+    was billed nothing, as the composite named no judge. Both are billed now, as in
+    ``AllOf``: the reply as it was, the cut judge on its prompt."""
+    openai_server.set_latency(5.0, model="judge-b")
+    openai_server.script([Reply("Fine. Rating: [[9]]")], model="judge-model")
+    fast = _Noting(openai_chat(openai_server, "judge-model"), name="judge_a")
+    slow = JudgeCheck(openai_chat(openai_server, "judge-b"), name="judge_b")
+    check: QualityCheck = Weighted([fast, slow], [1, 1], name="mean")
+    check = AllOf([check]) if nested else check
+    ledger = InMemoryLedger()
+    router = _router(openai_server, ledger, check=check, budgets=[Budget(name="all", limit_usd=1)])
+
+    async def cancelled_while_judged() -> None:
+        call = asyncio.create_task(router.ainvoke("Hello"))
+        while not (fast.verdicts and openai_server.request_count("judge-b")):
+            await asyncio.sleep(0.01)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(cancelled_while_judged())
+
+    cheap, judged, cut = ledger.rows()
+    assert cheap.reason == "not judged: cancelled (CancelledError)"
+    assert (judged.model, judged.role, judged.error) == ("judge-model", "judge", None)
+    assert judged.cost_usd is not None and judged.cost_usd > 0
+    assert (cut.model, cut.role, cut.reason) == ("judge-b", "judge", "cancelled (CancelledError)")
+    assert cut.usage_estimated is True and cut.response_model is None
+    assert cut.input_tokens >= openai_server.prompt_tokens_total("judge-b") > 0
+    assert cut.cost_usd is not None and cut.cost_usd > 0
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    ((spent, reserved),) = [(s.spent_usd, s.reserved_usd) for s in gate.status(CHAT)]
+    assert (spent, reserved) == (cheap.cost_usd + judged.cost_usd + cut.cost_usd, Decimal(0))  # type: ignore[operator]

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from langchain_core.exceptions import ModelAPIError
+from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from langchain_costrouter.checks import (
     AllOf,
@@ -22,6 +26,7 @@ from langchain_costrouter.checks.base import (
     QualityCheck,
     failed_check_of,
     paid_calls_of,
+    take_cut_checks,
     take_failed_check,
 )
 from langchain_costrouter.testing.models import ScriptedChatModel
@@ -176,3 +181,57 @@ async def test_nested_composites_name_the_innermost_check_that_raised(awaited: b
 
 def test_an_error_no_composite_saw_names_no_check() -> None:
     assert failed_check_of(ModelAPIError("HTTP 500")) is None
+
+
+class _AsyncJudge(BaseChatModel):
+    """An async judge model answering "Rating: [[8]]" after ``delay`` seconds."""
+
+    delay: float
+    model: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "async-judge"
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        raise NotImplementedError("awaited only")
+
+    async def _agenerate(
+        self, messages: list[BaseMessage], *args: Any, **kwargs: Any
+    ) -> ChatResult:
+        await asyncio.sleep(self.delay)
+        reply = AIMessage(
+            "Rating: [[8]]", usage_metadata=USAGE, response_metadata={"model_name": self.model}
+        )
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+def _async_judge(model: str, delay: float) -> JudgeCheck:
+    return JudgeCheck(_AsyncJudge(delay=delay, model=model), name=model)
+
+
+async def _cancelled_after(check: QualityCheck, seconds: float) -> asyncio.CancelledError:
+    evaluation = asyncio.create_task(check.aevaluate(QUESTION, AIMessage("Yes")))
+    await asyncio.sleep(seconds)
+    evaluation.cancel()
+    with pytest.raises(asyncio.CancelledError) as raised:
+        await evaluation
+    return raised.value
+
+
+async def test_a_cancelled_weighted_check_carries_the_finished_judges_replies() -> None:
+    """Its judges run at once: the cancellation carries what the finished ones paid
+    and names the ones it cut off, which were asked, for the cascade to bill."""
+    fast, slow = _async_judge("fast", 0), _async_judge("slow", 30)
+    cancelled = await _cancelled_after(Weighted([fast, slow], [1, 1]), 0.2)
+    assert [m.response_metadata["model_name"] for m in paid_calls_of(cancelled)] == ["fast"]
+    assert take_cut_checks(cancelled) == (slow,)
+    assert take_cut_checks(cancelled) == ()  # taken: billed once
+
+
+async def test_nested_weighted_checks_name_every_judge_they_cut_off() -> None:
+    fast, slow, slower = (_async_judge(m, d) for m, d in (("fast", 0), ("slow", 30), ("s2", 30)))
+    inner = Weighted([fast, slow], [1, 1], name="inner")
+    cancelled = await _cancelled_after(Weighted([inner, AllOf([slower])], [1, 1]), 0.2)
+    assert [m.response_metadata["model_name"] for m in paid_calls_of(cancelled)] == ["fast"]
+    assert take_cut_checks(cancelled) == (slow, slower)
