@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langchain_costrouter._private_files import make_private_dir, write_private_file
 from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.errors import ConfigError
 
@@ -71,16 +72,20 @@ class Policy:
 
 
 def save_policy(policy: Policy, path: str | Path, *, inline_scorers: bool = True) -> Path:
-    """Write the policy as JSON; with ``inline_scorers=False`` scorers go to sibling files."""
+    """Write the policy as JSON; with ``inline_scorers=False`` scorers go to sibling files.
+
+    Each file is private to the user (0600, new directories 0700), as the ledger is: a
+    policy names a team's tasks and models and what they cost.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(target.parent)
     tasks = {
         task: _task_json(task, spec, target, inline_scorers)
         for task, spec in sorted(policy.tasks.items())
     }
     data = {"version": POLICY_VERSION, "kind": "costrouter-policy", "tasks": tasks}
     data["meta"] = dict(policy.meta)
-    target.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    write_private_file(target, json.dumps(data, indent=1) + "\n")
     return target
 
 
@@ -122,7 +127,7 @@ def _task_json(task: str, spec: TaskPolicy, target: Path, inline: bool) -> dict[
             entry["scorer"] = rule.scorer.to_json()
         elif rule.scorer is not None:
             sibling = target.with_name(f"{target.stem}.{task}.{stage}.scorer.json")
-            sibling.write_text(json.dumps(rule.scorer.to_json()) + "\n", encoding="utf-8")
+            write_private_file(sibling, json.dumps(rule.scorer.to_json()) + "\n")
             entry["scorer_file"] = sibling.name
         rules.append(entry)
     return {"tiers": list(spec.tiers), "rules": rules, "train": dict(spec.train)}

@@ -42,7 +42,7 @@ from langchain_costrouter.calibration.run import (
 from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.cli.demo_render import render
 from langchain_costrouter.cli.output import check_output_dir, print_report
-from langchain_costrouter.ledger.engine import APP_NAME, create_private_file
+from langchain_costrouter.ledger.engine import APP_NAME
 from langchain_costrouter.ledger.summary import SummaryRow
 from langchain_costrouter.metadata import LEVERS
 from langchain_costrouter.outcomes import OutcomeRecord, read_outcomes
@@ -134,7 +134,6 @@ def _demo_router(
     make_private_dir(directory)
     for leftover in directory.glob("ledger.sqlite3*"):  # each run reports itself only
         leftover.unlink()
-    create_private_file(directory / "policy.json")
     save_policy(policy, directory / "policy.json")
     return replay_router(
         policy,

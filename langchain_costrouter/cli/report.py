@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from langchain_costrouter._private_files import write_private_file
 from langchain_costrouter.cli.output import check_output_file
 from langchain_costrouter.cli.report_html import render_page
 from langchain_costrouter.cli.report_source import open_report_ledger
@@ -92,7 +93,8 @@ def run_report(args: argparse.Namespace) -> int:
         groups, totals = figures.groups, figures.totals
         if figures.page is not None:
             days, tasks = figures.page
-            args.html.write_text(render_page(f"Cost report: {ledger.url}", days, tasks, totals))
+            page = render_page(f"Cost report: {ledger.url}", days, tasks, totals)
+            write_private_file(args.html, page)
         pending = ledger.pending_rows()
     if pending:  # on stderr, so --json output stays one object
         print(
