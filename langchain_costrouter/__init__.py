@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         MissingAPIKeyError,
         OutcomesFormatError,
         ProviderError,
+        RouterClosedError,
         UnknownTaskError,
     )
     from langchain_costrouter.ledger import Ledger, LedgerRow, open_ledger
@@ -73,6 +74,7 @@ else:
                 "MissingAPIKeyError",
                 "OutcomesFormatError",
                 "ProviderError",
+                "RouterClosedError",
                 "UnknownTaskError",
             ),
             "langchain_costrouter.ledger": ("Ledger", "LedgerRow", "open_ledger"),
@@ -111,6 +113,7 @@ __all__ = [
     "RetryPolicy",
     "Route",
     "RoutedChatModel",
+    "RouterClosedError",
     "Tier",
     "UnknownTaskError",
     "abatch_classify",

@@ -210,6 +210,23 @@ class AllTiersFailedError(CostRouterError):
         )
 
 
+class RouterClosedError(CostRouterError, RuntimeError):
+    """A call reached a router after its ``close()`` (or the end of its ``with`` block).
+
+    Raised before any provider call, so nothing is spent that its closed ledger and
+    budgets could not record. Reopening the stores behind the caller's back instead
+    would leave them open again with nobody to close them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This router was closed (close(), aclose() or the end of its with block), and "
+            "its ledger, cache and budget store with it. Build a new RoutedChatModel (or "
+            "RoutedChatModel.from_config(...)) for more calls, or close the router only once "
+            "its last call has returned."
+        )
+
+
 class OutcomesFormatError(CostRouterError, ValueError):
     """A recorded-outcomes file has a bad line. Carries the file and the line number."""
 

@@ -108,8 +108,9 @@ class DirectoryStore:
         return presence is None or presence.may_hold(key)
 
     def close(self) -> None:
-        """Commit pending writes and close this thread's connection (reopened on use)."""
-        self.writer.flush()
+        """Commit pending writes, end the writer thread and close this thread's connection
+        (each started or reopened again on use)."""
+        self.writer.stop_thread()
         self._database.close()
 
 

@@ -81,6 +81,8 @@ class WriteBehind:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._leave = False
+        """Set by `stop_thread`: the thread ends once the queue is empty."""
         _fork.hold_across_fork(self, "_lock")
         _fork.flush_before_fork(self)
         self._at_exit = weakref.finalize(
@@ -129,10 +131,22 @@ class WriteBehind:
         if threading.current_thread() is not self._thread:
             self.flush()
 
+    def stop_thread(self) -> None:
+        """Commit what is queued and end the thread now rather than after `IDLE_SECONDS`:
+        a closed router leaves no thread behind. A later write starts a new one (the
+        directory's store is shared by every cache of this process on it)."""
+        with self._life:
+            thread, self._leave = self._thread, True
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self.flush()
+
     def _start(self) -> None:
         if self._thread is None:
             with self._life:
                 if self._thread is None:
+                    self._leave = False
                     self._thread = threading.Thread(
                         target=self._run, name="costrouter-cache-writer", daemon=True
                     )
@@ -148,7 +162,7 @@ class WriteBehind:
                 time.sleep(GATHER_SECONDS)
             self._wake.clear()
             self.flush()
-            if not woke:
+            if not woke or self._leave:
                 with self._life:  # a writer that finds no thread starts a new one
                     if not self._queue:
                         self._thread = None
@@ -167,6 +181,7 @@ class WriteBehind:
         self._life = threading.Lock()
         self._wake = threading.Event()
         self._thread = None
+        self._leave = False
 
 
 def _drain(

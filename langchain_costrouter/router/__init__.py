@@ -2,6 +2,7 @@
 
     _facade      RoutedChatModel: LangChain's entry points; settle, build the flow, drive it
     _closing     an async stream closed all the way down as its caller closes it
+    _lifecycle   close(), aclose(), with: what the router opened, flushed and closed once
     _settings    its fields: what a router is configured with
     _signatures  _generate/_agenerate bound once, as langchain-core inspects them per call
     _tools       tools and structured output in each child's dialect

@@ -25,7 +25,7 @@ from pydantic import ConfigDict, PrivateAttr
 from langchain_costrouter._child_models import ROUTER_LLM_TYPE
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
 from langchain_costrouter.config import checked_router_kwargs, in_config_file, load_router_kwargs
-from langchain_costrouter.errors import ConfigError, InvalidRequestError
+from langchain_costrouter.errors import ConfigError, InvalidRequestError, RouterClosedError
 from langchain_costrouter.router._capabilities import RouterCapabilities
 from langchain_costrouter.router._children import (
     chat_result,
@@ -37,6 +37,7 @@ from langchain_costrouter.router._closing import closing_all, note_driver
 from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
+from langchain_costrouter.router._lifecycle import RouterLifecycle
 from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
 from langchain_costrouter.router._request import (
     RunManager,
@@ -54,7 +55,7 @@ from langchain_costrouter.routes import (
 )
 
 
-class RoutedChatModel(RouterCapabilities):
+class RoutedChatModel(RouterLifecycle, RouterCapabilities):
     """Route each call by task label to a table of chat models, cheapest tier first.
 
     Example:
@@ -65,6 +66,7 @@ class RoutedChatModel(RouterCapabilities):
                 default_task="chat",
             )
             router.invoke("Is this spam? ...", task="classification")
+            router.close()  # or `with RoutedChatModel(...) as router:` (`_lifecycle`)
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, ignored_types=(Presigned,))
@@ -284,6 +286,8 @@ class RoutedChatModel(RouterCapabilities):
     ) -> tuple[Generator[Step, Any, AIMessage], RouterIO]:
         """The call's flow and the I/O that performs it."""
         parts = self._current()
+        if parts.opened.closed:
+            raise RouterClosedError()
         stages = parts.stages
         request = begin(parts.table, messages, stop, run_manager, kwargs)
         request.cache_key = stages.cache.key_for(request)

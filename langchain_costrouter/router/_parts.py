@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -81,6 +81,9 @@ class RouterParts:
     """What LangSmith is told of a call that pins no model (copied per call)."""
     telemetry: RouterTelemetry
     """Spans and metrics of each call (`NoTelemetry` when nothing reports)."""
+    opened: Opened
+    """The stores the router opened from its fields' URLs, closed by its ``close()``
+    (shared by its copies, which share the stores)."""
 
 
 def build_parts(
@@ -90,8 +93,10 @@ def build_parts(
     ledger: Ledger | None = None,
     gate: Gate | None = None,
     shadow: Shadow | None = None,
+    opened: Opened | None = None,
 ) -> RouterParts:
-    """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones.
+    """Parts for ``fields``; ``cache``, ``ledger``, ``gate`` and ``shadow`` reuse open ones,
+    which ``opened`` closes (what this build opens is closed with them).
 
     A part that fails closes the stores opened before it (`_stores`): the caller gets
     the `ConfigError`, and no connection, file or thread is left behind.
@@ -99,18 +104,18 @@ def build_parts(
     routes = fields.routes
     accountant = _accountant(fields.prices, fields.reference_model, routes)
     _check_capped_routes(routes, accountant)  # before any store opens
-    with closed_on_failure() as opened:
+    with closed_on_failure() as building:
         if cache is None:
-            cache = open_cache(fields.response_cache, fields.namespace, opened)
+            cache = open_cache(fields.response_cache, fields.namespace, building)
         if ledger is None:
-            ledger = open_router_ledger(fields.ledger, opened)
+            ledger = open_router_ledger(fields.ledger, building)
         cascade = CascadeParts(
             accountant,
             fields.breakers,
             fields.retry,
             random.Random(),
             fields.default_max_tokens,
-            _budgets(fields, accountant.prices, gate, opened),
+            _budgets(fields, accountant.prices, gate, building),
             ledger,
         )
         telemetry = open_telemetry(fields.telemetry, content=fields.trace_content)
@@ -124,8 +129,12 @@ def build_parts(
                 fields.shadow, routes, accountant, recorder.ledger, _url(ledger), cascade.budgets
             )
             if isinstance(shadow, RouterShadow):
-                opened.add("shadow store", shadow.close)
-        return _assembled(fields, cache, ledger, cascade, recorder, shadow, telemetry)
+                building.add("shadow evaluation", shadow.close_warned)
+        parts = _assembled(fields, cache, ledger, cascade, recorder, shadow, telemetry, building)
+    if opened is not None:  # a copy's: its stores are the original's
+        opened.take(building)
+        parts = replace(parts, opened=opened)
+    return parts
 
 
 def _assembled(
@@ -136,6 +145,7 @@ def _assembled(
     recorder: Recorder,
     shadow: Shadow,
     telemetry: RouterTelemetry,
+    opened: Opened,
 ) -> RouterParts:
     routes, default_task = fields.routes, fields.default_task
     first = routes[default_task or next(iter(routes))]
@@ -150,6 +160,7 @@ def _assembled(
             ls_model_name=first.tiers[0].primary.model_id,
         ),
         telemetry=telemetry,
+        opened=opened,
     )
 
 
@@ -160,7 +171,9 @@ def rebuild_parts(parts: RouterParts, fields: RouterFields) -> RouterParts:
         cache = RouterCache(cache.cache, fields.namespace)
     gate = parts.stages.cascade.budgets.gate
     shadow = parts.stages.shadow
-    return build_parts(fields, cache=cache, ledger=parts.ledger, gate=gate, shadow=shadow)
+    return build_parts(
+        fields, cache=cache, ledger=parts.ledger, gate=gate, shadow=shadow, opened=parts.opened
+    )
 
 
 def _check_capped_routes(routes: Mapping[str, Route], accountant: Accountant) -> None:

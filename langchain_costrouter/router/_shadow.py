@@ -18,6 +18,7 @@ the collaborator of a router without shadow evaluation.
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage
 
-from langchain_costrouter.errors import ConfigError
+from langchain_costrouter.errors import BackendUnavailableWarning, ConfigError
 from langchain_costrouter.logprobs import message_logprobs
 from langchain_costrouter.metadata import CallSink
 from langchain_costrouter.router._accounting import Accountant
@@ -200,6 +201,18 @@ class RouterShadow:
         if drained:
             self.store.close()
         return drained
+
+    def close_warned(self) -> None:
+        """`close`, for a router being closed: samples it could not finish are warned
+        about, never dropped unseen."""
+        if not self.close():
+            warnings.warn(
+                f"shadow evaluation still had {self.stats().waiting} samples queued when its "
+                "router was closed (30 s): they are not evaluated nor stored. Sample fewer "
+                "calls (ShadowConfig tasks' rates) or give it more workers",
+                BackendUnavailableWarning,
+                stacklevel=2,
+            )
 
 
 def open_shadow(

@@ -12,10 +12,14 @@ last opened first (a store opened after another may lean on it: the shadow table
 the ledger's database). A close that fails is warned about, never raised, so the error
 the caller sees is the one that stopped the build. A store the caller passed in as an
 object (a `Ledger`, a `ResponseCache`, a `BudgetStore`) is theirs: it is never closed.
+
+A router that was built keeps its `Opened` (`_parts.RouterParts.opened`) and closes
+it, the same way, when it is closed (`_lifecycle`); its copies share it.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,12 +38,28 @@ class Opened:
 
     def __init__(self) -> None:
         self._stores: list[tuple[str, Callable[[], object]]] = []
+        self._closing = threading.Lock()
+        self.closed = False
+        """Set by `close`: the router's calls are refused from then on."""
 
     def add(self, name: str, close: Callable[[], object]) -> None:
         """``name`` (e.g. "ledger") was opened by this build; ``close`` releases it."""
         self._stores.append((name, close))
 
-    def close_all(self) -> None:
+    def take(self, other: Opened) -> None:
+        """Close ``other``'s stores with these (a router's copy that opened one of its own)."""
+        self._stores += other._stores
+        other._stores = []
+
+    def close(self) -> None:
+        """Close every store once, for the router that opened them; a second caller
+        waits until the first is done, then returns."""
+        with self._closing:
+            if not self.closed:
+                self.closed = True
+                self.close_all(whose="of a closed router")
+
+    def close_all(self, whose: str = "opened for a router that could not be built") -> None:
         """Close every store, the last opened first; a failure is warned about."""
         while self._stores:
             name, close = self._stores.pop()
@@ -47,9 +67,8 @@ class Opened:
                 close()
             except Exception as error:  # the build's own error matters more
                 warnings.warn(
-                    f"the {name} opened for a router that could not be built did not close "
-                    f"({type(error).__name__}: {error}); its connections may stay open "
-                    "until the process ends",
+                    f"the {name} {whose} did not close ({type(error).__name__}: {error}); "
+                    "its connections may stay open until the process ends",
                     BackendUnavailableWarning,
                     stacklevel=2,
                 )

@@ -81,16 +81,23 @@ class SampleQueue(Generic[T]):
         return False
 
     def close(self, timeout: float = 30.0) -> bool:
-        """Process what is queued (up to ``timeout``), then stop the workers."""
+        """Process what is queued (up to ``timeout``), then stop the workers and wait
+        for them to end, so a closed router leaves no thread behind."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._closed = True
         drained = self.drain(timeout)
-        for _ in self._threads:
+        if not drained:
+            return False  # the daemon threads end with the process
+        for _ in self._threads:  # each worker takes one, making room for the next
             try:
-                self._items.put_nowait(_STOP)
+                self._items.put(_STOP, timeout=max(deadline - time.monotonic(), 0.01))
             except queue.Full:
-                break  # not drained in time: the daemon threads end with the process
-        return drained
+                break
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(deadline - time.monotonic(), 0.0))
+        return True
 
     def _start(self) -> None:
         with self._lock:

@@ -32,6 +32,7 @@ EXPECTED_ALL = [
     "RetryPolicy",
     "Route",
     "RoutedChatModel",
+    "RouterClosedError",
     "Tier",
     "UnknownTaskError",
     "abatch_classify",

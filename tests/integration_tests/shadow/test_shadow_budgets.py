@@ -10,6 +10,7 @@ reserves about $0.0025 (4,096 output tokens before it has been seen answering).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,7 +21,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_costrouter import Budget, RoutedChatModel
-from langchain_costrouter.budgets import CallContext
+from langchain_costrouter.budgets import BudgetGate, CallContext
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.shadow.config import ShadowConfig
@@ -159,7 +160,7 @@ def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
 @pytest.mark.filterwarnings("ignore::langchain_costrouter.errors.BackendUnavailableWarning")
 @pytest.mark.parametrize("cut_by", ["weak", "strong"], ids=["reference", "judge"])
 def test_a_shadow_call_the_budget_store_cannot_reserve_drops_the_sample(
-    redis_url: str, redis_proxy: TcpProxy, cut_by: str
+    redis_url: str, redis_proxy: TcpProxy, cut_by: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Before: the store's BudgetStoreError was taken for a provider fault: a row with no
     # score and error "BudgetStoreError: ..." was stored and counted in `failed`, as if
@@ -201,5 +202,19 @@ def test_a_shadow_call_the_budget_store_cannot_reserve_drops_the_sample(
         assert models["strong"].calls == (cut_by == "strong")  # made, so recorded
         purposes = [row.purpose for row in routed.ledger_store.rows()]
         assert purposes.count("shadow") == (cut_by == "strong")
+        # The call the store was cut under (the user's, or the reference's) could not be
+        # settled. Closing the router reports it lost now, the store still down; before,
+        # the router was never closed and its settlement was retried until the test
+        # process exited, then reported lost in .ci/run's last lines.
+        gate = routed._current().stages.cascade.budgets.gate
+        assert isinstance(gate, BudgetGate)
+        with caplog.at_level(logging.WARNING, logger="langchain_costrouter.budgets"):
+            routed.close()
+        lost = [r.getMessage() for r in caplog.records if "never settled" in r.getMessage()]
+        assert len(lost) == 1
+        assert f"scripted/{cut_by} was never settled" in lost[0]
+        assert "until its budget gate was closed" in lost[0]
+        stats = gate.settlement_stats()
+        assert (stats.lost, stats.pending) == (1, 0)
     finally:
         delete_redis_prefix(redis_url, prefix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -154,3 +155,25 @@ def test_a_worker_ending_with_sys_exit_commits_its_entries_at_exit(tmp_path: Pat
     """
     assert fresh_python(code) == 0
     assert [stored(tmp_path, "parent"), stored(tmp_path, "child")] == [b"p", b"c"]
+
+
+def test_closing_a_backend_ends_its_writer_thread_and_a_later_write_starts_one(
+    tmp_path: Path,
+) -> None:
+    # Before: close() committed the queue but left the thread idling for IDLE_SECONDS
+    # (5 s), so a closed router still had a thread of its own.
+    def writers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "costrouter-cache-writer"}
+
+    idle = writers()  # other tests' backends may still have theirs
+    backend = DiskBackend(tmp_path)
+    backend.set("before", b"1", None)
+    backend.close()
+    assert stored(tmp_path, "before") == b"1"
+    assert writers() <= idle  # none of its own left
+    backend.set("after", b"2", None)  # the directory's store goes on working
+    deadline = time.monotonic() + 5
+    while stored(tmp_path, "after") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stored(tmp_path, "after") == b"2"  # committed by a new thread, not at close
+    backend.close()
