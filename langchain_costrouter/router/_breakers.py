@@ -8,11 +8,14 @@ through (half-open); listeners (`on_transition`) hear each change of state, for
 telemetry. The call that takes the trial (`CircuitBreakers.admit` says so) owes the
 breaker its outcome: a success or a retryable failure, else `CircuitBreakers.release`
 when the trial was never made or ended otherwise (a budget refused it, a rate limit or
-a context overflow failed it over, a fatal error, a cancellation). Unreleased, the
-breaker would wait for that trial's outcome, and refuse the deployment, for the rest of
-the process. Keys are per deployment because a key name says nothing
-about health: two ``ChatOpenAI`` on different base URLs are both "openai", and a
-healthy model's successes must not reset a dead one's count.
+a context overflow failed it over, a fatal error, a cancellation). A trial whose outcome
+never comes (its thread killed mid-call, a path that forgot) counts as lost once it has
+been out for a whole cooldown, the breaker's one measure of how long to leave a dead
+endpoint alone: the next call takes another trial, so a dead endpoint still costs at most
+one trial per cooldown, and an outcome reported late still counts. Keys are per
+deployment because a key name says nothing about health: two ``ChatOpenAI`` on different
+base URLs are both "openai", and a healthy model's successes must not reset a dead one's
+count.
 """
 
 from __future__ import annotations
@@ -38,7 +41,11 @@ class Admission(IntEnum):
 class _State:
     failures: int = 0
     opened_at: float | None = None
-    trial_in_flight: bool = False
+    trials: int = 0
+    """Half-open trials admitted and neither reported nor released (more than one only
+    once the earlier ones were out for a cooldown)."""
+    trial_at: float = 0.0
+    """When the latest of them was admitted."""
 
 
 class CircuitBreakers:
@@ -84,23 +91,26 @@ class CircuitBreakers:
             state = self._states.get(key)
             if state is None or state.opened_at is None:
                 return Admission.ALLOWED
-            if self._refusing(state):
+            now = self.clock()
+            if self._refusing(state, now):
                 return Admission.REFUSED
-            state.trial_in_flight = True
+            state.trials += 1
+            state.trial_at = now
         self._notify(key, "half_open")
         return Admission.TRIAL
 
     def release(self, key: str) -> None:
         """Give back a half-open trial `admit` gave a call that neither succeeded nor
         failed retryably: the breaker is open with its cooldown elapsed again, so the
-        next call may try. Listeners hear nothing (no endpoint was found dead), and the
+        next call may try (unless a later trial, admitted once this one was out for a
+        cooldown, still runs). Listeners hear nothing (no endpoint was found dead), and the
         next trial is heard as ``half_open`` again. A key with no trial is left as it is."""
         if key not in self._states:
             return
         with self._lock:
             state = self._states.get(key)
-            if state is not None:
-                state.trial_in_flight = False
+            if state is not None and state.trials:
+                state.trials -= 1
 
     def refuses(self, key: str) -> bool:
         """Whether `allow` would say no now, without taking the half-open trial: the
@@ -109,11 +119,15 @@ class CircuitBreakers:
             return False
         with self._lock:
             state = self._states.get(key)
-            return state is not None and state.opened_at is not None and self._refusing(state)
+            if state is None or state.opened_at is None:
+                return False
+            return self._refusing(state, self.clock())
 
-    def _refusing(self, state: _State) -> bool:
+    def _refusing(self, state: _State, now: float) -> bool:
+        """Open within its cooldown, or a trial out for less than one (see the module)."""
         assert state.opened_at is not None
-        return self.clock() - state.opened_at < self.cooldown or state.trial_in_flight
+        in_cooldown = now - state.opened_at < self.cooldown
+        return in_cooldown or (state.trials > 0 and now - state.trial_at < self.cooldown)
 
     def is_closed(self, key: str) -> bool:
         """No failures on record for ``key`` (read without the lock)."""
@@ -131,8 +145,8 @@ class CircuitBreakers:
         with self._lock:
             state = self._states.setdefault(key, _State())
             state.failures += 1
-            opens = state.opened_at is None or state.trial_in_flight  # else: open already
-            state.trial_in_flight = False
+            opens = state.opened_at is None or state.trials > 0  # else: open already
+            state.trials = 0
             if state.failures < self.failure_threshold:
                 return
             state.opened_at = self.clock()

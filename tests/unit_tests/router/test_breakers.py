@@ -91,3 +91,41 @@ def test_releasing_without_a_trial_changes_nothing() -> None:
     breakers.record_failure("a")
     breakers.release("a")  # open, in its cooldown: no trial either
     assert breakers.admit("a") is Admission.REFUSED
+
+
+def test_a_trial_never_reported_for_a_cooldown_lets_another_call_try() -> None:
+    """A trial whose outcome never comes (its thread killed mid-call, a path that forgot
+    to report) refused the deployment for the rest of the process. Outstanding for a
+    whole cooldown, it counts as lost: one more trial per cooldown, as after opening."""
+    clock = Clock()
+    breakers = CircuitBreakers(failure_threshold=1, cooldown=10, clock=clock)
+    heard: list[str] = []
+    breakers.on_transition(lambda key, state: heard.append(state))
+    breakers.record_failure("a")
+    clock.now = 10
+    assert breakers.admit("a") is Admission.TRIAL  # never reported
+    clock.now = 19.9
+    assert breakers.admit("a") is Admission.REFUSED and breakers.refuses("a")
+    clock.now = 20
+    assert not breakers.refuses("a")
+    assert breakers.admit("a") is Admission.TRIAL
+    assert breakers.admit("a") is Admission.REFUSED  # still one trial at a time
+    assert heard == ["open", "half_open", "half_open"]
+    breakers.record_success("a")
+    assert breakers.is_closed("a") and heard[-1] == "closed"
+
+
+def test_a_lost_trial_given_back_late_does_not_free_the_trial_after_it() -> None:
+    """The first trial's late release is not the second's: the second still runs, so
+    no third call may try alongside it."""
+    clock = Clock()
+    breakers = CircuitBreakers(failure_threshold=1, cooldown=10, clock=clock)
+    breakers.record_failure("a")
+    clock.now = 10
+    assert breakers.admit("a") is Admission.TRIAL
+    clock.now = 20
+    assert breakers.admit("a") is Admission.TRIAL
+    breakers.release("a")  # the first, at last
+    assert breakers.admit("a") is Admission.REFUSED
+    breakers.release("a")  # the second
+    assert breakers.admit("a") is Admission.TRIAL
