@@ -8,11 +8,13 @@ by ``mkdir(parents=True)`` get the umask's default instead: 0777 under a umask o
 world-writable, so another user could swap a directory underneath the store.
 
 What the command line writes whole (a report page, a policy) is as private: it holds a
-team's tasks and spend. `write_private_file` writes it.
+team's tasks and spend. `write_private_file` writes it; `open_private` opens a file
+that is appended to or rewritten in place (collected outcomes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -26,6 +28,19 @@ def make_private_dir(directory: Path) -> None:
         except FileExistsError:  # another process or thread made it first
             continue
         parent.chmod(0o700)  # a umask such as 0277 would leave it unwritable to us
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open(path, flags | O_CREAT)``, the file only its owner may read (0600).
+
+    A new file is made 0600 whatever the umask; one already there is made 0600 too (an
+    ``--out`` file made beforehand with ``touch`` was 0644), as what goes into it is as
+    private. Another user's file keeps its mode: that is its owner's to set.
+    """
+    descriptor = os.open(path, flags | os.O_CREAT, 0o600)
+    with contextlib.suppress(PermissionError):  # another user's file
+        os.fchmod(descriptor, 0o600)
+    return descriptor
 
 
 def write_private_file(path: Path, text: str) -> None:

@@ -22,7 +22,7 @@ from langchain_costrouter._outcome_records import (
     OutcomeRecord,
     parse_record,
 )
-from langchain_costrouter._private_files import make_private_dir
+from langchain_costrouter._private_files import make_private_dir, open_private
 from langchain_costrouter.errors import OutcomesFormatError
 
 
@@ -93,7 +93,7 @@ def write_outcomes(path: str | Path, records: Iterable[OutcomeRecord]) -> int:
     count = 0
     target = Path(path)
     make_private_dir(target.parent)
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = open_private(target, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")

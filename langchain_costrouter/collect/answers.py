@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from langchain_costrouter._private_files import open_private
 from langchain_costrouter.collect.calls import Answer
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.logprobs import LogprobSummary
@@ -55,7 +56,7 @@ class KeptAnswers:
     def add(self, question: str, messages: Sequence[Mapping[str, str]], answer: Answer) -> None:
         """Keep a paid answer (flushed at once: a kill right after keeps it)."""
         if self._file is None:
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            descriptor = open_private(self.path, os.O_WRONLY | os.O_APPEND)
             self._file = os.fdopen(descriptor, "a", encoding="utf-8")
         line = {"id": question, "messages_sha256": _digest(messages), **_fields(answer)}
         self._file.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from langchain_costrouter._outcome_records import parse_record
+from langchain_costrouter._private_files import open_private
 from langchain_costrouter.errors import ConfigError, OutcomesFormatError
 from langchain_costrouter.outcomes import OutcomeRecord
 
@@ -113,7 +114,7 @@ def only_run(path: Path) -> Iterator[None]:
     Windows has no ``flock``: there, nothing stops a second run.
     """
     existed = path.exists()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    descriptor = open_private(path, os.O_WRONLY | os.O_APPEND)
     try:
         if fcntl is not None:
             try:
@@ -138,7 +139,7 @@ class OutcomesWriter:
     """
 
     def __init__(self, path: Path) -> None:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        descriptor = open_private(path, os.O_WRONLY | os.O_APPEND)
         self._file: IO[str] = os.fdopen(descriptor, "a", encoding="utf-8")
         self.written = 0
 

@@ -144,6 +144,18 @@ def test_an_outcomes_file_and_the_directories_made_for_it_are_private(tmp_path: 
     ]
 
 
+def test_an_outcomes_file_written_over_a_readable_one_is_made_private(tmp_path: Path) -> None:
+    """Written over an existing file, the outcomes kept that file's mode (0644 if it was
+    made with ``touch`` under umask 022)."""
+    target = tmp_path / "outcomes.jsonl"
+    target.write_text("older outcomes\n")
+    target.chmod(0o644)
+    write_outcomes(target, [OutcomeRecord(id="q1", task="qa", messages=(), outcomes={})])
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    (line,) = target.read_text().splitlines()
+    assert json.loads(line)["id"] == "q1"
+
+
 def test_a_duplicate_id_names_the_line_that_has_it_first_and_what_to_do(tmp_path: Path) -> None:
     """'duplicate id' alone left the user to search a file of thousands of lines."""
     path = _write(tmp_path, [GOOD, {**GOOD, "id": "q2"}, "", {**GOOD, "id": "q2"}])

@@ -1,4 +1,4 @@
-"""`write_private_file`: 0600 under any umask, written through a symlink, never half."""
+"""`write_private_file` and `open_private`: 0600 under any umask, an existing file too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_costrouter._private_files import write_private_file
+from langchain_costrouter._private_files import open_private, write_private_file
 
 
 def _mode(path: Path) -> int:
@@ -43,3 +43,23 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing_beside_it(tmp_path
         write_private_file(path, "lone surrogate \ud800")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["policy.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o277])
+def test_open_private_makes_a_new_file_0600_whatever_the_umask(umask: int, tmp_path: Path) -> None:
+    previous = os.umask(umask)
+    try:
+        os.close(open_private(tmp_path / "outcomes.jsonl", os.O_WRONLY | os.O_APPEND))
+    finally:
+        os.umask(previous)
+    assert _mode(tmp_path / "outcomes.jsonl") == 0o600
+
+
+def test_open_private_tightens_an_existing_file_and_keeps_what_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text("line 1\n")
+    path.chmod(0o644)
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_APPEND), "a") as out:
+        out.write("line 2\n")
+    assert _mode(path) == 0o600
+    assert path.read_text() == "line 1\nline 2\n"
