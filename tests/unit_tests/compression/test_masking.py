@@ -55,7 +55,8 @@ def test_spans_must_be_byte_identical_and_in_order() -> None:
 def test_code_like_names_must_all_survive_and_none_appear() -> None:
     """In a chain (prompt | compressor | model.bind_tools(...)) the compressor is never
     told the tools, yet the prose names them: a snake_case or camelCase name lost ("call
-    lookup order") or made up is a changed instruction. Repeats may go, as numbers' may."""
+    lookup order") or made up is a changed instruction. Repeats may go: names are read
+    as a set, where numbers are read in order (a figure's repeat is a rule of its own)."""
     original = "Call lookup_order with the order_id. Always call lookup_order first; set maxItems."
     assert names_problem(original, "Call lookup_order with order_id first; set maxItems.") is None
     lost = names_problem(original, "Call lookup order with the order id; set maxItems.")
