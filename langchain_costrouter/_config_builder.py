@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from langchain_costrouter._config_paths import anchored_url
+from langchain_costrouter._unknown_keys import did_you_mean
 from langchain_costrouter.budgets import parse_budgets, rate_limits_from_models
 from langchain_costrouter.config_models import class_model, openai_model, provider_class
 from langchain_costrouter.config_schema import (
@@ -28,7 +29,7 @@ from langchain_costrouter.config_schema import (
     ShadowSpec,
     TierSpec,
 )
-from langchain_costrouter.errors import ConfigError, did_you_mean
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.pricing import ModelPrice, PriceTable
 from langchain_costrouter.router_fields import validate_router_fields
 from langchain_costrouter.routes import Deployment, Route, Tier

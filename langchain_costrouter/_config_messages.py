@@ -3,7 +3,7 @@
 One `ConfigError` names the file, the key as the file spells it (``routes.chat.tiers[0]``,
 ``class`` not ``class_``, no kind tag of a tagged union), TOML's type names rather than
 Python's, and what the key takes; an unknown key that misspells a missing required one is
-reported first (`errors.unknown_key_first`), and the others are counted. A wrong value
+reported first (`_unknown_keys.unknown_key_first`), and the others are counted. A wrong value
 is repeated only where it cannot be a credential (`shown_input`): the likeliest way a
 key gets into the file is pasted where ``api_key_env``'s variable name goes.
 """
@@ -19,12 +19,12 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from langchain_costrouter._secrets import is_secret_name, redacted, shown_url
-from langchain_costrouter.errors import (
-    ConfigError,
+from langchain_costrouter._unknown_keys import (
     did_you_mean,
     unknown_key_first,
     unknown_key_problem_message,
 )
+from langchain_costrouter.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,13 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
 from langchain_costrouter._secrets import env_secrets, is_secret_name, redacted
+from langchain_costrouter._unknown_keys import did_you_mean, unknown_key_message
 from langchain_costrouter.config_schema import (
     LangChainProviderSpec,
     ModelSpec,
     OpenAIProviderSpec,
 )
-from langchain_costrouter.errors import (
-    ConfigError,
-    MissingAPIKeyError,
-    did_you_mean,
-    unknown_key_message,
-)
+from langchain_costrouter.errors import ConfigError, MissingAPIKeyError
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,23 @@
 
 Provider errors are translated at the edge (the cascade), so callers catch
 `CostRouterError` subclasses instead of a different SDK's exceptions per provider.
+This module is where the whole tree is imported from: its root lives in
+`_error_root` and its budget branch in `_budget_errors`, so that branch derives
+from the root without importing this module back.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, TypeVar
+from collections.abc import Iterable
 
-T = TypeVar("T", bound=Mapping[str, Any])
-
-
-class CostRouterError(Exception):
-    """Base class of every error raised by langchain-costrouter."""
+from langchain_costrouter._budget_errors import (
+    BudgetExceededError,
+    BudgetExhaustedError,
+    BudgetLeaseExpiredWarning,
+    BudgetSoftLimitWarning,
+    BudgetStoreError,
+)
+from langchain_costrouter._error_root import CostRouterError
 
 
 class ConfigError(CostRouterError, ValueError):
@@ -43,55 +45,6 @@ class ConfigError(CostRouterError, ValueError):
     def in_file(self, path: str) -> ConfigError:
         """The same error, naming the file it was found in (builders know only the key)."""
         return ConfigError(self.reason, path=path, key=self.key)
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """``did you mean `max_cost_usd`? `` for the closest known name, or nothing."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`? " if close else ""
-
-
-def unknown_key_message(name: str, known: Iterable[str]) -> str:
-    """``unknown key; did you mean `max_cost_usd`? ...``: a typo must not pass silently."""
-    choices = sorted(known)
-    return f"unknown key; {did_you_mean(name, choices)}known keys: {', '.join(choices) or '(none)'}"
-
-
-def unknown_key_first(problems: list[T]) -> list[T]:
-    """Pydantic's problems, an unknown key that is a missing required key misspelt first.
-
-    ``[route]`` for ``[routes]``, ``limt_usd`` for ``limit_usd``: pydantic reports the
-    required key missing first, which sends the reader looking for a key that is there
-    under another name. ``problems`` are pydantic's ``ErrorDetails``.
-    """
-    missing = _missing_keys(problems)
-    for problem in problems:
-        if problem["type"] == "extra_forbidden" and _misspelt(problem["loc"], missing):
-            return [problem, *(p for p in problems if p is not problem)]
-    return problems
-
-
-def unknown_key_problem_message(problem: Any, problems: list[Any], known: Iterable[str]) -> str:
-    """The message of an unknown key, saying which required key it misspells if any."""
-    name = str(problem["loc"][-1])
-    required = _misspelt(problem["loc"], _missing_keys(problems))
-    if required is None:
-        return unknown_key_message(name, known)
-    return (
-        f"unknown key; did you mean `{required}`? (`{required}` is required and missing) "
-        f"known keys: {', '.join(sorted(known))}"
-    )
-
-
-def _missing_keys(problems: Iterable[Any]) -> set[tuple[Any, ...]]:
-    return {tuple(p["loc"]) for p in problems if p["type"] == "missing"}
-
-
-def _misspelt(loc: tuple[Any, ...], missing: set[tuple[Any, ...]]) -> str | None:
-    """The missing sibling key that ``loc``'s unknown key is closest to, if any."""
-    siblings = [str(m[-1]) for m in missing if m[:-1] == tuple(loc[:-1])]
-    close = difflib.get_close_matches(str(loc[-1]), siblings, n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 class InvalidRequestError(CostRouterError, ValueError):
@@ -269,82 +222,24 @@ class CompressionFailedWarning(UserWarning):
     again on the next call). Check the compressor's model, its credentials and its limits."""
 
 
-class BudgetExceededError(CostRouterError):
-    """Every tier of a route was skipped because its estimated cost broke the budget."""
-
-    def __init__(self, task: str, budget: float | None, attempts: list[Any]) -> None:
-        self.task = task
-        self.budget = budget
-        self.attempts = attempts
-        super().__init__(
-            f"No tier of route {task!r} fits the per-request budget of ${budget}. "
-            "Raise max_cost_usd, lower max_tokens, or add a cheaper tier."
-        )
-
-
-class BudgetExhaustedError(BudgetExceededError):
-    """A shared budget (per tenant, per task or global) has no room for a call's worst case.
-
-    A subclass, so code catching `BudgetExceededError` catches both kinds of budget.
-    ``downgrade`` tells the request path that every budget that refused allows serving
-    from a cheaper deployment instead (``on_exhausted="downgrade"``).
-    """
-
-    def __init__(
-        self,
-        *,
-        budget_name: str,
-        scope: str,
-        task: str,
-        spent_usd: Decimal,
-        reserved_usd: Decimal,
-        limit_usd: Decimal,
-        needed_usd: Decimal,
-        reset_at: datetime | None,
-        downgrade: bool,
-    ) -> None:
-        self.budget_name = budget_name
-        self.scope = scope
-        self.spent_usd = spent_usd
-        self.reserved_usd = reserved_usd
-        self.limit_usd = limit_usd
-        self.needed_usd = needed_usd
-        self.reset_at = reset_at
-        self.downgrade = downgrade
-        self.task = task
-        self.budget = float(limit_usd)
-        self.attempts: list[Any] = []
-        resets = f"It resets at {reset_at.isoformat()}" if reset_at else "It never resets"
-        CostRouterError.__init__(
-            self,
-            f"Budget {budget_name!r} ({scope}) is exhausted: ${spent_usd:f} spent and "
-            f"${reserved_usd:f} reserved by calls in flight, of ${limit_usd:f}; this call "
-            f"needs up to ${needed_usd:f}. {resets}. Wait for the reset, raise limit_usd, lower "
-            "max_tokens, or set on_exhausted='downgrade' to serve from a cheaper model.",
-        )
-
-
-class BudgetStoreError(CostRouterError):
-    """The shared budget store failed, so a call's budgets could not be checked."""
-
-    def __init__(self, store: str, error: BaseException) -> None:
-        self.store = store
-        super().__init__(
-            f"The budget store {store} failed ({type(error).__name__}: {error}); calls are "
-            "refused while their budgets cannot be checked. Check that the store is up, or "
-            "let calls through unbudgeted: RoutedChatModel(on_budget_store_error='allow'), "
-            'on_budget_store_error = "allow" under [router] in the config file, or '
-            "BudgetGate(on_store_error='allow')."
-        )
-
-
-class BudgetSoftLimitWarning(UserWarning):
-    """A budget's spend crossed its soft threshold (once per budget, scope and window)."""
-
-
-class BudgetLeaseExpiredWarning(UserWarning):
-    """A call was settled after its budget reservation's lease ran out: for the rest of
-    the call its worst case was not held, so concurrent calls could take that room (its
-    cost still counted once). The router renews its calls' leases while they run, so
-    this says the renewals failed (the store unreachable, the process paused); a
-    reservation made with ``BudgetGate.reserve`` is renewed only when passed to ``keep``."""
+__all__ = [
+    "AllTiersFailedError",
+    "BackendUnavailableWarning",
+    "BudgetExceededError",
+    "BudgetExhaustedError",
+    "BudgetLeaseExpiredWarning",
+    "BudgetSoftLimitWarning",
+    "BudgetStoreError",
+    "CompressionFailedWarning",
+    "ConfigError",
+    "CostRouterError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "OutcomesFormatError",
+    "ProviderError",
+    "ReplayMismatchError",
+    "RouterClosedError",
+    "StructuredOutputUnsupportedError",
+    "UnknownPriceWarning",
+    "UnknownTaskError",
+]

@@ -20,8 +20,9 @@ from pydantic import ValidationError
 
 from langchain_costrouter._config_messages import shown_input
 from langchain_costrouter._secrets import redacted, url_passwords_masked
+from langchain_costrouter._unknown_keys import unknown_key_message
 from langchain_costrouter.budgets.model import checked_lease_seconds
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.routes import normalise_routes
 from langchain_costrouter.values import label, number_in, whole_number
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from langchain_costrouter._unknown_keys import unknown_key_first, unknown_key_problem_message
 from langchain_costrouter.budgets.gate import BudgetGate
 from langchain_costrouter.budgets.model import (
     DEFAULT_LEASE_SECONDS,
@@ -37,11 +38,7 @@ from langchain_costrouter.budgets.model import (
 )
 from langchain_costrouter.budgets.null_gate import NullBudgetGate
 from langchain_costrouter.budgets.urls import SCHEMES, open_store
-from langchain_costrouter.errors import (
-    ConfigError,
-    unknown_key_first,
-    unknown_key_problem_message,
-)
+from langchain_costrouter.errors import ConfigError
 
 RATE_LIMIT_KEYS = frozenset({"rpm", "tpm"})
 """Keys a ``[models.*]`` table may carry for rate limits (the model loader allows them)."""

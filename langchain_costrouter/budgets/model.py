@@ -28,8 +28,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from langchain_costrouter._unknown_keys import unknown_key_message
 from langchain_costrouter.budgets.windows import Period
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter.errors import ConfigError
 
 TASK_SCOPE = "task"
 MAX_LIMIT_USD = Decimal(4_000_000)

@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._unknown_keys import unknown_key_message
 from langchain_costrouter.checks.agreement import Agreement
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.checks.compose import AllOf, AnyOf, Weighted
@@ -29,7 +30,7 @@ from langchain_costrouter.checks.heuristics import (
 )
 from langchain_costrouter.checks.judge import JudgeCheck
 from langchain_costrouter.checks.structured import JSONSchemaCheck, ValidJSON
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter.errors import ConfigError
 
 
 def _is_number(value: Any) -> bool:

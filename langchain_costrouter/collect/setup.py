@@ -16,10 +16,11 @@ from typing import Any
 
 from langchain_core.messages.ai import UsageMetadata
 
+from langchain_costrouter._unknown_keys import did_you_mean
 from langchain_costrouter.chat_model import RoutedChatModel
 from langchain_costrouter.collect.estimate import PriceFunction
 from langchain_costrouter.config import load_models, load_router_kwargs
-from langchain_costrouter.errors import ConfigError, did_you_mean
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.pricing import PriceTable
 from langchain_costrouter.router import CircuitBreakers
 from langchain_costrouter.router._parts import priciest_deployment

@@ -15,9 +15,10 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from langchain_costrouter._unknown_keys import unknown_key_message
 from langchain_costrouter.compression.memo import RecentEntries
 from langchain_costrouter.compression.runnable import PromptCompressor
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter.errors import ConfigError
 
 COMPRESS_KEYS = ("model", "strategies", "target_ratio", "min_tokens", "protect_patterns")
 MEMO_ENTRIES = 1024

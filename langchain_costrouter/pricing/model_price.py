@@ -8,7 +8,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from langchain_costrouter.errors import ConfigError, unknown_key_message
+from langchain_costrouter._unknown_keys import unknown_key_message
+from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.pricing.rates import BATCH_DISCOUNT, PriceSchedule, Rates, per_token_rates
 
 PriceValue = Decimal | int | float | str
