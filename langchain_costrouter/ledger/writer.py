@@ -93,7 +93,12 @@ class BatchWriter:
             self._start()  # rows of a process that is gone: write them without waiting for a call
 
     def submit(self, rows: Iterable[Item]) -> None:
-        """Journal and queue rows; never blocks on the database, never raises."""
+        """Journal and queue rows; never blocks on the database, never raises.
+
+        Once closed, there is no writer thread and no journal: rows that still arrive (a
+        call that was running when its router was closed) are written on the caller's
+        thread, as `close` writes what was left, rather than queued for nobody.
+        """
         if self._thread is None:
             self._start()
         journal = self._journal
@@ -101,7 +106,9 @@ class BatchWriter:
             self._queue.extend((0, item) for item in rows)
         else:
             self._journal_and_queue(journal, list(rows))
-        if len(self._queue) >= self._batch_size:
+        if self._stop.is_set():
+            self.flush()
+        elif len(self._queue) >= self._batch_size:
             self._wake.set()
 
     def flush(self) -> int:

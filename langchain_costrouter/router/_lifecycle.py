@@ -45,7 +45,8 @@ class RouterLifecycle:
         """Flush and close what this router opened; idempotent, safe from any thread.
 
         Waits for the shadow evaluation's queued samples (up to 30 s). Close once the
-        router's calls have returned: a call still running may find its ledger closed.
+        router's calls have returned: a call still running finds its ledger closed, which
+        then writes its rows on the call's thread (ledger/writer.py).
         """
         self._current().opened.close()
         flush_reports()
