@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from langchain_costrouter._error_root import CostRouterError
+from langchain_costrouter._secrets import redacted, url_passwords_masked
 
 
 class BudgetExceededError(CostRouterError):
@@ -82,8 +83,9 @@ class BudgetStoreError(CostRouterError):
 
     def __init__(self, store: str, error: BaseException) -> None:
         self.store = store
+        said = redacted(url_passwords_masked(str(error)))  # a driver may quote its URL
         super().__init__(
-            f"The budget store {store} failed ({type(error).__name__}: {error}); calls are "
+            f"The budget store {store} failed ({type(error).__name__}: {said}); calls are "
             "refused while their budgets cannot be checked. Check that the store is up, or "
             "let calls through unbudgeted: RoutedChatModel(on_budget_store_error='allow'), "
             'on_budget_store_error = "allow" under [router] in the config file, or '

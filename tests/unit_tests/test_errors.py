@@ -148,3 +148,13 @@ def test_a_warning_filter_by_the_public_name_catches_a_budget_warning() -> None:
         warnings.filterwarnings("error", category=errors.BudgetSoftLimitWarning)
         with pytest.raises(errors.BudgetSoftLimitWarning):
             warnings.warn("soft limit", errors.BudgetSoftLimitWarning, stacklevel=1)
+
+
+def test_a_budget_store_error_masks_a_password_its_driver_quoted() -> None:
+    # Its store is shown with the password hidden already, but the driver's own message
+    # went into the text as it was: a driver that quotes the URL it failed on put the
+    # password in every refused call's error and log line.
+    failure = ConnectionError("cannot reach redis://app:hunter2@cache.internal:6379/0")
+    error = errors.BudgetStoreError("redis://app:***@cache.internal:6379/0", failure)
+    assert "hunter2" not in str(error)
+    assert "ConnectionError: cannot reach redis://app:***@cache.internal:6379/0" in str(error)
