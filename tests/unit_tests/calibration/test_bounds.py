@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from langchain_costrouter.calibration.betting import betting_lower_bound
 from langchain_costrouter.calibration.bounds import (
     binomial_cdf,
     clopper_pearson_upper,
     loss_upper_bound,
     saving_interval,
-    student_quantile,
 )
 
 
@@ -28,11 +28,6 @@ def test_clopper_pearson_matches_published_values(
 def test_binomial_cdf_sums_to_one_and_matches_a_hand_count() -> None:
     assert binomial_cdf(10, 10, 0.3) == pytest.approx(1.0)
     assert binomial_cdf(1, 3, 0.5) == pytest.approx(0.5)  # (1 + 3) / 8
-
-
-@pytest.mark.parametrize(("dof", "expected"), [(10, 1.8125), (30, 1.6973), (1000, 1.6464)])
-def test_student_quantile(dof: int, expected: float) -> None:
-    assert student_quantile(0.95, dof) == pytest.approx(expected, abs=2e-3)
 
 
 def test_identical_answers_have_no_loss_and_a_zero_bound() -> None:
@@ -51,14 +46,14 @@ def test_binary_bound_is_mcnemar_on_the_disagreements() -> None:
     assert bound.upper > bound.loss
 
 
-def test_graded_scores_use_student_t() -> None:
+def test_graded_scores_use_the_betting_bound_on_differences_in_minus_one_to_one() -> None:
     rng = np.random.default_rng(0)
     baseline = rng.uniform(0.5, 1.0, 200)
     cascade = baseline - rng.normal(0.01, 0.05, 200)
     diff = baseline - cascade
     bound = loss_upper_bound(baseline, cascade, 0.95)
-    spread = diff.std(ddof=1) / math.sqrt(200)
-    assert bound.upper == pytest.approx(diff.mean() + student_quantile(0.95, 199) * spread)
+    assert bound.upper == -betting_lower_bound(-diff, 0.95, span=(-1.0, 1.0))
+    assert diff.mean() < bound.upper < diff.mean() + 0.05
 
 
 def test_an_empty_sample_proves_nothing() -> None:

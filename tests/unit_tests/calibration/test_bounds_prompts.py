@@ -9,21 +9,20 @@ is compared with the confidence.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from langchain_costrouter.calibration.betting import betting_lower_bound
 from langchain_costrouter.calibration.bounds import (
     clopper_pearson_upper,
     loss_upper_bound,
-    mean_interval,
     saving_interval,
-    student_quantile,
 )
 from langchain_costrouter.calibration.features import FloatArray, IntArray
 from langchain_costrouter.calibration.groups import group_codes, renumbered
+from langchain_costrouter.calibration.quality_bound import quality_interval
 
 PROMPTS, COPIES, RUNS = 300, 5, 300
 CONFIDENCE = 0.95
@@ -70,13 +69,13 @@ def test_the_saving_interval_resamples_prompts() -> None:
 
 
 def _scores(rng: np.random.Generator) -> list[FloatArray]:
-    # 70% of prompts are right (1.0), the rest wrong: the population's quality is 0.7.
-    return [(rng.random(PROMPTS) < 0.7).astype(np.float64)]
+    # Graded scores, uniform in 0.4-1.0 from prompt to prompt: the population's is 0.7.
+    return [rng.uniform(0.4, 1.0, PROMPTS)]
 
 
 def test_the_quality_interval_counts_prompts() -> None:
     def held(columns: list[FloatArray], groups: IntArray | None) -> bool:
-        low, high = mean_interval(columns[0], CONFIDENCE, groups=groups)
+        low, high = quality_interval(columns[0], CONFIDENCE, groups=groups)
         return bool(low <= 0.7 <= high)
 
     by_row, by_prompt = _coverage(_scores, held)
@@ -128,11 +127,6 @@ def _row_saving_interval(cascade: FloatArray, baseline: FloatArray) -> tuple[flo
     return (float(low), float(high))
 
 
-def _deviation(values: FloatArray) -> float:
-    """The rows' sample standard deviation, as the per-row bounds took it."""
-    return float(np.std(values, ddof=1))
-
-
 @pytest.mark.parametrize("seed", range(20))
 def test_distinct_prompts_give_the_per_row_figures_bit_for_bit(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -142,13 +136,14 @@ def test_distinct_prompts_give_the_per_row_figures_bit_for_bit(seed: int) -> Non
     saving = saving_interval(cascade, baseline, CONFIDENCE, seed=0, groups=groups)
     assert saving == saving_interval(cascade, baseline, CONFIDENCE, seed=0)
     assert saving == _row_saving_interval(cascade, baseline)
-    mean = float(np.mean(cascade))
-    half = student_quantile(0.975, size - 1) * _deviation(cascade) / math.sqrt(size)
-    assert mean_interval(cascade, CONFIDENCE, groups=groups) == (mean - half, mean + half)
-    graded = loss_upper_bound(baseline, cascade, CONFIDENCE, groups=groups)
-    diff = baseline - cascade
-    spread = _deviation(diff) / math.sqrt(size)
-    assert graded.upper == float(diff.mean()) + student_quantile(0.95, size - 1) * spread
+    scores = cascade / 2.0
+    interval = quality_interval(scores, CONFIDENCE, groups=groups)
+    assert interval == quality_interval(scores, CONFIDENCE)
+    assert interval[0] == betting_lower_bound(scores, 0.5 + CONFIDENCE / 2.0)
+    graded = loss_upper_bound(baseline / 2.0, scores, CONFIDENCE, groups=groups)
+    assert graded == loss_upper_bound(baseline / 2.0, scores, CONFIDENCE)
+    diff = (baseline - cascade) / 2.0
+    assert graded.upper == -betting_lower_bound(-diff, CONFIDENCE, span=(-1.0, 1.0))
     right, agrees = rng.random(size) < 0.8, rng.random(size) < 0.9
     pair = (right.astype(np.float64), np.where(agrees, right, ~right).astype(np.float64))
     binary = loss_upper_bound(*pair, CONFIDENCE, groups=groups)
