@@ -23,8 +23,8 @@ it is as short as possible while the model reading it would behave exactly the s
 
 Rules:
 1. Keep every instruction, constraint, fact, number, name, unit and condition, and state the \
-numbers in the order the text does. Keep negations ("never", "do not") and the words "must", \
-"always", "only" where they set a rule.
+numbers and names in the order the text does. Keep negations ("never", "do not") and the \
+words "must", "always", "only" where they set a rule.
 2. Markers such as {example} stand for code, data and examples that are put back later. Copy \
 every marker exactly as written, each exactly once, in the same order and at the same place \
 in the sentence. Never describe, repeat, merge or invent their content.

@@ -3,8 +3,8 @@
 The compressor only ever sees prose in which each protected span is replaced by a marker
 such as ``[[KEEP_3]]``. Its answer is accepted only if every marker comes back exactly once
 and in order; the spans are then put back and checked once more, byte for byte, against the
-original, and the prose must state the same numbers and code-like names. Anything else
-means the original text is used.
+original, and the prose must state the numbers and code-like names of the original, in
+order, a repeated sentence's aside. Anything else means the original text is used.
 
 The ``<keep>...</keep>`` marker: wrap any part of a prompt in it to protect that part. The
 markers themselves are removed from every text the compressor processes (whether it ends up
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from langchain_costrouter.compression.deterministic import sentence_key, split_sentences
@@ -100,6 +100,7 @@ def unmask(output: str, masked: MaskedText) -> str:
 # dash of a range ("2-8") is not.
 _NUMBER = re.compile(r"(?:(?<![\w.,])[-+\u2212])?\d+(?:[.,]\d+)*")
 _LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d+[.)](?=\s)")
+_Reader = Callable[[str], list[str]]
 
 
 def numbers_problem(original: str, output: str) -> str | None:
@@ -113,11 +114,24 @@ def numbers_problem(original: str, output: str) -> str | None:
     freely. Neither rewriter reorders: the rules drop whole sentences and the model is
     told to keep the numbers' order (compression/llm.py).
     """
-    said = _numbers(output)
-    if _follows(said, _sentence_numbers(original)):
+    return _items_problem("number", original, output, _numbers, _figures)
+
+
+def _items_problem(
+    kind: str, original: str, output: str, read: _Reader, read_sentence: _Reader
+) -> str | None:
+    """What ``output`` did to the ``kind``s (numbers, names) of ``original`` that no
+    dropping of repeated sentences explains, said; else None. ``read`` finds them in a
+    whole text, ``read_sentence`` in one sentence of it, as ``read`` would."""
+    said = read(output)
+    sentences = list(_sentence_items(original, read_sentence))
+    if _follows(said, sentences):
         return None
-    stated = _numbers(original)
-    return _difference("number", set(stated), set(said)) or _sequence_problem(stated, said)
+    stated = read(original)
+    needed = Counter(item for items, repeated in sentences if not repeated for item in items)
+    return _difference(kind, set(stated), set(said)) or _sequence_problem(
+        kind, stated, said, needed
+    )
 
 
 def _numbers(text: str) -> list[str]:
@@ -129,69 +143,71 @@ def _figures(text: str) -> list[str]:
     return [n.replace("\u2212", "-") for n in _NUMBER.findall(text)]
 
 
-def _sentence_numbers(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
-    """Each sentence's numbers, as `_numbers` reads the whole text, and whether the
-    sentence repeats an earlier one, so a rewrite may drop it."""
-    said: set[str] = set()
+def _sentence_items(text: str, read: _Reader) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """Each sentence's items (``read`` on it) and whether the sentence repeats an earlier
+    one, so a rewrite may drop it. The rules' key ignores case, which a name does not
+    ("MaxItems" is another field than "maxItems"), so a repeat also states the same items."""
+    said: set[tuple[str, tuple[str, ...]]] = set()
     lines = text.split("\n")
     for index, line in enumerate(lines):
         item = _LIST_NUMBER.match(line + "\n" if index < len(lines) - 1 else line)
         for sentence in [line[item.end() :]] if item else split_sentences(line):
-            numbers = tuple(_figures(sentence))
-            key = sentence_key(sentence)
-            if numbers:
-                yield numbers, item is None and key in said
+            items = tuple(read(sentence))
+            key = (sentence_key(sentence), items)
+            if items:
+                yield items, item is None and key in said
             said.add(key)
 
 
 def _follows(said: Sequence[str], sentences: Iterable[tuple[tuple[str, ...], bool]]) -> bool:
-    """Whether ``said`` is every sentence's numbers in order, a repeated one's or not.
+    """Whether ``said`` is every sentence's items in order, a repeated one's or not.
 
     Bit p of ``reachable`` says the sentences so far can state exactly ``said[:p]``; one
-    big-integer mask per number keeps it linear in the figures, whatever the repeats.
+    big-integer mask per item keeps it linear in the items, whatever the repeats.
     """
     at: dict[str, int] = {}
-    for position, number in enumerate(said):
-        at[number] = at.get(number, 0) | 1 << position
+    for position, item in enumerate(said):
+        at[item] = at.get(item, 0) | 1 << position
     reachable = 1
-    for numbers, repeated in sentences:
+    for items, repeated in sentences:
         starts = reachable
-        for offset, number in enumerate(numbers):
-            starts &= at.get(number, 0) >> offset
-        stated = starts << len(numbers)
+        for offset, item in enumerate(items):
+            starts &= at.get(item, 0) >> offset
+        stated = starts << len(items)
         reachable = reachable | stated if repeated else stated
     return bool(reachable >> len(said) & 1)
 
 
-def _sequence_problem(stated: list[str], said: list[str]) -> str:
-    """What a rewrite stating the original's numbers, but not as `_follows` allows, did."""
+def _sequence_problem(kind: str, stated: list[str], said: list[str], needed: Counter[str]) -> str:
+    """What a rewrite stating the original's items, but not as `_follows` allows, did;
+    an item said fewer times than its sentences that are no repeats say it (``needed``)
+    is named first, as one whose repeats alone went is no loss."""
     before, after = Counter(stated), Counter(said)
-    more = next((number for number in said if after[number] > before[number]), None)
+    more = next((item for item in said if after[item] > before[item]), None)
     if more is not None:
         return (
-            f"number {more} is stated {_times(after[more])} in the compressed text and "
+            f"{kind} {more} is stated {_times(after[more])} in the compressed text and "
             f"{_times(before[more])} in the original"
         )
-    if reordered := _reordering(stated, said):
+    if reordered := _reordering(kind, stated, said):
         return reordered
-    fewer = next(number for number in stated if after[number] < before[number])
+    fewer = next((item for item in stated if after[item] < needed[item]), None)
+    fewer = fewer or next(item for item in stated if after[item] < before[item])
     return (
-        f"number {fewer} is stated {_times(before[fewer])} in the original and "
-        f"{_times(after[fewer])} in the compressed text; only a repeated sentence's numbers may go"
+        f"{kind} {fewer} is stated {_times(before[fewer])} in the original and "
+        f"{_times(after[fewer])} in the compressed text; only a repeated sentence's {kind}s may go"
     )
 
 
-def _reordering(stated: list[str], said: list[str]) -> str | None:
-    """Where ``said`` leaves the order of ``stated``: first as the numbers first appear
+def _reordering(kind: str, stated: list[str], said: list[str]) -> str | None:
+    """Where ``said`` leaves the order of ``stated``: first as the items first appear
     (a rewrite saying a repeated rule once may still swap two), then as they all do."""
     for before, after in ((list(dict.fromkeys(stated)), list(dict.fromkeys(said))), (stated, said)):
         remaining = iter(before)
-        for index, number in enumerate(after):
-            if number not in remaining:  # after[0] is always found: no number is new
+        for index, item in enumerate(after):
+            if item not in remaining:  # after[0] is always found: no item is new
                 order = "out of the original's order"
-                return (
-                    f"the compressed text states number {number} after {after[index - 1]}, {order}"
-                )
+                return f"the compressed text states {kind} {item} after {after[index - 1]}, {order}"
     return None
 
 
@@ -205,14 +221,17 @@ _CODE_SHAPE = re.compile(r"[^\W_]_|_[^\W_]|[a-z][A-Z]")
 
 
 def names_problem(original: str, output: str) -> str | None:
-    """Check that ``output`` names the same snake_case and camelCase names as ``original``.
+    """Check that ``output`` names the snake_case and camelCase names of ``original``, in
+    order, none lost or new.
 
     No prose word is spelled so; tools, parameters and fields are, and the compressor is
     not always told them (in ``prompt | compressor | model.bind_tools(...)`` it never is).
     They are checked, not masked, as numbers are: the model reads them in their sentence,
-    and a rule restated with the same name may still be dropped.
+    and a rule restated with the same name may still be dropped with its names. As with
+    numbers, a mention dropped elsewhere may be a rule of its own ("never call delete_user
+    for a guest"), and two names swapped swap roles ("copy source_path to target_path").
     """
-    return _difference("name", _code_names(original), _code_names(output))
+    return _items_problem("name", original, output, code_names, code_names)
 
 
 def _difference(kind: str, before: set[str], after: set[str]) -> str | None:
@@ -224,8 +243,9 @@ def _difference(kind: str, before: set[str], after: set[str]) -> str | None:
     return None
 
 
-def _code_names(text: str) -> set[str]:
-    return {name for name in _NAME.findall(text) if _CODE_SHAPE.search(name)}
+def code_names(text: str) -> list[str]:
+    """The snake_case and camelCase names ``text`` states, in order (`names_problem`)."""
+    return [name for name in _NAME.findall(text) if _CODE_SHAPE.search(name)]
 
 
 def spans_problem(output: str, protected: Sequence[str]) -> str | None:

@@ -3,7 +3,8 @@
 `ScriptedCompressorModel` answers every request with ``rewrite(text)`` of the prose it was
 sent and reports tiktoken usage like a provider would. `keep_leading_sentences` is a crude,
 deterministic stand-in for a summarising model: it keeps the first sentences of each
-paragraph up to a share of its words, and every sentence holding a placeholder. Figures
+paragraph up to a share of its words, and every sentence holding a placeholder or a
+code-like name (a rule naming a tool is kept, as the names check demands). Figures
 measured with it show the mechanics (masking, verification, memo, accounting), not the
 quality a real model would reach.
 """
@@ -22,6 +23,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from langchain_costrouter.compression.masking import code_names
 from langchain_costrouter.tokens import count_messages, count_text
 
 _PLACEHOLDER = re.compile(r"\[\[[A-Z]+_\d+\]\]")
@@ -61,7 +63,8 @@ class ScriptedCompressorModel(BaseChatModel):
 
 
 def keep_leading_sentences(ratio: float) -> Callable[[str], str]:
-    """A rewrite keeping about ``ratio`` of each paragraph's words, placeholders always."""
+    """A rewrite keeping about ``ratio`` of each paragraph's words, placeholders and
+    code-like names always."""
 
     def rewrite(text: str) -> str:
         return "\n\n".join(_shorten_paragraph(p, ratio) for p in text.split("\n\n"))
@@ -76,7 +79,7 @@ def _shorten_paragraph(paragraph: str, ratio: float) -> str:
     budget = math.ceil(ratio * len(paragraph.split()))
     kept: list[str] = []
     for sentence in sentences:
-        if _PLACEHOLDER.search(sentence) or budget > 0:
+        if _PLACEHOLDER.search(sentence) or code_names(sentence) or budget > 0:
             kept.append(sentence)
             budget -= len(sentence.split())
     return " ".join(kept)

@@ -340,3 +340,49 @@ def test_a_turn_nested_deeper_than_json_parses_is_answered(
     assert openai_server.requests[0].body is not None
     sent = openai_server.requests[0].body["messages"][0]["content"]
     assert sent == "This is my bracket art: " + "[" * 3000
+
+
+TOOL_RULES = (
+    "Move the booking from old_slot to new_slot when the customer asks. Call escalate_to_human "
+    "when they ask for a person. Always call escalate_to_human when they report a safety "
+    "problem. Please note that you must be kind to every customer. "
+) * 2
+
+
+KEPT = (
+    "Move booking old_slot to new_slot on request. Call escalate_to_human if asked for a "
+    "person. Always call escalate_to_human for a safety problem. Be kind."
+)
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "reason"),
+    [
+        (
+            KEPT.replace("old_slot to new_slot", "new_slot to old_slot"),
+            "the compressed text states name old_slot after new_slot, out of the original's order",
+        ),
+        (
+            KEPT.replace(" Always call escalate_to_human for a safety problem.", ""),
+            "name escalate_to_human is stated 4 times in the original and 1 time in the "
+            "compressed text; only a repeated sentence's names may go",
+        ),
+    ],
+    ids=["names-swapped", "a-tool-s-rule-dropped"],
+)
+def test_a_rewrite_that_swaps_or_drops_a_name_s_mention_keeps_the_original(
+    openai_server: LocalOpenAIServer, rewrite: str, reason: str
+) -> None:
+    """A set of names let "from new_slot to old_slot" through, and the safety rule with
+    its escalate_to_human gone, as the name was still said; each mention is counted now,
+    in order, a repeated sentence's aside (here the whole rules are said twice)."""
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=openai_server.base_url, api_key="test", max_retries=0
+    )
+    compressor = PromptCompressor(model, strategies=("llm",), min_tokens=20)
+    for answer, expected in ((rewrite, TOOL_RULES), (KEPT, KEPT)):
+        openai_server.set_responder(lambda body, answer=answer: Reply(answer))
+        result = compressor.compress_messages([SystemMessage(TOOL_RULES)])
+        assert result.messages[0].text == expected
+        assert result.fallback_reason == (f"message 0: {reason}" if answer == rewrite else None)
+    assert openai_server.request_count() == 2

@@ -55,15 +55,96 @@ def test_spans_must_be_byte_identical_and_in_order() -> None:
 def test_code_like_names_must_all_survive_and_none_appear() -> None:
     """In a chain (prompt | compressor | model.bind_tools(...)) the compressor is never
     told the tools, yet the prose names them: a snake_case or camelCase name lost ("call
-    lookup order") or made up is a changed instruction. Repeats may go: names are read
-    as a set, where numbers are read in order (a figure's repeat is a rule of its own)."""
-    original = "Call lookup_order with the order_id. Always call lookup_order first; set maxItems."
-    assert names_problem(original, "Call lookup_order with order_id first; set maxItems.") is None
+    lookup order") or made up is a changed instruction. A sentence said before may go
+    with its names, as with numbers."""
+    original = (
+        "Call lookup_order with the order_id. Set maxItems.\n\nCall lookup_order with the order_id."
+    )
+    assert names_problem(original, "Call lookup_order(order_id); set maxItems.") is None
     lost = names_problem(original, "Call lookup order with the order id; set maxItems.")
     assert lost == "name lookup_order of the original is missing from the compressed text"
     made_up = names_problem(original, "Call lookup_order(order_id) then get_status; maxItems.")
     assert made_up == "name get_status in the compressed text is not in the original"
     assert names_problem("Plain words, Paris, NASA and e-mail.", "Words, NASA.") is None
+
+
+def test_names_swapped_between_their_roles_are_refused() -> None:
+    """A set of names cannot tell "copy source_path to target_path" from its reverse,
+    which overwrites the file the user meant to keep."""
+    original = "Copy the file at source_path to target_path, then call notify_user."
+    swapped = names_problem(original, "Copy target_path to source_path; call notify_user.")
+    assert swapped == (
+        "the compressed text states name source_path after target_path, out of the original's order"
+    )
+    assert names_problem(original, "Copy source_path to target_path; call notify_user.") is None
+
+
+def test_a_name_s_mention_dropped_outside_a_repeated_sentence_is_refused() -> None:
+    """ "Never call delete_user" is a rule of its own, though "delete_user" is named before."""
+    original = "Call delete_user when an admin asks. Never call delete_user for a guest."
+    dropped = names_problem(original, "Call delete_user when an admin asks; never for a guest.")
+    assert dropped == (
+        "name delete_user is stated 2 times in the original and 1 time in the compressed text; "
+        "only a repeated sentence's names may go"
+    )
+    added = names_problem("Call get_user.", "Call get_user, then get_user again.")
+    assert (
+        added == "name get_user is stated 2 times in the compressed text and 1 time in the original"
+    )
+
+
+@pytest.mark.parametrize(
+    ("original", "rewrite"),
+    [
+        (
+            "Always call lookup_order first. Be kind.\n\nAlways call lookup_order first.",
+            "Always call lookup_order first. Be kind.",
+        ),
+        (
+            "Please note that order_id is required. Use get_user.\n\n- order_id is required.",
+            "order_id is required. Use get_user.",
+        ),
+        ("1. Call get_user.\n2. Call get_cart.\n\n* Call get_user.", "1. get_user\n2. get_cart"),
+    ],
+    ids=["said-in-another-paragraph", "said-without-filler", "list"],
+)
+def test_a_rewrite_that_drops_only_a_repeated_sentence_s_names_is_accepted(
+    original: str, rewrite: str
+) -> None:
+    assert names_problem(original, rewrite) is None
+
+
+def test_a_refusal_names_the_item_lost_not_one_whose_repeat_alone_went() -> None:
+    """The second "Pay in 5 days." may go; the second 7 is a rule of its own."""
+    original = "Pay in 5 days. Ship in 7 days. Pay in 5 days. Never ship in 7 days by sea."
+    assert numbers_problem(original, "Pay in 5 days. Ship in 7 days, not by sea.") == (
+        "number 7 is stated 2 times in the original and 1 time in the compressed text; "
+        "only a repeated sentence's numbers may go"
+    )
+
+
+def test_a_sentence_said_again_with_a_name_in_another_case_is_no_repeat() -> None:
+    """The free rules tell a repeat by its lowercased words, but "MaxItems" is another
+    field than "maxItems": that sentence is a rule of its own."""
+    original = "Set maxItems to 5. Be kind.\n\nSet MaxItems to 5."
+    assert names_problem(original, "Set maxItems to 5. Be kind.") == (
+        "name MaxItems of the original is missing from the compressed text"
+    )
+
+
+def test_a_numbered_step_naming_a_tool_again_is_no_repeat() -> None:
+    """As with numbers, a numbered item said before is a step done again."""
+    original = "1. Call refresh_token.\n2. Call get_user.\n3. Call refresh_token."
+    assert names_problem(original, "Call refresh_token, then get_user.") is not None
+    assert names_problem(original, "refresh_token, get_user, refresh_token.") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1. get_user. 2. Mix.\nx.y_z", "Done. a.b_c.d then e_f.\n_g_h and __init__", "Last.\nfooBar."],
+)
+def test_a_text_left_as_it_is_passes_the_names_check(text: str) -> None:
+    assert names_problem(text, text) is None
 
 
 def test_a_number_s_sign_is_part_of_it() -> None:

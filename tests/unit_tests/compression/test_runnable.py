@@ -404,3 +404,29 @@ def test_a_rewrite_that_swaps_two_figures_keeps_the_original() -> None:
     assert result.fallback_reason == (
         "message 0: the compressed text states number 5 after 7, out of the original's order"
     )
+
+
+def test_the_free_rules_may_drop_a_rule_said_again_with_its_tool_name() -> None:
+    """The names check counts each name's mentions, yet a sentence the rules drop as
+    said before (filler aside) takes its names with it, legitimately."""
+    rules = "Please note that you must call lookup_order before any refund is made.\n\n"
+    rules += "Orders above 120 euros ship for free.\n\n"
+    rules += "You must call lookup_order before any refund is made. Then call create_return."
+    result = PromptCompressor(strategies=("deterministic",), min_tokens=0).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert result.fallback_reason is None
+    assert result.messages[0].text.count("lookup_order") == 1
+
+
+def test_a_rewrite_that_swaps_two_tool_names_keeps_the_original() -> None:
+    rules = "Copy the file at source_path to target_path, and never the other way. " * 3
+    swapped = ScriptedCompressorModel(rewrite=lambda text: "Copy target_path to source_path.")
+    result = PromptCompressor(swapped, strategies=("llm",), min_tokens=0).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert result.messages[0].text == rules
+    assert result.fallback_reason == (
+        "message 0: the compressed text states name source_path after target_path, "
+        "out of the original's order"
+    )
