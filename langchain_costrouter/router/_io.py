@@ -3,14 +3,15 @@
 Provider calls go to the child inline (`_children`); in a stream, an unchecked tier's
 call is live: its chunks go straight to the caller while the router keeps a copy to
 price and record. While a call is under way, `Request.in_flight` says so, so a call
-cancelled meanwhile is still billed (`_record.Recorder.fail`).
+cancelled meanwhile is still billed (`_record.Recorder.fail`). Every other step (cache,
+flight, check, sleep, compressor, budget and rate limit) is performed by its entry in
+`_performers.PERFORM`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, aclosing
 from typing import Any
 
@@ -18,9 +19,6 @@ from langchain_core.messages import BaseMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.budgets import Gate, Reservation
-from langchain_costrouter.compression.pipeline import CompressorCall
-from langchain_costrouter.compression.runnable import CompressorIO
-from langchain_costrouter.errors import BudgetExhaustedError
 from langchain_costrouter.router._cache import CacheStage
 from langchain_costrouter.router._child_streams import astream_child, merge_chunks, stream_child
 from langchain_costrouter.router._children import (
@@ -29,35 +27,20 @@ from langchain_costrouter.router._children import (
     first_message,
     strip_router_keys,
 )
+from langchain_costrouter.router._performers import PERFORM
 from langchain_costrouter.router._request import Request
-from langchain_costrouter.router._steps import (
-    AcquireRate,
-    Called,
-    CallModel,
-    Charge,
-    Downgrade,
-    HoldFlight,
-    ReadCache,
-    Reserve,
-    RunCheck,
-    Settle,
-    Sleep,
-    Step,
-    WriteCache,
-)
-
-_COMPRESSOR_IO = CompressorIO(None)  # the caller's run config reaches it through context
+from langchain_costrouter.router._steps import Called, CallModel, ReadCache, Step, WriteCache
 
 
 class RouterIO:
     """Performs the steps of one routed call; ``streaming`` makes unchecked calls live."""
 
     __slots__ = (
-        "_aheld",
-        "_held",
+        "aheld",
         "cache",
         "child_result",
         "gate",
+        "held",
         "request",
         "streamed",
         "streaming",
@@ -74,9 +57,9 @@ class RouterIO:
         """Whether the served answer already reached the caller as live chunks."""
         self.child_result: ChatResult | None = None
         """The result of the last child call that answered (see `_children.chat_result`)."""
-        self._held: list[AbstractContextManager[bool]] = []
+        self.held: list[AbstractContextManager[bool]] = []
         """The coalescing flights entered (the flow enters at most one), left by `release`."""
-        self._aheld: list[AbstractAsyncContextManager[bool]] = []
+        self.aheld: list[AbstractAsyncContextManager[bool]] = []
 
     def live(self, step: Step) -> bool:
         return self.streaming and type(step) is CallModel and not step.checked
@@ -86,7 +69,7 @@ class RouterIO:
     def perform(self, step: Step) -> Any:
         if type(step) is CallModel:  # the common step, dispatched without the table
             return self._call(step)
-        return _PERFORM[type(step)][0](self, step)
+        return PERFORM[type(step)][0](self, step)
 
     def _call(self, step: CallModel) -> Called:
         request = self.request
@@ -122,18 +105,12 @@ class RouterIO:
             raise
         return self._ended(Called(merge_chunks(delivered), None, _ms(start)))
 
-    def _hold(self, step: HoldFlight) -> bool:
-        flight = self.cache.hold(step.key)
-        leader = flight.__enter__()
-        self._held.append(flight)
-        return leader
-
     def release(self) -> None:
         """End the call: leave its coalescing flight, settle a budget it still holds."""
         if (budget := self._unsettled()) is not None:
             self.gate.settle(*budget)
-        while self._held:
-            self._held.pop().__exit__(None, None, None)
+        while self.held:
+            self.held.pop().__exit__(None, None, None)
 
     # -- awaited
 
@@ -142,8 +119,8 @@ class RouterIO:
             return await self._acall(step)
         kind = type(step)
         if (kind is ReadCache or kind is WriteCache) and self.cache.inline:
-            return _PERFORM[kind][0](self, step)  # nothing to wait for: no coroutine
-        return await _PERFORM[kind][1](self, step)
+            return PERFORM[kind][0](self, step)  # nothing to wait for: no coroutine
+        return await PERFORM[kind][1](self, step)
 
     async def _acall(self, step: CallModel) -> Called:
         request = self.request
@@ -184,17 +161,11 @@ class RouterIO:
             raise
         result.append(self._ended(Called(merge_chunks(delivered), None, _ms(start))))
 
-    async def _ahold(self, step: HoldFlight) -> bool:
-        flight = self.cache.ahold(step.key)
-        leader = await flight.__aenter__()
-        self._aheld.append(flight)
-        return leader
-
     async def arelease(self) -> None:
         if (budget := self._unsettled()) is not None:
             await self.gate.asettle(*budget)
-        while self._aheld:
-            await self._aheld.pop().__aexit__(None, None, None)
+        while self.aheld:
+            await self.aheld.pop().__aexit__(None, None, None)
 
     def _unsettled(self) -> tuple[Reservation, float | None] | None:
         """The budget of an attempt that never ended (cancelled, or a bug), and its cost.
@@ -236,75 +207,3 @@ def _broken(delivered: list[BaseMessageChunk], error: BaseException, start: floa
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
-
-
-def _reserve(io: RouterIO, step: Reserve) -> Reservation | BudgetExhaustedError:
-    """A refusal is the reply, not an exception: the cascade decides what follows."""
-    context = io.request.budget_context()
-    try:
-        return io.gate.reserve(context, step.deployment.label, step.worst_case_usd)
-    except BudgetExhaustedError as refusal:
-        return refusal
-
-
-async def _areserve(io: RouterIO, step: Reserve) -> Reservation | BudgetExhaustedError:
-    context = io.request.budget_context()
-    try:
-        return await io.gate.areserve(context, step.deployment.label, step.worst_case_usd)
-    except BudgetExhaustedError as refusal:
-        return refusal
-
-
-def _downgrade(io: RouterIO, step: Downgrade) -> tuple[str, Reservation] | BudgetExhaustedError:
-    try:
-        return io.gate.downgrade_target(io.request.budget_context(), step.options)
-    except BudgetExhaustedError as refusal:
-        return refusal
-
-
-async def _adowngrade(
-    io: RouterIO, step: Downgrade
-) -> tuple[str, Reservation] | BudgetExhaustedError:
-    try:
-        return await io.gate.adowngrade_target(io.request.budget_context(), step.options)
-    except BudgetExhaustedError as refusal:
-        return refusal
-
-
-# Per step type: how to perform it blocking, and awaited (a coroutine function).
-_PERFORM: dict[type, tuple[Callable[[RouterIO, Any], Any], Callable[[RouterIO, Any], Any]]] = {
-    CallModel: (RouterIO._call, RouterIO._acall),
-    ReadCache: (lambda io, s: io.cache.read(s.key), lambda io, s: io.cache.aread(s.key)),
-    RunCheck: (
-        lambda io, s: s.check.evaluate(io.request.messages, s.answer, previous=s.previous),
-        lambda io, s: s.check.aevaluate(io.request.messages, s.answer, previous=s.previous),
-    ),
-    Sleep: (lambda io, s: time.sleep(s.seconds), lambda io, s: asyncio.sleep(s.seconds)),
-    HoldFlight: (RouterIO._hold, RouterIO._ahold),
-    WriteCache: (
-        lambda io, s: io.cache.write(s.key, s.message),
-        lambda io, s: io.cache.awrite(s.key, s.message),
-    ),
-    CompressorCall: (
-        lambda io, s: _COMPRESSOR_IO.perform(s),
-        lambda io, s: _COMPRESSOR_IO.aperform(s),
-    ),
-    AcquireRate: (
-        lambda io, s: io.gate.acquire_rate(s.deployment.label, s.tokens, s.max_wait),
-        lambda io, s: io.gate.aacquire_rate(s.deployment.label, s.tokens, s.max_wait),
-    ),
-    Reserve: (_reserve, _areserve),
-    Downgrade: (_downgrade, _adowngrade),
-    Settle: (
-        lambda io, s: io.gate.settle(s.reservation, s.cost_usd),
-        lambda io, s: io.gate.asettle(s.reservation, s.cost_usd),
-    ),
-    Charge: (
-        lambda io, s: io.gate.charge(
-            io.request.budget_context(), s.role, s.cost_usd, counted=s.counted
-        ),
-        lambda io, s: io.gate.acharge(
-            io.request.budget_context(), s.role, s.cost_usd, counted=s.counted
-        ),
-    ),
-}
