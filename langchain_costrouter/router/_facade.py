@@ -15,18 +15,15 @@ from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig
 from pydantic import ConfigDict, PrivateAttr
 
-from langchain_costrouter._child_models import ROUTER_LLM_TYPE
 from langchain_costrouter._sansio import Finished, acomplete, adrive, complete, drive
 from langchain_costrouter.config import checked_router_kwargs, in_config_file, load_router_kwargs
 from langchain_costrouter.errors import ConfigError, InvalidRequestError, RouterClosedError
-from langchain_costrouter.router._capabilities import RouterCapabilities
 from langchain_costrouter.router._children import (
     chat_result,
     content_chunk,
@@ -38,7 +35,7 @@ from langchain_costrouter.router._flow import serve
 from langchain_costrouter.router._input import unsendable
 from langchain_costrouter.router._io import RouterIO
 from langchain_costrouter.router._lifecycle import RouterLifecycle
-from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts, store_label
+from langchain_costrouter.router._parts import RouterParts, build_parts, rebuild_parts
 from langchain_costrouter.router._request import (
     RunManager,
     begin,
@@ -47,15 +44,12 @@ from langchain_costrouter.router._request import (
 )
 from langchain_costrouter.router._signatures import Presigned, presigned
 from langchain_costrouter.router._steps import Step
+from langchain_costrouter.router._views import RouterViews
 from langchain_costrouter.router_fields import config_errors, refuse_unknown_arguments
-from langchain_costrouter.routes import (
-    Route,
-    normalise_routes,
-    warn_about_child_retries,
-)
+from langchain_costrouter.routes import normalise_routes, warn_about_child_retries
 
 
-class RoutedChatModel(RouterLifecycle, RouterCapabilities):
+class RoutedChatModel(RouterLifecycle, RouterViews):
     """Route each call by task label to a table of chat models, cheapest tier first.
 
     Example:
@@ -71,7 +65,8 @@ class RoutedChatModel(RouterLifecycle, RouterCapabilities):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, ignored_types=(Presigned,))
     # The fields, with what each means: `_settings.RouterSettings`; tools, structured
-    # output and token counting: `_capabilities.RouterCapabilities`.
+    # output and token counting: `_capabilities.RouterCapabilities`; repr, parameters
+    # and stores: `_views.RouterViews`.
 
     _parts: RouterParts = PrivateAttr()
     _parts_owner: int = PrivateAttr(default=0)
@@ -101,30 +96,6 @@ class RoutedChatModel(RouterLifecycle, RouterCapabilities):
         except ConfigError as error:  # e.g. a store the file names that cannot be opened
             raise in_config_file(error, Path(path), overrides) from None
 
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        """A short repr: tiers of each route, and the stores' URLs without secrets."""
-        yield (
-            "routes",
-            {
-                task: " -> ".join(" | ".join(tier) for tier in tiers)
-                for task, tiers in self._current().described_routes.items()
-            },
-        )
-        yield "default_task", self.default_task
-        yield "namespace", self.namespace
-        yield "cache", store_label(self.response_cache)
-        yield "ledger", store_label(self.ledger)
-
-    @property
-    def _llm_type(self) -> str:
-        return ROUTER_LLM_TYPE
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        """Stable and secret-free: route labels, never object reprs or keys."""
-        described = self._current().described_routes
-        return {"routes": described, "default_task": self.default_task, "namespace": self.namespace}
-
     def _current(self) -> RouterParts:
         """This router's parts; a copy (``model_copy``) gets its own, sharing the stores."""
         # Read from the private dict directly: pydantic's __getattr__ path for private
@@ -136,39 +107,6 @@ class RoutedChatModel(RouterLifecycle, RouterCapabilities):
             parts = private["_parts"] = rebuild_parts(parts, self)
             private["_parts_owner"] = id(self)
         return parts
-
-    @property
-    def ledger_store(self) -> Any:
-        """The opened ledger (None without ``ledger=``), e.g. for ``.summary()``."""
-        return self._current().ledger
-
-    @property
-    def cache_store(self) -> Any:
-        """The router-owned cache (None without ``cache=``)."""
-        cache = self._current().stages.cache
-        return getattr(cache, "cache", None)
-
-    @property
-    def shadow_evaluator(self) -> Any:
-        """The running shadow evaluation (`NoShadow` without ``shadow=``): stats, drain."""
-        return self._current().stages.shadow
-
-    @property
-    def route_table(self) -> dict[str, Route]:
-        return self.routes  # normalised in model_post_init
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        # Built directly: the base class probes attributes through exceptions, which
-        # costs more than the rest of the router's per-call work.
-        params = self._current().ls_params.copy()
-        if model := kwargs.get("model"):
-            params["ls_model_name"] = model
-        if stop:
-            params["ls_stop"] = stop
-        for key in ("temperature", "max_tokens"):
-            if isinstance(kwargs.get(key), int | float):
-                params[f"ls_{key}"] = kwargs[key]  # type: ignore[literal-required]
-        return params
 
     # -- task label: copied from config into the call, since stream() gets no run manager
 
