@@ -85,7 +85,7 @@ def _units(scaled: FloatArray, groups: IntArray | None) -> tuple[FloatArray, Flo
 
 
 class _Bets:
-    """The bets of every order at once; `log_capital` prices one candidate mean."""
+    """The bets of every order at once; `_excess` prices one candidate mean."""
 
     def __init__(self, units: FloatArray, weights: FloatArray, alpha: float) -> None:
         count = len(units)
@@ -93,7 +93,7 @@ class _Bets:
         rng = np.random.default_rng(_SEED)
         picks = np.stack([rng.permutation(count) for _ in range(orders)])
         self.weights = weights[picks]
-        self.spent = self.weights * units[picks]
+        self.weighted = self.weights * units[picks]
         self.sizes = _plug_in(units[picks], self.weights, math.log(1.0 / alpha))
         self.threshold = math.log(1.0 / alpha) + math.log(orders)
         mean = float(np.sum(weights * units) / np.sum(weights))
@@ -134,7 +134,7 @@ class _Bets:
         """How far the log of the capital, averaged over the orders, is over ``log(1/alpha)``
         at ``mean``: at or over zero, ``mean`` is rejected."""
         sizes = np.minimum(self.sizes, CAP / mean)
-        gains = np.log1p(sizes * (self.spent - self.weights * mean)).sum(axis=1)
+        gains = np.log1p(sizes * (self.weighted - self.weights * mean)).sum(axis=1)
         peak = float(gains.max())
         return peak + math.log(float(np.exp(gains - peak).sum())) - self.threshold
 
