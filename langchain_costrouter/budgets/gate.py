@@ -169,7 +169,7 @@ class BudgetGate(GateCore):
         """Count a cost that nothing reserved (a quality check's judge, a compressor) on
         every budget of the call, in one store operation. The cost must be known: there is
         no reservation to fall back on (the router refuses an unpriced side call,
-        `router._budget.refuse_unpriced`). ``counted`` holds
+        `router._unpriced.refuse_unpriced`). ``counted`` holds
         the accounts (claim keys) that counted this cost already (a nested router's,
         `budgets.counted`): they are left out, so no account counts a dollar twice."""
         return self.settle(self._uncounted(context, deployment, counted), cost_usd)

@@ -35,9 +35,10 @@ from langchain_costrouter.compression.pipeline import CompressorCall
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.metadata import ITEM_PROMPT_TOKENS_KEY, AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
-from langchain_costrouter.router._budget import Budgets, refuse_unpriced, refuse_unpriced_model
+from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._request import TASK_KEY, Request
 from langchain_costrouter.router._steps import Charge
+from langchain_costrouter.router._unpriced import refuse_unpriced, refuse_unpriced_model
 from langchain_costrouter.router_fields import EVERY_TASK
 
 
@@ -168,8 +169,8 @@ def compress(
 
     Raises:
         ConfigError: the call has budgets and the compressor's model has no price:
-            refused before it is asked (`_budget.refuse_unpriced_model`), or, when only its
-            answer tells its model (a router), once it answered (`_budget.refuse_unpriced`);
+            refused before it is asked (`_unpriced.refuse_unpriced_model`), or, when only its
+            answer tells its model (a router), once it answered (`_unpriced.refuse_unpriced`);
             either way before the answer is paid.
     """
     refuse_unpriced_model("compressor", compressor.llm, budgets)

@@ -31,7 +31,7 @@ from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
 from langchain_costrouter.router._attempts import failed_record
-from langchain_costrouter.router._budget import Budgets, refuse_unpriced, refuse_unpriced_model
+from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._compress import (
     Nested,
     enter_nested,
@@ -41,6 +41,7 @@ from langchain_costrouter.router._compress import (
 from langchain_costrouter.router._faults import classify
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Charge, RunCheck, Step
+from langchain_costrouter.router._unpriced import refuse_unpriced, refuse_unpriced_model
 from langchain_costrouter.routes import Deployment
 
 
@@ -194,8 +195,8 @@ def run_check(
     its rows to this call, and the budgets it counted on this call's store are not
     charged again (`_compress.enter_nested`). Under budgets, a judge with no price (one
     inside a composite too, however deep: `checks.base.checks_within`) is refused before
-    any judge is asked (`_budget.refuse_unpriced_model`), or, when only its
-    answer tells its model, once its priced calls are charged (`_budget.refuse_unpriced`)."""
+    any judge is asked (`_unpriced.refuse_unpriced_model`), or, when only its
+    answer tells its model, once its priced calls are charged (`_unpriced.refuse_unpriced`)."""
     for judge in checks_within(check):  # a composite has no model: its judges have
         refuse_unpriced_model("judge", getattr(judge, "llm", None), budgets)
     nested = enter_nested(ledger, budgets.gate, request.metadata)
