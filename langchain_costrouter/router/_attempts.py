@@ -41,9 +41,12 @@ def answered_attempt(
 def failed_attempt(
     request: Request, accountant: Accountant, called: Called, deployment: Deployment, index: int
 ) -> tuple[ProviderFault, AttemptRecord]:
-    """Record a failed attempt (a cut stream is priced on what it delivered).
+    """Record a failed attempt, priced when the provider had taken the request.
 
-    An error that is not a provider's (a bug in the caller's code) propagates as it is.
+    A cut stream is priced on what it delivered; a stream that broke before showing
+    anything on the chunks it had sent (their usage, else an estimate of the prompt,
+    flagged as a cut call's is); a refusal (an HTTP error status) at $0. An error that is
+    not a provider's (a bug in the caller's code) propagates as it is.
     """
     error = called.error
     assert error is not None
@@ -52,7 +55,7 @@ def failed_attempt(
         raise error
     reason = f"error: {fault.kind}" if called.partial is None else "error: stream cut"
     failed = failed_record(deployment, index, reason, fault, called.latency_ms)
-    billed = called.partial if called.partial is not None else billed_answer(error)
+    billed = called.partial or called.opened or billed_answer(error)
     if billed is not None:
         failed.update(accountant.attempt(deployment, billed, request.messages))
         failed.update({"tier": index, "accepted": False, "reason": reason})

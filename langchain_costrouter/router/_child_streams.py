@@ -41,10 +41,17 @@ def stream_child(
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: dict[str, Any],
+    received: list[BaseMessageChunk],
 ) -> Iterator[ChatGenerationChunk]:
-    """The child's chunks, its opening ones that show nothing held back (`_blank`)."""
+    """The child's chunks, its opening ones that show nothing held back (`_blank`).
+
+    A copy of each chunk's message goes to ``received`` as it arrives, held back or not:
+    what the router prices (`merge_chunks`), a stream that broke before showing anything
+    included (the provider had taken the request, see `_io._broken`).
+    """
     if not child._should_stream(async_api=False, **{**kwargs, "stream": True}):
-        yield whole_chunk(first_message(call_child(child, messages, stop, kwargs)))
+        message = first_message(call_child(child, messages, stop, kwargs))
+        yield _kept(whole_chunk(message), received)
         return
     if child.rate_limiter:
         child.rate_limiter.acquire(blocking=True)
@@ -52,6 +59,7 @@ def stream_child(
     for chunk in child._stream(messages, stop=stop, **native_kwargs(child, kwargs)):
         if chunk.generation_info:
             chunk = _folded(chunk)
+        received.append(chunk.message.model_copy())  # see `merge_chunks`
         if opening is not None:
             if _blank(chunk.message):
                 opening.append(chunk)
@@ -67,10 +75,12 @@ async def astream_child(
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: dict[str, Any],
+    received: list[BaseMessageChunk],
 ) -> AsyncGenerator[ChatGenerationChunk, None]:
     """Async twin of `stream_child`."""
     if not child._should_stream(async_api=True, **{**kwargs, "stream": True}):
-        yield whole_chunk(first_message(await acall_child(child, messages, stop, kwargs)))
+        message = first_message(await acall_child(child, messages, stop, kwargs))
+        yield _kept(whole_chunk(message), received)
         return
     if child.rate_limiter:
         await child.rate_limiter.aacquire(blocking=True)
@@ -78,6 +88,7 @@ async def astream_child(
     async for chunk in child._astream(messages, stop=stop, **native_kwargs(child, kwargs)):
         if chunk.generation_info:
             chunk = _folded(chunk)
+        received.append(chunk.message.model_copy())  # see `merge_chunks`
         if opening is not None:
             if _blank(chunk.message):
                 opening.append(chunk)
@@ -90,6 +101,11 @@ async def astream_child(
         yield held
 
 
+def _kept(chunk: ChatGenerationChunk, received: list[BaseMessageChunk]) -> ChatGenerationChunk:
+    received.append(chunk.message.model_copy())
+    return chunk
+
+
 def _blank(message: BaseMessageChunk) -> bool:
     """Whether a chunk shows the caller nothing: no text, tool call or extra field.
 
@@ -98,6 +114,7 @@ def _blank(message: BaseMessageChunk) -> bool:
     a chunk with something in it follows (or the stream ends), so a stream dropped or
     stalled right after them has shown the caller nothing and fails over like any
     failure before the answer (README, "Streaming"), instead of being a cut answer.
+    It is still billed: the provider had taken the prompt (`_attempts.failed_attempt`).
     """
     return not (
         message.content

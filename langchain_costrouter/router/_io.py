@@ -89,21 +89,22 @@ class RouterIO:
 
     def stream(self, step: CallModel) -> Generator[ChatGenerationChunk, None, Called]:
         request = self.request
-        delivered: list[BaseMessageChunk] = []
-        request.in_flight, request.delivered = step, delivered
+        received: list[BaseMessageChunk] = []  # filled by `stream_child`
+        request.in_flight, request.delivered = step, received
         start = time.perf_counter()
+        shown = False
         try:
             model = step.deployment.model
-            for chunk in stream_child(model, request.messages, request.stop, request.kwargs):
-                delivered.append(chunk.message.model_copy())  # see `merge_chunks`
-                self.streamed = True
+            messages, stop, kwargs = request.messages, request.stop, request.kwargs
+            for chunk in stream_child(model, messages, stop, kwargs, received):
+                shown = self.streamed = True
                 yield strip_router_keys(chunk)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
-            return self._ended(_broken(delivered, error, start))
+            return self._ended(_broken(received, shown, error, start))
         except BaseException as error:  # the consumer stopped reading, or an interrupt
-            self._cut(error, start, delivered)
+            self._cut(error, start, received, shown)
             raise
-        return self._ended(Called(merge_chunks(delivered), None, _ms(start)))
+        return self._ended(Called(merge_chunks(received), None, _ms(start)))
 
     def release(self) -> None:
         """End the call: leave its coalescing flight, settle a budget it still holds."""
@@ -142,24 +143,24 @@ class RouterIO:
         self, step: CallModel, result: list[Any]
     ) -> AsyncGenerator[ChatGenerationChunk, None]:
         request = self.request
-        delivered: list[BaseMessageChunk] = []
-        request.in_flight, request.delivered = step, delivered
+        received: list[BaseMessageChunk] = []  # filled by `astream_child`
+        request.in_flight, request.delivered = step, received
         start = time.perf_counter()
+        shown = False
         model = step.deployment.model
-        chunks = astream_child(model, request.messages, request.stop, request.kwargs)
+        chunks = astream_child(model, request.messages, request.stop, request.kwargs, received)
         try:
             async with aclosing(chunks):  # a cut stream stops the provider's at once
                 async for chunk in chunks:
-                    delivered.append(chunk.message.model_copy())  # see `merge_chunks`
-                    self.streamed = True
+                    shown = self.streamed = True
                     yield strip_router_keys(chunk)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
-            result.append(self._ended(_broken(delivered, error, start)))
+            result.append(self._ended(_broken(received, shown, error, start)))
             return
         except BaseException as error:  # cancelled, or the consumer stopped reading
-            self._cut(error, start, delivered)
+            self._cut(error, start, received, shown)
             raise
-        result.append(self._ended(Called(merge_chunks(delivered), None, _ms(start))))
+        result.append(self._ended(Called(merge_chunks(received), None, _ms(start))))
 
     async def arelease(self) -> None:
         if (budget := self._unsettled()) is not None:
@@ -182,14 +183,18 @@ class RouterIO:
         return held, last.get("cost_usd") if cancelled else 0.0
 
     def _cut(
-        self, error: BaseException, start: float, delivered: list[BaseMessageChunk] | None = None
+        self,
+        error: BaseException,
+        start: float,
+        received: list[BaseMessageChunk] | None = None,
+        shown: bool = False,
     ) -> None:
         """A provider call cut off (cancelled, a consumer that stopped reading a stream):
         its telemetry is noted like any attempt's. ``in_flight`` stays set, so the flow's
-        `_record.Recorder.fail` bills what it delivered (the span's figures come from that)."""
+        `_record.Recorder.fail` bills what it received (the span's figures come from that)."""
         request = self.request
         if request.trace is not None:
-            request.trace.attempt_ended(request, _broken(delivered or [], error, start))
+            request.trace.attempt_ended(request, _broken(received or [], shown, error, start))
 
     def _ended(self, called: Called) -> Called:
         request = self.request
@@ -199,10 +204,20 @@ class RouterIO:
         return called
 
 
-def _broken(delivered: list[BaseMessageChunk], error: BaseException, start: float) -> Called:
-    """A stream that failed: after chunks reached the caller, they come back as partial."""
-    partial = merge_chunks(delivered) if delivered else None
-    return Called(None, error, _ms(start), partial)
+def _broken(
+    received: list[BaseMessageChunk], shown: bool, error: BaseException, start: float
+) -> Called:
+    """A stream that failed: after chunks reached the caller, they come back as partial;
+    chunks it only opened with (held back, see `_child_streams._blank`) as ``opened``.
+
+    A provider that sent a chunk had taken the request (an HTTP error status comes
+    before any), so the attempt is billed either way (`_attempts.failed_attempt`).
+    """
+    if not received:
+        return Called(None, error, _ms(start))
+    if shown:
+        return Called(None, error, _ms(start), partial=merge_chunks(received))
+    return Called(None, error, _ms(start), opened=merge_chunks(received))
 
 
 def _ms(start: float) -> float:

@@ -113,7 +113,8 @@ class Request:
     in_flight: CallModel | None = None
     """The provider call under way: a call cancelled meanwhile is still billed."""
     delivered: list[BaseMessageChunk] = field(default_factory=list)
-    """What the call in flight has streamed to the caller so far (billed if it breaks)."""
+    """What the stream in flight has received so far, shown to the caller or still held
+    back (billed if it is cut: a usage chunk among them is used)."""
     trace: CallTrace | None = None
     """What the router's telemetry notes of the call; None when nothing reports."""
     _prompt_tokens: int | None = None

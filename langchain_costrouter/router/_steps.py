@@ -129,13 +129,17 @@ class Called(NamedTuple):
     """A `CallModel`'s result: the answer or the provider's error, and the time it took.
 
     ``partial`` is what a stream had delivered to the caller before it broke (it cannot
-    be retried without repeating text). A named tuple: one is built for every call.
+    be retried without repeating text); ``opened``, the chunks a stream that broke had
+    sent without showing the caller anything (OpenAI's role chunk, a usage chunk): the
+    provider took the prompt, so the attempt is billed, yet it fails over. A named
+    tuple: one is built for every call.
     """
 
     message: AIMessage | None
     error: BaseException | None
     latency_ms: float
     partial: AIMessage | None = None
+    opened: AIMessage | None = None
 
 
 Step = (

@@ -178,8 +178,9 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
     def _drop(self, fault: Fault, body: dict[str, Any], prompt_tokens: int) -> None:
         """Close the socket: before any response, or after a few chunks of a stream."""
         if body.get("stream"):
-            completion = self._render(brain_reply(body), body, prompt_tokens)
-            chunks = stream_chunks(completion, include_usage=False)[: 1 + fault.after_chunks]
+            completion = self._render(fault.reply or brain_reply(body), body, prompt_tokens)
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            chunks = stream_chunks(completion, include_usage=usage)[: 1 + fault.after_chunks]
             self._start_events()
             for chunk in chunks:
                 self._write_event(json.dumps(chunk))

@@ -135,10 +135,13 @@ class Fault:
             with no choices, as gateways such as OpenRouter send when the provider behind
             them failed (``code`` defaults to 502; when streaming, one event carrying the
             error). ``"drop"``: close the connection without a response, or
-            mid-stream after ``after_chunks`` content chunks.
+            mid-stream after ``after_chunks`` chunks past the role chunk (the usage
+            chunk too when the request asked for it).
         retry_after: Seconds sent in the ``Retry-After`` header of a 429.
         seconds: How long a ``"timeout"`` hangs.
-        after_chunks: How many content chunks a dropped stream delivers first.
+        after_chunks: How many chunks past the role chunk a dropped stream delivers.
+        reply: The answer a dropped stream is cut from (default: the server's own), e.g.
+            an empty one, so that its finish and usage chunks come before the drop.
         message: The error message of an HTTP error body. Routers also read a 400 whose
             message says "maximum context length" (or the like) as an overflow, so keep
             such wording for ``CONTEXT_LENGTH_EXCEEDED`` faults.
@@ -157,6 +160,7 @@ class Fault:
     after_chunks: int = 2
     message: str | None = None
     code: str | None = None
+    reply: Reply | None = None
 
 
 @dataclass(frozen=True)

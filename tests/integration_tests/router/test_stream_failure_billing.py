@@ -1,0 +1,178 @@
+"""What a live stream that fails costs, in the ledger and on the budget (real ChatOpenAI).
+
+A provider that refused the request with an HTTP error status before streaming billed
+nothing. One that accepted it (HTTP 200 and a chunk, even OpenAI's role-only opening
+chunk) processed the prompt and bills it, though the router fails over when no text
+reached the caller; it is billed on its prompt as a call cut in flight is
+(`_record.Recorder.fail`), or on the usage it streamed before breaking.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessageChunk, HumanMessage
+
+from langchain_costrouter import (
+    Budget,
+    CircuitBreakers,
+    Deployment,
+    ModelPrice,
+    PriceTable,
+    RetryPolicy,
+    Route,
+    RoutedChatModel,
+    Tier,
+)
+from langchain_costrouter.budgets import BudgetGate, CallContext
+from langchain_costrouter.errors import ProviderError
+from langchain_costrouter.ledger import LedgerRow
+from langchain_costrouter.testing import Fault, LocalOpenAIServer, Reply
+from langchain_costrouter.tokens import count_messages
+from tests.server_fixtures import openai_chat
+
+PROMPT = "Tell me something about the sea"
+MINI_INPUT = Decimal("0.15") / 1_000_000
+PRICES = PriceTable(
+    {
+        "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.6),
+        "gpt-4o": ModelPrice(input_per_mtok=2.5, output_per_mtok=10),
+    }
+)
+
+
+def _router(server: LocalOpenAIServer, tmp_path: Path) -> RoutedChatModel:
+    """One unchecked (live) tier: gpt-4o-mini on provider a, failing over to provider b,
+    under a budget."""
+    tier = Tier.of(
+        [
+            Deployment(openai_chat(server, "gpt-4o-mini"), "gpt-4o-mini", "provider-a"),
+            Deployment(openai_chat(server, "gpt-4o"), "gpt-4o", "provider-b"),
+        ]
+    )
+    return RoutedChatModel(
+        routes={"chat": Route(tiers=(tier,))},
+        default_task="chat",
+        prices=PRICES,
+        retry=RetryPolicy(max_retries=0),
+        breakers=CircuitBreakers(),  # this module's own: other tests' failures open none
+        budgets=[Budget(name="all", limit_usd=1)],
+        ledger=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+    )
+
+
+async def _streamed(router: RoutedChatModel, method: str) -> list[AIMessageChunk]:
+    if method == "stream":
+        return list(router.stream(PROMPT))
+    return [chunk async for chunk in router.astream(PROMPT)]
+
+
+def _rows(router: RoutedChatModel) -> list[LedgerRow]:
+    ledger = router.ledger_store
+    ledger.flush()
+    rows: list[LedgerRow] = ledger.rows()
+    return rows
+
+
+def _spent(router: RoutedChatModel) -> tuple[Decimal, Decimal]:
+    """The budget's spent and still reserved dollars."""
+    gate = router._current().stages.cascade.budgets.gate
+    assert isinstance(gate, BudgetGate)
+    (status,) = gate.status(CallContext("chat", {}))
+    return status.spent_usd, status.reserved_usd
+
+
+def _billed(rows: list[LedgerRow]) -> Decimal:
+    return sum((row.cost_usd or Decimal(0) for row in rows), Decimal(0))
+
+
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_a_stream_refused_with_an_http_error_is_billed_nothing(
+    openai_server: LocalOpenAIServer, tmp_path: Path, method: str
+) -> None:
+    openai_server.script([Fault("500")], model="gpt-4o-mini")
+    openai_server.script([Reply("from provider b", prompt_tokens=9, completion_tokens=3)])
+    router = _router(openai_server, tmp_path)
+    await _streamed(router, method)
+    refused, answered = _rows(router)
+    assert (refused.model, refused.reason, refused.error) == (
+        "gpt-4o-mini",
+        "error: server",
+        "OpenAIAPIError",
+    )
+    assert refused.cost_usd == 0
+    assert (refused.input_tokens, refused.usage_estimated) == (0, False)
+    assert (answered.model, answered.reason, answered.input_tokens) == ("gpt-4o", "accepted", 9)
+    assert _spent(router) == (_billed([refused, answered]), Decimal(0))
+    router.close()
+
+
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_a_stream_broken_after_its_opening_chunk_is_billed_on_its_prompt(
+    openai_server: LocalOpenAIServer, tmp_path: Path, method: str
+) -> None:
+    """HTTP 200 and the role chunk: the provider took the prompt. The router fails over
+    (no text reached the caller) and bills the broken attempt on an estimate of its
+    prompt, flagged as estimated like a cut call; it recorded it at $0 before."""
+    openai_server.script([Fault("drop", after_chunks=0)], model="gpt-4o-mini")
+    openai_server.script([Reply("from provider b", prompt_tokens=9, completion_tokens=3)])
+    router = _router(openai_server, tmp_path)
+    whole = await _streamed(router, method)
+    assert "".join(str(chunk.content) for chunk in whole) == "from provider b"
+    broken, answered = _rows(router)
+    assert (broken.model, broken.reason, broken.error) == (
+        "gpt-4o-mini",
+        "error: connection",
+        "OpenAIConnectionError",
+    )
+    estimate = count_messages([HumanMessage(PROMPT)])
+    assert broken.input_tokens == estimate >= openai_server.prompt_tokens_total("gpt-4o-mini")
+    assert (broken.output_tokens, broken.usage_estimated) == (0, True)
+    assert broken.cost_usd == estimate * MINI_INPUT
+    assert (answered.model, answered.reason) == ("gpt-4o", "accepted")
+    assert _spent(router) == (_billed([broken, answered]), Decimal(0))
+    router.close()
+
+
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_a_stream_broken_after_its_usage_is_billed_on_that_usage(
+    openai_server: LocalOpenAIServer, tmp_path: Path, method: str
+) -> None:
+    """An empty answer's role, finish and usage chunks, then the connection broke before
+    the end of the stream: the usage the provider reported is what it billed."""
+    empty = Reply("", finish_reason="content_filter", prompt_tokens=40, completion_tokens=0)
+    openai_server.script([Fault("drop", after_chunks=2, reply=empty)], model="gpt-4o-mini")
+    openai_server.script([Reply("from provider b", prompt_tokens=9, completion_tokens=3)])
+    router = _router(openai_server, tmp_path)
+    await _streamed(router, method)
+    broken, answered = _rows(router)
+    assert (broken.model, broken.reason) == ("gpt-4o-mini", "error: connection")
+    assert (broken.input_tokens, broken.output_tokens, broken.usage_estimated) == (40, 0, False)
+    assert broken.cost_usd == 40 * MINI_INPUT
+    assert _spent(router) == (_billed([broken, answered]), Decimal(0))
+    router.close()
+
+
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_a_stream_broken_after_text_is_billed_on_what_it_delivered(
+    openai_server: LocalOpenAIServer, tmp_path: Path, method: str
+) -> None:
+    openai_server.script([Fault("drop", after_chunks=1)], model="gpt-4o-mini")
+    router = _router(openai_server, tmp_path)
+    with pytest.raises(ProviderError) as raised:
+        await _streamed(router, method)
+    assert raised.value.kind == "stream_cut"
+    (cut,) = _rows(router)
+    assert (cut.model, cut.reason, cut.error) == (
+        "gpt-4o-mini",
+        "error: stream cut",
+        "OpenAIConnectionError",
+    )
+    estimate = count_messages([HumanMessage(PROMPT)])
+    assert (cut.input_tokens, cut.usage_estimated) == (estimate, True)
+    assert cut.output_tokens > 0
+    assert cut.cost_usd is not None and cut.cost_usd > estimate * MINI_INPUT
+    assert _spent(router) == (cut.cost_usd, Decimal(0))
+    router.close()
