@@ -3,9 +3,10 @@
 It runs on text whose protected spans are already placeholders, so none of its rules can
 touch code, data, examples or quoted text. Rules, in order: collapse runs of spaces and
 blank lines, drop filler phrases where they open a sentence or clause (or swap wordy ones
-for their short form anywhere), drop a paragraph seen before, drop a sentence of four or
-more words seen in an earlier paragraph. Leading and trailing whitespace of the whole text
-is kept, because string prompts are often concatenated with what follows.
+for their short form anywhere), drop a paragraph seen before (however it was wrapped; a
+numbered list said again word for word too), drop a sentence of four or more words seen in
+an earlier paragraph. Leading and trailing whitespace of the whole text is kept, because
+string prompts are often concatenated with what follows.
 
 Each rule stops where dropping would change what the prompt says: a filler word inside a
 sentence may be what it is about ("never say please"), and a sentence repeated within its
@@ -81,9 +82,14 @@ def compress_deterministic(text: str) -> str:
     if not core:
         return text
     head, tail = text[: text.index(core)], text[text.index(core) + len(core) :]
-    core = _BOILERPLATE_PATTERN.sub(_shorten, _collapse_whitespace(core))
+    core = _normalised(core)
     core = _drop_repeated_sentences(_drop_repeated_paragraphs(core))
     return head + _BLANK_LINES.sub("\n\n", core).strip() + tail
+
+
+def _normalised(text: str) -> str:
+    """Whitespace collapsed, then filler shortened: what the dropping rules compare."""
+    return _BOILERPLATE_PATTERN.sub(_shorten, _collapse_whitespace(text))
 
 
 def _collapse_whitespace(text: str) -> str:
@@ -117,7 +123,7 @@ def _drop_repeated_paragraphs(text: str) -> str:
     seen: set[str] = set()
     kept: list[str] = []
     for paragraph in text.split("\n\n"):
-        key = " ".join(paragraph.lower().split())
+        key = _flat(paragraph)
         if key and key in seen:
             continue
         seen.add(key)
@@ -151,14 +157,26 @@ def split_sentences(line: str) -> list[str]:
 
 
 def sentence_key(sentence: str) -> str:
-    """What the rules tell a repeated sentence by, filler shortened first as they do, so
-    a check of another rewrite (masking.numbers_problem) knows what they may drop."""
-    return _key(_BOILERPLATE_PATTERN.sub(_shorten, sentence))
+    """What the rules tell a repeated sentence by, whitespace collapsed and filler
+    shortened first as they do, so a check of another rewrite (masking.numbers_problem)
+    knows what they may drop."""
+    return _key(_normalised(sentence))
+
+
+def paragraph_key(paragraph: str) -> str:
+    """What the rules tell a repeated paragraph by, as `sentence_key` a sentence: its
+    words whatever their case or wrapping, so a check knows the paragraphs they may drop
+    whole, a numbered list said again word for word among them."""
+    return _flat(_normalised(paragraph))
 
 
 def _key(sentence: str) -> str:
     """A sentence without its list marker, case, spacing or closing punctuation."""
-    return " ".join(_BULLET.sub("", sentence).lower().rstrip(".!? ").split())
+    return _flat(_BULLET.sub("", sentence).rstrip(".!? "))
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _is_new(sentence: str, seen: set[str], said: set[str]) -> bool:

@@ -4,7 +4,7 @@ The compressor only ever sees prose in which each protected span is replaced by 
 such as ``[[KEEP_3]]``. Its answer is accepted only if every marker comes back exactly once
 and in order; the spans are then put back and checked once more, byte for byte, against the
 original, and the prose must state the numbers and code-like names of the original, in
-order, a repeated sentence's aside. Anything else means the original text is used.
+order, a repeated sentence's or paragraph's aside. Anything else means the original text is used.
 
 The ``<keep>...</keep>`` marker: wrap any part of a prompt in it to protect that part. The
 markers themselves are removed from every text the compressor processes (whether it ends up
@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from langchain_costrouter.compression.deterministic import sentence_key, split_sentences
+from langchain_costrouter.compression.repeats import (
+    LIST_NUMBER,
+    Reader,
+    follows,
+    paragraph_items,
+)
 from langchain_costrouter.compression.spans import Span
 
 KEEP_OPEN = "<keep>"
@@ -99,8 +104,6 @@ def unmask(output: str, masked: MaskedText) -> str:
 # A sign that no word or number touches is the number's ("-18", "\u221240", "+3"); the
 # dash of a range ("2-8") is not.
 _NUMBER = re.compile(r"(?:(?<![\w.,])[-+\u2212])?\d+(?:[.,]\d+)*")
-_LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d+[.)](?=\s)")
-_Reader = Callable[[str], list[str]]
 
 
 def numbers_problem(original: str, output: str) -> str | None:
@@ -109,26 +112,34 @@ def numbers_problem(original: str, output: str) -> str | None:
     Numbers in prose are not masked (the model must read them in their sentence), so
     a rewrite that turns "within 30 days" into "within 3 days", invents a limit, or
     swaps two figures ("revenue 5, cost 7" as "revenue 7, cost 5") changes the
-    instructions. A sentence said before may go with its numbers, as the free rules drop
-    it (a numbered step done again may not); list numbering ("1. ", "2) ") may change
-    freely. Neither rewriter reorders: the rules drop whole sentences and the model is
-    told to keep the numbers' order (compression/llm.py).
+    instructions. A sentence or paragraph said before may go with its numbers, as the free
+    rules drop it (a numbered step done again may not; a numbered list said again word for
+    word as a whole paragraph may); list numbering ("1. ", "2) ") may change freely.
+    Neither rewriter reorders: the rules drop whole sentences and paragraphs, and the
+    model is told to keep the numbers' order (compression/llm.py).
     """
     return _items_problem("number", original, output, _numbers, _figures)
 
 
 def _items_problem(
-    kind: str, original: str, output: str, read: _Reader, read_sentence: _Reader
+    kind: str, original: str, output: str, read: Reader, read_sentence: Reader
 ) -> str | None:
     """What ``output`` did to the ``kind``s (numbers, names) of ``original`` that no
-    dropping of repeated sentences explains, said; else None. ``read`` finds them in a
+    dropping of repeated sentences or paragraphs explains, said; else None. ``read`` finds them in a
     whole text, ``read_sentence`` in one sentence of it, as ``read`` would."""
     said = read(output)
-    sentences = list(_sentence_items(original, read_sentence))
-    if _follows(said, sentences):
+    paragraphs = list(paragraph_items(original, read_sentence))
+    if follows(said, paragraphs):
         return None
     stated = read(original)
-    needed = Counter(item for items, repeated in sentences if not repeated for item in items)
+    needed = Counter(
+        item
+        for repeated_paragraph, sentences in paragraphs
+        if not repeated_paragraph
+        for items, repeated in sentences
+        if not repeated
+        for item in items
+    )
     return _difference(kind, set(stated), set(said)) or _sequence_problem(
         kind, stated, said, needed
     )
@@ -136,50 +147,15 @@ def _items_problem(
 
 def _numbers(text: str) -> list[str]:
     """The numbers ``text`` states, list numbering left out; a minus sign is one sign."""
-    return _figures(_LIST_NUMBER.sub("", text))
+    return _figures(LIST_NUMBER.sub("", text))
 
 
 def _figures(text: str) -> list[str]:
     return [n.replace("\u2212", "-") for n in _NUMBER.findall(text)]
 
 
-def _sentence_items(text: str, read: _Reader) -> Iterator[tuple[tuple[str, ...], bool]]:
-    """Each sentence's items (``read`` on it) and whether the sentence repeats an earlier
-    one, so a rewrite may drop it. The rules' key ignores case, which a name does not
-    ("MaxItems" is another field than "maxItems"), so a repeat also states the same items."""
-    said: set[tuple[str, tuple[str, ...]]] = set()
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        item = _LIST_NUMBER.match(line + "\n" if index < len(lines) - 1 else line)
-        for sentence in [line[item.end() :]] if item else split_sentences(line):
-            items = tuple(read(sentence))
-            key = (sentence_key(sentence), items)
-            if items:
-                yield items, item is None and key in said
-            said.add(key)
-
-
-def _follows(said: Sequence[str], sentences: Iterable[tuple[tuple[str, ...], bool]]) -> bool:
-    """Whether ``said`` is every sentence's items in order, a repeated one's or not.
-
-    Bit p of ``reachable`` says the sentences so far can state exactly ``said[:p]``; one
-    big-integer mask per item keeps it linear in the items, whatever the repeats.
-    """
-    at: dict[str, int] = {}
-    for position, item in enumerate(said):
-        at[item] = at.get(item, 0) | 1 << position
-    reachable = 1
-    for items, repeated in sentences:
-        starts = reachable
-        for offset, item in enumerate(items):
-            starts &= at.get(item, 0) >> offset
-        stated = starts << len(items)
-        reachable = reachable | stated if repeated else stated
-    return bool(reachable >> len(said) & 1)
-
-
 def _sequence_problem(kind: str, stated: list[str], said: list[str], needed: Counter[str]) -> str:
-    """What a rewrite stating the original's items, but not as `_follows` allows, did;
+    """What a rewrite stating the original's items, but not as `repeats.follows` allows, did;
     an item said fewer times than its sentences that are no repeats say it (``needed``)
     is named first, as one whose repeats alone went is no loss."""
     before, after = Counter(stated), Counter(said)

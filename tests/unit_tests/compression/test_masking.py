@@ -230,3 +230,44 @@ def test_a_text_left_as_it_is_passes_the_numbers_check(text: str) -> None:
     """The check reads a sentence's numbers as it reads the whole text's, list
     numbering included, or an unchanged line would count as changed."""
     assert numbers_problem(text, text) is None
+
+
+_STEPS = "1. Call lookup_order with the order id.\n2. Wait 10 seconds, then call refund_order."
+
+
+@pytest.mark.parametrize(
+    ("original", "rewrite"),
+    [
+        (f"Steps:\n\n{_STEPS}\n\nBe kind.\n\n{_STEPS}", f"Steps:\n\n{_STEPS}\n\nBe kind."),
+        (
+            "Refunds reach the card within 5 days\nof receipt by lookup_order.\n\nBe kind.\n\n"
+            "Refunds reach the card within 5 days of receipt by lookup_order.",
+            "Refunds reach the card within 5 days\nof receipt by lookup_order.\n\nBe kind.",
+        ),
+        (
+            "Please  note that refunds take 5 days in get_refund.\n\n"
+            "Be kind. Refunds take 5 days in get_refund.",
+            "Refunds take 5 days in get_refund.\n\nBe kind.",
+        ),
+    ],
+    ids=["numbered-list-said-again-whole", "wrapped-once-not-twice", "filler-spaced-wide"],
+)
+def test_a_paragraph_the_free_rules_drop_as_said_before_may_go(original: str, rewrite: str) -> None:
+    """The free rules drop a paragraph said before whatever its wrapping, a numbered
+    list too (compression/deterministic.py): its numbers and names go with it."""
+    assert numbers_problem(original, rewrite) is None
+    assert names_problem(original, rewrite) is None
+
+
+def test_a_step_of_a_list_said_again_may_go_only_with_the_whole_list() -> None:
+    """A list said again word for word may go whole; cut short, or said again with
+    another step, it is another procedure, whose steps are done again."""
+    original = f"{_STEPS}\n\nBe kind.\n\n{_STEPS}"
+    cut = f"{_STEPS}\n\nBe kind.\n\n1. Call lookup_order with the order id."
+    assert names_problem(original, cut) == (
+        "name refund_order is stated 2 times in the original and 1 time in the compressed text; "
+        "only a repeated sentence's names may go"
+    )
+    other = f"{_STEPS}\n\nBe kind.\n\n{_STEPS}\n3. Close the ticket."
+    assert names_problem(other, f"{_STEPS}\n\nBe kind.\n\n3. Close the ticket.") is not None
+    assert numbers_problem(other, f"{_STEPS}\n\nBe kind.\n\n3. Close the ticket.") is not None

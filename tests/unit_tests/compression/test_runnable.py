@@ -430,3 +430,48 @@ def test_a_rewrite_that_swaps_two_tool_names_keeps_the_original() -> None:
         "message 0: the compressed text states name source_path after target_path, "
         "out of the original's order"
     )
+
+
+_REFUND_STEPS = (
+    "1. Call lookup_order with the order id.\n"
+    "2. If it is older than 30 days, call escalate_to_human.\n"
+    "3. Otherwise call refund_order within 5 minutes."
+)
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        f"Refunds:\n\n{_REFUND_STEPS}\n\nBe kind to every customer.\n\n{_REFUND_STEPS}",
+        "Refunds reach the card within 5 business days\nof receipt, after refund_order.\n\n"
+        "Be kind to every customer.\n\n"
+        "Refunds reach the card within 5 business days of receipt, after refund_order.",
+        "Please  note that refunds reach the card within 5 business days via refund_order.\n\n"
+        "Be kind. Refunds reach the card within 5 business days via refund_order.",
+    ],
+    ids=["numbered-list-said-again", "wrapped-once-not-twice", "filler-spaced-wide"],
+)
+def test_the_free_rules_output_is_sent_when_they_drop_a_paragraph_said_before(
+    rules: str,
+) -> None:
+    """The checks refused what the free rules did, so the prompt went out whole: a
+    numbered list said again (numbered steps were never repeats to the checks), a
+    paragraph wrapped once and not its repeat, a sentence whose filler had two spaces."""
+    result = PromptCompressor(strategies=("deterministic",), min_tokens=0).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert result.fallback_reason is None
+    assert count_text(result.messages[0].text) < count_text(rules)
+    assert result.messages[0].text.count("refund_order") == 1
+
+
+def test_a_numbered_step_said_again_in_another_list_is_kept() -> None:
+    """A list that differs is another procedure: its steps are done again, so the free
+    rules keep them and the checks accept that output as it is."""
+    exchange_steps = _REFUND_STEPS.replace("refund_order", "swap_order")
+    rules = f"{_REFUND_STEPS}\n\nFor exchanges:\n\n{exchange_steps}"
+    result = PromptCompressor(strategies=("deterministic",), min_tokens=0).compress_messages(
+        [SystemMessage(rules)]
+    )
+    assert result.fallback_reason is None
+    assert result.messages[0].text == rules
