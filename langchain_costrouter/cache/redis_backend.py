@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
@@ -29,13 +27,12 @@ import platformdirs
 import redis
 
 from langchain_costrouter._secrets import shown_url
+from langchain_costrouter.cache._redis_lists import RedisLists, redis_errors
 from langchain_costrouter.cache.backends import CacheBackend, CacheBackendError
 from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.errors import ConfigError
 
 DEFAULT_PREFIX = "costrouter:cache:"
-_LIST_PAGE = 500
-_FIRSTS_KEPT = 10_000
 _CACHE_KEY_TYPES = ("string", "list")
 """The Redis types of the keys this backend writes (`RedisBackend.clear` deletes only these)."""
 
@@ -52,23 +49,13 @@ leaves it. A new kind of key needs its form here, or clear() leaves it behind (t
 Redis tests' ``prefixed_url`` fixture checks that nothing is left).
 """
 
-_TRIM_SCRIPT = """
-local first = tonumber(redis.call('GET', KEYS[2]) or '0')
-local count = math.min(tonumber(ARGV[1]) - first, redis.call('LLEN', KEYS[1]))
-if count <= 0 then return first end
-redis.call('LTRIM', KEYS[1], count, -1)
-redis.call('SET', KEYS[2], first + count)
-return first + count
-"""
-"""Drop a list's values before a position; idempotent, so processes may race to it."""
-
 _UNLOCK_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
 
-class RedisBackend(CacheBackend):
+class RedisBackend(RedisLists, CacheBackend):
     """Answers in Redis under ``prefix``; values are JSON bytes.
 
     Args:
@@ -92,8 +79,7 @@ class RedisBackend(CacheBackend):
         self.prefix = prefix
         self._server = _server_identity(url)
         self._client = _client(url, connect_timeout, timeout)
-        self._firsts: dict[str, int] = {}  # per list, the count of trimmed values last seen
-        self._trim = self._client.register_script(_TRIM_SCRIPT)
+        self._open_lists()
 
     def get(self, key: str) -> bytes | None:
         """GET the prefixed key.
@@ -105,7 +91,7 @@ class RedisBackend(CacheBackend):
                 cache for everyone in the process and leave the key in place.
         """
         try:
-            with _errors():
+            with redis_errors():
                 value = self._client.get(self.prefix + key)
         except CacheBackendError as error:
             if str(error.__cause__).startswith("WRONGTYPE"):
@@ -116,12 +102,12 @@ class RedisBackend(CacheBackend):
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
         """SET with PX expiry (milliseconds), or without expiry when ttl is None."""
         expiry_ms = None if ttl is None else max(1, int(ttl * 1000))
-        with _errors():
+        with redis_errors():
             self._client.set(self.prefix + key, value, px=expiry_ms)
 
     def delete(self, key: str) -> None:
         """DEL the prefixed key."""
-        with _errors():
+        with redis_errors():
             self._client.delete(self.prefix + key)
 
     def clear(self) -> None:
@@ -140,7 +126,7 @@ class RedisBackend(CacheBackend):
         and sorted sets, so a budget store under an extending prefix (``app:`` and
         ``app:budgets:``) keeps its spend. Needs Redis 6 (SCAN's TYPE filter).
         """
-        with _errors():
+        with redis_errors():
             for kind in _CACHE_KEY_TYPES:
                 self._delete_own_keys(kind)
         shutil.rmtree(self.index_directory(), ignore_errors=True)
@@ -169,74 +155,9 @@ class RedisBackend(CacheBackend):
         name = hashlib.sha256(f"{self._server}|{self.prefix}".encode()).hexdigest()[:32]
         return _user_index_root() / name
 
-    def append(self, key: str, value: bytes) -> None:
-        """RPUSH one value to the list under ``key``."""
-        with _errors():
-            self._client.rpush(self.prefix + key, value)
-
-    def list_length(self, key: str) -> int:
-        """Values ever appended: LLEN plus the count of values trimmed."""
-        return self.list_bounds(key)[1]
-
-    def list_bounds(self, key: str) -> tuple[int, int]:
-        """The first kept position and the length, read in one MULTI."""
-        with _errors():
-            pipe = self._client.pipeline(transaction=True)
-            pipe.get(self.prefix + key + "#start")
-            pipe.llen(self.prefix + key)
-            first, kept = pipe.execute()
-        start = self._seen(key, int(first or 0))
-        return start, start + int(kept)
-
-    def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        """The values at positions ``start`` and after that are still kept."""
-        return [value for _, value in self.read_positioned(key, start)]
-
-    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
-        """LRANGE from position ``start`` to the end, a page at a time, with positions.
-
-        One LRANGE of a 100,000-entry partition is 800 MB, far past the reply timeout;
-        pages of `_LIST_PAGE` values keep every reply small.
-        """
-        values: list[tuple[int, bytes]] = []
-        first = self._firsts.get(key, 0)
-        with _errors():
-            while True:
-                actual, page = self._page(key, max(start - first, 0))
-                if max(start - actual, 0) != max(start - first, 0):
-                    first = actual  # trimmed since last seen: that page started elsewhere
-                    continue
-                first = self._seen(key, actual)
-                values += enumerate(page, max(start, first))
-                if len(page) < _LIST_PAGE:
-                    return values
-                start = max(start, first) + len(page)
-
-    def _page(self, key: str, index: int) -> tuple[int, list[bytes]]:
-        """The count of trimmed values and a page of the list from ``index``, in one
-        MULTI: the count tells which position the page starts at. (Plain LRANGE: a Lua
-        script returning the page took twice as long for the copies it makes.)"""
-        pipe = self._client.pipeline(transaction=True)
-        pipe.get(self.prefix + key + "#start")
-        pipe.lrange(self.prefix + key, index, index + _LIST_PAGE - 1)
-        first, page = pipe.execute()
-        return int(first or 0), cast("list[bytes]", page)
-
-    def _seen(self, key: str, first: int) -> int:
-        """Remember ``key``'s count of trimmed values (the next read guesses with it)."""
-        if len(self._firsts) >= _FIRSTS_KEPT:
-            self._firsts.clear()
-        self._firsts[key] = first
-        return first
-
-    def trim_list(self, key: str, start: int) -> None:
-        """LTRIM the values before position ``start`` and count them, in one script."""
-        with _errors():
-            self._trim(keys=[self.prefix + key, self.prefix + key + "#start"], args=[start])
-
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """SET NX PX: atomic across every process that shares the server."""
-        with _errors():
+        with redis_errors():
             taken = self._client.set(
                 self.prefix + "lock:" + name, token, nx=True, px=max(1, int(ttl * 1000))
             )
@@ -244,12 +165,12 @@ class RedisBackend(CacheBackend):
 
     def unlock(self, name: str, token: str) -> None:
         """Delete the lock only if ``token`` still holds it (never someone else's)."""
-        with _errors():
+        with redis_errors():
             self._client.eval(_UNLOCK_SCRIPT, 1, self.prefix + "lock:" + name, token)
 
     def is_locked(self, name: str) -> bool:
         """EXISTS on the lock key."""
-        with _errors():
+        with redis_errors():
             return bool(self._client.exists(self.prefix + "lock:" + name))
 
     def close(self) -> None:
@@ -277,15 +198,6 @@ def _client(url: str, connect_timeout: float, timeout: float) -> redis.Redis:
             "the cache itself reads prefix and ttl, the others go to redis-py"
         ) from None
     return client
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn connection and server errors into `CacheBackendError`."""
-    try:
-        yield
-    except redis.RedisError as error:
-        raise CacheBackendError(f"Redis failed: {error}") from error
 
 
 def _server_identity(url: str) -> str:
