@@ -97,7 +97,7 @@ def configurations(workdir: Path, latency: float) -> dict[str, BaseChatModel]:
 def _drop_cross_process_lock(model: RoutedChatModel) -> None:
     """Leaders take no lock in the store: only in-process flights coalesce."""
     coalescer = model.cache_store._coalescer
-    coalescer._lock_remote = lambda key: (False, None)
+    coalescer.lock_remote = lambda key: (False, None)
 
 
 def _drop_journal(model: RoutedChatModel) -> None:

@@ -7,7 +7,7 @@ Two levels, so each process sends at most one waiter to the shared store:
 2. Across processes, when the backend is shared (diskcache, Redis), a store lock
    with a timeout (Redis ``SET NX PX``, diskcache ``add`` with expiry). Waiters poll
    the store until the answer appears or the lock is gone; if the holder dies the
-   lock expires and they proceed.
+   lock expires and they proceed (`cache/_store_lock.py`).
 
 The context yields ``leader``: True for the one caller that holds the locks. A
 follower is released once the leader finishes (or after ``lock_timeout``) and must
@@ -19,35 +19,30 @@ just before another finished storing becomes a leader of a flight already answer
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import threading
 import time
-import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
-from langchain_costrouter import _syscalls
-from langchain_costrouter.cache.codec import CacheDecodeError
+from langchain_costrouter.cache._store_lock import StoreLock, poll_delays
 from langchain_costrouter.cache.guard import BackendGuard
 
 T = TypeVar("T")
-_FIRST_POLL = 0.002
-_MAX_POLL = 0.1
 
 
-class Coalescer:
-    """Hands out per-key leadership to one caller at a time, locally and in the store."""
+class Coalescer(StoreLock):
+    """Hands out per-key leadership to one caller at a time, locally and in the store.
+
+    The store's lock (taking, waiting for and releasing it) is `StoreLock`'s, in
+    `cache/_store_lock.py`; the in-process flights are here.
+    """
 
     def __init__(self, guard: BackendGuard, *, lock_timeout: float = 30.0) -> None:
         """Coalesce through ``guard``'s backend; a leader is trusted for ``lock_timeout`` s."""
-        self.guard = guard
-        self.lock_timeout = lock_timeout
-        self._inline = guard.backend.inline
-        """Whether the store's lock calls return at once: an async caller then makes them
-        without coroutines (waiting for another process's leader is still awaited)."""
+        super().__init__(guard, lock_timeout=lock_timeout)
         self._flights: dict[str, tuple[threading.Lock, int]] = {}
         self._flights_lock = threading.Lock()
         _coalescers.add(self)
@@ -59,75 +54,6 @@ class Coalescer:
     def ahold(self, key: str) -> AbstractAsyncContextManager[bool]:
         """Async coalescing for tasks (and threads sharing the same keys)."""
         return _Flight(self, key)
-
-    def _wait_remote(self, key: str) -> None:
-        deadline = time.monotonic() + self.lock_timeout
-        for delay in _poll_delays():
-            if time.monotonic() >= deadline or self._remote_done(key):
-                return
-            time.sleep(delay)
-
-    async def _await_remote(self, key: str) -> None:
-        deadline = time.monotonic() + self.lock_timeout
-        for delay in _poll_delays():
-            if time.monotonic() >= deadline or await self._aremote_done(key):
-                return
-            await asyncio.sleep(delay)
-
-    def _remote_done(self, key: str) -> bool:
-        """Whether the leader's answer is there or its lock gone; a failing store, or a
-        bad entry under the key (`CacheDecodeError`, for the lookup after to deal with),
-        releases the waiter too."""
-        backend = self.guard.backend
-        try:
-            done = self.guard.run(
-                "waiting for a coalesced call",
-                lambda: backend.get(key) is not None or not backend.is_locked(key),
-            )
-        except CacheDecodeError:
-            return True
-        return done is not False
-
-    async def _aremote_done(self, key: str) -> bool:
-        backend = self.guard.backend
-
-        async def check() -> bool:
-            return await backend.aget(key) is not None or not await backend.ais_locked(key)
-
-        try:
-            return await self.guard.arun("waiting for a coalesced call", check) is not False
-        except CacheDecodeError:
-            return True
-
-    def _lock_remote(self, key: str) -> tuple[bool, str | None]:
-        """Try the store's lock: whether another process leads, and the token taken.
-
-        No token when the store is not shared, or failed: this caller leads without a lock.
-        """
-        backend = self.guard.backend
-        if not backend.shared:
-            return False, None
-        token = _token()
-        taken = self.guard.run("locking", backend.try_lock, key, self.lock_timeout, token)
-        return _lock_outcome(taken, token)
-
-    async def _alock_remote(self, key: str) -> tuple[bool, str | None]:
-        """Async `_lock_remote`, for a store whose lock calls wait on the network."""
-        backend = self.guard.backend
-        if not backend.shared:
-            return False, None
-        token = _token()
-        taken = await self.guard.arun(
-            "locking", lambda: backend.atry_lock(key, self.lock_timeout, token)
-        )
-        return _lock_outcome(taken, token)
-
-    def _release_remote(self, key: str, token: str) -> None:
-        self.guard.run("unlocking", self.guard.backend.unlock, key, token)
-
-    async def _arelease_remote(self, key: str, token: str) -> None:
-        backend = self.guard.backend
-        await self.guard.arun("unlocking", lambda: backend.aunlock(key, token))
 
     def _join(self, key: str) -> threading.Lock:
         with self._flights_lock:
@@ -188,15 +114,15 @@ class _Flight:
         if not self._leading:
             self._failing(_wait_and_release, flight, coalescer.lock_timeout)
             return False
-        led_elsewhere, self._token = self._failing(coalescer._lock_remote, self._key)
+        led_elsewhere, self._token = self._failing(coalescer.lock_remote, self._key)
         if led_elsewhere:
-            self._failing(coalescer._wait_remote, self._key)
+            self._failing(coalescer.wait_remote, self._key)
         return not led_elsewhere
 
     def __exit__(self, *exc_info: object) -> None:
         try:
             if (token := self._token) is not None:
-                self._coalescer._release_remote(self._key, token)
+                self._coalescer.release_remote(self._key, token)
         finally:
             self._leave()
 
@@ -206,21 +132,21 @@ class _Flight:
         if not self._leading:
             await self._afailing(_await_and_release(flight, coalescer.lock_timeout))
             return False
-        if coalescer._inline:
-            led_elsewhere, self._token = self._failing(coalescer._lock_remote, self._key)
+        if coalescer.inline:
+            led_elsewhere, self._token = self._failing(coalescer.lock_remote, self._key)
         else:
-            led_elsewhere, self._token = await self._afailing(coalescer._alock_remote(self._key))
+            led_elsewhere, self._token = await self._afailing(coalescer.alock_remote(self._key))
         if led_elsewhere:
-            await self._afailing(coalescer._await_remote(self._key))
+            await self._afailing(coalescer.await_remote(self._key))
         return not led_elsewhere
 
     async def __aexit__(self, *exc_info: object) -> None:
         try:
             if (token := self._token) is not None:
-                if self._coalescer._inline:
-                    self._coalescer._release_remote(self._key, token)
+                if self._coalescer.inline:
+                    self._coalescer.release_remote(self._key, token)
                 else:
-                    await self._coalescer._arelease_remote(self._key, token)
+                    await self._coalescer.arelease_remote(self._key, token)
         finally:
             self._leave()
 
@@ -256,36 +182,6 @@ class _Flight:
                 self._coalescer._leave(self._key)
 
 
-_TOKEN_PREFIX = uuid.uuid4().hex
-_token_numbers = itertools.count()
-
-
-def _lock_outcome(taken: bool | None, token: str) -> tuple[bool, str | None]:
-    """A lock try's answer (True, False: held elsewhere, None: the store failed) as
-    whether another process leads, and the token this caller holds."""
-    if taken is False:
-        return True, None
-    return False, token if taken else None
-
-
-def _token() -> str:
-    """A lock token unique across hosts, processes and calls, made without a system call.
-
-    `uuid.uuid4` reads ``os.urandom``, which lets go of the GIL: on a busy event loop,
-    getting it back costs more than the whole lock. A random prefix drawn once, the
-    process id (a forked child shares the prefix) and a counter are as unique.
-    """
-    return f"{_TOKEN_PREFIX}-{_syscalls.pid()}-{next(_token_numbers)}"
-
-
-def _poll_delays() -> Iterator[float]:
-    """2 ms, growing by half each time up to 100 ms: quick for fast calls, cheap for slow."""
-    delay = _FIRST_POLL
-    while True:
-        yield delay
-        delay = min(delay * 1.5, _MAX_POLL)
-
-
 def _wait_and_release(flight: threading.Lock, timeout: float) -> None:
     if flight.acquire(timeout=timeout):
         flight.release()
@@ -293,7 +189,7 @@ def _wait_and_release(flight: threading.Lock, timeout: float) -> None:
 
 async def _await_and_release(flight: threading.Lock, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    for delay in _poll_delays():
+    for delay in poll_delays():
         if flight.acquire(blocking=False):
             flight.release()
             return
