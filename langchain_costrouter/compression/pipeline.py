@@ -60,16 +60,20 @@ def compressor_failed(error: Exception) -> bool:
 
 
 STRATEGIES = ("deterministic", "llm")
-VERIFICATION_VERSION = 9
-"""The checks `_verified` makes and what is kept from the compressor; part of the memo
-key, so a shared memo (Redis) never serves an entry the current checks did not pass.
-Bump it when a check or the protected spans change (2: the numbers check; 3: quotations
+VERIFICATION_VERSION = 10
+"""The checks `_verified` makes, what is kept from the compressor and the free rules'
+reading of sentences; part of the memo key, so a shared memo (Redis) never serves an entry
+the current checks did not pass. Bump it when a check, the protected spans or the free
+rules (compression/deterministic.py) change (2: the numbers check; 3: quotations
 protected, filler and repeats dropped only where meaning stays; 4: the names check;
 5: a number's sign, and a capital moved onto plain words only; 6: a rewrite cut at the
 compressor's output cap; 7: the numbers in order, a repeat kept unless its sentence is;
 8: the code-like names so too, and a repeat states the same names in the same case;
 9: a paragraph the free rules drop as said before, whatever its wrapping, a numbered list
-too, may go whole, and a sentence's key ignores its spacing as the rules' does)."""
+too, may go whole, and a sentence's key ignores its spacing as the rules' does; 10: a
+sentence read across the soft wraps of its paragraph, by the rules and the checks, and
+only a sentence the rules may drop (four words or more, said once in its paragraph) may
+go as said before)."""
 
 
 @dataclass(frozen=True)

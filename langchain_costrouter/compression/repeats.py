@@ -7,12 +7,13 @@ masking.names_problem, which must accept whatever the free rules drop.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from langchain_costrouter.compression.deterministic import (
     paragraph_key,
-    sentence_key,
-    split_sentences,
+    repeat_key,
+    sentence_spans,
 )
 
 # A list number ("2. ", "3) "), which a rewrite may renumber.
@@ -20,6 +21,7 @@ LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d+[.)](?=\s)")
 Reader = Callable[[str], list[str]]
 _Sentence = tuple[tuple[str, ...], bool]  # its items; whether it repeats an earlier one
 _Paragraph = tuple[bool, list[_Sentence]]  # whether it repeats an earlier one; its sentences
+_Key = tuple[str, tuple[str, ...]]  # a sentence's key as the rules tell it; its items
 
 
 def paragraph_items(text: str, read: Reader) -> Iterator[_Paragraph]:
@@ -29,9 +31,9 @@ def paragraph_items(text: str, read: Reader) -> Iterator[_Paragraph]:
     case, which a name does not ("MaxItems" is another field than "maxItems"), so a
     repeat also states the same items."""
     seen: set[tuple[str, tuple[str, ...]]] = set()
-    said: set[tuple[str, tuple[str, ...]]] = set()
+    said: set[_Key] = set()
     for lines in _paragraphs(text):
-        sentences = list(_sentence_items(lines, read, said))
+        sentences = list(_sentence_items("".join(lines), read, said))
         items = tuple(item for sentence_items, _ in sentences for item in sentence_items)
         key = (paragraph_key("".join(lines)), items)
         yield key in seen, sentences
@@ -55,19 +57,23 @@ def _paragraphs(text: str) -> Iterator[list[str]]:
         yield paragraph
 
 
-def _sentence_items(
-    lines: list[str], read: Reader, said: set[tuple[str, tuple[str, ...]]]
-) -> Iterator[_Sentence]:
-    """Each sentence's items (``read`` on it) and whether it repeats one ``said`` before,
-    so a rewrite may drop it; a numbered item never does (a step done again)."""
-    for line in lines:
-        item, line = LIST_NUMBER.match(line), line.rstrip("\n")
-        for sentence in [line[item.end() :]] if item else split_sentences(line):
-            items = tuple(read(sentence))
-            key = (sentence_key(sentence), items)
-            if items:
-                yield items, item is None and key in said
-            said.add(key)
+def _sentence_items(paragraph: str, read: Reader, said: set[_Key]) -> Iterator[_Sentence]:
+    """Each sentence's items (``read`` on it) and whether the free rules may drop it as
+    said in an earlier paragraph (``said``, which this paragraph's sentences then join):
+    read across soft wraps as they read it (deterministic.sentence_spans), of four words
+    or more, said once in its paragraph and not numbered, else a step done again."""
+    sentences = sentence_spans(paragraph)
+    keys = [repeat_key(paragraph[start:end]) for start, end, _ in sentences]
+    counts = Counter(keys)
+    new: set[_Key] = set()
+    for (start, end, numbered), key in zip(sentences, keys, strict=True):
+        number = LIST_NUMBER.match(paragraph, start) if numbered else None
+        items = tuple(read(paragraph[number.end() if number else start : end]))
+        if key is not None:
+            new.add((key, items))
+        if items:
+            yield items, not numbered and counts[key] == 1 and (key, items) in said
+    said |= new
 
 
 def follows(said: Sequence[str], paragraphs: Iterable[_Paragraph]) -> bool:

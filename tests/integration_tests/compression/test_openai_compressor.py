@@ -71,11 +71,16 @@ async def test_a_provider_error_keeps_the_original(
     assert result.compressor_messages == []
 
 
-RULES = (
-    "You are the support assistant of a shoe shop. Customers may return shoes within 30 days "
-    "of delivery, and the refund reaches their card 5 business days after we receive them. "
-    "Orders above 120 euros ship for free. "
-) * 3
+# The rules said three times, each in a paragraph of its own: said again in one paragraph,
+# a sentence is a step done again, which the free rules keep and a rewrite may not drop.
+RULES = "\n\n".join(
+    [
+        "You are the support assistant of a shoe shop. Customers may return shoes within 30 "
+        "days of delivery, and the refund reaches their card 5 business days after we receive "
+        "them. Orders above 120 euros ship for free."
+    ]
+    * 3
+)
 
 
 @pytest.mark.parametrize(
@@ -342,11 +347,14 @@ def test_a_turn_nested_deeper_than_json_parses_is_answered(
     assert sent == "This is my bracket art: " + "[" * 3000
 
 
-TOOL_RULES = (
-    "Move the booking from old_slot to new_slot when the customer asks. Call escalate_to_human "
-    "when they ask for a person. Always call escalate_to_human when they report a safety "
-    "problem. Please note that you must be kind to every customer. "
-) * 2
+TOOL_RULES = "\n\n".join(
+    [
+        "Move the booking from old_slot to new_slot when the customer asks. Call "
+        "escalate_to_human when they ask for a person. Always call escalate_to_human when they "
+        "report a safety problem. Please note that you must be kind to every customer."
+    ]
+    * 2
+)
 
 
 KEPT = (

@@ -96,3 +96,52 @@ def test_the_capital_moves_only_onto_a_plain_word(text: str, expected: str) -> N
     """The capital of a dropped phrase moved onto whatever came next, renaming a variable
     ("x" to "X") or a name ("iPhone" to "IPhone")."""
     assert compress_deterministic(text) == expected
+
+
+_SAID = "Ship within 2 days of receipt.\n\n"
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        "Please\n ship within 2 days of receipt.",
+        "You must\nship within 2 days of receipt. Then wave.",
+        "- Always\n  ship within 2 days of receipt.\n- Be kind.",
+        "# Shipping\nFrom now on\nship within 2 days of receipt.",
+    ],
+    ids=["please", "then-a-sentence", "list-item", "after-a-heading"],
+)
+def test_a_wrapped_sentence_whose_second_line_was_said_before_is_kept(wrapped: str) -> None:
+    """The rules read sentences line by line, so the second line of a wrapped sentence,
+    said before as a sentence of its own, was dropped: "Please" alone was sent."""
+    assert compress_deterministic(_SAID + wrapped) == _SAID + wrapped
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_SAID + "Be kind. Ship within 2\ndays of receipt.\nThen wave.", "Be kind.\nThen wave."),
+        (_SAID + "- Ship within\n  2 days of receipt.\n- Be kind.", "- Be kind."),
+        (_SAID + "# Shipping\nShip within 2 days of receipt.", "# Shipping"),
+    ],
+    ids=["prose", "list-item", "after-a-heading"],
+)
+def test_a_whole_wrapped_sentence_said_before_is_dropped(text: str, expected: str) -> None:
+    assert compress_deterministic(text) == _SAID + expected
+
+
+def test_a_filler_word_at_a_soft_wrap_is_no_sentence_opening() -> None:
+    """A wrapped line does not open a clause: "say\\nplease" lost the word it is about."""
+    text = "Don't ever say\nplease to the customer.\n\nBe kind.\nplease note that x is 5."
+    assert compress_deterministic(text) == (
+        "Don't ever say\nplease to the customer.\n\nBe kind.\nx is 5."
+    )
+
+
+def test_a_step_repeated_in_its_paragraph_is_kept_though_said_before() -> None:
+    """Said in an earlier paragraph too, both steps went ("Wait. Wait.")."""
+    text = (
+        "Press the green button firmly.\n\n"
+        "Wait. Press the green button firmly. Wait. Press the green button firmly."
+    )
+    assert compress_deterministic(text) == text

@@ -101,10 +101,15 @@ def test_a_name_s_mention_dropped_outside_a_repeated_sentence_is_refused() -> No
             "Always call lookup_order first. Be kind.",
         ),
         (
-            "Please note that order_id is required. Use get_user.\n\n- order_id is required.",
-            "order_id is required. Use get_user.",
+            "Please note that order_id is always required. Use get_user.\n\n"
+            "- order_id is always required.",
+            "order_id is always required. Use get_user.",
         ),
-        ("1. Call get_user.\n2. Call get_cart.\n\n* Call get_user.", "1. get_user\n2. get_cart"),
+        (
+            "1. Call get_user before replying.\n2. Call get_cart.\n\n"
+            "* Call get_user before replying.",
+            "1. get_user\n2. get_cart",
+        ),
     ],
     ids=["said-in-another-paragraph", "said-without-filler", "list"],
 )
@@ -116,7 +121,7 @@ def test_a_rewrite_that_drops_only_a_repeated_sentence_s_names_is_accepted(
 
 def test_a_refusal_names_the_item_lost_not_one_whose_repeat_alone_went() -> None:
     """The second "Pay in 5 days." may go; the second 7 is a rule of its own."""
-    original = "Pay in 5 days. Ship in 7 days. Pay in 5 days. Never ship in 7 days by sea."
+    original = "Pay in 5 days. Ship in 7 days.\n\nPay in 5 days. Never ship in 7 days by sea."
     assert numbers_problem(original, "Pay in 5 days. Ship in 7 days, not by sea.") == (
         "number 7 is stated 2 times in the original and 1 time in the compressed text; "
         "only a repeated sentence's numbers may go"
@@ -183,7 +188,7 @@ def test_a_repeated_figure_dropped_from_a_sentence_of_its_own_is_refused() -> No
     ("original", "rewrite"),
     [
         (
-            "Return within 30 days; refunds in 5. Return within 30 days; refunds in 5. " * 2,
+            "Return within 30 days; refunds in 5.\n\n" * 4,
             "Returns: 30 days; refunds: 5.",
         ),
         (
@@ -194,9 +199,12 @@ def test_a_repeated_figure_dropped_from_a_sentence_of_its_own_is_refused() -> No
             "Please note that refunds take 5 days.\n\n- Refunds take 5 days. Ships in 2.",
             "Refunds: 5 days. Ships in 2.",
         ),
-        ("- Mix 2 eggs.\n- Bake 40 minutes.\n\n* Mix 2 eggs.", "- Mix 2 eggs.\n- Bake 40 min."),
+        (
+            "- Mix 2 eggs well.\n- Bake 40 minutes.\n\n* Mix 2 eggs well.",
+            "- Mix 2 eggs well.\n- Bake 40 min.",
+        ),
     ],
-    ids=["said-over-in-a-paragraph", "said-in-another-paragraph", "said-without-filler", "list"],
+    ids=["said-over-in-paragraphs", "said-in-another-paragraph", "said-without-filler", "list"],
 )
 def test_a_rewrite_that_drops_only_a_repeated_sentence_s_figures_is_accepted(
     original: str, rewrite: str
@@ -215,7 +223,7 @@ def test_a_numbered_step_done_again_is_no_repeat() -> None:
 def test_the_numbers_check_takes_linear_time_on_many_repeats() -> None:
     """Which repeats a rewrite dropped is searched over every way to drop them: on
     text a user types, that must not take quadratic time."""
-    original = "Wait 5 minutes now. " * 20_000
+    original = "Wait 5 minutes now.\n\n" + "Be kind. Wait 5 minutes now.\n\n" * 20_000
     started = time.perf_counter()
     assert numbers_problem(original, "Wait 5 minutes. " * 5_000) is None
     assert numbers_problem(original, "Wait 5 minutes. " * 5_000 + "Then 6.") is not None
@@ -271,3 +279,44 @@ def test_a_step_of_a_list_said_again_may_go_only_with_the_whole_list() -> None:
     other = f"{_STEPS}\n\nBe kind.\n\n{_STEPS}\n3. Close the ticket."
     assert names_problem(other, f"{_STEPS}\n\nBe kind.\n\n3. Close the ticket.") is not None
     assert numbers_problem(other, f"{_STEPS}\n\nBe kind.\n\n3. Close the ticket.") is not None
+
+
+_SAID = "Ship within 2 days of receipt.\n\n"
+
+
+@pytest.mark.parametrize(
+    ("wrapped", "cut"),
+    [
+        ("Please\n ship within 2 days of receipt.", "Please"),
+        ("You must\nship within 2 days of receipt. Then wave.", "You must\nThen wave."),
+        ("- Always\n  ship within 2 days of receipt.\n- Be kind.", "- Always\n- Be kind."),
+    ],
+    ids=["please", "then-a-sentence", "list-item"],
+)
+def test_a_wrapped_sentence_cut_at_its_soft_wrap_is_refused(wrapped: str, cut: str) -> None:
+    """The checks read sentences line by line, as the rules did: the second line of a
+    wrapped sentence, said before on its own, was a repeat they let go with its figures."""
+    assert numbers_problem(_SAID + wrapped, _SAID + cut) == (
+        "number 2 is stated 2 times in the original and 1 time in the compressed text; "
+        "only a repeated sentence's numbers may go"
+    )
+    whole = _SAID + "Be kind. Ship within 2\ndays of receipt."
+    assert numbers_problem(whole, _SAID + "Be kind.") is None  # a whole sentence may go
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        "Stir for 2 minutes now.\n\nStir for 2 minutes now. Add eggs. Stir for 2 minutes now.",
+        "Stir 2 minutes.\n\nAdd the eggs. Stir 2 minutes.",
+    ],
+    ids=["said-twice-in-its-paragraph", "under-four-words"],
+)
+def test_a_step_the_rules_keep_as_done_again_may_not_go(original: str) -> None:
+    """The rules drop a sentence said in an earlier paragraph only if it has four words
+    or more and is said once in its own (compression/deterministic.py); the check let a
+    rewrite drop any sentence said anywhere before, a step done again included."""
+    first, _, last = original.partition("\n\n")
+    rewrite = first + "\n\n" + last.rsplit(". ", 1)[0] + "."
+    assert numbers_problem(original, rewrite) is not None
+    assert numbers_problem(original, original) is None
