@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from langchain_openai import ChatOpenAI
@@ -14,17 +13,6 @@ from langchain_costrouter.testing import LocalOpenAIServer, Reply, ToolCall
 from tests.server_fixtures import openai_chat
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture(params=["memory", "diskcache", "redis"])
-def cache_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """One URL per backend; the Redis one under a prefix of its own (cleared after)."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "diskcache":
-        return f"diskcache://{tmp_path}"
-    url: str = request.getfixturevalue("prefixed_url")
-    return url
 
 
 def _model(server: LocalOpenAIServer, url: str) -> ChatOpenAI:

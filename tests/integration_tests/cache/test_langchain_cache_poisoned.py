@@ -67,16 +67,6 @@ class _Store:
         return sqlite3.connect(Path(self.url.removeprefix("diskcache://")) / "cache.db")
 
 
-@pytest.fixture(params=["memory", "diskcache", "redis"])
-def cache_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "diskcache":
-        return f"diskcache://{tmp_path}"
-    url: str = request.getfixturevalue("prefixed_url")
-    return url
-
-
 def test_another_prompts_entry_under_a_key_is_a_warned_miss(
     cache_url: str, redis_url: str, openai_server: LocalOpenAIServer
 ) -> None:
