@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from langchain_costrouter.calibration._text_fit import (
+    L2_CHOICES,
+    FeatureCache,
+    SparseRows,
+    fit_text_model,
+    prepare_fit,
+)
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
 from langchain_costrouter.calibration.features import (
     N_BUCKETS,
@@ -27,15 +34,7 @@ from langchain_costrouter.calibration.logprob_stage import (
     fit_logprob_stack,
     logprob_scores,
 )
-from langchain_costrouter.calibration.scorer import (
-    L2_CHOICES,
-    FeatureCache,
-    LinearScorer,
-    SparseRows,
-    fit_text_model,
-    prepare_fit,
-    scorer_from_dense,
-)
+from langchain_costrouter.calibration.scorer import LinearScorer, scorer_from_dense
 from langchain_costrouter.calibration.stack import (
     LOGPROB_KEYS,
     fit_stack,

@@ -69,7 +69,7 @@ def fit_stack(
     coef[0] = 1.0
     loss = _penalised_loss(design, labels, coef)
     for _ in range(_NEWTON_STEPS):
-        prob = _sigmoid(design @ coef)
+        prob = sigmoid(design @ coef)
         hessian = design.T @ (design * (prob * (1 - prob))[:, None]) + _L2 * np.eye(len(coef))
         step = np.linalg.solve(hessian, design.T @ (prob - labels) + _L2 * coef)
         candidate, new_loss, size = coef - step, loss, 1.0
@@ -92,7 +92,7 @@ def stack_probabilities(
 ) -> FloatArray:
     """Probabilities of design rows under a fitted stack (absent keys weigh zero)."""
     coef = np.array([stack.get(key, 0.0) for key in keys])
-    return _sigmoid(design @ coef)
+    return sigmoid(design @ coef)
 
 
 def _penalised_loss(design: FloatArray, labels: FloatArray, coef: FloatArray) -> float:
@@ -100,5 +100,6 @@ def _penalised_loss(design: FloatArray, labels: FloatArray, coef: FloatArray) ->
     return float(np.sum(np.logaddexp(0.0, logits) - labels * logits) + 0.5 * _L2 * coef @ coef)
 
 
-def _sigmoid(x: FloatArray) -> FloatArray:
+def sigmoid(x: FloatArray) -> FloatArray:
+    """The logistic function, clipped so that no logit overflows ``exp``."""
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))), dtype=np.float64)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from langchain_costrouter.calibration._text_fit import SparseRows
 from langchain_costrouter.calibration.arrays import batches
 from langchain_costrouter.calibration.evaluate import Figures
 from langchain_costrouter.calibration.features import (
@@ -33,7 +34,7 @@ from langchain_costrouter.calibration.logprob_stage import carries_logprobs
 from langchain_costrouter.calibration.money import ledger_float
 from langchain_costrouter.calibration.policy import Policy, StageRule, TaskPolicy
 from langchain_costrouter.calibration.progress import Progress, bar
-from langchain_costrouter.calibration.scorer import LinearScorer, SparseRows
+from langchain_costrouter.calibration.scorer import LinearScorer
 from langchain_costrouter.calibration.stack import (
     LOGPROB_KEYS,
     logprob_design,

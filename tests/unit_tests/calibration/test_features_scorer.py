@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from langchain_costrouter.calibration._text_fit import FeatureCache, SparseRows, fit_text_model
 from langchain_costrouter.calibration.features import (
     N_BUCKETS,
     answer_key,
@@ -15,13 +16,7 @@ from langchain_costrouter.calibration.features import (
     text_features,
 )
 from langchain_costrouter.calibration.oof import fit_sample
-from langchain_costrouter.calibration.scorer import (
-    FeatureCache,
-    LinearScorer,
-    SparseRows,
-    fit_text_model,
-    scorer_from_dense,
-)
+from langchain_costrouter.calibration.scorer import LinearScorer, scorer_from_dense
 from langchain_costrouter.calibration.stack import fit_stack, stack_design, stack_probabilities
 from langchain_costrouter.errors import ConfigError
 
