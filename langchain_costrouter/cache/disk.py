@@ -19,7 +19,8 @@ committed by a background thread, many per transaction (`write_behind`; this pro
 reads them back at once); coalescing locks are byte-range locks on a file beside the
 database (`file_locks`), not database rows; and the size limit is enforced every
 few hundred writes instead of inside each write transaction as diskcache does. All of
-it is shared by the backends of one directory in a process (`disk_store`).
+it is shared by the backends of one directory in a process (`disk_store`). The
+semantic layer's lists, a row per value, are `DiskLists` (`cache/_disk_lists.py`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import sqlite3
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,8 @@ import diskcache
 import platformdirs
 
 from langchain_costrouter._fork import ForkGate, hold_across_fork
-from langchain_costrouter.cache.backends import CacheBackendError, LocalBackend
+from langchain_costrouter.cache._disk_lists import STORE_ERRORS, DiskLists
+from langchain_costrouter.cache.backends import LocalBackend
 from langchain_costrouter.cache.codec import CacheDecodeError
 from langchain_costrouter.cache.disk_store import store_for
 from langchain_costrouter.errors import BackendUnavailableWarning
@@ -51,10 +50,6 @@ creates with the process's umask (0644 files, 0755 directories): a long answer w
 be the one entry readable outside the owner-only database. SQLite keeps blobs of any
 size an answer reaches; past this one (its own limit is about a gigabyte) a write
 fails, which for a cache is a warned miss."""
-TRIM_BATCH = 500
-"""List values one `DiskBackend.trim_list` call deletes at most (about 10 ms of SQLite)."""
-_STORE_ERRORS = (sqlite3.Error, OSError, diskcache.Timeout)
-"""What a failing directory or database raises: a miss and a warning, never a failed call."""
 
 
 def default_cache_dir() -> Path:
@@ -90,7 +85,7 @@ class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
         return super().fetch(mode, filename, value, read)
 
 
-class DiskBackend(LocalBackend):
+class DiskBackend(DiskLists, LocalBackend):
     """Answers in a SQLite-backed diskcache directory, shared by local processes.
 
     Args:
@@ -130,7 +125,7 @@ class DiskBackend(LocalBackend):
             if not self._store.may_hold(key):  # a sure miss, told without a system call
                 return None
             value = cache.get(key)
-        except _STORE_ERRORS as error:
+        except STORE_ERRORS as error:
             raise self._failure(error) from error
         return value.encode() if isinstance(value, str) else value
 
@@ -167,54 +162,6 @@ class DiskBackend(LocalBackend):
         """Commit the entries still being written (done by itself within some 20 ms)."""
         self._behind.flush()
 
-    def append(self, key: str, value: bytes) -> None:
-        """Store the value at the list's next position, atomically across processes.
-
-        One row per value (and one for the count), so appending and reading what is
-        new cost one value's I/O, not the whole list's. Eviction may remove a value;
-        readers skip the gap. Entries written before are committed first: a semantic
-        entry other processes can read never points at an answer they cannot.
-        """
-        self._behind.flush()
-        with self._errors() as cache, self._fork_gate.entered(), cache.transact():
-            length = _count(cache.get(_length_key(key)))
-            cache.set(_item_key(key, length), value)
-            cache.set(_length_key(key), str(length + 1))
-
-    def list_length(self, key: str) -> int:
-        """Values ever appended under ``key``."""
-        with self._errors() as cache:
-            return _count(cache.get(_length_key(key)))
-
-    def list_bounds(self, key: str) -> tuple[int, int]:
-        """The first kept position (values before it were trimmed) and the length."""
-        with self._errors() as cache:
-            return _count(cache.get(_start_key(key))), _count(cache.get(_length_key(key)))
-
-    def read_list(self, key: str, start: int = 0) -> list[bytes]:
-        """The values at positions ``start`` and after (evicted ones skipped)."""
-        return [value for _, value in self.read_positioned(key, start)]
-
-    def read_positioned(self, key: str, start: int = 0) -> list[tuple[int, bytes]]:
-        """`read_list` with each value's position; trimmed positions are not looked at."""
-        with self._errors() as cache:
-            first = _count(cache.get(_start_key(key)))
-            length = _count(cache.get(_length_key(key)))
-            found = [(i, cache.get(_item_key(key, i))) for i in range(max(start, first), length)]
-        return [(i, v.encode() if isinstance(v, str) else v) for i, v in found if v is not None]
-
-    def trim_list(self, key: str, start: int) -> None:
-        """Delete the values before position ``start``, at most `TRIM_BATCH` per call
-        (one transaction: a lookup waiting for the database waits milliseconds)."""
-        with self._errors() as cache, self._fork_gate.entered(), cache.transact():
-            first = _count(cache.get(_start_key(key)))
-            stop = min(start, first + TRIM_BATCH, _count(cache.get(_length_key(key))))
-            if stop <= first:
-                return
-            for position in range(first, stop):
-                cache.delete(_item_key(key, position))
-            cache.set(_start_key(key), str(stop))
-
     def try_lock(self, name: str, ttl: float, token: str) -> bool:
         """Take the lock of ``name`` unless another process holds it.
 
@@ -227,7 +174,7 @@ class DiskBackend(LocalBackend):
             if (locks := self._store.locks) is not None:
                 return locks.try_lock(name)
             return bool(cache.add(f"lock:{name}", token, expire=ttl))
-        except _STORE_ERRORS as error:
+        except STORE_ERRORS as error:
             raise self._failure(error) from error
 
     def unlock(self, name: str, token: str) -> None:
@@ -257,35 +204,3 @@ class DiskBackend(LocalBackend):
         reopens on use); the lock file stays open, so locks held elsewhere stay held.
         """
         self._store.close()
-
-    @contextmanager
-    def _errors(self) -> Iterator[diskcache.Cache]:
-        """Yield the open cache; turn store failures into `CacheBackendError`."""
-        try:
-            yield self._open()
-        except _STORE_ERRORS as error:
-            raise self._failure(error) from error
-
-    def _failure(self, error: BaseException) -> CacheBackendError:
-        return CacheBackendError(f"diskcache at {self.directory} failed: {error}")
-
-    def _open(self) -> diskcache.Cache:
-        return self._store.cache()
-
-
-def _length_key(key: str) -> str:
-    return f"{key}#length"
-
-
-def _start_key(key: str) -> str:
-    """The first position still kept (absent: 0)."""
-    return f"{key}#start"
-
-
-def _item_key(key: str, position: int) -> str:
-    return f"{key}#{position}"
-
-
-def _count(stored: Any) -> int:
-    """A stored list length (a str row; absent means empty)."""
-    return int(stored) if stored is not None else 0

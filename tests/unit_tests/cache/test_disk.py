@@ -20,11 +20,11 @@ import pytest
 from langchain_costrouter.cache import (
     DiskBackend,
     ResponseCache,
+    _disk_lists,
     default_cache_dir,
     disk,
     open_cache,
 )
-from langchain_costrouter.cache import disk as disk_module
 from langchain_costrouter.cache.disk import INLINE_BYTES, JsonOnlyDisk
 from langchain_costrouter.errors import BackendUnavailableWarning
 from tests.fork_support import forked_child_can_write
@@ -247,7 +247,7 @@ def test_lists_are_read_from_a_position_by_every_instance(tmp_path: Path) -> Non
 def test_a_trimmed_list_keeps_its_positions_and_frees_its_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(disk_module, "TRIM_BATCH", 3)  # the work of one call is bounded
+    monkeypatch.setattr(_disk_lists, "TRIM_BATCH", 3)  # the work of one call is bounded
     writer, reader = DiskBackend(tmp_path / "c"), DiskBackend(tmp_path / "c")
     for i in range(8):
         writer.append("sem", b"v%d" % i)
@@ -274,14 +274,14 @@ def test_a_fork_waits_for_a_transaction_of_another_thread(
     backend = DiskBackend(tmp_path)
     backend.append("list", b"first")
     begun, finish = threading.Event(), threading.Event()
-    count = disk_module._count
+    count = _disk_lists._count
 
     def slow_count(value: Any) -> int:
         begun.set()
         finish.wait(10)
         return count(value)
 
-    monkeypatch.setattr(disk_module, "_count", slow_count)
+    monkeypatch.setattr(_disk_lists, "_count", slow_count)
     writer = threading.Thread(target=backend.append, args=("list", b"second"))
     writer.start()
     code = forked_child_can_write(tmp_path / "cache.db", begun, finish)
