@@ -14,13 +14,12 @@ prompt count as one question, as in `bounds`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
 from langchain_costrouter.calibration.betting import betting_lower_bound
-from langchain_costrouter.calibration.bounds import clopper_pearson_upper, design_effect
+from langchain_costrouter.calibration.bounds import share_upper
 from langchain_costrouter.calibration.features import FloatArray, IntArray
 
 
@@ -63,13 +62,7 @@ def quality_interval(
 def _exact_binary_lower(values: FloatArray, confidence: float, groups: IntArray | None) -> float:
     """One minus the Clopper-Pearson upper bound of the wrong answers' share.
 
-    The rows count as the independent answers they are worth (`bounds.design_effect`,
-    the loss bound's): trials rounded down, wrong answers up, so rounding never helps.
+    The rows count as the independent answers they are worth (`bounds.share_upper`, as
+    the loss bound counts them).
     """
-    wrong = values == 0.0
-    # design_effect reads its first argument as paired differences: every row is a
-    # trial (non-zero), a wrong answer a "loss" (positive).
-    effect = design_effect(np.where(wrong, 1.0, -1.0), float(wrong.mean()), groups)
-    trials = max(math.floor(len(values) / effect), 1)
-    failures = min(math.ceil(int(np.count_nonzero(wrong)) / effect), trials)
-    return 1.0 - clopper_pearson_upper(failures, trials, confidence)
+    return 1.0 - share_upper(values == 0.0, confidence, groups)

@@ -9,6 +9,7 @@ import pytest
 
 from langchain_costrouter.calibration.betting import betting_lower_bound
 from langchain_costrouter.calibration.bounds import (
+    LOSS_SIDE,
     binomial_cdf,
     clopper_pearson_upper,
     loss_upper_bound,
@@ -30,19 +31,23 @@ def test_binomial_cdf_sums_to_one_and_matches_a_hand_count() -> None:
     assert binomial_cdf(1, 3, 0.5) == pytest.approx(0.5)  # (1 + 3) / 8
 
 
-def test_identical_answers_have_no_loss_and_a_zero_bound() -> None:
+def test_identical_answers_have_no_loss_but_a_bound_above_zero() -> None:
+    # No disagreement in 4 questions does not prove none in the population: the bound is
+    # the losses' Clopper-Pearson upper bound of 0 in 4 (McNemar's said 0).
     scores = np.array([1.0, 0.0, 1.0, 1.0])
     bound = loss_upper_bound(scores, scores, 0.95)
-    assert (bound.loss, bound.upper, bound.disagreements) == (0.0, 0.0, 0)
+    assert (bound.loss, bound.disagreements) == (0.0, 0)
+    assert bound.upper == pytest.approx(1.0 - (0.05 * LOSS_SIDE) ** (1 / 4))
 
 
-def test_binary_bound_is_mcnemar_on_the_disagreements() -> None:
+def test_binary_bound_is_the_losses_upper_less_the_wins_lower() -> None:
     baseline = np.array([1.0] * 90 + [1.0] * 6 + [0.0] * 4)
     cascade = np.array([1.0] * 90 + [0.0] * 6 + [1.0] * 4)
     bound = loss_upper_bound(baseline, cascade, 0.95)
-    share = clopper_pearson_upper(6, 10, 0.95)
+    losses = clopper_pearson_upper(6, 100, 1.0 - 0.05 * LOSS_SIDE)
+    wins = 1.0 - clopper_pearson_upper(96, 100, 1.0 - 0.05 * (1.0 - LOSS_SIDE))
     assert bound.loss == pytest.approx(0.02)
-    assert bound.upper == pytest.approx(10 / 100 * (2 * share - 1))
+    assert bound.upper == pytest.approx(losses - wins)
     assert bound.upper > bound.loss
 
 

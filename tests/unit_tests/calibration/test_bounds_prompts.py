@@ -16,6 +16,7 @@ import pytest
 
 from langchain_costrouter.calibration.betting import betting_lower_bound
 from langchain_costrouter.calibration.bounds import (
+    LOSS_SIDE,
     clopper_pearson_upper,
     loss_upper_bound,
     saving_interval,
@@ -102,8 +103,11 @@ def test_the_binary_loss_bound_counts_prompts() -> None:
     def held(columns: list[FloatArray], groups: IntArray | None) -> bool:
         return loss_upper_bound(columns[0], columns[1], CONFIDENCE, groups).upper >= 0.05
 
+    # The union of two Clopper-Pearson bounds is conservative (counting prompts it held
+    # in every run), yet counting rows it held in about 90%, under 95% by three of its
+    # standard errors (1.3 points over 300 runs).
     by_row, by_prompt = _coverage(_binary_pairs, held)
-    assert by_row < 0.85
+    assert by_row < 0.92
     assert by_prompt >= 0.92
 
 
@@ -148,9 +152,11 @@ def test_distinct_prompts_give_the_per_row_figures_bit_for_bit(seed: int) -> Non
     pair = (right.astype(np.float64), np.where(agrees, right, ~right).astype(np.float64))
     binary = loss_upper_bound(*pair, CONFIDENCE, groups=groups)
     assert binary == loss_upper_bound(*pair, CONFIDENCE)
-    losses, discordant = int(np.sum(pair[0] > pair[1])), int(np.sum(pair[0] != pair[1]))
-    share = clopper_pearson_upper(losses, discordant, CONFIDENCE) if discordant else 0.5
-    assert binary.upper == discordant / size * (2.0 * share - 1.0)
+    losses, wins = int(np.sum(pair[0] > pair[1])), int(np.sum(pair[0] < pair[1]))
+    alpha = 1.0 - CONFIDENCE
+    upper = clopper_pearson_upper(losses, size, 1.0 - alpha * LOSS_SIDE)
+    lower = 1.0 - clopper_pearson_upper(size - wins, size, 1.0 - alpha * (1.0 - LOSS_SIDE))
+    assert binary.upper == upper - lower
 
 
 def test_copies_that_all_disagree_one_way_count_once() -> None:

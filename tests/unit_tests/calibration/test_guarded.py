@@ -31,10 +31,10 @@ from tests.unit_tests.calibration.repeated import memorised, with_copies
 GUARDED = SearchOptions(method="guarded", seed=0)
 
 
-def test_guarded_policy_states_its_promise_and_keeps_it_on_the_test_half(
-    records: list[OutcomeRecord],
-) -> None:
-    train, test = split_records(records, 0.5, seed=0)
+def test_guarded_policy_states_its_promise_and_keeps_it_on_the_test_half() -> None:
+    # 1,000 train rows: with no disagreement at all, n rows bound the loss at about
+    # 3.2 / n (bounds.LOSS_SIDE), so 200 could never prove half a point.
+    train, test = split_records(synthetic_records(2000), 0.5, seed=0)
     policy = calibrate(train, GUARDED)
     promise = policy.tasks["classification"].train
     assert promise["method"] == "guarded"
@@ -182,7 +182,7 @@ def test_copies_of_the_prompts_do_not_narrow_the_promise() -> None:
     # Asking every prompt five times adds no evidence: counting rows, the saving and
     # quality intervals were 0.47 and 0.45 times as wide as on the prompts asked once.
     once, copies = _noisy(0.08, 0.0)
-    options = replace(GUARDED, max_quality_loss=0.03)
+    options = replace(GUARDED, max_quality_loss=0.05)
     alone = calibrate(once, options).tasks["classification"].train
     repeated = calibrate(copies, options).tasks["classification"].train
     for interval in ("saving_interval", "quality_interval"):
@@ -192,12 +192,12 @@ def test_copies_of_the_prompts_do_not_narrow_the_promise() -> None:
 
 def test_the_nested_proof_counts_copies_of_a_prompt_once() -> None:
     # The cascade both loses and wins against the baseline, so how many questions the
-    # disagreements are decides the bound: counting rows the walk proved caution 3 (its
-    # bound 0.0135; counting prompts, caution 4 is the boldest, its bound 0.0197).
+    # disagreements are decides the bound: counting prompts, caution 6 is proven within
+    # 10 points, its bound 0.0986; the same answers counted as rows: 0.0660.
     matrix = OutcomeMatrix.of(_noisy(0.15, 0.1)[1])
-    options = replace(GUARDED, max_quality_loss=0.02)
+    options = replace(GUARDED, max_quality_loss=0.1)
     scores = StageScores.of(matrix, options.folds, options.seed)
-    evidence = guarded._proven_caution(matrix, scores, options, 0.02)
+    evidence = guarded._proven_caution(matrix, scores, options, 0.1)
     assert evidence is not None
     pair = (evidence.reference, evidence.quality, options.confidence)
     assert evidence.bound == loss_upper_bound(*pair, matrix.prompt_groups)
