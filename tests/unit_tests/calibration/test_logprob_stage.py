@@ -73,7 +73,9 @@ def test_informative_logprobs_are_picked_up_and_pay() -> None:
     records = guessing_records(800, informative)
     assert _stage_uses_logprobs(records)
     train, test = split_records(records, 0.5, seed=1)
-    policy = calibrate(train, SearchOptions(seed=1))
+    # 400 train rows prove 2 points, not the default half point (about 650 questions
+    # with no disagreement at all, calibration/bounds.py); the quality bar below holds it
+    policy = calibrate(train, SearchOptions(seed=1, max_quality_loss=0.02))
     spec = policy.tasks["guess"]
     scorer = spec.rules[0].scorer
     assert spec.tiers == ("cheap", "strong")
