@@ -28,6 +28,10 @@ from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.outcomes import OutcomeRecord
 from langchain_costrouter.replay import ReplayChatModel
 
+ROOMY = SearchOptions(seed=0, max_quality_loss=0.02)
+"""200 train rows prove 2 points, not the default half point (about 650 questions with no
+disagreement at all, calibration/bounds.py); the tests' quality bars hold 2 points."""
+
 
 def test_split_is_deterministic_and_disjoint(records: list[OutcomeRecord]) -> None:
     train, test = split_records(records, 0.5, seed=3)
@@ -52,7 +56,7 @@ def test_oracle_and_single_models(records: list[OutcomeRecord]) -> None:
 
 def test_calibrated_cascade_keeps_quality_and_saves(records: list[OutcomeRecord]) -> None:
     train, test = split_records(records, 0.5, seed=0)
-    policy = calibrate(train, SearchOptions(seed=0))
+    policy = calibrate(train, ROOMY)
     spec = policy.tasks["classification"]
     assert spec.tiers == ("cheap", "strong")
     assert spec.rules[0].kind == "scorer"
@@ -64,7 +68,7 @@ def test_calibrated_cascade_keeps_quality_and_saves(records: list[OutcomeRecord]
 
 
 def test_policy_file_round_trip(records: list[OutcomeRecord], tmp_path: Path) -> None:
-    policy = calibrate(records[:200])
+    policy = calibrate(records[:200], ROOMY)
     for inline in (True, False):
         path = save_policy(policy, tmp_path / f"policy_{inline}.json", inline_scorers=inline)
         loaded = load_policy(path)
@@ -85,7 +89,7 @@ def test_bad_policy_file_names_the_key(tmp_path: Path) -> None:
 
 
 def test_runtime_checks_follow_the_protocol(records: list[OutcomeRecord]) -> None:
-    policy = calibrate(records[:200])
+    policy = calibrate(records[:200], ROOMY)
     models = {m: ReplayChatModel(records=records, model_name=m) for m in ("cheap", "strong")}
     routes = policy_to_routes(policy, models)
     (cheap, check, threshold), (strong, last_check, _) = routes["classification"]
