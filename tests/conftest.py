@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -34,6 +35,25 @@ def _private_spool_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         del os.environ[SPOOL_DIR_ENV]
     else:
         os.environ[SPOOL_DIR_ENV] = before
+
+
+DAY_BOUNDARY_MARGIN_SECONDS = 30.0
+
+
+@pytest.fixture(autouse=True)
+def _not_across_a_utc_day_boundary() -> None:
+    """No test starts in the last seconds of a UTC day.
+
+    Budgets count per calendar window (by default the UTC day, budgets/windows.py), so a
+    test that reserves until refused and then asserts the spend saw a fresh window's
+    accounts if it ran across midnight: test_stores.py's race once took 101
+    reservations of $0.03 where two tenants' $1 hold 66 (each tenant between 33 and 66:
+    33 before midnight, more after), which reproduces with a minute window started just
+    before the minute turns. Waiting out the margin keeps such tests inside one window.
+    """
+    left = 86400.0 - time.time() % 86400.0
+    if left < DAY_BOUNDARY_MARGIN_SECONDS:
+        time.sleep(left + 0.5)
 
 
 @pytest.fixture(autouse=True)

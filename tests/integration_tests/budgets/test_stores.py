@@ -76,8 +76,10 @@ def test_all_or_none_across_budgets(any_store_url: str) -> None:
 
 def test_all_or_none_holds_when_threads_race_for_the_last_room(shared_store_url: str) -> None:
     """Threads reserve on the tenant and the global account at once: the tenant runs
-    out, and every reservation either took both accounts or neither."""
-    gate = BudgetGate([TENANT, EVERYONE], shared_store_url)
+    out, and every reservation either took both accounts or neither. The gate's clock is
+    pinned: across midnight UTC the tenants' daily accounts would start afresh."""
+    started = time.time()
+    gate = BudgetGate([TENANT, EVERYONE], shared_store_url, clock=lambda: started)
     globex = CallContext("chat", {"tenant": "globex"})
     taken: list[int] = []
     start = threading.Barrier(6)
