@@ -5,6 +5,9 @@ cascades on the train split; the CLI uses the same figures for its JSON (README,
 Calibration: ``quality``, ``cost_usd``, ``calls_by_model``, ``baseline``, ``oracle``,
 ``savings_pct``), while the authoritative test figures come from running the real
 router over replay children.
+
+The figures run on an `OutcomeMatrix` (calibration/_outcome_matrix.py, with the
+`CostFunction` that prices its rows), which stays importable from here.
 """
 
 from __future__ import annotations
@@ -13,38 +16,26 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 
 import numpy as np
 from langchain_core.messages import AIMessage, HumanMessage
 
-from langchain_costrouter.calibration.features import FloatArray, IntArray, query_text
-from langchain_costrouter.calibration.groups import group_codes, split_groups
+from langchain_costrouter.calibration._outcome_matrix import CostFunction as CostFunction
+from langchain_costrouter.calibration._outcome_matrix import OutcomeMatrix as OutcomeMatrix
+from langchain_costrouter.calibration._outcome_matrix import recorded_cost as recorded_cost
+from langchain_costrouter.calibration.groups import split_groups
 from langchain_costrouter.calibration.money import ledger_float
 from langchain_costrouter.calibration.policy import Policy
 from langchain_costrouter.calibration.runtime import check_for
 from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.dollars import rounded_percent
-from langchain_costrouter.logprobs import SUMMARY_KEY, LogprobSummary
+from langchain_costrouter.logprobs import SUMMARY_KEY
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.replay import record_key
 
-CostFunction = Callable[[str, ModelOutcome], float]
-"""Dollar cost of one model's recorded outcome (recorded, or tokens x a price table)."""
-
 AnswerScore = Callable[[OutcomeRecord, int, Sequence[AIMessage]], float]
 """A stage rule at simulation time: (record, stage, answers so far) -> score in [0, 1]."""
-
-
-def recorded_cost(model: str, outcome: ModelOutcome) -> float:
-    """The recorded ``cost_usd``; pass a pricing-based function when only tokens exist."""
-    if outcome.cost_usd is None:
-        raise ConfigError(
-            f"model {model!r} has no recorded cost_usd; pass a cost function that prices "
-            "input_tokens/output_tokens"
-        )
-    return outcome.cost_usd
 
 
 @dataclass(frozen=True)
@@ -64,91 +55,6 @@ class Figures:
             "cost_usd": self.cost_usd,
             "calls_by_model": dict(sorted(self.calls_by_model.items())),
         }
-
-
-@dataclass(frozen=True)
-class OutcomeMatrix:
-    """Scores and costs of a record set as arrays, models sorted by mean cost."""
-
-    records: tuple[OutcomeRecord, ...]
-    models: tuple[str, ...]
-    quality: FloatArray  # [records, models]
-    cost: FloatArray  # [records, models]
-    queries: tuple[str, ...] = ()
-    """Each row's query text, when built without records (`table.task_matrix`)."""
-    texts: tuple[tuple[str, ...], ...] = ()
-    """Per model (in ``models`` order), each row's answer text, likewise."""
-    logprobs: FloatArray | None = None
-    """[records, models, 2]: each answer's mean and minimum token log-probability, NaN
-    where none was recorded; None when no answer of the set recorded any."""
-    keys: tuple[str, ...] = ()
-    """Each row's prompt key (`replay.record_key`), when built without records."""
-
-    @property
-    def size(self) -> int:
-        """Rows (records) of the matrix."""
-        return len(self.quality)
-
-    @classmethod
-    def of(
-        cls, records: Sequence[OutcomeRecord], cost_of: CostFunction = recorded_cost
-    ) -> OutcomeMatrix:
-        if not records:
-            raise ConfigError("no records to evaluate")
-        names = sorted(records[0].outcomes)
-        quality = np.array([[r.outcomes[m].score for m in names] for r in records])
-        cost = np.array([[cost_of(m, r.outcomes[m]) for m in names] for r in records])
-        order = np.argsort(cost.mean(axis=0), kind="stable")
-        logprobs = logprob_columns(records, names)
-        return cls(
-            records=tuple(records),
-            models=tuple(names[i] for i in order),
-            quality=quality[:, order],
-            cost=cost[:, order],
-            logprobs=None if logprobs is None else logprobs[:, order],
-        )
-
-    def answers(self, model: int) -> list[str]:
-        """Recorded answer texts of one model (empty when none was recorded)."""
-        if self.texts:
-            return list(self.texts[model])
-        name = self.models[model]
-        return [record.outcomes[name].text or "" for record in self.records]
-
-    def answer_logprobs(self, model: int) -> FloatArray:
-        """[rows, 2] mean and minimum token log-probability of one model's answers (NaN: none)."""
-        if self.logprobs is None:
-            return np.full((self.size, 2), np.nan)
-        return np.asarray(self.logprobs[:, model], dtype=np.float64)
-
-    def prompt_keys(self) -> list[str]:
-        """Each row's prompt key: copies of a prompt share one, and one fold (`groups`)."""
-        return list(self.keys) if self.keys else [record_key(r) for r in self.records]
-
-    @cached_property
-    def prompt_groups(self) -> IntArray:
-        """Each row's prompt number (`groups.group_codes`): what bounds count as the unit."""
-        return group_codes(self.prompt_keys())[0]
-
-    def query_texts(self) -> list[str]:
-        """Each row's query: every message's text, in order (`features.query_text`)."""
-        if self.queries:
-            return list(self.queries)
-        return [query_text(m["content"] for m in record.messages) for record in self.records]
-
-
-def logprob_columns(records: Sequence[OutcomeRecord], models: Sequence[str]) -> FloatArray | None:
-    """[records, models, 2] log-probability summaries (NaN: none); None when none at all."""
-    summaries = [[record.outcomes[m].logprobs for m in models] for record in records]
-    if all(summary is None for row in summaries for summary in row):
-        return None
-    return np.array(
-        [[_pair(summary) for summary in row] for row in summaries], dtype=np.float64
-    ).reshape(len(records), len(models), 2)
-
-
-def _pair(summary: LogprobSummary | None) -> tuple[float, float]:
-    return (np.nan, np.nan) if summary is None else (summary.mean, summary.min)
 
 
 def split_records(
