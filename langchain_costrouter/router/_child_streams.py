@@ -6,6 +6,7 @@ The router reads the child's ``_stream``/``_astream`` itself (one LLM run per ca
 back the chunks a provider opens its stream with until one shows the caller something,
 so a stream that fails before its first text fails over (README, "Streaming"). What the
 caller was shown is merged back into the answer the router prices, records and caches.
+A child that streams every call is read here for a whole answer too (`read_child`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from langchain_core.messages import (
     message_chunk_to_message,
 )
 from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.router._children import (
     acall_child,
@@ -99,6 +100,53 @@ async def astream_child(
         yield chunk
     for held in opening or ():
         yield held
+
+
+def read_child(
+    child: BaseChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
+    received: list[BaseMessageChunk],
+) -> ChatResult:
+    """One call of ``child`` for a whole answer: its ``_generate``, or, for a child that
+    streams every call (ChatOpenAI's ``streaming=True``), its stream read to the end.
+
+    langchain-core reads such a child's stream in ``invoke`` (``_generate_with_cache``),
+    which inline delegation skips, and its ``_generate`` may not stream by itself:
+    ChatOpenAI's asks the API for a stream, then reads the stream as a body
+    (ValueError). Each chunk's message goes to ``received``, as in `stream_child`, so a
+    stream that breaks is billed on what it sent (`_io._broken`).
+    """
+    if not child._should_stream(async_api=False, **kwargs):
+        return call_child(child, messages, stop, kwargs)
+    if child.rate_limiter:
+        child.rate_limiter.acquire(blocking=True)
+    for chunk in child._stream(messages, stop=stop, **native_kwargs(child, kwargs)):
+        received.append((_folded(chunk) if chunk.generation_info else chunk).message)
+    return _read(received)
+
+
+async def aread_child(
+    child: BaseChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
+    received: list[BaseMessageChunk],
+) -> ChatResult:
+    """Async twin of `read_child`."""
+    if not child._should_stream(async_api=True, **kwargs):
+        return await acall_child(child, messages, stop, kwargs)
+    if child.rate_limiter:
+        await child.rate_limiter.aacquire(blocking=True)
+    async for chunk in child._astream(messages, stop=stop, **native_kwargs(child, kwargs)):
+        received.append((_folded(chunk) if chunk.generation_info else chunk).message)
+    return _read(received)
+
+
+def _read(received: list[BaseMessageChunk]) -> ChatResult:
+    """A stream read to its end as the child's result (tool arguments checked whole)."""
+    return ChatResult(generations=[ChatGeneration(message=merge_chunks(received))])
 
 
 def _kept(chunk: ChatGenerationChunk, received: list[BaseMessageChunk]) -> ChatGenerationChunk:

@@ -20,13 +20,14 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_costrouter.budgets import Gate, Reservation
 from langchain_costrouter.router._cache import CacheStage
-from langchain_costrouter.router._child_streams import astream_child, merge_chunks, stream_child
-from langchain_costrouter.router._children import (
-    acall_child,
-    call_child,
-    first_message,
-    strip_router_keys,
+from langchain_costrouter.router._child_streams import (
+    aread_child,
+    astream_child,
+    merge_chunks,
+    read_child,
+    stream_child,
 )
+from langchain_costrouter.router._children import first_message, strip_router_keys
 from langchain_costrouter.router._performers import PERFORM
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Called, CallModel, ReadCache, Step, WriteCache
@@ -73,16 +74,17 @@ class RouterIO:
 
     def _call(self, step: CallModel) -> Called:
         request = self.request
-        request.in_flight = step
+        received: list[BaseMessageChunk] = []  # filled by `read_child` if the child streams
+        request.in_flight, request.delivered = step, received
         start = time.perf_counter()
         try:
             model = step.deployment.model
-            result = call_child(model, request.messages, request.stop, request.kwargs)
+            result = read_child(model, request.messages, request.stop, request.kwargs, received)
             message = first_message(result)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
-            return self._ended(Called(None, error, _ms(start)))
+            return self._ended(_broken(received, False, error, start))
         except BaseException as error:  # interrupted: noted, then billed by the flow
-            self._cut(error, start)
+            self._cut(error, start, received)
             raise
         self.child_result = result
         return self._ended(Called(message, None, _ms(start)))
@@ -125,16 +127,18 @@ class RouterIO:
 
     async def _acall(self, step: CallModel) -> Called:
         request = self.request
-        request.in_flight = step
+        received: list[BaseMessageChunk] = []  # filled by `aread_child` if the child streams
+        request.in_flight, request.delivered = step, received
         start = time.perf_counter()
         try:
             model = step.deployment.model
-            result = await acall_child(model, request.messages, request.stop, request.kwargs)
+            messages, stop, kwargs = request.messages, request.stop, request.kwargs
+            result = await aread_child(model, messages, stop, kwargs, received)
             message = first_message(result)
         except Exception as error:  # the cascade classifies it; bugs are re-raised there
-            return self._ended(Called(None, error, _ms(start)))
+            return self._ended(_broken(received, False, error, start))
         except BaseException as error:  # cancelled: noted, then billed by the flow
-            self._cut(error, start)
+            self._cut(error, start, received)
             raise
         self.child_result = result
         return self._ended(Called(message, None, _ms(start)))
@@ -208,7 +212,8 @@ def _broken(
     received: list[BaseMessageChunk], shown: bool, error: BaseException, start: float
 ) -> Called:
     """A stream that failed: after chunks reached the caller, they come back as partial;
-    chunks it only opened with (held back, see `_child_streams._blank`) as ``opened``.
+    chunks it only opened with (held back, see `_child_streams._blank`, or read for a
+    whole answer by `_child_streams.read_child`) as ``opened``.
 
     A provider that sent a chunk had taken the request (an HTTP error status comes
     before any), so the attempt is billed either way (`_attempts.failed_attempt`).

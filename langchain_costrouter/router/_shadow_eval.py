@@ -2,7 +2,7 @@
 
 `RouterShadow` (`_shadow`) samples answered calls and queues them; each worker thread
 hands a sample to `ShadowEvaluation.run`. The reference model answers the sampled
-prompt inline (`_children.call_child`, as the cascade calls a tier), the scorer (a
+prompt inline (`_child_streams.read_child`, as the cascade calls a tier), the scorer (a
 judge, when it is one) scores the served answer against that answer, and the result
 is stored in the shadow tables. Each of these calls reserves on the router's budgets
 first (`_shadow_budget`), is priced by the router's `Accountant` and is recorded in the
@@ -39,7 +39,8 @@ from langchain_costrouter.logprobs import LogprobSummary, message_logprobs
 from langchain_costrouter.metadata import AttemptRecord, CallSink, Purpose
 from langchain_costrouter.router import _savings as savings
 from langchain_costrouter.router._accounting import Accountant, call_record
-from langchain_costrouter.router._children import call_child, first_message
+from langchain_costrouter.router._child_streams import read_child
+from langchain_costrouter.router._children import first_message
 from langchain_costrouter.router._shadow_budget import (
     BudgetStoreDownError,
     OverBudgetError,
@@ -167,7 +168,7 @@ class ShadowEvaluation:
         held = self._budgets.reserve(sample.row.task, deployment, messages, kwargs)
         started = time.perf_counter()
         try:
-            message = first_message(call_child(deployment.model, list(messages), stop, kwargs))
+            message = first_message(read_child(deployment.model, list(messages), stop, kwargs, []))
             attempt = self._accountant.attempt(deployment, message, messages)
         except BaseException:
             self._budgets.release(held)

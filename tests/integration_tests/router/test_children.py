@@ -174,3 +174,35 @@ async def test_a_stream_asking_for_its_usage_reaches_a_child_called_without_stre
     assert [("stream_usage" in body, "stream_options" in body) for body in bodies] == [
         (False, False)
     ] * 3
+
+
+async def test_a_child_that_streams_by_its_own_setting_answers_an_invoke(
+    openai_server: LocalOpenAIServer,
+) -> None:
+    """A ChatOpenAI built with ``streaming=True`` streams even when invoked: langchain-core
+    reads its stream in ``invoke``, and its ``_generate`` (which the router calls) asks
+    for a stream and then takes the stream for a body. Every invoke of such a child, and
+    every stream of a checked tier over one, raised ValueError ("Unexpected response
+    type ... got Stream") through the router. Answered from the child's stream now, with
+    the usage it streamed."""
+    child = openai_chat(openai_server, "gpt-4o-mini", streaming=True)
+    accept_all = FunctionCheck(lambda messages, answer, previous: 1.0, name="accept_all")
+    checked = Tier.of(openai_chat(openai_server, "gpt-4o-mini", streaming=True), check=accept_all)
+    router = RoutedChatModel(
+        routes={"chat": [Tier.of(child)], "checked": [checked]}, default_task="chat"
+    )
+    openai_server.script([Reply("streamed child", prompt_tokens=11, completion_tokens=2)] * 4)
+    invoked = router.invoke("hello")
+    ainvoked = await router.ainvoke("hello")
+    streamed = _joined(router.stream("hello", task="checked"))
+    astreamed = _joined([c async for c in router.astream("hello", task="checked")])
+    for whole in (invoked, ainvoked, streamed, astreamed):
+        assert whole.content == "streamed child"
+        assert isinstance(whole, AIMessage) and whole.usage_metadata is not None
+        assert (whole.usage_metadata["input_tokens"], whole.usage_metadata["output_tokens"]) == (
+            11,
+            2,
+        )
+        assert whole.response_metadata["model_name"] == "gpt-4o-mini"
+        assert whole.response_metadata["finish_reason"] == "stop"
+    assert [request.stream for request in openai_server.requests] == [True] * 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
@@ -43,13 +44,13 @@ PRICES = PriceTable(
 )
 
 
-def _router(server: LocalOpenAIServer, tmp_path: Path) -> RoutedChatModel:
+def _router(server: LocalOpenAIServer, tmp_path: Path, **child: Any) -> RoutedChatModel:
     """One unchecked (live) tier: gpt-4o-mini on provider a, failing over to provider b,
-    under a budget."""
+    under a budget; ``child`` goes to both ChatOpenAI children (``streaming=True``)."""
     tier = Tier.of(
         [
-            Deployment(openai_chat(server, "gpt-4o-mini"), "gpt-4o-mini", "provider-a"),
-            Deployment(openai_chat(server, "gpt-4o"), "gpt-4o", "provider-b"),
+            Deployment(openai_chat(server, "gpt-4o-mini", **child), "gpt-4o-mini", "provider-a"),
+            Deployment(openai_chat(server, "gpt-4o", **child), "gpt-4o", "provider-b"),
         ]
     )
     return RoutedChatModel(
@@ -67,6 +68,14 @@ async def _streamed(router: RoutedChatModel, method: str) -> list[AIMessageChunk
     if method == "stream":
         return list(router.stream(PROMPT))
     return [chunk async for chunk in router.astream(PROMPT)]
+
+
+async def _answered(router: RoutedChatModel, method: str) -> str:
+    """The text of the answer, streamed or (with streaming children) invoked."""
+    if method in ("stream", "astream"):
+        return "".join(str(chunk.content) for chunk in await _streamed(router, method))
+    message = router.invoke(PROMPT) if method == "invoke" else await router.ainvoke(PROMPT)
+    return str(message.content)
 
 
 def _rows(router: RoutedChatModel) -> list[LedgerRow]:
@@ -109,18 +118,18 @@ async def test_a_stream_refused_with_an_http_error_is_billed_nothing(
     router.close()
 
 
-@pytest.mark.parametrize("method", ["stream", "astream"])
+@pytest.mark.parametrize("method", ["stream", "astream", "invoke", "ainvoke"])
 async def test_a_stream_broken_after_its_opening_chunk_is_billed_on_its_prompt(
     openai_server: LocalOpenAIServer, tmp_path: Path, method: str
 ) -> None:
     """HTTP 200 and the role chunk: the provider took the prompt. The router fails over
     (no text reached the caller) and bills the broken attempt on an estimate of its
-    prompt, flagged as estimated like a cut call; it recorded it at $0 before."""
+    prompt, flagged as estimated like a cut call; it recorded it at $0 before. Invoked,
+    children that stream every call (``streaming=True``) are billed alike."""
     openai_server.script([Fault("drop", after_chunks=0)], model="gpt-4o-mini")
     openai_server.script([Reply("from provider b", prompt_tokens=9, completion_tokens=3)])
-    router = _router(openai_server, tmp_path)
-    whole = await _streamed(router, method)
-    assert "".join(str(chunk.content) for chunk in whole) == "from provider b"
+    router = _router(openai_server, tmp_path, streaming=True)
+    assert await _answered(router, method) == "from provider b"
     broken, answered = _rows(router)
     assert (broken.model, broken.reason, broken.error) == (
         "gpt-4o-mini",
