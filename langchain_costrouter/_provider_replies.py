@@ -4,8 +4,8 @@ ChatOpenAI reads a completion's body after the HTTP status said all was well, so
 that is an error object, or that has no choices, reaches the caller as a plain
 ValueError, KeyError or TypeError: exceptions that otherwise mean a bug in the caller's
 code. These tell the two apart, for every place that must know whether a provider
-failed: the router's fault classification (`router._faults`), the item batcher and the
-prompt compressor.
+failed: the router's fault classification (`router._faults`) and billing of a failed
+attempt (`router._attempts`), the item batcher and the prompt compressor.
 """
 
 from __future__ import annotations
@@ -43,6 +43,18 @@ def error_in_a_200(error: BaseException) -> dict[str, object] | None:
     if type(error) is ValueError and len(error.args) == 1 and isinstance(error.args[0], dict):
         return error.args[0] if _raised_reading_a_body(error) else None
     return None
+
+
+def error_event_in_a_stream(error: BaseException) -> bool:
+    """Whether ``error`` is an SSE ``error`` event in a stream whose HTTP status was 200.
+
+    OpenAI-compatible servers and gateways report a failure once the stream has begun as
+    ``data: {"error": {...}}``; the openai SDK raises its base ``APIError`` for it, and
+    only there (every error it raises for an HTTP status is a subclass). The provider had
+    accepted the request by then, so the router bills its prompt (`router._attempts`).
+    """
+    api_error = class_if_imported("openai", "APIError")
+    return api_error is not None and type(error) is api_error
 
 
 def unreadable_answer(error: BaseException) -> bool:

@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
 
+from langchain_costrouter._provider_replies import error_event_in_a_stream
 from langchain_costrouter._secrets import error_text
 from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord
@@ -45,8 +46,9 @@ def failed_attempt(
 
     A cut stream is priced on what it delivered; a stream that broke before showing
     anything on the chunks it had sent (their usage, else an estimate of the prompt,
-    flagged as a cut call's is); a refusal (an HTTP error status) at $0. An error that is
-    not a provider's (a bug in the caller's code) propagates as it is.
+    flagged as a cut call's is), one whose HTTP 200 carried only a server error event on
+    its prompt (`_taken`); a refusal (an HTTP error status) at $0. An error that is not a
+    provider's (a bug in the caller's code) propagates as it is.
     """
     error = called.error
     assert error is not None
@@ -55,7 +57,7 @@ def failed_attempt(
         raise error
     reason = f"error: {fault.kind}" if called.partial is None else "error: stream cut"
     failed = failed_record(deployment, index, reason, fault, called.latency_ms)
-    billed = called.partial or called.opened or billed_answer(error)
+    billed = called.partial or called.opened or billed_answer(error) or _taken(error, fault)
     if billed is not None:
         failed.update(accountant.attempt(deployment, billed, request.messages))
         failed.update({"tier": index, "accepted": False, "reason": reason})
@@ -84,6 +86,17 @@ def billed_answer(error: BaseException) -> AIMessage | None:
     model = getattr(completion, "model", None)
     metadata = {"model_name": model} if isinstance(model, str) else {}
     return AIMessage(content="", usage_metadata=tokens, response_metadata=metadata)
+
+
+def _taken(error: BaseException, fault: ProviderFault) -> AIMessage | None:
+    """An answer of nothing, priced on an estimate of the prompt (flagged estimated), for
+    a stream whose HTTP 200 carried only a server error event: the provider had accepted
+    the prompt and failed while answering, as a stream broken after its opening chunk had
+    (README, "Streaming"). An event that refuses the request (a 4xx code: bad request,
+    rate limit, a prompt over the context) is billed nothing, as that status would be."""
+    if fault.kind == "server" and error_event_in_a_stream(error):
+        return AIMessage(content="")
+    return None
 
 
 def raise_if_final(

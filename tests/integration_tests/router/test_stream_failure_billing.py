@@ -4,7 +4,8 @@ A provider that refused the request with an HTTP error status before streaming b
 nothing. One that accepted it (HTTP 200 and a chunk, even OpenAI's role-only opening
 chunk) processed the prompt and bills it, though the router fails over when no text
 reached the caller; it is billed on its prompt as a call cut in flight is
-(`_record.Recorder.fail`), or on the usage it streamed before breaking.
+(`_record.Recorder.fail`), or on the usage it streamed before breaking. So is one whose
+HTTP 200 carried only an error event (``data: {"error": ...}``) before any chunk.
 """
 
 from __future__ import annotations
@@ -185,3 +186,54 @@ async def test_a_stream_broken_after_text_is_billed_on_what_it_delivered(
     assert cut.cost_usd is not None and cut.cost_usd > estimate * MINI_INPUT
     assert _spent(router) == (cut.cost_usd, Decimal(0))
     router.close()
+
+
+@pytest.mark.parametrize("method", ["stream", "astream", "invoke", "ainvoke"])
+async def test_a_stream_that_sent_only_an_error_event_is_billed_on_its_prompt(
+    openai_server: LocalOpenAIServer, tmp_path: Path, method: str
+) -> None:
+    """HTTP 200, then ``data: {"error": ...}`` as the stream's only event, as
+    OpenAI-compatible servers and gateways report a failure once the stream has begun:
+    the provider had taken the prompt. The router fails over, as for a 5xx, and bills the
+    attempt on an estimate of its prompt; it recorded it at $0 before. Invoked, the
+    children stream too (``streaming=True``), so the same event ends the call."""
+    openai_server.script([Fault("error_body", message="model overloaded")], model="gpt-4o-mini")
+    openai_server.script([Reply("from provider b", prompt_tokens=9, completion_tokens=3)])
+    router = _router(openai_server, tmp_path, streaming=True)
+    assert await _answered(router, method) == "from provider b"
+    failed, answered = _rows(router)
+    assert (failed.model, failed.reason, failed.error, failed.status_code) == (
+        "gpt-4o-mini",
+        "error: server",
+        "APIError",
+        502,
+    )
+    estimate = count_messages([HumanMessage(PROMPT)])
+    assert (failed.input_tokens, failed.output_tokens, failed.usage_estimated) == (
+        estimate,
+        0,
+        True,
+    )
+    assert failed.cost_usd == estimate * MINI_INPUT
+    assert (answered.model, answered.reason, answered.input_tokens) == ("gpt-4o", "accepted", 9)
+    assert _spent(router) == (_billed([failed, answered]), Decimal(0))
+    router.close()
+
+
+@pytest.mark.parametrize("method", ["stream", "astream"])
+async def test_a_stream_whose_error_event_refuses_the_request_is_billed_nothing(
+    openai_server: LocalOpenAIServer, tmp_path: Path, method: str
+) -> None:
+    """An error event with a 4xx code refuses the request, as that HTTP status would:
+    $0, not retried, and the caller is told what to fix."""
+    refused = Fault("error_body", code="400", message="Invalid value for 'temperature'.")
+    openai_server.script([refused], model="gpt-4o-mini")
+    router = _router(openai_server, tmp_path)
+    with pytest.raises(ProviderError, match="temperature") as raised:
+        await _streamed(router, method)
+    assert (raised.value.kind, raised.value.retryable) == ("fatal", False)
+    (row,) = _rows(router)
+    assert (row.reason, row.error, row.status_code) == ("error: fatal", "APIError", 400)
+    assert (row.cost_usd, row.input_tokens, row.usage_estimated) == (0, 0, False)
+    assert _spent(router) == (Decimal(0), Decimal(0))
+    assert openai_server.request_count() == 1
