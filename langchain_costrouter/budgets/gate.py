@@ -251,7 +251,8 @@ class BudgetGate(GateCore):
 
     def close(self) -> None:
         """Close the store, once the settlements it failed are tried a last time (those
-        still failing are logged and counted lost, budgets/pending.py)."""
+        still failing are logged and counted lost, budgets/pending.py): its blocking
+        connections and every event loop's async ones (budgets/loop_clients.py)."""
         KEEPER.settle_owed(self.store)
         self.store.close()
 

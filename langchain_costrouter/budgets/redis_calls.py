@@ -76,6 +76,7 @@ class AsyncScriptRunner:
     """`ScriptRunner` for one event loop's client: a pooled connection per call."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
         self._pool = client.connection_pool
 
     async def run(self, script: LuaScript, keys: Sequence[str], args: Sequence[Any]) -> Any:

@@ -2,18 +2,17 @@
 
 Calls go through `ScriptRunner` (budgets/redis_calls.py): EVALSHA on a connection the
 thread holds. The async methods use ``redis.asyncio`` (one client per event loop, since
-a connection belongs to the loop that opened it, closed as the loop ends), so a gate
-never blocks an event loop on Redis.
+a connection belongs to the loop that opened it, closed as the loop ends or with the
+store: budgets/loop_clients.py), so a gate never blocks an event loop on Redis.
 On Redis Cluster, put a hash tag in the prefix (``?prefix={costrouter}:``) so the keys
 of one call's budgets live on one shard, as a multi-key script requires.
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import AsyncGenerator, Iterator, Sequence
-from contextlib import contextmanager
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import redis
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from langchain_costrouter._secrets import shown_url
 from langchain_costrouter.budgets import redis_scripts
 from langchain_costrouter.budgets.claims import Claim
+from langchain_costrouter.budgets.loop_clients import LoopClients
 from langchain_costrouter.budgets.model import RateLimit
 from langchain_costrouter.budgets.redis_calls import AsyncScriptRunner, LuaScript, ScriptRunner
 from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
@@ -43,14 +43,12 @@ class RedisStore(BudgetStore):
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 2.0) -> None:
         self.prefix = prefix
-        self._client_url = url
-        self._timeout = timeout
         self.url = shown_url(sa.make_url(url).render_as_string(hide_password=True))
         self._client = _client(url, self.url, timeout)
         self._runner = ScriptRunner(self._client)
-        self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[AsyncScriptRunner, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
+        self._loops = LoopClients(
+            lambda: _async_runner(url, timeout), _aclose_runner, _shut_sockets
+        )
 
     def reserve(
         self, claims: Sequence[Claim], amount: int, lease_seconds: float, reservation_id: str
@@ -89,7 +87,7 @@ class RedisStore(BudgetStore):
     ) -> Refusal | None:
         keys, args = self._reserve_args(claims, amount, lease_seconds, reservation_id)
         with self._errors():
-            runner = await self._loop_runner()
+            runner = await self._loops.get()
             return _refusal(await runner.run(_RESERVE, keys, args))
 
     async def asettle(
@@ -97,12 +95,12 @@ class RedisStore(BudgetStore):
     ) -> list[int]:
         keys, args = self._settle_args(claims, reservation_id, amount, actual)
         with self._errors():
-            runner = await self._loop_runner()
+            runner = await self._loops.get()
             return [int(spent) for spent in await runner.run(_SETTLE, keys, args)]
 
     async def aread(self, claims: Sequence[Claim]) -> list[tuple[int, int]]:
         with self._errors():
-            runner = await self._loop_runner()
+            runner = await self._loops.get()
             return _pairs(await runner.run(_READ, self._account_keys(claims), []))
 
     async def aacquire_rate(
@@ -110,11 +108,13 @@ class RedisStore(BudgetStore):
     ) -> RateGrant:
         args = _rate_args(limit, tokens, max_wait)
         with self._errors():
-            runner = await self._loop_runner()
+            runner = await self._loops.get()
             reply = await runner.run(_RATE, [self.prefix + "r:" + key], args)
         return _grant(reply)
 
     def close(self) -> None:
+        """Close the blocking client and every event loop's async one."""
+        self._loops.close_all()
         self._client.close()
 
     def _account_keys(self, claims: Sequence[Claim]) -> list[str]:
@@ -136,36 +136,6 @@ class RedisStore(BudgetStore):
         args: list[Any] = [f"{reservation_id}:{amount}", amount, actual]
         args += [_expire_ms(claim) for claim in claims]
         return self._account_keys(claims), args
-
-    async def _loop_runner(self) -> AsyncScriptRunner:
-        """This event loop's runner (a connection belongs to the loop that opened it)."""
-        loop = asyncio.get_running_loop()
-        entry = self._async.get(loop)
-        if entry is not None:
-            return entry[0]
-        client = redis.asyncio.Redis.from_url(
-            self._client_url, socket_connect_timeout=self._timeout, socket_timeout=self._timeout
-        )
-        runner, closer = AsyncScriptRunner(client), self._closed_with_loop(loop, client)
-        self._async[loop] = (runner, closer)
-        await closer.asend(None)
-        return runner
-
-    async def _closed_with_loop(
-        self, loop: asyncio.AbstractEventLoop, client: redis.asyncio.Redis
-    ) -> AsyncGenerator[None, None]:
-        """Suspended for as long as ``loop`` runs; `asyncio.run` (and `asyncio.Runner`)
-        close it as the loop ends, which closes the client's connections in that loop.
-
-        The client's connections hold the loop, so the entry of `_async` kept both alive
-        for good: a sync app calling ``asyncio.run`` per request left a socket open per
-        request until the process ran out of file descriptors.
-        """
-        try:
-            yield
-        finally:
-            self._async.pop(loop, None)
-            await client.aclose()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -201,6 +171,36 @@ def _client(url: str, shown: str, timeout: float) -> redis.Redis:
             key="budget_store",
         ) from None
     return client
+
+
+def _async_runner(url: str, timeout: float) -> AsyncScriptRunner:
+    """A runner on a client of the running event loop (budgets/loop_clients.py)."""
+    client = redis.asyncio.Redis.from_url(
+        url, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+    return AsyncScriptRunner(client)
+
+
+async def _aclose_runner(runner: AsyncScriptRunner) -> None:
+    await runner.client.aclose()
+
+
+def _shut_sockets(runner: AsyncScriptRunner) -> None:
+    """End a runner's connections without its loop: shut each socket down (thread-safe;
+    the loop's transport still owns and closes the descriptor). redis-py has no public
+    list of a pool's connections nor of a connection's stream; a version without these
+    attributes leaves the connections to be closed when Python collects them."""
+    pool: Any = runner.client.connection_pool
+    connections = [
+        *getattr(pool, "_available_connections", ()),
+        *getattr(pool, "_in_use_connections", ()),
+    ]
+    for connection in connections:
+        writer = getattr(connection, "_writer", None)
+        sock = None if writer is None else writer.transport.get_extra_info("socket")
+        if sock is not None:
+            with suppress(OSError):  # already shut, or never connected
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _expire_ms(claim: Claim) -> int:

@@ -16,13 +16,16 @@ consistent. ``?durable=true`` on the store URL keeps every commit flushed.
 Postgres connections are pooled in autocommit mode, the mode of the one-statement
 reservation and settlement (a round trip each, no BEGIN and COMMIT); work of several
 statements switches its connection to READ COMMITTED for as long as it holds it.
+
+The async engines, one per event loop, are disposed of as their loop ends or with the
+store (`close`), on their loop when it can run it, else on a private loop, as psycopg
+closes a connection without waiting on any loop (budgets/loop_clients.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from langchain_costrouter._fork import ForkGate, hold_across_fork
 from langchain_costrouter._secrets import shown_url
+from langchain_costrouter.budgets.loop_clients import LoopClients, run_aside
 from langchain_costrouter.budgets.sql_schema import BudgetTables, create_tables
 from langchain_costrouter.errors import BudgetStoreError, ConfigError
 from langchain_costrouter.ledger.engine import (
@@ -65,8 +69,8 @@ class SQLConnections:
             raise ConfigError(f"budget store {self.url!r}: {problem}", key="budget_store")
         self.postgres = self.engine.dialect.name == "postgresql"
         self.tables = tables
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
-            weakref.WeakKeyDictionary()
+        self._async: LoopClients[AsyncEngine] = LoopClients(
+            self._new_async_engine, _dispose, _dispose_aside
         )
         self._tables_ready = False
         # Work on SQLite runs on the callers' threads: a fork must not copy a transaction
@@ -101,7 +105,7 @@ class SQLConnections:
         """`run` without blocking the event loop."""
         if not self.postgres:
             return await asyncio.to_thread(self.run, work, autocommit, *args)
-        engine = self._async_engine()
+        engine = await self._async.get()
         for attempt in (1, 2):
             try:
                 with self.errors():
@@ -131,6 +135,8 @@ class SQLConnections:
         self._tables_ready = False
 
     def close(self) -> None:
+        """Dispose of the blocking engine and every event loop's async one."""
+        self._async.close_all()
         self.engine.dispose()
 
     @contextmanager
@@ -141,16 +147,13 @@ class SQLConnections:
         except (SQLAlchemyError, OSError) as error:
             raise BudgetStoreError(self.url, error) from error
 
-    def _async_engine(self) -> AsyncEngine:
-        """This event loop's engine (a connection belongs to the loop that opened it)."""
+    def _new_async_engine(self) -> AsyncEngine:
+        """An engine for the running event loop (a connection belongs to the loop that
+        opened it)."""
         # Imported here: async engines need greenlet (the [postgres] extra), SQLite not.
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        loop = asyncio.get_running_loop()
-        engine = self._async.get(loop)
-        if engine is None:
-            engine = self._async[loop] = create_async_engine(self.engine.url, **self._options)
-        return engine
+        return create_async_engine(self.engine.url, **self._options)
 
 
 @contextmanager
@@ -162,6 +165,16 @@ def transaction(conn: sa.Connection) -> Iterator[Callable[[], None]]:
     finally:
         if begun.is_active:
             begun.rollback()
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    await engine.dispose()
+
+
+def _dispose_aside(engine: AsyncEngine) -> None:
+    """`_dispose` without the engine's loop (idle or closed): psycopg's close is libpq's
+    PQfinish, and the pool's queue binds no loop unless a caller waits on it."""
+    run_aside(engine.dispose)
 
 
 def _worth_retrying(error: BudgetStoreError) -> bool:

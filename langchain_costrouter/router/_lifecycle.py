@@ -4,8 +4,11 @@ What a router opened from its fields' URLs is its own, and closing it closes the
 once, the last opened first (`_stores.Opened`): the shadow evaluation finishes the
 samples it queued (its calls reserve on the budgets and write to the ledger, so it goes
 first) and its threads end; the budget gate settles what its store owes or reports it
-lost (budgets/gate.py); the ledger writes every row, closes its journal and ends its
-writer thread; the cache commits its queued writes and ends its writer thread. Each
+lost (budgets/gate.py), then closes the store, with the async client it opened in each
+event loop (on that loop while it runs, `aclose` waiting for its caller's; without it
+when the loop is idle or closed: budgets/loop_clients.py); the ledger writes every
+row, closes its journal and ends its writer thread; the cache commits its queued
+writes and ends its writer thread. Each
 store closes with the code its own exit hook runs (the ledger's finalizer, the cache
 write-behind's drain, the lease keeper's `give_up`), so a closed router leaves written
 what an exiting process would. The calls' telemetry is flushed to the application's
