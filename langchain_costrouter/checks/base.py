@@ -17,7 +17,9 @@ the error it lets propagate, and the cascade bills `paid_calls_of` it. A composi
 no model of its own, so it names the check inside it that raised (`carry_failed_check`):
 the cascade records that judge's model as the one that failed (`take_failed_check`).
 A cancellation that cut off several judges running at once names them all
-(`carry_cut_checks`).
+(`carry_cut_checks`), and the judges whose provider had failed before it, each with its
+error (`carry_failed_checks`), since the cancellation, not their error, is raised; so
+does the error of the first of several judges that failed at once, for the others.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class BaseCheck(ABC):
 _PAID_CALLS = "costrouter_paid_calls"
 _FAILED_CHECK = "costrouter_failed_check"
 _CUT_CHECKS = "costrouter_cut_checks"
+_FAILED_CHECKS = "costrouter_failed_checks"
 
 
 def carry_paid_calls(error: BaseException, replies: Iterable[AIMessage]) -> None:
@@ -178,6 +181,26 @@ def take_cut_checks(cancelled: BaseException) -> tuple[QualityCheck, ...]:
     """The checks `carry_cut_checks` named, removed from ``cancelled``: billed once."""
     cut: tuple[QualityCheck, ...] = vars(cancelled).pop(_CUT_CHECKS, ())
     return cut
+
+
+def carry_failed_checks(
+    error: BaseException, failures: Iterable[tuple[QualityCheck, Exception]]
+) -> None:
+    """Name on what a composite raises (its first check's error, or its cancellation)
+    the other checks that had raised while they ran at once (a `compose.Weighted`'s
+    judges), each with its error, after those it names already (a nested composite's):
+    the cascade records each judge's failed call, as it records the judge the raised
+    error names (`carry_failed_check`)."""
+    failed = tuple(failures)
+    if failed:
+        vars(error)[_FAILED_CHECKS] = vars(error).get(_FAILED_CHECKS, ()) + failed
+
+
+def take_failed_checks(error: BaseException) -> tuple[tuple[QualityCheck, Exception], ...]:
+    """The checks and errors `carry_failed_checks` named, removed from ``error``:
+    recorded once."""
+    failed: tuple[tuple[QualityCheck, Exception], ...] = vars(error).pop(_FAILED_CHECKS, ())
+    return failed
 
 
 def checks_within(check: QualityCheck) -> Iterator[QualityCheck]:

@@ -4,8 +4,8 @@ Nested checks' side calls (a judge's reply) are collected, so the ledger sees ev
 paid call however deep the judge sits; when one check raises, the replies the others
 had already paid for travel on its error (`base.carry_paid_calls`), and so does the
 check that raised it (`base.carry_failed_check`), whose model the cascade names; a
-cancellation of `Weighted`, whose checks run at once, carries the replies of those that
-finished and names those it cut off (`base.carry_cut_checks`). `AllOf` and
+`Weighted` runs its checks at once (checks/_at_once.py): the error it raises, or its
+cancellation, names every judge that failed or was cut off too. `AllOf` and
 `AnyOf` run their checks in the order given and stop once the outcome is settled (a 0
 for `AllOf`, a 1 for `AnyOf`): put the free checks first and a judge last, and a
 refusal never pays for a judge.
@@ -13,25 +13,20 @@ refusal never pays for a judge.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from langchain_costrouter.checks._at_once import all_results
 from langchain_costrouter.checks.base import (
     BaseCheck,
     CheckResult,
     QualityCheck,
-    carry_cut_checks,
     carry_failed_check,
     carry_paid_calls,
-    paid_calls_of,
-    take_cut_checks,
-    take_failed_check,
-    take_paid_calls,
 )
 
 _Scored = list[tuple[QualityCheck, CheckResult]]
@@ -178,68 +173,13 @@ class Weighted(BaseCheck):
         previous: Sequence[AIMessage] = (),
     ) -> CheckResult:
         """Async twin of `evaluate`; the checks run concurrently, and all of them end
-        before one's error is raised, carrying the others' paid replies. Cancelled, it
-        ends them too, and its cancellation carries what the finished ones paid and names
-        the ones it cut off (`base.carry_cut_checks`): each was paid for or asked."""
-        tasks: list[asyncio.Task[CheckResult | BaseException]] = []
-        try:
-            async with asyncio.TaskGroup() as group:
-                for check in self.checks:
-                    settled = _settled(check, messages, answer, previous)
-                    tasks.append(group.create_task(settled))
-        except asyncio.CancelledError as cancelled:
-            _carry_settled(cancelled, zip(self.checks, tasks, strict=True))
-            raise
-        outcomes = [task.result() for task in tasks]
-        results = [r for r in outcomes if isinstance(r, CheckResult)]
-        paired = zip(self.checks, outcomes, strict=True)
-        errors = [(check, r) for check, r in paired if isinstance(r, BaseException)]
-        if errors:
-            (check, first), others = errors[0], [e for _, e in errors[1:]]
-            paid = [m for r in results for m in r.cost_messages]
-            paid += [m for e in others if e is not first for m in paid_calls_of(e)]
-            carry_paid_calls(first, paid)
-            carry_failed_check(first, check)
-            raise first
-        return self._mean(results)
+        before one's error is raised, carrying the others' paid replies and failures.
+        Cancelled, it ends them too, and its cancellation carries what the finished ones
+        paid, names the ones it cut off and those that failed (checks/_at_once.py)."""
+        return self._mean(await all_results(self.checks, messages, answer, previous))
 
     def _mean(self, results: list[CheckResult]) -> CheckResult:
         total = math.fsum(w * r.score for w, r in zip(self.weights, results, strict=True))
         return _combine(
             total / math.fsum(self.weights), list(zip(self.checks, results, strict=True))
         )
-
-
-async def _settled(
-    check: QualityCheck,
-    messages: Sequence[BaseMessage],
-    answer: AIMessage,
-    previous: Sequence[AIMessage],
-) -> CheckResult | BaseException:
-    """What ``check`` came to: its result, or what it raised, a cancellation too, so a
-    composite running its checks at once sees every one end and bills what each paid."""
-    try:
-        return await check.aevaluate(messages, answer, previous=previous)
-    except BaseException as error:  # raised again by the composite, with the others' replies
-        return error
-
-
-def _carry_settled(
-    cancelled: BaseException,
-    ended: Iterable[tuple[QualityCheck, asyncio.Task[CheckResult | BaseException]]],
-) -> None:
-    """Put on ``cancelled`` the replies of the checks that answered or raised before it,
-    and name the judges it cut off (the innermost, in a nested composite). A check whose
-    task never started asked no judge."""
-    paid: list[AIMessage] = []
-    cut: list[QualityCheck] = []
-    for check, task in ended:
-        outcome = None if task.cancelled() else task.result()
-        if isinstance(outcome, CheckResult):
-            paid += outcome.cost_messages
-        elif outcome is not None:
-            paid += take_paid_calls(outcome)
-            if isinstance(outcome, asyncio.CancelledError):
-                cut += take_cut_checks(outcome) or [take_failed_check(outcome) or check]
-    carry_paid_calls(cancelled, paid)
-    carry_cut_checks(cancelled, cut)

@@ -6,7 +6,7 @@ visible run (tagged ``costrouter:judge``) rather than inlined, so traces show wh
 the judge was asked and answered. A judge whose model fails raises here; in a
 cascade the answer then counts as unverified, and the call escalates (a transient
 fault) or raises a `ProviderError` naming the judge (a fatal one), the judge's failed
-call recorded either way (`router/_verdicts.py`, `judge_failed`).
+call recorded either way (`router/_judge_faults.py`, `judge_failed`).
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ and a judge that failed or was cancelled.
 `router._cascade` asks for a tier's check; `run_check` yields it (a `RunCheck` step) and
 the budget charges of its calls, and writes down what came of it, as `_attempts` does
 for the provider attempts: a judge's calls become attempts of the call (priced, or a
-routed judge's own), those of a check that raised after they answered too, a judge
+routed judge's own), those of a check that raised after they answered too; a judge
 whose provider failed leaves a failed attempt and an unverified answer, and a judge cut
-off by a cancellation is billed on its prompt.
+off by a cancellation is billed on its prompt (router/_judge_faults.py).
 """
 
 from __future__ import annotations
@@ -14,23 +14,19 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage
 
-from langchain_costrouter._child_models import ROUTER_LLM_TYPE, model_id_of
-from langchain_costrouter._secrets import error_text
 from langchain_costrouter.checks.base import (
     CheckResult,
     QualityCheck,
     checks_within,
     take_cut_checks,
     take_failed_check,
+    take_failed_checks,
     take_paid_calls,
 )
-from langchain_costrouter.errors import ProviderError
 from langchain_costrouter.metadata import AttemptRecord, CallSink
 from langchain_costrouter.router._accounting import Accountant
-from langchain_costrouter.router._attempts import failed_record
 from langchain_costrouter.router._budget import Budgets
 from langchain_costrouter.router._compress import (
     Nested,
@@ -38,11 +34,10 @@ from langchain_costrouter.router._compress import (
     leave_nested,
     routed_attempts,
 )
-from langchain_costrouter.router._faults import classify
+from langchain_costrouter.router._judge_faults import judge_cancelled, judge_failed, judges_failed
 from langchain_costrouter.router._request import Request
 from langchain_costrouter.router._steps import Charge, RunCheck, Step
 from langchain_costrouter.router._unpriced import refuse_unpriced, refuse_unpriced_model
-from langchain_costrouter.routes import Deployment
 
 
 def scored(
@@ -87,98 +82,6 @@ def side_calls(
             else:
                 routed += side.get("cost_usd") or 0.0
     return judged, routed
-
-
-def judge_failed(
-    request: Request,
-    check: QualityCheck,
-    failed: QualityCheck,
-    answered: AttemptRecord,
-    error: Exception,
-) -> CheckResult:
-    """The verdict on an answer whose ``check`` could not run because the model of
-    ``failed`` (the check itself, or the judge inside a composite that raised, see
-    `checks.base.carry_failed_check`) failed: unverified, so it scores 0 and the
-    cascade escalates, as it does past a provider fault; the judge's call is recorded as
-    a failed attempt of that judge's model.
-
-    A fatal error (a bad key, a bad request) is raised as a `ProviderError` naming that
-    judge: every call's judge would fail the same way. Anything else a check raises is a
-    bug in it, and propagates as it is.
-    """
-    fault = classify(error)
-    if fault is None:
-        raise error
-    llm = getattr(failed, "llm", None)
-    model = model_id_of(llm) if isinstance(llm, BaseChatModel) else failed.name
-    attempt = failed_record(
-        Deployment(model=llm, model_id=model, provider="judge"),  # type: ignore[arg-type]
-        answered.get("tier", 0),
-        f"quality check of {answered.get('model')} failed: error: {fault.kind}",
-        fault,
-        None,
-    )
-    attempt["role"] = "judge"
-    request.attempts.append(attempt)
-    text = f"{fault.error_type}: {error_text(error, llm)}"
-    if not fault.escalates:
-        its = f"its model {model}"
-        if failed is not check:  # a check inside a composite, with its model if it has one
-            its = f"its check {failed.name!r}"
-            if isinstance(llm, BaseChatModel):
-                its += f" (model {model})"
-        final = ProviderError(
-            f"The quality check {check.name!r} could not judge {answered.get('model')}'s "
-            f"answer: {its} rejected the request ({text}). This is not "
-            "retryable: check the judge's API key, model name and prompt.",
-            model=model,
-            provider="judge",
-            retryable=False,
-            kind=fault.kind,
-        )
-        final.attempts = [dict(a) for a in request.attempts]
-        raise final from error
-    return CheckResult(0.0, f"not verified: the judge {model} failed ({text[:120]})")
-
-
-def judge_cancelled(
-    request: Request,
-    accountant: Accountant,
-    check: QualityCheck,
-    answered: AttemptRecord,
-    asked: tuple[AIMessage, tuple[AIMessage, ...]],
-    error: BaseException,
-) -> float | None:
-    """A call cancelled while its check ran: the answer was never judged, and a judge
-    model already asked is billed on its prompt (``JudgeCheck.judge_prompt``), flagged as
-    estimated, as a provider call cancelled in flight is (`_record.Recorder.fail`).
-    Returns what it cost (None: nothing to bill); a judge that is a router bills its own
-    cancelled attempt."""
-    cancelled = f"cancelled ({type(error).__name__})"
-    answered["reason"] = f"not judged: {cancelled}"
-    llm, prompt_of = getattr(check, "llm", None), getattr(check, "judge_prompt", None)
-    if not isinstance(llm, BaseChatModel) or llm._llm_type == ROUTER_LLM_TYPE:
-        return None
-    if not callable(prompt_of):
-        return None
-    prompt: list[BaseMessage] = prompt_of(request.messages, *asked)
-    sent = model_id_of(llm)
-    unanswered = AIMessage(content="", response_metadata={"model_name": sent})
-    judged = accountant.side_call(unanswered, prompt, "judge")
-    judged.pop("response_model", None)  # the judge was asked and never answered
-    judged["request_model"] = sent
-    judged.update(
-        {
-            "tier": answered.get("tier", 0),
-            "accepted": False,
-            "role": "judge",
-            "reason": cancelled,
-            "error": type(error).__name__,
-            "usage_estimated": True,
-        }
-    )
-    request.attempts.append(judged)
-    return judged.get("cost_usd")
 
 
 def run_check(
@@ -234,12 +137,14 @@ def _check_raised(
     fault leaves the answer unverified (`judge_failed`: escalate, or raise a fatal one),
     and a cancellation bills the judge it cut off and is raised again. Either is the
     judge that raised: a composite's names the one inside it (`take_failed_check`), or
-    the several a `Weighted` cut off at once (`take_cut_checks`)."""
+    the several a `Weighted` cut off at once (`take_cut_checks`); a `Weighted`'s other
+    judges that failed are failed attempts as well (`take_failed_checks`)."""
     judged, routed = side_calls(request, accountant, record, take_paid_calls(error))
     failed = take_failed_check(error) or check
     if isinstance(error, Exception):  # a judge's provider fault, else a bug in the check
         yield from _charge(budgets, nested, judged, routed)
-        return judge_failed(request, check, failed, record, error)
+        return judge_failed(request, check, failed, record, error, take_failed_checks(error))
+    judges_failed(request, record, take_failed_checks(error))
     for cut in take_cut_checks(error) or (failed,):  # a Weighted's judges cut at once
         judged += judge_cancelled(request, accountant, cut, record, asked, error) or 0.0
     if not isinstance(error, GeneratorExit):  # carried to its end (budgets/to_the_end.py)
