@@ -5,7 +5,7 @@ of parsed records: numpy arrays for scores and costs, and per row only the strin
 learned scorer and the replay need (the query text, each model's answer, the prompt key).
 The split, the per-task matrices the search runs on and the records digest a policy
 remembers are all computed from the columns, and equal what `report.checked_split`,
-`evaluate.OutcomeMatrix.of` and `report.records_digest` give on the parsed records.
+`_outcome_matrix.OutcomeMatrix.of` and `report.records_digest` give on the parsed records.
 """
 
 from __future__ import annotations
