@@ -100,3 +100,18 @@ def test_one_bound_evaluates_each_log_factorial_once(monkeypatch: pytest.MonkeyP
     # lgamma(trials + 1) once, then k + 1 and trials - k + 1 for k = 0..500
     # (np.vectorize calls its function once more to learn the output type).
     assert counting.lgamma_calls <= 1 + 2 * (501 + 1)
+
+
+def test_a_bound_asked_again_is_not_recomputed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coverage grid of test_binary_loss_coverage.py asks 9,834 bounds of 524 distinct
+    counts at 3,000 questions; each took a 60-step bisection over up to 3,000 terms."""
+    counting = _CountingMath()
+    monkeypatch.setattr(bounds, "math", counting)
+    first = clopper_pearson_upper(123, 4567, 0.9123)
+    computed = counting.lgamma_calls
+    again = clopper_pearson_upper(123, 4567, 0.9123)
+    assert again == first == _reference_upper(123, 4567, 0.9123)
+    assert computed > 0
+    assert counting.lgamma_calls == computed
+    assert clopper_pearson_upper(123, 4567, 0.95) != first  # another confidence, another bound
+    assert counting.lgamma_calls > computed
