@@ -18,24 +18,28 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage
 
+from langchain_costrouter.calibration._batch_stages import cascade_stages
 from langchain_costrouter.calibration._outcome_matrix import CostFunction as CostFunction
 from langchain_costrouter.calibration._outcome_matrix import OutcomeMatrix as OutcomeMatrix
 from langchain_costrouter.calibration._outcome_matrix import recorded_cost as recorded_cost
+from langchain_costrouter.calibration.arrays import batches
+from langchain_costrouter.calibration.features import FloatArray, IntArray
 from langchain_costrouter.calibration.groups import split_groups
 from langchain_costrouter.calibration.money import ledger_float
-from langchain_costrouter.calibration.policy import Policy
+from langchain_costrouter.calibration.policy import Policy, TaskPolicy
 from langchain_costrouter.calibration.runtime import check_for
-from langchain_costrouter.checks.base import QualityCheck
 from langchain_costrouter.errors import ConfigError
 from langchain_costrouter.ledger.dollars import rounded_percent
-from langchain_costrouter.logprobs import SUMMARY_KEY
+from langchain_costrouter.logprobs import SUMMARY_KEY, message_logprobs
 from langchain_costrouter.outcomes import ModelOutcome, OutcomeRecord
 from langchain_costrouter.replay import record_key
 
 AnswerScore = Callable[[OutcomeRecord, int, Sequence[AIMessage]], float]
 """A stage rule at simulation time: (record, stage, answers so far) -> score in [0, 1]."""
+BATCH_ROWS = 4096
+"""Records `simulate_policy` decides at once: bounds the memory of a batch's features."""
 
 
 @dataclass(frozen=True)
@@ -180,18 +184,70 @@ def _count(names: Iterable[str]) -> dict[str, int]:
 def simulate_policy(
     policy: Policy, records: Sequence[OutcomeRecord], cost_of: CostFunction = recorded_cost
 ) -> Figures:
-    """Figures of a policy over records, with the same checks the router runs."""
+    """Figures of a policy over records, with the same checks the router runs.
+
+    A batch of records is decided at once (`_batch_stages.cascade_stages`), each as the
+    router's check decides it: one record at a time through `runtime.check_for`'s checks,
+    60 policies on 5,000 records took most of a minute
+    (tests/unit_tests/calibration/test_saving_interval.py).
+    """
     parts = []
     for task in sorted({record.task for record in records}):
         spec = policy.tasks.get(task)
         if spec is None:
             raise ConfigError(f"policy has no cascade for task {task!r}", key="tasks")
         matrix = OutcomeMatrix.of([r for r in records if r.task == task], cost_of)
-        checks = [check_for(rule) for rule in spec.rules]
-        rules = [_record_rule(check) for check in checks]
-        thresholds = [rule.threshold for rule in spec.rules]
-        parts.append(simulate_cascade(matrix, spec.tiers, rules, thresholds))
+        for rule in spec.rules:
+            check_for(rule)  # a rule the router cannot run is refused, as the router would
+        parts.append(_simulate_task(matrix, spec))
     return combine(parts)
+
+
+def _simulate_task(matrix: OutcomeMatrix, spec: TaskPolicy) -> Figures:
+    """`simulate_cascade` of one task's cascade, its rules deciding in batches."""
+    columns = np.array([matrix.models.index(model) for model in spec.tiers])
+    stages = _served_stages(matrix, spec, columns[: len(spec.rules)].tolist())
+    total_quality = 0.0  # summed row by row, as the record-by-record replay summed it
+    for value in matrix.quality[np.arange(matrix.size), columns[stages]].tolist():
+        total_quality += value
+    paid = matrix.cost[:, columns][np.arange(len(columns))[None, :] <= stages[:, None]]
+    calls: Counter[str] = Counter()
+    for stage, tier in enumerate(spec.tiers):
+        calls[tier] += int(np.count_nonzero(stages >= stage))
+    size = matrix.size  # +calls drops the tiers no record reached: they were never called
+    return Figures(total_quality / size, ledger_float(paid.tolist()), size, dict(+calls))
+
+
+def _served_stages(matrix: OutcomeMatrix, spec: TaskPolicy, scored: list[int]) -> IntArray:
+    """Per row, the stage that serves it; ``scored`` are the columns the rules score."""
+    queries = matrix.query_texts()
+    answers = [matrix.answers(column) for column in scored]
+    logprobs = None
+    if matrix.logprobs is not None:
+        logprobs = [_replayed_logprobs(matrix, matrix.models[column]) for column in scored]
+    stages = np.zeros(matrix.size, dtype=np.int64)
+    for chunk in batches(range(matrix.size), BATCH_ROWS):
+        rows = np.asarray(chunk, dtype=np.int64)
+        at = rows.tolist()
+        stages[rows] = cascade_stages(
+            spec.rules,
+            [queries[i] for i in at],
+            [[tier[i] for i in at] for tier in answers],
+            None if logprobs is None else [tier[rows] for tier in logprobs],
+        )
+    return stages
+
+
+def _replayed_logprobs(matrix: OutcomeMatrix, model: str) -> FloatArray:
+    """[rows, 2] the model's answers' summaries as the router's check reads them off the
+    replayed answer message (rounded there, `logprobs.LogprobSummary.to_json`); NaN: none."""
+    pairs = np.full((matrix.size, 2), np.nan)
+    for row, record in enumerate(matrix.records):
+        outcome = record.outcomes[model]
+        summary = None if outcome.logprobs is None else message_logprobs(answer_message(outcome))
+        if summary is not None:
+            pairs[row] = (summary.mean, summary.min)
+    return pairs
 
 
 def answer_message(outcome: ModelOutcome) -> AIMessage:
@@ -199,11 +255,3 @@ def answer_message(outcome: ModelOutcome) -> AIMessage:
     log-probability summary where `ReplayChatModel` puts it."""
     metadata = {} if outcome.logprobs is None else {SUMMARY_KEY: outcome.logprobs.to_json()}
     return AIMessage(outcome.text or "", response_metadata=metadata)
-
-
-def _record_rule(check: QualityCheck) -> AnswerScore:
-    def score(record: OutcomeRecord, stage: int, answers: Sequence[AIMessage]) -> float:
-        messages = [HumanMessage(m["content"]) for m in record.messages]
-        return check.evaluate(messages, answers[-1], previous=answers[:-1]).score
-
-    return score
