@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from langchain_costrouter.calibration._text_fit import FeatureCache, SparseRows, fit_text_model
 from langchain_costrouter.calibration.features import (
+    FEATURES_VERSION,
     N_BUCKETS,
     answer_key,
     answers_agree,
@@ -51,6 +53,39 @@ def test_features_are_stable_and_in_range() -> None:
     assert first[0].max() < N_BUCKETS
     assert first[0].min() >= 0
     assert not np.array_equal(first[0], text_features("Is it overruling?", "No")[0])
+
+
+QUERIES = (
+    "Is it overruling? The court expressly overruled Smith v. Jones.",
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many "
+    "clips in May. How many clips did Natalia sell altogether in April and May? " * 4,
+    "Écris un poème sur la mer — en français, s'il te plaît. 日本語も少し。",
+    "",
+)
+ANSWERS = (
+    "Yes",
+    "no.",
+    "",
+    "  ",
+    "#### 72",
+    "The answer is 1,234.50",
+    "Natalia sold 48/2 = 24 clips in May. Altogether she sold 48 + 24 = 72 clips. #### 72",
+    "La mer est bleue, profonde et calme. " * 120,
+    "Perhaps the answer is gamma.",
+)
+
+
+def test_features_are_the_ones_policies_were_fitted_on() -> None:
+    """Every bucket and value, bit for bit: a policy file keeps weights by bucket, so a
+    faster featuriser must hash the same tokens to the same buckets with the same values
+    (the digest is of FEATURES_VERSION 1's features of these pairs)."""
+    digest = hashlib.sha256()
+    for query in QUERIES:
+        for answer in ANSWERS:
+            indices, values = text_features(query, answer)
+            digest.update(indices.astype("<i8").tobytes() + values.astype("<f8").tobytes() + b"|")
+    expected = "a194c098171b1321a9d4b1957fe6403cfef55604b378a5e47f21a932afc767dc"
+    assert (FEATURES_VERSION, digest.hexdigest()) == (1, expected)
 
 
 def test_scorer_learns_and_round_trips_through_json() -> None:
