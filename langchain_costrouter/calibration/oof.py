@@ -24,7 +24,7 @@ from langchain_costrouter.calibration._oof_text_layer import TextFit as TextFit
 from langchain_costrouter.calibration._oof_text_layer import fit_sample as fit_sample
 from langchain_costrouter.calibration._oof_text_layer import fold_ids as fold_ids
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
-from langchain_costrouter.calibration.features import FloatArray, answer_key, keys_agreement
+from langchain_costrouter.calibration.features import FloatArray, answer_key
 from langchain_costrouter.calibration.logprob_stage import (
     carries_logprobs,
     fit_logprob_stack,
@@ -55,6 +55,7 @@ class StageScores(OOFTextLayers):
     """
 
     _keys: dict[int, list[str | None]] = field(default_factory=dict)
+    _agreements: dict[tuple[int, int], FloatArray] = field(default_factory=dict)
     _stages: dict[tuple[int, int | None], FloatArray] = field(default_factory=dict)
     _with_logprobs: set[tuple[int, int | None]] = field(default_factory=set)
     _shipped: dict[tuple[int, int | None], tuple[dict[str, float], dict[str, float] | None]] = (
@@ -112,9 +113,18 @@ class StageScores(OOFTextLayers):
         return stack_design(logits, relations, self.text_logits(previous))
 
     def agreement(self, model: int, previous: int) -> FloatArray:
-        """[agree, disagree] indicators of ``model``'s answers against ``previous``'s."""
-        keys, previous_keys = self.keys(model), self.keys(previous)
-        return np.array([keys_agreement(k, p) for k, p in zip(keys, previous_keys, strict=True)])
+        """[agree, disagree] indicators of ``model``'s answers against ``previous``'s (read-only).
+
+        Kept per pair of models: the guarded search asks each pair's once per cascade and
+        fold (OVERRULING: 1,377 asks of 1,080 rows, a small array per row, 3 s of 27).
+        """
+        if (model, previous) not in self._agreements:
+            pairs = zip(self.keys(model), self.keys(previous), strict=True)
+            flat = [value for key, other in pairs for value in _agreement_pair(key, other)]
+            relations = np.array(flat, dtype=np.float64).reshape(-1, 2)
+            relations.flags.writeable = False
+            self._agreements[(model, previous)] = relations
+        return self._agreements[(model, previous)]
 
     def keys(self, model: int) -> list[str | None]:
         """Agreement keys (short label or final number) of one model's answers."""
@@ -167,6 +177,13 @@ class StageScores(OOFTextLayers):
                 logprob_stack = fit_logprob_stack(design, logprobs, labels)
             self._shipped[key] = (fit_stack(design, labels), logprob_stack)
         return self._shipped[key]
+
+
+def _agreement_pair(key: str | None, previous_key: str | None) -> tuple[float, float]:
+    """`features.keys_agreement` as floats, not a small array per row."""
+    if key is None or previous_key is None:
+        return (0.0, 0.0)
+    return (float(key == previous_key), float(key != previous_key))
 
 
 def threshold_grid(scores: FloatArray, size: int) -> FloatArray:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from langchain_costrouter.calibration.evaluate import OutcomeMatrix
-from langchain_costrouter.calibration.features import FloatArray
+from langchain_costrouter.calibration.features import FloatArray, answer_key, keys_agreement
 from langchain_costrouter.calibration.oof import StageScores, fold_ids
 from langchain_costrouter.replay import record_key
 from tests.unit_tests.calibration.conftest import synthetic_records
@@ -48,3 +50,31 @@ def test_a_large_prompt_group_fills_one_fold_and_the_rest_balance() -> None:
     counts = np.bincount(folds, minlength=5)
     assert sorted(counts.tolist()) == [15, 15, 15, 15, 40]
     assert np.array_equal(fold_ids(keys, 5, 0), folds)
+
+
+def test_agreement_is_each_row_s_keys_agreement_computed_once() -> None:
+    """The guarded search asks a pair's agreement once per cascade and fold: on OVERRULING
+    1,377 times over 1,080 rows, a small array per row each time."""
+    texts = ["Yes", "no.", "", "The total is 42", "a long answer without any number in it at all"]
+    records = []
+    for index, record in enumerate(synthetic_records(40)):
+        outcomes = {
+            "cheap": replace(record.outcomes["cheap"], text=texts[index % 5]),
+            "strong": replace(record.outcomes["strong"], text=texts[(index // 5) % 5]),
+        }
+        records.append(replace(record, outcomes=outcomes))
+    scores = StageScores.of(OutcomeMatrix.of(records), 5, 0)
+    cheap, strong = scores.matrix.models.index("cheap"), scores.matrix.models.index("strong")
+    relations = scores.agreement(strong, cheap)
+    expected = [
+        keys_agreement(
+            answer_key(r.outcomes["strong"].text or ""), answer_key(r.outcomes["cheap"].text or "")
+        )
+        for r in records
+    ]
+    assert relations.dtype == np.float64
+    assert np.array_equal(relations, np.array(expected))
+    assert {tuple(row) for row in relations.tolist()} == {(1.0, 0.0), (0.0, 1.0), (0.0, 0.0)}
+    assert scores.agreement(strong, cheap) is relations
+    with pytest.raises(ValueError, match="read-only"):
+        relations[0, 0] = 5.0
