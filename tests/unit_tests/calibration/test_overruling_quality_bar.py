@@ -11,12 +11,14 @@ import pytest
 from langchain_costrouter.calibration.evaluate import (
     OutcomeMatrix,
     oracle_figures,
+    recorded_cost,
     savings_pct,
     simulate_policy,
     single_model_figures,
     split_records,
 )
-from langchain_costrouter.calibration.search import calibrate
+from langchain_costrouter.calibration.options import SearchOptions
+from tests.unit_tests.calibration.conftest import CalibrateOnce
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = REPO / ".." / "shared" / "data"
@@ -34,12 +36,13 @@ def _converters() -> ModuleType:
 
 
 @pytest.mark.slow
-def test_overruling_matches_gpt4_at_a_fraction_of_the_cost() -> None:
+def test_overruling_matches_gpt4_at_a_fraction_of_the_cost(calibrate_once: CalibrateOnce) -> None:
+    """`calibrate(train)` with its defaults, the search shared with test_scaled.py."""
     if not (DATA / "frugalgpt_overruling_2023" / "overruling.csv").exists():
         pytest.skip(f"recorded data not found under {DATA.resolve()}")
     records = list(_converters().overruling(DATA))
     train, test = split_records(records, 0.5, seed=0)
-    figures = simulate_policy(calibrate(train), test)
+    figures = simulate_policy(calibrate_once(train, SearchOptions(), recorded_cost), test)
     matrix = OutcomeMatrix.of(test)
     gpt4 = single_model_figures(matrix)["gpt-4"]
     assert figures.quality >= gpt4.quality - 0.005

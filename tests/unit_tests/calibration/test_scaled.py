@@ -22,6 +22,7 @@ from langchain_costrouter.calibration.table import read_outcome_table, table_spl
 from langchain_costrouter.cli import main
 from langchain_costrouter.cli.calibrate import evaluate_policy
 from langchain_costrouter.outcomes import read_outcomes, write_outcomes
+from tests.unit_tests.calibration.conftest import CalibrateOnce
 from tests.unit_tests.calibration.repeated import with_copies
 from tests.unit_tests.cli.outcome_files import synthetic_records, write_file
 
@@ -70,13 +71,18 @@ def test_a_file_that_repeats_prompts_gives_the_same_figures(
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"shared outcomes not found at {DATA}")
 @pytest.mark.parametrize("method", ["legacy", "guarded"])
 @pytest.mark.parametrize("name", SHARED)
-def test_shared_data_gives_the_same_figures(name: str, method: str) -> None:
-    """One search (the columns' matrices equal the records', test_table.py), two replays."""
+def test_shared_data_gives_the_same_figures(
+    name: str, method: str, calibrate_once: CalibrateOnce
+) -> None:
+    """One search (the columns' matrices equal the records', test_table.py), two replays.
+
+    The search is `calibrate`'s, shared with test_overruling_quality_bar.py (conftest.py).
+    """
     path = DATA / f"{name}.jsonl"
     records = read_outcomes(path)
     train, test = checked_split(records, 0.5, 0)
     cost_of = outcome_cost()
-    policy = calibrate(train, SearchOptions(method=method, seed=0), cost_of)
+    policy = calibrate_once(train, SearchOptions(method=method, seed=0), cost_of)
     policy = with_split(policy, records, 0.5, 0)
     table = read_outcome_table(path, cost_of, show=False)
     split = table_split(table, 0.5, 0)
