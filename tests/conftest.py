@@ -14,6 +14,15 @@ from tests.services import POSTGRES_URL, REDIS_URL, require
 
 pytest_plugins = ["tests.server_fixtures", "tests.otel_fixtures"]
 
+# OpenBLAS's threads spin while they wait for work. On the shared 2-core machine a guarded
+# search's many small matrix products (calibration/grid.py, _three_tier_sums) took 2.4
+# times as long on two threads as on one (OVERRULING: 67 s of CPU against 27 s), and
+# test_saving_interval.py with test_guarded.py 52-59 s against 39-42 s. Any thread count
+# gives the same floats (policies compared bit for bit). Set before numpy loads (none of
+# the imports above loads it: tests/unit_tests/test_blas_threads.py reads what OpenBLAS
+# took); the tests' subprocesses inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 
 @pytest.fixture
 def redis_url() -> str:
