@@ -186,9 +186,9 @@ def simulate_policy(
 ) -> Figures:
     """Figures of a policy over records, with the same checks the router runs.
 
-    A batch of records is decided at once (`_batch_stages.cascade_stages`), each as the
-    router's check decides it: one record at a time through `runtime.check_for`'s checks,
-    60 policies on 5,000 records took most of a minute
+    Records are decided in batches (`_batch_stages.cascade_stages`), each as the router's
+    check would decide it: sent one at a time through `runtime.check_for`'s checks, 60
+    policies on 5,000 records took most of a minute
     (tests/unit_tests/calibration/test_saving_interval.py).
     """
     parts = []
@@ -214,8 +214,9 @@ def _simulate_task(matrix: OutcomeMatrix, spec: TaskPolicy) -> Figures:
     calls: Counter[str] = Counter()
     for stage, tier in enumerate(spec.tiers):
         calls[tier] += int(np.count_nonzero(stages >= stage))
-    size = matrix.size  # +calls drops the tiers no record reached: they were never called
-    return Figures(total_quality / size, ledger_float(paid.tolist()), size, dict(+calls))
+    calls = +calls  # a tier no record reached was never called
+    size = matrix.size
+    return Figures(total_quality / size, ledger_float(paid.tolist()), size, dict(calls))
 
 
 def _served_stages(matrix: OutcomeMatrix, spec: TaskPolicy, scored: list[int]) -> IntArray:
