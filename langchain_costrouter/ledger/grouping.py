@@ -3,7 +3,7 @@
 Which calls a summary can price is decided per call, not per row (`unpriced_run_ids`),
 because a routed call's saving sits on one of its rows while the cost it is measured
 against is spread over all of them: an escalation from a priced tier to an unpriced one
-leaves a priced row whose call still cost an unknown amount. `queries.summary_query`
+leaves a priced row whose call still cost an unknown amount. `summary_sql.summary_query`
 applies the same rule in SQL; `tests/unit_tests/ledger/test_unpriced_calls.py` checks
 the two agree.
 """

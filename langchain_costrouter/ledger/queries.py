@@ -1,8 +1,5 @@
-"""SQLAlchemy Core statements of the SQL ledgers: insert, read back, summarise.
-
-The summary aggregates in the database (one GROUP BY, portable between SQLite and
-Postgres) and returns the same `GroupTotals` the in-memory ledger computes.
-"""
+"""SQLAlchemy Core statements of the SQL ledgers: insert and read back rows, and the
+column values of rows and calls (the summaries' statements are `summary_sql`'s)."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.ledger.dollars import from_picousd, to_picousd, to_stored_money
 from langchain_costrouter.ledger.rows import ROW_FIELDS, LedgerRow
-from langchain_costrouter.ledger.summary import NO_TASK, GroupBy, GroupTotals, RowFilter
 from langchain_costrouter.metadata import LEVERS
 
 _MONEY = {
@@ -30,13 +26,6 @@ ROW_COLUMNS = tuple(_MONEY.get(name, name) for name in ROW_FIELDS)
 _ROW_GETTER = operator.attrgetter(*ROW_FIELDS)
 _TIME_AT = ROW_FIELDS.index("time")
 _MONEY_AT = tuple(ROW_FIELDS.index(name) for name in _MONEY)
-_TOKEN_COLUMNS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
 
 
 def insert_rows(table: sa.Table, dialect: str) -> sa.Insert:
@@ -96,139 +85,3 @@ def row_from_db(record: sa.RowMapping) -> LedgerRow:
 def select_rows(table: sa.Table) -> sa.Select[Any]:
     """Every row in the order recorded."""
     return sa.select(table).order_by(table.c.id)
-
-
-def summary_query(table: sa.Table, by: GroupBy, where: RowFilter) -> sa.Select[Any]:
-    """Per-group sums; ``by="all"`` gives one row even over an empty ledger.
-
-    Cost, baseline and savings sum the rows of priced calls only: the rows are joined
-    with `unpriced_calls` (the rule of `grouping.unpriced_run_ids`), and a row whose
-    call is there adds to ``unpriced_calls`` instead.
-    """
-    c = table.c
-    key = _group_key(table, by)
-    unpriced = unpriced_calls(table, where)
-    priced = unpriced.c.run_id.is_(None)
-    levers = _carries_levers(table)
-    # A row from before the lever split: its whole saving reads as routing.
-    legacy = sa.and_(~levers, c.cost_picousd.is_not(None), c.baseline_cost_picousd.is_not(None))
-    query = sa.select(
-        key.label("key"),
-        sa.func.count(sa.distinct(c.run_id)).label("calls"),
-        sa.func.count().label("attempts"),
-        *(sa.func.coalesce(sa.func.sum(c[name]), 0).label(name) for name in _TOKEN_COLUMNS),
-        _sum_when(c.cache_hit == sa.true(), c.input_tokens).label("replayed_input_tokens"),
-        _sum_when(c.cache_hit == sa.true(), c.output_tokens).label("replayed_output_tokens"),
-        _sum_or_null(priced, c.cost_picousd).label("cost_picousd"),
-        _sum_or_null(priced, c.baseline_cost_picousd).label("baseline_picousd"),
-        _sum_when(
-            sa.and_(priced, legacy),
-            c.baseline_cost_picousd - c.cost_picousd,
-            else_=sa.case((sa.and_(priced, levers), c.saved_routing_picousd)),
-        ).label("saved_routing_picousd"),
-        *(
-            _sum_when(sa.and_(priced, levers), c[f"saved_{lever}_picousd"]).label(
-                f"saved_{lever}_picousd"
-            )
-            for lever in LEVERS[1:]
-        ),
-        _distinct_runs_when(c.cache_hit == sa.true(), c.run_id).label("cache_hit_calls"),
-        _distinct_runs_when(c.escalated == sa.true(), c.run_id).label("escalated_calls"),
-        _sum_when(c.error.is_not(None), 1).label("errors"),
-        _sum_when(sa.and_(c.cost_picousd.is_(None), c.error.is_(None)), 1).label("unpriced"),
-        _distinct_runs_when(~priced, c.run_id).label("unpriced_calls"),
-        _sum_or_null(~priced, c.cost_picousd).label("unpriced_calls_known_cost_picousd"),
-        _sum_when(c.usage_estimated == sa.true(), 1).label("estimated"),
-        sa.func.coalesce(sa.func.sum(c.compression_tokens_saved), 0).label(
-            "compression_tokens_saved"
-        ),
-        sa.func.sum(c.compression_saved_picousd).label("compression_saved_picousd"),
-        _sum_or_null(c.role == "compressor", c.cost_picousd).label("compression_cost_picousd"),
-    ).select_from(table.outerjoin(unpriced, c.run_id == unpriced.c.run_id))
-    query = _filtered(query, table, where)
-    return query if by == "all" else query.group_by(key)
-
-
-def unpriced_calls(table: sa.Table, where: RowFilter) -> sa.Subquery:
-    """The run ids of the calls whose cost or saving is unknown, among the kept rows.
-
-    A row with no known cost (and no error), or no row carrying the five levers while
-    a row lacks a cost or a baseline: `grouping.unpriced_run_ids` in SQL.
-    """
-    c = table.c
-    unknown = sa.and_(c.error.is_(None), c.cost_picousd.is_(None))
-    lacking = sa.and_(
-        c.error.is_(None), sa.or_(c.cost_picousd.is_(None), c.baseline_cost_picousd.is_(None))
-    )
-    query = (
-        sa.select(c.run_id)
-        .group_by(c.run_id)
-        .having(
-            sa.or_(
-                _sum_when(unknown, 1) > 0,
-                sa.and_(_sum_when(_carries_levers(table), 1) == 0, _sum_when(lacking, 1) > 0),
-            )
-        )
-    )
-    return _filtered(query, table, where).subquery("unpriced_calls")
-
-
-def _carries_levers(table: sa.Table) -> sa.ColumnElement[bool]:
-    """The row holds its call's saving split by lever, every lever known."""
-    return sa.and_(*(table.c[f"saved_{lever}_picousd"].is_not(None) for lever in LEVERS))
-
-
-def _filtered(query: sa.Select[Any], table: sa.Table, where: RowFilter) -> sa.Select[Any]:
-    """The summary's filters, on the summary and on `unpriced_calls` alike: a call is
-    judged on the rows the summary reads, as the in-memory ledger judges it."""
-    c = table.c
-    if where.since is not None:
-        query = query.where(c.time >= where.since.astimezone(UTC).replace(tzinfo=None))
-    if where.until is not None:
-        query = query.where(c.time < where.until.astimezone(UTC).replace(tzinfo=None))
-    for name, wanted in where.keys().items():
-        if wanted is not None:
-            query = query.where(c[name] == wanted)
-    return query
-
-
-def group_totals(record: sa.RowMapping) -> GroupTotals:
-    """One result row of `summary_query` as plain ints (Postgres sums are Decimals)."""
-    sums: dict[str, Any] = {
-        name: _int_or_none(value) for name, value in record.items() if name != "key"
-    }
-    return GroupTotals(key=str(record["key"]), **sums)
-
-
-def _group_key(table: sa.Table, by: GroupBy) -> sa.ColumnElement[Any]:
-    if by == "task":
-        # Constants are inlined: Postgres must see GROUP BY and SELECT as one expression.
-        return sa.func.coalesce(table.c.task, sa.literal_column(f"'{NO_TASK}'"))
-    if by == "model":
-        return table.c.model
-    if by == "day":
-        # date() exists in both SQLite and Postgres; the stored time is naive UTC.
-        return sa.func.date(table.c.time)
-    if by == "purpose":
-        return table.c.purpose
-    return sa.literal_column("'all'")
-
-
-def _sum_when(
-    condition: sa.ColumnElement[bool], value: Any, else_: Any = 0
-) -> sa.ColumnElement[Any]:
-    summed = sa.func.sum(sa.case((condition, value), else_=sa.func.coalesce(else_, 0)))
-    return sa.func.coalesce(summed, 0)
-
-
-def _sum_or_null(condition: sa.ColumnElement[bool], value: Any) -> sa.ColumnElement[Any]:
-    """No ELSE: a group without such rows sums to NULL (unknown or none), never $0."""
-    return sa.func.sum(sa.case((condition, value)))
-
-
-def _distinct_runs_when(condition: sa.ColumnElement[bool], run_id: Any) -> sa.ColumnElement[Any]:
-    return sa.func.count(sa.distinct(sa.case((condition, run_id))))
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)

@@ -19,6 +19,7 @@ from langchain_costrouter.ledger import _journal_lines as journal_lines
 from langchain_costrouter.ledger import queries, spool
 from langchain_costrouter.ledger._bulk import BulkInsert
 from langchain_costrouter.ledger._journal import Journal
+from langchain_costrouter.ledger._sql_snapshot import SQLSnapshot
 from langchain_costrouter.ledger.base import Ledger, LedgerSnapshot
 from langchain_costrouter.ledger.call_rows import PendingCall
 from langchain_costrouter.ledger.engine import (
@@ -28,7 +29,7 @@ from langchain_costrouter.ledger.engine import (
 )
 from langchain_costrouter.ledger.rows import LedgerRow
 from langchain_costrouter.ledger.schema import DEFAULT_TABLE_PREFIX, ledger_tables, migrate
-from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary, summary_of
+from langchain_costrouter.ledger.summary import GroupBy, RowFilter, Summary
 from langchain_costrouter.ledger.writer import BatchWriter
 from langchain_costrouter.metadata import CostRouterMetadata
 
@@ -183,7 +184,7 @@ class SQLLedger(Ledger):
         with self._store.reading.entered(), self._store.engine.connect() as conn:
             conn.execution_options(**_SNAPSHOT_OPTIONS.get(conn.dialect.name, {}))
             with conn.begin():
-                yield _SQLSnapshot(conn, self._store.tables.rows)
+                yield SQLSnapshot(conn, self._store.tables.rows)
 
     def rows(self) -> list[LedgerRow]:
         """Every stored row in the order written."""
@@ -229,19 +230,6 @@ _SNAPSHOT_OPTIONS: dict[str, dict[str, object]] = {
 }
 """Per dialect, the execution options of a snapshot's connection (reset when it goes
 back to the pool)."""
-
-
-class _SQLSnapshot(LedgerSnapshot):
-    """Summaries aggregated by the database, in the snapshot's transaction."""
-
-    def __init__(self, conn: sa.Connection, table: sa.Table) -> None:
-        self._conn = conn
-        self._table = table
-
-    def _summarise(self, by: GroupBy, where: RowFilter) -> Summary:
-        query = queries.summary_query(self._table, by, where)
-        records = self._conn.execute(query).mappings()
-        return summary_of([queries.group_totals(record) for record in records], by)
 
 
 def _check_names(url: str, table_prefix: str, dialect: sa.Dialect) -> None:

@@ -1,6 +1,6 @@
 """Spend, tokens and savings per task, model, day or purpose, from ledger rows.
 
-SQL ledgers aggregate in the database (`queries`) and the in-memory ledger in Python
+SQL ledgers aggregate in the database (`summary_sql`) and the in-memory ledger in Python
 (`grouping`); both fill the same `GroupTotals` (money in integer picodollars), so the
 figures of a report do not depend on where the rows live.
 

@@ -3,7 +3,7 @@ its queries (groups, total, and the HTML page's days and tasks) never make its g
 and its total disagree, on SQLite and on Postgres.
 
 The write is injected between the report's queries, deterministically: every summary
-query after the first is preceded by another writer (a second ledger, its own
+or count query after the first is preceded by another writer (a second ledger, its own
 connections) committing a copy of a call.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from langchain_costrouter.cli import main
-from langchain_costrouter.ledger import open_ledger, queries
+from langchain_costrouter.ledger import open_ledger, summary_sql
 from tests.services import drop_tables
 from tests.unit_tests.cli.report_figures import record_calls
 
@@ -44,25 +44,28 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
 
 @pytest.fixture
 def writes_between_queries(target: Target, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Before each summary query but the first, another writer commits one more call
-    (a copy of the ledger's first call under a new run id); yields how many it wrote."""
+    """Before each summary or count query but the first, another writer commits one more
+    call (a copy of the ledger's first call under a new run id); yields how many it wrote."""
     url, prefix = target
     writer = open_ledger(url, table_prefix=prefix)
     call = [row for row in writer.rows() if row.run_id == writer.rows()[0].run_id]
-    build = queries.summary_query
     built: list[object] = []
     written: list[int] = []
 
-    def summary_query(*args: Any, **kwargs: Any) -> Any:
-        if built:  # not the first query
-            run_id = f"written-meanwhile-{len(written)}"
-            writer.add([dataclasses.replace(row, run_id=run_id) for row in call])
-            assert writer.flush() == 0
-            written.append(len(call))
-        built.append(build(*args, **kwargs))
-        return built[-1]
+    def writing_first(build: Any) -> Any:
+        def query(*args: Any, **kwargs: Any) -> Any:
+            if built:  # not the first query
+                run_id = f"written-meanwhile-{len(written)}"
+                writer.add([dataclasses.replace(row, run_id=run_id) for row in call])
+                assert writer.flush() == 0
+                written.append(len(call))
+            built.append(build(*args, **kwargs))
+            return built[-1]
 
-    monkeypatch.setattr(queries, "summary_query", summary_query)
+        return query
+
+    for name in ("summary_query", "calls_query"):
+        monkeypatch.setattr(summary_sql, name, writing_first(getattr(summary_sql, name)))
     yield written
     writer.close()
 
@@ -78,7 +81,9 @@ def test_groups_and_total_agree_while_rows_are_written(
     args = ["report", "--ledger", url, "--table-prefix", prefix, "--json", "--html", str(page)]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
-    assert len(writes_between_queries) == 3  # groups, then total, days and tasks
+    # The groups, the count of calls that adds them up to the total, the days (the
+    # page's tasks are the groups again, read once).
+    assert len(writes_between_queries) == 2
     groups, totals = report["groups"], report["totals"]
     assert sum(group["calls"] for group in groups) == totals["calls"] == 4
     for name in ("cost_usd", "baseline_cost_usd"):

@@ -1,4 +1,4 @@
-"""Migrations 2 to 6 on a Postgres ledger created before they existed."""
+"""Migrations 2 to 7 on a Postgres ledger created before they existed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.unit_tests.ledger.compression_support import (
     create_ledger_at,
     create_v1_ledger,
 )
+from tests.unit_tests.ledger.recomputed import recomputed, varied_rows
 from tests.unit_tests.ledger.support import sample_rows
 
 pytestmark = pytest.mark.services
@@ -52,7 +53,7 @@ def test_an_old_ledger_gains_the_column_and_keeps_its_rows(postgres_url: str, pr
     assert saved["nullable"] and isinstance(saved["type"], sa.BigInteger)
     flag = next(c for c in columns if c["name"] == "output_cap_exceeded")
     assert not flag["nullable"] and isinstance(flag["type"], sa.Boolean)
-    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5, 6]
+    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_a_version_5_ledger_gains_the_model_ids(postgres_url: str, prefix: str) -> None:
@@ -72,4 +73,25 @@ def test_a_version_5_ledger_gains_the_model_ids(postgres_url: str, prefix: str) 
         versions = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version")).all()
     engine.dispose()
     assert columns["request_model"]["nullable"] and columns["response_model"]["nullable"]
-    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5, 6]
+    assert sorted(v for (v,) in versions) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_version_6_ledger_gains_the_report_indexes(postgres_url: str, prefix: str) -> None:
+    engine = create_ledger_engine(postgres_url)
+    create_ledger_at(6, engine, prefix, varied_rows())
+    table = f"{prefix}ledger"
+
+    with open_ledger(postgres_url, table_prefix=prefix) as ledger:
+        assert ledger.rows() == varied_rows()
+        by_day = {row.key: row for row in ledger.summary(by="day", task="chat")}
+
+    assert by_day == recomputed(varied_rows(), "day", task="chat")
+    found = sa.inspect(engine).get_indexes(table)
+    engine.dispose()
+    assert {index["name"]: index["column_names"] for index in found} == {
+        f"{table}_time": ["time"],
+        f"{table}_model": ["model"],
+        f"{table}_task_time": ["task", "time"],
+        f"{table}_ns_time": ["namespace", "time"],
+        f"{table}_run_attempt": ["run_id", "attempt"],  # the unique constraint's
+    }

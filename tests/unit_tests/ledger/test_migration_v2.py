@@ -34,4 +34,5 @@ def test_an_old_file_gains_the_column_and_keeps_its_rows(tmp_path: Path) -> None
     assert {"compression_saved_picousd", "output_cap_exceeded", "purpose", "status_code"} | {
         f"saved_{lever}_picousd" for lever in LEVERS
     } <= columns
-    assert [v for (v,) in versions] == [1, 2, 3, 4, 5, 6]  # old rows: no cap exceeded, production
+    # Old rows: no cap exceeded, production.
+    assert [v for (v,) in versions] == [1, 2, 3, 4, 5, 6, 7]

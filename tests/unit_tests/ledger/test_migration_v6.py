@@ -34,4 +34,4 @@ def test_a_version_5_file_gains_the_model_ids_and_keeps_its_rows(tmp_path: Path)
         versions = conn.execute(sa.text("SELECT version FROM costrouter_schema_version")).all()
     engine.dispose()
     assert columns["request_model"]["nullable"] and columns["response_model"]["nullable"]
-    assert [v for (v,) in versions] == [1, 2, 3, 4, 5, 6]
+    assert [v for (v,) in versions] == [1, 2, 3, 4, 5, 6, 7]
