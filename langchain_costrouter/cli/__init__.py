@@ -30,6 +30,15 @@ EXIT_STATUSES = (
     f"on stderr (--debug adds the traceback); {EXIT_INTERRUPTED} interrupted (Ctrl-C)"
 )
 """What ``costrouter --help`` says the statuses mean: a script branches on them."""
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+"""Unless the environment sets it, the command runs numpy's OpenBLAS on one thread.
+
+Calibration makes many small matrix products, which more threads do not speed up: a
+guarded calibrate of the bundled OVERRULING outcomes took 27.3 s on one thread and 26-27
+s on two on an idle 2-core machine, but 27.7 s against 66.9 s on a busy one, where the
+second thread spins waiting for a core (the policies are the same bit for bit). Its
+``--workers`` processes inherit the setting.
+"""
 
 # Subcommand modules and their one-line help, in the order `costrouter --help` lists them.
 SUBCOMMANDS = {
@@ -70,6 +79,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    os.environ.setdefault(BLAS_THREADS, "1")  # before a subcommand's module loads numpy
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = _command_in(arguments)
     try:
