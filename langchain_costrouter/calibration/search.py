@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from langchain_costrouter.calibration._blas import one_blas_thread
 from langchain_costrouter.calibration.evaluate import (
     CostFunction,
     OutcomeMatrix,
@@ -51,18 +52,20 @@ def search_matrices(
     """`calibrate` on each task's matrix, in the order given (task labels sorted).
 
     The matrices may come from parsed records or from `table.task_matrix`'s columns:
-    equal matrices give the same policy.
+    equal matrices give the same policy. The search runs numpy's BLAS on one thread
+    unless the environment sets a count (`calibration/_blas.py` says why).
 
     Raises:
         ConfigError: naming the task whose search failed (a target it cannot reach).
     """
     search = guarded_search if options.method == "guarded" else search_task
     policies = {}
-    for task, matrix in matrices:
-        try:
-            policies[task] = search(matrix, options)
-        except ConfigError as error:
-            raise ConfigError(f"task {task!r}: {error.reason}") from None
+    with one_blas_thread():  # small matrix products: see `calibration/_blas.py`
+        for task, matrix in matrices:
+            try:
+                policies[task] = search(matrix, options)
+            except ConfigError as error:
+                raise ConfigError(f"task {task!r}: {error.reason}") from None
     meta = {
         "seed": options.seed,
         "folds": options.folds,
