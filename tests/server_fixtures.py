@@ -1,4 +1,5 @@
-"""Pytest plugin: the OpenAI-compatible test servers (loaded by tests/conftest.py).
+"""Pytest plugin: the OpenAI- and Anthropic-compatible test servers (loaded by
+tests/conftest.py).
 
 LangChain's standard suites build their model from ``chat_model_params``, a property read
 outside any fixture, so the main server is reachable without fixtures too:
@@ -13,13 +14,16 @@ import json
 import socket
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
 from langchain_openai import ChatOpenAI
 
-from langchain_costrouter.testing import LocalOpenAIServer
+from langchain_costrouter.testing import LocalAnthropicServer, LocalOpenAIServer
+
+if TYPE_CHECKING:
+    from langchain_anthropic import ChatAnthropic
 
 
 @lru_cache(maxsize=1)
@@ -34,11 +38,17 @@ def get_second_test_server() -> LocalOpenAIServer:
     return LocalOpenAIServer().start()
 
 
+@lru_cache(maxsize=1)
+def get_anthropic_test_server() -> LocalAnthropicServer:
+    """The session's Anthropic-compatible server, started on first use."""
+    return LocalAnthropicServer().start()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stop_test_servers() -> Iterator[None]:
     """Stop whichever test servers the session started."""
     yield
-    for getter in (get_test_server, get_second_test_server):
+    for getter in (get_test_server, get_second_test_server, get_anthropic_test_server):
         if getter.cache_info().currsize:
             getter().stop()
 
@@ -55,7 +65,16 @@ def second_openai_server() -> Iterator[LocalOpenAIServer]:
     yield from _clean(get_second_test_server())
 
 
-def _clean(server: LocalOpenAIServer) -> Iterator[LocalOpenAIServer]:
+@pytest.fixture
+def anthropic_server() -> Iterator[LocalAnthropicServer]:
+    """The Anthropic-compatible test server, reset before and after the test."""
+    yield from _clean(get_anthropic_test_server())
+
+
+_Server = TypeVar("_Server", LocalOpenAIServer, LocalAnthropicServer)
+
+
+def _clean(server: _Server) -> Iterator[_Server]:
     server.reset()
     yield server
     server.reset()
@@ -85,6 +104,17 @@ def openai_chat(server: LocalOpenAIServer, model: str = "m", **kwargs: Any) -> C
     """The real ``ChatOpenAI`` on ``server``: no retries, streamed usage, overridable."""
     params = {"api_key": "test", "max_retries": 0, "stream_usage": True, **kwargs}
     return ChatOpenAI(model=model, base_url=server.base_url, **params)
+
+
+def anthropic_chat(
+    server: LocalAnthropicServer, model: str = "claude-haiku-4-5", **kwargs: Any
+) -> ChatAnthropic:
+    """The real ``ChatAnthropic`` (langchain-anthropic, imported here: only its tests need
+    it) on ``server``: no retries, a dummy key, overridable."""
+    from langchain_anthropic import ChatAnthropic
+
+    params = {"api_key": "test", "max_retries": 0, "max_tokens": 256, **kwargs}
+    return ChatAnthropic(model=model, base_url=server.base_url, **params)
 
 
 def post_raw(

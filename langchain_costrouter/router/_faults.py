@@ -21,7 +21,12 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from langchain_costrouter._provider_replies import error_in_a_200, unreadable_answer
+from langchain_costrouter._provider_replies import (
+    error_in_a_200,
+    implied_status,
+    status_code_of,
+    unreadable_answer,
+)
 
 FaultKind = Literal[
     "rate_limit", "server", "timeout", "connection", "malformed", "context_overflow", "fatal"
@@ -57,13 +62,12 @@ def classify(error: BaseException) -> ProviderFault | None:
     transient = _transient_kind(error)
     if transient is not None:
         return ProviderFault(transient, True, _retry_after(error), name, status)
-    if status is None and (body := error_in_a_200(error)) is not None:
-        code = body.get("code")
-        if not isinstance(code, int) or not 400 <= code <= 599:
-            return ProviderFault("server", True, None, name)  # no status to go by
-        if code == 400 and _names_an_overflow(str(body.get("message", ""))):
-            return ProviderFault("context_overflow", False, None, name, code)
-        status = code
+    if (reported := error_in_a_200(error)) is not None:  # no status, or a 2xx
+        status = implied_status(reported)
+        if status is None:  # it failed while answering; nothing tells how
+            return ProviderFault("server", True, None, name)
+        if status == 400 and _names_an_overflow(str(reported.get("message", ""))):
+            return ProviderFault("context_overflow", False, None, name, status)
     elif status is None and unreadable_answer(error):
         return ProviderFault("malformed", True, None, name)
     if status is not None:
@@ -73,14 +77,6 @@ def classify(error: BaseException) -> ProviderFault | None:
         )
         return ProviderFault(by_status, retryable, _retry_after(error), name, status)
     return None
-
-
-def status_code_of(error: BaseException) -> int | None:
-    """The HTTP status an SDK error carries (on itself, or on its response)."""
-    status = getattr(error, "status_code", None)
-    if not isinstance(status, int):
-        status = getattr(getattr(error, "response", None), "status_code", None)
-    return status if isinstance(status, int) else None
 
 
 def backoff_delay(
