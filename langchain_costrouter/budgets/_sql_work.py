@@ -1,7 +1,8 @@
 """The SQL budget store's work on one connection: each operation's statements, in order.
 
-Postgres reserves with ONE autocommit statement whatever the number of budgets, all or
-none (`PostgresQueries`), and settles with one statement too: one round trip each.
+Postgres reserves on one budget with ONE autocommit statement, on several with their
+accounts locked and then one statement in a transaction, all or none (`PostgresQueries`),
+and settles with one statement.
 SQLite runs one conditional upsert per account and the lease inserts in a ``BEGIN
 IMMEDIATE`` transaction (one writer at a time holds the database). Leases that ran out
 are reclaimed only after a refusal (`_recheck`) or before a read, so the common

@@ -1,7 +1,8 @@
 """Statements compiled once and run on the driver's cursor, past SQLAlchemy's execution
 layer.
 
-The Postgres store's reservation and settlement are one statement each, so SQLAlchemy's
+The Postgres store's reservation and settlement are one statement each (a reservation on
+several accounts follows a statement that locks them, in one transaction), so SQLAlchemy's
 per-statement work (cache lookup, parameter processing, result wrapping) is a large part
 of what a call costs beyond the network round trip: bench/budget.py measures both paths.
 The statements are still built with SQLAlchemy Core and compiled by the dialect; errors
@@ -11,6 +12,7 @@ store's retry of a stale connection works as for any other statement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +40,39 @@ def fetch_all(conn: sa.Connection, statement: DriverStatement, params: dict[str,
     The connection must be in autocommit mode: the statement commits as it ends, and
     no transaction is left open behind SQLAlchemy's back.
     """
+    return fetch_all_after(conn, (), statement, params)
+
+
+def fetch_all_after(
+    conn: sa.Connection,
+    first: Sequence[DriverStatement],
+    statement: DriverStatement,
+    params: dict[str, Any],
+) -> list[Any]:
+    """Run ``first`` (if any) then ``statement`` in one transaction; ``statement``'s rows.
+
+    Each statement of a transaction on Postgres's READ COMMITTED reads a snapshot taken
+    as it starts: once ``first`` holds the rows' locks, ``statement`` reads them as
+    they are, with nothing left for it to wait on. The connection is in autocommit
+    mode, so the transaction is opened and ended here; on an error it is rolled back.
+    """
     dbapi_connection = conn.connection
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(statement.sql, statement.constants | params)
-        return list(cursor.fetchall())
+        if not first:
+            cursor.execute(statement.sql, statement.constants | params)
+            return list(cursor.fetchall())
+        cursor.execute("BEGIN")
+        try:
+            for earlier in first:
+                cursor.execute(earlier.sql, earlier.constants | params)
+            cursor.execute(statement.sql, statement.constants | params)
+            rows = list(cursor.fetchall())
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+        return rows
     except conn.dialect.loaded_dbapi.Error as error:
         dropped = conn.dialect.is_disconnect(error, dbapi_connection, cursor)
         if dropped:
