@@ -103,11 +103,14 @@ def status_code_of(error: BaseException) -> int | None:
 
 
 def _carries_a_2xx(error: BaseException) -> bool:
-    """An error raised with a successful status: the provider reported it inside the
-    answer. An SDK raises a 4xx or 5xx for a request that failed; a 2xx only when the
-    answer itself failed (an error event, or an answer its strict validation refused)."""
+    """An error raised with a successful status and the provider's report as its body:
+    the provider reported it inside the answer. An SDK raises a 4xx or 5xx for a request
+    that failed; a 2xx with a body only when the answer itself failed (an error event, or
+    an answer its strict validation refused). openai's ``LengthFinishReasonError`` and
+    ``ContentFilterFinishReasonError`` carry the 200's response too, but no body: the
+    answer came, and its client refused it (`router._attempts.billed_answer` bills it)."""
     status = status_code_of(error)
-    return status is not None and 200 <= status < 300
+    return status is not None and 200 <= status < 300 and hasattr(error, "body")
 
 
 def _error_object(body: object) -> dict[str, object]:
