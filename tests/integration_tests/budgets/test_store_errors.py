@@ -25,6 +25,7 @@ from langchain_costrouter.budgets import (
     pending,
 )
 from langchain_costrouter.budgets.claims import Claim
+from langchain_costrouter.budgets.pending import SettlementStats
 from langchain_costrouter.budgets.store import BudgetStore, RateGrant, Refusal
 from langchain_costrouter.errors import BackendUnavailableWarning, BudgetStoreError, ConfigError
 from langchain_costrouter.testing.models import ScriptedChatModel
@@ -108,10 +109,7 @@ def test_a_store_failing_at_settlement_warns_instead_of_failing_the_answered_cal
     with pytest.warns(BackendUnavailableWarning, match="was not settled"):
         settlement = broken.settle(reservation, Decimal("0.05"))
     assert settlement.counted_usd == Decimal("0.05")
-    deadline = time.monotonic() + 5.0
-    while broken.settlement_stats().pending and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert broken.settlement_stats().lost == 1
+    assert _stats_once_done(broken).lost == 1
     clean_up(url)
 
 
@@ -173,6 +171,16 @@ def _state_once(gate: BudgetGate, expected: dict[str, tuple[Decimal, Decimal]]) 
     return seen
 
 
+def _stats_once_done(gate: BudgetGate) -> SettlementStats:
+    """The gate's settlement stats once none is pending, or after 5 seconds: a retry
+    counts its settlement just after the store took it, so the store can show the
+    spend a moment before the stats do."""
+    deadline = time.monotonic() + 5.0
+    while (stats := gate.settlement_stats()).pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return stats
+
+
 def _settle(gate: BudgetGate, reservation: Reservation, entry: str) -> Settlement:
     if entry == "sync":
         return gate.settle(reservation, COST)
@@ -203,7 +211,7 @@ def test_a_settlement_the_store_failed_is_counted_once_it_is_back(
     settled = {"tenant": (COST, Decimal(0)), "all": (COST, Decimal(0))}
     assert _state_once(gate, settled) == settled  # to the picodollar, on both budgets
     assert store.settles == 3
-    stats = gate.settlement_stats()
+    stats = _stats_once_done(gate)
     assert (stats.retried, stats.recovered, stats.lost, stats.pending) == (1, 1, 0, 0)
     gate.close()
     clean_up(url)
@@ -219,11 +227,8 @@ def test_a_settlement_still_failing_when_its_lease_ends_is_logged_and_counted(
     reservation = gate.reserve(ACME, "d", Decimal("0.5"))
     with pytest.warns(BackendUnavailableWarning, match="was not settled"):
         _settle(gate, reservation, entry)
-    deadline = time.monotonic() + 5.0
     with caplog.at_level(logging.WARNING, logger="langchain_costrouter.budgets"):
-        while gate.settlement_stats().pending and time.monotonic() < deadline:
-            time.sleep(0.02)
-    stats = gate.settlement_stats()
+        stats = _stats_once_done(gate)
     assert (stats.retried, stats.recovered, stats.lost, stats.pending) == (1, 0, 1, 0)
     assert stats.lost_usd == COST
     assert store.settles >= 2  # retried with backoff until the lease ended, then given up
@@ -254,7 +259,7 @@ def test_a_settlement_that_succeeds_retries_those_its_store_failed_at_once(
     spent = COST + Decimal("0.1")
     both = {"tenant": (spent, Decimal(0)), "all": (spent, Decimal(0))}
     assert _state_once(gate, both) == both
-    assert gate.settlement_stats().recovered == 1
+    assert _stats_once_done(gate).recovered == 1
     gate.close()
     clean_up(url)
 
