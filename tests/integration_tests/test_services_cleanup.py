@@ -76,6 +76,8 @@ def test_service_tests_delete_what_they_write(own_database: str, own_redis: str)
             "no:randomly",
             "-p",
             "no:cacheprovider",
+            "-n",
+            "0",  # two tests: not worth the workers
             *WRITERS,
         ],
         cwd=REPO,
