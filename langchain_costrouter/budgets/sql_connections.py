@@ -15,7 +15,7 @@ consistent. ``?durable=true`` on the store URL keeps every commit flushed.
 
 Postgres connections are pooled in autocommit mode, the mode of the one-statement
 reservation and settlement (a round trip each, no BEGIN and COMMIT; a reservation on
-several accounts opens and commits its own, budgets/sql_driver.py); work of several
+several accounts is one pipelined transaction, budgets/sql_driver.py); work of several
 statements switches its connection to READ COMMITTED for as long as it holds it.
 
 The async engines, one per event loop, are disposed of as their loop ends or with the

@@ -1,6 +1,7 @@
 """Postgres reserves on one budget and settles with one autocommit statement each (one
 round trip); a reservation on several budgets locks their accounts first, in the same
-transaction (`_lock_all` says why).
+transaction (`_lock_all` says why), the two statements sent together (one round trip,
+budgets/sql_driver.py).
 
 Reservation on one account: a conditional upsert (``spent + reserved + amount <=
 limit`` checked on the locked row, a new account created with the reservation) chained

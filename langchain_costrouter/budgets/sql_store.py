@@ -1,8 +1,8 @@
 """``sqlite:///PATH`` (processes of one machine) and ``postgresql+psycopg://`` (many machines).
 
 `SQLStore` is the `BudgetStore` on these URLs. Each operation, sync or async, runs its
-work on one connection (budgets/_sql_work.py: Postgres reserves and settles with ONE
-autocommit statement whatever the number of budgets, SQLite in a ``BEGIN IMMEDIATE``
+work on one connection (budgets/_sql_work.py: Postgres reserves and settles in one
+round trip whatever the number of budgets, SQLite in a ``BEGIN IMMEDIATE``
 transaction) through `SQLConnections` (the async twins on Postgres's async engine, on
 SQLite in a worker thread). A refused reservation is tried again while the accounts show
 room (it met calls in flight that have settled since), and a refusal names the account
