@@ -4,6 +4,7 @@ Postgres dropped is invalidated, so the store's retry runs on a fresh one."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -157,4 +158,36 @@ def test_a_reservation_on_two_budgets_is_one_pipeline(
         "tenant": Decimal("0.5"),
         "all": Decimal("0.5"),
     }
+    gate.close()
+
+
+def test_reservations_cancelled_mid_pipeline_leave_the_store_whole(
+    postgres_store_url: str,
+) -> None:
+    # Timeouts of 0.1-3 ms cancel some reservations while their pipeline is on the wire:
+    # each is all or none, and the pooled connections still work after.
+    both = [Budget(name="tenant", per="tenant", limit_usd=100), Budget(name="all", limit_usd=100)]
+    gate = BudgetGate(both, postgres_store_url, lease_seconds=2)
+    cost, rng = Decimal("0.005"), random.Random(7)
+
+    async def calls() -> tuple[int, int]:
+        settled = cancelled = 0
+        for _ in range(150):
+            try:
+                reserving = gate.areserve(ACME, "d", Decimal("0.01"))
+                reservation = await asyncio.wait_for(reserving, rng.uniform(0.0001, 0.003))
+            except TimeoutError:
+                cancelled += 1
+                continue
+            await gate.asettle(reservation, cost)
+            settled += 1
+        for _ in range(10):
+            await gate.asettle(await gate.areserve(ACME, "d", Decimal("0.01")), cost)
+        return settled + 10, cancelled
+
+    settled, cancelled = asyncio.run(calls())
+    gate.settle(gate.reserve(ACME, "d", Decimal("0.01")), cost)
+    assert cancelled > 0  # the timeouts did cut some
+    spent = {s.budget: s.spent_usd for s in gate.status(ACME)}
+    assert spent == {"tenant": cost * (settled + 1), "all": cost * (settled + 1)}
     gate.close()
