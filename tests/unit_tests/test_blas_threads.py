@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,16 @@ def openblas_threads() -> int | None:
             if getter is not None:
                 return int(getter())
     return None
+
+
+def probe_environment(unset: Collection[str]) -> dict[str, str]:
+    """This process's environment without ``unset``, for a child that reports OpenBLAS's
+    thread count; the calling test is skipped where that count tells nothing apart."""
+    if openblas_threads() is None:
+        pytest.skip("this numpy bundles no OpenBLAS whose thread count can be read")
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("OpenBLAS takes one thread on one core anyway: nothing to tell apart")
+    return {k: v for k, v in os.environ.items() if k not in unset}
 
 
 def test_numpy_s_openblas_runs_on_one_thread() -> None:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from langchain_costrouter.calibration._blas import THREAD_COUNT_VARIABLES
-from tests.unit_tests.test_blas_threads import openblas_threads
+from tests.unit_tests.test_blas_threads import probe_environment
 
 # A fresh interpreter loads numpy before anything else, as a notebook has it by the time
 # it calibrates, then reads OpenBLAS's thread count during the search and after it.
@@ -42,11 +42,7 @@ def threads_during_and_after(environment: dict[str, str]) -> str:
 
 @pytest.fixture
 def environment() -> dict[str, str]:
-    if openblas_threads() is None:
-        pytest.skip("this numpy bundles no OpenBLAS whose thread count can be read")
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("OpenBLAS takes one thread on one core anyway: nothing to tell apart")
-    return {k: v for k, v in os.environ.items() if k not in THREAD_COUNT_VARIABLES}
+    return probe_environment(THREAD_COUNT_VARIABLES)
 
 
 def test_the_search_runs_on_one_thread_and_gives_the_count_back(

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.unit_tests.test_blas_threads import openblas_threads
+from tests.unit_tests.test_blas_threads import probe_environment
 
 # A fresh interpreter runs the real entry point (its calibrate module loads numpy), then
 # asks the bundled OpenBLAS how many threads it took.
@@ -36,11 +35,7 @@ def threads_in_a_cli_run(environment: dict[str, str]) -> int | None:
 
 @pytest.fixture
 def environment() -> dict[str, str]:
-    if openblas_threads() is None:
-        pytest.skip("this numpy bundles no OpenBLAS whose thread count can be read")
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("OpenBLAS takes one thread on one core anyway: nothing to tell apart")
-    return {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    return probe_environment({"OPENBLAS_NUM_THREADS"})
 
 
 def test_the_command_runs_openblas_on_one_thread(environment: dict[str, str]) -> None:
