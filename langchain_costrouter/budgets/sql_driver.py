@@ -3,9 +3,9 @@ layer.
 
 The Postgres store's reservation and settlement are one statement each (a reservation on
 several accounts follows a statement that locks them, in one transaction, the two sent
-together in psycopg's pipeline mode), so SQLAlchemy's
-per-statement work (cache lookup, parameter processing, result wrapping) is a large part
-of what a call costs beyond the network round trip: bench/budget.py measures both paths.
+together in psycopg's pipeline mode), so SQLAlchemy's per-statement work (cache lookup,
+parameter processing, result wrapping) is a large part of what a call costs beyond the
+network round trip: bench/budget.py measures both paths.
 The statements are still built with SQLAlchemy Core and compiled by the dialect; errors
 come back as SQLAlchemy's, and a connection the server dropped is invalidated, so the
 store's retry of a stale connection works as for any other statement.
